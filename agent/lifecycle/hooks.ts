@@ -1,0 +1,115 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { AppSpec } from '../appspec/types.js';
+import type { LifecycleEvent } from './events.js';
+import { type HookContext, type ScriptInspection, buildInvocation, parseShebang } from './invocation.js';
+import type { ProcessRunner } from './process-runner.js';
+import type { ScriptLogs } from './script-log.js';
+import type { Clock, EventResult, EventSink } from './types.js';
+import type { UserDirectory } from './users.js';
+
+export interface HookRunDeps {
+  runner: ProcessRunner;
+  users: UserDirectory;
+  sink: EventSink;
+  clock: Clock;
+  logs: ScriptLogs;
+  baseEnv: Readonly<Record<string, string>>;
+  killGraceMs: number;
+  outputGraceMs: number;
+  /** CodeDeploy fails an event whose script leaves outputs open; Ferry warns by default. */
+  outputsLeftOpen: 'warn' | 'fail';
+  /** Records a warning on the deployment's result and emits it. */
+  warn: (message: string, event: LifecycleEvent) => void;
+  signal?: AbortSignal;
+}
+
+export async function inspectScript(file: string): Promise<ScriptInspection> {
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch {
+    return { kind: 'missing' };
+  }
+  if (!st.isFile()) return { kind: 'missing' };
+  if ((st.mode & 0o111) !== 0) return { kind: 'executable' };
+  const fh = await fs.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(256);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const firstLine = buf.subarray(0, bytesRead).toString('utf8').split('\n')[0] ?? '';
+    const shebang = parseShebang(firstLine);
+    return shebang ? { kind: 'not-executable', shebang } : { kind: 'not-executable' };
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Runs one event's scripts in appspec order; the first failing script ends the event.
+ * Returns the failure (without timing fields), or undefined when every script succeeded.
+ */
+export async function runEventScripts(
+  event: LifecycleEvent,
+  spec: AppSpec,
+  context: Omit<HookContext, 'event'>,
+  deps: HookRunDeps,
+): Promise<Omit<EventResult, 'event' | 'status'> & { failed: boolean; scripts: number }> {
+  const scripts = spec.hooks[event] ?? [];
+  const ctx: HookContext = { ...context, event };
+  for (const script of scripts) {
+    const at = deps.clock.now();
+    deps.sink.emit({ type: 'script-start', event, location: script.location, at });
+    void deps.logs.script(script.location);
+    const inspection = await inspectScript(path.join(ctx.revisionDir, script.location));
+    let user;
+    if (script.runas !== undefined) {
+      user = await deps.users.user(script.runas);
+      if (!user) {
+        return { failed: true, scripts: scripts.length, errorCode: 'UnknownError', script: script.location,
+          message: `runas user '${script.runas}' of ${script.location} is not a user on this host` };
+      }
+    }
+    const built = buildInvocation({ script, inspection, context: ctx, baseEnv: deps.baseEnv, ...(user && { user }) });
+    if (!built.ok) {
+      return { failed: true, scripts: scripts.length, errorCode: built.errorCode, message: built.message, script: script.location };
+    }
+    const outcome = await deps.runner.run(built.invocation, {
+      killGraceMs: deps.killGraceMs,
+      outputGraceMs: deps.outputGraceMs,
+      ...(deps.signal && { signal: deps.signal }),
+      onLine: (stream, line) => {
+        deps.sink.emit({ type: 'log', event, stream, line, at: deps.clock.now() });
+        void deps.logs.line(stream, line);
+      },
+    });
+    const fail = (errorCode: EventResult['errorCode'], message: string, exitCode?: number) => ({
+      failed: true, scripts: scripts.length, errorCode, message, script: script.location,
+      ...(exitCode !== undefined && { exitCode }),
+    });
+    switch (outcome.kind) {
+      case 'spawn-failed':
+        return fail('UnknownError', `could not start ${script.location}: ${outcome.message}`);
+      case 'timed-out':
+        return fail('ScriptTimedOut', `${script.location} timed out after ${script.timeoutSeconds} s ` +
+          `(its process group was sent TERM${outcome.killed ? ', then KILL' : ''})`);
+      case 'cancelled':
+        return fail('UnknownError', `${script.location} was cancelled (deployment stopped)`);
+      case 'exited': {
+        if (outcome.outputsLeftOpen) {
+          const msg = `${event}: ${script.location} exited but a process it started still holds stdout/stderr ` +
+            `open; stopped reading after ${deps.outputGraceMs} ms. Redirect the background process's output ` +
+            `(e.g. \`app > /var/log/app.log 2>&1 &\`)`;
+          if (deps.outputsLeftOpen === 'fail') return fail('OutputsLeftOpen', msg, outcome.exitCode ?? undefined);
+          deps.warn(msg, event);
+          void deps.logs.note(`WARNING ${msg}`);
+        }
+        if (outcome.exitCode !== 0) {
+          const how = outcome.exitCode === null ? `was killed by ${outcome.signal}` : `failed with exit code ${outcome.exitCode}`;
+          return fail('ScriptFailed', `Script at specified location: ${script.location} ${how}`, outcome.exitCode ?? undefined);
+        }
+      }
+    }
+  }
+  return { failed: false, scripts: scripts.length };
+}

@@ -1,0 +1,80 @@
+import type { FileExistsBehavior } from '../appspec/types.js';
+import type { EventErrorCode, EventStatus, LifecycleEvent } from './events.js';
+
+/**
+ * Where the revision comes from. The executor does not know about the network (STYLE 6): the
+ * local command hands it a path, the coordinator link (later) a verified cached download.
+ */
+export interface BundleProvider {
+  /** Writes the unpacked revision to `destDir` (which must not exist yet). */
+  unpackTo(destDir: string, appspecFileName?: string): Promise<{ strippedWrapper?: string }>;
+  /** For messages: what is being deployed. */
+  describe(): string;
+}
+
+/** Ferry's codes for the agent-run events, beside CodeDeploy's script codes. */
+export type AgentErrorCode = 'BundleRejected' | 'AppSpecInvalid' | 'InstallFailed' | 'PreviousRevisionUnusable';
+export type ErrorCodeOfEvent = EventErrorCode | AgentErrorCode;
+
+/** One host deployment, as the coordinator (or `ferry-agent local`) describes it. */
+export interface HostDeploymentSpec {
+  deploymentId: string;
+  applicationName: string;
+  groupName: string;
+  groupId: string;
+  bundle: BundleProvider;
+  bundleCommit?: string;
+  /** Subset of events to run (DownloadBundle and Install are always run); all when absent. */
+  events?: readonly LifecycleEvent[];
+  /** Deployment-level default; the appspec's own key wins. */
+  fileExistsBehavior: FileExistsBehavior;
+  ignoreApplicationStopFailures: boolean;
+  appspecFileName?: string;
+}
+
+export type ExecutorEvent =
+  | { type: 'event-start'; event: LifecycleEvent; at: number; revision: 'previous' | 'current' | 'agent' }
+  | { type: 'script-start'; event: LifecycleEvent; location: string; at: number }
+  | { type: 'log'; event: LifecycleEvent; stream: 'stdout' | 'stderr'; line: string; at: number }
+  | { type: 'event-end'; event: LifecycleEvent; at: number; result: EventResult }
+  | { type: 'warning'; event?: LifecycleEvent; message: string; at: number };
+
+export interface EventSink {
+  emit(e: ExecutorEvent): void;
+}
+
+export interface EventResult {
+  event: LifecycleEvent;
+  status: EventStatus;
+  errorCode?: ErrorCodeOfEvent;
+  exitCode?: number;
+  message?: string;
+  /** The failing script's appspec location, when a script failed. */
+  script?: string;
+  /** A failure that did not stop the deployment (ignoreApplicationStopFailures). */
+  ignored?: boolean;
+  startedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+}
+
+export interface HostDeploymentResult {
+  deploymentId: string;
+  applicationName: string;
+  groupName: string;
+  groupId: string;
+  status: 'Succeeded' | 'Failed';
+  error?: { event: LifecycleEvent; code: ErrorCodeOfEvent; message: string };
+  events: EventResult[];
+  warnings: string[];
+  deploymentDir: string;
+  scriptsLog: string;
+  startedAt: string;
+  endedAt: string;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,197 @@
+import { randomInt } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../appspec/types.js';
+import { type BundleType, BUNDLE_TYPES, inferBundleType, unpackBundle } from '../bundle/unpack.js';
+import {
+  AGENT_DEFAULTS, type AgentEnvironment, defaultRootDir, parseDuration, parsePositiveInt, parseSize,
+} from '../config.js';
+import { FerryError, describeError, isFerryError } from '../errors.js';
+import { LIFECYCLE_EVENTS, type LifecycleEvent, isLifecycleEvent } from '../lifecycle/events.js';
+import { runHostDeployment } from '../lifecycle/executor.js';
+import { ChildProcessRunner } from '../lifecycle/process-runner.js';
+import { recoverInterrupted } from '../lifecycle/recovery.js';
+import { type BundleProvider, systemClock } from '../lifecycle/types.js';
+import { NssUserDirectory } from '../lifecycle/users.js';
+import { acquireHostLock } from '../state/lock.js';
+import { isSafeId, layoutFor } from '../state/layout.js';
+import { type Writer, liveRenderer, resultJson, verdictLines } from './render.js';
+
+/** Exit codes of `ferry-agent local` (documented in the README). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, busy: 3 } as const;
+
+export interface LocalRun {
+  bundleLocation: string;
+  bundleType: BundleType;
+  rootDir: string;
+  groupId: string;
+  groupName: string;
+  applicationName: string;
+  events?: LifecycleEvent[];
+  fileExistsBehavior: FileExistsBehavior;
+  appspecFileName?: string;
+  ignoreApplicationStopFailures: boolean;
+  json: boolean;
+  wait: boolean;
+  retention: number;
+  maxBundleBytes: number;
+  killGraceMs: number;
+  outputGraceMs: number;
+  outputsLeftOpen: 'warn' | 'fail';
+}
+
+export function localCommand(): Command {
+  return new Command('local')
+    .description('run a whole deployment of a bundle on this machine (a drop-in for codedeploy-local)')
+    .option('-l, --bundle-location <path>', 'bundle: a directory, or a .tar, .tgz/.tar.gz or .zip archive', '.')
+    .addOption(new Option('-t, --type <type>', 'bundle type (inferred from the path when not given)').choices(BUNDLE_TYPES))
+    .option('--root-dir <dir>', 'deployment root (default /opt/ferry-agent/deployment-root; ~/.ferry-agent/deployment-root when not root)')
+    .option('-g, --deployment-group <id>', 'deployment group id (the directory under the root dir)', AGENT_DEFAULTS.groupId)
+    .option('-d, --deployment-group-name <name>', 'DEPLOYMENT_GROUP_NAME for the hooks', AGENT_DEFAULTS.groupName)
+    .option('-a, --application-name <name>', 'APPLICATION_NAME for the hooks (default: the bundle location)')
+    .option('-e, --events <list>', `comma-separated events to run, in lifecycle order (DownloadBundle and Install always run): ${LIFECYCLE_EVENTS.join(',')}`)
+    .addOption(new Option('-b, --file-exists-behavior <behavior>', 'what to do with files this group did not install (the appspec key wins)')
+      .choices(FILE_EXISTS_BEHAVIORS).default('DISALLOW'))
+    .option('-A, --appspec-filename <name>', 'appspec file name (default appspec.yml, then appspec.yaml)')
+    .option('--ignore-application-stop-failures', 'go on when the previous revision\'s ApplicationStop/BlockTraffic scripts fail', false)
+    .option('--json', 'print one JSON document with the result on stdout (progress goes to stderr)', false)
+    .option('--no-wait', 'fail at once (exit 3) when another deployment holds this host, instead of waiting')
+    .option('--max-revisions <n>', 'deployments kept on disk per group, the current one included', String(AGENT_DEFAULTS.retention))
+    .option('--max-bundle-size <size>', 'largest unpacked bundle accepted (e.g. 512M, 2G)', '2G')
+    .option('--output-grace <duration>', 'how long a finished script\'s children may keep stdout/stderr open', '3s')
+    .option('--kill-grace <duration>', 'after a timeout, how long between TERM and KILL of the script\'s process group', '10s')
+    .option('--fail-on-outputs-left-open', 'fail the event (OutputsLeftOpen) instead of warning, as CodeDeploy does', false)
+    .addHelpText('after', `
+Exit codes: 0 deployment succeeded, 1 deployment failed, 2 bad usage, 3 host busy (--no-wait).
+
+Examples:
+  ferry-agent local --bundle-location ./my-app
+  ferry-agent local -l build/app.tgz --deployment-group-name staging --json
+  ferry-agent local -l app.zip --events ApplicationStop,ApplicationStart --file-exists-behavior OVERWRITE`);
+}
+
+/** Validates flags into a LocalRun; throws INVALID_ARGUMENT (exit 2) naming the flag. */
+export async function resolveLocalRun(opts: Record<string, unknown>, env: AgentEnvironment, cwd: string): Promise<LocalRun> {
+  const bundleLocation = path.resolve(cwd, String(opts.bundleLocation));
+  const st = await fs.stat(bundleLocation).catch(() => undefined);
+  if (!st) throw new FerryError('INVALID_ARGUMENT', `--bundle-location: ${bundleLocation} does not exist`);
+  const inferred = inferBundleType(bundleLocation, st.isDirectory());
+  const bundleType = (opts.type as BundleType | undefined) ?? inferred;
+  if (!bundleType) {
+    throw new FerryError('INVALID_ARGUMENT', `--bundle-location: cannot tell the type of ${bundleLocation}; give --type tar|tgz|zip`);
+  }
+  if ((bundleType === 'directory') !== st.isDirectory()) {
+    throw new FerryError('INVALID_ARGUMENT', `--type ${bundleType} does not match ${bundleLocation}, which is ${st.isDirectory() ? 'a directory' : 'a file'}`);
+  }
+  const groupId = String(opts.deploymentGroup);
+  if (!isSafeId(groupId)) {
+    throw new FerryError('INVALID_ARGUMENT', `--deployment-group: '${groupId}' must be letters, digits, '.', '_' or '-' (it names a directory)`);
+  }
+  let events: LifecycleEvent[] | undefined;
+  if (opts.events !== undefined) {
+    const names = String(opts.events).split(',').map(s => s.trim()).filter(Boolean);
+    const unknown = names.filter(n => !isLifecycleEvent(n));
+    if (unknown.length > 0 || names.length === 0) {
+      throw new FerryError('INVALID_ARGUMENT', `--events: unknown event(s) ${unknown.join(', ') || '(none given)'}; known: ${LIFECYCLE_EVENTS.join(', ')}`);
+    }
+    events = names as LifecycleEvent[];
+  }
+  const run: LocalRun = {
+    bundleLocation,
+    bundleType,
+    rootDir: path.resolve(cwd, opts.rootDir ? String(opts.rootDir) : defaultRootDir(env)),
+    groupId,
+    groupName: String(opts.deploymentGroupName),
+    applicationName: opts.applicationName ? String(opts.applicationName) : bundleLocation,
+    fileExistsBehavior: opts.fileExistsBehavior as FileExistsBehavior,
+    ignoreApplicationStopFailures: Boolean(opts.ignoreApplicationStopFailures),
+    json: Boolean(opts.json),
+    wait: opts.wait !== false,
+    retention: parsePositiveInt('--max-revisions', String(opts.maxRevisions)),
+    maxBundleBytes: parseSize('--max-bundle-size', String(opts.maxBundleSize)),
+    outputGraceMs: parseDuration('--output-grace', String(opts.outputGrace)),
+    killGraceMs: parseDuration('--kill-grace', String(opts.killGrace)),
+    outputsLeftOpen: opts.failOnOutputsLeftOpen ? 'fail' : 'warn',
+  };
+  if (events) run.events = events;
+  if (opts.appspecFilename) run.appspecFileName = String(opts.appspecFilename);
+  return run;
+}
+
+/** CodeDeploy local's id shape: d- + 9 uppercase alphanumerics + -local. */
+export function localDeploymentId(rand: (n: number) => number = randomInt): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  let s = '';
+  for (let i = 0; i < 9; i++) s += alphabet[rand(alphabet.length)];
+  return `d-${s}-local`;
+}
+
+function localBundle(run: LocalRun): BundleProvider {
+  return {
+    describe: () => `${run.bundleType} bundle ${run.bundleLocation}`,
+    unpackTo: async (destDir, appspecFileName) => {
+      const r = await unpackBundle({
+        source: run.bundleLocation, type: run.bundleType, destDir, maxBytes: run.maxBundleBytes,
+        ...(appspecFileName && { appspecFileName }),
+      });
+      return r.strippedWrapper ? { strippedWrapper: r.strippedWrapper } : {};
+    },
+  };
+}
+
+export async function executeLocal(run: LocalRun, env: AgentEnvironment, w: Writer, color: boolean, signal?: AbortSignal): Promise<number> {
+  const progress = (line: string) => (run.json ? w.err(line + '\n') : w.out(line + '\n'));
+  const layout = layoutFor(run.rootDir);
+  await fs.mkdir(layout.root, { recursive: true, mode: 0o755 });
+  const deploymentId = localDeploymentId();
+  let lock;
+  try {
+    lock = await acquireHostLock(layout.lockFile, {
+      wait: run.wait, deploymentId, ...(signal && { signal }),
+      onWait: h => progress(`waiting for the deployment running on this host (pid ${h?.pid ?? '?'}${h?.deploymentId ? `, ${h.deploymentId}` : ''}) to finish…`),
+    });
+  } catch (err) {
+    if (isFerryError(err, 'LOCKED')) {
+      w.err(`ferry-agent local: ${describeError(err)}\n`);
+      return EXIT.busy;
+    }
+    throw err;
+  }
+  try {
+    const interrupted = await recoverInterrupted(layout, systemClock.now());
+    for (const i of interrupted) {
+      progress(`! deployment ${i.marker.deploymentId} was interrupted during ${i.marker.event}: reported FailedAfterRestart`);
+    }
+    progress(`Deploying ${run.bundleType} bundle ${run.bundleLocation}`);
+    progress(`  deployment ${deploymentId}, application ${run.applicationName}, group ${run.groupName} (${run.groupId}), root ${layout.root}`);
+    const render = liveRenderer(progress, color);
+    const result = await runHostDeployment(
+      {
+        deploymentId, applicationName: run.applicationName, groupName: run.groupName, groupId: run.groupId,
+        bundle: localBundle(run), fileExistsBehavior: run.fileExistsBehavior,
+        ignoreApplicationStopFailures: run.ignoreApplicationStopFailures,
+        ...(run.events && { events: run.events }), ...(run.appspecFileName && { appspecFileName: run.appspecFileName }),
+      },
+      {
+        layout, runner: new ChildProcessRunner(), users: new NssUserDirectory(), clock: systemClock,
+        sink: { emit: render }, ...(signal && { signal }),
+        options: {
+          retention: run.retention, killGraceMs: run.killGraceMs, outputGraceMs: run.outputGraceMs,
+          outputsLeftOpen: run.outputsLeftOpen, baseEnv: env.hookEnv,
+          deploymentsLogRotateBytes: AGENT_DEFAULTS.deploymentsLogRotateBytes,
+        },
+      },
+    );
+    for (const line of verdictLines(result, color)) progress(line);
+    if (run.json) {
+      w.out(JSON.stringify(resultJson(result, {
+        rootDir: layout.root, bundleLocation: run.bundleLocation, bundleType: run.bundleType,
+        interrupted: interrupted.map(i => ({ deploymentId: i.marker.deploymentId, event: i.marker.event, errorCode: 'FailedAfterRestart' })),
+      }), null, 2) + '\n');
+    }
+    return result.status === 'Succeeded' ? EXIT.ok : EXIT.failed;
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,52 @@
+import { Command, CommanderError } from 'commander';
+import { readEnvironment } from './config.js';
+import { describeError, isFerryError } from './errors.js';
+import { EXIT, executeLocal, localCommand, resolveLocalRun } from './local/command.js';
+import { processWriter } from './local/render.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+async function main(argv: string[]): Promise<number> {
+  const env = readEnvironment();
+  let exitCode: number = EXIT.ok;
+  const program = new Command('ferry-agent')
+    .description('Ferry agent: installs revisions and runs their CodeDeploy-compatible lifecycle hooks on this host')
+    .version(AGENT_VERSION)
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  const local = localCommand().exitOverride().action(async (opts: Record<string, unknown>) => {
+    const run = await resolveLocalRun(opts, env, process.cwd());
+    const abort = new AbortController();
+    const stop = (sig: NodeJS.Signals) => {
+      process.stderr.write(`\nferry-agent local: ${sig}: cancelling the running hook…\n`);
+      abort.abort();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const color = !run.json && process.stdout.isTTY === true && !env.noColor;
+    exitCode = await executeLocal(run, env, processWriter, color, abort.signal);
+  });
+  program.addCommand(local);
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (isFerryError(err, 'INVALID_ARGUMENT')) {
+      process.stderr.write(`ferry-agent: ${describeError(err)}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`ferry-agent: ${describeError(err)}\n`);
+    return EXIT.failed;
+  }
+}
+
+main(process.argv).then(
+  code => process.exit(code),
+  err => {
+    process.stderr.write(`ferry-agent: ${describeError(err)}\n`);
+    process.exit(EXIT.failed);
+  },
+);

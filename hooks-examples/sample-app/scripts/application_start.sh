@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# ApplicationStart — starts the application
+#
+# Environment (set by the agent, as CodeDeploy does):
+#   LIFECYCLE_EVENT        ApplicationStart
+#   DEPLOYMENT_ID          e.g. d-ABCDEFGHI (d-…-local for ferry-agent local)
+#   APPLICATION_NAME       the application
+#   DEPLOYMENT_GROUP_NAME  the deployment group's name
+#   DEPLOYMENT_GROUP_ID    the deployment group's id (its directory under the agent's root dir)
+#   BUNDLE_COMMIT          the git commit, for revisions pushed from git (unset otherwise)
+# The working directory is the revision's root; stdin is closed.
+set -euo pipefail
+APP_DIR=/tmp/ferry-sample-app
+echo "[$LIFECYCLE_EVENT] $DEPLOYMENT_ID: $APPLICATION_NAME to $DEPLOYMENT_GROUP_NAME ($DEPLOYMENT_GROUP_ID)"
+echo "$DEPLOYMENT_ID" > "$APP_DIR.running"
+"$APP_DIR/status.sh"
+echo "a line on stderr, to show both streams are captured" >&2

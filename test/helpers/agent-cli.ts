@@ -1,0 +1,65 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const AGENT_BIN = path.join(REPO, 'bin', 'ferry-agent');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Parsed stdout when it is JSON. */
+  json?: any;
+  ms: number;
+}
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Kill the process if it runs longer (a test bound, not a measurement). */
+  timeoutMs?: number;
+  onStdout?: (chunk: string) => void;
+}
+
+/** Runs the real `bin/ferry-agent` as a separate process. */
+export function runAgent(args: string[], opts: CliOptions = {}): Promise<CliResult> & { pid?: number } {
+  const started = Date.now();
+  const child = spawn(process.execPath, [AGENT_BIN, ...args], {
+    cwd: opts.cwd ?? REPO,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => {
+    stdout += b.toString();
+    opts.onStdout?.(b.toString());
+  });
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const p = new Promise<CliResult>(resolve => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const r: CliResult = { code, signal, stdout, stderr, ms: Date.now() - started };
+      try {
+        r.json = JSON.parse(stdout);
+      } catch {
+        // not JSON output
+      }
+      resolve(r);
+    });
+  }) as Promise<CliResult> & { pid?: number };
+  if (child.pid !== undefined) p.pid = child.pid;
+  return p;
+}
+
+/** `ferry-agent local` with a root dir and --json; extra args appended. */
+export function deployLocal(root: string, bundle: string, extra: string[] = [], opts: CliOptions = {}) {
+  return runAgent(['local', '--bundle-location', bundle, '--root-dir', root, '--json', ...extra], opts);
+}
+
+export function eventOf(json: any, name: string): any {
+  return json?.events?.find((e: any) => e.name === name);
+}
