@@ -1,10 +1,17 @@
 /**
- * One error class with stable codes (STYLE 13). Messages are for people; code is for programs.
+ * One error class with stable codes (STYLE 13), shared by the agent, the coordinator and the CLI.
+ * Messages are for people; code is for programs.
  */
 export const ERROR_CODES = [
   'INVALID_ARGUMENT',
   'NOT_FOUND',
+  'ALREADY_EXISTS',
   'CONFLICT',
+  'ILLEGAL_TRANSITION',
+  'FAILED_PRECONDITION',
+  'UNAVAILABLE',
+  'UNAUTHENTICATED',
+  'CHECKSUM_MISMATCH',
   'LOCKED',
   'APPSPEC_INVALID',
   'BUNDLE_REJECTED',

@@ -79,7 +79,15 @@ export class ChildProcessRunner implements ProcessRunner {
       };
       if (inv.uid !== undefined) spawnOpts.uid = inv.uid;
       if (inv.gid !== undefined) spawnOpts.gid = inv.gid;
-      const child = spawn(inv.file, inv.args, spawnOpts);
+      let child: ReturnType<typeof spawn>;
+      try {
+        child = spawn(inv.file, inv.args, spawnOpts);
+      } catch (err) {
+        // Some errors are thrown synchronously (EPERM when a non-root agent asks for runas).
+        const e = err as NodeJS.ErrnoException;
+        const hint = e.code === 'EPERM' && inv.uid !== undefined ? ' (runas needs the agent to run as root)' : '';
+        return resolve({ kind: 'spawn-failed', message: `${e.message}${hint}` });
+      }
       const streams: Readable[] = [child.stdout!, child.stderr!];
       let open = 2;
       let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -130,6 +138,7 @@ export class ChildProcessRunner implements ProcessRunner {
       }
       child.on('error', err => finish({ kind: 'spawn-failed', message: err.message }));
       child.on('exit', (code, signal) => {
+        clearTimeout(deadline); // the script ended in time; only its children may still hold the pipes
         exit = { code, signal };
         if (open === 0 || (ending && killed)) return settle(false);
         if (ending) return; // the kill timer settles
@@ -137,7 +146,8 @@ export class ChildProcessRunner implements ProcessRunner {
         timers.push(setTimeout(() => settle(true), opts.outputGraceMs));
       });
 
-      timers.push(setTimeout(() => terminate('timed-out'), inv.timeoutMs));
+      const deadline = setTimeout(() => terminate('timed-out'), inv.timeoutMs);
+      timers.push(deadline);
       if (opts.signal) {
         if (opts.signal.aborted) onAbort();
         else opts.signal.addEventListener('abort', onAbort, { once: true });

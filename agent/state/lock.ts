@@ -86,6 +86,9 @@ export async function acquireHostLock(file: string, opts: AcquireOptions): Promi
     }
     const holder = await readHolder(file);
     await breakIfStale(file, holder);
+    if (!holder && !opts.wait && (await fs.stat(file).catch(() => undefined))) {
+      throw new FerryError('LOCKED', `another deployment is starting on this host (lock file ${file} is being written)`);
+    }
     if (holder && isAlive(holder.pid)) {
       if (!opts.wait) {
         throw new FerryError(

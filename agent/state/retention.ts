@@ -22,7 +22,7 @@ export async function pruneDeployments(
   const keepSet = new Set(protectedDirs.map(d => path.resolve(d)));
   const dirs: { dir: string; mtimeMs: number }[] = [];
   for (const name of names) {
-    const dir = path.join(groupDir, name);
+    const dir = path.resolve(groupDir, name);
     const st = await fs.lstat(dir).catch(() => undefined);
     if (st?.isDirectory()) dirs.push({ dir, mtimeMs: st.mtimeMs });
   }

@@ -1,0 +1,132 @@
+import type { FileExistsBehavior } from '../../agent/appspec/types.js';
+import type { DeploymentStatus, EventRecordStatus, HostDeploymentStatus } from './status.js';
+
+/** One tag filter: `key` (key only), `=value` (value only), `key=value` (both). */
+export interface TagFilter {
+  key?: string;
+  value?: string;
+}
+/** OR within a set, AND across sets (CodeDeploy's tag sets). */
+export type TagSets = TagFilter[][];
+
+export type MinimumHealthy =
+  | { type: 'HOST_COUNT'; value: number }
+  | { type: 'FLEET_PERCENT'; value: number }
+  /** OneAtATime: every host but one must stay healthy; a failure on the last host still succeeds. */
+  | { type: 'ONE_AT_A_TIME' };
+
+export interface DeploymentConfig {
+  name: string;
+  minimumHealthy: MinimumHealthy;
+  builtIn: boolean;
+  createdAt: string;
+}
+
+export interface Application {
+  name: string;
+  createdAt: string;
+}
+
+export interface DeploymentGroup {
+  id: string;
+  application: string;
+  name: string;
+  tagSets: TagSets;
+  configName: string;
+  createdAt: string;
+}
+
+export type BundleType = 'tar' | 'tgz' | 'zip';
+
+export interface Revision {
+  digest: string;
+  application: string;
+  size: number;
+  bundleType: BundleType;
+  description: string;
+  commit?: string;
+  createdAt: string;
+}
+
+export interface HostFacts {
+  os?: string;
+  kernel?: string;
+  arch?: string;
+  cpus?: number;
+  memoryBytes?: number;
+  diskTotalBytes?: number;
+  diskFreeBytes?: number;
+}
+
+export interface Host {
+  id: string;
+  hostname: string;
+  tags: Record<string, string>;
+  zone?: string;
+  agentVersion: string;
+  facts: HostFacts;
+  connected: boolean;
+  lastSeenAt: string;
+  registeredAt: string;
+}
+
+export type DeploymentCreator = 'user' | 'autoscaling' | 'rollback';
+
+export interface Deployment {
+  id: string;
+  application: string;
+  groupId: string;
+  groupName: string;
+  revisionDigest: string;
+  configName: string;
+  status: DeploymentStatus;
+  creator: DeploymentCreator;
+  description: string;
+  fileExistsBehavior: FileExistsBehavior;
+  ignoreApplicationStopFailures: boolean;
+  /** Minimum healthy hosts, resolved to a count when the deployment starts. */
+  minHealthyHosts?: number;
+  errorCode?: string;
+  errorMessage?: string;
+  createdAt: string;
+  startedAt?: string;
+  completedAt?: string;
+}
+
+/** A deployment on one host. `status` is the coordinator's view built from agent reports. */
+export interface HostDeployment {
+  deploymentId: string;
+  hostId: string;
+  status: HostDeploymentStatus;
+  /** The event the host is in (reported), for progress display. */
+  currentEvent?: string;
+  errorCode?: string;
+  errorMessage?: string;
+  /** Dispatch order within the deployment. */
+  position: number;
+  startedAt?: string;
+  completedAt?: string;
+}
+
+export interface LifecycleEventRecord {
+  deploymentId: string;
+  hostId: string;
+  event: string;
+  status: EventRecordStatus;
+  errorCode?: string;
+  exitCode?: number;
+  message?: string;
+  startedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+}
+
+export interface LogLine {
+  deploymentId: string;
+  hostId: string;
+  seq: number;
+  at: string;
+  event: string;
+  stream: 'stdout' | 'stderr';
+  line: string;
+}

@@ -1,0 +1,127 @@
+import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
+import type {
+  Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
+  Revision,
+} from '../domain/types.js';
+
+/**
+ * The coordinator's persistent state, in domain terms (STYLE 4). One SQLite implementation
+ * (`sqlite-store.ts`), one contract suite (`test/contract/store.test.ts`). No SQL or row type
+ * leaves `store/`. Errors are FerryError: NOT_FOUND, ALREADY_EXISTS, CONFLICT.
+ *
+ * Status changes are compare-and-set against the transition tables in `domain/status.ts`:
+ * they return false (and change nothing) when the current status does not allow the move.
+ */
+export interface DeploymentPatch {
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  startedAt?: string;
+  completedAt?: string;
+  minHealthyHosts?: number;
+}
+
+export interface HostDeploymentPatch {
+  errorCode?: string | null;
+  errorMessage?: string | null;
+  startedAt?: string;
+  completedAt?: string;
+  currentEvent?: string | null;
+}
+
+export interface DeploymentFilter {
+  application?: string;
+  groupId?: string;
+  statuses?: readonly DeploymentStatus[];
+  /** Newest first; default 50. */
+  limit?: number;
+}
+
+export interface HostRevisionState {
+  hostId: string;
+  groupId: string;
+  revisionDigest: string;
+  /** Outcome of the last deployment of this group to this host. */
+  lastStatus: 'Succeeded' | 'Failed';
+  deploymentId: string;
+  at: string;
+}
+
+export interface Store {
+  // Applications
+  createApplication(app: Application): void;
+  getApplication(name: string): Application | undefined;
+  listApplications(): Application[];
+
+  // Deployment configs (the built-ins exist from the first migration)
+  createConfig(config: DeploymentConfig): void;
+  getConfig(name: string): DeploymentConfig | undefined;
+  listConfigs(): DeploymentConfig[];
+
+  // Deployment groups (name unique per application)
+  createGroup(group: DeploymentGroup): void;
+  getGroup(application: string, name: string): DeploymentGroup | undefined;
+  getGroupById(id: string): DeploymentGroup | undefined;
+  listGroups(application?: string): DeploymentGroup[];
+
+  // Revisions: adding the same (application, digest) twice keeps the first and returns it
+  addRevision(revision: Revision): Revision;
+  getRevision(application: string, digest: string): Revision | undefined;
+  /** Any application's revision with this digest (the agent fetches by digest). */
+  findRevisionByDigest(digest: string): Revision | undefined;
+  listRevisions(application: string): Revision[];
+  latestRevision(application: string): Revision | undefined;
+
+  // Hosts
+  /** Registers or updates a host (tags, zone, facts, version) and marks it connected. */
+  upsertHost(host: Host): void;
+  getHost(id: string): Host | undefined;
+  listHosts(): Host[];
+  setHostConnected(id: string, connected: boolean, at: string): void;
+  touchHost(id: string, at: string): void;
+
+  // Deployments
+  createDeployment(deployment: Deployment): void;
+  getDeployment(id: string): Deployment | undefined;
+  listDeployments(filter?: DeploymentFilter): Deployment[];
+  /** CAS: moves `id` to `to` when its current status allows it. */
+  transitionDeployment(id: string, to: DeploymentStatus, patch?: DeploymentPatch): boolean;
+  /**
+   * In one transaction: moves a Created/Queued deployment to InProgress and inserts its targets.
+   * Returns false if the status did not allow it or the group already has an active deployment
+   * (enforced by a partial unique index).
+   */
+  startDeployment(id: string, targets: readonly HostDeployment[], minHealthyHosts: number, startedAt: string): boolean;
+  /** The oldest Queued deployment of a group. */
+  nextQueued(groupId: string): Deployment | undefined;
+  /** The group's InProgress or Paused deployment. */
+  activeDeployment(groupId: string): Deployment | undefined;
+  /** The revision of the group's last Succeeded deployment. */
+  lastSuccessfulDeployment(groupId: string): Deployment | undefined;
+
+  // Host deployments
+  listHostDeployments(deploymentId: string): HostDeployment[];
+  getHostDeployment(deploymentId: string, hostId: string): HostDeployment | undefined;
+  /** Host deployments on one host, optionally only in these statuses. */
+  hostDeploymentsOnHost(hostId: string, statuses?: readonly HostDeploymentStatus[]): HostDeployment[];
+  /** CAS against HOST_DEPLOYMENT_TRANSITIONS. */
+  transitionHostDeployment(deploymentId: string, hostId: string, to: HostDeploymentStatus, patch?: HostDeploymentPatch): boolean;
+  /** Updates non-status fields (e.g. the current event) of a host deployment. */
+  patchHostDeployment(deploymentId: string, hostId: string, patch: HostDeploymentPatch): void;
+
+  // Lifecycle events, as reported by agents: one row per (deployment, host, event), replaced
+  putEventRecord(record: LifecycleEventRecord): void;
+  listEventRecords(deploymentId: string, hostId?: string): LifecycleEventRecord[];
+
+  // Hook output, kept per (deployment, host) up to `maxBytesPerHost` (oldest lines dropped)
+  appendLogs(lines: readonly Omit<LogLine, 'seq'>[], maxBytesPerHost: number): void;
+  /** Lines with seq > afterSeq, oldest first. */
+  listLogs(deploymentId: string, options?: { hostId?: string; afterSeq?: number; limit?: number }): LogLine[];
+
+  // What each host of a group runs (ordering, late hosts)
+  recordHostRevision(state: HostRevisionState): void;
+  hostRevisions(groupId: string): HostRevisionState[];
+  /** True the first time for (group, host, digest): a late host gets one automatic deployment per revision. */
+  claimAutoDeployment(groupId: string, hostId: string, digest: string): boolean;
+
+  close(): void;
+}

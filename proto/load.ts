@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as AgentProto } from './gen/agent.js';
+import type { ProtoGrpcType as ControlProto } from './gen/control.js';
+
+/**
+ * Loads `proto/ferry/v1/*.proto` at run time, with the same options the generated types
+ * (`proto/gen`, made by `npm run gen`) were built with.
+ */
+export const PROTO_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+function protoDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // From source (proto/load.ts) or from the build (dist/proto/load.js).
+  for (const dir of [here, path.resolve(here, '..', '..', 'proto')]) {
+    if (existsSync(path.join(dir, 'ferry', 'v1', 'agent.proto'))) return dir;
+  }
+  throw new Error(`cannot find proto/ferry/v1/*.proto near ${here}`);
+}
+
+export type FerryProto = AgentProto & ControlProto;
+
+let cached: FerryProto | undefined;
+
+export function loadFerryProto(): FerryProto {
+  if (!cached) {
+    const dir = protoDir();
+    const def = protoLoader.loadSync(['ferry/v1/agent.proto', 'ferry/v1/control.proto'], { ...PROTO_OPTIONS, includeDirs: [dir] });
+    cached = grpc.loadPackageDefinition(def) as unknown as FerryProto;
+  }
+  return cached;
+}
+
+/** Keepalive on both sides: a partitioned stream fails within ~10 s instead of stalling forever. */
+export const KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
+  'grpc.keepalive_time_ms': 5000,
+  'grpc.keepalive_timeout_ms': 5000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 4000,
+};
+
+/** Server-side keepalive policy matching the clients' pings. */
+export const SERVER_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
+  ...KEEPALIVE_OPTIONS,
+  'grpc.http2.min_ping_interval_without_data_ms': 1000,
+  'grpc.http2.max_ping_strikes': 0,
+};
+
+/** Large flow-control window for revision transfer (see shared/STACK.md): ~2× throughput. */
+export const TRANSFER_CLIENT_OPTIONS: grpc.ChannelOptions = {
+  'grpc-node.flow_control_window': 16 * 1024 * 1024,
+  'grpc.max_receive_message_length': 8 * 1024 * 1024,
+};
