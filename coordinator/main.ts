@@ -1,12 +1,68 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { describeError, isFerryError } from '../agent/errors.js';
+import { resolveCoordinatorConfig } from './config.js';
+import { createLogger, logFileIn } from './log.js';
+import { startCoordinator } from './server.js';
 
-// The coordinator daemon. Its store, gRPC API and scheduler land with the coordinator issue;
-// until then this entry point only describes itself.
-const program = new Command('ferry-coordinator')
-  .description('Ferry coordinator: gRPC API, SQLite store, rollout scheduler and revision store (one process)')
-  .version('0.1.0')
-  .addHelpText('after', `
-Not available in this build yet: the coordinator arrives in the next release.
-Today, run a deployment on one machine with:  ferry-agent local --bundle-location DIR`);
-program.parse(process.argv);
-program.help({ error: process.argv.length <= 2 });
+const VERSION = '0.1.0';
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command('ferry-coordinator')
+    .description('Ferry coordinator: gRPC API, SQLite store, rollout scheduler and revision store, in one process')
+    .version(VERSION)
+    .requiredOption('--data <dir>', 'data directory: SQLite store (ferry.db), revisions/, logs/ (env FERRY_DATA_DIR)')
+    .option('--listen <host:port>', 'gRPC address for the CLI and the agents (env FERRY_LISTEN)', '127.0.0.1:7420')
+    .option('--config <file>', 'YAML/JSON settings: data, listen, logLevel, heartbeatInterval, logBytesPerHost, maxRevisionSize')
+    .option('--log-level <level>', 'error, warn, info or debug', 'info')
+    .option('--heartbeat-interval <duration>', 'how often agents send heartbeats', '5s')
+    .exitOverride()
+    .addHelpText('after', `
+Starts with no other setup: the data dir is created, the database migrated. It listens on
+loopback unless --listen says otherwise. SIGTERM/SIGINT shut it down cleanly.
+
+Examples:
+  ferry-coordinator --data /var/lib/ferry
+  ferry-coordinator --data ./data --listen 0.0.0.0:7420 --log-level debug`);
+  try {
+    program.parse(argv);
+  } catch (err) {
+    return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
+  }
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string }>();
+  const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
+  let config;
+  try {
+    config = resolveCoordinatorConfig({
+      ...(opts.data && { data: opts.data }),
+      ...(fromCli('listen') && { listen: opts.listen }),
+      ...(opts.config && { config: opts.config }),
+      ...(fromCli('logLevel') && { logLevel: opts.logLevel }),
+      ...(fromCli('heartbeatInterval') && { heartbeatInterval: opts.heartbeatInterval }),
+    }, process.env, process.cwd());
+  } catch (err) {
+    process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);
+    return isFerryError(err, 'INVALID_ARGUMENT') ? 2 : 1;
+  }
+  const log = createLogger({ level: config.logLevel, file: logFileIn(config.dataDir, 'ferry-coordinator.log'), console: true });
+  const running = await startCoordinator(config, log);
+  // Machines read this line to find the port when --listen ends in :0.
+  process.stdout.write(`ferry-coordinator listening on ${running.address}\n`);
+  await new Promise<void>(resolve => {
+    const stop = (sig: string) => {
+      log.info('shutting down', { component: 'server', signal: sig });
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await running.stop();
+  return 0;
+}
+
+main(process.argv).then(
+  code => process.exit(code),
+  err => {
+    process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -32,7 +32,13 @@ export const HOST_DEPLOYMENT_TRANSITIONS: Readonly<Record<HostDeploymentStatus, 
   Skipped: [],
 };
 
-export const TERMINAL_HOST_STATUSES: readonly HostDeploymentStatus[] = ['Succeeded', 'Failed', 'Skipped', 'Unknown'];
+/** Final host statuses: no exit. */
+export const TERMINAL_HOST_STATUSES: readonly HostDeploymentStatus[] = ['Succeeded', 'Failed', 'Skipped'];
+/**
+ * Settled for the rollout: the host no longer holds up the deployment. `Unknown` (agent lost)
+ * is settled but not final: an agent that comes back still reports what it reached.
+ */
+export const SETTLED_HOST_STATUSES: readonly HostDeploymentStatus[] = [...TERMINAL_HOST_STATUSES, 'Unknown'];
 
 export const EVENT_RECORD_STATUSES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'Skipped'] as const;
 export type EventRecordStatus = (typeof EVENT_RECORD_STATUSES)[number];

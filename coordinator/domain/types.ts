@@ -84,6 +84,8 @@ export interface Deployment {
   description: string;
   fileExistsBehavior: FileExistsBehavior;
   ignoreApplicationStopFailures: boolean;
+  /** Only these hosts (an automatic deployment to a late host); all matching hosts when absent. */
+  targetHostIds?: string[];
   /** Minimum healthy hosts, resolved to a count when the deployment starts. */
   minHealthyHosts?: number;
   errorCode?: string;

@@ -1,0 +1,110 @@
+import type * as grpc from '@grpc/grpc-js';
+import { FerryError, describeError } from '../../agent/errors.js';
+import type { AgentSession } from '../agents/registry.js';
+import type { Context } from '../context.js';
+import { eventUpdate, heartbeat, hostDisconnected, hostResult, logBatch, registerHost } from '../services/agents.js';
+import type { AgentMessage__Output } from '../../proto/gen/ferry/v1/AgentMessage.js';
+import type { AgentServiceHandlers } from '../../proto/gen/ferry/v1/AgentService.js';
+import type { CoordinatorMessage } from '../../proto/gen/ferry/v1/CoordinatorMessage.js';
+import type { FetchRevisionRequest__Output } from '../../proto/gen/ferry/v1/FetchRevisionRequest.js';
+import type { RevisionChunk } from '../../proto/gen/ferry/v1/RevisionChunk.js';
+import { toServiceError } from './errors.js';
+
+const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** AgentService: the agents' Connect streams and revision downloads. */
+export function agentService(ctx: Context): AgentServiceHandlers {
+  return {
+    Connect: call => connect(ctx, call),
+    FetchRevision: call => void fetchRevision(ctx, call),
+  };
+}
+
+function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Output, CoordinatorMessage>): void {
+  let session: AgentSession | undefined;
+  const fail = (err: unknown) => {
+    ctx.log.warn('agent stream rejected', { component: 'agents', error: describeError(err), host_id: session?.hostId });
+    call.destroy(toServiceError(err));
+  };
+  call.on('data', (msg: AgentMessage__Output) => {
+    try {
+      if (msg.register) {
+        const r = msg.register;
+        if (!HOST_ID.test(r.hostId)) throw new FerryError('INVALID_ARGUMENT', `host id '${r.hostId}' is not valid`);
+        if (session && session.hostId !== r.hostId) throw new FerryError('INVALID_ARGUMENT', 'a stream registers one host');
+        if (!session) {
+          const s: AgentSession = {
+            hostId: r.hostId,
+            connectedAt: ctx.clock.now(),
+            send: m => {
+              if (call.destroyed || call.writableEnded) return false;
+              call.write(m);
+              return true;
+            },
+            close: reason => {
+              ctx.log.info('closing agent stream', { component: 'agents', host_id: r.hostId, reason });
+              call.end();
+            },
+          };
+          session = s;
+          ctx.registry.add(s);
+        }
+        registerHost(ctx, {
+          id: r.hostId, hostname: r.hostname || r.hostId, tags: r.tags ?? {}, agentVersion: r.agentVersion,
+          ...(r.zone && { zone: r.zone }),
+          facts: {
+            ...(r.facts?.os && { os: r.facts.os }), ...(r.facts?.kernel && { kernel: r.facts.kernel }),
+            ...(r.facts?.arch && { arch: r.facts.arch }), ...(r.facts?.cpus && { cpus: r.facts.cpus }),
+            ...(r.facts?.memoryBytes && { memoryBytes: Number(r.facts.memoryBytes) }),
+            ...(r.facts?.diskTotalBytes && { diskTotalBytes: Number(r.facts.diskTotalBytes) }),
+            ...(r.facts?.diskFreeBytes && { diskFreeBytes: Number(r.facts.diskFreeBytes) }),
+          },
+        });
+        call.write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs } });
+        return;
+      }
+      if (!session) throw new FerryError('FAILED_PRECONDITION', 'the first message on Connect must be register');
+      if (msg.heartbeat) heartbeat(ctx, session.hostId);
+      else if (msg.event) eventUpdate(ctx, session.hostId, msg.event);
+      else if (msg.logs) logBatch(ctx, session.hostId, msg.logs);
+      else if (msg.result && hostResult(ctx, session.hostId, msg.result)) {
+        call.write({ ack: { deploymentId: msg.result.deploymentId } });
+      }
+    } catch (err) {
+      fail(err);
+    }
+  });
+  const closed = () => {
+    if (session && ctx.registry.remove(session)) hostDisconnected(ctx, session.hostId);
+  };
+  call.on('end', () => {
+    closed();
+    call.end();
+  });
+  call.on('error', closed);
+  call.on('close', closed);
+  call.on('cancelled', closed);
+}
+
+async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<FetchRevisionRequest__Output, RevisionChunk>): Promise<void> {
+  try {
+    const { digest } = call.request;
+    const offset = Number(call.request.offset) || 0;
+    if (!ctx.store.findRevisionByDigest(digest)) throw new FerryError('NOT_FOUND', `revision ${digest} is not known to the coordinator`);
+    const total = await ctx.revisions.size(digest);
+    if (offset > total) throw new FerryError('INVALID_ARGUMENT', `offset ${offset} is past the end of revision ${digest} (${total} bytes)`);
+    let position = offset;
+    const stream = ctx.revisions.open(digest, offset, ctx.limits.chunkBytes);
+    call.on('cancelled', () => stream.destroy());
+    for await (const chunk of stream) {
+      const data = chunk as Buffer;
+      if (!call.write({ data, offset: position, totalSize: total })) {
+        await new Promise<void>(resolve => call.once('drain', () => resolve()));
+      }
+      position += data.length;
+    }
+    call.end();
+  } catch (err) {
+    call.destroy(toServiceError(err));
+  }
+}

@@ -1,0 +1,199 @@
+import type * as grpc from '@grpc/grpc-js';
+import { FerryError } from '../../agent/errors.js';
+import { type Context, iso } from '../context.js';
+import { SETTLED_HOST_STATUSES } from '../domain/status.js';
+import type { BundleType } from '../domain/types.js';
+import { createApplication, createConfig, createGroup, matchingHosts } from '../services/catalog.js';
+import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
+import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
+import type { DeploymentDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
+import type { GetDeploymentRequest__Output } from '../../proto/gen/ferry/v1/GetDeploymentRequest.js';
+import type { LogEntry } from '../../proto/gen/ferry/v1/LogEntry.js';
+import type { StreamLogsRequest__Output } from '../../proto/gen/ferry/v1/StreamLogsRequest.js';
+import type { UploadRevisionRequest__Output } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
+import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
+import {
+  configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, tagSetsFromProto,
+} from './convert.js';
+import { toServiceError, unary } from './errors.js';
+
+const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
+
+/** ControlService: thin adapters from protobuf to the coordinator's services (STYLE 5). */
+export function controlService(ctx: Context): ControlServiceHandlers {
+  const groupView = (application: string, name: string) => {
+    const g = requireGroup(ctx, application, name);
+    const last = ctx.store.lastSuccessfulDeployment(g.id);
+    return groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }) });
+  };
+  const hostView = (id: string) => {
+    const h = ctx.store.getHost(id);
+    if (!h) throw new FerryError('NOT_FOUND', `host ${id} is not registered; see ferry hosts list`);
+    const revisions = ctx.store.listGroups().flatMap(g => {
+      const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
+      return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
+    });
+    return hostToProto(h, revisions);
+  };
+
+  return {
+    CreateApplication: unary(req => createApplication(ctx, req.name)),
+    ListApplications: unary(() => ({ applications: ctx.store.listApplications() })),
+    CreateDeploymentConfig: unary(req =>
+      configToProto(createConfig(ctx, req.name, { type: req.minimumHealthy?.type ?? '', value: req.minimumHealthy?.value ?? 0 }))),
+    ListDeploymentConfigs: unary(() => ({ configs: ctx.store.listConfigs().map(configToProto) })),
+    CreateDeploymentGroup: unary(req => {
+      const g = createGroup(ctx, { application: req.application, name: req.name, tagSets: tagSetsFromProto(req.tagSets), configName: req.configName });
+      return groupView(g.application, g.name);
+    }),
+    ListDeploymentGroups: unary(req => ({
+      groups: ctx.store.listGroups(req.application || undefined).map(g => groupView(g.application, g.name)),
+    })),
+    GetDeploymentGroup: unary(req => groupView(req.application, req.name)),
+    UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
+    ListRevisions: unary(req => {
+      if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist`);
+      return { revisions: ctx.store.listRevisions(req.application).map(revisionToProto) };
+    }),
+    CreateDeployment: unary(req => {
+      const d = createDeployment(ctx, {
+        application: req.application, group: req.group, revision: req.revision, configName: req.configName,
+        description: req.description, fileExistsBehavior: req.fileExistsBehavior,
+        ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
+      });
+      return detailToProto(getDeploymentView(ctx, d.id));
+    }),
+    GetDeployment: unary(req => detailToProto(getDeploymentView(ctx, req.id))),
+    ListDeployments: unary(req => {
+      const group = req.group && req.application ? requireGroup(ctx, req.application, req.group) : undefined;
+      const list = ctx.store.listDeployments({
+        ...(req.application && { application: req.application }), ...(group && { groupId: group.id }), limit: req.limit || 50,
+      });
+      return { deployments: list.map(deploymentToProto) };
+    }),
+    WatchDeployment: call => watchDeployment(ctx, call),
+    StreamLogs: call => streamLogs(ctx, call),
+    ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),
+    GetHost: unary(req => hostView(req.id)),
+  };
+}
+
+async function uploadRevision(
+  ctx: Context,
+  call: grpc.ServerReadableStream<UploadRevisionRequest__Output, UploadRevisionResponse>,
+): Promise<UploadRevisionResponse> {
+  let header: UploadRevisionRequest__Output['header'];
+  const upload = await ctx.revisions.begin(ctx.limits.maxRevisionBytes);
+  try {
+    for await (const msg of call as AsyncIterable<UploadRevisionRequest__Output>) {
+      if (msg.header) {
+        header = msg.header;
+        if (!ctx.store.getApplication(header.application)) {
+          throw new FerryError('NOT_FOUND', `application ${header.application} does not exist; create it with: ferry app create ${header.application}`);
+        }
+        if (!(BUNDLE_TYPES as readonly string[]).includes(header.bundleType)) {
+          throw new FerryError('INVALID_ARGUMENT', `bundle type '${header.bundleType}' is not tar, tgz or zip`);
+        }
+      } else if (msg.chunk) {
+        if (!header) throw new FerryError('INVALID_ARGUMENT', 'UploadRevision: the first message must be the header');
+        await upload.write(msg.chunk);
+      }
+    }
+    if (!header) throw new FerryError('INVALID_ARGUMENT', 'UploadRevision: no header received');
+    const { digest, size } = await upload.commit(header.expectedDigest || undefined);
+    const existed = ctx.store.getRevision(header.application, digest) !== undefined;
+    const revision = ctx.store.addRevision({
+      digest, application: header.application, size, bundleType: header.bundleType as BundleType,
+      description: header.description, ...(header.commit && { commit: header.commit }), createdAt: iso(ctx.clock.now()),
+    });
+    ctx.log.info('revision stored', { component: 'revisions', application: header.application, revision: digest, bytes: size, created: !existed });
+    return { revision: revisionToProto(revision), created: !existed };
+  } catch (err) {
+    await upload.abort();
+    throw err;
+  }
+}
+
+function watchDeployment(ctx: Context, call: grpc.ServerWritableStream<GetDeploymentRequest__Output, DeploymentDetail>): void {
+  let pending = false;
+  let done = false;
+  const push = () => {
+    if (pending || done) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      if (done) return;
+      try {
+        const view = getDeploymentView(ctx, call.request.id);
+        call.write(detailToProto(view));
+        const allIn = view.hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status));
+        if (isTerminal(view.deployment) && allIn) end();
+      } catch (err) {
+        done = true;
+        unsubscribe();
+        call.destroy(toServiceError(err));
+      }
+    });
+  };
+  const unsubscribe = ctx.changes.onDeployment(call.request.id, push);
+  const end = () => {
+    done = true;
+    unsubscribe();
+    call.end();
+  };
+  call.on('cancelled', () => {
+    done = true;
+    unsubscribe();
+  });
+  push();
+}
+
+function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequest__Output, LogEntry>): void {
+  const { deploymentId, hostId, follow } = call.request;
+  let after = Number(call.request.afterSeq) || 0;
+  let done = false;
+  let scheduled = false;
+  const drain = () => {
+    scheduled = false;
+    if (done) return;
+    try {
+      const d = ctx.store.getDeployment(deploymentId);
+      if (!d) throw new FerryError('NOT_FOUND', `deployment ${deploymentId} does not exist`);
+      for (;;) {
+        const lines = ctx.store.listLogs(deploymentId, { ...(hostId && { hostId }), afterSeq: after, limit: 500 });
+        for (const l of lines) call.write({ seq: l.seq, hostId: l.hostId, event: l.event, stream: l.stream, line: l.line, at: l.at });
+        if (lines.length > 0) after = lines[lines.length - 1]!.seq;
+        if (lines.length < 500) break;
+      }
+      const hosts = ctx.store.listHostDeployments(deploymentId);
+      const finished = isTerminal(d) && hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status));
+      if (!follow || finished) finish();
+    } catch (err) {
+      done = true;
+      unsubscribe();
+      call.destroy(toServiceError(err));
+    }
+  };
+  const schedule = () => {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(drain);
+    }
+  };
+  const offLogs = ctx.changes.onLogs(deploymentId, schedule);
+  const offDeployment = ctx.changes.onDeployment(deploymentId, schedule);
+  const unsubscribe = () => {
+    offLogs();
+    offDeployment();
+  };
+  const finish = () => {
+    done = true;
+    unsubscribe();
+    call.end();
+  };
+  call.on('cancelled', () => {
+    done = true;
+    unsubscribe();
+  });
+  schedule();
+}

@@ -1,0 +1,82 @@
+import type { Deployment, DeploymentConfig, DeploymentGroup, Host, Revision, TagSets } from '../domain/types.js';
+import type { DeploymentView } from '../services/deployments.js';
+import type { DeploymentConfig as PConfig } from '../../proto/gen/ferry/v1/DeploymentConfig.js';
+import type { DeploymentDetail as PDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
+import type { Deployment as PDeployment } from '../../proto/gen/ferry/v1/Deployment.js';
+import type { DeploymentGroup as PGroup } from '../../proto/gen/ferry/v1/DeploymentGroup.js';
+import type { HostInfo as PHost } from '../../proto/gen/ferry/v1/HostInfo.js';
+import type { Revision as PRevision } from '../../proto/gen/ferry/v1/Revision.js';
+import type { TagSet__Output } from '../../proto/gen/ferry/v1/TagSet.js';
+
+/** Domain ↔ protobuf messages. Pure. */
+export function configToProto(c: DeploymentConfig): PConfig {
+  return {
+    name: c.name,
+    minimumHealthy: { type: c.minimumHealthy.type, value: 'value' in c.minimumHealthy ? c.minimumHealthy.value : 0 },
+    builtIn: c.builtIn,
+    createdAt: c.createdAt,
+  };
+}
+
+export function tagSetsToProto(sets: TagSets) {
+  return sets.map(set => ({
+    filters: set.map(f => ({ key: f.key ?? '', value: f.value ?? '', hasKey: f.key !== undefined, hasValue: f.value !== undefined })),
+  }));
+}
+
+export function tagSetsFromProto(sets: TagSet__Output[]): TagSets {
+  return sets.map(s => s.filters.map(f => ({
+    ...((f.hasKey || f.key) && { key: f.key }),
+    ...((f.hasValue || (f.value && !f.hasKey)) && { value: f.value }),
+  })));
+}
+
+export function groupToProto(g: DeploymentGroup, extra: { matchingHostIds: string[]; lastSuccessful?: Deployment }): PGroup {
+  return {
+    id: g.id, application: g.application, name: g.name, tagSets: tagSetsToProto(g.tagSets), configName: g.configName,
+    createdAt: g.createdAt, matchingHostIds: extra.matchingHostIds,
+    lastSuccessfulDeploymentId: extra.lastSuccessful?.id ?? '', lastSuccessfulRevision: extra.lastSuccessful?.revisionDigest ?? '',
+  };
+}
+
+export function revisionToProto(r: Revision): PRevision {
+  return { digest: r.digest, application: r.application, size: r.size, bundleType: r.bundleType, description: r.description, commit: r.commit ?? '', createdAt: r.createdAt };
+}
+
+export function deploymentToProto(d: Deployment): PDeployment {
+  return {
+    id: d.id, application: d.application, groupName: d.groupName, groupId: d.groupId, revision: d.revisionDigest,
+    configName: d.configName, status: d.status, creator: d.creator, description: d.description,
+    fileExistsBehavior: d.fileExistsBehavior, ignoreApplicationStopFailures: d.ignoreApplicationStopFailures,
+    minHealthyHosts: d.minHealthyHosts ?? 0, errorCode: d.errorCode ?? '', errorMessage: d.errorMessage ?? '',
+    createdAt: d.createdAt, startedAt: d.startedAt ?? '', completedAt: d.completedAt ?? '',
+  };
+}
+
+export function detailToProto(v: DeploymentView): PDetail {
+  return {
+    deployment: deploymentToProto(v.deployment),
+    overview: v.overview,
+    hosts: v.hosts.map(h => ({
+      hostId: h.hostId, hostname: h.hostname, status: h.status, currentEvent: h.currentEvent ?? '',
+      errorCode: h.errorCode ?? '', errorMessage: h.errorMessage ?? '', startedAt: h.startedAt ?? '',
+      completedAt: h.completedAt ?? '', zone: h.zone ?? '',
+      events: h.events.map(e => ({
+        name: e.event, status: e.status, errorCode: e.errorCode ?? '', exitCode: e.exitCode ?? -1, message: e.message ?? '',
+        startedAt: e.startedAt ?? '', endedAt: e.endedAt ?? '', durationMs: e.durationMs ?? 0,
+      })),
+    })),
+  };
+}
+
+export function hostToProto(h: Host, revisions: PHost['revisions']): PHost {
+  return {
+    id: h.id, hostname: h.hostname, tags: h.tags, zone: h.zone ?? '', agentVersion: h.agentVersion, connected: h.connected,
+    lastSeenAt: h.lastSeenAt, registeredAt: h.registeredAt,
+    facts: {
+      os: h.facts.os ?? '', kernel: h.facts.kernel ?? '', arch: h.facts.arch ?? '', cpus: h.facts.cpus ?? 0,
+      memoryBytes: h.facts.memoryBytes ?? 0, diskTotalBytes: h.facts.diskTotalBytes ?? 0, diskFreeBytes: h.facts.diskFreeBytes ?? 0,
+    },
+    revisions,
+  };
+}

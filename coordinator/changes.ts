@@ -1,0 +1,35 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * In-process change notifications, so watchers (WatchDeployment, StreamLogs) wake up on the
+ * change instead of polling. The store stays the source of truth: listeners re-read it.
+ */
+export class Changes {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  deployment(id: string): void {
+    this.emitter.emit(`deployment:${id}`);
+  }
+
+  logs(deploymentId: string): void {
+    this.emitter.emit(`logs:${deploymentId}`);
+  }
+
+  /** Subscribes; returns the unsubscribe function. */
+  onDeployment(id: string, fn: () => void): () => void {
+    return this.on(`deployment:${id}`, fn);
+  }
+
+  onLogs(deploymentId: string, fn: () => void): () => void {
+    return this.on(`logs:${deploymentId}`, fn);
+  }
+
+  private on(name: string, fn: () => void): () => void {
+    this.emitter.on(name, fn);
+    return () => this.emitter.off(name, fn);
+  }
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { parseDuration, parseSize } from '../agent/config.js';
+import { FerryError, describeError } from '../agent/errors.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+/**
+ * The coordinator's configuration: defaults, then the config file (YAML or JSON), then the
+ * environment, then flags — merged and validated here, once (STYLE 10).
+ */
+export interface CoordinatorConfig {
+  dataDir: string;
+  listen: string;
+  logLevel: LogLevel;
+  heartbeatIntervalMs: number;
+  logBytesPerHost: number;
+  maxRevisionBytes: number;
+}
+
+export const COORDINATOR_DEFAULTS = Object.freeze({
+  listen: '127.0.0.1:7420',
+  logLevel: 'info' as LogLevel,
+  heartbeatInterval: '5s',
+  logBytesPerHost: '1M',
+  maxRevisionBytes: '2G',
+});
+
+const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'logBytesPerHost', 'maxRevisionSize'] as const;
+
+export interface CoordinatorFlags {
+  data?: string;
+  listen?: string;
+  config?: string;
+  logLevel?: string;
+  heartbeatInterval?: string;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new FerryError('INVALID_ARGUMENT', `--config ${file}: ${describeError(err)}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new FerryError('INVALID_ARGUMENT', `--config ${file}: must be a mapping of settings`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    const key = k.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (!(FILE_KEYS as readonly string[]).includes(key)) {
+      throw new FerryError('INVALID_ARGUMENT', `--config ${file}: unknown setting '${k}' (known: ${FILE_KEYS.join(', ')})`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+/** Checks that a listen address is HOST:PORT; nothing listens beyond loopback unless asked. */
+export function parseListen(raw: string): string {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
+  if (!m || Number(m[2]) > 65535) throw new FerryError('INVALID_ARGUMENT', `--listen: '${raw}' is not HOST:PORT (e.g. 127.0.0.1:7420)`);
+  return raw.trim();
+}
+
+export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.ProcessEnv, cwd: string): CoordinatorConfig {
+  const file = flags.config ? readConfigFile(path.resolve(cwd, flags.config)) : {};
+  const pick = (flag: string | undefined, envName: string, fileKey: string, def?: string): string | undefined =>
+    flag ?? env[envName] ?? (file[fileKey] !== undefined ? String(file[fileKey]) : def);
+  const data = pick(flags.data, 'FERRY_DATA_DIR', 'data');
+  if (!data) throw new FerryError('INVALID_ARGUMENT', '--data DIR is required (where the SQLite store and revisions live)');
+  const level = pick(flags.logLevel, 'FERRY_LOG_LEVEL', 'logLevel', COORDINATOR_DEFAULTS.logLevel)!;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new FerryError('INVALID_ARGUMENT', `--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`);
+  return Object.freeze({
+    dataDir: path.resolve(cwd, data),
+    listen: parseListen(pick(flags.listen, 'FERRY_LISTEN', 'listen', COORDINATOR_DEFAULTS.listen)!),
+    logLevel: level as LogLevel,
+    heartbeatIntervalMs: parseDuration('--heartbeat-interval', pick(flags.heartbeatInterval, 'FERRY_HEARTBEAT_INTERVAL', 'heartbeatInterval', COORDINATOR_DEFAULTS.heartbeatInterval)!),
+    logBytesPerHost: parseSize('logBytesPerHost', String(file.logBytesPerHost ?? COORDINATOR_DEFAULTS.logBytesPerHost)),
+    maxRevisionBytes: parseSize('maxRevisionSize', String(file.maxRevisionSize ?? COORDINATOR_DEFAULTS.maxRevisionBytes)),
+  });
+}

@@ -1,0 +1,50 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import type { AgentRegistry } from './agents/registry.js';
+import type { Changes } from './changes.js';
+import type { Logger } from './log.js';
+import type { RevisionStore } from './revisions/revision-store.js';
+import type { Store } from './store/store.js';
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Ids are parameters too (STYLE 11): tests may inject deterministic ones. */
+export interface IdSource {
+  deployment(): string;
+  group(): string;
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+export const randomIds: IdSource = {
+  /** CodeDeploy's shape: d- and 9 uppercase alphanumerics. */
+  deployment: () => 'd-' + Array.from({ length: 9 }, () => ALNUM[randomInt(ALNUM.length)]).join(''),
+  group: () => randomUUID(),
+};
+
+export interface Limits {
+  /** Hook output kept per (deployment, host). */
+  logBytesPerHost: number;
+  /** Largest revision accepted. */
+  maxRevisionBytes: number;
+  /** FetchRevision chunk size. */
+  chunkBytes: number;
+  heartbeatIntervalMs: number;
+}
+
+/** Everything the coordinator's services need, passed in (no singletons). */
+export interface Context {
+  store: Store;
+  registry: AgentRegistry;
+  changes: Changes;
+  revisions: RevisionStore;
+  log: Logger;
+  clock: Clock;
+  ids: IdSource;
+  limits: Limits;
+  /** Asks the scheduler to reconcile soon (coalesced). */
+  kick(): void;
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();

@@ -1,0 +1,173 @@
+import { describeError } from '../../agent/errors.js';
+import { type Context, iso } from '../context.js';
+import { matchesTagSets } from '../domain/tags.js';
+import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/types.js';
+import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts, orderTargets, plan } from '../planner/plan.js';
+import { scheduleLateHost } from '../services/agents.js';
+
+/**
+ * The scheduler loop (STYLE 1): load a snapshot → plan (pure) → apply. It starts Queued
+ * deployments when their group is free, and drives each active deployment with the planner.
+ * `kick()` coalesces requests; one reconcile runs at a time.
+ */
+export class Scheduler {
+  private running = false;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly ctx: Context, private readonly tickMs = 1000) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.tickMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    setImmediate(() => {
+      try {
+        do {
+          this.again = false;
+          this.reconcile();
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        this.ctx.log.error('scheduler pass failed', { component: 'scheduler', error: describeError(err) });
+      } finally {
+        this.running = false;
+      }
+    });
+  }
+
+  /** One pass over every group. Synchronous: the store is synchronous and sends are queued. */
+  reconcile(): void {
+    for (const group of this.ctx.store.listGroups()) {
+      let active = this.ctx.store.activeDeployment(group.id);
+      if (!active) active = this.startNext(group);
+      if (active?.status === 'InProgress') this.drive(active);
+    }
+  }
+
+  private log(message: string, fields: Record<string, unknown>) {
+    this.ctx.log.info(message, { component: 'scheduler', ...fields });
+  }
+
+  private startNext(group: DeploymentGroup): Deployment | undefined {
+    const next = this.ctx.store.nextQueued(group.id);
+    if (!next) return undefined;
+    const config = this.ctx.store.getConfig(next.configName);
+    if (!config) {
+      this.finish(next, 'Failed', 'HEALTH_CONSTRAINTS_INVALID', `deployment config ${next.configName} no longer exists`);
+      return undefined;
+    }
+    const health = new Map(this.ctx.store.hostRevisions(group.id).map(r => [r.hostId, r]));
+    const candidates: PlanTarget[] = this.ctx.store.listHosts()
+      .filter(h => h.connected && this.ctx.registry.isConnected(h.id) && matchesTagSets(h.tags, group.tagSets))
+      .filter(h => !next.targetHostIds || next.targetHostIds.includes(h.id))
+      .map(h => {
+        const r = health.get(h.id);
+        const revisionHealth: RevisionHealth = !r ? 'unknown' : r.lastStatus === 'Failed' ? 'unhealthy'
+          : r.revisionDigest === next.revisionDigest ? 'current' : 'old';
+        return { hostId: h.id, status: 'Pending' as const, connected: true, revisionHealth, position: 0, ...(h.zone && { zone: h.zone }) };
+      });
+    const targets: HostDeployment[] = orderTargets(candidates).map((t, i) => ({
+      deploymentId: next.id, hostId: t.hostId, status: 'Pending', position: i,
+    }));
+    const min = minimumHealthyHosts(config.minimumHealthy, targets.length);
+    if (!this.ctx.store.startDeployment(next.id, targets, min, iso(this.ctx.clock.now()))) return undefined;
+    this.log('deployment started', { deployment_id: next.id, from: next.status, to: 'InProgress', hosts: targets.length, min_healthy: min });
+    this.ctx.changes.deployment(next.id);
+    return this.ctx.store.getDeployment(next.id);
+  }
+
+  private drive(d: Deployment): void {
+    const config = this.ctx.store.getConfig(d.configName);
+    if (!config) return;
+    const targets = this.ctx.store.listHostDeployments(d.id).map(hd => ({
+      hostId: hd.hostId, status: hd.status, connected: this.ctx.registry.isConnected(hd.hostId),
+      revisionHealth: 'old' as const, position: hd.position,
+    }));
+    const actions = plan({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, targets }, this.ctx.clock.now());
+    for (const action of actions) this.apply(d, action);
+  }
+
+  private apply(d: Deployment, a: PlanAction): void {
+    const now = iso(this.ctx.clock.now());
+    switch (a.type) {
+      case 'start':
+        for (const hostId of a.hostIds) this.dispatch(d, hostId, now);
+        break;
+      case 'mark-lost':
+        for (const hostId of a.hostIds) {
+          if (this.ctx.store.transitionHostDeployment(d.id, hostId, 'Unknown', {
+            completedAt: now, errorCode: 'AGENT_LOST', errorMessage: `the agent was not connected when its turn came (${a.reason})`,
+          })) this.log('host deployment lost', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'Unknown', reason: a.reason });
+        }
+        break;
+      case 'skip':
+        for (const hostId of a.hostIds) {
+          if (this.ctx.store.transitionHostDeployment(d.id, hostId, 'Skipped', { completedAt: now, errorMessage: a.reason })) {
+            this.log('host deployment skipped', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'Skipped', reason: a.reason });
+          }
+        }
+        break;
+      case 'succeed':
+        this.finish(d, 'Succeeded', undefined, a.reason);
+        break;
+      case 'fail':
+        this.finish(d, 'Failed', a.errorCode, a.reason);
+        break;
+      case 'wait':
+        break;
+    }
+    this.ctx.changes.deployment(d.id);
+  }
+
+  private dispatch(d: Deployment, hostId: string, now: string): void {
+    const revision = this.ctx.store.findRevisionByDigest(d.revisionDigest);
+    const session = this.ctx.registry.get(hostId);
+    if (!session || !revision) {
+      this.ctx.store.transitionHostDeployment(d.id, hostId, 'Unknown', {
+        completedAt: now, errorCode: 'AGENT_LOST',
+        errorMessage: !revision ? `revision ${d.revisionDigest} is missing from the store` : 'the agent disconnected before dispatch',
+      });
+      return;
+    }
+    if (!this.ctx.store.transitionHostDeployment(d.id, hostId, 'InProgress', { startedAt: now })) return;
+    const sent = session.send({
+      deploy: {
+        deploymentId: d.id, applicationName: d.application, groupName: d.groupName, groupId: d.groupId,
+        revisionDigest: d.revisionDigest, revisionSize: revision.size, bundleType: revision.bundleType,
+        bundleCommit: revision.commit ?? '', fileExistsBehavior: d.fileExistsBehavior,
+        ignoreApplicationStopFailures: d.ignoreApplicationStopFailures, events: [],
+      },
+    });
+    this.log('host deployment dispatched', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'InProgress', sent });
+  }
+
+  private finish(d: Deployment, to: 'Succeeded' | 'Failed', errorCode: string | undefined, reason: string): void {
+    const ok = this.ctx.store.transitionDeployment(d.id, to, {
+      completedAt: iso(this.ctx.clock.now()),
+      ...(to === 'Failed' && { errorCode: errorCode ?? 'HEALTH_CONSTRAINTS', errorMessage: reason }),
+    });
+    if (!ok) return;
+    this.log(`deployment ${to.toLowerCase()}`, { deployment_id: d.id, from: d.status, to, reason, ...(errorCode && { error_code: errorCode }) });
+    this.ctx.changes.deployment(d.id);
+    if (to === 'Succeeded') {
+      // Hosts that joined the group during the rollout run an older revision: bring them up to date.
+      for (const h of this.ctx.store.listHosts()) if (h.connected) scheduleLateHost(this.ctx, h.id);
+    }
+    this.again = true;
+  }
+}

@@ -1,0 +1,72 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadFerryProto, SERVER_KEEPALIVE_OPTIONS } from '../proto/load.js';
+import { AgentRegistry } from './agents/registry.js';
+import { agentService } from './api/agent-service.js';
+import { controlService } from './api/control-service.js';
+import { Changes } from './changes.js';
+import type { CoordinatorConfig } from './config.js';
+import { type Clock, type Context, type IdSource, randomIds, systemClock } from './context.js';
+import type { Logger } from './log.js';
+import { RevisionStore } from './revisions/revision-store.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { openStore } from './store/sqlite-store.js';
+
+export interface RunningCoordinator {
+  /** The address actually bound (port 0 resolved). */
+  address: string;
+  context: Context;
+  stop(): Promise<void>;
+}
+
+/** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
+export async function startCoordinator(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource } = {}): Promise<RunningCoordinator> {
+  const store = openStore(`${config.dataDir}/ferry.db`);
+  let scheduler: Scheduler | undefined;
+  const ctx: Context = {
+    store,
+    registry: new AgentRegistry(),
+    changes: new Changes(),
+    revisions: new RevisionStore(config.dataDir),
+    log,
+    clock: opts.clock ?? systemClock,
+    ids: opts.ids ?? randomIds,
+    limits: {
+      logBytesPerHost: config.logBytesPerHost,
+      maxRevisionBytes: config.maxRevisionBytes,
+      chunkBytes: 1024 * 1024,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+    },
+    kick: () => scheduler?.kick(),
+  };
+  scheduler = new Scheduler(ctx);
+  const proto = loadFerryProto();
+  const server = new grpc.Server({ ...SERVER_KEEPALIVE_OPTIONS, 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
+  server.addService(proto.ferry.v1.AgentService.service, agentService(ctx));
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
+  const address = `${host}:${port}`;
+  // Hosts marked connected by an earlier run are not connected to this one.
+  for (const h of store.listHosts()) if (h.connected) store.setHostConnected(h.id, false, new Date(ctx.clock.now()).toISOString());
+  scheduler.start();
+  log.info('coordinator listening', { component: 'server', address, data_dir: config.dataDir });
+  return {
+    address,
+    context: ctx,
+    stop: async () => {
+      scheduler?.stop();
+      ctx.registry.closeAll('coordinator shutting down');
+      await new Promise<void>(resolve => {
+        const force = setTimeout(() => server.forceShutdown(), 3000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      store.close();
+      log.info('coordinator stopped', { component: 'server' });
+    },
+  };
+}

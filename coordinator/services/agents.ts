@@ -1,0 +1,127 @@
+import { type Context, iso } from '../context.js';
+import { matchesTagSets } from '../domain/tags.js';
+import type { Host, LifecycleEventRecord } from '../domain/types.js';
+import type { EventUpdate__Output } from '../../proto/gen/ferry/v1/EventUpdate.js';
+import type { HostResult__Output } from '../../proto/gen/ferry/v1/HostResult.js';
+import type { LogBatch__Output } from '../../proto/gen/ferry/v1/LogBatch.js';
+import { createDeployment } from './deployments.js';
+
+/**
+ * What the coordinator does with agents' reports. Only these functions write reported state
+ * (STYLE 3): event records, log lines, host deployment outcomes, the revision each host runs.
+ */
+export function registerHost(ctx: Context, host: Omit<Host, 'connected' | 'lastSeenAt' | 'registeredAt'>): void {
+  const now = iso(ctx.clock.now());
+  const existing = ctx.store.getHost(host.id);
+  ctx.store.upsertHost({ ...host, connected: true, lastSeenAt: now, registeredAt: existing?.registeredAt ?? now });
+  ctx.log.info('agent connected', {
+    component: 'agents', host_id: host.id, hostname: host.hostname, zone: host.zone ?? '', agent_version: host.agentVersion,
+  });
+  scheduleLateHost(ctx, host.id);
+  ctx.kick();
+}
+
+export function hostDisconnected(ctx: Context, hostId: string): void {
+  ctx.store.setHostConnected(hostId, false, iso(ctx.clock.now()));
+  ctx.log.info('agent disconnected', { component: 'agents', host_id: hostId });
+  ctx.kick();
+}
+
+export function heartbeat(ctx: Context, hostId: string): void {
+  ctx.store.touchHost(hostId, iso(ctx.clock.now()));
+}
+
+function toRecord(deploymentId: string, hostId: string, e: EventUpdate__Output): LifecycleEventRecord {
+  const status = (['InProgress', 'Succeeded', 'Failed', 'Skipped'] as const).find(s => s === e.status) ?? 'Pending';
+  return {
+    deploymentId, hostId, event: e.event, status,
+    ...(e.errorCode && { errorCode: e.errorCode }),
+    ...(e.exitCode >= 0 && { exitCode: e.exitCode }),
+    ...(e.message && { message: e.message }),
+    ...(e.startedAt && { startedAt: e.startedAt }),
+    ...(e.endedAt && { endedAt: e.endedAt }),
+    ...(e.status !== 'InProgress' && e.status !== 'Skipped' && { durationMs: Number(e.durationMs) }),
+  };
+}
+
+export function eventUpdate(ctx: Context, hostId: string, e: EventUpdate__Output): void {
+  if (!ctx.store.getHostDeployment(e.deploymentId, hostId)) return;
+  ctx.store.putEventRecord(toRecord(e.deploymentId, hostId, e));
+  if (e.status === 'InProgress') ctx.store.patchHostDeployment(e.deploymentId, hostId, { currentEvent: e.event });
+  ctx.changes.deployment(e.deploymentId);
+}
+
+export function logBatch(ctx: Context, hostId: string, batch: LogBatch__Output): void {
+  if (batch.lines.length === 0 || !ctx.store.getHostDeployment(batch.deploymentId, hostId)) return;
+  ctx.store.appendLogs(
+    batch.lines.map(l => ({
+      deploymentId: batch.deploymentId, hostId, at: iso(Number(l.atMs) || ctx.clock.now()),
+      event: l.event, stream: l.stream === 'stderr' ? 'stderr' : 'stdout', line: l.line,
+    })),
+    ctx.limits.logBytesPerHost,
+  );
+  ctx.changes.logs(batch.deploymentId);
+}
+
+/**
+ * Records a host's result. Idempotent: an agent re-sends unacknowledged results after a
+ * reconnect, and a second copy changes nothing. Returns true when the result may be acknowledged.
+ */
+export function hostResult(ctx: Context, hostId: string, r: HostResult__Output): boolean {
+  const hd = ctx.store.getHostDeployment(r.deploymentId, hostId);
+  const deployment = ctx.store.getDeployment(r.deploymentId);
+  if (!hd || !deployment) {
+    ctx.log.warn('result for an unknown host deployment acknowledged and dropped', { component: 'agents', host_id: hostId, deployment_id: r.deploymentId });
+    return true;
+  }
+  for (const e of r.events) ctx.store.putEventRecord(toRecord(r.deploymentId, hostId, e));
+  const to = r.status === 'Succeeded' ? 'Succeeded' : 'Failed';
+  const now = iso(ctx.clock.now());
+  const changed = ctx.store.transitionHostDeployment(r.deploymentId, hostId, to, {
+    completedAt: now, currentEvent: null,
+    errorCode: to === 'Failed' ? (r.errorCode || 'UnknownError') : null,
+    errorMessage: to === 'Failed' ? `${r.errorEvent ? `${r.errorEvent}: ` : ''}${r.errorMessage}` : null,
+  });
+  if (changed) {
+    ctx.log.info('host deployment finished', {
+      component: 'agents', deployment_id: r.deploymentId, host_id: hostId, from: hd.status, to,
+      ...(to === 'Failed' && { error_code: r.errorCode, event: r.errorEvent }),
+    });
+    ctx.store.recordHostRevision({
+      hostId, groupId: deployment.groupId, revisionDigest: deployment.revisionDigest,
+      lastStatus: to, deploymentId: deployment.id, at: now,
+    });
+  }
+  ctx.changes.deployment(r.deploymentId);
+  ctx.changes.logs(r.deploymentId);
+  ctx.kick();
+  return true;
+}
+
+/**
+ * A host that matches a group but does not run the group's last successful revision gets it
+ * automatically (CodeDeploy's Auto Scaling behaviour), once per host and revision.
+ */
+export function scheduleLateHost(ctx: Context, hostId: string): void {
+  const host = ctx.store.getHost(hostId);
+  if (!host) return;
+  for (const group of ctx.store.listGroups()) {
+    if (!matchesTagSets(host.tags, group.tagSets)) continue;
+    const last = ctx.store.lastSuccessfulDeployment(group.id);
+    if (!last) continue;
+    const current = ctx.store.hostRevisions(group.id).find(r => r.hostId === hostId);
+    if (current?.revisionDigest === last.revisionDigest && current.lastStatus === 'Succeeded') continue;
+    const active = ctx.store.activeDeployment(group.id);
+    if (active && active.revisionDigest === last.revisionDigest && ctx.store.getHostDeployment(active.id, hostId)) continue;
+    if (!ctx.store.claimAutoDeployment(group.id, hostId, last.revisionDigest)) continue;
+    const d = createDeployment(ctx, {
+      application: group.application, group: group.name, revision: last.revisionDigest,
+      configName: group.configName, creator: 'autoscaling', targetHostIds: [hostId],
+      fileExistsBehavior: last.fileExistsBehavior,
+      description: `automatic: host ${host.hostname} (${hostId}) gets the group's last successful revision (from ${last.id})`,
+    });
+    ctx.log.info('late host gets the last successful revision', {
+      component: 'agents', host_id: hostId, group: group.name, deployment_id: d.id, revision: last.revisionDigest,
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import { FerryError } from '../../agent/errors.js';
+import { type Context, iso } from '../context.js';
+import { formatTagSets, matchesTagSets } from '../domain/tags.js';
+import type { Application, DeploymentConfig, DeploymentGroup, MinimumHealthy, TagSets } from '../domain/types.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+function checkName(kind: string, name: string): void {
+  if (!NAME.test(name)) {
+    throw new FerryError('INVALID_ARGUMENT', `${kind} name '${name}' must start with a letter or digit and use only letters, digits, '.', '_' or '-' (at most 100)`);
+  }
+}
+
+export function createApplication(ctx: Context, name: string): Application {
+  checkName('application', name);
+  const app = { name, createdAt: iso(ctx.clock.now()) };
+  ctx.store.createApplication(app);
+  ctx.log.info('application created', { component: 'catalog', application: name });
+  return app;
+}
+
+export function validateMinimumHealthy(m: { type: string; value: number }): MinimumHealthy {
+  switch (m.type) {
+    case 'HOST_COUNT':
+      if (!Number.isInteger(m.value) || m.value < 0) throw new FerryError('INVALID_ARGUMENT', `minimum healthy HOST_COUNT must be a whole number ≥ 0, not ${m.value}`);
+      return { type: 'HOST_COUNT', value: m.value };
+    case 'FLEET_PERCENT':
+      if (!Number.isInteger(m.value) || m.value < 0 || m.value > 99) {
+        throw new FerryError('INVALID_ARGUMENT', `minimum healthy FLEET_PERCENT must be a whole number from 0 to 99, not ${m.value}`);
+      }
+      return { type: 'FLEET_PERCENT', value: m.value };
+    case 'ONE_AT_A_TIME':
+      return { type: 'ONE_AT_A_TIME' };
+    default:
+      throw new FerryError('INVALID_ARGUMENT', `minimum healthy type '${m.type}' is not HOST_COUNT or FLEET_PERCENT`);
+  }
+}
+
+export function createConfig(ctx: Context, name: string, m: { type: string; value: number }): DeploymentConfig {
+  checkName('deployment config', name);
+  const config: DeploymentConfig = { name, minimumHealthy: validateMinimumHealthy(m), builtIn: false, createdAt: iso(ctx.clock.now()) };
+  ctx.store.createConfig(config);
+  ctx.log.info('deployment config created', { component: 'catalog', config: name });
+  return config;
+}
+
+export function createGroup(ctx: Context, input: { application: string; name: string; tagSets: TagSets; configName?: string }): DeploymentGroup {
+  checkName('deployment group', input.name);
+  if (!ctx.store.getApplication(input.application)) {
+    throw new FerryError('NOT_FOUND', `application ${input.application} does not exist; create it with: ferry app create ${input.application}`);
+  }
+  const configName = input.configName || 'OneAtATime';
+  if (!ctx.store.getConfig(configName)) throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
+  const sets = input.tagSets.filter(s => s.length > 0);
+  if (sets.length === 0) throw new FerryError('INVALID_ARGUMENT', 'a deployment group needs at least one --tag-set (e.g. --tag-set role=web)');
+  if (sets.length > 3 || sets.some(s => s.length > 10)) {
+    throw new FerryError('INVALID_ARGUMENT', 'at most 3 tag sets of 10 filters each (as CodeDeploy)');
+  }
+  const group: DeploymentGroup = {
+    id: ctx.ids.group(), application: input.application, name: input.name, tagSets: sets, configName, createdAt: iso(ctx.clock.now()),
+  };
+  ctx.store.createGroup(group);
+  ctx.log.info('deployment group created', { component: 'catalog', application: group.application, group: group.name, group_id: group.id, tag_sets: formatTagSets(sets) });
+  return group;
+}
+
+/** Connected hosts the group's tag sets select now. */
+export function matchingHosts(ctx: Context, group: DeploymentGroup): string[] {
+  return ctx.store.listHosts().filter(h => h.connected && matchesTagSets(h.tags, group.tagSets)).map(h => h.id);
+}

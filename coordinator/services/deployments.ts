@@ -1,0 +1,118 @@
+import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../agent/appspec/types.js';
+import { FerryError } from '../../agent/errors.js';
+import { type Context, iso } from '../context.js';
+import { TERMINAL_DEPLOYMENT_STATUSES } from '../domain/status.js';
+import type { Deployment, DeploymentCreator, DeploymentGroup, HostDeployment, LifecycleEventRecord, Revision } from '../domain/types.js';
+
+export interface CreateDeploymentInput {
+  application: string;
+  group: string;
+  /** A digest, a unique prefix of ≥ 8 hex digits, or `latest`. */
+  revision: string;
+  configName?: string;
+  description?: string;
+  fileExistsBehavior?: string;
+  ignoreApplicationStopFailures?: boolean;
+  creator?: DeploymentCreator;
+  targetHostIds?: string[];
+}
+
+export function resolveRevision(ctx: Context, application: string, ref: string): Revision {
+  const wanted = ref.trim().toLowerCase();
+  if (wanted === 'latest') {
+    const latest = ctx.store.latestRevision(application);
+    if (!latest) throw new FerryError('FAILED_PRECONDITION', `application ${application} has no revisions yet; push one with: ferry revision push DIR --app ${application}`);
+    return latest;
+  }
+  if (!/^[0-9a-f]{8,64}$/.test(wanted)) {
+    throw new FerryError('INVALID_ARGUMENT', `revision '${ref}' is not a digest, a digest prefix of at least 8 hex digits, or 'latest'`);
+  }
+  const matches = ctx.store.listRevisions(application).filter(r => r.digest.startsWith(wanted));
+  if (matches.length === 0) throw new FerryError('NOT_FOUND', `application ${application} has no revision ${ref}; see ferry revision list --app ${application}`);
+  if (matches.length > 1) throw new FerryError('INVALID_ARGUMENT', `revision prefix ${ref} matches ${matches.length} revisions; give more digits`);
+  return matches[0]!;
+}
+
+export function requireGroup(ctx: Context, application: string, name: string): DeploymentGroup {
+  if (!ctx.store.getApplication(application)) {
+    throw new FerryError('NOT_FOUND', `application ${application} does not exist; create it with: ferry app create ${application}`);
+  }
+  const group = ctx.store.getGroup(application, name);
+  if (!group) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
+  return group;
+}
+
+/** Validates and records a deployment; it waits Queued until the scheduler starts it. */
+export function createDeployment(ctx: Context, input: CreateDeploymentInput): Deployment {
+  const group = requireGroup(ctx, input.application, input.group);
+  const revision = resolveRevision(ctx, input.application, input.revision);
+  const configName = input.configName || group.configName;
+  if (!ctx.store.getConfig(configName)) {
+    throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
+  }
+  const behavior = (input.fileExistsBehavior || 'DISALLOW').toUpperCase();
+  if (!(FILE_EXISTS_BEHAVIORS as readonly string[]).includes(behavior)) {
+    throw new FerryError('INVALID_ARGUMENT', `file exists behavior '${input.fileExistsBehavior}' is not one of ${FILE_EXISTS_BEHAVIORS.join(', ')}`);
+  }
+  const deployment: Deployment = {
+    id: ctx.ids.deployment(),
+    application: input.application,
+    groupId: group.id,
+    groupName: group.name,
+    revisionDigest: revision.digest,
+    configName,
+    status: 'Queued',
+    creator: input.creator ?? 'user',
+    description: input.description ?? '',
+    fileExistsBehavior: behavior as FileExistsBehavior,
+    ignoreApplicationStopFailures: input.ignoreApplicationStopFailures ?? false,
+    createdAt: iso(ctx.clock.now()),
+    ...(input.targetHostIds && { targetHostIds: input.targetHostIds }),
+  };
+  ctx.store.createDeployment(deployment);
+  ctx.log.info('deployment created', {
+    component: 'deployments', deployment_id: deployment.id, application: deployment.application,
+    group: group.name, revision: revision.digest, creator: deployment.creator, to: 'Queued',
+  });
+  ctx.changes.deployment(deployment.id);
+  ctx.kick();
+  return deployment;
+}
+
+export interface HostDeploymentView extends HostDeployment {
+  hostname: string;
+  zone?: string;
+  events: LifecycleEventRecord[];
+}
+
+export interface DeploymentView {
+  deployment: Deployment;
+  hosts: HostDeploymentView[];
+  overview: Record<'pending' | 'inProgress' | 'succeeded' | 'failed' | 'skipped' | 'unknown', number>;
+}
+
+export function getDeploymentView(ctx: Context, id: string): DeploymentView {
+  const deployment = ctx.store.getDeployment(id);
+  if (!deployment) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
+  const events = ctx.store.listEventRecords(id);
+  const hosts = ctx.store.listHostDeployments(id).map(hd => {
+    const host = ctx.store.getHost(hd.hostId);
+    return {
+      ...hd,
+      hostname: host?.hostname ?? hd.hostId,
+      ...(host?.zone && { zone: host.zone }),
+      events: events.filter(e => e.hostId === hd.hostId),
+    };
+  });
+  const count = (s: string) => hosts.filter(h => h.status === s).length;
+  return {
+    deployment,
+    hosts,
+    overview: {
+      pending: count('Pending'), inProgress: count('InProgress'), succeeded: count('Succeeded'),
+      failed: count('Failed'), skipped: count('Skipped'), unknown: count('Unknown'),
+    },
+  };
+}
+
+export const isTerminal = (d: Deployment) => TERMINAL_DEPLOYMENT_STATUSES.includes(d.status);

@@ -1,0 +1,190 @@
+import type { Database } from 'better-sqlite3';
+import { FILE_EXISTS_BEHAVIORS } from '../../agent/appspec/types.js';
+import { FerryError } from '../../agent/errors.js';
+import {
+  ACTIVE_DEPLOYMENT_STATUSES, DEPLOYMENT_STATUSES, EVENT_RECORD_STATUSES, HOST_DEPLOYMENT_STATUSES,
+} from '../domain/status.js';
+import type { DeploymentCreator } from '../domain/types.js';
+
+/**
+ * Numbered schema migrations, applied in order, one transaction each, tracked in
+ * `PRAGMA user_version`. Never edit an applied migration: add the next one. SQLite cannot alter a
+ * CHECK, so adding a status means a migration that rebuilds the table.
+ */
+export interface Migration {
+  version: number;
+  up: string;
+}
+
+/** `'a', 'b'` for an `IN (…)` or CHECK; values are our own constants, quoted anyway. */
+export function sqlList(values: readonly string[]): string {
+  return values.map(v => `'${v.replaceAll("'", "''")}'`).join(', ');
+}
+
+const CREATORS: readonly DeploymentCreator[] = ['user', 'autoscaling', 'rollback'];
+
+const V1 = `
+CREATE TABLE applications (
+  name       TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL
+);
+
+CREATE TABLE deployment_configs (
+  name            TEXT PRIMARY KEY,
+  minimum_healthy TEXT NOT NULL CHECK (json_valid(minimum_healthy)),
+  built_in        INTEGER NOT NULL CHECK (built_in IN (0, 1)),
+  created_at      TEXT NOT NULL
+);
+INSERT INTO deployment_configs (name, minimum_healthy, built_in, created_at) VALUES
+  ('OneAtATime',  '{"type":"ONE_AT_A_TIME"}',             1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  ('HalfAtATime', '{"type":"FLEET_PERCENT","value":50}', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+  ('AllAtOnce',   '{"type":"HOST_COUNT","value":0}',     1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+
+CREATE TABLE deployment_groups (
+  id          TEXT PRIMARY KEY,
+  application TEXT NOT NULL REFERENCES applications (name),
+  name        TEXT NOT NULL,
+  tag_sets    TEXT NOT NULL CHECK (json_valid(tag_sets)),
+  config_name TEXT NOT NULL REFERENCES deployment_configs (name),
+  created_at  TEXT NOT NULL,
+  UNIQUE (application, name)
+);
+
+CREATE TABLE revisions (
+  application TEXT NOT NULL REFERENCES applications (name),
+  digest      TEXT NOT NULL,
+  size        INTEGER NOT NULL CHECK (size >= 0),
+  bundle_type TEXT NOT NULL CHECK (bundle_type IN ('tar', 'tgz', 'zip')),
+  description TEXT NOT NULL,
+  git_commit  TEXT,
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (application, digest)
+);
+CREATE INDEX revisions_by_digest ON revisions (digest);
+
+CREATE TABLE hosts (
+  id            TEXT PRIMARY KEY,
+  hostname      TEXT NOT NULL,
+  tags          TEXT NOT NULL CHECK (json_valid(tags)),
+  zone          TEXT,
+  agent_version TEXT NOT NULL,
+  facts         TEXT NOT NULL CHECK (json_valid(facts)),
+  connected     INTEGER NOT NULL CHECK (connected IN (0, 1)),
+  last_seen_at  TEXT NOT NULL,
+  registered_at TEXT NOT NULL
+);
+
+CREATE TABLE deployments (
+  id                  TEXT PRIMARY KEY,
+  application         TEXT NOT NULL REFERENCES applications (name),
+  group_id            TEXT NOT NULL REFERENCES deployment_groups (id),
+  group_name          TEXT NOT NULL,
+  revision_digest     TEXT NOT NULL,
+  config_name         TEXT NOT NULL REFERENCES deployment_configs (name),
+  status              TEXT NOT NULL CHECK (status IN (${sqlList(DEPLOYMENT_STATUSES)})),
+  creator             TEXT NOT NULL CHECK (creator IN (${sqlList(CREATORS)})),
+  description         TEXT NOT NULL,
+  file_exists_behavior TEXT NOT NULL CHECK (file_exists_behavior IN (${sqlList(FILE_EXISTS_BEHAVIORS)})),
+  ignore_application_stop_failures INTEGER NOT NULL CHECK (ignore_application_stop_failures IN (0, 1)),
+  target_host_ids     TEXT CHECK (target_host_ids IS NULL OR json_valid(target_host_ids)),
+  min_healthy_hosts   INTEGER,
+  error_code          TEXT,
+  error_message       TEXT,
+  created_at          TEXT NOT NULL,
+  started_at          TEXT,
+  completed_at        TEXT,
+  FOREIGN KEY (application, revision_digest) REFERENCES revisions (application, digest)
+);
+-- One active deployment per group; the others wait in Queued.
+CREATE UNIQUE INDEX deployments_one_active_per_group ON deployments (group_id)
+  WHERE status IN (${sqlList(ACTIVE_DEPLOYMENT_STATUSES)});
+CREATE INDEX deployments_by_group ON deployments (group_id, status, created_at);
+CREATE INDEX deployments_by_created ON deployments (created_at);
+
+CREATE TABLE host_deployments (
+  deployment_id TEXT NOT NULL REFERENCES deployments (id),
+  host_id       TEXT NOT NULL REFERENCES hosts (id),
+  status        TEXT NOT NULL CHECK (status IN (${sqlList(HOST_DEPLOYMENT_STATUSES)})),
+  current_event TEXT,
+  error_code    TEXT,
+  error_message TEXT,
+  position      INTEGER NOT NULL,
+  started_at    TEXT,
+  completed_at  TEXT,
+  PRIMARY KEY (deployment_id, host_id)
+);
+CREATE INDEX host_deployments_by_host ON host_deployments (host_id, status);
+
+CREATE TABLE lifecycle_events (
+  deployment_id TEXT NOT NULL,
+  host_id       TEXT NOT NULL,
+  event         TEXT NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN (${sqlList(EVENT_RECORD_STATUSES)})),
+  error_code    TEXT,
+  exit_code     INTEGER,
+  message       TEXT,
+  started_at    TEXT,
+  ended_at      TEXT,
+  duration_ms   INTEGER,
+  PRIMARY KEY (deployment_id, host_id, event),
+  FOREIGN KEY (deployment_id, host_id) REFERENCES host_deployments (deployment_id, host_id)
+);
+
+CREATE TABLE log_lines (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  deployment_id TEXT NOT NULL,
+  host_id       TEXT NOT NULL,
+  at            TEXT NOT NULL,
+  event         TEXT NOT NULL,
+  stream        TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),
+  line          TEXT NOT NULL,
+  bytes         INTEGER NOT NULL,
+  FOREIGN KEY (deployment_id, host_id) REFERENCES host_deployments (deployment_id, host_id)
+);
+CREATE INDEX log_lines_by_host ON log_lines (deployment_id, host_id, seq);
+
+CREATE TABLE host_revisions (
+  group_id        TEXT NOT NULL REFERENCES deployment_groups (id),
+  host_id         TEXT NOT NULL REFERENCES hosts (id),
+  revision_digest TEXT NOT NULL,
+  last_status     TEXT NOT NULL CHECK (last_status IN ('Succeeded', 'Failed')),
+  deployment_id   TEXT NOT NULL REFERENCES deployments (id),
+  at              TEXT NOT NULL,
+  PRIMARY KEY (group_id, host_id)
+);
+
+CREATE TABLE auto_deployments (
+  group_id TEXT NOT NULL REFERENCES deployment_groups (id),
+  host_id  TEXT NOT NULL REFERENCES hosts (id),
+  digest   TEXT NOT NULL,
+  PRIMARY KEY (group_id, host_id, digest)
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: V1 }];
+
+/**
+ * Applies the migrations newer than the database's `user_version`, each in its own transaction
+ * (a failing one leaves the database at the previous version). Returns the versions applied.
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new FerryError('INVALID_ARGUMENT', `migration ${i + 1} is numbered ${m.version}`);
+  });
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > migrations.length) {
+    throw new FerryError(
+      'FAILED_PRECONDITION',
+      `database schema version ${current} is newer than this coordinator's (${migrations.length})`,
+    );
+  }
+  const applied: number[] = [];
+  for (const m of migrations.slice(current)) {
+    db.transaction(() => {
+      db.exec(m.up);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}

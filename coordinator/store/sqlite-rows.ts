@@ -1,0 +1,279 @@
+/**
+ * Rows ↔ domain objects for the SQLite store. Row shapes stay in this file: readers take what
+ * better-sqlite3 returns (`unknown`), writers return named parameters for a statement.
+ * NULL columns become absent optional fields; `undefined` optional fields become NULL.
+ */
+import type { HostRevisionState } from './store.js';
+import type {
+  Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
+  Revision,
+} from '../domain/types.js';
+
+type Params = Record<string, string | number | null>;
+
+/** `{ key: value }` when the column is not NULL, `{}` otherwise: spread into a domain object. */
+function present<K extends string, V>(key: K, value: V | null): Partial<Record<K, V>> {
+  return value === null ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+const orNull = <V>(value: V | undefined): V | null => (value === undefined ? null : value);
+const flag = (value: boolean): number => (value ? 1 : 0);
+
+interface ApplicationRow { name: string; created_at: string }
+
+export function toApplication(raw: unknown): Application {
+  const r = raw as ApplicationRow;
+  return { name: r.name, createdAt: r.created_at };
+}
+export function applicationParams(a: Application): Params {
+  return { name: a.name, created_at: a.createdAt };
+}
+
+interface ConfigRow { name: string; minimum_healthy: string; built_in: number; created_at: string }
+
+export function toConfig(raw: unknown): DeploymentConfig {
+  const r = raw as ConfigRow;
+  return {
+    name: r.name,
+    minimumHealthy: JSON.parse(r.minimum_healthy) as DeploymentConfig['minimumHealthy'],
+    builtIn: r.built_in === 1,
+    createdAt: r.created_at,
+  };
+}
+export function configParams(c: DeploymentConfig): Params {
+  return {
+    name: c.name, minimum_healthy: JSON.stringify(c.minimumHealthy), built_in: flag(c.builtIn), created_at: c.createdAt,
+  };
+}
+
+interface GroupRow { id: string; application: string; name: string; tag_sets: string; config_name: string; created_at: string }
+
+export function toGroup(raw: unknown): DeploymentGroup {
+  const r = raw as GroupRow;
+  return {
+    id: r.id,
+    application: r.application,
+    name: r.name,
+    tagSets: JSON.parse(r.tag_sets) as DeploymentGroup['tagSets'],
+    configName: r.config_name,
+    createdAt: r.created_at,
+  };
+}
+export function groupParams(g: DeploymentGroup): Params {
+  return {
+    id: g.id, application: g.application, name: g.name, tag_sets: JSON.stringify(g.tagSets),
+    config_name: g.configName, created_at: g.createdAt,
+  };
+}
+
+interface RevisionRow {
+  application: string; digest: string; size: number; bundle_type: Revision['bundleType']; description: string;
+  git_commit: string | null; created_at: string;
+}
+
+export function toRevision(raw: unknown): Revision {
+  const r = raw as RevisionRow;
+  return {
+    digest: r.digest,
+    application: r.application,
+    size: r.size,
+    bundleType: r.bundle_type,
+    description: r.description,
+    ...present('commit', r.git_commit),
+    createdAt: r.created_at,
+  };
+}
+export function revisionParams(r: Revision): Params {
+  return {
+    application: r.application, digest: r.digest, size: r.size, bundle_type: r.bundleType,
+    description: r.description, git_commit: orNull(r.commit), created_at: r.createdAt,
+  };
+}
+
+interface HostRow {
+  id: string; hostname: string; tags: string; zone: string | null; agent_version: string; facts: string;
+  connected: number; last_seen_at: string; registered_at: string;
+}
+
+export function toHost(raw: unknown): Host {
+  const r = raw as HostRow;
+  return {
+    id: r.id,
+    hostname: r.hostname,
+    tags: JSON.parse(r.tags) as Host['tags'],
+    ...present('zone', r.zone),
+    agentVersion: r.agent_version,
+    facts: JSON.parse(r.facts) as Host['facts'],
+    connected: r.connected === 1,
+    lastSeenAt: r.last_seen_at,
+    registeredAt: r.registered_at,
+  };
+}
+export function hostParams(h: Host): Params {
+  return {
+    id: h.id, hostname: h.hostname, tags: JSON.stringify(h.tags), zone: orNull(h.zone), agent_version: h.agentVersion,
+    facts: JSON.stringify(h.facts), last_seen_at: h.lastSeenAt, registered_at: h.registeredAt,
+  };
+}
+
+interface DeploymentRow {
+  id: string; application: string; group_id: string; group_name: string; revision_digest: string;
+  config_name: string; status: Deployment['status']; creator: Deployment['creator']; description: string;
+  file_exists_behavior: Deployment['fileExistsBehavior']; ignore_application_stop_failures: number;
+  target_host_ids: string | null;
+  min_healthy_hosts: number | null; error_code: string | null; error_message: string | null; created_at: string;
+  started_at: string | null; completed_at: string | null;
+}
+
+export function toDeployment(raw: unknown): Deployment {
+  const r = raw as DeploymentRow;
+  return {
+    id: r.id,
+    application: r.application,
+    groupId: r.group_id,
+    groupName: r.group_name,
+    revisionDigest: r.revision_digest,
+    configName: r.config_name,
+    status: r.status,
+    creator: r.creator,
+    description: r.description,
+    fileExistsBehavior: r.file_exists_behavior,
+    ignoreApplicationStopFailures: r.ignore_application_stop_failures === 1,
+    ...present('targetHostIds', r.target_host_ids === null ? null : JSON.parse(r.target_host_ids) as string[]),
+    ...present('minHealthyHosts', r.min_healthy_hosts),
+    ...present('errorCode', r.error_code),
+    ...present('errorMessage', r.error_message),
+    createdAt: r.created_at,
+    ...present('startedAt', r.started_at),
+    ...present('completedAt', r.completed_at),
+  };
+}
+export function deploymentParams(d: Deployment): Params {
+  return {
+    id: d.id, application: d.application, group_id: d.groupId, group_name: d.groupName,
+    revision_digest: d.revisionDigest, config_name: d.configName, status: d.status, creator: d.creator,
+    description: d.description, file_exists_behavior: d.fileExistsBehavior,
+    ignore_application_stop_failures: flag(d.ignoreApplicationStopFailures),
+    target_host_ids: d.targetHostIds === undefined ? null : JSON.stringify(d.targetHostIds),
+    min_healthy_hosts: orNull(d.minHealthyHosts), error_code: orNull(d.errorCode),
+    error_message: orNull(d.errorMessage), created_at: d.createdAt, started_at: orNull(d.startedAt),
+    completed_at: orNull(d.completedAt),
+  };
+}
+
+interface HostDeploymentRow {
+  deployment_id: string; host_id: string; status: HostDeployment['status']; current_event: string | null;
+  error_code: string | null; error_message: string | null; position: number; started_at: string | null;
+  completed_at: string | null;
+}
+
+export function toHostDeployment(raw: unknown): HostDeployment {
+  const r = raw as HostDeploymentRow;
+  return {
+    deploymentId: r.deployment_id,
+    hostId: r.host_id,
+    status: r.status,
+    ...present('currentEvent', r.current_event),
+    ...present('errorCode', r.error_code),
+    ...present('errorMessage', r.error_message),
+    position: r.position,
+    ...present('startedAt', r.started_at),
+    ...present('completedAt', r.completed_at),
+  };
+}
+export function hostDeploymentParams(h: HostDeployment): Params {
+  return {
+    deployment_id: h.deploymentId, host_id: h.hostId, status: h.status, current_event: orNull(h.currentEvent),
+    error_code: orNull(h.errorCode), error_message: orNull(h.errorMessage), position: h.position,
+    started_at: orNull(h.startedAt), completed_at: orNull(h.completedAt),
+  };
+}
+
+interface EventRow {
+  deployment_id: string; host_id: string; event: string; status: LifecycleEventRecord['status'];
+  error_code: string | null; exit_code: number | null; message: string | null; started_at: string | null;
+  ended_at: string | null; duration_ms: number | null;
+}
+
+export function toEventRecord(raw: unknown): LifecycleEventRecord {
+  const r = raw as EventRow;
+  return {
+    deploymentId: r.deployment_id,
+    hostId: r.host_id,
+    event: r.event,
+    status: r.status,
+    ...present('errorCode', r.error_code),
+    ...present('exitCode', r.exit_code),
+    ...present('message', r.message),
+    ...present('startedAt', r.started_at),
+    ...present('endedAt', r.ended_at),
+    ...present('durationMs', r.duration_ms),
+  };
+}
+export function eventRecordParams(e: LifecycleEventRecord): Params {
+  return {
+    deployment_id: e.deploymentId, host_id: e.hostId, event: e.event, status: e.status,
+    error_code: orNull(e.errorCode), exit_code: orNull(e.exitCode), message: orNull(e.message),
+    started_at: orNull(e.startedAt), ended_at: orNull(e.endedAt), duration_ms: orNull(e.durationMs),
+  };
+}
+
+interface LogRow {
+  seq: number; deployment_id: string; host_id: string; at: string; event: string; stream: LogLine['stream'];
+  line: string;
+}
+
+export function toLogLine(raw: unknown): LogLine {
+  const r = raw as LogRow;
+  return {
+    deploymentId: r.deployment_id, hostId: r.host_id, seq: r.seq, at: r.at, event: r.event, stream: r.stream,
+    line: r.line,
+  };
+}
+export function logLineParams(l: Omit<LogLine, 'seq'>): Params {
+  return {
+    deployment_id: l.deploymentId, host_id: l.hostId, at: l.at, event: l.event, stream: l.stream, line: l.line,
+    bytes: Buffer.byteLength(l.line),
+  };
+}
+
+interface HostRevisionRow {
+  group_id: string; host_id: string; revision_digest: string; last_status: HostRevisionState['lastStatus'];
+  deployment_id: string; at: string;
+}
+
+export function toHostRevision(raw: unknown): HostRevisionState {
+  const r = raw as HostRevisionRow;
+  return {
+    hostId: r.host_id, groupId: r.group_id, revisionDigest: r.revision_digest, lastStatus: r.last_status,
+    deploymentId: r.deployment_id, at: r.at,
+  };
+}
+export function hostRevisionParams(s: HostRevisionState): Params {
+  return {
+    group_id: s.groupId, host_id: s.hostId, revision_digest: s.revisionDigest, last_status: s.lastStatus,
+    deployment_id: s.deploymentId, at: s.at,
+  };
+}
+
+/**
+ * Named parameters for the optional fields of a status change or patch (`columns` maps each
+ * patch field to its column): `undefined` keeps the column (`set_<column>` = 0), `null` clears it,
+ * a value sets it. See `patchSql` for the matching SET clause.
+ */
+export function patchParams<P extends object>(patch: P, columns: Readonly<Record<keyof P & string, string>>): Params {
+  const out: Params = {};
+  for (const [field, column] of Object.entries<string>(columns)) {
+    const value = (patch as Record<string, string | number | null | undefined>)[field];
+    out[`set_${column}`] = value === undefined ? 0 : 1;
+    out[column] = value ?? null;
+  }
+  return out;
+}
+
+/** The SET clause matching `patchParams` for these columns. */
+export function patchSql(columns: Readonly<Record<string, string>>): string {
+  return Object.values(columns)
+    .map(c => `${c} = CASE WHEN @set_${c} = 1 THEN @${c} ELSE ${c} END`)
+    .join(', ');
+}

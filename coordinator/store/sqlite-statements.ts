@@ -1,0 +1,154 @@
+/**
+ * Every SQL statement of the SQLite store, prepared once per connection. Status changes are
+ * compare-and-set: one UPDATE per target status, `WHERE … AND status IN (allowedFrom(table, to))`.
+ */
+import type { Database, Statement } from 'better-sqlite3';
+import { sqlList } from './migrations.js';
+import { patchSql } from './sqlite-rows.js';
+import type { DeploymentPatch, HostDeploymentPatch } from './store.js';
+import {
+  ACTIVE_DEPLOYMENT_STATUSES, DEPLOYMENT_STATUSES, DEPLOYMENT_TRANSITIONS, HOST_DEPLOYMENT_STATUSES,
+  HOST_DEPLOYMENT_TRANSITIONS, allowedFrom,
+} from '../domain/status.js';
+
+export const DEPLOYMENT_PATCH_COLUMNS = {
+  errorCode: 'error_code',
+  errorMessage: 'error_message',
+  startedAt: 'started_at',
+  completedAt: 'completed_at',
+  minHealthyHosts: 'min_healthy_hosts',
+} as const satisfies Record<keyof DeploymentPatch, string>;
+
+export const HOST_DEPLOYMENT_PATCH_COLUMNS = {
+  errorCode: 'error_code',
+  errorMessage: 'error_message',
+  startedAt: 'started_at',
+  completedAt: 'completed_at',
+  currentEvent: 'current_event',
+} as const satisfies Record<keyof HostDeploymentPatch, string>;
+
+/** Created/Queued → InProgress: the statuses `startDeployment` starts from (not a Paused resume). */
+export const STARTABLE_STATUSES = allowedFrom(DEPLOYMENT_TRANSITIONS, 'InProgress')
+  .filter(s => !ACTIVE_DEPLOYMENT_STATUSES.includes(s));
+
+const insert = (table: string, columns: readonly string[]): string =>
+  `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(c => `@${c}`).join(', ')})`;
+
+/** `(@statuses IS NULL OR status IN (…))` with the statuses bound as a JSON array. */
+const STATUS_FILTER = '(@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))';
+
+const DEPLOYMENT_COLUMNS = [
+  'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'description',
+  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'min_healthy_hosts', 'error_code', 'error_message',
+  'created_at', 'started_at', 'completed_at',
+];
+const HOST_DEPLOYMENT_COLUMNS = [
+  'deployment_id', 'host_id', 'status', 'current_event', 'error_code', 'error_message', 'position', 'started_at',
+  'completed_at',
+];
+const EVENT_COLUMNS = [
+  'deployment_id', 'host_id', 'event', 'status', 'error_code', 'exit_code', 'message', 'started_at', 'ended_at',
+  'duration_ms',
+];
+const LOG_COLUMNS = 'seq, deployment_id, host_id, at, event, stream, line';
+
+function perStatus<S extends string>(statuses: readonly S[], build: (to: S) => Statement): Readonly<Record<S, Statement>> {
+  return Object.fromEntries(statuses.map(to => [to, build(to)])) as Record<S, Statement>;
+}
+
+export function prepareStatements(db: Database) {
+  const p = (sql: string): Statement => db.prepare(sql);
+  return {
+    insertApplication: p(insert('applications', ['name', 'created_at'])),
+    getApplication: p('SELECT * FROM applications WHERE name = ?'),
+    listApplications: p('SELECT * FROM applications ORDER BY name'),
+
+    insertConfig: p(insert('deployment_configs', ['name', 'minimum_healthy', 'built_in', 'created_at'])),
+    getConfig: p('SELECT * FROM deployment_configs WHERE name = ?'),
+    listConfigs: p('SELECT * FROM deployment_configs ORDER BY built_in DESC, name'),
+
+    insertGroup: p(insert('deployment_groups', ['id', 'application', 'name', 'tag_sets', 'config_name', 'created_at'])),
+    getGroup: p('SELECT * FROM deployment_groups WHERE application = ? AND name = ?'),
+    getGroupById: p('SELECT * FROM deployment_groups WHERE id = ?'),
+    listGroups: p(`SELECT * FROM deployment_groups WHERE (@application IS NULL OR application = @application)
+      ORDER BY application, name`),
+
+    insertRevision: p(`${insert('revisions', [
+      'application', 'digest', 'size', 'bundle_type', 'description', 'git_commit', 'created_at',
+    ])} ON CONFLICT (application, digest) DO NOTHING`),
+    getRevision: p('SELECT * FROM revisions WHERE application = ? AND digest = ?'),
+    findRevisionByDigest: p('SELECT * FROM revisions WHERE digest = ? ORDER BY created_at, rowid LIMIT 1'),
+    listRevisions: p('SELECT * FROM revisions WHERE application = ? ORDER BY created_at DESC, rowid DESC'),
+    latestRevision: p('SELECT * FROM revisions WHERE application = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
+
+    upsertHost: p(`INSERT INTO hosts
+        (id, hostname, tags, zone, agent_version, facts, connected, last_seen_at, registered_at)
+      VALUES (@id, @hostname, @tags, @zone, @agent_version, @facts, 1, @last_seen_at, @registered_at)
+      ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, tags = excluded.tags, zone = excluded.zone,
+        agent_version = excluded.agent_version, facts = excluded.facts, connected = 1,
+        last_seen_at = excluded.last_seen_at`),
+    getHost: p('SELECT * FROM hosts WHERE id = ?'),
+    listHosts: p('SELECT * FROM hosts ORDER BY id'),
+    setHostConnected: p('UPDATE hosts SET connected = @connected, last_seen_at = @at WHERE id = @id'),
+    touchHost: p('UPDATE hosts SET last_seen_at = @at WHERE id = @id'),
+
+    insertDeployment: p(insert('deployments', DEPLOYMENT_COLUMNS)),
+    getDeployment: p('SELECT * FROM deployments WHERE id = ?'),
+    listDeployments: p(`SELECT * FROM deployments
+      WHERE (@application IS NULL OR application = @application) AND (@group_id IS NULL OR group_id = @group_id)
+        AND ${STATUS_FILTER}
+      ORDER BY created_at DESC, rowid DESC LIMIT @limit`),
+    transitionDeployment: perStatus(DEPLOYMENT_STATUSES, to => p(`UPDATE deployments
+      SET status = ${sqlList([to])}, ${patchSql(DEPLOYMENT_PATCH_COLUMNS)}
+      WHERE id = @id AND status IN (${sqlList(allowedFrom(DEPLOYMENT_TRANSITIONS, to))})`)),
+    startDeployment: p(`UPDATE deployments
+      SET status = 'InProgress', started_at = @started_at, min_healthy_hosts = @min_healthy_hosts
+      WHERE id = @id AND status IN (${sqlList(STARTABLE_STATUSES)})`),
+    nextQueued: p(`SELECT * FROM deployments WHERE group_id = ? AND status = 'Queued'
+      ORDER BY created_at, rowid LIMIT 1`),
+    activeDeployment: p(`SELECT * FROM deployments
+      WHERE group_id = ? AND status IN (${sqlList(ACTIVE_DEPLOYMENT_STATUSES)})`),
+    lastSuccessfulDeployment: p(`SELECT * FROM deployments WHERE group_id = ? AND status = 'Succeeded'
+      ORDER BY completed_at DESC, rowid DESC LIMIT 1`),
+
+    insertHostDeployment: p(insert('host_deployments', HOST_DEPLOYMENT_COLUMNS)),
+    listHostDeployments: p('SELECT * FROM host_deployments WHERE deployment_id = ? ORDER BY position, host_id'),
+    getHostDeployment: p('SELECT * FROM host_deployments WHERE deployment_id = ? AND host_id = ?'),
+    hostDeploymentsOnHost: p(`SELECT * FROM host_deployments WHERE host_id = @host_id AND ${STATUS_FILTER}
+      ORDER BY rowid`),
+    transitionHostDeployment: perStatus(HOST_DEPLOYMENT_STATUSES, to => p(`UPDATE host_deployments
+      SET status = ${sqlList([to])}, ${patchSql(HOST_DEPLOYMENT_PATCH_COLUMNS)}
+      WHERE deployment_id = @deployment_id AND host_id = @host_id
+        AND status IN (${sqlList(allowedFrom(HOST_DEPLOYMENT_TRANSITIONS, to))})`)),
+    patchHostDeployment: p(`UPDATE host_deployments SET ${patchSql(HOST_DEPLOYMENT_PATCH_COLUMNS)}
+      WHERE deployment_id = @deployment_id AND host_id = @host_id`),
+
+    putEventRecord: p(`${insert('lifecycle_events', EVENT_COLUMNS)}
+      ON CONFLICT (deployment_id, host_id, event) DO UPDATE SET
+        ${EVENT_COLUMNS.slice(3).map(c => `${c} = excluded.${c}`).join(', ')}`),
+    listEventRecords: p('SELECT * FROM lifecycle_events WHERE deployment_id = ? ORDER BY host_id, rowid'),
+    listHostEventRecords: p('SELECT * FROM lifecycle_events WHERE deployment_id = ? AND host_id = ? ORDER BY rowid'),
+
+    insertLogLine: p(insert('log_lines', ['deployment_id', 'host_id', 'at', 'event', 'stream', 'line', 'bytes'])),
+    // Newest first, a running total of bytes: every line from the one where it passes the limit is dropped.
+    trimLogs: p(`DELETE FROM log_lines WHERE seq IN (
+      SELECT seq FROM (
+        SELECT seq, SUM(bytes) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS kept
+        FROM log_lines WHERE deployment_id = @deployment_id AND host_id = @host_id)
+      WHERE kept > @max_bytes)`),
+    listLogs: p(`SELECT ${LOG_COLUMNS} FROM log_lines WHERE deployment_id = @deployment_id AND seq > @after_seq
+      ORDER BY seq LIMIT @limit`),
+    listHostLogs: p(`SELECT ${LOG_COLUMNS} FROM log_lines
+      WHERE deployment_id = @deployment_id AND host_id = @host_id AND seq > @after_seq ORDER BY seq LIMIT @limit`),
+
+    recordHostRevision: p(`${insert('host_revisions', [
+      'group_id', 'host_id', 'revision_digest', 'last_status', 'deployment_id', 'at',
+    ])} ON CONFLICT (group_id, host_id) DO UPDATE SET revision_digest = excluded.revision_digest,
+        last_status = excluded.last_status, deployment_id = excluded.deployment_id, at = excluded.at`),
+    hostRevisions: p('SELECT * FROM host_revisions WHERE group_id = ? ORDER BY host_id'),
+    claimAutoDeployment: p(`INSERT INTO auto_deployments (group_id, host_id, digest) VALUES (?, ?, ?)
+      ON CONFLICT DO NOTHING`),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;

@@ -1,0 +1,344 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database, { type Statement } from 'better-sqlite3';
+import { FerryError, describeError, isFerryError } from '../../agent/errors.js';
+import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
+import type {
+  Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
+  Revision,
+} from '../domain/types.js';
+import { migrate } from './migrations.js';
+import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
+import * as rows from './sqlite-rows.js';
+import {
+  DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
+} from './sqlite-statements.js';
+import type {
+  DeploymentFilter, DeploymentPatch, HostDeploymentPatch, HostRevisionState, Store,
+} from './store.js';
+
+const DEFAULT_DEPLOYMENT_LIMIT = 50;
+/** SQLite's "no limit". */
+const NO_LIMIT = -1;
+
+/** Opens (creating if needed) the coordinator's database file and brings its schema up to date. */
+export function openStore(file: string): SqliteStore {
+  return new SqliteStore(file);
+}
+
+/** The `Store` on one SQLite file: WAL, statements prepared once, numbered migrations. */
+export class SqliteStore implements Store {
+  /** The migration versions this open applied (empty when the schema was already current). */
+  readonly appliedMigrations: readonly number[];
+  private readonly db: Database.Database;
+  private readonly st: Statements;
+
+  constructor(file: string) {
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      this.appliedMigrations = migrate(this.db);
+      this.st = prepareStatements(this.db);
+    } catch (err) {
+      this.db.close();
+      if (isFerryError(err)) throw err;
+      throw new FerryError('INTERNAL', `cannot open the store at ${file}: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  /** For tests and diagnostics: the journal mode in effect (`wal`). */
+  journalMode(): string {
+    return this.db.pragma('journal_mode', { simple: true }) as string;
+  }
+
+  /** For tests and diagnostics: `PRAGMA user_version`, the last migration applied. */
+  schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  createApplication(app: Application): void {
+    guard(`application "${app.name}"`, () => this.st.insertApplication.run(rows.applicationParams(app)));
+  }
+
+  getApplication(name: string): Application | undefined {
+    return maybe(this.st.getApplication.get(name), rows.toApplication);
+  }
+
+  listApplications(): Application[] {
+    return this.st.listApplications.all().map(rows.toApplication);
+  }
+
+  createConfig(config: DeploymentConfig): void {
+    guard(`deployment config "${config.name}"`, () => this.st.insertConfig.run(rows.configParams(config)));
+  }
+
+  getConfig(name: string): DeploymentConfig | undefined {
+    return maybe(this.st.getConfig.get(name), rows.toConfig);
+  }
+
+  listConfigs(): DeploymentConfig[] {
+    return this.st.listConfigs.all().map(rows.toConfig);
+  }
+
+  createGroup(group: DeploymentGroup): void {
+    guard(
+      `deployment group "${group.name}" (id ${group.id}) of application "${group.application}"`,
+      () => this.st.insertGroup.run(rows.groupParams(group)),
+      [
+        [`application "${group.application}"`, () => this.getApplication(group.application)],
+        [`deployment config "${group.configName}"`, () => this.getConfig(group.configName)],
+      ],
+    );
+  }
+
+  getGroup(application: string, name: string): DeploymentGroup | undefined {
+    return maybe(this.st.getGroup.get(application, name), rows.toGroup);
+  }
+
+  getGroupById(id: string): DeploymentGroup | undefined {
+    return maybe(this.st.getGroupById.get(id), rows.toGroup);
+  }
+
+  listGroups(application?: string): DeploymentGroup[] {
+    return this.st.listGroups.all({ application: application ?? null }).map(rows.toGroup);
+  }
+
+  addRevision(revision: Revision): Revision {
+    const what = `revision ${revision.digest} of application "${revision.application}"`;
+    guard(what, () => this.st.insertRevision.run(rows.revisionParams(revision)), [
+      [`application "${revision.application}"`, () => this.getApplication(revision.application)],
+    ]);
+    const stored = this.getRevision(revision.application, revision.digest);
+    if (stored === undefined) throw new FerryError('INTERNAL', `${what} vanished after it was added`);
+    return stored;
+  }
+
+  getRevision(application: string, digest: string): Revision | undefined {
+    return maybe(this.st.getRevision.get(application, digest), rows.toRevision);
+  }
+
+  findRevisionByDigest(digest: string): Revision | undefined {
+    return maybe(this.st.findRevisionByDigest.get(digest), rows.toRevision);
+  }
+
+  listRevisions(application: string): Revision[] {
+    return this.st.listRevisions.all(application).map(rows.toRevision);
+  }
+
+  latestRevision(application: string): Revision | undefined {
+    return maybe(this.st.latestRevision.get(application), rows.toRevision);
+  }
+
+  upsertHost(host: Host): void {
+    guard(`host "${host.id}"`, () => this.st.upsertHost.run(rows.hostParams(host)));
+  }
+
+  getHost(id: string): Host | undefined {
+    return maybe(this.st.getHost.get(id), rows.toHost);
+  }
+
+  listHosts(): Host[] {
+    return this.st.listHosts.all().map(rows.toHost);
+  }
+
+  setHostConnected(id: string, connected: boolean, at: string): void {
+    const { changes } = this.st.setHostConnected.run({ id, connected: connected ? 1 : 0, at });
+    if (changes !== 1) throw new FerryError('NOT_FOUND', `host "${id}" not found`);
+  }
+
+  touchHost(id: string, at: string): void {
+    if (this.st.touchHost.run({ id, at }).changes !== 1) throw new FerryError('NOT_FOUND', `host "${id}" not found`);
+  }
+
+  createDeployment(deployment: Deployment): void {
+    const d = deployment;
+    const group = this.getGroupById(d.groupId);
+    if (group !== undefined && (group.application !== d.application || group.name !== d.groupName)) {
+      throw new FerryError(
+        'INVALID_ARGUMENT',
+        `deployment ${d.id} names group "${d.application}/${d.groupName}" but group ${d.groupId} is ` +
+          `"${group.application}/${group.name}"`,
+      );
+    }
+    guard(`deployment ${d.id}`, () => this.st.insertDeployment.run(rows.deploymentParams(d)), [
+      [`deployment group ${d.groupId}`, () => group],
+      [`revision ${d.revisionDigest} of application "${d.application}"`, () => this.getRevision(d.application, d.revisionDigest)],
+      [`deployment config "${d.configName}"`, () => this.getConfig(d.configName)],
+    ]);
+  }
+
+  getDeployment(id: string): Deployment | undefined {
+    return maybe(this.st.getDeployment.get(id), rows.toDeployment);
+  }
+
+  listDeployments(filter: DeploymentFilter = {}): Deployment[] {
+    const limit = filter.limit ?? DEFAULT_DEPLOYMENT_LIMIT;
+    if (!Number.isInteger(limit) || limit < 0) throw new FerryError('INVALID_ARGUMENT', `limit must be a whole number ≥ 0, got ${limit}`);
+    return this.st.listDeployments.all({
+      application: filter.application ?? null,
+      group_id: filter.groupId ?? null,
+      statuses: filter.statuses === undefined ? null : JSON.stringify(filter.statuses),
+      limit,
+    }).map(rows.toDeployment);
+  }
+
+  transitionDeployment(id: string, to: DeploymentStatus, patch: DeploymentPatch = {}): boolean {
+    const cas = this.st.transitionDeployment[to] as Statement | undefined;
+    if (cas === undefined) throw new FerryError('INVALID_ARGUMENT', `unknown deployment status "${to}"`);
+    const params = { id, ...rows.patchParams(patch, DEPLOYMENT_PATCH_COLUMNS) };
+    try {
+      return cas.run(params).changes === 1;
+    } catch (err) {
+      // Created/Queued → InProgress while the group already has an active deployment.
+      if (isActiveDeploymentConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  startDeployment(id: string, targets: readonly HostDeployment[], minHealthyHosts: number, startedAt: string): boolean {
+    const stranger = targets.find(t => t.deploymentId !== id);
+    if (stranger !== undefined) {
+      throw new FerryError('INVALID_ARGUMENT', `target ${stranger.hostId} belongs to deployment ${stranger.deploymentId}, not ${id}`);
+    }
+    const start = this.db.transaction((): boolean => {
+      const moved = this.st.startDeployment.run({ id, started_at: startedAt, min_healthy_hosts: minHealthyHosts });
+      if (moved.changes !== 1) return false;
+      for (const target of targets) this.insertTarget(target);
+      return true;
+    });
+    try {
+      return start();
+    } catch (err) {
+      if (isActiveDeploymentConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  nextQueued(groupId: string): Deployment | undefined {
+    return maybe(this.st.nextQueued.get(groupId), rows.toDeployment);
+  }
+
+  activeDeployment(groupId: string): Deployment | undefined {
+    return maybe(this.st.activeDeployment.get(groupId), rows.toDeployment);
+  }
+
+  lastSuccessfulDeployment(groupId: string): Deployment | undefined {
+    return maybe(this.st.lastSuccessfulDeployment.get(groupId), rows.toDeployment);
+  }
+
+  listHostDeployments(deploymentId: string): HostDeployment[] {
+    return this.st.listHostDeployments.all(deploymentId).map(rows.toHostDeployment);
+  }
+
+  getHostDeployment(deploymentId: string, hostId: string): HostDeployment | undefined {
+    return maybe(this.st.getHostDeployment.get(deploymentId, hostId), rows.toHostDeployment);
+  }
+
+  hostDeploymentsOnHost(hostId: string, statuses?: readonly HostDeploymentStatus[]): HostDeployment[] {
+    const filter = statuses === undefined ? null : JSON.stringify(statuses);
+    return this.st.hostDeploymentsOnHost.all({ host_id: hostId, statuses: filter }).map(rows.toHostDeployment);
+  }
+
+  transitionHostDeployment(
+    deploymentId: string, hostId: string, to: HostDeploymentStatus, patch: HostDeploymentPatch = {},
+  ): boolean {
+    const cas = this.st.transitionHostDeployment[to] as Statement | undefined;
+    if (cas === undefined) throw new FerryError('INVALID_ARGUMENT', `unknown host deployment status "${to}"`);
+    const params = { deployment_id: deploymentId, host_id: hostId, ...rows.patchParams(patch, HOST_DEPLOYMENT_PATCH_COLUMNS) };
+    return cas.run(params).changes === 1;
+  }
+
+  patchHostDeployment(deploymentId: string, hostId: string, patch: HostDeploymentPatch): void {
+    const params = { deployment_id: deploymentId, host_id: hostId, ...rows.patchParams(patch, HOST_DEPLOYMENT_PATCH_COLUMNS) };
+    if (this.st.patchHostDeployment.run(params).changes !== 1) {
+      throw new FerryError('NOT_FOUND', `host deployment of deployment ${deploymentId} on host "${hostId}" not found`);
+    }
+  }
+
+  putEventRecord(record: LifecycleEventRecord): void {
+    guard(
+      `event ${record.event} of deployment ${record.deploymentId} on host "${record.hostId}"`,
+      () => this.st.putEventRecord.run(rows.eventRecordParams(record)),
+      [[hostDeploymentName(record), () => this.getHostDeployment(record.deploymentId, record.hostId)]],
+    );
+  }
+
+  listEventRecords(deploymentId: string, hostId?: string): LifecycleEventRecord[] {
+    const found = hostId === undefined
+      ? this.st.listEventRecords.all(deploymentId)
+      : this.st.listHostEventRecords.all(deploymentId, hostId);
+    return found.map(rows.toEventRecord);
+  }
+
+  appendLogs(lines: readonly Omit<LogLine, 'seq'>[], maxBytesPerHost: number): void {
+    if (!Number.isFinite(maxBytesPerHost) || maxBytesPerHost < 0) {
+      throw new FerryError('INVALID_ARGUMENT', `maxBytesPerHost must be ≥ 0, got ${maxBytesPerHost}`);
+    }
+    this.db.transaction(() => {
+      const touched = new Map<string, Omit<LogLine, 'seq'>>();
+      for (const line of lines) {
+        guard(`log line of deployment ${line.deploymentId} on host "${line.hostId}"`,
+          () => this.st.insertLogLine.run(rows.logLineParams(line)),
+          [[hostDeploymentName(line), () => this.getHostDeployment(line.deploymentId, line.hostId)]]);
+        touched.set(`${line.deploymentId}\0${line.hostId}`, line);
+      }
+      for (const line of touched.values()) {
+        this.st.trimLogs.run({ deployment_id: line.deploymentId, host_id: line.hostId, max_bytes: maxBytesPerHost });
+      }
+    })();
+  }
+
+  listLogs(deploymentId: string, options: { hostId?: string; afterSeq?: number; limit?: number } = {}): LogLine[] {
+    const params = { deployment_id: deploymentId, after_seq: options.afterSeq ?? 0, limit: options.limit ?? NO_LIMIT };
+    const found = options.hostId === undefined
+      ? this.st.listLogs.all(params)
+      : this.st.listHostLogs.all({ ...params, host_id: options.hostId });
+    return found.map(rows.toLogLine);
+  }
+
+  recordHostRevision(state: HostRevisionState): void {
+    guard(`revision of host "${state.hostId}" in group ${state.groupId}`,
+      () => this.st.recordHostRevision.run(rows.hostRevisionParams(state)), [
+        [`deployment group ${state.groupId}`, () => this.getGroupById(state.groupId)],
+        [`host "${state.hostId}"`, () => this.getHost(state.hostId)],
+        [`deployment ${state.deploymentId}`, () => this.getDeployment(state.deploymentId)],
+      ]);
+  }
+
+  hostRevisions(groupId: string): HostRevisionState[] {
+    return this.st.hostRevisions.all(groupId).map(rows.toHostRevision);
+  }
+
+  claimAutoDeployment(groupId: string, hostId: string, digest: string): boolean {
+    let claimed = false;
+    guard(`automatic deployment of ${digest} to host "${hostId}" in group ${groupId}`, () => {
+      claimed = this.st.claimAutoDeployment.run(groupId, hostId, digest).changes === 1;
+    }, [
+      [`deployment group ${groupId}`, () => this.getGroupById(groupId)],
+      [`host "${hostId}"`, () => this.getHost(hostId)],
+    ]);
+    return claimed;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private insertTarget(target: HostDeployment): void {
+    guard(hostDeploymentName(target), () => this.st.insertHostDeployment.run(rows.hostDeploymentParams(target)), [
+      [`host "${target.hostId}"`, () => this.getHost(target.hostId)],
+    ]);
+  }
+}
+
+function hostDeploymentName(ref: { deploymentId: string; hostId: string }): string {
+  return `host deployment of deployment ${ref.deploymentId} on host "${ref.hostId}"`;
+}
+
+function maybe<T>(row: unknown, toDomain: (row: unknown) => T): T | undefined {
+  return row === undefined ? undefined : toDomain(row);
+}

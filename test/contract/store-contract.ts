@@ -1,0 +1,203 @@
+/**
+ * The Store contract, in domain terms: any implementation of `Store` must pass it
+ * (`storeContract(t, makeStore)`). Each subtest gets a fresh store from `makeStore` and closes it.
+ */
+import type { Test } from 'tap';
+import type { Store } from '../../coordinator/store/store.js';
+import {
+  aConfig, aGroup, aHost, aRevision, anApplication, at, deploymentOf, givenDeployment, givenWorld,
+} from './store-builders.js';
+import { activeDeploymentContract, statusContract } from './store-contract-deployments.js';
+import { logAndRevisionContract } from './store-contract-logs.js';
+
+export * from './store-builders.js';
+
+export interface StoreFixture {
+  store: Store;
+  /** Opens the same data again; the contract closes `store` first. Omit for a memory-only store. */
+  reopen?: () => Store;
+}
+
+/** A live store for one subtest; `reopen()` closes it and continues on the reopened one. */
+export interface StoreSession {
+  store: Store;
+  reopen?: () => Store;
+}
+
+export type StoreTest = (name: string, body: (t: Test, store: Store, session: StoreSession) => unknown) => void;
+
+export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): void {
+  const test: StoreTest = (name, body) => {
+    t.test(name, async t => {
+      const fixture = await makeStore();
+      const session: StoreSession = { store: fixture.store };
+      if (fixture.reopen !== undefined) {
+        const reopen = fixture.reopen;
+        session.reopen = () => {
+          session.store.close();
+          session.store = reopen();
+          return session.store;
+        };
+      }
+      t.teardown(() => session.store.close());
+      await body(t, session.store, session);
+    });
+  };
+  catalogContract(test);
+  deploymentContract(test);
+  statusContract(test);
+  activeDeploymentContract(test);
+  logAndRevisionContract(test);
+}
+
+function catalogContract(test: StoreTest): void {
+  test('the built-in deployment configs exist from the start', (t, store) => {
+    const builtIns = store.listConfigs().filter(c => c.builtIn).map(({ name, minimumHealthy }) => ({ name, minimumHealthy }));
+    t.same(builtIns.sort((a, b) => a.name.localeCompare(b.name)), [
+      { name: 'AllAtOnce', minimumHealthy: { type: 'HOST_COUNT', value: 0 } },
+      { name: 'HalfAtATime', minimumHealthy: { type: 'FLEET_PERCENT', value: 50 } },
+      { name: 'OneAtATime', minimumHealthy: { type: 'ONE_AT_A_TIME' } },
+    ]);
+    t.equal(store.getConfig('OneAtATime')?.builtIn, true);
+  });
+
+  test('configs are created once and read back', (t, store) => {
+    const config = aConfig({ minimumHealthy: { type: 'FLEET_PERCENT', value: 75 } });
+    store.createConfig(config);
+    t.strictSame(store.getConfig(config.name), config);
+    t.ok(store.listConfigs().some(c => c.name === config.name));
+    t.equal(store.getConfig('NoSuchConfig'), undefined);
+    t.throws(() => store.createConfig(aConfig({ name: config.name })), { code: 'ALREADY_EXISTS', message: new RegExp(config.name) });
+    t.throws(() => store.createConfig(aConfig({ name: 'HalfAtATime' })), { code: 'ALREADY_EXISTS', message: /HalfAtATime/ });
+  });
+
+  test('applications are created once and listed by name', (t, store) => {
+    store.createApplication(anApplication({ name: 'web-shop' }));
+    store.createApplication(anApplication({ name: 'api' }));
+    t.strictSame(store.getApplication('api'), { name: 'api', createdAt: at(0) });
+    t.equal(store.getApplication('nope'), undefined);
+    t.same(store.listApplications().map(a => a.name), ['api', 'web-shop']);
+    t.throws(() => store.createApplication(anApplication({ name: 'api' })), { code: 'ALREADY_EXISTS', message: /api/ });
+  });
+
+  test('group names are unique per application and groups need their application and config', (t, store) => {
+    store.createApplication(anApplication({ name: 'shop' }));
+    store.createApplication(anApplication({ name: 'blog' }));
+    const web = aGroup({ application: 'shop', name: 'web' });
+    store.createGroup(web);
+    store.createGroup(aGroup({ application: 'blog', name: 'web' }));
+    t.strictSame(store.getGroup('shop', 'web'), web, 'tag sets and all fields read back');
+    t.strictSame(store.getGroupById(web.id), web);
+    t.equal(store.getGroup('shop', 'db'), undefined);
+    t.equal(store.getGroupById('nope'), undefined);
+    t.same(store.listGroups('shop').map(g => g.id), [web.id]);
+    t.equal(store.listGroups().length, 2);
+    t.throws(() => store.createGroup(aGroup({ application: 'shop', name: 'web' })), { code: 'ALREADY_EXISTS', message: /web/ });
+    t.throws(() => store.createGroup(aGroup({ application: 'ghost' })), { code: 'NOT_FOUND', message: /ghost/ });
+    t.throws(() => store.createGroup(aGroup({ application: 'shop', configName: 'Nope' })), { code: 'NOT_FOUND', message: /Nope/ });
+  });
+
+  test('adding a revision twice keeps the first and returns it', (t, store) => {
+    store.createApplication(anApplication({ name: 'shop' }));
+    const first = aRevision({ digest: 'abc', description: 'first', commit: '0123abcd', createdAt: at(1) });
+    t.strictSame(store.addRevision(first), first);
+    t.strictSame(store.addRevision(aRevision({ digest: 'abc', description: 'second', createdAt: at(2) })), first);
+    t.equal(store.listRevisions('shop').length, 1);
+    const plain = store.addRevision(aRevision({ digest: 'def', createdAt: at(3) }));
+    t.notOk('commit' in plain, 'an absent commit stays absent');
+    t.throws(() => store.addRevision(aRevision({ application: 'ghost' })), { code: 'NOT_FOUND', message: /ghost/ });
+  });
+
+  test('revisions are found by application and digest, by digest alone, and newest first', (t, store) => {
+    store.createApplication(anApplication({ name: 'shop' }));
+    store.createApplication(anApplication({ name: 'blog' }));
+    store.addRevision(aRevision({ digest: 'old', createdAt: at(1) }));
+    store.addRevision(aRevision({ digest: 'new', createdAt: at(5) }));
+    store.addRevision(aRevision({ digest: 'mid', createdAt: at(3) }));
+    store.addRevision(aRevision({ application: 'blog', digest: 'only-blog', createdAt: at(9) }));
+    t.equal(store.getRevision('shop', 'mid')?.digest, 'mid');
+    t.equal(store.getRevision('blog', 'mid'), undefined);
+    t.equal(store.findRevisionByDigest('only-blog')?.application, 'blog');
+    t.equal(store.findRevisionByDigest('missing'), undefined);
+    t.same(store.listRevisions('shop').map(r => r.digest), ['new', 'mid', 'old']);
+    t.equal(store.latestRevision('shop')?.digest, 'new');
+    t.equal(store.latestRevision('nothing'), undefined);
+  });
+
+  test('upserting a host updates it, keeps registeredAt and marks it connected', (t, store) => {
+    const host = aHost({ id: 'h1', registeredAt: at(1), lastSeenAt: at(1) });
+    store.upsertHost(host);
+    t.strictSame(store.getHost('h1'), host);
+    store.setHostConnected('h1', false, at(5));
+    t.match(store.getHost('h1'), { connected: false, lastSeenAt: at(5) });
+    const { zone: _zone, ...withoutZone } = aHost({
+      id: 'h1', tags: { role: 'api' }, facts: { cpus: 8 }, agentVersion: '0.2.0', connected: false,
+      registeredAt: at(7), lastSeenAt: at(7),
+    });
+    store.upsertHost(withoutZone);
+    t.strictSame(store.getHost('h1'), { ...withoutZone, connected: true, registeredAt: at(1) });
+    store.touchHost('h1', at(9));
+    t.equal(store.getHost('h1')?.lastSeenAt, at(9));
+    store.upsertHost(aHost({ id: 'h0' }));
+    t.same(store.listHosts().map(h => h.id).sort(), ['h0', 'h1']);
+    t.equal(store.getHost('nope'), undefined);
+    t.throws(() => store.touchHost('nope', at(1)), { code: 'NOT_FOUND' });
+    t.throws(() => store.setHostConnected('nope', true, at(1)), { code: 'NOT_FOUND' });
+  });
+}
+
+function deploymentContract(test: StoreTest): void {
+  test('a deployment reads back as created, optional fields absent', (t, store) => {
+    const world = givenWorld(store);
+    const deployment = givenDeployment(store, world, { fileExistsBehavior: 'RETAIN', creator: 'rollback' });
+    t.strictSame(store.getDeployment(deployment.id), deployment);
+    for (const key of ['targetHostIds', 'minHealthyHosts', 'errorCode', 'errorMessage', 'startedAt', 'completedAt']) {
+      t.notOk(key in (store.getDeployment(deployment.id) ?? {}), `${key} is absent`);
+    }
+    const late = givenDeployment(store, world, { creator: 'autoscaling', targetHostIds: ['h1', 'h2'], status: 'Queued' });
+    t.strictSame(store.getDeployment(late.id), late, 'target host ids read back');
+    t.equal(store.getDeployment('nope'), undefined);
+  });
+
+  test('a deployment needs a unique id, its group and its revision', (t, store) => {
+    const world = givenWorld(store);
+    const deployment = givenDeployment(store, world);
+    t.throws(() => store.createDeployment(deploymentOf(world, { id: deployment.id })), { code: 'ALREADY_EXISTS', message: new RegExp(deployment.id) });
+    t.throws(() => store.createDeployment(deploymentOf(world, { groupId: 'no-such-group' })), { code: 'NOT_FOUND', message: /no-such-group/ });
+    t.throws(() => store.createDeployment(deploymentOf(world, { revisionDigest: 'no-such-digest' })), { code: 'NOT_FOUND', message: /no-such-digest/ });
+  });
+
+  test('deployments are listed newest first, filtered, 50 by default', (t, store) => {
+    const shop = givenWorld(store);
+    const blog = givenWorld(store);
+    const first = givenDeployment(store, shop, { createdAt: at(1) });
+    const third = givenDeployment(store, shop, { createdAt: at(3), status: 'Queued' });
+    const second = givenDeployment(store, blog, { createdAt: at(2) });
+    const sameInstant = givenDeployment(store, blog, { createdAt: at(3) });
+    const ids = (filter?: Parameters<Store['listDeployments']>[0]): string[] => store.listDeployments(filter).map(d => d.id);
+    t.same(ids(), [sameInstant.id, third.id, second.id, first.id], 'created later (or after, at the same instant) first');
+    t.same(ids({ application: shop.application.name }), [third.id, first.id]);
+    t.same(ids({ groupId: blog.group.id }), [sameInstant.id, second.id]);
+    t.same(ids({ statuses: ['Queued'] }), [third.id]);
+    t.same(ids({ statuses: [] }), []);
+    t.same(ids({ limit: 2 }), [sameInstant.id, third.id]);
+    for (let i = 0; i < 50; i++) givenDeployment(store, shop, { createdAt: at(10 + i) });
+    t.equal(store.listDeployments().length, 50);
+    t.equal(store.listDeployments({ limit: 100 }).length, 54);
+  });
+
+  test('a status change applies its patch; null clears a field; a refused change applies nothing', (t, store) => {
+    const world = givenWorld(store);
+    const d = givenDeployment(store, world);
+    t.ok(store.transitionDeployment(d.id, 'InProgress', { startedAt: at(1), minHealthyHosts: 2 }));
+    t.ok(store.transitionDeployment(d.id, 'Paused', { errorCode: 'AWAITING_APPROVAL', errorMessage: 'waiting' }));
+    t.match(store.getDeployment(d.id), { status: 'Paused', startedAt: at(1), minHealthyHosts: 2, errorCode: 'AWAITING_APPROVAL' });
+    t.ok(store.transitionDeployment(d.id, 'InProgress', { errorCode: null, errorMessage: null }));
+    const resumed = store.getDeployment(d.id);
+    t.notOk(resumed !== undefined && ('errorCode' in resumed || 'errorMessage' in resumed), 'error cleared');
+    t.ok(store.transitionDeployment(d.id, 'Failed', { errorCode: 'HOST_FAILED', completedAt: at(9) }));
+    t.notOk(store.transitionDeployment(d.id, 'Succeeded', { errorCode: 'OTHER', completedAt: at(10) }));
+    t.match(store.getDeployment(d.id), { status: 'Failed', errorCode: 'HOST_FAILED', completedAt: at(9) });
+    t.notOk(store.transitionDeployment('no-such-deployment', 'Stopped'), 'an unknown id changes nothing');
+  });
+}

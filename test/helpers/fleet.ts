@@ -1,0 +1,124 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { REPO, type CliResult } from './agent-cli.js';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code once the process ends. */
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [path.join(REPO, 'bin', bin), ...args], {
+    cwd: REPO,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>(resolve => child.on('exit', code => resolve(code)));
+  const proc: Proc = {
+    child,
+    output: () => out,
+    exited,
+    kill: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+  t.teardown(() => proc.kill('SIGKILL'));
+  return proc;
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise(r => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export interface Coordinator extends Proc {
+  address: string;
+  dataDir: string;
+}
+
+/** A real `ferry-coordinator` on a free loopback port. */
+export async function startCoordinator(t: Teardown, dataDir: string, args: string[] = [], listen = '127.0.0.1:0'): Promise<Coordinator> {
+  const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...args]);
+  const address = await waitFor('the coordinator to listen', () => {
+    if (proc.child.exitCode !== null) throw new Error(`coordinator exited: ${proc.output()}`);
+    return /listening on (\S+)/.exec(proc.output())?.[1];
+  });
+  return { ...proc, address, dataDir };
+}
+
+export interface AgentOptions {
+  coordinator: string;
+  rootDir: string;
+  hostId: string;
+  tags?: Record<string, string>;
+  zone?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A real `ferry-agent start` process. */
+export async function startAgent(t: Teardown, o: AgentOptions): Promise<Proc> {
+  await fs.mkdir(o.rootDir, { recursive: true });
+  const args = ['start', '--coordinator', o.coordinator, '--root-dir', o.rootDir, '--host-id', o.hostId, '--heartbeat-interval', '1s'];
+  for (const [k, v] of Object.entries(o.tags ?? {})) args.push('--tag', `${k}=${v}`);
+  if (o.zone) args.push('--zone', o.zone);
+  return launch(t, 'ferry-agent', [...args, ...(o.args ?? [])], o.env);
+}
+
+/** Runs `bin/ferry` against a coordinator. */
+export function ferry(coordinator: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const started = Date.now();
+  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'ferry'), ...args], {
+    cwd: REPO,
+    env: { ...process.env, NO_COLOR: '1', FERRY_COORDINATOR: coordinator, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  return new Promise(resolve => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const r: CliResult = { code, signal, stdout, stderr, ms: Date.now() - started };
+      try {
+        r.json = JSON.parse(stdout);
+      } catch {
+        // human output
+      }
+      resolve(r);
+    });
+  });
+}
+
+/** Waits until `ferry hosts list` shows these hosts connected. */
+export async function waitForHosts(coordinator: string, hostIds: string[], ms = 20_000): Promise<void> {
+  await waitFor(`hosts ${hostIds.join(', ')} to connect`, async () => {
+    const r = await ferry(coordinator, ['hosts', 'list', '--json']);
+    const hosts: any[] = r.json?.hosts ?? [];
+    return hostIds.every(id => hosts.some(h => h.id === id && h.connected));
+  }, ms);
+}
