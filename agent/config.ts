@@ -1,6 +1,9 @@
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FerryError } from './errors.js';
+import { parse as parseYaml } from 'yaml';
+import { FerryError, describeError } from './errors.js';
+import { isSafeId } from './state/layout.js';
 
 /**
  * The agent's configuration: defaults, environment and flags merged in one place (STYLE 10).
@@ -12,6 +15,8 @@ export interface AgentEnvironment {
   uid: number;
   home: string;
   noColor: boolean;
+  /** FERRY_COORDINATOR: the coordinator address when `--coordinator` is not given. */
+  coordinator?: string;
 }
 
 /** Variables hook scripts never see: Ferry's own settings (tokens, coordinator address, …). */
@@ -31,6 +36,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): AgentEnvi
     uid: typeof process.getuid === 'function' ? process.getuid() : -1,
     home: env.HOME || os.homedir(),
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
+    ...(env.FERRY_COORDINATOR && { coordinator: env.FERRY_COORDINATOR }),
   });
 }
 
@@ -74,3 +80,175 @@ export const AGENT_DEFAULTS = Object.freeze({
   outputGraceMs: 3_000,
   deploymentsLogRotateBytes: 64 * 1024 ** 2,
 });
+
+// ---------------------------------------------------------------------------------------------
+// `ferry-agent start`: flags > FERRY_COORDINATOR > config file (YAML) > defaults.
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface StartConfig {
+  /** `host:port` of the coordinator's AgentService. */
+  coordinator: string;
+  rootDir: string;
+  /** Given by flag or file; otherwise generated once and kept in `<root>/host-id`. */
+  hostId?: string;
+  tags: Readonly<Record<string, string>>;
+  zone: string;
+  logLevel: LogLevel;
+  /** Until the coordinator's `Registered.heartbeat_interval_ms` says otherwise. */
+  heartbeatIntervalMs: number;
+  retention: number;
+  maxBundleBytes: number;
+  killGraceMs: number;
+  outputGraceMs: number;
+}
+
+export const START_DEFAULTS = Object.freeze({ heartbeatIntervalMs: 5_000, logLevel: 'info' as LogLevel });
+
+/** Keys of the config file: the flags' names, camelCase (kebab-case accepted). */
+export const START_FILE_KEYS = [
+  'coordinator', 'rootDir', 'hostId', 'tags', 'zone', 'logLevel', 'heartbeatInterval',
+  'maxRevisions', 'maxBundleSize', 'killGrace', 'outputGrace',
+] as const;
+type StartKey = (typeof START_FILE_KEYS)[number];
+export type StartFile = Partial<Record<StartKey, unknown>>;
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());
+const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Parses the YAML config file; unknown keys and a non-mapping document are errors naming the file. */
+export function parseStartFile(text: string, file: string): StartFile {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new FerryError('INVALID_ARGUMENT', `--config: ${file} is not valid YAML: ${describeError(err)}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new FerryError('INVALID_ARGUMENT', `--config: ${file} must be a mapping of settings (coordinator, root-dir, tags, …)`);
+  }
+  const out: StartFile = {};
+  for (const [raw, value] of Object.entries(doc)) {
+    const key = camel(raw) as StartKey;
+    if (!START_FILE_KEYS.includes(key)) {
+      throw new FerryError('INVALID_ARGUMENT', `--config: ${file}: unknown key '${raw}' (known: ${START_FILE_KEYS.map(kebab).join(', ')})`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * `key=value` → [key, value]: the key is required, the value may be empty (`key=` or just `key`),
+ * split at the first `=` (as the coordinator's parseHostTag). Keys hold no blanks or commas and
+ * values no commas: a group's tag sets are comma-separated, so such a tag could never be matched.
+ */
+export function parseTag(flag: string, raw: string): [string, string] {
+  const text = raw.trim();
+  const eq = text.indexOf('=');
+  const key = (eq < 0 ? text : text.slice(0, eq)).trim();
+  const value = eq < 0 ? '' : text.slice(eq + 1).trim();
+  if (key === '') throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}' has no key: write key=value`);
+  if (/[,\s]/.test(key) || value.includes(',')) {
+    throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}': keys may not hold blanks or commas, values no commas`);
+  }
+  return [key, value];
+}
+
+/** `host:port`, `[v6]:port`. */
+export function parseAddress(flag: string, raw: string): string {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$/.exec(raw.trim());
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}' is not HOST:PORT (e.g. coordinator.internal:7443)`);
+  }
+  return raw.trim();
+}
+
+function fileTags(v: unknown, where: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (Array.isArray(v)) {
+    for (const item of v) {
+      const [k, val] = parseTag(where, String(item));
+      tags[k] = val;
+    }
+  } else if (v !== null && typeof v === 'object') {
+    for (const [k, val] of Object.entries(v)) {
+      const [key, value] = parseTag(where, `${k}=${val === null ? '' : String(val)}`);
+      tags[key] = value;
+    }
+  } else if (v !== undefined) {
+    throw new FerryError('INVALID_ARGUMENT', `${where}: must be a mapping (key: value) or a list of key=value`);
+  }
+  return tags;
+}
+
+/**
+ * Merges flags (commander's camelCase options), the environment and the config file into one
+ * frozen StartConfig. Every error names the flag, or the file and key, that caused it (exit 2).
+ */
+export function resolveStartConfig(flags: Record<string, unknown>, file: StartFile, env: AgentEnvironment, cwd: string, fileName = 'config file'): StartConfig {
+  const pick = (key: StartKey): { value: string; where: string; inFile?: true } | undefined => {
+    const f = flags[key];
+    if (f !== undefined) return { value: String(f), where: `--${kebab(key)}` };
+    if (key === 'coordinator' && env.coordinator) return { value: env.coordinator, where: 'FERRY_COORDINATOR' };
+    const v = file[key];
+    return v === undefined || v === null ? undefined : { value: String(v), where: `${fileName}: ${kebab(key)}`, inFile: true };
+  };
+  const coordinator = pick('coordinator');
+  if (!coordinator) throw new FerryError('INVALID_ARGUMENT', '--coordinator: required (HOST:PORT; or set FERRY_COORDINATOR)');
+  const rootDir = pick('rootDir');
+  const hostId = pick('hostId');
+  if (hostId && !isSafeId(hostId.value)) {
+    throw new FerryError('INVALID_ARGUMENT', `${hostId.where}: '${hostId.value}' must be letters, digits, '.', '_' or '-'`);
+  }
+  const tags = fileTags(file.tags, `${fileName}: tags`);
+  for (const raw of (flags.tag as string[] | undefined) ?? []) {
+    const [k, v] = parseTag('--tag', raw);
+    tags[k] = v;
+  }
+  const zone = pick('zone')?.value.trim() ?? '';
+  if (/[,\s]/.test(zone)) throw new FerryError('INVALID_ARGUMENT', `${pick('zone')!.where}: '${zone}' may not hold blanks or commas`);
+  const level = pick('logLevel');
+  if (level && !(LOG_LEVELS as readonly string[]).includes(level.value)) {
+    throw new FerryError('INVALID_ARGUMENT', `${level.where}: '${level.value}' is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const num = <T>(key: StartKey, parse: (flag: string, raw: string) => T, dflt: T): T => {
+    const p = pick(key);
+    return p ? parse(p.where, p.value) : dflt;
+  };
+  const heartbeatIntervalMs = num('heartbeatInterval', parseDuration, START_DEFAULTS.heartbeatIntervalMs);
+  if (heartbeatIntervalMs < 100) throw new FerryError('INVALID_ARGUMENT', `${pick('heartbeatInterval')!.where}: must be at least 100ms`);
+  return Object.freeze({
+    coordinator: parseAddress(coordinator.where, coordinator.value),
+    // A relative root dir in the file is relative to the file, as a unit's cwd is usually `/`.
+    rootDir: path.resolve(rootDir?.inFile ? path.dirname(path.resolve(cwd, fileName)) : cwd, rootDir ? rootDir.value : defaultRootDir(env)),
+    ...(hostId && { hostId: hostId.value }),
+    tags: Object.freeze(tags),
+    zone,
+    logLevel: (level?.value ?? START_DEFAULTS.logLevel) as LogLevel,
+    heartbeatIntervalMs,
+    retention: num('maxRevisions', parsePositiveInt, AGENT_DEFAULTS.retention),
+    maxBundleBytes: num('maxBundleSize', parseSize, AGENT_DEFAULTS.maxBundleBytes),
+    killGraceMs: num('killGrace', parseDuration, AGENT_DEFAULTS.killGraceMs),
+    outputGraceMs: num('outputGrace', parseDuration, AGENT_DEFAULTS.outputGraceMs),
+  });
+}
+
+/** Reads `--config FILE` (when given) and resolves the whole start configuration. */
+export async function loadStartConfig(flags: Record<string, unknown>, env: AgentEnvironment, cwd: string): Promise<StartConfig> {
+  let file: StartFile = {};
+  let fileName: string | undefined;
+  if (flags.config !== undefined) {
+    fileName = path.resolve(cwd, String(flags.config));
+    let text: string;
+    try {
+      text = await fs.readFile(fileName, 'utf8');
+    } catch (err) {
+      throw new FerryError('INVALID_ARGUMENT', `--config: cannot read ${fileName}: ${describeError(err)}`);
+    }
+    file = parseStartFile(text, fileName);
+  }
+  return resolveStartConfig(flags, file, env, cwd, fileName);
+}

@@ -3,8 +3,10 @@ import { readEnvironment } from './config.js';
 import { describeError, isFerryError } from './errors.js';
 import { EXIT, executeLocal, localCommand, resolveLocalRun } from './local/command.js';
 import { processWriter } from './local/render.js';
+import { executeStart, startCommand } from './start/command.js';
+import { AGENT_VERSION } from './version.js';
 
-export const AGENT_VERSION = '0.1.0';
+export { AGENT_VERSION };
 
 async function main(argv: string[]): Promise<number> {
   const env = readEnvironment();
@@ -27,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
     exitCode = await executeLocal(run, env, processWriter, color, abort.signal);
   });
   program.addCommand(local);
+  const start = startCommand().exitOverride().action(async (opts: Record<string, unknown>) => {
+    exitCode = await executeStart(opts, env, process.cwd());
+  });
+  program.addCommand(start);
   try {
     await program.parseAsync(argv);
     return exitCode;

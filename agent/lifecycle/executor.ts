@@ -131,7 +131,8 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
       const unpacked = await spec.bundle.unpackTo(archiveDir, spec.appspecFileName);
       if (unpacked.strippedWrapper) void logs.note(`using top-level directory ${unpacked.strippedWrapper}/ as the revision root`);
     } catch (err) {
-      return { failed: true, errorCode: isFerryError(err) ? 'BundleRejected' : 'UnknownError',
+      const rejected = isFerryError(err, 'BUNDLE_REJECTED') || isFerryError(err, 'CHECKSUM_MISMATCH') || isFerryError(err, 'INVALID_ARGUMENT');
+      return { failed: true, errorCode: rejected ? 'BundleRejected' : 'UnknownError',
         message: `${spec.bundle.describe()}: ${describeError(err)}` };
     }
     await writeFileAtomic(layout.mostRecentInstall(g), deploymentDir + '\n');

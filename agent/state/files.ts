@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 /** Writes a file atomically: a reader sees the old content or the new, never half of it. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   await fs.writeFile(tmp, data);
   await fs.rename(tmp, file);
 }

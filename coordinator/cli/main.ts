@@ -1,12 +1,22 @@
-import { Command } from 'commander';
+import { readCliEnvironment } from './config.js';
+import { EXIT } from './exit-codes.js';
+import { processWriter } from './output.js';
+import { runCli } from './program.js';
 
-// The `ferry` CLI, a client of the coordinator's ControlService. Its commands land with the
-// coordinator issue; until then this entry point only describes itself.
-const program = new Command('ferry')
-  .description('Ferry CLI: create applications, push revisions, run and watch deployments')
-  .version('0.1.0')
-  .addHelpText('after', `
-Not available in this build yet: the fleet commands arrive with the coordinator.
-Today, run a deployment on one machine with:  ferry-agent local --bundle-location DIR`);
-program.parse(process.argv);
-program.help({ error: process.argv.length <= 2 });
+// The `ferry` CLI: a client of the coordinator's ControlService (see README.md beside this file).
+runCli(process.argv.slice(2), {
+  writer: processWriter,
+  env: readCliEnvironment(),
+  now: () => Date.now(),
+  cwd: process.cwd(),
+}).then(
+  code => {
+    process.exitCode = code;
+    // Everything is closed by now; should a stray handle linger, do not hang a pipeline.
+    setTimeout(() => process.exit(code), 1000).unref();
+  },
+  err => {
+    process.stderr.write(`ferry: ${String(err)}\n`);
+    process.exitCode = EXIT.failed;
+  },
+);

@@ -15,8 +15,19 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [path.join(REPO, 'bin', bin), ...args], {
+/**
+ * Runs `argv` in its own mount namespace with a private tmpfs on each of `dirs`: several agents on
+ * one machine then each see their own files there, like separate hosts (needs root).
+ */
+function isolated(dirs: string[], argv: string[]): [string, string[]] {
+  const script = 'set -e; while [ "$1" != "--" ]; do mkdir -p "$1"; mount -t tmpfs tmpfs "$1"; shift; done; shift; exec "$@"';
+  return ['unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', ...dirs, '--', ...argv]];
+}
+
+function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv = {}, privateDirs: string[] = []): Proc {
+  const argv = [process.execPath, path.join(REPO, 'bin', bin), ...args];
+  const [file, fileArgs] = privateDirs.length > 0 ? isolated(privateDirs, argv) : [argv[0]!, argv.slice(1)];
+  const child = spawn(file, fileArgs, {
     cwd: REPO,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,6 +87,8 @@ export interface AgentOptions {
   zone?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Directories this agent sees privately (a tmpfs in its own mount namespace). */
+  privateDirs?: string[];
 }
 
 /** A real `ferry-agent start` process. */
@@ -84,7 +97,7 @@ export async function startAgent(t: Teardown, o: AgentOptions): Promise<Proc> {
   const args = ['start', '--coordinator', o.coordinator, '--root-dir', o.rootDir, '--host-id', o.hostId, '--heartbeat-interval', '1s'];
   for (const [k, v] of Object.entries(o.tags ?? {})) args.push('--tag', `${k}=${v}`);
   if (o.zone) args.push('--zone', o.zone);
-  return launch(t, 'ferry-agent', [...args, ...(o.args ?? [])], o.env);
+  return launch(t, 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs);
 }
 
 /** Runs `bin/ferry` against a coordinator. */

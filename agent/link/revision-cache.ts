@@ -1,0 +1,223 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { FerryError, describeError, isFerryError } from '../errors.js';
+import { readPointer } from '../state/files.js';
+import type { Layout } from '../state/layout.js';
+import { type BackoffPolicy, FETCH_BACKOFF, backoffDelay, sleep } from './backoff.js';
+
+/**
+ * The revision cache: one verified copy of each revision per host (DESIGN §6.6, §6.7).
+ *
+ *   <root>/revisions/<sha256>.<tar|tgz|zip>   complete, verified: used as is, never downloaded twice
+ *   <root>/revisions/<sha256>.partial         a download in progress: resumed from its size
+ *
+ * `ensure` downloads through a RevisionTransport (FetchRevision in production, a fake in tests)
+ * from the partial file's size on, retrying a dropped transfer with backoff (bounded), hashes
+ * every byte with SHA-256 and renames into place only when the digest matches. One deployment
+ * runs at a time per host, so no two `ensure` calls race on one digest.
+ */
+export interface RevisionTransport {
+  /** The revision's bytes from `offset` on. Throw a FerryError for a permanent refusal. */
+  fetch(digest: string, offset: number, signal?: AbortSignal): AsyncIterable<Buffer>;
+}
+
+export const ARCHIVE_TYPES = ['tar', 'tgz', 'zip'] as const;
+export type ArchiveType = (typeof ARCHIVE_TYPES)[number];
+
+/** Written into each deployment dir by the daemon: which revision it came from (for pruning). */
+export const REVISION_DIGEST_FILE = 'revision-digest';
+
+const DIGEST = /^[0-9a-f]{64}$/;
+const CACHED = /^([0-9a-f]{64})\.(tar|tgz|zip|partial)$/;
+
+export interface RetryInfo {
+  digest: string;
+  attempt: number;
+  offset: number;
+  delayMs: number;
+  error: unknown;
+}
+
+export interface RevisionCacheOptions {
+  dir: string;
+  transport: RevisionTransport;
+  /** Consecutive failed attempts (without a byte of progress) before giving up. */
+  maxAttempts?: number;
+  backoff?: BackoffPolicy;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export function isDigest(s: string): boolean {
+  return DIGEST.test(s);
+}
+
+/** A network failure of one attempt (retried), as opposed to a local or permanent one. */
+class AttemptFailed extends Error {}
+
+export class RevisionCache {
+  readonly dir: string;
+  private readonly o: Required<Omit<RevisionCacheOptions, 'onRetry'>> & Pick<RevisionCacheOptions, 'onRetry'>;
+
+  constructor(opts: RevisionCacheOptions) {
+    this.dir = opts.dir;
+    this.o = { maxAttempts: 10, backoff: FETCH_BACKOFF, sleep, random: Math.random, ...opts };
+  }
+
+  pathFor(digest: string, type: ArchiveType): string {
+    return path.join(this.dir, `${digest}.${type}`);
+  }
+
+  partialPath(digest: string): string {
+    return path.join(this.dir, `${digest}.partial`);
+  }
+
+  /** The verified local file of a revision, downloading (or resuming) it when needed. */
+  async ensure(digest: string, size: number, type: ArchiveType, signal?: AbortSignal): Promise<string> {
+    if (!isDigest(digest)) throw new FerryError('INVALID_ARGUMENT', `revision digest '${digest}' is not a lowercase hex SHA-256`);
+    if (!ARCHIVE_TYPES.includes(type)) throw new FerryError('INVALID_ARGUMENT', `revision ${digest}: unknown bundle type '${type}'`);
+    const final = this.pathFor(digest, type);
+    const st = await fs.stat(final).catch(() => undefined);
+    if (st?.isFile() && (size === 0 || st.size === size)) return final;
+    if (st) await fs.rm(final, { force: true }); // not what a verified download leaves: fetch again
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o755 });
+    const partial = this.partialPath(digest);
+    const hash = createHash('sha256');
+    let offset = await hashFile(partial, hash);
+    if (size > 0 && offset > size) {
+      await fs.rm(partial, { force: true });
+      return this.ensure(digest, size, type, signal);
+    }
+    await this.download(digest, size, partial, hash, offset, signal);
+    const actual = hash.digest('hex');
+    if (actual !== digest) {
+      await fs.rm(partial, { force: true });
+      throw new FerryError('CHECKSUM_MISMATCH',
+        `revision ${digest}: downloaded bytes hash to ${actual}; the transfer or the stored revision is corrupt`);
+    }
+    await fs.rename(partial, final);
+    return final;
+  }
+
+  private async download(digest: string, size: number, partial: string, hash: Hash, start: number, signal?: AbortSignal): Promise<void> {
+    const cancelled = (at: number) => new Error(`download of revision ${digest} cancelled at byte ${at}`);
+    let offset = start;
+    let failures = 0;
+    for (;;) {
+      if (signal?.aborted) throw cancelled(offset);
+      const before = offset;
+      let error: unknown;
+      try {
+        offset = await this.attempt(digest, size, partial, hash, offset, signal);
+        if (size === 0 || offset >= size) return; // unknown size: a clean end of the stream is the end
+        error = new Error(`the transfer ended at byte ${offset} of ${size}`);
+      } catch (err) {
+        if (!(err instanceof AttemptFailed)) throw err;
+        error = err.cause ?? err;
+        offset = (await fs.stat(partial).catch(() => undefined))?.size ?? offset;
+      }
+      if (signal?.aborted) throw cancelled(offset);
+      failures = offset > before ? 1 : failures + 1; // progress resets the count and the backoff
+      if (failures >= this.o.maxAttempts) {
+        throw new FerryError('UNAVAILABLE', `revision ${digest}: download failed ${failures} times in a row ` +
+          `(at byte ${offset}${size ? ` of ${size}` : ''}): ${describeError(error)}`, { cause: error });
+      }
+      const delayMs = backoffDelay(failures, this.o.backoff, this.o.random);
+      this.o.onRetry?.({ digest, attempt: failures, offset, delayMs, error });
+      await this.o.sleep(delayMs, signal);
+    }
+  }
+
+  /** One FetchRevision from `offset`: appends what arrives; network errors become AttemptFailed. */
+  private async attempt(digest: string, size: number, partial: string, hash: Hash, offset: number, signal?: AbortSignal): Promise<number> {
+    const fh = await fs.open(partial, 'a', 0o644);
+    const it = this.o.transport.fetch(digest, offset, signal)[Symbol.asyncIterator]();
+    let done = false;
+    try {
+      for (;;) {
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await it.next();
+        } catch (err) {
+          done = true;
+          if (isFerryError(err) && err.code !== 'UNAVAILABLE') throw err; // permanent refusal
+          throw new AttemptFailed(describeError(err), { cause: err });
+        }
+        if (next.done) {
+          done = true;
+          return offset;
+        }
+        const chunk = next.value;
+        if (size > 0 && offset + chunk.length > size) {
+          await fs.rm(partial, { force: true });
+          throw new FerryError('CHECKSUM_MISMATCH', `revision ${digest}: the coordinator sent more than its ${size} bytes`);
+        }
+        await fh.appendFile(chunk);
+        hash.update(chunk);
+        offset += chunk.length;
+      }
+    } finally {
+      if (!done) await it.return?.().catch(() => undefined);
+      await fh.close();
+    }
+  }
+
+  /** Deletes cached revisions (and partial downloads) whose digest is not in `keep`. */
+  async prune(keep: ReadonlySet<string>): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await fs.readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const removed: string[] = [];
+    for (const name of names) {
+      const m = CACHED.exec(name);
+      if (!m || keep.has(m[1]!)) continue;
+      await fs.rm(path.join(this.dir, name), { force: true });
+      removed.push(name);
+    }
+    return removed;
+  }
+}
+
+/** Feeds an existing file into `hash`; returns its size (0 when absent). */
+async function hashFile(file: string, hash: Hash): Promise<number> {
+  let bytes = 0;
+  try {
+    for await (const chunk of createReadStream(file)) {
+      hash.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  return bytes;
+}
+
+/**
+ * The digests the host still needs: every retained deployment dir's `revision-digest` (the group's
+ * last successful install is one of them: retention never removes it). Pruning keeps these and
+ * drops the rest, so the cache is bounded by the deployment retention (`--max-revisions`).
+ */
+export async function retainedDigests(layout: Layout): Promise<Set<string>> {
+  const keep = new Set<string>();
+  const add = async (deploymentDir: string) => {
+    const text = await fs.readFile(path.join(deploymentDir, REVISION_DIGEST_FILE), 'utf8').catch(() => '');
+    if (isDigest(text.trim())) keep.add(text.trim());
+  };
+  for (const group of await fs.readdir(layout.root, { withFileTypes: true }).catch(() => [])) {
+    if (!group.isDirectory()) continue;
+    const groupDir = path.join(layout.root, group.name);
+    for (const dep of await fs.readdir(groupDir, { withFileTypes: true }).catch(() => [])) {
+      if (dep.isDirectory()) await add(path.join(groupDir, dep.name));
+    }
+    const pointer = await readPointer(layout.lastSuccessfulInstall(group.name)).catch(() => undefined);
+    if (pointer) await add(pointer);
+  }
+  return keep;
+}

@@ -1,0 +1,203 @@
+import * as grpc from '@grpc/grpc-js';
+import type { AgentMessage } from '../../proto/gen/ferry/v1/AgentMessage.js';
+import type { AgentServiceClient } from '../../proto/gen/ferry/v1/AgentService.js';
+import type { CancelCommand__Output as CancelCommand } from '../../proto/gen/ferry/v1/CancelCommand.js';
+import type { CoordinatorMessage__Output as CoordinatorMessage } from '../../proto/gen/ferry/v1/CoordinatorMessage.js';
+import type { DeployCommand__Output as DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
+import type { Register } from '../../proto/gen/ferry/v1/Register.js';
+import { describeError } from '../errors.js';
+import type { Clock } from '../lifecycle/types.js';
+import type { Logger } from '../log.js';
+import { type BackoffPolicy, RECONNECT_BACKOFF, backoffDelay, sleep } from './backoff.js';
+import { agentClient } from './transport.js';
+
+export interface SessionHandlers {
+  /** After every (re)registration, once the queued messages went out: re-send the outbox. */
+  registered(): void;
+  deploy(command: DeployCommand): void;
+  cancel(command: CancelCommand): void;
+  ack(deploymentId: string): void;
+}
+
+export interface SessionOptions {
+  address: string;
+  /** The Register message, built at every connect (the running deployment changes). */
+  register: () => Register;
+  /** Used until the coordinator's Registered reply names one (> 0). */
+  heartbeatIntervalMs: number;
+  runningDeploymentId: () => string;
+  handlers: SessionHandlers;
+  logger: Logger;
+  clock: Clock;
+  backoff?: BackoffPolicy;
+  /** A stream without a Registered reply by then is dropped and retried. */
+  registerTimeoutMs?: number;
+  /** Event and log messages kept while disconnected; the oldest go first. */
+  maxQueued?: number;
+  random?: () => number;
+}
+
+/** `UNAVAILABLE: connect ECONNREFUSED 127.0.0.1:7443` (grpc-js's boilerplate trimmed). */
+function statusText(code: grpc.status, details: string): string {
+  const text = details.replace(/^No connection established\. Last error: (Error: )?/, '').replace(/\.? ?Resolution note: ?$/, '');
+  return `${grpc.status[code] ?? code}: ${text}`;
+}
+
+type Duplex = grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage>;
+
+/**
+ * The agent's one Connect stream to the coordinator: Register first, then heartbeats; commands
+ * and acks in, event updates, log batches and results out. Any end or error of the stream is
+ * followed by a reconnect with exponential backoff and full jitter (0.5 s → 30 s), reset by a
+ * successful registration. Messages sent while disconnected are queued (bounded) and go out after
+ * the next registration, before the outbox's results.
+ */
+export class Session {
+  private call: Duplex | undefined;
+  private registered = false;
+  private queue: AgentMessage[] = [];
+  private dropped = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly o: SessionOptions) {
+    this.log = o.logger;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  /**
+   * Sends at once when registered; otherwise queues the message for the next registration when
+   * `queue` (results are not queued: the outbox re-sends them). True when written now.
+   */
+  send(msg: AgentMessage, opts: { queue: boolean } = { queue: true }): boolean {
+    if (this.registered && this.call) {
+      this.call.write(msg);
+      return true;
+    }
+    if (opts.queue && !this.stopping.signal.aborted) {
+      this.queue.push(msg);
+      if (this.queue.length > (this.o.maxQueued ?? 10_000)) {
+        this.queue.shift();
+        this.dropped += 1;
+      }
+    }
+    return false;
+  }
+
+  /** Half-closes the stream (the coordinator sees the agent leave), waits up to `graceMs`, stops. */
+  async stop(graceMs = 2000): Promise<void> {
+    this.stopping.abort();
+    const call = this.call;
+    if (call) {
+      call.end();
+      await Promise.race([this.loop, sleep(graceMs)]);
+      call.cancel();
+    }
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopping.signal.aborted) {
+      const { registered, reason } = await this.connectOnce(attempt + 1);
+      if (this.stopping.signal.aborted) break;
+      attempt = registered ? 1 : attempt + 1;
+      const delayMs = backoffDelay(attempt, this.o.backoff ?? RECONNECT_BACKOFF, this.o.random);
+      const fields = { address: this.o.address, reason, delay_ms: delayMs };
+      if (registered) this.log.warn('disconnected from the coordinator; reconnecting', fields);
+      else this.log.warn('could not register with the coordinator; retrying', { ...fields, attempt });
+      await sleep(delayMs, this.stopping.signal);
+    }
+    this.log.info('disconnected from the coordinator (agent stopping)');
+  }
+
+  /** One stream, from connect to its end; true when it got as far as Registered. */
+  private connectOnce(attempt: number): Promise<{ registered: boolean; reason: string }> {
+    return new Promise(resolve => {
+      let client: AgentServiceClient | undefined = agentClient(this.o.address, 'session');
+      const call = client.Connect();
+      this.call = call;
+      let registered = false;
+      let ended = false;
+      const timeoutMs = this.o.registerTimeoutMs ?? 15_000;
+      const timer = setTimeout(() => end(`no Registered reply within ${timeoutMs} ms`), timeoutMs);
+      const end = (reason: string) => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(timer);
+        this.stopHeartbeat();
+        this.registered = false;
+        this.call = undefined;
+        call.cancel();
+        client?.close();
+        client = undefined;
+        resolve({ registered, reason });
+      };
+      call.on('data', (m: CoordinatorMessage) => {
+        if (m.msg === 'registered' && !registered) {
+          registered = true;
+          clearTimeout(timer);
+          this.onRegistered(call, m.registered?.heartbeatIntervalMs ?? 0, m.registered?.hostId ?? '');
+        } else {
+          this.dispatch(m);
+        }
+      });
+      call.on('error', (err: grpc.ServiceError) => end(statusText(err.code, err.details || err.message)));
+      call.on('status', (s: grpc.StatusObject) => end(s.code === grpc.status.OK ? 'the coordinator ended the stream' : statusText(s.code, s.details)));
+      this.log.debug('connecting to the coordinator', { address: this.o.address, attempt });
+      call.write({ register: this.o.register() });
+    });
+  }
+
+  private onRegistered(call: Duplex, replyIntervalMs: number, echoedHostId: string): void {
+    this.registered = true;
+    const intervalMs = replyIntervalMs > 0 ? replyIntervalMs : this.o.heartbeatIntervalMs;
+    this.log.info('connected to the coordinator', { address: this.o.address, heartbeat_interval_ms: intervalMs });
+    const sentId = this.o.register().hostId;
+    if (echoedHostId && echoedHostId !== sentId) {
+      this.log.warn('the coordinator registered this host under another id', { registered_as: echoedHostId });
+    }
+    this.heartbeat = setInterval(() => {
+      if (this.call !== call) return;
+      call.write({ heartbeat: { sentAtMs: this.o.clock.now(), runningDeploymentId: this.o.runningDeploymentId() } });
+    }, intervalMs);
+    const queued = this.queue;
+    this.queue = [];
+    if (this.dropped > 0) {
+      this.log.warn('event and log messages were dropped while disconnected (queue full)', { dropped: this.dropped });
+      this.dropped = 0;
+    }
+    for (const m of queued) call.write(m);
+    this.guard('registered', () => this.o.handlers.registered());
+  }
+
+  private dispatch(m: CoordinatorMessage): void {
+    const h = this.o.handlers;
+    if (m.msg === 'deploy' && m.deploy) this.guard('deploy', () => h.deploy(m.deploy!));
+    else if (m.msg === 'cancel' && m.cancel) this.guard('cancel', () => h.cancel(m.cancel!));
+    else if (m.msg === 'ack' && m.ack) this.guard('ack', () => h.ack(m.ack!.deploymentId));
+    else this.log.debug('ignored a coordinator message', { kind: m.msg ?? 'unknown' });
+  }
+
+  private guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error(`handling a ${what} message failed`, { reason: describeError(err) });
+    }
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}

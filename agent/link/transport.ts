@@ -1,0 +1,75 @@
+import * as grpc from '@grpc/grpc-js';
+import type { AgentServiceClient } from '../../proto/gen/ferry/v1/AgentService.js';
+import type { RevisionChunk__Output } from '../../proto/gen/ferry/v1/RevisionChunk.js';
+import { KEEPALIVE_OPTIONS, TRANSFER_CLIENT_OPTIONS, loadFerryProto } from '../../proto/load.js';
+import { type ErrorCode, FerryError, describeError } from '../errors.js';
+import type { RevisionTransport } from './revision-cache.js';
+
+/**
+ * gRPC clients of the coordinator's AgentService. Each client gets its own subchannel (no hidden
+ * sharing, no reconnect backoff inherited from a previous failure: the session and the revision
+ * cache own their retry policies). Keepalive on every channel (shared/STACK.md: a partitioned
+ * stream without it stalls forever); the large flow-control window only for revision transfer.
+ */
+export function agentClient(address: string, purpose: 'session' | 'transfer'): AgentServiceClient {
+  const proto = loadFerryProto();
+  return new proto.ferry.v1.AgentService(address, grpc.credentials.createInsecure(), {
+    ...KEEPALIVE_OPTIONS,
+    ...(purpose === 'transfer' ? TRANSFER_CLIENT_OPTIONS : {}),
+    'grpc.use_local_subchannel_pool': 1,
+  });
+}
+
+/** gRPC statuses that retrying cannot fix, and the FerryError code each becomes. */
+const PERMANENT: Partial<Record<grpc.status, ErrorCode>> = {
+  [grpc.status.NOT_FOUND]: 'NOT_FOUND',
+  [grpc.status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [grpc.status.OUT_OF_RANGE]: 'INVALID_ARGUMENT',
+  [grpc.status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
+  [grpc.status.PERMISSION_DENIED]: 'UNAUTHENTICATED',
+  [grpc.status.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [grpc.status.UNIMPLEMENTED]: 'FAILED_PRECONDITION',
+  [grpc.status.DATA_LOSS]: 'CHECKSUM_MISMATCH',
+};
+
+function fetchError(err: unknown, digest: string, offset: number): unknown {
+  const code = (err as Partial<grpc.ServiceError>).code;
+  const permanent = code === undefined ? undefined : PERMANENT[code];
+  if (!permanent) return err;
+  return new FerryError(permanent, `FetchRevision(${digest}, offset ${offset}) refused: ${(err as grpc.ServiceError).details || describeError(err)}`, { cause: err });
+}
+
+/** FetchRevision as a RevisionTransport. A failed attempt drops its channel; the next gets a fresh one. */
+export function grpcRevisionTransport(address: string, hostId: string): RevisionTransport & { close(): void } {
+  let client: AgentServiceClient | undefined;
+  const drop = () => {
+    client?.close();
+    client = undefined;
+  };
+  return {
+    async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+      client ??= agentClient(address, 'transfer');
+      const call = client.FetchRevision({ digest, offset, hostId });
+      const cancel = () => call.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+      let expected = offset;
+      try {
+        for await (const chunk of call as AsyncIterable<RevisionChunk__Output>) {
+          if (Number(chunk.offset) !== expected) {
+            throw new FerryError('FAILED_PRECONDITION',
+              `FetchRevision(${digest}): the coordinator sent bytes at offset ${chunk.offset}, expected ${expected}`);
+          }
+          expected += chunk.data.length;
+          yield chunk.data;
+        }
+      } catch (err) {
+        drop();
+        throw fetchError(err, digest, offset);
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+        call.cancel();
+      }
+    },
+    close: drop,
+  };
+}

@@ -1,0 +1,133 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AgentEnvironment, StartConfig } from '../config.js';
+import { AGENT_DEFAULTS } from '../config.js';
+import { describeError, isFerryError } from '../errors.js';
+import { ChildProcessRunner } from '../lifecycle/process-runner.js';
+import { systemClock } from '../lifecycle/types.js';
+import { NssUserDirectory } from '../lifecycle/users.js';
+import { sampleFacts } from '../link/facts.js';
+import { CommandStore, Outbox } from '../link/outbox.js';
+import { RevisionCache } from '../link/revision-cache.js';
+import { Session } from '../link/session.js';
+import { grpcRevisionTransport } from '../link/transport.js';
+import { DeploymentWorker } from '../link/worker.js';
+import { type Logger, closeLogger, createAgentLogger } from '../log.js';
+import { layoutFor } from '../state/layout.js';
+import { AGENT_VERSION } from '../version.js';
+import { resolveHostId } from './host-id.js';
+import { recoverAtStart } from './recover.js';
+
+/**
+ * `ferry-agent start`: wires the link (session, worker, outbox, revision cache) to the lifecycle
+ * executor and runs until SIGTERM/SIGINT. On a signal it stops taking commands, cancels the
+ * running deployment (its hook's process group is killed), puts that result in the outbox, sends
+ * it, closes the stream and exits 0. Queued commands stay on disk and run after the next start.
+ * A second signal exits at once.
+ */
+export async function runDaemon(cfg: StartConfig, env: AgentEnvironment): Promise<number> {
+  const layout = layoutFor(cfg.rootDir);
+  await fs.mkdir(layout.root, { recursive: true, mode: 0o755 });
+  const logger = createAgentLogger({ level: cfg.logLevel, dir: path.join(layout.root, 'logs') });
+  const hostId = await resolveHostId(layout.root, cfg.hostId);
+  const base = logger.child({ host_id: hostId });
+  const log = base.child({ component: 'daemon' });
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      log.warn('second signal: exiting at once', { signal: sig });
+      process.exit(1);
+    }
+    log.info('stopping: cancelling the running deployment, if any', { signal: sig });
+    stop.abort();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    log.info('ferry-agent starting', { version: AGENT_VERSION, root_dir: layout.root, coordinator: cfg.coordinator, pid: process.pid });
+    return await serve(cfg, env, hostId, base, stop.signal);
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await closeLogger(logger);
+  }
+}
+
+async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, base: Logger, stopSignal: AbortSignal): Promise<number> {
+  const layout = layoutFor(cfg.rootDir);
+  const log = base.child({ component: 'daemon' });
+  const stateDir = path.join(layout.root, 'agent-state');
+  const outbox = new Outbox(stateDir);
+  const commands = new CommandStore(stateDir);
+  const factsReady = sampleFacts(layout.root, base.child({ component: 'facts' }));
+  let rerun;
+  try {
+    rerun = await recoverAtStart({ layout, commands, outbox, clock: systemClock, log: base.child({ component: 'recovery' }), signal: stopSignal });
+  } catch (err) {
+    if (stopSignal.aborted && isFerryError(err, 'LOCKED')) return 0;
+    throw err;
+  }
+  const facts = await factsReady;
+  const transport = grpcRevisionTransport(cfg.coordinator, hostId);
+  const cacheLog = base.child({ component: 'revisions' });
+  const cache = new RevisionCache({
+    dir: path.join(layout.root, 'revisions'), transport,
+    onRetry: i => cacheLog.warn('revision transfer interrupted; resuming', {
+      revision_digest: i.digest, offset: i.offset, attempt: i.attempt, delay_ms: i.delayMs, reason: describeError(i.error),
+    }),
+  });
+  const pending = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>, what: string) => {
+    const q = p.catch(err => log.error(`${what} failed`, { reason: describeError(err) })).finally(() => pending.delete(q));
+    pending.add(q);
+  };
+  // The session and the worker refer to each other through these two closures only.
+  let session: Session | undefined;
+  const worker = new DeploymentWorker({
+    layout, cache, outbox, commands,
+    send: m => void session?.send(m),
+    sendResult: r => void session?.send({ result: r }, { queue: false }),
+    executor: {
+      runner: new ChildProcessRunner(), users: new NssUserDirectory(), clock: systemClock,
+      options: {
+        retention: cfg.retention, killGraceMs: cfg.killGraceMs, outputGraceMs: cfg.outputGraceMs, outputsLeftOpen: 'warn',
+        baseEnv: env.hookEnv, deploymentsLogRotateBytes: AGENT_DEFAULTS.deploymentsLogRotateBytes,
+      },
+    },
+    maxBundleBytes: cfg.maxBundleBytes,
+    logger: base.child({ component: 'worker' }),
+  });
+  const resendOutbox = async () => {
+    const { results, unreadable } = await outbox.list();
+    for (const file of unreadable) log.error('a result in the outbox cannot be read; it is not sent', { file });
+    for (const r of results) session?.send({ result: r }, { queue: false });
+    if (results.length > 0) log.info('sent unacknowledged results', { count: results.length });
+  };
+  session = new Session({
+    address: cfg.coordinator,
+    register: () => ({
+      hostId, hostname: os.hostname(), tags: { ...cfg.tags }, zone: cfg.zone, agentVersion: AGENT_VERSION, facts,
+      runningDeploymentId: worker.runningDeploymentId(),
+    }),
+    heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+    runningDeploymentId: () => worker.runningDeploymentId(),
+    handlers: {
+      registered: () => track(resendOutbox(), 're-sending the outbox'),
+      deploy: c => track(worker.accept(c), 'accepting a deploy command'),
+      cancel: c => worker.cancel(c.deploymentId, c.reason),
+      ack: id => track(outbox.ack(id).then(had => log.debug(had ? 'result acknowledged' : 'repeated ack', { deployment_id: id })), 'removing an acknowledged result'),
+    },
+    logger: base.child({ component: 'session' }),
+    clock: systemClock,
+  });
+  for (const c of rerun) worker.resume(c);
+  session.start();
+  await new Promise<void>(resolve => (stopSignal.aborted ? resolve() : stopSignal.addEventListener('abort', () => resolve(), { once: true })));
+  await worker.shutdown('the agent is stopping (SIGTERM)');
+  await session.stop();
+  await Promise.allSettled([...pending]);
+  transport.close();
+  log.info('ferry-agent stopped');
+  return 0;
+}

@@ -1,0 +1,186 @@
+import { once } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { FerryError, describeError } from '../../agent/errors.js';
+import { KEEPALIVE_OPTIONS, TRANSFER_CLIENT_OPTIONS, loadFerryProto } from '../../proto/load.js';
+import type { Application__Output } from '../../proto/gen/ferry/v1/Application.js';
+import type { ControlServiceClient } from '../../proto/gen/ferry/v1/ControlService.js';
+import type { CreateApplicationRequest } from '../../proto/gen/ferry/v1/CreateApplicationRequest.js';
+import type { CreateDeploymentConfigRequest } from '../../proto/gen/ferry/v1/CreateDeploymentConfigRequest.js';
+import type { CreateDeploymentGroupRequest } from '../../proto/gen/ferry/v1/CreateDeploymentGroupRequest.js';
+import type { CreateDeploymentRequest } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
+import type { DeploymentConfig__Output } from '../../proto/gen/ferry/v1/DeploymentConfig.js';
+import type { DeploymentDetail__Output } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
+import type { DeploymentGroup__Output } from '../../proto/gen/ferry/v1/DeploymentGroup.js';
+import type { GetDeploymentGroupRequest } from '../../proto/gen/ferry/v1/GetDeploymentGroupRequest.js';
+import type { GetDeploymentRequest } from '../../proto/gen/ferry/v1/GetDeploymentRequest.js';
+import type { GetHostRequest } from '../../proto/gen/ferry/v1/GetHostRequest.js';
+import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
+import type { ListApplicationsResponse__Output } from '../../proto/gen/ferry/v1/ListApplicationsResponse.js';
+import type { ListDeploymentConfigsResponse__Output } from '../../proto/gen/ferry/v1/ListDeploymentConfigsResponse.js';
+import type { ListDeploymentGroupsRequest } from '../../proto/gen/ferry/v1/ListDeploymentGroupsRequest.js';
+import type { ListDeploymentGroupsResponse__Output } from '../../proto/gen/ferry/v1/ListDeploymentGroupsResponse.js';
+import type { ListDeploymentsRequest } from '../../proto/gen/ferry/v1/ListDeploymentsRequest.js';
+import type { ListDeploymentsResponse__Output } from '../../proto/gen/ferry/v1/ListDeploymentsResponse.js';
+import type { ListHostsResponse__Output } from '../../proto/gen/ferry/v1/ListHostsResponse.js';
+import type { ListRevisionsRequest } from '../../proto/gen/ferry/v1/ListRevisionsRequest.js';
+import type { ListRevisionsResponse__Output } from '../../proto/gen/ferry/v1/ListRevisionsResponse.js';
+import type { LogEntry__Output } from '../../proto/gen/ferry/v1/LogEntry.js';
+import type { RevisionHeader } from '../../proto/gen/ferry/v1/RevisionHeader.js';
+import type { StreamLogsRequest } from '../../proto/gen/ferry/v1/StreamLogsRequest.js';
+import type { UploadRevisionRequest } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
+import type { UploadRevisionResponse__Output } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
+import { isRefusal } from './exit-codes.js';
+
+type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+
+/** The message a person reads for a failed call, saying what to do next. Pure. */
+export function describeApiError(code: number, details: string, address: string): string {
+  if (code === grpc.status.UNAVAILABLE) {
+    const why = details.replace(/\s*Resolution note:\s*$/, '');
+    return `cannot reach the coordinator at ${address}: is ferry-coordinator running? set --coordinator or FERRY_COORDINATOR` +
+      (why ? `\n  (${why})` : '');
+  }
+  if (code === grpc.status.DEADLINE_EXCEEDED) {
+    return `the coordinator at ${address} did not answer in time: is it overloaded? try again, or check its logs`;
+  }
+  if (isRefusal(code)) return details || grpc.status[code] || `status ${code}`;
+  if (code === grpc.status.UNIMPLEMENTED) {
+    return `the coordinator at ${address} does not know this call: is it older than this ferry CLI? (${details})`;
+  }
+  return `unexpected error from the coordinator at ${address}: ${grpc.status[code] ?? code}: ${details || 'no details'}; check its logs`;
+}
+
+const FERRY_CODE: Partial<Record<number, FerryError['code']>> = {
+  [grpc.status.NOT_FOUND]: 'NOT_FOUND',
+  [grpc.status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [grpc.status.ALREADY_EXISTS]: 'ALREADY_EXISTS',
+  [grpc.status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
+  [grpc.status.UNAVAILABLE]: 'UNAVAILABLE',
+  [grpc.status.DEADLINE_EXCEEDED]: 'UNAVAILABLE',
+};
+
+function isServiceError(err: unknown): err is grpc.ServiceError {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'details' in err;
+}
+
+/**
+ * ControlService, promise- and iterator-shaped. Every failure comes out as a FerryError whose
+ * message says what to do next and whose `cause` is the gRPC error (its status decides the exit code).
+ */
+export class ControlApi {
+  private readonly client: ControlServiceClient;
+
+  constructor(readonly address: string, private readonly deadlineMs: number) {
+    const { ControlService } = loadFerryProto().ferry.v1;
+    this.client = new ControlService(address, grpc.credentials.createInsecure(), { ...KEEPALIVE_OPTIONS, ...TRANSFER_CLIENT_OPTIONS });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  toFerryError(err: unknown): FerryError {
+    if (err instanceof FerryError) return err;
+    if (!isServiceError(err)) return new FerryError('INTERNAL', describeError(err), { cause: err });
+    return new FerryError(FERRY_CODE[err.code] ?? 'INTERNAL', describeApiError(err.code, err.details, this.address), { cause: err });
+  }
+
+  private unary<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      const opts: grpc.CallOptions = { deadline: Date.now() + this.deadlineMs };
+      method.call(this.client, req, new grpc.Metadata(), opts, (err, res) => {
+        if (err || res === undefined) reject(this.toFerryError(err ?? new Error('empty response')));
+        else resolve(res);
+      });
+    });
+  }
+
+  private async *iterate<T>(call: grpc.ClientReadableStream<T>, signal?: AbortSignal): AsyncGenerator<T> {
+    const onAbort = () => call.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const message of call) yield message as T;
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw this.toFerryError(err);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      call.cancel();
+    }
+  }
+
+  createApplication(req: CreateApplicationRequest) {
+    return this.unary<CreateApplicationRequest, Application__Output>(this.client.createApplication, req);
+  }
+  listApplications() {
+    return this.unary<object, ListApplicationsResponse__Output>(this.client.listApplications, {});
+  }
+  createDeploymentConfig(req: CreateDeploymentConfigRequest) {
+    return this.unary<CreateDeploymentConfigRequest, DeploymentConfig__Output>(this.client.createDeploymentConfig, req);
+  }
+  listDeploymentConfigs() {
+    return this.unary<object, ListDeploymentConfigsResponse__Output>(this.client.listDeploymentConfigs, {});
+  }
+  createDeploymentGroup(req: CreateDeploymentGroupRequest) {
+    return this.unary<CreateDeploymentGroupRequest, DeploymentGroup__Output>(this.client.createDeploymentGroup, req);
+  }
+  listDeploymentGroups(req: ListDeploymentGroupsRequest) {
+    return this.unary<ListDeploymentGroupsRequest, ListDeploymentGroupsResponse__Output>(this.client.listDeploymentGroups, req);
+  }
+  getDeploymentGroup(req: GetDeploymentGroupRequest) {
+    return this.unary<GetDeploymentGroupRequest, DeploymentGroup__Output>(this.client.getDeploymentGroup, req);
+  }
+  listRevisions(req: ListRevisionsRequest) {
+    return this.unary<ListRevisionsRequest, ListRevisionsResponse__Output>(this.client.listRevisions, req);
+  }
+  createDeployment(req: CreateDeploymentRequest) {
+    return this.unary<CreateDeploymentRequest, DeploymentDetail__Output>(this.client.createDeployment, req);
+  }
+  getDeployment(req: GetDeploymentRequest) {
+    return this.unary<GetDeploymentRequest, DeploymentDetail__Output>(this.client.getDeployment, req);
+  }
+  listDeployments(req: ListDeploymentsRequest) {
+    return this.unary<ListDeploymentsRequest, ListDeploymentsResponse__Output>(this.client.listDeployments, req);
+  }
+  listHosts() {
+    return this.unary<object, ListHostsResponse__Output>(this.client.listHosts, {});
+  }
+  getHost(req: GetHostRequest) {
+    return this.unary<GetHostRequest, HostInfo__Output>(this.client.getHost, req);
+  }
+
+  /** The deployment now, then on every change, until it is terminal (or `signal` aborts). */
+  watchDeployment(id: string, signal?: AbortSignal): AsyncGenerator<DeploymentDetail__Output> {
+    return this.iterate(this.client.watchDeployment({ id }), signal);
+  }
+
+  streamLogs(req: StreamLogsRequest, signal?: AbortSignal): AsyncGenerator<LogEntry__Output> {
+    return this.iterate(this.client.streamLogs(req), signal);
+  }
+
+  /** Sends the header, then every chunk (each at most the server's message size), with backpressure. */
+  async uploadRevision(header: RevisionHeader, chunks: AsyncIterable<Buffer>): Promise<UploadRevisionResponse__Output> {
+    let call!: grpc.ClientWritableStream<UploadRevisionRequest>;
+    const answered = new Promise<UploadRevisionResponse__Output>((resolve, reject) => {
+      call = this.client.uploadRevision((err, res) => {
+        if (err || res === undefined) reject(this.toFerryError(err ?? new Error('empty response')));
+        else resolve(res);
+      });
+    });
+    // Once the server has answered (an early refusal included), stop sending.
+    const settled = answered.then(() => 'answered' as const, () => 'answered' as const);
+    try {
+      call.write({ header });
+      for await (const chunk of chunks) {
+        if (!call.write({ chunk })) {
+          if ((await Promise.race([once(call, 'drain').then(() => 'drained' as const), settled])) === 'answered') break;
+        }
+      }
+      call.end();
+    } catch (err) {
+      call.cancel();
+      throw err;
+    }
+    return answered;
+  }
+}

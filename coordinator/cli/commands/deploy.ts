@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import { FerryError } from '../../../agent/errors.js';
+import type { CreateDeploymentRequest } from '../../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
+import { parseDuration, parseFileExistsBehavior, parsePositiveInt, parseRevisionRef, requireText } from '../args.js';
+import { followDeployment } from '../follow.js';
+import { shortDigest } from '../format.js';
+import { deploymentLines, deploymentTable } from '../render-deployment.js';
+import type { Runner } from '../session.js';
+import { registerLogsCommand } from './deploy-logs.js';
+
+/** Flags → CreateDeploymentRequest and the wait timeout; every flag checked before any call. */
+export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number } {
+  const request: CreateDeploymentRequest = {
+    application: requireText(opts.app as string, '--app'),
+    group: requireText(opts.group as string, '--group'),
+    revision: parseRevisionRef(String(opts.revision)),
+    configName: (opts.config as string | undefined) ?? '',
+    description: (opts.description as string | undefined) ?? '',
+    fileExistsBehavior: opts.fileExistsBehavior === undefined ? '' : parseFileExistsBehavior(String(opts.fileExistsBehavior)),
+    ignoreApplicationStopFailures: opts.ignoreApplicationStopFailures === true,
+  };
+  const wait = opts.wait === true;
+  if (opts.timeout === undefined) return { request, wait };
+  if (!wait) throw new FerryError('INVALID_ARGUMENT', '--timeout: only with --wait');
+  return { request, wait, timeoutMs: parseDuration(String(opts.timeout), '--timeout') };
+}
+
+export function registerDeployCommands(program: Command, r: Runner): void {
+  const deploy = program
+    .command('deploy')
+    .description('deployments: one revision to one deployment group')
+    .addHelpText('after', '\nExamples:\n  ferry deploy create --app shop --group web --revision latest --wait\n  ferry deploy status d-123');
+
+  r.action(
+    r
+      .leaf(deploy, 'create', 'start a deployment; with --wait, follow it and exit with its outcome', [
+        'ferry deploy create --app shop --group web --revision latest',
+        'ferry deploy create --app shop --group web --revision 3f2a9c1e --wait --timeout 30m',
+        'ferry deploy create --app shop --group web --revision latest --wait --json > result.json   # CI: exit code says how it ended',
+      ])
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--group <group>', 'the deployment group')
+      .requiredOption('--revision <digest|prefix|latest>', 'a digest, a unique prefix of at least 8 hex digits, or latest')
+      .option('--config <config>', 'a deployment config for this deployment only (the group\'s when not given)')
+      .option('--description <text>', 'a note stored with the deployment')
+      .option('--file-exists-behavior <behavior>', 'files the group did not install: DISALLOW (default), OVERWRITE or RETAIN')
+      .option('--ignore-application-stop-failures', 'go on when the installed revision\'s ApplicationStop scripts fail')
+      .option('--wait', 'follow the deployment until it ends; exit 0 Succeeded, 1 Failed, 3 Stopped, 5 timed out')
+      .option('--timeout <duration>', 'with --wait: give up after this long (e.g. 90s, 30m, 1h); the deployment goes on'),
+    async (s, _args, opts) => {
+      const { request, wait, timeoutMs } = createRequest(opts);
+      const created = await s.api().createDeployment(request);
+      const d = created.deployment;
+      if (!d) throw new FerryError('INTERNAL', 'the coordinator created a deployment but did not return it');
+      if (!wait) {
+        if (s.out.json) return s.out.document(created);
+        s.out.line(d.id);
+        s.out.line(`created deployment ${d.id}: ${d.application}/${d.groupName} ← revision ${shortDigest(d.revision)} (config ${d.configName}, ${d.status})`);
+        s.out.line(`follow it: ferry deploy status ${d.id}   hook output: ferry deploy logs ${d.id} --follow`);
+        return;
+      }
+      s.out.line(d.id);
+      return followDeployment(s, d.id, timeoutMs);
+    },
+  );
+
+  r.action(
+    r.leaf(deploy, 'status <id>', 'show a deployment: every host and lifecycle event, with status, duration and errors', [
+      'ferry deploy status d-123',
+      'ferry deploy status d-123 --json | jq \'.hosts[] | select(.status == "Failed")\'',
+    ]),
+    async (s, [id]) => {
+      const detail = await s.api().getDeployment({ id: requireText(id, 'ID') });
+      if (s.out.json) return s.out.document(detail);
+      s.out.lines(deploymentLines(detail, s.now, s.out.c));
+    },
+  );
+
+  r.action(
+    r
+      .leaf(deploy, 'list', 'list deployments, newest first', ['ferry deploy list', 'ferry deploy list --app shop --group web --limit 5'])
+      .option('--app <app>', 'only this application\'s')
+      .option('--group <group>', 'only this group\'s (with --app)')
+      .option('--limit <n>', 'at most this many', '20'),
+    async (s, _args, opts) => {
+      if (opts.group !== undefined && opts.app === undefined) throw new FerryError('INVALID_ARGUMENT', '--group: give --app too');
+      const res = await s.api().listDeployments({
+        application: (opts.app as string | undefined) ?? '',
+        group: (opts.group as string | undefined) ?? '',
+        limit: parsePositiveInt(String(opts.limit), '--limit'),
+      });
+      if (s.out.json) return s.out.document(res);
+      if (res.deployments.length === 0) return s.out.line('no deployments yet: start one with ferry deploy create');
+      s.out.lines(deploymentTable(res.deployments, s.now, s.out.c));
+    },
+  );
+
+  registerLogsCommand(deploy, r);
+}

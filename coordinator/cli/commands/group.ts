@@ -1,0 +1,95 @@
+import type { Command } from 'commander';
+import type { DeploymentGroup__Output } from '../../../proto/gen/ferry/v1/DeploymentGroup.js';
+import type { HostInfo__Output } from '../../../proto/gen/ferry/v1/HostInfo.js';
+import { parseTagSets, requireText } from '../args.js';
+import { NONE, formatAgo, formatTagSets, formatTags, formatTime, keyValues, orNone, shortDigest, table, tagSetFlags } from '../format.js';
+import type { Runner } from '../session.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `ferry group show`: the group, then the connected hosts its tag sets select now. Pure. */
+export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo__Output[], now: number): string[] {
+  const byId = new Map(hosts.map(h => [h.id, h]));
+  const lines = keyValues([
+    ['Group', `${g.application}/${g.name}`],
+    ['Id', g.id],
+    ['Config', orNone(g.configName)],
+    ['Tag sets', formatTagSets(g.tagSets)],
+    ['As flags', tagSetFlags(g.tagSets).map(f => `--tag-set ${f}`).join(' ') || NONE],
+    ['Last successful revision', g.lastSuccessfulRevision ? `${shortDigest(g.lastSuccessfulRevision)} (deployment ${g.lastSuccessfulDeploymentId})` : NONE],
+    ['Created', formatTime(g.createdAt)],
+  ]);
+  lines.push('', `Matching connected hosts: ${g.matchingHostIds.length}`);
+  if (g.matchingHostIds.length > 0) {
+    const rows = g.matchingHostIds.map(id => {
+      const h = byId.get(id);
+      return [id, h?.hostname ?? NONE, h ? formatTags(h.tags) : NONE, orNone(h?.zone), h ? formatAgo(h.lastSeenAt, now) : NONE];
+    });
+    lines.push(...table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'LAST SEEN'], rows, '  '));
+  }
+  return lines;
+}
+
+export function registerGroupCommands(program: Command, r: Runner): void {
+  const group = program
+    .command('group')
+    .description('deployment groups: an application\'s target hosts, chosen by tag sets')
+    .addHelpText('after', '\nExamples:\n  ferry group create --app shop --name web --tag-set role=web\n  ferry group show --app shop --name web');
+
+  r.action(
+    r
+      .leaf(group, 'create', 'create a deployment group', [
+        'ferry group create --app shop --name web --tag-set role=web',
+        'ferry group create --app shop --name prod-web --tag-set role=web,role=api --tag-set env=prod --config HalfAtATime',
+        '  # a filter is key, =value or key=value; OR within a --tag-set, AND across them',
+      ])
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--name <group>', 'the group\'s name')
+      .option('--tag-set <filters>', 'comma-separated tag filters (key, =value, key=value) matched with OR; repeat for AND', collect, [])
+      .option('--config <config>', 'the deployment config (the coordinator\'s default when not given; see ferry config list)'),
+    async (s, _args, opts) => {
+      const tagSets = parseTagSets(opts.tagSet as string[]);
+      const created = await s.api().createDeploymentGroup({
+        application: requireText(opts.app as string, '--app'),
+        name: requireText(opts.name as string, '--name'),
+        tagSets,
+        configName: (opts.config as string | undefined) ?? '',
+      });
+      if (s.out.json) return s.out.document(created);
+      s.out.line(`created deployment group ${created.application}/${created.name} (${created.id})`);
+      s.out.line(`  hosts: ${formatTagSets(created.tagSets)}; ${created.matchingHostIds.length} connected host(s) match now`);
+      s.out.line(`  config: ${orNone(created.configName)}`);
+    },
+  );
+
+  r.action(
+    r
+      .leaf(group, 'list', 'list an application\'s deployment groups', ['ferry group list --app shop'])
+      .requiredOption('--app <app>', 'the application'),
+    async (s, _args, opts) => {
+      const res = await s.api().listDeploymentGroups({ application: requireText(opts.app as string, '--app') });
+      if (s.out.json) return s.out.document(res);
+      if (res.groups.length === 0) return s.out.line(`no deployment groups in ${opts.app as string}: create one with ferry group create`);
+      const rows = res.groups.map(g => [
+        g.name, orNone(g.configName), formatTagSets(g.tagSets), String(g.matchingHostIds.length), shortDigest(g.lastSuccessfulRevision),
+      ]);
+      s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION'], rows));
+    },
+  );
+
+  r.action(
+    r
+      .leaf(group, 'show', 'show a deployment group: tag sets, config, matching connected hosts, last successful revision', [
+        'ferry group show --app shop --name web',
+      ])
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--name <group>', 'the group'),
+    async (s, _args, opts) => {
+      const api = s.api();
+      const g = await api.getDeploymentGroup({ application: requireText(opts.app as string, '--app'), name: requireText(opts.name as string, '--name') });
+      if (s.out.json) return s.out.document(g);
+      const hosts = g.matchingHostIds.length > 0 ? (await api.listHosts()).hosts : [];
+      s.out.lines(groupLines(g, hosts, s.now));
+    },
+  );
+}

@@ -1,0 +1,95 @@
+import { FerryError } from '../../agent/errors.js';
+
+/**
+ * The CLI's configuration: defaults, environment and flags merged in one place (STYLE 10).
+ * `process.env` and the terminal are read here, by `readCliEnvironment`, and nowhere else in the CLI.
+ */
+export const CLI_DEFAULTS = Object.freeze({
+  coordinator: '127.0.0.1:7420',
+  /** Unary calls give up after this long (streams and uploads have no deadline). */
+  unaryDeadlineMs: 30_000,
+  /** UploadRevision chunk size. */
+  chunkBytes: 1024 * 1024,
+});
+
+/** What the CLI takes from its surroundings, read once at start. */
+export interface CliEnvironment {
+  /** FERRY_COORDINATOR, when set and not empty. */
+  coordinator?: string;
+  noColor: boolean;
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+  /** Terminal width for the progress line (80 when unknown). */
+  columns: number;
+}
+
+interface TtyLike {
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export function readCliEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  stdout: TtyLike = process.stdout,
+  stderr: TtyLike = process.stderr,
+): CliEnvironment {
+  const e: CliEnvironment = {
+    noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
+    stdoutIsTTY: stdout.isTTY === true,
+    stderrIsTTY: stderr.isTTY === true,
+    columns: stdout.columns ?? stderr.columns ?? 80,
+  };
+  if (env.FERRY_COORDINATOR) e.coordinator = env.FERRY_COORDINATOR;
+  return Object.freeze(e);
+}
+
+/** The global flags every command sees (commander's `optsWithGlobals()`). */
+export interface GlobalFlags {
+  coordinator?: string;
+  json?: boolean;
+}
+
+export interface CliConfig {
+  /** HOST:PORT (or unix:PATH) of the coordinator's ControlService. */
+  coordinator: string;
+  /** Where the address came from, for error messages. */
+  coordinatorSource: '--coordinator' | 'FERRY_COORDINATOR' | 'default';
+  json: boolean;
+  /** ANSI colour on stdout: a TTY, NO_COLOR unset, and not --json. */
+  color: boolean;
+  /** Progress goes to stderr with --json, to stdout otherwise; live (redrawn) only on a TTY. */
+  liveProgress: boolean;
+  columns: number;
+}
+
+export function resolveCliConfig(env: CliEnvironment, flags: GlobalFlags): CliConfig {
+  const json = flags.json === true;
+  let coordinator: string = CLI_DEFAULTS.coordinator;
+  let coordinatorSource: CliConfig['coordinatorSource'] = 'default';
+  if (flags.coordinator !== undefined) {
+    coordinator = flags.coordinator;
+    coordinatorSource = '--coordinator';
+  } else if (env.coordinator !== undefined) {
+    coordinator = env.coordinator;
+    coordinatorSource = 'FERRY_COORDINATOR';
+  }
+  checkAddress(coordinatorSource === 'default' ? '--coordinator' : coordinatorSource, coordinator);
+  return Object.freeze({
+    coordinator,
+    coordinatorSource,
+    json,
+    color: !json && env.stdoutIsTTY && !env.noColor,
+    liveProgress: json ? env.stderrIsTTY : env.stdoutIsTTY,
+    columns: env.columns,
+  });
+}
+
+/** HOST:PORT, [IPv6]:PORT or unix:PATH. */
+export function checkAddress(source: string, address: string): void {
+  if (/^unix:\/?\S+$/.test(address)) return;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(address);
+  const port = m ? Number(m[2]) : 0;
+  if (!m || port < 1 || port > 65535) {
+    throw new FerryError('INVALID_ARGUMENT', `${source}: '${address}' is not HOST:PORT (e.g. ${CLI_DEFAULTS.coordinator})`);
+  }
+}

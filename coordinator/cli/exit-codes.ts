@@ -1,0 +1,86 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { isFerryError } from '../../agent/errors.js';
+import type { DeploymentDetail__Output } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
+
+/** Exit codes of `ferry` (documented in `ferry --help` and coordinator/cli/README.md). */
+export const EXIT = {
+  ok: 0,
+  /** The deployment Failed, or the command failed (the coordinator refused it). */
+  failed: 1,
+  /** Bad usage: an unknown or bad flag or value; the message names it. */
+  usage: 2,
+  stopped: 3,
+  /** Reserved: the deployment was rolled back (see `wasRolledBack`). */
+  rolledBack: 4,
+  /** `--wait` gave up after `--timeout`; the deployment goes on. */
+  timedOut: 5,
+  /** The coordinator cannot be reached, or answered in an unexpected way. */
+  unavailable: 6,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success (with --wait: the deployment Succeeded)
+  1  the deployment Failed, or the coordinator refused the command
+  2  usage error: a bad flag or value (the message names it)
+  3  the deployment was Stopped
+  4  the deployment was rolled back (reserved)
+  5  --wait timed out (--timeout); the deployment goes on
+  6  cannot reach the coordinator, or an unexpected API error`;
+
+/** gRPC statuses that carry the coordinator's own explanation: print it and exit 1. */
+const REFUSALS: ReadonlySet<number> = new Set([
+  GrpcStatus.NOT_FOUND,
+  GrpcStatus.INVALID_ARGUMENT,
+  GrpcStatus.ALREADY_EXISTS,
+  GrpcStatus.FAILED_PRECONDITION,
+]);
+
+export function isRefusal(code: number): boolean {
+  return REFUSALS.has(code);
+}
+
+/** The gRPC status code of an error from the API, or of its cause. */
+export function grpcCodeOf(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number' && 'details' in e) return code;
+  }
+  return undefined;
+}
+
+/**
+ * API errors by gRPC status; local ones by code: INVALID_ARGUMENT is a usage error (2), UNAVAILABLE
+ * and INTERNAL mean the coordinator went away or answered in a way the CLI cannot use (6).
+ */
+export function exitCodeForError(err: unknown): ExitCode {
+  const grpc = grpcCodeOf(err);
+  if (grpc !== undefined) return isRefusal(grpc) ? EXIT.failed : EXIT.unavailable;
+  if (isFerryError(err, 'INVALID_ARGUMENT')) return EXIT.usage;
+  if (isFerryError(err, 'UNAVAILABLE') || isFerryError(err, 'INTERNAL')) return EXIT.unavailable;
+  return EXIT.failed;
+}
+
+/**
+ * Whether a Failed or Stopped deployment was rolled back. The API does not say yet: a rollback
+ * is a new deployment linked to this one, and that link is not in `Deployment` (see
+ * coordinator/cli/README.md). Until it is, no deployment counts as rolled back and exit code 4
+ * is never returned; nothing here may guess from the description text (STYLE 2).
+ */
+export function wasRolledBack(_detail: DeploymentDetail__Output): boolean {
+  return false;
+}
+
+/** The exit code of a finished `--wait`; undefined while the deployment is not terminal. */
+export function exitCodeForDeployment(detail: DeploymentDetail__Output): ExitCode | undefined {
+  switch (detail.deployment?.status) {
+    case 'Succeeded':
+      return EXIT.ok;
+    case 'Failed':
+      return wasRolledBack(detail) ? EXIT.rolledBack : EXIT.failed;
+    case 'Stopped':
+      return wasRolledBack(detail) ? EXIT.rolledBack : EXIT.stopped;
+    default:
+      return undefined;
+  }
+}

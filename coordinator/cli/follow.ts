@@ -1,0 +1,54 @@
+import { FerryError } from '../../agent/errors.js';
+import type { DeploymentDetail__Output } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
+import { EXIT, exitCodeForDeployment } from './exit-codes.js';
+import { formatDuration } from './format.js';
+import { changeLines, progressLine, verdictLines } from './progress.js';
+import type { Session } from './session.js';
+
+/**
+ * `deploy create --wait`: follows WatchDeployment until the deployment is terminal or the
+ * timeout passes, showing progress, and returns the exit code (0 Succeeded, 1 Failed,
+ * 3 Stopped, 4 rolled back, 5 timed out). Progress: one redrawn line on a TTY; otherwise a plain
+ * line per change (stderr with --json, stdout otherwise). With --json, stdout gets one document:
+ * the last DeploymentDetail seen.
+ */
+export async function followDeployment(s: Session, id: string, timeoutMs: number | undefined): Promise<number> {
+  const abort = new AbortController();
+  let timedOut = false;
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, timeoutMs);
+  let last: DeploymentDetail__Output | undefined;
+  try {
+    for await (const detail of s.api().watchDeployment(id, abort.signal)) {
+      showProgress(s, last, detail);
+      last = detail;
+      if (exitCodeForDeployment(detail) !== undefined) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    s.out.endLive();
+  }
+  const code = last ? exitCodeForDeployment(last) : undefined;
+  if (code === undefined) {
+    if (last && s.out.json) s.out.document(last);
+    const status = last?.deployment?.status ?? 'unknown';
+    if (timedOut) {
+      s.out.error(`ferry: gave up waiting after ${formatDuration(timeoutMs)}: deployment ${id} is still ${status} and goes on; follow it with ferry deploy status ${id}`);
+      return EXIT.timedOut;
+    }
+    throw new FerryError('UNAVAILABLE', `the coordinator stopped sending progress of deployment ${id} before it finished (last status ${status}); follow it with ferry deploy status ${id}`);
+  }
+  if (s.out.json) s.out.document(last);
+  else s.out.lines(verdictLines(last!, s.now, s.out.c));
+  return code;
+}
+
+function showProgress(s: Session, prev: DeploymentDetail__Output | undefined, next: DeploymentDetail__Output): void {
+  if (s.config.liveProgress) {
+    s.out.live(progressLine(next, s.config.columns, s.out.c, s.now));
+    return;
+  }
+  for (const line of changeLines(prev, next)) s.out.note(line);
+}

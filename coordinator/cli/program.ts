@@ -1,0 +1,66 @@
+import { Command, CommanderError } from 'commander';
+import { describeError } from '../../agent/errors.js';
+import { registerAppCommands } from './commands/app.js';
+import { registerConfigCommands } from './commands/config.js';
+import { registerDeployCommands } from './commands/deploy.js';
+import { registerGroupCommands } from './commands/group.js';
+import { registerHostsCommands } from './commands/hosts.js';
+import { registerRevisionCommands } from './commands/revision.js';
+import { CLI_DEFAULTS } from './config.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
+import { type CliDeps, Runner } from './session.js';
+
+export const CLI_VERSION = '0.1.0';
+
+const ROOT_HELP = `
+Examples:
+  ferry app create shop
+  ferry group create --app shop --name web --tag-set role=web --config HalfAtATime
+  ferry revision push ./my-app --app shop
+  ferry deploy create --app shop --group web --revision latest --wait
+  ferry deploy logs d-123 --follow
+
+The coordinator: --coordinator HOST:PORT, else $FERRY_COORDINATOR, else ${CLI_DEFAULTS.coordinator}.
+Every command takes --json (one JSON document on stdout). Colour only on a terminal, never with NO_COLOR.
+
+${EXIT_CODES_HELP}`;
+
+/** The `ferry` command tree, writing through the injected writer. */
+export function buildProgram(r: Runner): Command {
+  const { writer } = r.deps;
+  const program = new Command('ferry')
+    .description('Ferry CLI: create applications and deployment groups, push revisions, run and watch deployments')
+    .version(CLI_VERSION)
+    .option('--coordinator <host:port>', `the coordinator's address (default: $FERRY_COORDINATOR or ${CLI_DEFAULTS.coordinator})`)
+    .exitOverride()
+    .configureOutput({
+      writeOut: s => writer.out(s),
+      writeErr: s => writer.err(s),
+      outputError: (s, write) => write(s.replace(/^error: /, 'ferry: ')),
+    })
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', ROOT_HELP);
+  registerAppCommands(program, r);
+  registerConfigCommands(program, r);
+  registerGroupCommands(program, r);
+  registerRevisionCommands(program, r);
+  registerDeployCommands(program, r);
+  registerHostsCommands(program, r);
+  return program;
+}
+
+/** Runs one `ferry` invocation and returns its exit code; never throws. */
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const runner = new Runner(deps);
+  const program = buildProgram(runner);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return runner.exitCode;
+  } catch (err) {
+    // Commander has already printed its message (or the help).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    deps.writer.err(`ferry: ${describeError(err)}\n`);
+    return exitCodeForError(err);
+  }
+}

@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { ControlApi } from './client.js';
+import { CLI_DEFAULTS, type CliConfig, type CliEnvironment, type GlobalFlags, resolveCliConfig } from './config.js';
+import { Output, type Writer } from './output.js';
+
+/** What `runCli` is given: everything from outside the process, so tests can pass their own. */
+export interface CliDeps {
+  writer: Writer;
+  env: CliEnvironment;
+  now: () => number;
+  cwd: string;
+}
+
+/** One command run: its resolved config, its output, and a lazily opened API client. */
+export class Session {
+  readonly out: Output;
+  private client: ControlApi | undefined;
+
+  constructor(
+    readonly config: CliConfig,
+    readonly deps: CliDeps,
+  ) {
+    this.out = new Output(deps.writer, config);
+  }
+
+  get now(): number {
+    return this.deps.now();
+  }
+
+  api(): ControlApi {
+    this.client ??= new ControlApi(this.config.coordinator, CLI_DEFAULTS.unaryDeadlineMs);
+    return this.client;
+  }
+
+  close(): void {
+    this.out.endLive();
+    this.client?.close();
+  }
+}
+
+export type CommandAction = (s: Session, args: string[], opts: Record<string, unknown>) => Promise<number | void>;
+
+/** Builds leaf commands the same way (every one has --json and examples) and runs their actions. */
+export class Runner {
+  exitCode = 0;
+
+  constructor(readonly deps: CliDeps) {}
+
+  /** A command with `--json` and an Examples section in its help. */
+  leaf(parent: Command, nameAndArgs: string, description: string, examples: readonly string[]): Command {
+    return parent
+      .command(nameAndArgs)
+      .description(description)
+      .option('--json', 'print one JSON document on stdout (progress, if any, goes to stderr)')
+      .addHelpText('after', `\nExamples:\n${examples.map(e => `  ${e}`).join('\n')}`);
+  }
+
+  /** Runs `fn` with a Session; its return value (default 0) becomes the process exit code. */
+  action(cmd: Command, fn: CommandAction): Command {
+    return cmd.action(async (...received: unknown[]) => {
+      const command = received[received.length - 1] as Command;
+      const flags = command.optsWithGlobals<GlobalFlags>();
+      const session = new Session(resolveCliConfig(this.deps.env, flags), this.deps);
+      try {
+        this.exitCode = (await fn(session, command.processedArgs as string[], command.opts())) ?? 0;
+      } finally {
+        session.close();
+      }
+    });
+  }
+}

@@ -1,0 +1,281 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { loadFerryProto } from '../../proto/load.js';
+import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
+import type { Deployment__Output } from '../../proto/gen/ferry/v1/Deployment.js';
+import type { DeploymentConfig__Output } from '../../proto/gen/ferry/v1/DeploymentConfig.js';
+import type { DeploymentDetail__Output } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
+import type { DeploymentGroup__Output } from '../../proto/gen/ferry/v1/DeploymentGroup.js';
+import type { HostDeployment__Output } from '../../proto/gen/ferry/v1/HostDeployment.js';
+import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
+import type { LifecycleEvent__Output } from '../../proto/gen/ferry/v1/LifecycleEvent.js';
+import type { LogEntry__Output } from '../../proto/gen/ferry/v1/LogEntry.js';
+import type { RevisionHeader__Output } from '../../proto/gen/ferry/v1/RevisionHeader.js';
+import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
+import type { Revision__Output } from '../../proto/gen/ferry/v1/Revision.js';
+
+/**
+ * A fake ControlService for CLI tests: a real grpc-js server on port 0 with canned answers that
+ * records every request. It stands in for the coordinator behind our own public API only; the
+ * coordinator's real end-to-end tests run the real thing.
+ */
+
+export const T0 = '2025-01-01T12:00:00.000Z';
+const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
+export const DIGEST = 'ab'.repeat(32);
+
+// Test data builders (STYLE 14): full __Output shapes, every field defaulted.
+
+export function lifecycleEvent(o: Partial<LifecycleEvent__Output> = {}): LifecycleEvent__Output {
+  return { name: 'Install', status: 'Succeeded', errorCode: '', exitCode: 0, message: '', startedAt: at(1), endedAt: at(2), durationMs: 1000, ...o };
+}
+
+export function hostDeployment(o: Partial<HostDeployment__Output> = {}): HostDeployment__Output {
+  return {
+    hostId: 'h-1', hostname: 'web-1', status: 'Pending', currentEvent: '', errorCode: '', errorMessage: '',
+    startedAt: '', completedAt: '', events: [], zone: '', ...o,
+  };
+}
+
+export function deployment(o: Partial<Deployment__Output> = {}): Deployment__Output {
+  return {
+    id: 'd-TEST1', application: 'shop', groupName: 'web', groupId: 'g-1', revision: DIGEST, configName: 'OneAtATime',
+    status: 'Created', creator: 'user', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
+    minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '', ...o,
+  };
+}
+
+export function detail(d: Partial<Deployment__Output> = {}, hosts: HostDeployment__Output[] = []): DeploymentDetail__Output {
+  const count = (s: string) => hosts.filter(h => h.status === s).length;
+  return {
+    deployment: deployment(d),
+    hosts,
+    overview: {
+      pending: count('Pending'), inProgress: count('InProgress'), succeeded: count('Succeeded'),
+      failed: count('Failed'), skipped: count('Skipped'), unknown: count('Unknown'),
+    },
+  };
+}
+
+export function hostInfo(o: Partial<HostInfo__Output> = {}): HostInfo__Output {
+  return {
+    id: 'h-1', hostname: 'web-1', tags: { role: 'web' }, zone: 'a', agentVersion: '0.1.0', connected: true,
+    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], ...o,
+  };
+}
+
+export function group(o: Partial<DeploymentGroup__Output> = {}): DeploymentGroup__Output {
+  return {
+    id: 'g-1', application: 'shop', name: 'web', configName: 'OneAtATime', createdAt: T0,
+    tagSets: [{ filters: [{ key: 'role', value: 'web', hasKey: true, hasValue: true }] }],
+    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', ...o,
+  };
+}
+
+export const BUILT_IN_CONFIGS: DeploymentConfig__Output[] = [
+  { name: 'OneAtATime', minimumHealthy: { type: 'ONE_AT_A_TIME', value: 0 }, builtIn: true, createdAt: '' },
+  { name: 'HalfAtATime', minimumHealthy: { type: 'FLEET_PERCENT', value: 50 }, builtIn: true, createdAt: '' },
+  { name: 'AllAtOnce', minimumHealthy: { type: 'HOST_COUNT', value: 0 }, builtIn: true, createdAt: '' },
+];
+
+export interface RecordedCall {
+  method: string;
+  request: any;
+}
+
+export interface Upload {
+  header: RevisionHeader__Output | null;
+  bytes: Buffer;
+  chunkSizes: number[];
+}
+
+/** A WatchDeployment step: a message, sent after `delayMs`. */
+export interface WatchStep {
+  detail: DeploymentDetail__Output;
+  delayMs?: number;
+}
+
+type Canned = { code: grpc.status; details: string };
+
+export class FakeControl {
+  address = '';
+  readonly calls: RecordedCall[] = [];
+  readonly uploads: Upload[] = [];
+  /** Make a method fail with this status. */
+  readonly failures = new Map<string, Canned>();
+  // Canned state; tests change what they need.
+  configs: DeploymentConfig__Output[] = [...BUILT_IN_CONFIGS];
+  groups: DeploymentGroup__Output[] = [group()];
+  hosts: HostInfo__Output[] = [hostInfo()];
+  revisions: Revision__Output[] = [];
+  deployment: DeploymentDetail__Output = detail();
+  watch: WatchStep[] = [];
+  /** Keep WatchDeployment open after its steps (to test --timeout). */
+  watchHold = false;
+  logs: LogEntry__Output[] = [];
+  private readonly server = new grpc.Server();
+  private readonly storedDigests = new Set<string>();
+
+  requests(method: string): any[] {
+    return this.calls.filter(c => c.method === method).map(c => c.request);
+  }
+
+  fail(method: string, code: grpc.status, details: string): void {
+    this.failures.set(method, { code, details });
+  }
+
+  async start(): Promise<void> {
+    this.server.addService(loadFerryProto().ferry.v1.ControlService.service, this.handlers());
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    this.address = `127.0.0.1:${port}`;
+  }
+
+  close(): void {
+    this.server.forceShutdown();
+  }
+
+  /** Records the call; answers with the canned failure, if any. */
+  private enter(method: string, request: unknown): Canned | undefined {
+    this.calls.push({ method, request });
+    return this.failures.get(method);
+  }
+
+  private unary<Req, Res>(method: string, answer: (req: Req) => Res | Canned): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const failure = this.enter(method, call.request);
+      if (failure) return callback(failure);
+      const res = answer(call.request);
+      if (res && typeof res === 'object' && 'code' in res && 'details' in res) return callback(res as Canned);
+      callback(null, res as Res);
+    };
+  }
+
+  private handlers(): ControlServiceHandlers {
+    const notFound = (what: string): Canned => ({ code: grpc.status.NOT_FOUND, details: `${what} not found` });
+    return {
+      CreateApplication: this.unary('CreateApplication', req => ({ name: req.name, createdAt: T0 })),
+      ListApplications: this.unary('ListApplications', () => ({ applications: [{ name: 'shop', createdAt: T0 }] })),
+      CreateDeploymentConfig: this.unary('CreateDeploymentConfig', req => ({ ...req, builtIn: false, createdAt: T0 })),
+      ListDeploymentConfigs: this.unary('ListDeploymentConfigs', () => ({ configs: this.configs })),
+      CreateDeploymentGroup: this.unary('CreateDeploymentGroup', req =>
+        group({ application: req.application, name: req.name, tagSets: req.tagSets, configName: req.configName || 'OneAtATime', matchingHostIds: ['h-1'] }),
+      ),
+      ListDeploymentGroups: this.unary('ListDeploymentGroups', req => ({ groups: this.groups.filter(g => g.application === req.application) })),
+      GetDeploymentGroup: this.unary('GetDeploymentGroup', req =>
+        this.groups.find(g => g.application === req.application && g.name === req.name) ?? notFound(`deployment group ${req.application}/${req.name}`),
+      ),
+      ListRevisions: this.unary('ListRevisions', () => ({ revisions: this.revisions })),
+      CreateDeployment: this.unary('CreateDeployment', () => this.deployment),
+      GetDeployment: this.unary('GetDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
+      ListDeployments: this.unary('ListDeployments', () => ({ deployments: this.deployment.deployment ? [this.deployment.deployment] : [] })),
+      ListHosts: this.unary('ListHosts', () => ({ hosts: this.hosts })),
+      GetHost: this.unary('GetHost', req => this.hosts.find(h => h.id === req.id) ?? notFound(`host ${req.id}`)),
+      WatchDeployment: call => void this.streamWatch(call),
+      StreamLogs: call => {
+        const failure = this.enter('StreamLogs', call.request);
+        if (failure) return call.destroy(Object.assign(new Error(failure.details), failure));
+        for (const e of this.logs) if (!call.request.hostId || e.hostId === call.request.hostId) call.write(e);
+        call.end();
+      },
+      UploadRevision: (call, callback) => this.receiveUpload(call, callback),
+    };
+  }
+
+  private async streamWatch(call: grpc.ServerWritableStream<{ id: string }, unknown>): Promise<void> {
+    const failure = this.enter('WatchDeployment', call.request);
+    if (failure) return void call.destroy(Object.assign(new Error(failure.details), failure));
+    let cancelled = false;
+    call.on('cancelled', () => (cancelled = true));
+    for (const step of this.watch) {
+      if (step.delayMs) await new Promise(r => setTimeout(r, step.delayMs));
+      if (cancelled) return;
+      call.write(step.detail);
+    }
+    if (!this.watchHold) call.end();
+  }
+
+  private receiveUpload(
+    call: grpc.ServerReadableStream<{ header?: RevisionHeader__Output | null; chunk?: Buffer }, unknown>,
+    callback: grpc.sendUnaryData<UploadRevisionResponse>,
+  ): void {
+    const upload: Upload = { header: null, bytes: Buffer.alloc(0), chunkSizes: [] };
+    const chunks: Buffer[] = [];
+    call.on('data', msg => {
+      if (msg.header) upload.header = msg.header;
+      if (msg.chunk) {
+        chunks.push(msg.chunk);
+        upload.chunkSizes.push(msg.chunk.length);
+      }
+    });
+    call.on('end', () => {
+      upload.bytes = Buffer.concat(chunks);
+      this.uploads.push(upload);
+      const failure = this.enter('UploadRevision', upload.header);
+      if (failure) return callback(failure);
+      const digest = createHash('sha256').update(upload.bytes).digest('hex');
+      const h = upload.header;
+      if (h?.expectedDigest && h.expectedDigest !== digest) {
+        return callback({ code: grpc.status.INVALID_ARGUMENT, details: `digest mismatch: expected ${h.expectedDigest}, got ${digest}` });
+      }
+      const created = !this.storedDigests.has(digest);
+      this.storedDigests.add(digest);
+      const revision = {
+        digest, application: h?.application ?? '', size: upload.bytes.length, bundleType: h?.bundleType ?? '',
+        description: h?.description ?? '', commit: h?.commit ?? '', createdAt: T0,
+      };
+      callback(null, { revision, created });
+    });
+  }
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** Starts a fake coordinator, stopped when the test ends. */
+export async function startFakeControl(t: Teardown): Promise<FakeControl> {
+  const fake = new FakeControl();
+  await fake.start();
+  t.teardown(() => fake.close());
+  return fake;
+}
+
+export interface FerryResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Parsed stdout when it is JSON. */
+  json?: any;
+}
+
+// From the source (test/helpers) or the build (dist/test/helpers).
+const FERRY_BIN = ['../../bin/ferry', '../../../bin/ferry'].map(p => fileURLToPath(new URL(p, import.meta.url))).find(p => existsSync(p)) ?? 'bin/ferry';
+
+/** Runs the real `bin/ferry` (the build) as a separate process, without colour or FERRY_* settings. */
+export function runFerry(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<FerryResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env };
+  if (!opts.env?.FERRY_COORDINATOR) delete env.FERRY_COORDINATOR;
+  const child = spawn(process.execPath, [FERRY_BIN, ...args], { cwd: opts.cwd ?? process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  return new Promise(resolve => {
+    child.on('close', code => {
+      clearTimeout(timer);
+      const r: FerryResult = { code, stdout, stderr };
+      try {
+        r.json = JSON.parse(stdout);
+      } catch {
+        // human output
+      }
+      resolve(r);
+    });
+  });
+}

@@ -1,0 +1,165 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { FerryError, isFerryError } from '../../agent/errors.js';
+import { REVISION_DIGEST_FILE, RevisionCache, type RevisionTransport, retainedDigests } from '../../agent/link/revision-cache.js';
+import { layoutFor } from '../../agent/state/layout.js';
+import { tempDir } from '../helpers/temp.js';
+
+const CHUNK = 1000;
+
+/** A revision of `size` random bytes and its digest. */
+function revision(size = 10 * CHUNK) {
+  const bytes = randomBytes(size);
+  return { bytes, digest: createHash('sha256').update(bytes).digest('hex'), size };
+}
+
+interface FakeTransport extends RevisionTransport {
+  offsets: number[];
+}
+
+/**
+ * Serves `bytes` in CHUNK pieces. `failures[i]`, when set, makes the i-th call throw after that
+ * many chunks (a dropped connection); `serve` replaces the bytes served (corruption).
+ */
+function fakeTransport(bytes: Buffer, opts: { failures?: (number | undefined)[]; error?: () => Error } = {}): FakeTransport {
+  const offsets: number[] = [];
+  return {
+    offsets,
+    async *fetch(_digest, offset) {
+      const call = offsets.push(offset) - 1;
+      const failAfter = opts.failures?.[call];
+      let chunks = 0;
+      for (let pos = offset; pos < bytes.length; pos += CHUNK) {
+        if (failAfter !== undefined && chunks === failAfter) throw (opts.error ?? (() => new Error('connection reset')))();
+        yield bytes.subarray(pos, Math.min(bytes.length, pos + CHUNK));
+        chunks += 1;
+      }
+    },
+  };
+}
+
+function cacheWith(dir: string, transport: RevisionTransport, sleeps: number[] = [], maxAttempts = 10) {
+  return new RevisionCache({
+    dir, transport, maxAttempts, random: () => 0.5,
+    sleep: async ms => void sleeps.push(ms),
+  });
+}
+
+async function errorOf(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+t.test('a complete cached revision is used as is: no fetch', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  await fs.writeFile(path.join(dir, `${r.digest}.tgz`), r.bytes);
+  const transport = fakeTransport(r.bytes);
+  const file = await cacheWith(dir, transport).ensure(r.digest, r.size, 'tgz');
+  t.equal(file, path.join(dir, `${r.digest}.tgz`));
+  t.same(transport.offsets, [], 'never downloaded twice');
+});
+
+t.test('a revision is downloaded, verified and renamed into place', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  const transport = fakeTransport(r.bytes);
+  const file = await cacheWith(dir, transport).ensure(r.digest, r.size, 'zip');
+  t.same(await fs.readFile(file), r.bytes);
+  t.same(await fs.readdir(dir), [`${r.digest}.zip`], 'no partial file left');
+  t.same(transport.offsets, [0]);
+});
+
+t.test('a transfer that fails midway resumes from the bytes already written', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  const transport = fakeTransport(r.bytes, { failures: [3, 2] });
+  const sleeps: number[] = [];
+  const file = await cacheWith(dir, transport, sleeps).ensure(r.digest, r.size, 'tar');
+  t.same(transport.offsets, [0, 3 * CHUNK, 5 * CHUNK], 'each retry asks for the next byte');
+  t.same(await fs.readFile(file), r.bytes);
+  t.same(sleeps, [250, 250], 'progress resets the backoff; full jitter (random 0.5 of a 500 ms ceiling)');
+});
+
+t.test('a partial file left by an earlier run is re-hashed and resumed', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  await fs.writeFile(path.join(dir, `${r.digest}.partial`), r.bytes.subarray(0, 4 * CHUNK + 17));
+  const transport = fakeTransport(r.bytes);
+  const file = await cacheWith(dir, transport).ensure(r.digest, r.size, 'tgz');
+  t.same(transport.offsets, [4 * CHUNK + 17]);
+  t.same(await fs.readFile(file), r.bytes);
+});
+
+t.test('a checksum mismatch deletes the partial and fails with CHECKSUM_MISMATCH', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  const corrupt = Buffer.from(r.bytes);
+  corrupt.writeUInt8(corrupt.readUInt8(5 * CHUNK) ^ 0xff, 5 * CHUNK);
+  const err = await errorOf(cacheWith(dir, fakeTransport(corrupt)).ensure(r.digest, r.size, 'tgz'));
+  t.ok(isFerryError(err, 'CHECKSUM_MISMATCH'), `${err.message}`);
+  const actual = createHash('sha256').update(corrupt).digest('hex');
+  t.equal(err.message, `revision ${r.digest}: downloaded bytes hash to ${actual}; the transfer or the stored revision is corrupt`);
+  t.same(await fs.readdir(dir), [], 'nothing kept: the next attempt starts over');
+});
+
+t.test('more bytes than the announced size is a mismatch', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  const err = await errorOf(cacheWith(dir, fakeTransport(Buffer.concat([r.bytes, Buffer.from('x')]))).ensure(r.digest, r.size - 1, 'tgz'));
+  t.ok(isFerryError(err, 'CHECKSUM_MISMATCH'));
+  t.same(await fs.readdir(dir), []);
+});
+
+t.test('retries are bounded; the partial stays for a later resume', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  const transport = fakeTransport(r.bytes, { failures: [2, 0, 0, 0] });
+  const sleeps: number[] = [];
+  const err = await errorOf(cacheWith(dir, transport, sleeps, 3).ensure(r.digest, r.size, 'tgz'));
+  t.ok(isFerryError(err, 'UNAVAILABLE'));
+  t.match(err.message, /download failed 3 times in a row \(at byte 2000 of 10000\): connection reset/);
+  t.same(sleeps, [250, 500], 'exponential: 500 ms then 1 s ceilings');
+  t.equal((await fs.stat(path.join(dir, `${r.digest}.partial`))).size, 2 * CHUNK);
+});
+
+t.test('a permanent refusal is not retried', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  const transport = fakeTransport(r.bytes, { failures: [0], error: () => new FerryError('NOT_FOUND', 'no such revision') });
+  const err = await errorOf(cacheWith(dir, transport).ensure(r.digest, r.size, 'tgz'));
+  t.ok(isFerryError(err, 'NOT_FOUND'));
+  t.same(transport.offsets, [0]);
+});
+
+t.test('a digest that is not a SHA-256 is refused before any I/O', async t => {
+  const dir = await tempDir(t);
+  const err = await errorOf(cacheWith(path.join(dir, 'c'), fakeTransport(Buffer.alloc(0))).ensure('../../etc/passwd', 1, 'tgz'));
+  t.ok(isFerryError(err, 'INVALID_ARGUMENT'));
+  t.same(await fs.readdir(dir), []);
+});
+
+t.test('prune keeps the revisions retained deployments use, and drops the rest', async t => {
+  const root = await tempDir(t);
+  const layout = layoutFor(root);
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(x => x.repeat(64)) as [string, string, string, string];
+  const cacheDir = path.join(root, 'revisions');
+  await fs.mkdir(cacheDir);
+  for (const name of [`${a}.tgz`, `${b}.zip`, `${c}.tar`, `${d}.partial`, 'notes.txt']) await fs.writeFile(path.join(cacheDir, name), 'x');
+  for (const [dep, digest] of [['d-1', a], ['d-2', b]] as const) {
+    await fs.mkdir(layout.deploymentDir('g1', dep), { recursive: true });
+    await fs.writeFile(path.join(layout.deploymentDir('g1', dep), REVISION_DIGEST_FILE), digest + '\n');
+  }
+  const keep = await retainedDigests(layout);
+  t.same([...keep].sort(), [a, b]);
+  keep.add(d); // a queued deployment's download
+  const removed = await cacheWith(cacheDir, fakeTransport(Buffer.alloc(0))).prune(keep);
+  t.same(removed, [`${c}.tar`]);
+  t.same((await fs.readdir(cacheDir)).sort(), [`${a}.tgz`, `${b}.zip`, `${d}.partial`, 'notes.txt'].sort());
+});
