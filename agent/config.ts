@@ -102,6 +102,8 @@ export interface StartConfig {
   maxBundleBytes: number;
   killGraceMs: number;
   outputGraceMs: number;
+  /** Download bandwidth cap in bytes per second; 0 = unlimited. */
+  maxDownloadRate: number;
 }
 
 export const START_DEFAULTS = Object.freeze({ heartbeatIntervalMs: 5_000, logLevel: 'info' as LogLevel });
@@ -109,7 +111,7 @@ export const START_DEFAULTS = Object.freeze({ heartbeatIntervalMs: 5_000, logLev
 /** Keys of the config file: the flags' names, camelCase (kebab-case accepted). */
 export const START_FILE_KEYS = [
   'coordinator', 'rootDir', 'hostId', 'tags', 'zone', 'logLevel', 'heartbeatInterval',
-  'maxRevisions', 'maxBundleSize', 'killGrace', 'outputGrace',
+  'maxRevisions', 'maxBundleSize', 'killGrace', 'outputGrace', 'maxDownloadRate',
 ] as const;
 type StartKey = (typeof START_FILE_KEYS)[number];
 export type StartFile = Partial<Record<StartKey, unknown>>;
@@ -233,6 +235,7 @@ export function resolveStartConfig(flags: Record<string, unknown>, file: StartFi
     maxBundleBytes: num('maxBundleSize', parseSize, AGENT_DEFAULTS.maxBundleBytes),
     killGraceMs: num('killGrace', parseDuration, AGENT_DEFAULTS.killGraceMs),
     outputGraceMs: num('outputGrace', parseDuration, AGENT_DEFAULTS.outputGraceMs),
+    maxDownloadRate: num('maxDownloadRate', parseSize, 0),
   });
 }
 

@@ -48,6 +48,8 @@ export interface RevisionCacheOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
   onRetry?: (info: RetryInfo) => void;
+  /** Bytes per second a download may use (0 or absent: unlimited), so a rollout does not saturate the host's link. */
+  maxBytesPerSecond?: number;
 }
 
 export function isDigest(s: string): boolean {
@@ -63,7 +65,7 @@ export class RevisionCache {
 
   constructor(opts: RevisionCacheOptions) {
     this.dir = opts.dir;
-    this.o = { maxAttempts: 10, backoff: FETCH_BACKOFF, sleep, random: Math.random, ...opts };
+    this.o = { maxAttempts: 10, backoff: FETCH_BACKOFF, sleep, random: Math.random, ...opts, maxBytesPerSecond: opts.maxBytesPerSecond ?? 0 };
   }
 
   pathFor(digest: string, type: ArchiveType): string {
@@ -157,11 +159,25 @@ export class RevisionCache {
         await fh.appendFile(chunk);
         hash.update(chunk);
         offset += chunk.length;
+        await this.throttle(chunk.length, signal);
       }
     } finally {
       if (!done) await it.return?.().catch(() => undefined);
       await fh.close();
     }
+  }
+
+  private window = { start: 0, bytes: 0 };
+
+  /** Sleeps as long as needed to keep the transfer under maxBytesPerSecond (a one-second window). */
+  private async throttle(bytes: number, signal?: AbortSignal): Promise<void> {
+    const rate = this.o.maxBytesPerSecond;
+    if (rate <= 0) return;
+    const now = Date.now();
+    if (now - this.window.start >= 1000) this.window = { start: now, bytes: 0 };
+    this.window.bytes += bytes;
+    const due = this.window.start + (this.window.bytes / rate) * 1000;
+    if (due > now) await this.o.sleep(due - now, signal);
   }
 
   /** Deletes cached revisions (and partial downloads) whose digest is not in `keep`. */

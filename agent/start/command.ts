@@ -17,6 +17,7 @@ export function startCommand(): Command {
     .option('--heartbeat-interval <duration>', 'until the coordinator sets one (default 5s)')
     .option('--max-revisions <n>', 'deployments kept on disk per group, the current one included (default 5)')
     .option('--max-bundle-size <size>', 'largest unpacked revision accepted (default 2G)')
+    .option('--max-download-rate <size>', 'cap revision downloads at this many bytes per second (e.g. 20M; default unlimited)')
     .option('--output-grace <duration>', 'how long a finished script\'s children may keep stdout/stderr open (default 3s)')
     .option('--kill-grace <duration>', 'between TERM and KILL of a hook\'s process group (default 10s)')
     .addHelpText('after', `

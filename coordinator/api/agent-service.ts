@@ -93,6 +93,7 @@ async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<Fetch
     if (!ctx.store.findRevisionByDigest(digest)) throw new FerryError('NOT_FOUND', `revision ${digest} is not known to the coordinator`);
     const total = await ctx.revisions.size(digest);
     if (offset > total) throw new FerryError('INVALID_ARGUMENT', `offset ${offset} is past the end of revision ${digest} (${total} bytes)`);
+    ctx.log.debug('revision fetch', { component: 'revisions', revision: digest, host_id: call.request.hostId, offset, bytes: total - offset });
     let position = offset;
     const stream = ctx.revisions.open(digest, offset, ctx.limits.chunkBytes);
     call.on('cancelled', () => stream.destroy());

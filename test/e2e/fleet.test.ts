@@ -141,3 +141,30 @@ t.test('--wait --timeout exits 5 and leaves the deployment running', { skip: nee
   await waitFor('the deployment to finish anyway', async () =>
     (await ferry(f.coordinator.address, ['deploy', 'status', id, '--json'])).json?.deployment.status === 'Succeeded', 30_000);
 });
+
+t.test('an agent killed while downloading resumes the transfer from where it stopped after a restart', { skip: needsRoot }, async t => {
+  const f = await startFleet(t, []);
+  const slow = ['--max-download-rate', '4M'];
+  const agent = await f.addAgent('h1', { role: 'web' }, undefined, slow);
+  await waitForHosts(f.coordinator.address, ['h1']);
+  const { randomBytes } = await import('node:crypto');
+  const digest = await f.push(await f.bundle('big', {}, { 'www/blob.bin': randomBytes(12 * 1024 * 1024).toString('base64') }));
+  const created = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', digest, '--json']);
+  t.equal(created.code, 0, created.stderr);
+  const partial = path.join(f.dir, 'agents', 'h1', 'revisions', `${digest}.partial`);
+  await waitFor('part of the revision to arrive', async () => ((await fs.stat(partial).catch(() => undefined))?.size ?? 0) > 2 * 1024 * 1024);
+  await agent.kill('SIGKILL');
+  const kept = (await fs.stat(partial)).size;
+  t.ok(kept > 0, `${kept} bytes were on disk when the agent died`);
+  await f.addAgent('h1', { role: 'web' }, undefined, slow);
+  const id = created.json.deployment.id;
+  const done = await waitFor('the deployment to succeed', async () => {
+    const d = (await ferry(f.coordinator.address, ['deploy', 'status', id, '--json'])).json;
+    return d?.deployment.status === 'Succeeded' && d;
+  }, 60_000);
+  t.equal(done.hosts[0].status, 'Succeeded');
+  const offsets = [...f.coordinator.output().matchAll(/revision fetch.*?offset=(\d+)/g)].map(m => Number(m[1]));
+  t.ok(offsets.length >= 2 && offsets[0] === 0, `fetches at offsets ${offsets.join(', ')}`);
+  t.ok(offsets.slice(1).some(o => o >= kept), 'the restarted agent resumed from the bytes it already had');
+  t.same((await f.proof('h1')).filter(l => l.includes('installed')), ['big:installed:big']);
+});

@@ -18,9 +18,9 @@ export interface Fleet {
   proofDir: string;
   /** The app's install dir: private to each agent (its own tmpfs). */
   appDir: string;
-  addAgent(hostId: string, tags?: Record<string, string>, zone?: string): Promise<Proc>;
+  addAgent(hostId: string, tags?: Record<string, string>, zone?: string, args?: string[]): Promise<Proc>;
   /** Packs a bundle whose hooks log to the proof dir; `extra` adds lines to a hook. */
-  bundle(version: string, extra?: Record<string, string>): Promise<string>;
+  bundle(version: string, extra?: Record<string, string>, files?: Record<string, string>): Promise<string>;
   push(bundlePath: string, app?: string): Promise<string>;
   proof(hostId: string): Promise<string[]>;
 }
@@ -35,19 +35,19 @@ export async function startFleet(t: T, hostIds: string[], opts: { config?: strin
   const agents = new Map<string, Proc>();
   const fleet: Fleet = {
     dir, coordinator, agents, proofDir, appDir,
-    addAgent: async (hostId, tags = { role: 'web' }, zone) => {
+    addAgent: async (hostId, tags = { role: 'web' }, zone, args = []) => {
       const a = await startAgent(t, {
         coordinator: coordinator.address, rootDir: path.join(dir, 'agents', hostId), hostId, tags,
-        ...(zone && { zone }), env: { HOST_LABEL: hostId }, privateDirs: [appDir],
+        ...(zone && { zone }), env: { HOST_LABEL: hostId }, privateDirs: [appDir], args,
       });
       agents.set(hostId, a);
       return a;
     },
-    bundle: async (version, extra = {}) => {
+    bundle: async (version, extra = {}, files = {}) => {
       const src = path.join(dir, 'bundles', version);
       await writeBundle(src, {
         appspec: { version: 0.0, os: 'linux', files: [{ source: 'www', destination: path.join(appDir, 'www') }], hooks: hooksFor(HOOKS) },
-        files: { 'www/version.txt': version, [`www/only-${version}.txt`]: version },
+        files: { 'www/version.txt': version, [`www/only-${version}.txt`]: version, ...files },
         scripts: Object.fromEntries(HOOKS.map(e => [`scripts/${e}.sh`,
           `echo "${version}:$LIFECYCLE_EVENT" >> ${proofDir}/$HOST_LABEL\n${e === 'ValidateService' ? `echo "${version}:installed:$(cat ${appDir}/www/version.txt)" >> ${proofDir}/$HOST_LABEL\n` : ''}${extra[e] ?? ''}`])),
       });
