@@ -95,12 +95,20 @@ async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<Fetch
     if (offset > total) throw new FerryError('INVALID_ARGUMENT', `offset ${offset} is past the end of revision ${digest} (${total} bytes)`);
     ctx.log.debug('revision fetch', { component: 'revisions', revision: digest, host_id: call.request.hostId, offset, bytes: total - offset });
     let position = offset;
-    const stream = ctx.revisions.open(digest, offset, ctx.limits.chunkBytes);
-    call.on('cancelled', () => stream.destroy());
-    for await (const chunk of stream) {
-      const data = chunk as Buffer;
+    let cancelled = false;
+    let wake: (() => void) | undefined;
+    call.on('cancelled', () => {
+      cancelled = true;
+      wake?.();
+    });
+    for await (const data of ctx.revisions.chunks(digest, offset, ctx.limits.chunkBytes)) {
+      if (cancelled) return;
       if (!call.write({ data, offset: position, totalSize: total })) {
-        await new Promise<void>(resolve => call.once('drain', () => resolve()));
+        // Wait for the client to take more, or for it to go away.
+        await new Promise<void>(resolve => {
+          wake = resolve;
+          call.once('drain', () => resolve());
+        });
       }
       position += data.length;
     }

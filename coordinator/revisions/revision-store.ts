@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { FerryError } from '../../agent/errors.js';
 
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -83,9 +82,36 @@ export class RevisionStore {
     };
   }
 
-  /** Reads a stored revision from `offset`, in chunks of `chunkSize`. */
-  open(digest: string, offset: number, chunkSize: number): Readable {
-    return createReadStream(this.pathOf(digest), { start: offset, highWaterMark: chunkSize });
+  /**
+   * Reads a stored revision from `offset` in chunks of `chunkSize`, reading the next chunk while
+   * the caller sends the current one (read-ahead of one chunk).
+   */
+  async *chunks(digest: string, offset: number, chunkSize: number): AsyncGenerator<Buffer> {
+    const fh = await fs.open(this.pathOf(digest), 'r');
+    try {
+      const total = (await fh.stat()).size;
+      const read = async (at: number) => {
+        const buf = Buffer.allocUnsafe(Math.min(chunkSize, total - at));
+        let got = 0;
+        while (got < buf.length) {
+          const { bytesRead } = await fh.read(buf, got, buf.length - got, at + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return buf.subarray(0, got);
+      };
+      let position = offset;
+      let next = position < total ? read(position) : undefined;
+      while (next) {
+        const chunk = await next;
+        if (chunk.length === 0) break;
+        position += chunk.length;
+        next = position < total ? read(position) : undefined;
+        yield chunk;
+      }
+    } finally {
+      await fh.close();
+    }
   }
 }
 

@@ -1,8 +1,16 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The checkout: found upwards from here, so this works from test/helpers and from dist/ (bench). */
+function findRepo(from: string): string {
+  for (let dir = from; dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'bin', 'ferry-agent')) && existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  throw new Error(`cannot find the Ferry checkout above ${from}`);
+}
+export const REPO = findRepo(path.dirname(fileURLToPath(import.meta.url)));
 export const AGENT_BIN = path.join(REPO, 'bin', 'ferry-agent');
 
 export interface CliResult {

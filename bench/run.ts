@@ -1,0 +1,188 @@
+/**
+ * `npm run bench [-- dispatch|transfer|allatonce|oneatatime]`: Ferry's benchmarks, each reported as
+ * a ratio against a baseline measured in the same run (these machines are noisy). Not part of
+ * `npm test`. Real processes: a coordinator and agents started from bin/, gRPC on loopback.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { agentClient, grpcRevisionTransport } from '../agent/link/transport.js';
+import { RevisionCache } from '../agent/link/revision-cache.js';
+import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv } from './lib.js';
+
+const NOOP_EVENTS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService', 'BeforeAllowTraffic', 'AfterAllowTraffic'];
+const now = () => performance.timeOrigin + performance.now();
+const out: string[] = [];
+const report = (line: string) => {
+  out.push(line);
+  process.stdout.write(line + '\n');
+};
+
+async function setupGroup(env: Env, group: string, config: string, tag: string) {
+  await env.api.createApplication({ name: 'bench' }).catch(() => undefined);
+  await env.api.createDeploymentGroup({ application: 'bench', name: group, configName: config, tagSets: [{ filters: [{ key: 'role', value: tag, hasKey: true, hasValue: true }] }] });
+}
+
+async function dispatch(): Promise<void> {
+  const env = await startEnv('dispatch');
+  try {
+    await startAgents(env, 1, { role: 'dispatch' });
+    await setupGroup(env, 'one', 'AllAtOnce', 'dispatch');
+    const stamps = path.join(env.dir, 'stamps');
+    const body = `echo "$DEPLOYMENT_ID $(date +%s%N)" >> ${stamps}`;
+    const archive = await hookBundle(path.join(env.dir, 'bundle'), Object.fromEntries(NOOP_EVENTS.map(e => [e, body])));
+    const revision = await push(env.api, 'bench', archive);
+    const rtt: number[] = [];
+    for (let i = 0; i < 55; i++) {
+      const t0 = performance.now();
+      await env.api.listApplications();
+      if (i >= 5) rtt.push(performance.now() - t0);
+    }
+    const latencies: number[] = [];
+    for (let i = 0; i < 53; i++) {
+      const t0 = now();
+      const d = await deployAndWait(env.api, { application: 'bench', group: 'one', revision });
+      if (d.deployment?.status !== 'Succeeded') throw new Error(`deployment ${d.deployment?.id} ${d.deployment?.status}`);
+      if (i < 3) continue; // warm-up: first install, caches
+      const lines = (await fs.readFile(stamps, 'utf8')).trim().split('\n').filter(l => l.startsWith(d.deployment!.id + ' '));
+      const first = Math.min(...lines.map(l => Number(BigInt(l.split(' ')[1]!) / 1000n) / 1000));
+      latencies.push(first - t0);
+    }
+    const [p50, p99, r50, r99] = [percentile(latencies, 50), percentile(latencies, 99), percentile(rtt, 50), percentile(rtt, 99)];
+    report(`dispatch  create-deployment → first hook running, idle connected agent, ${latencies.length} runs:`);
+    report(`          p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms   (target p50 < 50 ms)`);
+    report(`          baseline unary gRPC round trip: p50 ${fmt(r50)} ms, p99 ${fmt(r99)} ms → dispatch p50 = ${(p50 / r50).toFixed(1)}× a round trip`);
+  } finally {
+    await env.cleanup.run();
+  }
+}
+
+/** A raw TCP server in its own process that streams a file to each connection. */
+async function rawTcpServer(file: string): Promise<{ port: number; stop(): void }> {
+  const code = `const net=require('net'),fs=require('fs');const s=net.createServer(c=>fs.createReadStream(${JSON.stringify(file)},{highWaterMark:1<<20}).pipe(c));s.listen(0,'127.0.0.1',()=>console.log(s.address().port));`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>(resolve => child.stdout.once('data', b => resolve(Number(String(b).trim()))));
+  return { port, stop: () => child.kill() };
+}
+
+async function readTcp(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const s = net.connect(port, '127.0.0.1');
+    s.on('data', b => (n += b.length));
+    s.on('end', () => resolve(n));
+    s.on('error', reject);
+  });
+}
+
+async function transfer(): Promise<void> {
+  const env = await startEnv('transfer');
+  try {
+    await env.api.createApplication({ name: 'bench' });
+    const size = 256 * 1024 * 1024;
+    const file = path.join(env.dir, 'rev.tar');
+    const fh = await fs.open(file, 'w');
+    for (let i = 0; i < size / (16 << 20); i++) await fh.write(randomBytes(16 << 20));
+    await fh.close();
+    const digest = await push(env.api, 'bench', file, 'tar');
+    const stored = path.join(env.coordinator.dataDir, 'revisions', 'sha256', digest.slice(0, 2), digest);
+    const tcp = await rawTcpServer(stored);
+    const runs = 3;
+    const best = async (fn: () => Promise<number>) => {
+      let min = Infinity;
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        const bytes = await fn();
+        if (bytes !== size) throw new Error(`read ${bytes} of ${size} bytes`);
+        min = Math.min(min, performance.now() - t0);
+      }
+      return min;
+    };
+    const raw = await best(() => readTcp(tcp.port));
+    const grpcStream = await best(async () => {
+      const client = agentClient(env.coordinator.address, 'transfer');
+      let n = 0;
+      await new Promise<void>((resolve, reject) => {
+        const call = client.fetchRevision({ digest, offset: 0, hostId: 'bench' });
+        call.on('data', (c: { data: Buffer }) => (n += c.data.length));
+        call.on('end', () => resolve());
+        call.on('error', reject);
+      });
+      client.close();
+      return n;
+    });
+    let k = 0;
+    const cached = await best(async () => {
+      const transport = grpcRevisionTransport(env.coordinator.address, 'bench');
+      const cache = new RevisionCache({ dir: path.join(env.dir, `cache-${k++}`), transport });
+      const p = await cache.ensure(digest, size, 'tar');
+      transport.close();
+      return (await fs.stat(p)).size;
+    });
+    tcp.stop();
+    const mbps = (ms: number) => (size / (1024 * 1024) / (ms / 1000)).toFixed(0);
+    report(`transfer  256 MiB revision, loopback, best of ${runs}:`);
+    report(`          baseline raw TCP (separate process, same file): ${fmt(raw)} ms = ${mbps(raw)} MiB/s`);
+    report(`          FetchRevision stream (coordinator → client):     ${fmt(grpcStream)} ms = ${mbps(grpcStream)} MiB/s = ${(100 * raw / grpcStream).toFixed(0)}% of raw TCP (target ≥ 80%)`);
+    report(`          agent download (FetchRevision + SHA-256 + disk):  ${fmt(cached)} ms = ${mbps(cached)} MiB/s = ${(100 * raw / cached).toFixed(0)}% of raw TCP`);
+  } finally {
+    await env.cleanup.run();
+  }
+}
+
+async function fleetRollout(name: string, hosts: number, config: string): Promise<void> {
+  const env = await startEnv(name);
+  try {
+    const t0 = performance.now();
+    await startAgents(env, hosts, { role: name });
+    const startup = performance.now() - t0;
+    await setupGroup(env, name, config, name);
+    const bundleDir = path.join(env.dir, 'bundle');
+    const archive = await hookBundle(bundleDir, Object.fromEntries(NOOP_EVENTS.map(e => [e, 'exit 0'])));
+    const revision = await push(env.api, 'bench', archive);
+    const first = await deployAndWait(env.api, { application: 'bench', group: name, revision });
+    if (first.deployment?.status !== 'Succeeded') throw new Error(`first deployment ${first.deployment?.status}`);
+    // Steady state: the revision is cached, ApplicationStop of the previous install runs too: 7 hooks per host.
+    const t1 = performance.now();
+    const second = await deployAndWait(env.api, { application: 'bench', group: name, revision });
+    const ferryMs = performance.now() - t1;
+    if (second.deployment?.status !== 'Succeeded') throw new Error(`deployment ${second.deployment?.status}`);
+    const scripts = NOOP_EVENTS.map(e => path.join(bundleDir, 'scripts', `${e}.sh`));
+    const parallel = config === 'AllAtOnce' ? hosts : 1;
+    const direct = await runDirect(scripts, hosts, parallel);
+    report(`${name.padEnd(9)} ${config} of a 7-hook no-op bundle to ${hosts} agents (agents started in ${fmt(startup)} ms):`);
+    report(`          Ferry: ${fmt(ferryMs)} ms total (create → every host done), ${fmt(ferryMs / hosts)} ms per host`);
+    report(`          baseline bash running the same 7 scripts per host, ${parallel === 1 ? 'one host after another' : `${parallel} hosts in parallel`}: ${fmt(direct)} ms`);
+    report(`          ratio ${(ferryMs / direct).toFixed(1)}×; Ferry's overhead ${fmt((ferryMs - direct) / hosts)} ms per host`);
+  } finally {
+    await env.cleanup.run();
+  }
+}
+
+const BENCHES: Record<string, () => Promise<void>> = {
+  dispatch,
+  transfer,
+  oneatatime: () => fleetRollout('oneatatime', 10, 'OneAtATime'),
+  allatonce: () => fleetRollout('allatonce', 100, 'AllAtOnce'),
+};
+
+async function main() {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter(w => !(w in BENCHES));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown benchmark(s) ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}\n`);
+    process.exit(2);
+  }
+  for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
+    process.stdout.write(`\n== ${name}\n`);
+    await BENCHES[name]!();
+  }
+  process.stdout.write(`\nSummary (${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores):\n${out.join('\n')}\n`);
+}
+
+main().catch(err => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
