@@ -14,6 +14,8 @@ export interface CoordinatorConfig {
   listen: string;
   logLevel: LogLevel;
   heartbeatIntervalMs: number;
+  /** An agent silent this long is lost (default: 3 missed heartbeats). */
+  agentTimeoutMs: number;
   logBytesPerHost: number;
   maxRevisionBytes: number;
 }
@@ -26,7 +28,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   maxRevisionBytes: '2G',
 });
 
-const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'logBytesPerHost', 'maxRevisionSize'] as const;
+const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -34,6 +36,7 @@ export interface CoordinatorFlags {
   config?: string;
   logLevel?: string;
   heartbeatInterval?: string;
+  agentTimeout?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -71,11 +74,18 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
   if (!data) throw new FerryError('INVALID_ARGUMENT', '--data DIR is required (where the SQLite store and revisions live)');
   const level = pick(flags.logLevel, 'FERRY_LOG_LEVEL', 'logLevel', COORDINATOR_DEFAULTS.logLevel)!;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new FerryError('INVALID_ARGUMENT', `--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`);
+  const heartbeatIntervalMs = parseDuration('--heartbeat-interval', pick(flags.heartbeatInterval, 'FERRY_HEARTBEAT_INTERVAL', 'heartbeatInterval', COORDINATOR_DEFAULTS.heartbeatInterval)!);
+  const timeout = pick(flags.agentTimeout, 'FERRY_AGENT_TIMEOUT', 'agentTimeout');
+  const agentTimeoutMs = timeout ? parseDuration('--agent-timeout', timeout) : 3 * heartbeatIntervalMs;
+  if (agentTimeoutMs <= heartbeatIntervalMs) {
+    throw new FerryError('INVALID_ARGUMENT', `--agent-timeout (${agentTimeoutMs} ms) must be longer than the heartbeat interval (${heartbeatIntervalMs} ms)`);
+  }
   return Object.freeze({
     dataDir: path.resolve(cwd, data),
     listen: parseListen(pick(flags.listen, 'FERRY_LISTEN', 'listen', COORDINATOR_DEFAULTS.listen)!),
     logLevel: level as LogLevel,
-    heartbeatIntervalMs: parseDuration('--heartbeat-interval', pick(flags.heartbeatInterval, 'FERRY_HEARTBEAT_INTERVAL', 'heartbeatInterval', COORDINATOR_DEFAULTS.heartbeatInterval)!),
+    heartbeatIntervalMs,
+    agentTimeoutMs,
     logBytesPerHost: parseSize('logBytesPerHost', String(file.logBytesPerHost ?? COORDINATOR_DEFAULTS.logBytesPerHost)),
     maxRevisionBytes: parseSize('maxRevisionSize', String(file.maxRevisionSize ?? COORDINATOR_DEFAULTS.maxRevisionBytes)),
   });

@@ -31,6 +31,8 @@ export interface Limits {
   /** FetchRevision chunk size. */
   chunkBytes: number;
   heartbeatIntervalMs: number;
+  /** Silence after which an agent is lost. */
+  agentTimeoutMs: number;
 }
 
 /** Everything the coordinator's services need, passed in (no singletons). */
@@ -45,6 +47,8 @@ export interface Context {
   limits: Limits;
   /** Asks the scheduler to reconcile soon (coalesced). */
   kick(): void;
+  /** When this coordinator started (liveness grace after a restart). */
+  startedAt: number;
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();

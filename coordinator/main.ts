@@ -15,6 +15,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--config <file>', 'YAML/JSON settings: data, listen, logLevel, heartbeatInterval, logBytesPerHost, maxRevisionSize')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--heartbeat-interval <duration>', 'how often agents send heartbeats', '5s')
+    .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
     .exitOverride()
     .addHelpText('after', `
 Starts with no other setup: the data dir is created, the database migrated. It listens on
@@ -28,7 +29,7 @@ Examples:
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string }>();
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -38,6 +39,7 @@ Examples:
       ...(opts.config && { config: opts.config }),
       ...(fromCli('logLevel') && { logLevel: opts.logLevel }),
       ...(fromCli('heartbeatInterval') && { heartbeatInterval: opts.heartbeatInterval }),
+      ...(opts.agentTimeout && { agentTimeout: opts.agentTimeout }),
     }, process.env, process.cwd());
   } catch (err) {
     process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);

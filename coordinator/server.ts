@@ -35,8 +35,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
       maxRevisionBytes: config.maxRevisionBytes,
       chunkBytes: 4 * 1024 * 1024,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
+      agentTimeoutMs: config.agentTimeoutMs,
     },
     kick: () => scheduler?.kick(),
+    startedAt: (opts.clock ?? systemClock).now(),
   };
   scheduler = new Scheduler(ctx);
   const proto = loadFerryProto();

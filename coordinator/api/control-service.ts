@@ -5,6 +5,8 @@ import { SETTLED_HOST_STATUSES } from '../domain/status.js';
 import type { BundleType } from '../domain/types.js';
 import { createApplication, createConfig, createGroup, matchingHosts } from '../services/catalog.js';
 import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
+import { hostState, livenessOf } from '../services/liveness.js';
+import { stopDeployment } from '../services/stop.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
 import type { DeploymentDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
 import type { GetDeploymentRequest__Output } from '../../proto/gen/ferry/v1/GetDeploymentRequest.js';
@@ -33,7 +35,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
-    return hostToProto(h, revisions);
+    return hostToProto(h, revisions, hostState(h.connected, h.lastSeenAt, ctx.clock.now(), livenessOf(ctx)));
   };
 
   return {
@@ -70,6 +72,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
         ...(req.application && { application: req.application }), ...(group && { groupId: group.id }), limit: req.limit || 50,
       });
       return { deployments: list.map(deploymentToProto) };
+    }),
+    StopDeployment: unary(req => {
+      stopDeployment(ctx, req.id, { by: req.requestedBy, reason: req.reason });
+      return detailToProto(getDeploymentView(ctx, req.id));
     }),
     WatchDeployment: call => watchDeployment(ctx, call),
     StreamLogs: call => streamLogs(ctx, call),

@@ -69,8 +69,9 @@ export function detailToProto(v: DeploymentView): PDetail {
   };
 }
 
-export function hostToProto(h: Host, revisions: PHost['revisions']): PHost {
+export function hostToProto(h: Host, revisions: PHost['revisions'], state: string): PHost {
   return {
+    state,
     id: h.id, hostname: h.hostname, tags: h.tags, zone: h.zone ?? '', agentVersion: h.agentVersion, connected: h.connected,
     lastSeenAt: h.lastSeenAt, registeredAt: h.registeredAt,
     facts: {

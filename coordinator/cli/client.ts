@@ -19,6 +19,7 @@ import type { ListApplicationsResponse__Output } from '../../proto/gen/ferry/v1/
 import type { ListDeploymentConfigsResponse__Output } from '../../proto/gen/ferry/v1/ListDeploymentConfigsResponse.js';
 import type { ListDeploymentGroupsRequest } from '../../proto/gen/ferry/v1/ListDeploymentGroupsRequest.js';
 import type { ListDeploymentGroupsResponse__Output } from '../../proto/gen/ferry/v1/ListDeploymentGroupsResponse.js';
+import type { StopDeploymentRequest } from '../../proto/gen/ferry/v1/StopDeploymentRequest.js';
 import type { ListDeploymentsRequest } from '../../proto/gen/ferry/v1/ListDeploymentsRequest.js';
 import type { ListDeploymentsResponse__Output } from '../../proto/gen/ferry/v1/ListDeploymentsResponse.js';
 import type { ListHostsResponse__Output } from '../../proto/gen/ferry/v1/ListHostsResponse.js';
@@ -138,6 +139,9 @@ export class ControlApi {
   }
   getDeployment(req: GetDeploymentRequest) {
     return this.unary<GetDeploymentRequest, DeploymentDetail__Output>(this.client.getDeployment, req);
+  }
+  stopDeployment(req: StopDeploymentRequest) {
+    return this.unary<StopDeploymentRequest, DeploymentDetail__Output>(this.client.stopDeployment, req);
   }
   listDeployments(req: ListDeploymentsRequest) {
     return this.unary<ListDeploymentsRequest, ListDeploymentsResponse__Output>(this.client.listDeployments, req);

@@ -4,6 +4,7 @@ import { matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/types.js';
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts, orderTargets, plan } from '../planner/plan.js';
 import { scheduleLateHost } from '../services/agents.js';
+import { checkLiveness, hostState, livenessOf } from '../services/liveness.js';
 
 /**
  * The scheduler loop (STYLE 1): load a snapshot → plan (pure) → apply. It starts Queued
@@ -52,11 +53,22 @@ export class Scheduler {
 
   /** One pass over every group. Synchronous: the store is synchronous and sends are queued. */
   reconcile(): void {
+    checkLiveness(this.ctx, this.ctx.clock.now(), this.liveness());
     for (const group of this.ctx.store.listGroups()) {
       let active = this.ctx.store.activeDeployment(group.id);
       if (!active) active = this.startNext(group);
       if (active?.status === 'InProgress') this.drive(active);
     }
+  }
+
+  private liveness() {
+    return livenessOf(this.ctx);
+  }
+
+  /** Not lost: connected, or reconnecting within the timeout (a dispatch then waits for it). */
+  private alive(hostId: string): boolean {
+    const h = this.ctx.store.getHost(hostId);
+    return !!h && hostState(this.ctx.registry.isConnected(hostId), h.lastSeenAt, this.ctx.clock.now(), this.liveness()) !== 'lost';
   }
 
   private log(message: string, fields: Record<string, unknown>) {
@@ -95,7 +107,7 @@ export class Scheduler {
     const config = this.ctx.store.getConfig(d.configName);
     if (!config) return;
     const targets = this.ctx.store.listHostDeployments(d.id).map(hd => ({
-      hostId: hd.hostId, status: hd.status, connected: this.ctx.registry.isConnected(hd.hostId),
+      hostId: hd.hostId, status: hd.status, connected: this.alive(hd.hostId),
       revisionHealth: 'old' as const, position: hd.position,
     }));
     const actions = plan({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, targets }, this.ctx.clock.now());
@@ -137,13 +149,14 @@ export class Scheduler {
   private dispatch(d: Deployment, hostId: string, now: string): void {
     const revision = this.ctx.store.findRevisionByDigest(d.revisionDigest);
     const session = this.ctx.registry.get(hostId);
-    if (!session || !revision) {
-      this.ctx.store.transitionHostDeployment(d.id, hostId, 'Unknown', {
-        completedAt: now, errorCode: 'AGENT_LOST',
-        errorMessage: !revision ? `revision ${d.revisionDigest} is missing from the store` : 'the agent disconnected before dispatch',
+    if (!revision) {
+      this.ctx.store.transitionHostDeployment(d.id, hostId, 'Failed', {
+        completedAt: now, errorCode: 'REVISION_MISSING', errorMessage: `revision ${d.revisionDigest} is missing from the store`,
       });
       return;
     }
+    // Reconnecting (not lost): it stays Pending and is dispatched when its stream is back.
+    if (!session) return;
     if (!this.ctx.store.transitionHostDeployment(d.id, hostId, 'InProgress', { startedAt: now })) return;
     const sent = session.send({
       deploy: {

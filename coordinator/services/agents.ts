@@ -77,10 +77,15 @@ export function hostResult(ctx: Context, hostId: string, r: HostResult__Output):
   for (const e of r.events) ctx.store.putEventRecord(toRecord(r.deploymentId, hostId, e));
   const to = r.status === 'Succeeded' ? 'Succeeded' : 'Failed';
   const now = iso(ctx.clock.now());
+  const failure = to === 'Failed' ? `${r.errorEvent ? `${r.errorEvent}: ` : ''}${r.errorMessage}` : '';
+  // An agent declared lost that comes back reports what it reached: the record keeps both.
+  const wasLost = hd.status === 'Unknown';
   const changed = ctx.store.transitionHostDeployment(r.deploymentId, hostId, to, {
     completedAt: now, currentEvent: null,
-    errorCode: to === 'Failed' ? (r.errorCode || 'UnknownError') : null,
-    errorMessage: to === 'Failed' ? `${r.errorEvent ? `${r.errorEvent}: ` : ''}${r.errorMessage}` : null,
+    errorCode: wasLost ? (hd.errorCode ?? 'AGENT_LOST') : to === 'Failed' ? (r.errorCode || 'UnknownError') : null,
+    errorMessage: wasLost
+      ? `${hd.errorMessage ?? 'agent lost'}; the agent came back at ${now} and reported ${to}${failure ? ` (${r.errorCode}: ${failure})` : ''}`
+      : failure || null,
   });
   if (changed) {
     ctx.log.info('host deployment finished', {

@@ -63,7 +63,7 @@ export function detail(d: Partial<Deployment__Output> = {}, hosts: HostDeploymen
 export function hostInfo(o: Partial<HostInfo__Output> = {}): HostInfo__Output {
   return {
     id: 'h-1', hostname: 'web-1', tags: { role: 'web' }, zone: 'a', agentVersion: '0.1.0', connected: true,
-    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], ...o,
+    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], state: 'connected', ...o,
   };
 }
 
@@ -173,6 +173,7 @@ export class FakeControl {
       CreateDeployment: this.unary('CreateDeployment', () => this.deployment),
       GetDeployment: this.unary('GetDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
       ListDeployments: this.unary('ListDeployments', () => ({ deployments: this.deployment.deployment ? [this.deployment.deployment] : [] })),
+      StopDeployment: this.unary('StopDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
       ListHosts: this.unary('ListHosts', () => ({ hosts: this.hosts })),
       GetHost: this.unary('GetHost', req => this.hosts.find(h => h.id === req.id) ?? notFound(`host ${req.id}`)),
       WatchDeployment: call => void this.streamWatch(call),

@@ -23,15 +23,31 @@ export interface Fleet {
   bundle(version: string, extra?: Record<string, string>, files?: Record<string, string>): Promise<string>;
   push(bundlePath: string, app?: string): Promise<string>;
   proof(hostId: string): Promise<string[]>;
+  /** SIGKILLs the coordinator and starts a new one on the same data dir and address. */
+  restartCoordinator(): Promise<void>;
+}
+
+/** A free loopback port (for a coordinator that must come back on the same address). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
 }
 
 /** A real coordinator and N real agents (each with a private app dir), an app `shop`, group `web`. */
-export async function startFleet(t: T, hostIds: string[], opts: { config?: string } = {}): Promise<Fleet> {
+export async function startFleet(t: T, hostIds: string[], opts: { config?: string; coordinatorArgs?: string[]; fixedPort?: boolean } = {}): Promise<Fleet> {
   const dir = await tempDir(t, 'ferry-fleet-');
   const proofDir = path.join(dir, 'proof');
   const appDir = path.join(dir, 'app');
   await fs.mkdir(proofDir, { mode: 0o777 });
-  const coordinator = await startCoordinator(t, path.join(dir, 'data'));
+  const listen = opts.fixedPort ? `127.0.0.1:${await freePort()}` : '127.0.0.1:0';
+  const coordinator = await startCoordinator(t, path.join(dir, 'data'), opts.coordinatorArgs ?? [], listen);
   const agents = new Map<string, Proc>();
   const fleet: Fleet = {
     dir, coordinator, agents, proofDir, appDir,
@@ -57,6 +73,10 @@ export async function startFleet(t: T, hostIds: string[], opts: { config?: strin
       const r = await ferry(coordinator.address, ['revision', 'push', bundlePath, '--app', app, '--json']);
       t.equal(r.code, 0, `revision push: ${r.stderr}`);
       return r.json.revision.digest as string;
+    },
+    restartCoordinator: async () => {
+      await fleet.coordinator.kill('SIGKILL');
+      fleet.coordinator = await startCoordinator(t, path.join(dir, 'data'), opts.coordinatorArgs ?? [], fleet.coordinator.address);
     },
     proof: async hostId => (await fs.readFile(path.join(proofDir, hostId), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean),
   };

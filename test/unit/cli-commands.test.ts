@@ -123,7 +123,7 @@ t.test('hosts list and show: tags, zone, connection, revisions and facts', async
   fake.hosts = [
     hostInfo({ revisions: [{ groupId: 'g-1', groupName: 'web', application: 'shop', revision: DIGEST, lastStatus: 'Succeeded' }] }),
     hostInfo({
-      id: 'h-2', hostname: 'web-2', tags: { role: 'web', env: 'prod' }, zone: '', connected: false, lastSeenAt: '2000-01-01T00:00:00Z',
+      id: 'h-2', hostname: 'web-2', tags: { role: 'web', env: 'prod' }, zone: '', connected: false, state: 'lost', lastSeenAt: '2000-01-01T00:00:00Z',
       facts: { os: 'Debian 12', kernel: '6.1.0', arch: 'x64', cpus: 4, memoryBytes: 8 * 1024 ** 3, diskTotalBytes: 100 * 1024 ** 3, diskFreeBytes: 40 * 1024 ** 3 },
     }),
   ];
@@ -131,7 +131,7 @@ t.test('hosts list and show: tags, zone, connection, revisions and facts', async
   t.equal(list.code, 0, list.stderr);
   t.match(list.stdout, /^ID\s+HOSTNAME\s+TAGS\s+ZONE\s+STATE\s+AGENT\s+REVISIONS\n/);
   t.match(list.stdout, new RegExp(`h-1\\s+web-1\\s+role=web\\s+a\\s+connected\\s+0\\.1\\.0\\s+shop/web:${DIGEST.slice(0, 12)}\\n`));
-  t.match(list.stdout, /h-2\s+web-2\s+env=prod,role=web\s+-\s+disconnected, seen \d+d ago\s+0\.1\.0\s+-\n/);
+  t.match(list.stdout, /h-2\s+web-2\s+env=prod,role=web\s+-\s+lost, seen \d+d ago\s+0\.1\.0\s+-\n/);
   const show = await runFerry(['--coordinator', fake.address, 'hosts', 'show', 'h-2']);
   t.equal(show.code, 0, show.stderr);
   for (const re of [/OS:\s+Debian 12/, /Kernel:\s+6\.1\.0/, /CPUs:\s+4/, /Memory:\s+8\.0 GiB/, /Disk:\s+40 GiB free of 100 GiB/, /none installed by Ferry yet/]) {

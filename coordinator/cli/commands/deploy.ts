@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { Command } from 'commander';
 import { FerryError } from '../../../agent/errors.js';
 import type { CreateDeploymentRequest } from '../../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
@@ -95,5 +96,32 @@ export function registerDeployCommands(program: Command, r: Runner): void {
     },
   );
 
+  r.action(
+    r
+      .leaf(deploy, 'stop <id>', 'stop a deployment: no new host starts, hooks in flight are cancelled (their process group is killed)', [
+        'ferry deploy stop d-123',
+        'ferry deploy stop d-123 --reason "bad config in v42"',
+      ])
+      .option('--reason <text>', 'why (recorded with the stop)'),
+    async (s, [id], opts) => {
+      const detail = await s.api().stopDeployment({
+        id: requireText(id, 'ID'), reason: (opts.reason as string | undefined) ?? '', requestedBy: requester(),
+      });
+      if (s.out.json) return s.out.document(detail);
+      s.out.lines(deploymentLines(detail, s.now, s.out.c));
+    },
+  );
+
   registerLogsCommand(deploy, r);
+}
+
+/** Who is asking, recorded with a stop: user@hostname (no authentication yet). */
+function requester(): string {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry for this uid
+  }
+  return `${user}@${os.hostname()}`;
 }

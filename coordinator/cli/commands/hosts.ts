@@ -6,8 +6,12 @@ import { COLORS, type Paint } from '../output.js';
 import { colorStatus } from '../render-deployment.js';
 import type { Runner } from '../session.js';
 
+/** connected / reconnecting / lost, as the coordinator judges it from the agent's heartbeats. */
 export function hostState(h: HostInfo__Output, now: number, c: Paint): string {
-  return h.connected ? c(COLORS.green, 'connected') : c(COLORS.yellow, `disconnected, seen ${formatAgo(h.lastSeenAt, now)}`);
+  const state = h.state || (h.connected ? 'connected' : 'disconnected');
+  if (state === 'connected') return c(COLORS.green, 'connected');
+  const seen = `seen ${formatAgo(h.lastSeenAt, now)}`;
+  return state === 'lost' ? c(COLORS.red, `lost, ${seen}`) : c(COLORS.yellow, `${state}, ${seen}`);
 }
 
 /** `group:digest` for each group the host has a revision of. */

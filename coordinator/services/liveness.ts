@@ -1,0 +1,62 @@
+import { type Context, iso } from '../context.js';
+
+export type HostState = 'connected' | 'reconnecting' | 'lost';
+
+export interface Liveness {
+  /** Silence after which an agent is lost (default 3 missed 5 s heartbeats). */
+  timeoutMs: number;
+  /** When this coordinator started. */
+  startedAt: number;
+  /**
+   * Hosts last heard from before the start get at least this long after it to reconnect (their
+   * reconnect backoff may have grown while the coordinator was down).
+   */
+  restartGraceMs: number;
+}
+
+/** After a coordinator restart, agents known before get this long to reconnect (their backoff caps at 30 s). */
+export const RESTART_GRACE_MS = 45_000;
+
+export function livenessOf(ctx: Context): Liveness {
+  return { timeoutMs: ctx.limits.agentTimeoutMs, startedAt: ctx.startedAt, restartGraceMs: RESTART_GRACE_MS };
+}
+
+/** connected: stream open; reconnecting: no stream, but heard from within the timeout; lost: silent longer. */
+export function hostState(connected: boolean, lastSeenAt: string, now: number, l: Liveness): HostState {
+  const seen = Date.parse(lastSeenAt);
+  const deadline = seen < l.startedAt ? Math.max(seen + l.timeoutMs, l.startedAt + l.restartGraceMs) : seen + l.timeoutMs;
+  if (now >= deadline) return 'lost';
+  return connected ? 'connected' : 'reconnecting';
+}
+
+/**
+ * Declares silent agents lost: their stream is closed and every host deployment in flight on them
+ * becomes Unknown with AGENT_LOST (never a hook failure), which the planner counts as failed.
+ * An agent that comes back later still reports what it reached (see hostResult).
+ */
+export function checkLiveness(ctx: Context, now: number, l: Liveness): void {
+  for (const host of ctx.store.listHosts()) {
+    if (hostState(host.connected, host.lastSeenAt, now, l) !== 'lost') continue;
+    const session = ctx.registry.get(host.id);
+    const inFlight = ctx.store.hostDeploymentsOnHost(host.id, ['InProgress']);
+    if (!session && !host.connected && inFlight.length === 0) continue;
+    const silentFor = Math.round((now - Date.parse(host.lastSeenAt)) / 1000);
+    if (session) {
+      ctx.registry.remove(session);
+      session.close(`no heartbeat for ${silentFor} s`);
+    }
+    if (host.connected) ctx.store.setHostConnected(host.id, false, host.lastSeenAt);
+    ctx.log.warn('agent lost', { component: 'liveness', host_id: host.id, last_seen_at: host.lastSeenAt, silent_s: silentFor });
+    for (const hd of inFlight) {
+      const ok = ctx.store.transitionHostDeployment(hd.deploymentId, host.id, 'Unknown', {
+        completedAt: iso(now), errorCode: 'AGENT_LOST',
+        errorMessage: `agent lost: no heartbeat for ${silentFor} s (last seen ${host.lastSeenAt}) while ${hd.currentEvent ?? 'the deployment'} was running`,
+      });
+      if (ok) {
+        ctx.log.info('host deployment unknown', { component: 'liveness', deployment_id: hd.deploymentId, host_id: host.id, from: 'InProgress', to: 'Unknown', reason: 'AGENT_LOST' });
+        ctx.changes.deployment(hd.deploymentId);
+      }
+    }
+    ctx.kick();
+  }
+}

@@ -1,0 +1,34 @@
+import { FerryError } from '../../agent/errors.js';
+import { type Context, iso } from '../context.js';
+import type { Deployment } from '../domain/types.js';
+import { isTerminal } from './deployments.js';
+
+/**
+ * Stops a deployment (CodeDeploy's StopDeployment, error code MANUAL_STOP): no new host starts,
+ * pending hosts are Skipped, and every host in flight gets a CancelCommand — the agent kills the
+ * running hook's process group and reports the host Failed, which is recorded when it arrives.
+ */
+export function stopDeployment(ctx: Context, id: string, opts: { by: string; reason?: string }): Deployment {
+  const d = ctx.store.getDeployment(id);
+  if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
+  if (isTerminal(d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} already ended: ${d.status}`);
+  const now = iso(ctx.clock.now());
+  const who = opts.by.trim() || 'unknown';
+  const message = `stopped by ${who}${opts.reason ? `: ${opts.reason}` : ''}`;
+  if (!ctx.store.transitionDeployment(id, 'Stopped', { completedAt: now, errorCode: 'MANUAL_STOP', errorMessage: message })) {
+    const now2 = ctx.store.getDeployment(id);
+    throw new FerryError('FAILED_PRECONDITION', `deployment ${id} could not be stopped from ${now2?.status ?? 'its status'}`);
+  }
+  ctx.log.info('deployment stopped', { component: 'deployments', deployment_id: id, from: d.status, to: 'Stopped', by: who, reason: opts.reason ?? '' });
+  for (const hd of ctx.store.listHostDeployments(id)) {
+    if (hd.status === 'Pending') {
+      ctx.store.transitionHostDeployment(id, hd.hostId, 'Skipped', { completedAt: now, errorMessage: message });
+    } else if (hd.status === 'InProgress') {
+      const sent = ctx.registry.get(hd.hostId)?.send({ cancel: { deploymentId: id, reason: message } }) ?? false;
+      ctx.log.info('cancel sent', { component: 'deployments', deployment_id: id, host_id: hd.hostId, sent });
+    }
+  }
+  ctx.changes.deployment(id);
+  ctx.kick();
+  return ctx.store.getDeployment(id)!;
+}
