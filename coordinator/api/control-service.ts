@@ -3,7 +3,8 @@ import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { SETTLED_HOST_STATUSES } from '../domain/status.js';
 import type { BundleType } from '../domain/types.js';
-import { createApplication, createConfig, createGroup, matchingHosts } from '../services/catalog.js';
+import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAutoRollback } from '../services/catalog.js';
+import { manualRollback, redeploy } from '../services/rollback.js';
 import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
 import { hostState, livenessOf } from '../services/liveness.js';
 import { stopDeployment } from '../services/stop.js';
@@ -45,13 +46,20 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       configToProto(createConfig(ctx, req.name, { type: req.minimumHealthy?.type ?? '', value: req.minimumHealthy?.value ?? 0 }))),
     ListDeploymentConfigs: unary(() => ({ configs: ctx.store.listConfigs().map(configToProto) })),
     CreateDeploymentGroup: unary(req => {
-      const g = createGroup(ctx, { application: req.application, name: req.name, tagSets: tagSetsFromProto(req.tagSets), configName: req.configName });
+      const g = createGroup(ctx, {
+        application: req.application, name: req.name, tagSets: tagSetsFromProto(req.tagSets), configName: req.configName,
+        autoRollback: parseAutoRollback(req.autoRollback),
+      });
       return groupView(g.application, g.name);
     }),
     ListDeploymentGroups: unary(req => ({
       groups: ctx.store.listGroups(req.application || undefined).map(g => groupView(g.application, g.name)),
     })),
     GetDeploymentGroup: unary(req => groupView(req.application, req.name)),
+    UpdateDeploymentGroup: unary(req => {
+      if (req.setAutoRollback) setGroupAutoRollback(ctx, req.application, req.name, parseAutoRollback(req.autoRollback));
+      return groupView(req.application, req.name);
+    }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
     ListRevisions: unary(req => {
       if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist`);
@@ -62,6 +70,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
         application: req.application, group: req.group, revision: req.revision, configName: req.configName,
         description: req.description, fileExistsBehavior: req.fileExistsBehavior,
         ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
+        ...(req.overrideAutoRollback && { autoRollback: parseAutoRollback(req.autoRollback) }),
       });
       return detailToProto(getDeploymentView(ctx, d.id));
     }),
@@ -74,9 +83,11 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       return { deployments: list.map(deploymentToProto) };
     }),
     StopDeployment: unary(req => {
-      stopDeployment(ctx, req.id, { by: req.requestedBy, reason: req.reason });
+      stopDeployment(ctx, req.id, { by: req.requestedBy, reason: req.reason, rollback: req.rollback });
       return detailToProto(getDeploymentView(ctx, req.id));
     }),
+    RollbackDeployment: unary(req => detailToProto(getDeploymentView(ctx, manualRollback(ctx, req.id).id))),
+    RedeployDeployment: unary(req => detailToProto(getDeploymentView(ctx, redeploy(ctx, req.id).id))),
     WatchDeployment: call => watchDeployment(ctx, call),
     StreamLogs: call => streamLogs(ctx, call),
     ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),

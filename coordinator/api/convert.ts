@@ -36,6 +36,7 @@ export function groupToProto(g: DeploymentGroup, extra: { matchingHostIds: strin
     id: g.id, application: g.application, name: g.name, tagSets: tagSetsToProto(g.tagSets), configName: g.configName,
     createdAt: g.createdAt, matchingHostIds: extra.matchingHostIds,
     lastSuccessfulDeploymentId: extra.lastSuccessful?.id ?? '', lastSuccessfulRevision: extra.lastSuccessful?.revisionDigest ?? '',
+    autoRollback: g.autoRollback,
   };
 }
 
@@ -50,6 +51,7 @@ export function deploymentToProto(d: Deployment): PDeployment {
     fileExistsBehavior: d.fileExistsBehavior, ignoreApplicationStopFailures: d.ignoreApplicationStopFailures,
     minHealthyHosts: d.minHealthyHosts ?? 0, errorCode: d.errorCode ?? '', errorMessage: d.errorMessage ?? '',
     createdAt: d.createdAt, startedAt: d.startedAt ?? '', completedAt: d.completedAt ?? '',
+    rollbackOf: d.rollbackOf ?? '', rolledBackBy: d.rolledBackBy ?? '', autoRollback: d.autoRollback ?? [],
   };
 }
 

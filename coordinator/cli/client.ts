@@ -20,6 +20,7 @@ import type { ListDeploymentConfigsResponse__Output } from '../../proto/gen/ferr
 import type { ListDeploymentGroupsRequest } from '../../proto/gen/ferry/v1/ListDeploymentGroupsRequest.js';
 import type { ListDeploymentGroupsResponse__Output } from '../../proto/gen/ferry/v1/ListDeploymentGroupsResponse.js';
 import type { StopDeploymentRequest } from '../../proto/gen/ferry/v1/StopDeploymentRequest.js';
+import type { UpdateDeploymentGroupRequest } from '../../proto/gen/ferry/v1/UpdateDeploymentGroupRequest.js';
 import type { ListDeploymentsRequest } from '../../proto/gen/ferry/v1/ListDeploymentsRequest.js';
 import type { ListDeploymentsResponse__Output } from '../../proto/gen/ferry/v1/ListDeploymentsResponse.js';
 import type { ListHostsResponse__Output } from '../../proto/gen/ferry/v1/ListHostsResponse.js';
@@ -142,6 +143,15 @@ export class ControlApi {
   }
   stopDeployment(req: StopDeploymentRequest) {
     return this.unary<StopDeploymentRequest, DeploymentDetail__Output>(this.client.stopDeployment, req);
+  }
+  rollbackDeployment(req: GetDeploymentRequest) {
+    return this.unary<GetDeploymentRequest, DeploymentDetail__Output>(this.client.rollbackDeployment, req);
+  }
+  redeployDeployment(req: GetDeploymentRequest) {
+    return this.unary<GetDeploymentRequest, DeploymentDetail__Output>(this.client.redeployDeployment, req);
+  }
+  updateDeploymentGroup(req: UpdateDeploymentGroupRequest) {
+    return this.unary<UpdateDeploymentGroupRequest, DeploymentGroup__Output>(this.client.updateDeploymentGroup, req);
   }
   listDeployments(req: ListDeploymentsRequest) {
     return this.unary<ListDeploymentsRequest, ListDeploymentsResponse__Output>(this.client.listDeployments, req);

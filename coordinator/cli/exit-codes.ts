@@ -10,7 +10,7 @@ export const EXIT = {
   /** Bad usage: an unknown or bad flag or value; the message names it. */
   usage: 2,
   stopped: 3,
-  /** Reserved: the deployment was rolled back (see `wasRolledBack`). */
+  /** The deployment Failed or was Stopped, and a rollback to the last good revision was started. */
   rolledBack: 4,
   /** `--wait` gave up after `--timeout`; the deployment goes on. */
   timedOut: 5,
@@ -24,7 +24,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  the deployment Failed, or the coordinator refused the command
   2  usage error: a bad flag or value (the message names it)
   3  the deployment was Stopped
-  4  the deployment was rolled back (reserved)
+  4  the deployment failed or was stopped, and was rolled back
   5  --wait timed out (--timeout); the deployment goes on
   6  cannot reach the coordinator, or an unexpected API error`;
 
@@ -61,14 +61,9 @@ export function exitCodeForError(err: unknown): ExitCode {
   return EXIT.failed;
 }
 
-/**
- * Whether a Failed or Stopped deployment was rolled back. The API does not say yet: a rollback
- * is a new deployment linked to this one, and that link is not in `Deployment` (see
- * coordinator/cli/README.md). Until it is, no deployment counts as rolled back and exit code 4
- * is never returned; nothing here may guess from the description text (STYLE 2).
- */
-export function wasRolledBack(_detail: DeploymentDetail__Output): boolean {
-  return false;
+/** Whether a Failed or Stopped deployment was rolled back: a rollback deployment is linked to it. */
+export function wasRolledBack(detail: DeploymentDetail__Output): boolean {
+  return (detail.deployment?.rolledBackBy ?? '') !== '';
 }
 
 /** The exit code of a finished `--wait`; undefined while the deployment is not terminal. */

@@ -27,12 +27,18 @@ export interface Application {
   createdAt: string;
 }
 
+/** What triggers an automatic rollback (CodeDeploy's DEPLOYMENT_FAILURE, _STOP_ON_ALARM, _STOP_ON_REQUEST). */
+export const AUTO_ROLLBACK_EVENTS = ['failure', 'alarm', 'stop'] as const;
+export type AutoRollbackEvent = (typeof AUTO_ROLLBACK_EVENTS)[number];
+
 export interface DeploymentGroup {
   id: string;
   application: string;
   name: string;
   tagSets: TagSets;
   configName: string;
+  /** Events that roll a deployment of this group back automatically (none by default). */
+  autoRollback: AutoRollbackEvent[];
   createdAt: string;
 }
 
@@ -86,6 +92,12 @@ export interface Deployment {
   ignoreApplicationStopFailures: boolean;
   /** Only these hosts (an automatic deployment to a late host); all matching hosts when absent. */
   targetHostIds?: string[];
+  /** Per-deployment override of the group's auto-rollback events. */
+  autoRollback?: AutoRollbackEvent[];
+  /** For a rollback: the deployment it replaces. */
+  rollbackOf?: string;
+  /** For a rolled-back deployment: the rollback that replaced it. */
+  rolledBackBy?: string;
   /** Minimum healthy hosts, resolved to a count when the deployment starts. */
   minHealthyHosts?: number;
   errorCode?: string;

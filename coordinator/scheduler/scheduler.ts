@@ -5,6 +5,7 @@ import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/type
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts, orderTargets, plan } from '../planner/plan.js';
 import { scheduleLateHost } from '../services/agents.js';
 import { checkLiveness, hostState, livenessOf } from '../services/liveness.js';
+import { autoRollbackEvents, rollBack } from '../services/rollback.js';
 
 /**
  * The scheduler loop (STYLE 1): load a snapshot → plan (pure) → apply. It starts Queued
@@ -170,6 +171,10 @@ export class Scheduler {
   }
 
   private finish(d: Deployment, to: 'Succeeded' | 'Failed', errorCode: string | undefined, reason: string): void {
+    if (to === 'Failed' && d.creator !== 'rollback' && autoRollbackEvents(this.ctx, d).includes('failure')) {
+      // Queued behind this deployment (and ahead of anything else): it starts as soon as this one ends.
+      reason = `${reason}; ${rollBack(this.ctx, d, 'failure').note}`;
+    }
     const ok = this.ctx.store.transitionDeployment(d.id, to, {
       completedAt: iso(this.ctx.clock.now()),
       ...(to === 'Failed' && { errorCode: errorCode ?? 'HEALTH_CONSTRAINTS', errorMessage: reason }),

@@ -1,7 +1,7 @@
 import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
-import type { Application, DeploymentConfig, DeploymentGroup, MinimumHealthy, TagSets } from '../domain/types.js';
+import { AUTO_ROLLBACK_EVENTS, type Application, type AutoRollbackEvent, type DeploymentConfig, type DeploymentGroup, type MinimumHealthy, type TagSets } from '../domain/types.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -44,7 +44,25 @@ export function createConfig(ctx: Context, name: string, m: { type: string; valu
   return config;
 }
 
-export function createGroup(ctx: Context, input: { application: string; name: string; tagSets: TagSets; configName?: string }): DeploymentGroup {
+/** Parses `failure,alarm,stop` / `none` into auto-rollback events. */
+export function parseAutoRollback(values: readonly string[]): AutoRollbackEvent[] {
+  const list = values.flatMap(v => v.split(',')).map(v => v.trim().toLowerCase()).filter(Boolean);
+  if (list.length === 1 && list[0] === 'none') return [];
+  const bad = list.filter(v => !(AUTO_ROLLBACK_EVENTS as readonly string[]).includes(v));
+  if (bad.length > 0) {
+    throw new FerryError('INVALID_ARGUMENT', `auto-rollback: unknown event(s) ${bad.join(', ')}; use ${AUTO_ROLLBACK_EVENTS.join(', ')} or none`);
+  }
+  return [...new Set(list)] as AutoRollbackEvent[];
+}
+
+export function setGroupAutoRollback(ctx: Context, application: string, name: string, events: AutoRollbackEvent[]): void {
+  const g = ctx.store.getGroup(application, name);
+  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}`);
+  ctx.store.setGroupAutoRollback(g.id, events);
+  ctx.log.info('auto-rollback set', { component: 'catalog', application, group: name, events: events.join(',') || 'none' });
+}
+
+export function createGroup(ctx: Context, input: { application: string; name: string; tagSets: TagSets; configName?: string; autoRollback?: AutoRollbackEvent[] }): DeploymentGroup {
   checkName('deployment group', input.name);
   if (!ctx.store.getApplication(input.application)) {
     throw new FerryError('NOT_FOUND', `application ${input.application} does not exist; create it with: ferry app create ${input.application}`);
@@ -57,7 +75,8 @@ export function createGroup(ctx: Context, input: { application: string; name: st
     throw new FerryError('INVALID_ARGUMENT', 'at most 3 tag sets of 10 filters each (as CodeDeploy)');
   }
   const group: DeploymentGroup = {
-    id: ctx.ids.group(), application: input.application, name: input.name, tagSets: sets, configName, createdAt: iso(ctx.clock.now()),
+    id: ctx.ids.group(), application: input.application, name: input.name, tagSets: sets, configName,
+    autoRollback: input.autoRollback ?? [], createdAt: iso(ctx.clock.now()),
   };
   ctx.store.createGroup(group);
   ctx.log.info('deployment group created', { component: 'catalog', application: group.application, group: group.name, group_id: group.id, tag_sets: formatTagSets(sets) });

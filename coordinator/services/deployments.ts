@@ -2,7 +2,7 @@ import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../agent/apps
 import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { TERMINAL_DEPLOYMENT_STATUSES } from '../domain/status.js';
-import type { Deployment, DeploymentCreator, DeploymentGroup, HostDeployment, LifecycleEventRecord, Revision } from '../domain/types.js';
+import type { AutoRollbackEvent, Deployment, DeploymentCreator, DeploymentGroup, HostDeployment, LifecycleEventRecord, Revision } from '../domain/types.js';
 
 export interface CreateDeploymentInput {
   application: string;
@@ -15,6 +15,9 @@ export interface CreateDeploymentInput {
   ignoreApplicationStopFailures?: boolean;
   creator?: DeploymentCreator;
   targetHostIds?: string[];
+  /** Override of the group's auto-rollback events ([] = never). */
+  autoRollback?: AutoRollbackEvent[];
+  rollbackOf?: string;
 }
 
 export function resolveRevision(ctx: Context, application: string, ref: string): Revision {
@@ -68,6 +71,8 @@ export function createDeployment(ctx: Context, input: CreateDeploymentInput): De
     ignoreApplicationStopFailures: input.ignoreApplicationStopFailures ?? false,
     createdAt: iso(ctx.clock.now()),
     ...(input.targetHostIds && { targetHostIds: input.targetHostIds }),
+    ...(input.autoRollback && { autoRollback: input.autoRollback }),
+    ...(input.rollbackOf && { rollbackOf: input.rollbackOf }),
   };
   ctx.store.createDeployment(deployment);
   ctx.log.info('deployment created', {

@@ -2,19 +2,23 @@ import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import type { Deployment } from '../domain/types.js';
 import { isTerminal } from './deployments.js';
+import { autoRollbackEvents, rollBack } from './rollback.js';
 
 /**
  * Stops a deployment (CodeDeploy's StopDeployment, error code MANUAL_STOP): no new host starts,
  * pending hosts are Skipped, and every host in flight gets a CancelCommand — the agent kills the
  * running hook's process group and reports the host Failed, which is recorded when it arrives.
  */
-export function stopDeployment(ctx: Context, id: string, opts: { by: string; reason?: string }): Deployment {
+export function stopDeployment(ctx: Context, id: string, opts: { by: string; reason?: string; rollback?: boolean }): Deployment {
   const d = ctx.store.getDeployment(id);
   if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
   if (isTerminal(d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} already ended: ${d.status}`);
   const now = iso(ctx.clock.now());
   const who = opts.by.trim() || 'unknown';
-  const message = `stopped by ${who}${opts.reason ? `: ${opts.reason}` : ''}`;
+  let message = `stopped by ${who}${opts.reason ? `: ${opts.reason}` : ''}`;
+  if (d.creator !== 'rollback' && (opts.rollback || autoRollbackEvents(ctx, d).includes('stop'))) {
+    message = `${message}; ${rollBack(ctx, d, 'stop').note}`;
+  }
   if (!ctx.store.transitionDeployment(id, 'Stopped', { completedAt: now, errorCode: 'MANUAL_STOP', errorMessage: message })) {
     const now2 = ctx.store.getDeployment(id);
     throw new FerryError('FAILED_PRECONDITION', `deployment ${id} could not be stopped from ${now2?.status ?? 'its status'}`);

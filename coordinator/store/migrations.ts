@@ -161,7 +161,15 @@ CREATE TABLE auto_deployments (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: V1 }];
+/** Automatic rollback: the group's policy, a per-deployment override, and the links both ways. */
+const V2 = `
+ALTER TABLE deployment_groups ADD COLUMN auto_rollback TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(auto_rollback));
+ALTER TABLE deployments ADD COLUMN auto_rollback TEXT CHECK (auto_rollback IS NULL OR json_valid(auto_rollback));
+ALTER TABLE deployments ADD COLUMN rollback_of TEXT REFERENCES deployments (id);
+ALTER TABLE deployments ADD COLUMN rolled_back_by TEXT REFERENCES deployments (id);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: V1 }, { version: 2, up: V2 }];
 
 /**
  * Applies the migrations newer than the database's `user_version`, each in its own transaction

@@ -46,7 +46,7 @@ export function configParams(c: DeploymentConfig): Params {
   };
 }
 
-interface GroupRow { id: string; application: string; name: string; tag_sets: string; config_name: string; created_at: string }
+interface GroupRow { id: string; application: string; name: string; tag_sets: string; config_name: string; auto_rollback: string; created_at: string }
 
 export function toGroup(raw: unknown): DeploymentGroup {
   const r = raw as GroupRow;
@@ -56,13 +56,14 @@ export function toGroup(raw: unknown): DeploymentGroup {
     name: r.name,
     tagSets: JSON.parse(r.tag_sets) as DeploymentGroup['tagSets'],
     configName: r.config_name,
+    autoRollback: JSON.parse(r.auto_rollback) as DeploymentGroup['autoRollback'],
     createdAt: r.created_at,
   };
 }
 export function groupParams(g: DeploymentGroup): Params {
   return {
     id: g.id, application: g.application, name: g.name, tag_sets: JSON.stringify(g.tagSets),
-    config_name: g.configName, created_at: g.createdAt,
+    config_name: g.configName, auto_rollback: JSON.stringify(g.autoRollback ?? []), created_at: g.createdAt,
   };
 }
 
@@ -120,7 +121,7 @@ interface DeploymentRow {
   id: string; application: string; group_id: string; group_name: string; revision_digest: string;
   config_name: string; status: Deployment['status']; creator: Deployment['creator']; description: string;
   file_exists_behavior: Deployment['fileExistsBehavior']; ignore_application_stop_failures: number;
-  target_host_ids: string | null;
+  target_host_ids: string | null; auto_rollback: string | null; rollback_of: string | null; rolled_back_by: string | null;
   min_healthy_hosts: number | null; error_code: string | null; error_message: string | null; created_at: string;
   started_at: string | null; completed_at: string | null;
 }
@@ -140,6 +141,9 @@ export function toDeployment(raw: unknown): Deployment {
     fileExistsBehavior: r.file_exists_behavior,
     ignoreApplicationStopFailures: r.ignore_application_stop_failures === 1,
     ...present('targetHostIds', r.target_host_ids === null ? null : JSON.parse(r.target_host_ids) as string[]),
+    ...present('autoRollback', r.auto_rollback === null ? null : JSON.parse(r.auto_rollback) as Deployment['autoRollback']),
+    ...present('rollbackOf', r.rollback_of),
+    ...present('rolledBackBy', r.rolled_back_by),
     ...present('minHealthyHosts', r.min_healthy_hosts),
     ...present('errorCode', r.error_code),
     ...present('errorMessage', r.error_message),
@@ -155,6 +159,8 @@ export function deploymentParams(d: Deployment): Params {
     description: d.description, file_exists_behavior: d.fileExistsBehavior,
     ignore_application_stop_failures: flag(d.ignoreApplicationStopFailures),
     target_host_ids: d.targetHostIds === undefined ? null : JSON.stringify(d.targetHostIds),
+    auto_rollback: d.autoRollback === undefined ? null : JSON.stringify(d.autoRollback),
+    rollback_of: orNull(d.rollbackOf), rolled_back_by: orNull(d.rolledBackBy),
     min_healthy_hosts: orNull(d.minHealthyHosts), error_code: orNull(d.errorCode),
     error_message: orNull(d.errorMessage), created_at: d.createdAt, started_at: orNull(d.startedAt),
     completed_at: orNull(d.completedAt),

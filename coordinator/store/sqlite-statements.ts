@@ -39,7 +39,7 @@ const STATUS_FILTER = '(@statuses IS NULL OR status IN (SELECT value FROM json_e
 
 const DEPLOYMENT_COLUMNS = [
   'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'description',
-  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'min_healthy_hosts', 'error_code', 'error_message',
+  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'min_healthy_hosts', 'error_code', 'error_message',
   'created_at', 'started_at', 'completed_at',
 ];
 const HOST_DEPLOYMENT_COLUMNS = [
@@ -67,7 +67,8 @@ export function prepareStatements(db: Database) {
     getConfig: p('SELECT * FROM deployment_configs WHERE name = ?'),
     listConfigs: p('SELECT * FROM deployment_configs ORDER BY built_in DESC, name'),
 
-    insertGroup: p(insert('deployment_groups', ['id', 'application', 'name', 'tag_sets', 'config_name', 'created_at'])),
+    insertGroup: p(insert('deployment_groups', ['id', 'application', 'name', 'tag_sets', 'config_name', 'auto_rollback', 'created_at'])),
+    setGroupAutoRollback: p('UPDATE deployment_groups SET auto_rollback = @auto_rollback WHERE id = @id'),
     getGroup: p('SELECT * FROM deployment_groups WHERE application = ? AND name = ?'),
     getGroupById: p('SELECT * FROM deployment_groups WHERE id = ?'),
     listGroups: p(`SELECT * FROM deployment_groups WHERE (@application IS NULL OR application = @application)
@@ -104,8 +105,10 @@ export function prepareStatements(db: Database) {
     startDeployment: p(`UPDATE deployments
       SET status = 'InProgress', started_at = @started_at, min_healthy_hosts = @min_healthy_hosts
       WHERE id = @id AND status IN (${sqlList(STARTABLE_STATUSES)})`),
+    // A rollback goes before anything else waiting: it restores the last good revision.
     nextQueued: p(`SELECT * FROM deployments WHERE group_id = ? AND status = 'Queued'
-      ORDER BY created_at, rowid LIMIT 1`),
+      ORDER BY (creator = 'rollback') DESC, created_at, rowid LIMIT 1`),
+    linkRollback: p('UPDATE deployments SET rolled_back_by = @rollback WHERE id = @id AND rolled_back_by IS NULL'),
     activeDeployment: p(`SELECT * FROM deployments
       WHERE group_id = ? AND status IN (${sqlList(ACTIVE_DEPLOYMENT_STATUSES)})`),
     lastSuccessfulDeployment: p(`SELECT * FROM deployments WHERE group_id = ? AND status = 'Succeeded'

@@ -4,7 +4,7 @@ import Database, { type Statement } from 'better-sqlite3';
 import { FerryError, describeError, isFerryError } from '../../agent/errors.js';
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
-  Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
+  Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,
 } from '../domain/types.js';
 import { migrate } from './migrations.js';
@@ -216,6 +216,16 @@ export class SqliteStore implements Store {
       if (isActiveDeploymentConflict(err)) return false;
       throw err;
     }
+  }
+
+  setGroupAutoRollback(groupId: string, events: readonly AutoRollbackEvent[]): void {
+    if (this.st.setGroupAutoRollback.run({ id: groupId, auto_rollback: JSON.stringify(events) }).changes !== 1) {
+      throw new FerryError('NOT_FOUND', `deployment group id "${groupId}" not found`);
+    }
+  }
+
+  linkRollback(id: string, rollbackId: string): boolean {
+    return this.st.linkRollback.run({ id, rollback: rollbackId }).changes === 1;
   }
 
   nextQueued(groupId: string): Deployment | undefined {

@@ -1,6 +1,6 @@
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
-  Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
+  Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,
 } from '../domain/types.js';
 
@@ -62,6 +62,7 @@ export interface Store {
   getGroup(application: string, name: string): DeploymentGroup | undefined;
   getGroupById(id: string): DeploymentGroup | undefined;
   listGroups(application?: string): DeploymentGroup[];
+  setGroupAutoRollback(groupId: string, events: readonly AutoRollbackEvent[]): void;
 
   // Revisions: adding the same (application, digest) twice keeps the first and returns it
   addRevision(revision: Revision): Revision;
@@ -91,7 +92,9 @@ export interface Store {
    * (enforced by a partial unique index).
    */
   startDeployment(id: string, targets: readonly HostDeployment[], minHealthyHosts: number, startedAt: string): boolean;
-  /** The oldest Queued deployment of a group. */
+  /** Records that `rollbackId` rolls `id` back; false when `id` already has a rollback. */
+  linkRollback(id: string, rollbackId: string): boolean;
+  /** The next Queued deployment of a group: rollbacks first, then the oldest. */
   nextQueued(groupId: string): Deployment | undefined;
   /** The group's InProgress or Paused deployment. */
   activeDeployment(groupId: string): Deployment | undefined;

@@ -44,7 +44,8 @@ export function deployment(o: Partial<Deployment__Output> = {}): Deployment__Out
   return {
     id: 'd-TEST1', application: 'shop', groupName: 'web', groupId: 'g-1', revision: DIGEST, configName: 'OneAtATime',
     status: 'Created', creator: 'user', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
-    minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '', ...o,
+    minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '',
+    rollbackOf: '', rolledBackBy: '', autoRollback: [], ...o,
   };
 }
 
@@ -71,7 +72,7 @@ export function group(o: Partial<DeploymentGroup__Output> = {}): DeploymentGroup
   return {
     id: 'g-1', application: 'shop', name: 'web', configName: 'OneAtATime', createdAt: T0,
     tagSets: [{ filters: [{ key: 'role', value: 'web', hasKey: true, hasValue: true }] }],
-    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', ...o,
+    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', autoRollback: [], ...o,
   };
 }
 
@@ -173,6 +174,11 @@ export class FakeControl {
       CreateDeployment: this.unary('CreateDeployment', () => this.deployment),
       GetDeployment: this.unary('GetDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
       ListDeployments: this.unary('ListDeployments', () => ({ deployments: this.deployment.deployment ? [this.deployment.deployment] : [] })),
+      RollbackDeployment: this.unary('RollbackDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
+      RedeployDeployment: this.unary('RedeployDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
+      UpdateDeploymentGroup: this.unary('UpdateDeploymentGroup', req =>
+        this.groups.find(g => g.application === req.application && g.name === req.name) ?? notFound(`deployment group ${req.application}/${req.name}`),
+      ),
       StopDeployment: this.unary('StopDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
       ListHosts: this.unary('ListHosts', () => ({ hosts: this.hosts })),
       GetHost: this.unary('GetHost', req => this.hosts.find(h => h.id === req.id) ?? notFound(`host ${req.id}`)),

@@ -23,6 +23,8 @@ export interface Fleet {
   bundle(version: string, extra?: Record<string, string>, files?: Record<string, string>): Promise<string>;
   push(bundlePath: string, app?: string): Promise<string>;
   proof(hostId: string): Promise<string[]>;
+  /** What ValidateService last saw installed on the host: file names and a hash of their bytes. */
+  files(hostId: string): Promise<string>;
   /** SIGKILLs the coordinator and starts a new one on the same data dir and address. */
   restartCoordinator(): Promise<void>;
 }
@@ -65,7 +67,7 @@ export async function startFleet(t: T, hostIds: string[], opts: { config?: strin
         appspec: { version: 0.0, os: 'linux', files: [{ source: 'www', destination: path.join(appDir, 'www') }], hooks: hooksFor(HOOKS) },
         files: { 'www/version.txt': version, [`www/only-${version}.txt`]: version, ...files },
         scripts: Object.fromEntries(HOOKS.map(e => [`scripts/${e}.sh`,
-          `echo "${version}:$LIFECYCLE_EVENT" >> ${proofDir}/$HOST_LABEL\n${e === 'ValidateService' ? `echo "${version}:installed:$(cat ${appDir}/www/version.txt)" >> ${proofDir}/$HOST_LABEL\n` : ''}${extra[e] ?? ''}`])),
+          `echo "${version}:$LIFECYCLE_EVENT" >> ${proofDir}/$HOST_LABEL\n${e === 'ValidateService' ? `echo "${version}:installed:$(cat ${appDir}/www/version.txt)" >> ${proofDir}/$HOST_LABEL\n(cd ${appDir}/www && echo "$(ls | sort | tr '\\n' ' ')$(cat $(ls | sort) | sha256sum | cut -c1-16)") > ${proofDir}/$HOST_LABEL.files\n` : ''}${extra[e] ?? ''}`])),
       });
       return pack(src, path.join(dir, 'bundles', `${version}.tgz`), 'tgz');
     },
@@ -78,6 +80,7 @@ export async function startFleet(t: T, hostIds: string[], opts: { config?: strin
       await fleet.coordinator.kill('SIGKILL');
       fleet.coordinator = await startCoordinator(t, path.join(dir, 'data'), opts.coordinatorArgs ?? [], fleet.coordinator.address);
     },
+    files: async hostId => (await fs.readFile(path.join(proofDir, `${hostId}.files`), 'utf8').catch(() => '')).trim(),
     proof: async hostId => (await fs.readFile(path.join(proofDir, hostId), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean),
   };
   for (const id of hostIds) await fleet.addAgent(id);

@@ -19,6 +19,7 @@ export function createRequest(opts: Record<string, unknown>): { request: CreateD
     description: (opts.description as string | undefined) ?? '',
     fileExistsBehavior: opts.fileExistsBehavior === undefined ? '' : parseFileExistsBehavior(String(opts.fileExistsBehavior)),
     ignoreApplicationStopFailures: opts.ignoreApplicationStopFailures === true,
+    ...(opts.autoRollback !== undefined && { autoRollback: parseAutoRollbackFlag(String(opts.autoRollback)), overrideAutoRollback: true }),
   };
   const wait = opts.wait === true;
   if (opts.timeout === undefined) return { request, wait };
@@ -46,7 +47,8 @@ export function registerDeployCommands(program: Command, r: Runner): void {
       .option('--description <text>', 'a note stored with the deployment')
       .option('--file-exists-behavior <behavior>', 'files the group did not install: DISALLOW (default), OVERWRITE or RETAIN')
       .option('--ignore-application-stop-failures', 'go on when the installed revision\'s ApplicationStop scripts fail')
-      .option('--wait', 'follow the deployment until it ends; exit 0 Succeeded, 1 Failed, 3 Stopped, 5 timed out')
+      .option('--auto-rollback <events>', 'this deployment only: failure,alarm,stop or none (the group\'s policy when not given)')
+      .option('--wait', 'follow the deployment until it ends; exit 0 Succeeded, 1 Failed, 3 Stopped, 4 rolled back, 5 timed out')
       .option('--timeout <duration>', 'with --wait: give up after this long (e.g. 90s, 30m, 1h); the deployment goes on'),
     async (s, _args, opts) => {
       const { request, wait, timeoutMs } = createRequest(opts);
@@ -102,13 +104,43 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         'ferry deploy stop d-123',
         'ferry deploy stop d-123 --reason "bad config in v42"',
       ])
-      .option('--reason <text>', 'why (recorded with the stop)'),
+      .option('--reason <text>', 'why (recorded with the stop)')
+      .option('--rollback', 'also roll the hosts it touched back to the last successful revision'),
     async (s, [id], opts) => {
       const detail = await s.api().stopDeployment({
         id: requireText(id, 'ID'), reason: (opts.reason as string | undefined) ?? '', requestedBy: requester(),
+        rollback: opts.rollback === true,
       });
       if (s.out.json) return s.out.document(detail);
       s.out.lines(deploymentLines(detail, s.now, s.out.c));
+    },
+  );
+
+  r.action(
+    r.leaf(deploy, 'rollback <id>', 'roll an ended deployment back: a new deployment of the revision before it, to the hosts it touched', [
+      'ferry deploy rollback d-123',
+      'ferry deploy rollback d-123 --json | jq -r .deployment.id',
+    ]),
+    async (s, [id]) => {
+      const detail = await s.api().rollbackDeployment({ id: requireText(id, 'ID') });
+      if (s.out.json) return s.out.document(detail);
+      const d = detail.deployment!;
+      s.out.line(d.id);
+      s.out.line(`rollback ${d.id} of ${d.rollbackOf}: revision ${shortDigest(d.revision)} to ${detail.hosts.length || 'the'} host(s) it touched (${d.status})`);
+      s.out.line(`follow it: ferry deploy status ${d.id}`);
+    },
+  );
+
+  r.action(
+    r.leaf(deploy, 'redeploy <id>', 'deploy the same revision with the same config and options again, to the whole group', [
+      'ferry deploy redeploy d-123',
+    ]),
+    async (s, [id]) => {
+      const detail = await s.api().redeployDeployment({ id: requireText(id, 'ID') });
+      if (s.out.json) return s.out.document(detail);
+      const d = detail.deployment!;
+      s.out.line(d.id);
+      s.out.line(`redeploy ${d.id}: revision ${shortDigest(d.revision)} to ${d.application}/${d.groupName} (${d.status})`);
     },
   );
 
@@ -124,4 +156,15 @@ function requester(): string {
     // no passwd entry for this uid
   }
   return `${user}@${os.hostname()}`;
+}
+
+/** `failure,alarm,stop` or `none`, checked here so a typo is a usage error (exit 2). */
+export function parseAutoRollbackFlag(raw: string, flag = '--auto-rollback'): string[] {
+  const list = raw.split(',').map(v => v.trim().toLowerCase()).filter(Boolean);
+  if (list.length === 1 && list[0] === 'none') return [];
+  const bad = list.filter(v => !['failure', 'alarm', 'stop'].includes(v));
+  if (list.length === 0 || bad.length > 0) {
+    throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}' must be a comma-separated list of failure, alarm, stop — or none`);
+  }
+  return list;
 }

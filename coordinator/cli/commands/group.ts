@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseAutoRollbackFlag } from './deploy.js';
 import type { DeploymentGroup__Output } from '../../../proto/gen/ferry/v1/DeploymentGroup.js';
 import type { HostInfo__Output } from '../../../proto/gen/ferry/v1/HostInfo.js';
 import { parseTagSets, requireText } from '../args.js';
@@ -46,7 +47,8 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--name <group>', 'the group\'s name')
       .option('--tag-set <filters>', 'comma-separated tag filters (key, =value, key=value) matched with OR; repeat for AND', collect, [])
-      .option('--config <config>', 'the deployment config (the coordinator\'s default when not given; see ferry config list)'),
+      .option('--config <config>', 'the deployment config (the coordinator\'s default when not given; see ferry config list)')
+      .option('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop (default none)'),
     async (s, _args, opts) => {
       const tagSets = parseTagSets(opts.tagSet as string[]);
       const created = await s.api().createDeploymentGroup({
@@ -54,11 +56,34 @@ export function registerGroupCommands(program: Command, r: Runner): void {
         name: requireText(opts.name as string, '--name'),
         tagSets,
         configName: (opts.config as string | undefined) ?? '',
+        autoRollback: opts.autoRollback === undefined ? [] : parseAutoRollbackFlag(String(opts.autoRollback)),
       });
       if (s.out.json) return s.out.document(created);
       s.out.line(`created deployment group ${created.application}/${created.name} (${created.id})`);
       s.out.line(`  hosts: ${formatTagSets(created.tagSets)}; ${created.matchingHostIds.length} connected host(s) match now`);
       s.out.line(`  config: ${orNone(created.configName)}`);
+      s.out.line(`  auto-rollback: ${created.autoRollback.join(',') || 'none'}`);
+    },
+  );
+
+  r.action(
+    r
+      .leaf(group, 'update', 'change a deployment group\'s settings', [
+        'ferry group update --app shop --name web --auto-rollback failure,stop',
+        'ferry group update --app shop --name web --auto-rollback none',
+      ])
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--name <group>', 'the group\'s name')
+      .requiredOption('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop, or none'),
+    async (s, _args, opts) => {
+      const updated = await s.api().updateDeploymentGroup({
+        application: requireText(opts.app as string, '--app'),
+        name: requireText(opts.name as string, '--name'),
+        autoRollback: parseAutoRollbackFlag(String(opts.autoRollback)),
+        setAutoRollback: true,
+      });
+      if (s.out.json) return s.out.document(updated);
+      s.out.line(`updated deployment group ${updated.application}/${updated.name}: auto-rollback ${updated.autoRollback.join(',') || 'none'}`);
     },
   );
 
