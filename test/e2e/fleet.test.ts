@@ -168,3 +168,21 @@ t.test('an agent killed while downloading resumes the transfer from where it sto
   t.ok(offsets.slice(1).some(o => o >= kept), 'the restarted agent resumed from the bytes it already had');
   t.same((await f.proof('h1')).filter(l => l.includes('installed')), ['big:installed:big']);
 });
+
+t.test('a revision pushed from git reaches the hooks as BUNDLE_COMMIT', { skip: needsRoot }, async t => {
+  const f = await startFleet(t, ['h1']);
+  const archive = await f.bundle('git1', { AfterInstall: `echo "commit:$BUNDLE_COMMIT" >> ${f.proofDir}/h1` });
+  const src = archive.replace(/\.tgz$/, '');
+  const { execFileSync } = await import('node:child_process');
+  const git = (...args: string[]) => execFileSync('git', ['-C', src, '-c', 'user.name=t', '-c', 'user.email=t@x', ...args]).toString().trim();
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'v1');
+  const commit = git('rev-parse', 'HEAD');
+  const pushed = await ferry(f.coordinator.address, ['revision', 'push', '--git', src, '--commit', 'HEAD', '--app', 'shop', '--json']);
+  t.equal(pushed.code, 0, pushed.stderr);
+  t.equal(pushed.json.revision.commit, commit);
+  const r = await deploy(f, ['--revision', pushed.json.revision.digest]);
+  t.equal(r.code, 0, r.stderr.slice(-400));
+  t.ok((await f.proof('h1')).includes(`commit:${commit}`), 'the AfterInstall hook saw BUNDLE_COMMIT');
+});
