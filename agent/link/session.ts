@@ -1,10 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import type { AgentMessage } from '../../proto/gen/ferry/v1/AgentMessage.js';
 import type { AgentServiceClient } from '../../proto/gen/ferry/v1/AgentService.js';
+import type { AlarmState } from '../../proto/gen/ferry/v1/AlarmState.js';
 import type { CancelCommand__Output as CancelCommand } from '../../proto/gen/ferry/v1/CancelCommand.js';
 import type { CoordinatorMessage__Output as CoordinatorMessage } from '../../proto/gen/ferry/v1/CoordinatorMessage.js';
 import type { DeployCommand__Output as DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
 import type { Register } from '../../proto/gen/ferry/v1/Register.js';
+import type { SetAlarms__Output as SetAlarms } from '../../proto/gen/ferry/v1/SetAlarms.js';
 import { describeError } from '../errors.js';
 import type { Clock } from '../lifecycle/types.js';
 import type { Logger } from '../log.js';
@@ -17,6 +19,8 @@ export interface SessionHandlers {
   deploy(command: DeployCommand): void;
   cancel(command: CancelCommand): void;
   ack(deploymentId: string): void;
+  /** The whole current list of health alarms for this host. */
+  setAlarms(message: SetAlarms): void;
 }
 
 export interface SessionOptions {
@@ -26,6 +30,8 @@ export interface SessionOptions {
   /** Used until the coordinator's Registered reply names one (> 0). */
   heartbeatIntervalMs: number;
   runningDeploymentId: () => string;
+  /** The health alarms' states, carried by every heartbeat (none: an empty list). */
+  alarmStates?: () => AlarmState[];
   handlers: SessionHandlers;
   logger: Logger;
   clock: Clock;
@@ -91,6 +97,18 @@ export class Session {
       }
     }
     return false;
+  }
+
+  /**
+   * Sends a heartbeat now, between the regular beats (an alarm changed state), when registered;
+   * otherwise the next registration sends one.
+   */
+  heartbeatNow(): void {
+    if (this.registered && this.call) this.call.write({ heartbeat: this.heartbeatMessage() });
+  }
+
+  private heartbeatMessage(): NonNullable<AgentMessage['heartbeat']> {
+    return { sentAtMs: this.o.clock.now(), runningDeploymentId: this.o.runningDeploymentId(), alarms: this.o.alarmStates?.() ?? [] };
   }
 
   /** Half-closes the stream (the coordinator sees the agent leave), waits up to `graceMs`, stops. */
@@ -168,7 +186,7 @@ export class Session {
     }
     this.heartbeat = setInterval(() => {
       if (this.call !== call) return;
-      call.write({ heartbeat: { sentAtMs: this.o.clock.now(), runningDeploymentId: this.o.runningDeploymentId() } });
+      call.write({ heartbeat: this.heartbeatMessage() });
     }, intervalMs);
     const queued = this.queue;
     this.queue = [];
@@ -177,6 +195,7 @@ export class Session {
       this.dropped = 0;
     }
     for (const m of queued) call.write(m);
+    if ((this.o.alarmStates?.() ?? []).length > 0) call.write({ heartbeat: this.heartbeatMessage() }); // alarm states without waiting a beat
     this.guard('registered', () => this.o.handlers.registered());
   }
 
@@ -185,6 +204,7 @@ export class Session {
     if (m.msg === 'deploy' && m.deploy) this.guard('deploy', () => h.deploy(m.deploy!));
     else if (m.msg === 'cancel' && m.cancel) this.guard('cancel', () => h.cancel(m.cancel!));
     else if (m.msg === 'ack' && m.ack) this.guard('ack', () => h.ack(m.ack!.deploymentId));
+    else if (m.msg === 'setAlarms' && m.setAlarms) this.guard('set_alarms', () => h.setAlarms(m.setAlarms!));
     else this.log.debug('ignored a coordinator message', { kind: m.msg ?? 'unknown' });
   }
 

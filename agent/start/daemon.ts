@@ -4,6 +4,9 @@ import path from 'node:path';
 import type { AgentEnvironment, StartConfig } from '../config.js';
 import { AGENT_DEFAULTS } from '../config.js';
 import { describeError, isFerryError } from '../errors.js';
+import { HealthMonitor } from '../health/monitor.js';
+import { HostProbe, systemInformation } from '../health/probes.js';
+import { alarmsFromWire, stateToWire } from '../health/wire.js';
 import { ChildProcessRunner } from '../lifecycle/process-runner.js';
 import { systemClock } from '../lifecycle/types.js';
 import { NssUserDirectory } from '../lifecycle/users.js';
@@ -98,6 +101,14 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     maxBundleBytes: cfg.maxBundleBytes,
     logger: base.child({ component: 'worker' }),
   });
+  // Health alarms: nothing is sampled until the coordinator sends SetAlarms with some.
+  const healthLog = base.child({ component: 'health' });
+  const monitor = new HealthMonitor({
+    probe: new HostProbe({ system: systemInformation(), runner: new ChildProcessRunner(), env: env.hookEnv, killGraceMs: 1000 }),
+    clock: systemClock,
+    onChange: () => session?.heartbeatNow(),
+    logger: healthLog,
+  });
   const resendOutbox = async () => {
     const { results, unreadable } = await outbox.list();
     for (const file of unreadable) log.error('a result in the outbox cannot be read; it is not sent', { file });
@@ -112,10 +123,15 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     }),
     heartbeatIntervalMs: cfg.heartbeatIntervalMs,
     runningDeploymentId: () => worker.runningDeploymentId(),
+    alarmStates: () => monitor.states().map(stateToWire),
     handlers: {
       registered: () => track(resendOutbox(), 're-sending the outbox'),
       deploy: c => track(worker.accept(c), 'accepting a deploy command'),
       cancel: c => worker.cancel(c.deploymentId, c.reason),
+      setAlarms: m => {
+        const { alarms, intervalMs } = alarmsFromWire(m);
+        monitor.set(alarms, intervalMs);
+      },
       ack: id => track(outbox.ack(id).then(had => log.debug(had ? 'result acknowledged' : 'repeated ack', { deployment_id: id })), 'removing an acknowledged result'),
     },
     logger: base.child({ component: 'session' }),
@@ -124,7 +140,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   for (const c of rerun) worker.resume(c);
   session.start();
   await new Promise<void>(resolve => (stopSignal.aborted ? resolve() : stopSignal.addEventListener('abort', () => resolve(), { once: true })));
-  await worker.shutdown('the agent is stopping (SIGTERM)');
+  await Promise.all([worker.shutdown('the agent is stopping (SIGTERM)'), monitor.stop()]);
   await session.stop();
   await Promise.allSettled([...pending]);
   transport.close();

@@ -5,6 +5,7 @@ import { SETTLED_HOST_STATUSES } from '../domain/status.js';
 import type { BundleType } from '../domain/types.js';
 import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAutoRollback } from '../services/catalog.js';
 import { manualRollback, redeploy } from '../services/rollback.js';
+import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
 import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
 import { hostState, livenessOf } from '../services/liveness.js';
 import { stopDeployment } from '../services/stop.js';
@@ -71,6 +72,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
         description: req.description, fileExistsBehavior: req.fileExistsBehavior,
         ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
         ...(req.overrideAutoRollback && { autoRollback: parseAutoRollback(req.autoRollback) }),
+        ...(req.hasApproveAfter && { approveAfter: req.approveAfter }),
       });
       return detailToProto(getDeploymentView(ctx, d.id));
     }),
@@ -86,6 +88,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       stopDeployment(ctx, req.id, { by: req.requestedBy, reason: req.reason, rollback: req.rollback });
       return detailToProto(getDeploymentView(ctx, req.id));
     }),
+    PauseDeployment: unary(req => detailToProto(getDeploymentView(ctx, pauseDeployment(ctx, req.id, req.requestedBy).id))),
+    ResumeDeployment: unary(req => detailToProto(getDeploymentView(ctx, resumeDeployment(ctx, req.id).id))),
+    ApproveDeployment: unary(req => detailToProto(getDeploymentView(ctx, approveDeployment(ctx, req.id).id))),
+    RejectDeployment: unary(req => detailToProto(getDeploymentView(ctx, rejectDeployment(ctx, req.id, req.requestedBy, req.reason).id))),
     RollbackDeployment: unary(req => detailToProto(getDeploymentView(ctx, manualRollback(ctx, req.id).id))),
     RedeployDeployment: unary(req => detailToProto(getDeploymentView(ctx, redeploy(ctx, req.id).id))),
     WatchDeployment: call => watchDeployment(ctx, call),

@@ -52,6 +52,8 @@ export function deploymentToProto(d: Deployment): PDeployment {
     minHealthyHosts: d.minHealthyHosts ?? 0, errorCode: d.errorCode ?? '', errorMessage: d.errorMessage ?? '',
     createdAt: d.createdAt, startedAt: d.startedAt ?? '', completedAt: d.completedAt ?? '',
     rollbackOf: d.rollbackOf ?? '', rolledBackBy: d.rolledBackBy ?? '', autoRollback: d.autoRollback ?? [],
+    pauseReason: d.status === 'Paused' ? d.pauseReason ?? '' : '', approveAfter: d.approveAfter ?? -1,
+    awaitingApproval: d.status === 'Paused' && d.approveAfter !== undefined && !d.approved,
   };
 }
 

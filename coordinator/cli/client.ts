@@ -144,6 +144,11 @@ export class ControlApi {
   stopDeployment(req: StopDeploymentRequest) {
     return this.unary<StopDeploymentRequest, DeploymentDetail__Output>(this.client.stopDeployment, req);
   }
+  /** Pause, Resume, Approve, Reject: the same request shape as Stop. */
+  control(verb: 'pause' | 'resume' | 'approve' | 'reject', req: StopDeploymentRequest) {
+    const method = { pause: this.client.pauseDeployment, resume: this.client.resumeDeployment, approve: this.client.approveDeployment, reject: this.client.rejectDeployment }[verb];
+    return this.unary<StopDeploymentRequest, DeploymentDetail__Output>(method, req);
+  }
   rollbackDeployment(req: GetDeploymentRequest) {
     return this.unary<GetDeploymentRequest, DeploymentDetail__Output>(this.client.rollbackDeployment, req);
   }

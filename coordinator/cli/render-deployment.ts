@@ -74,6 +74,7 @@ export function deploymentLines(detail: DeploymentDetail__Output, now: number, c
     ['Creator', orNone(d.creator)],
     ['Description', orNone(d.description)],
     ['Options', options],
+    ...(d.pauseReason ? [['Paused', d.pauseReason] as [string, string]] : []),
     ...(d.rollbackOf ? [['Rollback of', d.rollbackOf] as [string, string]] : []),
     ...(d.rolledBackBy ? [['Rolled back by', `${d.rolledBackBy}  (ferry deploy status ${d.rolledBackBy})`] as [string, string]] : []),
     ['Created', formatTime(d.createdAt)],

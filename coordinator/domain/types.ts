@@ -94,6 +94,12 @@ export interface Deployment {
   targetHostIds?: string[];
   /** Per-deployment override of the group's auto-rollback events. */
   autoRollback?: AutoRollbackEvent[];
+  /** Approval gate: pause once this many hosts have succeeded, until `ferry deploy approve`. */
+  approveAfter?: number;
+  /** Set once the gate was approved (it does not close again). */
+  approved?: boolean;
+  /** Why the deployment is Paused (awaiting approval, or paused by an operator). */
+  pauseReason?: string;
   /** For a rollback: the deployment it replaces. */
   rollbackOf?: string;
   /** For a rolled-back deployment: the rollback that replaced it. */

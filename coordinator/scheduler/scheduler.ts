@@ -5,6 +5,7 @@ import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/type
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts, orderTargets, plan } from '../planner/plan.js';
 import { scheduleLateHost } from '../services/agents.js';
 import { checkLiveness, hostState, livenessOf } from '../services/liveness.js';
+import { gateReached } from '../services/pause.js';
 import { autoRollbackEvents, rollBack } from '../services/rollback.js';
 
 /**
@@ -112,6 +113,16 @@ export class Scheduler {
       revisionHealth: 'old' as const, position: hd.position,
     }));
     const actions = plan({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, targets }, this.ctx.clock.now());
+    if (actions.some(a => a.type === 'start') && gateReached(this.ctx, d)) {
+      const done = targets.filter(t => t.status === 'Succeeded').length;
+      const reason = `awaiting approval: ${done} host(s) succeeded (--approve-after ${d.approveAfter}); ` +
+        `continue with ferry deploy approve ${d.id}, or ferry deploy reject ${d.id}`;
+      if (this.ctx.store.transitionDeployment(d.id, 'Paused', { pauseReason: reason })) {
+        this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason });
+        this.ctx.changes.deployment(d.id);
+      }
+      return;
+    }
     for (const action of actions) this.apply(d, action);
   }
 

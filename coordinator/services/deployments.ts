@@ -18,6 +18,8 @@ export interface CreateDeploymentInput {
   /** Override of the group's auto-rollback events ([] = never). */
   autoRollback?: AutoRollbackEvent[];
   rollbackOf?: string;
+  /** Pause for approval once this many hosts have succeeded. */
+  approveAfter?: number;
 }
 
 export function resolveRevision(ctx: Context, application: string, ref: string): Revision {
@@ -73,6 +75,7 @@ export function createDeployment(ctx: Context, input: CreateDeploymentInput): De
     ...(input.targetHostIds && { targetHostIds: input.targetHostIds }),
     ...(input.autoRollback && { autoRollback: input.autoRollback }),
     ...(input.rollbackOf && { rollbackOf: input.rollbackOf }),
+    ...(input.approveAfter !== undefined && { approveAfter: input.approveAfter }),
   };
   ctx.store.createDeployment(deployment);
   ctx.log.info('deployment created', {

@@ -169,7 +169,14 @@ ALTER TABLE deployments ADD COLUMN rollback_of TEXT REFERENCES deployments (id);
 ALTER TABLE deployments ADD COLUMN rolled_back_by TEXT REFERENCES deployments (id);
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: V1 }, { version: 2, up: V2 }];
+/** Approval gates and pauses. */
+const V3 = `
+ALTER TABLE deployments ADD COLUMN approve_after INTEGER CHECK (approve_after IS NULL OR approve_after >= 0);
+ALTER TABLE deployments ADD COLUMN approved INTEGER NOT NULL DEFAULT 0 CHECK (approved IN (0, 1));
+ALTER TABLE deployments ADD COLUMN pause_reason TEXT;
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }];
 
 /**
  * Applies the migrations newer than the database's `user_version`, each in its own transaction

@@ -122,6 +122,7 @@ interface DeploymentRow {
   config_name: string; status: Deployment['status']; creator: Deployment['creator']; description: string;
   file_exists_behavior: Deployment['fileExistsBehavior']; ignore_application_stop_failures: number;
   target_host_ids: string | null; auto_rollback: string | null; rollback_of: string | null; rolled_back_by: string | null;
+  approve_after: number | null; approved: number; pause_reason: string | null;
   min_healthy_hosts: number | null; error_code: string | null; error_message: string | null; created_at: string;
   started_at: string | null; completed_at: string | null;
 }
@@ -142,6 +143,9 @@ export function toDeployment(raw: unknown): Deployment {
     ignoreApplicationStopFailures: r.ignore_application_stop_failures === 1,
     ...present('targetHostIds', r.target_host_ids === null ? null : JSON.parse(r.target_host_ids) as string[]),
     ...present('autoRollback', r.auto_rollback === null ? null : JSON.parse(r.auto_rollback) as Deployment['autoRollback']),
+    ...present('approveAfter', r.approve_after),
+    ...(r.approved === 1 && { approved: true }),
+    ...present('pauseReason', r.pause_reason),
     ...present('rollbackOf', r.rollback_of),
     ...present('rolledBackBy', r.rolled_back_by),
     ...present('minHealthyHosts', r.min_healthy_hosts),
@@ -161,6 +165,7 @@ export function deploymentParams(d: Deployment): Params {
     target_host_ids: d.targetHostIds === undefined ? null : JSON.stringify(d.targetHostIds),
     auto_rollback: d.autoRollback === undefined ? null : JSON.stringify(d.autoRollback),
     rollback_of: orNull(d.rollbackOf), rolled_back_by: orNull(d.rolledBackBy),
+    approve_after: orNull(d.approveAfter), approved: flag(d.approved ?? false), pause_reason: orNull(d.pauseReason),
     min_healthy_hosts: orNull(d.minHealthyHosts), error_code: orNull(d.errorCode),
     error_message: orNull(d.errorMessage), created_at: d.createdAt, started_at: orNull(d.startedAt),
     completed_at: orNull(d.completedAt),
@@ -272,7 +277,7 @@ export function patchParams<P extends object>(patch: P, columns: Readonly<Record
   for (const [field, column] of Object.entries<string>(columns)) {
     const value = (patch as Record<string, string | number | null | undefined>)[field];
     out[`set_${column}`] = value === undefined ? 0 : 1;
-    out[column] = value ?? null;
+    out[column] = typeof value === 'boolean' ? (value ? 1 : 0) : value ?? null;
   }
   return out;
 }

@@ -17,6 +17,8 @@ export const DEPLOYMENT_PATCH_COLUMNS = {
   startedAt: 'started_at',
   completedAt: 'completed_at',
   minHealthyHosts: 'min_healthy_hosts',
+  pauseReason: 'pause_reason',
+  approved: 'approved',
 } as const satisfies Record<keyof DeploymentPatch, string>;
 
 export const HOST_DEPLOYMENT_PATCH_COLUMNS = {
@@ -39,7 +41,7 @@ const STATUS_FILTER = '(@statuses IS NULL OR status IN (SELECT value FROM json_e
 
 const DEPLOYMENT_COLUMNS = [
   'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'description',
-  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'min_healthy_hosts', 'error_code', 'error_message',
+  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approved', 'pause_reason', 'min_healthy_hosts', 'error_code', 'error_message',
   'created_at', 'started_at', 'completed_at',
 ];
 const HOST_DEPLOYMENT_COLUMNS = [

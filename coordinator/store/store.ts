@@ -18,6 +18,8 @@ export interface DeploymentPatch {
   startedAt?: string;
   completedAt?: string;
   minHealthyHosts?: number;
+  pauseReason?: string | null;
+  approved?: boolean;
 }
 
 export interface HostDeploymentPatch {

@@ -45,7 +45,7 @@ export function deployment(o: Partial<Deployment__Output> = {}): Deployment__Out
     id: 'd-TEST1', application: 'shop', groupName: 'web', groupId: 'g-1', revision: DIGEST, configName: 'OneAtATime',
     status: 'Created', creator: 'user', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
     minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '',
-    rollbackOf: '', rolledBackBy: '', autoRollback: [], ...o,
+    rollbackOf: '', rolledBackBy: '', autoRollback: [], pauseReason: '', approveAfter: -1, awaitingApproval: false, ...o,
   };
 }
 
@@ -179,6 +179,10 @@ export class FakeControl {
       UpdateDeploymentGroup: this.unary('UpdateDeploymentGroup', req =>
         this.groups.find(g => g.application === req.application && g.name === req.name) ?? notFound(`deployment group ${req.application}/${req.name}`),
       ),
+      PauseDeployment: this.unary('PauseDeployment', () => this.deployment),
+      ResumeDeployment: this.unary('ResumeDeployment', () => this.deployment),
+      ApproveDeployment: this.unary('ApproveDeployment', () => this.deployment),
+      RejectDeployment: this.unary('RejectDeployment', () => this.deployment),
       StopDeployment: this.unary('StopDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
       ListHosts: this.unary('ListHosts', () => ({ hosts: this.hosts })),
       GetHost: this.unary('GetHost', req => this.hosts.find(h => h.id === req.id) ?? notFound(`host ${req.id}`)),

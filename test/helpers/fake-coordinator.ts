@@ -9,6 +9,7 @@ import type { CoordinatorMessage } from '../../proto/gen/ferry/v1/CoordinatorMes
 import type { DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
 import type { FetchRevisionRequest__Output as FetchRequest } from '../../proto/gen/ferry/v1/FetchRevisionRequest.js';
 import type { RevisionChunk } from '../../proto/gen/ferry/v1/RevisionChunk.js';
+import type { SetAlarms } from '../../proto/gen/ferry/v1/SetAlarms.js';
 import { SERVER_KEEPALIVE_OPTIONS, loadFerryProto } from '../../proto/load.js';
 import { AGENT_BIN, REPO } from './agent-cli.js';
 import { hooksFor, pack, writeBundle } from './bundle.js';
@@ -37,6 +38,10 @@ const pause = (ms: number) => new Promise(r => setTimeout(r, ms));
 export class FakeCoordinator {
   port = 0;
   readonly messages: AgentMessage[] = [];
+  /** When each of `messages` arrived (Date.now()). */
+  readonly receivedAt: number[] = [];
+  /** Sent after every Registered, as a real coordinator sends a host's alarms (undefined: none). */
+  alarms: SetAlarms | undefined;
   readonly fetches: { digest: string; offset: number; hostId: string }[] = [];
   /** Connect streams opened so far. */
   streams = 0;
@@ -73,6 +78,17 @@ export class FakeCoordinator {
 
   deploy(cmd: DeployCommand): void {
     this.send({ deploy: { applicationName: 'app', groupName: 'web', groupId: 'g-web', bundleType: 'tgz', ...cmd } });
+  }
+
+  /** Sets `alarms` (sent after every Registered from now on) and sends them to the connected agent. */
+  setAlarms(alarms: SetAlarms): void {
+    this.alarms = alarms;
+    this.send({ setAlarms: alarms });
+  }
+
+  /** Messages of one kind with their arrival times, in arrival order. */
+  timed<K extends NonNullable<AgentMessage['msg']>>(kind: K): { at: number; msg: NonNullable<AgentMessage[K]> }[] {
+    return this.messages.flatMap((m, i) => (m.msg === kind ? [{ at: this.receivedAt[i]!, msg: m[kind]! as NonNullable<AgentMessage[K]> }] : []));
   }
 
   /** Messages of one kind, in arrival order. */
@@ -134,8 +150,10 @@ export class FakeCoordinator {
     this.open.add(call);
     call.on('data', (m: AgentMessage) => {
       this.messages.push(m);
+      this.receivedAt.push(Date.now());
       if (m.msg === 'register') {
         call.write({ registered: { hostId: m.register!.hostId, heartbeatIntervalMs: this.heartbeatIntervalMs } });
+        if (this.alarms) call.write({ setAlarms: this.alarms });
       } else if (m.msg === 'result' && this.autoAck) {
         call.write({ ack: { deploymentId: m.result!.deploymentId } });
       }

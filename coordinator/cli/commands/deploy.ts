@@ -20,6 +20,7 @@ export function createRequest(opts: Record<string, unknown>): { request: CreateD
     fileExistsBehavior: opts.fileExistsBehavior === undefined ? '' : parseFileExistsBehavior(String(opts.fileExistsBehavior)),
     ignoreApplicationStopFailures: opts.ignoreApplicationStopFailures === true,
     ...(opts.autoRollback !== undefined && { autoRollback: parseAutoRollbackFlag(String(opts.autoRollback)), overrideAutoRollback: true }),
+    ...(opts.approveAfter !== undefined && { approveAfter: parseApproveAfter(String(opts.approveAfter)), hasApproveAfter: true }),
   };
   const wait = opts.wait === true;
   if (opts.timeout === undefined) return { request, wait };
@@ -48,6 +49,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
       .option('--file-exists-behavior <behavior>', 'files the group did not install: DISALLOW (default), OVERWRITE or RETAIN')
       .option('--ignore-application-stop-failures', 'go on when the installed revision\'s ApplicationStop scripts fail')
       .option('--auto-rollback <events>', 'this deployment only: failure,alarm,stop or none (the group\'s policy when not given)')
+      .option('--approve-after <n>', 'pause once N hosts have succeeded, until ferry deploy approve (or reject)')
       .option('--wait', 'follow the deployment until it ends; exit 0 Succeeded, 1 Failed, 3 Stopped, 4 rolled back, 5 timed out')
       .option('--timeout <duration>', 'with --wait: give up after this long (e.g. 90s, 30m, 1h); the deployment goes on'),
     async (s, _args, opts) => {
@@ -116,6 +118,24 @@ export function registerDeployCommands(program: Command, r: Runner): void {
     },
   );
 
+  for (const [verb, help, example] of [
+    ['pause', 'pause a deployment: no new host starts until resumed (hosts in flight finish)', 'ferry deploy pause d-123'],
+    ['resume', 'continue a paused deployment', 'ferry deploy resume d-123'],
+    ['approve', 'open the approval gate of a deployment paused by --approve-after', 'ferry deploy approve d-123'],
+    ['reject', 'reject a deployment at its approval gate: it stops, rolling back per the group\'s policy', 'ferry deploy reject d-123 --reason "error rate up"'],
+  ] as const) {
+    r.action(
+      r.leaf(deploy, `${verb} <id>`, help, [example]).option('--reason <text>', 'why (recorded)'),
+      async (s, [id], opts) => {
+        const detail = await s.api().control(verb, {
+          id: requireText(id, 'ID'), reason: (opts.reason as string | undefined) ?? '', requestedBy: requester(), rollback: false,
+        });
+        if (s.out.json) return s.out.document(detail);
+        s.out.lines(deploymentLines(detail, s.now, s.out.c));
+      },
+    );
+  }
+
   r.action(
     r.leaf(deploy, 'rollback <id>', 'roll an ended deployment back: a new deployment of the revision before it, to the hosts it touched', [
       'ferry deploy rollback d-123',
@@ -167,4 +187,13 @@ export function parseAutoRollbackFlag(raw: string, flag = '--auto-rollback'): st
     throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}' must be a comma-separated list of failure, alarm, stop — or none`);
   }
   return list;
+}
+
+/** `--approve-after N` (hosts); `first-zone` needs zonal rollouts, which are not available yet. */
+export function parseApproveAfter(raw: string): number {
+  if (raw.trim() === 'first-zone') {
+    throw new FerryError('INVALID_ARGUMENT', '--approve-after first-zone: zonal rollouts are not available yet; give a host count (e.g. --approve-after 1)');
+  }
+  if (!/^\d+$/.test(raw.trim())) throw new FerryError('INVALID_ARGUMENT', `--approve-after: '${raw}' must be a number of hosts`);
+  return Number(raw);
 }

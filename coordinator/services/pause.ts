@@ -1,0 +1,63 @@
+import { FerryError } from '../../agent/errors.js';
+import { type Context, iso } from '../context.js';
+import type { Deployment } from '../domain/types.js';
+import { stopDeployment } from './stop.js';
+
+/**
+ * Pauses and approval gates. A Paused deployment starts no new host (hosts in flight finish and
+ * report); `resume` continues an operator's pause, `approve` opens an approval gate, `reject`
+ * stops the deployment and rolls back per the group's policy.
+ */
+function get(ctx: Context, id: string): Deployment {
+  const d = ctx.store.getDeployment(id);
+  if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
+  return d;
+}
+
+export function succeededHosts(ctx: Context, id: string): number {
+  return ctx.store.listHostDeployments(id).filter(h => h.status === 'Succeeded').length;
+}
+
+/** True when the deployment waits at its approval gate (not an operator's pause). */
+export function awaitingApproval(ctx: Context, d: Deployment): boolean {
+  return d.status === 'Paused' && d.approveAfter !== undefined && !d.approved && succeededHosts(ctx, d.id) >= d.approveAfter;
+}
+
+function move(ctx: Context, d: Deployment, to: 'Paused' | 'InProgress', patch: { pauseReason: string | null; approved?: boolean }, what: string): Deployment {
+  if (!ctx.store.transitionDeployment(d.id, to, patch)) {
+    throw new FerryError('FAILED_PRECONDITION', `deployment ${d.id} is ${d.status}: cannot ${what} it`);
+  }
+  ctx.log.info(`deployment ${what}`, { component: 'deployments', deployment_id: d.id, from: d.status, to, reason: patch.pauseReason ?? '' });
+  ctx.changes.deployment(d.id);
+  ctx.kick();
+  return get(ctx, d.id);
+}
+
+export function pauseDeployment(ctx: Context, id: string, by: string): Deployment {
+  return move(ctx, get(ctx, id), 'Paused', { pauseReason: `paused by ${by || 'unknown'} at ${iso(ctx.clock.now())}; continue with ferry deploy resume ${id}` }, 'pause');
+}
+
+export function resumeDeployment(ctx: Context, id: string): Deployment {
+  const d = get(ctx, id);
+  if (awaitingApproval(ctx, d)) {
+    throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is waiting for approval: ferry deploy approve ${id} (or reject)`);
+  }
+  return move(ctx, d, 'InProgress', { pauseReason: null }, 'resume');
+}
+
+export function approveDeployment(ctx: Context, id: string): Deployment {
+  const d = get(ctx, id);
+  if (!awaitingApproval(ctx, d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status} and not waiting for approval`);
+  return move(ctx, d, 'InProgress', { pauseReason: null, approved: true }, 'approve');
+}
+
+export function rejectDeployment(ctx: Context, id: string, by: string, reason: string): Deployment {
+  const d = get(ctx, id);
+  if (!awaitingApproval(ctx, d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status} and not waiting for approval`);
+  return stopDeployment(ctx, id, { by, reason: `rejected${reason ? `: ${reason}` : ''}` });
+}
+
+/** The scheduler's gate: pause instead of starting more hosts once enough have succeeded. */
+export function gateReached(ctx: Context, d: Deployment): boolean {
+  return d.approveAfter !== undefined && !d.approved && succeededHosts(ctx, d.id) >= d.approveAfter;
+}

@@ -1,0 +1,68 @@
+import t from 'tap';
+import { startFleet } from '../helpers/fleet-fixture.js';
+import { ferry, waitFor } from '../helpers/fleet.js';
+import { isRoot } from '../helpers/temp.js';
+
+const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
+const status = async (address: string, id: string) => (await ferry(address, ['deploy', 'status', id, '--json'])).json;
+
+t.test('an approval gate pauses after N hosts; resume refuses, approve continues, reject stops', { skip: needsRoot }, async t => {
+  const f = await startFleet(t, ['h1', 'h2', 'h3']);
+  const v1 = await f.push(await f.bundle('v1'));
+  const created = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--approve-after', '1', '--json']);
+  t.equal(created.code, 0, created.stderr);
+  const id = created.json.deployment.id;
+  const paused = await waitFor('the gate', async () => {
+    const d = await status(f.coordinator.address, id);
+    return d?.deployment.status === 'Paused' && d;
+  }, 30_000);
+  t.equal(paused.deployment.awaitingApproval, true);
+  t.match(paused.deployment.pauseReason, /awaiting approval: 1 host\(s\) succeeded.*ferry deploy approve/);
+  t.equal(paused.hosts.filter((h: any) => h.status === 'Succeeded').length, 1);
+  t.equal(paused.hosts.filter((h: any) => h.status === 'Pending').length, 2, 'no other host started');
+  const resume = await ferry(f.coordinator.address, ['deploy', 'resume', id]);
+  t.equal(resume.code, 1);
+  t.match(resume.stderr, /waiting for approval/);
+  t.equal((await ferry(f.coordinator.address, ['deploy', 'approve', id])).code, 0);
+  const done = await waitFor('the deployment to finish', async () => {
+    const d = await status(f.coordinator.address, id);
+    return d?.deployment.status === 'Succeeded' && d;
+  }, 30_000);
+  t.ok(done.hosts.every((h: any) => h.status === 'Succeeded'));
+
+  const v2 = await f.push(await f.bundle('v2'));
+  const second = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v2, '--approve-after', '1', '--json']);
+  const id2 = second.json.deployment.id;
+  await waitFor('the second gate', async () => (await status(f.coordinator.address, id2))?.deployment.awaitingApproval);
+  const reject = await ferry(f.coordinator.address, ['deploy', 'reject', id2, '--reason', 'error rate up', '--json']);
+  t.equal(reject.code, 0, reject.stderr);
+  t.equal(reject.json.deployment.status, 'Stopped');
+  t.match(reject.json.deployment.errorMessage, /rejected: error rate up/);
+  t.equal(reject.json.hosts.filter((h: any) => h.status === 'Skipped').length, 2);
+  const bad = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v2, '--approve-after', 'first-zone']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /zonal rollouts are not available yet/);
+});
+
+t.test('ferry deploy pause stops new hosts from starting until resume', { skip: needsRoot }, async t => {
+  const f = await startFleet(t, ['h1', 'h2']);
+  const v1 = await f.push(await f.bundle('v1', { ApplicationStart: 'sleep 1.5' }));
+  const created = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--json']);
+  const id = created.json.deployment.id;
+  await waitFor('h1 to start', async () => (await status(f.coordinator.address, id))?.hosts.some((h: any) => h.status === 'InProgress'));
+  const pause = await ferry(f.coordinator.address, ['deploy', 'pause', id, '--json']);
+  t.equal(pause.code, 0, pause.stderr);
+  t.equal(pause.json.deployment.status, 'Paused');
+  t.match(pause.json.deployment.pauseReason, /paused by .*ferry deploy resume/);
+  await waitFor('h1 to finish', async () => (await status(f.coordinator.address, id))?.hosts.some((h: any) => h.status === 'Succeeded'));
+  await new Promise(r => setTimeout(r, 1500));
+  const still = await status(f.coordinator.address, id);
+  t.equal(still.deployment.status, 'Paused');
+  t.equal(still.hosts.filter((h: any) => h.status === 'Pending').length, 1, 'the next host waits while paused');
+  t.equal((await ferry(f.coordinator.address, ['deploy', 'resume', id])).code, 0);
+  const done = await waitFor('the deployment to finish', async () => {
+    const d = await status(f.coordinator.address, id);
+    return d?.deployment.status === 'Succeeded' && d;
+  }, 30_000);
+  t.ok(done.hosts.every((h: any) => h.status === 'Succeeded'));
+});
