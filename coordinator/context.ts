@@ -49,6 +49,8 @@ export interface Context {
   kick(): void;
   /** When this coordinator started (liveness grace after a restart). */
   startedAt: number;
+  /** The alarm states each agent reported last (reported state: kept in memory, refreshed every beat). */
+  alarmStates: Map<string, { name: string; state: string; reason: string; since: string }[]>;
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();

@@ -39,6 +39,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     },
     kick: () => scheduler?.kick(),
     startedAt: (opts.clock ?? systemClock).now(),
+    alarmStates: new Map(),
   };
   scheduler = new Scheduler(ctx);
   const proto = loadFerryProto();

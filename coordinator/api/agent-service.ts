@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { FerryError, describeError } from '../../agent/errors.js';
 import type { AgentSession } from '../agents/registry.js';
+import { sendAlarms } from '../services/alarms.js';
 import type { Context } from '../context.js';
 import { eventUpdate, heartbeat, hostDisconnected, hostResult, logBatch, registerHost } from '../services/agents.js';
 import type { AgentMessage__Output } from '../../proto/gen/ferry/v1/AgentMessage.js';
@@ -61,10 +62,11 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
           },
         });
         call.write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs } });
+        sendAlarms(ctx, r.hostId);
         return;
       }
       if (!session) throw new FerryError('FAILED_PRECONDITION', 'the first message on Connect must be register');
-      if (msg.heartbeat) heartbeat(ctx, session.hostId);
+      if (msg.heartbeat) heartbeat(ctx, session.hostId, msg.heartbeat.alarms);
       else if (msg.event) eventUpdate(ctx, session.hostId, msg.event);
       else if (msg.logs) logBatch(ctx, session.hostId, msg.logs);
       else if (msg.result && hostResult(ctx, session.hostId, msg.result)) {

@@ -3,7 +3,7 @@ import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { SETTLED_HOST_STATUSES } from '../domain/status.js';
 import type { BundleType } from '../domain/types.js';
-import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAutoRollback } from '../services/catalog.js';
+import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback } from '../services/catalog.js';
 import { manualRollback, redeploy } from '../services/rollback.js';
 import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
 import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
@@ -49,7 +49,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     CreateDeploymentGroup: unary(req => {
       const g = createGroup(ctx, {
         application: req.application, name: req.name, tagSets: tagSetsFromProto(req.tagSets), configName: req.configName,
-        autoRollback: parseAutoRollback(req.autoRollback),
+        autoRollback: parseAutoRollback(req.autoRollback), alarms: req.alarms,
       });
       return groupView(g.application, g.name);
     }),
@@ -59,6 +59,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     GetDeploymentGroup: unary(req => groupView(req.application, req.name)),
     UpdateDeploymentGroup: unary(req => {
       if (req.setAutoRollback) setGroupAutoRollback(ctx, req.application, req.name, parseAutoRollback(req.autoRollback));
+      if (req.setAlarms) setGroupAlarms(ctx, req.application, req.name, req.alarms);
       return groupView(req.application, req.name);
     }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
@@ -73,6 +74,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
         ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
         ...(req.overrideAutoRollback && { autoRollback: parseAutoRollback(req.autoRollback) }),
         ...(req.hasApproveAfter && { approveAfter: req.approveAfter }),
+        ...(req.ignoreAlarms && { ignoreAlarms: true }),
+        ...(req.minHealthyTimeMs > 0 && { minHealthyTimeMs: req.minHealthyTimeMs }),
       });
       return detailToProto(getDeploymentView(ctx, d.id));
     }),

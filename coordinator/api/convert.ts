@@ -36,7 +36,7 @@ export function groupToProto(g: DeploymentGroup, extra: { matchingHostIds: strin
     id: g.id, application: g.application, name: g.name, tagSets: tagSetsToProto(g.tagSets), configName: g.configName,
     createdAt: g.createdAt, matchingHostIds: extra.matchingHostIds,
     lastSuccessfulDeploymentId: extra.lastSuccessful?.id ?? '', lastSuccessfulRevision: extra.lastSuccessful?.revisionDigest ?? '',
-    autoRollback: g.autoRollback,
+    autoRollback: g.autoRollback, alarms: g.alarms,
   };
 }
 
@@ -54,6 +54,7 @@ export function deploymentToProto(d: Deployment): PDeployment {
     rollbackOf: d.rollbackOf ?? '', rolledBackBy: d.rolledBackBy ?? '', autoRollback: d.autoRollback ?? [],
     pauseReason: d.status === 'Paused' ? d.pauseReason ?? '' : '', approveAfter: d.approveAfter ?? -1,
     awaitingApproval: d.status === 'Paused' && d.approveAfter !== undefined && !d.approved,
+    ignoreAlarms: d.ignoreAlarms ?? false, minHealthyTimeMs: d.minHealthyTimeMs ?? 0,
   };
 }
 

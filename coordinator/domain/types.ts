@@ -39,6 +39,8 @@ export interface DeploymentGroup {
   configName: string;
   /** Events that roll a deployment of this group back automatically (none by default). */
   autoRollback: AutoRollbackEvent[];
+  /** Health alarm expressions (coordinator/domain/alarms.ts) each agent of the group evaluates. */
+  alarms: string[];
   createdAt: string;
 }
 
@@ -94,6 +96,10 @@ export interface Deployment {
   targetHostIds?: string[];
   /** Per-deployment override of the group's auto-rollback events. */
   autoRollback?: AutoRollbackEvent[];
+  /** Emergencies: alarms do not stop this deployment. */
+  ignoreAlarms?: boolean;
+  /** Bake time: a host counts as done this long after it succeeded (alarms watched meanwhile). */
+  minHealthyTimeMs?: number;
   /** Approval gate: pause once this many hosts have succeeded, until `ferry deploy approve`. */
   approveAfter?: number;
   /** Set once the gate was approved (it does not close again). */

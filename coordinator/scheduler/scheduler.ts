@@ -6,6 +6,8 @@ import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHo
 import { scheduleLateHost } from '../services/agents.js';
 import { checkLiveness, hostState, livenessOf } from '../services/liveness.js';
 import { gateReached } from '../services/pause.js';
+import { activeAlarm } from '../services/alarms.js';
+import { stopDeployment } from '../services/stop.js';
 import { autoRollbackEvents, rollBack } from '../services/rollback.js';
 
 /**
@@ -108,8 +110,21 @@ export class Scheduler {
   private drive(d: Deployment): void {
     const config = this.ctx.store.getConfig(d.configName);
     if (!config) return;
+    const alarm = activeAlarm(this.ctx, d);
+    if (alarm) {
+      stopDeployment(this.ctx, d.id, {
+        by: 'alarm', errorCode: 'ALARM_ACTIVE', trigger: 'alarm',
+        reason: `alarm ${alarm.alarm.name} is in ALARM on host ${alarm.hostId}: ${alarm.alarm.reason}`,
+      });
+      return;
+    }
+    const now = this.ctx.clock.now();
+    const bake = d.minHealthyTimeMs ?? 0;
     const targets = this.ctx.store.listHostDeployments(d.id).map(hd => ({
-      hostId: hd.hostId, status: hd.status, connected: this.alive(hd.hostId),
+      hostId: hd.hostId,
+      // Baking (--min-healthy-time): a host that just succeeded still counts as in flight.
+      status: hd.status === 'Succeeded' && bake > 0 && hd.completedAt && Date.parse(hd.completedAt) + bake > now ? 'InProgress' as const : hd.status,
+      connected: this.alive(hd.hostId),
       revisionHealth: 'old' as const, position: hd.position,
     }));
     const actions = plan({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, targets }, this.ctx.clock.now());

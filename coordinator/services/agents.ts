@@ -5,6 +5,8 @@ import type { EventUpdate__Output } from '../../proto/gen/ferry/v1/EventUpdate.j
 import type { HostResult__Output } from '../../proto/gen/ferry/v1/HostResult.js';
 import type { LogBatch__Output } from '../../proto/gen/ferry/v1/LogBatch.js';
 import { createDeployment } from './deployments.js';
+import { recordAlarmStates } from './alarms.js';
+import type { AlarmState__Output } from '../../proto/gen/ferry/v1/AlarmState.js';
 
 /**
  * What the coordinator does with agents' reports. Only these functions write reported state
@@ -27,8 +29,9 @@ export function hostDisconnected(ctx: Context, hostId: string): void {
   ctx.kick();
 }
 
-export function heartbeat(ctx: Context, hostId: string): void {
+export function heartbeat(ctx: Context, hostId: string, alarms: readonly AlarmState__Output[] = []): void {
   ctx.store.touchHost(hostId, iso(ctx.clock.now()));
+  recordAlarmStates(ctx, hostId, alarms);
 }
 
 function toRecord(deploymentId: string, hostId: string, e: EventUpdate__Output): LifecycleEventRecord {

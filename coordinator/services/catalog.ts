@@ -1,6 +1,7 @@
 import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
+import { sendAlarmsToAll, validateAlarms } from './alarms.js';
 import { AUTO_ROLLBACK_EVENTS, type Application, type AutoRollbackEvent, type DeploymentConfig, type DeploymentGroup, type MinimumHealthy, type TagSets } from '../domain/types.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -62,7 +63,15 @@ export function setGroupAutoRollback(ctx: Context, application: string, name: st
   ctx.log.info('auto-rollback set', { component: 'catalog', application, group: name, events: events.join(',') || 'none' });
 }
 
-export function createGroup(ctx: Context, input: { application: string; name: string; tagSets: TagSets; configName?: string; autoRollback?: AutoRollbackEvent[] }): DeploymentGroup {
+export function setGroupAlarms(ctx: Context, application: string, name: string, alarms: readonly string[]): void {
+  const g = ctx.store.getGroup(application, name);
+  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}`);
+  ctx.store.setGroupAlarms(g.id, validateAlarms(alarms));
+  ctx.log.info('alarms set', { component: 'catalog', application, group: name, alarms: alarms.length });
+  sendAlarmsToAll(ctx);
+}
+
+export function createGroup(ctx: Context, input: { application: string; name: string; tagSets: TagSets; configName?: string; autoRollback?: AutoRollbackEvent[]; alarms?: string[] }): DeploymentGroup {
   checkName('deployment group', input.name);
   if (!ctx.store.getApplication(input.application)) {
     throw new FerryError('NOT_FOUND', `application ${input.application} does not exist; create it with: ferry app create ${input.application}`);
@@ -76,9 +85,10 @@ export function createGroup(ctx: Context, input: { application: string; name: st
   }
   const group: DeploymentGroup = {
     id: ctx.ids.group(), application: input.application, name: input.name, tagSets: sets, configName,
-    autoRollback: input.autoRollback ?? [], createdAt: iso(ctx.clock.now()),
+    autoRollback: input.autoRollback ?? [], alarms: validateAlarms(input.alarms ?? []), createdAt: iso(ctx.clock.now()),
   };
   ctx.store.createGroup(group);
+  if (group.alarms.length > 0) sendAlarmsToAll(ctx);
   ctx.log.info('deployment group created', { component: 'catalog', application: group.application, group: group.name, group_id: group.id, tag_sets: formatTagSets(sets) });
   return group;
 }

@@ -20,6 +20,8 @@ export interface CreateDeploymentInput {
   rollbackOf?: string;
   /** Pause for approval once this many hosts have succeeded. */
   approveAfter?: number;
+  ignoreAlarms?: boolean;
+  minHealthyTimeMs?: number;
 }
 
 export function resolveRevision(ctx: Context, application: string, ref: string): Revision {
@@ -76,6 +78,8 @@ export function createDeployment(ctx: Context, input: CreateDeploymentInput): De
     ...(input.autoRollback && { autoRollback: input.autoRollback }),
     ...(input.rollbackOf && { rollbackOf: input.rollbackOf }),
     ...(input.approveAfter !== undefined && { approveAfter: input.approveAfter }),
+    ...(input.ignoreAlarms && { ignoreAlarms: true }),
+    ...(input.minHealthyTimeMs && { minHealthyTimeMs: input.minHealthyTimeMs }),
   };
   ctx.store.createDeployment(deployment);
   ctx.log.info('deployment created', {

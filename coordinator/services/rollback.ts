@@ -39,6 +39,8 @@ export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollback
     creator: 'rollback', targetHostIds: touched, fileExistsBehavior: good.fileExistsBehavior,
     // The bad revision's ApplicationStop runs first on each host; its failures must not block the way back.
     ignoreApplicationStopFailures: true,
+    // The way back must not be stopped by the alarm that caused it.
+    ignoreAlarms: true,
     rollbackOf: failed.id,
     description: `rollback of ${failed.id} (${trigger}) to the revision of ${good.id}`,
   });

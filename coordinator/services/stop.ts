@@ -9,17 +9,21 @@ import { autoRollbackEvents, rollBack } from './rollback.js';
  * pending hosts are Skipped, and every host in flight gets a CancelCommand — the agent kills the
  * running hook's process group and reports the host Failed, which is recorded when it arrives.
  */
-export function stopDeployment(ctx: Context, id: string, opts: { by: string; reason?: string; rollback?: boolean }): Deployment {
+export function stopDeployment(
+  ctx: Context, id: string,
+  opts: { by: string; reason?: string; rollback?: boolean; errorCode?: string; trigger?: 'stop' | 'alarm' },
+): Deployment {
   const d = ctx.store.getDeployment(id);
   if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
   if (isTerminal(d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} already ended: ${d.status}`);
   const now = iso(ctx.clock.now());
   const who = opts.by.trim() || 'unknown';
+  const trigger = opts.trigger ?? 'stop';
   let message = `stopped by ${who}${opts.reason ? `: ${opts.reason}` : ''}`;
-  if (d.creator !== 'rollback' && (opts.rollback || autoRollbackEvents(ctx, d).includes('stop'))) {
-    message = `${message}; ${rollBack(ctx, d, 'stop').note}`;
+  if (d.creator !== 'rollback' && (opts.rollback || autoRollbackEvents(ctx, d).includes(trigger))) {
+    message = `${message}; ${rollBack(ctx, d, trigger).note}`;
   }
-  if (!ctx.store.transitionDeployment(id, 'Stopped', { completedAt: now, errorCode: 'MANUAL_STOP', errorMessage: message })) {
+  if (!ctx.store.transitionDeployment(id, 'Stopped', { completedAt: now, errorCode: opts.errorCode ?? 'MANUAL_STOP', errorMessage: message })) {
     const now2 = ctx.store.getDeployment(id);
     throw new FerryError('FAILED_PRECONDITION', `deployment ${id} could not be stopped from ${now2?.status ?? 'its status'}`);
   }

@@ -176,7 +176,16 @@ ALTER TABLE deployments ADD COLUMN approved INTEGER NOT NULL DEFAULT 0 CHECK (ap
 ALTER TABLE deployments ADD COLUMN pause_reason TEXT;
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }];
+/** Health alarms per group; bake time and the emergency switch per deployment. */
+const V4 = `
+ALTER TABLE deployment_groups ADD COLUMN alarms TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(alarms));
+ALTER TABLE deployments ADD COLUMN ignore_alarms INTEGER NOT NULL DEFAULT 0 CHECK (ignore_alarms IN (0, 1));
+ALTER TABLE deployments ADD COLUMN min_healthy_time_ms INTEGER NOT NULL DEFAULT 0 CHECK (min_healthy_time_ms >= 0);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 },
+];
 
 /**
  * Applies the migrations newer than the database's `user_version`, each in its own transaction

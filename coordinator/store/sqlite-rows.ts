@@ -46,7 +46,7 @@ export function configParams(c: DeploymentConfig): Params {
   };
 }
 
-interface GroupRow { id: string; application: string; name: string; tag_sets: string; config_name: string; auto_rollback: string; created_at: string }
+interface GroupRow { id: string; application: string; name: string; tag_sets: string; config_name: string; auto_rollback: string; alarms: string; created_at: string }
 
 export function toGroup(raw: unknown): DeploymentGroup {
   const r = raw as GroupRow;
@@ -57,13 +57,15 @@ export function toGroup(raw: unknown): DeploymentGroup {
     tagSets: JSON.parse(r.tag_sets) as DeploymentGroup['tagSets'],
     configName: r.config_name,
     autoRollback: JSON.parse(r.auto_rollback) as DeploymentGroup['autoRollback'],
+    alarms: JSON.parse(r.alarms) as string[],
     createdAt: r.created_at,
   };
 }
 export function groupParams(g: DeploymentGroup): Params {
   return {
     id: g.id, application: g.application, name: g.name, tag_sets: JSON.stringify(g.tagSets),
-    config_name: g.configName, auto_rollback: JSON.stringify(g.autoRollback ?? []), created_at: g.createdAt,
+    config_name: g.configName, auto_rollback: JSON.stringify(g.autoRollback ?? []), alarms: JSON.stringify(g.alarms ?? []),
+    created_at: g.createdAt,
   };
 }
 
@@ -122,7 +124,7 @@ interface DeploymentRow {
   config_name: string; status: Deployment['status']; creator: Deployment['creator']; description: string;
   file_exists_behavior: Deployment['fileExistsBehavior']; ignore_application_stop_failures: number;
   target_host_ids: string | null; auto_rollback: string | null; rollback_of: string | null; rolled_back_by: string | null;
-  approve_after: number | null; approved: number; pause_reason: string | null;
+  approve_after: number | null; approved: number; pause_reason: string | null; ignore_alarms: number; min_healthy_time_ms: number;
   min_healthy_hosts: number | null; error_code: string | null; error_message: string | null; created_at: string;
   started_at: string | null; completed_at: string | null;
 }
@@ -143,6 +145,8 @@ export function toDeployment(raw: unknown): Deployment {
     ignoreApplicationStopFailures: r.ignore_application_stop_failures === 1,
     ...present('targetHostIds', r.target_host_ids === null ? null : JSON.parse(r.target_host_ids) as string[]),
     ...present('autoRollback', r.auto_rollback === null ? null : JSON.parse(r.auto_rollback) as Deployment['autoRollback']),
+    ...(r.ignore_alarms === 1 && { ignoreAlarms: true }),
+    ...(r.min_healthy_time_ms > 0 && { minHealthyTimeMs: r.min_healthy_time_ms }),
     ...present('approveAfter', r.approve_after),
     ...(r.approved === 1 && { approved: true }),
     ...present('pauseReason', r.pause_reason),
@@ -166,6 +170,7 @@ export function deploymentParams(d: Deployment): Params {
     auto_rollback: d.autoRollback === undefined ? null : JSON.stringify(d.autoRollback),
     rollback_of: orNull(d.rollbackOf), rolled_back_by: orNull(d.rolledBackBy),
     approve_after: orNull(d.approveAfter), approved: flag(d.approved ?? false), pause_reason: orNull(d.pauseReason),
+    ignore_alarms: flag(d.ignoreAlarms ?? false), min_healthy_time_ms: d.minHealthyTimeMs ?? 0,
     min_healthy_hosts: orNull(d.minHealthyHosts), error_code: orNull(d.errorCode),
     error_message: orNull(d.errorMessage), created_at: d.createdAt, started_at: orNull(d.startedAt),
     completed_at: orNull(d.completedAt),

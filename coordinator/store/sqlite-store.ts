@@ -224,6 +224,12 @@ export class SqliteStore implements Store {
     }
   }
 
+  setGroupAlarms(groupId: string, alarms: readonly string[]): void {
+    if (this.st.setGroupAlarms.run({ id: groupId, alarms: JSON.stringify(alarms) }).changes !== 1) {
+      throw new FerryError('NOT_FOUND', `deployment group id "${groupId}" not found`);
+    }
+  }
+
   linkRollback(id: string, rollbackId: string): boolean {
     return this.st.linkRollback.run({ id, rollback: rollbackId }).changes === 1;
   }

@@ -65,6 +65,7 @@ export interface Store {
   getGroupById(id: string): DeploymentGroup | undefined;
   listGroups(application?: string): DeploymentGroup[];
   setGroupAutoRollback(groupId: string, events: readonly AutoRollbackEvent[]): void;
+  setGroupAlarms(groupId: string, alarms: readonly string[]): void;
 
   // Revisions: adding the same (application, digest) twice keeps the first and returns it
   addRevision(revision: Revision): Revision;

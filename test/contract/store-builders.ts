@@ -29,7 +29,7 @@ export const aGroup = (over: Partial<DeploymentGroup> = {}): DeploymentGroup => 
   tagSets: [[{ key: 'role', value: 'web' }, { key: 'role', value: 'api' }], [{ key: 'env', value: 'prod' }]],
   configName: 'OneAtATime',
   createdAt: at(0),
-  autoRollback: [], ...over,
+  autoRollback: [], alarms: [], ...over,
 });
 
 export const aRevision = (over: Partial<Revision> = {}): Revision => ({

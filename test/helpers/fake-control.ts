@@ -45,7 +45,8 @@ export function deployment(o: Partial<Deployment__Output> = {}): Deployment__Out
     id: 'd-TEST1', application: 'shop', groupName: 'web', groupId: 'g-1', revision: DIGEST, configName: 'OneAtATime',
     status: 'Created', creator: 'user', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
     minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '',
-    rollbackOf: '', rolledBackBy: '', autoRollback: [], pauseReason: '', approveAfter: -1, awaitingApproval: false, ...o,
+    rollbackOf: '', rolledBackBy: '', autoRollback: [], pauseReason: '', approveAfter: -1, awaitingApproval: false,
+    ignoreAlarms: false, minHealthyTimeMs: 0, ...o,
   };
 }
 
@@ -72,7 +73,7 @@ export function group(o: Partial<DeploymentGroup__Output> = {}): DeploymentGroup
   return {
     id: 'g-1', application: 'shop', name: 'web', configName: 'OneAtATime', createdAt: T0,
     tagSets: [{ filters: [{ key: 'role', value: 'web', hasKey: true, hasValue: true }] }],
-    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', autoRollback: [], ...o,
+    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', autoRollback: [], alarms: [], ...o,
   };
 }
 

@@ -21,6 +21,8 @@ export function createRequest(opts: Record<string, unknown>): { request: CreateD
     ignoreApplicationStopFailures: opts.ignoreApplicationStopFailures === true,
     ...(opts.autoRollback !== undefined && { autoRollback: parseAutoRollbackFlag(String(opts.autoRollback)), overrideAutoRollback: true }),
     ...(opts.approveAfter !== undefined && { approveAfter: parseApproveAfter(String(opts.approveAfter)), hasApproveAfter: true }),
+    ...(opts.ignoreAlarms === true && { ignoreAlarms: true }),
+    ...(opts.minHealthyTime !== undefined && { minHealthyTimeMs: parseDuration(String(opts.minHealthyTime), '--min-healthy-time') }),
   };
   const wait = opts.wait === true;
   if (opts.timeout === undefined) return { request, wait };
@@ -50,6 +52,8 @@ export function registerDeployCommands(program: Command, r: Runner): void {
       .option('--ignore-application-stop-failures', 'go on when the installed revision\'s ApplicationStop scripts fail')
       .option('--auto-rollback <events>', 'this deployment only: failure,alarm,stop or none (the group\'s policy when not given)')
       .option('--approve-after <n>', 'pause once N hosts have succeeded, until ferry deploy approve (or reject)')
+      .option('--min-healthy-time <duration>', 'bake time: a host counts as done this long after it succeeded, its alarms watched (default 0)')
+      .option('--ignore-alarms', 'emergencies: the group\'s health alarms do not stop this deployment')
       .option('--wait', 'follow the deployment until it ends; exit 0 Succeeded, 1 Failed, 3 Stopped, 4 rolled back, 5 timed out')
       .option('--timeout <duration>', 'with --wait: give up after this long (e.g. 90s, 30m, 1h); the deployment goes on'),
     async (s, _args, opts) => {

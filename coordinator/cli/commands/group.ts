@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { FerryError } from '../../../agent/errors.js';
 import { parseAutoRollbackFlag } from './deploy.js';
 import type { DeploymentGroup__Output } from '../../../proto/gen/ferry/v1/DeploymentGroup.js';
 import type { HostInfo__Output } from '../../../proto/gen/ferry/v1/HostInfo.js';
@@ -48,7 +49,8 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       .requiredOption('--name <group>', 'the group\'s name')
       .option('--tag-set <filters>', 'comma-separated tag filters (key, =value, key=value) matched with OR; repeat for AND', collect, [])
       .option('--config <config>', 'the deployment config (the coordinator\'s default when not given; see ferry config list)')
-      .option('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop (default none)'),
+      .option('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop (default none)')
+      .option('--alarm <expression>', 'a health alarm every host of the group evaluates, e.g. "http GET http://127.0.0.1:8080/health for 30s" (repeatable)', collect, []),
     async (s, _args, opts) => {
       const tagSets = parseTagSets(opts.tagSet as string[]);
       const created = await s.api().createDeploymentGroup({
@@ -57,6 +59,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
         tagSets,
         configName: (opts.config as string | undefined) ?? '',
         autoRollback: opts.autoRollback === undefined ? [] : parseAutoRollbackFlag(String(opts.autoRollback)),
+        alarms: opts.alarm as string[],
       });
       if (s.out.json) return s.out.document(created);
       s.out.line(`created deployment group ${created.application}/${created.name} (${created.id})`);
@@ -74,16 +77,23 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       ])
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--name <group>', 'the group\'s name')
-      .requiredOption('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop, or none'),
+      .option('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop, or none')
+      .option('--alarm <expression>', 'replace the group\'s health alarms with these (repeatable)', collect, [])
+      .option('--no-alarms', 'remove every health alarm of the group'),
     async (s, _args, opts) => {
+      const alarms = opts.alarm as string[];
+      const setAlarms = alarms.length > 0 || opts.alarms === false;
+      if (opts.autoRollback === undefined && !setAlarms) throw new FerryError('INVALID_ARGUMENT', 'give --auto-rollback, --alarm or --no-alarms');
       const updated = await s.api().updateDeploymentGroup({
         application: requireText(opts.app as string, '--app'),
         name: requireText(opts.name as string, '--name'),
-        autoRollback: parseAutoRollbackFlag(String(opts.autoRollback)),
-        setAutoRollback: true,
+        autoRollback: opts.autoRollback === undefined ? [] : parseAutoRollbackFlag(String(opts.autoRollback)),
+        setAutoRollback: opts.autoRollback !== undefined,
+        alarms: opts.alarms === false ? [] : alarms,
+        setAlarms,
       });
       if (s.out.json) return s.out.document(updated);
-      s.out.line(`updated deployment group ${updated.application}/${updated.name}: auto-rollback ${updated.autoRollback.join(',') || 'none'}`);
+      s.out.line(`updated deployment group ${updated.application}/${updated.name}: auto-rollback ${updated.autoRollback.join(',') || 'none'}; alarms: ${updated.alarms.join('; ') || 'none'}`);
     },
   );
 

@@ -1,0 +1,79 @@
+import { specToWire } from '../../agent/health/wire.js';
+import type { Context } from '../context.js';
+import { parseAlarm } from '../domain/alarms.js';
+import { matchesTagSets } from '../domain/tags.js';
+import type { Deployment } from '../domain/types.js';
+import type { AlarmState__Output } from '../../proto/gen/ferry/v1/AlarmState.js';
+
+/**
+ * Health alarms, coordinator side: each group's alarm expressions go to the agents of the group
+ * (SetAlarms, the union over the host's groups), agents report states with their heartbeats, and
+ * an alarm in ALARM on a host a deployment touched stops it (ALARM_ACTIVE; rollback on `alarm`).
+ */
+export interface HostAlarmState {
+  name: string;
+  state: string;
+  reason: string;
+  since: string;
+}
+
+/** Validates expressions (INVALID_ARGUMENT naming the bad one) and returns them normalized. */
+export function validateAlarms(texts: readonly string[]): string[] {
+  return texts.map(t => t.trim()).filter(Boolean).map(t => (parseAlarm(t), t));
+}
+
+/** Alarm names of a group, as the agents report them. */
+export function alarmNames(alarms: readonly string[]): Set<string> {
+  return new Set(alarms.map(a => parseAlarm(a).name));
+}
+
+/** Sends one host the alarms of every group it belongs to (first definition of a name wins). */
+export function sendAlarms(ctx: Context, hostId: string): void {
+  const host = ctx.store.getHost(hostId);
+  const session = ctx.registry.get(hostId);
+  if (!host || !session) return;
+  const byName = new Map<string, ReturnType<typeof parseAlarm>>();
+  for (const g of ctx.store.listGroups()) {
+    if (!matchesTagSets(host.tags, g.tagSets)) continue;
+    for (const text of g.alarms) {
+      const spec = parseAlarm(text);
+      const seen = byName.get(spec.name);
+      if (seen && text !== undefined && JSON.stringify(seen) !== JSON.stringify(spec)) {
+        ctx.log.warn('two groups define alarm differently; the first is used', { component: 'alarms', host_id: hostId, alarm: spec.name, group: g.name });
+        continue;
+      }
+      byName.set(spec.name, spec);
+    }
+  }
+  // Sampled at the heartbeat cadence, so an alarm reaches the coordinator within one beat.
+  session.send({ setAlarms: { alarms: [...byName.values()].map(specToWire), intervalMs: ctx.limits.heartbeatIntervalMs } });
+}
+
+export function sendAlarmsToAll(ctx: Context): void {
+  for (const id of ctx.registry.connectedHostIds()) sendAlarms(ctx, id);
+}
+
+export function recordAlarmStates(ctx: Context, hostId: string, states: readonly AlarmState__Output[]): void {
+  const before = ctx.alarmStates.get(hostId);
+  const now = states.map(s => ({ name: s.name, state: s.state, reason: s.reason, since: s.since }));
+  ctx.alarmStates.set(hostId, now);
+  const alarming = (l?: HostAlarmState[]) => (l ?? []).filter(s => s.state === 'ALARM').map(s => s.name).sort().join(',');
+  if (alarming(before) !== alarming(now)) {
+    ctx.log.info('alarm states changed', { component: 'alarms', host_id: hostId, alarm: alarming(now) || 'none' });
+    ctx.kick();
+  }
+}
+
+/** The first alarm in ALARM on a host this deployment touched, if any. */
+export function activeAlarm(ctx: Context, d: Deployment): { hostId: string; alarm: HostAlarmState } | undefined {
+  if (d.ignoreAlarms) return undefined;
+  const group = ctx.store.getGroupById(d.groupId);
+  if (!group || group.alarms.length === 0) return undefined;
+  const names = alarmNames(group.alarms);
+  for (const hd of ctx.store.listHostDeployments(d.id)) {
+    if (hd.status === 'Pending' || hd.status === 'Skipped') continue;
+    const alarm = (ctx.alarmStates.get(hd.hostId) ?? []).find(s => s.state === 'ALARM' && names.has(s.name));
+    if (alarm) return { hostId: hd.hostId, alarm };
+  }
+  return undefined;
+}
