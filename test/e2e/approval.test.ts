@@ -46,7 +46,7 @@ t.test('an approval gate pauses after N hosts; resume refuses, approve continues
 
 t.test('ferry deploy pause stops new hosts from starting until resume', { skip: needsRoot }, async t => {
   const f = await startFleet(t, ['h1', 'h2']);
-  const v1 = await f.push(await f.bundle('v1', { ApplicationStart: 'sleep 1.5' }));
+  const v1 = await f.push(await f.bundle('v1', { ApplicationStart: 'sleep 5' }));
   const created = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--json']);
   const id = created.json.deployment.id;
   await waitFor('h1 to start', async () => (await status(f.coordinator.address, id))?.hosts.some((h: any) => h.status === 'InProgress'));
