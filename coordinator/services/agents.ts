@@ -124,7 +124,8 @@ export function scheduleLateHost(ctx: Context, hostId: string): void {
     if (!ctx.store.claimAutoDeployment(group.id, hostId, last.revisionDigest)) continue;
     const d = createDeployment(ctx, {
       application: group.application, group: group.name, revision: last.revisionDigest,
-      configName: group.configName, creator: 'autoscaling', targetHostIds: [hostId],
+      // One host that does not serve the group yet: the group's minimum (e.g. 50% of 1) would forbid it.
+      configName: 'AllAtOnce', creator: 'autoscaling', targetHostIds: [hostId],
       fileExistsBehavior: last.fileExistsBehavior,
       description: `automatic: host ${host.hostname} (${hostId}) gets the group's last successful revision (from ${last.id})`,
     });

@@ -1,6 +1,7 @@
 import { FerryError } from '../../agent/errors.js';
 import type { Context } from '../context.js';
 import type { AutoRollbackEvent, Deployment } from '../domain/types.js';
+import { minimumHealthyHosts } from '../planner/plan.js';
 import { createDeployment } from './deployments.js';
 
 /** The events that roll this deployment back: its own override, else its group's policy. */
@@ -34,8 +35,12 @@ export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollback
   const touched = ctx.store.listHostDeployments(failed.id)
     .filter(h => h.status !== 'Pending' && h.status !== 'Skipped').map(h => h.hostId);
   if (touched.length === 0) return { note: 'no rollback needed: no host was changed' };
+  // The same config — unless its minimum cannot be met on this subset of hosts (e.g. 50% of one
+  // host): then all at once, since the way back must not fail on arithmetic.
+  const config = ctx.store.getConfig(failed.configName);
+  const fits = config !== undefined && touched.length > minimumHealthyHosts(config.minimumHealthy, touched.length);
   const rollback = createDeployment(ctx, {
-    application: failed.application, group: group.name, revision: good.revisionDigest, configName: failed.configName,
+    application: failed.application, group: group.name, revision: good.revisionDigest, configName: fits ? failed.configName : 'AllAtOnce',
     creator: 'rollback', targetHostIds: touched, fileExistsBehavior: good.fileExistsBehavior,
     // The bad revision's ApplicationStop runs first on each host; its failures must not block the way back.
     ignoreApplicationStopFailures: true,
