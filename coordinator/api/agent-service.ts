@@ -2,6 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { FerryError, describeError } from '../../agent/errors.js';
 import type { AgentSession } from '../agents/registry.js';
 import { sendAlarms } from '../services/alarms.js';
+import { redispatchInFlight } from '../services/dispatch.js';
 import type { Context } from '../context.js';
 import { eventUpdate, heartbeat, hostDisconnected, hostResult, logBatch, registerHost } from '../services/agents.js';
 import type { AgentMessage__Output } from '../../proto/gen/ferry/v1/AgentMessage.js';
@@ -63,6 +64,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         });
         call.write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs } });
         sendAlarms(ctx, r.hostId);
+        redispatchInFlight(ctx, r.hostId);
         return;
       }
       if (!session) throw new FerryError('FAILED_PRECONDITION', 'the first message on Connect must be register');

@@ -44,7 +44,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     CreateApplication: unary(req => createApplication(ctx, req.name)),
     ListApplications: unary(() => ({ applications: ctx.store.listApplications() })),
     CreateDeploymentConfig: unary(req =>
-      configToProto(createConfig(ctx, req.name, { type: req.minimumHealthy?.type ?? '', value: req.minimumHealthy?.value ?? 0 }))),
+      configToProto(createConfig(ctx, req.name, { type: req.minimumHealthy?.type ?? '', value: req.minimumHealthy?.value ?? 0 }, req.zonal ? {
+        monitorMs: req.zonal.monitorMs, firstZoneMonitorMs: req.zonal.firstZoneMonitorMs,
+        minimumHealthyPerZone: { type: req.zonal.minimumHealthyPerZone?.type ?? 'HOST_COUNT', value: req.zonal.minimumHealthyPerZone?.value ?? 0 },
+      } : undefined))),
     ListDeploymentConfigs: unary(() => ({ configs: ctx.store.listConfigs().map(configToProto) })),
     CreateDeploymentGroup: unary(req => {
       const g = createGroup(ctx, {
@@ -74,6 +77,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
         ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
         ...(req.overrideAutoRollback && { autoRollback: parseAutoRollback(req.autoRollback) }),
         ...(req.hasApproveAfter && { approveAfter: req.approveAfter }),
+        ...(req.approveAfterZones > 0 && { approveAfterZones: req.approveAfterZones }),
         ...(req.ignoreAlarms && { ignoreAlarms: true }),
         ...(req.minHealthyTimeMs > 0 && { minHealthyTimeMs: req.minHealthyTimeMs }),
       });

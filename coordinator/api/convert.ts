@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentConfig, DeploymentGroup, Host, Revision, TagSets } from '../domain/types.js';
+import type { Deployment, DeploymentConfig, DeploymentGroup, Host, MinimumHealthy, Revision, TagSets } from '../domain/types.js';
 import type { DeploymentView } from '../services/deployments.js';
 import type { DeploymentConfig as PConfig } from '../../proto/gen/ferry/v1/DeploymentConfig.js';
 import type { DeploymentDetail as PDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
@@ -9,12 +9,17 @@ import type { Revision as PRevision } from '../../proto/gen/ferry/v1/Revision.js
 import type { TagSet__Output } from '../../proto/gen/ferry/v1/TagSet.js';
 
 /** Domain ↔ protobuf messages. Pure. */
+const minimumToProto = (m: MinimumHealthy) => ({ type: m.type, value: 'value' in m ? m.value : 0 });
+
 export function configToProto(c: DeploymentConfig): PConfig {
   return {
     name: c.name,
-    minimumHealthy: { type: c.minimumHealthy.type, value: 'value' in c.minimumHealthy ? c.minimumHealthy.value : 0 },
+    minimumHealthy: minimumToProto(c.minimumHealthy),
     builtIn: c.builtIn,
     createdAt: c.createdAt,
+    zonal: c.zonal
+      ? { monitorMs: c.zonal.monitorMs, firstZoneMonitorMs: c.zonal.firstZoneMonitorMs, minimumHealthyPerZone: minimumToProto(c.zonal.minimumHealthyPerZone) }
+      : null,
   };
 }
 
@@ -53,7 +58,8 @@ export function deploymentToProto(d: Deployment): PDeployment {
     createdAt: d.createdAt, startedAt: d.startedAt ?? '', completedAt: d.completedAt ?? '',
     rollbackOf: d.rollbackOf ?? '', rolledBackBy: d.rolledBackBy ?? '', autoRollback: d.autoRollback ?? [],
     pauseReason: d.status === 'Paused' ? d.pauseReason ?? '' : '', approveAfter: d.approveAfter ?? -1,
-    awaitingApproval: d.status === 'Paused' && d.approveAfter !== undefined && !d.approved,
+    awaitingApproval: d.status === 'Paused' && (d.approveAfter !== undefined || d.approveAfterZones !== undefined) && !d.approved,
+    approveAfterZones: d.approveAfterZones ?? 0,
     ignoreAlarms: d.ignoreAlarms ?? false, minHealthyTimeMs: d.minHealthyTimeMs ?? 0,
   };
 }

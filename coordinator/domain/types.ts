@@ -15,9 +15,20 @@ export type MinimumHealthy =
   /** OneAtATime: every host but one must stay healthy; a failure on the last host still succeeds. */
   | { type: 'ONE_AT_A_TIME' };
 
+/** Zonal rollout (CodeDeploy's zonal configuration): one zone at a time, a monitor time between zones. */
+export interface ZonalConfig {
+  /** Wait this long after a zone's last host completed before the next zone starts. */
+  monitorMs: number;
+  /** The same, after the first zone (defaults to `monitorMs`). */
+  firstZoneMonitorMs: number;
+  /** Hosts of the current zone that must stay healthy (HOST_COUNT or FLEET_PERCENT, rounded up). */
+  minimumHealthyPerZone: MinimumHealthy;
+}
+
 export interface DeploymentConfig {
   name: string;
   minimumHealthy: MinimumHealthy;
+  zonal?: ZonalConfig;
   builtIn: boolean;
   createdAt: string;
 }
@@ -102,6 +113,8 @@ export interface Deployment {
   minHealthyTimeMs?: number;
   /** Approval gate: pause once this many hosts have succeeded, until `ferry deploy approve`. */
   approveAfter?: number;
+  /** Zonal approval gate (`--approve-after first-zone` = 1): pause once this many zones finished and were monitored. */
+  approveAfterZones?: number;
   /** Set once the gate was approved (it does not close again). */
   approved?: boolean;
   /** Why the deployment is Paused (awaiting approval, or paused by an operator). */

@@ -1,5 +1,6 @@
 import type { HostDeploymentStatus } from '../domain/status.js';
-import type { MinimumHealthy } from '../domain/types.js';
+import type { MinimumHealthy, ZonalConfig } from '../domain/types.js';
+import { type ZonalInput, decideZonal } from './plan-zonal.js';
 
 /**
  * The rollout planner (DESIGN §4, CODEDEPLOY §5): one pure function from a snapshot of a
@@ -21,11 +22,15 @@ export interface PlanTarget {
   revisionHealth: RevisionHealth;
   zone?: string;
   position: number;
+  /** When the host's deployment ended (ms since the epoch), for zonal monitor times. */
+  completedAt?: number;
 }
 
 export interface PlanSnapshot {
   deploymentId: string;
   minimumHealthy: MinimumHealthy;
+  /** Zonal rollout: one zone at a time, a monitor time between zones (plan-zonal.ts). */
+  zonal?: ZonalConfig;
   targets: PlanTarget[];
 }
 
@@ -37,7 +42,12 @@ export type PlanAction =
   | { type: 'skip'; hostIds: string[]; reason: string }
   | { type: 'succeed'; reason: string }
   | { type: 'fail'; errorCode: 'NO_INSTANCES' | 'HEALTH_CONSTRAINTS' | 'HEALTH_CONSTRAINTS_INVALID'; reason: string }
-  | { type: 'wait'; reason: string };
+  | { type: 'wait'; reason: string }
+  /**
+   * Zonal: `zone` (the `zonesDone`-th zone) finished and its monitor time passed; the next zone
+   * starts in this plan. Planned until the next zone has started (so once, unless a gate holds it).
+   */
+  | { type: 'zone-complete'; zone: string; zonesDone: number; reason: string };
 
 /** The minimum as a host count: percents round up; OneAtATime keeps all but one host healthy. */
 export function minimumHealthyHosts(min: MinimumHealthy, total: number): number {
@@ -64,7 +74,7 @@ export function orderTargets(targets: PlanTarget[]): PlanTarget[] {
 }
 
 /** The snapshot's counts, with pending targets whose agent is gone already counted as lost. */
-interface Tally {
+export interface Tally {
   total: number;
   minimum: number;
   /** What success needs: the minimum, and never less than one host. */
@@ -78,12 +88,8 @@ interface Tally {
   failed: PlanTarget[];
 }
 
-/**
- * Plans the next step of one deployment. Same snapshot, same plan. `now` is accepted for
- * time-based rules (zonal monitor durations) and is not used yet.
- */
+/** Plans the next step of one deployment. Same snapshot and `now`, same plan. */
 export function plan(snapshot: PlanSnapshot, now: number): PlanAction[] {
-  void now;
   const { targets, minimumHealthy } = snapshot;
   if (targets.length === 0) {
     return [{ type: 'fail', errorCode: 'NO_INSTANCES', reason: 'the deployment group selects no hosts: nothing to deploy to' }];
@@ -105,10 +111,11 @@ export function plan(snapshot: PlanSnapshot, now: number): PlanAction[] {
       reason: `${hostList(tally.lost)} ${tally.lost.length === 1 ? 'has' : 'have'} no connected agent: counted as failed (AGENT_LOST)`,
     });
   }
-  return [...actions, ...decide(tally, minimumHealthy)];
+  const zonal = snapshot.zonal ? { config: snapshot.zonal, targets, now } : undefined;
+  return [...actions, ...decide(tally, minimumHealthy, zonal)];
 }
 
-function count(targets: PlanTarget[], minimum: number): Tally {
+export function count(targets: PlanTarget[], minimum: number): Tally {
   const byPosition = [...targets].sort((a, b) => a.position - b.position || compareIds(a.hostId, b.hostId));
   const lost = byPosition.filter(t => t.status === 'Pending' && !t.connected);
   return {
@@ -128,7 +135,7 @@ function isFailed(status: HostDeploymentStatus): boolean {
 }
 
 /** The health rules, applied to a tally in which lost hosts already count as failed. */
-function decide(tally: Tally, min: MinimumHealthy): PlanAction[] {
+function decide(tally: Tally, min: MinimumHealthy, zonal?: ZonalInput): PlanAction[] {
   const { pending, inFlight, succeeded, minimum, required } = tally;
   const reachable = succeeded + inFlight + pending.length;
   if (reachable < required) {
@@ -137,6 +144,7 @@ function decide(tally: Tally, min: MinimumHealthy): PlanAction[] {
   if (pending.length === 0 && inFlight === 0) {
     return [{ type: 'succeed', reason: successReason(tally, min) }];
   }
+  if (zonal) return decideZonal(tally, min, zonal);
   const healthy = pending.length + succeeded;
   const canStart = Math.min(pending.length, healthy - minimum);
   const numbers = `${healthy} healthy (${pending.length} pending + ${succeeded} succeeded), ${inFlight} in flight, ${tally.failed.length} failed; minimum ${minimum} healthy`;
@@ -153,7 +161,7 @@ function decide(tally: Tally, min: MinimumHealthy): PlanAction[] {
   return [{ type: 'wait', reason: `${plural(inFlight, 'host')} in flight, 0 can start without going below ${minimum} healthy: ${numbers}` }];
 }
 
-function failWith(tally: Tally, reason: string): PlanAction[] {
+export function failWith(tally: Tally, reason: string): PlanAction[] {
   const actions: PlanAction[] = [];
   if (tally.pending.length > 0) {
     actions.push({ type: 'skip', hostIds: tally.pending.map(t => t.hostId), reason: `deployment fails: ${reason}` });
@@ -171,7 +179,7 @@ function unreachableReason(tally: Tally, reachable: number): string {
   return `${failedList(failed)}: at most ${reachable} of ${total} hosts can end healthy (${detail}), below the minimum of ${required}`;
 }
 
-function stuckReason(tally: Tally, min: MinimumHealthy, numbers: string): string {
+export function stuckReason(tally: Tally, min: MinimumHealthy, numbers: string): string {
   const { failed, pending } = tally;
   if (min.type === 'ONE_AT_A_TIME') {
     return `${failedList(failed)} with ${plural(pending.length, 'host')} still pending: OneAtATime lets only the last host fail; ${numbers}`;
@@ -208,17 +216,17 @@ function failedList(failed: PlanTarget[]): string {
   return `${hostList(failed)} ${lost ? (failed.length === 1 ? 'was lost' : 'were lost') : 'failed'}`;
 }
 
-function hostList(targets: PlanTarget[]): string {
+export function hostList(targets: PlanTarget[]): string {
   const ids = targets.map(t => t.hostId);
   const shown = ids.length > 10 ? [...ids.slice(0, 10), `… (${ids.length} in all)`] : ids;
   return `${ids.length === 1 ? 'host' : 'hosts'} ${shown.join(', ')}`;
 }
 
-function plural(n: number, noun: string): string {
+export function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** Locale-independent, so the plan is the same on every machine. */
-function compareIds(a: string, b: string): number {
+export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -7,6 +7,7 @@ import { scheduleLateHost } from '../services/agents.js';
 import { checkLiveness, hostState, livenessOf } from '../services/liveness.js';
 import { gateReached } from '../services/pause.js';
 import { activeAlarm } from '../services/alarms.js';
+import { deployCommand } from '../services/dispatch.js';
 import { stopDeployment } from '../services/stop.js';
 import { autoRollbackEvents, rollBack } from '../services/rollback.js';
 
@@ -120,25 +121,42 @@ export class Scheduler {
     }
     const now = this.ctx.clock.now();
     const bake = d.minHealthyTimeMs ?? 0;
-    const targets = this.ctx.store.listHostDeployments(d.id).map(hd => ({
-      hostId: hd.hostId,
-      // Baking (--min-healthy-time): a host that just succeeded still counts as in flight.
-      status: hd.status === 'Succeeded' && bake > 0 && hd.completedAt && Date.parse(hd.completedAt) + bake > now ? 'InProgress' as const : hd.status,
-      connected: this.alive(hd.hostId),
-      revisionHealth: 'old' as const, position: hd.position,
-    }));
-    const actions = plan({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, targets }, this.ctx.clock.now());
-    if (actions.some(a => a.type === 'start') && gateReached(this.ctx, d)) {
-      const done = targets.filter(t => t.status === 'Succeeded').length;
-      const reason = `awaiting approval: ${done} host(s) succeeded (--approve-after ${d.approveAfter}); ` +
-        `continue with ferry deploy approve ${d.id}, or ferry deploy reject ${d.id}`;
-      if (this.ctx.store.transitionDeployment(d.id, 'Paused', { pauseReason: reason })) {
-        this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason });
+    const targets: PlanTarget[] = this.ctx.store.listHostDeployments(d.id).map(hd => {
+      const zone = config.zonal ? this.ctx.store.getHost(hd.hostId)?.zone : undefined;
+      return {
+        hostId: hd.hostId,
+        // Baking (--min-healthy-time): a host that just succeeded still counts as in flight.
+        status: hd.status === 'Succeeded' && bake > 0 && hd.completedAt && Date.parse(hd.completedAt) + bake > now ? 'InProgress' as const : hd.status,
+        connected: this.alive(hd.hostId),
+        revisionHealth: 'old' as const, position: hd.position,
+        ...(zone && { zone }),
+        ...(hd.completedAt && { completedAt: Date.parse(hd.completedAt) }),
+      };
+    });
+    const actions = plan({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, ...(config.zonal && { zonal: config.zonal }), targets }, now);
+    const gate = this.gate(d, actions, targets);
+    if (gate) {
+      if (this.ctx.store.transitionDeployment(d.id, 'Paused', { pauseReason: gate })) {
+        this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason: gate });
         this.ctx.changes.deployment(d.id);
       }
       return;
     }
     for (const action of actions) this.apply(d, action);
+  }
+
+  /** The approval gate's pause reason when the plan would go past it (host count or zones). */
+  private gate(d: Deployment, actions: PlanAction[], targets: PlanTarget[]): string | undefined {
+    const next = `continue with ferry deploy approve ${d.id}, or ferry deploy reject ${d.id}`;
+    if (actions.some(a => a.type === 'start') && gateReached(this.ctx, d)) {
+      const done = targets.filter(t => t.status === 'Succeeded').length;
+      return `awaiting approval: ${done} host(s) succeeded (--approve-after ${d.approveAfter}); ${next}`;
+    }
+    const zone = actions.find(a => a.type === 'zone-complete');
+    if (zone && d.approveAfterZones !== undefined && !d.approved && zone.zonesDone >= d.approveAfterZones) {
+      return `awaiting approval: ${zone.reason} (--approve-after first-zone); ${next}`;
+    }
+    return undefined;
   }
 
   private apply(d: Deployment, a: PlanAction): void {
@@ -167,6 +185,9 @@ export class Scheduler {
       case 'fail':
         this.finish(d, 'Failed', a.errorCode, a.reason);
         break;
+      case 'zone-complete':
+        this.log('zone complete', { deployment_id: d.id, zone: a.zone, zones_done: a.zonesDone, reason: a.reason });
+        break;
       case 'wait':
         break;
     }
@@ -185,14 +206,7 @@ export class Scheduler {
     // Reconnecting (not lost): it stays Pending and is dispatched when its stream is back.
     if (!session) return;
     if (!this.ctx.store.transitionHostDeployment(d.id, hostId, 'InProgress', { startedAt: now })) return;
-    const sent = session.send({
-      deploy: {
-        deploymentId: d.id, applicationName: d.application, groupName: d.groupName, groupId: d.groupId,
-        revisionDigest: d.revisionDigest, revisionSize: revision.size, bundleType: revision.bundleType,
-        bundleCommit: revision.commit ?? '', fileExistsBehavior: d.fileExistsBehavior,
-        ignoreApplicationStopFailures: d.ignoreApplicationStopFailures, events: [],
-      },
-    });
+    const sent = session.send({ deploy: deployCommand(d, revision) });
     this.log('host deployment dispatched', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'InProgress', sent });
   }
 

@@ -2,7 +2,7 @@ import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
 import { sendAlarmsToAll, validateAlarms } from './alarms.js';
-import { AUTO_ROLLBACK_EVENTS, type Application, type AutoRollbackEvent, type DeploymentConfig, type DeploymentGroup, type MinimumHealthy, type TagSets } from '../domain/types.js';
+import { AUTO_ROLLBACK_EVENTS, type Application, type AutoRollbackEvent, type DeploymentConfig, type DeploymentGroup, type MinimumHealthy, type TagSets, type ZonalConfig } from '../domain/types.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -37,11 +37,30 @@ export function validateMinimumHealthy(m: { type: string; value: number }): Mini
   }
 }
 
-export function createConfig(ctx: Context, name: string, m: { type: string; value: number }): DeploymentConfig {
+export interface ZonalInput {
+  monitorMs: number;
+  firstZoneMonitorMs: number;
+  minimumHealthyPerZone: { type: string; value: number };
+}
+
+/** Zonal settings: whole milliseconds; the per-zone minimum a host count or a percentage. */
+export function validateZonal(z: ZonalInput): ZonalConfig {
+  for (const [key, ms] of [['zone monitor', z.monitorMs], ['first zone monitor', z.firstZoneMonitorMs]] as const) {
+    if (!Number.isInteger(ms) || ms < 0) throw new FerryError('INVALID_ARGUMENT', `${key} time must be whole milliseconds ≥ 0, not ${ms}`);
+  }
+  if (z.minimumHealthyPerZone.type === 'ONE_AT_A_TIME') {
+    throw new FerryError('INVALID_ARGUMENT', 'minimum healthy per zone must be a host count or a percentage, not ONE_AT_A_TIME');
+  }
+  return { monitorMs: z.monitorMs, firstZoneMonitorMs: z.firstZoneMonitorMs, minimumHealthyPerZone: validateMinimumHealthy(z.minimumHealthyPerZone) };
+}
+
+export function createConfig(ctx: Context, name: string, m: { type: string; value: number }, zonal?: ZonalInput): DeploymentConfig {
   checkName('deployment config', name);
-  const config: DeploymentConfig = { name, minimumHealthy: validateMinimumHealthy(m), builtIn: false, createdAt: iso(ctx.clock.now()) };
+  const config: DeploymentConfig = {
+    name, minimumHealthy: validateMinimumHealthy(m), ...(zonal && { zonal: validateZonal(zonal) }), builtIn: false, createdAt: iso(ctx.clock.now()),
+  };
   ctx.store.createConfig(config);
-  ctx.log.info('deployment config created', { component: 'catalog', config: name });
+  ctx.log.info('deployment config created', { component: 'catalog', config: name, zonal: config.zonal !== undefined });
   return config;
 }
 

@@ -20,6 +20,8 @@ export interface CreateDeploymentInput {
   rollbackOf?: string;
   /** Pause for approval once this many hosts have succeeded. */
   approveAfter?: number;
+  /** Pause for approval once this many zones finished and were monitored (zonal configs only). */
+  approveAfterZones?: number;
   ignoreAlarms?: boolean;
   minHealthyTimeMs?: number;
 }
@@ -57,6 +59,9 @@ export function createDeployment(ctx: Context, input: CreateDeploymentInput): De
   if (!ctx.store.getConfig(configName)) {
     throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
   }
+  if (input.approveAfterZones !== undefined && !ctx.store.getConfig(configName)?.zonal) {
+    throw new FerryError('INVALID_ARGUMENT', `--approve-after first-zone needs a zonal deployment config; ${configName} is not zonal (ferry config create NAME --zonal …)`);
+  }
   const behavior = (input.fileExistsBehavior || 'DISALLOW').toUpperCase();
   if (!(FILE_EXISTS_BEHAVIORS as readonly string[]).includes(behavior)) {
     throw new FerryError('INVALID_ARGUMENT', `file exists behavior '${input.fileExistsBehavior}' is not one of ${FILE_EXISTS_BEHAVIORS.join(', ')}`);
@@ -78,6 +83,7 @@ export function createDeployment(ctx: Context, input: CreateDeploymentInput): De
     ...(input.autoRollback && { autoRollback: input.autoRollback }),
     ...(input.rollbackOf && { rollbackOf: input.rollbackOf }),
     ...(input.approveAfter !== undefined && { approveAfter: input.approveAfter }),
+    ...(input.approveAfterZones !== undefined && { approveAfterZones: input.approveAfterZones }),
     ...(input.ignoreAlarms && { ignoreAlarms: true }),
     ...(input.minHealthyTimeMs && { minHealthyTimeMs: input.minHealthyTimeMs }),
   };

@@ -1,6 +1,7 @@
 import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import type { Deployment } from '../domain/types.js';
+import { zoneFinished, zonesInOrder } from '../planner/plan-zonal.js';
 import { stopDeployment } from './stop.js';
 
 /**
@@ -18,9 +19,22 @@ export function succeededHosts(ctx: Context, id: string): number {
   return ctx.store.listHostDeployments(id).filter(h => h.status === 'Succeeded').length;
 }
 
+/** Zones (in rollout order) with nothing pending or in flight, counted from the first. */
+export function finishedZones(ctx: Context, id: string): number {
+  const targets = ctx.store.listHostDeployments(id).map(hd => {
+    const zone = ctx.store.getHost(hd.hostId)?.zone;
+    return { hostId: hd.hostId, status: hd.status, ...(zone && { zone }) };
+  });
+  const zones = zonesInOrder(targets);
+  const open = zones.findIndex(z => !zoneFinished(z));
+  return open === -1 ? zones.length : open;
+}
+
 /** True when the deployment waits at its approval gate (not an operator's pause). */
 export function awaitingApproval(ctx: Context, d: Deployment): boolean {
-  return d.status === 'Paused' && d.approveAfter !== undefined && !d.approved && succeededHosts(ctx, d.id) >= d.approveAfter;
+  if (d.status !== 'Paused' || d.approved) return false;
+  if (d.approveAfter !== undefined && succeededHosts(ctx, d.id) >= d.approveAfter) return true;
+  return d.approveAfterZones !== undefined && finishedZones(ctx, d.id) >= d.approveAfterZones;
 }
 
 function move(ctx: Context, d: Deployment, to: 'Paused' | 'InProgress', patch: { pauseReason: string | null; approved?: boolean }, what: string): Deployment {

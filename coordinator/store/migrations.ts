@@ -183,8 +183,14 @@ ALTER TABLE deployments ADD COLUMN ignore_alarms INTEGER NOT NULL DEFAULT 0 CHEC
 ALTER TABLE deployments ADD COLUMN min_healthy_time_ms INTEGER NOT NULL DEFAULT 0 CHECK (min_healthy_time_ms >= 0);
 `;
 
+/** Zonal rollouts: the config's zonal settings; the zonal approval gate (`--approve-after first-zone`). */
+const V5 = `
+ALTER TABLE deployment_configs ADD COLUMN zonal TEXT CHECK (zonal IS NULL OR json_valid(zonal));
+ALTER TABLE deployments ADD COLUMN approve_after_zones INTEGER CHECK (approve_after_zones IS NULL OR approve_after_zones >= 1);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
-  { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 },
+  { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 }, { version: 5, up: V5 },
 ];
 
 /**

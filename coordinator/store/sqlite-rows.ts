@@ -29,20 +29,21 @@ export function applicationParams(a: Application): Params {
   return { name: a.name, created_at: a.createdAt };
 }
 
-interface ConfigRow { name: string; minimum_healthy: string; built_in: number; created_at: string }
+interface ConfigRow { name: string; minimum_healthy: string; zonal: string | null; built_in: number; created_at: string }
 
 export function toConfig(raw: unknown): DeploymentConfig {
   const r = raw as ConfigRow;
   return {
     name: r.name,
     minimumHealthy: JSON.parse(r.minimum_healthy) as DeploymentConfig['minimumHealthy'],
+    ...present('zonal', r.zonal === null ? null : JSON.parse(r.zonal) as NonNullable<DeploymentConfig['zonal']>),
     builtIn: r.built_in === 1,
     createdAt: r.created_at,
   };
 }
 export function configParams(c: DeploymentConfig): Params {
   return {
-    name: c.name, minimum_healthy: JSON.stringify(c.minimumHealthy), built_in: flag(c.builtIn), created_at: c.createdAt,
+    name: c.name, minimum_healthy: JSON.stringify(c.minimumHealthy), zonal: c.zonal === undefined ? null : JSON.stringify(c.zonal), built_in: flag(c.builtIn), created_at: c.createdAt,
   };
 }
 
@@ -124,7 +125,7 @@ interface DeploymentRow {
   config_name: string; status: Deployment['status']; creator: Deployment['creator']; description: string;
   file_exists_behavior: Deployment['fileExistsBehavior']; ignore_application_stop_failures: number;
   target_host_ids: string | null; auto_rollback: string | null; rollback_of: string | null; rolled_back_by: string | null;
-  approve_after: number | null; approved: number; pause_reason: string | null; ignore_alarms: number; min_healthy_time_ms: number;
+  approve_after: number | null; approve_after_zones: number | null; approved: number; pause_reason: string | null; ignore_alarms: number; min_healthy_time_ms: number;
   min_healthy_hosts: number | null; error_code: string | null; error_message: string | null; created_at: string;
   started_at: string | null; completed_at: string | null;
 }
@@ -148,6 +149,7 @@ export function toDeployment(raw: unknown): Deployment {
     ...(r.ignore_alarms === 1 && { ignoreAlarms: true }),
     ...(r.min_healthy_time_ms > 0 && { minHealthyTimeMs: r.min_healthy_time_ms }),
     ...present('approveAfter', r.approve_after),
+    ...present('approveAfterZones', r.approve_after_zones),
     ...(r.approved === 1 && { approved: true }),
     ...present('pauseReason', r.pause_reason),
     ...present('rollbackOf', r.rollback_of),
@@ -169,7 +171,7 @@ export function deploymentParams(d: Deployment): Params {
     target_host_ids: d.targetHostIds === undefined ? null : JSON.stringify(d.targetHostIds),
     auto_rollback: d.autoRollback === undefined ? null : JSON.stringify(d.autoRollback),
     rollback_of: orNull(d.rollbackOf), rolled_back_by: orNull(d.rolledBackBy),
-    approve_after: orNull(d.approveAfter), approved: flag(d.approved ?? false), pause_reason: orNull(d.pauseReason),
+    approve_after: orNull(d.approveAfter), approve_after_zones: orNull(d.approveAfterZones), approved: flag(d.approved ?? false), pause_reason: orNull(d.pauseReason),
     ignore_alarms: flag(d.ignoreAlarms ?? false), min_healthy_time_ms: d.minHealthyTimeMs ?? 0,
     min_healthy_hosts: orNull(d.minHealthyHosts), error_code: orNull(d.errorCode),
     error_message: orNull(d.errorMessage), created_at: d.createdAt, started_at: orNull(d.startedAt),

@@ -41,7 +41,7 @@ const STATUS_FILTER = '(@statuses IS NULL OR status IN (SELECT value FROM json_e
 
 const DEPLOYMENT_COLUMNS = [
   'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'description',
-  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approved', 'pause_reason', 'ignore_alarms', 'min_healthy_time_ms', 'min_healthy_hosts', 'error_code', 'error_message',
+  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approve_after_zones', 'approved', 'pause_reason', 'ignore_alarms', 'min_healthy_time_ms', 'min_healthy_hosts', 'error_code', 'error_message',
   'created_at', 'started_at', 'completed_at',
 ];
 const HOST_DEPLOYMENT_COLUMNS = [
@@ -65,7 +65,7 @@ export function prepareStatements(db: Database) {
     getApplication: p('SELECT * FROM applications WHERE name = ?'),
     listApplications: p('SELECT * FROM applications ORDER BY name'),
 
-    insertConfig: p(insert('deployment_configs', ['name', 'minimum_healthy', 'built_in', 'created_at'])),
+    insertConfig: p(insert('deployment_configs', ['name', 'minimum_healthy', 'zonal', 'built_in', 'created_at'])),
     getConfig: p('SELECT * FROM deployment_configs WHERE name = ?'),
     listConfigs: p('SELECT * FROM deployment_configs ORDER BY built_in DESC, name'),
 

@@ -71,6 +71,25 @@ function catalogContract(test: StoreTest): void {
     t.throws(() => store.createConfig(aConfig({ name: 'HalfAtATime' })), { code: 'ALREADY_EXISTS', message: /HalfAtATime/ });
   });
 
+  test('a zonal config keeps its zonal settings; other configs have none', (t, store) => {
+    const zonal = aConfig({
+      minimumHealthy: { type: 'HOST_COUNT', value: 2 },
+      zonal: { monitorMs: 600_000, firstZoneMonitorMs: 1_800_000, minimumHealthyPerZone: { type: 'FLEET_PERCENT', value: 50 } },
+    });
+    store.createConfig(zonal);
+    t.strictSame(store.getConfig(zonal.name), zonal);
+    t.strictSame(store.listConfigs().find(c => c.name === zonal.name), zonal);
+    t.equal('zonal' in store.getConfig('OneAtATime')!, false, 'the built-ins are not zonal');
+  });
+
+  test('a deployment keeps its zonal approval gate', (t, store) => {
+    const world = givenWorld(store);
+    const gated = givenDeployment(store, world, { approveAfterZones: 1 });
+    t.strictSame(store.getDeployment(gated.id), gated);
+    const plain = givenDeployment(store, world);
+    t.equal('approveAfterZones' in store.getDeployment(plain.id)!, false);
+  });
+
   test('applications are created once and listed by name', (t, store) => {
     store.createApplication(anApplication({ name: 'web-shop' }));
     store.createApplication(anApplication({ name: 'api' }));

@@ -40,8 +40,8 @@ t.test('an approval gate pauses after N hosts; resume refuses, approve continues
   t.match(reject.json.deployment.errorMessage, /rejected: error rate up/);
   t.equal(reject.json.hosts.filter((h: any) => h.status === 'Skipped').length, 2);
   const bad = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v2, '--approve-after', 'first-zone']);
-  t.equal(bad.code, 2);
-  t.match(bad.stderr, /zonal rollouts are not available yet/);
+  t.equal(bad.code, 1, 'the coordinator refuses it');
+  t.match(bad.stderr, /--approve-after first-zone needs a zonal deployment config; OneAtATime is not zonal/);
 });
 
 t.test('ferry deploy pause stops new hosts from starting until resume', { skip: needsRoot }, async t => {

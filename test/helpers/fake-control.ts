@@ -46,7 +46,7 @@ export function deployment(o: Partial<Deployment__Output> = {}): Deployment__Out
     status: 'Created', creator: 'user', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
     minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '',
     rollbackOf: '', rolledBackBy: '', autoRollback: [], pauseReason: '', approveAfter: -1, awaitingApproval: false,
-    ignoreAlarms: false, minHealthyTimeMs: 0, ...o,
+    ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, ...o,
   };
 }
 
@@ -78,9 +78,9 @@ export function group(o: Partial<DeploymentGroup__Output> = {}): DeploymentGroup
 }
 
 export const BUILT_IN_CONFIGS: DeploymentConfig__Output[] = [
-  { name: 'OneAtATime', minimumHealthy: { type: 'ONE_AT_A_TIME', value: 0 }, builtIn: true, createdAt: '' },
-  { name: 'HalfAtATime', minimumHealthy: { type: 'FLEET_PERCENT', value: 50 }, builtIn: true, createdAt: '' },
-  { name: 'AllAtOnce', minimumHealthy: { type: 'HOST_COUNT', value: 0 }, builtIn: true, createdAt: '' },
+  { name: 'OneAtATime', minimumHealthy: { type: 'ONE_AT_A_TIME', value: 0 }, builtIn: true, createdAt: '', zonal: null },
+  { name: 'HalfAtATime', minimumHealthy: { type: 'FLEET_PERCENT', value: 50 }, builtIn: true, createdAt: '', zonal: null },
+  { name: 'AllAtOnce', minimumHealthy: { type: 'HOST_COUNT', value: 0 }, builtIn: true, createdAt: '', zonal: null },
 ];
 
 export interface RecordedCall {

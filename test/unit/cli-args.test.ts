@@ -74,6 +74,10 @@ t.test('deploy create flags become one CreateDeploymentRequest', async t => {
   t.equal(createRequest({ ...base, wait: true, timeout: '2m' }).timeoutMs, 120_000);
   rejects(t, () => createRequest({ ...base, timeout: '2m' }), '--timeout: only with --wait');
   rejects(t, () => createRequest({ ...base, app: ' ' }), '--app: must not be empty');
+  t.match(createRequest({ ...base, approveAfter: '2' }).request, { approveAfter: 2, hasApproveAfter: true });
+  t.match(createRequest({ ...base, approveAfter: 'first-zone' }).request, { approveAfterZones: 1 });
+  t.notOk('hasApproveAfter' in createRequest({ ...base, approveAfter: 'first-zone' }).request, 'first-zone is no host count');
+  rejects(t, () => createRequest({ ...base, approveAfter: 'zone' }), /--approve-after: 'zone' must be a number of hosts or first-zone/);
 });
 
 const env = (o: Partial<CliEnvironment> = {}): CliEnvironment => ({ noColor: false, stdoutIsTTY: false, stderrIsTTY: false, columns: 80, ...o });

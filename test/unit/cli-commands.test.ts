@@ -58,9 +58,26 @@ t.test('config create maps --min-healthy to HOST_COUNT or FLEET_PERCENT', async 
   const pct = await runFerry(['--coordinator', fake.address, 'config', 'create', 'Quarter', '--min-healthy', '75%', '--json']);
   t.equal(pct.json.minimumHealthy.type, 'FLEET_PERCENT');
   t.same(fake.requests('CreateDeploymentConfig'), [
-    { name: 'KeepTwo', minimumHealthy: { type: 'HOST_COUNT', value: 2 } },
-    { name: 'Quarter', minimumHealthy: { type: 'FLEET_PERCENT', value: 75 } },
+    { name: 'KeepTwo', minimumHealthy: { type: 'HOST_COUNT', value: 2 }, zonal: null },
+    { name: 'Quarter', minimumHealthy: { type: 'FLEET_PERCENT', value: 75 }, zonal: null },
   ]);
+});
+
+t.test('config create --zonal sends the zonal settings; the first zone monitor defaults to the zone monitor', async t => {
+  const fake = await startFakeControl(t);
+  const full = await runFerry(['--coordinator', fake.address, 'config', 'create', 'ByZone', '--min-healthy', '2', '--zonal',
+    '--zone-monitor', '10m', '--first-zone-monitor', '30m', '--min-healthy-per-zone', '50%']);
+  t.equal(full.code, 0, full.stderr);
+  const plain = await runFerry(['--coordinator', fake.address, 'config', 'create', 'Zoned', '--min-healthy', '1', '--zonal', '--zone-monitor', '2s']);
+  t.equal(plain.code, 0, plain.stderr);
+  t.same(fake.requests('CreateDeploymentConfig').map(r => r.zonal), [
+    { monitorMs: 600_000, firstZoneMonitorMs: 1_800_000, minimumHealthyPerZone: { type: 'FLEET_PERCENT', value: 50 } },
+    { monitorMs: 2000, firstZoneMonitorMs: 2000, minimumHealthyPerZone: { type: 'HOST_COUNT', value: 0 } },
+  ]);
+  const stray = await runFerry(['--coordinator', fake.address, 'config', 'create', 'Bad', '--min-healthy', '1', '--zone-monitor', '2s']);
+  t.equal(stray.code, 2);
+  t.match(stray.stderr, /--zone-monitor: only with --zonal/);
+  t.equal(fake.requests('CreateDeploymentConfig').length, 2, 'nothing sent for a usage error');
 });
 
 t.test('config list shows the built-in configs', async t => {
@@ -68,10 +85,10 @@ t.test('config list shows the built-in configs', async t => {
   const r = await runFerry(['--coordinator', fake.address, 'config', 'list']);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, [
-    'NAME         MINIMUM HEALTHY   KIND      CREATED',
-    'OneAtATime   all but one host  built-in',
-    'HalfAtATime  50% of the hosts  built-in',
-    'AllAtOnce    0 hosts           built-in',
+    'NAME         MINIMUM HEALTHY   ZONAL  KIND      CREATED',
+    'OneAtATime   all but one host  -      built-in',
+    'HalfAtATime  50% of the hosts  -      built-in',
+    'AllAtOnce    0 hosts           -      built-in',
     '',
   ].join('\n'));
   const json = await runFerry(['--coordinator', fake.address, 'config', 'list', '--json']);
@@ -153,7 +170,7 @@ t.test('deploy create sends the request and prints the deployment id', async t =
   t.same(fake.requests('CreateDeployment'), [{
     application: 'shop', group: 'web', revision: DIGEST.slice(0, 10), configName: 'AllAtOnce', description: 'v2',
     fileExistsBehavior: 'OVERWRITE', ignoreApplicationStopFailures: true, autoRollback: [], overrideAutoRollback: false,
-    approveAfter: 0, hasApproveAfter: false, ignoreAlarms: false, minHealthyTimeMs: 0,
+    approveAfter: 0, hasApproveAfter: false, ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0,
   }]);
   const json = await runFerry(['--coordinator', fake.address, 'deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--json']);
   t.equal(json.json.deployment.id, 'd-TEST1');

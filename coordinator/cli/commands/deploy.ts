@@ -20,7 +20,7 @@ export function createRequest(opts: Record<string, unknown>): { request: CreateD
     fileExistsBehavior: opts.fileExistsBehavior === undefined ? '' : parseFileExistsBehavior(String(opts.fileExistsBehavior)),
     ignoreApplicationStopFailures: opts.ignoreApplicationStopFailures === true,
     ...(opts.autoRollback !== undefined && { autoRollback: parseAutoRollbackFlag(String(opts.autoRollback)), overrideAutoRollback: true }),
-    ...(opts.approveAfter !== undefined && { approveAfter: parseApproveAfter(String(opts.approveAfter)), hasApproveAfter: true }),
+    ...(opts.approveAfter !== undefined && parseApproveAfter(String(opts.approveAfter))),
     ...(opts.ignoreAlarms === true && { ignoreAlarms: true }),
     ...(opts.minHealthyTime !== undefined && { minHealthyTimeMs: parseDuration(String(opts.minHealthyTime), '--min-healthy-time') }),
   };
@@ -51,7 +51,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
       .option('--file-exists-behavior <behavior>', 'files the group did not install: DISALLOW (default), OVERWRITE or RETAIN')
       .option('--ignore-application-stop-failures', 'go on when the installed revision\'s ApplicationStop scripts fail')
       .option('--auto-rollback <events>', 'this deployment only: failure,alarm,stop or none (the group\'s policy when not given)')
-      .option('--approve-after <n>', 'pause once N hosts have succeeded, until ferry deploy approve (or reject)')
+      .option('--approve-after <n|first-zone>', 'pause once N hosts have succeeded (or, with a zonal config, once the first zone finished and was monitored), until ferry deploy approve (or reject)')
       .option('--min-healthy-time <duration>', 'bake time: a host counts as done this long after it succeeded, its alarms watched (default 0)')
       .option('--ignore-alarms', 'emergencies: the group\'s health alarms do not stop this deployment')
       .option('--wait', 'follow the deployment until it ends; exit 0 Succeeded, 1 Failed, 3 Stopped, 4 rolled back, 5 timed out')
@@ -193,11 +193,10 @@ export function parseAutoRollbackFlag(raw: string, flag = '--auto-rollback'): st
   return list;
 }
 
-/** `--approve-after N` (hosts); `first-zone` needs zonal rollouts, which are not available yet. */
-export function parseApproveAfter(raw: string): number {
-  if (raw.trim() === 'first-zone') {
-    throw new FerryError('INVALID_ARGUMENT', '--approve-after first-zone: zonal rollouts are not available yet; give a host count (e.g. --approve-after 1)');
-  }
-  if (!/^\d+$/.test(raw.trim())) throw new FerryError('INVALID_ARGUMENT', `--approve-after: '${raw}' must be a number of hosts`);
-  return Number(raw);
+/** `--approve-after N` (hosts) or `first-zone` (zonal configs: after the first zone and its monitor time). */
+export function parseApproveAfter(raw: string): Pick<CreateDeploymentRequest, 'approveAfter' | 'hasApproveAfter' | 'approveAfterZones'> {
+  const text = raw.trim();
+  if (text === 'first-zone') return { approveAfterZones: 1 };
+  if (!/^\d+$/.test(text)) throw new FerryError('INVALID_ARGUMENT', `--approve-after: '${raw}' must be a number of hosts or first-zone`);
+  return { approveAfter: Number(text), hasApproveAfter: true };
 }
