@@ -3,7 +3,7 @@ import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { SETTLED_HOST_STATUSES } from '../domain/status.js';
 import type { BundleType } from '../domain/types.js';
-import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback } from '../services/catalog.js';
+import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback, setGroupRollbackConfig } from '../services/catalog.js';
 import { manualRollback, redeploy } from '../services/rollback.js';
 import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
 import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
@@ -63,6 +63,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     UpdateDeploymentGroup: unary(req => {
       if (req.setAutoRollback) setGroupAutoRollback(ctx, req.application, req.name, parseAutoRollback(req.autoRollback));
       if (req.setAlarms) setGroupAlarms(ctx, req.application, req.name, req.alarms);
+      if (req.setRollbackConfig) setGroupRollbackConfig(ctx, req.application, req.name, req.rollbackConfig);
       return groupView(req.application, req.name);
     }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),

@@ -41,7 +41,7 @@ export function groupToProto(g: DeploymentGroup, extra: { matchingHostIds: strin
     id: g.id, application: g.application, name: g.name, tagSets: tagSetsToProto(g.tagSets), configName: g.configName,
     createdAt: g.createdAt, matchingHostIds: extra.matchingHostIds,
     lastSuccessfulDeploymentId: extra.lastSuccessful?.id ?? '', lastSuccessfulRevision: extra.lastSuccessful?.revisionDigest ?? '',
-    autoRollback: g.autoRollback, alarms: g.alarms,
+    autoRollback: g.autoRollback, alarms: g.alarms, rollbackConfig: g.rollbackConfig ?? '',
   };
 }
 

@@ -52,6 +52,8 @@ export interface DeploymentGroup {
   autoRollback: AutoRollbackEvent[];
   /** Health alarm expressions (coordinator/domain/alarms.ts) each agent of the group evaluates. */
   alarms: string[];
+  /** The config rollbacks of this group use (the failed deployment's when absent). */
+  rollbackConfig?: string;
   createdAt: string;
 }
 

@@ -82,6 +82,15 @@ export function setGroupAutoRollback(ctx: Context, application: string, name: st
   ctx.log.info('auto-rollback set', { component: 'catalog', application, group: name, events: events.join(',') || 'none' });
 }
 
+export function setGroupRollbackConfig(ctx: Context, application: string, name: string, configName: string): void {
+  const g = ctx.store.getGroup(application, name);
+  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}`);
+  const value = configName === '' || configName === 'none' ? null : configName;
+  if (value !== null && !ctx.store.getConfig(value)) throw new FerryError('NOT_FOUND', `deployment config ${value} does not exist; see ferry config list`);
+  ctx.store.setGroupRollbackConfig(g.id, value);
+  ctx.log.info('rollback config set', { component: 'catalog', application, group: name, config: value ?? 'none' });
+}
+
 export function setGroupAlarms(ctx: Context, application: string, name: string, alarms: readonly string[]): void {
   const g = ctx.store.getGroup(application, name);
   if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}`);

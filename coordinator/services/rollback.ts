@@ -37,10 +37,12 @@ export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollback
   if (touched.length === 0) return { note: 'no rollback needed: no host was changed' };
   // The same config — unless its minimum cannot be met on this subset of hosts (e.g. 50% of one
   // host): then all at once, since the way back must not fail on arithmetic.
-  const config = ctx.store.getConfig(failed.configName);
-  const fits = config !== undefined && touched.length > minimumHealthyHosts(config.minimumHealthy, touched.length);
+  // The group's rollback config when it sets one (it is the operator's explicit choice).
+  const configName = group.rollbackConfig ?? failed.configName;
+  const config = ctx.store.getConfig(configName);
+  const fits = group.rollbackConfig !== undefined || (config !== undefined && touched.length > minimumHealthyHosts(config.minimumHealthy, touched.length));
   const rollback = createDeployment(ctx, {
-    application: failed.application, group: group.name, revision: good.revisionDigest, configName: fits ? failed.configName : 'AllAtOnce',
+    application: failed.application, group: group.name, revision: good.revisionDigest, configName: fits ? configName : 'AllAtOnce',
     creator: 'rollback', targetHostIds: touched, fileExistsBehavior: good.fileExistsBehavior,
     // The bad revision's ApplicationStop runs first on each host; its failures must not block the way back.
     ignoreApplicationStopFailures: true,

@@ -189,8 +189,14 @@ ALTER TABLE deployment_configs ADD COLUMN zonal TEXT CHECK (zonal IS NULL OR jso
 ALTER TABLE deployments ADD COLUMN approve_after_zones INTEGER CHECK (approve_after_zones IS NULL OR approve_after_zones >= 1);
 `;
 
+/** A group's rollback config. */
+const V6 = `
+ALTER TABLE deployment_groups ADD COLUMN rollback_config TEXT REFERENCES deployment_configs (name);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 }, { version: 5, up: V5 },
+  { version: 6, up: V6 },
 ];
 
 /**

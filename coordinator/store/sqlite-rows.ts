@@ -47,7 +47,7 @@ export function configParams(c: DeploymentConfig): Params {
   };
 }
 
-interface GroupRow { id: string; application: string; name: string; tag_sets: string; config_name: string; auto_rollback: string; alarms: string; created_at: string }
+interface GroupRow { id: string; application: string; name: string; tag_sets: string; config_name: string; auto_rollback: string; alarms: string; rollback_config: string | null; created_at: string }
 
 export function toGroup(raw: unknown): DeploymentGroup {
   const r = raw as GroupRow;
@@ -59,13 +59,14 @@ export function toGroup(raw: unknown): DeploymentGroup {
     configName: r.config_name,
     autoRollback: JSON.parse(r.auto_rollback) as DeploymentGroup['autoRollback'],
     alarms: JSON.parse(r.alarms) as string[],
+    ...present('rollbackConfig', r.rollback_config),
     createdAt: r.created_at,
   };
 }
 export function groupParams(g: DeploymentGroup): Params {
   return {
     id: g.id, application: g.application, name: g.name, tag_sets: JSON.stringify(g.tagSets),
-    config_name: g.configName, auto_rollback: JSON.stringify(g.autoRollback ?? []), alarms: JSON.stringify(g.alarms ?? []),
+    config_name: g.configName, auto_rollback: JSON.stringify(g.autoRollback ?? []), alarms: JSON.stringify(g.alarms ?? []), rollback_config: orNull(g.rollbackConfig),
     created_at: g.createdAt,
   };
 }

@@ -69,7 +69,8 @@ export function prepareStatements(db: Database) {
     getConfig: p('SELECT * FROM deployment_configs WHERE name = ?'),
     listConfigs: p('SELECT * FROM deployment_configs ORDER BY built_in DESC, name'),
 
-    insertGroup: p(insert('deployment_groups', ['id', 'application', 'name', 'tag_sets', 'config_name', 'auto_rollback', 'alarms', 'created_at'])),
+    insertGroup: p(insert('deployment_groups', ['id', 'application', 'name', 'tag_sets', 'config_name', 'auto_rollback', 'alarms', 'rollback_config', 'created_at'])),
+    setGroupRollbackConfig: p('UPDATE deployment_groups SET rollback_config = @rollback_config WHERE id = @id'),
     setGroupAlarms: p('UPDATE deployment_groups SET alarms = @alarms WHERE id = @id'),
     setGroupAutoRollback: p('UPDATE deployment_groups SET auto_rollback = @auto_rollback WHERE id = @id'),
     getGroup: p('SELECT * FROM deployment_groups WHERE application = ? AND name = ?'),

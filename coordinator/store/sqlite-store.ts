@@ -230,6 +230,13 @@ export class SqliteStore implements Store {
     }
   }
 
+  setGroupRollbackConfig(groupId: string, configName: string | null): void {
+    let changes = 0;
+    guard(`rollback config "${configName}"`, () => (changes = this.st.setGroupRollbackConfig.run({ id: groupId, rollback_config: configName }).changes),
+      [[`deployment config "${configName}"`, () => (configName === null ? true : this.getConfig(configName))]]);
+    if (changes !== 1) throw new FerryError('NOT_FOUND', `deployment group id "${groupId}" not found`);
+  }
+
   linkRollback(id: string, rollbackId: string): boolean {
     return this.st.linkRollback.run({ id, rollback: rollbackId }).changes === 1;
   }

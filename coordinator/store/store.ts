@@ -66,6 +66,8 @@ export interface Store {
   listGroups(application?: string): DeploymentGroup[];
   setGroupAutoRollback(groupId: string, events: readonly AutoRollbackEvent[]): void;
   setGroupAlarms(groupId: string, alarms: readonly string[]): void;
+  /** Sets (or with null clears) the config this group's rollbacks use. */
+  setGroupRollbackConfig(groupId: string, configName: string | null): void;
 
   // Revisions: adding the same (application, digest) twice keeps the first and returns it
   addRevision(revision: Revision): Revision;

@@ -178,6 +178,30 @@ function deploymentContract(test: StoreTest): void {
     t.equal(store.getDeployment('nope'), undefined);
   });
 
+  test('group policies (auto-rollback, alarms, rollback config) are stored and read back', (t, store) => {
+    const world = givenWorld(store);
+    store.setGroupAutoRollback(world.group.id, ['failure', 'alarm']);
+    store.setGroupAlarms(world.group.id, ['cpu > 80% for 1m']);
+    store.setGroupRollbackConfig(world.group.id, 'AllAtOnce');
+    t.match(store.getGroupById(world.group.id), { autoRollback: ['failure', 'alarm'], alarms: ['cpu > 80% for 1m'], rollbackConfig: 'AllAtOnce' });
+    store.setGroupRollbackConfig(world.group.id, null);
+    t.notOk('rollbackConfig' in (store.getGroupById(world.group.id) ?? {}), 'null clears the rollback config');
+    t.throws(() => store.setGroupRollbackConfig(world.group.id, 'NoSuchConfig'), { code: 'NOT_FOUND', message: /NoSuchConfig/ });
+    t.throws(() => store.setGroupAlarms('no-such-group', []), { code: 'NOT_FOUND' });
+  });
+
+  test('a rollback is linked both ways once, and is the next queued deployment before older ones', (t, store) => {
+    const world = givenWorld(store);
+    const failed = givenDeployment(store, world, { createdAt: at(1), status: 'Queued' });
+    const waiting = givenDeployment(store, world, { createdAt: at(2), status: 'Queued' });
+    const rollback = givenDeployment(store, world, { createdAt: at(3), status: 'Queued', creator: 'rollback', rollbackOf: failed.id });
+    t.ok(store.linkRollback(failed.id, rollback.id));
+    t.notOk(store.linkRollback(failed.id, waiting.id), 'a deployment is rolled back once');
+    t.equal(store.getDeployment(failed.id)?.rolledBackBy, rollback.id);
+    t.equal(store.getDeployment(rollback.id)?.rollbackOf, failed.id);
+    t.equal(store.nextQueued(world.group.id)?.id, rollback.id, 'the rollback goes first');
+  });
+
   test('a deployment needs a unique id, its group and its revision', (t, store) => {
     const world = givenWorld(store);
     const deployment = givenDeployment(store, world);

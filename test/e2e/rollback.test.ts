@@ -16,7 +16,9 @@ const until = (address: string, id: string, statuses = ['Succeeded', 'Failed', '
 
 t.test('a failing ValidateService with auto-rollback restores the previous files on every host byte for byte, from the cache', { skip: needsRoot }, async t => {
   const f = await startFleet(t, ['h1', 'h2', 'h3']);
-  t.equal((await ferry(f.coordinator.address, ['group', 'update', '--app', 'shop', '--name', 'web', '--auto-rollback', 'failure'])).code, 0);
+  const update = await ferry(f.coordinator.address, ['group', 'update', '--app', 'shop', '--name', 'web', '--auto-rollback', 'failure', '--rollback-config', 'AllAtOnce', '--json']);
+  t.equal(update.code, 0, update.stderr);
+  t.equal(update.json.rollbackConfig, 'AllAtOnce');
   const v1 = await f.push(await f.bundle('v1'));
   t.equal((await deploy(f.coordinator.address, v1)).code, 0);
   const good = Object.fromEntries(await Promise.all(['h1', 'h2', 'h3'].map(async h => [h, await f.files(h)])));
@@ -34,6 +36,7 @@ t.test('a failing ValidateService with auto-rollback restores the previous files
   t.equal(rb.deployment.creator, 'rollback');
   t.equal(rb.deployment.rollbackOf, bad.json.deployment.id, 'linked both ways');
   t.equal(rb.deployment.revision, v1);
+  t.equal(rb.deployment.configName, 'AllAtOnce', 'the group\'s rollback config');
   t.same(rb.hosts.map((h: any) => h.hostId).sort(), ['h1', 'h2'], 'only the hosts the failed deployment touched');
   for (const h of ['h1', 'h2', 'h3']) t.equal(await f.files(h), good[h], `${h}: the files are v1's, byte for byte (v2's only-v2.txt is gone)`);
   const fetches = [...f.coordinator.output().matchAll(/revision fetch .*revision=([0-9a-f]{64}) host_id=(\w+)/g)].map(m => `${m[2]}:${m[1]}`);

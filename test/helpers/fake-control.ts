@@ -73,7 +73,7 @@ export function group(o: Partial<DeploymentGroup__Output> = {}): DeploymentGroup
   return {
     id: 'g-1', application: 'shop', name: 'web', configName: 'OneAtATime', createdAt: T0,
     tagSets: [{ filters: [{ key: 'role', value: 'web', hasKey: true, hasValue: true }] }],
-    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', autoRollback: [], alarms: [], ...o,
+    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', autoRollback: [], alarms: [], rollbackConfig: '', ...o,
   };
 }
 

@@ -79,11 +79,15 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       .requiredOption('--name <group>', 'the group\'s name')
       .option('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop, or none')
       .option('--alarm <expression>', 'replace the group\'s health alarms with these (repeatable)', collect, [])
-      .option('--no-alarms', 'remove every health alarm of the group'),
+      .option('--no-alarms', 'remove every health alarm of the group')
+      .option('--rollback-config <config>', 'the deployment config rollbacks of this group use (none: the failed deployment\'s)'),
     async (s, _args, opts) => {
       const alarms = opts.alarm as string[];
       const setAlarms = alarms.length > 0 || opts.alarms === false;
-      if (opts.autoRollback === undefined && !setAlarms) throw new FerryError('INVALID_ARGUMENT', 'give --auto-rollback, --alarm or --no-alarms');
+      const setRollbackConfig = opts.rollbackConfig !== undefined;
+      if (opts.autoRollback === undefined && !setAlarms && !setRollbackConfig) {
+        throw new FerryError('INVALID_ARGUMENT', 'give --auto-rollback, --alarm, --no-alarms or --rollback-config');
+      }
       const updated = await s.api().updateDeploymentGroup({
         application: requireText(opts.app as string, '--app'),
         name: requireText(opts.name as string, '--name'),
@@ -91,6 +95,8 @@ export function registerGroupCommands(program: Command, r: Runner): void {
         setAutoRollback: opts.autoRollback !== undefined,
         alarms: opts.alarms === false ? [] : alarms,
         setAlarms,
+        rollbackConfig: setRollbackConfig ? String(opts.rollbackConfig) : '',
+        setRollbackConfig,
       });
       if (s.out.json) return s.out.document(updated);
       s.out.line(`updated deployment group ${updated.application}/${updated.name}: auto-rollback ${updated.autoRollback.join(',') || 'none'}; alarms: ${updated.alarms.join('; ') || 'none'}`);
