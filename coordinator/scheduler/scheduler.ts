@@ -114,7 +114,7 @@ export class Scheduler {
     const alarm = activeAlarm(this.ctx, d);
     if (alarm) {
       stopDeployment(this.ctx, d.id, {
-        by: 'alarm', errorCode: 'ALARM_ACTIVE', trigger: 'alarm',
+        by: 'alarm', errorCode: 'DEPLOYMENT_STOP_ON_ALARM', trigger: 'alarm',
         reason: `alarm ${alarm.alarm.name} is in ALARM on host ${alarm.hostId}: ${alarm.alarm.reason}`,
       });
       return;

@@ -8,7 +8,7 @@ import type { AlarmState__Output } from '../../proto/gen/ferry/v1/AlarmState.js'
 /**
  * Health alarms, coordinator side: each group's alarm expressions go to the agents of the group
  * (SetAlarms, the union over the host's groups), agents report states with their heartbeats, and
- * an alarm in ALARM on a host a deployment touched stops it (ALARM_ACTIVE; rollback on `alarm`).
+ * an alarm in ALARM on a host a deployment touched stops it (DEPLOYMENT_STOP_ON_ALARM; rollback on `alarm`).
  */
 export interface HostAlarmState {
   name: string;

@@ -39,7 +39,7 @@ t.test('an HTTP health alarm going bad during the bake stops the deployment and 
     const d = await status(f.coordinator.address, id);
     return d?.deployment.status === 'Stopped' && d;
   }, 20_000);
-  t.equal(stopped.deployment.errorCode, 'ALARM_ACTIVE');
+  t.equal(stopped.deployment.errorCode, 'DEPLOYMENT_STOP_ON_ALARM');
   t.match(stopped.deployment.errorMessage, /alarm health is in ALARM on host h\d/);
   t.equal(stopped.hosts.find((h: any) => h.hostId === 'h2').status, 'Skipped');
   const rbId = stopped.deployment.rolledBackBy;
