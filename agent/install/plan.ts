@@ -128,6 +128,10 @@ function planPermissions(
   const chowns: Instruction[] = [];
   const seen = new Map<string, number | undefined>();
   for (const [i, p] of permissions.entries()) {
+    if (p.context) {
+      // Never skip a requested security setting silently: fail before the host is touched.
+      fail(p.line, `permissions[${i}].context: SELinux contexts are not supported by this agent yet; remove the context entry`);
+    }
     const object = path.resolve(p.object);
     const objectTarget = targets.get(object);
     let matched: string[];

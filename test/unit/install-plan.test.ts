@@ -303,6 +303,11 @@ t.test('invalid permissions fail naming the appspec line', async t => {
       message: /^appspec\.yml:13: permissions\[0\]: object \/srv\/app\/a\.sh is a file/,
     },
     {
+      name: 'an SELinux context (not supported: never skipped silently)',
+      permissions: [perm({ mode: 0o644, context: { type: 'httpd_sys_content_t' }, line: 16 })],
+      message: /^appspec\.yml:16: permissions\[0\]\.context: SELinux contexts are not supported by this agent yet/,
+    },
+    {
       name: 'the same target given twice',
       permissions: [perm({ mode: 0o644, line: 10 }), perm({ object: '/srv/app/a.sh', mode: 0o755, line: 15 })],
       message: /^appspec\.yml:15: permissions\[1\] sets permissions on \/srv\/app\/a\.sh again \(already set at line 10\)$/,
