@@ -33,8 +33,13 @@ export interface CliOptions {
 
 /** Runs the real `bin/ferry-agent` as a separate process. */
 export function runAgent(args: string[], opts: CliOptions = {}): Promise<CliResult> & { pid?: number } {
+  return runBin('ferry-agent', args, opts);
+}
+
+/** Runs one of the real `bin/*` programs as a separate process and collects its output. */
+export function runBin(bin: string, args: string[], opts: CliOptions = {}): Promise<CliResult> & { pid?: number } {
   const started = Date.now();
-  const child = spawn(process.execPath, [AGENT_BIN, ...args], {
+  const child = spawn(process.execPath, [path.join(REPO, 'bin', bin), ...args], {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { REPO, type CliResult } from './agent-cli.js';
+import { REPO, type CliResult, runBin } from './agent-cli.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -102,29 +102,7 @@ export async function startAgent(t: Teardown, o: AgentOptions): Promise<Proc> {
 
 /** Runs `bin/ferry` against a coordinator. */
 export function ferry(coordinator: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const started = Date.now();
-  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'ferry'), ...args], {
-    cwd: REPO,
-    env: { ...process.env, NO_COLOR: '1', FERRY_COORDINATOR: coordinator, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-  return new Promise(resolve => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const r: CliResult = { code, signal, stdout, stderr, ms: Date.now() - started };
-      try {
-        r.json = JSON.parse(stdout);
-      } catch {
-        // human output
-      }
-      resolve(r);
-    });
-  });
+  return runBin('ferry', args, { env: { FERRY_COORDINATOR: coordinator, ...opts.env }, ...(opts.timeoutMs && { timeoutMs: opts.timeoutMs }) });
 }
 
 /** Waits until `ferry hosts list` shows these hosts connected. */
