@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { FerryError, describeError } from './errors.js';
+import { parseMetricsListen } from './metrics-http.js';
 import { isSafeId } from './state/layout.js';
 
 /**
@@ -104,6 +105,8 @@ export interface StartConfig {
   outputGraceMs: number;
   /** Download bandwidth cap in bytes per second; 0 = unlimited. */
   maxDownloadRate: number;
+  /** Where GET /metrics (Prometheus) is served; absent: no metrics endpoint (the default). */
+  metricsListen?: string;
 }
 
 export const START_DEFAULTS = Object.freeze({ heartbeatIntervalMs: 5_000, logLevel: 'info' as LogLevel });
@@ -111,7 +114,7 @@ export const START_DEFAULTS = Object.freeze({ heartbeatIntervalMs: 5_000, logLev
 /** Keys of the config file: the flags' names, camelCase (kebab-case accepted). */
 export const START_FILE_KEYS = [
   'coordinator', 'rootDir', 'hostId', 'tags', 'zone', 'logLevel', 'heartbeatInterval',
-  'maxRevisions', 'maxBundleSize', 'killGrace', 'outputGrace', 'maxDownloadRate',
+  'maxRevisions', 'maxBundleSize', 'killGrace', 'outputGrace', 'maxDownloadRate', 'metricsListen',
 ] as const;
 type StartKey = (typeof START_FILE_KEYS)[number];
 export type StartFile = Partial<Record<StartKey, unknown>>;
@@ -220,6 +223,7 @@ export function resolveStartConfig(flags: Record<string, unknown>, file: StartFi
     const p = pick(key);
     return p ? parse(p.where, p.value) : dflt;
   };
+  const metricsListen = pick('metricsListen');
   const heartbeatIntervalMs = num('heartbeatInterval', parseDuration, START_DEFAULTS.heartbeatIntervalMs);
   if (heartbeatIntervalMs < 100) throw new FerryError('INVALID_ARGUMENT', `${pick('heartbeatInterval')!.where}: must be at least 100ms`);
   return Object.freeze({
@@ -236,6 +240,7 @@ export function resolveStartConfig(flags: Record<string, unknown>, file: StartFi
     killGraceMs: num('killGrace', parseDuration, AGENT_DEFAULTS.killGraceMs),
     outputGraceMs: num('outputGrace', parseDuration, AGENT_DEFAULTS.outputGraceMs),
     maxDownloadRate: num('maxDownloadRate', parseSize, 0),
+    ...(metricsListen && { metricsListen: parseMetricsListen(metricsListen.where, metricsListen.value) }),
   });
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { parseDuration, parseSize } from '../agent/config.js';
 import { FerryError, describeError } from '../agent/errors.js';
+import { parseMetricsListen } from '../agent/metrics-http.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 
 /**
@@ -18,6 +19,8 @@ export interface CoordinatorConfig {
   agentTimeoutMs: number;
   logBytesPerHost: number;
   maxRevisionBytes: number;
+  /** Where GET /metrics (Prometheus) is served; absent: no metrics endpoint (the default). */
+  metricsListen?: string;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -28,7 +31,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   maxRevisionBytes: '2G',
 });
 
-const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize'] as const;
+const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -37,6 +40,7 @@ export interface CoordinatorFlags {
   logLevel?: string;
   heartbeatInterval?: string;
   agentTimeout?: string;
+  metricsListen?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -80,6 +84,7 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
   if (agentTimeoutMs <= heartbeatIntervalMs) {
     throw new FerryError('INVALID_ARGUMENT', `--agent-timeout (${agentTimeoutMs} ms) must be longer than the heartbeat interval (${heartbeatIntervalMs} ms)`);
   }
+  const metricsListen = pick(flags.metricsListen, 'FERRY_METRICS_LISTEN', 'metricsListen');
   return Object.freeze({
     dataDir: path.resolve(cwd, data),
     listen: parseListen(pick(flags.listen, 'FERRY_LISTEN', 'listen', COORDINATOR_DEFAULTS.listen)!),
@@ -88,5 +93,6 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     agentTimeoutMs,
     logBytesPerHost: parseSize('logBytesPerHost', String(file.logBytesPerHost ?? COORDINATOR_DEFAULTS.logBytesPerHost)),
     maxRevisionBytes: parseSize('maxRevisionSize', String(file.maxRevisionSize ?? COORDINATOR_DEFAULTS.maxRevisionBytes)),
+    ...(metricsListen && { metricsListen: parseMetricsListen('--metrics-listen', metricsListen) }),
   });
 }

@@ -2,6 +2,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { AgentRegistry } from './agents/registry.js';
 import type { Changes } from './changes.js';
 import type { Logger } from './log.js';
+import type { CoordinatorMetrics } from './metrics.js';
 import type { RevisionStore } from './revisions/revision-store.js';
 import type { Store } from './store/store.js';
 
@@ -51,6 +52,8 @@ export interface Context {
   startedAt: number;
   /** The alarm states each agent reported last (reported state: kept in memory, refreshed every beat). */
   alarmStates: Map<string, { name: string; state: string; reason: string; since: string }[]>;
+  /** Prometheus metrics (always kept; served only with --metrics-listen). */
+  metrics: CoordinatorMetrics;
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();

@@ -12,9 +12,10 @@ async function main(argv: string[]): Promise<number> {
     .version(VERSION)
     .requiredOption('--data <dir>', 'data directory: SQLite store (ferry.db), revisions/, logs/ (env FERRY_DATA_DIR)')
     .option('--listen <host:port>', 'gRPC address for the CLI and the agents (env FERRY_LISTEN)', '127.0.0.1:7420')
-    .option('--config <file>', 'YAML/JSON settings: data, listen, logLevel, heartbeatInterval, logBytesPerHost, maxRevisionSize')
+    .option('--config <file>', 'YAML/JSON settings: data, listen, logLevel, heartbeatInterval, agentTimeout, logBytesPerHost, maxRevisionSize, metricsListen')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--heartbeat-interval <duration>', 'how often agents send heartbeats', '5s')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (off by default; unauthenticated: keep it on loopback) (env FERRY_METRICS_LISTEN)')
     .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
     .exitOverride()
     .addHelpText('after', `
@@ -23,13 +24,14 @@ loopback unless --listen says otherwise. SIGTERM/SIGINT shut it down cleanly.
 
 Examples:
   ferry-coordinator --data /var/lib/ferry
-  ferry-coordinator --data ./data --listen 0.0.0.0:7420 --log-level debug`);
+  ferry-coordinator --data ./data --listen 0.0.0.0:7420 --log-level debug
+  ferry-coordinator --data ./data --metrics-listen 127.0.0.1:9464   # Prometheus scrapes /metrics`);
   try {
     program.parse(argv);
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string }>();
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -40,6 +42,7 @@ Examples:
       ...(fromCli('logLevel') && { logLevel: opts.logLevel }),
       ...(fromCli('heartbeatInterval') && { heartbeatInterval: opts.heartbeatInterval }),
       ...(opts.agentTimeout && { agentTimeout: opts.agentTimeout }),
+      ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
     }, process.env, process.cwd());
   } catch (err) {
     process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);
@@ -49,6 +52,7 @@ Examples:
   const running = await startCoordinator(config, log);
   // Machines read this line to find the port when --listen ends in :0.
   process.stdout.write(`ferry-coordinator listening on ${running.address}\n`);
+  if (running.metricsAddress) process.stdout.write(`ferry-coordinator metrics on http://${running.metricsAddress}/metrics\n`);
   await new Promise<void>(resolve => {
     const stop = (sig: string) => {
       log.info('shutting down', { component: 'server', signal: sig });

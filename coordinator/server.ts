@@ -7,6 +7,8 @@ import { Changes } from './changes.js';
 import type { CoordinatorConfig } from './config.js';
 import { type Clock, type Context, type IdSource, randomIds, systemClock } from './context.js';
 import type { Logger } from './log.js';
+import { CoordinatorMetrics, metricsSource } from './metrics.js';
+import { type MetricsServer, startMetricsServer } from '../agent/metrics-http.js';
 import { RevisionStore } from './revisions/revision-store.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
@@ -14,6 +16,8 @@ import { openStore } from './store/sqlite-store.js';
 export interface RunningCoordinator {
   /** The address actually bound (port 0 resolved). */
   address: string;
+  /** Where GET /metrics is served (port 0 resolved); absent without --metrics-listen. */
+  metricsAddress?: string;
   context: Context;
   stop(): Promise<void>;
 }
@@ -40,6 +44,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     kick: () => scheduler?.kick(),
     startedAt: (opts.clock ?? systemClock).now(),
     alarmStates: new Map(),
+    metrics: new CoordinatorMetrics(metricsSource(() => ctx)),
   };
   scheduler = new Scheduler(ctx);
   const proto = loadFerryProto();
@@ -58,13 +63,26 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   const address = `${host}:${port}`;
   // Hosts marked connected by an earlier run are not connected to this one.
   for (const h of store.listHosts()) if (h.connected) store.setHostConnected(h.id, false, new Date(ctx.clock.now()).toISOString());
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsListen) {
+    try {
+      metricsServer = await startMetricsServer(config.metricsListen, ctx.metrics.registry);
+    } catch (err) {
+      server.forceShutdown();
+      store.close();
+      throw err;
+    }
+    log.info('metrics listening', { component: 'metrics', address: metricsServer.address });
+  }
   scheduler.start();
   log.info('coordinator listening', { component: 'server', address, data_dir: config.dataDir });
   return {
     address,
+    ...(metricsServer && { metricsAddress: metricsServer.address }),
     context: ctx,
     stop: async () => {
       scheduler?.stop();
+      await metricsServer?.close();
       ctx.registry.closeAll('coordinator shutting down');
       await new Promise<void>(resolve => {
         const force = setTimeout(() => server.forceShutdown(), 3000);

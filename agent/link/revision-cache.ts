@@ -50,6 +50,8 @@ export interface RevisionCacheOptions {
   onRetry?: (info: RetryInfo) => void;
   /** Bytes per second a download may use (0 or absent: unlimited), so a rollout does not saturate the host's link. */
   maxBytesPerSecond?: number;
+  /** Told of every chunk of bytes received and written (metrics). */
+  onBytes?: (bytes: number) => void;
 }
 
 export function isDigest(s: string): boolean {
@@ -61,7 +63,7 @@ class AttemptFailed extends Error {}
 
 export class RevisionCache {
   readonly dir: string;
-  private readonly o: Required<Omit<RevisionCacheOptions, 'onRetry'>> & Pick<RevisionCacheOptions, 'onRetry'>;
+  private readonly o: Required<Omit<RevisionCacheOptions, 'onRetry' | 'onBytes'>> & Pick<RevisionCacheOptions, 'onRetry' | 'onBytes'>;
 
   constructor(opts: RevisionCacheOptions) {
     this.dir = opts.dir;
@@ -159,6 +161,7 @@ export class RevisionCache {
         await fh.appendFile(chunk);
         hash.update(chunk);
         offset += chunk.length;
+        this.o.onBytes?.(chunk.length);
         await this.throttle(chunk.length, signal);
       }
     } finally {

@@ -28,6 +28,8 @@ export interface WorkerDeps {
   executor: Pick<ExecutorDeps, 'runner' | 'users' | 'clock' | 'options'>;
   maxBundleBytes: number;
   logger: Logger;
+  /** Told of every result reported (metrics). */
+  onReport?: (r: HostResult) => void;
 }
 
 interface Job {
@@ -253,6 +255,7 @@ export class DeploymentWorker {
     } catch (err) {
       log.error('could not write the result to the outbox; sending it once', { reason: describeError(err) });
     }
+    this.deps.onReport?.(result);
     this.deps.sendResult(result);
   }
 }

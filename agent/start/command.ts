@@ -19,6 +19,7 @@ export function startCommand(): Command {
     .option('--max-bundle-size <size>', 'largest unpacked revision accepted (default 2G)')
     .option('--max-download-rate <size>', 'cap revision downloads at this many bytes per second (e.g. 20M; default unlimited)')
     .option('--output-grace <duration>', 'how long a finished script\'s children may keep stdout/stderr open (default 3s)')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (off by default; unauthenticated: keep it on loopback)')
     .option('--kill-grace <duration>', 'between TERM and KILL of a hook\'s process group (default 10s)')
     .addHelpText('after', `
 Logs: readable lines on stderr; JSON lines in <root>/logs/ferry-agent.log (10 MiB x 5).
@@ -26,7 +27,8 @@ Exit codes: 0 stopped by SIGTERM/SIGINT, 1 failed, 2 bad usage (the message name
 
 Examples:
   ferry-agent start --coordinator coordinator.internal:7443 --tag role=web --tag env=prod --zone eu-1a
-  FERRY_COORDINATOR=10.0.0.5:7443 ferry-agent start --config /etc/ferry/agent.yml`);
+  FERRY_COORDINATOR=10.0.0.5:7443 ferry-agent start --config /etc/ferry/agent.yml
+  ferry-agent start --coordinator 10.0.0.5:7443 --metrics-listen 127.0.0.1:9465   # Prometheus scrapes /metrics`);
 }
 
 /** Validates flags (+ config file, environment) and runs the daemon until a signal. */

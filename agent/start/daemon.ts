@@ -17,6 +17,8 @@ import { Session } from '../link/session.js';
 import { grpcRevisionTransport } from '../link/transport.js';
 import { DeploymentWorker } from '../link/worker.js';
 import { type Logger, closeLogger, createAgentLogger } from '../log.js';
+import { AgentMetrics } from '../metrics.js';
+import { type MetricsServer, startMetricsServer } from '../metrics-http.js';
 import { layoutFor } from '../state/layout.js';
 import { AGENT_VERSION } from '../version.js';
 import { resolveHostId } from './host-id.js';
@@ -72,6 +74,10 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     throw err;
   }
   const facts = await factsReady;
+  // The gauges read the session and the monitor at scrape time (both are created below).
+  let session: Session | undefined;
+  let monitor: HealthMonitor | undefined;
+  const metrics = new AgentMetrics({ connected: () => session?.isRegistered ?? false, alarms: () => monitor?.states() ?? [] });
   const transport = grpcRevisionTransport(cfg.coordinator, hostId);
   const cacheLog = base.child({ component: 'revisions' });
   const cache = new RevisionCache({
@@ -86,7 +92,6 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     pending.add(q);
   };
   // The session and the worker refer to each other through these two closures only.
-  let session: Session | undefined;
   const worker = new DeploymentWorker({
     layout, cache, outbox, commands,
     send: m => void session?.send(m),
@@ -100,10 +105,11 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     },
     maxBundleBytes: cfg.maxBundleBytes,
     logger: base.child({ component: 'worker' }),
+    onReport: r => metrics.deploymentReported(r),
   });
   // Health alarms: nothing is sampled until the coordinator sends SetAlarms with some.
   const healthLog = base.child({ component: 'health' });
-  const monitor = new HealthMonitor({
+  monitor = new HealthMonitor({
     probe: new HostProbe({ system: systemInformation(), runner: new ChildProcessRunner(), env: env.hookEnv, killGraceMs: 1000 }),
     clock: systemClock,
     onChange: () => session?.heartbeatNow(),
@@ -137,6 +143,11 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     logger: base.child({ component: 'session' }),
     clock: systemClock,
   });
+  let metricsServer: MetricsServer | undefined;
+  if (cfg.metricsListen) {
+    metricsServer = await startMetricsServer(cfg.metricsListen, metrics.registry);
+    log.info(`metrics listening on http://${metricsServer.address}/metrics`, { address: metricsServer.address });
+  }
   for (const c of rerun) worker.resume(c);
   session.start();
   await new Promise<void>(resolve => (stopSignal.aborted ? resolve() : stopSignal.addEventListener('abort', () => resolve(), { once: true })));
@@ -144,6 +155,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   await session.stop();
   await Promise.allSettled([...pending]);
   transport.close();
+  await metricsServer?.close();
   log.info('ferry-agent stopped');
   return 0;
 }

@@ -115,6 +115,7 @@ async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<Fetch
         });
       }
       position += data.length;
+      ctx.metrics.revisionBytesServed(data.length);
     }
     call.end();
   } catch (err) {

@@ -207,6 +207,7 @@ export class Scheduler {
     if (!session) return;
     if (!this.ctx.store.transitionHostDeployment(d.id, hostId, 'InProgress', { startedAt: now })) return;
     const sent = session.send({ deploy: deployCommand(d, revision) });
+    if (sent) this.ctx.metrics.commandSent(d.id, hostId, this.ctx.clock.now());
     this.log('host deployment dispatched', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'InProgress', sent });
   }
 

@@ -47,9 +47,16 @@ function toRecord(deploymentId: string, hostId: string, e: EventUpdate__Output):
   };
 }
 
+/** Stores an agent's event record and feeds the metrics (a finished event already recorded is not counted again). */
+function putEventRecord(ctx: Context, record: LifecycleEventRecord, before: readonly LifecycleEventRecord[]): void {
+  const previous = before.find(r => r.event === record.event);
+  ctx.store.putEventRecord(record);
+  ctx.metrics.eventReported(record, ctx.clock.now(), previous?.status === 'Succeeded' || previous?.status === 'Failed');
+}
+
 export function eventUpdate(ctx: Context, hostId: string, e: EventUpdate__Output): void {
   if (!ctx.store.getHostDeployment(e.deploymentId, hostId)) return;
-  ctx.store.putEventRecord(toRecord(e.deploymentId, hostId, e));
+  putEventRecord(ctx, toRecord(e.deploymentId, hostId, e), ctx.store.listEventRecords(e.deploymentId, hostId));
   if (e.status === 'InProgress') ctx.store.patchHostDeployment(e.deploymentId, hostId, { currentEvent: e.event });
   ctx.changes.deployment(e.deploymentId);
 }
@@ -77,7 +84,9 @@ export function hostResult(ctx: Context, hostId: string, r: HostResult__Output):
     ctx.log.warn('result for an unknown host deployment acknowledged and dropped', { component: 'agents', host_id: hostId, deployment_id: r.deploymentId });
     return true;
   }
-  for (const e of r.events) ctx.store.putEventRecord(toRecord(r.deploymentId, hostId, e));
+  const before = ctx.store.listEventRecords(r.deploymentId, hostId);
+  for (const e of r.events) putEventRecord(ctx, toRecord(r.deploymentId, hostId, e), before);
+  ctx.metrics.hostFinished(r.deploymentId, hostId);
   const to = r.status === 'Succeeded' ? 'Succeeded' : 'Failed';
   const now = iso(ctx.clock.now());
   const failure = to === 'Failed' ? `${r.errorEvent ? `${r.errorEvent}: ` : ''}${r.errorMessage}` : '';

@@ -27,6 +27,7 @@ export function redispatchInFlight(ctx: Context, hostId: string): void {
     const revision = d && ctx.store.findRevisionByDigest(d.revisionDigest);
     if (!d || !revision) continue;
     const sent = session.send({ deploy: deployCommand(d, revision) });
+    if (sent) ctx.metrics.commandSent(d.id, hostId, ctx.clock.now());
     ctx.log.info('in-flight command re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
   }
 }

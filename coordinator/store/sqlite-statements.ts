@@ -155,6 +155,11 @@ export function prepareStatements(db: Database) {
     hostRevisions: p('SELECT * FROM host_revisions WHERE group_id = ? ORDER BY host_id'),
     claimAutoDeployment: p(`INSERT INTO auto_deployments (group_id, host_id, digest) VALUES (?, ?, ?)
       ON CONFLICT DO NOTHING`),
+
+    // Metrics
+    countDeploymentsByStatus: p('SELECT status, COUNT(*) AS count FROM deployments GROUP BY status ORDER BY status'),
+    countHostDeploymentsByStatus: p(`SELECT status, COALESCE(error_code, '') AS error_code, COUNT(*) AS count
+      FROM host_deployments GROUP BY status, COALESCE(error_code, '') ORDER BY status, error_code`),
   };
 }
 

@@ -14,7 +14,7 @@ import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  DeploymentFilter, DeploymentPatch, HostDeploymentPatch, HostRevisionState, Store,
+  DeploymentFilter, DeploymentPatch, HostDeploymentPatch, HostRevisionState, StatusCount, Store,
 } from './store.js';
 
 const DEFAULT_DEPLOYMENT_LIMIT = 50;
@@ -345,6 +345,16 @@ export class SqliteStore implements Store {
       [`host "${hostId}"`, () => this.getHost(hostId)],
     ]);
     return claimed;
+  }
+
+  countDeploymentsByStatus(): StatusCount<DeploymentStatus>[] {
+    return (this.st.countDeploymentsByStatus.all() as { status: DeploymentStatus; count: number }[])
+      .map(r => ({ status: r.status, count: r.count }));
+  }
+
+  countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[] {
+    return (this.st.countHostDeploymentsByStatus.all() as { status: HostDeploymentStatus; error_code: string; count: number }[])
+      .map(r => ({ status: r.status, errorCode: r.error_code, count: r.count }));
   }
 
   close(): void {

@@ -131,5 +131,16 @@ export interface Store {
   /** True the first time for (group, host, digest): a late host gets one automatic deployment per revision. */
   claimAutoDeployment(groupId: string, hostId: string, digest: string): boolean;
 
+  // Metrics: counts for the coordinator's Prometheus gauges (one cheap GROUP BY each)
+  /** How many deployments are in each status (statuses with none are absent). */
+  countDeploymentsByStatus(): StatusCount<DeploymentStatus>[];
+  /** How many host deployments are in each (status, error code); errorCode '' when none. */
+  countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[];
+
   close(): void;
+}
+
+export interface StatusCount<S extends string> {
+  status: S;
+  count: number;
 }

@@ -9,6 +9,7 @@ import {
 } from './store-builders.js';
 import { activeDeploymentContract, statusContract } from './store-contract-deployments.js';
 import { logAndRevisionContract } from './store-contract-logs.js';
+import { metricsContract } from './store-contract-metrics.js';
 
 export * from './store-builders.js';
 
@@ -48,6 +49,7 @@ export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): 
   statusContract(test);
   activeDeploymentContract(test);
   logAndRevisionContract(test);
+  metricsContract(test);
 }
 
 function catalogContract(test: StoreTest): void {
