@@ -81,7 +81,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   const transport = grpcRevisionTransport(cfg.coordinator, hostId);
   const cacheLog = base.child({ component: 'revisions' });
   const cache = new RevisionCache({
-    dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate,
+    dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate, onBytes: n => metrics.downloaded(n),
     onRetry: i => cacheLog.warn('revision transfer interrupted; resuming', {
       revision_digest: i.digest, offset: i.offset, attempt: i.attempt, delay_ms: i.delayMs, reason: describeError(i.error),
     }),
