@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import type { Registry } from 'prom-client';
 import { type AgentEnvironment, resolveStartConfig } from '../../agent/config.js';
@@ -163,6 +166,11 @@ t.test('--metrics-listen takes HOST:PORT and refuses anything else, naming the f
   t.equal(resolveCoordinatorConfig({ ...base, metricsListen: '127.0.0.1:9464' }, {}, '/').metricsListen, '127.0.0.1:9464');
   t.equal(resolveCoordinatorConfig(base, { FERRY_METRICS_LISTEN: '127.0.0.1:9000' }, '/').metricsListen, '127.0.0.1:9000');
   t.match(messageOf(() => resolveCoordinatorConfig({ ...base, metricsListen: 'nope' }, {}, '/')), /^--metrics-listen: 'nope'/);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-metrics-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'coordinator.yml'), 'metrics-listen: 127.0.0.1:9464\n');
+  t.equal(resolveCoordinatorConfig({ ...base, config: 'coordinator.yml' }, {}, dir).metricsListen, '127.0.0.1:9464', 'from the config file');
+  t.equal(resolveCoordinatorConfig({ ...base, config: 'coordinator.yml', metricsListen: '127.0.0.1:1' }, {}, dir).metricsListen, '127.0.0.1:1', 'the flag wins');
   const env: AgentEnvironment = { hookEnv: {}, uid: 1000, home: '/home/u', noColor: true };
   t.notOk('metricsListen' in resolveStartConfig({ coordinator: 'c:1' }, {}, env, '/'), 'the agent: off by default');
   t.equal(resolveStartConfig({ coordinator: 'c:1', metricsListen: '127.0.0.1:9465' }, {}, env, '/').metricsListen, '127.0.0.1:9465');
