@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { existsSync } from 'node:fs';
+import { AGENT_KINDS, problemsError, readSettings } from '../ops/config-file.js';
 import { FerryError, describeError } from './errors.js';
 import { parseMetricsListen } from './metrics-http.js';
 import { isSafeId } from './state/layout.js';
@@ -18,6 +19,8 @@ export interface AgentEnvironment {
   noColor: boolean;
   /** FERRY_COORDINATOR: the coordinator address when `--coordinator` is not given. */
   coordinator?: string;
+  /** FERRY_AGENT_CONFIG: the config file when `--config` is not given ('' = none, not even the default). */
+  configFile?: string;
 }
 
 /** Variables hook scripts never see: Ferry's own settings (tokens, coordinator address, …). */
@@ -38,6 +41,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): AgentEnvi
     home: env.HOME || os.homedir(),
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
     ...(env.FERRY_COORDINATOR && { coordinator: env.FERRY_COORDINATOR }),
+    ...(env.FERRY_AGENT_CONFIG !== undefined && { configFile: env.FERRY_AGENT_CONFIG }),
   });
 }
 
@@ -120,29 +124,15 @@ type StartKey = (typeof START_FILE_KEYS)[number];
 export type StartFile = Partial<Record<StartKey, unknown>>;
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());
-const camel = (k: string) => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** Parses the YAML config file; unknown keys and a non-mapping document are errors naming the file. */
+/**
+ * Parses the YAML config file; every problem (unknown keys, wrong types, bad durations, sizes,
+ * addresses) is listed with its line in one error (ops/config-file.ts).
+ */
 export function parseStartFile(text: string, file: string): StartFile {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new FerryError('INVALID_ARGUMENT', `--config: ${file} is not valid YAML: ${describeError(err)}`);
-  }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new FerryError('INVALID_ARGUMENT', `--config: ${file} must be a mapping of settings (coordinator, root-dir, tags, …)`);
-  }
-  const out: StartFile = {};
-  for (const [raw, value] of Object.entries(doc)) {
-    const key = camel(raw) as StartKey;
-    if (!START_FILE_KEYS.includes(key)) {
-      throw new FerryError('INVALID_ARGUMENT', `--config: ${file}: unknown key '${raw}' (known: ${START_FILE_KEYS.map(kebab).join(', ')})`);
-    }
-    out[key] = value;
-  }
-  return out;
+  const { values, problems } = readSettings(text, START_FILE_KEYS, AGENT_KINDS);
+  if (problems.length > 0) throw problemsError(file, problems);
+  return values as StartFile;
 }
 
 /**
@@ -244,12 +234,26 @@ export function resolveStartConfig(flags: Record<string, unknown>, file: StartFi
   });
 }
 
-/** Reads `--config FILE` (when given) and resolves the whole start configuration. */
+/** Where `ferry-agent install` writes the config; `start` reads it when it exists and no other is named. */
+export const DEFAULT_AGENT_CONFIG = '/etc/ferry/agent.yaml';
+
+/**
+ * The config file to read: `--config`, else FERRY_AGENT_CONFIG (empty: none), else
+ * /etc/ferry/agent.yaml when it exists. A named file must exist; the default may not.
+ */
+export function agentConfigPath(flags: Record<string, unknown>, env: Pick<AgentEnvironment, 'configFile'>, defaultFile = DEFAULT_AGENT_CONFIG): string | undefined {
+  if (flags.config !== undefined) return String(flags.config);
+  if (env.configFile !== undefined) return env.configFile === '' ? undefined : env.configFile;
+  return existsSync(defaultFile) ? defaultFile : undefined;
+}
+
+/** Reads the config file (agentConfigPath) and resolves the whole start configuration. */
 export async function loadStartConfig(flags: Record<string, unknown>, env: AgentEnvironment, cwd: string): Promise<StartConfig> {
   let file: StartFile = {};
   let fileName: string | undefined;
-  if (flags.config !== undefined) {
-    fileName = path.resolve(cwd, String(flags.config));
+  const chosen = agentConfigPath(flags, env);
+  if (chosen !== undefined) {
+    fileName = path.resolve(cwd, chosen);
     let text: string;
     try {
       text = await fs.readFile(fileName, 'utf8');

@@ -5,6 +5,7 @@ import { EXIT, executeLocal, localCommand, resolveLocalRun } from './local/comma
 import { processWriter } from './local/render.js';
 import { executeStart, startCommand } from './start/command.js';
 import { AGENT_VERSION } from './version.js';
+import { executeInstall, executeUninstall, installCommand, uninstallCommand } from '../ops/install/command.js';
 
 export { AGENT_VERSION };
 
@@ -33,6 +34,14 @@ async function main(argv: string[]): Promise<number> {
     exitCode = await executeStart(opts, env, process.cwd());
   });
   program.addCommand(start);
+  // ---- install / uninstall as a service (ops/install) ----
+  const host = { uid: env.uid, pathEnv: env.hookEnv.PATH ?? '', nodePath: process.execPath, write: (s: string) => void process.stdout.write(s) };
+  program.addCommand(installCommand('ferry-agent').exitOverride().action(async (opts: Record<string, unknown>) => {
+    exitCode = await executeInstall('ferry-agent', opts, host, process.cwd());
+  }));
+  program.addCommand(uninstallCommand('ferry-agent').exitOverride().action(async (opts: Record<string, unknown>) => {
+    exitCode = await executeUninstall('ferry-agent', opts, host, process.cwd());
+  }));
   try {
     await program.parseAsync(argv);
     return exitCode;

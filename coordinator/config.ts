@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { COORDINATOR_KINDS, problemsError, readSettings } from '../ops/config-file.js';
 import { parseDuration, parseSize } from '../agent/config.js';
 import { FerryError, describeError } from '../agent/errors.js';
 import { parseMetricsListen } from '../agent/metrics-http.js';
@@ -44,23 +44,16 @@ export interface CoordinatorFlags {
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
-  let doc: unknown;
+  let text: string;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new FerryError('INVALID_ARGUMENT', `--config ${file}: ${describeError(err)}`);
+    throw new FerryError('INVALID_ARGUMENT', `--config: cannot read ${file}: ${describeError(err)}`);
   }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new FerryError('INVALID_ARGUMENT', `--config ${file}: must be a mapping of settings`);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc)) {
-    const key = k.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(FILE_KEYS as readonly string[]).includes(key)) {
-      throw new FerryError('INVALID_ARGUMENT', `--config ${file}: unknown setting '${k}' (known: ${FILE_KEYS.join(', ')})`);
-    }
-    out[key] = v;
-  }
-  return out;
+  // Every problem of the file at once, with lines (ops/config-file.ts).
+  const { values, problems } = readSettings(text, FILE_KEYS, COORDINATOR_KINDS);
+  if (problems.length > 0) throw problemsError(file, problems);
+  return values;
 }
 
 /** Checks that a listen address is HOST:PORT; nothing listens beyond loopback unless asked. */
@@ -71,7 +64,8 @@ export function parseListen(raw: string): string {
 }
 
 export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.ProcessEnv, cwd: string): CoordinatorConfig {
-  const file = flags.config ? readConfigFile(path.resolve(cwd, flags.config)) : {};
+  const chosen = coordinatorConfigPath(flags, env);
+  const file = chosen ? readConfigFile(path.resolve(cwd, chosen)) : {};
   const pick = (flag: string | undefined, envName: string, fileKey: string, def?: string): string | undefined =>
     flag ?? env[envName] ?? (file[fileKey] !== undefined ? String(file[fileKey]) : def);
   const data = pick(flags.data, 'FERRY_DATA_DIR', 'data');
@@ -95,4 +89,23 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     maxRevisionBytes: parseSize('maxRevisionSize', String(file.maxRevisionSize ?? COORDINATOR_DEFAULTS.maxRevisionBytes)),
     ...(metricsListen && { metricsListen: parseMetricsListen('--metrics-listen', metricsListen) }),
   });
+}
+
+// ---- the config file's location (install writes /etc/ferry/coordinator.yaml) ----
+
+/** Where `ferry-coordinator install` writes the config; read when it exists and no other is named. */
+export const DEFAULT_COORDINATOR_CONFIG = '/etc/ferry/coordinator.yaml';
+
+/** The keys the config file knows (camelCase; kebab-case accepted), for docs and checks. */
+export const COORDINATOR_FILE_KEYS: readonly string[] = FILE_KEYS;
+
+/**
+ * `--config`, else FERRY_COORDINATOR_CONFIG (empty: none), else /etc/ferry/coordinator.yaml when it
+ * exists. A named file must exist; the default may not.
+ */
+export function coordinatorConfigPath(flags: Pick<CoordinatorFlags, 'config'>, env: NodeJS.ProcessEnv, defaultFile = DEFAULT_COORDINATOR_CONFIG): string | undefined {
+  if (flags.config !== undefined) return flags.config;
+  const fromEnv = env.FERRY_COORDINATOR_CONFIG;
+  if (fromEnv !== undefined) return fromEnv === '' ? undefined : fromEnv;
+  return existsSync(defaultFile) ? defaultFile : undefined;
 }

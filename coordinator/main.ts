@@ -3,16 +3,22 @@ import { describeError, isFerryError } from '../agent/errors.js';
 import { resolveCoordinatorConfig } from './config.js';
 import { createLogger, logFileIn } from './log.js';
 import { startCoordinator } from './server.js';
+import { isInstallVerb, runInstallProgram } from '../ops/install/main.js';
 
 const VERSION = '0.1.0';
 
 async function main(argv: string[]): Promise<number> {
+  // ---- `ferry-coordinator install|uninstall` (ops/install) ----
+  if (isInstallVerb(argv[2])) {
+    const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+    return runInstallProgram('ferry-coordinator', VERSION, argv, { uid, pathEnv: process.env.PATH ?? '', nodePath: process.execPath, write: s => void process.stdout.write(s) });
+  }
   const program = new Command('ferry-coordinator')
     .description('Ferry coordinator: gRPC API, SQLite store, rollout scheduler and revision store, in one process')
     .version(VERSION)
-    .requiredOption('--data <dir>', 'data directory: SQLite store (ferry.db), revisions/, logs/ (env FERRY_DATA_DIR)')
+    .option('--data <dir>', 'data directory: SQLite store (ferry.db), revisions/, logs/ (env FERRY_DATA_DIR; required here or in the config file)')
     .option('--listen <host:port>', 'gRPC address for the CLI and the agents (env FERRY_LISTEN)', '127.0.0.1:7420')
-    .option('--config <file>', 'YAML/JSON settings: data, listen, logLevel, heartbeatInterval, agentTimeout, logBytesPerHost, maxRevisionSize, metricsListen')
+    .option('--config <file>', 'YAML/JSON settings, every key in docs/configuration.md (default $FERRY_COORDINATOR_CONFIG, else /etc/ferry/coordinator.yaml when it exists)')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--heartbeat-interval <duration>', 'how often agents send heartbeats', '5s')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (off by default; unauthenticated: keep it on loopback) (env FERRY_METRICS_LISTEN)')
@@ -25,7 +31,10 @@ loopback unless --listen says otherwise. SIGTERM/SIGINT shut it down cleanly.
 Examples:
   ferry-coordinator --data /var/lib/ferry
   ferry-coordinator --data ./data --listen 0.0.0.0:7420 --log-level debug
-  ferry-coordinator --data ./data --metrics-listen 127.0.0.1:9464   # Prometheus scrapes /metrics`);
+  ferry-coordinator --data ./data --metrics-listen 127.0.0.1:9464   # Prometheus scrapes /metrics
+
+As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry-run]; uninstall [--purge]
+(see ferry-coordinator install --help).`);
   try {
     program.parse(argv);
   } catch (err) {

@@ -12,7 +12,7 @@ export function startCommand(): Command {
     .option('--host-id <id>', 'this host\'s id (default: generated once, kept in <root>/host-id)')
     .option('--tag <key=value>', 'a host tag, repeatable (deployment groups select hosts by tags)', collect, [])
     .option('--zone <zone>', 'the host\'s availability zone, for zonal rollouts')
-    .option('--config <file>', 'YAML file with the same settings (camelCase or kebab-case keys); flags win')
+    .option('--config <file>', 'YAML file with the same settings, see docs/configuration.md (default $FERRY_AGENT_CONFIG, else /etc/ferry/agent.yaml when it exists); flags win')
     .option('--log-level <level>', `${LOG_LEVELS.join('|')} (default info)`)
     .option('--heartbeat-interval <duration>', 'until the coordinator sets one (default 5s)')
     .option('--max-revisions <n>', 'deployments kept on disk per group, the current one included (default 5)')
@@ -27,7 +27,7 @@ Exit codes: 0 stopped by SIGTERM/SIGINT, 1 failed, 2 bad usage (the message name
 
 Examples:
   ferry-agent start --coordinator coordinator.internal:7443 --tag role=web --tag env=prod --zone eu-1a
-  FERRY_COORDINATOR=10.0.0.5:7443 ferry-agent start --config /etc/ferry/agent.yml
+  FERRY_COORDINATOR=10.0.0.5:7443 ferry-agent start --config /etc/ferry/agent.yaml
   ferry-agent start --coordinator 10.0.0.5:7443 --metrics-listen 127.0.0.1:9465   # Prometheus scrapes /metrics`);
 }
 

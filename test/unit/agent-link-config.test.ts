@@ -57,9 +57,9 @@ t.test('start config errors name the flag, or the file and key', async t => {
   t.equal(messageOf(() => resolveStartConfig({ ...ok, heartbeatInterval: '10ms' }, {}, e, '/')), '--heartbeat-interval: must be at least 100ms');
   t.equal(messageOf(() => resolveStartConfig(ok, { maxRevisions: 0 }, e, '/', 'a.yml')), "a.yml: max-revisions: '0' must be a positive integer");
   t.equal(messageOf(() => resolveStartConfig(ok, { tags: 'role=web' }, e, '/', 'a.yml')), 'a.yml: tags: must be a mapping (key: value) or a list of key=value');
-  t.equal(messageOf(() => parseStartFile('coordinator: a:1\nport: 3\n', 'a.yml')), "--config: a.yml: unknown key 'port' (known: coordinator, root-dir, host-id, tags, zone, log-level, heartbeat-interval, max-revisions, max-bundle-size, kill-grace, output-grace, max-download-rate, metrics-listen)");
-  t.equal(messageOf(() => parseStartFile('- a\n- b\n', 'a.yml')), '--config: a.yml must be a mapping of settings (coordinator, root-dir, tags, …)');
-  t.match(messageOf(() => parseStartFile('a: [', 'a.yml')), /^--config: a\.yml is not valid YAML: /);
+  t.equal(messageOf(() => parseStartFile('coordinator: a:1\nport: 3\n', 'a.yml')), "--config: a.yml: 1 problem:\n  a.yml:2: unknown key 'port'; known: coordinator, root-dir, host-id, tags, zone, log-level, heartbeat-interval, max-revisions, max-bundle-size, kill-grace, output-grace, max-download-rate, metrics-listen");
+  t.equal(messageOf(() => parseStartFile('- a\n- b\n', 'a.yml')), '--config: a.yml: 1 problem:\n  a.yml:1: must be a mapping of settings (coordinator, root-dir, host-id, …)');
+  t.match(messageOf(() => parseStartFile('a: [', 'a.yml')), /^--config: a\.yml: 1 problem:\n  a\.yml:1: not valid YAML: /);
   t.same(parseStartFile('', 'a.yml'), {}, 'an empty file is no settings');
 });
 

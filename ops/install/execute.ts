@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { FerryError, describeError } from '../../agent/errors.js';
+import { type Step, describeStep } from './plan.js';
+
+/** Runs a command to completion; the only place install spawns. */
+export type CommandRunner = (argv: readonly string[]) => { code: number; output: string };
+
+export const spawnRunner: CommandRunner = argv => {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) return { code: 127, output: describeError(r.error) };
+  return { code: r.status ?? 1, output: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
+};
+
+/**
+ * Performs the steps in order (STYLE 7: the one place install/uninstall change the machine),
+ * reporting each line through `say` before doing it. Stops at the first failure with an
+ * INSTALL_FAILED error naming the step.
+ */
+export async function executeSteps(steps: readonly Step[], say: (line: string) => void, run: CommandRunner = spawnRunner): Promise<void> {
+  for (const step of steps) {
+    say(describeStep(step));
+    try {
+      await perform(step, run);
+    } catch (err) {
+      throw new FerryError('INSTALL_FAILED', `${describeStep(step)}: ${describeError(err)}`, { cause: err });
+    }
+  }
+}
+
+async function perform(s: Step, run: CommandRunner): Promise<void> {
+  switch (s.kind) {
+    case 'mkdir':
+      await fs.mkdir(s.path, { recursive: true, mode: s.mode });
+      return;
+    case 'copy':
+      await fs.rm(s.to, { recursive: true, force: true });
+      await fs.mkdir(s.to, { recursive: true, mode: 0o755 });
+      for (const entry of s.entries) {
+        // realpath: a checkout's node_modules may be a symlink; the copy holds real files.
+        const from = await fs.realpath(path.join(s.from, entry));
+        await fs.mkdir(path.dirname(path.join(s.to, entry)), { recursive: true, mode: 0o755 });
+        await fs.cp(from, path.join(s.to, entry), { recursive: true, preserveTimestamps: true, filter: src => !src.endsWith('.map') });
+      }
+      return;
+    case 'swap': {
+      await fs.rm(s.old, { recursive: true, force: true });
+      const had = await exists(s.target);
+      if (had) await fs.rename(s.target, s.old);
+      await fs.rename(s.staged, s.target);
+      if (had) await fs.rm(s.old, { recursive: true, force: true });
+      return;
+    }
+    case 'write': {
+      // Written beside, then renamed: a crash never leaves half a config or unit.
+      const tmp = `${s.path}.tmp-${process.pid}`;
+      await fs.writeFile(tmp, s.content, { mode: s.mode });
+      await fs.chmod(tmp, s.mode);
+      await fs.rename(tmp, s.path);
+      return;
+    }
+    case 'remove':
+      await fs.rm(s.path, { recursive: true, force: true });
+      return;
+    case 'rmdir':
+      try {
+        await fs.rmdir(s.path);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      }
+      return;
+    case 'run': {
+      const r = run(s.argv);
+      if (r.code !== 0 && !s.ignoreFailure) throw new Error(`exit ${r.code}${r.output ? `: ${r.output}` : ''}`);
+      return;
+    }
+    case 'note':
+      return;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,304 @@
+import path from 'node:path';
+import { stringify } from 'yaml';
+
+/**
+ * `ferry-agent install` / `ferry-coordinator install` and `uninstall`, decided purely (STYLE 7):
+ * options and probed facts in, a list of steps out. `--dry-run` prints the steps; one executor
+ * (execute.ts) performs them. Nothing here touches the file system or spawns.
+ */
+
+export type ServiceName = 'ferry-agent' | 'ferry-coordinator';
+
+export type Step =
+  | { kind: 'mkdir'; path: string; mode: number }
+  /** Copies `entries` (paths relative to `from`) into `to`, which is removed first if it exists. */
+  | { kind: 'copy'; from: string; to: string; entries: readonly string[] }
+  /** Puts `staged` in place of `target`: target → old, staged → target, old removed. */
+  | { kind: 'swap'; staged: string; target: string; old: string }
+  | { kind: 'write'; path: string; mode: number; content: string }
+  | { kind: 'remove'; path: string }
+  /** Removes the directory only when it is empty (e.g. /etc/ferry after a purge). */
+  | { kind: 'rmdir'; path: string }
+  | { kind: 'run'; argv: readonly string[]; ignoreFailure?: boolean }
+  /** Something the operator should know; performs nothing. */
+  | { kind: 'note'; text: string };
+
+/** Where everything goes, under `--prefix` (default `/`). */
+export interface Layout {
+  prefix: string;
+  home: string;
+  staged: string;
+  old: string;
+  configDir: string;
+  configFile: string;
+  unitDir: string;
+  unitFile: string;
+}
+
+export const PACKAGE_HOME = 'opt/ferry';
+
+/** `/opt/ferry/.services/<service>`: which services run from the shared /opt/ferry. */
+export function markerFile(home: string, service: ServiceName): string {
+  return path.join(home, '.services', service);
+}
+
+const otherService = (s: ServiceName): ServiceName => (s === 'ferry-agent' ? 'ferry-coordinator' : 'ferry-agent');
+
+export function layoutFor(service: ServiceName, prefix: string): Layout {
+  const p = (rel: string) => path.join(prefix, rel);
+  const configName = service === 'ferry-agent' ? 'agent.yaml' : 'coordinator.yaml';
+  return {
+    prefix,
+    home: p(PACKAGE_HOME),
+    staged: p('opt/.ferry.staged'),
+    old: p('opt/.ferry.old'),
+    configDir: p('etc/ferry'),
+    configFile: p(path.join('etc/ferry', configName)),
+    unitDir: p('etc/systemd/system'),
+    unitFile: p(path.join('etc/systemd/system', `${service}.service`)),
+  };
+}
+
+/**
+ * What was probed on the machine (facts.ts). `systemd` is true when `/run/systemd/system`
+ * exists and `systemctl` is on PATH; `--no-systemd` forces it false.
+ */
+export interface InstallFacts {
+  systemd: boolean;
+  /** The node binary running this command: the unit runs the same one. */
+  nodePath: string;
+  /** The package (or checkout) being installed from. */
+  packageDir: string;
+  /** What to copy from packageDir: bin, dist/…, proto/…, package.json, node_modules/<runtime deps>. */
+  packageEntries: readonly string[];
+  /** PREFIX/opt/ferry exists: this is an upgrade. */
+  installed: boolean;
+  configExists: boolean;
+  unitExists: boolean;
+  /** The other service is installed (its marker in /opt/ferry/.services or its unit): it shares /opt/ferry. */
+  otherInstalled: boolean;
+  /** From the existing config file (agent: root-dir, coordinator: data), for `--purge`. */
+  configuredDataDir?: string;
+  /** The coordinator's `--user` is in PREFIX/etc/passwd. */
+  userExists?: boolean;
+}
+
+export interface AgentSettings {
+  coordinator?: string;
+  rootDir?: string;
+  hostId?: string;
+  zone?: string;
+  tags: Readonly<Record<string, string>>;
+}
+
+export interface CoordinatorSettings {
+  data?: string;
+  listen?: string;
+  /** Run the coordinator as this system user (created when missing) instead of root. */
+  user?: string;
+}
+
+export interface InstallOptions {
+  service: ServiceName;
+  prefix: string;
+  /** Settings written to a new config file (an existing one is kept untouched). */
+  agent?: AgentSettings;
+  coordinator?: CoordinatorSettings;
+}
+
+/**
+ * Open files: the agent holds one connection plus hook pipes; the coordinator one stream per
+ * agent, and STACK.md measured the open-file limit as the ceiling for 10,000 streams —
+ * so its limit is sized well above a large fleet.
+ */
+export const OPEN_FILES: Record<ServiceName, number> = { 'ferry-agent': 65_536, 'ferry-coordinator': 1_048_576 };
+
+export const DEFAULT_AGENT_ROOT = 'opt/ferry-agent/deployment-root';
+export const DEFAULT_COORDINATOR_DATA = 'var/lib/ferry';
+
+/** How the service is started: the same line in the unit and for another supervisor. */
+export function serviceCommand(service: ServiceName, facts: Pick<InstallFacts, 'nodePath'>, layout: Layout): string[] {
+  const bin = path.join(layout.home, 'bin', service);
+  return service === 'ferry-agent'
+    ? [facts.nodePath, bin, 'start', '--config', layout.configFile]
+    : [facts.nodePath, bin, '--config', layout.configFile];
+}
+
+export function shellLine(argv: readonly string[]): string {
+  return argv.map(a => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+export function unitFile(service: ServiceName, facts: Pick<InstallFacts, 'nodePath'>, layout: Layout, user = 'root'): string {
+  const what = service === 'ferry-agent' ? 'Ferry agent: runs deployments on this host' : 'Ferry coordinator: API, store and rollout scheduler';
+  return [
+    '# Written by `' + service + ' install`; re-running install rewrites it. Settings live in',
+    `# ${layout.configFile} (see docs/configuration.md).`,
+    '[Unit]',
+    `Description=${what}`,
+    'Wants=network-online.target',
+    'After=network-online.target',
+    '',
+    '[Service]',
+    'Type=simple',
+    `ExecStart=${shellLine(serviceCommand(service, facts, layout))}`,
+    // The agent stays root: hooks switch to their appspec `runas` users. The coordinator may run
+    // as a dedicated user (install --user).
+    `User=${user}`,
+    'Restart=always',
+    'RestartSec=2',
+    `LimitNOFILE=${OPEN_FILES[service]}`,
+    // SIGTERM to the main process only: both binaries shut down cleanly (the agent cancels the
+    // running hook itself), and daemons that hooks started (the deployed apps, in this unit's
+    // cgroup) keep running across an agent restart or upgrade.
+    'KillMode=process',
+    'TimeoutStopSec=30',
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** The new config file: only what was given, plus the data location so `--purge` finds it. */
+export function configFile(opts: InstallOptions, layout: Layout): string {
+  const doc: Record<string, unknown> = {};
+  if (opts.service === 'ferry-agent') {
+    const a = opts.agent ?? { tags: {} };
+    if (a.coordinator) doc.coordinator = a.coordinator;
+    doc['root-dir'] = a.rootDir ?? path.join(layout.prefix, DEFAULT_AGENT_ROOT);
+    if (a.hostId) doc['host-id'] = a.hostId;
+    if (a.zone) doc.zone = a.zone;
+    if (Object.keys(a.tags).length > 0) doc.tags = { ...a.tags };
+  } else {
+    const c = opts.coordinator ?? {};
+    doc.data = c.data ?? path.join(layout.prefix, DEFAULT_COORDINATOR_DATA);
+    if (c.listen) doc.listen = c.listen;
+  }
+  const head = `# ${opts.service} settings; every key, its default, flag and environment variable: docs/configuration.md\n`;
+  return head + stringify(doc);
+}
+
+export type SystemdMode = 'run' | 'files-only' | 'absent';
+
+/** systemctl runs only on the real root; a prefix install writes the unit for an image build. */
+export function systemdMode(prefix: string, facts: Pick<InstallFacts, 'systemd'>): SystemdMode {
+  if (!facts.systemd) return 'absent';
+  return path.resolve(prefix) === '/' ? 'run' : 'files-only';
+}
+
+export function installPlan(opts: InstallOptions, facts: InstallFacts): Step[] {
+  const l = layoutFor(opts.service, opts.prefix);
+  const unit = `${opts.service}.service`;
+  const mode = systemdMode(opts.prefix, facts);
+  const steps: Step[] = [
+    { kind: 'mkdir', path: path.dirname(l.home), mode: 0o755 },
+    { kind: 'copy', from: facts.packageDir, to: l.staged, entries: facts.packageEntries },
+    { kind: 'mkdir', path: path.join(l.staged, '.services'), mode: 0o755 },
+    { kind: 'write', path: markerFile(l.staged, opts.service), mode: 0o644, content: `${opts.service}\n` },
+    ...(facts.otherInstalled
+      ? [{ kind: 'write', path: markerFile(l.staged, otherService(opts.service)), mode: 0o644, content: `${otherService(opts.service)}\n` } as const]
+      : []),
+    { kind: 'swap', staged: l.staged, target: l.home, old: l.old },
+    { kind: 'mkdir', path: l.configDir, mode: 0o755 },
+  ];
+  if (facts.configExists) {
+    steps.push({ kind: 'note', text: `kept ${l.configFile} as it is (install options are only written to a new file; edit it to change settings)` });
+  } else {
+    steps.push({ kind: 'write', path: l.configFile, mode: 0o600, content: configFile(opts, l) });
+  }
+  if (mode !== 'absent') {
+    steps.push({ kind: 'mkdir', path: l.unitDir, mode: 0o755 });
+    steps.push({ kind: 'write', path: l.unitFile, mode: 0o644, content: unitFile(opts.service, facts, l, opts.coordinator?.user) });
+  }
+  if (opts.coordinator?.user) steps.push(...userSteps(opts, facts, l));
+  const command = shellLine(serviceCommand(opts.service, facts, l));
+  if (mode === 'run') {
+    steps.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'] });
+    steps.push({ kind: 'run', argv: ['systemctl', 'enable', unit] });
+    steps.push({ kind: 'run', argv: ['systemctl', facts.installed ? 'restart' : 'start', unit] });
+    if (facts.installed && facts.otherInstalled) {
+      const other = otherService(opts.service);
+      steps.push({ kind: 'note', text: `${other} shares ${l.home}: run \`systemctl restart ${other}\` to move it to this version` });
+    }
+  } else if (mode === 'files-only') {
+    steps.push({ kind: 'note', text: `systemd: not started, as --prefix ${opts.prefix} is not this machine's root; on the target, run: systemctl daemon-reload && systemctl enable --now ${unit}` });
+  } else {
+    steps.push({ kind: 'note', text: `systemd: not in use (no /run/systemd/system, no systemctl on PATH, or --no-systemd), so nothing was started. Run this under your supervisor${opts.coordinator?.user ? ` as user ${opts.coordinator.user}` : ''} (restart always, open files ≥ ${OPEN_FILES[opts.service]}):\n    ${command}` });
+  }
+  if (opts.service === 'ferry-agent') {
+    steps.push({ kind: 'note', text: 'enrollment: not implemented yet (pending the trust/TLS work); the agent connects to the configured coordinator unauthenticated' });
+  }
+  return steps;
+}
+
+/**
+ * `ferry-coordinator install --user U`: the user (created as a system user when missing), its data
+ * directory, and a config file it can read (root:U 0640). Only on this machine's root: for a
+ * --prefix install it says what to do on the target.
+ */
+function userSteps(opts: InstallOptions, facts: InstallFacts, l: Layout): Step[] {
+  const user = opts.coordinator!.user!;
+  const data = facts.configuredDataDir ?? opts.coordinator?.data ?? path.join(opts.prefix, DEFAULT_COORDINATOR_DATA);
+  if (path.resolve(opts.prefix) !== '/') {
+    return [{ kind: 'note', text: `--user ${user}: on the target, create the user, then: chown -R ${user}: ${data}; chown root:${user} ${l.configFile}; chmod 0640 ${l.configFile}` }];
+  }
+  return [
+    ...(facts.userExists ? [] : [{ kind: 'run', argv: ['useradd', '--system', '--user-group', '--no-create-home', '--home-dir', data, '--shell', '/usr/sbin/nologin', user] } as const]),
+    { kind: 'mkdir', path: data, mode: 0o750 },
+    { kind: 'run', argv: ['chown', '-R', `${user}:${user}`, data] },
+    { kind: 'run', argv: ['chown', `root:${user}`, l.configFile] },
+    { kind: 'run', argv: ['chmod', '0640', l.configFile] },
+  ];
+}
+
+export interface UninstallOptions {
+  service: ServiceName;
+  prefix: string;
+  purge: boolean;
+}
+
+export function uninstallPlan(opts: UninstallOptions, facts: InstallFacts): Step[] {
+  const l = layoutFor(opts.service, opts.prefix);
+  const unit = `${opts.service}.service`;
+  const mode = systemdMode(opts.prefix, facts);
+  const steps: Step[] = [];
+  if (!facts.installed && !facts.unitExists) steps.push({ kind: 'note', text: `${opts.service} is not installed under ${opts.prefix} (no ${l.home}, no ${l.unitFile})` });
+  if (mode === 'run' && facts.unitExists) steps.push({ kind: 'run', argv: ['systemctl', 'disable', '--now', unit], ignoreFailure: true });
+  if (facts.unitExists) steps.push({ kind: 'remove', path: l.unitFile });
+  if (mode === 'run' && facts.unitExists) steps.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'] });
+  if (facts.otherInstalled) {
+    if (facts.installed) steps.push({ kind: 'remove', path: markerFile(l.home, opts.service) });
+    steps.push({ kind: 'note', text: `kept ${l.home}: ${otherService(opts.service)} is installed too and runs from it` });
+  } else if (facts.installed) {
+    steps.push({ kind: 'remove', path: l.home });
+  }
+  const data = facts.configuredDataDir ?? path.join(opts.prefix, opts.service === 'ferry-agent' ? DEFAULT_AGENT_ROOT : DEFAULT_COORDINATOR_DATA);
+  const dataName = opts.service === 'ferry-agent' ? 'deployment root' : 'data directory';
+  if (opts.purge) {
+    if (facts.configExists) steps.push({ kind: 'remove', path: l.configFile });
+    steps.push({ kind: 'rmdir', path: l.configDir });
+    steps.push({ kind: 'remove', path: data });
+  } else {
+    steps.push({ kind: 'note', text: `kept ${facts.configExists ? `${l.configFile} and ` : ''}the ${dataName} ${data} (--purge removes ${facts.configExists ? 'them' : 'it'})` });
+  }
+  return steps;
+}
+
+/** One line per step, for `--dry-run` and as each step runs. */
+export function describeStep(s: Step): string {
+  const mode = (m: number) => m.toString(8).padStart(4, '0');
+  switch (s.kind) {
+    case 'mkdir': return `mkdir   ${s.path} (${mode(s.mode)})`;
+    case 'copy': {
+      const deps = s.entries.filter(e => e.startsWith('node_modules/')).length;
+      const own = s.entries.filter(e => !e.startsWith('node_modules/'));
+      return `copy    ${s.from} → ${s.to}: ${own.join(', ')} and ${deps} runtime packages in node_modules`;
+    }
+    case 'swap': return `swap    ${s.staged} → ${s.target} (the previous copy is removed after the rename)`;
+    case 'write': return `write   ${s.path} (${mode(s.mode)})`;
+    case 'remove': return `remove  ${s.path}`;
+    case 'rmdir': return `rmdir   ${s.path} (when empty)`;
+    case 'run': return `run     ${shellLine(s.argv)}${s.ignoreFailure ? ' (failure ignored)' : ''}`;
+    case 'note': return `note    ${s.text}`;
+  }
+}
