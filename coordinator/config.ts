@@ -65,10 +65,12 @@ export function parseListen(raw: string): string {
 
 export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.ProcessEnv, cwd: string): CoordinatorConfig {
   const chosen = coordinatorConfigPath(flags, env);
-  const file = chosen ? readConfigFile(path.resolve(cwd, chosen)) : {};
+  const fileName = chosen ? path.resolve(cwd, chosen) : undefined;
+  const file = fileName ? readConfigFile(fileName) : {};
   const pick = (flag: string | undefined, envName: string, fileKey: string, def?: string): string | undefined =>
     flag ?? env[envName] ?? (file[fileKey] !== undefined ? String(file[fileKey]) : def);
   const data = pick(flags.data, 'FERRY_DATA_DIR', 'data');
+  const dataFromFile = flags.data === undefined && env.FERRY_DATA_DIR === undefined;
   if (!data) throw new FerryError('INVALID_ARGUMENT', '--data DIR is required (where the SQLite store and revisions live)');
   const level = pick(flags.logLevel, 'FERRY_LOG_LEVEL', 'logLevel', COORDINATOR_DEFAULTS.logLevel)!;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new FerryError('INVALID_ARGUMENT', `--log-level: '${level}' is not one of ${LOG_LEVELS.join(', ')}`);
@@ -80,7 +82,8 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
   }
   const metricsListen = pick(flags.metricsListen, 'FERRY_METRICS_LISTEN', 'metricsListen');
   return Object.freeze({
-    dataDir: path.resolve(cwd, data),
+    // As in the agent's file: a relative path in the file is relative to the file (a unit's cwd is `/`).
+    dataDir: path.resolve(dataFromFile && fileName ? path.dirname(fileName) : cwd, data),
     listen: parseListen(pick(flags.listen, 'FERRY_LISTEN', 'listen', COORDINATOR_DEFAULTS.listen)!),
     logLevel: level as LogLevel,
     heartbeatIntervalMs,

@@ -59,6 +59,8 @@ t.test('the coordinator file: the same checks, through resolveCoordinatorConfig'
   ].join('\n'));
   await fs.writeFile(file, 'data: ./d\nlisten: 127.0.0.1:0\nlog_bytes_per_host: 2M\n');
   t.match(resolveCoordinatorConfig({ config: file }, {}, dir), { dataDir: path.join(dir, 'd'), listen: '127.0.0.1:0', logBytesPerHost: 2 * 1024 ** 2 });
+  t.match(resolveCoordinatorConfig({ config: file }, {}, '/'), { dataDir: path.join(dir, 'd') }, 'a relative data dir in the file is relative to the file, like the agent\'s root-dir');
+  t.match(resolveCoordinatorConfig({ config: file, data: './e' }, {}, '/srv'), { dataDir: '/srv/e' }, 'from a flag: relative to the working directory');
   t.match(resolveCoordinatorConfig({ config: file, listen: '127.0.0.1:9' }, { FERRY_LISTEN: '127.0.0.1:8' }, dir), { listen: '127.0.0.1:9' }, 'flags beat the environment');
   t.match(resolveCoordinatorConfig({ config: file }, { FERRY_LISTEN: '127.0.0.1:8' }, dir), { listen: '127.0.0.1:8' }, 'the environment beats the file');
 });
