@@ -10,7 +10,7 @@ import type { AgentServiceHandlers } from '../../proto/gen/ferry/v1/AgentService
 import type { CoordinatorMessage } from '../../proto/gen/ferry/v1/CoordinatorMessage.js';
 import type { FetchRevisionRequest__Output } from '../../proto/gen/ferry/v1/FetchRevisionRequest.js';
 import type { RevisionChunk } from '../../proto/gen/ferry/v1/RevisionChunk.js';
-import { toServiceError } from './errors.js';
+import { failStream } from './errors.js';
 
 const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -26,7 +26,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
   let session: AgentSession | undefined;
   const fail = (err: unknown) => {
     ctx.log.warn('agent stream rejected', { component: 'agents', error: describeError(err), host_id: session?.hostId });
-    call.destroy(toServiceError(err));
+    failStream(call, err);
   };
   call.on('data', (msg: AgentMessage__Output) => {
     try {
@@ -119,6 +119,6 @@ async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<Fetch
     }
     call.end();
   } catch (err) {
-    call.destroy(toServiceError(err));
+    failStream(call, err);
   }
 }

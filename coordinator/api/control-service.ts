@@ -19,7 +19,7 @@ import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevi
 import {
   configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, tagSetsFromProto,
 } from './convert.js';
-import { toServiceError, unary } from './errors.js';
+import { failStream, toServiceError, unary } from './errors.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
@@ -162,7 +162,7 @@ function watchDeployment(ctx: Context, call: grpc.ServerWritableStream<GetDeploy
       } catch (err) {
         done = true;
         unsubscribe();
-        call.destroy(toServiceError(err));
+        failStream(call, err);
       }
     });
   };
@@ -202,7 +202,7 @@ function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequ
     } catch (err) {
       done = true;
       unsubscribe();
-      call.destroy(toServiceError(err));
+      failStream(call, err);
     }
   };
   const schedule = () => {

@@ -37,3 +37,13 @@ export function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>): grpc.hand
       .then(res => callback(null, res), err => callback(toServiceError(err)));
   };
 }
+
+/**
+ * Ends a server or bidi stream with the error's status. Not `call.destroy(err)`: grpc-js 1.14 maps
+ * the 'error' event to a status and then calls `end()`, which a destroyed stream ignores, so the
+ * client would wait for a status that never comes.
+ */
+export function failStream(call: NodeJS.EventEmitter & { destroyed: boolean; writableEnded: boolean }, err: unknown): void {
+  if (call.destroyed || call.writableEnded) return;
+  call.emit('error', toServiceError(err));
+}
