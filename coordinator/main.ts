@@ -4,6 +4,7 @@ import { resolveCoordinatorConfig } from './config.js';
 import { createLogger, logFileIn } from './log.js';
 import { startCoordinator } from './server.js';
 import { isInstallVerb, runInstallProgram } from '../ops/install/main.js';
+import { runInitCommand } from './security/init.js';
 
 const VERSION = '0.1.0';
 
@@ -12,6 +13,10 @@ async function main(argv: string[]): Promise<number> {
   if (isInstallVerb(argv[2])) {
     const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
     return runInstallProgram('ferry-coordinator', VERSION, argv, { uid, pathEnv: process.env.PATH ?? '', nodePath: process.execPath, write: s => void process.stdout.write(s) });
+  }
+  // ---- `ferry-coordinator init` (CA, server certificate, first admin token) ----
+  if (argv[2] === 'init') {
+    return runInitCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
   }
   const program = new Command('ferry-coordinator')
     .description('Ferry coordinator: gRPC API, SQLite store, rollout scheduler and revision store, in one process')
@@ -32,6 +37,9 @@ Examples:
   ferry-coordinator --data /var/lib/ferry
   ferry-coordinator --data ./data --listen 0.0.0.0:7420 --log-level debug
   ferry-coordinator --data ./data --metrics-listen 127.0.0.1:9464   # Prometheus scrapes /metrics
+
+Trust: ferry-coordinator init --data DIR [--san HOST_OR_IP]… creates the CA, server certificate and first
+admin token (see ferry-coordinator init --help).
 
 As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry-run]; uninstall [--purge]
 (see ferry-coordinator install --help).`);

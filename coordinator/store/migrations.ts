@@ -194,9 +194,24 @@ const V6 = `
 ALTER TABLE deployment_groups ADD COLUMN rollback_config TEXT REFERENCES deployment_configs (name);
 `;
 
+/** API and join tokens (issue 6): only the secret's SHA-256 is kept. */
+const V7 = `
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'deployer', 'admin', 'agent')),
+  secret_hash TEXT NOT NULL CHECK (length(secret_hash) = 64),
+  description TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL,
+  expires_at TEXT,
+  uses_left INTEGER CHECK (uses_left IS NULL OR uses_left >= 0),
+  revoked_at TEXT,
+  created_by TEXT NOT NULL
+) STRICT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 }, { version: 5, up: V5 },
-  { version: 6, up: V6 },
+  { version: 6, up: V6 }, { version: 7, up: V7 },
 ];
 
 /**

@@ -10,12 +10,14 @@ import type {
 import { migrate } from './migrations.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
+import { SqliteTokens } from './sqlite-tokens.js';
 import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
   DeploymentFilter, DeploymentPatch, HostDeploymentPatch, HostRevisionState, StatusCount, Store,
 } from './store.js';
+import type { TokenRecord } from '../security/tokens.js';
 
 const DEFAULT_DEPLOYMENT_LIMIT = 50;
 /** SQLite's "no limit". */
@@ -32,6 +34,7 @@ export class SqliteStore implements Store {
   readonly appliedMigrations: readonly number[];
   private readonly db: Database.Database;
   private readonly st: Statements;
+  private readonly tokens: SqliteTokens;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -43,6 +46,7 @@ export class SqliteStore implements Store {
       this.db.pragma('busy_timeout = 5000');
       this.appliedMigrations = migrate(this.db);
       this.st = prepareStatements(this.db);
+      this.tokens = new SqliteTokens(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -350,6 +354,26 @@ export class SqliteStore implements Store {
   countDeploymentsByStatus(): StatusCount<DeploymentStatus>[] {
     return (this.st.countDeploymentsByStatus.all() as { status: DeploymentStatus; count: number }[])
       .map(r => ({ status: r.status, count: r.count }));
+  }
+
+  createToken(token: TokenRecord): void {
+    this.tokens.create(token);
+  }
+
+  getToken(id: string): TokenRecord | undefined {
+    return this.tokens.byId(id);
+  }
+
+  listTokens(): TokenRecord[] {
+    return this.tokens.all();
+  }
+
+  consumeToken(id: string, now: string): boolean {
+    return this.tokens.spend(id, now);
+  }
+
+  revokeToken(id: string, at: string): boolean {
+    return this.tokens.revokeAt(id, at);
   }
 
   countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[] {

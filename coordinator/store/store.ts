@@ -3,6 +3,7 @@ import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,
 } from '../domain/types.js';
+import type { TokenRecord } from '../security/tokens.js';
 
 /**
  * The coordinator's persistent state, in domain terms (STYLE 4). One SQLite implementation
@@ -136,6 +137,18 @@ export interface Store {
   countDeploymentsByStatus(): StatusCount<DeploymentStatus>[];
   /** How many host deployments are in each (status, error code); errorCode '' when none. */
   countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[];
+
+  // Tokens (only hashes of their secrets)
+  createToken(token: TokenRecord): void;
+  getToken(id: string): TokenRecord | undefined;
+  listTokens(): TokenRecord[];
+  /**
+   * Spends one use of a usable token (not revoked, not expired at `now`, uses left): CAS, so two
+   * callers racing for a one-use token cannot both win. Unlimited tokens always succeed.
+   */
+  consumeToken(id: string, now: string): boolean;
+  /** Revokes at once; false when unknown or already revoked. */
+  revokeToken(id: string, at: string): boolean;
 
   close(): void;
 }

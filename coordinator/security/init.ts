@@ -1,0 +1,98 @@
+/**
+ * `ferry-coordinator init --data DIR [--san HOST_OR_IP]…` (issue 6): the coordinator's CA and server
+ * certificate under DIR/tls/, and a first admin token in DIR/admin.token (0600; only its hash goes
+ * into the store). Prints the CA fingerprint agents pin with `--ca-fingerprint`.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { FerryError, describeError, isFerryError } from '../../agent/errors.js';
+import { resolveCoordinatorConfig } from '../config.js';
+import { openStore } from '../store/sqlite-store.js';
+import { createAuthority, defaultSans, subjectAltNames } from './pki.js';
+import { newToken } from './tokens.js';
+
+export interface InitResult {
+  dataDir: string;
+  caFingerprint: string;
+  caCert: string;
+  serverCert: string;
+  serverKey: string;
+  subjectAltNames: string[];
+  adminTokenFile: string;
+  adminTokenId: string;
+}
+
+export async function initCoordinator(dataDir: string, sans: readonly string[], now: number, hostname = os.hostname()): Promise<InitResult> {
+  const names = subjectAltNames([...defaultSans(hostname), ...sans]);
+  const tokenFile = path.join(dataDir, 'admin.token');
+  await fs.mkdir(dataDir, { recursive: true });
+  if (await fs.access(tokenFile).then(() => true, () => false)) {
+    // Checked before anything is made, so a refused init leaves the directory as it was.
+    throw new FerryError('ALREADY_EXISTS', `${tokenFile} exists: this coordinator is already initialised; nothing was changed`);
+  }
+  const tls = await createAuthority(dataDir, names, `Ferry CA (${hostname})`);
+  const store = openStore(path.join(dataDir, 'ferry.db'));
+  try {
+    const { token, record } = newToken({ role: 'admin', description: 'first admin token (ferry-coordinator init)', createdBy: 'init', now });
+    store.createToken(record);
+    await fs.writeFile(tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    return {
+      dataDir, caFingerprint: tls.fingerprint, caCert: tls.caCert, serverCert: tls.serverCert, serverKey: tls.serverKey,
+      subjectAltNames: names, adminTokenFile: tokenFile, adminTokenId: record.id,
+    };
+  } finally {
+    store.close();
+  }
+}
+
+export function renderInit(r: InitResult): string {
+  return [
+    `Initialised the coordinator in ${r.dataDir}`,
+    `  CA certificate       ${r.caCert}`,
+    `  CA fingerprint       SHA256 ${r.caFingerprint}`,
+    `  server certificate   ${r.serverCert} (${r.subjectAltNames.join(', ')})`,
+    `  admin token          ${r.adminTokenFile} (mode 0600; token id ${r.adminTokenId})`,
+    '',
+    'Agents pin the CA by that fingerprint when they enroll (ferry-agent enroll --ca-fingerprint …).',
+    'Keep DIR/tls/ca.key and the admin token secret; add names with --san before agents connect by them.',
+    '',
+  ].join('\n');
+}
+
+/** The `init` verb of bin/ferry-coordinator; returns the exit code (0, 1 failure, 2 usage). */
+export async function runInitCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const program = new Command('ferry-coordinator init')
+    .description('create the coordinator\'s CA, server certificate and first admin token')
+    .option('--data <dir>', 'data directory (env FERRY_DATA_DIR or the config file\'s data)')
+    .option('--config <file>', 'the coordinator config file (for data)')
+    .option('--san <host-or-ip>', 'another name or address agents and clients reach the coordinator by (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--json', 'print the result as JSON (never the token itself)')
+    .exitOverride()
+    .configureOutput({ writeOut: out, writeErr: err })
+    .addHelpText('after', `
+Writes DIR/tls/{ca.key,ca.crt,server.key,server.crt} (keys 0600, dir 0700) and DIR/admin.token (0600),
+and prints the CA's SHA-256 fingerprint. The server certificate always names localhost, 127.0.0.1, ::1
+and this host's name. Refuses to run twice: a new CA would cut off every enrolled agent.
+Needs openssl on PATH.
+
+Examples:
+  ferry-coordinator init --data /var/lib/ferry --san ferry.internal --san 10.0.0.5
+  ferry-coordinator init --data ./data --json`);
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (e) {
+    return e instanceof CommanderError && e.exitCode === 0 ? 0 : 2;
+  }
+  const opts = program.opts<{ data?: string; config?: string; san: string[]; json?: boolean }>();
+  try {
+    const config = resolveCoordinatorConfig({ ...(opts.data && { data: opts.data }), ...(opts.config && { config: opts.config }) }, env, process.cwd());
+    const result = await initCoordinator(config.dataDir, opts.san, Date.now());
+    out(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderInit(result));
+    return 0;
+  } catch (e) {
+    err(`ferry-coordinator init: ${describeError(e)}\n`);
+    return isFerryError(e, 'INVALID_ARGUMENT') ? 2 : 1;
+  }
+}

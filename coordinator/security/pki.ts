@@ -1,0 +1,141 @@
+/**
+ * The coordinator's certificate authority, with the system's `openssl` (no hand-written ASN.1).
+ * Keys are EC P-256. Every openssl call is an argv built by a pure function (STYLE 7) and run by
+ * `runOpenssl`, the only code here that spawns.
+ */
+import { execFile } from 'node:child_process';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { FerryError, describeError } from '../../agent/errors.js';
+
+export interface TlsFiles {
+  dir: string;
+  caKey: string;
+  caCert: string;
+  serverKey: string;
+  serverCert: string;
+}
+
+/** Where `init` puts the CA and the server certificate: DATA/tls/. */
+export function tlsFiles(dataDir: string): TlsFiles {
+  const dir = path.join(dataDir, 'tls');
+  return { dir, caKey: path.join(dir, 'ca.key'), caCert: path.join(dir, 'ca.crt'), serverKey: path.join(dir, 'server.key'), serverCert: path.join(dir, 'server.crt') };
+}
+
+const CA_DAYS = 3650;
+const SERVER_DAYS = 825;
+const HOSTNAME = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
+
+/** `--san` values → openssl subjectAltName entries; every bad one named. */
+export function subjectAltNames(sans: readonly string[]): string[] {
+  const bad = sans.filter(s => net.isIP(s) === 0 && !HOSTNAME.test(s));
+  if (bad.length > 0) {
+    throw new FerryError('INVALID_ARGUMENT', `--san ${bad.map(b => `'${b}'`).join(', ')}: not an IP address or a DNS name`);
+  }
+  return [...new Set(sans)].map(s => (net.isIP(s) !== 0 ? `IP:${s}` : `DNS:${s}`));
+}
+
+/** The names the server certificate always carries, before the operator's `--san`s. */
+export function defaultSans(hostname = os.hostname()): string[] {
+  return ['localhost', '127.0.0.1', '::1', ...(HOSTNAME.test(hostname) ? [hostname] : [])];
+}
+
+export const opensslArgs = {
+  ecKey: (out: string) => ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out],
+  selfSignedCa: (key: string, out: string, cn: string) => [
+    'req', '-x509', '-new', '-key', key, '-sha256', '-days', String(CA_DAYS), '-subj', `/CN=${cn}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', out,
+  ],
+  csr: (key: string, cn: string, out: string) => ['req', '-new', '-key', key, '-subj', `/CN=${cn}`, '-out', out],
+  sign: (csr: string, ca: TlsFiles, extFile: string, days: number, serial: string, out: string) => [
+    'x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey, '-set_serial', `0x${serial}`,
+    '-days', String(days), '-sha256', '-extfile', extFile, '-out', out,
+  ],
+};
+
+/** The v3 extensions of a leaf certificate: a server's (serverAuth + SANs) or an agent's (clientAuth). */
+export function leafExtensions(kind: 'server' | 'client', sans: readonly string[]): string {
+  return [
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    `extendedKeyUsage=${kind === 'server' ? 'serverAuth' : 'clientAuth'}`,
+    ...(sans.length > 0 ? [`subjectAltName=${sans.join(',')}`] : []),
+    '',
+  ].join('\n');
+}
+
+export function runOpenssl(args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('openssl', args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        return reject(new FerryError('TOOL_MISSING', 'openssl is needed for certificates and is not installed (or not on PATH): apt-get install openssl', { cause: err }));
+      }
+      reject(new FerryError('INTERNAL', `openssl ${args[0]} failed: ${stderr.trim() || describeError(err)}`, { cause: err }));
+    });
+  });
+}
+
+/** `AB:CD:…` — the form `openssl x509 -noout -fingerprint -sha256` prints. */
+export function fingerprint(certPem: string): string {
+  return new X509Certificate(certPem).fingerprint256;
+}
+
+/** Compares fingerprints written with or without colons, any case, with or without `SHA256:`/`sha256=`. */
+export function sameFingerprint(a: string, b: string): boolean {
+  const norm = (s: string) => s.trim().replace(/^sha256[:=]/i, '').replace(/:/g, '').toLowerCase();
+  return /^[0-9a-f]{64}$/.test(norm(a)) && norm(a) === norm(b);
+}
+
+async function writeExt(dir: string, text: string): Promise<string> {
+  const file = path.join(dir, `ext-${randomBytes(6).toString('hex')}.cnf`);
+  await fs.writeFile(file, text, { mode: 0o600 });
+  return file;
+}
+
+/** Signs a PEM CSR with the CA; returns the certificate PEM. */
+export async function signCsr(ca: TlsFiles, csrPem: string, kind: 'server' | 'client', sans: readonly string[], days: number): Promise<string> {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-csr-'));
+  try {
+    const csr = path.join(work, 'req.csr');
+    const out = path.join(work, 'out.crt');
+    await fs.writeFile(csr, csrPem);
+    const ext = await writeExt(work, leafExtensions(kind, sans));
+    await runOpenssl(opensslArgs.sign(csr, ca, ext, days, randomBytes(16).toString('hex'), out));
+    return await fs.readFile(out, 'utf8');
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(() => true, () => false);
+}
+
+/**
+ * Creates DATA/tls/ (0700) with the CA and a server certificate for `sans`; keys 0600. Refuses when
+ * a CA is already there: replacing it would cut off every enrolled agent.
+ */
+export async function createAuthority(dataDir: string, sans: readonly string[], caName: string): Promise<TlsFiles & { fingerprint: string }> {
+  const files = tlsFiles(dataDir);
+  if (await exists(files.caCert)) {
+    const fp = fingerprint(await fs.readFile(files.caCert, 'utf8'));
+    throw new FerryError('ALREADY_EXISTS', `${files.caCert} exists: this coordinator is already initialised (CA fingerprint ${fp}); nothing was changed`);
+  }
+  await fs.mkdir(files.dir, { recursive: true, mode: 0o700 });
+  await fs.chmod(files.dir, 0o700);
+  await runOpenssl(opensslArgs.ecKey(files.caKey));
+  await fs.chmod(files.caKey, 0o600);
+  await runOpenssl(opensslArgs.selfSignedCa(files.caKey, files.caCert, caName));
+  await runOpenssl(opensslArgs.ecKey(files.serverKey));
+  await fs.chmod(files.serverKey, 0o600);
+  const csr = path.join(files.dir, 'server.csr');
+  await runOpenssl(opensslArgs.csr(files.serverKey, 'ferry-coordinator', csr));
+  const cert = await signCsr(files, await fs.readFile(csr, 'utf8'), 'server', sans, SERVER_DAYS);
+  await fs.rm(csr);
+  await fs.writeFile(files.serverCert, cert);
+  return { ...files, fingerprint: fingerprint(await fs.readFile(files.caCert, 'utf8')) };
+}

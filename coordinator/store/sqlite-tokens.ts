@@ -1,0 +1,71 @@
+/** The tokens part of the SQLite store: statements and row mapping, kept out of the big files. */
+import type { Database, Statement } from 'better-sqlite3';
+import type { TokenRecord } from '../security/tokens.js';
+import { guard } from './sqlite-errors.js';
+
+interface TokenRow {
+  id: string;
+  role: TokenRecord['role'];
+  secret_hash: string;
+  description: string;
+  created_at: string;
+  expires_at: string | null;
+  uses_left: number | null;
+  revoked_at: string | null;
+  created_by: string;
+}
+
+const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  role: r.role,
+  secretHash: r.secret_hash,
+  description: r.description,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usesLeft: r.uses_left,
+  revokedAt: r.revoked_at,
+  createdBy: r.created_by,
+});
+
+export class SqliteTokens {
+  private readonly insert: Statement;
+  private readonly get: Statement;
+  private readonly list: Statement;
+  private readonly consume: Statement;
+  private readonly revoke: Statement;
+
+  constructor(db: Database) {
+    this.insert = db.prepare(`INSERT INTO tokens (id, role, secret_hash, description, created_at, expires_at, uses_left, revoked_at, created_by)
+      VALUES (@id, @role, @secret_hash, @description, @created_at, @expires_at, @uses_left, @revoked_at, @created_by)`);
+    this.get = db.prepare('SELECT * FROM tokens WHERE id = ?');
+    this.list = db.prepare('SELECT * FROM tokens ORDER BY created_at, id');
+    // Timestamps are ISO-8601 UTC strings of one shape, so text order is time order.
+    this.consume = db.prepare(`UPDATE tokens SET uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END
+      WHERE id = @id AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now) AND (uses_left IS NULL OR uses_left > 0)`);
+    this.revoke = db.prepare('UPDATE tokens SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL');
+  }
+
+  create(t: TokenRecord): void {
+    guard(`token "${t.id}"`, () => this.insert.run({
+      id: t.id, role: t.role, secret_hash: t.secretHash, description: t.description, created_at: t.createdAt,
+      expires_at: t.expiresAt, uses_left: t.usesLeft, revoked_at: t.revokedAt, created_by: t.createdBy,
+    }));
+  }
+
+  byId(id: string): TokenRecord | undefined {
+    const row = this.get.get(id) as TokenRow | undefined;
+    return row && toToken(row);
+  }
+
+  all(): TokenRecord[] {
+    return (this.list.all() as TokenRow[]).map(toToken);
+  }
+
+  spend(id: string, now: string): boolean {
+    return this.consume.run({ id, now }).changes === 1;
+  }
+
+  revokeAt(id: string, at: string): boolean {
+    return this.revoke.run({ id, at }).changes === 1;
+  }
+}

@@ -1,0 +1,54 @@
+/** The Store contract, tokens part: records by id, hashes only, one-use tokens spent exactly once. */
+import type { TokenRecord } from '../../coordinator/security/tokens.js';
+import type { StoreTest } from './store-contract.js';
+import { at } from './store-builders.js';
+
+function aToken(over: Partial<TokenRecord> = {}): TokenRecord {
+  return {
+    id: 'abcdefghij01', role: 'deployer', secretHash: 'ab'.repeat(32), description: 'ci', createdAt: at(0),
+    expiresAt: null, usesLeft: null, revokedAt: null, createdBy: 'init', ...over,
+  };
+}
+
+export function tokensContract(test: StoreTest): void {
+  test('a token is kept as given and found by id; a second one with that id is refused', (t, store, session) => {
+    const token = aToken({ expiresAt: at(60), usesLeft: 3 });
+    store.createToken(token);
+    t.same((session.reopen?.() ?? store).getToken(token.id), token);
+    t.throws(() => session.store.createToken(aToken()), { code: 'ALREADY_EXISTS' });
+    t.equal(session.store.getToken('nope00000000'), undefined);
+  });
+
+  test('tokens are listed oldest first', (t, store) => {
+    store.createToken(aToken({ id: 'bbbbbbbbbbbb', createdAt: at(2) }));
+    store.createToken(aToken({ id: 'aaaaaaaaaaaa', createdAt: at(1) }));
+    t.same(store.listTokens().map(x => x.id), ['aaaaaaaaaaaa', 'bbbbbbbbbbbb']);
+  });
+
+  test('a one-use token is spent once; unlimited tokens never run out', (t, store) => {
+    store.createToken(aToken({ id: 'once00000000', usesLeft: 1 }));
+    t.ok(store.consumeToken('once00000000', at(1)));
+    t.notOk(store.consumeToken('once00000000', at(2)), 'the second use is refused');
+    t.equal(store.getToken('once00000000')?.usesLeft, 0);
+    store.createToken(aToken({ id: 'many00000000' }));
+    for (let i = 0; i < 3; i++) t.ok(store.consumeToken('many00000000', at(i)));
+    t.equal(store.getToken('many00000000')?.usesLeft, null);
+  });
+
+  test('expired, revoked and unknown tokens cannot be spent', (t, store) => {
+    store.createToken(aToken({ id: 'expiring0000', expiresAt: at(10) }));
+    t.ok(store.consumeToken('expiring0000', at(9)));
+    t.notOk(store.consumeToken('expiring0000', at(10)), 'not at its expiry');
+    store.createToken(aToken({ id: 'revoked00000' }));
+    t.ok(store.revokeToken('revoked00000', at(1)));
+    t.notOk(store.revokeToken('revoked00000', at(2)), 'revoking twice changes nothing');
+    t.equal(store.getToken('revoked00000')?.revokedAt, at(1));
+    t.notOk(store.consumeToken('revoked00000', at(3)));
+    t.notOk(store.consumeToken('unknown00000', at(3)));
+    t.notOk(store.revokeToken('unknown00000', at(3)));
+  });
+
+  test('a role outside the known ones is refused', (t, store) => {
+    t.throws(() => store.createToken(aToken({ role: 'root' as TokenRecord['role'] })), { code: 'INVALID_ARGUMENT' });
+  });
+}
