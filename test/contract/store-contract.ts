@@ -8,6 +8,7 @@ import {
   aConfig, aGroup, aHost, aRevision, anApplication, at, deploymentOf, givenDeployment, givenWorld,
 } from './store-builders.js';
 import { activeDeploymentContract, statusContract } from './store-contract-deployments.js';
+import { eventsContract } from './store-contract-events.js';
 import { logAndRevisionContract } from './store-contract-logs.js';
 import { metricsContract } from './store-contract-metrics.js';
 
@@ -50,6 +51,7 @@ export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): 
   activeDeploymentContract(test);
   logAndRevisionContract(test);
   metricsContract(test);
+  eventsContract(test);
 }
 
 function catalogContract(test: StoreTest): void {
