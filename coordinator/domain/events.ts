@@ -110,3 +110,14 @@ export function triggerProblems(input: { name: string; url: string; events: read
   }
   return problems;
 }
+
+/** A URL for logs: user info and query (where webhook tokens often live) replaced by `…`. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    const auth = u.username || u.password ? '…@' : '';
+    return `${u.protocol}//${auth}${u.host}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return '(not a URL)';
+  }
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
-import { MAX_TRIGGERS_PER_GROUP, type TriggerEvent, type TriggerView, triggerProblems } from '../domain/events.js';
+import { MAX_TRIGGERS_PER_GROUP, redactUrl, type TriggerEvent, type TriggerView, triggerProblems } from '../domain/events.js';
 import { requireGroup } from './deployments.js';
 
 export interface SetTriggerInput {
@@ -38,7 +38,7 @@ export function setTrigger(ctx: Context, input: SetTriggerInput): { trigger: Tri
   const events = [...new Set(input.events)] as TriggerEvent[];
   const result = ctx.store.setTrigger({ groupId: group.id, name: input.name, url: input.url, events, ...(secret && { secret }) }, iso(ctx.clock.now()));
   ctx.log.info(result.created ? 'trigger created' : 'trigger updated', {
-    component: 'notify', application: input.application, group: input.group, trigger: input.name, url: input.url, events: events.join(','),
+    component: 'notify', application: input.application, group: input.group, trigger: input.name, url: redactUrl(input.url), events: events.join(','),
   });
   ctx.changes.events();
   return { ...result, ...(generatedSecret && { generatedSecret }) };
