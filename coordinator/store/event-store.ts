@@ -10,7 +10,7 @@ export interface EventLogStore {
   listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): FerryEvent[];
   /** The highest seq ever appended (0: none). */
   lastEventSeq(): number;
-  /** Keeps the newest `keep` events (and any with a delivery still pending); returns how many were removed. */
+  /** Keeps the newest `keep` (≥ 1) events and any with a delivery still pending; returns how many were removed. */
   pruneEvents(keep: number): number;
 
   /**

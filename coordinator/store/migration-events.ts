@@ -56,8 +56,10 @@ const lifecycleEvent = `INSERT INTO events
   FROM deployments d WHERE d.id = NEW.deployment_id;`;
 
 export const EVENTS_MIGRATION = `
+-- seq is the rowid: retention never removes the newest event, so a seq is never reused (no
+-- AUTOINCREMENT, and no index beyond the key: both would cost every status change more pages).
 CREATE TABLE events (
-  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq             INTEGER PRIMARY KEY,
   at              TEXT NOT NULL,
   kind            TEXT NOT NULL,
   application     TEXT NOT NULL,
@@ -69,7 +71,6 @@ CREATE TABLE events (
   status          TEXT NOT NULL,
   payload         TEXT NOT NULL
 );
-CREATE INDEX events_by_application ON events (application, seq);
 
 CREATE TABLE triggers (
   id                INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -51,7 +51,7 @@ function prepare(db: Database.Database) {
   return {
     listEvents: p(`SELECT * FROM events WHERE seq > @after AND (@application IS NULL OR application = @application)
       ORDER BY seq LIMIT @limit`),
-    lastSeq: p("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq"),
+    lastSeq: p("SELECT COALESCE(MAX(seq), 0) AS seq FROM events"),
     prune: p(`DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - @keep
       AND seq NOT IN (SELECT event_seq FROM deliveries WHERE ${PENDING})`),
     pruneDeliveries: p('DELETE FROM deliveries WHERE event_seq NOT IN (SELECT seq FROM events)'),
@@ -107,7 +107,8 @@ export class SqliteEventLog implements EventLogStore {
   }
 
   pruneEvents(keep: number): number {
-    if (!Number.isInteger(keep) || keep < 0) throw new FerryError('INVALID_ARGUMENT', `keep must be a whole number ≥ 0, got ${keep}`);
+    // Never 0: the newest event stays, so a seq is never handed out twice (seq is the rowid).
+    if (!Number.isInteger(keep) || keep < 1) throw new FerryError('INVALID_ARGUMENT', `keep must be a whole number ≥ 1, got ${keep}`);
     return this.db.transaction(() => {
       const removed = this.st.prune.run({ keep }).changes;
       if (removed > 0) this.st.pruneDeliveries.run();
