@@ -1,4 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
+import { FerryError } from '../../agent/errors.js';
 import type { Context } from '../context.js';
 import { removeTrigger, setTrigger } from '../services/triggers.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
@@ -38,6 +39,9 @@ function streamEvents(ctx: Context, call: grpc.ServerWritableStream<StreamEvents
   const { application, follow } = call.request;
   let after = Number(call.request.sinceSeq) || 0;
   serveStream(call, wake => ctx.changes.onEvents(wake), () => {
+    if (application && !ctx.store.getApplication(application)) {
+      throw new FerryError('NOT_FOUND', `application ${application} does not exist; see ferry app list`);
+    }
     for (;;) {
       const events = ctx.store.listEvents({ afterSeq: after, ...(application && { application }), limit: PAGE });
       for (const e of events) call.write(eventToProto(e));

@@ -102,8 +102,9 @@ t.test('webhooks are signed, retried after a failure, and survive a coordinator 
 
   // ---- a deployment: CodeDeploy-shaped deployment and instance messages, all signed
   const d1 = await deploy(t, f, 'v1');
-  await waitFor('DeploymentSuccess to be delivered', () => receiver.of('DeploymentSuccess', d1).length === 1);
-  t.same(['DeploymentStart', 'InstanceStart', 'InstanceSuccess', 'DeploymentSuccess'].map(k => receiver.of(k, d1).length), [1, 1, 1, 1]);
+  const kinds = ['DeploymentStart', 'InstanceStart', 'InstanceSuccess', 'DeploymentSuccess'];
+  await waitFor('the first deployment\'s messages', () => kinds.every(k => receiver.of(k, d1).length >= 1));
+  t.same(kinds.map(k => receiver.of(k, d1).length), [1, 1, 1, 1], 'each once');
   t.match(receiver.of('DeploymentSuccess', d1)[0]!.json, {
     eventTriggerName: 'ops', deploymentId: d1, applicationName: 'shop', deploymentGroupName: 'web', status: 'SUCCEEDED',
     deploymentOverview: { Succeeded: 1, Failed: 0, Pending: 0 }, createTime: /Z$/, completeTime: /Z$/,
@@ -126,8 +127,9 @@ t.test('webhooks are signed, retried after a failure, and survive a coordinator 
   t.equal(pending, 4, 'start, instance start, instance success, success of the second deployment wait');
   await f.restartCoordinator();
   await receiver.start();
-  await waitFor('the pending deliveries after the restart', () => receiver.of('DeploymentSuccess', d2).length >= 1, 30_000);
-  t.same(['DeploymentStart', 'InstanceStart', 'InstanceSuccess', 'DeploymentSuccess'].map(k => receiver.of(k, d2).length >= 1), [true, true, true, true], 'nothing lost');
+  // Each delivery retries on its own (jittered) schedule: they arrive in any order.
+  await waitFor('every pending delivery after the restart', () => kinds.every(k => receiver.of(k, d2).length >= 1), 30_000);
+  t.pass('nothing lost: all four deliveries of the second deployment arrived');
   const after = await ferry(f.coordinator.address, ['group', 'show', '--app', 'shop', '--name', 'web', '--json']);
   t.match(after.json.triggers[0], { pending: 0, lastError: '', lastStatus: 200 });
 
@@ -139,7 +141,10 @@ t.test('webhooks are signed, retried after a failure, and survive a coordinator 
   t.ok(all.some(e => e.kind === 'LifecycleEvent' && e.lifecycleEvent === 'Install' && e.status === 'Succeeded' && e.hostId === 'h1'), 'lifecycle events too');
   const middle = all[Math.floor(all.length / 2)].seq;
   t.same((await events(f, ['--since', String(middle)])).map(e => e.seq), all.filter(e => e.seq > middle).map(e => e.seq), '--since N resumes exactly after N');
-  t.same(await events(f, ['--app', 'nope']), []);
+  t.same((await events(f, ['--app', 'shop'])).map(e => e.seq), all.map(e => e.seq), 'every event here is shop\'s');
+  const unknown = await ferry(f.coordinator.address, ['events', '--app', 'nope']);
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, /application nope does not exist/);
 
   // ---- --follow streams new events as they happen
   const last = all.at(-1).seq;

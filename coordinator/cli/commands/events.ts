@@ -39,28 +39,29 @@ export function eventLine(e: Event__Output, c: Paint): string {
 }
 
 export function registerEventsCommand(program: Command, r: Runner): void {
-  r.action(
-    r
-      .leaf(program, 'events', 'print the event log: every deployment, host and lifecycle event, in order, resumable by seq', [
-        'ferry events                         # every event kept, oldest first',
-        'ferry events --app shop --since 1200 # only shop\'s, after seq 1200',
-        'ferry events --follow --json | jq -c \'select(.kind == "DeploymentFailure")\'',
-        '  # --json prints one JSON object per line (with its seq): resume with --since <last seq>',
-      ])
-      .option('--since <seq>', 'only events after this sequence number (default 0: from the oldest kept)')
-      .option('--app <app>', 'only this application\'s events')
-      .option('--follow', 'keep printing new events until interrupted (Ctrl-C)'),
-    async (s, _args, opts) => {
-      const since = parseSince(opts.since as string | undefined);
-      const app = opts.app === undefined ? '' : String(opts.app).trim();
-      if (opts.app !== undefined && app === '') throw new FerryError('INVALID_ARGUMENT', '--app: give an application name');
-      let count = 0;
-      for await (const e of s.api().streamEvents({ sinceSeq: since, application: app, follow: opts.follow === true })) {
-        count++;
-        if (s.out.json) s.out.w.out(JSON.stringify(eventJson(e)) + '\n');
-        else s.out.line(eventLine(e, s.out.c));
-      }
-      if (count === 0 && !s.out.json) s.out.note(`(no events${app ? ` of ${app}` : ''} after seq ${since})`);
-    },
-  );
+  const cmd = r
+    .leaf(program, 'events', 'print the event log: every deployment, host and lifecycle event, in order, resumable by seq', [
+      'ferry events                         # every event kept, oldest first',
+      'ferry events --app shop --since 1200 # only shop\'s, after seq 1200',
+      'ferry events --follow --json | jq -c \'select(.kind == "DeploymentFailure")\'',
+      '  # --json prints one JSON object per line (with its seq): resume with --since <last seq>',
+      '  # kinds, payloads and retention: docs/notifications.md',
+    ])
+    .option('--since <seq>', 'only events after this sequence number (default 0: from the oldest kept)')
+    .option('--app <app>', 'only this application\'s events')
+    .option('--follow', 'keep printing new events until interrupted (Ctrl-C)');
+  const json = cmd.options.find(o => o.long === '--json');
+  if (json) json.description = 'print one JSON object per line (each with its seq), not one document, so --follow can stream';
+  r.action(cmd, async (s, _args, opts) => {
+    const since = parseSince(opts.since as string | undefined);
+    const app = opts.app === undefined ? '' : String(opts.app).trim();
+    if (opts.app !== undefined && app === '') throw new FerryError('INVALID_ARGUMENT', '--app: give an application name');
+    let count = 0;
+    for await (const e of s.api().streamEvents({ sinceSeq: since, application: app, follow: opts.follow === true })) {
+      count++;
+      if (s.out.json) s.out.w.out(JSON.stringify(eventJson(e)) + '\n');
+      else s.out.line(eventLine(e, s.out.c));
+    }
+    if (count === 0 && !s.out.json) s.out.note(`(no events${app ? ` of ${app}` : ''} after seq ${since})`);
+  });
 }
