@@ -13,6 +13,17 @@ export class Changes {
 
   deployment(id: string): void {
     this.emitter.emit(`deployment:${id}`);
+    // A deployment change appends to the event log (store/migration-events.ts).
+    this.events();
+  }
+
+  /** The event log may have grown: wakes `ferry events --follow` streams and the webhook worker. */
+  events(): void {
+    this.emitter.emit('events');
+  }
+
+  onEvents(fn: () => void): () => void {
+    return this.on('events', fn);
   }
 
   logs(deploymentId: string): void {

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { COORDINATOR_KINDS, problemsError, readSettings } from '../ops/config-file.js';
-import { parseDuration, parseSize } from '../agent/config.js';
+import { parseDuration, parsePositiveInt, parseSize } from '../agent/config.js';
 import { FerryError, describeError } from '../agent/errors.js';
 import { parseMetricsListen } from '../agent/metrics-http.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
+import type { WebhookSettings } from './notify/webhook-worker.js';
 
 /**
  * The coordinator's configuration: defaults, then the config file (YAML or JSON), then the
@@ -21,6 +22,8 @@ export interface CoordinatorConfig {
   maxRevisionBytes: number;
   /** Where GET /metrics (Prometheus) is served; absent: no metrics endpoint (the default). */
   metricsListen?: string;
+  /** Webhook retries and timeout, and the event log's retention (notify/webhook-worker.ts). */
+  webhook: WebhookSettings;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -29,9 +32,16 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   heartbeatInterval: '5s',
   logBytesPerHost: '1M',
   maxRevisionBytes: '2G',
+  webhookRetryBase: '1s',
+  webhookRetryMax: '5m',
+  webhookMaxAttempts: '300',
+  webhookMaxAge: '24h',
+  webhookTimeout: '10s',
+  eventsRetained: '100000',
 });
 
-const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen'] as const;
+const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
+  'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -41,6 +51,7 @@ export interface CoordinatorFlags {
   heartbeatInterval?: string;
   agentTimeout?: string;
   metricsListen?: string;
+  webhookRetryBase?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -81,6 +92,19 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     throw new FerryError('INVALID_ARGUMENT', `--agent-timeout (${agentTimeoutMs} ms) must be longer than the heartbeat interval (${heartbeatIntervalMs} ms)`);
   }
   const metricsListen = pick(flags.metricsListen, 'FERRY_METRICS_LISTEN', 'metricsListen');
+  const fromFile = (key: keyof typeof COORDINATOR_DEFAULTS & string) => String(file[key] ?? COORDINATOR_DEFAULTS[key]);
+  const webhook: WebhookSettings = {
+    baseMs: parseDuration('--webhook-retry-base', pick(flags.webhookRetryBase, 'FERRY_WEBHOOK_RETRY_BASE', 'webhookRetryBase', COORDINATOR_DEFAULTS.webhookRetryBase)!),
+    maxMs: parseDuration('webhookRetryMax', fromFile('webhookRetryMax')),
+    maxAttempts: parsePositiveInt('webhookMaxAttempts', fromFile('webhookMaxAttempts')),
+    maxAgeMs: parseDuration('webhookMaxAge', fromFile('webhookMaxAge')),
+    timeoutMs: parseDuration('webhookTimeout', fromFile('webhookTimeout')),
+    eventsRetained: parsePositiveInt('eventsRetained', fromFile('eventsRetained')),
+  };
+  if (webhook.baseMs < 1 || webhook.maxMs < webhook.baseMs) {
+    throw new FerryError('INVALID_ARGUMENT', `--webhook-retry-base (${webhook.baseMs} ms) must be at least 1ms and at most webhookRetryMax (${webhook.maxMs} ms)`);
+  }
+  if (webhook.timeoutMs < 1) throw new FerryError('INVALID_ARGUMENT', 'webhookTimeout must be at least 1ms');
   return Object.freeze({
     // As in the agent's file: a relative path in the file is relative to the file (a unit's cwd is `/`).
     dataDir: path.resolve(dataFromFile && fileName ? path.dirname(fileName) : cwd, data),
@@ -91,6 +115,7 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     logBytesPerHost: parseSize('logBytesPerHost', String(file.logBytesPerHost ?? COORDINATOR_DEFAULTS.logBytesPerHost)),
     maxRevisionBytes: parseSize('maxRevisionSize', String(file.maxRevisionSize ?? COORDINATOR_DEFAULTS.maxRevisionBytes)),
     ...(metricsListen && { metricsListen: parseMetricsListen('--metrics-listen', metricsListen) }),
+    webhook: Object.freeze(webhook),
   });
 }
 

@@ -27,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--heartbeat-interval <duration>', 'how often agents send heartbeats', '5s')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (off by default; unauthenticated: keep it on loopback) (env FERRY_METRICS_LISTEN)')
+    .option('--webhook-retry-base <duration>', 'first retry delay of a failed webhook delivery; doubles per attempt up to webhookRetryMax (default 1s) (env FERRY_WEBHOOK_RETRY_BASE)')
     .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
     .exitOverride()
     .addHelpText('after', `
@@ -48,7 +49,7 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string }>();
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -60,6 +61,7 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
       ...(fromCli('heartbeatInterval') && { heartbeatInterval: opts.heartbeatInterval }),
       ...(opts.agentTimeout && { agentTimeout: opts.agentTimeout }),
       ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
+      ...(opts.webhookRetryBase && { webhookRetryBase: opts.webhookRetryBase }),
     }, process.env, process.cwd());
   } catch (err) {
     process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);

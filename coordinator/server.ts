@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import { CoordinatorMetrics, metricsSource } from './metrics.js';
 import { type MetricsServer, startMetricsServer } from '../agent/metrics-http.js';
 import { RevisionStore } from './revisions/revision-store.js';
+import { WebhookWorker } from './notify/webhook-worker.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
 
@@ -75,6 +76,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     log.info('metrics listening', { component: 'metrics', address: metricsServer.address });
   }
   scheduler.start();
+  const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook });
+  webhooks.start();
   log.info('coordinator listening', { component: 'server', address, data_dir: config.dataDir });
   return {
     address,
@@ -82,6 +85,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     context: ctx,
     stop: async () => {
       scheduler?.stop();
+      await webhooks.stop();
       await metricsServer?.close();
       ctx.registry.closeAll('coordinator shutting down');
       await new Promise<void>(resolve => {

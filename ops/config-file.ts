@@ -27,6 +27,8 @@ export const AGENT_KINDS: Readonly<Record<string, ValueKind>> = {
 export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   data: 'string', listen: 'listen', logLevel: 'level', heartbeatInterval: 'duration', agentTimeout: 'duration',
   logBytesPerHost: 'size', maxRevisionSize: 'size', metricsListen: 'metrics',
+  webhookRetryBase: 'duration', webhookRetryMax: 'duration', webhookMaxAttempts: 'count', webhookMaxAge: 'duration',
+  webhookTimeout: 'duration', eventsRetained: 'count',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());

@@ -19,7 +19,10 @@ import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevi
 import {
   configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, tagSetsFromProto,
 } from './convert.js';
-import { failStream, toServiceError, unary } from './errors.js';
+import { triggerToProto } from './events-convert.js';
+import { toServiceError, unary } from './errors.js';
+import { eventHandlers } from './events-service.js';
+import { serveStream } from './stream.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
@@ -28,7 +31,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
   const groupView = (application: string, name: string) => {
     const g = requireGroup(ctx, application, name);
     const last = ctx.store.lastSuccessfulDeployment(g.id);
-    return groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }) });
+    return { ...groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }) }), triggers: ctx.store.listTriggers(g.id).map(triggerToProto) };
   };
   const hostView = (id: string) => {
     const h = ctx.store.getHost(id);
@@ -106,6 +109,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     StreamLogs: call => streamLogs(ctx, call),
     ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),
     GetHost: unary(req => hostView(req.id)),
+    ...eventHandlers(ctx, groupView),
   };
 }
 
@@ -146,85 +150,34 @@ async function uploadRevision(
 }
 
 function watchDeployment(ctx: Context, call: grpc.ServerWritableStream<GetDeploymentRequest__Output, DeploymentDetail>): void {
-  let pending = false;
-  let done = false;
-  const push = () => {
-    if (pending || done) return;
-    pending = true;
-    setImmediate(() => {
-      pending = false;
-      if (done) return;
-      try {
-        const view = getDeploymentView(ctx, call.request.id);
-        call.write(detailToProto(view));
-        const allIn = view.hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status));
-        if (isTerminal(view.deployment) && allIn) end();
-      } catch (err) {
-        done = true;
-        unsubscribe();
-        failStream(call, err);
-      }
-    });
-  };
-  const unsubscribe = ctx.changes.onDeployment(call.request.id, push);
-  const end = () => {
-    done = true;
-    unsubscribe();
-    call.end();
-  };
-  call.on('cancelled', () => {
-    done = true;
-    unsubscribe();
+  serveStream(call, wake => ctx.changes.onDeployment(call.request.id, wake), () => {
+    const view = getDeploymentView(ctx, call.request.id);
+    call.write(detailToProto(view));
+    return isTerminal(view.deployment) && view.hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status));
   });
-  push();
 }
 
 function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequest__Output, LogEntry>): void {
   const { deploymentId, hostId, follow } = call.request;
   let after = Number(call.request.afterSeq) || 0;
-  let done = false;
-  let scheduled = false;
-  const drain = () => {
-    scheduled = false;
-    if (done) return;
-    try {
-      const d = ctx.store.getDeployment(deploymentId);
-      if (!d) throw new FerryError('NOT_FOUND', `deployment ${deploymentId} does not exist`);
-      for (;;) {
-        const lines = ctx.store.listLogs(deploymentId, { ...(hostId && { hostId }), afterSeq: after, limit: 500 });
-        for (const l of lines) call.write({ seq: l.seq, hostId: l.hostId, event: l.event, stream: l.stream, line: l.line, at: l.at });
-        if (lines.length > 0) after = lines[lines.length - 1]!.seq;
-        if (lines.length < 500) break;
-      }
-      const hosts = ctx.store.listHostDeployments(deploymentId);
-      const finished = isTerminal(d) && hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status));
-      if (!follow || finished) finish();
-    } catch (err) {
-      done = true;
-      unsubscribe();
-      failStream(call, err);
+  const subscribe = (wake: () => void) => {
+    const offLogs = ctx.changes.onLogs(deploymentId, wake);
+    const offDeployment = ctx.changes.onDeployment(deploymentId, wake);
+    return () => {
+      offLogs();
+      offDeployment();
+    };
+  };
+  serveStream(call, subscribe, () => {
+    const d = ctx.store.getDeployment(deploymentId);
+    if (!d) throw new FerryError('NOT_FOUND', `deployment ${deploymentId} does not exist`);
+    for (;;) {
+      const lines = ctx.store.listLogs(deploymentId, { ...(hostId && { hostId }), afterSeq: after, limit: 500 });
+      for (const l of lines) call.write({ seq: l.seq, hostId: l.hostId, event: l.event, stream: l.stream, line: l.line, at: l.at });
+      if (lines.length > 0) after = lines[lines.length - 1]!.seq;
+      if (lines.length < 500) break;
     }
-  };
-  const schedule = () => {
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(drain);
-    }
-  };
-  const offLogs = ctx.changes.onLogs(deploymentId, schedule);
-  const offDeployment = ctx.changes.onDeployment(deploymentId, schedule);
-  const unsubscribe = () => {
-    offLogs();
-    offDeployment();
-  };
-  const finish = () => {
-    done = true;
-    unsubscribe();
-    call.end();
-  };
-  call.on('cancelled', () => {
-    done = true;
-    unsubscribe();
+    const hosts = ctx.store.listHostDeployments(deploymentId);
+    return !follow || (isTerminal(d) && hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status)));
   });
-  schedule();
 }

@@ -29,6 +29,11 @@ import type { ListRevisionsResponse__Output } from '../../proto/gen/ferry/v1/Lis
 import type { LogEntry__Output } from '../../proto/gen/ferry/v1/LogEntry.js';
 import type { RevisionHeader } from '../../proto/gen/ferry/v1/RevisionHeader.js';
 import type { StreamLogsRequest } from '../../proto/gen/ferry/v1/StreamLogsRequest.js';
+import type { Event__Output } from '../../proto/gen/ferry/v1/Event.js';
+import type { RemoveTriggerRequest } from '../../proto/gen/ferry/v1/RemoveTriggerRequest.js';
+import type { SetTriggerRequest } from '../../proto/gen/ferry/v1/SetTriggerRequest.js';
+import type { SetTriggerResponse__Output } from '../../proto/gen/ferry/v1/SetTriggerResponse.js';
+import type { StreamEventsRequest } from '../../proto/gen/ferry/v1/StreamEventsRequest.js';
 import type { UploadRevisionRequest } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
 import type { UploadRevisionResponse__Output } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
 import { isRefusal } from './exit-codes.js';
@@ -175,6 +180,17 @@ export class ControlApi {
 
   streamLogs(req: StreamLogsRequest, signal?: AbortSignal): AsyncGenerator<LogEntry__Output> {
     return this.iterate(this.client.streamLogs(req), signal);
+  }
+
+  // Notifications and events (issue 5)
+  streamEvents(req: StreamEventsRequest, signal?: AbortSignal): AsyncGenerator<Event__Output> {
+    return this.iterate(this.client.streamEvents(req), signal);
+  }
+  setTrigger(req: SetTriggerRequest) {
+    return this.unary<SetTriggerRequest, SetTriggerResponse__Output>(this.client.setTrigger, req);
+  }
+  removeTrigger(req: RemoveTriggerRequest) {
+    return this.unary<RemoveTriggerRequest, DeploymentGroup__Output>(this.client.removeTrigger, req);
   }
 
   /** Sends the header, then every chunk (each at most the server's message size), with backpressure. */

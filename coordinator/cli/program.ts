@@ -3,6 +3,7 @@ import { describeError } from '../../agent/errors.js';
 import { registerAppCommands } from './commands/app.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDeployCommands } from './commands/deploy.js';
+import { registerEventsCommand } from './commands/events.js';
 import { registerGroupCommands } from './commands/group.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerRevisionCommands } from './commands/revision.js';
@@ -19,6 +20,7 @@ Examples:
   ferry revision push ./my-app --app shop
   ferry deploy create --app shop --group web --revision latest --wait
   ferry deploy logs d-123 --follow
+  ferry events --follow --since 1200
 
 The coordinator: --coordinator HOST:PORT, else $FERRY_COORDINATOR, else ${CLI_DEFAULTS.coordinator}.
 Every command takes --json (one JSON document on stdout). Colour only on a terminal, never with NO_COLOR.
@@ -47,6 +49,7 @@ export function buildProgram(r: Runner): Command {
   registerRevisionCommands(program, r);
   registerDeployCommands(program, r);
   registerHostsCommands(program, r);
+  registerEventsCommand(program, r);
   return program;
 }
 

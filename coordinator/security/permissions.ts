@@ -20,6 +20,7 @@ export const REQUIRED_ROLE = {
   StreamLogs: 'viewer',
   ListHosts: 'viewer',
   GetHost: 'viewer',
+  StreamEvents: 'viewer',
 
   UploadRevision: 'deployer',
   CreateDeployment: 'deployer',
@@ -35,6 +36,8 @@ export const REQUIRED_ROLE = {
   CreateDeploymentConfig: 'admin',
   CreateDeploymentGroup: 'admin',
   UpdateDeploymentGroup: 'admin',
+  SetTrigger: 'admin',
+  RemoveTrigger: 'admin',
 } as const satisfies Record<ControlMethod, OperatorRole>;
 
 export function requiredRole(method: string): OperatorRole | undefined {

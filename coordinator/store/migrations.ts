@@ -5,6 +5,7 @@ import {
   ACTIVE_DEPLOYMENT_STATUSES, DEPLOYMENT_STATUSES, EVENT_RECORD_STATUSES, HOST_DEPLOYMENT_STATUSES,
 } from '../domain/status.js';
 import type { DeploymentCreator } from '../domain/types.js';
+import { EVENTS_MIGRATION } from './migration-events.js';
 
 /**
  * Numbered schema migrations, applied in order, one transaction each, tracked in
@@ -211,7 +212,7 @@ CREATE TABLE tokens (
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 }, { version: 5, up: V5 },
-  { version: 6, up: V6 }, { version: 7, up: V7 },
+  { version: 6, up: V6 }, { version: 7, up: V7 }, { version: 8, up: EVENTS_MIGRATION },
 ];
 
 /**

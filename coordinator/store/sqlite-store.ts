@@ -7,7 +7,9 @@ import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,
 } from '../domain/types.js';
+import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
 import { migrate } from './migrations.js';
+import { SqliteEventLog } from './sqlite-events.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
 import { SqliteTokens } from './sqlite-tokens.js';
@@ -35,6 +37,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly st: Statements;
   private readonly tokens: SqliteTokens;
+  private readonly events: SqliteEventLog;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -47,6 +50,7 @@ export class SqliteStore implements Store {
       this.appliedMigrations = migrate(this.db);
       this.st = prepareStatements(this.db);
       this.tokens = new SqliteTokens(this.db);
+      this.events = new SqliteEventLog(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -212,6 +216,7 @@ export class SqliteStore implements Store {
       const moved = this.st.startDeployment.run({ id, started_at: startedAt, min_healthy_hosts: minHealthyHosts });
       if (moved.changes !== 1) return false;
       for (const target of targets) this.insertTarget(target);
+      this.events.refreshStartOverview(id);
       return true;
     });
     try {
@@ -380,6 +385,17 @@ export class SqliteStore implements Store {
     return (this.st.countHostDeploymentsByStatus.all() as { status: HostDeploymentStatus; error_code: string; count: number }[])
       .map(r => ({ status: r.status, errorCode: r.error_code, count: r.count }));
   }
+
+  // Event log, triggers and outbox (sqlite-events.ts)
+  listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): FerryEvent[] { return this.events.listEvents(options); }
+  lastEventSeq(): number { return this.events.lastEventSeq(); }
+  pruneEvents(keep: number): number { return this.events.pruneEvents(keep); }
+  setTrigger(input: TriggerInput, at: string) { return this.events.setTrigger(input, at); }
+  removeTrigger(groupId: string, name: string): boolean { return this.events.removeTrigger(groupId, name); }
+  listTriggers(groupId: string): TriggerView[] { return this.events.listTriggers(groupId); }
+  dueDeliveries(nowMs: number, limit: number): DeliveryJob[] { return this.events.dueDeliveries(nowMs, limit); }
+  nextDeliveryAt(): number | undefined { return this.events.nextDeliveryAt(); }
+  recordDelivery(id: number, outcome: DeliveryOutcome): void { this.events.recordDelivery(id, outcome); }
 
   close(): void {
     this.db.close();

@@ -1,3 +1,4 @@
+import type { EventLogStore } from './event-store.js';
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
@@ -49,7 +50,7 @@ export interface HostRevisionState {
   at: string;
 }
 
-export interface Store {
+export interface Store extends EventLogStore {
   // Applications
   createApplication(app: Application): void;
   getApplication(name: string): Application | undefined;

@@ -8,6 +8,7 @@ import {
   aConfig, aGroup, aHost, aRevision, anApplication, at, deploymentOf, givenDeployment, givenWorld,
 } from './store-builders.js';
 import { activeDeploymentContract, statusContract } from './store-contract-deployments.js';
+import { eventsContract } from './store-contract-events.js';
 import { logAndRevisionContract } from './store-contract-logs.js';
 import { metricsContract } from './store-contract-metrics.js';
 import { tokensContract } from './store-contract-tokens.js';
@@ -52,6 +53,7 @@ export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): 
   logAndRevisionContract(test);
   metricsContract(test);
   tokensContract(test);
+  eventsContract(test);
 }
 
 function catalogContract(test: StoreTest): void {

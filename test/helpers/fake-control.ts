@@ -12,6 +12,7 @@ import type { DeploymentGroup__Output } from '../../proto/gen/ferry/v1/Deploymen
 import type { HostDeployment__Output } from '../../proto/gen/ferry/v1/HostDeployment.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
 import type { LifecycleEvent__Output } from '../../proto/gen/ferry/v1/LifecycleEvent.js';
+import type { Event__Output } from '../../proto/gen/ferry/v1/Event.js';
 import type { LogEntry__Output } from '../../proto/gen/ferry/v1/LogEntry.js';
 import type { RevisionHeader__Output } from '../../proto/gen/ferry/v1/RevisionHeader.js';
 import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
@@ -73,7 +74,7 @@ export function group(o: Partial<DeploymentGroup__Output> = {}): DeploymentGroup
   return {
     id: 'g-1', application: 'shop', name: 'web', configName: 'OneAtATime', createdAt: T0,
     tagSets: [{ filters: [{ key: 'role', value: 'web', hasKey: true, hasValue: true }] }],
-    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', autoRollback: [], alarms: [], rollbackConfig: '', ...o,
+    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', autoRollback: [], alarms: [], rollbackConfig: '', triggers: [], ...o,
   };
 }
 
@@ -118,6 +119,8 @@ export class FakeControl {
   /** Keep WatchDeployment open after its steps (to test --timeout). */
   watchHold = false;
   logs: LogEntry__Output[] = [];
+  /** What StreamEvents sends (those after since_seq, of the application asked for). */
+  events: Event__Output[] = [];
   private readonly server = new grpc.Server();
   private readonly storedDigests = new Set<string>();
 
@@ -195,6 +198,24 @@ export class FakeControl {
         call.end();
       },
       UploadRevision: (call, callback) => this.receiveUpload(call, callback),
+      // Notifications and events (issue 5)
+      SetTrigger: this.unary('SetTrigger', req => ({
+        trigger: {
+          name: req.name, url: req.url, events: req.events, createdAt: T0, updatedAt: T0, lastAttemptAt: '', lastStatus: 0,
+          lastError: '', lastDeliveredAt: '', delivered: 0, failedAttempts: 0, givenUp: 0, pending: 1,
+        },
+        created: true, generatedSecret: req.secret ? '' : 'f'.repeat(64), testEventSeq: 7,
+      })),
+      RemoveTrigger: this.unary('RemoveTrigger', req =>
+        this.groups.find(g => g.application === req.application && g.name === req.group) ?? notFound(`deployment group ${req.application}/${req.group}`),
+      ),
+      StreamEvents: call => {
+        const failure = this.enter('StreamEvents', call.request);
+        if (failure) return call.destroy(Object.assign(new Error(failure.details), failure));
+        const { sinceSeq, application } = call.request;
+        for (const e of this.events) if (e.seq > Number(sinceSeq) && (!application || e.application === application)) call.write(e);
+        call.end();
+      },
     };
   }
 

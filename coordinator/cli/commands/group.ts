@@ -6,6 +6,7 @@ import type { HostInfo__Output } from '../../../proto/gen/ferry/v1/HostInfo.js';
 import { parseTagSets, requireText } from '../args.js';
 import { NONE, formatAgo, formatTagSets, formatTags, formatTime, keyValues, orNone, shortDigest, table, tagSetFlags } from '../format.js';
 import type { Runner } from '../session.js';
+import { registerTriggerCommands, triggerLines } from './group-trigger.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -29,6 +30,7 @@ export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo_
     });
     lines.push(...table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'LAST SEEN'], rows, '  '));
   }
+  lines.push(...triggerLines(g.triggers ?? []));
   return lines;
 }
 
@@ -120,7 +122,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
 
   r.action(
     r
-      .leaf(group, 'show', 'show a deployment group: tag sets, config, matching connected hosts, last successful revision', [
+      .leaf(group, 'show', 'show a deployment group: tag sets, config, matching connected hosts, last successful revision, webhook triggers', [
         'ferry group show --app shop --name web',
       ])
       .requiredOption('--app <app>', 'the application')
@@ -133,4 +135,6 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       s.out.lines(groupLines(g, hosts, s.now));
     },
   );
+
+  registerTriggerCommands(group, r);
 }

@@ -1,0 +1,21 @@
+import type { FerryEvent, TriggerView } from '../domain/events.js';
+import type { Event as PEvent } from '../../proto/gen/ferry/v1/Event.js';
+import type { TriggerInfo as PTrigger } from '../../proto/gen/ferry/v1/TriggerInfo.js';
+
+/** Event log and triggers ↔ protobuf. Pure. A trigger's secret has no field here. */
+export function triggerToProto(t: TriggerView): PTrigger {
+  return {
+    name: t.name, url: t.url, events: t.events, createdAt: t.createdAt, updatedAt: t.updatedAt,
+    lastAttemptAt: t.lastAttemptAt ?? '', lastStatus: t.lastStatus ?? 0, lastError: t.lastError ?? '',
+    lastDeliveredAt: t.lastDeliveredAt ?? '', delivered: t.delivered, failedAttempts: t.failedAttempts,
+    givenUp: t.givenUp, pending: t.pending,
+  };
+}
+
+export function eventToProto(e: FerryEvent): PEvent {
+  return {
+    seq: e.seq, at: e.at, kind: e.kind, application: e.application, groupName: e.groupName, groupId: e.groupId,
+    deploymentId: e.deploymentId ?? '', hostId: e.hostId ?? '', lifecycleEvent: e.lifecycleEvent ?? '',
+    status: e.status, payloadJson: JSON.stringify(e.payload),
+  };
+}

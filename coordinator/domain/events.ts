@@ -1,0 +1,123 @@
+/**
+ * The persistent event log and webhook triggers, in domain terms. Events are appended by the store
+ * in the same transaction as the status change they record (store/migration-events.ts).
+ */
+
+/** Every kind the log holds. The `Deployment*`/`Instance*` names are CodeDeploy's trigger events. */
+export const EVENT_KINDS = [
+  'DeploymentCreated', 'DeploymentQueued', 'DeploymentStart', 'DeploymentPause', 'DeploymentResume',
+  'DeploymentSuccess', 'DeploymentFailure', 'DeploymentStop', 'DeploymentRollback',
+  'InstanceStart', 'InstanceSuccess', 'InstanceFailure', 'InstanceSkipped', 'InstanceUnknown',
+  'LifecycleEvent', 'TriggerTest',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** What a webhook trigger may subscribe to: CodeDeploy's eight, and InstanceUnknown (agent lost). */
+export const TRIGGER_EVENTS = [
+  'DeploymentStart', 'DeploymentSuccess', 'DeploymentFailure', 'DeploymentStop', 'DeploymentRollback',
+  'InstanceStart', 'InstanceSuccess', 'InstanceFailure', 'InstanceUnknown',
+] as const;
+export type TriggerEvent = (typeof TRIGGER_EVENTS)[number];
+
+/** CodeDeploy's limit of triggers per deployment group. */
+export const MAX_TRIGGERS_PER_GROUP = 10;
+
+export interface FerryEvent {
+  /** Position in the log: increasing, never reused (gaps after retention trims nothing but old events). */
+  seq: number;
+  at: string;
+  kind: string;
+  application: string;
+  groupId: string;
+  groupName: string;
+  deploymentId?: string;
+  hostId?: string;
+  lifecycleEvent?: string;
+  status: string;
+  /** Snapshot at the time of the event: times, errors, host counts, lifecycle events. */
+  payload: Record<string, unknown>;
+}
+
+export interface TriggerInput {
+  groupId: string;
+  name: string;
+  url: string;
+  events: TriggerEvent[];
+  /** Required when the trigger is new; an update without one keeps the stored secret. */
+  secret?: string;
+}
+
+/** A trigger as shown to users: never its secret. */
+export interface TriggerView {
+  id: number;
+  groupId: string;
+  name: string;
+  url: string;
+  events: string[];
+  createdAt: string;
+  updatedAt: string;
+  lastAttemptAt?: string;
+  /** HTTP status of the last attempt (absent: no response, e.g. connection refused). */
+  lastStatus?: number;
+  /** Error of the last attempt; cleared by a delivery. */
+  lastError?: string;
+  lastDeliveredAt?: string;
+  delivered: number;
+  failedAttempts: number;
+  givenUp: number;
+  /** Deliveries waiting to be (re)tried. */
+  pending: number;
+}
+
+/** One delivery of one event to one trigger, due now. */
+export interface DeliveryJob {
+  id: number;
+  triggerId: number;
+  triggerName: string;
+  url: string;
+  secret: string;
+  attempts: number;
+  createdAt: string;
+  event: FerryEvent;
+}
+
+export interface DeliveryOutcome {
+  at: string;
+  delivered: boolean;
+  status?: number;
+  error?: string;
+  /** When not delivered and not given up: the next try, epoch ms. */
+  nextAttemptAt?: number;
+  gaveUp: boolean;
+}
+
+/** Every problem of a trigger definition (STYLE 8), each naming its flag. */
+export function triggerProblems(input: { name: string; url: string; events: readonly string[] }): string[] {
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(input.name)) {
+    problems.push(`--name: '${input.name}' must be 1–100 letters, digits, '.', '_' or '-'`);
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(input.url);
+  } catch {
+    problems.push(`--url: '${input.url}' is not an absolute URL (e.g. https://hooks.example.com/ferry)`);
+  }
+  if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`--url: '${input.url}' must be http:// or https://`);
+  if (input.events.length === 0) problems.push(`--events: give at least one of ${TRIGGER_EVENTS.join(', ')}`);
+  for (const e of input.events) {
+    if (!(TRIGGER_EVENTS as readonly string[]).includes(e)) problems.push(`--events: '${e}' is not one of ${TRIGGER_EVENTS.join(', ')}`);
+  }
+  return problems;
+}
+
+/** A URL for logs: user info and query (where webhook tokens often live) replaced by `…`. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    const auth = u.username || u.password ? '…@' : '';
+    return `${u.protocol}//${auth}${u.host}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return '(not a URL)';
+  }
+}

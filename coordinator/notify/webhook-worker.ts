@@ -1,0 +1,142 @@
+import { describeError } from '../../agent/errors.js';
+import type { Changes } from '../changes.js';
+import type { Clock } from '../context.js';
+import type { DeliveryJob } from '../domain/events.js';
+import type { Logger } from '../log.js';
+import type { EventLogStore } from '../store/event-store.js';
+import { type RetrySettings, afterAttempt, deliveryRequest } from './payload.js';
+
+export interface WebhookSettings extends RetrySettings {
+  /** Per-request timeout. */
+  timeoutMs: number;
+  /** Events kept in the log (the newest; pending deliveries keep theirs too). */
+  eventsRetained: number;
+}
+
+export interface WebhookWorkerDeps {
+  store: EventLogStore;
+  changes: Changes;
+  clock: Clock;
+  log: Logger;
+  settings: WebhookSettings;
+  fetch?: typeof fetch;
+  random?: () => number;
+}
+
+const BATCH = 20;
+/** Even with nothing due, look again this often (a wake-up may come from another path). */
+const IDLE_POLL_MS = 1000;
+const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * Delivers the outbox (`deliveries`): POSTs each due delivery, records the outcome, schedules the
+ * retry. Woken by `Changes.events()` and by a timer for the next due retry. The outbox is in the
+ * store, so a restart resumes where the last run stopped; a request cut short by `stop()` is not
+ * counted and is sent again by the next run (receivers dedupe by X-Ferry-Delivery).
+ */
+export class WebhookWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private lastPrune = 0;
+  private readonly abort = new AbortController();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(private readonly deps: WebhookWorkerDeps) {}
+
+  start(): void {
+    this.unsubscribe = this.deps.changes.onEvents(() => this.wake());
+    this.wake();
+  }
+
+  /** Runs a pass now (or right after the current one). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      } else {
+        this.schedule();
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const next = this.deps.store.nextDeliveryAt();
+    const wait = next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(0, next - this.deps.clock.now()));
+    this.timer = setTimeout(() => this.wake(), wait);
+    this.timer.unref();
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      this.prune();
+      for (;;) {
+        if (this.stopped) return;
+        const jobs = this.deps.store.dueDeliveries(this.deps.clock.now(), BATCH);
+        if (jobs.length === 0) return;
+        await Promise.all(jobs.map(job => this.deliver(job)));
+      }
+    } catch (err) {
+      this.deps.log.error('webhook delivery pass failed', { component: 'notify', error: describeError(err) });
+    }
+  }
+
+  private prune(): void {
+    const now = this.deps.clock.now();
+    if (now - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now;
+    const removed = this.deps.store.pruneEvents(this.deps.settings.eventsRetained);
+    if (removed > 0) this.deps.log.info('old events removed', { component: 'notify', removed, kept: this.deps.settings.eventsRetained });
+  }
+
+  private async deliver(job: DeliveryJob): Promise<void> {
+    const { body, headers } = deliveryRequest(job);
+    const doFetch = this.deps.fetch ?? fetch;
+    let result: { status?: number; error?: string };
+    try {
+      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.deps.settings.timeoutMs)]);
+      const res = await doFetch(job.url, { method: 'POST', headers, body, signal, redirect: 'manual' });
+      await res.arrayBuffer().catch(() => undefined);
+      result = { status: res.status, ...(res.status < 200 || res.status >= 300 ? { error: `HTTP ${res.status}` } : {}) };
+    } catch (err) {
+      if (this.stopped) return; // cut short by shutdown: not an attempt; the next run sends it again
+      const timedOut = err instanceof Error && err.name === 'TimeoutError';
+      result = { error: timedOut ? `no answer within ${this.deps.settings.timeoutMs} ms` : describeFetchError(err) };
+    }
+    const outcome = afterAttempt(job, result, this.deps.clock.now(), this.deps.settings, (this.deps.random ?? Math.random)());
+    this.deps.store.recordDelivery(job.id, outcome);
+    const fields = {
+      component: 'notify', trigger: job.triggerName, delivery_id: job.id, seq: job.event.seq, kind: job.event.kind,
+      attempt: job.attempts + 1, ...(outcome.status !== undefined && { status: outcome.status }),
+    };
+    if (outcome.delivered) this.deps.log.debug('webhook delivered', fields);
+    else if (outcome.gaveUp) this.deps.log.warn('webhook delivery given up', { ...fields, error: outcome.error });
+    else this.deps.log.info('webhook delivery failed; will retry', { ...fields, error: outcome.error, next_attempt_at: new Date(outcome.nextAttemptAt ?? 0).toISOString() });
+  }
+}
+
+/** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ENOTFOUND …). */
+function describeFetchError(err: unknown): string {
+  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  if (cause?.code) return `${cause.code}${cause.message ? `: ${cause.message}` : ''}`;
+  return describeError(err);
+}

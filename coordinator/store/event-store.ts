@@ -1,0 +1,32 @@
+import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
+
+/**
+ * The Store's event log, webhook triggers and delivery outbox (part of `Store`; contract tests in
+ * `test/contract/store-contract-events.ts`). Events are appended by the store itself, in the
+ * transaction of each status change; nothing here appends deployment events.
+ */
+export interface EventLogStore {
+  /** Events with seq > afterSeq (default 0), oldest first, optionally of one application; default limit 500. */
+  listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): FerryEvent[];
+  /** The highest seq ever appended (0: none). */
+  lastEventSeq(): number;
+  /** Keeps the newest `keep` (≥ 1) events and any with a delivery still pending; returns how many were removed. */
+  pruneEvents(keep: number): number;
+
+  /**
+   * Creates or replaces the trigger (group, name) and, in the same transaction, appends a
+   * `TriggerTest` event with a delivery to this trigger only. ALREADY_EXISTS is never thrown:
+   * an existing trigger is updated (its secret kept unless a new one is given).
+   */
+  setTrigger(input: TriggerInput, at: string): { trigger: TriggerView; created: boolean; testSeq: number };
+  /** Removes the trigger and its pending deliveries; false when there was none. */
+  removeTrigger(groupId: string, name: string): boolean;
+  listTriggers(groupId: string): TriggerView[];
+
+  /** Deliveries due at `nowMs` (not delivered, not given up), oldest first. */
+  dueDeliveries(nowMs: number, limit: number): DeliveryJob[];
+  /** When the next pending delivery is due (epoch ms; 0: now), undefined when none is pending. */
+  nextDeliveryAt(): number | undefined;
+  /** Records one attempt on the delivery and its trigger's counters, in one transaction. */
+  recordDelivery(id: number, outcome: DeliveryOutcome): void;
+}
