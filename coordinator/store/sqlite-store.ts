@@ -7,7 +7,9 @@ import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,
 } from '../domain/types.js';
+import type { DeploymentPlanRecord } from '../domain/plan.js';
 import { migrate } from './migrations.js';
+import { SqlitePlans } from './sqlite-plans.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
 import {
@@ -32,6 +34,7 @@ export class SqliteStore implements Store {
   readonly appliedMigrations: readonly number[];
   private readonly db: Database.Database;
   private readonly st: Statements;
+  private readonly plans: SqlitePlans;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -43,6 +46,7 @@ export class SqliteStore implements Store {
       this.db.pragma('busy_timeout = 5000');
       this.appliedMigrations = migrate(this.db);
       this.st = prepareStatements(this.db);
+      this.plans = new SqlitePlans(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -355,6 +359,18 @@ export class SqliteStore implements Store {
   countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[] {
     return (this.st.countHostDeploymentsByStatus.all() as { status: HostDeploymentStatus; error_code: string; count: number }[])
       .map(r => ({ status: r.status, errorCode: r.error_code, count: r.count }));
+  }
+
+  createPlan(plan: DeploymentPlanRecord): void {
+    this.plans.create(plan, { application: () => this.getApplication(plan.application), group: () => this.getGroupById(plan.groupId) });
+  }
+
+  getPlan(id: string): DeploymentPlanRecord | undefined {
+    return this.plans.find(id);
+  }
+
+  markPlanUsed(id: string, deploymentId: string): boolean {
+    return this.plans.markUsed(id, deploymentId, () => this.getDeployment(deploymentId));
   }
 
   close(): void {

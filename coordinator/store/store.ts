@@ -1,3 +1,4 @@
+import type { DeploymentPlanRecord } from '../domain/plan.js';
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
@@ -136,6 +137,12 @@ export interface Store {
   countDeploymentsByStatus(): StatusCount<DeploymentStatus>[];
   /** How many host deployments are in each (status, error code); errorCode '' when none. */
   countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[];
+
+  // Deployment plans (`ferry deploy plan`; store-contract-plans.ts)
+  createPlan(plan: DeploymentPlanRecord): void;
+  getPlan(id: string): DeploymentPlanRecord | undefined;
+  /** CAS: records the deployment that executed the plan; false when it was already used. */
+  markPlanUsed(id: string, deploymentId: string): boolean;
 
   close(): void;
 }
