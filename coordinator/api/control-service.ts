@@ -20,6 +20,7 @@ import {
   configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, tagSetsFromProto,
 } from './convert.js';
 import { failStream, toServiceError, unary } from './errors.js';
+import { createFromPlan, planHandlers } from './plan-handlers.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
@@ -72,6 +73,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       return { revisions: ctx.store.listRevisions(req.application).map(revisionToProto) };
     }),
     CreateDeployment: unary(req => {
+      if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req).id));
       const d = createDeployment(ctx, {
         application: req.application, group: req.group, revision: req.revision, configName: req.configName,
         description: req.description, fileExistsBehavior: req.fileExistsBehavior,
@@ -106,6 +108,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     StreamLogs: call => streamLogs(ctx, call),
     ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),
     GetHost: unary(req => hostView(req.id)),
+    ...planHandlers(ctx),
   };
 }
 
