@@ -13,7 +13,12 @@ const MARK: Readonly<Record<string, string>> = { added: '+', changed: '~', remov
 /** A plan as text (pure): rollout, hosts, then per current revision the hooks and the file changes. */
 export function planLines(p: DeploymentPlan__Output, c: Paint, maxFiles = MAX_FILES_SHOWN): string[] {
   const out: string[] = [];
-  const name = (id: string) => p.hosts.find(h => h.hostId === id)?.hostname ?? id;
+  const named = new Map<string, number>();
+  for (const h of p.hosts) named.set(h.hostname, (named.get(h.hostname) ?? 0) + 1);
+  const name = (id: string) => {
+    const hostname = p.hosts.find(h => h.hostId === id)?.hostname ?? id;
+    return hostname === id || named.get(hostname) === 1 ? hostname : `${hostname} (${id})`;
+  };
   out.push(c(COLORS.bold, `Plan ${p.id}: ${p.application}/${p.groupName} ← revision ${shortDigest(p.revision)}`));
   out.push(`Config: ${p.configName} (keep ${formatMinHealthy(p.minimumHealthy)} healthy${p.zonal ? ', one zone at a time' : ''})`);
   const o = p.options;
