@@ -29,6 +29,7 @@ export async function planDeployment(ctx: Context, trees: RevisionTrees, input: 
   // The snapshot the plan is about, taken before any await: the fingerprint describes exactly it.
   const hosts = groupHosts(ctx, group);
   const fpInput = fingerprintInput(group, config, hosts.map(h => ({ hostId: h.host.id, ...(h.current && { revision: h.current.digest, lastStatus: h.current.lastStatus }) })));
+  const busy = ctx.store.activeDeployment(group.id) ?? ctx.store.nextQueued(group.id);
   const next = await trees.load(revision);
   const previous = new Map<string, RevisionTree>();
   for (const digest of new Set(hosts.flatMap(h => (h.current?.installed ? [h.current.digest] : [])))) {
@@ -39,6 +40,7 @@ export async function planDeployment(ctx: Context, trees: RevisionTrees, input: 
     next, previous, config, fileExistsBehavior: options.fileExistsBehavior,
     hosts: hosts.map(h => ({ hostId: h.host.id, hostname: h.host.hostname, ...(h.host.zone && { zone: h.host.zone }), ...(h.current && { current: h.current }) })),
   });
+  if (busy) body.notes.push(`group ${group.name} has deployment ${busy.id} ${busy.status}: --from-plan is refused until it ends, and its hosts' revisions may change by then`);
   const now = ctx.clock.now();
   const plan: DeploymentPlanRecord = {
     id: ctx.ids.plan(), application: group.application, groupId: group.id, groupName: group.name,
