@@ -238,7 +238,7 @@ t.test('deploy logs prints host, event, [stream] line and filters by hostname', 
 t.test('every command has --help with examples', async t => {
   const commands = [
     ['app', 'create'], ['app', 'list'], ['config', 'create'], ['config', 'list'], ['group', 'create'], ['group', 'list'], ['group', 'show'],
-    ['revision', 'push'], ['revision', 'list'], ['deploy', 'create'], ['deploy', 'status'], ['deploy', 'list'], ['deploy', 'logs'],
+    ['revision', 'push'], ['revision', 'list'], ['deploy', 'create'], ['deploy', 'status'], ['deploy', 'list'], ['deploy', 'logs'], ['deploy', 'plan'],
     ['hosts', 'list'], ['hosts', 'show'],
   ];
   await Promise.all(commands.map(async cmd => {
