@@ -95,5 +95,6 @@ t.test('deploy create --from-plan sends only the plan id', async t => {
   const r = await runFerry(['--coordinator', fake.address, 'deploy', 'create', '--from-plan', 'p-TEST00001']);
   t.equal(r.code, 0, r.stderr);
   t.equal(fake.requests('CreateDeployment').length, 1);
+  t.match(r.stdout, /^d-TEST1\n.*\nas planned in p-TEST00001 \(ferry deploy plan --show p-TEST00001\)\n/);
   t.match(fake.requests('CreateDeployment')[0], { planId: 'p-TEST00001', application: '', revision: '' });
 });

@@ -75,6 +75,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         if (s.out.json) return s.out.document(created);
         s.out.line(d.id);
         s.out.line(`created deployment ${d.id}: ${d.application}/${d.groupName} ← revision ${shortDigest(d.revision)} (config ${d.configName}, ${d.status})`);
+        if (request.planId) s.out.line(`as planned in ${request.planId} (ferry deploy plan --show ${request.planId})`);
         s.out.line(`follow it: ferry deploy status ${d.id}   hook output: ferry deploy logs ${d.id} --follow`);
         return;
       }
