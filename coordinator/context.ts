@@ -15,6 +15,8 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface IdSource {
   deployment(): string;
   group(): string;
+  /** Deployment plans: p- and 9 uppercase alphanumerics. */
+  plan(): string;
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -22,6 +24,7 @@ export const randomIds: IdSource = {
   /** CodeDeploy's shape: d- and 9 uppercase alphanumerics. */
   deployment: () => 'd-' + Array.from({ length: 9 }, () => ALNUM[randomInt(ALNUM.length)]).join(''),
   group: () => randomUUID(),
+  plan: () => 'p-' + Array.from({ length: 9 }, () => ALNUM[randomInt(ALNUM.length)]).join(''),
 };
 
 export interface Limits {

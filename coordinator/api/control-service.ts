@@ -23,6 +23,7 @@ import { triggerToProto } from './events-convert.js';
 import { toServiceError, unary } from './errors.js';
 import { eventHandlers } from './events-service.js';
 import { serveStream } from './stream.js';
+import { createFromPlan, planHandlers } from './plan-handlers.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
@@ -75,6 +76,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       return { revisions: ctx.store.listRevisions(req.application).map(revisionToProto) };
     }),
     CreateDeployment: unary(req => {
+      if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req).id));
       const d = createDeployment(ctx, {
         application: req.application, group: req.group, revision: req.revision, configName: req.configName,
         description: req.description, fileExistsBehavior: req.fileExistsBehavior,
@@ -110,6 +112,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),
     GetHost: unary(req => hostView(req.id)),
     ...eventHandlers(ctx, groupView),
+    ...planHandlers(ctx),
   };
 }
 

@@ -9,6 +9,8 @@ import type { CreateDeploymentConfigRequest } from '../../proto/gen/ferry/v1/Cre
 import type { CreateDeploymentGroupRequest } from '../../proto/gen/ferry/v1/CreateDeploymentGroupRequest.js';
 import type { CreateDeploymentRequest } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
 import type { DeploymentConfig__Output } from '../../proto/gen/ferry/v1/DeploymentConfig.js';
+import type { DeploymentPlan__Output } from '../../proto/gen/ferry/v1/DeploymentPlan.js';
+import type { PlanDeploymentRequest } from '../../proto/gen/ferry/v1/PlanDeploymentRequest.js';
 import type { DeploymentDetail__Output } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
 import type { DeploymentGroup__Output } from '../../proto/gen/ferry/v1/DeploymentGroup.js';
 import type { GetDeploymentGroupRequest } from '../../proto/gen/ferry/v1/GetDeploymentGroupRequest.js';
@@ -171,6 +173,12 @@ export class ControlApi {
   }
   getHost(req: GetHostRequest) {
     return this.unary<GetHostRequest, HostInfo__Output>(this.client.getHost, req);
+  }
+  planDeployment(req: PlanDeploymentRequest) {
+    return this.unary<PlanDeploymentRequest, DeploymentPlan__Output>(this.client.planDeployment, req);
+  }
+  getDeploymentPlan(id: string) {
+    return this.unary<{ id: string }, DeploymentPlan__Output>(this.client.getDeploymentPlan, { id });
   }
 
   /** The deployment now, then on every change, until it is terminal (or `signal` aborts). */

@@ -21,9 +21,11 @@ export const REQUIRED_ROLE = {
   ListHosts: 'viewer',
   GetHost: 'viewer',
   StreamEvents: 'viewer',
+  GetDeploymentPlan: 'viewer',
 
   UploadRevision: 'deployer',
   CreateDeployment: 'deployer',
+  PlanDeployment: 'deployer',
   StopDeployment: 'deployer',
   RollbackDeployment: 'deployer',
   RedeployDeployment: 'deployer',

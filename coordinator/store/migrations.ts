@@ -210,9 +210,27 @@ CREATE TABLE tokens (
 ) STRICT;
 `;
 
+/** Deployment plans (issue 5, `ferry deploy plan`): executable once, within 24 hours, by `--from-plan`. */
+const V9 = `
+CREATE TABLE plans (
+  id              TEXT PRIMARY KEY,
+  application     TEXT NOT NULL REFERENCES applications (name),
+  group_id        TEXT NOT NULL REFERENCES deployment_groups (id),
+  group_name      TEXT NOT NULL,
+  revision_digest TEXT NOT NULL,
+  config_name     TEXT NOT NULL REFERENCES deployment_configs (name),
+  options         TEXT NOT NULL CHECK (json_valid(options)),
+  fingerprint     TEXT NOT NULL,
+  body            TEXT NOT NULL CHECK (json_valid(body)),
+  created_at      TEXT NOT NULL,
+  expires_at      TEXT NOT NULL,
+  used_by         TEXT REFERENCES deployments (id)
+);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 }, { version: 5, up: V5 },
-  { version: 6, up: V6 }, { version: 7, up: V7 }, { version: 8, up: EVENTS_MIGRATION },
+  { version: 6, up: V6 }, { version: 7, up: V7 }, { version: 8, up: EVENTS_MIGRATION }, { version: 9, up: V9 },
 ];
 
 /**

@@ -10,6 +10,8 @@ import type {
 import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
 import { migrate } from './migrations.js';
 import { SqliteEventLog } from './sqlite-events.js';
+import type { DeploymentPlanRecord } from '../domain/plan.js';
+import { SqlitePlans } from './sqlite-plans.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
 import { SqliteTokens } from './sqlite-tokens.js';
@@ -38,6 +40,7 @@ export class SqliteStore implements Store {
   private readonly st: Statements;
   private readonly tokens: SqliteTokens;
   private readonly events: SqliteEventLog;
+  private readonly plans: SqlitePlans;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -51,6 +54,7 @@ export class SqliteStore implements Store {
       this.st = prepareStatements(this.db);
       this.tokens = new SqliteTokens(this.db);
       this.events = new SqliteEventLog(this.db);
+      this.plans = new SqlitePlans(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -396,6 +400,17 @@ export class SqliteStore implements Store {
   dueDeliveries(nowMs: number, limit: number): DeliveryJob[] { return this.events.dueDeliveries(nowMs, limit); }
   nextDeliveryAt(): number | undefined { return this.events.nextDeliveryAt(); }
   recordDelivery(id: number, outcome: DeliveryOutcome): void { this.events.recordDelivery(id, outcome); }
+  createPlan(plan: DeploymentPlanRecord): void {
+    this.plans.create(plan, { application: () => this.getApplication(plan.application), group: () => this.getGroupById(plan.groupId) });
+  }
+
+  getPlan(id: string): DeploymentPlanRecord | undefined {
+    return this.plans.find(id);
+  }
+
+  markPlanUsed(id: string, deploymentId: string): boolean {
+    return this.plans.markUsed(id, deploymentId, () => this.getDeployment(deploymentId));
+  }
 
   close(): void {
     this.db.close();

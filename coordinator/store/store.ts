@@ -1,4 +1,5 @@
 import type { EventLogStore } from './event-store.js';
+import type { DeploymentPlanRecord } from '../domain/plan.js';
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
@@ -150,6 +151,11 @@ export interface Store extends EventLogStore {
   consumeToken(id: string, now: string): boolean;
   /** Revokes at once; false when unknown or already revoked. */
   revokeToken(id: string, at: string): boolean;
+  // Deployment plans (`ferry deploy plan`; store-contract-plans.ts)
+  createPlan(plan: DeploymentPlanRecord): void;
+  getPlan(id: string): DeploymentPlanRecord | undefined;
+  /** CAS: records the deployment that executed the plan; false when it was already used. */
+  markPlanUsed(id: string, deploymentId: string): boolean;
 
   close(): void;
 }

@@ -12,6 +12,7 @@ import { eventsContract } from './store-contract-events.js';
 import { logAndRevisionContract } from './store-contract-logs.js';
 import { metricsContract } from './store-contract-metrics.js';
 import { tokensContract } from './store-contract-tokens.js';
+import { planContract } from './store-contract-plans.js';
 
 export * from './store-builders.js';
 
@@ -54,6 +55,7 @@ export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): 
   metricsContract(test);
   tokensContract(test);
   eventsContract(test);
+  planContract(test);
 }
 
 function catalogContract(test: StoreTest): void {

@@ -8,6 +8,7 @@ import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlSer
 import type { Deployment__Output } from '../../proto/gen/ferry/v1/Deployment.js';
 import type { DeploymentConfig__Output } from '../../proto/gen/ferry/v1/DeploymentConfig.js';
 import type { DeploymentDetail__Output } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
+import type { DeploymentPlan__Output } from '../../proto/gen/ferry/v1/DeploymentPlan.js';
 import type { DeploymentGroup__Output } from '../../proto/gen/ferry/v1/DeploymentGroup.js';
 import type { HostDeployment__Output } from '../../proto/gen/ferry/v1/HostDeployment.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
@@ -121,6 +122,8 @@ export class FakeControl {
   logs: LogEntry__Output[] = [];
   /** What StreamEvents sends (those after since_seq, of the application asked for). */
   events: Event__Output[] = [];
+  /** Answer of PlanDeployment and GetDeploymentPlan (NOT_FOUND when unset). */
+  plan: DeploymentPlan__Output | undefined;
   private readonly server = new grpc.Server();
   private readonly storedDigests = new Set<string>();
 
@@ -216,6 +219,8 @@ export class FakeControl {
         for (const e of this.events) if (e.seq > Number(sinceSeq) && (!application || e.application === application)) call.write(e);
         call.end();
       },
+      PlanDeployment: this.unary('PlanDeployment', () => this.plan ?? notFound('plan')),
+      GetDeploymentPlan: this.unary('GetDeploymentPlan', req => (this.plan && req.id === this.plan.id ? this.plan : notFound(`plan ${req.id}`))),
     };
   }
 

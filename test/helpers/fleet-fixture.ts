@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { hooksFor, pack, writeBundle } from './bundle.js';
+import { type BundleFile, hooksFor, pack, writeBundle } from './bundle.js';
 import { type Coordinator, type Proc, ferry, startAgent, startCoordinator, waitForHosts } from './fleet.js';
 import { tempDir } from './temp.js';
 
@@ -20,7 +20,7 @@ export interface Fleet {
   appDir: string;
   addAgent(hostId: string, tags?: Record<string, string>, zone?: string, args?: string[]): Promise<Proc>;
   /** Packs a bundle whose hooks log to the proof dir; `extra` adds lines to a hook. */
-  bundle(version: string, extra?: Record<string, string>, files?: Record<string, string>): Promise<string>;
+  bundle(version: string, extra?: Record<string, string>, files?: Record<string, string | BundleFile>): Promise<string>;
   push(bundlePath: string, app?: string): Promise<string>;
   proof(hostId: string): Promise<string[]>;
   /** What ValidateService last saw installed on the host: file names and a hash of their bytes. */

@@ -170,7 +170,7 @@ t.test('deploy create sends the request and prints the deployment id', async t =
   t.same(fake.requests('CreateDeployment'), [{
     application: 'shop', group: 'web', revision: DIGEST.slice(0, 10), configName: 'AllAtOnce', description: 'v2',
     fileExistsBehavior: 'OVERWRITE', ignoreApplicationStopFailures: true, autoRollback: [], overrideAutoRollback: false,
-    approveAfter: 0, hasApproveAfter: false, ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0,
+    approveAfter: 0, hasApproveAfter: false, ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, planId: '',
   }]);
   const json = await runFerry(['--coordinator', fake.address, 'deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--json']);
   t.equal(json.json.deployment.id, 'd-TEST1');
@@ -238,7 +238,7 @@ t.test('deploy logs prints host, event, [stream] line and filters by hostname', 
 t.test('every command has --help with examples', async t => {
   const commands = [
     ['app', 'create'], ['app', 'list'], ['config', 'create'], ['config', 'list'], ['group', 'create'], ['group', 'list'], ['group', 'show'],
-    ['revision', 'push'], ['revision', 'list'], ['deploy', 'create'], ['deploy', 'status'], ['deploy', 'list'], ['deploy', 'logs'],
+    ['revision', 'push'], ['revision', 'list'], ['deploy', 'create'], ['deploy', 'status'], ['deploy', 'list'], ['deploy', 'logs'], ['deploy', 'plan'],
     ['hosts', 'list'], ['hosts', 'show'],
   ];
   await Promise.all(commands.map(async cmd => {

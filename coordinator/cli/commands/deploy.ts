@@ -8,10 +8,22 @@ import { shortDigest } from '../format.js';
 import { deploymentLines, deploymentTable } from '../render-deployment.js';
 import type { Runner } from '../session.js';
 import { registerLogsCommand } from './deploy-logs.js';
+import { fromPlanRequest, registerPlanCommand } from './deploy-plan.js';
 
 /** Flags → CreateDeploymentRequest and the wait timeout; every flag checked before any call. */
 export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number } {
-  const request: CreateDeploymentRequest = {
+  const request: CreateDeploymentRequest = opts.fromPlan !== undefined ? fromPlanRequest(opts) : deploymentRequest(opts);
+  const wait = opts.wait === true;
+  if (opts.timeout === undefined) return { request, wait };
+  if (!wait) throw new FerryError('INVALID_ARGUMENT', '--timeout: only with --wait');
+  return { request, wait, timeoutMs: parseDuration(String(opts.timeout), '--timeout') };
+}
+
+/** The flags of `deploy create` and `deploy plan` → the deployment they describe. */
+export function deploymentRequest(opts: Record<string, unknown>, alternative = 'or execute a plan: --from-plan ID'): CreateDeploymentRequest {
+  const missing = (['app', 'group', 'revision'] as const).filter(k => opts[k] === undefined).map(k => `--${k}`);
+  if (missing.length > 0) throw new FerryError('INVALID_ARGUMENT', `${missing.join(', ')} required (${alternative})`);
+  return {
     application: requireText(opts.app as string, '--app'),
     group: requireText(opts.group as string, '--group'),
     revision: parseRevisionRef(String(opts.revision)),
@@ -24,10 +36,6 @@ export function createRequest(opts: Record<string, unknown>): { request: CreateD
     ...(opts.ignoreAlarms === true && { ignoreAlarms: true }),
     ...(opts.minHealthyTime !== undefined && { minHealthyTimeMs: parseDuration(String(opts.minHealthyTime), '--min-healthy-time') }),
   };
-  const wait = opts.wait === true;
-  if (opts.timeout === undefined) return { request, wait };
-  if (!wait) throw new FerryError('INVALID_ARGUMENT', '--timeout: only with --wait');
-  return { request, wait, timeoutMs: parseDuration(String(opts.timeout), '--timeout') };
 }
 
 export function registerDeployCommands(program: Command, r: Runner): void {
@@ -42,10 +50,12 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         'ferry deploy create --app shop --group web --revision latest',
         'ferry deploy create --app shop --group web --revision 3f2a9c1e --wait --timeout 30m',
         'ferry deploy create --app shop --group web --revision latest --wait --json > result.json   # CI: exit code says how it ended',
+        'ferry deploy create --from-plan p-7KQ2M9X1A --wait   # exactly what ferry deploy plan showed',
       ])
-      .requiredOption('--app <app>', 'the application')
-      .requiredOption('--group <group>', 'the deployment group')
-      .requiredOption('--revision <digest|prefix|latest>', 'a digest, a unique prefix of at least 8 hex digits, or latest')
+      .option('--app <app>', 'the application (required, unless --from-plan)')
+      .option('--group <group>', 'the deployment group (required, unless --from-plan)')
+      .option('--revision <digest|prefix|latest>', 'a digest, a unique prefix of at least 8 hex digits, or latest (required, unless --from-plan)')
+      .option('--from-plan <id>', 'execute a plan made by ferry deploy plan: its revision, config and options; refused if the group or its hosts changed since')
       .option('--config <config>', 'a deployment config for this deployment only (the group\'s when not given)')
       .option('--description <text>', 'a note stored with the deployment')
       .option('--file-exists-behavior <behavior>', 'files the group did not install: DISALLOW (default), OVERWRITE or RETAIN')
@@ -65,6 +75,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         if (s.out.json) return s.out.document(created);
         s.out.line(d.id);
         s.out.line(`created deployment ${d.id}: ${d.application}/${d.groupName} ← revision ${shortDigest(d.revision)} (config ${d.configName}, ${d.status})`);
+        if (request.planId) s.out.line(`as planned in ${request.planId} (ferry deploy plan --show ${request.planId})`);
         s.out.line(`follow it: ferry deploy status ${d.id}   hook output: ferry deploy logs ${d.id} --follow`);
         return;
       }
@@ -169,6 +180,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
   );
 
   registerLogsCommand(deploy, r);
+  registerPlanCommand(deploy, r);
 }
 
 /** Who is asking, recorded with a stop: user@hostname (no authentication yet). */

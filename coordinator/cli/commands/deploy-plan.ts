@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { FerryError } from '../../../agent/errors.js';
+import type { CreateDeploymentRequest } from '../../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
+import { requireText } from '../args.js';
+import { COLORS } from '../output.js';
+import { planLines } from '../render-plan.js';
+import type { Runner } from '../session.js';
+import { deploymentRequest } from './deploy.js';
+
+/** The flags that shape a deployment: given with --from-plan (or --show), they are a usage error. */
+const SHAPING_FLAGS: readonly (readonly [string, string])[] = [
+  ['app', '--app'], ['group', '--group'], ['revision', '--revision'], ['config', '--config'], ['description', '--description'],
+  ['fileExistsBehavior', '--file-exists-behavior'], ['ignoreApplicationStopFailures', '--ignore-application-stop-failures'],
+  ['autoRollback', '--auto-rollback'], ['approveAfter', '--approve-after'], ['minHealthyTime', '--min-healthy-time'],
+  ['ignoreAlarms', '--ignore-alarms'],
+];
+
+function conflicting(opts: Record<string, unknown>): string[] {
+  return SHAPING_FLAGS.filter(([key]) => opts[key] !== undefined).map(([, flag]) => flag);
+}
+
+/** `deploy create --from-plan ID`: the plan fixes everything else. */
+export function fromPlanRequest(opts: Record<string, unknown>): CreateDeploymentRequest {
+  const bad = conflicting(opts);
+  if (bad.length > 0) {
+    throw new FerryError('INVALID_ARGUMENT', `--from-plan: the plan fixes the revision, group, config and options; drop ${bad.join(', ')}`);
+  }
+  return { planId: requireText(opts.fromPlan as string, '--from-plan') };
+}
+
+export function registerPlanCommand(deploy: Command, r: Runner): void {
+  r.action(
+    r
+      .leaf(deploy, 'plan', 'preview a deployment without touching any host: hosts and waves, hooks and the revision each runs from, file changes per host', [
+        'ferry deploy plan --app shop --group web --revision latest',
+        'ferry deploy plan --app shop --group web --revision 3f2a9c1e --config OneAtATime --json',
+        'ferry deploy plan --show p-7KQ2M9X1A',
+        'ferry deploy create --from-plan p-7KQ2M9X1A --wait   # execute it; refused if the group or its hosts changed',
+      ])
+      .option('--app <app>', 'the application')
+      .option('--group <group>', 'the deployment group')
+      .option('--revision <digest|prefix|latest>', 'the revision to deploy')
+      .option('--config <config>', 'a deployment config for this deployment only (the group\'s when not given)')
+      .option('--description <text>', 'a note stored with the deployment')
+      .option('--file-exists-behavior <behavior>', 'files the group did not install: DISALLOW (default), OVERWRITE or RETAIN')
+      .option('--ignore-application-stop-failures', 'go on when the installed revision\'s ApplicationStop scripts fail')
+      .option('--auto-rollback <events>', 'this deployment only: failure,alarm,stop or none')
+      .option('--approve-after <n|first-zone>', 'pause for approval once N hosts succeeded (or after the first zone)')
+      .option('--min-healthy-time <duration>', 'bake time per host')
+      .option('--ignore-alarms', 'the group\'s health alarms do not stop this deployment')
+      .option('--show <id>', 'print a plan made before (all other flags must be absent)'),
+    async (s, _args, opts) => {
+      let plan;
+      if (opts.show !== undefined) {
+        const bad = conflicting(opts);
+        if (bad.length > 0) throw new FerryError('INVALID_ARGUMENT', `--show: prints a stored plan; drop ${bad.join(', ')}`);
+        plan = await s.api().getDeploymentPlan(requireText(opts.show as string, '--show'));
+      } else {
+        plan = await s.api().planDeployment({ deployment: deploymentRequest(opts, 'or print a stored plan: --show ID') });
+      }
+      if (s.out.json) return s.out.document(plan);
+      s.out.lines(planLines(plan, s.out.c));
+      s.out.line('');
+      if (plan.usedBy) {
+        s.out.line(`plan ${plan.id} was executed by deployment ${plan.usedBy}: ferry deploy status ${plan.usedBy}`);
+      } else {
+        s.out.line(s.out.c(COLORS.bold, `plan ${plan.id}`) + ` — execute exactly this: ferry deploy create --from-plan ${plan.id} --wait`);
+      }
+    },
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * The Store contract, deployment plans (`ferry deploy plan`, issue 5): stored whole, read back
+ * equal, survive a reopen, and are used at most once (compare-and-set). Run through `storeContract`.
+ */
+import type { DeploymentPlanRecord } from '../../coordinator/domain/plan.js';
+import type { StoreTest } from './store-contract.js';
+import { type World, at, givenDeployment, givenWorld } from './store-builders.js';
+
+let plans = 0;
+
+export const aPlan = (world: World, over: Partial<DeploymentPlanRecord> = {}): DeploymentPlanRecord => ({
+  id: `p-${String(++plans).padStart(9, '0')}`,
+  application: world.application.name,
+  groupId: world.group.id,
+  groupName: world.group.name,
+  revisionDigest: world.revision.digest,
+  configName: world.group.configName,
+  options: { description: 'release 2', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false, approveAfter: 1 },
+  fingerprint: 'sha256:abc',
+  document: {
+    hosts: [{ hostId: 'h1', hostname: 'web-1', wave: 1, changeKey: 'none' }],
+    waves: [{ index: 1, hostIds: ['h1'] }],
+    changes: [{ key: 'none', fromRevision: '', hooks: [], diff: { added: [{ path: '/srv/a', kind: 'file', change: 'added', detail: '1 bytes' }], changed: [], removed: [], permissions: [], unchanged: 0 }, notes: [] }],
+    notes: [], minimumHealthy: { type: 'ONE_AT_A_TIME' }, windows: [],
+    fingerprintInput: { group: { id: world.group.id }, config: { name: 'OneAtATime' }, hosts: [{ hostId: 'h1', revision: '', lastStatus: '' }] },
+  },
+  createdAt: at(1),
+  expiresAt: at(2),
+  ...over,
+});
+
+export function planContract(test: StoreTest): void {
+  test('a plan is stored whole and read back equal, also after a reopen', (t, store, session) => {
+    const plan = aPlan(givenWorld(store));
+    store.createPlan(plan);
+    t.same(store.getPlan(plan.id), plan);
+    t.equal(store.getPlan('p-missing'), undefined);
+    if (session.reopen) t.same(session.reopen().getPlan(plan.id), plan, 'kept across a reopen');
+  });
+
+  test('a plan id is unique; a plan needs its application and group', (t, store) => {
+    const world = givenWorld(store);
+    const plan = aPlan(world);
+    store.createPlan(plan);
+    t.throws(() => store.createPlan(plan), { code: 'ALREADY_EXISTS' });
+    t.throws(() => store.createPlan(aPlan(world, { groupId: 'no-such-group' })), { code: 'NOT_FOUND', message: /deployment group no-such-group/ });
+  });
+
+  test('a plan is used at most once', (t, store) => {
+    const world = givenWorld(store);
+    const plan = aPlan(world);
+    store.createPlan(plan);
+    const first = givenDeployment(store, world);
+    const second = givenDeployment(store, world);
+    t.ok(store.markPlanUsed(plan.id, first.id), 'the first deployment uses it');
+    t.notOk(store.markPlanUsed(plan.id, second.id), 'a second one cannot');
+    t.equal(store.getPlan(plan.id)?.usedBy, first.id);
+    t.notOk(store.markPlanUsed('p-missing', first.id), 'an unknown plan is not used');
+    t.throws(() => store.markPlanUsed(aPlanStored(store, world), 'd-missing'), { code: 'NOT_FOUND' });
+  });
+}
+
+function aPlanStored(store: Parameters<Parameters<StoreTest>[1]>[1], world: World): string {
+  const plan = aPlan(world);
+  store.createPlan(plan);
+  return plan.id;
+}
