@@ -8,6 +8,7 @@ import { manualRollback, redeploy } from '../services/rollback.js';
 import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
 import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
 import { hostState, livenessOf } from '../services/liveness.js';
+import { promote } from '../services/promote.js';
 import { stopDeployment } from '../services/stop.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
 import type { DeploymentDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
@@ -19,6 +20,7 @@ import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevi
 import {
   configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, tagSetsFromProto,
 } from './convert.js';
+import { deploymentOptionsFromProto } from './deployment-options.js';
 import { failStream, toServiceError, unary } from './errors.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
@@ -73,14 +75,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     }),
     CreateDeployment: unary(req => {
       const d = createDeployment(ctx, {
-        application: req.application, group: req.group, revision: req.revision, configName: req.configName,
-        description: req.description, fileExistsBehavior: req.fileExistsBehavior,
-        ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
-        ...(req.overrideAutoRollback && { autoRollback: parseAutoRollback(req.autoRollback) }),
-        ...(req.hasApproveAfter && { approveAfter: req.approveAfter }),
-        ...(req.approveAfterZones > 0 && { approveAfterZones: req.approveAfterZones }),
-        ...(req.ignoreAlarms && { ignoreAlarms: true }),
-        ...(req.minHealthyTimeMs > 0 && { minHealthyTimeMs: req.minHealthyTimeMs }),
+        application: req.application, group: req.group, revision: req.revision, ...deploymentOptionsFromProto(req),
       });
       return detailToProto(getDeploymentView(ctx, d.id));
     }),
@@ -106,6 +101,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     StreamLogs: call => streamLogs(ctx, call),
     ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),
     GetHost: unary(req => hostView(req.id)),
+    PromoteDeployment: unary(req => {
+      const p = promote(ctx, { application: req.application, fromGroup: req.fromGroup, toGroup: req.toGroup, options: deploymentOptionsFromProto(req) });
+      return { detail: detailToProto(getDeploymentView(ctx, p.deployment.id)), source: deploymentToProto(p.source) };
+    }),
   };
 }
 

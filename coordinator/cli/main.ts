@@ -17,6 +17,6 @@ runCli(process.argv.slice(2), {
   },
   err => {
     process.stderr.write(`ferry: ${String(err)}\n`);
-    process.exitCode = EXIT.failed;
+    process.exitCode = EXIT.internal;
   },
 );

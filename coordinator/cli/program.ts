@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../../agent/errors.js';
 import { registerAppCommands } from './commands/app.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerGroupCommands } from './commands/group.js';
 import { registerHostsCommands } from './commands/hosts.js';
+import { registerPromoteCommand } from './commands/promote.js';
 import { registerRevisionCommands } from './commands/revision.js';
 import { CLI_DEFAULTS } from './config.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
@@ -47,6 +49,8 @@ export function buildProgram(r: Runner): Command {
   registerRevisionCommands(program, r);
   registerDeployCommands(program, r);
   registerHostsCommands(program, r);
+  registerPromoteCommand(program, r);
+  registerCompletionCommand(program, r);
   return program;
 }
 
