@@ -70,7 +70,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
     ListRevisions: unary(req => {
-      if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist`);
+      if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist; see ferry app list, or create it with: ferry app create ${req.application}`);
       return { revisions: ctx.store.listRevisions(req.application).map(revisionToProto) };
     }),
     CreateDeployment: unary(req => {
@@ -188,7 +188,7 @@ function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequ
     if (done) return;
     try {
       const d = ctx.store.getDeployment(deploymentId);
-      if (!d) throw new FerryError('NOT_FOUND', `deployment ${deploymentId} does not exist`);
+      if (!d) throw new FerryError('NOT_FOUND', `deployment ${deploymentId} does not exist; see ferry deploy list`);
       for (;;) {
         const lines = ctx.store.listLogs(deploymentId, { ...(hostId && { hostId }), afterSeq: after, limit: 500 });
         for (const l of lines) call.write({ seq: l.seq, hostId: l.hostId, event: l.event, stream: l.stream, line: l.line, at: l.at });

@@ -32,7 +32,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   7  unexpected error (an unexpected answer from the coordinator, or a bug in ferry)`;
 
 /** How a `--wait` ended, as the `outcome` field of the final --json document. */
-export type WaitOutcome = 'succeeded' | 'failed' | 'stopped' | 'rolled-back' | 'timed-out';
+export type WaitOutcome = 'succeeded' | 'failed' | 'stopped' | 'rolled-back' | 'timed-out' | 'awaiting-approval';
 
 export function outcomeOf(code: ExitCode): WaitOutcome {
   switch (code) {

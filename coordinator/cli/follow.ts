@@ -12,7 +12,16 @@ import type { Session } from './session.js';
  * line per change (stderr with --json, stdout otherwise). With --json, stdout gets one document:
  * the last DeploymentDetail seen, with `exitCode` and `outcome` (and `extra`, e.g. promote's source).
  */
-export async function followDeployment(s: Session, id: string, timeoutMs: number | undefined, extra: Record<string, unknown> = {}): Promise<number> {
+export interface FollowOptions {
+  timeoutMs?: number;
+  /** Added to the --json document (e.g. promote's `promotedFrom`). */
+  extra?: Record<string, unknown>;
+  /** Also end (exit 0, outcome `awaiting-approval`) once the deployment waits at its approval gate. */
+  untilApproval?: boolean;
+}
+
+export async function followDeployment(s: Session, id: string, o: FollowOptions = {}): Promise<number> {
+  const { timeoutMs, extra = {} } = o;
   const abort = new AbortController();
   let timedOut = false;
   const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
@@ -25,12 +34,18 @@ export async function followDeployment(s: Session, id: string, timeoutMs: number
       showProgress(s, last, detail);
       last = detail;
       if (exitCodeForDeployment(detail) !== undefined) break;
+      if (o.untilApproval && detail.deployment?.awaitingApproval) break;
     }
   } finally {
     clearTimeout(timer);
     s.out.endLive();
   }
   const code = last ? exitCodeForDeployment(last) : undefined;
+  if (code === undefined && o.untilApproval && last?.deployment?.awaitingApproval) {
+    if (s.out.json) s.out.document({ ...last, ...extra, exitCode: EXIT.ok, outcome: 'awaiting-approval' });
+    else s.out.line(`deployment ${id} awaits approval: ferry deploy approve ${id} (or ferry deploy reject ${id})`);
+    return EXIT.ok;
+  }
   if (code === undefined) {
     if (last && s.out.json && timedOut) s.out.document(finalDocument(last, EXIT.timedOut, extra));
     const status = last?.deployment?.status ?? 'unknown';

@@ -113,7 +113,8 @@ export function changeLines(prev: DeploymentDetail__Output | undefined, next: De
   const lines: string[] = [];
   const d = next.deployment;
   if (d && (!prev || prev.deployment?.status !== d.status)) {
-    lines.push(`deployment ${d.id}: ${d.status}${prev ? '' : ` (${next.hosts.length} host${next.hosts.length === 1 ? '' : 's'})`}`);
+    const why = d.status === 'Paused' && d.pauseReason ? `: ${d.pauseReason}` : '';
+    lines.push(`deployment ${d.id}: ${d.status}${prev ? '' : ` (${next.hosts.length} host${next.hosts.length === 1 ? '' : 's'})`}${why}`);
   }
   const before = new Map((prev?.hosts ?? []).map(h => [h.hostId, h]));
   for (const h of next.hosts) {

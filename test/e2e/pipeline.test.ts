@@ -20,14 +20,15 @@ function oneDocument(t: Test, r: { stdout: string; json?: unknown }, what: strin
   t.equal(r.stdout.trim().startsWith('{') && r.stdout.trim().endsWith('}'), true, `${what}: nothing else on stdout`);
 }
 
-t.test('promote: staging\'s last successful revision goes to prod; refusals say what to do', { skip: needsRoot }, async t => {
+t.test('the docs/pipelines.md flow: deploy to staging, wait at the approval gate, approve, promote to prod', { skip: needsRoot }, async t => {
   const f = await startFleet(t, []);
   const a = f.coordinator.address;
   await f.addAgent('s1', { role: 'web', env: 'staging' });
+  await f.addAgent('s2', { role: 'web', env: 'staging' });
   await f.addAgent('p1', { role: 'web', env: 'prod' });
-  await waitForHosts(a, ['s1', 'p1']);
-  for (const [name, env] of [['staging', 'staging'], ['prod', 'prod']]) {
-    const r = await ferry(a, ['group', 'create', '--app', 'shop', '--name', name!, '--tag-set', `env=${env}`, '--config', 'AllAtOnce']);
+  await waitForHosts(a, ['s1', 's2', 'p1']);
+  for (const [name, config] of [['staging', 'OneAtATime'], ['prod', 'AllAtOnce']]) {
+    const r = await ferry(a, ['group', 'create', '--app', 'shop', '--name', name!, '--tag-set', `env=${name}`, '--config', config!]);
     t.equal(r.code, 0, r.stderr);
   }
   const v1 = await f.push(await f.bundle('v1'));
@@ -44,11 +45,22 @@ t.test('promote: staging\'s last successful revision goes to prod; refusals say 
   t.equal(self.code, 2, 'promoting a group to itself is a usage error');
   t.match(self.stderr, '--to: \'prod\' is also --from');
 
-  const staged = await ferry(a, ['deploy', 'create', '--app', 'shop', '--group', 'staging', '--revision', v1, '--wait', '--json'], { timeoutMs: 90_000 });
+  const created = await ferry(a, ['deploy', 'create', '--app', 'shop', '--group', 'staging', '--revision', v1, '--approve-after', '1', '--json']);
+  t.equal(created.code, 0, created.stderr);
+  const id = created.json.deployment.id as string;
+  const gate = await ferry(a, ['deploy', 'wait', id, '--until-approval', '--timeout', '60s', '--json'], { timeoutMs: 90_000 });
+  t.equal(gate.code, 0, gate.stderr);
+  oneDocument(t, gate, 'deploy wait --until-approval --json');
+  t.match(gate.json, { exitCode: 0, outcome: 'awaiting-approval', deployment: { id, status: 'Paused', awaitingApproval: true } });
+  t.match(gate.stderr, new RegExp(`deployment ${id}: Paused.*: awaiting approval: 1 host\\(s\\) succeeded \\(--approve-after 1\\); continue with ferry deploy approve ${id}`), 'progress, on stderr, says what to do');
+  const early = await ferry(a, ['promote', '--app', 'shop', '--from', 'staging', '--to', 'prod']);
+  t.equal(early.code, 1, 'staging has not succeeded yet: nothing to promote');
+  t.equal((await ferry(a, ['deploy', 'approve', id])).code, 0);
+  const staged = await ferry(a, ['deploy', 'wait', id, '--timeout', '60s', '--json'], { timeoutMs: 90_000 });
   t.equal(staged.code, 0, staged.stderr);
-  oneDocument(t, staged, 'deploy create --wait --json');
-  t.match(staged.json, { exitCode: 0, outcome: 'succeeded', deployment: { status: 'Succeeded', groupName: 'staging' } });
-  t.match(staged.stderr, /deployment d-\S+: InProgress[\s\S]*host \S+: Succeeded/, 'progress goes to stderr');
+  oneDocument(t, staged, 'deploy wait --json');
+  t.match(staged.json, { exitCode: 0, outcome: 'succeeded', deployment: { id, status: 'Succeeded', groupName: 'staging' } });
+  t.match(staged.stderr, /host \S+: Succeeded/, 'progress goes to stderr');
 
   // A newer revision exists, but only v1 succeeded on staging: promote takes v1, not latest.
   const v2 = await f.push(await f.bundle('v2'));

@@ -9,6 +9,7 @@ import { shortDigest } from '../format.js';
 import { deploymentLines, deploymentTable } from '../render-deployment.js';
 import type { Runner } from '../session.js';
 import { registerLogsCommand } from './deploy-logs.js';
+import { registerWaitCommand } from './deploy-wait.js';
 
 /** Flags → CreateDeploymentRequest and the wait timeout; every flag checked before any call. */
 export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number } {
@@ -50,7 +51,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         return;
       }
       s.out.line(d.id);
-      return followDeployment(s, d.id, timeoutMs);
+      return followDeployment(s, d.id, { ...(timeoutMs !== undefined && { timeoutMs }) });
     },
   );
 
@@ -150,6 +151,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
   );
 
   registerLogsCommand(deploy, r);
+  registerWaitCommand(deploy, r);
 }
 
 /** Who is asking, recorded with a stop: user@hostname (no authentication yet). */

@@ -48,7 +48,7 @@ export function registerPromoteCommand(program: Command, r: Runner): void {
       }
       s.out.line(d.id);
       s.out.note(`promoting revision ${shortDigest(d.revision)} from ${source.groupName} (deployment ${source.id}) to ${d.groupName}`);
-      return followDeployment(s, d.id, timeoutMs, { promotedFrom });
+      return followDeployment(s, d.id, { ...(timeoutMs !== undefined && { timeoutMs }), extra: { promotedFrom } });
     },
   );
 }
