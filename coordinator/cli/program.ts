@@ -21,9 +21,12 @@ Examples:
   ferry revision push ./my-app --app shop
   ferry deploy create --app shop --group web --revision latest --wait
   ferry deploy logs d-123 --follow
+  ferry promote --app shop --from staging --to prod --wait --json     # CI: see docs/pipelines.md
+  source <(ferry completion bash)
 
 The coordinator: --coordinator HOST:PORT, else $FERRY_COORDINATOR, else ${CLI_DEFAULTS.coordinator}.
-Every command takes --json (one JSON document on stdout). Colour only on a terminal, never with NO_COLOR.
+Every command takes --json (one JSON document on stdout; progress on stderr). Colour only on a terminal,
+never with NO_COLOR; FORCE_COLOR=1 forces it, FORCE_COLOR=0 turns it off.
 
 ${EXIT_CODES_HELP}`;
 
