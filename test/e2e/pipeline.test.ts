@@ -2,6 +2,8 @@ import t, { type Test } from 'tap';
 import { freePort, startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitForHosts } from '../helpers/fleet.js';
 import { isRoot } from '../helpers/temp.js';
+import type { FerryError } from '../../agent/errors.js';
+import { ControlApi } from '../../coordinator/cli/client.js';
 
 /**
  * The pipeline step against a real coordinator and real agents: `ferry promote` (staging → prod),
@@ -44,6 +46,17 @@ t.test('the docs/pipelines.md flow: deploy to staging, wait at the approval gate
   const self = await ferry(a, ['promote', '--app', 'shop', '--from', 'prod', '--to', 'prod']);
   t.equal(self.code, 2, 'promoting a group to itself is a usage error');
   t.match(self.stderr, '--to: \'prod\' is also --from');
+  // The coordinator holds the rules itself, for any client of the API.
+  const api = new ControlApi(a, 10_000);
+  t.teardown(() => api.close());
+  const refusal = (p: Promise<unknown>) => p.then(() => undefined, (err: FerryError) => [err.code, err.message]);
+  const options = { configName: '', description: '', fileExistsBehavior: '', ignoreApplicationStopFailures: false, autoRollback: [] };
+  t.match(await refusal(api.promoteDeployment({ application: 'shop', fromGroup: 'prod', toGroup: 'prod', ...options })),
+    ['INVALID_ARGUMENT', /cannot promote group prod to itself/]);
+  t.match(await refusal(api.promoteDeployment({ application: 'shop', fromGroup: 'qa', toGroup: 'prod', ...options })),
+    ['NOT_FOUND', 'application shop has no deployment group qa; see ferry group list --app shop']);
+  t.match(await refusal(api.promoteDeployment({ application: 'shop', fromGroup: 'staging', toGroup: 'prod', ...options })),
+    ['FAILED_PRECONDITION', /^staging has no successful deployment of app shop; deploy there first/]);
 
   const created = await ferry(a, ['deploy', 'create', '--app', 'shop', '--group', 'staging', '--revision', v1, '--approve-after', '1', '--json']);
   t.equal(created.code, 0, created.stderr);
