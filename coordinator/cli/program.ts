@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../agent/errors.js';
 import { registerAppCommands } from './commands/app.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
@@ -67,7 +67,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   } catch (err) {
     // Commander has already printed its message (or the help).
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    deps.writer.err(`ferry: ${describeError(err)}\n`);
+    const bug = !(err instanceof FerryError);
+    deps.writer.err(`ferry: ${describeError(err)}${bug ? '\n  (an unexpected error inside ferry: please report it with the command you ran; exit 7)' : ''}\n`);
     return exitCodeForError(err);
   }
 }
