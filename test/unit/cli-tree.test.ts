@@ -74,3 +74,19 @@ t.test('bash completion offers, after each command path, its subcommands and fla
   const lines = r.stdout.split('\n');
   probes.forEach((p, i) => t.same((lines[i] ?? '').split(' ').filter(Boolean).sort(), [...p.want].sort(), `ferry ${p.words.join(' ')}<TAB>`));
 });
+
+const hasZsh = spawnSync('zsh', ['-fc', 'true']).status === 0;
+
+t.test('zsh completion offers the same words (compadd recorded)', { skip: !hasZsh && 'zsh is not installed' }, async t => {
+  const script = completionScript(program(), 'zsh');
+  const probes = entries.map(e => ({ words: [...argv(e), ''], want: [...e.subcommands, ...e.options] }));
+  const body = probes.map(p => {
+    const words = ['ferry', ...p.words].map(w => `'${w}'`).join(' ');
+    return `words=(${words}); CURRENT=${p.words.length + 1}; _ferry`;
+  }).join('\n');
+  const stub = 'compadd() { shift; print -r -- "$*"; }\ncompdef() { :; }\n';
+  const r = spawnSync('zsh', ['-fc', `${stub}${script}\n${body}`], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  probes.forEach((p, i) => t.same((lines[i] ?? '').split(' ').filter(Boolean).sort(), [...p.want].sort(), `zsh: ferry ${p.words.join(' ')}<TAB>`));
+});
