@@ -87,7 +87,9 @@ export function progressLine(detail: DeploymentDetail__Output, columns: number, 
   let head = `${progressBar(s, columns >= 100 ? 20 : 10, c)} ${core}`;
   if (visibleLength(head) > max) head = core;
   if (visibleLength(head) > max) return [...stripAnsi(head)].slice(0, max - 1).join('') + '…';
-  const tail = s.inFlightHosts.map(h => `${h.host}: ${h.event || 'starting'}`).join(', ');
+  const tail = d?.awaitingApproval && s.inFlightHosts.length === 0
+    ? `awaiting approval: ferry deploy approve ${d.id}`
+    : s.inFlightHosts.map(h => `${h.host}: ${h.event || 'starting'}`).join(', ');
   const budget = max - visibleLength(head) - 3;
   if (tail === '' || budget < 8) return head;
   return `${head} (${tail.length > budget ? tail.slice(0, budget - 1) + '…' : tail})`;
