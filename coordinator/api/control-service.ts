@@ -8,6 +8,7 @@ import { manualRollback, redeploy } from '../services/rollback.js';
 import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
 import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
 import { hostState, livenessOf } from '../services/liveness.js';
+import { promote } from '../services/promote.js';
 import { stopDeployment } from '../services/stop.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
 import type { DeploymentDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
@@ -24,6 +25,7 @@ import { toServiceError, unary } from './errors.js';
 import { eventHandlers } from './events-service.js';
 import { serveStream } from './stream.js';
 import { createFromPlan, planHandlers } from './plan-handlers.js';
+import { deploymentOptionsFromProto } from './deployment-options.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
@@ -72,20 +74,13 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
     ListRevisions: unary(req => {
-      if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist`);
+      if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist; see ferry app list, or create it with: ferry app create ${req.application}`);
       return { revisions: ctx.store.listRevisions(req.application).map(revisionToProto) };
     }),
     CreateDeployment: unary(req => {
       if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req).id));
       const d = createDeployment(ctx, {
-        application: req.application, group: req.group, revision: req.revision, configName: req.configName,
-        description: req.description, fileExistsBehavior: req.fileExistsBehavior,
-        ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
-        ...(req.overrideAutoRollback && { autoRollback: parseAutoRollback(req.autoRollback) }),
-        ...(req.hasApproveAfter && { approveAfter: req.approveAfter }),
-        ...(req.approveAfterZones > 0 && { approveAfterZones: req.approveAfterZones }),
-        ...(req.ignoreAlarms && { ignoreAlarms: true }),
-        ...(req.minHealthyTimeMs > 0 && { minHealthyTimeMs: req.minHealthyTimeMs }),
+        application: req.application, group: req.group, revision: req.revision, ...deploymentOptionsFromProto(req),
       });
       return detailToProto(getDeploymentView(ctx, d.id));
     }),
@@ -113,6 +108,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     GetHost: unary(req => hostView(req.id)),
     ...eventHandlers(ctx, groupView),
     ...planHandlers(ctx),
+    PromoteDeployment: unary(req => {
+      const p = promote(ctx, { application: req.application, fromGroup: req.fromGroup, toGroup: req.toGroup, options: deploymentOptionsFromProto(req) });
+      return { detail: detailToProto(getDeploymentView(ctx, p.deployment.id)), source: deploymentToProto(p.source) };
+    }),
   };
 }
 
@@ -173,7 +172,7 @@ function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequ
   };
   serveStream(call, subscribe, () => {
     const d = ctx.store.getDeployment(deploymentId);
-    if (!d) throw new FerryError('NOT_FOUND', `deployment ${deploymentId} does not exist`);
+    if (!d) throw new FerryError('NOT_FOUND', `deployment ${deploymentId} does not exist; see ferry deploy list`);
     for (;;) {
       const lines = ctx.store.listLogs(deploymentId, { ...(hostId && { hostId }), afterSeq: after, limit: 500 });
       for (const l of lines) call.write({ seq: l.seq, hostId: l.hostId, event: l.event, stream: l.stream, line: l.line, at: l.at });

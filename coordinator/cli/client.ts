@@ -29,6 +29,8 @@ import type { ListHostsResponse__Output } from '../../proto/gen/ferry/v1/ListHos
 import type { ListRevisionsRequest } from '../../proto/gen/ferry/v1/ListRevisionsRequest.js';
 import type { ListRevisionsResponse__Output } from '../../proto/gen/ferry/v1/ListRevisionsResponse.js';
 import type { LogEntry__Output } from '../../proto/gen/ferry/v1/LogEntry.js';
+import type { PromoteDeploymentRequest } from '../../proto/gen/ferry/v1/PromoteDeploymentRequest.js';
+import type { PromoteDeploymentResponse__Output } from '../../proto/gen/ferry/v1/PromoteDeploymentResponse.js';
 import type { RevisionHeader } from '../../proto/gen/ferry/v1/RevisionHeader.js';
 import type { StreamLogsRequest } from '../../proto/gen/ferry/v1/StreamLogsRequest.js';
 import type { Event__Output } from '../../proto/gen/ferry/v1/Event.js';
@@ -38,16 +40,21 @@ import type { SetTriggerResponse__Output } from '../../proto/gen/ferry/v1/SetTri
 import type { StreamEventsRequest } from '../../proto/gen/ferry/v1/StreamEventsRequest.js';
 import type { UploadRevisionRequest } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
 import type { UploadRevisionResponse__Output } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
+import type { CliConfig } from './config.js';
 import { isRefusal } from './exit-codes.js';
+
+/** Where the coordinator's address came from, named in "cannot reach" errors. */
+export type AddressSource = CliConfig['coordinatorSource'];
 
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
 /** The message a person reads for a failed call, saying what to do next. Pure. */
-export function describeApiError(code: number, details: string, address: string): string {
+export function describeApiError(code: number, details: string, address: string, source?: AddressSource): string {
   if (code === grpc.status.UNAVAILABLE) {
     const why = details.replace(/\s*Resolution note:\s*$/, '');
-    return `cannot reach the coordinator at ${address}: is ferry-coordinator running? set --coordinator or FERRY_COORDINATOR` +
-      (why ? `\n  (${why})` : '');
+    const from = source === undefined ? '' : source === 'default' ? ' (the default: FERRY_COORDINATOR is not set)' : ` (from ${source})`;
+    return `cannot reach the coordinator at ${address}${from}: is ferry-coordinator running there? ` +
+      'point ferry at it with --coordinator HOST:PORT or FERRY_COORDINATOR=HOST:PORT' + (why ? `\n  (${why})` : '');
   }
   if (code === grpc.status.DEADLINE_EXCEEDED) {
     return `the coordinator at ${address} did not answer in time: is it overloaded? try again, or check its logs`;
@@ -79,7 +86,7 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
 export class ControlApi {
   private readonly client: ControlServiceClient;
 
-  constructor(readonly address: string, private readonly deadlineMs: number) {
+  constructor(readonly address: string, private readonly deadlineMs: number, private readonly source?: AddressSource) {
     const { ControlService } = loadFerryProto().ferry.v1;
     this.client = new ControlService(address, grpc.credentials.createInsecure(), { ...KEEPALIVE_OPTIONS, ...TRANSFER_CLIENT_OPTIONS });
   }
@@ -91,7 +98,7 @@ export class ControlApi {
   toFerryError(err: unknown): FerryError {
     if (err instanceof FerryError) return err;
     if (!isServiceError(err)) return new FerryError('INTERNAL', describeError(err), { cause: err });
-    return new FerryError(FERRY_CODE[err.code] ?? 'INTERNAL', describeApiError(err.code, err.details, this.address), { cause: err });
+    return new FerryError(FERRY_CODE[err.code] ?? 'INTERNAL', describeApiError(err.code, err.details, this.address, this.source), { cause: err });
   }
 
   private unary<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {
@@ -179,6 +186,9 @@ export class ControlApi {
   }
   getDeploymentPlan(id: string) {
     return this.unary<{ id: string }, DeploymentPlan__Output>(this.client.getDeploymentPlan, { id });
+  }
+  promoteDeployment(req: PromoteDeploymentRequest) {
+    return this.unary<PromoteDeploymentRequest, PromoteDeploymentResponse__Output>(this.client.promoteDeployment, req);
   }
 
   /** The deployment now, then on every change, until it is terminal (or `signal` aborts). */

@@ -17,6 +17,8 @@ export interface CliEnvironment {
   /** FERRY_COORDINATOR, when set and not empty. */
   coordinator?: string;
   noColor: boolean;
+  /** FORCE_COLOR: set (and not 0/false) forces colour on, 0/false forces it off; absent: decide by TTY. */
+  forceColor?: boolean;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
   /** Terminal width for the progress line (80 when unknown). */
@@ -40,6 +42,7 @@ export function readCliEnvironment(
     columns: stdout.columns ?? stderr.columns ?? 80,
   };
   if (env.FERRY_COORDINATOR) e.coordinator = env.FERRY_COORDINATOR;
+  if (env.FORCE_COLOR !== undefined) e.forceColor = !['0', 'false'].includes(env.FORCE_COLOR.trim().toLowerCase());
   return Object.freeze(e);
 }
 
@@ -55,7 +58,11 @@ export interface CliConfig {
   /** Where the address came from, for error messages. */
   coordinatorSource: '--coordinator' | 'FERRY_COORDINATOR' | 'default';
   json: boolean;
-  /** ANSI colour on stdout: a TTY, NO_COLOR unset, and not --json. */
+  /**
+   * ANSI colour for what is painted: human output on stdout, or (with --json, whose document is
+   * never painted) progress on stderr — when that stream is a TTY and NO_COLOR is unset; FORCE_COLOR
+   * overrides both ways.
+   */
   color: boolean;
   /** Progress goes to stderr with --json, to stdout otherwise; live (redrawn) only on a TTY. */
   liveProgress: boolean;
@@ -78,7 +85,7 @@ export function resolveCliConfig(env: CliEnvironment, flags: GlobalFlags): CliCo
     coordinator,
     coordinatorSource,
     json,
-    color: !json && env.stdoutIsTTY && !env.noColor,
+    color: env.forceColor ?? ((json ? env.stderrIsTTY : env.stdoutIsTTY) && !env.noColor),
     liveProgress: json ? env.stderrIsTTY : env.stdoutIsTTY,
     columns: env.columns,
   });

@@ -14,8 +14,10 @@ export const EXIT = {
   rolledBack: 4,
   /** `--wait` gave up after `--timeout`; the deployment goes on. */
   timedOut: 5,
-  /** The coordinator cannot be reached, or answered in an unexpected way. */
+  /** The coordinator cannot be reached (or did not answer in time, or its stream broke off). */
   unavailable: 6,
+  /** Anything unexpected: an API status the CLI has no meaning for, or a bug in ferry itself. */
+  internal: 7,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -26,7 +28,21 @@ export const EXIT_CODES_HELP = `Exit codes:
   3  the deployment was Stopped
   4  the deployment failed or was stopped, and was rolled back
   5  --wait timed out (--timeout); the deployment goes on
-  6  cannot reach the coordinator, or an unexpected API error`;
+  6  cannot reach the coordinator ($FERRY_COORDINATOR or --coordinator), or it did not answer
+  7  unexpected error (an unexpected answer from the coordinator, or a bug in ferry)`;
+
+/** How a `--wait` ended, as the `outcome` field of the final --json document. */
+export type WaitOutcome = 'succeeded' | 'failed' | 'stopped' | 'rolled-back' | 'timed-out' | 'awaiting-approval';
+
+export function outcomeOf(code: ExitCode): WaitOutcome {
+  switch (code) {
+    case EXIT.ok: return 'succeeded';
+    case EXIT.stopped: return 'stopped';
+    case EXIT.rolledBack: return 'rolled-back';
+    case EXIT.timedOut: return 'timed-out';
+    default: return 'failed';
+  }
+}
 
 /** gRPC statuses that carry the coordinator's own explanation: print it and exit 1. */
 const REFUSALS: ReadonlySet<number> = new Set([
@@ -49,15 +65,24 @@ export function grpcCodeOf(err: unknown): number | undefined {
   return undefined;
 }
 
+/** gRPC statuses meaning the coordinator is not there (or not answering): exit 6. */
+const UNREACHABLE: ReadonlySet<number> = new Set([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]);
+
 /**
- * API errors by gRPC status; local ones by code: INVALID_ARGUMENT is a usage error (2), UNAVAILABLE
- * and INTERNAL mean the coordinator went away or answered in a way the CLI cannot use (6).
+ * API errors by gRPC status: a refusal is 1, unreachable is 6, anything else 7. Local ones by
+ * code: INVALID_ARGUMENT is a usage error (2), UNAVAILABLE is 6, a refusal-like code (a file the
+ * CLI cannot read, a bundle it cannot pack) is 1; anything else — a bug — is 7, never a code a
+ * pipeline reads as a deployment outcome.
  */
 export function exitCodeForError(err: unknown): ExitCode {
   const grpc = grpcCodeOf(err);
-  if (grpc !== undefined) return isRefusal(grpc) ? EXIT.failed : EXIT.unavailable;
+  if (grpc !== undefined) {
+    if (isRefusal(grpc)) return EXIT.failed;
+    return UNREACHABLE.has(grpc) ? EXIT.unavailable : EXIT.internal;
+  }
   if (isFerryError(err, 'INVALID_ARGUMENT')) return EXIT.usage;
-  if (isFerryError(err, 'UNAVAILABLE') || isFerryError(err, 'INTERNAL')) return EXIT.unavailable;
+  if (isFerryError(err, 'UNAVAILABLE')) return EXIT.unavailable;
+  if (!isFerryError(err) || isFerryError(err, 'INTERNAL')) return EXIT.internal;
   return EXIT.failed;
 }
 

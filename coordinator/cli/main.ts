@@ -16,7 +16,7 @@ runCli(process.argv.slice(2), {
     setTimeout(() => process.exit(code), 1000).unref();
   },
   err => {
-    process.stderr.write(`ferry: ${String(err)}\n`);
-    process.exitCode = EXIT.failed;
+    process.stderr.write(`ferry: ${String(err)}\n  (an unexpected error inside ferry: please report it with the command you ran; exit 7)\n`);
+    process.exitCode = EXIT.internal;
   },
 );

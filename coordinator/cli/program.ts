@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
-import { describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../agent/errors.js';
 import { registerAppCommands } from './commands/app.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerGroupCommands } from './commands/group.js';
 import { registerHostsCommands } from './commands/hosts.js';
+import { registerPromoteCommand } from './commands/promote.js';
 import { registerRevisionCommands } from './commands/revision.js';
 import { CLI_DEFAULTS } from './config.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
@@ -21,9 +23,12 @@ Examples:
   ferry deploy create --app shop --group web --revision latest --wait
   ferry deploy logs d-123 --follow
   ferry events --follow --since 1200
+  ferry promote --app shop --from staging --to prod --wait --json     # CI: see docs/pipelines.md
+  source <(ferry completion bash)
 
 The coordinator: --coordinator HOST:PORT, else $FERRY_COORDINATOR, else ${CLI_DEFAULTS.coordinator}.
-Every command takes --json (one JSON document on stdout). Colour only on a terminal, never with NO_COLOR.
+Every command takes --json (one JSON document on stdout; progress on stderr). Colour only on a terminal,
+never with NO_COLOR; FORCE_COLOR=1 forces it, FORCE_COLOR=0 turns it off.
 
 ${EXIT_CODES_HELP}`;
 
@@ -50,6 +55,8 @@ export function buildProgram(r: Runner): Command {
   registerDeployCommands(program, r);
   registerHostsCommands(program, r);
   registerEventsCommand(program, r);
+  registerPromoteCommand(program, r);
+  registerCompletionCommand(program, r);
   return program;
 }
 
@@ -63,7 +70,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   } catch (err) {
     // Commander has already printed its message (or the help).
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    deps.writer.err(`ferry: ${describeError(err)}\n`);
+    const bug = !(err instanceof FerryError);
+    deps.writer.err(`ferry: ${describeError(err)}${bug ? '\n  (an unexpected error inside ferry: please report it with the command you ran; exit 7)' : ''}\n`);
     return exitCodeForError(err);
   }
 }

@@ -87,7 +87,9 @@ export function progressLine(detail: DeploymentDetail__Output, columns: number, 
   let head = `${progressBar(s, columns >= 100 ? 20 : 10, c)} ${core}`;
   if (visibleLength(head) > max) head = core;
   if (visibleLength(head) > max) return [...stripAnsi(head)].slice(0, max - 1).join('') + '…';
-  const tail = s.inFlightHosts.map(h => `${h.host}: ${h.event || 'starting'}`).join(', ');
+  const tail = d?.awaitingApproval && s.inFlightHosts.length === 0
+    ? `awaiting approval: ferry deploy approve ${d.id}`
+    : s.inFlightHosts.map(h => `${h.host}: ${h.event || 'starting'}`).join(', ');
   const budget = max - visibleLength(head) - 3;
   if (tail === '' || budget < 8) return head;
   return `${head} (${tail.length > budget ? tail.slice(0, budget - 1) + '…' : tail})`;
@@ -113,7 +115,8 @@ export function changeLines(prev: DeploymentDetail__Output | undefined, next: De
   const lines: string[] = [];
   const d = next.deployment;
   if (d && (!prev || prev.deployment?.status !== d.status)) {
-    lines.push(`deployment ${d.id}: ${d.status}${prev ? '' : ` (${next.hosts.length} host${next.hosts.length === 1 ? '' : 's'})`}`);
+    const why = d.status === 'Paused' && d.pauseReason ? `: ${d.pauseReason}` : '';
+    lines.push(`deployment ${d.id}: ${d.status}${prev ? '' : ` (${next.hosts.length} host${next.hosts.length === 1 ? '' : 's'})`}${why}`);
   }
   const before = new Map((prev?.hosts ?? []).map(h => [h.hostId, h]));
   for (const h of next.hosts) {

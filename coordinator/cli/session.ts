@@ -28,7 +28,7 @@ export class Session {
   }
 
   api(): ControlApi {
-    this.client ??= new ControlApi(this.config.coordinator, CLI_DEFAULTS.unaryDeadlineMs);
+    this.client ??= new ControlApi(this.config.coordinator, CLI_DEFAULTS.unaryDeadlineMs, this.config.coordinatorSource);
     return this.client;
   }
 

@@ -1,6 +1,6 @@
 import { describeError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
-import { matchesTagSets } from '../domain/tags.js';
+import { formatTagSets, matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/types.js';
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts, orderTargets, plan } from '../planner/plan.js';
 import { scheduleLateHost } from '../services/agents.js';
@@ -98,6 +98,10 @@ export class Scheduler {
           : r.revisionDigest === next.revisionDigest ? 'current' : 'old';
         return { hostId: h.id, status: 'Pending' as const, connected: true, revisionHealth, position: 0, ...(h.zone && { zone: h.zone }) };
       });
+    if (candidates.length === 0) {
+      this.finish(next, 'Failed', 'NO_INSTANCES', noHostsReason(group, next));
+      return undefined;
+    }
     const targets: HostDeployment[] = orderTargets(candidates).map((t, i) => ({
       deploymentId: next.id, hostId: t.hostId, status: 'Pending', position: i,
     }));
@@ -229,4 +233,13 @@ export class Scheduler {
     }
     this.again = true;
   }
+}
+
+/** Why a deployment has no host to start on, and what to do next. Pure. */
+export function noHostsReason(group: DeploymentGroup, d: Pick<Deployment, 'targetHostIds'>): string {
+  if (d.targetHostIds) {
+    return `none of the ${d.targetHostIds.length} host(s) it targets (${d.targetHostIds.join(', ')}) is connected; see ferry hosts list`;
+  }
+  return `group ${group.name} has no hosts: 0 connected agents match ${formatTagSets(group.tagSets)}; ` +
+    'see ferry hosts list (an agent gets its tags from ferry-agent start --tag KEY=VALUE)';
 }

@@ -25,6 +25,7 @@ export const REQUIRED_ROLE = {
 
   UploadRevision: 'deployer',
   CreateDeployment: 'deployer',
+  PromoteDeployment: 'deployer',
   PlanDeployment: 'deployer',
   StopDeployment: 'deployer',
   RollbackDeployment: 'deployer',

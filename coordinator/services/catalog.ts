@@ -77,14 +77,14 @@ export function parseAutoRollback(values: readonly string[]): AutoRollbackEvent[
 
 export function setGroupAutoRollback(ctx: Context, application: string, name: string, events: AutoRollbackEvent[]): void {
   const g = ctx.store.getGroup(application, name);
-  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}`);
+  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
   ctx.store.setGroupAutoRollback(g.id, events);
   ctx.log.info('auto-rollback set', { component: 'catalog', application, group: name, events: events.join(',') || 'none' });
 }
 
 export function setGroupRollbackConfig(ctx: Context, application: string, name: string, configName: string): void {
   const g = ctx.store.getGroup(application, name);
-  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}`);
+  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
   const value = configName === '' || configName === 'none' ? null : configName;
   if (value !== null && !ctx.store.getConfig(value)) throw new FerryError('NOT_FOUND', `deployment config ${value} does not exist; see ferry config list`);
   ctx.store.setGroupRollbackConfig(g.id, value);
@@ -93,7 +93,7 @@ export function setGroupRollbackConfig(ctx: Context, application: string, name: 
 
 export function setGroupAlarms(ctx: Context, application: string, name: string, alarms: readonly string[]): void {
   const g = ctx.store.getGroup(application, name);
-  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}`);
+  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
   ctx.store.setGroupAlarms(g.id, validateAlarms(alarms));
   ctx.log.info('alarms set', { component: 'catalog', application, group: name, alarms: alarms.length });
   sendAlarmsToAll(ctx);

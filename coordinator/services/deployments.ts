@@ -38,7 +38,7 @@ export function resolveRevision(ctx: Context, application: string, ref: string):
   }
   const matches = ctx.store.listRevisions(application).filter(r => r.digest.startsWith(wanted));
   if (matches.length === 0) throw new FerryError('NOT_FOUND', `application ${application} has no revision ${ref}; see ferry revision list --app ${application}`);
-  if (matches.length > 1) throw new FerryError('INVALID_ARGUMENT', `revision prefix ${ref} matches ${matches.length} revisions; give more digits`);
+  if (matches.length > 1) throw new FerryError('INVALID_ARGUMENT', `revision prefix ${ref} matches ${matches.length} revisions; give more digits (see ferry revision list --app ${application})`);
   return matches[0]!;
 }
 

@@ -46,6 +46,7 @@ t.test('ferry deploy stop: no new host starts, the running hook is killed, the d
   t.match(stop.json.deployment.errorMessage, /stopped by .+@.+: bad config/);
   const waited = await waiting;
   t.equal(waited.code, 3, 'ferry deploy create --wait exits 3 for a stopped deployment');
+  t.match(waited.json, { exitCode: 3, outcome: 'stopped', deployment: { id, status: 'Stopped' } }, 'the --json document says how the wait ended');
   await waitFor('the hook to be killed', () => !alive(hookPid), 15_000);
   const d = await waitFor('h1 to report', async () => {
     const s = await status(f.coordinator.address, id);

@@ -53,6 +53,7 @@ t.test('--wait --timeout exits 5 and leaves the deployment running', { skip: nee
   const digest = await f.push(await f.bundle('slow', { ApplicationStart: 'sleep 3' }));
   const r = await deploy(f, ['--revision', digest, '--timeout', '1s']);
   t.equal(r.code, 5, r.stderr);
+  t.match(r.json, { exitCode: 5, outcome: 'timed-out', deployment: { status: 'InProgress' } }, 'the --json document says how the wait ended');
   const id = r.json?.deployment?.id ?? (await ferry(f.coordinator.address, ['deploy', 'list', '--json'])).json.deployments[0].id;
   await waitFor('the deployment to finish anyway', async () =>
     (await ferry(f.coordinator.address, ['deploy', 'status', id, '--json'])).json?.deployment.status === 'Succeeded', 30_000);

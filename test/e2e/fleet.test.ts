@@ -54,6 +54,7 @@ t.test('a hook failure on one host with OneAtATime stops dispatch and fails the 
   const digest = await f.push(await f.bundle('bad', { ValidateService: '[ "$HOST_LABEL" != h2 ] || { echo "h2 is unhealthy" >&2; exit 3; }' }));
   const r = await deploy(f, ['--revision', digest]);
   t.equal(r.code, 1, 'ferry deploy create --wait exits 1 on a failed deployment');
+  t.match(r.json, { exitCode: 1, outcome: 'failed' }, 'the --json document says how the wait ended');
   const d = r.json;
   t.equal(d.deployment.status, 'Failed');
   t.equal(d.deployment.errorCode, 'HEALTH_CONSTRAINTS');

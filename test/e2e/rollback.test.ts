@@ -27,6 +27,7 @@ t.test('a failing ValidateService with auto-rollback restores the previous files
   const v2 = await f.push(await f.bundle('v2', { ValidateService: '[ "$HOST_LABEL" != h2 ] || exit 9' }));
   const bad = await deploy(f.coordinator.address, v2);
   t.equal(bad.code, 4, 'ferry deploy create --wait exits 4: failed and rolled back');
+  t.match(bad.json, { exitCode: 4, outcome: 'rolled-back' }, 'the --json document says how the wait ended');
   t.equal(bad.json.deployment.status, 'Failed');
   const rollbackId = bad.json.deployment.rolledBackBy;
   t.match(rollbackId, /^d-/);

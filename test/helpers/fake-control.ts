@@ -193,6 +193,7 @@ export class FakeControl {
       StopDeployment: this.unary('StopDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
       ListHosts: this.unary('ListHosts', () => ({ hosts: this.hosts })),
       GetHost: this.unary('GetHost', req => this.hosts.find(h => h.id === req.id) ?? notFound(`host ${req.id}`)),
+      PromoteDeployment: this.unary('PromoteDeployment', () => ({ detail: this.deployment, source: deployment({ id: 'd-SOURCE', groupName: 'staging', status: 'Succeeded' }) })),
       WatchDeployment: call => void this.streamWatch(call),
       StreamLogs: call => {
         const failure = this.enter('StreamLogs', call.request);

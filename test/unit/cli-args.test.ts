@@ -99,7 +99,15 @@ t.test('colour only on a TTY without NO_COLOR and without --json; progress follo
   t.equal(resolveCliConfig(env({ stdoutIsTTY: true }), {}).color, true);
   t.equal(resolveCliConfig(env({ stdoutIsTTY: true, noColor: true }), {}).color, false);
   t.equal(resolveCliConfig(env({ stdoutIsTTY: false }), {}).color, false);
-  t.equal(resolveCliConfig(env({ stdoutIsTTY: true }), { json: true }).color, false);
+  t.equal(resolveCliConfig(env({ stdoutIsTTY: true }), { json: true }).color, false, '--json: stdout is the document, progress goes to stderr (no TTY)');
+  t.equal(resolveCliConfig(env({ stdoutIsTTY: false, stderrIsTTY: true }), { json: true }).color, true, '--json: progress on a stderr TTY is painted');
+  t.equal(resolveCliConfig(env({ stdoutIsTTY: false, forceColor: true }), {}).color, true, 'FORCE_COLOR=1 paints into a pipe');
+  t.equal(resolveCliConfig(env({ stdoutIsTTY: true, noColor: true, forceColor: true }), {}).color, true, 'FORCE_COLOR wins over NO_COLOR');
+  t.equal(resolveCliConfig(env({ stdoutIsTTY: true, forceColor: false }), {}).color, false, 'FORCE_COLOR=0 turns colour off');
+  t.equal(readCliEnvironment({ FORCE_COLOR: '1' }, {}, {}).forceColor, true);
+  t.equal(readCliEnvironment({ FORCE_COLOR: '0' }, {}, {}).forceColor, false);
+  t.equal(readCliEnvironment({ FORCE_COLOR: '' }, {}, {}).forceColor, true, 'FORCE_COLOR= (empty) forces colour, as in Node');
+  t.notOk('forceColor' in readCliEnvironment({}, {}, {}));
   t.equal(resolveCliConfig(env({ stdoutIsTTY: true }), {}).liveProgress, true);
   t.equal(resolveCliConfig(env({ stdoutIsTTY: true, stderrIsTTY: false }), { json: true }).liveProgress, false, '--json: progress on stderr');
   t.equal(resolveCliConfig(env({ stdoutIsTTY: false, stderrIsTTY: true }), { json: true }).liveProgress, true);
@@ -117,17 +125,24 @@ t.test('exit codes: deployment outcomes and errors', async t => {
   t.equal(exitCodeForError(api(grpc.status.ALREADY_EXISTS)), EXIT.failed);
   t.equal(exitCodeForError(api(grpc.status.FAILED_PRECONDITION)), EXIT.failed);
   t.equal(exitCodeForError(api(grpc.status.UNAVAILABLE)), EXIT.unavailable);
-  t.equal(exitCodeForError(api(grpc.status.INTERNAL)), EXIT.unavailable);
+  t.equal(exitCodeForError(api(grpc.status.DEADLINE_EXCEEDED)), EXIT.unavailable, 'no answer in time: unreachable');
+  t.equal(exitCodeForError(api(grpc.status.INTERNAL)), EXIT.internal, 'an unexpected status is no deployment outcome');
+  t.equal(exitCodeForError(api(grpc.status.UNIMPLEMENTED)), EXIT.internal);
   t.equal(exitCodeForError(new FerryError('INVALID_ARGUMENT', '--x: bad')), EXIT.usage);
   t.equal(exitCodeForError(new FerryError('UNAVAILABLE', 'watch ended')), EXIT.unavailable);
   t.equal(exitCodeForError(new FerryError('TOOL_MISSING', 'no git')), EXIT.failed);
+  t.equal(exitCodeForError(new TypeError('x is undefined')), EXIT.internal, 'a bug in ferry is 7, never 1');
+  t.equal(exitCodeForError(new FerryError('INTERNAL', 'no deployment returned')), EXIT.internal);
+  t.same(new Set(Object.values(EXIT)).size, Object.values(EXIT).length, 'every exit code means one thing');
 });
 
 t.test('API error messages say what to do next', async t => {
   t.equal(
     describeApiError(grpc.status.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED. Resolution note: ', 'h:1'),
-    'cannot reach the coordinator at h:1: is ferry-coordinator running? set --coordinator or FERRY_COORDINATOR\n  (No connection established. Last error: connect ECONNREFUSED.)',
+    'cannot reach the coordinator at h:1: is ferry-coordinator running there? point ferry at it with --coordinator HOST:PORT or FERRY_COORDINATOR=HOST:PORT\n  (No connection established. Last error: connect ECONNREFUSED.)',
   );
+  t.match(describeApiError(grpc.status.UNAVAILABLE, '', 'h:1', 'FERRY_COORDINATOR'), 'cannot reach the coordinator at h:1 (from FERRY_COORDINATOR): ');
+  t.match(describeApiError(grpc.status.UNAVAILABLE, '', 'h:1', 'default'), 'at h:1 (the default: FERRY_COORDINATOR is not set): ');
   t.equal(describeApiError(grpc.status.NOT_FOUND, 'application shop not found', 'h:1'), 'application shop not found');
   t.match(describeApiError(grpc.status.DEADLINE_EXCEEDED, '', 'h:1'), 'the coordinator at h:1 did not answer in time');
   t.match(describeApiError(grpc.status.UNIMPLEMENTED, 'x', 'h:1'), 'is it older than this ferry CLI?');

@@ -33,11 +33,11 @@ t.test('a refusal from the coordinator prints its message and exits 1', async t 
   t.equal(r.stdout, '');
 });
 
-t.test('an unexpected API error exits 6 and names the status', async t => {
+t.test('an unexpected API error exits 7 and names the status', async t => {
   const fake = await startFakeControl(t);
   fake.fail('ListApplications', grpc.status.INTERNAL, 'database is locked');
   const r = await runFerry(['--coordinator', fake.address, 'app', 'list']);
-  t.equal(r.code, 6);
+  t.equal(r.code, 7);
   t.match(r.stderr, /unexpected error from the coordinator at 127\.0\.0\.1:\d+: INTERNAL: database is locked/);
 });
 
@@ -45,7 +45,7 @@ t.test('an unreachable coordinator exits 6 with what to do next', async t => {
   for (const args of [['--coordinator', '127.0.0.1:1', 'hosts', 'list'], ['hosts', 'list', '--json', '--coordinator', '127.0.0.1:1']]) {
     const r = await runFerry(args);
     t.equal(r.code, 6, args.join(' '));
-    t.match(r.stderr, 'ferry: cannot reach the coordinator at 127.0.0.1:1: is ferry-coordinator running? set --coordinator or FERRY_COORDINATOR');
+    t.match(r.stderr, 'ferry: cannot reach the coordinator at 127.0.0.1:1 (from --coordinator): is ferry-coordinator running there? point ferry at it with --coordinator HOST:PORT or FERRY_COORDINATOR=HOST:PORT');
     t.equal(r.stdout, '');
   }
 });

@@ -100,6 +100,7 @@ t.test('--timeout gives up with exit 5 while the deployment goes on', async t =>
   const json = await create(fake, '--timeout', '500ms', '--json');
   t.equal(json.code, 5);
   t.equal(json.json.deployment.status, 'InProgress', 'the last state seen is the document');
+  t.match(json.json, { exitCode: 5, outcome: 'timed-out' });
 });
 
 t.test('--json prints the final DeploymentDetail alone on stdout, progress on stderr', async t => {
@@ -111,6 +112,23 @@ t.test('--json prints the final DeploymentDetail alone on stdout, progress on st
   t.same(r.json.hosts.map((h: any) => h.status), ['Succeeded', 'Succeeded']);
   t.match(r.stderr, 'host web-1: event BeforeInstall\n');
   t.notMatch(r.stdout, 'host web-1');
+  t.match(r.json, { exitCode: 0, outcome: 'succeeded' }, 'how the wait ended is in the document');
+});
+
+t.test('--json: each outcome has its exit code and outcome in the one document', async t => {
+  const cases = [
+    { deployment: ended('Failed'), web2: { status: 'Failed' }, code: 1, outcome: 'failed' },
+    { deployment: ended('Stopped'), web2: { status: 'Failed' }, code: 3, outcome: 'stopped' },
+    { deployment: ended('Failed', { rolledBackBy: 'd-RB' }), web2: { status: 'Failed' }, code: 4, outcome: 'rolled-back' },
+  ];
+  for (const c of cases) {
+    const fake = await startFakeControl(t);
+    script(fake, c);
+    const r = await create(fake, '--json');
+    t.equal(r.code, c.code, c.outcome);
+    t.match(r.json, { exitCode: c.code, outcome: c.outcome }, c.outcome);
+    t.equal(r.stdout.trim().split('\n')[0], '{', 'stdout starts with the document');
+  }
 });
 
 t.test('a watch that ends before the deployment does exits 6', async t => {

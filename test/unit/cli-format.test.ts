@@ -106,6 +106,10 @@ t.test('the live progress line fits the terminal', async t => {
   }
   const queued = detail({ status: 'Queued' }, [hostDeployment()]);
   t.equal(progressLine(queued, 80, plain, NOW), '[░░░░░░░░░░] 0/1 Queued 0ms · 0 succeeded, 0 in flight, 0 failed, 1 pending', 'a status other than InProgress is shown');
+  const gate = detail({ id: 'd-GATE1', status: 'Paused', awaitingApproval: true, startedAt: T0 },
+    [hostDeployment({ hostId: 'h-1', status: 'Succeeded' }), hostDeployment({ hostId: 'h-2', status: 'Pending' })]);
+  t.match(progressLine(gate, 200, plain, NOW), /\] 1\/2 Paused 0ms · 1 succeeded, 0 in flight, 0 failed, 1 pending \(awaiting approval: ferry deploy approve d-GATE1\)$/,
+    'at the approval gate the line says what to run');
 });
 
 t.test('change lines report only what changed between two watch messages', async t => {

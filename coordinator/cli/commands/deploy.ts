@@ -2,21 +2,20 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { FerryError } from '../../../agent/errors.js';
 import type { CreateDeploymentRequest } from '../../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
-import { parseDuration, parseFileExistsBehavior, parsePositiveInt, parseRevisionRef, requireText } from '../args.js';
+import { parsePositiveInt, parseRevisionRef, requireText } from '../args.js';
+import { deploymentOptions, waitOptions, withDeploymentOptions } from '../deploy-options.js';
 import { followDeployment } from '../follow.js';
 import { shortDigest } from '../format.js';
 import { deploymentLines, deploymentTable } from '../render-deployment.js';
 import type { Runner } from '../session.js';
 import { registerLogsCommand } from './deploy-logs.js';
 import { fromPlanRequest, registerPlanCommand } from './deploy-plan.js';
+import { registerWaitCommand } from './deploy-wait.js';
 
 /** Flags → CreateDeploymentRequest and the wait timeout; every flag checked before any call. */
 export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number } {
   const request: CreateDeploymentRequest = opts.fromPlan !== undefined ? fromPlanRequest(opts) : deploymentRequest(opts);
-  const wait = opts.wait === true;
-  if (opts.timeout === undefined) return { request, wait };
-  if (!wait) throw new FerryError('INVALID_ARGUMENT', '--timeout: only with --wait');
-  return { request, wait, timeoutMs: parseDuration(String(opts.timeout), '--timeout') };
+  return { request, ...waitOptions(opts) };
 }
 
 /** The flags of `deploy create` and `deploy plan` → the deployment they describe. */
@@ -27,14 +26,7 @@ export function deploymentRequest(opts: Record<string, unknown>, alternative = '
     application: requireText(opts.app as string, '--app'),
     group: requireText(opts.group as string, '--group'),
     revision: parseRevisionRef(String(opts.revision)),
-    configName: (opts.config as string | undefined) ?? '',
-    description: (opts.description as string | undefined) ?? '',
-    fileExistsBehavior: opts.fileExistsBehavior === undefined ? '' : parseFileExistsBehavior(String(opts.fileExistsBehavior)),
-    ignoreApplicationStopFailures: opts.ignoreApplicationStopFailures === true,
-    ...(opts.autoRollback !== undefined && { autoRollback: parseAutoRollbackFlag(String(opts.autoRollback)), overrideAutoRollback: true }),
-    ...(opts.approveAfter !== undefined && parseApproveAfter(String(opts.approveAfter))),
-    ...(opts.ignoreAlarms === true && { ignoreAlarms: true }),
-    ...(opts.minHealthyTime !== undefined && { minHealthyTimeMs: parseDuration(String(opts.minHealthyTime), '--min-healthy-time') }),
+    ...deploymentOptions(opts),
   };
 }
 
@@ -45,7 +37,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
     .addHelpText('after', '\nExamples:\n  ferry deploy create --app shop --group web --revision latest --wait\n  ferry deploy status d-123');
 
   r.action(
-    r
+    withDeploymentOptions(r
       .leaf(deploy, 'create', 'start a deployment; with --wait, follow it and exit with its outcome', [
         'ferry deploy create --app shop --group web --revision latest',
         'ferry deploy create --app shop --group web --revision 3f2a9c1e --wait --timeout 30m',
@@ -55,17 +47,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
       .option('--app <app>', 'the application (required, unless --from-plan)')
       .option('--group <group>', 'the deployment group (required, unless --from-plan)')
       .option('--revision <digest|prefix|latest>', 'a digest, a unique prefix of at least 8 hex digits, or latest (required, unless --from-plan)')
-      .option('--from-plan <id>', 'execute a plan made by ferry deploy plan: its revision, config and options; refused if the group or its hosts changed since')
-      .option('--config <config>', 'a deployment config for this deployment only (the group\'s when not given)')
-      .option('--description <text>', 'a note stored with the deployment')
-      .option('--file-exists-behavior <behavior>', 'files the group did not install: DISALLOW (default), OVERWRITE or RETAIN')
-      .option('--ignore-application-stop-failures', 'go on when the installed revision\'s ApplicationStop scripts fail')
-      .option('--auto-rollback <events>', 'this deployment only: failure,alarm,stop or none (the group\'s policy when not given)')
-      .option('--approve-after <n|first-zone>', 'pause once N hosts have succeeded (or, with a zonal config, once the first zone finished and was monitored), until ferry deploy approve (or reject)')
-      .option('--min-healthy-time <duration>', 'bake time: a host counts as done this long after it succeeded, its alarms watched (default 0)')
-      .option('--ignore-alarms', 'emergencies: the group\'s health alarms do not stop this deployment')
-      .option('--wait', 'follow the deployment until it ends; exit 0 Succeeded, 1 Failed, 3 Stopped, 4 rolled back, 5 timed out')
-      .option('--timeout <duration>', 'with --wait: give up after this long (e.g. 90s, 30m, 1h); the deployment goes on'),
+      .option('--from-plan <id>', 'execute a plan made by ferry deploy plan: its revision, config and options; refused if the group or its hosts changed since')),
     async (s, _args, opts) => {
       const { request, wait, timeoutMs } = createRequest(opts);
       const created = await s.api().createDeployment(request);
@@ -80,7 +62,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         return;
       }
       s.out.line(d.id);
-      return followDeployment(s, d.id, timeoutMs);
+      return followDeployment(s, d.id, { ...(timeoutMs !== undefined && { timeoutMs }) });
     },
   );
 
@@ -181,6 +163,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
 
   registerLogsCommand(deploy, r);
   registerPlanCommand(deploy, r);
+  registerWaitCommand(deploy, r);
 }
 
 /** Who is asking, recorded with a stop: user@hostname (no authentication yet). */
@@ -194,21 +177,4 @@ function requester(): string {
   return `${user}@${os.hostname()}`;
 }
 
-/** `failure,alarm,stop` or `none`, checked here so a typo is a usage error (exit 2). */
-export function parseAutoRollbackFlag(raw: string, flag = '--auto-rollback'): string[] {
-  const list = raw.split(',').map(v => v.trim().toLowerCase()).filter(Boolean);
-  if (list.length === 1 && list[0] === 'none') return [];
-  const bad = list.filter(v => !['failure', 'alarm', 'stop'].includes(v));
-  if (list.length === 0 || bad.length > 0) {
-    throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}' must be a comma-separated list of failure, alarm, stop — or none`);
-  }
-  return list;
-}
-
-/** `--approve-after N` (hosts) or `first-zone` (zonal configs: after the first zone and its monitor time). */
-export function parseApproveAfter(raw: string): Pick<CreateDeploymentRequest, 'approveAfter' | 'hasApproveAfter' | 'approveAfterZones'> {
-  const text = raw.trim();
-  if (text === 'first-zone') return { approveAfterZones: 1 };
-  if (!/^\d+$/.test(text)) throw new FerryError('INVALID_ARGUMENT', `--approve-after: '${raw}' must be a number of hosts or first-zone`);
-  return { approveAfter: Number(text), hasApproveAfter: true };
-}
+export { parseApproveAfter, parseAutoRollbackFlag } from '../deploy-options.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { FerryError } from '../../../agent/errors.js';
-import { parseAutoRollbackFlag } from './deploy.js';
+import { parseAutoRollbackFlag } from '../deploy-options.js';
 import type { DeploymentGroup__Output } from '../../../proto/gen/ferry/v1/DeploymentGroup.js';
 import type { HostInfo__Output } from '../../../proto/gen/ferry/v1/HostInfo.js';
 import { parseTagSets, requireText } from '../args.js';
