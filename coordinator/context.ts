@@ -15,6 +15,7 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface IdSource {
   deployment(): string;
   group(): string;
+  schedule(): string;
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -22,6 +23,8 @@ export const randomIds: IdSource = {
   /** CodeDeploy's shape: d- and 9 uppercase alphanumerics. */
   deployment: () => 'd-' + Array.from({ length: 9 }, () => ALNUM[randomInt(ALNUM.length)]).join(''),
   group: () => randomUUID(),
+  /** s- and 9 uppercase alphanumerics, like a deployment id. */
+  schedule: () => 's-' + Array.from({ length: 9 }, () => ALNUM[randomInt(ALNUM.length)]).join(''),
 };
 
 export interface Limits {

@@ -6,7 +6,10 @@ import type { BundleType } from '../domain/types.js';
 import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback, setGroupRollbackConfig } from '../services/catalog.js';
 import { manualRollback, redeploy } from '../services/rollback.js';
 import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
-import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
+import { type CreateDeploymentInput, createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
+import { cancelSchedule, createSchedule } from '../services/schedules.js';
+import { checkWindows, deploymentWait, groupWindowState, setGroupWindows } from '../services/windows.js';
+import type { CreateDeploymentRequest__Output } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
 import { hostState, livenessOf } from '../services/liveness.js';
 import { stopDeployment } from '../services/stop.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
@@ -17,7 +20,8 @@ import type { StreamLogsRequest__Output } from '../../proto/gen/ferry/v1/StreamL
 import type { UploadRevisionRequest__Output } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
 import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
 import {
-  configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, tagSetsFromProto,
+  configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, scheduleToProto, tagSetsFromProto,
+  windowsFromProto,
 } from './convert.js';
 import { failStream, toServiceError, unary } from './errors.js';
 
@@ -28,7 +32,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
   const groupView = (application: string, name: string) => {
     const g = requireGroup(ctx, application, name);
     const last = ctx.store.lastSuccessfulDeployment(g.id);
-    return groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }) });
+    const window = groupWindowState(ctx, g);
+    return groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }), ...(window && { window }) });
   };
   const hostView = (id: string) => {
     const h = ctx.store.getHost(id);
@@ -52,7 +57,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     CreateDeploymentGroup: unary(req => {
       const g = createGroup(ctx, {
         application: req.application, name: req.name, tagSets: tagSetsFromProto(req.tagSets), configName: req.configName,
-        autoRollback: parseAutoRollback(req.autoRollback), alarms: req.alarms,
+        autoRollback: parseAutoRollback(req.autoRollback), alarms: req.alarms, windows: checkWindows(windowsFromProto(req.windows)),
       });
       return groupView(g.application, g.name);
     }),
@@ -64,6 +69,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       if (req.setAutoRollback) setGroupAutoRollback(ctx, req.application, req.name, parseAutoRollback(req.autoRollback));
       if (req.setAlarms) setGroupAlarms(ctx, req.application, req.name, req.alarms);
       if (req.setRollbackConfig) setGroupRollbackConfig(ctx, req.application, req.name, req.rollbackConfig);
+      if (req.setWindows) setGroupWindows(ctx, req.application, req.name, windowsFromProto(req.windows));
       return groupView(req.application, req.name);
     }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
@@ -71,26 +77,14 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist`);
       return { revisions: ctx.store.listRevisions(req.application).map(revisionToProto) };
     }),
-    CreateDeployment: unary(req => {
-      const d = createDeployment(ctx, {
-        application: req.application, group: req.group, revision: req.revision, configName: req.configName,
-        description: req.description, fileExistsBehavior: req.fileExistsBehavior,
-        ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
-        ...(req.overrideAutoRollback && { autoRollback: parseAutoRollback(req.autoRollback) }),
-        ...(req.hasApproveAfter && { approveAfter: req.approveAfter }),
-        ...(req.approveAfterZones > 0 && { approveAfterZones: req.approveAfterZones }),
-        ...(req.ignoreAlarms && { ignoreAlarms: true }),
-        ...(req.minHealthyTimeMs > 0 && { minHealthyTimeMs: req.minHealthyTimeMs }),
-      });
-      return detailToProto(getDeploymentView(ctx, d.id));
-    }),
+    CreateDeployment: unary(req => detailToProto(getDeploymentView(ctx, createDeployment(ctx, deploymentInput(req)).id))),
     GetDeployment: unary(req => detailToProto(getDeploymentView(ctx, req.id))),
     ListDeployments: unary(req => {
       const group = req.group && req.application ? requireGroup(ctx, req.application, req.group) : undefined;
       const list = ctx.store.listDeployments({
         ...(req.application && { application: req.application }), ...(group && { groupId: group.id }), limit: req.limit || 50,
       });
-      return { deployments: list.map(deploymentToProto) };
+      return { deployments: list.map(d => deploymentToProto(d, deploymentWait(ctx, d))) };
     }),
     StopDeployment: unary(req => {
       stopDeployment(ctx, req.id, { by: req.requestedBy, reason: req.reason, rollback: req.rollback });
@@ -106,7 +100,32 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     StreamLogs: call => streamLogs(ctx, call),
     ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),
     GetHost: unary(req => hostView(req.id)),
+    CreateSchedule: unary(req => scheduleToProto(createSchedule(ctx, {
+      deployment: deploymentInput(req.deployment ?? emptyDeploymentRequest()), at: req.at, cron: req.cron, timezone: req.timezone, requestedBy: req.requestedBy,
+    }))),
+    ListSchedules: unary(req => ({
+      schedules: ctx.store.listSchedules({ ...(req.application && { application: req.application }), all: req.all }).map(scheduleToProto),
+    })),
+    CancelSchedule: unary(req => scheduleToProto(cancelSchedule(ctx, req.id, req.requestedBy))),
   };
+}
+
+function deploymentInput(req: CreateDeploymentRequest__Output): CreateDeploymentInput {
+  return {
+    application: req.application, group: req.group, revision: req.revision, configName: req.configName,
+    description: req.description, fileExistsBehavior: req.fileExistsBehavior,
+    ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
+    ...(req.overrideAutoRollback && { autoRollback: parseAutoRollback(req.autoRollback) }),
+    ...(req.hasApproveAfter && { approveAfter: req.approveAfter }),
+    ...(req.approveAfterZones > 0 && { approveAfterZones: req.approveAfterZones }),
+    ...(req.ignoreAlarms && { ignoreAlarms: true }),
+    ...(req.minHealthyTimeMs > 0 && { minHealthyTimeMs: req.minHealthyTimeMs }),
+    ...(req.ignoreWindow && { ignoreWindow: true }),
+  };
+}
+
+function emptyDeploymentRequest(): CreateDeploymentRequest__Output {
+  throw new FerryError('INVALID_ARGUMENT', 'CreateSchedule: deployment (application, group, revision) is required');
 }
 
 async function uploadRevision(
