@@ -6,6 +6,7 @@ import { registerDeployCommands } from './commands/deploy.js';
 import { registerGroupCommands } from './commands/group.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerRevisionCommands } from './commands/revision.js';
+import { registerScheduleCommands } from './commands/schedule.js';
 import { CLI_DEFAULTS } from './config.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
 import { type CliDeps, Runner } from './session.js';
@@ -47,6 +48,7 @@ export function buildProgram(r: Runner): Command {
   registerRevisionCommands(program, r);
   registerDeployCommands(program, r);
   registerHostsCommands(program, r);
+  registerScheduleCommands(program, r);
   return program;
 }
 

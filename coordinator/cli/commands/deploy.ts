@@ -8,6 +8,7 @@ import { shortDigest } from '../format.js';
 import { deploymentLines, deploymentTable } from '../render-deployment.js';
 import type { Runner } from '../session.js';
 import { registerLogsCommand } from './deploy-logs.js';
+import { scheduleOnce } from './schedule.js';
 
 /** Flags → CreateDeploymentRequest and the wait timeout; every flag checked before any call. */
 export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number } {
@@ -23,6 +24,7 @@ export function createRequest(opts: Record<string, unknown>): { request: CreateD
     ...(opts.approveAfter !== undefined && parseApproveAfter(String(opts.approveAfter))),
     ...(opts.ignoreAlarms === true && { ignoreAlarms: true }),
     ...(opts.minHealthyTime !== undefined && { minHealthyTimeMs: parseDuration(String(opts.minHealthyTime), '--min-healthy-time') }),
+    ...(opts.ignoreWindow === true && { ignoreWindow: true }),
   };
   const wait = opts.wait === true;
   if (opts.timeout === undefined) return { request, wait };
@@ -42,6 +44,8 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         'ferry deploy create --app shop --group web --revision latest',
         'ferry deploy create --app shop --group web --revision 3f2a9c1e --wait --timeout 30m',
         'ferry deploy create --app shop --group web --revision latest --wait --json > result.json   # CI: exit code says how it ended',
+        'ferry deploy create --app shop --group web --revision latest --at 2026-12-01T02:00Z   # one scheduled deployment (ferry schedule list)',
+        'ferry deploy create --app shop --group web --revision 3f2a9c1e --ignore-window   # emergencies: the group\'s windows do not hold it',
       ])
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--group <group>', 'the deployment group')
@@ -54,10 +58,13 @@ export function registerDeployCommands(program: Command, r: Runner): void {
       .option('--approve-after <n|first-zone>', 'pause once N hosts have succeeded (or, with a zonal config, once the first zone finished and was monitored), until ferry deploy approve (or reject)')
       .option('--min-healthy-time <duration>', 'bake time: a host counts as done this long after it succeeded, its alarms watched (default 0)')
       .option('--ignore-alarms', 'emergencies: the group\'s health alarms do not stop this deployment')
+      .option('--ignore-window', 'emergencies: start now even outside the group\'s deployment windows')
+      .option('--at <time>', 'create the deployment later, at this ISO 8601 time (e.g. 2026-12-01T02:00Z): a one-shot schedule')
       .option('--wait', 'follow the deployment until it ends; exit 0 Succeeded, 1 Failed, 3 Stopped, 4 rolled back, 5 timed out')
       .option('--timeout <duration>', 'with --wait: give up after this long (e.g. 90s, 30m, 1h); the deployment goes on'),
     async (s, _args, opts) => {
       const { request, wait, timeoutMs } = createRequest(opts);
+      if (opts.at !== undefined) return scheduleOnce(s, request, String(opts.at), wait);
       const created = await s.api().createDeployment(request);
       const d = created.deployment;
       if (!d) throw new FerryError('INTERNAL', 'the coordinator created a deployment but did not return it');
@@ -65,6 +72,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         if (s.out.json) return s.out.document(created);
         s.out.line(d.id);
         s.out.line(`created deployment ${d.id}: ${d.application}/${d.groupName} ← revision ${shortDigest(d.revision)} (config ${d.configName}, ${d.status})`);
+        if (d.waitReason) s.out.line(`  ${d.waitReason}`);
         s.out.line(`follow it: ferry deploy status ${d.id}   hook output: ferry deploy logs ${d.id} --follow`);
         return;
       }
@@ -172,7 +180,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
 }
 
 /** Who is asking, recorded with a stop: user@hostname (no authentication yet). */
-function requester(): string {
+export function requester(): string {
   let user = 'unknown';
   try {
     user = os.userInfo().username;
