@@ -10,6 +10,7 @@ import {
 import { activeDeploymentContract, statusContract } from './store-contract-deployments.js';
 import { logAndRevisionContract } from './store-contract-logs.js';
 import { metricsContract } from './store-contract-metrics.js';
+import { scheduleContract } from './store-contract-schedules.js';
 
 export * from './store-builders.js';
 
@@ -50,6 +51,7 @@ export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): 
   activeDeploymentContract(test);
   logAndRevisionContract(test);
   metricsContract(test);
+  scheduleContract(test);
 }
 
 function catalogContract(test: StoreTest): void {
