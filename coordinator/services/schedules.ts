@@ -2,6 +2,8 @@ import { FerryError, describeError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { cronProblem, nextMatch, timezoneProblem } from '../domain/cron.js';
 import type { Schedule, ScheduleOptions } from '../domain/schedules.js';
+import { matchesTagSets } from '../domain/tags.js';
+import { hostState, livenessOf } from './liveness.js';
 import { type CreateDeploymentInput, createDeployment, prepareDeployment, requireGroup } from './deployments.js';
 
 /**
@@ -9,7 +11,8 @@ import { type CreateDeploymentInput, createDeployment, prepareDeployment, requir
  * `runDueSchedules`, which creates a normal deployment (creator `schedule`) for each one due. If
  * the group is busy, that deployment queues as usual (and waits for the group's window).
  *
- * Catch-up rule: a schedule runs at most once per pass whatever it missed. A one-shot that came due
+ * Catch-up rule: a schedule runs at most once per pass whatever it missed.
+ * A due run waits while agents of its group are reconnecting (after a coordinator restart). A one-shot that came due
  * while the coordinator was down runs once when it starts; a cron schedule that missed several
  * occurrences runs once, then next at its first occurrence after now.
  */
@@ -89,10 +92,20 @@ export function cancelSchedule(ctx: Context, id: string, by: string): Schedule {
   return getSchedule(ctx, id);
 }
 
+function reconnecting(ctx: Context, groupId: string, now: number): boolean {
+  const group = ctx.store.getGroupById(groupId);
+  if (!group) return false;
+  return ctx.store.listHosts().some(h => matchesTagSets(h.tags, group.tagSets) && !ctx.registry.isConnected(h.id)
+    && hostState(h.connected, h.lastSeenAt, now, livenessOf(ctx)) === 'reconnecting');
+}
+
 /** Runs every due schedule once (see the catch-up rule above). Called by the scheduler's pass. */
 export function runDueSchedules(ctx: Context): void {
   const now = ctx.clock.now();
   for (const s of ctx.store.dueSchedules(iso(now))) {
+    // Just after a restart agents are still reconnecting: a deployment started now would find no
+    // host. The run waits (it stays due) until the group's agents are back or declared lost.
+    if (reconnecting(ctx, s.groupId, now)) continue;
     const next = s.cron === undefined ? null : nextMatch({ cron: s.cron, timezone: s.timezone }, now + 1);
     // Claim first: a crash after this loses at most this run, never runs it twice.
     if (!ctx.store.claimScheduleRun(s.id, s.nextRunAt!, next === null || next === undefined ? null : iso(next), iso(now))) continue;
