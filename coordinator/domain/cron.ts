@@ -60,7 +60,21 @@ interface Compiled {
   local(at: number): { hour: number; minute: number };
 }
 
+/** Compiled expressions, memoized (a bounded cache: same input, same matcher; no behaviour hides here). */
+const compiled = new Map<string, Compiled>();
+
 function compile(spec: CronSpec): Compiled {
+  const key = `${spec.timezone}\u0000${spec.cron}`;
+  let c = compiled.get(key);
+  if (!c) {
+    if (compiled.size >= 256) compiled.delete(compiled.keys().next().value!);
+    c = build(spec);
+    compiled.set(key, c);
+  }
+  return c;
+}
+
+function build(spec: CronSpec): Compiled {
   // createTask parses and builds node-cron's TimeMatcher; the task is never started, and destroying
   // it at once removes it from node-cron's registry (match keeps working: it only reads the pattern).
   const task = createTask(spec.cron, () => undefined, { timezone: spec.timezone });
