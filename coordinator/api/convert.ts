@@ -72,7 +72,7 @@ export function deploymentToProto(d: Deployment, wait?: WindowWait): PDeployment
     createdAt: d.createdAt, startedAt: d.startedAt ?? '', completedAt: d.completedAt ?? '',
     rollbackOf: d.rollbackOf ?? '', rolledBackBy: d.rolledBackBy ?? '', autoRollback: d.autoRollback ?? [],
     pauseReason: d.status === 'Paused' ? d.pauseReason ?? '' : '', approveAfter: d.approveAfter ?? -1,
-    awaitingApproval: d.status === 'Paused' && (d.approveAfter !== undefined || d.approveAfterZones !== undefined) && !d.approved,
+    awaitingApproval: d.status === 'Paused' && !d.pausedForWindow && (d.approveAfter !== undefined || d.approveAfterZones !== undefined) && !d.approved,
     approveAfterZones: d.approveAfterZones ?? 0,
     ignoreAlarms: d.ignoreAlarms ?? false, minHealthyTimeMs: d.minHealthyTimeMs ?? 0,
   };
