@@ -120,3 +120,13 @@ t.test('schedule create, list and cancel', async t => {
   t.equal(missing.code, 1);
   t.match(missing.stderr, /schedule s-NOPE not found/);
 });
+
+t.test('--wait progress says why a deployment waits, and again when the reason changes', async t => {
+  const { changeLines, progressLine } = await import('../../coordinator/cli/progress.js');
+  const queued = detail({ id: 'd-1', status: 'Queued', waitReason: 'waiting for window, opens 2026-11-30T08:00:00.000Z' });
+  t.same(changeLines(undefined, queued), ['deployment d-1: Queued (0 hosts): waiting for window, opens 2026-11-30T08:00:00.000Z']);
+  t.same(changeLines(queued, queued), [], 'nothing new');
+  const paused = detail({ id: 'd-1', status: 'Paused', waitReason: 'waiting for window, opens 2026-12-01T08:00:00.000Z' });
+  t.same(changeLines(queued, paused), ['deployment d-1: Paused: waiting for window, opens 2026-12-01T08:00:00.000Z']);
+  t.match(progressLine(queued, 200, (_c: string, s: string) => s, Date.parse('2026-11-30T07:00:00Z')), /Queued \(waiting for window, opens 2026-11-30T08:00:00.000Z\)/);
+});
