@@ -88,20 +88,3 @@ export function currentWindowEnd(windows: readonly DeploymentWindow[], now: numb
   }
   return Math.min(end, cap);
 }
-
-/** A window as the CLI shows it: `0 9 * * 1-5 for 8h (Europe/Paris)`. */
-export function describeWindow(w: DeploymentWindow): string {
-  return `${w.cron} for ${formatMs(w.durationMs)} (${w.timezone})`;
-}
-
-export function formatMs(ms: number): string {
-  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]];
-  let rest = ms;
-  let out = '';
-  for (const [u, size] of units) {
-    const n = Math.floor(rest / size);
-    if (n > 0) out += `${n}${u}`;
-    rest -= n * size;
-  }
-  return out || `${ms}ms`;
-}
