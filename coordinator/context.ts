@@ -17,6 +17,7 @@ export interface IdSource {
   group(): string;
   /** Deployment plans: p- and 9 uppercase alphanumerics. */
   plan(): string;
+  schedule(): string;
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -25,6 +26,8 @@ export const randomIds: IdSource = {
   deployment: () => 'd-' + Array.from({ length: 9 }, () => ALNUM[randomInt(ALNUM.length)]).join(''),
   group: () => randomUUID(),
   plan: () => 'p-' + Array.from({ length: 9 }, () => ALNUM[randomInt(ALNUM.length)]).join(''),
+  /** s- and 9 uppercase alphanumerics, like a deployment id. */
+  schedule: () => 's-' + Array.from({ length: 9 }, () => ALNUM[randomInt(ALNUM.length)]).join(''),
 };
 
 export interface Limits {

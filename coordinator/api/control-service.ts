@@ -6,7 +6,10 @@ import type { BundleType } from '../domain/types.js';
 import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback, setGroupRollbackConfig } from '../services/catalog.js';
 import { manualRollback, redeploy } from '../services/rollback.js';
 import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
-import { createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
+import { type CreateDeploymentInput, createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
+import { cancelSchedule, createSchedule } from '../services/schedules.js';
+import { checkWindows, deploymentWait, groupWindowState, setGroupWindows } from '../services/windows.js';
+import type { CreateDeploymentRequest__Output } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
 import { hostState, livenessOf } from '../services/liveness.js';
 import { promote } from '../services/promote.js';
 import { stopDeployment } from '../services/stop.js';
@@ -18,7 +21,8 @@ import type { StreamLogsRequest__Output } from '../../proto/gen/ferry/v1/StreamL
 import type { UploadRevisionRequest__Output } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
 import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
 import {
-  configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, tagSetsFromProto,
+  configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, scheduleToProto, tagSetsFromProto,
+  windowsFromProto,
 } from './convert.js';
 import { triggerToProto } from './events-convert.js';
 import { toServiceError, unary } from './errors.js';
@@ -34,7 +38,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
   const groupView = (application: string, name: string) => {
     const g = requireGroup(ctx, application, name);
     const last = ctx.store.lastSuccessfulDeployment(g.id);
-    return { ...groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }) }), triggers: ctx.store.listTriggers(g.id).map(triggerToProto) };
+    const window = groupWindowState(ctx, g);
+    return { ...groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }), ...(window && { window }) }), triggers: ctx.store.listTriggers(g.id).map(triggerToProto) };
   };
   const hostView = (id: string) => {
     const h = ctx.store.getHost(id);
@@ -58,7 +63,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     CreateDeploymentGroup: unary(req => {
       const g = createGroup(ctx, {
         application: req.application, name: req.name, tagSets: tagSetsFromProto(req.tagSets), configName: req.configName,
-        autoRollback: parseAutoRollback(req.autoRollback), alarms: req.alarms,
+        autoRollback: parseAutoRollback(req.autoRollback), alarms: req.alarms, windows: checkWindows(windowsFromProto(req.windows)),
       });
       return groupView(g.application, g.name);
     }),
@@ -70,6 +75,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       if (req.setAutoRollback) setGroupAutoRollback(ctx, req.application, req.name, parseAutoRollback(req.autoRollback));
       if (req.setAlarms) setGroupAlarms(ctx, req.application, req.name, req.alarms);
       if (req.setRollbackConfig) setGroupRollbackConfig(ctx, req.application, req.name, req.rollbackConfig);
+      if (req.setWindows) setGroupWindows(ctx, req.application, req.name, windowsFromProto(req.windows));
       return groupView(req.application, req.name);
     }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
@@ -79,10 +85,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     }),
     CreateDeployment: unary(req => {
       if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req).id));
-      const d = createDeployment(ctx, {
-        application: req.application, group: req.group, revision: req.revision, ...deploymentOptionsFromProto(req),
-      });
-      return detailToProto(getDeploymentView(ctx, d.id));
+      return detailToProto(getDeploymentView(ctx, createDeployment(ctx, deploymentInput(req)).id));
     }),
     GetDeployment: unary(req => detailToProto(getDeploymentView(ctx, req.id))),
     ListDeployments: unary(req => {
@@ -90,7 +93,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const list = ctx.store.listDeployments({
         ...(req.application && { application: req.application }), ...(group && { groupId: group.id }), limit: req.limit || 50,
       });
-      return { deployments: list.map(deploymentToProto) };
+      return { deployments: list.map(d => deploymentToProto(d, deploymentWait(ctx, d))) };
     }),
     StopDeployment: unary(req => {
       stopDeployment(ctx, req.id, { by: req.requestedBy, reason: req.reason, rollback: req.rollback });
@@ -112,7 +115,22 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const p = promote(ctx, { application: req.application, fromGroup: req.fromGroup, toGroup: req.toGroup, options: deploymentOptionsFromProto(req) });
       return { detail: detailToProto(getDeploymentView(ctx, p.deployment.id)), source: deploymentToProto(p.source) };
     }),
+    CreateSchedule: unary(req => scheduleToProto(createSchedule(ctx, {
+      deployment: deploymentInput(req.deployment ?? emptyDeploymentRequest()), at: req.at, cron: req.cron, timezone: req.timezone, requestedBy: req.requestedBy,
+    }))),
+    ListSchedules: unary(req => ({
+      schedules: ctx.store.listSchedules({ ...(req.application && { application: req.application }), all: req.all }).map(scheduleToProto),
+    })),
+    CancelSchedule: unary(req => scheduleToProto(cancelSchedule(ctx, req.id, req.requestedBy))),
   };
+}
+
+function deploymentInput(req: CreateDeploymentRequest__Output): CreateDeploymentInput {
+  return { application: req.application, group: req.group, revision: req.revision, ...deploymentOptionsFromProto(req) };
+}
+
+function emptyDeploymentRequest(): CreateDeploymentRequest__Output {
+  throw new FerryError('INVALID_ARGUMENT', 'CreateSchedule: deployment (application, group, revision) is required');
 }
 
 async function uploadRevision(

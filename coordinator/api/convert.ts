@@ -1,5 +1,10 @@
 import type { Deployment, DeploymentConfig, DeploymentGroup, Host, MinimumHealthy, Revision, TagSets } from '../domain/types.js';
 import type { DeploymentView } from '../services/deployments.js';
+import type { WindowWait } from '../services/windows.js';
+import type { Schedule } from '../domain/schedules.js';
+import type { DeploymentWindow } from '../domain/windows.js';
+import type { DeploymentWindow__Output } from '../../proto/gen/ferry/v1/DeploymentWindow.js';
+import type { Schedule as PSchedule } from '../../proto/gen/ferry/v1/Schedule.js';
 import type { DeploymentConfig as PConfig } from '../../proto/gen/ferry/v1/DeploymentConfig.js';
 import type { DeploymentDetail as PDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
 import type { Deployment as PDeployment } from '../../proto/gen/ferry/v1/Deployment.js';
@@ -36,8 +41,15 @@ export function tagSetsFromProto(sets: TagSet__Output[]): TagSets {
   })));
 }
 
-export function groupToProto(g: DeploymentGroup, extra: { matchingHostIds: string[]; lastSuccessful?: Deployment }): PGroup {
+export function groupToProto(
+  g: DeploymentGroup,
+  extra: { matchingHostIds: string[]; lastSuccessful?: Deployment; window?: { open: boolean; closesAt?: number; opensAt?: number } },
+): PGroup {
   return {
+    windows: (g.windows ?? []).map(w => ({ cron: w.cron, durationMs: w.durationMs, timezone: w.timezone })),
+    windowOpen: extra.window?.open ?? false,
+    windowClosesAt: extra.window?.closesAt === undefined ? '' : new Date(extra.window.closesAt).toISOString(),
+    nextWindowAt: extra.window?.opensAt === undefined ? '' : new Date(extra.window.opensAt).toISOString(),
     id: g.id, application: g.application, name: g.name, tagSets: tagSetsToProto(g.tagSets), configName: g.configName,
     createdAt: g.createdAt, matchingHostIds: extra.matchingHostIds,
     lastSuccessfulDeploymentId: extra.lastSuccessful?.id ?? '', lastSuccessfulRevision: extra.lastSuccessful?.revisionDigest ?? '',
@@ -49,8 +61,10 @@ export function revisionToProto(r: Revision): PRevision {
   return { digest: r.digest, application: r.application, size: r.size, bundleType: r.bundleType, description: r.description, commit: r.commit ?? '', createdAt: r.createdAt };
 }
 
-export function deploymentToProto(d: Deployment): PDeployment {
+export function deploymentToProto(d: Deployment, wait?: WindowWait): PDeployment {
   return {
+    waitReason: wait?.reason ?? '', nextWindowAt: wait?.opensAt === undefined ? '' : new Date(wait.opensAt).toISOString(),
+    ignoreWindow: d.ignoreWindow ?? false, scheduleId: d.scheduleId ?? '',
     id: d.id, application: d.application, groupName: d.groupName, groupId: d.groupId, revision: d.revisionDigest,
     configName: d.configName, status: d.status, creator: d.creator, description: d.description,
     fileExistsBehavior: d.fileExistsBehavior, ignoreApplicationStopFailures: d.ignoreApplicationStopFailures,
@@ -58,7 +72,7 @@ export function deploymentToProto(d: Deployment): PDeployment {
     createdAt: d.createdAt, startedAt: d.startedAt ?? '', completedAt: d.completedAt ?? '',
     rollbackOf: d.rollbackOf ?? '', rolledBackBy: d.rolledBackBy ?? '', autoRollback: d.autoRollback ?? [],
     pauseReason: d.status === 'Paused' ? d.pauseReason ?? '' : '', approveAfter: d.approveAfter ?? -1,
-    awaitingApproval: d.status === 'Paused' && (d.approveAfter !== undefined || d.approveAfterZones !== undefined) && !d.approved,
+    awaitingApproval: d.status === 'Paused' && !d.pausedForWindow && (d.approveAfter !== undefined || d.approveAfterZones !== undefined) && !d.approved,
     approveAfterZones: d.approveAfterZones ?? 0,
     ignoreAlarms: d.ignoreAlarms ?? false, minHealthyTimeMs: d.minHealthyTimeMs ?? 0,
   };
@@ -66,7 +80,7 @@ export function deploymentToProto(d: Deployment): PDeployment {
 
 export function detailToProto(v: DeploymentView): PDetail {
   return {
-    deployment: deploymentToProto(v.deployment),
+    deployment: deploymentToProto(v.deployment, v.wait),
     overview: v.overview,
     hosts: v.hosts.map(h => ({
       hostId: h.hostId, hostname: h.hostname, status: h.status, currentEvent: h.currentEvent ?? '',
@@ -90,5 +104,25 @@ export function hostToProto(h: Host, revisions: PHost['revisions'], state: strin
       memoryBytes: h.facts.memoryBytes ?? 0, diskTotalBytes: h.facts.diskTotalBytes ?? 0, diskFreeBytes: h.facts.diskFreeBytes ?? 0,
     },
     revisions,
+  };
+}
+
+export function windowsFromProto(windows: DeploymentWindow__Output[]): DeploymentWindow[] {
+  return windows.map(w => ({ cron: w.cron, durationMs: Number(w.durationMs), timezone: w.timezone || 'UTC' }));
+}
+
+export function scheduleToProto(s: Schedule): PSchedule {
+  const o = s.options;
+  return {
+    id: s.id, application: s.application, group: s.groupName, revision: s.revision, at: s.at ?? '', cron: s.cron ?? '',
+    timezone: s.timezone, state: s.state, nextRunAt: s.nextRunAt ?? '', lastRunAt: s.lastRunAt ?? '',
+    lastDeploymentId: s.lastDeploymentId ?? '', lastError: s.lastError ?? '', createdBy: s.createdBy, createdAt: s.createdAt,
+    deployment: {
+      application: s.application, group: s.groupName, revision: s.revision, configName: o.configName ?? '', description: o.description ?? '',
+      fileExistsBehavior: o.fileExistsBehavior ?? '', ignoreApplicationStopFailures: o.ignoreApplicationStopFailures ?? false,
+      autoRollback: o.autoRollback ?? [], overrideAutoRollback: o.autoRollback !== undefined,
+      approveAfter: o.approveAfter ?? 0, hasApproveAfter: o.approveAfter !== undefined, approveAfterZones: o.approveAfterZones ?? 0,
+      ignoreAlarms: o.ignoreAlarms ?? false, minHealthyTimeMs: o.minHealthyTimeMs ?? 0, ignoreWindow: o.ignoreWindow ?? false,
+    },
   };
 }

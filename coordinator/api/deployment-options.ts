@@ -10,7 +10,7 @@ export type DeploymentOptionFields = Pick<CreateDeploymentRequest__Output,
 export type DeploymentOptions = Omit<CreateDeploymentInput, 'application' | 'group' | 'revision'>;
 
 /** Decodes a request's deployment options into the domain's input (absent fields stay absent). */
-export function deploymentOptionsFromProto(req: DeploymentOptionFields): DeploymentOptions {
+export function deploymentOptionsFromProto(req: DeploymentOptionFields & { ignoreWindow?: boolean }): DeploymentOptions {
   return {
     configName: req.configName,
     description: req.description,
@@ -21,5 +21,6 @@ export function deploymentOptionsFromProto(req: DeploymentOptionFields): Deploym
     ...(req.approveAfterZones > 0 && { approveAfterZones: req.approveAfterZones }),
     ...(req.ignoreAlarms && { ignoreAlarms: true }),
     ...(req.minHealthyTimeMs > 0 && { minHealthyTimeMs: req.minHealthyTimeMs }),
+    ...(req.ignoreWindow && { ignoreWindow: true }),
   };
 }

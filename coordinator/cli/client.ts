@@ -41,6 +41,11 @@ import type { StreamEventsRequest } from '../../proto/gen/ferry/v1/StreamEventsR
 import type { UploadRevisionRequest } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
 import type { UploadRevisionResponse__Output } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
 import type { CliConfig } from './config.js';
+import type { CancelScheduleRequest } from '../../proto/gen/ferry/v1/CancelScheduleRequest.js';
+import type { CreateScheduleRequest } from '../../proto/gen/ferry/v1/CreateScheduleRequest.js';
+import type { ListSchedulesRequest } from '../../proto/gen/ferry/v1/ListSchedulesRequest.js';
+import type { ListSchedulesResponse__Output } from '../../proto/gen/ferry/v1/ListSchedulesResponse.js';
+import type { Schedule__Output } from '../../proto/gen/ferry/v1/Schedule.js';
 import { isRefusal } from './exit-codes.js';
 
 /** Where the coordinator's address came from, named in "cannot reach" errors. */
@@ -174,6 +179,16 @@ export class ControlApi {
   }
   listDeployments(req: ListDeploymentsRequest) {
     return this.unary<ListDeploymentsRequest, ListDeploymentsResponse__Output>(this.client.listDeployments, req);
+  }
+  // Schedules (issue 5)
+  createSchedule(req: CreateScheduleRequest) {
+    return this.unary<CreateScheduleRequest, Schedule__Output>(this.client.createSchedule, req);
+  }
+  listSchedules(req: ListSchedulesRequest) {
+    return this.unary<ListSchedulesRequest, ListSchedulesResponse__Output>(this.client.listSchedules, req);
+  }
+  cancelSchedule(req: CancelScheduleRequest) {
+    return this.unary<CancelScheduleRequest, Schedule__Output>(this.client.cancelSchedule, req);
   }
   listHosts() {
     return this.unary<object, ListHostsResponse__Output>(this.client.listHosts, {});

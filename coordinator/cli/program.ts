@@ -9,6 +9,7 @@ import { registerGroupCommands } from './commands/group.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerPromoteCommand } from './commands/promote.js';
 import { registerRevisionCommands } from './commands/revision.js';
+import { registerScheduleCommands } from './commands/schedule.js';
 import { CLI_DEFAULTS } from './config.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
 import { type CliDeps, Runner } from './session.js';
@@ -57,6 +58,7 @@ export function buildProgram(r: Runner): Command {
   registerEventsCommand(program, r);
   registerPromoteCommand(program, r);
   registerCompletionCommand(program, r);
+  registerScheduleCommands(program, r);
   return program;
 }
 

@@ -82,7 +82,7 @@ export function progressLine(detail: DeploymentDetail__Output, columns: number, 
   const max = Math.max(4, columns - 1);
   const took = formatDuration(elapsedMs(d?.startedAt || d?.createdAt, d?.completedAt, now));
   // InProgress goes without saying on a moving line; Queued, Paused and the end states do not.
-  const status = d?.status && d.status !== 'InProgress' ? ` ${d.status}` : '';
+  const status = d?.status && d.status !== 'InProgress' ? ` ${d.status}${d.waitReason ? ` (${d.waitReason})` : ''}` : '';
   const core = `${s.succeeded + s.failed + s.skipped + s.unknown}/${s.total}${status} ${took} · ${countsText(s, c, true)}`;
   let head = `${progressBar(s, columns >= 100 ? 20 : 10, c)} ${core}`;
   if (visibleLength(head) > max) head = core;
@@ -114,8 +114,8 @@ export function hostOutcome(h: HostDeployment__Output): string {
 export function changeLines(prev: DeploymentDetail__Output | undefined, next: DeploymentDetail__Output): string[] {
   const lines: string[] = [];
   const d = next.deployment;
-  if (d && (!prev || prev.deployment?.status !== d.status)) {
-    const why = d.status === 'Paused' && d.pauseReason ? `: ${d.pauseReason}` : '';
+  if (d && (!prev || prev.deployment?.status !== d.status || (d.waitReason && prev.deployment?.waitReason !== d.waitReason))) {
+    const why = d.waitReason ? `: ${d.waitReason}` : d.status === 'Paused' && d.pauseReason ? `: ${d.pauseReason}` : '';
     lines.push(`deployment ${d.id}: ${d.status}${prev ? '' : ` (${next.hosts.length} host${next.hosts.length === 1 ? '' : 's'})`}${why}`);
   }
   const before = new Map((prev?.hosts ?? []).map(h => [h.hostId, h]));

@@ -1,5 +1,6 @@
 import type { FileExistsBehavior } from '../../agent/appspec/types.js';
 import type { DeploymentStatus, EventRecordStatus, HostDeploymentStatus } from './status.js';
+import type { DeploymentWindow } from './windows.js';
 
 /** One tag filter: `key` (key only), `=value` (value only), `key=value` (both). */
 export interface TagFilter {
@@ -54,6 +55,8 @@ export interface DeploymentGroup {
   alarms: string[];
   /** The config rollbacks of this group use (the failed deployment's when absent). */
   rollbackConfig?: string;
+  /** Deployment windows (domain/windows.ts): new hosts start only while one is open. None: always. */
+  windows?: DeploymentWindow[];
   createdAt: string;
 }
 
@@ -91,7 +94,7 @@ export interface Host {
   registeredAt: string;
 }
 
-export type DeploymentCreator = 'user' | 'autoscaling' | 'rollback';
+export type DeploymentCreator = 'user' | 'autoscaling' | 'rollback' | 'schedule';
 
 export interface Deployment {
   id: string;
@@ -119,8 +122,14 @@ export interface Deployment {
   approveAfterZones?: number;
   /** Set once the gate was approved (it does not close again). */
   approved?: boolean;
-  /** Why the deployment is Paused (awaiting approval, or paused by an operator). */
+  /** Why the deployment is Paused (awaiting approval, outside its window, or paused by an operator). */
   pauseReason?: string;
+  /** Paused because its group's window closed: it resumes by itself when one opens. */
+  pausedForWindow?: boolean;
+  /** Emergencies: the group's deployment windows do not hold this deployment. */
+  ignoreWindow?: boolean;
+  /** The schedule that created it (creator `schedule`). */
+  scheduleId?: string;
   /** For a rollback: the deployment it replaces. */
   rollbackOf?: string;
   /** For a rolled-back deployment: the rollback that replaced it. */

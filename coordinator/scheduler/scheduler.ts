@@ -9,6 +9,8 @@ import { gateReached } from '../services/pause.js';
 import { activeAlarm } from '../services/alarms.js';
 import { deployCommand } from '../services/dispatch.js';
 import { stopDeployment } from '../services/stop.js';
+import { runDueSchedules } from '../services/schedules.js';
+import { nextStartable, resumeIfWindowOpen, windowHold } from '../services/windows.js';
 import { autoRollbackEvents, rollBack } from '../services/rollback.js';
 
 /**
@@ -59,8 +61,10 @@ export class Scheduler {
   /** One pass over every group. Synchronous: the store is synchronous and sends are queued. */
   reconcile(): void {
     checkLiveness(this.ctx, this.ctx.clock.now(), this.liveness());
+    runDueSchedules(this.ctx);
     for (const group of this.ctx.store.listGroups()) {
       let active = this.ctx.store.activeDeployment(group.id);
+      if (active?.status === 'Paused' && active.pausedForWindow) active = resumeIfWindowOpen(this.ctx, active, group);
       if (!active) active = this.startNext(group);
       if (active?.status === 'InProgress') this.drive(active);
     }
@@ -81,7 +85,8 @@ export class Scheduler {
   }
 
   private startNext(group: DeploymentGroup): Deployment | undefined {
-    const next = this.ctx.store.nextQueued(group.id);
+    // The next Queued deployment its group's windows let start now (domain/windows.ts).
+    const next = nextStartable(this.ctx, group);
     if (!next) return undefined;
     const config = this.ctx.store.getConfig(next.configName);
     if (!config) {
@@ -139,9 +144,12 @@ export class Scheduler {
     });
     const actions = plan({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, ...(config.zonal && { zonal: config.zonal }), targets }, now);
     const gate = this.gate(d, actions, targets);
-    if (gate) {
-      if (this.ctx.store.transitionDeployment(d.id, 'Paused', { pauseReason: gate })) {
-        this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason: gate });
+    // Outside its window: start no new host (those in flight finish); resumes when one opens.
+    const held = !gate && actions.some(a => a.type === 'start') ? windowHold(this.ctx, d) : undefined;
+    if (gate || held) {
+      const reason = (gate ?? held)!;
+      if (this.ctx.store.transitionDeployment(d.id, 'Paused', { pauseReason: reason, pausedForWindow: !gate })) {
+        this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason });
         this.ctx.changes.deployment(d.id);
       }
       return;

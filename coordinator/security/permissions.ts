@@ -22,10 +22,13 @@ export const REQUIRED_ROLE = {
   GetHost: 'viewer',
   StreamEvents: 'viewer',
   GetDeploymentPlan: 'viewer',
+  ListSchedules: 'viewer',
 
   UploadRevision: 'deployer',
   CreateDeployment: 'deployer',
   PromoteDeployment: 'deployer',
+  CreateSchedule: 'deployer',
+  CancelSchedule: 'deployer',
   PlanDeployment: 'deployer',
   StopDeployment: 'deployer',
   RollbackDeployment: 'deployer',

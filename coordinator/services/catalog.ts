@@ -2,6 +2,7 @@ import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
 import { sendAlarmsToAll, validateAlarms } from './alarms.js';
+import type { DeploymentWindow } from '../domain/windows.js';
 import { AUTO_ROLLBACK_EVENTS, type Application, type AutoRollbackEvent, type DeploymentConfig, type DeploymentGroup, type MinimumHealthy, type TagSets, type ZonalConfig } from '../domain/types.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -99,7 +100,7 @@ export function setGroupAlarms(ctx: Context, application: string, name: string, 
   sendAlarmsToAll(ctx);
 }
 
-export function createGroup(ctx: Context, input: { application: string; name: string; tagSets: TagSets; configName?: string; autoRollback?: AutoRollbackEvent[]; alarms?: string[] }): DeploymentGroup {
+export function createGroup(ctx: Context, input: { application: string; name: string; tagSets: TagSets; configName?: string; autoRollback?: AutoRollbackEvent[]; alarms?: string[]; windows?: DeploymentWindow[] }): DeploymentGroup {
   checkName('deployment group', input.name);
   if (!ctx.store.getApplication(input.application)) {
     throw new FerryError('NOT_FOUND', `application ${input.application} does not exist; create it with: ferry app create ${input.application}`);
@@ -114,6 +115,7 @@ export function createGroup(ctx: Context, input: { application: string; name: st
   const group: DeploymentGroup = {
     id: ctx.ids.group(), application: input.application, name: input.name, tagSets: sets, configName,
     autoRollback: input.autoRollback ?? [], alarms: validateAlarms(input.alarms ?? []), createdAt: iso(ctx.clock.now()),
+    ...(input.windows?.length && { windows: input.windows }),
   };
   ctx.store.createGroup(group);
   if (group.alarms.length > 0) sendAlarmsToAll(ctx);

@@ -2,6 +2,7 @@ import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../agent/apps
 import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
 import { TERMINAL_DEPLOYMENT_STATUSES } from '../domain/status.js';
+import { type WindowWait, deploymentWait } from './windows.js';
 import type { AutoRollbackEvent, Deployment, DeploymentCreator, DeploymentGroup, HostDeployment, LifecycleEventRecord, Revision } from '../domain/types.js';
 
 export interface CreateDeploymentInput {
@@ -24,6 +25,10 @@ export interface CreateDeploymentInput {
   approveAfterZones?: number;
   ignoreAlarms?: boolean;
   minHealthyTimeMs?: number;
+  /** Emergencies: the group's deployment windows do not hold it. */
+  ignoreWindow?: boolean;
+  /** Set by a schedule's run (creator `schedule`). */
+  scheduleId?: string;
 }
 
 export function resolveRevision(ctx: Context, application: string, ref: string): Revision {
@@ -53,6 +58,20 @@ export function requireGroup(ctx: Context, application: string, name: string): D
 
 /** Validates and records a deployment; it waits Queued until the scheduler starts it. */
 export function createDeployment(ctx: Context, input: CreateDeploymentInput): Deployment {
+  const deployment = prepareDeployment(ctx, input);
+  ctx.store.createDeployment(deployment);
+  ctx.log.info('deployment created', {
+    component: 'deployments', deployment_id: deployment.id, application: deployment.application,
+    group: deployment.groupName, revision: deployment.revisionDigest, creator: deployment.creator, to: 'Queued',
+    ...(deployment.scheduleId && { schedule_id: deployment.scheduleId }),
+  });
+  ctx.changes.deployment(deployment.id);
+  ctx.kick();
+  return deployment;
+}
+
+/** Every check of createDeployment, without recording anything (schedules check up front too). */
+export function prepareDeployment(ctx: Context, input: CreateDeploymentInput): Deployment {
   const group = requireGroup(ctx, input.application, input.group);
   const revision = resolveRevision(ctx, input.application, input.revision);
   const configName = input.configName || group.configName;
@@ -86,14 +105,9 @@ export function createDeployment(ctx: Context, input: CreateDeploymentInput): De
     ...(input.approveAfterZones !== undefined && { approveAfterZones: input.approveAfterZones }),
     ...(input.ignoreAlarms && { ignoreAlarms: true }),
     ...(input.minHealthyTimeMs && { minHealthyTimeMs: input.minHealthyTimeMs }),
+    ...(input.ignoreWindow && { ignoreWindow: true }),
+    ...(input.scheduleId && { scheduleId: input.scheduleId }),
   };
-  ctx.store.createDeployment(deployment);
-  ctx.log.info('deployment created', {
-    component: 'deployments', deployment_id: deployment.id, application: deployment.application,
-    group: group.name, revision: revision.digest, creator: deployment.creator, to: 'Queued',
-  });
-  ctx.changes.deployment(deployment.id);
-  ctx.kick();
   return deployment;
 }
 
@@ -105,6 +119,8 @@ export interface HostDeploymentView extends HostDeployment {
 
 export interface DeploymentView {
   deployment: Deployment;
+  /** Why it waits (Queued, or Paused outside its window), and when its next window opens. */
+  wait?: WindowWait;
   hosts: HostDeploymentView[];
   overview: Record<'pending' | 'inProgress' | 'succeeded' | 'failed' | 'skipped' | 'unknown', number>;
 }
@@ -123,8 +139,10 @@ export function getDeploymentView(ctx: Context, id: string): DeploymentView {
     };
   });
   const count = (s: string) => hosts.filter(h => h.status === s).length;
+  const wait = deploymentWait(ctx, deployment);
   return {
     deployment,
+    ...(wait && { wait }),
     hosts,
     overview: {
       pending: count('Pending'), inProgress: count('InProgress'), succeeded: count('Succeeded'),

@@ -38,7 +38,8 @@ export function awaitingApproval(ctx: Context, d: Deployment): boolean {
 }
 
 function move(ctx: Context, d: Deployment, to: 'Paused' | 'InProgress', patch: { pauseReason: string | null; approved?: boolean }, what: string): Deployment {
-  if (!ctx.store.transitionDeployment(d.id, to, patch)) {
+  // An operator's pause or resume is not a window pause (that one resumes by itself).
+  if (!ctx.store.transitionDeployment(d.id, to, { ...patch, pausedForWindow: false })) {
     throw new FerryError('FAILED_PRECONDITION', `deployment ${d.id} is ${d.status}: cannot ${what} it`);
   }
   ctx.log.info(`deployment ${what}`, { component: 'deployments', deployment_id: d.id, from: d.status, to, reason: patch.pauseReason ?? '' });

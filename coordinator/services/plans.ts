@@ -1,3 +1,4 @@
+import { isOpen, nextOpening } from '../domain/windows.js';
 import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../agent/appspec/types.js';
 import { FerryError } from '../../agent/errors.js';
 import { type Context, iso } from '../context.js';
@@ -47,7 +48,7 @@ export async function planDeployment(ctx: Context, trees: RevisionTrees, input: 
     revisionDigest: revision.digest, configName: config.name, options, fingerprint: fingerprint(fpInput),
     document: {
       ...body, minimumHealthy: config.minimumHealthy, ...(config.zonal && { zonal: config.zonal }),
-      windows: groupWindows(group), fingerprintInput: fpInput,
+      windows: groupWindows(group, now), fingerprintInput: fpInput,
     },
     createdAt: iso(now), expiresAt: iso(now + PLAN_TTL_MS),
   };
@@ -152,7 +153,12 @@ function planOptions(input: PlanDeploymentInput): PlanOptions {
  * groups separately; until a group carries them this lists nothing. The fingerprint already
  * covers them (it hashes every field of the group).
  */
-function groupWindows(group: DeploymentGroup): string[] {
-  const windows = (group as unknown as { windows?: unknown }).windows;
-  return Array.isArray(windows) ? windows.map(w => (typeof w === 'string' ? w : JSON.stringify(w))) : [];
+/** The group's windows as the plan shows them, with when the next one opens (ferry group show has the same). */
+function groupWindows(group: DeploymentGroup, now: number): string[] {
+  const windows = group.windows ?? [];
+  if (windows.length === 0) return [];
+  const next = nextOpening(windows, now);
+  const lines = windows.map(w => `${w.cron} for ${Math.round(w.durationMs / 60_000)} min (${w.timezone})`);
+  lines.push(isOpen(windows, now) ? 'a window is open now' : next !== undefined ? `next window opens ${iso(next)}` : 'no window opens within a year');
+  return lines;
 }

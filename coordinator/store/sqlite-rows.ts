@@ -8,6 +8,7 @@ import type {
   Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,
 } from '../domain/types.js';
+import type { DeploymentWindow } from '../domain/windows.js';
 
 type Params = Record<string, string | number | null>;
 
@@ -47,7 +48,7 @@ export function configParams(c: DeploymentConfig): Params {
   };
 }
 
-interface GroupRow { id: string; application: string; name: string; tag_sets: string; config_name: string; auto_rollback: string; alarms: string; rollback_config: string | null; created_at: string }
+interface GroupRow { id: string; application: string; name: string; tag_sets: string; config_name: string; auto_rollback: string; alarms: string; rollback_config: string | null; windows: string; created_at: string }
 
 export function toGroup(raw: unknown): DeploymentGroup {
   const r = raw as GroupRow;
@@ -60,6 +61,7 @@ export function toGroup(raw: unknown): DeploymentGroup {
     autoRollback: JSON.parse(r.auto_rollback) as DeploymentGroup['autoRollback'],
     alarms: JSON.parse(r.alarms) as string[],
     ...present('rollbackConfig', r.rollback_config),
+    ...(r.windows !== '[]' && { windows: JSON.parse(r.windows) as DeploymentWindow[] }),
     createdAt: r.created_at,
   };
 }
@@ -67,7 +69,7 @@ export function groupParams(g: DeploymentGroup): Params {
   return {
     id: g.id, application: g.application, name: g.name, tag_sets: JSON.stringify(g.tagSets),
     config_name: g.configName, auto_rollback: JSON.stringify(g.autoRollback ?? []), alarms: JSON.stringify(g.alarms ?? []), rollback_config: orNull(g.rollbackConfig),
-    created_at: g.createdAt,
+    windows: JSON.stringify(g.windows ?? []), created_at: g.createdAt,
   };
 }
 
@@ -129,6 +131,7 @@ interface DeploymentRow {
   approve_after: number | null; approve_after_zones: number | null; approved: number; pause_reason: string | null; ignore_alarms: number; min_healthy_time_ms: number;
   min_healthy_hosts: number | null; error_code: string | null; error_message: string | null; created_at: string;
   started_at: string | null; completed_at: string | null;
+  ignore_window: number; paused_for_window: number; schedule_id: string | null;
 }
 
 export function toDeployment(raw: unknown): Deployment {
@@ -141,7 +144,8 @@ export function toDeployment(raw: unknown): Deployment {
     revisionDigest: r.revision_digest,
     configName: r.config_name,
     status: r.status,
-    creator: r.creator,
+    // Stored as 'user' with its schedule_id (migration 7).
+    creator: r.schedule_id !== null && r.creator === 'user' ? 'schedule' : r.creator,
     description: r.description,
     fileExistsBehavior: r.file_exists_behavior,
     ignoreApplicationStopFailures: r.ignore_application_stop_failures === 1,
@@ -153,6 +157,9 @@ export function toDeployment(raw: unknown): Deployment {
     ...present('approveAfterZones', r.approve_after_zones),
     ...(r.approved === 1 && { approved: true }),
     ...present('pauseReason', r.pause_reason),
+    ...(r.paused_for_window === 1 && { pausedForWindow: true }),
+    ...(r.ignore_window === 1 && { ignoreWindow: true }),
+    ...present('scheduleId', r.schedule_id),
     ...present('rollbackOf', r.rollback_of),
     ...present('rolledBackBy', r.rolled_back_by),
     ...present('minHealthyHosts', r.min_healthy_hosts),
@@ -166,13 +173,14 @@ export function toDeployment(raw: unknown): Deployment {
 export function deploymentParams(d: Deployment): Params {
   return {
     id: d.id, application: d.application, group_id: d.groupId, group_name: d.groupName,
-    revision_digest: d.revisionDigest, config_name: d.configName, status: d.status, creator: d.creator,
+    revision_digest: d.revisionDigest, config_name: d.configName, status: d.status, creator: d.creator === 'schedule' ? 'user' : d.creator,
     description: d.description, file_exists_behavior: d.fileExistsBehavior,
     ignore_application_stop_failures: flag(d.ignoreApplicationStopFailures),
     target_host_ids: d.targetHostIds === undefined ? null : JSON.stringify(d.targetHostIds),
     auto_rollback: d.autoRollback === undefined ? null : JSON.stringify(d.autoRollback),
     rollback_of: orNull(d.rollbackOf), rolled_back_by: orNull(d.rolledBackBy),
     approve_after: orNull(d.approveAfter), approve_after_zones: orNull(d.approveAfterZones), approved: flag(d.approved ?? false), pause_reason: orNull(d.pauseReason),
+    ignore_window: flag(d.ignoreWindow ?? false), paused_for_window: flag(d.pausedForWindow ?? false), schedule_id: orNull(d.scheduleId),
     ignore_alarms: flag(d.ignoreAlarms ?? false), min_healthy_time_ms: d.minHealthyTimeMs ?? 0,
     min_healthy_hosts: orNull(d.minHealthyHosts), error_code: orNull(d.errorCode),
     error_message: orNull(d.errorMessage), created_at: d.createdAt, started_at: orNull(d.startedAt),

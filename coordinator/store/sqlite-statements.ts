@@ -19,6 +19,7 @@ export const DEPLOYMENT_PATCH_COLUMNS = {
   minHealthyHosts: 'min_healthy_hosts',
   pauseReason: 'pause_reason',
   approved: 'approved',
+  pausedForWindow: 'paused_for_window',
 } as const satisfies Record<keyof DeploymentPatch, string>;
 
 export const HOST_DEPLOYMENT_PATCH_COLUMNS = {
@@ -41,7 +42,7 @@ const STATUS_FILTER = '(@statuses IS NULL OR status IN (SELECT value FROM json_e
 
 const DEPLOYMENT_COLUMNS = [
   'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'description',
-  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approve_after_zones', 'approved', 'pause_reason', 'ignore_alarms', 'min_healthy_time_ms', 'min_healthy_hosts', 'error_code', 'error_message',
+  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approve_after_zones', 'approved', 'pause_reason', 'ignore_alarms', 'ignore_window', 'paused_for_window', 'schedule_id', 'min_healthy_time_ms', 'min_healthy_hosts', 'error_code', 'error_message',
   'created_at', 'started_at', 'completed_at',
 ];
 const HOST_DEPLOYMENT_COLUMNS = [
@@ -69,7 +70,8 @@ export function prepareStatements(db: Database) {
     getConfig: p('SELECT * FROM deployment_configs WHERE name = ?'),
     listConfigs: p('SELECT * FROM deployment_configs ORDER BY built_in DESC, name'),
 
-    insertGroup: p(insert('deployment_groups', ['id', 'application', 'name', 'tag_sets', 'config_name', 'auto_rollback', 'alarms', 'rollback_config', 'created_at'])),
+    insertGroup: p(insert('deployment_groups', ['id', 'application', 'name', 'tag_sets', 'config_name', 'auto_rollback', 'alarms', 'rollback_config', 'windows', 'created_at'])),
+    setGroupWindows: p('UPDATE deployment_groups SET windows = @windows WHERE id = @id'),
     setGroupRollbackConfig: p('UPDATE deployment_groups SET rollback_config = @rollback_config WHERE id = @id'),
     setGroupAlarms: p('UPDATE deployment_groups SET alarms = @alarms WHERE id = @id'),
     setGroupAutoRollback: p('UPDATE deployment_groups SET auto_rollback = @auto_rollback WHERE id = @id'),

@@ -12,6 +12,9 @@ import { migrate } from './migrations.js';
 import { SqliteEventLog } from './sqlite-events.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
 import { SqlitePlans } from './sqlite-plans.js';
+import type { Schedule, ScheduleState } from '../domain/schedules.js';
+import type { DeploymentWindow } from '../domain/windows.js';
+import { ScheduleTable } from './sqlite-schedules.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
 import { SqliteTokens } from './sqlite-tokens.js';
@@ -19,7 +22,7 @@ import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  DeploymentFilter, DeploymentPatch, HostDeploymentPatch, HostRevisionState, StatusCount, Store,
+  DeploymentFilter, DeploymentPatch, HostDeploymentPatch, HostRevisionState, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -41,6 +44,7 @@ export class SqliteStore implements Store {
   private readonly tokens: SqliteTokens;
   private readonly events: SqliteEventLog;
   private readonly plans: SqlitePlans;
+  private readonly schedules: ScheduleTable;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -55,6 +59,9 @@ export class SqliteStore implements Store {
       this.tokens = new SqliteTokens(this.db);
       this.events = new SqliteEventLog(this.db);
       this.plans = new SqlitePlans(this.db);
+      this.schedules = new ScheduleTable(this.db, {
+        group: id => this.getGroupById(id), application: name => this.getApplication(name), deployment: id => this.getDeployment(id),
+      });
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -248,6 +255,40 @@ export class SqliteStore implements Store {
     guard(`rollback config "${configName}"`, () => (changes = this.st.setGroupRollbackConfig.run({ id: groupId, rollback_config: configName }).changes),
       [[`deployment config "${configName}"`, () => (configName === null ? true : this.getConfig(configName))]]);
     if (changes !== 1) throw new FerryError('NOT_FOUND', `deployment group id "${groupId}" not found`);
+  }
+
+  setGroupWindows(groupId: string, windows: readonly DeploymentWindow[]): void {
+    if (this.st.setGroupWindows.run({ id: groupId, windows: JSON.stringify(windows) }).changes !== 1) {
+      throw new FerryError('NOT_FOUND', `deployment group id "${groupId}" not found`);
+    }
+  }
+
+  createSchedule(schedule: Schedule): void {
+    this.schedules.create(schedule);
+  }
+
+  getSchedule(id: string): Schedule | undefined {
+    return this.schedules.get(id);
+  }
+
+  listSchedules(filter?: ScheduleFilter): Schedule[] {
+    return this.schedules.list(filter);
+  }
+
+  dueSchedules(now: string): Schedule[] {
+    return this.schedules.due(now);
+  }
+
+  claimScheduleRun(id: string, due: string, next: string | null, ranAt: string): boolean {
+    return this.schedules.claim(id, due, next, ranAt);
+  }
+
+  recordScheduleResult(id: string, result: { deploymentId: string } | { error: string }): void {
+    this.schedules.recordResult(id, result);
+  }
+
+  transitionSchedule(id: string, to: ScheduleState): boolean {
+    return this.schedules.transition(id, to);
   }
 
   linkRollback(id: string, rollbackId: string): boolean {

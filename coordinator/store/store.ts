@@ -6,6 +6,8 @@ import type {
   Revision,
 } from '../domain/types.js';
 import type { TokenRecord } from '../security/tokens.js';
+import type { Schedule, ScheduleState } from '../domain/schedules.js';
+import type { DeploymentWindow } from '../domain/windows.js';
 
 /**
  * The coordinator's persistent state, in domain terms (STYLE 4). One SQLite implementation
@@ -23,6 +25,8 @@ export interface DeploymentPatch {
   minHealthyHosts?: number;
   pauseReason?: string | null;
   approved?: boolean;
+  /** Set when the scheduler pauses for a closed window; cleared by any other pause or resume. */
+  pausedForWindow?: boolean;
 }
 
 export interface HostDeploymentPatch {
@@ -71,6 +75,8 @@ export interface Store extends EventLogStore {
   setGroupAlarms(groupId: string, alarms: readonly string[]): void;
   /** Sets (or with null clears) the config this group's rollbacks use. */
   setGroupRollbackConfig(groupId: string, configName: string | null): void;
+  /** Replaces the group's deployment windows ([] = none: always open). */
+  setGroupWindows(groupId: string, windows: readonly DeploymentWindow[]): void;
 
   // Revisions: adding the same (application, digest) twice keeps the first and returns it
   addRevision(revision: Revision): Revision;
@@ -156,8 +162,30 @@ export interface Store extends EventLogStore {
   getPlan(id: string): DeploymentPlanRecord | undefined;
   /** CAS: records the deployment that executed the plan; false when it was already used. */
   markPlanUsed(id: string, deploymentId: string): boolean;
+  // Scheduled deployments (store-schedules.ts)
+  createSchedule(schedule: Schedule): void;
+  getSchedule(id: string): Schedule | undefined;
+  listSchedules(filter?: ScheduleFilter): Schedule[];
+  /** Active schedules whose next run is at or before `now`, soonest first. */
+  dueSchedules(now: string): Schedule[];
+  /**
+   * Claims a due run (compare-and-set on state Active and `nextRunAt` = `due`): records `ranAt`
+   * and moves `nextRunAt` to `next`, or with `next` null moves the schedule to Done. False when
+   * someone else claimed it or it was cancelled.
+   */
+  claimScheduleRun(id: string, due: string, next: string | null, ranAt: string): boolean;
+  /** What the claimed run produced: a deployment, or the reason there is none. */
+  recordScheduleResult(id: string, result: { deploymentId: string } | { error: string }): void;
+  /** CAS against SCHEDULE_TRANSITIONS (Active → Cancelled | Done). */
+  transitionSchedule(id: string, to: ScheduleState): boolean;
 
   close(): void;
+}
+
+export interface ScheduleFilter {
+  application?: string;
+  /** Done and Cancelled ones too (default: only Active). */
+  all?: boolean;
 }
 
 export interface StatusCount<S extends string> {

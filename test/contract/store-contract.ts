@@ -13,6 +13,7 @@ import { logAndRevisionContract } from './store-contract-logs.js';
 import { metricsContract } from './store-contract-metrics.js';
 import { tokensContract } from './store-contract-tokens.js';
 import { planContract } from './store-contract-plans.js';
+import { scheduleContract } from './store-contract-schedules.js';
 
 export * from './store-builders.js';
 
@@ -56,6 +57,7 @@ export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): 
   tokensContract(test);
   eventsContract(test);
   planContract(test);
+  scheduleContract(test);
 }
 
 function catalogContract(test: StoreTest): void {

@@ -18,6 +18,7 @@ import type { LogEntry__Output } from '../../proto/gen/ferry/v1/LogEntry.js';
 import type { RevisionHeader__Output } from '../../proto/gen/ferry/v1/RevisionHeader.js';
 import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
 import type { Revision__Output } from '../../proto/gen/ferry/v1/Revision.js';
+import type { Schedule__Output } from '../../proto/gen/ferry/v1/Schedule.js';
 
 /**
  * A fake ControlService for CLI tests: a real grpc-js server on port 0 with canned answers that
@@ -48,7 +49,7 @@ export function deployment(o: Partial<Deployment__Output> = {}): Deployment__Out
     status: 'Created', creator: 'user', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
     minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '',
     rollbackOf: '', rolledBackBy: '', autoRollback: [], pauseReason: '', approveAfter: -1, awaitingApproval: false,
-    ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, ...o,
+    ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, waitReason: '', nextWindowAt: '', ignoreWindow: false, scheduleId: '', ...o,
   };
 }
 
@@ -75,7 +76,15 @@ export function group(o: Partial<DeploymentGroup__Output> = {}): DeploymentGroup
   return {
     id: 'g-1', application: 'shop', name: 'web', configName: 'OneAtATime', createdAt: T0,
     tagSets: [{ filters: [{ key: 'role', value: 'web', hasKey: true, hasValue: true }] }],
-    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', autoRollback: [], alarms: [], rollbackConfig: '', triggers: [], ...o,
+    matchingHostIds: [], lastSuccessfulDeploymentId: '', lastSuccessfulRevision: '', autoRollback: [], alarms: [], rollbackConfig: '', triggers: [],
+    windows: [], windowOpen: false, windowClosesAt: '', nextWindowAt: '', ...o,
+  };
+}
+
+export function schedule(o: Partial<Schedule__Output> = {}): Schedule__Output {
+  return {
+    id: 's-TEST1', application: 'shop', group: 'web', revision: 'latest', at: '', cron: '0 2 * * *', timezone: 'UTC', state: 'Active',
+    nextRunAt: at(3600), lastRunAt: '', lastDeploymentId: '', lastError: '', createdBy: 'me@host', createdAt: T0, deployment: null, ...o,
   };
 }
 
@@ -124,6 +133,7 @@ export class FakeControl {
   events: Event__Output[] = [];
   /** Answer of PlanDeployment and GetDeploymentPlan (NOT_FOUND when unset). */
   plan: DeploymentPlan__Output | undefined;
+  schedules: Schedule__Output[] = [schedule()];
   private readonly server = new grpc.Server();
   private readonly storedDigests = new Set<string>();
 
@@ -222,6 +232,15 @@ export class FakeControl {
       },
       PlanDeployment: this.unary('PlanDeployment', () => this.plan ?? notFound('plan')),
       GetDeploymentPlan: this.unary('GetDeploymentPlan', req => (this.plan && req.id === this.plan.id ? this.plan : notFound(`plan ${req.id}`))),
+      CreateSchedule: this.unary('CreateSchedule', req => schedule({
+        application: req.deployment?.application ?? '', group: req.deployment?.group ?? '', revision: req.deployment?.revision ?? '',
+        at: req.at, cron: req.cron, timezone: req.timezone || 'UTC', nextRunAt: req.at || at(3600),
+      })),
+      ListSchedules: this.unary('ListSchedules', () => ({ schedules: this.schedules })),
+      CancelSchedule: this.unary('CancelSchedule', req => {
+        const s = this.schedules.find(x => x.id === req.id);
+        return s ? { ...s, state: 'Cancelled', nextRunAt: '' } : notFound(`schedule ${req.id}`);
+      }),
     };
   }
 

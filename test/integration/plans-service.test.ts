@@ -3,7 +3,6 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { createLogger } from '../../coordinator/log.js';
 import { RevisionTrees } from '../../coordinator/revisions/revision-tree.js';
-import { resolveCoordinatorConfig } from '../../coordinator/config.js';
 import { startCoordinator } from '../../coordinator/server.js';
 import { createApplication, createGroup } from '../../coordinator/services/catalog.js';
 import { createDeployment } from '../../coordinator/services/deployments.js';
@@ -11,6 +10,7 @@ import { executePlan, planDeployment } from '../../coordinator/services/plans.js
 import type { Context } from '../../coordinator/context.js';
 import { pack, writeBundle } from '../helpers/bundle.js';
 import { tempDir } from '../helpers/temp.js';
+import { coordinatorConfig } from '../helpers/coordinator-config.js';
 
 /**
  * The plan service in a real coordinator (real SQLite, real revision store, a fake clock): the
@@ -24,7 +24,7 @@ async function setUp(t: Test) {
   let now = Date.parse('2026-01-01T00:00:00Z');
   const clock = { now: () => now };
   const running = await startCoordinator({
-    ...resolveCoordinatorConfig({ data: path.join(dir, 'data'), listen: '127.0.0.1:0' }, { FERRY_COORDINATOR_CONFIG: '' }, dir),
+    ...coordinatorConfig(path.join(dir, 'data')),
     logLevel: 'error', maxRevisionBytes: 1 << 26,
   }, createLogger({ level: 'error', console: false }), { clock });
   t.teardown(() => running.stop());

@@ -104,7 +104,7 @@ t.test('group create sends tag sets as TagFilters (OR within a set, AND across s
   t.equal(r.code, 0, r.stderr);
   const [req] = fake.requests('CreateDeploymentGroup');
   t.same(req, {
-    application: 'shop', name: 'web', configName: 'HalfAtATime', autoRollback: [], alarms: [],
+    application: 'shop', name: 'web', configName: 'HalfAtATime', autoRollback: [], alarms: [], windows: [],
     tagSets: [
       { filters: [{ key: 'role', value: 'web', hasKey: true, hasValue: true }, { key: 'role', value: 'api', hasKey: true, hasValue: true }] },
       { filters: [{ key: 'env', value: 'prod', hasKey: true, hasValue: true }] },
@@ -170,7 +170,7 @@ t.test('deploy create sends the request and prints the deployment id', async t =
   t.same(fake.requests('CreateDeployment'), [{
     application: 'shop', group: 'web', revision: DIGEST.slice(0, 10), configName: 'AllAtOnce', description: 'v2',
     fileExistsBehavior: 'OVERWRITE', ignoreApplicationStopFailures: true, autoRollback: [], overrideAutoRollback: false,
-    approveAfter: 0, hasApproveAfter: false, ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, planId: '',
+    approveAfter: 0, hasApproveAfter: false, ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, planId: '', ignoreWindow: false,
   }]);
   const json = await runFerry(['--coordinator', fake.address, 'deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--json']);
   t.equal(json.json.deployment.id, 'd-TEST1');

@@ -11,6 +11,7 @@ import type { Runner } from '../session.js';
 import { registerLogsCommand } from './deploy-logs.js';
 import { fromPlanRequest, registerPlanCommand } from './deploy-plan.js';
 import { registerWaitCommand } from './deploy-wait.js';
+import { scheduleOnce } from './schedule.js';
 
 /** Flags → CreateDeploymentRequest and the wait timeout; every flag checked before any call. */
 export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number } {
@@ -27,6 +28,7 @@ export function deploymentRequest(opts: Record<string, unknown>, alternative = '
     group: requireText(opts.group as string, '--group'),
     revision: parseRevisionRef(String(opts.revision)),
     ...deploymentOptions(opts),
+    ...(opts.ignoreWindow === true && { ignoreWindow: true }),
   };
 }
 
@@ -43,13 +45,18 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         'ferry deploy create --app shop --group web --revision 3f2a9c1e --wait --timeout 30m',
         'ferry deploy create --app shop --group web --revision latest --wait --json > result.json   # CI: exit code says how it ended',
         'ferry deploy create --from-plan p-7KQ2M9X1A --wait   # exactly what ferry deploy plan showed',
+        'ferry deploy create --app shop --group web --revision latest --at 2026-12-01T02:00Z   # one scheduled deployment (ferry schedule list)',
+        'ferry deploy create --app shop --group web --revision 3f2a9c1e --ignore-window   # emergencies: the group\'s windows do not hold it',
       ])
       .option('--app <app>', 'the application (required, unless --from-plan)')
       .option('--group <group>', 'the deployment group (required, unless --from-plan)')
       .option('--revision <digest|prefix|latest>', 'a digest, a unique prefix of at least 8 hex digits, or latest (required, unless --from-plan)')
-      .option('--from-plan <id>', 'execute a plan made by ferry deploy plan: its revision, config and options; refused if the group or its hosts changed since')),
+      .option('--from-plan <id>', 'execute a plan made by ferry deploy plan: its revision, config and options; refused if the group or its hosts changed since')
+      .option('--ignore-window', 'emergencies: start now even outside the group\'s deployment windows')
+      .option('--at <time>', 'create the deployment later, at this ISO 8601 time (e.g. 2026-12-01T02:00Z): a one-shot schedule')),
     async (s, _args, opts) => {
       const { request, wait, timeoutMs } = createRequest(opts);
+      if (opts.at !== undefined) return scheduleOnce(s, request, String(opts.at), wait);
       const created = await s.api().createDeployment(request);
       const d = created.deployment;
       if (!d) throw new FerryError('INTERNAL', 'the coordinator created a deployment but did not return it');
@@ -58,6 +65,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         s.out.line(d.id);
         s.out.line(`created deployment ${d.id}: ${d.application}/${d.groupName} ← revision ${shortDigest(d.revision)} (config ${d.configName}, ${d.status})`);
         if (request.planId) s.out.line(`as planned in ${request.planId} (ferry deploy plan --show ${request.planId})`);
+        if (d.waitReason) s.out.line(`  ${d.waitReason}`);
         s.out.line(`follow it: ferry deploy status ${d.id}   hook output: ferry deploy logs ${d.id} --follow`);
         return;
       }
@@ -167,7 +175,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
 }
 
 /** Who is asking, recorded with a stop: user@hostname (no authentication yet). */
-function requester(): string {
+export function requester(): string {
   let user = 'unknown';
   try {
     user = os.userInfo().username;

@@ -7,6 +7,12 @@ import { parseTagSets, requireText } from '../args.js';
 import { NONE, formatAgo, formatTagSets, formatTags, formatTime, keyValues, orNone, shortDigest, table, tagSetFlags } from '../format.js';
 import type { Runner } from '../session.js';
 import { registerTriggerCommands, triggerLines } from './group-trigger.js';
+import { formatWindow, parseWindowFlags, windowNow, windowPairs } from '../window-flags.js';
+
+const WINDOW_HELP = [
+  'ferry group create --app shop --name web --tag-set role=web --window "0 9 * * 1-5" --window-duration 8h --window-timezone Europe/Paris',
+  '  # deployments start only 09:00-17:00 Paris time, Monday to Friday; others wait Queued (--ignore-window for emergencies)',
+];
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -19,6 +25,7 @@ export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo_
     ['Config', orNone(g.configName)],
     ['Tag sets', formatTagSets(g.tagSets)],
     ['As flags', tagSetFlags(g.tagSets).map(f => `--tag-set ${f}`).join(' ') || NONE],
+    ...windowPairs(g),
     ['Last successful revision', g.lastSuccessfulRevision ? `${shortDigest(g.lastSuccessfulRevision)} (deployment ${g.lastSuccessfulDeploymentId})` : NONE],
     ['Created', formatTime(g.createdAt)],
   ]);
@@ -46,15 +53,20 @@ export function registerGroupCommands(program: Command, r: Runner): void {
         'ferry group create --app shop --name web --tag-set role=web',
         'ferry group create --app shop --name prod-web --tag-set role=web,role=api --tag-set env=prod --config HalfAtATime',
         '  # a filter is key, =value or key=value; OR within a --tag-set, AND across them',
+        ...WINDOW_HELP,
       ])
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--name <group>', 'the group\'s name')
       .option('--tag-set <filters>', 'comma-separated tag filters (key, =value, key=value) matched with OR; repeat for AND', collect, [])
       .option('--config <config>', 'the deployment config (the coordinator\'s default when not given; see ferry config list)')
       .option('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop (default none)')
-      .option('--alarm <expression>', 'a health alarm every host of the group evaluates, e.g. "http GET http://127.0.0.1:8080/health for 30s" (repeatable)', collect, []),
+      .option('--alarm <expression>', 'a health alarm every host of the group evaluates, e.g. "http GET http://127.0.0.1:8080/health for 30s" (repeatable)', collect, [])
+      .option('--window <cron>', 'a deployment window opening whenever this five-field cron expression matches (repeatable)', collect, [])
+      .option('--window-duration <duration>', 'how long each window stays open (e.g. 8h, 30m); required with --window')
+      .option('--window-timezone <tz>', 'the IANA timezone of the window expressions (default UTC)'),
     async (s, _args, opts) => {
       const tagSets = parseTagSets(opts.tagSet as string[]);
+      const windows = parseWindowFlags(opts);
       const created = await s.api().createDeploymentGroup({
         application: requireText(opts.app as string, '--app'),
         name: requireText(opts.name as string, '--name'),
@@ -62,12 +74,14 @@ export function registerGroupCommands(program: Command, r: Runner): void {
         configName: (opts.config as string | undefined) ?? '',
         autoRollback: opts.autoRollback === undefined ? [] : parseAutoRollbackFlag(String(opts.autoRollback)),
         alarms: opts.alarm as string[],
+        windows: windows ?? [],
       });
       if (s.out.json) return s.out.document(created);
       s.out.line(`created deployment group ${created.application}/${created.name} (${created.id})`);
       s.out.line(`  hosts: ${formatTagSets(created.tagSets)}; ${created.matchingHostIds.length} connected host(s) match now`);
       s.out.line(`  config: ${orNone(created.configName)}`);
       s.out.line(`  auto-rollback: ${created.autoRollback.join(',') || 'none'}`);
+      if (created.windows.length > 0) s.out.line(`  windows: ${created.windows.map(formatWindow).join('; ')}; now ${windowNow(created)}`);
     },
   );
 
@@ -76,19 +90,30 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       .leaf(group, 'update', 'change a deployment group\'s settings', [
         'ferry group update --app shop --name web --auto-rollback failure,stop',
         'ferry group update --app shop --name web --auto-rollback none',
+        'ferry group update --app shop --name web --window "0 2 * * *" --window-duration 4h   # replaces the windows',
+        'ferry group update --app shop --name web --no-window   # no windows: deployments start at any time',
       ])
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--name <group>', 'the group\'s name')
       .option('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop, or none')
       .option('--alarm <expression>', 'replace the group\'s health alarms with these (repeatable)', collect, [])
       .option('--no-alarms', 'remove every health alarm of the group')
-      .option('--rollback-config <config>', 'the deployment config rollbacks of this group use (none: the failed deployment\'s)'),
+      .option('--rollback-config <config>', 'the deployment config rollbacks of this group use (none: the failed deployment\'s)')
+      .option('--window <cron>', 'replace the group\'s deployment windows with these (repeatable; with --window-duration)', collect, [])
+      .option('--window-duration <duration>', 'how long each window stays open (e.g. 8h)')
+      .option('--window-timezone <tz>', 'the IANA timezone of the window expressions (default UTC)')
+      .option('--no-window', 'remove every deployment window of the group'),
     async (s, _args, opts) => {
       const alarms = opts.alarm as string[];
       const setAlarms = alarms.length > 0 || opts.alarms === false;
       const setRollbackConfig = opts.rollbackConfig !== undefined;
-      if (opts.autoRollback === undefined && !setAlarms && !setRollbackConfig) {
-        throw new FerryError('INVALID_ARGUMENT', 'give --auto-rollback, --alarm, --no-alarms or --rollback-config');
+      const clearWindows = opts.window === false;
+      if (clearWindows && (opts.windowDuration !== undefined || opts.windowTimezone !== undefined)) {
+        throw new FerryError('INVALID_ARGUMENT', '--no-window: not with --window-duration or --window-timezone');
+      }
+      const windows = clearWindows ? [] : parseWindowFlags(opts);
+      if (opts.autoRollback === undefined && !setAlarms && !setRollbackConfig && windows === undefined) {
+        throw new FerryError('INVALID_ARGUMENT', 'give --auto-rollback, --alarm, --no-alarms, --rollback-config, --window or --no-window');
       }
       const updated = await s.api().updateDeploymentGroup({
         application: requireText(opts.app as string, '--app'),
@@ -99,9 +124,14 @@ export function registerGroupCommands(program: Command, r: Runner): void {
         setAlarms,
         rollbackConfig: setRollbackConfig ? String(opts.rollbackConfig) : '',
         setRollbackConfig,
+        windows: windows ?? [],
+        setWindows: windows !== undefined,
       });
       if (s.out.json) return s.out.document(updated);
       s.out.line(`updated deployment group ${updated.application}/${updated.name}: auto-rollback ${updated.autoRollback.join(',') || 'none'}; alarms: ${updated.alarms.join('; ') || 'none'}`);
+      if (windows !== undefined) {
+        s.out.line(`  windows: ${updated.windows.map(formatWindow).join('; ') || 'none (deployments start at any time)'}${updated.windows.length > 0 ? `; now ${windowNow(updated)}` : ''}`);
+      }
     },
   );
 
@@ -116,7 +146,9 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       const rows = res.groups.map(g => [
         g.name, orNone(g.configName), formatTagSets(g.tagSets), String(g.matchingHostIds.length), shortDigest(g.lastSuccessfulRevision),
       ]);
-      s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION'], rows));
+      // The WINDOW column only when some group has windows.
+      if (!res.groups.some(g => g.windows.length > 0)) return s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION'], rows));
+      s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION', 'WINDOW'], rows.map((r, i) => [...r, windowNow(res.groups[i]!)])));
     },
   );
 

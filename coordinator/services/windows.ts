@@ -1,0 +1,105 @@
+import { FerryError } from '../../agent/errors.js';
+import { type Context, iso } from '../context.js';
+import type { Deployment, DeploymentGroup } from '../domain/types.js';
+import { type DeploymentWindow, currentWindowEnd, isOpen, nextOpening, validateWindows } from '../domain/windows.js';
+
+/**
+ * Deployment windows at the edges: validation for the API, the group's setting, and what the
+ * scheduler and the views need (is a deployment held, why, until when). The decisions are
+ * `domain/windows.ts`'s; `now` is the injected clock's.
+ */
+
+/** Validated windows, or INVALID_ARGUMENT listing every problem with the flag it belongs to. */
+export function checkWindows(windows: readonly DeploymentWindow[]): DeploymentWindow[] {
+  const problems = validateWindows(windows);
+  if (problems.length > 0) {
+    throw new FerryError('INVALID_ARGUMENT', problems.map(p => `${p.path}: ${p.message}`).join('; '));
+  }
+  return windows.map(w => ({ cron: w.cron.trim().replace(/\s+/g, ' '), durationMs: w.durationMs, timezone: w.timezone }));
+}
+
+export function setGroupWindows(ctx: Context, application: string, name: string, windows: readonly DeploymentWindow[]): void {
+  const g = ctx.store.getGroup(application, name);
+  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}`);
+  const valid = checkWindows(windows);
+  ctx.store.setGroupWindows(g.id, valid);
+  ctx.log.info('windows set', { component: 'catalog', application, group: name, windows: valid.length });
+  ctx.kick();
+}
+
+/**
+ * Whether the group's windows hold this deployment: not with `--ignore-window`, and not for a
+ * rollback or a late host's automatic deployment (they restore or complete what is already there).
+ */
+export function windowsApply(d: Deployment, group: DeploymentGroup | undefined): group is DeploymentGroup & { windows: DeploymentWindow[] } {
+  return !!group?.windows?.length && !d.ignoreWindow && (d.creator === 'user' || d.creator === 'schedule');
+}
+
+/** True when the deployment may start hosts now. */
+export function windowAllows(ctx: Context, d: Deployment, group: DeploymentGroup | undefined, now = ctx.clock.now()): boolean {
+  return !windowsApply(d, group) || isOpen(group.windows, now);
+}
+
+export function waitingForWindow(opensAt: number | undefined): string {
+  return opensAt === undefined ? 'waiting for window: none opens within a year (check the group\'s --window)' : `waiting for window, opens ${iso(opensAt)}`;
+}
+
+export interface WindowWait {
+  /** Why it has not started (Queued) or is held (Paused for its window). */
+  reason: string;
+  /** When the next window opens, if it waits for one. */
+  opensAt?: number;
+}
+
+/** Why a Queued (or window-paused) deployment waits, for `deploy status`/`list` and `--wait`. */
+export function deploymentWait(ctx: Context, d: Deployment): WindowWait | undefined {
+  if (d.status !== 'Queued' && !(d.status === 'Paused' && d.pausedForWindow)) return undefined;
+  const group = ctx.store.getGroupById(d.groupId);
+  const now = ctx.clock.now();
+  if (windowsApply(d, group) && !isOpen(group.windows, now)) {
+    const opensAt = nextOpening(group.windows, now);
+    return { reason: waitingForWindow(opensAt), ...(opensAt !== undefined && { opensAt }) };
+  }
+  if (d.status !== 'Queued') return undefined;
+  const active = ctx.store.activeDeployment(d.groupId);
+  if (active && active.id !== d.id) return { reason: `waiting for deployment ${active.id} (${active.status}) of group ${d.groupName} to finish` };
+  return undefined;
+}
+
+/** The group's window state now, for `group show`/`list`. */
+export function groupWindowState(ctx: Context, group: DeploymentGroup): { open: boolean; closesAt?: number; opensAt?: number } | undefined {
+  if (!group.windows?.length) return undefined;
+  const now = ctx.clock.now();
+  if (isOpen(group.windows, now)) {
+    const closesAt = currentWindowEnd(group.windows, now);
+    return { open: true, ...(closesAt !== undefined && { closesAt }) };
+  }
+  const opensAt = nextOpening(group.windows, now);
+  return { open: false, ...(opensAt !== undefined && { opensAt }) };
+}
+
+/** The next Queued deployment of the group that its windows let start now (rollbacks first, then the oldest). */
+export function nextStartable(ctx: Context, group: DeploymentGroup): Deployment | undefined {
+  const next = ctx.store.nextQueued(group.id);
+  if (!next || windowAllows(ctx, next, group)) return next;
+  // Held by the window: an --ignore-window deployment (or a rollback) queued behind it may go first.
+  const queued = ctx.store.listDeployments({ groupId: group.id, statuses: ['Queued'], limit: 1000 }).reverse();
+  return queued.find(d => windowAllows(ctx, d, group));
+}
+
+/** The pause reason when a running deployment's window is closed, else undefined. */
+export function windowHold(ctx: Context, d: Deployment): string | undefined {
+  const group = ctx.store.getGroupById(d.groupId);
+  const now = ctx.clock.now();
+  if (!windowsApply(d, group) || isOpen(group.windows, now)) return undefined;
+  return `outside window: no new host starts (hosts in flight finish); ${waitingForWindow(nextOpening(group.windows, now))}, then it resumes by itself`;
+}
+
+/** A deployment paused for its window resumes once a window is open (or the group has none any more). */
+export function resumeIfWindowOpen(ctx: Context, d: Deployment, group: DeploymentGroup): Deployment {
+  if (!windowAllows(ctx, d, group)) return d;
+  if (!ctx.store.transitionDeployment(d.id, 'InProgress', { pauseReason: null, pausedForWindow: false })) return d;
+  ctx.log.info('deployment resumed', { component: 'scheduler', deployment_id: d.id, from: 'Paused', to: 'InProgress', reason: 'window open' });
+  ctx.changes.deployment(d.id);
+  return ctx.store.getDeployment(d.id) ?? d;
+}
