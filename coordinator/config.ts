@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { COORDINATOR_KINDS, problemsError, readSettings } from '../ops/config-file.js';
 import { parseDuration, parseSize } from '../agent/config.js';
+import { isLoopbackHost, listenHost } from './security/transport.js';
 import { FerryError, describeError } from '../agent/errors.js';
 import { parseMetricsListen } from '../agent/metrics-http.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -21,6 +22,8 @@ export interface CoordinatorConfig {
   maxRevisionBytes: number;
   /** Where GET /metrics (Prometheus) is served; absent: no metrics endpoint (the default). */
   metricsListen?: string;
+  /** Plaintext on a loopback address, no tokens (development; the demo and tests). Without it the coordinator serves TLS. */
+  insecure: boolean;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -31,7 +34,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   maxRevisionBytes: '2G',
 });
 
-const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen'] as const;
+const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen', 'insecure'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -41,6 +44,7 @@ export interface CoordinatorFlags {
   heartbeatInterval?: string;
   agentTimeout?: string;
   metricsListen?: string;
+  insecure?: boolean;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -81,17 +85,30 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     throw new FerryError('INVALID_ARGUMENT', `--agent-timeout (${agentTimeoutMs} ms) must be longer than the heartbeat interval (${heartbeatIntervalMs} ms)`);
   }
   const metricsListen = pick(flags.metricsListen, 'FERRY_METRICS_LISTEN', 'metricsListen');
+  const listen = parseListen(pick(flags.listen, 'FERRY_LISTEN', 'listen', COORDINATOR_DEFAULTS.listen)!);
+  const insecure = flags.insecure ?? parseBool('insecure', env.FERRY_INSECURE, 'FERRY_INSECURE') ?? parseBool('insecure', file.insecure, 'insecure') ?? false;
+  if (insecure && !isLoopbackHost(listenHost(listen))) {
+    throw new FerryError('INVALID_ARGUMENT', `--insecure serves plaintext, which is allowed only on a loopback address, not --listen ${listen}: drop --insecure (the coordinator then serves TLS)`);
+  }
   return Object.freeze({
     // As in the agent's file: a relative path in the file is relative to the file (a unit's cwd is `/`).
     dataDir: path.resolve(dataFromFile && fileName ? path.dirname(fileName) : cwd, data),
-    listen: parseListen(pick(flags.listen, 'FERRY_LISTEN', 'listen', COORDINATOR_DEFAULTS.listen)!),
+    listen,
     logLevel: level as LogLevel,
     heartbeatIntervalMs,
     agentTimeoutMs,
     logBytesPerHost: parseSize('logBytesPerHost', String(file.logBytesPerHost ?? COORDINATOR_DEFAULTS.logBytesPerHost)),
     maxRevisionBytes: parseSize('maxRevisionSize', String(file.maxRevisionSize ?? COORDINATOR_DEFAULTS.maxRevisionBytes)),
     ...(metricsListen && { metricsListen: parseMetricsListen('--metrics-listen', metricsListen) }),
+    insecure,
   });
+}
+
+function parseBool(key: string, v: unknown, source: string): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === true || v === 'true' || v === '1') return true;
+  if (v === false || v === 'false' || v === '0') return false;
+  throw new FerryError('INVALID_ARGUMENT', `${source}: '${String(v)}' is not true or false (${key})`);
 }
 
 // ---- the config file's location (install writes /etc/ferry/coordinator.yaml) ----

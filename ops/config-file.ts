@@ -15,7 +15,7 @@ export interface Problem {
   message: string;
 }
 
-export type ValueKind = 'string' | 'address' | 'listen' | 'metrics' | 'duration' | 'size' | 'count' | 'level' | 'tags';
+export type ValueKind = 'string' | 'address' | 'listen' | 'metrics' | 'duration' | 'size' | 'count' | 'level' | 'tags' | 'boolean';
 
 /** What the agent's keys hold (keys not listed accept any scalar; their resolver checks them). */
 export const AGENT_KINDS: Readonly<Record<string, ValueKind>> = {
@@ -26,7 +26,7 @@ export const AGENT_KINDS: Readonly<Record<string, ValueKind>> = {
 
 export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   data: 'string', listen: 'listen', logLevel: 'level', heartbeatInterval: 'duration', agentTimeout: 'duration',
-  logBytesPerHost: 'size', maxRevisionSize: 'size', metricsListen: 'metrics',
+  logBytesPerHost: 'size', maxRevisionSize: 'size', metricsListen: 'metrics', insecure: 'boolean',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());
@@ -76,6 +76,7 @@ function checkValue(kind: ValueKind, key: string, value: unknown): string | unde
     case 'size': return firstError([() => parseSize(key, raw)]);
     case 'count': return firstError([() => parsePositiveInt(key, raw)]);
     case 'level': return LEVELS.includes(raw) ? undefined : `${key}: '${raw}' is not one of ${LEVELS.join(', ')}`;
+    case 'boolean': return ['true', 'false'].includes(raw) ? undefined : `${key}: '${raw}' is not true or false`;
   }
 }
 

@@ -20,6 +20,7 @@ import {
   configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, tagSetsFromProto,
 } from './convert.js';
 import { failStream, toServiceError, unary } from './errors.js';
+import { tokenHandlers } from './token-handlers.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
@@ -41,6 +42,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
   };
 
   return {
+    ...tokenHandlers(ctx),
     CreateApplication: unary(req => createApplication(ctx, req.name)),
     ListApplications: unary(() => ({ applications: ctx.store.listApplications() })),
     CreateDeploymentConfig: unary(req =>
