@@ -61,6 +61,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     startedAt: (opts.clock ?? systemClock).now(),
     alarmStates: new Map(),
     metrics: new CoordinatorMetrics(metricsSource(() => ctx)),
+    ...(transport.kind === 'tls' && { tls: transport.files }),
   };
   scheduler = new Scheduler(ctx);
   const proto = loadFerryProto();

@@ -19,7 +19,8 @@ import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevi
 import {
   configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, tagSetsFromProto,
 } from './convert.js';
-import { failStream, toServiceError, unary } from './errors.js';
+import { failStream, toServiceError, unary, unaryAs } from './errors.js';
+import { revokeHost } from '../services/enroll.js';
 import { tokenHandlers } from './token-handlers.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
@@ -43,6 +44,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
 
   return {
     ...tokenHandlers(ctx),
+    RevokeHost: unaryAs((req, caller) => ({ hostId: req.id, revoked: revokeHost(ctx, req.id, caller.id) })),
     CreateApplication: unary(req => createApplication(ctx, req.name)),
     ListApplications: unary(() => ({ applications: ctx.store.listApplications() })),
     CreateDeploymentConfig: unary(req =>

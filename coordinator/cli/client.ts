@@ -34,6 +34,7 @@ import type { UploadRevisionResponse__Output } from '../../proto/gen/ferry/v1/Up
 import type { CreateTokenRequest } from '../../proto/gen/ferry/v1/CreateTokenRequest.js';
 import type { CreateTokenResponse__Output } from '../../proto/gen/ferry/v1/CreateTokenResponse.js';
 import type { ListTokensResponse__Output } from '../../proto/gen/ferry/v1/ListTokensResponse.js';
+import type { RevokeHostResponse__Output } from '../../proto/gen/ferry/v1/RevokeHostResponse.js';
 import type { RevokeTokenRequest } from '../../proto/gen/ferry/v1/RevokeTokenRequest.js';
 import type { TokenInfo__Output } from '../../proto/gen/ferry/v1/TokenInfo.js';
 import { isRefusal } from './exit-codes.js';
@@ -131,6 +132,9 @@ export class ControlApi {
   }
   listTokens() {
     return this.unary<object, ListTokensResponse__Output>(this.client.listTokens, {});
+  }
+  revokeHost(id: string) {
+    return this.unary<GetHostRequest, RevokeHostResponse__Output>(this.client.revokeHost, { id });
   }
   revokeToken(id: string) {
     return this.unary<RevokeTokenRequest, TokenInfo__Output>(this.client.revokeToken, { id });

@@ -65,10 +65,16 @@ export function authInterceptor(
           if (descriptor.path.startsWith(CONTROL)) {
             const caller = authorizeControl(store, descriptor.path.slice(CONTROL.length), metadata, now());
             metadata.set(CALLER_HEADER, JSON.stringify(caller));
+          } else if (descriptor.path === `${AGENT}Enroll`) {
+            // Authenticated by the join token in the request (services/enroll.ts).
+            metadata.set(CALLER_HEADER, JSON.stringify({ id: 'enrolling', role: 'agent' } satisfies Caller));
           } else if (descriptor.path.startsWith(AGENT)) {
             const cert = call.getAuthContext().sslPeerCertificate;
             if (!cert) throw new FerryError('UNAUTHENTICATED', 'agents connect with the client certificate they get by enrolling: ferry-agent enroll --coordinator … --token … --ca-fingerprint …');
-            metadata.set(CALLER_HEADER, JSON.stringify({ id: `host:${cert.subject.CN}`, role: 'agent' } satisfies Caller));
+            const issued = store.getHostCertificate(cert.fingerprint256);
+            if (!issued) throw new FerryError('UNAUTHENTICATED', `certificate ${cert.fingerprint256} was not issued by this coordinator's enrollment: enroll the host again`);
+            if (issued.revokedAt !== null) throw new FerryError('UNAUTHENTICATED', `the certificate of host ${issued.hostId} was revoked at ${issued.revokedAt}: enroll it again with a new join token`);
+            metadata.set(CALLER_HEADER, JSON.stringify({ id: `host:${issued.hostId}`, role: 'agent' } satisfies Caller));
           } else {
             throw new FerryError('PERMISSION_DENIED', `${descriptor.path} is not a Ferry call`);
           }

@@ -36,6 +36,7 @@ export const REQUIRED_ROLE = {
   CreateToken: 'admin',
   ListTokens: 'admin',
   RevokeToken: 'admin',
+  RevokeHost: 'admin',
 } as const satisfies Record<string, OperatorRole>;
 
 export function requiredRole(method: string): OperatorRole | undefined {

@@ -10,12 +10,12 @@ import type {
 import { migrate } from './migrations.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
-import { SqliteTokens } from './sqlite-tokens.js';
+import { SqliteHostCertificates, SqliteTokens } from './sqlite-tokens.js';
 import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  DeploymentFilter, DeploymentPatch, HostDeploymentPatch, HostRevisionState, StatusCount, Store,
+  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -35,6 +35,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly st: Statements;
   private readonly tokens: SqliteTokens;
+  private readonly certs: SqliteHostCertificates;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -47,6 +48,7 @@ export class SqliteStore implements Store {
       this.appliedMigrations = migrate(this.db);
       this.st = prepareStatements(this.db);
       this.tokens = new SqliteTokens(this.db);
+      this.certs = new SqliteHostCertificates(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -374,6 +376,18 @@ export class SqliteStore implements Store {
 
   revokeToken(id: string, at: string): boolean {
     return this.tokens.revokeAt(id, at);
+  }
+
+  addHostCertificate(cert: HostCertificate): void {
+    this.certs.add(cert);
+  }
+
+  getHostCertificate(fingerprint: string): HostCertificate | undefined {
+    return this.certs.byFingerprint(fingerprint);
+  }
+
+  revokeHostCertificates(hostId: string, at: string): number {
+    return this.certs.revokeHost(hostId, at);
   }
 
   countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[] {

@@ -150,7 +150,23 @@ export interface Store {
   /** Revokes at once; false when unknown or already revoked. */
   revokeToken(id: string, at: string): boolean;
 
+  // Host certificates (enrollment)
+  addHostCertificate(cert: HostCertificate): void;
+  getHostCertificate(fingerprint: string): HostCertificate | undefined;
+  /** Revokes every unrevoked certificate of the host; returns how many. */
+  revokeHostCertificates(hostId: string, at: string): number;
+
   close(): void;
+}
+
+export interface HostCertificate {
+  /** SHA-256, `AB:CD:…` as Node's X509Certificate.fingerprint256 gives it. */
+  fingerprint: string;
+  hostId: string;
+  issuedAt: string;
+  expiresAt: string;
+  tokenId: string;
+  revokedAt: string | null;
 }
 
 export interface StatusCount<S extends string> {
