@@ -4,10 +4,14 @@ import { describeError, isFerryError } from './errors.js';
 import { EXIT, executeLocal, localCommand, resolveLocalRun } from './local/command.js';
 import { processWriter } from './local/render.js';
 import { executeStart, startCommand } from './start/command.js';
+import { enrollCommand, executeEnroll } from './start/enroll.js';
 import { AGENT_VERSION } from './version.js';
 import { executeInstall, executeUninstall, installCommand, uninstallCommand } from '../ops/install/command.js';
 
 export { AGENT_VERSION };
+
+// grpc-js names the TLS server by its IP when the coordinator address is one (Node DEP0123): not the operator's concern.
+process.noDeprecation = true;
 
 async function main(argv: string[]): Promise<number> {
   const env = readEnvironment();
@@ -34,6 +38,9 @@ async function main(argv: string[]): Promise<number> {
     exitCode = await executeStart(opts, env, process.cwd());
   });
   program.addCommand(start);
+  program.addCommand(enrollCommand().exitOverride().action(async (opts: Record<string, unknown>) => {
+    exitCode = await executeEnroll(opts, env, process.cwd(), s => void process.stdout.write(s));
+  }));
   // ---- install / uninstall as a service (ops/install) ----
   const host = { uid: env.uid, pathEnv: env.hookEnv.PATH ?? '', nodePath: process.execPath, write: (s: string) => void process.stdout.write(s) };
   program.addCommand(installCommand('ferry-agent').exitOverride().action(async (opts: Record<string, unknown>) => {

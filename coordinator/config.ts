@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { COORDINATOR_KINDS, problemsError, readSettings } from '../ops/config-file.js';
 import { parseDuration, parsePositiveInt, parseSize } from '../agent/config.js';
+import { isLoopbackHost, listenHost } from './security/transport.js';
 import { FerryError, describeError } from '../agent/errors.js';
 import { parseMetricsListen } from '../agent/metrics-http.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -24,6 +25,8 @@ export interface CoordinatorConfig {
   metricsListen?: string;
   /** Webhook retries and timeout, and the event log's retention (notify/webhook-worker.ts). */
   webhook: WebhookSettings;
+  /** Plaintext on a loopback address, no tokens (development; the demo and tests). Without it the coordinator serves TLS. */
+  insecure: boolean;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -41,7 +44,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
 });
 
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
-  'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained'] as const;
+  'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'insecure'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -52,6 +55,7 @@ export interface CoordinatorFlags {
   agentTimeout?: string;
   metricsListen?: string;
   webhookRetryBase?: string;
+  insecure?: boolean;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -105,10 +109,15 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     throw new FerryError('INVALID_ARGUMENT', `--webhook-retry-base (${webhook.baseMs} ms) must be at least 1ms and at most webhookRetryMax (${webhook.maxMs} ms)`);
   }
   if (webhook.timeoutMs < 1) throw new FerryError('INVALID_ARGUMENT', 'webhookTimeout must be at least 1ms');
+  const listen = parseListen(pick(flags.listen, 'FERRY_LISTEN', 'listen', COORDINATOR_DEFAULTS.listen)!);
+  const insecure = flags.insecure ?? parseBool('insecure', env.FERRY_INSECURE, 'FERRY_INSECURE') ?? parseBool('insecure', file.insecure, 'insecure') ?? false;
+  if (insecure && !isLoopbackHost(listenHost(listen))) {
+    throw new FerryError('INVALID_ARGUMENT', `--insecure serves plaintext, which is allowed only on a loopback address, not --listen ${listen}: drop --insecure (the coordinator then serves TLS)`);
+  }
   return Object.freeze({
     // As in the agent's file: a relative path in the file is relative to the file (a unit's cwd is `/`).
     dataDir: path.resolve(dataFromFile && fileName ? path.dirname(fileName) : cwd, data),
-    listen: parseListen(pick(flags.listen, 'FERRY_LISTEN', 'listen', COORDINATOR_DEFAULTS.listen)!),
+    listen,
     logLevel: level as LogLevel,
     heartbeatIntervalMs,
     agentTimeoutMs,
@@ -116,7 +125,15 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     maxRevisionBytes: parseSize('maxRevisionSize', String(file.maxRevisionSize ?? COORDINATOR_DEFAULTS.maxRevisionBytes)),
     ...(metricsListen && { metricsListen: parseMetricsListen('--metrics-listen', metricsListen) }),
     webhook: Object.freeze(webhook),
+    insecure,
   });
+}
+
+function parseBool(key: string, v: unknown, source: string): boolean | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === true || v === 'true' || v === '1') return true;
+  if (v === false || v === 'false' || v === '0') return false;
+  throw new FerryError('INVALID_ARGUMENT', `${source}: '${String(v)}' is not true or false (${key})`);
 }
 
 // ---- the config file's location (install writes /etc/ferry/coordinator.yaml) ----

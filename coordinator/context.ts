@@ -5,6 +5,7 @@ import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
 import type { RevisionStore } from './revisions/revision-store.js';
 import type { Store } from './store/store.js';
+import type { TlsFiles } from './security/pki.js';
 
 export interface Clock {
   now(): number;
@@ -60,6 +61,8 @@ export interface Context {
   alarmStates: Map<string, { name: string; state: string; reason: string; since: string }[]>;
   /** Prometheus metrics (always kept; served only with --metrics-listen). */
   metrics: CoordinatorMetrics;
+  /** The CA and server certificate (TLS); absent with --insecure. */
+  tls?: TlsFiles;
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();

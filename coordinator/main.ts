@@ -4,7 +4,7 @@ import { resolveCoordinatorConfig } from './config.js';
 import { createLogger, logFileIn } from './log.js';
 import { startCoordinator } from './server.js';
 import { isInstallVerb, runInstallProgram } from '../ops/install/main.js';
-import { runInitCommand } from './security/init.js';
+import { renderInit, runInitCommand } from './security/init.js';
 
 const VERSION = '0.1.0';
 
@@ -28,15 +28,20 @@ async function main(argv: string[]): Promise<number> {
     .option('--heartbeat-interval <duration>', 'how often agents send heartbeats', '5s')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (off by default; unauthenticated: keep it on loopback) (env FERRY_METRICS_LISTEN)')
     .option('--webhook-retry-base <duration>', 'first retry delay of a failed webhook delivery; doubles per attempt up to webhookRetryMax (default 1s) (env FERRY_WEBHOOK_RETRY_BASE)')
+    .option('--insecure', 'plaintext and no tokens, for development: only on a loopback --listen (env FERRY_INSECURE); without it TLS from ferry-coordinator init')
     .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
     .exitOverride()
     .addHelpText('after', `
 Starts with no other setup: the data dir is created, the database migrated. It listens on
-loopback unless --listen says otherwise. SIGTERM/SIGINT shut it down cleanly.
+loopback unless --listen says otherwise, and serves TLS: on the first start without
+\`ferry-coordinator init\` it makes the CA, server certificate and first admin token itself
+(DATA/tls/, DATA/admin.token) and prints the CA fingerprint. --insecure serves plaintext with no
+tokens, on a loopback address only (development). SIGTERM/SIGINT shut it down cleanly.
 
 Examples:
-  ferry-coordinator --data /var/lib/ferry
+  ferry-coordinator init --data /var/lib/ferry && ferry-coordinator --data /var/lib/ferry
   ferry-coordinator --data ./data --listen 0.0.0.0:7420 --log-level debug
+  ferry-coordinator --data ./data --insecure      # development: plaintext on loopback, no tokens
   ferry-coordinator --data ./data --metrics-listen 127.0.0.1:9464   # Prometheus scrapes /metrics
 
 Trust: ferry-coordinator init --data DIR [--san HOST_OR_IP]… creates the CA, server certificate and first
@@ -49,7 +54,7 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string }>();
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; insecure?: boolean }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -62,6 +67,7 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
       ...(opts.agentTimeout && { agentTimeout: opts.agentTimeout }),
       ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
       ...(opts.webhookRetryBase && { webhookRetryBase: opts.webhookRetryBase }),
+      ...(opts.insecure && { insecure: true }),
     }, process.env, process.cwd());
   } catch (err) {
     process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);
@@ -69,8 +75,9 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
   }
   const log = createLogger({ level: config.logLevel, file: logFileIn(config.dataDir, 'ferry-coordinator.log'), console: true });
   const running = await startCoordinator(config, log);
+  if (running.initialised) process.stdout.write(renderInit(running.initialised));
   // Machines read this line to find the port when --listen ends in :0.
-  process.stdout.write(`ferry-coordinator listening on ${running.address}\n`);
+  process.stdout.write(`ferry-coordinator listening on ${running.address} (${running.transport === 'tls' ? `TLS, CA ${running.caCert}` : 'plaintext, --insecure'})\n`);
   if (running.metricsAddress) process.stdout.write(`ferry-coordinator metrics on http://${running.metricsAddress}/metrics\n`);
   await new Promise<void>(resolve => {
     const stop = (sig: string) => {

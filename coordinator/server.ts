@@ -13,18 +13,34 @@ import { RevisionStore } from './revisions/revision-store.js';
 import { WebhookWorker } from './notify/webhook-worker.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
+import { authInterceptor } from './security/auth.js';
+import { type InitResult, initCoordinator } from './security/init.js';
+import { chooseTransport, tlsPresent, tlsServerCredentials } from './security/transport.js';
 
 export interface RunningCoordinator {
   /** The address actually bound (port 0 resolved). */
   address: string;
   /** Where GET /metrics is served (port 0 resolved); absent without --metrics-listen. */
   metricsAddress?: string;
+  /** TLS (with DATA/tls/) or plaintext (--insecure, loopback only). */
+  transport: 'tls' | 'plaintext';
+  caCert?: string;
+  /** Set when this start made the CA and first admin token (no `ferry-coordinator init` before). */
+  initialised?: InitResult;
   context: Context;
   stop(): Promise<void>;
 }
 
 /** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
 export async function startCoordinator(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource } = {}): Promise<RunningCoordinator> {
+  const transport = chooseTransport({ dataDir: config.dataDir, listen: config.listen, insecure: config.insecure, tlsPresent: await tlsPresent(config.dataDir) });
+  let initialised: InitResult | undefined;
+  if (transport.kind === 'tls' && transport.init) {
+    // First start without `ferry-coordinator init`: make the CA and the first admin token now.
+    initialised = await initCoordinator(config.dataDir, [], (opts.clock ?? systemClock).now());
+    log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
+  }
+  const credentials = transport.kind === 'tls' ? await tlsServerCredentials(transport.files) : grpc.ServerCredentials.createInsecure();
   const store = openStore(`${config.dataDir}/ferry.db`);
   let scheduler: Scheduler | undefined;
   const ctx: Context = {
@@ -46,6 +62,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     startedAt: (opts.clock ?? systemClock).now(),
     alarmStates: new Map(),
     metrics: new CoordinatorMetrics(metricsSource(() => ctx)),
+    ...(transport.kind === 'tls' && { tls: transport.files }),
   };
   scheduler = new Scheduler(ctx);
   const proto = loadFerryProto();
@@ -54,11 +71,14 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
     // A large HTTP/2 window on both ends roughly doubles revision throughput (shared/STACK.md).
     'grpc-node.flow_control_window': 16 * 1024 * 1024,
+    interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), (method, peer, reason) => {
+      log.warn('call refused', { component: 'security', method, peer, reason });
+    })],
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
   server.addService(proto.ferry.v1.AgentService.service, agentService(ctx));
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(config.listen, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(config.listen, credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
@@ -79,8 +99,13 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook });
   webhooks.start();
   log.info('coordinator listening', { component: 'server', address, data_dir: config.dataDir });
+  log.info('coordinator listening', { component: 'server', address, data_dir: config.dataDir, transport: transport.kind });
+  if (transport.kind === 'plaintext') log.warn('--insecure: plaintext gRPC and no tokens; for development on this machine only', { component: 'security' });
   return {
     address,
+    transport: transport.kind,
+    ...(transport.kind === 'tls' && { caCert: transport.files.caCert }),
+    ...(initialised && { initialised }),
     ...(metricsServer && { metricsAddress: metricsServer.address }),
     context: ctx,
     stop: async () => {

@@ -15,7 +15,7 @@ export interface Problem {
   message: string;
 }
 
-export type ValueKind = 'string' | 'address' | 'listen' | 'metrics' | 'duration' | 'size' | 'count' | 'level' | 'tags';
+export type ValueKind = 'string' | 'address' | 'listen' | 'metrics' | 'duration' | 'size' | 'count' | 'level' | 'tags' | 'boolean';
 
 /** What the agent's keys hold (keys not listed accept any scalar; their resolver checks them). */
 export const AGENT_KINDS: Readonly<Record<string, ValueKind>> = {
@@ -28,7 +28,7 @@ export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   data: 'string', listen: 'listen', logLevel: 'level', heartbeatInterval: 'duration', agentTimeout: 'duration',
   logBytesPerHost: 'size', maxRevisionSize: 'size', metricsListen: 'metrics',
   webhookRetryBase: 'duration', webhookRetryMax: 'duration', webhookMaxAttempts: 'count', webhookMaxAge: 'duration',
-  webhookTimeout: 'duration', eventsRetained: 'count',
+  webhookTimeout: 'duration', eventsRetained: 'count', insecure: 'boolean',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());
@@ -78,6 +78,7 @@ function checkValue(kind: ValueKind, key: string, value: unknown): string | unde
     case 'size': return firstError([() => parseSize(key, raw)]);
     case 'count': return firstError([() => parsePositiveInt(key, raw)]);
     case 'level': return LEVELS.includes(raw) ? undefined : `${key}: '${raw}' is not one of ${LEVELS.join(', ')}`;
+    case 'boolean': return ['true', 'false'].includes(raw) ? undefined : `${key}: '${raw}' is not true or false`;
   }
 }
 

@@ -56,7 +56,7 @@ async function waitFor(what, fn, ms = 20_000) {
 
 async function main() {
   say('Starting a coordinator and three agents');
-  const c = start('coordinator', [bin('ferry-coordinator'), '--data', path.join(work, 'data'), '--listen', '127.0.0.1:0', '--log-level', 'warn']);
+  const c = start('coordinator', [bin('ferry-coordinator'), '--data', path.join(work, 'data'), '--listen', '127.0.0.1:0', '--insecure', '--log-level', 'warn']);
   coordinator = await waitFor('the coordinator', async () => {
     const { readFileSync } = await import('node:fs');
     return /listening on (\S+)/.exec(readFileSync(c.log, 'utf8'))?.[1];
@@ -103,7 +103,8 @@ async function main() {
   agent root dirs      ${hosts.map(h => path.join(work, h.id)).join('\n                       ')}
   process logs         ${work}/*.log
   installed files      /tmp/ferry-sample-app (VERSION is now 2)
-Run one yourself:     ferry-coordinator --data ./data  &&  ferry-agent start --coordinator 127.0.0.1:7420 --tag role=web
+Run one yourself:     ferry-coordinator --data ./data --insecure  &&  ferry-agent start --coordinator 127.0.0.1:7420 --tag role=web
+                      (--insecure: plaintext on loopback, as here; without it the coordinator serves TLS)
 `);
 }
 

@@ -11,9 +11,9 @@ import type { RevisionTransport } from './revision-cache.js';
  * cache own their retry policies). Keepalive on every channel (shared/STACK.md: a partitioned
  * stream without it stalls forever); the large flow-control window only for revision transfer.
  */
-export function agentClient(address: string, purpose: 'session' | 'transfer'): AgentServiceClient {
+export function agentClient(address: string, purpose: 'session' | 'transfer' | 'enroll', credentials?: grpc.ChannelCredentials): AgentServiceClient {
   const proto = loadFerryProto();
-  return new proto.ferry.v1.AgentService(address, grpc.credentials.createInsecure(), {
+  return new proto.ferry.v1.AgentService(address, credentials ?? grpc.credentials.createInsecure(), {
     ...KEEPALIVE_OPTIONS,
     ...(purpose === 'transfer' ? TRANSFER_CLIENT_OPTIONS : {}),
     'grpc.use_local_subchannel_pool': 1,
@@ -40,7 +40,7 @@ function fetchError(err: unknown, digest: string, offset: number): unknown {
 }
 
 /** FetchRevision as a RevisionTransport. A failed attempt drops its channel; the next gets a fresh one. */
-export function grpcRevisionTransport(address: string, hostId: string): RevisionTransport & { close(): void } {
+export function grpcRevisionTransport(address: string, hostId: string, credentials?: grpc.ChannelCredentials): RevisionTransport & { close(): void } {
   let client: AgentServiceClient | undefined;
   const drop = () => {
     client?.close();
@@ -48,7 +48,7 @@ export function grpcRevisionTransport(address: string, hostId: string): Revision
   };
   return {
     async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-      client ??= agentClient(address, 'transfer');
+      client ??= agentClient(address, 'transfer', credentials);
       const call = client.FetchRevision({ digest, offset, hostId });
       const cancel = () => call.cancel();
       signal?.addEventListener('abort', cancel, { once: true });

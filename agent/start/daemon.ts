@@ -22,6 +22,7 @@ import { type MetricsServer, startMetricsServer } from '../metrics-http.js';
 import { layoutFor } from '../state/layout.js';
 import { AGENT_VERSION } from '../version.js';
 import { resolveHostId } from './host-id.js';
+import { identityFiles, loadAgentCredentials } from '../link/identity.js';
 import { recoverAtStart } from './recover.js';
 
 /**
@@ -78,7 +79,9 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   let session: Session | undefined;
   let monitor: HealthMonitor | undefined;
   const metrics = new AgentMetrics({ connected: () => session?.isRegistered ?? false, alarms: () => monitor?.states() ?? [] });
-  const transport = grpcRevisionTransport(cfg.coordinator, hostId);
+  const credentials = await loadAgentCredentials(layout.root);
+  log.info(credentials ? 'enrolled: mutual TLS to the coordinator' : 'not enrolled: plaintext to the coordinator (it must run --insecure)', { tls_dir: identityFiles(layout.root).dir });
+  const transport = grpcRevisionTransport(cfg.coordinator, hostId, credentials);
   const cacheLog = base.child({ component: 'revisions' });
   const cache = new RevisionCache({
     dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate, onBytes: n => metrics.downloaded(n),
@@ -123,6 +126,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   };
   session = new Session({
     address: cfg.coordinator,
+    ...(credentials && { credentials }),
     register: () => ({
       hostId, hostname: os.hostname(), tags: { ...cfg.tags }, zone: cfg.zone, agentVersion: AGENT_VERSION, facts,
       runningDeploymentId: worker.runningDeploymentId(),

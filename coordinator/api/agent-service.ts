@@ -10,15 +10,17 @@ import type { AgentServiceHandlers } from '../../proto/gen/ferry/v1/AgentService
 import type { CoordinatorMessage } from '../../proto/gen/ferry/v1/CoordinatorMessage.js';
 import type { FetchRevisionRequest__Output } from '../../proto/gen/ferry/v1/FetchRevisionRequest.js';
 import type { RevisionChunk } from '../../proto/gen/ferry/v1/RevisionChunk.js';
-import { failStream } from './errors.js';
+import { failStream, toServiceError } from './errors.js';
+import { HOST_ID, enroll } from '../services/enroll.js';
+import { callerOf } from '../security/auth.js';
 
-const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** AgentService: the agents' Connect streams and revision downloads. */
 export function agentService(ctx: Context): AgentServiceHandlers {
   return {
     Connect: call => connect(ctx, call),
     FetchRevision: call => void fetchRevision(ctx, call),
+    Enroll: (call, callback) => void enroll(ctx, call.request, call.getPeer()).then(r => callback(null, r), err => callback(toServiceError(err))),
   };
 }
 
@@ -34,6 +36,10 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         const r = msg.register;
         if (!HOST_ID.test(r.hostId)) throw new FerryError('INVALID_ARGUMENT', `host id '${r.hostId}' is not valid`);
         if (session && session.hostId !== r.hostId) throw new FerryError('INVALID_ARGUMENT', 'a stream registers one host');
+        const caller = callerOf(call.metadata);
+        if (caller.role === 'agent' && caller.id !== `host:${r.hostId}`) {
+          throw new FerryError('PERMISSION_DENIED', `this certificate belongs to ${caller.id.slice(5)}, not to host ${r.hostId}: each host connects with its own (ferry-agent enroll)`);
+        }
         if (!session) {
           const s: AgentSession = {
             hostId: r.hostId,

@@ -25,11 +25,13 @@ import {
   windowsFromProto,
 } from './convert.js';
 import { triggerToProto } from './events-convert.js';
-import { toServiceError, unary } from './errors.js';
+import { toServiceError, unary, unaryAs } from './errors.js';
 import { eventHandlers } from './events-service.js';
 import { serveStream } from './stream.js';
 import { createFromPlan, planHandlers } from './plan-handlers.js';
 import { deploymentOptionsFromProto } from './deployment-options.js';
+import { revokeHost } from '../services/enroll.js';
+import { tokenHandlers } from './token-handlers.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
@@ -52,6 +54,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
   };
 
   return {
+    ...tokenHandlers(ctx),
+    RevokeHost: unaryAs((req, caller) => ({ hostId: req.id, revoked: revokeHost(ctx, req.id, caller.id) })),
     CreateApplication: unary(req => createApplication(ctx, req.name)),
     ListApplications: unary(() => ({ applications: ctx.store.listApplications() })),
     CreateDeploymentConfig: unary(req =>

@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { type ErrorCode, FerryError, describeError } from '../../agent/errors.js';
+import { type Caller, callerOf } from '../security/auth.js';
 
 /** The one table from domain error codes to gRPC status codes (STYLE 5). */
 export const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
@@ -11,6 +12,7 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
   FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
   UNAVAILABLE: grpc.status.UNAVAILABLE,
   UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
   CHECKSUM_MISMATCH: grpc.status.DATA_LOSS,
   LOCKED: grpc.status.RESOURCE_EXHAUSTED,
   APPSPEC_INVALID: grpc.status.INVALID_ARGUMENT,
@@ -46,4 +48,13 @@ export function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>): grpc.hand
 export function failStream(call: NodeJS.EventEmitter & { destroyed: boolean; writableEnded: boolean }, err: unknown): void {
   if (call.destroyed || call.writableEnded) return;
   call.emit('error', toServiceError(err));
+}
+
+/** `unary` for handlers that need the caller the auth interceptor identified (security/auth.ts). */
+export function unaryAs<Req, Res>(fn: (req: Req, caller: Caller) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request, callerOf(call.metadata)))
+      .then(res => callback(null, res), err => callback(toServiceError(err)));
+  };
 }

@@ -46,6 +46,12 @@ import type { CreateScheduleRequest } from '../../proto/gen/ferry/v1/CreateSched
 import type { ListSchedulesRequest } from '../../proto/gen/ferry/v1/ListSchedulesRequest.js';
 import type { ListSchedulesResponse__Output } from '../../proto/gen/ferry/v1/ListSchedulesResponse.js';
 import type { Schedule__Output } from '../../proto/gen/ferry/v1/Schedule.js';
+import type { CreateTokenRequest } from '../../proto/gen/ferry/v1/CreateTokenRequest.js';
+import type { CreateTokenResponse__Output } from '../../proto/gen/ferry/v1/CreateTokenResponse.js';
+import type { ListTokensResponse__Output } from '../../proto/gen/ferry/v1/ListTokensResponse.js';
+import type { RevokeHostResponse__Output } from '../../proto/gen/ferry/v1/RevokeHostResponse.js';
+import type { RevokeTokenRequest } from '../../proto/gen/ferry/v1/RevokeTokenRequest.js';
+import type { TokenInfo__Output } from '../../proto/gen/ferry/v1/TokenInfo.js';
 import { isRefusal } from './exit-codes.js';
 
 /** Where the coordinator's address came from, named in "cannot reach" errors. */
@@ -54,17 +60,21 @@ export type AddressSource = CliConfig['coordinatorSource'];
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
 /** The message a person reads for a failed call, saying what to do next. Pure. */
-export function describeApiError(code: number, details: string, address: string, source?: AddressSource): string {
+export function describeApiError(code: number, details: string, address: string, source?: AddressSource, plaintext = false): string {
   if (code === grpc.status.UNAVAILABLE) {
     const why = details.replace(/\s*Resolution note:\s*$/, '');
     const from = source === undefined ? '' : source === 'default' ? ' (the default: FERRY_COORDINATOR is not set)' : ` (from ${source})`;
+    const tlsHint = plaintext || /TLS|SSL|secure|certificate|handshake/i.test(details)
+      ? `; it serves TLS unless started with --insecure: give its CA with --ca FILE or --ca-fingerprint (FERRY_CA, FERRY_CA_FINGERPRINT)${plaintext ? ' and a token (FERRY_TOKEN)' : ''}`
+      : '';
     return `cannot reach the coordinator at ${address}${from}: is ferry-coordinator running there? ` +
-      'point ferry at it with --coordinator HOST:PORT or FERRY_COORDINATOR=HOST:PORT' + (why ? `\n  (${why})` : '');
+      `point ferry at it with --coordinator HOST:PORT or FERRY_COORDINATOR=HOST:PORT${tlsHint}` + (why ? `\n  (${why})` : '');
   }
   if (code === grpc.status.DEADLINE_EXCEEDED) {
     return `the coordinator at ${address} did not answer in time: is it overloaded? try again, or check its logs`;
   }
   if (isRefusal(code)) return details || grpc.status[code] || `status ${code}`;
+  if (code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED) return details || grpc.status[code]!;
   if (code === grpc.status.UNIMPLEMENTED) {
     return `the coordinator at ${address} does not know this call: is it older than this ferry CLI? (${details})`;
   }
@@ -77,6 +87,8 @@ const FERRY_CODE: Partial<Record<number, FerryError['code']>> = {
   [grpc.status.ALREADY_EXISTS]: 'ALREADY_EXISTS',
   [grpc.status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
   [grpc.status.UNAVAILABLE]: 'UNAVAILABLE',
+  [grpc.status.UNAUTHENTICATED]: 'UNAUTHENTICATED',
+  [grpc.status.PERMISSION_DENIED]: 'PERMISSION_DENIED',
   [grpc.status.DEADLINE_EXCEEDED]: 'UNAVAILABLE',
 };
 
@@ -90,10 +102,14 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
  */
 export class ControlApi {
   private readonly client: ControlServiceClient;
+  /** No CA given: the hint for a failed connection mentions TLS. */
+  private readonly plaintext: boolean;
 
-  constructor(readonly address: string, private readonly deadlineMs: number, private readonly source?: AddressSource) {
+  constructor(readonly address: string, private readonly deadlineMs: number, private readonly source?: AddressSource, credentials?: grpc.ChannelCredentials) {
+    this.plaintext = credentials === undefined;
+    credentials ??= grpc.credentials.createInsecure();
     const { ControlService } = loadFerryProto().ferry.v1;
-    this.client = new ControlService(address, grpc.credentials.createInsecure(), { ...KEEPALIVE_OPTIONS, ...TRANSFER_CLIENT_OPTIONS });
+    this.client = new ControlService(address, credentials, { ...KEEPALIVE_OPTIONS, ...TRANSFER_CLIENT_OPTIONS });
   }
 
   close(): void {
@@ -103,7 +119,7 @@ export class ControlApi {
   toFerryError(err: unknown): FerryError {
     if (err instanceof FerryError) return err;
     if (!isServiceError(err)) return new FerryError('INTERNAL', describeError(err), { cause: err });
-    return new FerryError(FERRY_CODE[err.code] ?? 'INTERNAL', describeApiError(err.code, err.details, this.address, this.source), { cause: err });
+    return new FerryError(FERRY_CODE[err.code] ?? 'INTERNAL', describeApiError(err.code, err.details, this.address, this.source, this.plaintext), { cause: err });
   }
 
   private unary<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {
@@ -130,6 +146,18 @@ export class ControlApi {
     }
   }
 
+  createToken(req: CreateTokenRequest) {
+    return this.unary<CreateTokenRequest, CreateTokenResponse__Output>(this.client.createToken, req);
+  }
+  listTokens() {
+    return this.unary<object, ListTokensResponse__Output>(this.client.listTokens, {});
+  }
+  revokeHost(id: string) {
+    return this.unary<GetHostRequest, RevokeHostResponse__Output>(this.client.revokeHost, { id });
+  }
+  revokeToken(id: string) {
+    return this.unary<RevokeTokenRequest, TokenInfo__Output>(this.client.revokeToken, { id });
+  }
   createApplication(req: CreateApplicationRequest) {
     return this.unary<CreateApplicationRequest, Application__Output>(this.client.createApplication, req);
   }

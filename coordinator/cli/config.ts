@@ -23,6 +23,10 @@ export interface CliEnvironment {
   stderrIsTTY: boolean;
   /** Terminal width for the progress line (80 when unknown). */
   columns: number;
+  /** FERRY_TOKEN, FERRY_CA (a file), FERRY_CA_FINGERPRINT, when set and not empty. */
+  token?: string;
+  ca?: string;
+  caFingerprint?: string;
 }
 
 interface TtyLike {
@@ -43,6 +47,9 @@ export function readCliEnvironment(
   };
   if (env.FERRY_COORDINATOR) e.coordinator = env.FERRY_COORDINATOR;
   if (env.FORCE_COLOR !== undefined) e.forceColor = !['0', 'false'].includes(env.FORCE_COLOR.trim().toLowerCase());
+  if (env.FERRY_TOKEN) e.token = env.FERRY_TOKEN;
+  if (env.FERRY_CA) e.ca = env.FERRY_CA;
+  if (env.FERRY_CA_FINGERPRINT) e.caFingerprint = env.FERRY_CA_FINGERPRINT;
   return Object.freeze(e);
 }
 
@@ -50,7 +57,18 @@ export function readCliEnvironment(
 export interface GlobalFlags {
   coordinator?: string;
   json?: boolean;
+  token?: string;
+  ca?: string;
+  caFingerprint?: string;
 }
+
+/**
+ * How the CLI talks to the coordinator: TLS when it is given the CA (a file, or its fingerprint to
+ * pin), with the token as a bearer credential; plaintext otherwise (a coordinator run --insecure).
+ */
+export type CliSecurity =
+  | { tls: false }
+  | { tls: true; caFile?: string; caFingerprint?: string; token?: string };
 
 export interface CliConfig {
   /** HOST:PORT (or unix:PATH) of the coordinator's ControlService. */
@@ -67,6 +85,7 @@ export interface CliConfig {
   /** Progress goes to stderr with --json, to stdout otherwise; live (redrawn) only on a TTY. */
   liveProgress: boolean;
   columns: number;
+  security: CliSecurity;
 }
 
 export function resolveCliConfig(env: CliEnvironment, flags: GlobalFlags): CliConfig {
@@ -88,7 +107,24 @@ export function resolveCliConfig(env: CliEnvironment, flags: GlobalFlags): CliCo
     color: env.forceColor ?? ((json ? env.stderrIsTTY : env.stdoutIsTTY) && !env.noColor),
     liveProgress: json ? env.stderrIsTTY : env.stdoutIsTTY,
     columns: env.columns,
+    security: resolveSecurity(env, flags),
   });
+}
+
+function resolveSecurity(env: CliEnvironment, flags: GlobalFlags): CliSecurity {
+  const token = flags.token ?? env.token;
+  const caFile = flags.ca ?? env.ca;
+  const caFingerprint = flags.caFingerprint ?? env.caFingerprint;
+  if (caFile === undefined && caFingerprint === undefined) {
+    if (token !== undefined) {
+      throw new FerryError('INVALID_ARGUMENT', `${flags.token !== undefined ? '--token' : 'FERRY_TOKEN'}: a token is only sent over TLS: also give the coordinator's CA with --ca FILE (FERRY_CA) or --ca-fingerprint SHA256 (FERRY_CA_FINGERPRINT)`);
+    }
+    return { tls: false };
+  }
+  if (caFingerprint !== undefined && !/^(sha256[:=])?([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/i.test(caFingerprint.trim())) {
+    throw new FerryError('INVALID_ARGUMENT', `${flags.caFingerprint !== undefined ? '--ca-fingerprint' : 'FERRY_CA_FINGERPRINT'}: not a SHA-256 fingerprint (64 hex digits, colons allowed, as ferry-coordinator init prints it)`);
+  }
+  return { tls: true, ...(caFile !== undefined && { caFile }), ...(caFingerprint !== undefined && { caFingerprint }), ...(token !== undefined && { token }) };
 }
 
 /** HOST:PORT, [IPv6]:PORT or unix:PATH. */

@@ -50,6 +50,8 @@ const REFUSALS: ReadonlySet<number> = new Set([
   GrpcStatus.INVALID_ARGUMENT,
   GrpcStatus.ALREADY_EXISTS,
   GrpcStatus.FAILED_PRECONDITION,
+  GrpcStatus.UNAUTHENTICATED,
+  GrpcStatus.PERMISSION_DENIED,
 ]);
 
 export function isRefusal(code: number): boolean {

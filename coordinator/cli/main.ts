@@ -3,6 +3,9 @@ import { EXIT } from './exit-codes.js';
 import { processWriter } from './output.js';
 import { runCli } from './program.js';
 
+// grpc-js names the TLS server by its IP when --coordinator is one (Node's DEP0123): not the user's concern.
+process.noDeprecation = true;
+
 // The `ferry` CLI: a client of the coordinator's ControlService (see README.md beside this file).
 runCli(process.argv.slice(2), {
   writer: processWriter,

@@ -6,6 +6,7 @@ import { registerConfigCommands } from './commands/config.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerGroupCommands } from './commands/group.js';
+import { registerTokenCommands } from './commands/token.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerPromoteCommand } from './commands/promote.js';
 import { registerRevisionCommands } from './commands/revision.js';
@@ -28,6 +29,8 @@ Examples:
   source <(ferry completion bash)
 
 The coordinator: --coordinator HOST:PORT, else $FERRY_COORDINATOR, else ${CLI_DEFAULTS.coordinator}.
+It serves TLS (unless run --insecure): give its CA (--ca DATA/tls/ca.crt or --ca-fingerprint) and a
+token (--token, $FERRY_TOKEN; the first admin token is in DATA/admin.token).
 Every command takes --json (one JSON document on stdout; progress on stderr). Colour only on a terminal,
 never with NO_COLOR; FORCE_COLOR=1 forces it, FORCE_COLOR=0 turns it off.
 
@@ -40,6 +43,9 @@ export function buildProgram(r: Runner): Command {
     .description('Ferry CLI: create applications and deployment groups, push revisions, run and watch deployments')
     .version(CLI_VERSION)
     .option('--coordinator <host:port>', `the coordinator's address (default: $FERRY_COORDINATOR or ${CLI_DEFAULTS.coordinator})`)
+    .option('--token <token>', 'API token (default $FERRY_TOKEN); sent only over TLS')
+    .option('--ca <file>', "the coordinator's CA certificate, DATA/tls/ca.crt (default $FERRY_CA): talk TLS")
+    .option('--ca-fingerprint <sha256>', "pin the coordinator's CA by the fingerprint init printed (default $FERRY_CA_FINGERPRINT): talk TLS")
     .exitOverride()
     .configureOutput({
       writeOut: s => writer.out(s),
@@ -59,6 +65,7 @@ export function buildProgram(r: Runner): Command {
   registerPromoteCommand(program, r);
   registerCompletionCommand(program, r);
   registerScheduleCommands(program, r);
+  registerTokenCommands(program, r);
   return program;
 }
 

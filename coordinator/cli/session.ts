@@ -1,4 +1,6 @@
+import type * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
+import { channelCredentials } from './credentials.js';
 import { ControlApi } from './client.js';
 import { CLI_DEFAULTS, type CliConfig, type CliEnvironment, type GlobalFlags, resolveCliConfig } from './config.js';
 import { Output, type Writer } from './output.js';
@@ -15,6 +17,7 @@ export interface CliDeps {
 export class Session {
   readonly out: Output;
   private client: ControlApi | undefined;
+  private credentials: grpc.ChannelCredentials | undefined;
 
   constructor(
     readonly config: CliConfig,
@@ -27,8 +30,13 @@ export class Session {
     return this.deps.now();
   }
 
+  /** Reads the CA (or fetches and pins it) before the first call; `api()` needs it. */
+  async prepare(): Promise<void> {
+    this.credentials ??= await channelCredentials(this.config.coordinator, this.config.security);
+  }
+
   api(): ControlApi {
-    this.client ??= new ControlApi(this.config.coordinator, CLI_DEFAULTS.unaryDeadlineMs, this.config.coordinatorSource);
+    this.client ??= new ControlApi(this.config.coordinator, CLI_DEFAULTS.unaryDeadlineMs, this.config.coordinatorSource, this.config.security.tls ? this.credentials : undefined);
     return this.client;
   }
 
@@ -62,6 +70,7 @@ export class Runner {
       const flags = command.optsWithGlobals<GlobalFlags>();
       const session = new Session(resolveCliConfig(this.deps.env, flags), this.deps);
       try {
+        await session.prepare();
         this.exitCode = (await fn(session, command.processedArgs as string[], command.opts())) ?? 0;
       } finally {
         session.close();

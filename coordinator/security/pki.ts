@@ -50,9 +50,9 @@ export const opensslArgs = {
     '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', out,
   ],
   csr: (key: string, cn: string, out: string) => ['req', '-new', '-key', key, '-subj', `/CN=${cn}`, '-out', out],
-  sign: (csr: string, ca: TlsFiles, extFile: string, days: number, serial: string, out: string) => [
+  sign: (csr: string, ca: TlsFiles, extFile: string, days: number, serial: string, out: string, subjectCn?: string) => [
     'x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey, '-set_serial', `0x${serial}`,
-    '-days', String(days), '-sha256', '-extfile', extFile, '-out', out,
+    '-days', String(days), '-sha256', '-extfile', extFile, ...(subjectCn ? ['-subj', `/CN=${subjectCn}`] : []), '-out', out,
   ],
 };
 
@@ -96,15 +96,18 @@ async function writeExt(dir: string, text: string): Promise<string> {
   return file;
 }
 
-/** Signs a PEM CSR with the CA; returns the certificate PEM. */
-export async function signCsr(ca: TlsFiles, csrPem: string, kind: 'server' | 'client', sans: readonly string[], days: number): Promise<string> {
+/**
+ * Signs a PEM CSR with the CA (openssl checks the request's self-signature); returns the certificate
+ * PEM. `subjectCn` replaces whatever subject the request asked for.
+ */
+export async function signCsr(ca: TlsFiles, csrPem: string, kind: 'server' | 'client', sans: readonly string[], days: number, subjectCn?: string): Promise<string> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-csr-'));
   try {
     const csr = path.join(work, 'req.csr');
     const out = path.join(work, 'out.crt');
     await fs.writeFile(csr, csrPem);
     const ext = await writeExt(work, leafExtensions(kind, sans));
-    await runOpenssl(opensslArgs.sign(csr, ca, ext, days, randomBytes(16).toString('hex'), out));
+    await runOpenssl(opensslArgs.sign(csr, ca, ext, days, randomBytes(16).toString('hex'), out, subjectCn));
     return await fs.readFile(out, 'utf8');
   } finally {
     await fs.rm(work, { recursive: true, force: true });

@@ -263,9 +263,22 @@ CREATE INDEX schedules_due ON schedules (state, next_run_at);
 ALTER TABLE deployments ADD COLUMN schedule_id TEXT REFERENCES schedules (id);
 `;
 
+/** Client certificates issued to hosts at enrollment, by SHA-256 fingerprint; revocable. */
+const V11 = `
+CREATE TABLE host_certificates (
+  fingerprint TEXT PRIMARY KEY,
+  host_id TEXT NOT NULL,
+  issued_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  token_id TEXT NOT NULL,
+  revoked_at TEXT
+) STRICT;
+CREATE INDEX host_certificates_host ON host_certificates (host_id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 }, { version: 5, up: V5 },
-  { version: 6, up: V6 }, { version: 7, up: V7 }, { version: 8, up: EVENTS_MIGRATION }, { version: 9, up: V9 }, { version: 10, up: V10 },
+  { version: 6, up: V6 }, { version: 7, up: V7 }, { version: 8, up: EVENTS_MIGRATION }, { version: 9, up: V9 }, { version: 10, up: V10 }, { version: 11, up: V11 },
 ];
 
 /**

@@ -17,12 +17,12 @@ import type { DeploymentWindow } from '../domain/windows.js';
 import { ScheduleTable } from './sqlite-schedules.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
-import { SqliteTokens } from './sqlite-tokens.js';
+import { SqliteHostCertificates, SqliteTokens } from './sqlite-tokens.js';
 import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  DeploymentFilter, DeploymentPatch, HostDeploymentPatch, HostRevisionState, ScheduleFilter, StatusCount, Store,
+  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -45,6 +45,7 @@ export class SqliteStore implements Store {
   private readonly events: SqliteEventLog;
   private readonly plans: SqlitePlans;
   private readonly schedules: ScheduleTable;
+  private readonly certs: SqliteHostCertificates;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -62,6 +63,7 @@ export class SqliteStore implements Store {
       this.schedules = new ScheduleTable(this.db, {
         group: id => this.getGroupById(id), application: name => this.getApplication(name), deployment: id => this.getDeployment(id),
       });
+      this.certs = new SqliteHostCertificates(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -424,6 +426,18 @@ export class SqliteStore implements Store {
 
   revokeToken(id: string, at: string): boolean {
     return this.tokens.revokeAt(id, at);
+  }
+
+  addHostCertificate(cert: HostCertificate): void {
+    this.certs.add(cert);
+  }
+
+  getHostCertificate(fingerprint: string): HostCertificate | undefined {
+    return this.certs.byFingerprint(fingerprint);
+  }
+
+  revokeHostCertificates(hostId: string, at: string): number {
+    return this.certs.revokeHost(hostId, at);
   }
 
   countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[] {

@@ -1,6 +1,7 @@
 /** The tokens part of the SQLite store: statements and row mapping, kept out of the big files. */
 import type { Database, Statement } from 'better-sqlite3';
 import type { TokenRecord } from '../security/tokens.js';
+import type { HostCertificate } from './store.js';
 import { guard } from './sqlite-errors.js';
 
 interface TokenRow {
@@ -67,5 +68,43 @@ export class SqliteTokens {
 
   revokeAt(id: string, at: string): boolean {
     return this.revoke.run({ id, at }).changes === 1;
+  }
+}
+
+interface CertRow {
+  fingerprint: string;
+  host_id: string;
+  issued_at: string;
+  expires_at: string;
+  token_id: string;
+  revoked_at: string | null;
+}
+
+/** The host certificates part of the SQLite store. */
+export class SqliteHostCertificates {
+  private readonly insert: Statement;
+  private readonly get: Statement;
+  private readonly revoke: Statement;
+
+  constructor(db: Database) {
+    this.insert = db.prepare(`INSERT INTO host_certificates (fingerprint, host_id, issued_at, expires_at, token_id, revoked_at)
+      VALUES (@fingerprint, @host_id, @issued_at, @expires_at, @token_id, @revoked_at)`);
+    this.get = db.prepare('SELECT * FROM host_certificates WHERE fingerprint = ?');
+    this.revoke = db.prepare('UPDATE host_certificates SET revoked_at = @at WHERE host_id = @host_id AND revoked_at IS NULL');
+  }
+
+  add(c: HostCertificate): void {
+    guard(`certificate ${c.fingerprint}`, () => this.insert.run({
+      fingerprint: c.fingerprint, host_id: c.hostId, issued_at: c.issuedAt, expires_at: c.expiresAt, token_id: c.tokenId, revoked_at: c.revokedAt,
+    }));
+  }
+
+  byFingerprint(fp: string): HostCertificate | undefined {
+    const r = this.get.get(fp) as CertRow | undefined;
+    return r && { fingerprint: r.fingerprint, hostId: r.host_id, issuedAt: r.issued_at, expiresAt: r.expires_at, tokenId: r.token_id, revokedAt: r.revoked_at };
+  }
+
+  revokeHost(hostId: string, at: string): number {
+    return this.revoke.run({ host_id: hostId, at }).changes;
   }
 }

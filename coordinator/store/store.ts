@@ -179,6 +179,12 @@ export interface Store extends EventLogStore {
   /** CAS against SCHEDULE_TRANSITIONS (Active → Cancelled | Done). */
   transitionSchedule(id: string, to: ScheduleState): boolean;
 
+  // Host certificates (enrollment)
+  addHostCertificate(cert: HostCertificate): void;
+  getHostCertificate(fingerprint: string): HostCertificate | undefined;
+  /** Revokes every unrevoked certificate of the host; returns how many. */
+  revokeHostCertificates(hostId: string, at: string): number;
+
   close(): void;
 }
 
@@ -186,6 +192,16 @@ export interface ScheduleFilter {
   application?: string;
   /** Done and Cancelled ones too (default: only Active). */
   all?: boolean;
+}
+
+export interface HostCertificate {
+  /** SHA-256, `AB:CD:…` as Node's X509Certificate.fingerprint256 gives it. */
+  fingerprint: string;
+  hostId: string;
+  issuedAt: string;
+  expiresAt: string;
+  tokenId: string;
+  revokedAt: string | null;
 }
 
 export interface StatusCount<S extends string> {

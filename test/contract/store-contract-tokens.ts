@@ -52,3 +52,27 @@ export function tokensContract(test: StoreTest): void {
     t.throws(() => store.createToken(aToken({ role: 'root' as TokenRecord['role'] })), { code: 'INVALID_ARGUMENT' });
   });
 }
+
+export function hostCertificatesContract(test: StoreTest): void {
+  const cert = (fingerprint: string, hostId: string) => ({
+    fingerprint, hostId, issuedAt: at(0), expiresAt: at(86_400), tokenId: 'join00000000', revokedAt: null,
+  });
+
+  test('an issued host certificate is found by its fingerprint, as given', (t, store, session) => {
+    store.addHostCertificate(cert('AA:01', 'h1'));
+    t.same((session.reopen?.() ?? store).getHostCertificate('AA:01'), cert('AA:01', 'h1'));
+    t.equal(session.store.getHostCertificate('BB:02'), undefined);
+    t.throws(() => session.store.addHostCertificate(cert('AA:01', 'h2')), { code: 'ALREADY_EXISTS' });
+  });
+
+  test("revoking a host revokes every certificate it has, once, and no other host's", (t, store) => {
+    store.addHostCertificate(cert('AA:01', 'h1'));
+    store.addHostCertificate(cert('AA:02', 'h1'));
+    store.addHostCertificate(cert('BB:01', 'h2'));
+    t.equal(store.revokeHostCertificates('h1', at(5)), 2);
+    t.equal(store.revokeHostCertificates('h1', at(6)), 0, 'already revoked');
+    t.equal(store.getHostCertificate('AA:02')?.revokedAt, at(5));
+    t.equal(store.getHostCertificate('BB:01')?.revokedAt, null);
+    t.equal(store.revokeHostCertificates('nobody', at(7)), 0);
+  });
+}

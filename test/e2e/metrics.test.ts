@@ -75,7 +75,7 @@ t.test('a real coordinator and agent expose their metrics over HTTP; a deploymen
 
 t.test('a bad --metrics-listen is refused with a clear error and exit 2', async t => {
   const dir = await tempDir(t, 'ferry-metrics-');
-  const c = await runBin('ferry-coordinator', ['--data', path.join(dir, 'data'), '--listen', '127.0.0.1:0', '--metrics-listen', '9464']);
+  const c = await runBin('ferry-coordinator', ['--data', path.join(dir, 'data'), '--listen', '127.0.0.1:0', '--insecure', '--metrics-listen', '9464']);
   t.equal(c.code, 2);
   t.match(c.stderr, /--metrics-listen: '9464' is not HOST:PORT \(e\.g\. 127\.0\.0\.1:9464/);
   const a = await runBin('ferry-agent', ['start', '--coordinator', '127.0.0.1:1', '--root-dir', path.join(dir, 'agent'), '--metrics-listen', 'localhost']);

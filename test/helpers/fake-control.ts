@@ -177,6 +177,10 @@ export class FakeControl {
     const notFound = (what: string): Canned => ({ code: grpc.status.NOT_FOUND, details: `${what} not found` });
     return {
       CreateApplication: this.unary('CreateApplication', req => ({ name: req.name, createdAt: T0 })),
+      CreateToken: this.unary('CreateToken', req => ({ info: { id: 'abcdefghij12', role: req.role, createdAt: T0, usesLeft: req.uses || -1 }, token: `fy.abcdefghij12.${'s'.repeat(43)}` })),
+      ListTokens: this.unary('ListTokens', () => ({ tokens: [] })),
+      RevokeHost: this.unary('RevokeHost', req => ({ hostId: req.id, revoked: 1 })),
+      RevokeToken: this.unary('RevokeToken', req => ({ id: req.id, role: 'viewer', revokedAt: T0 })),
       ListApplications: this.unary('ListApplications', () => ({ applications: [{ name: 'shop', createdAt: T0 }] })),
       CreateDeploymentConfig: this.unary('CreateDeploymentConfig', req => ({ ...req, builtIn: false, createdAt: T0 })),
       ListDeploymentConfigs: this.unary('ListDeploymentConfigs', () => ({ configs: this.configs })),

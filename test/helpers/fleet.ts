@@ -69,9 +69,12 @@ export interface Coordinator extends Proc {
   dataDir: string;
 }
 
-/** A real `ferry-coordinator` on a free loopback port. */
-export async function startCoordinator(t: Teardown, dataDir: string, args: string[] = [], listen = '127.0.0.1:0'): Promise<Coordinator> {
-  const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...args]);
+/**
+ * A real `ferry-coordinator` on a free loopback port: `--insecure` (plaintext, no tokens) unless
+ * `tls` is set, as agents cannot enroll yet.
+ */
+export async function startCoordinator(t: Teardown, dataDir: string, args: string[] = [], listen = '127.0.0.1:0', opts: { tls?: boolean } = {}): Promise<Coordinator> {
+  const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...(opts.tls ? [] : ['--insecure']), ...args]);
   const address = await waitFor('the coordinator to listen', () => {
     if (proc.child.exitCode !== null) throw new Error(`coordinator exited: ${proc.output()}`);
     return /listening on (\S+)/.exec(proc.output())?.[1];

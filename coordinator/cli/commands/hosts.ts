@@ -72,4 +72,11 @@ export function registerHostsCommands(program: Command, r: Runner): void {
     if (s.out.json) return s.out.document(h);
     s.out.lines(hostLines(h, s.now, s.out.c));
   });
+
+  r.action(r.leaf(hosts, 'revoke <id>', "revoke the host's certificates: it is disconnected and cannot reconnect until enrolled again", ['ferry hosts revoke web-1']), async (s, [id]) => {
+    const res = await s.api().revokeHost(requireText(id, 'ID'));
+    if (s.out.json) return s.out.document(res);
+    s.out.line(`revoked ${res.revoked} certificate${res.revoked === 1 ? '' : 's'} of host ${res.hostId}; it is disconnected`);
+    s.out.line(`to let it back: ferry token create --role agent --uses 1, then on the host: ferry-agent enroll …`);
+  });
 }

@@ -1,0 +1,66 @@
+/**
+ * Agent enrollment (issue 6): a join token (role `agent`, spent once per use) buys a client
+ * certificate for one host id, signed by the coordinator's CA for a CSR whose key never left the
+ * host. The certificate's subject is the host id, whatever the request asked for.
+ */
+import { X509Certificate } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { FerryError } from '../../agent/errors.js';
+import { type Context, iso } from '../context.js';
+import { signCsr } from '../security/pki.js';
+import { parseToken, refuseToken, refusalMessage } from '../security/tokens.js';
+
+export const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const CERT_DAYS = 365;
+const MAX_CSR_BYTES = 16 * 1024;
+
+export interface EnrollInput {
+  token: string;
+  hostId: string;
+  csrPem: string;
+}
+
+export async function enroll(ctx: Context, input: EnrollInput, peer: string): Promise<{ certificatePem: string; caPem: string }> {
+  if (!ctx.tls) throw new FerryError('FAILED_PRECONDITION', 'this coordinator runs --insecure (plaintext): agents connect without enrolling');
+  if (!HOST_ID.test(input.hostId)) throw new FerryError('INVALID_ARGUMENT', `host id '${input.hostId}' is not valid (letters, digits, . _ : -; up to 128)`);
+  if (!input.csrPem.includes('BEGIN CERTIFICATE REQUEST') || input.csrPem.length > MAX_CSR_BYTES) {
+    throw new FerryError('INVALID_ARGUMENT', 'csr_pem: not a PEM certificate request (BEGIN CERTIFICATE REQUEST)');
+  }
+  const refuse = (message: string, code: 'UNAUTHENTICATED' | 'PERMISSION_DENIED' = 'UNAUTHENTICATED'): never => {
+    ctx.log.warn('enrollment refused', { component: 'security', host_id: input.hostId, peer, reason: message });
+    throw new FerryError(code, message);
+  };
+  let parsed: { id: string; secret: string };
+  try {
+    parsed = parseToken(input.token);
+  } catch (err) {
+    return refuse((err as Error).message);
+  }
+  const now = ctx.clock.now();
+  const record = ctx.store.getToken(parsed.id);
+  const refusal = refuseToken(record, parsed.secret, now);
+  if (refusal) return refuse(refusalMessage(refusal, parsed.id));
+  if (record!.role !== 'agent') {
+    return refuse(`token ${parsed.id} has role ${record!.role}; enrolling a host needs a join token: ferry token create --role agent --uses 1`, 'PERMISSION_DENIED');
+  }
+  // Spent before signing: two agents racing for a one-use token cannot both win.
+  if (!ctx.store.consumeToken(parsed.id, iso(now))) return refuse(refusalMessage('used up', parsed.id));
+  const certificatePem = await signCsr(ctx.tls, input.csrPem, 'client', [`URI:ferry:host:${input.hostId}`], CERT_DAYS, input.hostId).catch(err => {
+    throw new FerryError('INVALID_ARGUMENT', `csr_pem: cannot be signed: ${(err as Error).message}`, { cause: err });
+  });
+  const cert = new X509Certificate(certificatePem);
+  ctx.store.addHostCertificate({
+    fingerprint: cert.fingerprint256, hostId: input.hostId, issuedAt: iso(now), expiresAt: new Date(cert.validTo).toISOString(), tokenId: parsed.id, revokedAt: null,
+  });
+  ctx.log.info('host enrolled', { component: 'security', host_id: input.hostId, token_id: parsed.id, peer, certificate: cert.fingerprint256 });
+  return { certificatePem, caPem: await fs.readFile(ctx.tls.caCert, 'utf8') };
+}
+
+/** Revokes every certificate of the host and drops its stream at once. */
+export function revokeHost(ctx: Context, hostId: string, by: string): number {
+  const n = ctx.store.revokeHostCertificates(hostId, iso(ctx.clock.now()));
+  if (n === 0 && !ctx.store.getHost(hostId)) throw new FerryError('NOT_FOUND', `host ${hostId} does not exist and has no certificate; see ferry hosts list`);
+  ctx.registry.get(hostId)?.close('certificate revoked');
+  ctx.log.info('host certificates revoked', { component: 'security', host_id: hostId, revoked: n, by });
+  return n;
+}

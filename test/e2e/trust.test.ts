@@ -1,0 +1,108 @@
+import { X509Certificate } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
+import { runBin } from '../helpers/agent-cli.js';
+import { ferry, startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';
+import { isRoot, tempDir } from '../helpers/temp.js';
+
+const needsRoot = !isRoot && 'needs root: the agent gets a private mount namespace for its app dir';
+
+t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS for agents, revocation', { skip: needsRoot }, async t => {
+  const dir = await tempDir(t, 'ferry-trust-');
+  const data = path.join(dir, 'data');
+  const c = await startCoordinator(t, data, [], '127.0.0.1:0', { tls: true });
+  t.match(c.output(), /listening on \S+ \(TLS/, 'serves TLS with no other setup');
+  const caFile = path.join(data, 'tls', 'ca.crt');
+  const fingerprint = new X509Certificate(await fs.readFile(caFile)).fingerprint256;
+  t.ok(c.output().includes(fingerprint), 'the first start prints the CA fingerprint');
+  const admin = (await fs.readFile(path.join(data, 'admin.token'), 'utf8')).trim();
+  const as = (token: string | undefined, args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    ferry(c.address, args, { env: { FERRY_CA: caFile, ...(token && { FERRY_TOKEN: token }), ...extra }, timeoutMs: 60_000 });
+
+  // The CLI: plaintext refused, a token required, roles enforced.
+  const plain = await ferry(c.address, ['app', 'list']);
+  t.equal(plain.code, 6, 'a plaintext client cannot talk to it');
+  t.match(plain.stderr, /serves TLS unless started with --insecure/);
+  const anonymous = await as(undefined, ['app', 'list']);
+  t.equal(anonymous.code, 1);
+  t.match(anonymous.stderr, /needs a token: set FERRY_TOKEN/);
+  t.equal((await as(admin, ['app', 'create', 'shop'])).code, 0, 'the admin token from init works');
+  t.equal((await as(admin, ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web'])).code, 0);
+  const mint = async (role: string, extra: string[] = []) => {
+    const r = await as(admin, ['token', 'create', '--role', role, ...extra, '--json']);
+    t.equal(r.code, 0, r.stderr);
+    return r.json.token as string;
+  };
+  const viewer = await mint('viewer');
+  const deployer = await mint('deployer');
+  t.equal((await as(viewer, ['deploy', 'list'])).code, 0, 'a viewer reads');
+  const fpOnly = await ferry(c.address, ['app', 'list', '--json'], { env: { FERRY_CA_FINGERPRINT: fingerprint, FERRY_TOKEN: viewer } });
+  t.equal(fpOnly.code, 0, `the CA can be pinned by fingerprint instead of a file: ${fpOnly.stderr}`);
+  const wrongPin = await ferry(c.address, ['app', 'list'], { env: { FERRY_CA_FINGERPRINT: 'AB'.repeat(32), FERRY_TOKEN: viewer } });
+  t.not(wrongPin.code, 0);
+  t.match(wrongPin.stderr, /does not present a CA with fingerprint/);
+
+  // An agent enrolls with a one-use join token and connects with mutual TLS.
+  const join = await mint('agent', ['--uses', '1']);
+  const root = path.join(dir, 'h1');
+  const enroll = (token: string, rootDir: string, hostId: string) =>
+    runBin('ferry-agent', ['enroll', '--coordinator', c.address, '--token', token, '--ca-fingerprint', fingerprint, '--root-dir', rootDir, '--host-id', hostId]);
+  const e1 = await enroll(join, root, 'h1');
+  t.equal(e1.code, 0, e1.stderr);
+  for (const f of ['agent.key', 'agent.crt', 'ca.crt']) t.equal((await fs.stat(path.join(root, 'tls', f))).mode & 0o777, 0o600, `${f} is 0600`);
+  const reused = await enroll(join, path.join(dir, 'h2'), 'h2');
+  t.equal(reused.code, 1, 'a one-use token works once');
+  t.match(reused.stderr, /already used/);
+  const shortLived = await mint('agent', ['--ttl', '1s']);
+  await new Promise(r => setTimeout(r, 1200));
+  const expired = await enroll(shortLived, path.join(dir, 'h3'), 'h3');
+  t.equal(expired.code, 1);
+  t.match(expired.stderr, /has expired/);
+  const wrongRole = await enroll(viewer, path.join(dir, 'h4'), 'h4');
+  t.match(wrongRole.stderr, /needs a join token/, 'an operator token cannot enroll a host');
+
+  const appDir = path.join(dir, 'app');
+  const agent = await startAgent(t, { coordinator: c.address, rootDir: root, hostId: 'h1', tags: { role: 'web' }, privateDirs: [appDir] });
+  await waitFor('h1 over mutual TLS', async () => (await as(viewer, ['hosts', 'list', '--json'])).json?.hosts?.some((h: any) => h.id === 'h1' && h.connected));
+
+  // A viewer cannot deploy; a deployer can, and the deployment runs over mutual TLS.
+  const src = path.join(dir, 'bundle');
+  await writeBundle(src, {
+    appspec: { version: 0.0, os: 'linux', files: [{ source: 'www', destination: path.join(appDir, 'www') }], hooks: hooksFor(['ApplicationStart']) },
+    files: { 'www/index.html': 'v1' },
+    scripts: { 'scripts/ApplicationStart.sh': 'echo started' },
+  });
+  const bundle = pack(src, path.join(dir, 'v1.tgz'), 'tgz');
+  const denied = await as(viewer, ['revision', 'push', bundle, '--app', 'shop']);
+  t.equal(denied.code, 1);
+  t.match(denied.stderr, /has role viewer; UploadRevision needs deployer/);
+  t.equal((await as(deployer, ['revision', 'push', bundle, '--app', 'shop'])).code, 0);
+  const noDeploy = await as(viewer, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest']);
+  t.match(noDeploy.stderr, /CreateDeployment needs deployer/, 'a viewer cannot create a deployment');
+  const deployed = await as(deployer, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--wait', '--json']);
+  t.equal(deployed.code, 0, `a deployer deploys, over mutual TLS: ${deployed.stderr.slice(-300)}`);
+
+  // Another host's certificate is refused; a revoked host cannot come back.
+  const thief = path.join(dir, 'thief');
+  await fs.mkdir(thief, { recursive: true });
+  await fs.cp(path.join(root, 'tls'), path.join(thief, 'tls'), { recursive: true });
+  const impostor = await startAgent(t, { coordinator: c.address, rootDir: thief, hostId: 'h9', tags: { role: 'web' } });
+  await waitFor('the impostor to be refused', () => /belongs to h1, not to host h9/.test(impostor.output()));
+  const revoked = await as(admin, ['hosts', 'revoke', 'h1']);
+  t.equal(revoked.code, 0, revoked.stderr);
+  t.match(revoked.stdout, /revoked 1 certificate of host h1/);
+  await waitFor('h1 to be dropped', async () => (await as(viewer, ['hosts', 'list', '--json'])).json?.hosts?.some((h: any) => h.id === 'h1' && !h.connected));
+  await waitFor('h1 refused on reconnect', () => /was revoked/.test(agent.output()), 30_000);
+
+  // No secret in the coordinator's output or log.
+  const logs = c.output() + (await fs.readFile(path.join(data, 'logs', 'ferry-coordinator.log'), 'utf8'));
+  for (const secret of [admin, viewer, deployer, join].map(tok => tok.split('.')[2]!)) t.notOk(logs.includes(secret), 'no token secret in the logs');
+});
+
+t.test('--insecure is refused off loopback (usage error)', async t => {
+  const r = await runBin('ferry-coordinator', ['--data', path.join(await tempDir(t), 'd'), '--listen', '0.0.0.0:0', '--insecure']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /--insecure serves plaintext, which is allowed only on a loopback address/);
+});
