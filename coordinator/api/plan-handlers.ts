@@ -1,10 +1,10 @@
+import { deploymentOptionsFromProto } from './deployment-options.js';
 import { FerryError } from '../../agent/errors.js';
 import type { Context } from '../context.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
 import type { Deployment } from '../domain/types.js';
 import type { FileDiff } from '../plan-preview/types.js';
 import { RevisionTrees } from '../revisions/revision-tree.js';
-import { parseAutoRollback } from '../services/catalog.js';
 import { type PlanDeploymentInput, executePlan, getPlan, planDeployment } from '../services/plans.js';
 import type { CreateDeploymentRequest__Output } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
 import type { DeploymentPlan } from '../../proto/gen/ferry/v1/DeploymentPlan.js';
@@ -47,16 +47,7 @@ export function createFromPlan(ctx: Context, req: CreateDeploymentRequest__Outpu
 }
 
 export function planInputFromProto(req: CreateDeploymentRequest__Output): PlanDeploymentInput {
-  return {
-    application: req.application, group: req.group, revision: req.revision, configName: req.configName,
-    description: req.description, fileExistsBehavior: req.fileExistsBehavior,
-    ignoreApplicationStopFailures: req.ignoreApplicationStopFailures,
-    ...(req.overrideAutoRollback && { autoRollback: parseAutoRollback(req.autoRollback) }),
-    ...(req.hasApproveAfter && { approveAfter: req.approveAfter }),
-    ...(req.approveAfterZones > 0 && { approveAfterZones: req.approveAfterZones }),
-    ...(req.ignoreAlarms && { ignoreAlarms: true }),
-    ...(req.minHealthyTimeMs > 0 && { minHealthyTimeMs: req.minHealthyTimeMs }),
-  };
+  return { application: req.application, group: req.group, revision: req.revision, ...deploymentOptionsFromProto(req) };
 }
 
 const minimumToProto = (m: { type: string; value?: number }) => ({ type: m.type, value: m.value ?? 0 });
