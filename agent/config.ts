@@ -21,6 +21,8 @@ export interface AgentEnvironment {
   coordinator?: string;
   /** FERRY_AGENT_CONFIG: the config file when `--config` is not given ('' = none, not even the default). */
   configFile?: string;
+  /** FERRY_JOIN_TOKEN: the join token `ferry-agent enroll` uses when `--token` is not given. */
+  joinToken?: string;
 }
 
 /** Variables hook scripts never see: Ferry's own settings (tokens, coordinator address, …). */
@@ -42,6 +44,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): AgentEnvi
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
     ...(env.FERRY_COORDINATOR && { coordinator: env.FERRY_COORDINATOR }),
     ...(env.FERRY_AGENT_CONFIG !== undefined && { configFile: env.FERRY_AGENT_CONFIG }),
+    ...(env.FERRY_JOIN_TOKEN && { joinToken: env.FERRY_JOIN_TOKEN }),
   });
 }
 

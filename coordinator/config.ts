@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { COORDINATOR_KINDS, problemsError, readSettings } from '../ops/config-file.js';
 import { parseDuration, parsePositiveInt, parseSize } from '../agent/config.js';
-import { isLoopbackHost, listenHost } from './security/transport.js';
+import { isLoopbackHost, listenHost } from './security/loopback.js';
 import { FerryError, describeError } from '../agent/errors.js';
 import { parseMetricsListen } from '../agent/metrics-http.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';

@@ -19,7 +19,7 @@ export function enrollCommand(): Command {
   return new Command('enroll')
     .description('enroll this host with the coordinator: get a client certificate for mutual TLS')
     .option('--coordinator <host:port>', 'the coordinator (default: $FERRY_COORDINATOR or the config file)')
-    .requiredOption('--token <token>', 'a join token: ferry token create --role agent --uses 1 (or $FERRY_JOIN_TOKEN)', process.env.FERRY_JOIN_TOKEN)
+    .option('--token <token>', 'a join token: ferry token create --role agent --uses 1 (default $FERRY_JOIN_TOKEN)')
     .requiredOption('--ca-fingerprint <sha256>', "the coordinator CA's SHA-256 fingerprint, as ferry-coordinator init printed it")
     .option('--root-dir <dir>', 'deployment root; the key and certificates go to <root>/tls/ (default as ferry-agent start)')
     .option('--host-id <id>', "this host's id (default: the one kept in <root>/host-id, made now if there is none)")
@@ -35,7 +35,9 @@ Examples:
 }
 
 export async function executeEnroll(opts: Record<string, unknown>, env: AgentEnvironment, cwd: string, out: (s: string) => void): Promise<number> {
-  const { token, caFingerprint, ...rest } = opts as { token: string; caFingerprint: string } & Record<string, unknown>;
+  const { token: given, caFingerprint, ...rest } = opts as { token?: string; caFingerprint: string } & Record<string, unknown>;
+  const token = given ?? env.joinToken;
+  if (!token) throw new FerryError('INVALID_ARGUMENT', '--token (or FERRY_JOIN_TOKEN) is required: an admin makes one with ferry token create --role agent --uses 1');
   const cfg = await loadStartConfig(rest, env, cwd);
   const layout = layoutFor(cfg.rootDir);
   // Kept in <root>/host-id, so `ferry-agent start` without --host-id claims the enrolled id.

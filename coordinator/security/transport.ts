@@ -6,24 +6,12 @@
  * certificate without requiring one: agents present theirs (mutual TLS), the CLI a token.
  */
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { FerryError } from '../../agent/errors.js';
+import { isLoopbackHost, listenHost } from './loopback.js';
 import { type TlsFiles, tlsFiles } from './pki.js';
 
 export type Transport = { kind: 'tls'; files: TlsFiles; init: boolean } | { kind: 'plaintext' };
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  if (h === 'localhost') return true;
-  if (net.isIPv4(h)) return h.startsWith('127.');
-  return h === '::1';
-}
-
-/** `host:port` → host, brackets kept off. */
-export function listenHost(listen: string): string {
-  return listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-}
 
 export function chooseTransport(o: { dataDir: string; listen: string; insecure: boolean; tlsPresent: boolean }): Transport {
   const host = listenHost(o.listen);

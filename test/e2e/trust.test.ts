@@ -106,3 +106,9 @@ t.test('--insecure is refused off loopback (usage error)', async t => {
   t.equal(r.code, 2);
   t.match(r.stderr, /--insecure serves plaintext, which is allowed only on a loopback address/);
 });
+
+t.test('ferry-agent enroll without a token (flag or FERRY_JOIN_TOKEN) is a usage error', async t => {
+  const r = await runBin('ferry-agent', ['enroll', '--coordinator', '127.0.0.1:1', '--ca-fingerprint', 'AB'.repeat(32), '--root-dir', path.join(await tempDir(t), 'r')], { env: { FERRY_JOIN_TOKEN: '' } });
+  t.equal(r.code, 2);
+  t.match(r.stderr, /--token \(or FERRY_JOIN_TOKEN\) is required/);
+});

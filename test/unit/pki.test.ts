@@ -1,5 +1,7 @@
 import t from 'tap';
+import { isLoopbackHost, listenHost } from '../../coordinator/security/loopback.js';
 import { defaultSans, leafExtensions, opensslArgs, sameFingerprint, subjectAltNames, tlsFiles } from '../../coordinator/security/pki.js';
+import { chooseTransport } from '../../coordinator/security/transport.js';
 
 t.test('--san values become DNS or IP names; bad ones are all named', async t => {
   t.same(subjectAltNames(['ferry.internal', '10.0.0.5', '::1', '*.svc.local', 'ferry.internal']), ['DNS:ferry.internal', 'IP:10.0.0.5', 'IP:::1', 'DNS:*.svc.local']);
@@ -28,4 +30,17 @@ t.test('openssl invocations are data: EC P-256 keys, a CA limited to signing, le
   t.match(leafExtensions('server', ['DNS:a']), /extendedKeyUsage=serverAuth\nsubjectAltName=DNS:a/);
   t.match(leafExtensions('client', []), /extendedKeyUsage=clientAuth\n$/);
   t.ok(opensslArgs.sign('/r', f, '/e', 30, 'ff', '/o').join(' ').includes('-CA /d/tls/ca.crt -CAkey /d/tls/ca.key -set_serial 0xff -days 30'));
+});
+
+t.test('the transport: TLS by default (made at first start when missing), plaintext only with --insecure on loopback', async t => {
+  t.same(chooseTransport({ dataDir: '/d', listen: '0.0.0.0:7420', insecure: false, tlsPresent: true }), { kind: 'tls', files: tlsFiles('/d'), init: false });
+  t.match(chooseTransport({ dataDir: '/d', listen: '127.0.0.1:7420', insecure: false, tlsPresent: false }), { kind: 'tls', init: true });
+  for (const listen of ['127.0.0.1:0', 'localhost:7420', '[::1]:7420', '127.1.2.3:1']) {
+    t.same(chooseTransport({ dataDir: '/d', listen, insecure: true, tlsPresent: true }), { kind: 'plaintext' }, listen);
+  }
+  for (const listen of ['0.0.0.0:7420', '10.0.0.5:7420', '[::]:7420', 'ferry.internal:7420']) {
+    t.throws(() => chooseTransport({ dataDir: '/d', listen, insecure: true, tlsPresent: false }), { code: 'INVALID_ARGUMENT', message: /only on a loopback address/ }, listen);
+  }
+  t.ok(isLoopbackHost('127.0.0.1') && !isLoopbackHost('128.0.0.1'));
+  t.equal(listenHost('[::1]:7420'), '::1');
 });
