@@ -1,11 +1,11 @@
 /**
- * `npm run bench [-- dispatch|transfer|allatonce|oneatatime]`: Ferry's benchmarks, each reported as
+ * `npm run bench [-- dispatch|transfer|allatonce|oneatatime] [--rounds N]`: Ferry's benchmarks, each reported as
  * a ratio against a baseline measured in the same run (these machines are noisy). Not part of
  * `npm test`. Real processes: a coordinator and agents started from bin/, gRPC on loopback.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { agentClient, grpcRevisionTransport } from '../agent/link/transport.js';
@@ -60,11 +60,11 @@ async function dispatch(): Promise<void> {
 }
 
 /** A raw TCP server in its own process that streams a file to each connection. */
-async function rawTcpServer(file: string): Promise<{ port: number; stop(): void }> {
+async function rawTcpServer(file: string): Promise<{ port: number; pid: number; stop(): void }> {
   const code = `const net=require('net'),fs=require('fs');const s=net.createServer(c=>fs.createReadStream(${JSON.stringify(file)},{highWaterMark:1<<20}).pipe(c));s.listen(0,'127.0.0.1',()=>console.log(s.address().port));`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>(resolve => child.stdout.once('data', b => resolve(Number(String(b).trim()))));
-  return { port, stop: () => child.kill() };
+  return { port, pid: child.pid!, stop: () => child.kill() };
 }
 
 async function readTcp(port: number): Promise<number> {
@@ -77,7 +77,31 @@ async function readTcp(port: number): Promise<number> {
   });
 }
 
-async function transfer(): Promise<void> {
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks, USER_HZ = 100
+}
+
+interface Sample {
+  ms: number;
+  serverCpu: number;
+  clientCpu: number;
+}
+
+/** Runs `fn` (which returns the bytes it moved), timing it and the CPU it and the server used. */
+async function sample(size: number, serverPid: number, fn: () => Promise<number>): Promise<Sample> {
+  const s0 = cpuMsOf(serverPid);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const bytes = await fn();
+  const ms = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  if (bytes !== size) throw new Error(`read ${bytes} of ${size} bytes`);
+  return { ms, serverCpu: cpuMsOf(serverPid) - s0, clientCpu: (c.user + c.system) / 1000 };
+}
+
+async function transfer(opts: BenchOptions): Promise<void> {
   const env = await startEnv('transfer');
   try {
     await env.api.createApplication({ name: 'bench' });
@@ -87,21 +111,12 @@ async function transfer(): Promise<void> {
     for (let i = 0; i < size / (16 << 20); i++) await fh.write(randomBytes(16 << 20));
     await fh.close();
     const digest = await push(env.api, 'bench', file, 'tar');
+    await fs.rm(file);
     const stored = path.join(env.coordinator.dataDir, 'revisions', 'sha256', digest.slice(0, 2), digest);
     const tcp = await rawTcpServer(stored);
-    const runs = 3;
-    const best = async (fn: () => Promise<number>) => {
-      let min = Infinity;
-      for (let i = 0; i < runs; i++) {
-        const t0 = performance.now();
-        const bytes = await fn();
-        if (bytes !== size) throw new Error(`read ${bytes} of ${size} bytes`);
-        min = Math.min(min, performance.now() - t0);
-      }
-      return min;
-    };
-    const raw = await best(() => readTcp(tcp.port));
-    const grpcStream = await best(async () => {
+    env.cleanup.teardown(() => tcp.stop());
+    const coordinatorPid = env.coordinator.child.pid!;
+    const stream = async () => {
       const client = agentClient(env.coordinator.address, 'transfer');
       let n = 0;
       await new Promise<void>((resolve, reject) => {
@@ -112,21 +127,42 @@ async function transfer(): Promise<void> {
       });
       client.close();
       return n;
-    });
+    };
     let k = 0;
-    const cached = await best(async () => {
+    const download = async () => {
       const transport = grpcRevisionTransport(env.coordinator.address, 'bench');
-      const cache = new RevisionCache({ dir: path.join(env.dir, `cache-${k++}`), transport });
+      const dir = path.join(env.dir, `cache-${k++}`);
+      const cache = new RevisionCache({ dir, transport });
       const p = await cache.ensure(digest, size, 'tar');
       transport.close();
-      return (await fs.stat(p)).size;
-    });
-    tcp.stop();
-    const mbps = (ms: number) => (size / (1024 * 1024) / (ms / 1000)).toFixed(0);
-    report(`transfer  256 MiB revision, loopback, best of ${runs}:`);
-    report(`          baseline raw TCP (separate process, same file): ${fmt(raw)} ms = ${mbps(raw)} MiB/s`);
-    report(`          FetchRevision stream (coordinator → client):     ${fmt(grpcStream)} ms = ${mbps(grpcStream)} MiB/s = ${(100 * raw / grpcStream).toFixed(0)}% of raw TCP (target ≥ 80%)`);
-    report(`          agent download (FetchRevision + SHA-256 + disk):  ${fmt(cached)} ms = ${mbps(cached)} MiB/s = ${(100 * raw / cached).toFixed(0)}% of raw TCP`);
+      const bytes = (await fs.stat(p)).size;
+      await fs.rm(dir, { recursive: true, force: true });
+      return bytes;
+    };
+    // Interleaved: each round measures raw TCP, then Ferry, so a ratio compares like with like on
+    // a machine whose load changes from second to second.
+    const raw: Sample[] = [];
+    const grpc: Sample[] = [];
+    const agent: Sample[] = [];
+    for (let i = 0; i < opts.rounds; i++) {
+      raw.push(await sample(size, tcp.pid, () => readTcp(tcp.port)));
+      grpc.push(await sample(size, coordinatorPid, stream));
+      agent.push(await sample(size, coordinatorPid, download));
+      const pct = (x: Sample) => `${((100 * raw[i]!.ms) / x.ms).toFixed(0)}%`;
+      process.stdout.write(`  round ${i + 1}: raw ${fmt(raw[i]!.ms)} ms, FetchRevision ${fmt(grpc[i]!.ms)} ms (${pct(grpc[i]!)}), agent download ${fmt(agent[i]!.ms)} ms (${pct(agent[i]!)})\n`);
+    }
+    const mibps = (ms: number) => (size / (1024 * 1024) / (ms / 1000)).toFixed(0);
+    const median = (xs: number[]) => percentile(xs, 50);
+    const ratios = (xs: Sample[]) => xs.map((x, i) => (100 * raw[i]!.ms) / x.ms);
+    const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`;
+    const cpu = (xs: Sample[]) => `CPU per transfer: server ${fmt(median(xs.map(x => x.serverCpu)))} ms, client ${fmt(median(xs.map(x => x.clientCpu)))} ms`;
+    const line = (xs: Sample[]) => `median ${fmt(median(xs.map(x => x.ms)))} ms = ${mibps(median(xs.map(x => x.ms)))} MiB/s, best ${fmt(Math.min(...xs.map(x => x.ms)))} ms`;
+    report(`transfer  256 MiB revision, loopback, ${opts.rounds} interleaved rounds (ratio = raw TCP time / Ferry time in the same round):`);
+    report(`          baseline raw TCP (separate process, same file): ${line(raw)}; ${cpu(raw)}`);
+    report(`          FetchRevision stream (coordinator → client):     ${line(grpc)}; ${cpu(grpc)}`);
+    report(`                                 of raw TCP: median ${median(ratios(grpc)).toFixed(0)}%, range ${range(ratios(grpc))}% (target ≥ 80%)`);
+    report(`          agent download (FetchRevision + SHA-256 + disk):  ${line(agent)}; ${cpu(agent)}`);
+    report(`                                 of raw TCP: median ${median(ratios(agent)).toFixed(0)}%, range ${range(ratios(agent))}%`);
   } finally {
     await env.cleanup.run();
   }
@@ -161,7 +197,12 @@ async function fleetRollout(name: string, hosts: number, config: string): Promis
   }
 }
 
-const BENCHES: Record<string, () => Promise<void>> = {
+interface BenchOptions {
+  /** Interleaved rounds of the transfer bench (--rounds N). */
+  rounds: number;
+}
+
+const BENCHES: Record<string, (opts: BenchOptions) => Promise<void>> = {
   dispatch,
   transfer,
   oneatatime: () => fleetRollout('oneatatime', 10, 'OneAtATime'),
@@ -169,7 +210,23 @@ const BENCHES: Record<string, () => Promise<void>> = {
 };
 
 async function main() {
-  const wanted = process.argv.slice(2);
+  const opts: BenchOptions = { rounds: 5 };
+  const wanted: string[] = [];
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--rounds' || a.startsWith('--rounds=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) {
+        process.stderr.write(`--rounds: '${v ?? ''}' is not a positive whole number\n`);
+        process.exit(2);
+      }
+      opts.rounds = n;
+    } else {
+      wanted.push(a);
+    }
+  }
   const unknown = wanted.filter(w => !(w in BENCHES));
   if (unknown.length > 0) {
     process.stderr.write(`unknown benchmark(s) ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}\n`);
@@ -177,7 +234,7 @@ async function main() {
   }
   for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
     process.stdout.write(`\n== ${name}\n`);
-    await BENCHES[name]!();
+    await BENCHES[name]!(opts);
   }
   process.stdout.write(`\nSummary (${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores):\n${out.join('\n')}\n`);
 }

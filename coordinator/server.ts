@@ -16,6 +16,7 @@ import { openStore } from './store/sqlite-store.js';
 import { authInterceptor } from './security/auth.js';
 import { type InitResult, initCoordinator } from './security/init.js';
 import { chooseTransport, tlsPresent, tlsServerCredentials } from './security/transport.js';
+import { withEncodedChunks } from './revisions/chunk-frames.js';
 
 export interface RunningCoordinator {
   /** The address actually bound (port 0 resolved). */
@@ -76,7 +77,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     })],
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
-  server.addService(proto.ferry.v1.AgentService.service, agentService(ctx));
+  // FetchRevision sends chunks read straight into their wire encoding (revisions/chunk-frames.ts).
+  server.addService(withEncodedChunks(proto.ferry.v1.AgentService.service), agentService(ctx));
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(config.listen, credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });

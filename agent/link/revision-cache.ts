@@ -18,7 +18,10 @@ import { type BackoffPolicy, FETCH_BACKOFF, backoffDelay, sleep } from './backof
  * runs at a time per host, so no two `ensure` calls race on one digest.
  */
 export interface RevisionTransport {
-  /** The revision's bytes from `offset` on. Throw a FerryError for a permanent refusal. */
+  /**
+   * The revision's bytes from `offset` on. Throw a FerryError for a permanent refusal. A yielded
+   * Buffer must stay as it is afterwards: the cache writes it to disk in the background.
+   */
   fetch(digest: string, offset: number, signal?: AbortSignal): AsyncIterable<Buffer>;
 }
 
@@ -29,6 +32,8 @@ export type ArchiveType = (typeof ARCHIVE_TYPES)[number];
 export const REVISION_DIGEST_FILE = 'revision-digest';
 
 const DIGEST = /^[0-9a-f]{64}$/;
+/** Bytes received but not yet written to the partial file, at most (the disk catches up beyond). */
+const WRITE_AHEAD = 16 * 1024 * 1024;
 const CACHED = /^([0-9a-f]{64})\.(tar|tgz|zip|partial)$/;
 
 export interface RetryInfo {
@@ -134,11 +139,18 @@ export class RevisionCache {
     }
   }
 
-  /** One FetchRevision from `offset`: appends what arrives; network errors become AttemptFailed. */
+  /**
+   * One FetchRevision from `offset`: hashes each chunk as it arrives and appends it to the partial
+   * file in the background (up to WRITE_AHEAD bytes queued), so the disk write overlaps receiving
+   * the next chunk. Every queued write is flushed before this returns or throws, so the partial
+   * file always ends where the next attempt resumes. Network errors become AttemptFailed.
+   */
   private async attempt(digest: string, size: number, partial: string, hash: Hash, offset: number, signal?: AbortSignal): Promise<number> {
     const fh = await fs.open(partial, 'a', 0o644);
     const it = this.o.transport.fetch(digest, offset, signal)[Symbol.asyncIterator]();
     let done = false;
+    let writing: Promise<void> = Promise.resolve();
+    let queued = 0;
     try {
       for (;;) {
         let next: IteratorResult<Buffer>;
@@ -155,18 +167,27 @@ export class RevisionCache {
         }
         const chunk = next.value;
         if (size > 0 && offset + chunk.length > size) {
+          await writing.catch(() => undefined);
           await fs.rm(partial, { force: true });
           throw new FerryError('CHECKSUM_MISMATCH', `revision ${digest}: the coordinator sent more than its ${size} bytes`);
         }
-        await fh.appendFile(chunk);
         hash.update(chunk);
         offset += chunk.length;
-        this.o.onBytes?.(chunk.length);
+        queued += chunk.length;
+        writing = writing.then(async () => {
+          await fh.write(chunk);
+          queued -= chunk.length;
+          this.o.onBytes?.(chunk.length);
+        });
+        if (queued > WRITE_AHEAD) await writing;
         await this.throttle(chunk.length, signal);
       }
     } finally {
       if (!done) await it.return?.().catch(() => undefined);
+      const failed = await writing.then(() => undefined, (err: unknown) => err ?? new Error('write failed'));
       await fh.close();
+      // A failed disk write is the host's problem, not the network's: it wins over any other outcome.
+      if (failed) throw failed;
     }
   }
 

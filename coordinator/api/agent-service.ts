@@ -97,6 +97,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
 }
 
 async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<FetchRevisionRequest__Output, RevisionChunk>): Promise<void> {
+  let opened: Awaited<ReturnType<Context['revisions']['openChunks']>> | undefined;
   try {
     const { digest } = call.request;
     const offset = Number(call.request.offset) || 0;
@@ -104,27 +105,24 @@ async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<Fetch
     const total = await ctx.revisions.size(digest);
     if (offset > total) throw new FerryError('INVALID_ARGUMENT', `offset ${offset} is past the end of revision ${digest} (${total} bytes)`);
     ctx.log.debug('revision fetch', { component: 'revisions', revision: digest, host_id: call.request.hostId, offset, bytes: total - offset });
-    let position = offset;
+    opened = await ctx.revisions.openChunks(digest, offset, ctx.limits.chunkBytes);
+    const { reader } = opened;
     let cancelled = false;
-    let wake: (() => void) | undefined;
     call.on('cancelled', () => {
       cancelled = true;
-      wake?.();
+      reader.close();
     });
-    for await (const data of ctx.revisions.chunks(digest, offset, ctx.limits.chunkBytes)) {
-      if (cancelled) return;
-      if (!call.write({ data, offset: position, totalSize: total })) {
-        // Wait for the client to take more, or for it to go away.
-        await new Promise<void>(resolve => {
-          wake = resolve;
-          call.once('drain', () => resolve());
-        });
-      }
-      position += data.length;
-      ctx.metrics.revisionBytesServed(data.length);
+    // Back-pressure: a chunk's buffer comes back only once grpc-js has written it to the HTTP/2
+    // stream, and the reader holds at most a few, so a slow client stops the reading.
+    for (let chunk = await reader.next(); chunk; chunk = await reader.next()) {
+      const sent = chunk;
+      call.write(sent, () => reader.release(sent));
+      ctx.metrics.revisionBytesServed(sent.data.length);
     }
-    call.end();
+    if (!cancelled) call.end();
   } catch (err) {
     failStream(call, err);
+  } finally {
+    await opened?.close().catch(() => undefined);
   }
 }

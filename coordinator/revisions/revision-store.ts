@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FerryError } from '../../agent/errors.js';
+import { ChunkReader } from './chunk-frames.js';
 
 const DIGEST = /^[0-9a-f]{64}$/;
 
@@ -83,34 +84,17 @@ export class RevisionStore {
   }
 
   /**
-   * Reads a stored revision from `offset` in chunks of `chunkSize`, reading the next chunk while
-   * the caller sends the current one (read-ahead of one chunk).
+   * Opens a stored revision for sending from `offset`: chunks of `chunkSize` read into reused,
+   * pre-encoded buffers with read-ahead (chunk-frames.ts). Close it when done.
    */
-  async *chunks(digest: string, offset: number, chunkSize: number): AsyncGenerator<Buffer> {
+  async openChunks(digest: string, offset: number, chunkSize: number): Promise<{ total: number; reader: ChunkReader; close(): Promise<void> }> {
     const fh = await fs.open(this.pathOf(digest), 'r');
     try {
       const total = (await fh.stat()).size;
-      const read = async (at: number) => {
-        const buf = Buffer.allocUnsafe(Math.min(chunkSize, total - at));
-        let got = 0;
-        while (got < buf.length) {
-          const { bytesRead } = await fh.read(buf, got, buf.length - got, at + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        return buf.subarray(0, got);
-      };
-      let position = offset;
-      let next = position < total ? read(position) : undefined;
-      while (next) {
-        const chunk = await next;
-        if (chunk.length === 0) break;
-        position += chunk.length;
-        next = position < total ? read(position) : undefined;
-        yield chunk;
-      }
-    } finally {
+      return { total, reader: new ChunkReader(fh, total, offset, chunkSize), close: () => fh.close() };
+    } catch (err) {
       await fh.close();
+      throw err;
     }
   }
 }
