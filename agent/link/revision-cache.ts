@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError, describeError, isFerryError } from '../errors.js';
 import { readPointer } from '../state/files.js';
@@ -19,10 +20,11 @@ import { type BackoffPolicy, FETCH_BACKOFF, backoffDelay, sleep } from './backof
  */
 export interface RevisionTransport {
   /**
-   * The revision's bytes from `offset` on. Throw a FerryError for a permanent refusal. A yielded
-   * Buffer must stay as it is afterwards: the cache writes it to disk in the background.
+   * The revision's bytes from `offset` on, a Buffer or a run of consecutive Buffers at a time (one
+   * disk write each). Throw a FerryError for a permanent refusal. A yielded Buffer must stay as it
+   * is afterwards: the cache writes it to disk in the background.
    */
-  fetch(digest: string, offset: number, signal?: AbortSignal): AsyncIterable<Buffer>;
+  fetch(digest: string, offset: number, signal?: AbortSignal): AsyncIterable<Buffer | Buffer[]>;
 }
 
 export const ARCHIVE_TYPES = ['tar', 'tgz', 'zip'] as const;
@@ -153,7 +155,7 @@ export class RevisionCache {
     let queued = 0;
     try {
       for (;;) {
-        let next: IteratorResult<Buffer>;
+        let next: IteratorResult<Buffer | Buffer[]>;
         try {
           next = await it.next();
         } catch (err) {
@@ -165,22 +167,24 @@ export class RevisionCache {
           done = true;
           return offset;
         }
-        const chunk = next.value;
-        if (size > 0 && offset + chunk.length > size) {
+        const pieces = Array.isArray(next.value) ? next.value : [next.value];
+        let bytes = 0;
+        for (const p of pieces) bytes += p.length;
+        if (size > 0 && offset + bytes > size) {
           await writing.catch(() => undefined);
           await fs.rm(partial, { force: true });
           throw new FerryError('CHECKSUM_MISMATCH', `revision ${digest}: the coordinator sent more than its ${size} bytes`);
         }
-        hash.update(chunk);
-        offset += chunk.length;
-        queued += chunk.length;
+        for (const p of pieces) hash.update(p);
+        offset += bytes;
+        queued += bytes;
         writing = writing.then(async () => {
-          await fh.write(chunk);
-          queued -= chunk.length;
-          this.o.onBytes?.(chunk.length);
+          await writeAll(fh, pieces, bytes);
+          queued -= bytes;
+          this.o.onBytes?.(bytes);
         });
         if (queued > WRITE_AHEAD) await writing;
-        await this.throttle(chunk.length, signal);
+        await this.throttle(bytes, signal);
       }
     } finally {
       if (!done) await it.return?.().catch(() => undefined);
@@ -221,6 +225,26 @@ export class RevisionCache {
       removed.push(name);
     }
     return removed;
+  }
+}
+
+/** Appends `pieces` (`bytes` in all) with as few writes as the kernel allows. */
+async function writeAll(fh: FileHandle, pieces: Buffer[], bytes: number): Promise<void> {
+  if (pieces.length === 1) {
+    await fh.write(pieces[0]!);
+    return;
+  }
+  let rest = pieces;
+  let left = bytes;
+  while (left > 0) {
+    const { bytesWritten } = await fh.writev(rest.slice(0, 1024)); // IOV_MAX
+    left -= bytesWritten;
+    // A short write: drop what went out and go on from there.
+    let skip = bytesWritten;
+    let i = 0;
+    while (i < rest.length && skip >= rest[i]!.length) skip -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
   }
 }
 

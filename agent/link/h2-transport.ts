@@ -1,0 +1,137 @@
+import http2 from 'node:http2';
+import net from 'node:net';
+import { loadFerryProto } from '../../proto/load.js';
+import { FerryError } from '../errors.js';
+import { ChunkDecoder } from './chunk-decoder.js';
+import type { RevisionTransport } from './revision-cache.js';
+import { fetchError } from './transport.js';
+
+/**
+ * FetchRevision over node:http2 directly, speaking the gRPC wire protocol (the same RPC, the same
+ * coordinator handler, mutual TLS with the host's enrollment files): the response is decoded piece by
+ * piece (chunk-decoder.ts) instead of through grpc-js, which copies every message into one buffer and
+ * runs a JavaScript callback chain per 16 KiB frame. On a 2-core host this halves the agent's CPU per
+ * byte received (bench/README.md, "transfer"). Only revision transfer goes this way; the Connect
+ * session and everything else stay on grpc-js.
+ *
+ * One HTTP/2 session per transport, reused across fetches and dropped after any failure; a 16 MiB
+ * flow-control window (shared/STACK.md); HTTP/2 pings while a fetch runs, so a partitioned transfer
+ * fails within ~10 s instead of stalling (like the grpc-js channels' keepalive).
+ */
+
+export interface TlsFiles {
+  ca: Buffer;
+  key: Buffer;
+  cert: Buffer;
+}
+
+export interface H2TransportOptions {
+  keepaliveMs?: number;
+  windowBytes?: number;
+}
+
+const PATH = '/ferry.v1.AgentService/FetchRevision';
+
+/** A gRPC status from the response, as a grpc-js ServiceError looks (fetchError maps it). */
+class StatusError extends Error {
+  constructor(readonly code: number, readonly details: string) {
+    super(`${code} ${details}`);
+  }
+}
+
+function decodeGrpcMessage(raw: string | string[] | undefined): string {
+  const s = Array.isArray(raw) ? raw.join(',') : raw ?? '';
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export function h2RevisionTransport(address: string, hostId: string, tls?: TlsFiles, o: H2TransportOptions = {}): RevisionTransport & { close(): void } {
+  const keepaliveMs = o.keepaliveMs ?? 5000;
+  const window = o.windowBytes ?? 16 * 1024 * 1024;
+  const serialize = loadFerryProto().ferry.v1.AgentService.service.FetchRevision.requestSerialize;
+  let session: http2.ClientHttp2Session | undefined;
+  const drop = () => {
+    session?.destroy();
+    session = undefined;
+  };
+  const connect = (): http2.ClientHttp2Session => {
+    if (session && !session.closed && !session.destroyed) return session;
+    const at = address.lastIndexOf(':');
+    const host = address.slice(0, at).replace(/^\[|\]$/g, '');
+    const authority = `${tls ? 'https' : 'http'}://${net.isIPv6(host) ? `[${host}]` : host}:${address.slice(at + 1)}`;
+    const s = http2.connect(authority, {
+      settings: { initialWindowSize: window },
+      ...(tls && { ca: tls.ca, key: tls.key, cert: tls.cert, ALPNProtocols: ['h2'], ...(net.isIP(host) === 0 && { servername: host }) }),
+    });
+    s.on('connect', () => s.setLocalWindowSize(window));
+    s.on('error', () => undefined); // reported through the request's stream
+    s.on('close', () => {
+      if (session === s) session = undefined;
+    });
+    s.unref();
+    session = s;
+    return s;
+  };
+
+  return {
+    async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer[]> {
+      const s = connect();
+      const body = serialize({ digest, offset, hostId });
+      const framed = Buffer.alloc(5 + body.length);
+      framed.writeUInt32BE(body.length, 1);
+      body.copy(framed, 5);
+      const stream = s.request({ ':method': 'POST', ':path': PATH, 'content-type': 'application/grpc', te: 'trailers' });
+      let headers: http2.IncomingHttpHeaders = {};
+      let trailers: http2.IncomingHttpHeaders | undefined;
+      stream.on('response', h => (headers = h));
+      stream.on('trailers', h => (trailers = h));
+      stream.end(framed);
+      const cancel = () => stream.close(http2.constants.NGHTTP2_CANCEL);
+      signal?.addEventListener('abort', cancel, { once: true });
+      // Keepalive: a ping unanswered for keepaliveMs fails the session (and this fetch).
+      let unanswered: NodeJS.Timeout | undefined;
+      const pinger = setInterval(() => {
+        if (unanswered) return;
+        unanswered = setTimeout(() => s.destroy(new Error(`no HTTP/2 ping answer from ${address} within ${keepaliveMs} ms`)), keepaliveMs);
+        s.ping(() => {
+          clearTimeout(unanswered);
+          unanswered = undefined;
+        });
+      }, keepaliveMs);
+      const decoder = new ChunkDecoder();
+      let expected = offset;
+      let ended = false;
+      try {
+        for await (const piece of stream as AsyncIterable<Buffer>) {
+          if (signal?.aborted) throw new Error(`FetchRevision(${digest}) cancelled`);
+          for (const chunk of decoder.push(piece)) {
+            if (chunk.offset !== expected) {
+              throw new FerryError('FAILED_PRECONDITION', `FetchRevision(${digest}): the coordinator sent bytes at offset ${chunk.offset}, expected ${expected}`);
+            }
+            expected += chunk.bytes;
+            if (chunk.bytes > 0) yield chunk.data; // one message's pieces: one disk write
+          }
+        }
+        ended = true;
+        const status = (trailers ?? headers)['grpc-status'];
+        if (status === undefined) {
+          throw new Error(`FetchRevision(${digest}) from ${address}: the response ended without a gRPC status (HTTP ${headers[':status'] ?? 'no response'})`);
+        }
+        if (status !== '0') throw fetchError(new StatusError(Number(status), decodeGrpcMessage((trailers ?? headers)['grpc-message'])), digest, offset);
+        if (!decoder.atBoundary) throw new Error(`FetchRevision(${digest}): the response was cut inside a message`);
+      } catch (err) {
+        drop();
+        throw err;
+      } finally {
+        clearInterval(pinger);
+        clearTimeout(unanswered);
+        signal?.removeEventListener('abort', cancel);
+        if (!ended && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      }
+    },
+    close: drop,
+  };
+}
