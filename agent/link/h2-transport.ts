@@ -31,6 +31,8 @@ export interface H2TransportOptions {
 }
 
 const PATH = '/ferry.v1.AgentService/FetchRevision';
+/** Received but not yet taken by the consumer, before the stream pauses (HTTP/2 flow control then holds the coordinator). */
+const QUEUE_BYTES = 16 * 1024 * 1024;
 
 /** A gRPC status from the response, as a grpc-js ServiceError looks (fetchError maps it). */
 class StatusError extends Error {
@@ -101,19 +103,66 @@ export function h2RevisionTransport(address: string, hostId: string, tls?: TlsFi
           unanswered = undefined;
         });
       }, keepaliveMs);
+      // 'data' events feed the decoder directly (an async iterator over the stream costs a promise
+      // per 16 KiB frame); whole messages queue here, and the stream pauses while the consumer
+      // (hashing, disk) is more than a few messages behind.
       const decoder = new ChunkDecoder();
+      const queue: Buffer[][] = [];
+      let queuedBytes = 0;
       let expected = offset;
       let ended = false;
-      try {
-        for await (const piece of stream as AsyncIterable<Buffer>) {
-          if (signal?.aborted) throw new Error(`FetchRevision(${digest}) cancelled`);
+      let finished = false;
+      let failure: unknown;
+      let wake: (() => void) | undefined;
+      const poke = () => {
+        const w = wake;
+        wake = undefined;
+        w?.();
+      };
+      stream.on('data', (piece: Buffer) => {
+        try {
           for (const chunk of decoder.push(piece)) {
             if (chunk.offset !== expected) {
               throw new FerryError('FAILED_PRECONDITION', `FetchRevision(${digest}): the coordinator sent bytes at offset ${chunk.offset}, expected ${expected}`);
             }
             expected += chunk.bytes;
-            if (chunk.bytes > 0) yield chunk.data; // one message's pieces: one disk write
+            if (chunk.bytes > 0) {
+              queue.push(chunk.data);
+              queuedBytes += chunk.bytes;
+            }
           }
+        } catch (err) {
+          failure ??= err;
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+        }
+        if (queuedBytes > QUEUE_BYTES) stream.pause();
+        poke();
+      });
+      stream.on('end', () => {
+        finished = true;
+        poke();
+      });
+      stream.on('close', () => {
+        finished = true;
+        poke();
+      });
+      stream.on('error', err => {
+        failure ??= err;
+        poke();
+      });
+      try {
+        for (;;) {
+          if (signal?.aborted) throw new Error(`FetchRevision(${digest}) cancelled`);
+          const next = queue.shift();
+          if (next) {
+            for (const p of next) queuedBytes -= p.length;
+            if (stream.isPaused() && queuedBytes <= QUEUE_BYTES / 2) stream.resume();
+            yield next; // one message's pieces: one disk write
+            continue;
+          }
+          if (failure) throw failure;
+          if (finished) break;
+          await new Promise<void>(resolve => (wake = resolve));
         }
         ended = true;
         const status = (trailers ?? headers)['grpc-status'];
