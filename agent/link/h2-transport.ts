@@ -96,12 +96,16 @@ export function h2RevisionTransport(address: string, hostId: string, tls?: TlsFi
       // Keepalive: a ping unanswered for keepaliveMs fails the session (and this fetch).
       let unanswered: NodeJS.Timeout | undefined;
       const pinger = setInterval(() => {
-        if (unanswered) return;
+        if (unanswered || s.closed || s.destroyed) return;
         unanswered = setTimeout(() => s.destroy(new Error(`no HTTP/2 ping answer from ${address} within ${keepaliveMs} ms`)), keepaliveMs);
-        s.ping(() => {
-          clearTimeout(unanswered);
-          unanswered = undefined;
-        });
+        try {
+          s.ping(() => {
+            clearTimeout(unanswered);
+            unanswered = undefined;
+          });
+        } catch {
+          // The session is going away: the stream reports it.
+        }
       }, keepaliveMs);
       // 'data' events feed the decoder directly (an async iterator over the stream costs a promise
       // per 16 KiB frame); whole messages queue here, and the stream pauses while the consumer

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { isFerryError } from '../../agent/errors.js';
@@ -94,4 +95,22 @@ t.test('a corrupted stored revision fails verification and installs nothing', as
   const err = await cache.ensure(digest, bytes.length, 'tar').then(() => undefined, (e: unknown) => e);
   t.ok(isFerryError(err) && err.code === 'CHECKSUM_MISMATCH', 'CHECKSUM_MISMATCH');
   t.same(await fs.readdir(cacheDir), [], 'neither the partial nor a verified file is left');
+});
+
+t.test('a coordinator that stops answering fails the fetch through keepalive, not a stall', async t => {
+  // Accepts the connection and then says nothing (a partition after connect).
+  const sockets: net.Socket[] = [];
+  const silent = net.createServer(c => void sockets.push(c));
+  await new Promise<void>(r => silent.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    for (const c of sockets) c.destroy();
+    silent.close();
+  });
+  const tr = h2RevisionTransport(`127.0.0.1:${(silent.address() as net.AddressInfo).port}`, 'h1', undefined, { keepaliveMs: 200 });
+  t.teardown(() => tr.close());
+  const started = Date.now();
+  const err = await collect(tr.fetch(digest, 0)).then(() => undefined, (e: unknown) => e);
+  t.ok(err instanceof Error, `failed: ${String(err)}`);
+  t.notOk(isFerryError(err), 'a network failure (retried by the cache), not a refusal');
+  t.ok(Date.now() - started < 5000, `within ${Date.now() - started} ms`);
 });
