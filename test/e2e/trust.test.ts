@@ -96,9 +96,43 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   await waitFor('h1 to be dropped', async () => (await as(viewer, ['hosts', 'list', '--json'])).json?.hosts?.some((h: any) => h.id === 'h1' && !h.connected));
   await waitFor('h1 refused on reconnect', () => /was revoked/.test(agent.output()), 30_000);
 
-  // No secret in the coordinator's output or log.
-  const logs = c.output() + (await fs.readFile(path.join(data, 'logs', 'ferry-coordinator.log'), 'utf8'));
-  for (const secret of [admin, viewer, deployer, join].map(tok => tok.split('.')[2]!)) t.notOk(logs.includes(secret), 'no token secret in the logs');
+  // The audit log shows each of these: who, what, when, from where, how it ended.
+  const audit = await as(admin, ['audit', '--json']);
+  t.equal(audit.code, 0, audit.stderr);
+  const records = audit.stdout.trim().split('\n').map(l => JSON.parse(l));
+  const id = (token: string) => token.split('.')[1]!;
+  const find = (what: string, match: (r: any) => boolean) => {
+    const r = records.find(match);
+    t.ok(r, `audit: ${what}`);
+    if (r) t.match(r, { at: /^\d{4}-\d\d-\d\dT/, peer: /^(127\.0\.0\.1|::ffff:127\.0\.0\.1):\d+$/ }, `audit: ${what} says when and from where`);
+    return r;
+  };
+  find('a plaintext client refused at the TLS handshake', r => r.action === 'tls-handshake' && r.outcome === 'refused');
+  find('a call without a token refused', r => r.actor === 'anonymous' && r.action === 'ControlService/ListApplications' && r.code === 'UNAUTHENTICATED');
+  find('the admin creating the application', r => r.actor === `token:${id(admin)}` && r.role === 'admin' && r.action === 'ControlService/CreateApplication' && r.outcome === 'ok' && r.target.name === 'shop');
+  find('the viewer token being made (by id)', r => r.action === 'ControlService/CreateToken' && r.target['result.info.id'] === id(viewer));
+  find('the viewer refused an upload', r => r.actor === `token:${id(viewer)}` && r.action === 'ControlService/UploadRevision' && r.outcome === 'refused' && r.code === 'PERMISSION_DENIED');
+  find('the viewer refused a deployment', r => r.actor === `token:${id(viewer)}` && r.action === 'ControlService/CreateDeployment' && r.outcome === 'refused');
+  const created = find('the deployer creating the deployment', r => r.actor === `token:${id(deployer)}` && r.action === 'ControlService/CreateDeployment' && r.outcome === 'ok');
+  t.equal(created?.target['result.deployment.id'], deployed.json.deployment.id, 'the record names the deployment made');
+  find('h1 enrolled with the join token', r => r.action === 'AgentService/Enroll' && r.actor === `join-token:${id(join)}` && r.outcome === 'ok' && r.target.hostId === 'h1');
+  find('the reused join token refused', r => r.action === 'AgentService/Enroll' && r.actor === `join-token:${id(join)}` && r.outcome === 'refused' && r.target.hostId === 'h2' && /already used/.test(r.message));
+  find('the expired join token refused', r => r.action === 'AgentService/Enroll' && r.actor === `join-token:${id(shortLived)}` && r.outcome === 'refused' && /expired/.test(r.message));
+  find('an operator token refused for enrollment', r => r.action === 'AgentService/Enroll' && r.actor === `join-token:${id(viewer)}` && r.code === 'PERMISSION_DENIED');
+  find("h1's certificate refused for host h9", r => r.action === 'AgentService/Connect' && r.actor === 'host:h1' && r.outcome === 'refused' && r.target['register.hostId'] === 'h9');
+  find('the admin revoking h1', r => r.action === 'ControlService/RevokeHost' && r.actor === `token:${id(admin)}` && r.target.id === 'h1' && r.outcome === 'ok');
+  find('the revoked h1 refused on reconnect', r => r.action === 'AgentService/Connect' && r.actor === 'host:h1' && /was revoked/.test(r.message));
+  t.notOk(records.some(r => r.action === 'ControlService/ListHosts' && r.outcome === 'ok'), 'reads are not audited');
+  const auditDenied = await as(viewer, ['audit']);
+  t.match(auditDenied.stderr, /StreamAudit needs admin/, 'only an admin reads the audit log');
+  const human = await as(admin, ['audit', '--outcome', 'refused', '--last', '3']);
+  t.equal(human.code, 0, human.stderr);
+  t.equal(human.stdout.trim().split('\n').length, 3, '--last 3 prints three records');
+  t.match(human.stdout, /refused/);
+
+  // No secret in the coordinator's output, log or audit log.
+  const logs = c.output() + (await fs.readFile(path.join(data, 'logs', 'ferry-coordinator.log'), 'utf8')) + audit.stdout;
+  for (const secret of [admin, viewer, deployer, join, shortLived].map(tok => tok.split('.')[2]!)) t.notOk(logs.includes(secret), 'no token secret in the logs or the audit log');
 });
 
 t.test('--insecure is refused off loopback (usage error)', async t => {
