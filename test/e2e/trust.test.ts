@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
-import { runBin } from '../helpers/agent-cli.js';
+import { REPO, runBin } from '../helpers/agent-cli.js';
 import { ferry, startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';
 import { isRoot, tempDir } from '../helpers/temp.js';
 
@@ -129,6 +130,21 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   t.equal(human.code, 0, human.stderr);
   t.equal(human.stdout.trim().split('\n').length, 3, '--last 3 prints three records');
   t.match(human.stdout, /refused/);
+
+  // --follow prints new records as they are written, after --since.
+  const lastSeq = records.at(-1).seq;
+  const follower = spawn(process.execPath, [path.join(REPO, 'bin', 'ferry'), 'audit', '--follow', '--json', '--since', String(lastSeq)], {
+    env: { ...process.env, FERRY_COORDINATOR: c.address, FERRY_CA: caFile, FERRY_TOKEN: admin }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => follower.kill('SIGKILL'));
+  let streamed = '';
+  follower.stdout.on('data', (b: Buffer) => (streamed += b.toString()));
+  t.equal((await as(admin, ['token', 'revoke', id(viewer)])).code, 0);
+  await waitFor('the follower to see the token revoked', () => streamed.includes('"action":"ControlService/RevokeToken"'));
+  const live = JSON.parse(streamed.trim().split('\n').find(l => l.includes('RevokeToken'))!);
+  t.ok(live.seq > lastSeq, 'a followed record comes after --since');
+  t.match(live, { actor: `token:${id(admin)}`, outcome: 'ok', target: { id: id(viewer) } });
+  t.equal(follower.exitCode, null, '--follow keeps running');
 
   // No secret in the coordinator's output, log or audit log.
   const logs = c.output() + (await fs.readFile(path.join(data, 'logs', 'ferry-coordinator.log'), 'utf8')) + audit.stdout;
