@@ -126,7 +126,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   // Hosts marked connected by an earlier run are not connected to this one.
-  for (const h of store.listHosts()) if (h.connected) store.setHostConnected(h.id, false, new Date(ctx.clock.now()).toISOString());
+  // Their last-seen time stays what it was: liveness gives hosts known before a restart a grace to reconnect (services/liveness.ts).
+  for (const h of store.listHosts()) if (h.connected) store.setHostConnected(h.id, false, h.lastSeenAt);
   let metricsServer: MetricsServer | undefined;
   if (config.metricsListen) {
     try {
