@@ -191,8 +191,12 @@ t.test('install enrolls against a real TLS coordinator, prints the supervisor co
   t.match(re.json.steps[0], { kind: 'enroll', hostId, token: /^fy\.[a-z0-9]+\.\*\*\*$/ });
   t.not(await fs.readFile(`${root}/tls/agent.key`, 'utf8'), keyBefore, 'a new key');
 
-  await assertNoSecret(t, join, outputs, [prefix]);
-  await assertNoSecret(t, second, outputs, [prefix]);
+  // Not in the install's output, nor any file under the prefix (code, config, keys, the agent's logs),
+  // nor the coordinator's output, log or store.
+  for (const token of [join, second]) {
+    await assertNoSecret(t, token, outputs, [prefix, tls.c.dataDir]);
+    t.notOk(tls.c.output().includes(token.split('.')[2]!), 'the token is not in the coordinator\'s output');
+  }
 });
 
 t.test('a refused enrollment stops install before anything is written: bad token, wrong fingerprint, unreachable coordinator', async t => {
