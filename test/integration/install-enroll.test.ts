@@ -48,6 +48,7 @@ interface Tls {
   admin: string;
   mint(): Promise<string>;
   hosts(): Promise<any[]>;
+  audit(): Promise<{ text: string; records: any[] }>;
 }
 
 async function tlsCoordinator(t: Test): Promise<Tls> {
@@ -65,6 +66,11 @@ async function tlsCoordinator(t: Test): Promise<Tls> {
       return r.json.token as string;
     },
     hosts: async () => (await ferry(c.address, ['hosts', 'list', '--json'], { env })).json?.hosts ?? [],
+    audit: async () => {
+      const r = await ferry(c.address, ['audit', '--json'], { env });
+      t.equal(r.code, 0, r.stderr);
+      return { text: r.stdout, records: r.stdout.trim().split('\n').filter(Boolean).map(l => JSON.parse(l)) };
+    },
   };
 }
 
@@ -191,11 +197,17 @@ t.test('install enrolls against a real TLS coordinator, prints the supervisor co
   t.match(re.json.steps[0], { kind: 'enroll', hostId, token: /^fy\.[a-z0-9]+\.\*\*\*$/ });
   t.not(await fs.readFile(`${root}/tls/agent.key`, 'utf8'), keyBefore, 'a new key');
 
+  // The coordinator audited both enrollments, by the join token's id.
+  const audit = await tls.audit();
+  for (const token of [join, second]) {
+    t.ok(audit.records.some(r => r.action === 'AgentService/Enroll' && r.actor === `join-token:${token.split('.')[1]}` && r.outcome === 'ok' && r.target.hostId === hostId), 'the enrollment is in the audit log');
+  }
+
   // Not in the install's output, nor any file under the prefix (code, config, keys, the agent's logs),
-  // nor the coordinator's output, log or store.
+  // nor the coordinator's output, log, store or audit log.
   for (const token of [join, second]) {
     await assertNoSecret(t, token, outputs, [prefix, tls.c.dataDir]);
-    t.notOk(tls.c.output().includes(token.split('.')[2]!), 'the token is not in the coordinator\'s output');
+    t.notOk((tls.c.output() + audit.text).includes(token.split('.')[2]!), 'the token is not in the coordinator\'s output or audit log');
   }
 });
 
