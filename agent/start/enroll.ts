@@ -73,7 +73,7 @@ export async function enrollHost(req: EnrollRequest): Promise<Enrolled> {
   const layout = layoutFor(req.rootDir);
   const files = identityFiles(layout.root);
   const caPem = await fetchPinnedCa(req.coordinator, req.caFingerprint);
-  const created = await missingPaths([...ancestorsUpTo(layout.root), path.join(layout.root, HOST_ID_FILE), files.dir]);
+  const created = await missingPaths([...dirAndAncestors(layout.root), path.join(layout.root, HOST_ID_FILE), files.dir]);
   try {
     // Kept in <root>/host-id, so `ferry-agent start` without --host-id claims the enrolled id.
     const hostId = await resolveHostId(layout.root, undefined, () => req.hostId ?? generateHostId());
@@ -103,8 +103,8 @@ function requestCertificate(req: EnrollRequest, hostId: string, csrPem: string, 
   }).finally(() => client.close());
 }
 
-/** `dir` and each parent up to the first that exists (deepest first). */
-function ancestorsUpTo(dir: string): string[] {
+/** `dir` and each of its parents below `/`, deepest first. */
+function dirAndAncestors(dir: string): string[] {
   const out: string[] = [];
   for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) out.push(d);
   return out;
