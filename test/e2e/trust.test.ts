@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
@@ -56,6 +56,7 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   const reused = await enroll(join, path.join(dir, 'h2'), 'h2');
   t.equal(reused.code, 1, 'a one-use token works once');
   t.match(reused.stderr, /already used/);
+  t.notOk(existsSync(path.join(dir, 'h2')), 'a refused enrollment leaves no key, host-id or directory behind');
   const shortLived = await mint('agent', ['--ttl', '1s']);
   await new Promise(r => setTimeout(r, 1200));
   const expired = await enroll(shortLived, path.join(dir, 'h3'), 'h3');
