@@ -68,7 +68,7 @@ function auditHandshakeFailures(server: grpc.Server, ctx: Context): void {
       recordAudit(ctx, {
         at: new Date(ctx.clock.now()).toISOString(), actor: 'anonymous', role: '', action: 'tls-handshake',
         peer: `${socket.remoteAddress}:${socket.remotePort ?? 0}`, outcome: 'refused', code: err.code ?? 'TLS_ERROR',
-        message: `TLS handshake failed: ${(err as { reason?: string }).reason ?? err.message} (a plaintext client, or a certificate this coordinator's CA did not sign)`,
+        message: `TLS handshake failed: ${(err as { reason?: string }).reason ?? err.message} (a plaintext client, or a client that does not trust this coordinator's CA)`,
         target: {},
       });
     });

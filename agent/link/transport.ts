@@ -40,15 +40,19 @@ function fetchError(err: unknown, digest: string, offset: number): unknown {
 }
 
 /** FetchRevision as a RevisionTransport. A failed attempt drops its channel; the next gets a fresh one. */
-export function grpcRevisionTransport(address: string, hostId: string, credentials?: grpc.ChannelCredentials): RevisionTransport & { close(): void } {
+export function grpcRevisionTransport(address: string, hostId: string, credentials?: () => grpc.ChannelCredentials | undefined): RevisionTransport & { close(): void } {
   let client: AgentServiceClient | undefined;
+  let clientCredentials: grpc.ChannelCredentials | undefined;
   const drop = () => {
     client?.close();
     client = undefined;
   };
   return {
     async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-      client ??= agentClient(address, 'transfer', credentials);
+      // A renewed certificate (credentials changed) gets a new channel.
+      if (client && clientCredentials !== credentials?.()) drop();
+      clientCredentials = credentials?.();
+      client ??= agentClient(address, 'transfer', clientCredentials);
       const call = client.FetchRevision({ digest, offset, hostId });
       const cancel = () => call.cancel();
       signal?.addEventListener('abort', cancel, { once: true });

@@ -59,7 +59,7 @@ export function authorizeControl(store: Store, method: string, metadata: grpc.Me
   return { id: `token:${parsed.id}`, role: record!.role };
 }
 
-function authorizeAgent(store: Store, call: grpc.ServerInterceptingCallInterface): Caller {
+function authorizeAgent(store: Store, call: grpc.ServerInterceptingCallInterface, now: number): Caller {
   const cert = call.getAuthContext().sslPeerCertificate;
   if (!cert) throw new Refusal(new FerryError('UNAUTHENTICATED', 'agents connect with the client certificate they get by enrolling: ferry-agent enroll --coordinator … --token … --ca-fingerprint …'), 'anonymous', '');
   const issued = store.getHostCertificate(cert.fingerprint256);
@@ -68,6 +68,9 @@ function authorizeAgent(store: Store, call: grpc.ServerInterceptingCallInterface
   }
   if (issued.revokedAt !== null) {
     throw new Refusal(new FerryError('UNAUTHENTICATED', `the certificate of host ${issued.hostId} was revoked at ${issued.revokedAt}: enroll it again with a new join token`), `host:${issued.hostId}`, 'agent', { certificate: cert.fingerprint256 });
+  }
+  if (Date.parse(issued.expiresAt) <= now) {
+    throw new Refusal(new FerryError('UNAUTHENTICATED', `the certificate of host ${issued.hostId} expired at ${issued.expiresAt} (agents renew theirs ahead of expiry while connected): enroll the host again`), `host:${issued.hostId}`, 'agent', { certificate: cert.fingerprint256 });
   }
   return { id: `host:${issued.hostId}`, role: 'agent' };
 }
@@ -79,7 +82,7 @@ function reject(call: grpc.ServerInterceptingCallInterface, err: FerryError): vo
 
 /** Calls that change something: every one is audited whatever its outcome; other calls only when refused. */
 export function isMutating(path: string): boolean {
-  if (path === `${AGENT}Enroll`) return true;
+  if (path === `${AGENT}Enroll` || path === `${AGENT}RenewCertificate`) return true;
   if (!path.startsWith(CONTROL)) return false;
   const method = path.slice(CONTROL.length);
   const need = requiredRole(method);
@@ -145,7 +148,7 @@ export function authInterceptor(
             else if (path.startsWith(CONTROL)) caller = authorizeControl(store, path.slice(CONTROL.length), metadata, now());
             // Enroll is authenticated by the join token in the request (services/enroll.ts).
             else if (path === `${AGENT}Enroll`) caller = { id: 'enrolling', role: 'agent' };
-            else if (path.startsWith(AGENT)) caller = authorizeAgent(store, call);
+            else if (path.startsWith(AGENT)) caller = authorizeAgent(store, call, now());
             else throw new Refusal(new FerryError('PERMISSION_DENIED', `${path} is not a Ferry call`), 'anonymous', '');
             metadata.set(CALLER_HEADER, JSON.stringify(caller));
             pass(metadata);

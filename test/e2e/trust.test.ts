@@ -86,6 +86,22 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   const deployed = await as(deployer, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--wait', '--json']);
   t.equal(deployed.code, 0, `a deployer deploys, over mutual TLS: ${deployed.stderr.slice(-300)}`);
 
+  // An agent renews its certificate over mutual TLS before it expires (here: --renew-before longer than its year), with a new key.
+  const r5 = path.join(dir, 'h5');
+  t.equal((await enroll(await mint('agent', ['--uses', '1']), r5, 'h5')).code, 0);
+  const pem = (f: string) => fs.readFile(path.join(r5, 'tls', f), 'utf8');
+  const [key0, cert0] = [await pem('agent.key'), await pem('agent.crt')];
+  const renewing = await startAgent(t, { coordinator: c.address, rootDir: r5, hostId: 'h5', tags: { role: 'batch' }, args: ['--renew-before', '400d'] });
+  await waitFor('h5 to renew its certificate', () => /certificate renewed/.test(renewing.output()), 30_000);
+  t.not(await pem('agent.key'), key0, 'a new key, made on the host');
+  t.not(await pem('agent.crt'), cert0, 'a new certificate');
+  t.match(new X509Certificate(await pem('agent.crt')).subject, /CN=h5/, 'for the same host id');
+  t.equal((await fs.stat(path.join(r5, 'tls', 'agent.key'))).mode & 0o777, 0o600);
+  await renewing.kill('SIGTERM');
+  const renewed = await startAgent(t, { coordinator: c.address, rootDir: r5, hostId: 'h5', tags: { role: 'batch' } });
+  await waitFor('h5 back with its renewed certificate', async () => (await as(viewer, ['hosts', 'list', '--json'])).json?.hosts?.some((h: any) => h.id === 'h5' && h.connected));
+  await renewed.kill('SIGTERM');
+
   // Another host's certificate is refused; a revoked host cannot come back.
   const thief = path.join(dir, 'thief');
   await fs.mkdir(thief, { recursive: true });
@@ -122,6 +138,7 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   find('the expired join token refused', r => r.action === 'AgentService/Enroll' && r.actor === `join-token:${id(shortLived)}` && r.outcome === 'refused' && /expired/.test(r.message));
   find('an operator token refused for enrollment', r => r.action === 'AgentService/Enroll' && r.actor === `join-token:${id(viewer)}` && r.code === 'PERMISSION_DENIED');
   find("h1's certificate refused for host h9", r => r.action === 'AgentService/Connect' && r.actor === 'host:h1' && r.outcome === 'refused' && r.target['register.hostId'] === 'h9');
+  find('h5 renewing its certificate', r => r.action === 'AgentService/RenewCertificate' && r.actor === 'host:h5' && r.outcome === 'ok');
   find('the admin revoking h1', r => r.action === 'ControlService/RevokeHost' && r.actor === `token:${id(admin)}` && r.target.id === 'h1' && r.outcome === 'ok');
   find('the revoked h1 refused on reconnect', r => r.action === 'AgentService/Connect' && r.actor === 'host:h1' && /was revoked/.test(r.message));
   t.notOk(records.some(r => r.action === 'ControlService/ListHosts' && r.outcome === 'ok'), 'reads are not audited');
