@@ -24,11 +24,11 @@ export interface NetHost {
   address: string;
 }
 
-export interface Net {
+export interface Net<N extends string = string> {
   bridgeNs: string;
   /** `10.x.y` */
   subnet: string;
-  hosts: Record<string, NetHost>;
+  hosts: Record<N, NetHost>;
   /** Every namespace this run made (bridge first). */
   namespaces: string[];
 }
@@ -102,11 +102,11 @@ export async function removeStaleNamespaces(): Promise<string[]> {
  * Makes one namespace per host name (`c`, `a1`, …: short, lower-case) on a bridge, with
  * addresses 10.x.y.1, .2, … in that order. Everything is removed at teardown, even on failure.
  */
-export async function makeNet(t: Teardown, hostNames: string[]): Promise<Net> {
+export async function makeNet<N extends string>(t: Teardown, hostNames: readonly N[]): Promise<Net<N>> {
   const prefix = `ferry-${process.pid}`;
   const subnet = `10.${randomInt(100, 250)}.${randomInt(1, 250)}`;
   const bridgeNs = `${prefix}-br`;
-  const net: Net = { bridgeNs, subnet, hosts: {}, namespaces: [] };
+  const net: Net<N> = { bridgeNs, subnet, hosts: {} as Record<N, NetHost>, namespaces: [] };
   t.teardown(async () => {
     for (const ns of [...net.namespaces].reverse()) await destroy(ns);
   });
