@@ -90,11 +90,15 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   const fromC = asCaller(c.address, trust, hc.ns);
   const fromA1 = asCaller(c.address, trust, h1net.ns);
   const fromA2 = asCaller(c.address, trust, h2net.ns);
-  const mint = (role: string, extra: string[] = []) => mintToken(t, fromC, admin, role, extra);
+  const mint = (role: string, extra: string[] = []) => {
+    expectAudit({ case: `admin: token create --role ${role}`, action: 'CreateToken', outcome: 'allowed', actor: actorOf(admin), from: hc.address });
+    return mintToken(t, fromC, admin, role, extra);
+  };
 
-  const adminMust = async (what: string, args: string[]) => {
+  const adminMust = async (action: string, args: string[]) => {
     const r = await fromC(admin, args);
-    t.equal(r.code, 0, `${what}: ${r.stderr}`);
+    t.equal(r.code, 0, `${action}: ${r.stderr}`);
+    expectAudit({ case: `admin: ${args.slice(0, 2).join(' ')}`, action, outcome: 'allowed', actor: actorOf(admin), from: hc.address });
   };
   // Independent calls run side by side (the machine has 2 cores; each CLI call is a Node start).
   let shortLivedAt = 0; // when the 1 s token surely existed
@@ -102,8 +106,8 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
     mint('viewer'), mint('deployer'), mint('agent', ['--uses', '1']), mint('agent', ['--uses', '1']),
     mint('agent', ['--ttl', '1s']).then(token => ((shortLivedAt = Date.now()), token)),
     (async () => {
-      await adminMust('app create', ['app', 'create', 'shop']);
-      await adminMust('group create', ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web', '--config', 'AllAtOnce']);
+      await adminMust('CreateApplication', ['app', 'create', 'shop']);
+      await adminMust('CreateDeploymentGroup', ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web', '--config', 'AllAtOnce']);
     })(),
   ]);
 
@@ -140,6 +144,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   const create = ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest'];
   const [pushed, denied] = await Promise.all([fromA1(deployer, ['revision', 'push', bundle, '--app', 'shop']), fromA1(viewer, create)]);
   t.equal(pushed.code, 0, `a deployer pushes a revision: ${pushed.stderr}`);
+  expectAudit({ case: 'deployer pushes a revision', action: 'UploadRevision', outcome: 'allowed', actor: actorOf(deployer), from: h1net.address });
   t.equal(denied.code, 1, 'a viewer cannot create a deployment (exit 1: refused)');
   t.match(denied.stderr, /has role viewer; CreateDeployment needs deployer/);
   expectAudit({ case: 'viewer creates a deployment', action: 'CreateDeployment', outcome: 'refused', actor: actorOf(viewer), from: h1net.address });
