@@ -45,6 +45,9 @@ export async function checkAudit(_t: Test, _as: AsCaller, _admin: string, expect
 /** The id part of a token `fy.<id>.<secret>`: how the coordinator names its holder. */
 const actorOf = (token: string) => `token:${token.split('.')[1]}`;
 
+/** Bound on an agent's start and first answer (Node starts slowly on a busy 2-core machine). */
+const AGENT_MS = 30_000;
+
 const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
 /** Interface names in the machine's own network namespace. */
@@ -127,7 +130,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   const hostList = async (as: AsCaller): Promise<Record<string, boolean>> =>
     Object.fromEntries(((await as(viewer, ['hosts', 'list', '--json'])).json?.hosts ?? []).map((h: any) => [h.id, h.connected === true]));
   for (const h of hosts) {
-    await waitFor(`${h.id} to connect`, () => /connected to the coordinator/.test(agents[h.id]!.output()));
+    await waitFor(`${h.id} to connect`, () => /connected to the coordinator/.test(agents[h.id]!.output()), AGENT_MS);
     t.match(agents[h.id]!.output(), /enrolled: mutual TLS to the coordinator/, `${h.id} speaks mutual TLS`);
   }
   const up = await hostList(fromA1);
@@ -175,7 +178,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
     })(),
     (async () => {
       const stray = track(await startAgent(t, { coordinator: c.address, rootDir: path.join(dir, 'stray'), hostId: 'h7', tags: { role: 'web' }, netns: h1net.ns }));
-      await waitFor('the un-enrolled agent to fail to register', () => /could not register with the coordinator/.test(stray.output()));
+      await waitFor('the un-enrolled agent to fail to register', () => /could not register with the coordinator/.test(stray.output()), AGENT_MS);
       t.match(stray.output(), /not enrolled: plaintext to the coordinator/, 'an agent that never enrolled speaks plaintext and is not let in');
       expectAudit({ case: 'plaintext agent', action: 'tls-handshake', outcome: 'refused', from: h1net.address });
       await stray.kill();
@@ -186,7 +189,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
       await fs.mkdir(thief, { recursive: true });
       await fs.cp(path.join(hosts[0]!.root, 'tls'), path.join(thief, 'tls'), { recursive: true });
       const impostor = track(await startAgent(t, { coordinator: c.address, rootDir: thief, hostId: 'h2', tags: { role: 'web' }, netns: h2net.ns }));
-      await waitFor('the impostor to be refused', () => /this certificate belongs to h1, not to host h2/.test(impostor.output()));
+      await waitFor('the impostor to be refused', () => /this certificate belongs to h1, not to host h2/.test(impostor.output()), AGENT_MS);
       expectAudit({ case: "h1's certificate claiming h2", action: 'Connect', outcome: 'refused', actor: 'host:h1', from: h2net.address });
       await impostor.kill();
     })(),
@@ -215,7 +218,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   t.equal(revoked.code, 0, revoked.stderr);
   t.match(revoked.stdout, /revoked 1 certificate of host h2/);
   expectAudit({ case: 'revoke h2', action: 'RevokeHost', outcome: 'allowed', actor: actorOf(admin), from: hc.address });
-  await waitFor('h2 refused on reconnect', () => /was revoked/.test(agents.h2!.output()), 30_000);
+  await waitFor('h2 refused on reconnect', () => /was revoked/.test(agents.h2!.output()), AGENT_MS);
   expectAudit({ case: 'revoked h2 reconnects', action: 'Connect', outcome: 'refused', actor: 'host:h2', from: h2net.address });
   const afterRevoke = await hostList(fromC);
   t.equal(afterRevoke.h2, false, 'h2 is out');
