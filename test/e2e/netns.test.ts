@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
+import { peerAddress } from '../../coordinator/domain/audit.js';
 import { isAlive } from '../../agent/state/lock.js';
 import { runBin } from '../helpers/agent-cli.js';
 import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
@@ -17,33 +18,44 @@ import { tempDir } from '../helpers/temp.js';
 import { type AsCaller, asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
 
 /**
- * What the audit log must show for one case. `action` is the RPC (or connection) concerned;
- * `actor` the caller as the coordinator knows it (`token:<id>`, `host:<id>`, or undefined when no
- * credential got that far); `from` the address it came from (this run's bridge addresses).
+ * What the audit log must show for one case: one record with this action (`ControlService/…`,
+ * `AgentService/…`, or `tls-handshake` for a connection refused before any call), outcome, actor
+ * (`token:<id>`, `join-token:<id>`, `host:<id>`, `anonymous`) and peer address (this run's bridge
+ * addresses), and, when given, these target fields and a message matching `message`.
  */
-export interface AuditExpectation {
+interface AuditExpectation {
   case: string;
   action: string;
-  outcome: 'allowed' | 'refused';
-  actor?: string;
+  outcome: 'ok' | 'refused';
+  actor: string;
   from: string;
+  target?: Record<string, unknown>;
+  message?: RegExp;
 }
 
 /**
- * LEAD: TO BE WRITTEN when `ferry audit --json` lands on main. Not called yet: the test below
- * records its expectations but checks none of them against an audit log, so it does not yet
- * cover "the audit log shows each of these" of issue 6. Fill this in (read `ferry audit --json`
- * as `as(admin, …)` and find one entry per expectation: action, outcome, actor, from), then call
- * it at the end of the test with `await checkAudit(t, as, admin, audit)`.
- * Two of the expectations (`tls-handshake`) are plaintext connections that never get as far as an
- * RPC: the audit log can show them only if the coordinator records failed TLS handshakes.
+ * Reads the whole audit log (`ferry audit --json`, as the admin) and finds one record per
+ * expectation, each record standing for one expectation at most.
  */
-export async function checkAudit(_t: Test, _as: AsCaller, _admin: string, expected: readonly AuditExpectation[]): Promise<void> {
-  throw new Error(`checkAudit is not written yet (waiting for ferry audit --json); ${expected.length} expectations unchecked`);
+async function checkAudit(t: Test, as: AsCaller, admin: string, expected: readonly AuditExpectation[]): Promise<string> {
+  const r = await as(admin, ['audit', '--json']);
+  t.equal(r.code, 0, `ferry audit --json: ${r.stderr}`);
+  const pool: any[] = r.stdout.split('\n').filter(Boolean).map(l => JSON.parse(l));
+  for (const e of expected) {
+    const i = pool.findIndex(x => x.action === e.action && x.outcome === e.outcome && x.actor === e.actor
+      && peerAddress(String(x.peer)).replace(/^::ffff:/, '') === e.from
+      && Object.entries(e.target ?? {}).every(([k, v]) => v !== undefined && x.target?.[k] === v)
+      && (!e.message || e.message.test(String(x.message))));
+    t.ok(i >= 0, `the audit log shows: ${e.case} (${e.action} ${e.outcome}, ${e.actor} from ${e.from})`);
+    if (i >= 0) pool.splice(i, 1);
+  }
+  return r.stdout;
 }
 
 /** The id part of a token `fy.<id>.<secret>`: how the coordinator names its holder. */
-const actorOf = (token: string) => `token:${token.split('.')[1]}`;
+const idOf = (token: string) => token.split('.')[1]!;
+const actorOf = (token: string) => `token:${idOf(token)}`;
+const joinActorOf = (token: string) => `join-token:${idOf(token)}`;
 
 /** Bound on an agent's start and first answer (Node starts slowly on a busy 2-core machine). */
 const AGENT_MS = 30_000;
@@ -94,14 +106,14 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   const fromA1 = asCaller(c.address, trust, h1net.ns);
   const fromA2 = asCaller(c.address, trust, h2net.ns);
   const mint = (role: string, extra: string[] = []) => {
-    expectAudit({ case: `admin: token create --role ${role}`, action: 'CreateToken', outcome: 'allowed', actor: actorOf(admin), from: hc.address });
+    expectAudit({ case: `admin: token create --role ${role}`, action: 'ControlService/CreateToken', outcome: 'ok', actor: actorOf(admin), from: hc.address, target: { role } });
     return mintToken(t, fromC, admin, role, extra);
   };
 
   const adminMust = async (action: string, args: string[]) => {
     const r = await fromC(admin, args);
     t.equal(r.code, 0, `${action}: ${r.stderr}`);
-    expectAudit({ case: `admin: ${args.slice(0, 2).join(' ')}`, action, outcome: 'allowed', actor: actorOf(admin), from: hc.address });
+    expectAudit({ case: `admin: ${args.slice(0, 2).join(' ')}`, action: `ControlService/${action}`, outcome: 'ok', actor: actorOf(admin), from: hc.address });
   };
   // Independent calls run side by side (the machine has 2 cores; each CLI call is a Node start).
   let shortLivedAt = 0; // when the 1 s token surely existed
@@ -124,7 +136,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   await Promise.all(hosts.map(async h => {
     const e = await enrollHost({ coordinator: c.address, token: h.join, fingerprint, rootDir: h.root, hostId: h.id, netns: h.net.ns });
     t.equal(e.code, 0, `${h.id} enrolls from ${h.net.address}: ${e.stderr}`);
-    expectAudit({ case: `${h.id} enrolls`, action: 'Enroll', outcome: 'allowed', actor: actorOf(h.join), from: h.net.address });
+    expectAudit({ case: `${h.id} enrolls`, action: 'AgentService/Enroll', outcome: 'ok', actor: joinActorOf(h.join), from: h.net.address, target: { hostId: h.id } });
     agents[h.id] = track(await startAgent(t, { coordinator: c.address, rootDir: h.root, hostId: h.id, tags: { role: 'web' }, netns: h.net.ns }));
   }));
   const hostList = async (as: AsCaller): Promise<Record<string, boolean>> =>
@@ -147,14 +159,15 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   const create = ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest'];
   const [pushed, denied] = await Promise.all([fromA1(deployer, ['revision', 'push', bundle, '--app', 'shop']), fromA1(viewer, create)]);
   t.equal(pushed.code, 0, `a deployer pushes a revision: ${pushed.stderr}`);
-  expectAudit({ case: 'deployer pushes a revision', action: 'UploadRevision', outcome: 'allowed', actor: actorOf(deployer), from: h1net.address });
+  expectAudit({ case: 'deployer pushes a revision', action: 'ControlService/UploadRevision', outcome: 'ok', actor: actorOf(deployer), from: h1net.address });
   t.equal(denied.code, 1, 'a viewer cannot create a deployment (exit 1: refused)');
   t.match(denied.stderr, /has role viewer; CreateDeployment needs deployer/);
-  expectAudit({ case: 'viewer creates a deployment', action: 'CreateDeployment', outcome: 'refused', actor: actorOf(viewer), from: h1net.address });
+  expectAudit({ case: 'viewer creates a deployment', action: 'ControlService/CreateDeployment', outcome: 'refused', actor: actorOf(viewer), from: h1net.address, message: /needs deployer/ });
   const deployed = await fromA2(deployer, [...create, '--wait', '--json']);
   t.equal(deployed.code, 0, `a deployer deploys over mutual TLS: ${deployed.stderr.slice(-400)}`);
   t.same(deployed.json?.hosts?.map((h: any) => [h.hostId, h.status]).sort(), [['h1', 'Succeeded'], ['h2', 'Succeeded']], 'on both hosts');
-  expectAudit({ case: 'deployer creates a deployment', action: 'CreateDeployment', outcome: 'allowed', actor: actorOf(deployer), from: h2net.address });
+  expectAudit({ case: 'deployer creates a deployment', action: 'ControlService/CreateDeployment', outcome: 'ok', actor: actorOf(deployer), from: h2net.address,
+    target: { 'result.deployment.id': deployed.json?.deployment?.id } });
   for (const h of hosts) {
     const files = (await fs.readdir(h.root, { recursive: true })).filter(f => f.endsWith(`deployment-archive${path.sep}ran-on`));
     t.equal(files.length, 1, `the hook ran once on ${h.id}`);
@@ -171,7 +184,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
       const plain = await fromA2(undefined, ['app', 'list'], noCa);
       t.equal(plain.code, 6, 'a plaintext CLI cannot talk to it (exit 6)');
       t.match(plain.stderr, /serves TLS unless started with --insecure/);
-      expectAudit({ case: 'plaintext CLI', action: 'tls-handshake', outcome: 'refused', from: h2net.address });
+      expectAudit({ case: 'plaintext CLI', action: 'tls-handshake', outcome: 'refused', actor: 'anonymous', from: h2net.address });
       const plainWithToken = await fromA2(viewer, ['app', 'list'], noCa);
       t.equal(plainWithToken.code, 2, 'nor send a token in plaintext: the CLI refuses first (usage, exit 2)');
       t.match(plainWithToken.stderr, /a token is only sent over TLS/);
@@ -180,7 +193,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
       const stray = track(await startAgent(t, { coordinator: c.address, rootDir: path.join(dir, 'stray'), hostId: 'h7', tags: { role: 'web' }, netns: h1net.ns }));
       await waitFor('the un-enrolled agent to fail to register', () => /could not register with the coordinator/.test(stray.output()), AGENT_MS);
       t.match(stray.output(), /not enrolled: plaintext to the coordinator/, 'an agent that never enrolled speaks plaintext and is not let in');
-      expectAudit({ case: 'plaintext agent', action: 'tls-handshake', outcome: 'refused', from: h1net.address });
+      expectAudit({ case: 'plaintext agent', action: 'tls-handshake', outcome: 'refused', actor: 'anonymous', from: h1net.address });
       await stray.kill();
     })(),
     // An agent presenting another host's certificate is refused: on a2, h1's key and certificate.
@@ -190,7 +203,8 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
       await fs.cp(path.join(hosts[0]!.root, 'tls'), path.join(thief, 'tls'), { recursive: true });
       const impostor = track(await startAgent(t, { coordinator: c.address, rootDir: thief, hostId: 'h2', tags: { role: 'web' }, netns: h2net.ns }));
       await waitFor('the impostor to be refused', () => /this certificate belongs to h1, not to host h2/.test(impostor.output()), AGENT_MS);
-      expectAudit({ case: "h1's certificate claiming h2", action: 'Connect', outcome: 'refused', actor: 'host:h1', from: h2net.address });
+      expectAudit({ case: "h1's certificate claiming h2", action: 'AgentService/Connect', outcome: 'refused', actor: 'host:h1', from: h2net.address,
+        target: { 'register.hostId': 'h2' }, message: /belongs to h1, not to host h2/ });
       await impostor.kill();
     })(),
     // Join tokens: a used one-use token and an expired one are refused, and no certificate issued.
@@ -198,7 +212,8 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
       const reused = await enrollHost({ coordinator: c.address, token: join1, fingerprint, rootDir: path.join(dir, 'h3'), hostId: 'h3', netns: h2net.ns });
       t.equal(reused.code, 1, 'a one-use token works once');
       t.match(reused.stderr, /already used/);
-      expectAudit({ case: 'reused one-use token', action: 'Enroll', outcome: 'refused', actor: actorOf(join1), from: h2net.address });
+      expectAudit({ case: 'reused one-use token', action: 'AgentService/Enroll', outcome: 'refused', actor: joinActorOf(join1), from: h2net.address,
+        target: { hostId: 'h3' }, message: /already used/ });
       t.notOk(await exists(path.join(dir, 'h3', 'tls', 'agent.crt')), 'no certificate for the reused token');
     })(),
     (async () => {
@@ -206,7 +221,8 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
       const expired = await enrollHost({ coordinator: c.address, token: shortLived, fingerprint, rootDir: path.join(dir, 'h4'), hostId: 'h4', netns: h1net.ns });
       t.equal(expired.code, 1, 'an expired token is refused');
       t.match(expired.stderr, /has expired/);
-      expectAudit({ case: 'expired token', action: 'Enroll', outcome: 'refused', actor: actorOf(shortLived), from: h1net.address });
+      expectAudit({ case: 'expired token', action: 'AgentService/Enroll', outcome: 'refused', actor: joinActorOf(shortLived), from: h1net.address,
+        target: { hostId: 'h4' }, message: /expired/ });
       t.notOk(await exists(path.join(dir, 'h4', 'tls', 'agent.crt')), 'no certificate for the expired token');
     })(),
   ]);
@@ -217,24 +233,22 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   const revoked = await fromC(admin, ['hosts', 'revoke', 'h2']);
   t.equal(revoked.code, 0, revoked.stderr);
   t.match(revoked.stdout, /revoked 1 certificate of host h2/);
-  expectAudit({ case: 'revoke h2', action: 'RevokeHost', outcome: 'allowed', actor: actorOf(admin), from: hc.address });
+  expectAudit({ case: 'revoke h2', action: 'ControlService/RevokeHost', outcome: 'ok', actor: actorOf(admin), from: hc.address, target: { id: 'h2' } });
   await waitFor('h2 refused on reconnect', () => /was revoked/.test(agents.h2!.output()), AGENT_MS);
-  expectAudit({ case: 'revoked h2 reconnects', action: 'Connect', outcome: 'refused', actor: 'host:h2', from: h2net.address });
+  expectAudit({ case: 'revoked h2 reconnects', action: 'AgentService/Connect', outcome: 'refused', actor: 'host:h2', from: h2net.address, message: /was revoked/ });
   const afterRevoke = await hostList(fromC);
   t.equal(afterRevoke.h2, false, 'h2 is out');
   t.equal(afterRevoke.h1, true, 'h1 is still connected');
 
-  // Until checkAudit exists, the coordinator's own log is the record of where refusals came from.
+  // The audit log shows each of these: who, what, from where, how it ended.
+  const auditText = await checkAudit(t, fromC, admin, audit);
+
+  // No secret in the coordinator's output, log or audit log.
   const log = await fs.readFile(path.join(data, 'logs', 'ferry-coordinator.log'), 'utf8');
-  const refusals = log.split('\n').filter(Boolean).map(l => JSON.parse(l)).filter(e => e.message === 'call refused');
-  const refusedFrom = (reason: RegExp, address: string) => refusals.some(e => reason.test(e.reason) && String(e.peer).includes(address));
-  t.ok(refusedFrom(/has role viewer; CreateDeployment/, h1net.address), `the log shows the viewer's refused deployment from ${h1net.address}`);
-  t.ok(refusedFrom(/was revoked/, h2net.address), `the log shows h2's refused reconnect from ${h2net.address}`);
-  for (const secret of [admin, viewer, deployer, ...hosts.map(h => h.join), shortLived].map(tok => tok.split('.')[2]!)) {
-    t.notOk((c.output() + log).includes(secret), 'no token secret in the coordinator output or log');
+  for (const secret of [admin, viewer, deployer, join1, join2, shortLived].map(tok => tok.split('.')[2]!)) {
+    t.notOk((c.output() + log + auditText).includes(secret), 'no token secret in the coordinator output, log or audit log');
   }
 
-  t.comment(`audit expectations recorded (unchecked until checkAudit is written): ${audit.length}`);
   t.comment(`took ${((Date.now() - started) / 1000).toFixed(1)} s after the namespace check`);
 });
 
