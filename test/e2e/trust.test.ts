@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -7,6 +6,7 @@ import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
 import { REPO, runBin } from '../helpers/agent-cli.js';
 import { ferry, startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';
 import { isRoot, tempDir } from '../helpers/temp.js';
+import { asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
 
 const needsRoot = !isRoot && 'needs root: the agent gets a private mount namespace for its app dir';
 
@@ -15,12 +15,9 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   const data = path.join(dir, 'data');
   const c = await startCoordinator(t, data, [], '127.0.0.1:0', { tls: true });
   t.match(c.output(), /listening on \S+ \(TLS/, 'serves TLS with no other setup');
-  const caFile = path.join(data, 'tls', 'ca.crt');
-  const fingerprint = new X509Certificate(await fs.readFile(caFile)).fingerprint256;
+  const { caFile, fingerprint, admin } = await readTrust(data);
   t.ok(c.output().includes(fingerprint), 'the first start prints the CA fingerprint');
-  const admin = (await fs.readFile(path.join(data, 'admin.token'), 'utf8')).trim();
-  const as = (token: string | undefined, args: string[], extra: NodeJS.ProcessEnv = {}) =>
-    ferry(c.address, args, { env: { FERRY_CA: caFile, ...(token && { FERRY_TOKEN: token }), ...extra }, timeoutMs: 60_000 });
+  const as = asCaller(c.address, { FERRY_CA: caFile });
 
   // The CLI: plaintext refused, a token required, roles enforced.
   const plain = await ferry(c.address, ['app', 'list']);
@@ -31,11 +28,7 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   t.match(anonymous.stderr, /needs a token: set FERRY_TOKEN/);
   t.equal((await as(admin, ['app', 'create', 'shop'])).code, 0, 'the admin token from init works');
   t.equal((await as(admin, ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web'])).code, 0);
-  const mint = async (role: string, extra: string[] = []) => {
-    const r = await as(admin, ['token', 'create', '--role', role, ...extra, '--json']);
-    t.equal(r.code, 0, r.stderr);
-    return r.json.token as string;
-  };
+  const mint = (role: string, extra: string[] = []) => mintToken(t, as, admin, role, extra);
   const viewer = await mint('viewer');
   const deployer = await mint('deployer');
   t.equal((await as(viewer, ['deploy', 'list'])).code, 0, 'a viewer reads');
@@ -48,8 +41,7 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   // An agent enrolls with a one-use join token and connects with mutual TLS.
   const join = await mint('agent', ['--uses', '1']);
   const root = path.join(dir, 'h1');
-  const enroll = (token: string, rootDir: string, hostId: string) =>
-    runBin('ferry-agent', ['enroll', '--coordinator', c.address, '--token', token, '--ca-fingerprint', fingerprint, '--root-dir', rootDir, '--host-id', hostId]);
+  const enroll = (token: string, rootDir: string, hostId: string) => enrollHost({ coordinator: c.address, token, fingerprint, rootDir, hostId });
   const e1 = await enroll(join, root, 'h1');
   t.equal(e1.code, 0, e1.stderr);
   for (const f of ['agent.key', 'agent.crt', 'ca.crt']) t.equal((await fs.stat(path.join(root, 'tls', f))).mode & 0o777, 0o600, `${f} is 0600`);
