@@ -64,11 +64,11 @@ export function parseSize(flag: string, raw: string): number {
   return bytes;
 }
 
-/** `30`, `1.5`, `500ms`, `2m` → milliseconds (bare numbers are seconds). */
+/** `30`, `1.5`, `500ms`, `2m`, `30d` → milliseconds (bare numbers are seconds). */
 export function parseDuration(flag: string, raw: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}' is not a duration (e.g. 5, 500ms, 2m)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!m) throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}' is not a duration (e.g. 5, 500ms, 2m, 30d)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -114,14 +114,16 @@ export interface StartConfig {
   maxDownloadRate: number;
   /** Where GET /metrics (Prometheus) is served; absent: no metrics endpoint (the default). */
   metricsListen?: string;
+  /** An enrolled agent renews its certificate when it expires within this long. */
+  renewBeforeMs: number;
 }
 
-export const START_DEFAULTS = Object.freeze({ heartbeatIntervalMs: 5_000, logLevel: 'info' as LogLevel });
+export const START_DEFAULTS = Object.freeze({ heartbeatIntervalMs: 5_000, logLevel: 'info' as LogLevel, renewBeforeMs: 30 * 86_400_000 });
 
 /** Keys of the config file: the flags' names, camelCase (kebab-case accepted). */
 export const START_FILE_KEYS = [
   'coordinator', 'rootDir', 'hostId', 'tags', 'zone', 'logLevel', 'heartbeatInterval',
-  'maxRevisions', 'maxBundleSize', 'killGrace', 'outputGrace', 'maxDownloadRate', 'metricsListen',
+  'maxRevisions', 'maxBundleSize', 'killGrace', 'outputGrace', 'maxDownloadRate', 'metricsListen', 'renewBefore',
 ] as const;
 type StartKey = (typeof START_FILE_KEYS)[number];
 export type StartFile = Partial<Record<StartKey, unknown>>;
@@ -233,6 +235,7 @@ export function resolveStartConfig(flags: Record<string, unknown>, file: StartFi
     killGraceMs: num('killGrace', parseDuration, AGENT_DEFAULTS.killGraceMs),
     outputGraceMs: num('outputGrace', parseDuration, AGENT_DEFAULTS.outputGraceMs),
     maxDownloadRate: num('maxDownloadRate', parseSize, 0),
+    renewBeforeMs: num('renewBefore', parseDuration, START_DEFAULTS.renewBeforeMs),
     ...(metricsListen && { metricsListen: parseMetricsListen(metricsListen.where, metricsListen.value) }),
   });
 }

@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
     exitCode = await executeEnroll(opts, env, process.cwd(), s => void process.stdout.write(s));
   }));
   // ---- install / uninstall as a service (ops/install) ----
-  const host = { uid: env.uid, pathEnv: env.hookEnv.PATH ?? '', nodePath: process.execPath, write: (s: string) => void process.stdout.write(s) };
+  const host = { uid: env.uid, pathEnv: env.hookEnv.PATH ?? '', nodePath: process.execPath, write: (s: string) => void process.stdout.write(s), ...(env.joinToken && { joinToken: env.joinToken }) };
   program.addCommand(installCommand('ferry-agent').exitOverride().action(async (opts: Record<string, unknown>) => {
     exitCode = await executeInstall('ferry-agent', opts, host, process.cwd());
   }));

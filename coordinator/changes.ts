@@ -26,6 +26,15 @@ export class Changes {
     return this.on('events', fn);
   }
 
+  /** The audit log grew: wakes `ferry audit --follow` streams. */
+  audit(): void {
+    this.emitter.emit('audit');
+  }
+
+  onAudit(fn: () => void): () => void {
+    return this.on('audit', fn);
+  }
+
   logs(deploymentId: string): void {
     this.emitter.emit(`logs:${deploymentId}`);
   }

@@ -1,3 +1,5 @@
+import type { EventEmitter } from 'node:events';
+import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadFerryProto, SERVER_KEEPALIVE_OPTIONS } from '../proto/load.js';
 import { AgentRegistry } from './agents/registry.js';
@@ -14,6 +16,8 @@ import { WebhookWorker } from './notify/webhook-worker.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
 import { authInterceptor } from './security/auth.js';
+import { type AuditEntry, REFUSAL_FOLD_MS } from './domain/audit.js';
+import { describeError } from '../agent/errors.js';
 import { type InitResult, initCoordinator } from './security/init.js';
 import { chooseTransport, tlsPresent, tlsServerCredentials } from './security/transport.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
@@ -30,6 +34,46 @@ export interface RunningCoordinator {
   initialised?: InitResult;
   context: Context;
   stop(): Promise<void>;
+}
+
+/** Appends to the audit log and wakes `ferry audit --follow`; refusals are logged too. A failed write is logged, never thrown at the call. */
+function recordAudit(ctx: Context, entry: AuditEntry): void {
+  if (entry.outcome === 'refused') {
+    ctx.log.warn('call refused', { component: 'security', method: entry.action, peer: entry.peer, actor: entry.actor, reason: entry.message });
+  }
+  try {
+    ctx.store.appendAudit(entry, REFUSAL_FOLD_MS);
+    ctx.changes.audit();
+  } catch (err) {
+    ctx.log.error('cannot write the audit log', { component: 'security', action: entry.action, actor: entry.actor, error: describeError(err) });
+  }
+}
+
+/** TLS errors that are not an attempt to talk to Ferry (a port probe that connects and hangs up). */
+const NOT_AN_ATTEMPT = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * Audits failed TLS handshakes (a plaintext client, a client certificate the CA did not sign):
+ * they never reach the interceptor. grpc-js does not expose its HTTP/2 servers, so this reaches for
+ * the private `http2Servers` map (grpc-js 1.14); without it, it says so once and carries on.
+ */
+function auditHandshakeFailures(server: grpc.Server, ctx: Context): void {
+  const servers = (server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
+  if (!(servers instanceof Map)) {
+    ctx.log.warn('failed TLS handshakes are not audited with this grpc-js version (no http2Servers)', { component: 'security' });
+    return;
+  }
+  for (const h2 of servers.keys()) {
+    h2.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      if (NOT_AN_ATTEMPT.has(err.code ?? '') || socket.remoteAddress === undefined) return;
+      recordAudit(ctx, {
+        at: new Date(ctx.clock.now()).toISOString(), actor: 'anonymous', role: '', action: 'tls-handshake',
+        peer: `${socket.remoteAddress}:${socket.remotePort ?? 0}`, outcome: 'refused', code: err.code ?? 'TLS_ERROR',
+        message: `TLS handshake failed: ${(err as { reason?: string }).reason ?? err.message} (a plaintext client, or a client that does not trust this coordinator's CA)`,
+        target: {},
+      });
+    });
+  }
 }
 
 /** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
@@ -72,9 +116,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
     // A large HTTP/2 window on both ends roughly doubles revision throughput (shared/STACK.md).
     'grpc-node.flow_control_window': 16 * 1024 * 1024,
-    interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), (method, peer, reason) => {
-      log.warn('call refused', { component: 'security', method, peer, reason });
-    })],
+    interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), entry => recordAudit(ctx, entry))],
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
   // FetchRevision sends chunks read straight into their wire encoding (revisions/chunk-frames.ts).
@@ -82,10 +124,12 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(config.listen, credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
+  if (transport.kind === 'tls') auditHandshakeFailures(server, ctx);
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   // Hosts marked connected by an earlier run are not connected to this one.
-  for (const h of store.listHosts()) if (h.connected) store.setHostConnected(h.id, false, new Date(ctx.clock.now()).toISOString());
+  // Their last-seen time stays what it was: liveness gives hosts known before a restart a grace to reconnect (services/liveness.ts).
+  for (const h of store.listHosts()) if (h.connected) store.setHostConnected(h.id, false, h.lastSeenAt);
   let metricsServer: MetricsServer | undefined;
   if (config.metricsListen) {
     try {

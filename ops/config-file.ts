@@ -21,7 +21,7 @@ export type ValueKind = 'string' | 'address' | 'listen' | 'metrics' | 'duration'
 export const AGENT_KINDS: Readonly<Record<string, ValueKind>> = {
   coordinator: 'address', rootDir: 'string', hostId: 'string', tags: 'tags', zone: 'string', logLevel: 'level',
   heartbeatInterval: 'duration', maxRevisions: 'count', maxBundleSize: 'size', killGrace: 'duration',
-  outputGrace: 'duration', maxDownloadRate: 'size', metricsListen: 'metrics',
+  outputGrace: 'duration', maxDownloadRate: 'size', metricsListen: 'metrics', renewBefore: 'duration',
 };
 
 export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {

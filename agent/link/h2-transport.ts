@@ -50,23 +50,31 @@ function decodeGrpcMessage(raw: string | string[] | undefined): string {
   }
 }
 
-export function h2RevisionTransport(address: string, hostId: string, tls?: TlsFiles, o: H2TransportOptions = {}): RevisionTransport & { close(): void } {
+/**
+ * `tls` gives the host's current enrollment files (undefined: plaintext); when it returns other
+ * files than the open session was made with (a renewed certificate), the next fetch reconnects.
+ */
+export function h2RevisionTransport(address: string, hostId: string, tls?: () => TlsFiles | undefined, o: H2TransportOptions = {}): RevisionTransport & { close(): void } {
   const keepaliveMs = o.keepaliveMs ?? 5000;
   const window = o.windowBytes ?? 16 * 1024 * 1024;
   const serialize = loadFerryProto().ferry.v1.AgentService.service.FetchRevision.requestSerialize;
   let session: http2.ClientHttp2Session | undefined;
+  let sessionTls: TlsFiles | undefined;
   const drop = () => {
     session?.destroy();
     session = undefined;
   };
   const connect = (): http2.ClientHttp2Session => {
+    const files = tls?.();
+    if (session && files !== sessionTls) drop(); // renewed credentials: a new session
     if (session && !session.closed && !session.destroyed) return session;
+    sessionTls = files;
     const at = address.lastIndexOf(':');
     const host = address.slice(0, at).replace(/^\[|\]$/g, '');
-    const authority = `${tls ? 'https' : 'http'}://${net.isIPv6(host) ? `[${host}]` : host}:${address.slice(at + 1)}`;
+    const authority = `${files ? 'https' : 'http'}://${net.isIPv6(host) ? `[${host}]` : host}:${address.slice(at + 1)}`;
     const s = http2.connect(authority, {
       settings: { initialWindowSize: window },
-      ...(tls && { ca: tls.ca, key: tls.key, cert: tls.cert, ALPNProtocols: ['h2'], ...(net.isIP(host) === 0 && { servername: host }) }),
+      ...(files && { ca: files.ca, key: files.key, cert: files.cert, ALPNProtocols: ['h2'], ...(net.isIP(host) === 0 && { servername: host }) }),
     });
     s.on('connect', () => s.setLocalWindowSize(window));
     s.on('error', () => undefined); // reported through the request's stream

@@ -25,8 +25,8 @@ export interface SessionHandlers {
 
 export interface SessionOptions {
   address: string;
-  /** Mutual TLS once the host is enrolled (identity.ts); plaintext when absent. */
-  credentials?: grpc.ChannelCredentials;
+  /** Mutual-TLS credentials, read at each connect (they change when the certificate is renewed); plaintext when absent. */
+  credentials?: () => grpc.ChannelCredentials | undefined;
   /** The Register message, built at every connect (the running deployment changes). */
   register: () => Register;
   /** Used until the coordinator's Registered reply names one (> 0). */
@@ -143,7 +143,7 @@ export class Session {
   /** One stream, from connect to its end; true when it got as far as Registered. */
   private connectOnce(attempt: number): Promise<{ registered: boolean; reason: string }> {
     return new Promise(resolve => {
-      let client: AgentServiceClient | undefined = agentClient(this.o.address, 'session', this.o.credentials);
+      let client: AgentServiceClient | undefined = agentClient(this.o.address, 'session', this.o.credentials?.());
       const call = client.Connect();
       this.call = call;
       let registered = false;

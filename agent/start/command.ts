@@ -20,6 +20,7 @@ export function startCommand(): Command {
     .option('--max-download-rate <size>', 'cap revision downloads at this many bytes per second (e.g. 20M; default unlimited)')
     .option('--output-grace <duration>', 'how long a finished script\'s children may keep stdout/stderr open (default 3s)')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (off by default; unauthenticated: keep it on loopback)')
+    .option('--renew-before <duration>', 'an enrolled agent renews its certificate (1 year) when it expires within this long (default 30d)')
     .option('--kill-grace <duration>', 'between TERM and KILL of a hook\'s process group (default 10s)')
     .addHelpText('after', `
 Logs: readable lines on stderr; JSON lines in <root>/logs/ferry-agent.log (10 MiB x 5).

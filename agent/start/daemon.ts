@@ -1,3 +1,4 @@
+import { keepRenewing } from '../link/renew.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,11 +80,13 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   let session: Session | undefined;
   let monitor: HealthMonitor | undefined;
   const metrics = new AgentMetrics({ connected: () => session?.isRegistered ?? false, alarms: () => monitor?.states() ?? [] });
-  const tlsFiles = await loadAgentTls(layout.root);
-  const credentials = credentialsFrom(tlsFiles);
+  let tlsFiles = await loadAgentTls(layout.root);
+  let credentials = credentialsFrom(tlsFiles);
   log.info(credentials ? 'enrolled: mutual TLS to the coordinator' : 'not enrolled: plaintext to the coordinator (it must run --insecure)', { tls_dir: identityFiles(layout.root).dir });
-  // Revisions come over FetchRevision on node:http2 directly (link/h2-transport.ts: half the CPU per byte).
-  const transport = h2RevisionTransport(cfg.coordinator, hostId, tlsFiles);
+  const currentCredentials = () => credentials;
+  // Revisions come over FetchRevision on node:http2 directly (link/h2-transport.ts: less CPU per byte);
+  // a renewed certificate takes effect on the next fetch.
+  const transport = h2RevisionTransport(cfg.coordinator, hostId, () => tlsFiles);
   const cacheLog = base.child({ component: 'revisions' });
   const cache = new RevisionCache({
     dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate, onBytes: n => metrics.downloaded(n),
@@ -128,7 +131,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   };
   session = new Session({
     address: cfg.coordinator,
-    ...(credentials && { credentials }),
+    ...(credentials && { credentials: currentCredentials }),
     register: () => ({
       hostId, hostname: os.hostname(), tags: { ...cfg.tags }, zone: cfg.zone, agentVersion: AGENT_VERSION, facts,
       runningDeploymentId: worker.runningDeploymentId(),
@@ -156,8 +159,16 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   }
   for (const c of rerun) worker.resume(c);
   session.start();
+  const renewal = credentials && keepRenewing({
+    coordinator: cfg.coordinator, root: layout.root, hostId, renewBeforeMs: cfg.renewBeforeMs, log: base.child({ component: 'security' }),
+    renewed: async () => {
+      tlsFiles = await loadAgentTls(layout.root);
+      credentials = credentialsFrom(tlsFiles);
+    },
+  });
   await new Promise<void>(resolve => (stopSignal.aborted ? resolve() : stopSignal.addEventListener('abort', () => resolve(), { once: true })));
   await Promise.all([worker.shutdown('the agent is stopping (SIGTERM)'), monitor.stop()]);
+  renewal?.stop();
   await session.stop();
   await Promise.allSettled([...pending]);
   transport.close();

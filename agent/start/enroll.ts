@@ -4,16 +4,18 @@
  * and stores the client certificate the coordinator signs for this host id in `<root>/tls/`.
  * `ferry-agent start` then speaks mutual TLS.
  */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Command } from 'commander';
 import type { EnrollResponse__Output } from '../../proto/gen/ferry/v1/EnrollResponse.js';
 import { type AgentEnvironment, loadStartConfig } from '../config.js';
 import { FerryError, describeError } from '../errors.js';
-import { identityFiles, newKeyAndCsr, storeIdentity } from '../link/identity.js';
+import { type IdentityFiles, identityFiles, newKeyAndCsr, storeIdentity } from '../link/identity.js';
 import { fetchPinnedCa } from '../link/tls-pin.js';
 import { agentClient } from '../link/transport.js';
 import { layoutFor } from '../state/layout.js';
-import { generateHostId, resolveHostId } from './host-id.js';
+import { HOST_ID_FILE, generateHostId, resolveHostId } from './host-id.js';
 
 export function enrollCommand(): Command {
   return new Command('enroll')
@@ -39,32 +41,89 @@ export async function executeEnroll(opts: Record<string, unknown>, env: AgentEnv
   const token = given ?? env.joinToken;
   if (!token) throw new FerryError('INVALID_ARGUMENT', '--token (or FERRY_JOIN_TOKEN) is required: an admin makes one with ferry token create --role agent --uses 1');
   const cfg = await loadStartConfig(rest, env, cwd);
-  const layout = layoutFor(cfg.rootDir);
-  // Kept in <root>/host-id, so `ferry-agent start` without --host-id claims the enrolled id.
-  const kept = await resolveHostId(layout.root, undefined, () => cfg.hostId ?? generateHostId());
-  if (cfg.hostId !== undefined && kept !== cfg.hostId) {
-    throw new FerryError('INVALID_ARGUMENT', `--host-id ${cfg.hostId}: ${layout.root}/host-id already says ${kept}; enroll as ${kept}, or remove that file first`);
-  }
-  const hostId = kept;
-  const files = identityFiles(layout.root);
-  const caPem = await fetchPinnedCa(cfg.coordinator, caFingerprint);
-  const csrPem = await newKeyAndCsr(files, hostId);
-  const client = agentClient(cfg.coordinator, 'enroll', grpc.credentials.createSsl(Buffer.from(caPem)));
-  try {
-    const res = await new Promise<EnrollResponse__Output>((resolve, reject) => {
-      client.Enroll({ token: token.trim(), hostId, csrPem }, { deadline: Date.now() + 30_000 }, (err, r) => {
-        if (err) {
-          const hint = /altnames|does not match/i.test(err.details) ? `: the coordinator's certificate does not name ${cfg.coordinator.replace(/:\d+$/, '')}; re-run ferry-coordinator init with --san, or connect by a name it has` : '';
-          return reject(new FerryError(err.code === grpc.status.UNAVAILABLE ? 'UNAVAILABLE' : 'UNAUTHENTICATED', `enrollment refused by ${cfg.coordinator}: ${err.details || describeError(err)}${hint}`, { cause: err }));
-        }
-        resolve(r!);
-      });
-    });
-    await storeIdentity(files, res.certificatePem, res.caPem);
-  } finally {
-    client.close();
-  }
+  const { hostId, files } = await enrollHost({ coordinator: cfg.coordinator, token, caFingerprint, rootDir: cfg.rootDir, ...(cfg.hostId !== undefined && { hostId: cfg.hostId }) });
   out(`enrolled host ${hostId} with ${cfg.coordinator}: key and certificate in ${files.dir} (0600)\n`);
-  out(`next: ferry-agent start --coordinator ${cfg.coordinator}${cfg.rootDir !== undefined ? ` --root-dir ${layout.root}` : ''}\n`);
+  out(`next: ferry-agent start --coordinator ${cfg.coordinator} --root-dir ${path.resolve(cfg.rootDir)}\n`);
   return 0;
+}
+
+export interface EnrollRequest {
+  /** HOST:PORT of the coordinator. */
+  coordinator: string;
+  /** The join token: sent to the coordinator only, never logged or printed. */
+  token: string;
+  caFingerprint: string;
+  rootDir: string;
+  /** The id to enroll as; default the one kept in `<root>/host-id`, made now if there is none. */
+  hostId?: string;
+}
+
+export interface Enrolled {
+  hostId: string;
+  files: IdentityFiles;
+}
+
+/**
+ * Enrolls this host (`ferry-agent enroll`, and `ferry-agent install --token`): pins the CA, makes
+ * the key here, gets the certificate signed. Nothing is written before the coordinator is reached
+ * and its CA matches; on any later failure what this attempt created (the new key, `host-id`, the
+ * directories) is removed again, and an existing enrollment stays as it was.
+ */
+export async function enrollHost(req: EnrollRequest): Promise<Enrolled> {
+  const layout = layoutFor(req.rootDir);
+  const files = identityFiles(layout.root);
+  const caPem = await fetchPinnedCa(req.coordinator, req.caFingerprint);
+  const created = await missingPaths([...dirAndAncestors(layout.root), path.join(layout.root, HOST_ID_FILE), files.dir]);
+  try {
+    // Kept in <root>/host-id, so `ferry-agent start` without --host-id claims the enrolled id.
+    const hostId = await resolveHostId(layout.root, undefined, () => req.hostId ?? generateHostId());
+    if (req.hostId !== undefined && hostId !== req.hostId) {
+      throw new FerryError('INVALID_ARGUMENT', `--host-id ${req.hostId}: ${layout.root}/host-id already says ${hostId}; enroll as ${hostId}, or remove that file first`);
+    }
+    const csrPem = await newKeyAndCsr(files, hostId);
+    const res = await requestCertificate(req, hostId, csrPem, caPem);
+    await storeIdentity(files, res.certificatePem, res.caPem);
+    return { hostId, files };
+  } catch (err) {
+    await discardAttempt(files, created);
+    throw err;
+  }
+}
+
+function requestCertificate(req: EnrollRequest, hostId: string, csrPem: string, caPem: string): Promise<EnrollResponse__Output> {
+  const client = agentClient(req.coordinator, 'enroll', grpc.credentials.createSsl(Buffer.from(caPem)));
+  return new Promise<EnrollResponse__Output>((resolve, reject) => {
+    client.Enroll({ token: req.token.trim(), hostId, csrPem }, { deadline: Date.now() + 30_000 }, (err, r) => {
+      if (err) {
+        const hint = /altnames|does not match/i.test(err.details) ? `: the coordinator's certificate does not name ${req.coordinator.replace(/:\d+$/, '')}; re-run ferry-coordinator init with --san, or connect by a name it has` : '';
+        return reject(new FerryError(err.code === grpc.status.UNAVAILABLE ? 'UNAVAILABLE' : 'UNAUTHENTICATED', `enrollment refused by ${req.coordinator}: ${err.details || describeError(err)}${hint}`, { cause: err }));
+      }
+      resolve(r!);
+    });
+  }).finally(() => client.close());
+}
+
+/** `dir` and each of its parents below `/`, deepest first. */
+function dirAndAncestors(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) out.push(d);
+  return out;
+}
+
+async function missingPaths(paths: readonly string[]): Promise<string[]> {
+  const gone = await Promise.all(paths.map(p => fs.lstat(p).then(() => false, () => true)));
+  return paths.filter((_, i) => gone[i]);
+}
+
+/** Removes the half-made key and request, then what the attempt created, deepest first (directories only when empty). */
+async function discardAttempt(files: IdentityFiles, created: readonly string[]): Promise<void> {
+  await fs.rm(`${files.key}.new`, { force: true });
+  await fs.rm(path.join(files.dir, 'agent.csr'), { force: true });
+  const byDepth = [...created].sort((a, b) => b.length - a.length);
+  for (const p of byDepth) {
+    const st = await fs.lstat(p).catch(() => undefined);
+    if (!st) continue;
+    if (!st.isDirectory()) await fs.rm(p, { force: true });
+    else await fs.rmdir(p).catch(() => undefined); // not empty: something else put files there meanwhile
+  }
 }

@@ -11,7 +11,7 @@ import type { CoordinatorMessage } from '../../proto/gen/ferry/v1/CoordinatorMes
 import type { FetchRevisionRequest__Output } from '../../proto/gen/ferry/v1/FetchRevisionRequest.js';
 import type { RevisionChunk } from '../../proto/gen/ferry/v1/RevisionChunk.js';
 import { failStream, toServiceError } from './errors.js';
-import { HOST_ID, enroll } from '../services/enroll.js';
+import { HOST_ID, enroll, renewCertificate } from '../services/enroll.js';
 import { callerOf } from '../security/auth.js';
 
 
@@ -21,6 +21,8 @@ export function agentService(ctx: Context): AgentServiceHandlers {
     Connect: call => connect(ctx, call),
     FetchRevision: call => void fetchRevision(ctx, call),
     Enroll: (call, callback) => void enroll(ctx, call.request, call.getPeer()).then(r => callback(null, r), err => callback(toServiceError(err))),
+    RenewCertificate: (call, callback) => void renewCertificate(ctx, callerOf(call.metadata), call.request.csrPem, call.getPeer())
+      .then(r => callback(null, r), err => callback(toServiceError(err))),
   };
 }
 

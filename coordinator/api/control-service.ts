@@ -26,7 +26,7 @@ import {
 } from './convert.js';
 import { triggerToProto } from './events-convert.js';
 import { toServiceError, unary, unaryAs } from './errors.js';
-import { eventHandlers } from './events-service.js';
+import { auditHandlers, eventHandlers } from './events-service.js';
 import { serveStream } from './stream.js';
 import { createFromPlan, planHandlers } from './plan-handlers.js';
 import { deploymentOptionsFromProto } from './deployment-options.js';
@@ -114,6 +114,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),
     GetHost: unary(req => hostView(req.id)),
     ...eventHandlers(ctx, groupView),
+    ...auditHandlers(ctx),
     ...planHandlers(ctx),
     PromoteDeployment: unary(req => {
       const p = promote(ctx, { application: req.application, fromGroup: req.fromGroup, toGroup: req.toGroup, options: deploymentOptionsFromProto(req) });

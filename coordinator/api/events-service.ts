@@ -7,6 +7,8 @@ import type { DeploymentGroup } from '../../proto/gen/ferry/v1/DeploymentGroup.j
 import type { Event } from '../../proto/gen/ferry/v1/Event.js';
 import type { StreamEventsRequest__Output } from '../../proto/gen/ferry/v1/StreamEventsRequest.js';
 import { eventToProto, triggerToProto } from './events-convert.js';
+import { AUDIT_OUTCOMES, type AuditFilter, type AuditOutcome, type AuditRecord } from '../domain/audit.js';
+import type { AuditRecord as AuditRecordProto } from '../../proto/gen/ferry/v1/AuditRecord.js';
 import { unary } from './errors.js';
 import { serveStream } from './stream.js';
 
@@ -37,16 +39,61 @@ export function eventHandlers(
 
 function streamEvents(ctx: Context, call: grpc.ServerWritableStream<StreamEventsRequest__Output, Event>): void {
   const { application, follow } = call.request;
-  let after = Number(call.request.sinceSeq) || 0;
-  serveStream(call, wake => ctx.changes.onEvents(wake), () => {
+  streamLog(call, follow, Number(call.request.sinceSeq) || 0, wake => ctx.changes.onEvents(wake), (after, limit) => {
     if (application && !ctx.store.getApplication(application)) {
       throw new FerryError('NOT_FOUND', `application ${application} does not exist; see ferry app list`);
     }
+    return ctx.store.listEvents({ afterSeq: after, ...(application && { application }), limit });
+  }, eventToProto);
+}
+
+/** StreamAudit: the audit log (domain/audit.ts), filtered, oldest first, then followed if asked. */
+export function auditHandlers(ctx: Context): Pick<ControlServiceHandlers, 'StreamAudit'> {
+  return {
+    StreamAudit: call => {
+      const { actor, action, outcome, follow, last } = call.request;
+      const filter: AuditFilter = {
+        ...(actor && { actor }), ...(action && { action }),
+        ...(outcome && { outcome: parseOutcome(outcome) }),
+      };
+      let first = last > 0;
+      streamLog(call, follow, Number(call.request.sinceSeq) || 0, wake => ctx.changes.onAudit(wake), (after, limit) => {
+        // `last`: the newest N once, then everything after them.
+        const page = ctx.store.listAudit({ ...filter, afterSeq: after, ...(first ? { last } : { limit }) });
+        first = false;
+        return page;
+      }, auditToProto);
+    },
+  };
+}
+
+function parseOutcome(raw: string): AuditOutcome {
+  if ((AUDIT_OUTCOMES as readonly string[]).includes(raw)) return raw as AuditOutcome;
+  throw new FerryError('INVALID_ARGUMENT', `outcome: '${raw}' is not one of ${AUDIT_OUTCOMES.join(', ')}`);
+}
+
+function auditToProto(r: AuditRecord): AuditRecordProto {
+  return { ...r, targetJson: JSON.stringify(r.target) };
+}
+
+/**
+ * Streams a sequenced log in pages from `after`; with `follow`, keeps streaming what is appended
+ * (woken by `subscribe`, and polling in case a change came by a path that sends no wake-up).
+ */
+function streamLog<T extends { seq: number }, P>(
+  call: grpc.ServerWritableStream<unknown, P>,
+  follow: boolean,
+  after: number,
+  subscribe: (wake: () => void) => () => void,
+  read: (after: number, limit: number) => T[],
+  toProto: (item: T) => P,
+): void {
+  serveStream(call, subscribe, () => {
     for (;;) {
-      const events = ctx.store.listEvents({ afterSeq: after, ...(application && { application }), limit: PAGE });
-      for (const e of events) call.write(eventToProto(e));
-      if (events.length > 0) after = events[events.length - 1]!.seq;
-      if (events.length < PAGE) break;
+      const items = read(after, PAGE);
+      for (const item of items) call.write(toProto(item));
+      if (items.length > 0) after = items[items.length - 1]!.seq;
+      if (items.length < PAGE) break;
     }
     return !follow;
   }, follow ? { pollMs: FOLLOW_POLL_MS } : {});

@@ -33,6 +33,8 @@ import type { PromoteDeploymentRequest } from '../../proto/gen/ferry/v1/PromoteD
 import type { PromoteDeploymentResponse__Output } from '../../proto/gen/ferry/v1/PromoteDeploymentResponse.js';
 import type { RevisionHeader } from '../../proto/gen/ferry/v1/RevisionHeader.js';
 import type { StreamLogsRequest } from '../../proto/gen/ferry/v1/StreamLogsRequest.js';
+import type { AuditRecord__Output } from '../../proto/gen/ferry/v1/AuditRecord.js';
+import type { StreamAuditRequest } from '../../proto/gen/ferry/v1/StreamAuditRequest.js';
 import type { Event__Output } from '../../proto/gen/ferry/v1/Event.js';
 import type { RemoveTriggerRequest } from '../../proto/gen/ferry/v1/RemoveTriggerRequest.js';
 import type { SetTriggerRequest } from '../../proto/gen/ferry/v1/SetTriggerRequest.js';
@@ -246,6 +248,9 @@ export class ControlApi {
   // Notifications and events (issue 5)
   streamEvents(req: StreamEventsRequest, signal?: AbortSignal): AsyncGenerator<Event__Output> {
     return this.iterate(this.client.streamEvents(req), signal);
+  }
+  streamAudit(req: StreamAuditRequest, signal?: AbortSignal): AsyncGenerator<AuditRecord__Output> {
+    return this.iterate(this.client.streamAudit(req), signal);
   }
   setTrigger(req: SetTriggerRequest) {
     return this.unary<SetTriggerRequest, SetTriggerResponse__Output>(this.client.setTrigger, req);

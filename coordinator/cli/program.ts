@@ -5,6 +5,7 @@ import { registerCompletionCommand } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerEventsCommand } from './commands/events.js';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerGroupCommands } from './commands/group.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerHostsCommands } from './commands/hosts.js';
@@ -62,6 +63,7 @@ export function buildProgram(r: Runner): Command {
   registerDeployCommands(program, r);
   registerHostsCommands(program, r);
   registerEventsCommand(program, r);
+  registerAuditCommand(program, r);
   registerPromoteCommand(program, r);
   registerCompletionCommand(program, r);
   registerScheduleCommands(program, r);

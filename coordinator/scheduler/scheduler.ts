@@ -4,7 +4,7 @@ import { formatTagSets, matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/types.js';
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts, orderTargets, plan } from '../planner/plan.js';
 import { scheduleLateHost } from '../services/agents.js';
-import { checkLiveness, hostState, livenessOf } from '../services/liveness.js';
+import { awaitingReconnect, checkLiveness, hostState, livenessOf } from '../services/liveness.js';
 import { gateReached } from '../services/pause.js';
 import { activeAlarm } from '../services/alarms.js';
 import { deployCommand } from '../services/dispatch.js';
@@ -23,6 +23,8 @@ export class Scheduler {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Deployments already logged as waiting for agents to reconnect after a restart (logged once each). */
+  private readonly heldForReconnect = new Set<string>();
 
   constructor(private readonly ctx: Context, private readonly tickMs = 1000) {}
 
@@ -91,6 +93,14 @@ export class Scheduler {
     const config = this.ctx.store.getConfig(next.configName);
     if (!config) {
       this.finish(next, 'Failed', 'HEALTH_CONSTRAINTS_INVALID', `deployment config ${next.configName} no longer exists`);
+      return undefined;
+    }
+    const reconnecting = awaitingReconnect(this.ctx, group, next);
+    if (reconnecting) {
+      if (!this.heldForReconnect.has(next.id)) {
+        this.heldForReconnect.add(next.id);
+        this.log('deployment waits for agents to reconnect', { deployment_id: next.id, hosts: reconnecting.hostIds, until: iso(reconnecting.until) });
+      }
       return undefined;
     }
     const health = new Map(this.ctx.store.hostRevisions(group.id).map(r => [r.hostId, r]));

@@ -10,7 +10,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { FerryError, describeError } from '../../agent/errors.js';
 import type { Store } from '../store/store.js';
-import { requiredRole } from './permissions.js';
+import { ADMIN_READS, requiredRole } from './permissions.js';
+import { type AuditEntry, type AuditOutcome, redactSecret, summarizeRequest, summarizeResponse } from '../domain/audit.js';
 import { parseToken, refuseToken, refusalMessage, roleAllows } from './tokens.js';
 
 export const CALLER_HEADER = 'x-ferry-caller';
@@ -23,22 +24,55 @@ export interface Caller {
   role: string;
 }
 
-/** Checks one call's metadata against the store; returns the caller or throws a FerryError. Pure but for the store read. */
+/** A refusal, with who the caller appeared to be for the audit log. */
+class Refusal extends FerryError {
+  constructor(err: FerryError, readonly actor: string, readonly role: string, readonly target: Record<string, unknown> = {}) {
+    super(err.code, err.message);
+  }
+}
+
+/** Checks one call's metadata against the store; returns the caller or throws a Refusal. Pure but for the store read. */
 export function authorizeControl(store: Store, method: string, metadata: grpc.Metadata, now: number): Caller {
   const need = requiredRole(method);
-  if (!need) throw new FerryError('PERMISSION_DENIED', `${method} is not open to any role`);
+  if (!need) throw new Refusal(new FerryError('PERMISSION_DENIED', `${method} is not open to any role`), 'anonymous', '');
   const header = String(metadata.get('authorization')[0] ?? '');
   if (!header) {
-    throw new FerryError('UNAUTHENTICATED', 'this coordinator needs a token: set FERRY_TOKEN or --token (an admin makes one with ferry token create; the first is in DATA/admin.token)');
+    throw new Refusal(new FerryError('UNAUTHENTICATED', 'this coordinator needs a token: set FERRY_TOKEN or --token (an admin makes one with ferry token create; the first is in DATA/admin.token)'), 'anonymous', '');
   }
-  const { id, secret } = parseToken(header.replace(/^Bearer\s+/i, ''));
-  const record = store.getToken(id);
-  const refusal = refuseToken(record, secret, now);
-  if (refusal) throw new FerryError('UNAUTHENTICATED', refusalMessage(refusal, id));
+  const presented = header.replace(/^Bearer\s+/i, '');
+  let parsed: { id: string; secret: string };
+  try {
+    parsed = parseToken(presented);
+  } catch (err) {
+    throw new Refusal(err instanceof FerryError ? new FerryError('UNAUTHENTICATED', err.message) : new FerryError('UNAUTHENTICATED', describeError(err)), 'anonymous', '');
+  }
+  const record = store.getToken(parsed.id);
+  const refusal = refuseToken(record, parsed.secret, now);
+  // Whoever failed to prove the token is not its owner: anonymous, with the id they presented.
+  if (refusal) throw new Refusal(new FerryError('UNAUTHENTICATED', refusalMessage(refusal, parsed.id)), 'anonymous', '', { token: redactSecret(presented) });
   if (!roleAllows(record!.role, need)) {
-    throw new FerryError('PERMISSION_DENIED', `token ${id} has role ${record!.role}; ${method} needs ${need} or above: ask an admin (ferry token create --role ${need})`);
+    throw new Refusal(
+      new FerryError('PERMISSION_DENIED', `token ${parsed.id} has role ${record!.role}; ${method} needs ${need} or above: ask an admin (ferry token create --role ${need})`),
+      `token:${parsed.id}`, record!.role,
+    );
   }
-  return { id: `token:${id}`, role: record!.role };
+  return { id: `token:${parsed.id}`, role: record!.role };
+}
+
+function authorizeAgent(store: Store, call: grpc.ServerInterceptingCallInterface, now: number): Caller {
+  const cert = call.getAuthContext().sslPeerCertificate;
+  if (!cert) throw new Refusal(new FerryError('UNAUTHENTICATED', 'agents connect with the client certificate they get by enrolling: ferry-agent enroll --coordinator … --token … --ca-fingerprint …'), 'anonymous', '');
+  const issued = store.getHostCertificate(cert.fingerprint256);
+  if (!issued) {
+    throw new Refusal(new FerryError('UNAUTHENTICATED', `certificate ${cert.fingerprint256} was not issued by this coordinator's enrollment: enroll the host again`), 'anonymous', '', { certificate: cert.fingerprint256 });
+  }
+  if (issued.revokedAt !== null) {
+    throw new Refusal(new FerryError('UNAUTHENTICATED', `the certificate of host ${issued.hostId} was revoked at ${issued.revokedAt}: enroll it again with a new join token`), `host:${issued.hostId}`, 'agent', { certificate: cert.fingerprint256 });
+  }
+  if (Date.parse(issued.expiresAt) <= now) {
+    throw new Refusal(new FerryError('UNAUTHENTICATED', `the certificate of host ${issued.hostId} expired at ${issued.expiresAt} (agents renew theirs ahead of expiry while connected): enroll the host again`), `host:${issued.hostId}`, 'agent', { certificate: cert.fingerprint256 });
+  }
+  return { id: `host:${issued.hostId}`, role: 'agent' };
 }
 
 function reject(call: grpc.ServerInterceptingCallInterface, err: FerryError): void {
@@ -46,47 +80,100 @@ function reject(call: grpc.ServerInterceptingCallInterface, err: FerryError): vo
   call.sendStatus({ code, details: err.message, metadata: new grpc.Metadata() });
 }
 
-/** The interceptor; `onRefused` records each refusal (logs now, the audit log later). */
+/** Calls that change something: every one is audited whatever its outcome; other calls only when refused. */
+export function isMutating(path: string): boolean {
+  if (path === `${AGENT}Enroll` || path === `${AGENT}RenewCertificate`) return true;
+  if (!path.startsWith(CONTROL)) return false;
+  const method = path.slice(CONTROL.length);
+  const need = requiredRole(method);
+  return need !== undefined && need !== 'viewer' && !ADMIN_READS.has(method);
+}
+
+function outcomeOf(code: grpc.status): AuditOutcome {
+  if (code === grpc.status.OK) return 'ok';
+  return code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED ? 'refused' : 'failed';
+}
+
+/** The actor of an enrollment is the join token it presents (by id). */
+function enrollActor(target: Record<string, unknown>): string {
+  const m = /^fy\.([a-z0-9]{12})\./.exec(String(target.token ?? ''));
+  return m ? `join-token:${m[1]}` : 'anonymous';
+}
+
+/**
+ * The interceptor: authorises each call and hands `audit` one entry for every mutating call (when
+ * it ends, with its outcome) and every refusal, whether the interceptor or a handler refused it.
+ */
 export function authInterceptor(
   mode: 'tls' | 'plaintext',
   store: Store,
   now: () => number,
-  onRefused: (method: string, peer: string, reason: string) => void,
+  audit: (entry: AuditEntry) => void,
 ): grpc.ServerInterceptor {
-  return (descriptor, call) => new grpc.ServerInterceptingCall(call, {
-    start: next => next({
-      onReceiveMetadata: (metadata, pass) => {
-        metadata.remove(CALLER_HEADER);
-        if (mode === 'plaintext') {
-          metadata.set(CALLER_HEADER, JSON.stringify({ id: 'insecure-local', role: 'admin' } satisfies Caller));
-          return pass(metadata);
-        }
-        try {
-          if (descriptor.path.startsWith(CONTROL)) {
-            const caller = authorizeControl(store, descriptor.path.slice(CONTROL.length), metadata, now());
+  return (descriptor, call) => {
+    const path = descriptor.path;
+    const action = path.replace(/^\/ferry\.v1\./, '');
+    let caller: Caller | undefined;
+    let target: Record<string, unknown> = {};
+    let result: Record<string, unknown> = {};
+    let sawRequest = false;
+    let sawResponse = false;
+    let recorded = false;
+    const record = (code: grpc.status, message: string, who?: { actor: string; role: string; target: Record<string, unknown> }) => {
+      if (recorded) return;
+      const outcome = outcomeOf(code);
+      if (outcome !== 'refused' && !isMutating(path)) return;
+      recorded = true;
+      const enrolling = path === `${AGENT}Enroll`;
+      try {
+        audit({
+          at: new Date(now()).toISOString(),
+          actor: who?.actor ?? (enrolling ? enrollActor(target) : caller?.id ?? 'anonymous'),
+          role: who?.role ?? (enrolling ? 'agent' : caller?.role ?? ''),
+          action, peer: call.getPeer(), outcome,
+          code: code === grpc.status.OK ? '' : grpc.status[code] ?? String(code),
+          message: code === grpc.status.OK ? '' : message,
+          target: { ...target, ...who?.target, ...result },
+        });
+      } catch {
+        // The audit sink logs its own failures; a call's outcome never depends on it.
+      }
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start: next => next({
+        onReceiveMetadata: (metadata, pass) => {
+          metadata.remove(CALLER_HEADER);
+          try {
+            if (mode === 'plaintext') caller = { id: 'insecure-local', role: 'admin' };
+            else if (path.startsWith(CONTROL)) caller = authorizeControl(store, path.slice(CONTROL.length), metadata, now());
+            // Enroll is authenticated by the join token in the request (services/enroll.ts).
+            else if (path === `${AGENT}Enroll`) caller = { id: 'enrolling', role: 'agent' };
+            else if (path.startsWith(AGENT)) caller = authorizeAgent(store, call, now());
+            else throw new Refusal(new FerryError('PERMISSION_DENIED', `${path} is not a Ferry call`), 'anonymous', '');
             metadata.set(CALLER_HEADER, JSON.stringify(caller));
-          } else if (descriptor.path === `${AGENT}Enroll`) {
-            // Authenticated by the join token in the request (services/enroll.ts).
-            metadata.set(CALLER_HEADER, JSON.stringify({ id: 'enrolling', role: 'agent' } satisfies Caller));
-          } else if (descriptor.path.startsWith(AGENT)) {
-            const cert = call.getAuthContext().sslPeerCertificate;
-            if (!cert) throw new FerryError('UNAUTHENTICATED', 'agents connect with the client certificate they get by enrolling: ferry-agent enroll --coordinator … --token … --ca-fingerprint …');
-            const issued = store.getHostCertificate(cert.fingerprint256);
-            if (!issued) throw new FerryError('UNAUTHENTICATED', `certificate ${cert.fingerprint256} was not issued by this coordinator's enrollment: enroll the host again`);
-            if (issued.revokedAt !== null) throw new FerryError('UNAUTHENTICATED', `the certificate of host ${issued.hostId} was revoked at ${issued.revokedAt}: enroll it again with a new join token`);
-            metadata.set(CALLER_HEADER, JSON.stringify({ id: `host:${issued.hostId}`, role: 'agent' } satisfies Caller));
-          } else {
-            throw new FerryError('PERMISSION_DENIED', `${descriptor.path} is not a Ferry call`);
+            pass(metadata);
+          } catch (err) {
+            const e = err instanceof Refusal ? err : new Refusal(new FerryError('UNAUTHENTICATED', describeError(err)), 'anonymous', '');
+            record(e.code === 'PERMISSION_DENIED' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED, e.message, e);
+            reject(call, e);
           }
-          pass(metadata);
-        } catch (err) {
-          const e = err instanceof FerryError ? err : new FerryError('UNAUTHENTICATED', describeError(err));
-          onRefused(descriptor.path, call.getPeer(), e.message);
-          reject(call, e);
-        }
+        },
+        onReceiveMessage: (message, pass) => {
+          // The first request message says what the call is about (a client stream's first one carries its metadata).
+          if (!sawRequest) (sawRequest = true, target = summarizeRequest(message));
+          pass(message);
+        },
+      }),
+      sendMessage: (message, next) => {
+        if (!sawResponse) (sawResponse = true, result = summarizeResponse(message));
+        next(message);
       },
-    }),
-  });
+      sendStatus: (status, next) => {
+        record(status.code, status.details);
+        next(status);
+      },
+    });
+  };
 }
 
 /** The caller the interceptor put on a call. */

@@ -46,8 +46,12 @@ export const REQUIRED_ROLE = {
   ListTokens: 'admin',
   RevokeToken: 'admin',
   RevokeHost: 'admin',
+  StreamAudit: 'admin',
 } as const satisfies Record<string, OperatorRole>;
 
 export function requiredRole(method: string): OperatorRole | undefined {
   return (REQUIRED_ROLE as Record<string, OperatorRole>)[method];
 }
+
+/** Calls above `viewer` that only read (tokens, the audit log): not audited unless refused. Every other call above `viewer` changes something and is audited. */
+export const ADMIN_READS: ReadonlySet<string> = new Set(['ListTokens', 'StreamAudit'] satisfies (keyof typeof REQUIRED_ROLE)[]);

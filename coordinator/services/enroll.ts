@@ -23,9 +23,7 @@ export interface EnrollInput {
 export async function enroll(ctx: Context, input: EnrollInput, peer: string): Promise<{ certificatePem: string; caPem: string }> {
   if (!ctx.tls) throw new FerryError('FAILED_PRECONDITION', 'this coordinator runs --insecure (plaintext): agents connect without enrolling');
   if (!HOST_ID.test(input.hostId)) throw new FerryError('INVALID_ARGUMENT', `host id '${input.hostId}' is not valid (letters, digits, . _ : -; up to 128)`);
-  if (!input.csrPem.includes('BEGIN CERTIFICATE REQUEST') || input.csrPem.length > MAX_CSR_BYTES) {
-    throw new FerryError('INVALID_ARGUMENT', 'csr_pem: not a PEM certificate request (BEGIN CERTIFICATE REQUEST)');
-  }
+  checkCsr(input.csrPem);
   const refuse = (message: string, code: 'UNAUTHENTICATED' | 'PERMISSION_DENIED' = 'UNAUTHENTICATED'): never => {
     ctx.log.warn('enrollment refused', { component: 'security', host_id: input.hostId, peer, reason: message });
     throw new FerryError(code, message);
@@ -45,15 +43,39 @@ export async function enroll(ctx: Context, input: EnrollInput, peer: string): Pr
   }
   // Spent before signing: two agents racing for a one-use token cannot both win.
   if (!ctx.store.consumeToken(parsed.id, iso(now))) return refuse(refusalMessage('used up', parsed.id));
-  const certificatePem = await signCsr(ctx.tls, input.csrPem, 'client', [`URI:ferry:host:${input.hostId}`], CERT_DAYS, input.hostId).catch(err => {
+  return issueCertificate(ctx, input.hostId, input.csrPem, parsed.id, peer, 'host enrolled');
+}
+
+/**
+ * Renews the certificate of an enrolled host (the caller proved it holds a current one: mutual
+ * TLS, checked by the interceptor). The earlier certificate stays valid until it expires, so
+ * connections made with it keep working while the agent switches over.
+ */
+export async function renewCertificate(ctx: Context, caller: { id: string; role: string }, csrPem: string, peer: string): Promise<{ certificatePem: string; caPem: string }> {
+  if (!ctx.tls) throw new FerryError('FAILED_PRECONDITION', 'this coordinator runs --insecure (plaintext): there are no certificates to renew');
+  if (caller.role !== 'agent' || !caller.id.startsWith('host:')) throw new FerryError('PERMISSION_DENIED', 'only an enrolled host renews its certificate, with mutual TLS');
+  checkCsr(csrPem);
+  return issueCertificate(ctx, caller.id.slice('host:'.length), csrPem, 'renewal', peer, 'host certificate renewed');
+}
+
+function checkCsr(csrPem: string): void {
+  if (!csrPem.includes('BEGIN CERTIFICATE REQUEST') || csrPem.length > MAX_CSR_BYTES) {
+    throw new FerryError('INVALID_ARGUMENT', 'csr_pem: not a PEM certificate request (BEGIN CERTIFICATE REQUEST)');
+  }
+}
+
+async function issueCertificate(ctx: Context, hostId: string, csrPem: string, tokenId: string, peer: string, what: string): Promise<{ certificatePem: string; caPem: string }> {
+  const tls = ctx.tls!;
+  const now = ctx.clock.now();
+  const certificatePem = await signCsr(tls, csrPem, 'client', [`URI:ferry:host:${hostId}`], CERT_DAYS, hostId).catch(err => {
     throw new FerryError('INVALID_ARGUMENT', `csr_pem: cannot be signed: ${(err as Error).message}`, { cause: err });
   });
   const cert = new X509Certificate(certificatePem);
   ctx.store.addHostCertificate({
-    fingerprint: cert.fingerprint256, hostId: input.hostId, issuedAt: iso(now), expiresAt: new Date(cert.validTo).toISOString(), tokenId: parsed.id, revokedAt: null,
+    fingerprint: cert.fingerprint256, hostId, issuedAt: iso(now), expiresAt: new Date(cert.validTo).toISOString(), tokenId, revokedAt: null,
   });
-  ctx.log.info('host enrolled', { component: 'security', host_id: input.hostId, token_id: parsed.id, peer, certificate: cert.fingerprint256 });
-  return { certificatePem, caPem: await fs.readFile(ctx.tls.caCert, 'utf8') };
+  ctx.log.info(what, { component: 'security', host_id: hostId, token_id: tokenId, peer, certificate: cert.fingerprint256, expires_at: new Date(cert.validTo).toISOString() });
+  return { certificatePem, caPem: await fs.readFile(tls.caCert, 'utf8') };
 }
 
 /** Revokes every certificate of the host and drops its stream at once. */

@@ -1,4 +1,6 @@
 import { type Context, iso } from '../context.js';
+import { matchesTagSets } from '../domain/tags.js';
+import type { Deployment, DeploymentGroup } from '../domain/types.js';
 
 export type HostState = 'connected' | 'reconnecting' | 'lost';
 
@@ -59,4 +61,29 @@ export function checkLiveness(ctx: Context, now: number, l: Liveness): void {
     }
     ctx.kick();
   }
+}
+
+/**
+ * After a coordinator restart every agent is disconnected until it reconnects (its backoff may be
+ * up to 30 s). A Queued deployment started in that gap would see only the hosts back so far — none
+ * (failing NO_INSTANCES) or a few. So it waits while a host of its group known before the restart
+ * is still within the restart grace; at the latest until the grace ends. Returns those hosts and
+ * the time the wait ends, or undefined when nothing holds it.
+ */
+export function awaitingReconnect(ctx: Context, group: DeploymentGroup, d: Deployment): { hostIds: string[]; until: number } | undefined {
+  const l = livenessOf(ctx);
+  const now = ctx.clock.now();
+  if (now >= l.startedAt + l.restartGraceMs) return undefined;
+  const hostIds = ctx.store.listHosts()
+    .filter(h => !ctx.registry.isConnected(h.id) && Date.parse(h.lastSeenAt) < l.startedAt)
+    .filter(h => matchesTagSets(h.tags, group.tagSets) && (!d.targetHostIds || d.targetHostIds.includes(h.id)))
+    .filter(h => hostState(false, h.lastSeenAt, now, l) === 'reconnecting')
+    .map(h => h.id);
+  return hostIds.length > 0 ? { hostIds, until: l.startedAt + l.restartGraceMs } : undefined;
+}
+
+/** The wait reason `deploy status` and `--wait` show for awaitingReconnect. */
+export function reconnectWaitReason(w: { hostIds: string[]; until: number }): string {
+  const shown = w.hostIds.slice(0, 5).join(', ') + (w.hostIds.length > 5 ? ` and ${w.hostIds.length - 5} more` : '');
+  return `waiting for ${w.hostIds.length} agent${w.hostIds.length === 1 ? '' : 's'} to reconnect after the coordinator restarted (${shown}), until ${iso(w.until)} at the latest`;
 }

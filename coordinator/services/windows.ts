@@ -1,4 +1,5 @@
 import { FerryError } from '../../agent/errors.js';
+import { awaitingReconnect, reconnectWaitReason } from './liveness.js';
 import { type Context, iso } from '../context.js';
 import type { Deployment, DeploymentGroup } from '../domain/types.js';
 import { type DeploymentWindow, currentWindowEnd, isOpen, nextOpening, validateWindows } from '../domain/windows.js';
@@ -63,7 +64,8 @@ export function deploymentWait(ctx: Context, d: Deployment): WindowWait | undefi
   if (d.status !== 'Queued') return undefined;
   const active = ctx.store.activeDeployment(d.groupId);
   if (active && active.id !== d.id) return { reason: `waiting for deployment ${active.id} (${active.status}) of group ${d.groupName} to finish` };
-  return undefined;
+  const reconnecting = group && awaitingReconnect(ctx, group, d);
+  return reconnecting ? { reason: reconnectWaitReason(reconnecting) } : undefined;
 }
 
 /** The group's window state now, for `group show`/`list`. */

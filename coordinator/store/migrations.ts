@@ -276,9 +276,31 @@ CREATE TABLE host_certificates (
 CREATE INDEX host_certificates_host ON host_certificates (host_id);
 `;
 
+/** The audit log (domain/audit.ts): append-only; refusals may fold (count, last_at). */
+const V12 = `
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  action TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'refused')),
+  code TEXT NOT NULL,
+  message TEXT NOT NULL,
+  target_json TEXT NOT NULL,
+  fold_key TEXT,
+  count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1),
+  last_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_fold ON audit (fold_key, last_at) WHERE fold_key IS NOT NULL;
+CREATE INDEX audit_actor ON audit (actor, seq);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 }, { version: 5, up: V5 },
   { version: 6, up: V6 }, { version: 7, up: V7 }, { version: 8, up: EVENTS_MIGRATION }, { version: 9, up: V9 }, { version: 10, up: V10 }, { version: 11, up: V11 },
+  { version: 12, up: V12 },
 ];
 
 /**

@@ -18,6 +18,8 @@ import { ScheduleTable } from './sqlite-schedules.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
 import { SqliteHostCertificates, SqliteTokens } from './sqlite-tokens.js';
+import { SqliteAudit } from './sqlite-audit.js';
+import type { AuditEntry, AuditFilter, AuditRecord } from '../domain/audit.js';
 import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
@@ -46,6 +48,7 @@ export class SqliteStore implements Store {
   private readonly plans: SqlitePlans;
   private readonly schedules: ScheduleTable;
   private readonly certs: SqliteHostCertificates;
+  private readonly audit: SqliteAudit;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -64,6 +67,7 @@ export class SqliteStore implements Store {
         group: id => this.getGroupById(id), application: name => this.getApplication(name), deployment: id => this.getDeployment(id),
       });
       this.certs = new SqliteHostCertificates(this.db);
+      this.audit = new SqliteAudit(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -438,6 +442,14 @@ export class SqliteStore implements Store {
 
   revokeHostCertificates(hostId: string, at: string): number {
     return this.certs.revokeHost(hostId, at);
+  }
+
+  appendAudit(entry: AuditEntry, foldWithinMs: number): number {
+    return this.audit.append(entry, foldWithinMs);
+  }
+
+  listAudit(filter: AuditFilter = {}): AuditRecord[] {
+    return this.audit.list(filter);
   }
 
   countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[] {

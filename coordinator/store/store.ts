@@ -5,6 +5,7 @@ import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,
 } from '../domain/types.js';
+import type { AuditEntry, AuditFilter, AuditRecord } from '../domain/audit.js';
 import type { TokenRecord } from '../security/tokens.js';
 import type { Schedule, ScheduleState } from '../domain/schedules.js';
 import type { DeploymentWindow } from '../domain/windows.js';
@@ -184,6 +185,12 @@ export interface Store extends EventLogStore {
   getHostCertificate(fingerprint: string): HostCertificate | undefined;
   /** Revokes every unrevoked certificate of the host; returns how many. */
   revokeHostCertificates(hostId: string, at: string): number;
+
+  // The audit log (domain/audit.ts; store-contract-audit.ts)
+  /** Appends a record, or folds a refusal into an identical one from the same address less than `foldWithinMs` before; returns its seq. */
+  appendAudit(entry: AuditEntry, foldWithinMs: number): number;
+  /** Records in seq order (see AuditFilter). */
+  listAudit(filter?: AuditFilter): AuditRecord[];
 
   close(): void;
 }

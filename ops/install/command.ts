@@ -3,11 +3,15 @@ import { Command } from 'commander';
 import { parseAddress, parseTag } from '../../agent/config.js';
 import { FerryError } from '../../agent/errors.js';
 import { isSafeId } from '../../agent/state/layout.js';
+import { normaliseFingerprint } from '../../agent/link/tls-pin.js';
 import { parseListen } from '../../coordinator/config.js';
+import { isLoopbackHost, listenHost } from '../../coordinator/security/loopback.js';
+import { subjectAltNames } from '../../coordinator/security/pki.js';
 import { executeSteps } from './execute.js';
 import { probeFacts, probeSystemd } from './facts.js';
+import { redactToken } from './trust.js';
 import {
-  type InstallFacts, type InstallOptions, type ServiceName, type Step, describeStep, installPlan, layoutFor,
+  type AgentSettings, type InstallFacts, type InstallOptions, type ServiceName, type Step, describeStep, installPlan, layoutFor,
   serviceCommand, shellLine, systemdMode, uninstallPlan,
 } from './plan.js';
 
@@ -21,6 +25,8 @@ export interface InstallHost {
   pathEnv: string;
   nodePath: string;
   write: (text: string) => void;
+  /** FERRY_JOIN_TOKEN, from the agent's environment reader: used when --token is not given. */
+  joinToken?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -41,17 +47,30 @@ export function installCommand(service: ServiceName): Command {
       .option('--root-dir <dir>', 'deployment root (default PREFIX/opt/ferry-agent/deployment-root)')
       .option('--host-id <id>', 'this host\'s id (default: generated at first start)')
       .option('--tag <key=value>', 'a host tag, repeatable', collect, [])
-      .option('--zone <zone>', 'availability zone');
+      .option('--zone <zone>', 'availability zone')
+      .option('--token <token>', 'enroll with this join token before the service starts (default $FERRY_JOIN_TOKEN); needs --ca-fingerprint')
+      .option('--ca-fingerprint <sha256>', "the coordinator CA's SHA-256 fingerprint, as ferry-coordinator init printed it; needs --token")
+      .option('--reenroll', 'enroll again (new key and certificate) even when this host is enrolled already');
   } else {
     cmd
       .option('--data <dir>', 'data directory (default PREFIX/var/lib/ferry)')
+      .option('--san <host-or-ip>', 'another name or address agents reach the coordinator by, for the server certificate a new data dir gets (repeatable)', collect, [])
       .option('--listen <host:port>', 'gRPC address (default 127.0.0.1:7420: loopback only until you choose otherwise)')
       .option('--user <name>', 'run as this system user (created when missing; owns the data dir) instead of root');
   }
   const cfg = service === 'ferry-agent' ? 'agent.yaml' : 'coordinator.yaml';
+  const trust = service === 'ferry-agent'
+    ? `With --token and --ca-fingerprint the host enrolls first (as ferry-agent enroll does: key made here,
+certificate into ROOT/tls/, 0600), so the service starts with mutual TLS; a refused enrollment stops
+install before anything is written. An enrolled host skips it on re-runs unless --reenroll. The token
+is never printed, logged or written (shown as fy.<id>.***).`
+    : `A data dir without a CA is initialised first (as ferry-coordinator init does): CA, server certificate
+and the first admin token in DATA/admin.token (0600); install prints the CA fingerprint agents pin,
+and where the token is, never the token itself.`;
   return cmd.addHelpText('after', `
 The settings are written to a new /etc/ferry/${cfg}; an existing one is kept untouched, so
 re-running install only upgrades the code in /opt/ferry (copied aside, then renamed into place).
+${trust}
 Without systemd it says so and prints the command line to run under another supervisor.
 Must run as root unless --prefix or --dry-run is given.
 Exit codes: 0 done, 1 a step failed (named), 2 bad usage.
@@ -59,8 +78,8 @@ Exit codes: 0 done, 1 a step failed (named), 2 bad usage.
 Examples:
   ${service} install --dry-run${service === 'ferry-agent' ? ' --coordinator 10.0.0.5:7420' : ''}
   ${service === 'ferry-agent'
-    ? 'ferry-agent install --coordinator coordinator.internal:7420 --tag role=web --zone eu-1a'
-    : 'ferry-coordinator install --listen 0.0.0.0:7420 --data /var/lib/ferry'}
+    ? 'FERRY_JOIN_TOKEN=fy.… ferry-agent install --coordinator coordinator.internal:7420 --ca-fingerprint 7A:35:…:68 --tag role=web'
+    : 'ferry-coordinator install --listen 0.0.0.0:7420 --data /var/lib/ferry --san ferry.internal --san 10.0.0.5'}
   ${service} install --prefix /tmp/image --no-systemd${service === 'ferry-agent' ? ' --coordinator 10.0.0.5:7420' : ''}`);
 }
 
@@ -82,7 +101,7 @@ function checkRoot(host: InstallHost, opts: Record<string, unknown>, verb: strin
 }
 
 /** Flags → InstallOptions; every bad value names its flag. */
-export function installOptions(service: ServiceName, opts: Record<string, unknown>, cwd: string): InstallOptions {
+export function installOptions(service: ServiceName, opts: Record<string, unknown>, cwd: string, joinToken?: string): InstallOptions {
   const prefix = path.resolve(cwd, String(opts.prefix ?? '/'));
   const abs = (v: unknown) => (typeof v === 'string' ? path.resolve(cwd, v) : undefined);
   if (service === 'ferry-coordinator') {
@@ -92,7 +111,11 @@ export function installOptions(service: ServiceName, opts: Record<string, unknow
     if (user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) {
       throw new FerryError('INVALID_ARGUMENT', `--user: '${user}' is not a system user name (lower-case letters, digits, '_', '-'; at most 32)`);
     }
-    return { service, prefix, coordinator: { ...(data && { data }), ...(listen && { listen }), ...(user && { user }) } };
+    // The address it listens on, when it is a particular one, is a name agents reach it by.
+    const host = listen === undefined ? undefined : listenHost(listen);
+    const sans = [...(host && host !== '0.0.0.0' && host !== '::' && !isLoopbackHost(host) ? [host] : []), ...((opts.san as string[] | undefined) ?? [])];
+    subjectAltNames(sans); // names the bad --san
+    return { service, prefix, coordinator: { ...(data && { data }), ...(listen && { listen }), ...(user && { user }), ...(sans.length > 0 && { sans }) } };
   }
   const tags: Record<string, string> = {};
   for (const raw of (opts.tag as string[] | undefined) ?? []) {
@@ -105,27 +128,60 @@ export function installOptions(service: ServiceName, opts: Record<string, unknow
   if (hostId !== undefined && !isSafeId(hostId)) throw new FerryError('INVALID_ARGUMENT', `--host-id: '${hostId}' must be letters, digits, '.', '_' or '-'`);
   const coordinator = opts.coordinator === undefined ? undefined : parseAddress('--coordinator', String(opts.coordinator));
   const rootDir = abs(opts.rootDir);
+  const enroll = enrollOptions(opts, joinToken);
   return {
     service, prefix,
-    agent: { tags, ...(coordinator && { coordinator }), ...(rootDir && { rootDir }), ...(hostId && { hostId }), ...(zone && { zone }) },
+    agent: { tags, ...(coordinator && { coordinator }), ...(rootDir && { rootDir }), ...(hostId && { hostId }), ...(zone && { zone }), ...(enroll && { enroll }) },
   };
 }
 
-function facts(service: ServiceName, prefix: string, opts: Record<string, unknown>, host: InstallHost, forUninstall: boolean): InstallFacts {
+/** The join token to enroll with: --token, else FERRY_JOIN_TOKEN (from the agent's environment reader). */
+export function joinTokenOf(opts: Record<string, unknown>, joinToken: string | undefined): string | undefined {
+  const t = typeof opts.token === 'string' ? opts.token.trim() : joinToken?.trim();
+  return t === '' ? undefined : t;
+}
+
+/** --token/FERRY_JOIN_TOKEN, --ca-fingerprint and --reenroll: one needs the other; the token itself never goes into a message. */
+function enrollOptions(opts: Record<string, unknown>, joinToken: string | undefined): AgentSettings['enroll'] {
+  const token = joinTokenOf(opts, joinToken);
+  const fp = typeof opts.caFingerprint === 'string' ? opts.caFingerprint : undefined;
+  const source = typeof opts.token === 'string' ? '--token' : 'FERRY_JOIN_TOKEN';
+  if (token !== undefined && fp === undefined) {
+    throw new FerryError('INVALID_ARGUMENT', `--ca-fingerprint: required with ${source === '--token' ? '--token' : 'a join token (FERRY_JOIN_TOKEN is set)'}, to pin the coordinator's CA: ferry-coordinator install or init printed it`);
+  }
+  if (token === undefined && (fp !== undefined || opts.reenroll === true)) {
+    throw new FerryError('INVALID_ARGUMENT', `--token: required with ${fp !== undefined ? '--ca-fingerprint' : '--reenroll'} (or set FERRY_JOIN_TOKEN): an admin makes one with ferry token create --role agent --uses 1`);
+  }
+  if (token === undefined || fp === undefined) return undefined;
+  if (!/^[0-9A-F]{64}$/.test(normaliseFingerprint(fp))) {
+    throw new FerryError('INVALID_ARGUMENT', `--ca-fingerprint: '${fp}' is not a SHA-256 fingerprint (64 hex digits, colons allowed, as ferry-coordinator init prints it)`);
+  }
+  if (!/^fy\.[a-z0-9]+\.\S+$/.test(token)) {
+    throw new FerryError('INVALID_ARGUMENT', `${source}: not a join token (expected fy.<id>.<secret>, as ferry token create prints it)`);
+  }
+  return { caFingerprint: fp, token: redactToken(token), reenroll: opts.reenroll === true };
+}
+
+function facts(service: ServiceName, prefix: string, opts: Record<string, unknown>, host: InstallHost, forUninstall: boolean, dataDir?: string): InstallFacts {
   const user = typeof opts.user === 'string' ? opts.user : undefined;
-  return probeFacts({ service, prefix, systemd: opts.systemd !== false && probeSystemd(host.pathEnv), nodePath: host.nodePath, forUninstall, ...(user && { user }) });
+  return probeFacts({ service, prefix, systemd: opts.systemd !== false && probeSystemd(host.pathEnv), nodePath: host.nodePath, forUninstall, ...(user && { user }), ...(dataDir && { dataDir }) });
 }
 
 export async function executeInstall(service: ServiceName, opts: Record<string, unknown>, host: InstallHost, cwd: string): Promise<number> {
   checkRoot(host, opts, 'install');
-  const o = installOptions(service, opts, cwd);
-  const f = facts(service, o.prefix, opts, host, false);
+  const o = installOptions(service, opts, cwd, host.joinToken);
+  const f = facts(service, o.prefix, opts, host, false, o.agent?.rootDir ?? o.coordinator?.data);
+  const configFile = layoutFor(service, o.prefix).configFile;
   if (service === 'ferry-agent' && !f.configExists && !o.agent?.coordinator) {
-    throw new FerryError('INVALID_ARGUMENT', `--coordinator: required for a new install (no ${layoutFor(service, o.prefix).configFile} yet)`);
+    throw new FerryError('INVALID_ARGUMENT', `--coordinator: required for a new install (no ${configFile} yet)`);
+  }
+  if (o.agent?.enroll && !f.configuredCoordinator && !o.agent.coordinator) {
+    throw new FerryError('INVALID_ARGUMENT', `--coordinator: required to enroll (${configFile} names none)`);
   }
   const steps = installPlan(o, f);
   const command = serviceCommand(service, f, layoutFor(service, o.prefix));
-  return report(service, 'install', steps, { systemd: systemdMode(o.prefix, f), upgrade: f.installed, command: shellLine(command) }, opts, host);
+  const joinToken = joinTokenOf(opts, host.joinToken);
+  return report(service, 'install', steps, { systemd: systemdMode(o.prefix, f), upgrade: f.installed, command: shellLine(command) }, opts, host, joinToken);
 }
 
 export async function executeUninstall(service: ServiceName, opts: Record<string, unknown>, host: InstallHost, cwd: string): Promise<number> {
@@ -136,7 +192,7 @@ export async function executeUninstall(service: ServiceName, opts: Record<string
   return report(service, 'uninstall', steps, { systemd: systemdMode(prefix, f), installed: f.installed }, opts, host);
 }
 
-async function report(service: ServiceName, verb: string, steps: Step[], extra: Record<string, unknown>, opts: Record<string, unknown>, host: InstallHost): Promise<number> {
+async function report(service: ServiceName, verb: string, steps: Step[], extra: Record<string, unknown>, opts: Record<string, unknown>, host: InstallHost, joinToken?: string): Promise<number> {
   const dryRun = opts.dryRun === true;
   const json = opts.json === true;
   if (!json) host.write(`${service} ${verb}${dryRun ? ' --dry-run: nothing is changed; these are the steps' : ''}:\n`);
@@ -145,10 +201,10 @@ async function report(service: ServiceName, verb: string, steps: Step[], extra: 
     else for (const s of steps) host.write(printed(s));
     return 0;
   }
-  await executeSteps(steps, line => {
+  const results = await executeSteps(steps, line => {
     if (!json) host.write(`  ${line.replace(/\n/g, '\n  ')}\n`);
-  });
-  if (json) host.write(JSON.stringify({ service, action: verb, dryRun, ...extra, steps: steps.map(s => ({ ...s, line: describeStep(s) })) }, null, 2) + '\n');
+  }, { ...(joinToken && { joinToken }) });
+  if (json) host.write(JSON.stringify({ service, action: verb, dryRun, ...extra, ...results, steps: steps.map(s => ({ ...s, line: describeStep(s) })) }, null, 2) + '\n');
   else host.write(`${service} ${verb}: done\n`);
   return 0;
 }

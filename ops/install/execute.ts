@@ -13,23 +13,37 @@ export const spawnRunner: CommandRunner = argv => {
   return { code: r.status ?? 1, output: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
 };
 
+export interface ExecuteOptions {
+  run?: CommandRunner;
+  /** The join token an `enroll` step sends; kept out of the steps, which are printed. */
+  joinToken?: string;
+}
+
+/** What the trust steps produced, for the report (never a token or key). */
+export interface StepResults {
+  enrolled?: { hostId: string; tlsDir: string };
+  initialised?: { caFingerprint: string; caCert: string; adminTokenFile: string; adminTokenId: string };
+}
+
 /**
  * Performs the steps in order (STYLE 7: the one place install/uninstall change the machine),
- * reporting each line through `say` before doing it. Stops at the first failure with an
- * INSTALL_FAILED error naming the step.
+ * reporting each line through `say` before doing it, and what enroll/init made after it. Stops at
+ * the first failure with an INSTALL_FAILED error naming the step.
  */
-export async function executeSteps(steps: readonly Step[], say: (line: string) => void, run: CommandRunner = spawnRunner): Promise<void> {
+export async function executeSteps(steps: readonly Step[], say: (line: string) => void, opts: ExecuteOptions = {}): Promise<StepResults> {
+  const results: StepResults = {};
   for (const step of steps) {
     say(describeStep(step));
     try {
-      await perform(step, run);
+      await perform(step, opts.run ?? spawnRunner, opts.joinToken, results, say);
     } catch (err) {
       throw new FerryError('INSTALL_FAILED', `${describeStep(step)}: ${describeError(err)}`, { cause: err });
     }
   }
+  return results;
 }
 
-async function perform(s: Step, run: CommandRunner): Promise<void> {
+async function perform(s: Step, run: CommandRunner, joinToken: string | undefined, results: StepResults, say: (line: string) => void): Promise<void> {
   switch (s.kind) {
     case 'mkdir':
       await fs.mkdir(s.path, { recursive: true, mode: s.mode });
@@ -74,6 +88,24 @@ async function perform(s: Step, run: CommandRunner): Promise<void> {
     case 'run': {
       const r = run(s.argv);
       if (r.code !== 0 && !s.ignoreFailure) throw new Error(`exit ${r.code}${r.output ? `: ${r.output}` : ''}`);
+      return;
+    }
+    case 'enroll': {
+      if (!joinToken) throw new Error('no join token was given (--token or FERRY_JOIN_TOKEN)');
+      // Imported here: the coordinator's install never loads the agent's gRPC client.
+      const { enrollHost } = await import('../../agent/start/enroll.js');
+      const r = await enrollHost({ coordinator: s.coordinator, token: joinToken, caFingerprint: s.caFingerprint, rootDir: s.rootDir, ...(s.hostId && { hostId: s.hostId }) });
+      results.enrolled = { hostId: r.hostId, tlsDir: r.files.dir };
+      say(`        enrolled host ${r.hostId}: key and certificate in ${r.files.dir}/ (0600)`);
+      return;
+    }
+    case 'init': {
+      // Imported here: the agent's install never loads SQLite.
+      const { initCoordinator } = await import('../../coordinator/security/init.js');
+      const r = await initCoordinator(s.data, s.sans, Date.now());
+      results.initialised = { caFingerprint: r.caFingerprint, caCert: r.caCert, adminTokenFile: r.adminTokenFile, adminTokenId: r.adminTokenId };
+      say(`        CA fingerprint SHA256 ${r.caFingerprint} (agents pin it: ferry-agent install --ca-fingerprint …)`);
+      say(`        admin token in ${r.adminTokenFile} (0600; token id ${r.adminTokenId}): FERRY_TOKEN=$(cat ${r.adminTokenFile}) ferry …`);
       return;
     }
     case 'note':

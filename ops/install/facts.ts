@@ -1,8 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { type InstallFacts, type ServiceName, layoutFor, markerFile } from './plan.js';
+import { DEFAULT_AGENT_ROOT, DEFAULT_COORDINATOR_DATA, type InstallFacts, type ServiceName, layoutFor, markerFile } from './plan.js';
 
 /** The package or checkout this code runs from: the nearest directory up with bin/ferry-agent and package.json. */
 export function packageRoot(from = path.dirname(fileURLToPath(import.meta.url))): string {
@@ -83,13 +84,62 @@ function isFile(p: string): boolean {
   }
 }
 
-function configuredDataDir(service: ServiceName, file: string): string | undefined {
+interface Configured {
+  dataDir?: string;
+  coordinator?: string;
+  hostId?: string;
+}
+
+/** What an existing config file says (unreadable or not YAML: nothing; `start` reports its problems). */
+function configured(service: ServiceName, file: string): Configured {
+  let doc: Record<string, unknown> | null;
   try {
-    const doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown> | null;
-    const v = service === 'ferry-agent' ? doc?.['root-dir'] ?? doc?.rootDir : doc?.data;
-    return typeof v === 'string' ? path.resolve(path.dirname(file), v) : undefined;
+    doc = parse(readFileSync(file, 'utf8')) as Record<string, unknown> | null;
+  } catch {
+    return {};
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const dir = str(service === 'ferry-agent' ? doc?.['root-dir'] ?? doc?.rootDir : doc?.data);
+  const coordinator = service === 'ferry-agent' ? str(doc?.coordinator) : undefined;
+  const hostId = service === 'ferry-agent' ? str(doc?.['host-id'] ?? doc?.hostId) : undefined;
+  return {
+    ...(dir && { dataDir: path.resolve(path.dirname(file), dir) }),
+    ...(coordinator && { coordinator }),
+    ...(hostId && { hostId }),
+  };
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
   } catch {
     return undefined;
+  }
+}
+
+/** The agent's enrollment in its root dir: the id in ROOT/host-id and the one ROOT/tls/agent.crt names. */
+export function probeEnrollment(rootDir: string): Pick<InstallFacts, 'keptHostId' | 'enrolledHostId'> {
+  const kept = readText(path.join(rootDir, 'host-id'))?.trim();
+  const pem = readText(path.join(rootDir, 'tls', 'agent.crt'));
+  let enrolled: string | undefined;
+  if (pem !== undefined && existsSync(path.join(rootDir, 'tls', 'agent.key'))) {
+    try {
+      enrolled = /^CN=(.+)$/m.exec(new X509Certificate(pem).subject)?.[1];
+    } catch {
+      enrolled = undefined; // not a certificate: not enrolled
+    }
+  }
+  return { ...(kept && { keptHostId: kept }), ...(enrolled && { enrolledHostId: enrolled }) };
+}
+
+/** The coordinator's CA fingerprint when DATA/tls holds what it serves TLS with (as the server checks at start). */
+export function probeInitialised(dataDir: string): Pick<InstallFacts, 'caFingerprint'> {
+  const files = ['ca.crt', 'server.crt', 'server.key'].map(f => path.join(dataDir, 'tls', f));
+  if (!files.every(existsSync)) return {};
+  try {
+    return { caFingerprint: new X509Certificate(readFileSync(files[0]!)).fingerprint256 };
+  } catch {
+    return {};
   }
 }
 
@@ -111,6 +161,8 @@ export interface ProbeInput {
   nodePath: string;
   /** Skips the package scan (uninstall does not copy anything). */
   forUninstall?: boolean;
+  /** --root-dir (agent) or --data (coordinator), used when there is no config file naming one. */
+  dataDir?: string;
 }
 
 export function probeFacts(input: ProbeInput): InstallFacts {
@@ -119,7 +171,9 @@ export function probeFacts(input: ProbeInput): InstallFacts {
   const other = layoutFor(otherName, input.prefix);
   const root = packageRoot();
   const entries = input.forUninstall ? [] : [...ownEntries(root), ...runtimePackages(root)];
-  const dataDir = configuredDataDir(input.service, l.configFile);
+  const cfg = configured(input.service, l.configFile);
+  const dataDir = cfg.dataDir;
+  const effective = dataDir ?? input.dataDir ?? path.join(input.prefix, input.service === 'ferry-agent' ? DEFAULT_AGENT_ROOT : DEFAULT_COORDINATOR_DATA);
   return {
     systemd: input.systemd,
     nodePath: input.nodePath,
@@ -131,5 +185,8 @@ export function probeFacts(input: ProbeInput): InstallFacts {
     otherInstalled: existsSync(markerFile(l.home, otherName)) || existsSync(other.unitFile),
     ...(dataDir && { configuredDataDir: dataDir }),
     ...(input.user && { userExists: userExists(input.prefix, input.user) }),
+    ...(cfg.coordinator && { configuredCoordinator: cfg.coordinator }),
+    ...(cfg.hostId && { configuredHostId: cfg.hostId }),
+    ...(input.service === 'ferry-agent' ? probeEnrollment(effective) : probeInitialised(effective)),
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { stringify } from 'yaml';
+import { agentTrust, coordinatorTrust } from './trust.js';
 
 /**
  * `ferry-agent install` / `ferry-coordinator install` and `uninstall`, decided purely (STYLE 7):
@@ -20,6 +21,13 @@ export type Step =
   /** Removes the directory only when it is empty (e.g. /etc/ferry after a purge). */
   | { kind: 'rmdir'; path: string }
   | { kind: 'run'; argv: readonly string[]; ignoreFailure?: boolean }
+  /**
+   * Enrolls the agent with its coordinator (agent/start/enroll.ts, in this process). `token` is only
+   * the redacted form (`fy.<id>.***`): the secret is handed to the executor apart, never put in a step.
+   */
+  | { kind: 'enroll'; coordinator: string; caFingerprint: string; rootDir: string; hostId?: string; token: string }
+  /** `ferry-coordinator init`: the CA, server certificate and first admin token in `data`. */
+  | { kind: 'init'; data: string; sans: readonly string[] }
   /** Something the operator should know; performs nothing. */
   | { kind: 'note'; text: string };
 
@@ -81,6 +89,14 @@ export interface InstallFacts {
   configuredDataDir?: string;
   /** The coordinator's `--user` is in PREFIX/etc/passwd. */
   userExists?: boolean;
+  /** Agent: the coordinator and host id the existing config file names (the service uses them, not new flags). */
+  configuredCoordinator?: string;
+  configuredHostId?: string;
+  /** Agent: the id in ROOT/host-id, and the one ROOT/tls/agent.crt was issued to (enrolled). */
+  keptHostId?: string;
+  enrolledHostId?: string;
+  /** Coordinator: DATA/tls holds a CA and server certificate (initialised); the CA's SHA-256 fingerprint. */
+  caFingerprint?: string;
 }
 
 export interface AgentSettings {
@@ -89,6 +105,8 @@ export interface AgentSettings {
   hostId?: string;
   zone?: string;
   tags: Readonly<Record<string, string>>;
+  /** Enroll with a join token (`--token`/FERRY_JOIN_TOKEN and `--ca-fingerprint`); `token` is redacted. */
+  enroll?: { caFingerprint: string; token: string; reenroll: boolean };
 }
 
 export interface CoordinatorSettings {
@@ -96,6 +114,8 @@ export interface CoordinatorSettings {
   listen?: string;
   /** Run the coordinator as this system user (created when missing) instead of root. */
   user?: string;
+  /** More names for the server certificate `init` makes (`--san`). */
+  sans?: readonly string[];
 }
 
 export interface InstallOptions {
@@ -186,11 +206,29 @@ export function systemdMode(prefix: string, facts: Pick<InstallFacts, 'systemd'>
   return path.resolve(prefix) === '/' ? 'run' : 'files-only';
 }
 
+/** Where the agent's deployment root is: the existing config's, else --root-dir, else the default under the prefix. */
+export function agentRootDir(opts: InstallOptions, facts: Pick<InstallFacts, 'configuredDataDir'>): string {
+  return facts.configuredDataDir ?? opts.agent?.rootDir ?? path.join(opts.prefix, DEFAULT_AGENT_ROOT);
+}
+
+export function coordinatorDataDir(opts: InstallOptions, facts: Pick<InstallFacts, 'configuredDataDir'>): string {
+  return facts.configuredDataDir ?? opts.coordinator?.data ?? path.join(opts.prefix, DEFAULT_COORDINATOR_DATA);
+}
+
+/**
+ * Trust comes first: the agent enrolls (the coordinator ferry-coordinator init set up) before
+ * anything is copied or written, so a refused token, a wrong fingerprint or an unreachable
+ * coordinator leaves the machine as it was, and the unit never starts without its certificate.
+ */
 export function installPlan(opts: InstallOptions, facts: InstallFacts): Step[] {
   const l = layoutFor(opts.service, opts.prefix);
   const unit = `${opts.service}.service`;
   const mode = systemdMode(opts.prefix, facts);
+  const trust = opts.service === 'ferry-agent'
+    ? agentTrust(opts, facts, l, agentRootDir(opts, facts))
+    : coordinatorTrust(opts, facts, coordinatorDataDir(opts, facts));
   const steps: Step[] = [
+    ...trust.first,
     { kind: 'mkdir', path: path.dirname(l.home), mode: 0o755 },
     { kind: 'copy', from: facts.packageDir, to: l.staged, entries: facts.packageEntries },
     { kind: 'mkdir', path: path.join(l.staged, '.services'), mode: 0o755 },
@@ -225,9 +263,7 @@ export function installPlan(opts: InstallOptions, facts: InstallFacts): Step[] {
   } else {
     steps.push({ kind: 'note', text: `systemd: not in use (no /run/systemd/system, no systemctl on PATH, or --no-systemd), so nothing was started. Run this under your supervisor${opts.coordinator?.user ? ` as user ${opts.coordinator.user}` : ''} (restart always, open files ≥ ${OPEN_FILES[opts.service]}):\n    ${command}` });
   }
-  if (opts.service === 'ferry-agent') {
-    steps.push({ kind: 'note', text: 'enrollment: not implemented yet (pending the trust/TLS work); the agent connects to the configured coordinator unauthenticated' });
-  }
+  steps.push(...trust.last);
   return steps;
 }
 
@@ -238,7 +274,7 @@ export function installPlan(opts: InstallOptions, facts: InstallFacts): Step[] {
  */
 function userSteps(opts: InstallOptions, facts: InstallFacts, l: Layout): Step[] {
   const user = opts.coordinator!.user!;
-  const data = facts.configuredDataDir ?? opts.coordinator?.data ?? path.join(opts.prefix, DEFAULT_COORDINATOR_DATA);
+  const data = coordinatorDataDir(opts, facts);
   if (path.resolve(opts.prefix) !== '/') {
     return [{ kind: 'note', text: `--user ${user}: on the target, create the user, then: chown -R ${user}: ${data}; chown root:${user} ${l.configFile}; chmod 0640 ${l.configFile}` }];
   }
@@ -299,6 +335,8 @@ export function describeStep(s: Step): string {
     case 'remove': return `remove  ${s.path}`;
     case 'rmdir': return `rmdir   ${s.path} (when empty)`;
     case 'run': return `run     ${shellLine(s.argv)}${s.ignoreFailure ? ' (failure ignored)' : ''}`;
+    case 'enroll': return `enroll  as host ${s.hostId ?? `(the id in ${path.join(s.rootDir, 'host-id')}, made now if there is none)`} with ${s.coordinator}, pinning its CA by SHA256 ${s.caFingerprint}, join token ${s.token}: the key is made here; key and certificate go to ${path.join(s.rootDir, 'tls')}/ (0600)`;
+    case 'init': return `init    ${s.data}: CA and server certificate in ${path.join(s.data, 'tls')}/ (names localhost, 127.0.0.1, ::1, this host's name${s.sans.map(n => `, ${n}`).join('')}), first admin token in ${path.join(s.data, 'admin.token')} (0600)`;
     case 'note': return `note    ${s.text}`;
   }
 }

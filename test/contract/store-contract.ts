@@ -14,6 +14,7 @@ import { metricsContract } from './store-contract-metrics.js';
 import { hostCertificatesContract, tokensContract } from './store-contract-tokens.js';
 import { planContract } from './store-contract-plans.js';
 import { scheduleContract } from './store-contract-schedules.js';
+import { auditContract } from './store-contract-audit.js';
 
 export * from './store-builders.js';
 
@@ -58,6 +59,7 @@ export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): 
   hostCertificatesContract(test);
   eventsContract(test);
   planContract(test);
+  auditContract(test);
   scheduleContract(test);
 }
 

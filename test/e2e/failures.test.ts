@@ -108,6 +108,22 @@ t.test('an agent killed mid-hook and restarted reports that event FailedAfterRes
   t.equal(d.hosts[0].events.find((e: any) => e.name === 'ApplicationStart').errorCode, 'FailedAfterRestart');
 });
 
+t.test('a deployment created right after a coordinator restart waits for the group\'s agents to reconnect, then deploys to all of them', { skip: needsRoot }, async t => {
+  const f = await startFleet(t, ['h1', 'h2'], { fixedPort: true });
+  const digest = await f.push(await f.bundle('v1'));
+  await f.restartCoordinator();
+  // Created before the agents are back (their reconnect backoff has started): it must not fail NO_INSTANCES or deploy to only one.
+  const id = await create(f.coordinator.address, digest);
+  const early = await status(f.coordinator.address, id);
+  if (early.deployment.status === 'Queued') t.match(early.deployment.waitReason, /waiting for \d agents? to reconnect after the coordinator restarted/, 'status says why it waits');
+  const d = await waitFor('the deployment to finish', async () => {
+    const s = await status(f.coordinator.address, id);
+    return s && ['Succeeded', 'Failed'].includes(s.deployment.status) && s;
+  }, 60_000);
+  t.equal(d.deployment.status, 'Succeeded', d.deployment.errorMessage);
+  t.same(d.hosts.map((h: any) => h.hostId).sort(), ['h1', 'h2'], 'both hosts are in the deployment');
+});
+
 t.test('the coordinator killed with SIGKILL mid-rollout continues from SQLite: every host once, every deployment terminal', { skip: needsRoot }, async t => {
   const f = await startFleet(t, ['h1', 'h2', 'h3'], { fixedPort: true });
   const digest = await f.push(await f.bundle('v1', { ApplicationStart: 'sleep 1' }));

@@ -29,6 +29,13 @@ export interface CliOptions {
   /** Kill the process if it runs longer (a test bound, not a measurement). */
   timeoutMs?: number;
   onStdout?: (chunk: string) => void;
+  /** Run inside this network namespace (`ip netns exec`; see netns.ts). */
+  netns?: string;
+}
+
+/** The command line running `argv` inside network namespace `netns`, or `argv` itself without one. */
+export function inNetns(netns: string | undefined, argv: [string, ...string[]]): [string, string[]] {
+  return netns ? ['ip', ['netns', 'exec', netns, ...argv]] : [argv[0], argv.slice(1)];
 }
 
 /** Runs the real `bin/ferry-agent` as a separate process. */
@@ -39,7 +46,8 @@ export function runAgent(args: string[], opts: CliOptions = {}): Promise<CliResu
 /** Runs one of the real `bin/*` programs as a separate process and collects its output. */
 export function runBin(bin: string, args: string[], opts: CliOptions = {}): Promise<CliResult> & { pid?: number } {
   const started = Date.now();
-  const child = spawn(process.execPath, [path.join(REPO, 'bin', bin), ...args], {
+  const [file, fileArgs] = inNetns(opts.netns, [process.execPath, path.join(REPO, 'bin', bin), ...args]);
+  const child = spawn(file, fileArgs, {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,6 +13,7 @@ import type { DeploymentGroup__Output } from '../../proto/gen/ferry/v1/Deploymen
 import type { HostDeployment__Output } from '../../proto/gen/ferry/v1/HostDeployment.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
 import type { LifecycleEvent__Output } from '../../proto/gen/ferry/v1/LifecycleEvent.js';
+import type { AuditRecord__Output } from '../../proto/gen/ferry/v1/AuditRecord.js';
 import type { Event__Output } from '../../proto/gen/ferry/v1/Event.js';
 import type { LogEntry__Output } from '../../proto/gen/ferry/v1/LogEntry.js';
 import type { RevisionHeader__Output } from '../../proto/gen/ferry/v1/RevisionHeader.js';
@@ -131,6 +132,8 @@ export class FakeControl {
   logs: LogEntry__Output[] = [];
   /** What StreamEvents sends (those after since_seq, of the application asked for). */
   events: Event__Output[] = [];
+  /** What StreamAudit sends (those after since_seq). */
+  audit: AuditRecord__Output[] = [];
   /** Answer of PlanDeployment and GetDeploymentPlan (NOT_FOUND when unset). */
   plan: DeploymentPlan__Output | undefined;
   schedules: Schedule__Output[] = [schedule()];
@@ -227,6 +230,12 @@ export class FakeControl {
       RemoveTrigger: this.unary('RemoveTrigger', req =>
         this.groups.find(g => g.application === req.application && g.name === req.group) ?? notFound(`deployment group ${req.application}/${req.group}`),
       ),
+      StreamAudit: call => {
+        const failure = this.enter('StreamAudit', call.request);
+        if (failure) return call.destroy(Object.assign(new Error(failure.details), failure));
+        for (const r of this.audit) if (r.seq > Number(call.request.sinceSeq)) call.write(r);
+        call.end();
+      },
       StreamEvents: call => {
         const failure = this.enter('StreamEvents', call.request);
         if (failure) return call.destroy(Object.assign(new Error(failure.details), failure));

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { REPO, type CliResult, runBin } from './agent-cli.js';
+import { REPO, type CliResult, inNetns, runBin } from './agent-cli.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -19,14 +19,14 @@ export interface Proc {
  * Runs `argv` in its own mount namespace with a private tmpfs on each of `dirs`: several agents on
  * one machine then each see their own files there, like separate hosts (needs root).
  */
-function isolated(dirs: string[], argv: string[]): [string, string[]] {
+function isolated(dirs: string[], argv: string[]): [string, ...string[]] {
   const script = 'set -e; while [ "$1" != "--" ]; do mkdir -p "$1"; mount -t tmpfs tmpfs "$1"; shift; done; shift; exec "$@"';
-  return ['unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', ...dirs, '--', ...argv]];
+  return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', ...dirs, '--', ...argv];
 }
 
-function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv = {}, privateDirs: string[] = []): Proc {
-  const argv = [process.execPath, path.join(REPO, 'bin', bin), ...args];
-  const [file, fileArgs] = privateDirs.length > 0 ? isolated(privateDirs, argv) : [argv[0]!, argv.slice(1)];
+function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv = {}, privateDirs: string[] = [], netns?: string): Proc {
+  const argv: [string, ...string[]] = [process.execPath, path.join(REPO, 'bin', bin), ...args];
+  const [file, fileArgs] = inNetns(netns, privateDirs.length > 0 ? isolated(privateDirs, argv) : argv);
   const child = spawn(file, fileArgs, {
     cwd: REPO,
     env: { ...process.env, NO_COLOR: '1', ...env },
@@ -70,11 +70,11 @@ export interface Coordinator extends Proc {
 }
 
 /**
- * A real `ferry-coordinator` on a free loopback port: `--insecure` (plaintext, no tokens) unless
- * `tls` is set, as agents cannot enroll yet.
+ * A real `ferry-coordinator` on a free port (loopback unless `listen` says otherwise): `--insecure`
+ * (plaintext, no tokens) unless `tls` is set (then see trust.ts); inside `netns` when given.
  */
-export async function startCoordinator(t: Teardown, dataDir: string, args: string[] = [], listen = '127.0.0.1:0', opts: { tls?: boolean } = {}): Promise<Coordinator> {
-  const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...(opts.tls ? [] : ['--insecure']), ...args]);
+export async function startCoordinator(t: Teardown, dataDir: string, args: string[] = [], listen = '127.0.0.1:0', opts: { tls?: boolean; netns?: string } = {}): Promise<Coordinator> {
+  const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...(opts.tls ? [] : ['--insecure']), ...args], {}, [], opts.netns);
   const address = await waitFor('the coordinator to listen', () => {
     if (proc.child.exitCode !== null) throw new Error(`coordinator exited: ${proc.output()}`);
     return /listening on (\S+)/.exec(proc.output())?.[1];
@@ -92,6 +92,8 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Directories this agent sees privately (a tmpfs in its own mount namespace). */
   privateDirs?: string[];
+  /** Run inside this network namespace (a host of test/helpers/netns.ts). */
+  netns?: string;
 }
 
 /** A real `ferry-agent start` process. */
@@ -100,12 +102,12 @@ export async function startAgent(t: Teardown, o: AgentOptions): Promise<Proc> {
   const args = ['start', '--coordinator', o.coordinator, '--root-dir', o.rootDir, '--host-id', o.hostId, '--heartbeat-interval', '1s'];
   for (const [k, v] of Object.entries(o.tags ?? {})) args.push('--tag', `${k}=${v}`);
   if (o.zone) args.push('--zone', o.zone);
-  return launch(t, 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs);
+  return launch(t, 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs, o.netns);
 }
 
 /** Runs `bin/ferry` against a coordinator. */
-export function ferry(coordinator: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return runBin('ferry', args, { env: { FERRY_COORDINATOR: coordinator, ...opts.env }, ...(opts.timeoutMs && { timeoutMs: opts.timeoutMs }) });
+export function ferry(coordinator: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; netns?: string } = {}): Promise<CliResult> {
+  return runBin('ferry', args, { env: { FERRY_COORDINATOR: coordinator, ...opts.env }, ...(opts.timeoutMs && { timeoutMs: opts.timeoutMs }), ...(opts.netns && { netns: opts.netns }) });
 }
 
 /** Waits until `ferry hosts list` shows these hosts connected. */

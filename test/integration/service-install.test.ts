@@ -72,7 +72,7 @@ t.test('a real install without systemd, an upgrade that keeps the config, the in
   const first = await runBin('ferry-agent', ['install', '--prefix', prefix, '--no-systemd', '--coordinator', fake.address, '--zone', 'eu-1a'], { timeoutMs: 120_000 });
   t.equal(first.code, 0, first.stderr);
   t.match(first.stdout, `Run this under your supervisor (restart always, open files ≥ 65536):\n      ${process.execPath} ${prefix}/opt/ferry/bin/ferry-agent start --config ${prefix}/etc/ferry/agent.yaml\n`);
-  t.match(first.stdout, 'enrollment: not implemented yet');
+  t.match(first.stdout, `note    enrollment: not enrolled, so the agent connects in plaintext, which only a coordinator run with --insecure accepts.`);
   t.equal(await mode(`${prefix}/etc/ferry/agent.yaml`), '600');
   t.equal(await mode(`${prefix}/opt/ferry/bin/ferry-agent`), '755');
   t.notOk(existsSync(`${prefix}/etc/systemd`), 'no unit without systemd');
@@ -99,6 +99,10 @@ t.test('a real install without systemd, an upgrade that keeps the config, the in
   const coord = await runBin('ferry-coordinator', ['install', '--prefix', prefix, '--no-systemd', '--listen', '127.0.0.1:0'], { timeoutMs: 120_000 });
   t.equal(coord.code, 0, coord.stderr);
   t.match(coord.stdout, `${process.execPath} ${prefix}/opt/ferry/bin/ferry-coordinator --config ${prefix}/etc/ferry/coordinator.yaml`);
+  t.match(coord.stdout, `  init    ${prefix}/var/lib/ferry: CA and server certificate in ${prefix}/var/lib/ferry/tls/`, 'a new data dir is initialised');
+  t.match(coord.stdout, /\n {10}CA fingerprint SHA256 ([0-9A-F]{2}:){31}[0-9A-F]{2} \(agents pin it/);
+  t.match(coord.stdout, `          admin token in ${prefix}/var/lib/ferry/admin.token (0600; token id `);
+  t.notOk(coord.stdout.includes((await fs.readFile(`${prefix}/var/lib/ferry/admin.token`, 'utf8')).trim()), 'never the admin token itself');
   const listening = await runInstalled(t, `${prefix}/opt/ferry/bin/ferry-coordinator`, ['--config', `${prefix}/etc/ferry/coordinator.yaml`], /listening on/);
   t.match(listening, /ferry-coordinator listening on 127\.0\.0\.1:\d+/);
   t.ok(existsSync(`${prefix}/var/lib/ferry/ferry.db`), 'the installed coordinator opened its store (better-sqlite3 works from the copy)');

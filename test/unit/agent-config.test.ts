@@ -62,7 +62,7 @@ t.test('parseSize reads byte counts with binary units', async t => {
 });
 
 t.test('parseDuration reads milliseconds, seconds by default', async t => {
-  const notADuration = (raw: string) => `--kill-grace: '${raw}' is not a duration (e.g. 5, 500ms, 2m)`;
+  const notADuration = (raw: string) => `--kill-grace: '${raw}' is not a duration (e.g. 5, 500ms, 2m, 30d)`;
   table(
     t,
     parseDuration,
@@ -74,6 +74,7 @@ t.test('parseDuration reads milliseconds, seconds by default', async t => {
       ['30s', 30_000],
       ['2m', 120_000],
       ['1h', 3_600_000],
+      ['2d', 172_800_000],
       [' 10s ', 10_000],
       ['0', 0],
     ],
@@ -81,7 +82,7 @@ t.test('parseDuration reads milliseconds, seconds by default', async t => {
       ['', notADuration('')],
       ['abc', notADuration('abc')],
       ['-1', notADuration('-1')],
-      ['5d', notADuration('5d')],
+      ['5w', notADuration('5w')],
       ['5 s', notADuration('5 s')],
       ['5MS', notADuration('5MS')],
     ],

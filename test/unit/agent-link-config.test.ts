@@ -22,7 +22,7 @@ t.test('start config: defaults, then the file, then FERRY_COORDINATOR, then flag
   const minimal = resolveStartConfig({ coordinator: 'c.internal:7443' }, {}, env(), '/work');
   t.same(minimal, {
     coordinator: 'c.internal:7443', rootDir: '/home/u/.ferry-agent/deployment-root', tags: {}, zone: '',
-    logLevel: 'info', heartbeatIntervalMs: 5000, retention: 5, maxBundleBytes: 2 * 1024 ** 3, killGraceMs: 10_000, outputGraceMs: 3000, maxDownloadRate: 0,
+    logLevel: 'info', heartbeatIntervalMs: 5000, retention: 5, maxBundleBytes: 2 * 1024 ** 3, killGraceMs: 10_000, outputGraceMs: 3000, maxDownloadRate: 0, renewBeforeMs: 30 * 86_400_000,
   });
   t.ok(Object.isFrozen(minimal));
   const file = parseStartFile([
@@ -53,11 +53,11 @@ t.test('start config errors name the flag, or the file and key', async t => {
   t.equal(messageOf(() => resolveStartConfig({ ...ok, tag: ['a=b,c'] }, {}, e, '/')), "--tag: 'a=b,c': keys may not hold blanks or commas, values no commas");
   t.equal(messageOf(() => resolveStartConfig({ ...ok, hostId: 'a b' }, {}, e, '/')), "--host-id: 'a b' must be letters, digits, '.', '_' or '-'");
   t.equal(messageOf(() => resolveStartConfig({ ...ok, logLevel: 'loud' }, {}, e, '/')), "--log-level: 'loud' is not one of debug, info, warn, error");
-  t.equal(messageOf(() => resolveStartConfig({ ...ok, heartbeatInterval: 'soon' }, {}, e, '/')), "--heartbeat-interval: 'soon' is not a duration (e.g. 5, 500ms, 2m)");
+  t.equal(messageOf(() => resolveStartConfig({ ...ok, heartbeatInterval: 'soon' }, {}, e, '/')), "--heartbeat-interval: 'soon' is not a duration (e.g. 5, 500ms, 2m, 30d)");
   t.equal(messageOf(() => resolveStartConfig({ ...ok, heartbeatInterval: '10ms' }, {}, e, '/')), '--heartbeat-interval: must be at least 100ms');
   t.equal(messageOf(() => resolveStartConfig(ok, { maxRevisions: 0 }, e, '/', 'a.yml')), "a.yml: max-revisions: '0' must be a positive integer");
   t.equal(messageOf(() => resolveStartConfig(ok, { tags: 'role=web' }, e, '/', 'a.yml')), 'a.yml: tags: must be a mapping (key: value) or a list of key=value');
-  t.equal(messageOf(() => parseStartFile('coordinator: a:1\nport: 3\n', 'a.yml')), "--config: a.yml: 1 problem:\n  a.yml:2: unknown key 'port'; known: coordinator, root-dir, host-id, tags, zone, log-level, heartbeat-interval, max-revisions, max-bundle-size, kill-grace, output-grace, max-download-rate, metrics-listen");
+  t.equal(messageOf(() => parseStartFile('coordinator: a:1\nport: 3\n', 'a.yml')), "--config: a.yml: 1 problem:\n  a.yml:2: unknown key 'port'; known: coordinator, root-dir, host-id, tags, zone, log-level, heartbeat-interval, max-revisions, max-bundle-size, kill-grace, output-grace, max-download-rate, metrics-listen, renew-before");
   t.equal(messageOf(() => parseStartFile('- a\n- b\n', 'a.yml')), '--config: a.yml: 1 problem:\n  a.yml:1: must be a mapping of settings (coordinator, root-dir, host-id, …)');
   t.match(messageOf(() => parseStartFile('a: [', 'a.yml')), /^--config: a\.yml: 1 problem:\n  a\.yml:1: not valid YAML: /);
   t.same(parseStartFile('', 'a.yml'), {}, 'an empty file is no settings');

@@ -34,8 +34,8 @@ t.test('the agent file: every problem at once, with its line and a "did you mean
   t.equal(messageOf(() => parseStartFile(text, '/etc/ferry/agent.yaml')), [
     '--config: /etc/ferry/agent.yaml: 9 problems:',
     "  /etc/ferry/agent.yaml:1: coordinator: 'nohost' is not HOST:PORT (e.g. coordinator.internal:7443)",
-    "  /etc/ferry/agent.yaml:2: unknown key 'zonee' (did you mean 'zone'?); known: coordinator, root-dir, host-id, tags, zone, log-level, heartbeat-interval, max-revisions, max-bundle-size, kill-grace, output-grace, max-download-rate, metrics-listen",
-    "  /etc/ferry/agent.yaml:3: heartbeat-interval: 'soon' is not a duration (e.g. 5, 500ms, 2m)",
+    "  /etc/ferry/agent.yaml:2: unknown key 'zonee' (did you mean 'zone'?); known: coordinator, root-dir, host-id, tags, zone, log-level, heartbeat-interval, max-revisions, max-bundle-size, kill-grace, output-grace, max-download-rate, metrics-listen, renew-before",
+    "  /etc/ferry/agent.yaml:3: heartbeat-interval: 'soon' is not a duration (e.g. 5, 500ms, 2m, 30d)",
     '  /etc/ferry/agent.yaml:4: tags: must be a mapping (key: value) or a list of key=value',
     "  /etc/ferry/agent.yaml:5: max-revisions: '0' must be a positive integer",
     "  /etc/ferry/agent.yaml:6: max-bundle-size: '2Q' is not a size (e.g. 512M, 2G)",
@@ -54,7 +54,7 @@ t.test('the coordinator file: the same checks, through resolveCoordinatorConfig'
   t.equal(messageOf(() => resolveCoordinatorConfig({ config: file }, {}, dir)), [
     `--config: ${file}: 3 problems:`,
     `  ${file}:2: unknown key 'lisen' (did you mean 'listen'?); known: data, listen, log-level, heartbeat-interval, agent-timeout, log-bytes-per-host, max-revision-size, metrics-listen, webhook-retry-base, webhook-retry-max, webhook-max-attempts, webhook-max-age, webhook-timeout, events-retained, insecure`,
-    `  ${file}:3: heartbeat-interval: '5x' is not a duration (e.g. 5, 500ms, 2m)`,
+    `  ${file}:3: heartbeat-interval: '5x' is not a duration (e.g. 5, 500ms, 2m, 30d)`,
     `  ${file}:4: max-revision-size: 'big' is not a size (e.g. 512M, 2G)`,
   ].join('\n'));
   await fs.writeFile(file, 'data: ./d\nlisten: 127.0.0.1:0\nlog_bytes_per_host: 2M\n');

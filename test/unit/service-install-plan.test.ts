@@ -6,6 +6,7 @@ import { probeSystemd, runtimePackages } from '../../ops/install/facts.js';
 import { REPO } from '../helpers/agent-cli.js';
 import { executeInstall, executeUninstall } from '../../ops/install/command.js';
 import { executeSteps } from '../../ops/install/execute.js';
+import { redactToken } from '../../ops/install/trust.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../helpers/temp.js';
@@ -42,7 +43,7 @@ t.test('a fresh agent install copies aside, swaps in, writes the config and unit
   for (const line of ['Restart=always', 'LimitNOFILE=65536', 'After=network-online.target', 'Wants=network-online.target', 'User=root', 'WantedBy=multi-user.target', 'KillMode=process']) {
     t.match(unit.content, new RegExp(`^${line}$`, 'm'), line);
   }
-  t.match(lines(steps).at(-1), /enrollment: not implemented yet/);
+  t.match(lines(steps).at(-1), /^note {4}enrollment: not enrolled, so the agent connects in plaintext/);
 });
 
 t.test('re-running install upgrades in place: the config is kept, the service restarted', async t => {
@@ -138,12 +139,12 @@ t.test('the executor runs commands through the runner, stops at the first failur
   await executeSteps([
     { kind: 'run', argv: ['systemctl', 'disable', '--now', 'x.service'], ignoreFailure: true },
     { kind: 'run', argv: ['systemctl', 'daemon-reload'] },
-  ], l => void said.push(l), (argv) => (argv[1] === 'disable' ? { code: 5, output: 'no such unit' } : runner(argv)));
+  ], l => void said.push(l), { run: argv => (argv[1] === 'disable' ? { code: 5, output: 'no such unit' } : runner(argv)) });
   t.same(said, ['run     systemctl disable --now x.service (failure ignored)', 'run     systemctl daemon-reload']);
   await t.rejects(executeSteps([
     { kind: 'run', argv: ['systemctl', 'start', 'ferry-agent.service'] },
     { kind: 'run', argv: ['systemctl', 'never'] },
-  ], () => {}, runner), { code: 'INSTALL_FAILED', message: 'run     systemctl start ferry-agent.service: exit 1: Unit not found' });
+  ], () => {}, { run: runner }), { code: 'INSTALL_FAILED', message: 'run     systemctl start ferry-agent.service: exit 1: Unit not found' });
   t.notOk(ran.includes('systemctl never'), 'nothing runs after a failed step');
 });
 
@@ -170,4 +171,41 @@ t.test('the coordinator as a dedicated user: created when missing, owns its data
   t.notOk(image.some(l => l.includes('useradd')), 'a prefix install creates no user on this machine');
   t.ok(image.some(l => l.startsWith('note    --user ferry: on the target, create the user')));
   t.ok(image.some(l => l.includes('Run this under your supervisor as user ferry')));
+});
+
+t.test('enrollment: with a join token it comes first; an enrolled host skips it unless --reenroll; a certificate for another id does not count', async t => {
+  const enroll = { caFingerprint: 'AB:CD', token: 'fy.abc.***', reenroll: false };
+  const withToken = (over: Partial<InstallOptions['agent']> = {}) => agent({ agent: { coordinator: '10.0.0.5:7420', tags: {}, enroll, ...over } });
+  const fresh = installPlan(withToken({ hostId: 'web-1' }), facts());
+  t.same(fresh[0], { kind: 'enroll', coordinator: '10.0.0.5:7420', caFingerprint: 'AB:CD', rootDir: '/opt/ferry-agent/deployment-root', hostId: 'web-1', token: 'fy.abc.***' });
+  t.equal(fresh.filter(s => s.kind === 'enroll').length, 1);
+  t.notOk(lines(fresh).some(l => l.includes('enrollment:')), 'no enrollment note when it enrolls');
+
+  const enrolled = facts({ installed: true, configExists: true, configuredCoordinator: '10.0.0.9:7420', keptHostId: 'h-1', enrolledHostId: 'h-1', configuredDataDir: '/srv/root' });
+  const skip = installPlan(withToken(), enrolled);
+  t.notOk(skip.some(s => s.kind === 'enroll'));
+  t.equal(lines(skip)[0], 'note    enrollment: host h-1 is enrolled already (/srv/root/tls/agent.crt), so the join token is not used; --reenroll makes a new key and certificate');
+  const again = installPlan(withToken({ enroll: { ...enroll, reenroll: true } }), enrolled);
+  t.match(again[0], { kind: 'enroll', coordinator: '10.0.0.9:7420', rootDir: '/srv/root', hostId: 'h-1' }, 'the configured coordinator and root dir, which the service uses');
+  t.equal(lines(installPlan(agent(), enrolled)).at(-1), 'note    enrollment: host h-1 is enrolled (/srv/root/tls/agent.crt): the agent connects with mutual TLS');
+
+  const otherId = facts({ installed: true, configExists: true, configuredHostId: 'web-2', enrolledHostId: 'web-1', configuredDataDir: '/srv/root' });
+  t.match(installPlan(withToken(), otherId)[0], { kind: 'enroll', hostId: 'web-2' });
+  t.match(lines(installPlan(agent(), otherId)).at(-1), /^note {4}enrollment: not enrolled \(\/srv\/root\/tls\/agent.crt is for host web-1, not this one\)/);
+});
+
+t.test('the coordinator: init first for a new data dir, a note with the fingerprint for an initialised one', async t => {
+  const steps = installPlan({ service: 'ferry-coordinator', prefix: '/', coordinator: { data: '/srv/ferry', sans: ['10.0.0.5'] } }, facts());
+  t.same(steps[0], { kind: 'init', data: '/srv/ferry', sans: ['10.0.0.5'] });
+  t.equal(describeStep(steps[0]!), "init    /srv/ferry: CA and server certificate in /srv/ferry/tls/ (names localhost, 127.0.0.1, ::1, this host's name, 10.0.0.5), first admin token in /srv/ferry/admin.token (0600)");
+  const kept = installPlan({ service: 'ferry-coordinator', prefix: '/', coordinator: { sans: ['x.internal'] } }, facts({ configExists: true, configuredDataDir: '/d', caFingerprint: 'AA:BB' }));
+  t.notOk(kept.some(s => s.kind === 'init'));
+  t.equal(lines(kept)[0], 'note    trust: /d is initialised already (CA fingerprint SHA256 AA:BB; the first admin token was written to /d/admin.token); kept as it is (--san is ignored: the server certificate exists already)');
+  const withUser = installPlan({ service: 'ferry-coordinator', prefix: '/', coordinator: { user: 'ferry', data: '/srv/ferry' } }, facts({ userExists: true }));
+  t.ok(withUser.findIndex(s => s.kind === 'init') < withUser.findIndex(s => s.kind === 'run' && s.argv[0] === 'chown'), 'the data dir is chowned after init made it');
+});
+
+t.test('a join token is shown as fy.<id>.*** and nothing of the secret', async t => {
+  t.equal(redactToken(`fy.abcdef123456.${'s'.repeat(43)}`), 'fy.abcdef123456.***');
+  t.equal(redactToken('garbage-secret'), '***');
 });

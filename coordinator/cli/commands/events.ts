@@ -12,16 +12,19 @@ export function parseSince(raw: string | undefined): number {
   return Number(raw);
 }
 
+/** A JSON field of an API message, parsed for printing (`{ raw }` if it is not JSON). Pure. */
+export function parseJsonField(raw: string): unknown {
+  try {
+    return JSON.parse(raw || '{}');
+  } catch {
+    return { raw };
+  }
+}
+
 /** One event as the JSON line `ferry events --json` prints: the API's message with its payload parsed. */
 export function eventJson(e: Event__Output): Record<string, unknown> {
   const { payloadJson, ...rest } = e;
-  let payload: unknown = {};
-  try {
-    payload = JSON.parse(payloadJson || '{}');
-  } catch {
-    payload = { raw: payloadJson };
-  }
-  return { ...rest, payload };
+  return { ...rest, payload: parseJsonField(payloadJson) };
 }
 
 const KIND_COLOR: Readonly<Record<string, string>> = { Success: '32', Failure: '31', Stop: '33', Rollback: '33', Unknown: '33' };

@@ -1,0 +1,60 @@
+/** The Store contract, audit part: append-only in seq order, filters, refusals folded per address and minute. */
+import type { AuditEntry } from '../../coordinator/domain/audit.js';
+import type { StoreTest } from './store-contract.js';
+import { at } from './store-builders.js';
+
+function entry(over: Partial<AuditEntry> = {}): AuditEntry {
+  return {
+    at: at(0), actor: 'token:abcdefghij01', role: 'deployer', action: 'ControlService/CreateDeployment', peer: '10.1.2.3:40000',
+    outcome: 'ok', code: '', message: '', target: { application: 'shop', group: 'web' }, ...over,
+  };
+}
+
+const refusal = (over: Partial<AuditEntry> = {}) => entry({ actor: 'anonymous', role: '', outcome: 'refused', code: 'UNAUTHENTICATED', message: 'no token', ...over });
+
+export function auditContract(test: StoreTest): void {
+  test('audit records are kept as given, in seq order, and survive a reopen', (t, store, session) => {
+    const a = store.appendAudit(entry(), 60_000);
+    const b = store.appendAudit(entry({ at: at(1), action: 'ControlService/RevokeHost', target: { hostId: 'h2' }, outcome: 'failed', code: 'NOT_FOUND', message: 'host h2 does not exist' }), 60_000);
+    t.ok(b > a, 'seq grows');
+    const all = (session.reopen?.() ?? store).listAudit();
+    t.same(all.map(r => r.seq), [a, b]);
+    t.same(all[0], { ...entry(), seq: a, count: 1, lastAt: at(0) });
+    t.equal(all[1]!.code, 'NOT_FOUND');
+    t.same(all[1]!.target, { hostId: 'h2' });
+  });
+
+  test('audit filters: after a seq, by actor, by action (full or method), by outcome, the newest N', (t, store) => {
+    const s1 = store.appendAudit(entry(), 0);
+    store.appendAudit(entry({ actor: 'token:other0000000', action: 'ControlService/CreateToken' }), 0);
+    const s3 = store.appendAudit(refusal({ at: at(2) }), 0);
+    t.same(store.listAudit({ afterSeq: s1 }).map(r => r.seq), [s1 + 1, s3]);
+    t.same(store.listAudit({ actor: 'token:other0000000' }).map(r => r.action), ['ControlService/CreateToken']);
+    t.same(store.listAudit({ action: 'CreateDeployment' }).length, 2);
+    t.same(store.listAudit({ action: 'ControlService/CreateToken' }).length, 1);
+    t.same(store.listAudit({ action: 'Deployment' }).length, 0, 'a method name matches whole, not as a substring');
+    t.same(store.listAudit({ outcome: 'refused' }).map(r => r.seq), [s3]);
+    t.same(store.listAudit({ last: 2 }).map(r => r.seq), [s1 + 1, s3], 'newest two, oldest first');
+    t.same(store.listAudit({ limit: 1 }).map(r => r.seq), [s1]);
+  });
+
+  test('identical refusals from one address within the fold window become one record with a count', (t, store) => {
+    const first = store.appendAudit(refusal({ at: at(0), peer: '10.9.9.9:1000' }), 60_000);
+    t.equal(store.appendAudit(refusal({ at: at(30), peer: '10.9.9.9:1001' }), 60_000), first, 'another port of the same address folds');
+    const other = store.appendAudit(refusal({ at: at(31), peer: '10.9.9.8:1000' }), 60_000);
+    t.not(other, first, 'another address does not');
+    const late = store.appendAudit(refusal({ at: at(200), peer: '10.9.9.9:1002' }), 60_000);
+    t.not(late, first, 'nor one after the window');
+    const okCall = store.appendAudit(entry({ at: at(201) }), 60_000);
+    t.not(store.appendAudit(entry({ at: at(202) }), 60_000), okCall, 'successful calls never fold');
+    const folded = store.listAudit().find(r => r.seq === first)!;
+    t.equal(folded.count, 2);
+    t.equal(folded.at, at(0));
+    t.equal(folded.lastAt, at(30));
+  });
+
+  test('an unknown outcome is refused by the store', (t, store) => {
+    t.throws(() => store.appendAudit(entry({ outcome: 'maybe' as AuditEntry['outcome'] }), 0));
+    t.same(store.listAudit(), []);
+  });
+}
