@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { h2RevisionTransport } from '../agent/link/h2-transport.js';
+import { grpcRevisionTransport } from '../agent/link/transport.js';
 import { agentClient } from '../agent/link/transport.js';
 import { RevisionCache } from '../agent/link/revision-cache.js';
 import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv } from './lib.js';
@@ -131,7 +131,7 @@ async function transfer(opts: BenchOptions): Promise<void> {
     };
     // What the agent does (agent/start/daemon.ts): FetchRevision over node:http2, decoded in place.
     const agentStream = async () => {
-      const transport = h2RevisionTransport(env.coordinator.address, 'bench');
+      const transport = grpcRevisionTransport(env.coordinator.address, 'bench');
       let n = 0;
       for await (const pieces of transport.fetch(digest, 0)) for (const p of Array.isArray(pieces) ? pieces : [pieces]) n += p.length;
       transport.close();
@@ -139,7 +139,7 @@ async function transfer(opts: BenchOptions): Promise<void> {
     };
     let k = 0;
     const download = async () => {
-      const transport = h2RevisionTransport(env.coordinator.address, 'bench');
+      const transport = grpcRevisionTransport(env.coordinator.address, 'bench');
       const dir = path.join(env.dir, `cache-${k++}`);
       const cache = new RevisionCache({ dir, transport });
       const p = await cache.ensure(digest, size, 'tar');

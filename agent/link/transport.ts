@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceClient } from '../../proto/gen/ferry/v1/AgentService.js';
+import type { RevisionChunk__Output } from '../../proto/gen/ferry/v1/RevisionChunk.js';
 import { KEEPALIVE_OPTIONS, TRANSFER_CLIENT_OPTIONS, loadFerryProto } from '../../proto/load.js';
 import { type ErrorCode, FerryError, describeError } from '../errors.js';
+import type { RevisionTransport } from './revision-cache.js';
 
 /**
  * gRPC clients of the coordinator's AgentService. Each client gets its own subchannel (no hidden
@@ -36,4 +38,43 @@ export function fetchError(err: unknown, digest: string, offset: number): unknow
   const permanent = code === undefined ? undefined : PERMANENT[code];
   if (!permanent) return err;
   return new FerryError(permanent, `FetchRevision(${digest}, offset ${offset}) refused: ${(err as grpc.ServiceError).details || describeError(err)}`, { cause: err });
+}
+
+/** FetchRevision as a RevisionTransport. A failed attempt drops its channel; the next gets a fresh one. */
+export function grpcRevisionTransport(address: string, hostId: string, credentials?: () => grpc.ChannelCredentials | undefined): RevisionTransport & { close(): void } {
+  let client: AgentServiceClient | undefined;
+  let clientCredentials: grpc.ChannelCredentials | undefined;
+  const drop = () => {
+    client?.close();
+    client = undefined;
+  };
+  return {
+    async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+      // A renewed certificate (credentials changed) gets a new channel.
+      if (client && clientCredentials !== credentials?.()) drop();
+      clientCredentials = credentials?.();
+      client ??= agentClient(address, 'transfer', clientCredentials);
+      const call = client.FetchRevision({ digest, offset, hostId });
+      const cancel = () => call.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+      let expected = offset;
+      try {
+        for await (const chunk of call as AsyncIterable<RevisionChunk__Output>) {
+          if (Number(chunk.offset) !== expected) {
+            throw new FerryError('FAILED_PRECONDITION',
+              `FetchRevision(${digest}): the coordinator sent bytes at offset ${chunk.offset}, expected ${expected}`);
+          }
+          expected += chunk.data.length;
+          yield chunk.data;
+        }
+      } catch (err) {
+        drop();
+        throw fetchError(err, digest, offset);
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+        call.cancel();
+      }
+    },
+    close: drop,
+  };
 }

@@ -15,7 +15,7 @@ import { sampleFacts } from '../link/facts.js';
 import { CommandStore, Outbox } from '../link/outbox.js';
 import { RevisionCache } from '../link/revision-cache.js';
 import { Session } from '../link/session.js';
-import { h2RevisionTransport } from '../link/h2-transport.js';
+import { grpcRevisionTransport } from '../link/transport.js';
 import { DeploymentWorker } from '../link/worker.js';
 import { type Logger, closeLogger, createAgentLogger } from '../log.js';
 import { AgentMetrics } from '../metrics.js';
@@ -23,7 +23,7 @@ import { type MetricsServer, startMetricsServer } from '../metrics-http.js';
 import { layoutFor } from '../state/layout.js';
 import { AGENT_VERSION } from '../version.js';
 import { resolveHostId } from './host-id.js';
-import { credentialsFrom, identityFiles, loadAgentTls } from '../link/identity.js';
+import { identityFiles, loadAgentCredentials } from '../link/identity.js';
 import { recoverAtStart } from './recover.js';
 
 /**
@@ -80,13 +80,11 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   let session: Session | undefined;
   let monitor: HealthMonitor | undefined;
   const metrics = new AgentMetrics({ connected: () => session?.isRegistered ?? false, alarms: () => monitor?.states() ?? [] });
-  let tlsFiles = await loadAgentTls(layout.root);
-  let credentials = credentialsFrom(tlsFiles);
+  let credentials = await loadAgentCredentials(layout.root);
   log.info(credentials ? 'enrolled: mutual TLS to the coordinator' : 'not enrolled: plaintext to the coordinator (it must run --insecure)', { tls_dir: identityFiles(layout.root).dir });
   const currentCredentials = () => credentials;
-  // Revisions come over FetchRevision on node:http2 directly (link/h2-transport.ts: less CPU per byte);
-  // a renewed certificate takes effect on the next fetch.
-  const transport = h2RevisionTransport(cfg.coordinator, hostId, () => tlsFiles);
+  // A renewed certificate takes effect on the next fetch (and the next connect).
+  const transport = grpcRevisionTransport(cfg.coordinator, hostId, currentCredentials);
   const cacheLog = base.child({ component: 'revisions' });
   const cache = new RevisionCache({
     dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate, onBytes: n => metrics.downloaded(n),
@@ -162,8 +160,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   const renewal = credentials && keepRenewing({
     coordinator: cfg.coordinator, root: layout.root, hostId, renewBeforeMs: cfg.renewBeforeMs, log: base.child({ component: 'security' }),
     renewed: async () => {
-      tlsFiles = await loadAgentTls(layout.root);
-      credentials = credentialsFrom(tlsFiles);
+      credentials = await loadAgentCredentials(layout.root);
     },
   });
   await new Promise<void>(resolve => (stopSignal.aborted ? resolve() : stopSignal.addEventListener('abort', () => resolve(), { once: true })));
