@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import t from 'tap';
 import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
 import { REPO, runBin } from '../helpers/agent-cli.js';
@@ -94,6 +95,13 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   const renewed = await startAgent(t, { coordinator: c.address, rootDir: r5, hostId: 'h5', tags: { role: 'batch' } });
   await waitFor('h5 back with its renewed certificate', async () => (await as(viewer, ['hosts', 'list', '--json'])).json?.hosts?.some((h: any) => h.id === 'h5' && h.connected));
   await renewed.kill('SIGTERM');
+  // An expired certificate is refused (its expiry as recorded at issue; moved into the past here).
+  const db = new Database(path.join(data, 'ferry.db'));
+  db.prepare("UPDATE host_certificates SET expires_at = '2001-01-01T00:00:00.000Z' WHERE host_id = 'h5'").run();
+  db.close();
+  const lapsed = await startAgent(t, { coordinator: c.address, rootDir: r5, hostId: 'h5', tags: { role: 'batch' } });
+  t.ok(await waitFor('h5 refused with an expired certificate', () => /the certificate of host h5 expired at 2001-01-01/.test(lapsed.output()), 30_000), 'an expired certificate is refused');
+  await lapsed.kill('SIGTERM');
 
   // Another host's certificate is refused; a revoked host cannot come back.
   const thief = path.join(dir, 'thief');
