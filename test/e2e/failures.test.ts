@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { gate } from '../helpers/bundle.js';
 import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor, waitForHosts } from '../helpers/fleet.js';
 import { isRoot } from '../helpers/temp.js';
@@ -63,7 +64,8 @@ t.test('ferry deploy stop: no new host starts, the running hook is killed, the d
 
 t.test('an agent that stops heartbeating is lost: its host is Unknown (AGENT_LOST); when it comes back its result is kept too', { skip: needsRoot }, async t => {
   const f = await startFleet(t, ['h1', 'h2'], { coordinatorArgs: FAST });
-  const digest = await f.push(await f.bundle('v1', { ApplicationStart: 'sleep 2' }));
+  const release = path.join(f.dir, 'release');
+  const digest = await f.push(await f.bundle('v1', { ApplicationStart: gate(release) }));
   const id = await create(f.coordinator.address, digest);
   await inEvent(f.coordinator.address, id, 'h1', 'ApplicationStart');
   const agent = f.agents.get('h1')!;
@@ -81,6 +83,7 @@ t.test('an agent that stops heartbeating is lost: its host is Unknown (AGENT_LOS
   t.equal(lost.deployment.status, 'Failed', 'Unknown counts as failed: OneAtATime cannot go on');
   const hosts = (await ferry(f.coordinator.address, ['hosts', 'list'])).stdout;
   t.match(hosts, /h1\s.*lost/, 'ferry hosts list shows the host lost');
+  await fs.writeFile(release, ''); // the hook ends while the agent is still stopped
   process.kill(agent.child.pid!, 'SIGCONT');
   const back = await waitFor('h1 to report what it reached', async () => {
     const d = await status(f.coordinator.address, id);
@@ -92,7 +95,8 @@ t.test('an agent that stops heartbeating is lost: its host is Unknown (AGENT_LOS
 });
 
 t.test('an agent killed mid-hook and restarted reports that event FailedAfterRestart', { skip: needsRoot }, async t => {
-  const f = await startFleet(t, ['h1'], { coordinatorArgs: FAST });
+  // The default agent timeout (3 heartbeats of 5 s): the restarted agent must not race being declared lost.
+  const f = await startFleet(t, ['h1']);
   const digest = await f.push(await f.bundle('v1', { ApplicationStart: 'sleep 30' }));
   const id = await create(f.coordinator.address, digest);
   await inEvent(f.coordinator.address, id, 'h1', 'ApplicationStart');
@@ -126,10 +130,12 @@ t.test('a deployment created right after a coordinator restart waits for the gro
 
 t.test('the coordinator killed with SIGKILL mid-rollout continues from SQLite: every host once, every deployment terminal', { skip: needsRoot }, async t => {
   const f = await startFleet(t, ['h1', 'h2', 'h3'], { fixedPort: true });
-  const digest = await f.push(await f.bundle('v1', { ApplicationStart: 'sleep 1' }));
+  const release = path.join(f.dir, 'release');
+  const digest = await f.push(await f.bundle('v1', { ApplicationStart: `if [ "$HOST_LABEL" = h2 ]; then ${gate(release)}; fi` }));
   const id = await create(f.coordinator.address, digest);
   await inEvent(f.coordinator.address, id, 'h2', 'ApplicationStart');
   await f.restartCoordinator();
+  await fs.writeFile(release, ''); // h2's hook ends once the new coordinator is up
   const d = await waitFor('the deployment to finish after the restart', async () => {
     const s = await status(f.coordinator.address, id);
     return s?.deployment.status === 'Succeeded' && s;

@@ -29,6 +29,7 @@ export interface CliOptions {
   /** Kill the process if it runs longer (a test bound, not a measurement). */
   timeoutMs?: number;
   onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
   /** Run inside this network namespace (`ip netns exec`; see netns.ts). */
   netns?: string;
 }
@@ -58,7 +59,10 @@ export function runBin(bin: string, args: string[], opts: CliOptions = {}): Prom
     stdout += b.toString();
     opts.onStdout?.(b.toString());
   });
-  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+    opts.onStderr?.(b.toString());
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   const p = new Promise<CliResult>(resolve => {
     child.on('close', (code, signal) => {

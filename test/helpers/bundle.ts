@@ -39,6 +39,14 @@ export async function writeBundle(dir: string, spec: BundleSpec): Promise<string
 }
 
 /** A hook entry list for every given event, each running scripts/<event>.sh. */
+/**
+ * A hook script line that waits until the test creates `file` (at most `seconds`): the host stays in
+ * that event as long as the test needs, however slowly the test's checks run on a loaded machine.
+ */
+export function gate(file: string, seconds = 30): string {
+  return `i=0; while [ ! -e ${file} ] && [ $i -lt ${seconds * 10} ]; do sleep 0.1; i=$((i+1)); done`;
+}
+
 export function hooksFor(events: string[], timeout = 60): Record<string, unknown> {
   return Object.fromEntries(events.map(e => [e, [{ location: `scripts/${e}.sh`, timeout }]]));
 }

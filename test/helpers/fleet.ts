@@ -53,13 +53,16 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   const end = Date.now() + ms;
   let last: unknown;
   while (Date.now() < end) {
+    const started = Date.now();
     try {
       const v = await fn();
       if (v) return v;
     } catch (err) {
       last = err;
     }
-    await new Promise(r => setTimeout(r, 50));
+    // A check that runs a `ferry` process costs ~0.2 s of CPU: pausing as long as it took keeps a
+    // waiting test from holding a whole core (2 jobs on 2 cores), cheap checks still run every 50 ms.
+    await new Promise(r => setTimeout(r, Math.min(Math.max(50, Date.now() - started), 500)));
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

@@ -105,6 +105,7 @@ t.test('without alarms the daemon samples nothing and its heartbeats carry an em
   coordinator.heartbeatIntervalMs = 150;
   const root = path.join(await tempDir(t), 'root');
   const daemon = startDaemon(t, coordinator, root);
+  await coordinator.waitFor('Register', () => coordinator.of('register')[0]);
   await coordinator.waitFor('3 heartbeats', () => coordinator.of('heartbeat').length >= 3, 5000);
   t.ok(coordinator.of('heartbeat').every(h => h.alarms.length === 0));
   daemon.kill('SIGTERM');

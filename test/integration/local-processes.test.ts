@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { deployLocal, eventOf } from '../helpers/agent-cli.js';
-import { hooksFor, writeBundle } from '../helpers/bundle.js';
+import { gate, hooksFor, writeBundle } from '../helpers/bundle.js';
 import { tempDir } from '../helpers/temp.js';
 
 const alive = (pid: number) => {
@@ -102,18 +102,26 @@ t.test('two deployments on one root dir never interleave; --no-wait fails at onc
   const root = path.join(dir, 'root');
   const log = path.join(dir, 'log');
   const started = path.join(dir, 'started');
+  const release = path.join(dir, 'release');
   const bundle = (name: string, body: string) => writeBundle(path.join(dir, name), {
     appspec: { version: 0.0, os: 'linux', hooks: hooksFor(['ApplicationStart']) },
     scripts: { 'scripts/ApplicationStart.sh': body },
   });
-  const slow = await bundle('slow', `touch ${started}; echo slow-start >> ${log}; sleep 4; echo slow-end >> ${log}`);
+  // The slow hook runs until the second deployment says it is waiting for it.
+  const slow = await bundle('slow', `touch ${started}; echo slow-start >> ${log}; ${gate(release)}; echo slow-end >> ${log}`);
   const fast = await bundle('fast', `echo fast >> ${log}`);
   const first = deployLocal(root, slow, ['--deployment-group', 'g1']);
   await waitFor('the first hook', async () => !!(await fs.stat(started).catch(() => undefined)));
   const busy = await deployLocal(root, fast, ['--deployment-group', 'g2', '--no-wait']);
   t.equal(busy.code, 3);
   t.match(busy.stderr, /another deployment is running on this host/);
-  const second = await deployLocal(root, fast, ['--deployment-group', 'g2']);
+  let secondErr = '';
+  const second = await deployLocal(root, fast, ['--deployment-group', 'g2'], {
+    onStderr: chunk => {
+      secondErr += chunk;
+      if (/waiting for the deployment running on this host/.test(secondErr)) void fs.writeFile(release, '');
+    },
+  });
   t.equal((await first).code, 0);
   t.equal(second.code, 0);
   t.match(second.stderr, /waiting for the deployment running on this host/);

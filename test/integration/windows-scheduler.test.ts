@@ -3,7 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { createLogger } from '../../coordinator/log.js';
 import { startCoordinator } from '../../coordinator/server.js';
-import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
+import { gate, hooksFor, pack, writeBundle } from '../helpers/bundle.js';
 import { ferry, startAgent, waitFor, waitForHosts } from '../helpers/fleet.js';
 import { isRoot, tempDir } from '../helpers/temp.js';
 import { coordinatorConfig } from '../helpers/coordinator-config.js';
@@ -102,10 +102,13 @@ t.test('a window holds a deployment Queued, admits it when it opens, and pauses 
     const updated = await cli('group', 'update', '--app', 'shop', '--name', 'web', '--window', '0 9 * * *', '--window-duration', '1h');
     t.same(updated.windows, [{ cron: '0 9 * * *', durationMs: 3_600_000, timezone: 'UTC' }]);
     setClock('2026-12-02T09:59:00Z');
-    const v3 = await push('v3', { ApplicationStart: 'sleep 3' });
+    // The first host's ApplicationStart lasts until the window has closed under it.
+    const release = path.join(dir, 'release-v3');
+    const v3 = await push('v3', { ApplicationStart: gate(release) });
     const id = (await cli('deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v3)).deployment.id;
     await waitFor('a first host in flight', async () => (await cli('deploy', 'status', id)).hosts.some((h: any) => h.status === 'InProgress'));
     setClock('2026-12-02T10:00:30Z'); // the window closed under it
+    await fs.writeFile(release, '');
     const paused = await waitFor('the pause with one host done', async () => {
       const d = await cli('deploy', 'status', id);
       return d.deployment.status === 'Paused' && d.hosts.some((h: any) => h.status === 'Succeeded') && d;

@@ -2,6 +2,8 @@ import t from 'tap';
 import { REQUIRED_ROLE } from '../../coordinator/security/permissions.js';
 import { hashSecret, newToken, parseToken, refuseToken, refusalMessage, roleAllows } from '../../coordinator/security/tokens.js';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO } from '../helpers/agent-cli.js';
 
 const NOW = Date.parse('2026-11-27T00:00:00Z');
 
@@ -49,7 +51,7 @@ t.test('roles: viewer < deployer < admin; an agent join token is no operator', a
 });
 
 t.test('every ControlService RPC in the proto has a required role, and nothing else does', async t => {
-  const proto = readFileSync(new URL('../../proto/ferry/v1/control.proto', import.meta.url), 'utf8');
+  const proto = readFileSync(path.join(REPO, 'proto', 'ferry', 'v1', 'control.proto'), 'utf8');
   const service = /service ControlService \{([\s\S]*?)\n\}/.exec(proto)![1]!;
   const rpcs = [...service.matchAll(/rpc (\w+)\(/g)].map(m => m[1]).sort();
   t.same(Object.keys(REQUIRED_ROLE).sort(), rpcs);
