@@ -130,8 +130,8 @@ t.test('start reads the file FERRY_AGENT_CONFIG / FERRY_COORDINATOR_CONFIG names
   t.equal(a.code, 2);
   t.equal(a.stderr, [
     `ferry-agent: --config: ${agentFile}: 2 problems:`,
-    `  ${agentFile}:2: unknown key 'zonee' (did you mean 'zone'?); known: coordinator, root-dir, host-id, tags, zone, log-level, heartbeat-interval, max-revisions, max-bundle-size, kill-grace, output-grace, max-download-rate, metrics-listen`,
-    `  ${agentFile}:3: kill-grace: 'forever' is not a duration (e.g. 5, 500ms, 2m)`,
+    `  ${agentFile}:2: unknown key 'zonee' (did you mean 'zone'?); known: coordinator, root-dir, host-id, tags, zone, log-level, heartbeat-interval, max-revisions, max-bundle-size, kill-grace, output-grace, max-download-rate, metrics-listen, renew-before`,
+    `  ${agentFile}:3: kill-grace: 'forever' is not a duration (e.g. 5, 500ms, 2m, 30d)`,
     '',
   ].join('\n'));
   const coordFile = path.join(dir, 'coordinator.yaml');
