@@ -6,6 +6,17 @@ import { runCli } from './program.js';
 // grpc-js names the TLS server by its IP when --coordinator is one (Node's DEP0123): not the user's concern.
 process.noDeprecation = true;
 
+// Until the command finishes, the exit code says "a bug in ferry": should the event loop ever empty
+// with the command still pending (a promise nothing will settle), the process must not exit 0 as if
+// it had succeeded — a pipeline would take that for a deployment done.
+process.exitCode = EXIT.internal;
+let finished = false;
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  process.stderr.write('ferry: the command ended without an answer (an unexpected state inside ferry: please report it with the command you ran; exit 7)\n');
+});
+
 // The `ferry` CLI: a client of the coordinator's ControlService (see README.md beside this file).
 runCli(process.argv.slice(2), {
   writer: processWriter,
@@ -14,11 +25,13 @@ runCli(process.argv.slice(2), {
   cwd: process.cwd(),
 }).then(
   code => {
+    finished = true;
     process.exitCode = code;
     // Everything is closed by now; should a stray handle linger, do not hang a pipeline.
     setTimeout(() => process.exit(code), 1000).unref();
   },
   err => {
+    finished = true;
     process.stderr.write(`ferry: ${String(err)}\n  (an unexpected error inside ferry: please report it with the command you ran; exit 7)\n`);
     process.exitCode = EXIT.internal;
   },
