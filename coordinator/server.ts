@@ -144,7 +144,6 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   scheduler.start();
   const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook });
   webhooks.start();
-  log.info('coordinator listening', { component: 'server', address, data_dir: config.dataDir });
   log.info('coordinator listening', { component: 'server', address, data_dir: config.dataDir, transport: transport.kind });
   if (transport.kind === 'plaintext') log.warn('--insecure: plaintext gRPC and no tokens; for development on this machine only', { component: 'security' });
   return {

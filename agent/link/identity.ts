@@ -22,26 +22,17 @@ export function identityFiles(root: string): IdentityFiles {
   return { dir, key: path.join(dir, 'agent.key'), cert: path.join(dir, 'agent.crt'), ca: path.join(dir, 'ca.crt') };
 }
 
-/** The enrollment files' contents when the host is enrolled; undefined (plaintext) when it is not. */
-export async function loadAgentTls(root: string): Promise<{ ca: Buffer; key: Buffer; cert: Buffer } | undefined> {
+/** Mutual-TLS credentials when the host is enrolled; undefined (plaintext) when it is not. */
+export async function loadAgentCredentials(root: string): Promise<grpc.ChannelCredentials | undefined> {
   const f = identityFiles(root);
   const present = await fs.access(f.cert).then(() => true, () => false);
   if (!present) return undefined;
   try {
     const [ca, key, cert] = await Promise.all([fs.readFile(f.ca), fs.readFile(f.key), fs.readFile(f.cert)]);
-    return { ca, key, cert };
+    return grpc.credentials.createSsl(ca, key, cert);
   } catch (err) {
     throw new FerryError('FAILED_PRECONDITION', `${f.dir}: the enrollment files cannot be read (${describeError(err)}): enroll again with ferry-agent enroll`, { cause: err });
   }
-}
-
-/** Mutual-TLS credentials when the host is enrolled; undefined (plaintext) when it is not. */
-export async function loadAgentCredentials(root: string): Promise<grpc.ChannelCredentials | undefined> {
-  return credentialsFrom(await loadAgentTls(root));
-}
-
-export function credentialsFrom(tls: { ca: Buffer; key: Buffer; cert: Buffer } | undefined): grpc.ChannelCredentials | undefined {
-  return tls && grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
 }
 
 function openssl(args: readonly string[]): Promise<void> {

@@ -24,7 +24,7 @@ export interface RevisionTransport {
    * disk write each). Throw a FerryError for a permanent refusal. A yielded Buffer must stay as it
    * is afterwards: the cache writes it to disk in the background.
    */
-  fetch(digest: string, offset: number, signal?: AbortSignal): AsyncIterable<Buffer | Buffer[]>;
+  fetch(digest: string, offset: number, signal?: AbortSignal): AsyncIterable<Buffer>;
 }
 
 export const ARCHIVE_TYPES = ['tar', 'tgz', 'zip'] as const;
@@ -155,7 +155,7 @@ export class RevisionCache {
     let queued = 0;
     try {
       for (;;) {
-        let next: IteratorResult<Buffer | Buffer[]>;
+        let next: IteratorResult<Buffer>;
         try {
           next = await it.next();
         } catch (err) {
@@ -167,19 +167,18 @@ export class RevisionCache {
           done = true;
           return offset;
         }
-        const pieces = Array.isArray(next.value) ? next.value : [next.value];
-        let bytes = 0;
-        for (const p of pieces) bytes += p.length;
+        const chunk = next.value;
+        const bytes = chunk.length;
         if (size > 0 && offset + bytes > size) {
           await writing.catch(() => undefined);
           await fs.rm(partial, { force: true });
           throw new FerryError('CHECKSUM_MISMATCH', `revision ${digest}: the coordinator sent more than its ${size} bytes`);
         }
-        for (const p of pieces) hash.update(p);
+        hash.update(chunk);
         offset += bytes;
         queued += bytes;
         writing = writing.then(async () => {
-          await writeAll(fh, pieces, bytes);
+          await writeAll(fh, chunk);
           queued -= bytes;
           this.o.onBytes?.(bytes);
         });
@@ -228,24 +227,9 @@ export class RevisionCache {
   }
 }
 
-/** Appends `pieces` (`bytes` in all) with as few writes as the kernel allows. */
-async function writeAll(fh: FileHandle, pieces: Buffer[], bytes: number): Promise<void> {
-  if (pieces.length === 1) {
-    await fh.write(pieces[0]!);
-    return;
-  }
-  let rest = pieces;
-  let left = bytes;
-  while (left > 0) {
-    const { bytesWritten } = await fh.writev(rest.slice(0, 1024)); // IOV_MAX
-    left -= bytesWritten;
-    // A short write: drop what went out and go on from there.
-    let skip = bytesWritten;
-    let i = 0;
-    while (i < rest.length && skip >= rest[i]!.length) skip -= rest[i++]!.length;
-    rest = rest.slice(i);
-    if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
-  }
+/** Appends `chunk`, however many writes the kernel needs. */
+async function writeAll(fh: FileHandle, chunk: Buffer): Promise<void> {
+  for (let done = 0; done < chunk.length;) done += (await fh.write(chunk, done)).bytesWritten;
 }
 
 /** Feeds an existing file into `hash`; returns its size (0 when absent). */

@@ -33,7 +33,7 @@ const PERMANENT: Partial<Record<grpc.status, ErrorCode>> = {
 };
 
 /** A FetchRevision failure as the revision cache sees it: permanent refusals become FerryErrors. */
-export function fetchError(err: unknown, digest: string, offset: number): unknown {
+function fetchError(err: unknown, digest: string, offset: number): unknown {
   const code = (err as Partial<grpc.ServiceError>).code;
   const permanent = code === undefined ? undefined : PERMANENT[code];
   if (!permanent) return err;

@@ -103,6 +103,7 @@ export class Scheduler {
       }
       return undefined;
     }
+    this.heldForReconnect.delete(next.id);
     const health = new Map(this.ctx.store.hostRevisions(group.id).map(r => [r.hostId, r]));
     const candidates: PlanTarget[] = this.ctx.store.listHosts()
       .filter(h => h.connected && this.ctx.registry.isConnected(h.id) && matchesTagSets(h.tags, group.tagSets))

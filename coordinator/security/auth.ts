@@ -113,6 +113,7 @@ export function authInterceptor(
   return (descriptor, call) => {
     const path = descriptor.path;
     const action = path.replace(/^\/ferry\.v1\./, '');
+    const mutating = isMutating(path);
     let caller: Caller | undefined;
     let target: Record<string, unknown> = {};
     let result: Record<string, unknown> = {};
@@ -122,7 +123,7 @@ export function authInterceptor(
     const record = (code: grpc.status, message: string, who?: { actor: string; role: string; target: Record<string, unknown> }) => {
       if (recorded) return;
       const outcome = outcomeOf(code);
-      if (outcome !== 'refused' && !isMutating(path)) return;
+      if (outcome !== 'refused' && !mutating) return;
       recorded = true;
       const enrolling = path === `${AGENT}Enroll`;
       try {
@@ -165,7 +166,7 @@ export function authInterceptor(
         },
       }),
       sendMessage: (message, next) => {
-        if (!sawResponse) (sawResponse = true, result = summarizeResponse(message));
+        if (mutating && !sawResponse) (sawResponse = true, result = summarizeResponse(message));
         next(message);
       },
       sendStatus: (status, next) => {

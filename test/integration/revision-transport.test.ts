@@ -30,9 +30,9 @@ function transport(tt: Parameters<typeof tempDir>[0]) {
   return tr;
 }
 
-async function collect(it: AsyncIterable<Buffer | Buffer[]>): Promise<Buffer> {
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const b of it) parts.push(...(Array.isArray(b) ? b : [b]));
+  for await (const b of it) parts.push(b);
   return Buffer.concat(parts);
 }
 

@@ -76,23 +76,6 @@ t.test('a revision is downloaded, verified and renamed into place', async t => {
   t.same(transport.offsets, [0]);
 });
 
-t.test('runs of pieces (one write each, more pieces than one writev takes) land in order', async t => {
-  const dir = await tempDir(t);
-  const r = revision(3000 * 7);
-  const transport: RevisionTransport = {
-    async *fetch(_digest, offset) {
-      // 3000 pieces of 7 bytes as one run, as the HTTP/2 transport yields a message's pieces.
-      const pieces: Buffer[] = [];
-      for (let pos = offset; pos < r.bytes.length; pos += 7) pieces.push(r.bytes.subarray(pos, pos + 7));
-      yield pieces.slice(0, 10);
-      yield pieces[10]!;
-      yield pieces.slice(11);
-    },
-  };
-  const file = await cacheWith(dir, transport).ensure(r.digest, r.size, 'tar');
-  t.same(await fs.readFile(file), r.bytes);
-});
-
 t.test('a transfer that fails midway resumes from the bytes already written', async t => {
   const dir = await tempDir(t);
   const r = revision();

@@ -29,7 +29,7 @@ t.test('ferry audit sends its filters and prints one JSON object per line with -
     [['--outcome', 'maybe'], /--outcome: 'maybe' is not one of ok, failed, refused/],
     [['--last', '0'], /--last/],
     [['--since', 'x'], /--since: 'x' is not a sequence number/],
-    [['--actor', ' '], /--actor: give a value/],
+    [['--actor', ' '], /--actor: must not be empty/],
   ] as const) {
     const bad = await runFerry(['--coordinator', fake.address, 'audit', ...args]);
     t.equal(bad.code, 2, `${args.join(' ')} is a usage error`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { FerryError } from '../../../agent/errors.js';
 import { AUDIT_OUTCOMES } from '../../domain/audit.js';
 import type { AuditRecord__Output } from '../../../proto/gen/ferry/v1/AuditRecord.js';
-import { parsePositiveInt } from '../args.js';
+import { parsePositiveInt, requireText } from '../args.js';
 import type { Paint } from '../output.js';
 import type { Runner } from '../session.js';
 import { parseJsonField, parseSince } from './events.js';
@@ -51,12 +51,7 @@ export function registerAuditCommand(program: Command, r: Runner): void {
     if (outcome && !(AUDIT_OUTCOMES as readonly string[]).includes(outcome)) {
       throw new FerryError('INVALID_ARGUMENT', `--outcome: '${outcome}' is not one of ${AUDIT_OUTCOMES.join(', ')}`);
     }
-    const text = (flag: string, v: unknown) => {
-      if (v === undefined) return '';
-      const t = String(v).trim();
-      if (!t) throw new FerryError('INVALID_ARGUMENT', `${flag}: give a value`);
-      return t;
-    };
+    const text = (flag: string, v: unknown) => (v === undefined ? '' : requireText(String(v), flag));
     let count = 0;
     const stream = s.api().streamAudit({
       sinceSeq: since, last, follow: opts.follow === true, outcome,
