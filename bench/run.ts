@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { grpcRevisionTransport } from '../agent/link/transport.js';
+import { fallbackTransport, grpcRevisionTransport } from '../agent/link/transport.js';
+import { httpRevisionTransport } from '../agent/link/http-transport.js';
 import { agentClient } from '../agent/link/transport.js';
 import { RevisionCache } from '../agent/link/revision-cache.js';
 import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv } from './lib.js';
@@ -129,21 +130,25 @@ async function transfer(opts: BenchOptions): Promise<void> {
       client.close();
       return n;
     };
-    // What the agent does (agent/start/daemon.ts): FetchRevision over node:http2, decoded in place.
-    const agentStream = async () => {
-      const transport = grpcRevisionTransport(env.coordinator.address, 'bench');
+    // What the agent does first (agent/start/daemon.ts): GET /v1/revisions/<digest> over HTTP/1.1 on the coordinator's port.
+    const httpStream = async () => {
+      const transport = httpRevisionTransport(env.coordinator.address, 'bench');
       let n = 0;
-      for await (const pieces of transport.fetch(digest, 0)) for (const p of Array.isArray(pieces) ? pieces : [pieces]) n += p.length;
-      transport.close();
+      for await (const b of transport.fetch(digest, 0)) n += b.length;
       return n;
     };
     let k = 0;
-    const download = async () => {
-      const transport = grpcRevisionTransport(env.coordinator.address, 'bench');
+    const download = (kind: 'http' | 'grpc') => async () => {
+      const grpcTransport = grpcRevisionTransport(env.coordinator.address, 'bench');
+      const transport = kind === 'grpc' ? grpcTransport : fallbackTransport(httpRevisionTransport(env.coordinator.address, 'bench'), grpcTransport, {
+        fellBack: err => {
+          throw new Error(`the HTTP download fell back to gRPC: ${String(err)}`);
+        },
+      });
       const dir = path.join(env.dir, `cache-${k++}`);
       const cache = new RevisionCache({ dir, transport });
       const p = await cache.ensure(digest, size, 'tar');
-      transport.close();
+      grpcTransport.close();
       const bytes = (await fs.stat(p)).size;
       await fs.rm(dir, { recursive: true, force: true });
       return bytes;
@@ -152,16 +157,18 @@ async function transfer(opts: BenchOptions): Promise<void> {
     // a machine whose load changes from second to second.
     const raw: Sample[] = [];
     const grpc: Sample[] = [];
-    const h2: Sample[] = [];
+    const h1: Sample[] = [];
     const agent: Sample[] = [];
+    const agentGrpc: Sample[] = [];
     for (let i = 0; i < opts.rounds; i++) {
       raw.push(await sample(size, tcp.pid, () => readTcp(tcp.port)));
       grpc.push(await sample(size, coordinatorPid, stream));
-      h2.push(await sample(size, coordinatorPid, agentStream));
-      agent.push(await sample(size, coordinatorPid, download));
+      h1.push(await sample(size, coordinatorPid, httpStream));
+      agent.push(await sample(size, coordinatorPid, download('http')));
+      agentGrpc.push(await sample(size, coordinatorPid, download('grpc')));
       const pct = (x: Sample) => `${((100 * raw[i]!.ms) / x.ms).toFixed(0)}%`;
-      process.stdout.write(`  round ${i + 1}: raw ${fmt(raw[i]!.ms)} ms, grpc-js client ${fmt(grpc[i]!.ms)} ms (${pct(grpc[i]!)}), ` +
-        `agent transport ${fmt(h2[i]!.ms)} ms (${pct(h2[i]!)}), agent download ${fmt(agent[i]!.ms)} ms (${pct(agent[i]!)})\n`);
+      process.stdout.write(`  round ${i + 1}: raw ${fmt(raw[i]!.ms)} ms, FetchRevision ${fmt(grpc[i]!.ms)} ms (${pct(grpc[i]!)}), ` +
+        `HTTP ${fmt(h1[i]!.ms)} ms (${pct(h1[i]!)}), agent download ${fmt(agent[i]!.ms)} ms (${pct(agent[i]!)}), over gRPC ${fmt(agentGrpc[i]!.ms)} ms (${pct(agentGrpc[i]!)})\n`);
     }
     const mibps = (ms: number) => (size / (1024 * 1024) / (ms / 1000)).toFixed(0);
     const median = (xs: number[]) => percentile(xs, 50);
@@ -171,12 +178,14 @@ async function transfer(opts: BenchOptions): Promise<void> {
     const line = (xs: Sample[]) => `median ${fmt(median(xs.map(x => x.ms)))} ms = ${mibps(median(xs.map(x => x.ms)))} MiB/s, best ${fmt(Math.min(...xs.map(x => x.ms)))} ms`;
     report(`transfer  256 MiB revision, loopback, ${opts.rounds} interleaved rounds (ratio = raw TCP time / Ferry time in the same round):`);
     report(`          baseline raw TCP (separate process, same file): ${line(raw)}; ${cpu(raw)}`);
-    report(`          FetchRevision, grpc-js client (bytes only):      ${line(grpc)}; ${cpu(grpc)}`);
+    report(`          FetchRevision (gRPC), grpc-js client, bytes only:  ${line(grpc)}; ${cpu(grpc)}`);
     report(`                                 of raw TCP: median ${median(ratios(grpc)).toFixed(0)}%, range ${range(ratios(grpc))}%`);
-    report(`          FetchRevision, the agent's transport (bytes only): ${line(h2)}; ${cpu(h2)}`);
-    report(`                                 of raw TCP: median ${median(ratios(h2)).toFixed(0)}%, range ${range(ratios(h2))}% (target ≥ 80%)`);
-    report(`          agent download (FetchRevision + SHA-256 + disk):  ${line(agent)}; ${cpu(agent)}`);
+    report(`          GET /v1/revisions (HTTP/1.1), the agent's transport, bytes only: ${line(h1)}; ${cpu(h1)}`);
+    report(`                                 of raw TCP: median ${median(ratios(h1)).toFixed(0)}%, range ${range(ratios(h1))}% (target ≥ 80%)`);
+    report(`          agent download (HTTP + SHA-256 + disk):           ${line(agent)}; ${cpu(agent)}`);
     report(`                                 of raw TCP: median ${median(ratios(agent)).toFixed(0)}%, range ${range(ratios(agent))}%`);
+    report(`          agent download over FetchRevision (the fallback): ${line(agentGrpc)}; ${cpu(agentGrpc)}`);
+    report(`                                 of raw TCP: median ${median(ratios(agentGrpc)).toFixed(0)}%, range ${range(ratios(agentGrpc))}%`);
   } finally {
     await env.cleanup.run();
   }

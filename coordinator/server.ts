@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'node:events';
+import http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadFerryProto, SERVER_KEEPALIVE_OPTIONS } from '../proto/load.js';
@@ -19,7 +19,9 @@ import { authInterceptor } from './security/auth.js';
 import { type AuditEntry, REFUSAL_FOLD_MS } from './domain/audit.js';
 import { describeError } from '../agent/errors.js';
 import { type InitResult, initCoordinator } from './security/init.js';
-import { chooseTransport, tlsPresent, tlsServerCredentials } from './security/transport.js';
+import { chooseTransport, tlsIdentity, tlsPresent } from './security/transport.js';
+import { listenShared } from './net/listener.js';
+import { revisionDownloads } from './revisions/http-download.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
 
 export interface RunningCoordinator {
@@ -52,28 +54,15 @@ function recordAudit(ctx: Context, entry: AuditEntry): void {
 /** TLS errors that are not an attempt to talk to Ferry (a port probe that connects and hangs up). */
 const NOT_AN_ATTEMPT = new Set(['ECONNRESET', 'EPIPE']);
 
-/**
- * Audits failed TLS handshakes (a plaintext client, a client certificate the CA did not sign):
- * they never reach the interceptor. grpc-js does not expose its HTTP/2 servers, so this reaches for
- * the private `http2Servers` map (grpc-js 1.14); without it, it says so once and carries on.
- */
-function auditHandshakeFailures(server: grpc.Server, ctx: Context): void {
-  const servers = (server as unknown as { http2Servers?: Map<EventEmitter, unknown> }).http2Servers;
-  if (!(servers instanceof Map)) {
-    ctx.log.warn('failed TLS handshakes are not audited with this grpc-js version (no http2Servers)', { component: 'security' });
-    return;
-  }
-  for (const h2 of servers.keys()) {
-    h2.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-      if (NOT_AN_ATTEMPT.has(err.code ?? '') || socket.remoteAddress === undefined) return;
-      recordAudit(ctx, {
-        at: new Date(ctx.clock.now()).toISOString(), actor: 'anonymous', role: '', action: 'tls-handshake',
-        peer: `${socket.remoteAddress}:${socket.remotePort ?? 0}`, outcome: 'refused', code: err.code ?? 'TLS_ERROR',
-        message: `TLS handshake failed: ${(err as { reason?: string }).reason ?? err.message} (a plaintext client, or a client that does not trust this coordinator's CA)`,
-        target: {},
-      });
-    });
-  }
+/** Audits a failed TLS handshake (a plaintext client, a client that does not trust the CA): it never reaches the interceptor. */
+function auditHandshakeFailure(ctx: Context, err: NodeJS.ErrnoException, socket: TLSSocket): void {
+  if (NOT_AN_ATTEMPT.has(err.code ?? '') || socket.remoteAddress === undefined) return;
+  recordAudit(ctx, {
+    at: new Date(ctx.clock.now()).toISOString(), actor: 'anonymous', role: '', action: 'tls-handshake',
+    peer: `${socket.remoteAddress}:${socket.remotePort ?? 0}`, outcome: 'refused', code: err.code ?? 'TLS_ERROR',
+    message: `TLS handshake failed: ${(err as { reason?: string }).reason ?? err.message} (a plaintext client, or a client that does not trust this coordinator's CA)`,
+    target: {},
+  });
 }
 
 /** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
@@ -85,7 +74,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     initialised = await initCoordinator(config.dataDir, [], (opts.clock ?? systemClock).now());
     log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
   }
-  const credentials = transport.kind === 'tls' ? await tlsServerCredentials(transport.files) : grpc.ServerCredentials.createInsecure();
+  const identity = transport.kind === 'tls' ? await tlsIdentity(transport.files) : undefined;
   const store = openStore(`${config.dataDir}/ferry.db`);
   let scheduler: Scheduler | undefined;
   const ctx: Context = {
@@ -121,10 +110,21 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
   // FetchRevision sends chunks read straight into their wire encoding (revisions/chunk-frames.ts).
   server.addService(withEncodedChunks(proto.ferry.v1.AgentService.service), agentService(ctx));
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(config.listen, credentials, (err, p) => (err ? reject(err) : resolve(p)));
-  });
-  if (transport.kind === 'tls') auditHandshakeFailures(server, ctx);
+  // One port for both protocols (net/listener.ts): TLS is terminated there, so grpc-js gets
+  // plaintext-credential connections that are TLS sockets underneath (it still sees client certificates).
+  const grpcConnections = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const downloads = http.createServer(revisionDownloads(ctx, transport.kind, entry => recordAudit(ctx, entry)));
+  let listener;
+  try {
+    listener = await listenShared(config.listen, identity, {
+      grpc: socket => grpcConnections.injectConnection(socket),
+      http: socket => downloads.emit('connection', socket),
+    }, (err, socket) => auditHandshakeFailure(ctx, err, socket));
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const port = listener.port;
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   // Hosts marked connected by an earlier run are not connected to this one.
@@ -135,6 +135,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     try {
       metricsServer = await startMetricsServer(config.metricsListen, ctx.metrics.registry);
     } catch (err) {
+      await listener.close();
+      grpcConnections.destroy();
       server.forceShutdown();
       store.close();
       throw err;
@@ -158,6 +160,10 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
       await webhooks.stop();
       await metricsServer?.close();
       ctx.registry.closeAll('coordinator shutting down');
+      const closed = listener.close();
+      downloads.close();
+      downloads.closeIdleConnections();
+      grpcConnections.drain(3000);
       await new Promise<void>(resolve => {
         const force = setTimeout(() => server.forceShutdown(), 3000);
         server.tryShutdown(() => {
@@ -165,6 +171,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
           resolve();
         });
       });
+      downloads.closeAllConnections();
+      listener.destroyAll();
+      await closed;
       store.close();
       log.info('coordinator stopped', { component: 'server' });
     },

@@ -24,12 +24,24 @@ export function identityFiles(root: string): IdentityFiles {
 
 /** Mutual-TLS credentials when the host is enrolled; undefined (plaintext) when it is not. */
 export async function loadAgentCredentials(root: string): Promise<grpc.ChannelCredentials | undefined> {
+  const pems = await loadAgentIdentity(root);
+  return pems && grpc.credentials.createSsl(pems.ca, pems.key, pems.cert);
+}
+
+/** The host's key, certificate and pinned CA (PEM) when it is enrolled: what revision downloads over HTTPS present. */
+export interface AgentIdentity {
+  ca: Buffer;
+  key: Buffer;
+  cert: Buffer;
+}
+
+export async function loadAgentIdentity(root: string): Promise<AgentIdentity | undefined> {
   const f = identityFiles(root);
   const present = await fs.access(f.cert).then(() => true, () => false);
   if (!present) return undefined;
   try {
     const [ca, key, cert] = await Promise.all([fs.readFile(f.ca), fs.readFile(f.key), fs.readFile(f.cert)]);
-    return grpc.credentials.createSsl(ca, key, cert);
+    return { ca: ca!, key: key!, cert: cert! };
   } catch (err) {
     throw new FerryError('FAILED_PRECONDITION', `${f.dir}: the enrollment files cannot be read (${describeError(err)}): enroll again with ferry-agent enroll`, { cause: err });
   }

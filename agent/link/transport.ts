@@ -4,6 +4,7 @@ import type { RevisionChunk__Output } from '../../proto/gen/ferry/v1/RevisionChu
 import { KEEPALIVE_OPTIONS, TRANSFER_CLIENT_OPTIONS, loadFerryProto } from '../../proto/load.js';
 import { type ErrorCode, FerryError, describeError } from '../errors.js';
 import type { RevisionTransport } from './revision-cache.js';
+import { neverAnswered } from './http-transport.js';
 
 /**
  * gRPC clients of the coordinator's AgentService. Each client gets its own subchannel (no hidden
@@ -76,5 +77,43 @@ export function grpcRevisionTransport(address: string, hostId: string, credentia
       }
     },
     close: drop,
+  };
+}
+
+export interface FetchEvents {
+  /** The HTTP attempt got no HTTP answer; this fetch goes over FetchRevision. */
+  fellBack(err: unknown): void;
+  /** A fetch ended cleanly: how, from where, how many bytes, how long. */
+  fetched?(via: 'http' | 'grpc', digest: string, offset: number, bytes: number, ms: number): void;
+}
+
+/**
+ * How the agent fetches revisions: over HTTP/1.1 from the coordinator's port first (about twice
+ * grpc-js' speed on a large revision; link/http-transport.ts), over FetchRevision when that
+ * attempt got no HTTP answer at all (a coordinator from before HTTP downloads). A refusal or a
+ * failure mid-transfer is not a reason to switch: the revision cache retries it as it is.
+ */
+export function fallbackTransport(http: RevisionTransport, grpc: RevisionTransport, events: FetchEvents): RevisionTransport {
+  return {
+    async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+      const t0 = performance.now();
+      let bytes = 0;
+      try {
+        for await (const chunk of http.fetch(digest, offset, signal)) {
+          bytes += chunk.length;
+          yield chunk;
+        }
+        events.fetched?.('http', digest, offset, bytes, performance.now() - t0);
+        return;
+      } catch (err) {
+        if (bytes > 0 || signal?.aborted || !neverAnswered(err)) throw err;
+        events.fellBack(err);
+      }
+      for await (const chunk of grpc.fetch(digest, offset, signal)) {
+        bytes += chunk.length;
+        yield chunk;
+      }
+      events.fetched?.('grpc', digest, offset, bytes, performance.now() - t0);
+    },
   };
 }

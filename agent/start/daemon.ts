@@ -15,7 +15,8 @@ import { sampleFacts } from '../link/facts.js';
 import { CommandStore, Outbox } from '../link/outbox.js';
 import { RevisionCache } from '../link/revision-cache.js';
 import { Session } from '../link/session.js';
-import { grpcRevisionTransport } from '../link/transport.js';
+import { fallbackTransport, grpcRevisionTransport } from '../link/transport.js';
+import { httpRevisionTransport } from '../link/http-transport.js';
 import { DeploymentWorker } from '../link/worker.js';
 import { type Logger, closeLogger, createAgentLogger } from '../log.js';
 import { AgentMetrics } from '../metrics.js';
@@ -23,7 +24,7 @@ import { type MetricsServer, startMetricsServer } from '../metrics-http.js';
 import { layoutFor } from '../state/layout.js';
 import { AGENT_VERSION } from '../version.js';
 import { resolveHostId } from './host-id.js';
-import { identityFiles, loadAgentCredentials } from '../link/identity.js';
+import { identityFiles, loadAgentCredentials, loadAgentIdentity } from '../link/identity.js';
 import { recoverAtStart } from './recover.js';
 
 /**
@@ -82,10 +83,17 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   const metrics = new AgentMetrics({ connected: () => session?.isRegistered ?? false, alarms: () => monitor?.states() ?? [] });
   let credentials = await loadAgentCredentials(layout.root);
   log.info(credentials ? 'enrolled: mutual TLS to the coordinator' : 'not enrolled: plaintext to the coordinator (it must run --insecure)', { tls_dir: identityFiles(layout.root).dir });
+  let identity = await loadAgentIdentity(layout.root);
   const currentCredentials = () => credentials;
   // A renewed certificate takes effect on the next fetch (and the next connect).
-  const transport = grpcRevisionTransport(cfg.coordinator, hostId, currentCredentials);
+  const grpcTransport = grpcRevisionTransport(cfg.coordinator, hostId, currentCredentials);
   const cacheLog = base.child({ component: 'revisions' });
+  const transport = fallbackTransport(httpRevisionTransport(cfg.coordinator, hostId, () => identity), grpcTransport, {
+    fellBack: err => cacheLog.warn('revision download over HTTP got no answer; using FetchRevision (gRPC) instead', { reason: describeError(err) }),
+    fetched: (via, digest, offset, bytes, ms) => cacheLog.info('revision bytes received', {
+      revision_digest: digest, transport: via, offset, bytes, duration_ms: Math.round(ms), mib_per_s: Math.round(bytes / 1048576 / Math.max(ms / 1000, 0.001)),
+    }),
+  });
   const cache = new RevisionCache({
     dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate, onBytes: n => metrics.downloaded(n),
     onRetry: i => cacheLog.warn('revision transfer interrupted; resuming', {
@@ -161,6 +169,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     coordinator: cfg.coordinator, root: layout.root, hostId, renewBeforeMs: cfg.renewBeforeMs, log: base.child({ component: 'security' }),
     renewed: async () => {
       credentials = await loadAgentCredentials(layout.root);
+      identity = await loadAgentIdentity(layout.root);
     },
   });
   await new Promise<void>(resolve => (stopSignal.aborted ? resolve() : stopSignal.addEventListener('abort', () => resolve(), { once: true })));
@@ -168,7 +177,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   renewal?.stop();
   await session.stop();
   await Promise.allSettled([...pending]);
-  transport.close();
+  grpcTransport.close();
   await metricsServer?.close();
   log.info('ferry-agent stopped');
   return 0;

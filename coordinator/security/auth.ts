@@ -25,7 +25,7 @@ export interface Caller {
 }
 
 /** A refusal, with who the caller appeared to be for the audit log. */
-class Refusal extends FerryError {
+export class Refusal extends FerryError {
   constructor(err: FerryError, readonly actor: string, readonly role: string, readonly target: Record<string, unknown> = {}) {
     super(err.code, err.message);
   }
@@ -59,8 +59,12 @@ export function authorizeControl(store: Store, method: string, metadata: grpc.Me
   return { id: `token:${parsed.id}`, role: record!.role };
 }
 
-function authorizeAgent(store: Store, call: grpc.ServerInterceptingCallInterface, now: number): Caller {
-  const cert = call.getAuthContext().sslPeerCertificate;
+/**
+ * Checks a host's client certificate (verified against the CA by TLS already, or absent): issued
+ * by this coordinator's enrollment, not revoked, not expired. Used for AgentService calls and for
+ * revision downloads over HTTP/1.1 (revisions/http-download.ts).
+ */
+export function authorizeHostCertificate(store: Store, cert: { fingerprint256: string } | undefined, now: number): Caller {
   if (!cert) throw new Refusal(new FerryError('UNAUTHENTICATED', 'agents connect with the client certificate they get by enrolling: ferry-agent enroll --coordinator … --token … --ca-fingerprint …'), 'anonymous', '');
   const issued = store.getHostCertificate(cert.fingerprint256);
   if (!issued) {
@@ -149,7 +153,7 @@ export function authInterceptor(
             else if (path.startsWith(CONTROL)) caller = authorizeControl(store, path.slice(CONTROL.length), metadata, now());
             // Enroll is authenticated by the join token in the request (services/enroll.ts).
             else if (path === `${AGENT}Enroll`) caller = { id: 'enrolling', role: 'agent' };
-            else if (path.startsWith(AGENT)) caller = authorizeAgent(store, call, now());
+            else if (path.startsWith(AGENT)) caller = authorizeHostCertificate(store, call.getAuthContext().sslPeerCertificate, now());
             else throw new Refusal(new FerryError('PERMISSION_DENIED', `${path} is not a Ferry call`), 'anonymous', '');
             metadata.set(CALLER_HEADER, JSON.stringify(caller));
             pass(metadata);

@@ -4,13 +4,15 @@ import path from 'node:path';
 import t from 'tap';
 import { isFerryError } from '../../agent/errors.js';
 import { grpcRevisionTransport } from '../../agent/link/transport.js';
+import { httpRevisionTransport } from '../../agent/link/http-transport.js';
 import { RevisionCache } from '../../agent/link/revision-cache.js';
 import { ControlApi } from '../../coordinator/cli/client.js';
 import { fileChunks } from '../../coordinator/cli/bundle.js';
 import { startCoordinator } from '../helpers/fleet.js';
 import { tempDir } from '../helpers/temp.js';
 
-// A real coordinator (bin/, built) serving FetchRevision; the agent's revision transport against it.
+// A real coordinator (bin/, built) serving revisions on its one port; the agent's two revision
+// transports against it, the same cases for each: FetchRevision (gRPC) and GET /v1/revisions (HTTP/1.1).
 const dir = await tempDir(t);
 const coordinator = await startCoordinator(t, path.join(dir, 'data'));
 const api = new ControlApi(coordinator.address, 60_000);
@@ -24,10 +26,15 @@ await fs.writeFile(file, bytes);
 await api.uploadRevision({ application: 'shop', bundleType: 'tar', description: 't', expectedDigest: digest }, fileChunks(file, 1024 * 1024));
 const stored = path.join(coordinator.dataDir, 'revisions', 'sha256', digest.slice(0, 2), digest);
 
-function transport(tt: Parameters<typeof tempDir>[0]) {
-  const tr = grpcRevisionTransport(coordinator.address, 'h1');
-  tt.teardown(() => tr.close());
-  return tr;
+type Kind = 'grpc' | 'http';
+
+function transporter(kind: Kind) {
+  return (tt: Parameters<typeof tempDir>[0]) => {
+    if (kind === 'http') return httpRevisionTransport(coordinator.address, 'h1');
+    const tr = grpcRevisionTransport(coordinator.address, 'h1');
+    tt.teardown(() => tr.close());
+    return tr;
+  };
 }
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
@@ -36,62 +43,65 @@ async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-t.test('a revision downloads through the revision cache, verified, twice over one session', async t => {
-  const tr = transport(t);
-  const cache = new RevisionCache({ dir: await tempDir(t), transport: tr });
-  const p = await cache.ensure(digest, bytes.length, 'tar');
-  t.same(await fs.readFile(p), bytes);
-  t.same(await collect(tr.fetch(digest, 0)), bytes, 'a second fetch on the same transport');
-});
-
-t.test('a fetch from an offset gets the rest, from that byte on', async t => {
-  const tr = transport(t);
-  for (const offset of [1, 4 * 1024 * 1024, bytes.length - 1, bytes.length]) {
-    t.same(await collect(tr.fetch(digest, offset)), bytes.subarray(offset), `offset ${offset}`);
-  }
-});
-
-t.test('an unknown revision is a permanent NOT_FOUND, with the coordinator\'s message', async t => {
-  const tr = transport(t);
-  const unknown = 'ab'.repeat(32);
-  const err = await collect(tr.fetch(unknown, 0)).then(() => undefined, (e: unknown) => e);
-  t.ok(isFerryError(err) && err.code === 'NOT_FOUND', 'NOT_FOUND');
-  t.match((err as Error).message, /not known to the coordinator/);
-  t.same(await collect(tr.fetch(digest, bytes.length - 10)), bytes.subarray(-10), 'the transport still works after a refusal');
-});
-
-t.test('an abort cancels the download midway; nothing is installed', async t => {
-  const tr = transport(t);
-  const cacheDir = await tempDir(t);
-  const ac = new AbortController();
-  let seen = 0;
-  const cache = new RevisionCache({
-    dir: cacheDir,
-    transport: {
-      async *fetch(d, offset, signal) {
-        for await (const b of tr.fetch(d, offset, signal)) {
-          for (const p of Array.isArray(b) ? b : [b]) seen += p.length;
-          if (seen > 1024 * 1024) ac.abort(); // the agent is stopping
-          yield b;
-        }
-      },
-    },
+for (const kind of ['grpc', 'http'] as const) {
+  const transport = transporter(kind);
+  t.test(`${kind}: a revision downloads through the revision cache, verified, twice over one session`, async t => {
+    const tr = transport(t);
+    const cache = new RevisionCache({ dir: await tempDir(t), transport: tr });
+    const p = await cache.ensure(digest, bytes.length, 'tar');
+    t.same(await fs.readFile(p), bytes);
+    t.same(await collect(tr.fetch(digest, 0)), bytes, 'a second fetch on the same transport');
   });
-  const err = await cache.ensure(digest, bytes.length, 'tar', ac.signal).then(() => undefined, (e: unknown) => e);
-  t.match(String(err), /cancelled/);
-  t.ok(seen < bytes.length, `stopped after ${seen} of ${bytes.length} bytes`);
-  t.notOk((await fs.readdir(cacheDir)).some(n => n.endsWith('.tar')), 'no verified file');
-});
 
-t.test('a corrupted stored revision fails verification and installs nothing', async t => {
-  const original = await fs.readFile(stored);
-  t.teardown(() => fs.writeFile(stored, original));
-  const bad = Buffer.from(original);
-  bad.writeUInt8(bad.readUInt8(6 * 1024 * 1024) ^ 0xff, 6 * 1024 * 1024);
-  await fs.writeFile(stored, bad);
-  const cacheDir = await tempDir(t);
-  const cache = new RevisionCache({ dir: cacheDir, transport: transport(t) });
-  const err = await cache.ensure(digest, bytes.length, 'tar').then(() => undefined, (e: unknown) => e);
-  t.ok(isFerryError(err) && err.code === 'CHECKSUM_MISMATCH', 'CHECKSUM_MISMATCH');
-  t.same(await fs.readdir(cacheDir), [], 'neither the partial nor a verified file is left');
-});
+  t.test(`${kind}: a fetch from an offset gets the rest, from that byte on`, async t => {
+    const tr = transport(t);
+    for (const offset of [1, 4 * 1024 * 1024, bytes.length - 1, bytes.length]) {
+      t.same(await collect(tr.fetch(digest, offset)), bytes.subarray(offset), `offset ${offset}`);
+    }
+  });
+
+  t.test(`${kind}: an unknown revision is a permanent NOT_FOUND, with the coordinator's message`, async t => {
+    const tr = transport(t);
+    const unknown = 'ab'.repeat(32);
+    const err = await collect(tr.fetch(unknown, 0)).then(() => undefined, (e: unknown) => e);
+    t.ok(isFerryError(err) && err.code === 'NOT_FOUND', 'NOT_FOUND');
+    t.match((err as Error).message, /not known to the coordinator/);
+    t.same(await collect(tr.fetch(digest, bytes.length - 10)), bytes.subarray(-10), 'the transport still works after a refusal');
+  });
+
+  t.test(`${kind}: an abort cancels the download midway; nothing is installed`, async t => {
+    const tr = transport(t);
+    const cacheDir = await tempDir(t);
+    const ac = new AbortController();
+    let seen = 0;
+    const cache = new RevisionCache({
+      dir: cacheDir,
+      transport: {
+        async *fetch(d, offset, signal) {
+          for await (const b of tr.fetch(d, offset, signal)) {
+            for (const p of Array.isArray(b) ? b : [b]) seen += p.length;
+            if (seen > 1024 * 1024) ac.abort(); // the agent is stopping
+            yield b;
+          }
+        },
+      },
+    });
+    const err = await cache.ensure(digest, bytes.length, 'tar', ac.signal).then(() => undefined, (e: unknown) => e);
+    t.match(String(err), /cancelled/);
+    t.ok(seen < bytes.length, `stopped after ${seen} of ${bytes.length} bytes`);
+    t.notOk((await fs.readdir(cacheDir)).some(n => n.endsWith('.tar')), 'no verified file');
+  });
+
+  t.test(`${kind}: a corrupted stored revision fails verification and installs nothing`, async t => {
+    const original = await fs.readFile(stored);
+    t.teardown(() => fs.writeFile(stored, original));
+    const bad = Buffer.from(original);
+    bad.writeUInt8(bad.readUInt8(6 * 1024 * 1024) ^ 0xff, 6 * 1024 * 1024);
+    await fs.writeFile(stored, bad);
+    const cacheDir = await tempDir(t);
+    const cache = new RevisionCache({ dir: cacheDir, transport: transport(t) });
+    const err = await cache.ensure(digest, bytes.length, 'tar').then(() => undefined, (e: unknown) => e);
+    t.ok(isFerryError(err) && err.code === 'CHECKSUM_MISMATCH', 'CHECKSUM_MISMATCH');
+    t.same(await fs.readdir(cacheDir), [], 'neither the partial nor a verified file is left');
+  });
+}

@@ -1,0 +1,95 @@
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { FerryError, describeError } from '../errors.js';
+import type { AgentIdentity } from './identity.js';
+import type { RevisionTransport } from './revision-cache.js';
+
+/**
+ * Revision bytes over HTTP/1.1 from the coordinator's own port (`GET /v1/revisions/<sha256>`,
+ * `Range: bytes=N-` to resume; coordinator/revisions/http-download.ts). HTTPS with the host's
+ * enrollment identity when enrolled (the CA pinned at enrollment, the host certificate as the
+ * client's), plain HTTP to a coordinator run --insecure. One connection per fetch.
+ */
+export const REVISION_PATH = '/v1/revisions/';
+
+/** The coordinator answered, but not as a Ferry coordinator that serves revisions over HTTP (an older one). */
+export class NotServedOverHttp extends Error {}
+
+/** The HTTP answers retrying cannot fix, and the FerryError code each becomes. */
+const PERMANENT: Record<number, FerryError['code']> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'UNAUTHENTICATED',
+  404: 'NOT_FOUND',
+  416: 'INVALID_ARGUMENT',
+};
+
+function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(i + 1)) };
+}
+
+function readText(res: http.IncomingMessage, limit = 4096): Promise<string> {
+  return new Promise(resolve => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => {
+      if (text.length < limit) text += d;
+    });
+    res.on('end', () => resolve(text.trim().slice(0, limit)));
+    res.on('error', () => resolve(text.trim().slice(0, limit)));
+  });
+}
+
+/** The header a host names itself in (for the coordinator's log; with TLS its certificate is what counts). */
+export const HOST_HEADER = 'x-ferry-host-id';
+
+export function httpRevisionTransport(address: string, hostId: string, identity?: () => AgentIdentity | undefined): RevisionTransport {
+  const { host, port } = splitAddress(address);
+  return {
+    async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+      const tls = identity?.();
+      const options: https.RequestOptions = {
+        host, port, path: `${REVISION_PATH}${digest}`, method: 'GET', agent: false, signal,
+        headers: { ...(offset > 0 && { range: `bytes=${offset}-` }), 'user-agent': 'ferry-agent', [HOST_HEADER]: hostId },
+        ...(tls && { ca: tls.ca, key: tls.key, cert: tls.cert, ALPNProtocols: ['http/1.1'], ...(!net.isIP(host) && { servername: host }) }),
+      };
+      const url = `${tls ? 'https' : 'http'}://${address}${REVISION_PATH}${digest}`;
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = (tls ? https : http).request(options, resolve);
+        req.on('error', reject);
+        req.end();
+      });
+      try {
+        const status = res.statusCode ?? 0;
+        if (status === 416 && offset > 0 && res.headers['content-range'] === `bytes */${offset}`) return; // nothing left to send
+        if (status !== (offset > 0 ? 206 : 200)) {
+          const text = await readText(res);
+          const permanent = PERMANENT[status];
+          // Anything but a plain-text Ferry answer is not this coordinator's download endpoint.
+          if (permanent && res.headers['content-type']?.startsWith('text/plain')) {
+            throw new FerryError(permanent, `GET ${url}${offset > 0 ? ` from byte ${offset}` : ''} refused (${status}): ${text}`);
+          }
+          throw new NotServedOverHttp(`GET ${url}: HTTP ${status} ${text.slice(0, 200)}`);
+        }
+        if (offset > 0 && !String(res.headers['content-range'] ?? '').startsWith(`bytes ${offset}-`)) {
+          throw new FerryError('FAILED_PRECONDITION', `GET ${url}: asked for bytes from ${offset}, got Content-Range '${res.headers['content-range']}'`);
+        }
+        for await (const chunk of res as AsyncIterable<Buffer>) yield chunk;
+        if (!res.complete) throw new Error(`GET ${url}: the connection closed before the whole revision arrived`);
+      } finally {
+        res.destroy();
+      }
+    },
+  };
+}
+
+/** A connection-level failure of an attempt that never got an HTTP answer, worth trying over gRPC before calling it a network fault. */
+export function neverAnswered(err: unknown): boolean {
+  if (err instanceof NotServedOverHttp) return true;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  // An HTTP/2-only server: TLS refuses the ALPN, plaintext resets the connection on a non-HTTP/2 preface.
+  return code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL' || code === 'ECONNRESET' || code === 'HPE_INVALID_CONSTANT' ||
+    /socket hang up|no application protocol/i.test(describeError(err));
+}

@@ -1,0 +1,134 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { FerryError, describeError } from '../../agent/errors.js';
+
+/**
+ * The coordinator's one port, shared by two protocols (the cmux pattern; DESIGN §6.6):
+ *
+ * - HTTP/2: gRPC, handed to grpc-js through its connection injector;
+ * - HTTP/1.1: revision bytes (`GET /v1/revisions/<sha256>`, revisions/http-download.ts), which
+ *   Node's HTTP/1.1 server moves at close to raw-TCP speed where grpc-js' framing costs half of it.
+ *
+ * With TLS this process terminates TLS itself and routes by the protocol the client negotiated
+ * (ALPN `h2` → gRPC, `http/1.1` or none → HTTP/1.1). The socket handed on is the TLSSocket, so
+ * grpc-js still sees the client certificate (`getAuthContext`). Plaintext (--insecure, loopback
+ * only) is routed by the first bytes: every HTTP/2 connection opens with the preface `PRI * HTTP/2.0`.
+ */
+export interface Routes {
+  grpc(socket: net.Socket): void;
+  http(socket: net.Socket): void;
+}
+
+export interface TlsIdentity {
+  key: Buffer;
+  /** The server certificate followed by the CA (a client pinning the CA by fingerprint sees it in the chain). */
+  cert: Buffer;
+  /** The CA client certificates are checked against; a client without one still connects (the CLI presents a token). */
+  ca: Buffer;
+}
+
+export interface SharedListener {
+  readonly port: number;
+  /** Stops accepting; open connections are the routes' to close. */
+  close(): Promise<void>;
+  /** Destroys every connection this listener accepted that is still open (the last step of a shutdown). */
+  destroyAll(): void;
+}
+
+/** A client that connects and never speaks is dropped after this long. */
+const SNIFF_TIMEOUT_MS = 30_000;
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/** `HOST:PORT`, `[v6]:PORT` → host and port. */
+export function splitListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  const port = Number(listen.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new FerryError('INVALID_ARGUMENT', `--listen: '${listen}' is not HOST:PORT (e.g. 127.0.0.1:7420)`);
+  }
+  return { host: listen.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/**
+ * Reads until the first bytes tell HTTP/2 from anything else, then puts them back and routes the
+ * socket. The bytes are pushed back into the socket's readable buffer, which both Node's HTTP/2
+ * session and its HTTP/1.1 parser read before the socket itself.
+ */
+function sniff(socket: net.Socket, routes: Routes): void {
+  let seen: Buffer = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
+  const done = (route: keyof Routes) => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+    socket.pause();
+    if (seen.length) socket.unshift(seen);
+    routes[route](socket);
+    // Node's HTTP/2 session drains the readable buffer itself; the HTTP/1.1 server reads the
+    // socket as a stream, which must flow again.
+    if (route === 'http') socket.resume();
+  };
+  const onData = (d: Buffer) => {
+    seen = seen.length ? Buffer.concat([seen, d]) : d;
+    const n = Math.min(seen.length, H2_PREFACE.length);
+    if (!seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) return done('http');
+    if (n === H2_PREFACE.length) done('grpc');
+  };
+  const onEnd = () => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+}
+
+/**
+ * Listens on `listen` and routes each connection. `onTlsError` hears failed handshakes (a
+ * plaintext client on the TLS port, a client that does not trust the CA).
+ */
+export async function listenShared(
+  listen: string,
+  identity: TlsIdentity | undefined,
+  routes: Routes,
+  onTlsError: (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => void = () => {},
+): Promise<SharedListener> {
+  const { host, port } = splitListen(listen);
+  const open = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  };
+  let server: net.Server;
+  if (identity) {
+    const secure = tls.createServer({
+      key: identity.key, cert: identity.cert, ca: identity.ca,
+      requestCert: true, rejectUnauthorized: false,
+      ALPNProtocols: ['h2', 'http/1.1'],
+    });
+    secure.on('connection', track);
+    secure.on('secureConnection', (socket: tls.TLSSocket) => {
+      // Errors after the handshake belong to whoever the socket is handed to; this keeps one from crashing the process meanwhile.
+      socket.on('error', () => {});
+      routes[socket.alpnProtocol === 'h2' ? 'grpc' : 'http'](socket);
+    });
+    secure.on('tlsClientError', onTlsError);
+    server = secure;
+  } else {
+    server = net.createServer(socket => {
+      track(socket);
+      socket.on('error', () => {});
+      sniff(socket, routes);
+    });
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', err => reject(new FerryError('UNAVAILABLE', `--listen ${listen}: cannot listen: ${describeError(err)}`, { cause: err })));
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise<void>(resolve => server.close(() => resolve())),
+    destroyAll: () => {
+      for (const s of open) s.destroy();
+    },
+  };
+}

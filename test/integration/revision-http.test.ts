@@ -1,0 +1,213 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import t from 'tap';
+import { isFerryError } from '../../agent/errors.js';
+import { httpRevisionTransport, neverAnswered } from '../../agent/link/http-transport.js';
+import { loadAgentIdentity } from '../../agent/link/identity.js';
+import { fallbackTransport, grpcRevisionTransport } from '../../agent/link/transport.js';
+import type { RevisionTransport } from '../../agent/link/revision-cache.js';
+import { RevisionCache } from '../../agent/link/revision-cache.js';
+import { ControlApi } from '../../coordinator/cli/client.js';
+import { fileChunks } from '../../coordinator/cli/bundle.js';
+import { startCoordinator } from '../helpers/fleet.js';
+import { tempDir } from '../helpers/temp.js';
+import { asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
+
+// Revision downloads over HTTP/1.1 on the coordinator's one port (GET /v1/revisions/<sha256>), next
+// to gRPC: the answers a client gets, mutual TLS with an enrolled host's certificate, refusals
+// (audited), and the agent's fallback to FetchRevision when a coordinator serves HTTP/2 only.
+
+async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of it) parts.push(b);
+  return Buffer.concat(parts);
+}
+
+const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+function request(address: string, target: string, opts: { method?: string; headers?: Record<string, string>; tls?: https.RequestOptions } = {}): Promise<Answer> {
+  const i = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const req = (opts.tls ? https : http).request({ host: address.slice(0, i), port: Number(address.slice(i + 1)), path: target, method: opts.method ?? 'GET', headers: opts.headers, agent: false, ...opts.tls }, res => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A server that speaks HTTP/2 only, as a coordinator from before HTTP downloads does (TLS with `tls`). */
+async function http2Only(t: Parameters<typeof tempDir>[0], tls?: { key: Buffer; cert: Buffer }): Promise<string> {
+  const server = tls ? http2.createSecureServer(tls) : http2.createServer();
+  server.on('stream', stream => stream.respond({ ':status': 200 }, { endStream: true }));
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())));
+  return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const bytes = randomBytes(5 * 1024 * 1024 + 777);
+const digest = createHash('sha256').update(bytes).digest('hex');
+
+t.test('plaintext (--insecure): the answers of GET /v1/revisions/<sha256>', async t => {
+  const dir = await tempDir(t);
+  const coordinator = await startCoordinator(t, path.join(dir, 'data'));
+  const api = new ControlApi(coordinator.address, 60_000);
+  t.teardown(() => api.close());
+  await api.createApplication({ name: 'shop' });
+  const file = path.join(dir, 'rev.tar');
+  await fs.writeFile(file, bytes);
+  await api.uploadRevision({ application: 'shop', bundleType: 'tar', description: 't', expectedDigest: digest }, fileChunks(file, 1024 * 1024));
+  const at = coordinator.address;
+  const url = `/v1/revisions/${digest}`;
+
+  const whole = await request(at, url);
+  t.equal(whole.status, 200);
+  t.equal(whole.headers['content-length'], String(bytes.length));
+  t.equal(whole.headers['content-type'], 'application/octet-stream');
+  t.equal(whole.headers['accept-ranges'], 'bytes');
+  t.equal(whole.headers.etag, `"${digest}"`);
+  t.ok(whole.body.equals(bytes), 'the stored bytes');
+
+  const rest = await request(at, url, { headers: { range: 'bytes=1000-' } });
+  t.equal(rest.status, 206, 'a range from an offset: 206');
+  t.equal(rest.headers['content-range'], `bytes 1000-${bytes.length - 1}/${bytes.length}`);
+  t.ok(rest.body.equals(bytes.subarray(1000)), 'from byte 1000 on');
+
+  const head = await request(at, url, { method: 'HEAD' });
+  t.equal(head.status, 200);
+  t.equal(head.headers['content-length'], String(bytes.length));
+  t.equal(head.body.length, 0, 'HEAD: no body');
+
+  const closed = await request(at, url, { headers: { range: 'bytes=0-10' } });
+  t.equal(closed.status, 416, 'a closed range is not served');
+  t.match(closed.body.toString(), /use bytes=N-/);
+  const past = await request(at, url, { headers: { range: `bytes=${bytes.length + 1}-` } });
+  t.equal(past.status, 416);
+  t.equal(past.headers['content-range'], `bytes */${bytes.length}`);
+  t.match(past.body.toString(), /past the end of revision/);
+
+  const post = await request(at, url, { method: 'POST' });
+  t.equal(post.status, 405);
+  t.equal(post.headers.allow, 'GET, HEAD');
+  const elsewhere = await request(at, '/metrics');
+  t.equal(elsewhere.status, 404);
+  t.match(elsewhere.body.toString(), /serves gRPC and revision downloads/);
+  const notDigest = await request(at, '/v1/revisions/../../ferry.db');
+  t.equal(notDigest.status, 400, 'a path that is not a digest never reaches the file system');
+  t.match(notDigest.body.toString(), /not a revision digest/);
+  const unknown = await request(at, `/v1/revisions/${'ab'.repeat(32)}`);
+  t.equal(unknown.status, 404);
+  t.match(unknown.body.toString(), /not known to the coordinator/);
+
+  t.test('the agent\'s transport: from an offset, to the end, and an unknown revision', async t => {
+    const tr = httpRevisionTransport(at, 'h1');
+    t.ok((await collect(tr.fetch(digest, 4242))).equals(bytes.subarray(4242)));
+    t.equal((await collect(tr.fetch(digest, bytes.length))).length, 0, 'resuming a complete download: nothing left, no error');
+    const err = await failure(collect(tr.fetch('cd'.repeat(32), 0)));
+    t.ok(isFerryError(err) && err.code === 'NOT_FOUND', 'NOT_FOUND, permanent');
+    t.notOk(neverAnswered(err), 'a refusal is an answer: no fallback');
+  });
+
+  t.test('an HTTP/2-only server gets the agent to fall back to FetchRevision; a refusal does not', async t => {
+    const old = await http2Only(t);
+    const direct = await failure(collect(httpRevisionTransport(old, 'h1').fetch(digest, 0)));
+    t.ok(neverAnswered(direct), `no HTTP answer from an HTTP/2-only server: ${String(direct)}`);
+    const grpc = grpcRevisionTransport(at, 'h1');
+    t.teardown(() => grpc.close());
+    const fellBack: unknown[] = [];
+    const via: string[] = [];
+    const tr = fallbackTransport(httpRevisionTransport(old, 'h1'), grpc, { fellBack: e => fellBack.push(e), fetched: v => via.push(v) });
+    const cache = new RevisionCache({ dir: await tempDir(t), transport: tr });
+    t.ok((await fs.readFile(await cache.ensure(digest, bytes.length, 'tar'))).equals(bytes), 'the revision, verified, over gRPC');
+    t.equal(fellBack.length, 1, 'the fallback is reported');
+    t.same(via, ['grpc']);
+
+    const refused: unknown[] = [];
+    const strict = fallbackTransport(httpRevisionTransport(at, 'h1'), grpc, { fellBack: e => refused.push(e) });
+    const err = await failure(collect(strict.fetch('cd'.repeat(32), 0)));
+    t.ok(isFerryError(err) && err.code === 'NOT_FOUND');
+    t.equal(refused.length, 0, 'an HTTP refusal is final');
+  });
+});
+
+t.test('a failure after the first byte is retried as it is, never switched to the other transport', async t => {
+  const flaky: RevisionTransport = {
+    async *fetch() {
+      yield Buffer.from('abc');
+      throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    },
+  };
+  const other: RevisionTransport = {
+    async *fetch() {
+      yield Buffer.from('should not be used');
+    },
+  };
+  const fellBack: unknown[] = [];
+  const err = await failure(collect(fallbackTransport(flaky, other, { fellBack: e => fellBack.push(e) }).fetch(digest, 0)));
+  t.match(String(err), /ECONNRESET/);
+  t.equal(fellBack.length, 0);
+});
+
+t.test('TLS: an enrolled host downloads with its certificate; others are refused and audited', async t => {
+  const dir = await tempDir(t);
+  const data = path.join(dir, 'data');
+  const c = await startCoordinator(t, data, [], '127.0.0.1:0', { tls: true });
+  const { caFile, fingerprint, admin } = await readTrust(data);
+  const as = asCaller(c.address, { FERRY_CA: caFile });
+  t.equal((await as(admin, ['app', 'create', 'shop'])).code, 0);
+  const file = path.join(dir, 'rev.tar');
+  await fs.writeFile(file, bytes);
+  const pushed = await as(admin, ['revision', 'push', file, '--app', 'shop']);
+  t.equal(pushed.code, 0, pushed.stderr);
+  const root = path.join(dir, 'h1');
+  const enrolled = await enrollHost({ coordinator: c.address, token: await mintToken(t, as, admin, 'agent', ['--uses', '1']), fingerprint, rootDir: root, hostId: 'h1' });
+  t.equal(enrolled.code, 0, enrolled.stderr);
+  const identity = await loadAgentIdentity(root);
+  t.ok(identity, 'h1 is enrolled');
+
+  const tr = httpRevisionTransport(c.address, 'h1', () => identity);
+  const cache = new RevisionCache({ dir: await tempDir(t), transport: tr });
+  t.ok((await fs.readFile(await cache.ensure(digest, bytes.length, 'tar'))).equals(bytes), 'downloaded over HTTPS with the host certificate, verified');
+
+  const ca = await fs.readFile(caFile);
+  const url = `/v1/revisions/${digest}`;
+  const anonymous = await request(c.address, url, { tls: { ca } });
+  t.equal(anonymous.status, 401, 'no client certificate: 401');
+  t.match(anonymous.body.toString(), /client certificate they get by enrolling/);
+  const plain = await failure(request(c.address, url));
+  t.ok(plain, 'plain HTTP to the TLS port gets no answer');
+
+  const revoked = await as(admin, ['hosts', 'revoke', 'h1']);
+  t.equal(revoked.code, 0, revoked.stderr);
+  const err = await failure(collect(tr.fetch(digest, 0)));
+  t.ok(isFerryError(err) && err.code === 'UNAUTHENTICATED', 'a revoked host is refused, permanently');
+  t.match(String(err), /was revoked/);
+
+  const audit = await as(admin, ['audit', '--json', '--action', 'GET /v1/revisions/']);
+  t.equal(audit.code, 0, audit.stderr);
+  const records = audit.stdout.trim().split('\n').filter(Boolean).map(l => JSON.parse(l));
+  t.ok(records.some(r => r.actor === 'anonymous' && r.outcome === 'refused' && r.code === 'UNAUTHENTICATED' && r.target.revision === digest), 'audit: the anonymous download refused');
+  t.ok(records.some(r => r.actor === 'host:h1' && r.outcome === 'refused' && /was revoked/.test(r.message)), 'audit: the revoked host refused');
+  t.notOk(records.some(r => r.outcome === 'ok'), 'downloads that were served are reads, not audited');
+
+  t.test('an HTTP/2-only TLS server refuses the HTTP/1.1 protocol: the agent falls back', async t => {
+    const old = await http2Only(t, { key: await fs.readFile(path.join(data, 'tls', 'server.key')), cert: await fs.readFile(path.join(data, 'tls', 'server.crt')) });
+    const id = await loadAgentIdentity(root);
+    const direct = await failure(collect(httpRevisionTransport(old, 'h1', () => id).fetch(digest, 0)));
+    t.ok(neverAnswered(direct), `no HTTP answer from an HTTP/2-only TLS server: ${String(direct)}`);
+  });
+});
