@@ -10,7 +10,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { fallbackTransport, grpcRevisionTransport } from '../agent/link/transport.js';
 import { httpRevisionTransport } from '../agent/link/http-transport.js';
+import { loadAgentIdentity } from '../agent/link/identity.js';
+import { asCaller, enrollHost, mintToken, readTrust } from '../test/helpers/trust.js';
 import { agentClient } from '../agent/link/transport.js';
+import { startCoordinator } from '../test/helpers/fleet.js';
 import { RevisionCache } from '../agent/link/revision-cache.js';
 import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv } from './lib.js';
 
@@ -137,6 +140,27 @@ async function transfer(opts: BenchOptions): Promise<void> {
       for await (const b of transport.fetch(digest, 0)) n += b.length;
       return n;
     };
+    // The same revision from a coordinator serving TLS, to an enrolled host (what production runs).
+    const tlsData = path.join(env.dir, 'tls-data');
+    const secure = await startCoordinator(env.cleanup, tlsData, ['--log-level', 'warn'], '127.0.0.1:0', { tls: true });
+    const trust = await readTrust(tlsData);
+    const as = asCaller(secure.address, { FERRY_CA: trust.caFile });
+    const must = { equal: (a: unknown, b: unknown, m: string) => { if (a !== b) throw new Error(m); } };
+    must.equal((await as(trust.admin, ['app', 'create', 'bench'])).code, 0, 'app create over TLS');
+    const tlsCopy = path.join(env.dir, 'rev-tls.tar');
+    await fs.symlink(stored, tlsCopy);
+    const pushed = await as(trust.admin, ['revision', 'push', tlsCopy, '--app', 'bench']);
+    must.equal(pushed.code, 0, `revision push over TLS: ${pushed.stderr}`);
+    const hostRoot = path.join(env.dir, 'tls-host');
+    const enrolled = await enrollHost({ coordinator: secure.address, token: await mintToken(must, as, trust.admin, 'agent'), fingerprint: trust.fingerprint, rootDir: hostRoot, hostId: 'bench' });
+    must.equal(enrolled.code, 0, `enroll: ${enrolled.stderr}`);
+    const identity = await loadAgentIdentity(hostRoot);
+    const securePid = secure.child.pid!;
+    const httpsStream = async () => {
+      let n = 0;
+      for await (const b of httpRevisionTransport(secure.address, 'bench', () => identity).fetch(digest, 0)) n += b.length;
+      return n;
+    };
     let k = 0;
     const download = (kind: 'http' | 'grpc') => async () => {
       const grpcTransport = grpcRevisionTransport(env.coordinator.address, 'bench');
@@ -158,17 +182,19 @@ async function transfer(opts: BenchOptions): Promise<void> {
     const raw: Sample[] = [];
     const grpc: Sample[] = [];
     const h1: Sample[] = [];
+    const tls: Sample[] = [];
     const agent: Sample[] = [];
     const agentGrpc: Sample[] = [];
     for (let i = 0; i < opts.rounds; i++) {
       raw.push(await sample(size, tcp.pid, () => readTcp(tcp.port)));
       grpc.push(await sample(size, coordinatorPid, stream));
       h1.push(await sample(size, coordinatorPid, httpStream));
+      tls.push(await sample(size, securePid, httpsStream));
       agent.push(await sample(size, coordinatorPid, download('http')));
       agentGrpc.push(await sample(size, coordinatorPid, download('grpc')));
       const pct = (x: Sample) => `${((100 * raw[i]!.ms) / x.ms).toFixed(0)}%`;
       process.stdout.write(`  round ${i + 1}: raw ${fmt(raw[i]!.ms)} ms, FetchRevision ${fmt(grpc[i]!.ms)} ms (${pct(grpc[i]!)}), ` +
-        `HTTP ${fmt(h1[i]!.ms)} ms (${pct(h1[i]!)}), agent download ${fmt(agent[i]!.ms)} ms (${pct(agent[i]!)}), over gRPC ${fmt(agentGrpc[i]!.ms)} ms (${pct(agentGrpc[i]!)})\n`);
+        `HTTP ${fmt(h1[i]!.ms)} ms (${pct(h1[i]!)}), HTTPS ${fmt(tls[i]!.ms)} ms (${pct(tls[i]!)}), agent download ${fmt(agent[i]!.ms)} ms (${pct(agent[i]!)}), over gRPC ${fmt(agentGrpc[i]!.ms)} ms (${pct(agentGrpc[i]!)})\n`);
     }
     const mibps = (ms: number) => (size / (1024 * 1024) / (ms / 1000)).toFixed(0);
     const median = (xs: number[]) => percentile(xs, 50);
@@ -182,6 +208,8 @@ async function transfer(opts: BenchOptions): Promise<void> {
     report(`                                 of raw TCP: median ${median(ratios(grpc)).toFixed(0)}%, range ${range(ratios(grpc))}%`);
     report(`          GET /v1/revisions (HTTP/1.1), the agent's transport, bytes only: ${line(h1)}; ${cpu(h1)}`);
     report(`                                 of raw TCP: median ${median(ratios(h1)).toFixed(0)}%, range ${range(ratios(h1))}% (target ≥ 80%)`);
+    report(`          the same over HTTPS (mutual TLS, enrolled host), bytes only: ${line(tls)}; ${cpu(tls)}`);
+    report(`                                 of raw (plaintext) TCP: median ${median(ratios(tls)).toFixed(0)}%, range ${range(ratios(tls))}%`);
     report(`          agent download (HTTP + SHA-256 + disk):           ${line(agent)}; ${cpu(agent)}`);
     report(`                                 of raw TCP: median ${median(ratios(agent)).toFixed(0)}%, range ${range(ratios(agent))}%`);
     report(`          agent download over FetchRevision (the fallback): ${line(agentGrpc)}; ${cpu(agentGrpc)}`);
