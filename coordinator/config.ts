@@ -25,6 +25,8 @@ export interface CoordinatorConfig {
   metricsListen?: string;
   /** Webhook retries and timeout, and the event log's retention (notify/webhook-worker.ts). */
   webhook: WebhookSettings;
+  /** Audit records whose last occurrence is older than this are deleted (security/audit-retention.ts); 0 keeps them forever. */
+  auditRetentionMs: number;
   /** Plaintext on a loopback address, no tokens (development; the demo and tests). Without it the coordinator serves TLS. */
   insecure: boolean;
 }
@@ -41,10 +43,11 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   webhookMaxAge: '24h',
   webhookTimeout: '10s',
   eventsRetained: '100000',
+  auditRetention: '365d',
 });
 
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
-  'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'insecure'] as const;
+  'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -55,6 +58,7 @@ export interface CoordinatorFlags {
   agentTimeout?: string;
   metricsListen?: string;
   webhookRetryBase?: string;
+  auditRetention?: string;
   insecure?: boolean;
 }
 
@@ -109,6 +113,9 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     throw new FerryError('INVALID_ARGUMENT', `--webhook-retry-base (${webhook.baseMs} ms) must be at least 1ms and at most webhookRetryMax (${webhook.maxMs} ms)`);
   }
   if (webhook.timeoutMs < 1) throw new FerryError('INVALID_ARGUMENT', 'webhookTimeout must be at least 1ms');
+  const auditRetentionMs = flags.auditRetention !== undefined ? parseDuration('--audit-retention', flags.auditRetention)
+    : env.FERRY_AUDIT_RETENTION !== undefined ? parseDuration('FERRY_AUDIT_RETENTION', env.FERRY_AUDIT_RETENTION)
+    : parseDuration('auditRetention', fromFile('auditRetention'));
   const listen = parseListen(pick(flags.listen, 'FERRY_LISTEN', 'listen', COORDINATOR_DEFAULTS.listen)!);
   const insecure = flags.insecure ?? parseBool('insecure', env.FERRY_INSECURE, 'FERRY_INSECURE') ?? parseBool('insecure', file.insecure, 'insecure') ?? false;
   if (insecure && !isLoopbackHost(listenHost(listen))) {
@@ -125,6 +132,7 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     maxRevisionBytes: parseSize('maxRevisionSize', String(file.maxRevisionSize ?? COORDINATOR_DEFAULTS.maxRevisionBytes)),
     ...(metricsListen && { metricsListen: parseMetricsListen('--metrics-listen', metricsListen) }),
     webhook: Object.freeze(webhook),
+    auditRetentionMs,
     insecure,
   });
 }

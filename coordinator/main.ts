@@ -28,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--heartbeat-interval <duration>', 'how often agents send heartbeats', '5s')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (off by default; unauthenticated: keep it on loopback) (env FERRY_METRICS_LISTEN)')
     .option('--webhook-retry-base <duration>', 'first retry delay of a failed webhook delivery; doubles per attempt up to webhookRetryMax (default 1s) (env FERRY_WEBHOOK_RETRY_BASE)')
+    .option('--audit-retention <duration>', 'audit records older than this are deleted, at start and hourly; 0 keeps them forever (default 365d) (env FERRY_AUDIT_RETENTION)')
     .option('--insecure', 'plaintext and no tokens, for development: only on a loopback --listen (env FERRY_INSECURE); without it TLS from ferry-coordinator init')
     .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
     .exitOverride()
@@ -54,7 +55,7 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; insecure?: boolean }>();
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -67,6 +68,7 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
       ...(opts.agentTimeout && { agentTimeout: opts.agentTimeout }),
       ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
       ...(opts.webhookRetryBase && { webhookRetryBase: opts.webhookRetryBase }),
+      ...(opts.auditRetention !== undefined && { auditRetention: opts.auditRetention }),
       ...(opts.insecure && { insecure: true }),
     }, process.env, process.cwd());
   } catch (err) {

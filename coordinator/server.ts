@@ -16,6 +16,7 @@ import { WebhookWorker } from './notify/webhook-worker.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
 import { authInterceptor } from './security/auth.js';
+import { AuditRetention } from './security/audit-retention.js';
 import { type AuditEntry, REFUSAL_FOLD_MS } from './domain/audit.js';
 import { describeError } from '../agent/errors.js';
 import { type InitResult, initCoordinator } from './security/init.js';
@@ -146,6 +147,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   scheduler.start();
   const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook });
   webhooks.start();
+  const auditRetention = new AuditRetention({ store, clock: ctx.clock, log, retentionMs: config.auditRetentionMs });
+  auditRetention.start();
   log.info('coordinator listening', { component: 'server', address, data_dir: config.dataDir, transport: transport.kind });
   if (transport.kind === 'plaintext') log.warn('--insecure: plaintext gRPC and no tokens; for development on this machine only', { component: 'security' });
   return {
@@ -158,6 +161,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     stop: async () => {
       scheduler?.stop();
       await webhooks.stop();
+      await auditRetention.stop();
       await metricsServer?.close();
       ctx.registry.closeAll('coordinator shutting down');
       const closed = listener.close();

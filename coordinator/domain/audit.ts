@@ -125,3 +125,13 @@ export function foldKey(e: AuditEntry): string | undefined {
   if (e.outcome !== 'refused') return undefined;
   return JSON.stringify([e.actor, e.action, e.code, e.message, peerAddress(e.peer)]);
 }
+
+/**
+ * The `audit-retention` cutoff: records whose last occurrence (`lastAt`) is before this ISO time are
+ * deleted. Undefined when nothing is to be deleted: retention 0 (kept forever), or a retention
+ * longer than the clock's age (no record can be that old). Pure.
+ */
+export function auditCutoff(nowMs: number, retentionMs: number): string | undefined {
+  if (retentionMs <= 0 || retentionMs >= nowMs) return undefined;
+  return new Date(nowMs - retentionMs).toISOString();
+}

@@ -297,10 +297,15 @@ CREATE INDEX audit_fold ON audit (fold_key, last_at) WHERE fold_key IS NOT NULL;
 CREATE INDEX audit_actor ON audit (actor, seq);
 `;
 
+/** Audit retention (security/audit-retention.ts) deletes by last occurrence, oldest first. */
+const V13 = `
+CREATE INDEX audit_last_at ON audit (last_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 }, { version: 5, up: V5 },
   { version: 6, up: V6 }, { version: 7, up: V7 }, { version: 8, up: EVENTS_MIGRATION }, { version: 9, up: V9 }, { version: 10, up: V10 }, { version: 11, up: V11 },
-  { version: 12, up: V12 },
+  { version: 12, up: V12 }, { version: 13, up: V13 },
 ];
 
 /**

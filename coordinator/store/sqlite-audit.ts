@@ -1,5 +1,6 @@
-/** The audit part of the SQLite store (domain/audit.ts): append, fold repeated refusals, list by seq. */
+/** The audit part of the SQLite store (domain/audit.ts): append, fold repeated refusals, list by seq, delete old records. */
 import type { Database, Statement } from 'better-sqlite3';
+import { FerryError } from '../../agent/errors.js';
 import { type AuditEntry, type AuditFilter, type AuditRecord, foldKey } from '../domain/audit.js';
 
 interface AuditRow {
@@ -17,6 +18,8 @@ interface AuditRow {
   last_at: string;
 }
 
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 const toRecord = (r: AuditRow): AuditRecord => ({
   seq: r.seq, at: r.at, actor: r.actor, role: r.role, action: r.action, peer: r.peer, outcome: r.outcome,
   code: r.code, message: r.message, target: JSON.parse(r.target_json) as Record<string, unknown>, count: r.count, lastAt: r.last_at,
@@ -25,6 +28,7 @@ const toRecord = (r: AuditRow): AuditRecord => ({
 export class SqliteAudit {
   private readonly insert: Statement;
   private readonly fold: Statement;
+  private readonly prune: Statement;
 
   constructor(private readonly db: Database) {
     this.insert = db.prepare(`INSERT INTO audit (at, actor, role, action, peer, outcome, code, message, target_json, fold_key, last_at)
@@ -32,6 +36,16 @@ export class SqliteAudit {
     // Timestamps are ISO-8601 UTC strings of one shape, so text order is time order.
     this.fold = db.prepare(`UPDATE audit SET count = count + 1, last_at = @at
       WHERE seq = (SELECT seq FROM audit WHERE fold_key = @fold_key AND last_at >= @since ORDER BY seq DESC LIMIT 1)`);
+    // last_at >= at always (= at unless folded), so one column decides; index audit_last_at (migration 13).
+    this.prune = db.prepare('DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE last_at < @before ORDER BY last_at LIMIT @limit)');
+  }
+
+  /** Deletes up to `limit` (default: all) records last seen before `before`, oldest first; returns how many. */
+  deleteBefore(before: string, limit?: number): number {
+    // Text order is time order only for the one shape the log is written in; anything else could delete the wrong records.
+    if (!ISO_UTC.test(before)) throw new FerryError('INVALID_ARGUMENT', `before must be an ISO-8601 UTC time like 2026-01-31T00:00:00.000Z, got '${before}'`);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new FerryError('INVALID_ARGUMENT', `limit must be a whole number ≥ 1, got ${limit}`);
+    return this.prune.run({ before, limit: limit ?? -1 }).changes;
   }
 
   /** Appends, or folds a refusal into an identical one from the same address less than `foldWithinMs` ago; returns the record's seq. */

@@ -452,6 +452,10 @@ export class SqliteStore implements Store {
     return this.audit.list(filter);
   }
 
+  pruneAudit(before: string, limit?: number): number {
+    return this.audit.deleteBefore(before, limit);
+  }
+
   countHostDeploymentsByStatus(): (StatusCount<HostDeploymentStatus> & { errorCode: string })[] {
     return (this.st.countHostDeploymentsByStatus.all() as { status: HostDeploymentStatus; error_code: string; count: number }[])
       .map(r => ({ status: r.status, errorCode: r.error_code, count: r.count }));

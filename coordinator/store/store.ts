@@ -191,6 +191,12 @@ export interface Store extends EventLogStore {
   appendAudit(entry: AuditEntry, foldWithinMs: number): number;
   /** Records in seq order (see AuditFilter). */
   listAudit(filter?: AuditFilter): AuditRecord[];
+  /**
+   * Deletes records whose last occurrence is before `before` (ISO time): `at`, or `lastAt` for
+   * folded refusals, so a fold still recurring is kept. At most `limit` of them (the oldest; default
+   * all), so a caller can delete in batches. Returns how many were deleted. Seqs are never reused.
+   */
+  pruneAudit(before: string, limit?: number): number;
 
   close(): void;
 }

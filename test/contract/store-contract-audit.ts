@@ -1,4 +1,4 @@
-/** The Store contract, audit part: append-only in seq order, filters, refusals folded per address and minute. */
+/** The Store contract, audit part: append-only in seq order, filters, refusals folded per address and minute, retention. */
 import type { AuditEntry } from '../../coordinator/domain/audit.js';
 import type { StoreTest } from './store-contract.js';
 import { at } from './store-builders.js';
@@ -51,6 +51,46 @@ export function auditContract(test: StoreTest): void {
     t.equal(folded.count, 2);
     t.equal(folded.at, at(0));
     t.equal(folded.lastAt, at(30));
+  });
+
+  test('pruning deletes records last seen before the cutoff, keeps recent ones and folds still recurring, and says how many', (t, store, session) => {
+    store.appendAudit(entry({ at: at(10) }), 60_000);
+    store.appendAudit(refusal({ at: at(20) }), 60_000);
+    const foldedOld = store.appendAudit(refusal({ at: at(50), peer: '10.7.7.7:1' }), 60_000);
+    t.equal(store.appendAudit(refusal({ at: at(99), peer: '10.7.7.7:2' }), 60_000), foldedOld, 'a refusal folded at 99 s');
+    const atCutoff = store.appendAudit(entry({ at: at(100), action: 'ControlService/CreateToken' }), 60_000);
+    const recent = store.appendAudit(entry({ at: at(150) }), 60_000);
+    t.equal(store.pruneAudit(at(100)), 3, 'the ok record, the refusal and the fold last seen at 99 s');
+    t.same(store.listAudit().map(r => r.seq), [atCutoff, recent], 'one at the cutoff is not before it: kept');
+    t.equal(store.pruneAudit(at(100)), 0, 'nothing left to delete');
+
+    const kept = store.appendAudit(refusal({ at: at(160), peer: '10.8.8.8:1' }), 60_000);
+    t.equal(store.appendAudit(refusal({ at: at(210), peer: '10.8.8.8:2' }), 60_000), kept);
+    t.equal(store.pruneAudit(at(200)), 2, 'records at 100 and 150 s go');
+    t.same(store.listAudit().map(r => ({ seq: r.seq, at: r.at, lastAt: r.lastAt, count: r.count })), [{ seq: kept, at: at(160), lastAt: at(210), count: 2 }],
+      'a folded record that began before the cutoff but recurred after it is kept whole');
+    const next = store.appendAudit(entry({ at: at(300) }), 60_000);
+    t.ok(next > recent, 'seqs are never reused after a prune');
+    t.same((session.reopen?.() ?? store).listAudit().map(r => r.seq), [kept, next], 'the deletion is durable');
+  });
+
+  test('pruning in batches deletes the oldest first, at most limit at a time', (t, store) => {
+    for (const second of [5, 1, 4, 2, 3]) store.appendAudit(entry({ at: at(second) }), 0);
+    t.equal(store.pruneAudit(at(10), 2), 2);
+    t.same(store.listAudit().map(r => r.at), [at(5), at(4), at(3)], 'the two oldest by time went (not the lowest seqs)');
+    t.equal(store.pruneAudit(at(10), 2), 2);
+    t.equal(store.pruneAudit(at(10), 2), 1);
+    t.equal(store.pruneAudit(at(10), 2), 0);
+    t.same(store.listAudit(), []);
+  });
+
+  test('pruning refuses a cutoff that is not an ISO-8601 UTC time and a bad limit, deleting nothing', (t, store) => {
+    store.appendAudit(entry({ at: at(1) }), 0);
+    for (const before of ['2024-01-01', 'zzz', '', '1704067200000']) {
+      t.throws(() => store.pruneAudit(before), { code: 'INVALID_ARGUMENT' }, `before '${before}'`);
+    }
+    for (const limit of [0, -1, 1.5]) t.throws(() => store.pruneAudit(at(10), limit), { code: 'INVALID_ARGUMENT' }, `limit ${limit}`);
+    t.equal(store.listAudit().length, 1);
   });
 
   test('an unknown outcome is refused by the store', (t, store) => {

@@ -53,7 +53,7 @@ t.test('the coordinator file: the same checks, through resolveCoordinatorConfig'
   await fs.writeFile(file, 'data: ./d\nlisen: 0.0.0.0:7420\nheartbeat-interval: 5x\nmax-revision-size: big\n');
   t.equal(messageOf(() => resolveCoordinatorConfig({ config: file }, {}, dir)), [
     `--config: ${file}: 3 problems:`,
-    `  ${file}:2: unknown key 'lisen' (did you mean 'listen'?); known: data, listen, log-level, heartbeat-interval, agent-timeout, log-bytes-per-host, max-revision-size, metrics-listen, webhook-retry-base, webhook-retry-max, webhook-max-attempts, webhook-max-age, webhook-timeout, events-retained, insecure`,
+    `  ${file}:2: unknown key 'lisen' (did you mean 'listen'?); known: data, listen, log-level, heartbeat-interval, agent-timeout, log-bytes-per-host, max-revision-size, metrics-listen, webhook-retry-base, webhook-retry-max, webhook-max-attempts, webhook-max-age, webhook-timeout, events-retained, audit-retention, insecure`,
     `  ${file}:3: heartbeat-interval: '5x' is not a duration (e.g. 5, 500ms, 2m, 30d)`,
     `  ${file}:4: max-revision-size: 'big' is not a size (e.g. 512M, 2G)`,
   ].join('\n'));
@@ -63,6 +63,23 @@ t.test('the coordinator file: the same checks, through resolveCoordinatorConfig'
   t.match(resolveCoordinatorConfig({ config: file, data: './e' }, {}, '/srv'), { dataDir: '/srv/e' }, 'from a flag: relative to the working directory');
   t.match(resolveCoordinatorConfig({ config: file, listen: '127.0.0.1:9' }, { FERRY_LISTEN: '127.0.0.1:8' }, dir), { listen: '127.0.0.1:9' }, 'flags beat the environment');
   t.match(resolveCoordinatorConfig({ config: file }, { FERRY_LISTEN: '127.0.0.1:8' }, dir), { listen: '127.0.0.1:8' }, 'the environment beats the file');
+});
+
+t.test('audit-retention: a duration, 365 days unless set, 0 keeps records forever; flag, then environment, then file', async t => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'coordinator.yaml');
+  await fs.writeFile(file, 'data: ./d\naudit-retention: 90d\n');
+  const none = { FERRY_COORDINATOR_CONFIG: '' };
+  const day = 86_400_000;
+  t.equal(resolveCoordinatorConfig({ data: dir }, none, dir).auditRetentionMs, 365 * day, 'default 365d');
+  t.equal(resolveCoordinatorConfig({ config: file }, {}, dir).auditRetentionMs, 90 * day, 'from the file');
+  t.equal(resolveCoordinatorConfig({ config: file }, { FERRY_AUDIT_RETENTION: '0' }, dir).auditRetentionMs, 0, 'the environment beats the file; 0 is allowed');
+  t.equal(resolveCoordinatorConfig({ config: file, auditRetention: '12h' }, { FERRY_AUDIT_RETENTION: '0' }, dir).auditRetentionMs, 12 * 3_600_000, 'the flag beats both');
+  t.match(messageOf(() => resolveCoordinatorConfig({ data: dir, auditRetention: '1y' }, none, dir)), /^--audit-retention: '1y' is not a duration/);
+  t.match(messageOf(() => resolveCoordinatorConfig({ data: dir }, { ...none, FERRY_AUDIT_RETENTION: 'forever' }, dir)), /^FERRY_AUDIT_RETENTION: 'forever' is not a duration/);
+  await fs.writeFile(file, 'data: ./d\naudit_retention: -1d\n');
+  t.equal(messageOf(() => resolveCoordinatorConfig({ config: file }, {}, dir)),
+    `--config: ${file}: 1 problem:\n  ${file}:2: audit-retention: '-1d' is not a duration (e.g. 5, 500ms, 2m, 30d)`);
 });
 
 t.test('which file is read: --config, then the variable (empty: none), then the default when it exists', async t => {

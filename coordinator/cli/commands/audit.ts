@@ -30,7 +30,7 @@ export function auditLine(r: AuditRecord__Output, c: Paint): string {
 export function registerAuditCommand(program: Command, r: Runner): void {
   const cmd = r
     .leaf(program, 'audit', 'print the audit log (admin): every mutating call and every refused one — who, what, when, from where, and how it ended', [
-      'ferry audit                              # everything kept, oldest first',
+      'ferry audit                              # every record kept (coordinator audit-retention, default 365d), oldest first',
       'ferry audit --last 20 --follow           # the newest 20, then new records as they come',
       'ferry audit --outcome refused            # bad tokens, weak roles, foreign certificates',
       'ferry audit --actor token:abcdefghij12 --json | jq -c .',
