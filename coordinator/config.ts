@@ -29,6 +29,8 @@ export interface CoordinatorConfig {
   auditRetentionMs: number;
   /** Plaintext on a loopback address, no tokens (development; the demo and tests). Without it the coordinator serves TLS. */
   insecure: boolean;
+  /** The server certificate is renewed (signed by DATA/tls/ca.key) once it expires within this long (security/server-cert.ts). */
+  serverCertRenewBeforeMs: number;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -44,10 +46,11 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   webhookTimeout: '10s',
   eventsRetained: '100000',
   auditRetention: '365d',
+  serverCertRenewBefore: '30d',
 });
 
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
-  'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure'] as const;
+  'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -60,6 +63,7 @@ export interface CoordinatorFlags {
   webhookRetryBase?: string;
   auditRetention?: string;
   insecure?: boolean;
+  serverCertRenewBefore?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -134,6 +138,8 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     webhook: Object.freeze(webhook),
     auditRetentionMs,
     insecure,
+    serverCertRenewBeforeMs: parseDuration('--server-cert-renew-before',
+      pick(flags.serverCertRenewBefore, 'FERRY_SERVER_CERT_RENEW_BEFORE', 'serverCertRenewBefore', COORDINATOR_DEFAULTS.serverCertRenewBefore)!),
   });
 }
 

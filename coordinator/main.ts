@@ -5,6 +5,7 @@ import { createLogger, logFileIn } from './log.js';
 import { startCoordinator } from './server.js';
 import { isInstallVerb, runInstallProgram } from '../ops/install/main.js';
 import { renderInit, runInitCommand } from './security/init.js';
+import { runRenewCertCommand } from './security/server-cert.js';
 
 const VERSION = '0.1.0';
 
@@ -17,6 +18,10 @@ async function main(argv: string[]): Promise<number> {
   // ---- `ferry-coordinator init` (CA, server certificate, first admin token) ----
   if (argv[2] === 'init') {
     return runInitCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
+  }
+  // ---- `ferry-coordinator renew-cert` (a new server certificate now, more names) ----
+  if (argv[2] === 'renew-cert') {
+    return runRenewCertCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
   }
   const program = new Command('ferry-coordinator')
     .description('Ferry coordinator: gRPC API, SQLite store, rollout scheduler and revision store, in one process')
@@ -31,13 +36,15 @@ async function main(argv: string[]): Promise<number> {
     .option('--audit-retention <duration>', 'audit records older than this are deleted, at start and hourly; 0 keeps them forever (default 365d) (env FERRY_AUDIT_RETENTION)')
     .option('--insecure', 'plaintext and no tokens, for development: only on a loopback --listen (env FERRY_INSECURE); without it TLS from ferry-coordinator init')
     .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
+    .option('--server-cert-renew-before <duration>', 'renew the server certificate (signed by DATA/tls/ca.key) once it expires within this long; checked at start and every 6 h (default 30d) (env FERRY_SERVER_CERT_RENEW_BEFORE)')
     .exitOverride()
     .addHelpText('after', `
 Starts with no other setup: the data dir is created, the database migrated. It listens on
 loopback unless --listen says otherwise, and serves TLS: on the first start without
 \`ferry-coordinator init\` it makes the CA, server certificate and first admin token itself
 (DATA/tls/, DATA/admin.token) and prints the CA fingerprint. --insecure serves plaintext with no
-tokens, on a loopback address only (development). SIGTERM/SIGINT shut it down cleanly.
+tokens, on a loopback address only (development). SIGTERM/SIGINT shut it down cleanly; SIGHUP
+(systemctl reload ferry-coordinator) serves DATA/tls/server.{crt,key} again without a restart.
 
 Examples:
   ferry-coordinator init --data /var/lib/ferry && ferry-coordinator --data /var/lib/ferry
@@ -46,7 +53,10 @@ Examples:
   ferry-coordinator --data ./data --metrics-listen 127.0.0.1:9464   # Prometheus scrapes /metrics
 
 Trust: ferry-coordinator init --data DIR [--san HOST_OR_IP]… creates the CA, server certificate and first
-admin token (see ferry-coordinator init --help).
+admin token (see ferry-coordinator init --help). The server certificate (825 days) is renewed by the
+running coordinator within --server-cert-renew-before of expiry when DATA/tls/ca.key is here;
+ferry-coordinator renew-cert --data DIR [--san HOST_OR_IP]… renews it now, adding names, then SIGHUP
+serves it (see ferry-coordinator renew-cert --help).
 
 As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry-run]; uninstall [--purge]
 (see ferry-coordinator install --help).`);
@@ -55,7 +65,7 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean }>();
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -70,13 +80,22 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
       ...(opts.webhookRetryBase && { webhookRetryBase: opts.webhookRetryBase }),
       ...(opts.auditRetention !== undefined && { auditRetention: opts.auditRetention }),
       ...(opts.insecure && { insecure: true }),
+      ...(opts.serverCertRenewBefore && { serverCertRenewBefore: opts.serverCertRenewBefore }),
     }, process.env, process.cwd());
   } catch (err) {
     process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);
     return isFerryError(err, 'INVALID_ARGUMENT') ? 2 : 1;
   }
   const log = createLogger({ level: config.logLevel, file: logFileIn(config.dataDir, 'ferry-coordinator.log'), console: true });
-  const running = await startCoordinator(config, log);
+  let running: Awaited<ReturnType<typeof startCoordinator>> | undefined;
+  // SIGHUP (systemctl reload): serve DATA/tls/server.{crt,key} again, e.g. after renew-cert. Handled
+  // from here on, so a reload during start does not end the process (Node's default for SIGHUP).
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading the server certificate', { component: 'security' });
+    if (running) void running.reloadTls();
+    else log.warn('still starting: the server certificate is read as the coordinator starts', { component: 'security' });
+  });
+  running = await startCoordinator(config, log);
   if (running.initialised) process.stdout.write(renderInit(running.initialised));
   // Machines read this line to find the port when --listen ends in :0.
   process.stdout.write(`ferry-coordinator listening on ${running.address} (${running.transport === 'tls' ? `TLS, CA ${running.caCert}` : 'plaintext, --insecure'})\n`);

@@ -18,10 +18,11 @@ import { openStore } from './store/sqlite-store.js';
 import { authInterceptor } from './security/auth.js';
 import { AuditRetention } from './security/audit-retention.js';
 import { type AuditEntry, REFUSAL_FOLD_MS } from './domain/audit.js';
-import { describeError } from '../agent/errors.js';
+import { FerryError, describeError } from '../agent/errors.js';
 import { type InitResult, initCoordinator } from './security/init.js';
 import { chooseTransport, tlsIdentity, tlsPresent } from './security/transport.js';
 import { listenShared } from './net/listener.js';
+import { describeServerCert, keepServerCertificateFresh } from './security/server-cert.js';
 import { revisionDownloads } from './revisions/http-download.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
 
@@ -36,6 +37,11 @@ export interface RunningCoordinator {
   /** Set when this start made the CA and first admin token (no `ferry-coordinator init` before). */
   initialised?: InitResult;
   context: Context;
+  /**
+   * Reads DATA/tls/server.{crt,key} again and serves them from the next handshake (SIGHUP). A bad
+   * file is logged as an error naming it, and the certificate in use stays. Resolves either way.
+   */
+  reloadTls(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -144,6 +150,32 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     }
     log.info('metrics listening', { component: 'metrics', address: metricsServer.address });
   }
+  const reloadTls = async (): Promise<boolean> => {
+    if (transport.kind !== 'tls') {
+      log.warn('nothing to reload: this coordinator serves plaintext (--insecure)', { component: 'security' });
+      return false;
+    }
+    try {
+      const next = await tlsIdentity(transport.files);
+      listener.setIdentity(next);
+      const info = describeServerCert(next.cert);
+      log.info('serving the server certificate from DATA/tls', { component: 'security', file: transport.files.serverCert, fingerprint: info.fingerprint, expires_at: new Date(info.expiresAt).toISOString() });
+      return true;
+    } catch (err) {
+      log.error('cannot load the server certificate; the one in use stays', { component: 'security', error: describeError(err) });
+      return false;
+    }
+  };
+  // Renewed within server-cert-renew-before of expiry (security/server-cert.ts): checked now, before the first client, and every 6 h.
+  const renewal = transport.kind === 'tls'
+    ? await keepServerCertificateFresh({
+      dataDir: config.dataDir, renewBeforeMs: config.serverCertRenewBeforeMs, log, now: () => ctx.clock.now(),
+      apply: async () => {
+        if (!(await reloadTls())) throw new FerryError('INTERNAL', 'the renewed certificate could not be served (see the error above); it is served after a restart or SIGHUP');
+      },
+      audit: entry => recordAudit(ctx, entry),
+    })
+    : undefined;
   scheduler.start();
   const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook });
   webhooks.start();
@@ -158,7 +190,9 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     ...(initialised && { initialised }),
     ...(metricsServer && { metricsAddress: metricsServer.address }),
     context: ctx,
+    reloadTls: async () => void (await reloadTls()),
     stop: async () => {
+      renewal?.stop();
       scheduler?.stop();
       await webhooks.stop();
       await auditRetention.stop();

@@ -28,7 +28,7 @@ export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   data: 'string', listen: 'listen', logLevel: 'level', heartbeatInterval: 'duration', agentTimeout: 'duration',
   logBytesPerHost: 'size', maxRevisionSize: 'size', metricsListen: 'metrics',
   webhookRetryBase: 'duration', webhookRetryMax: 'duration', webhookMaxAttempts: 'count', webhookMaxAge: 'duration',
-  webhookTimeout: 'duration', eventsRetained: 'count', auditRetention: 'duration', insecure: 'boolean',
+  webhookTimeout: 'duration', eventsRetained: 'count', auditRetention: 'duration', insecure: 'boolean', serverCertRenewBefore: 'duration',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());

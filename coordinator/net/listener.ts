@@ -33,6 +33,11 @@ export interface SharedListener {
   close(): Promise<void>;
   /** Destroys every connection this listener accepted that is still open (the last step of a shutdown). */
   destroyAll(): void;
+  /**
+   * Serves `identity` from the next handshake on; connections already open keep the one they were
+   * made with. Throws (and keeps the current identity) when Node refuses it. Only with TLS.
+   */
+  setIdentity(identity: TlsIdentity): void;
 }
 
 /** A client that connects and never speaks is dropped after this long. */
@@ -99,6 +104,7 @@ export async function listenShared(
     socket.once('close', () => open.delete(socket));
   };
   let server: net.Server;
+  let secureServer: tls.Server | undefined;
   if (identity) {
     const secure = tls.createServer({
       key: identity.key, cert: identity.cert, ca: identity.ca,
@@ -112,7 +118,7 @@ export async function listenShared(
       routes[socket.alpnProtocol === 'h2' ? 'grpc' : 'http'](socket);
     });
     secure.on('tlsClientError', onTlsError);
-    server = secure;
+    server = secureServer = secure;
   } else {
     server = net.createServer(socket => {
       track(socket);
@@ -129,6 +135,10 @@ export async function listenShared(
     close: () => new Promise<void>(resolve => server.close(() => resolve())),
     destroyAll: () => {
       for (const s of open) s.destroy();
+    },
+    setIdentity: next => {
+      if (!secureServer) throw new FerryError('FAILED_PRECONDITION', 'this listener serves plaintext (--insecure): there is no TLS identity to replace');
+      secureServer.setSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
     },
   };
 }

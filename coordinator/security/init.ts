@@ -6,11 +6,10 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, CommanderError } from 'commander';
-import { FerryError, describeError, isFerryError } from '../../agent/errors.js';
-import { resolveCoordinatorConfig } from '../config.js';
+import { FerryError } from '../../agent/errors.js';
 import { openStore } from '../store/sqlite-store.js';
 import { createAuthority, defaultSans, subjectAltNames } from './pki.js';
+import { runTlsVerb } from './tls-verb.js';
 import { newToken } from './tokens.js';
 
 export interface InitResult {
@@ -62,37 +61,24 @@ export function renderInit(r: InitResult): string {
 }
 
 /** The `init` verb of bin/ferry-coordinator; returns the exit code (0, 1 failure, 2 usage). */
-export async function runInitCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const program = new Command('ferry-coordinator init')
-    .description('create the coordinator\'s CA, server certificate and first admin token')
-    .option('--data <dir>', 'data directory (env FERRY_DATA_DIR or the config file\'s data)')
-    .option('--config <file>', 'the coordinator config file (for data)')
-    .option('--san <host-or-ip>', 'another name or address agents and clients reach the coordinator by (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--json', 'print the result as JSON (never the token itself)')
-    .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: err })
-    .addHelpText('after', `
+export function runInitCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  return runTlsVerb({
+    name: 'init',
+    description: 'create the coordinator\'s CA, server certificate and first admin token',
+    sanHelp: 'another name or address agents and clients reach the coordinator by (repeatable)',
+    jsonHelp: 'print the result as JSON (never the token itself)',
+    help: `
 Writes DIR/tls/{ca.key,ca.crt,server.key,server.crt} (keys 0600, dir 0700) and DIR/admin.token (0600),
 and prints the CA's SHA-256 fingerprint. The server certificate always names localhost, 127.0.0.1, ::1
-and this host's name. Refuses to run twice: a new CA would cut off every enrolled agent.
-Needs openssl on PATH.
+and this host's name. Refuses to run twice: a new CA would cut off every enrolled agent (add names
+later with ferry-coordinator renew-cert --san). Needs openssl on PATH.
 
 Examples:
   ferry-coordinator init --data /var/lib/ferry --san ferry.internal --san 10.0.0.5
-  ferry-coordinator init --data ./data --json`);
-  try {
-    program.parse([...argv], { from: 'user' });
-  } catch (e) {
-    return e instanceof CommanderError && e.exitCode === 0 ? 0 : 2;
-  }
-  const opts = program.opts<{ data?: string; config?: string; san: string[]; json?: boolean }>();
-  try {
-    const config = resolveCoordinatorConfig({ ...(opts.data && { data: opts.data }), ...(opts.config && { config: opts.config }) }, env, process.cwd());
-    const result = await initCoordinator(config.dataDir, opts.san, Date.now());
-    out(opts.json ? `${JSON.stringify(result, null, 2)}\n` : renderInit(result));
-    return 0;
-  } catch (e) {
-    err(`ferry-coordinator init: ${describeError(e)}\n`);
-    return isFerryError(e, 'INVALID_ARGUMENT') ? 2 : 1;
-  }
+  ferry-coordinator init --data ./data --json`,
+    run: async (dataDir, sans, json) => {
+      const result = await initCoordinator(dataDir, sans, Date.now());
+      return json ? `${JSON.stringify(result, null, 2)}\n` : renderInit(result);
+    },
+  }, argv, env, out, err);
 }

@@ -118,6 +118,41 @@ async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(() => true, () => false);
 }
 
+/** Writes `text` to `file` by rename from a temp file beside it, so a reader sees the old file or the new, never half of one. */
+async function replaceFile(file: string, text: string, mode: number): Promise<void> {
+  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+  try {
+    await fs.writeFile(tmp, text, { mode, flag: 'wx' });
+    await fs.chmod(tmp, mode);
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Makes a new server key and certificate for `sans`, signed by the CA in `files`, and puts them in
+ * place of server.key (0600) and server.crt, each by rename. Nothing is replaced until both exist:
+ * a failure (no CA key, openssl refusing) leaves the current pair as it was. Returns the new PEM.
+ */
+export async function issueServerCertificate(files: TlsFiles, sans: readonly string[]): Promise<string> {
+  const work = await fs.mkdtemp(path.join(files.dir, '.issue-'));
+  try {
+    const key = path.join(work, 'server.key');
+    const csr = path.join(work, 'server.csr');
+    await runOpenssl(opensslArgs.ecKey(key));
+    await fs.chmod(key, 0o600);
+    await runOpenssl(opensslArgs.csr(key, 'ferry-coordinator', csr));
+    const cert = await signCsr(files, await fs.readFile(csr, 'utf8'), 'server', sans, SERVER_DAYS);
+    await replaceFile(files.serverKey, await fs.readFile(key, 'utf8'), 0o600);
+    await replaceFile(files.serverCert, cert, 0o644);
+    return cert;
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
 /**
  * Creates DATA/tls/ (0700) with the CA and a server certificate for `sans`; keys 0600. Refuses when
  * a CA is already there: replacing it would cut off every enrolled agent.
@@ -133,12 +168,6 @@ export async function createAuthority(dataDir: string, sans: readonly string[], 
   await runOpenssl(opensslArgs.ecKey(files.caKey));
   await fs.chmod(files.caKey, 0o600);
   await runOpenssl(opensslArgs.selfSignedCa(files.caKey, files.caCert, caName));
-  await runOpenssl(opensslArgs.ecKey(files.serverKey));
-  await fs.chmod(files.serverKey, 0o600);
-  const csr = path.join(files.dir, 'server.csr');
-  await runOpenssl(opensslArgs.csr(files.serverKey, 'ferry-coordinator', csr));
-  const cert = await signCsr(files, await fs.readFile(csr, 'utf8'), 'server', sans, SERVER_DAYS);
-  await fs.rm(csr);
-  await fs.writeFile(files.serverCert, cert);
+  await issueServerCertificate(files, sans);
   return { ...files, fingerprint: fingerprint(await fs.readFile(files.caCert, 'utf8')) };
 }

@@ -5,8 +5,10 @@
  * TLS is terminated by the shared listener (net/listener.ts), which asks every client for a
  * certificate without requiring one: agents present theirs (mutual TLS), the CLI a token.
  */
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../agent/errors.js';
+import type { TlsIdentity } from '../net/listener.js';
 import { isLoopbackHost, listenHost } from './loopback.js';
 import { type TlsFiles, tlsFiles } from './pki.js';
 
@@ -29,8 +31,28 @@ export async function tlsPresent(dataDir: string): Promise<boolean> {
   return all.every(Boolean);
 }
 
-/** The server's TLS identity for the shared listener (net/listener.ts): its certificate followed by the CA, its key, the CA that client certificates are checked against. */
-export async function tlsIdentity(files: TlsFiles): Promise<{ key: Buffer; cert: Buffer; ca: Buffer }> {
-  const [ca, cert, key] = await Promise.all([files.caCert, files.serverCert, files.serverKey].map(p => fs.readFile(p)));
-  return { key: key!, cert: Buffer.concat([cert!, ca!]), ca: ca! };
+/**
+ * The server's TLS identity for the shared listener (net/listener.ts): its certificate followed by
+ * the CA, its key, the CA that client certificates are checked against. Checked before use (each
+ * file parses, the key is the certificate's), so a bad file is named rather than failing a handshake.
+ */
+export async function tlsIdentity(files: TlsFiles): Promise<TlsIdentity> {
+  const read = (file: string) => fs.readFile(file).catch(err => {
+    throw new FerryError('FAILED_PRECONDITION', `${file}: cannot read it: ${describeError(err)}`, { cause: err });
+  });
+  const [ca, cert, key] = await Promise.all([read(files.caCert), read(files.serverCert), read(files.serverKey)]);
+  const parse = <T>(file: string, what: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      throw new FerryError('FAILED_PRECONDITION', `${file}: not ${what} (${describeError(err)})`, { cause: err });
+    }
+  };
+  parse(files.caCert, 'a PEM certificate', () => new X509Certificate(ca));
+  const x509 = parse(files.serverCert, 'a PEM certificate', () => new X509Certificate(cert));
+  const privateKey = parse(files.serverKey, 'a PEM private key', () => createPrivateKey(key));
+  if (!x509.checkPrivateKey(privateKey)) {
+    throw new FerryError('FAILED_PRECONDITION', `${files.serverKey} is not the key of ${files.serverCert} (a half-copied renewal? copy both files)`);
+  }
+  return { key, cert: Buffer.concat([cert, ca]), ca };
 }

@@ -161,6 +161,8 @@ export function unitFile(service: ServiceName, facts: Pick<InstallFacts, 'nodePa
     '[Service]',
     'Type=simple',
     `ExecStart=${shellLine(serviceCommand(service, facts, layout))}`,
+    // `systemctl reload ferry-coordinator`: the coordinator serves DATA/tls/server.{crt,key} again (after renew-cert).
+    ...(service === 'ferry-coordinator' ? ['ExecReload=/bin/kill -HUP $MAINPID'] : []),
     // The agent stays root: hooks switch to their appspec `runas` users. The coordinator may run
     // as a dedicated user (install --user).
     `User=${user}`,

@@ -14,6 +14,8 @@ t.test('audit lines and JSON lines are pure functions of the record', async t =>
     `     7  ${T0}  refused  token:abcdefghij01 (viewer)  CreateDeployment  from 10.0.0.7:4000  application=shop group=web  — PERMISSION_DENIED: needs deployer`);
   t.match(auditLine(aRecord({ actor: 'anonymous', role: '', count: 3, lastAt: '2025-01-01T12:00:30.000Z' }), paint(false)), /anonymous {2}CreateDeployment.*\(×3, last 2025-01-01T12:00:30\.000Z\)$/);
   t.match(auditLine(aRecord({ outcome: 'ok', code: '', message: '', targetJson: '{}' }), paint(false)), /ok {7}token:abcdefghij01 \(viewer\) {2}CreateDeployment {2}from 10\.0\.0\.7:4000$/);
+  t.equal(auditLine(aRecord({ actor: 'coordinator', role: '', action: 'server-certificate-renewed', peer: '', outcome: 'ok', code: '', message: '', targetJson: '{"expiresAt":"2029-03-01T00:00:00.000Z"}' }), paint(false)),
+    `     7  ${T0}  ok       coordinator  server-certificate-renewed  expiresAt=2029-03-01T00:00:00.000Z`, 'the coordinator\'s own action comes from no peer');
   t.same(auditJson(aRecord()).target, { application: 'shop', group: 'web' });
   t.notOk('targetJson' in auditJson(aRecord()));
 });

@@ -43,6 +43,7 @@ t.test('a fresh agent install copies aside, swaps in, writes the config and unit
   for (const line of ['Restart=always', 'LimitNOFILE=65536', 'After=network-online.target', 'Wants=network-online.target', 'User=root', 'WantedBy=multi-user.target', 'KillMode=process']) {
     t.match(unit.content, new RegExp(`^${line}$`, 'm'), line);
   }
+  t.notMatch(unit.content, /ExecReload/, 'the agent has nothing to reload (SIGHUP would end it)');
   t.match(lines(steps).at(-1), /^note {4}enrollment: not enrolled, so the agent connects in plaintext/);
 });
 
@@ -74,6 +75,7 @@ t.test('the coordinator: its own config and a larger open-file limit', async t =
   const unit = unitFile('ferry-coordinator', facts(), layoutFor('ferry-coordinator', '/'));
   t.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/ferry\/bin\/ferry-coordinator --config \/etc\/ferry\/coordinator.yaml$/m);
   t.match(unit, /^LimitNOFILE=1048576$/m);
+  t.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m, 'systemctl reload serves a renewed server certificate');
   t.notMatch(lines(steps).join('\n'), /enrollment/);
 });
 

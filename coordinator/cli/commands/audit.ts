@@ -22,7 +22,7 @@ export function auditLine(r: AuditRecord__Output, c: Paint): string {
   const error = r.code ? `${r.code}: ${r.message}` : '';
   return [
     String(r.seq).padStart(6), r.at, c(OUTCOME_COLOR[r.outcome] ?? '', r.outcome.padEnd(7)),
-    `${r.actor}${r.role ? ` (${r.role})` : ''}`, r.action.replace(/^\w+Service\//, ''), `from ${r.peer}`,
+    `${r.actor}${r.role ? ` (${r.role})` : ''}`, r.action.replace(/^\w+Service\//, ''), ...(r.peer ? [`from ${r.peer}`] : []),
     ...(what ? [what] : []), ...(error ? [`— ${error}`] : []), ...(r.count > 1 ? [`(×${r.count}, last ${r.lastAt})`] : []),
   ].join('  ');
 }
