@@ -118,12 +118,18 @@ async function exists(file: string): Promise<boolean> {
   return fs.access(file).then(() => true, () => false);
 }
 
-/** Writes `text` to `file` by rename from a temp file beside it, so a reader sees the old file or the new, never half of one. */
+/**
+ * Writes `text` to `file` by rename from a temp file beside it, so a reader sees the old file or the
+ * new, never half of one. The new file keeps the old one's owner: root running `renew-cert` for a
+ * coordinator that runs as its own user (install --user) must not leave it a key it cannot read.
+ */
 async function replaceFile(file: string, text: string, mode: number): Promise<void> {
   const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+  const old = await fs.stat(file).catch(() => undefined);
   try {
     await fs.writeFile(tmp, text, { mode, flag: 'wx' });
     await fs.chmod(tmp, mode);
+    if (old && process.getuid?.() === 0) await fs.chown(tmp, old.uid, old.gid);
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });

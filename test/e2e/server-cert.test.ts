@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import t from 'tap';
 import { runBin } from '../helpers/agent-cli.js';
 import { startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';
-import { tempDir } from '../helpers/temp.js';
+import { isRoot, tempDir } from '../helpers/temp.js';
 import { asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
 
 /** Opens a TLS connection to `address` (ALPN http/1.1, no verification: the test looks at what is served) once the handshake is done. */
@@ -79,8 +79,13 @@ t.test('the server certificate: renewed at start when due, renew-cert + SIGHUP w
 
   // renew-cert adds a name; SIGHUP serves it without a restart; an open connection keeps working.
   const held = await connect(c.address);
+  // As after install --user: the coordinator's user owns DATA; root runs renew-cert.
+  if (isRoot) for (const f of ['server.crt', 'server.key']) await fs.chown(path.join(tlsDir, f), 65534, 65534);
   const manual = await runBin('ferry-coordinator', ['renew-cert', '--data', data, '--san', 'extra.example', '--json']);
   t.equal(manual.code, 0, manual.stderr);
+  if (isRoot) {
+    for (const f of ['server.crt', 'server.key']) t.match(await fs.stat(path.join(tlsDir, f)), { uid: 65534, gid: 65534 }, `${f} keeps its owner`);
+  }
   t.same(manual.json.subjectAltNames.slice(-1), ['extra.example']);
   t.notMatch(manual.stdout, /PRIVATE KEY/, 'never the key');
   t.equal((await served(c.address)).fingerprint256, renewed.fingerprint256, 'not served before SIGHUP');
