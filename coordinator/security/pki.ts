@@ -119,31 +119,27 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /**
- * Writes `text` to `file` by rename from a temp file beside it, so a reader sees the old file or the
- * new, never half of one. The new file keeps the old one's owner: root running `renew-cert` for a
+ * Writes `text` to a temp file beside `file`, ready to be renamed over it (so a reader sees the old
+ * file or the new, never half of one). It gets the old file's owner: root running `renew-cert` for a
  * coordinator that runs as its own user (install --user) must not leave it a key it cannot read.
  */
-async function replaceFile(file: string, text: string, mode: number): Promise<void> {
+async function stageFile(file: string, text: string, mode: number): Promise<string> {
   const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
   const old = await fs.stat(file).catch(() => undefined);
-  try {
-    await fs.writeFile(tmp, text, { mode, flag: 'wx' });
-    await fs.chmod(tmp, mode);
-    if (old && process.getuid?.() === 0) await fs.chown(tmp, old.uid, old.gid);
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  await fs.writeFile(tmp, text, { mode, flag: 'wx' });
+  await fs.chmod(tmp, mode);
+  if (old && process.getuid?.() === 0) await fs.chown(tmp, old.uid, old.gid);
+  return tmp;
 }
 
 /**
  * Makes a new server key and certificate for `sans`, signed by the CA in `files`, and puts them in
- * place of server.key (0600) and server.crt, each by rename. Nothing is replaced until both exist:
- * a failure (no CA key, openssl refusing) leaves the current pair as it was. Returns the new PEM.
+ * place of server.key (0600) and server.crt by two renames, once both are written in full: a failure
+ * before (no CA key, openssl refusing, a full disk) leaves the current pair as it was. Returns the new PEM.
  */
 export async function issueServerCertificate(files: TlsFiles, sans: readonly string[]): Promise<string> {
   const work = await fs.mkdtemp(path.join(files.dir, '.issue-'));
+  const staged: string[] = [];
   try {
     const key = path.join(work, 'server.key');
     const csr = path.join(work, 'server.csr');
@@ -151,11 +147,13 @@ export async function issueServerCertificate(files: TlsFiles, sans: readonly str
     await fs.chmod(key, 0o600);
     await runOpenssl(opensslArgs.csr(key, 'ferry-coordinator', csr));
     const cert = await signCsr(files, await fs.readFile(csr, 'utf8'), 'server', sans, SERVER_DAYS);
-    await replaceFile(files.serverKey, await fs.readFile(key, 'utf8'), 0o600);
-    await replaceFile(files.serverCert, cert, 0o644);
+    staged.push(await stageFile(files.serverKey, await fs.readFile(key, 'utf8'), 0o600));
+    staged.push(await stageFile(files.serverCert, cert, 0o644));
+    await fs.rename(staged[0]!, files.serverKey);
+    await fs.rename(staged[1]!, files.serverCert);
     return cert;
   } finally {
-    await fs.rm(work, { recursive: true, force: true });
+    await Promise.all([work, ...staged].map(p => fs.rm(p, { recursive: true, force: true })));
   }
 }
 
