@@ -1,3 +1,4 @@
+import dns from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
 import { FerryError, describeError } from '../../agent/errors.js';
@@ -88,8 +89,10 @@ function sniff(socket: net.Socket, routes: Routes): void {
 }
 
 /**
- * Listens on `listen` and routes each connection. `onTlsError` hears failed handshakes (a
- * plaintext client on the TLS port, a client that does not trust the CA).
+ * Listens on `listen` and routes each connection. A host name is bound on every address it
+ * resolves to (as grpc-js' own bind did: `localhost` on both 127.0.0.1 and ::1); port 0 picks one
+ * free port for all of them. `onTlsError` hears failed handshakes (a plaintext client on the TLS
+ * port, a client that does not trust the CA).
  */
 export async function listenShared(
   listen: string,
@@ -103,9 +106,14 @@ export async function listenShared(
     open.add(socket);
     socket.once('close', () => open.delete(socket));
   };
-  let server: net.Server;
-  let secureServer: tls.Server | undefined;
-  if (identity) {
+  const make = (): net.Server => {
+    if (!identity) {
+      return net.createServer(socket => {
+        track(socket);
+        socket.on('error', () => {});
+        sniff(socket, routes);
+      });
+    }
     const secure = tls.createServer({
       key: identity.key, cert: identity.cert, ca: identity.ca,
       requestCert: true, rejectUnauthorized: false,
@@ -118,27 +126,40 @@ export async function listenShared(
       routes[socket.alpnProtocol === 'h2' ? 'grpc' : 'http'](socket);
     });
     secure.on('tlsClientError', onTlsError);
-    server = secureServer = secure;
-  } else {
-    server = net.createServer(socket => {
-      track(socket);
-      socket.on('error', () => {});
-      sniff(socket, routes);
-    });
+    return secure;
+  };
+  let addresses: string[];
+  try {
+    addresses = net.isIP(host) ? [host] : [...new Set((await dns.lookup(host, { all: true })).map(a => a.address))];
+  } catch (err) {
+    throw new FerryError('UNAVAILABLE', `--listen ${listen}: cannot resolve ${host}: ${describeError(err)}`, { cause: err });
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', err => reject(new FerryError('UNAVAILABLE', `--listen ${listen}: cannot listen: ${describeError(err)}`, { cause: err })));
-    server.listen(port, host, () => resolve());
-  });
+  const servers: net.Server[] = [];
+  const closeAll = () => Promise.all(servers.map(s => new Promise<void>(resolve => s.close(() => resolve())))).then(() => undefined);
+  let bound = port;
+  try {
+    for (const address of addresses) {
+      const server = make();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', err => reject(new FerryError('UNAVAILABLE', `--listen ${listen}: cannot listen on ${address}: ${describeError(err)}`, { cause: err })));
+        server.listen(bound, address, () => resolve());
+      });
+      servers.push(server);
+      bound = (server.address() as net.AddressInfo).port;
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
   return {
-    port: (server.address() as net.AddressInfo).port,
-    close: () => new Promise<void>(resolve => server.close(() => resolve())),
+    port: bound,
+    close: closeAll,
     destroyAll: () => {
       for (const s of open) s.destroy();
     },
     setIdentity: next => {
-      if (!secureServer) throw new FerryError('FAILED_PRECONDITION', 'this listener serves plaintext (--insecure): there is no TLS identity to replace');
-      secureServer.setSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
+      if (!identity) throw new FerryError('FAILED_PRECONDITION', 'this listener serves plaintext (--insecure): there is no TLS identity to replace');
+      for (const server of servers) (server as tls.Server).setSecureContext({ key: next.key, cert: next.cert, ca: next.ca });
     },
   };
 }
