@@ -9,7 +9,7 @@ import { listenShared, splitListen } from '../../coordinator/net/listener.js';
 
 const PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 
-async function start(t: Parameters<Parameters<typeof t.test>[1]>[0], listen: string) {
+async function start(t: { teardown(fn: () => unknown): void }, listen: string) {
   const seen: { route: string; first: string }[] = [];
   const routed = (route: string) => (socket: net.Socket) => {
     // What the route reads first must be what the client sent first.
