@@ -12,8 +12,10 @@ import type { RevisionTransport } from './revision-cache.js';
  * client's), plain HTTP to a coordinator run --insecure. One connection per fetch.
  */
 export const REVISION_PATH = '/v1/revisions/';
+/** Set on every answer of a coordinator's download handler (coordinator/revisions/http-download.ts). */
+const MARK_HEADER = 'x-ferry-revisions';
 
-/** The coordinator answered, but not as a Ferry coordinator that serves revisions over HTTP (an older one). */
+/** Something answered, but not a Ferry coordinator's download handler (an older coordinator, a proxy in between). */
 export class NotServedOverHttp extends Error {}
 
 /** The HTTP answers retrying cannot fix, and the FerryError code each becomes. */
@@ -63,15 +65,16 @@ export function httpRevisionTransport(address: string, hostId: string, identity?
       });
       try {
         const status = res.statusCode ?? 0;
+        if (res.headers[MARK_HEADER] !== '1') {
+          // A proxy, or a server that is not a Ferry coordinator serving downloads: not its word.
+          throw new NotServedOverHttp(`GET ${url}: HTTP ${status} without ${MARK_HEADER}, so not from a Ferry coordinator's download handler: ${(await readText(res)).slice(0, 200)}`);
+        }
         if (status === 416 && offset > 0 && res.headers['content-range'] === `bytes */${offset}`) return; // nothing left to send
         if (status !== (offset > 0 ? 206 : 200)) {
           const text = await readText(res);
           const permanent = PERMANENT[status];
-          // Anything but a plain-text Ferry answer is not this coordinator's download endpoint.
-          if (permanent && res.headers['content-type']?.startsWith('text/plain')) {
-            throw new FerryError(permanent, `GET ${url}${offset > 0 ? ` from byte ${offset}` : ''} refused (${status}): ${text}`);
-          }
-          throw new NotServedOverHttp(`GET ${url}: HTTP ${status} ${text.slice(0, 200)}`);
+          if (permanent) throw new FerryError(permanent, `GET ${url}${offset > 0 ? ` from byte ${offset}` : ''} refused (${status}): ${text}`);
+          throw new Error(`GET ${url}: HTTP ${status}: ${text.slice(0, 200)}`); // the coordinator's own failure: retried
         }
         if (offset > 0 && !String(res.headers['content-range'] ?? '').startsWith(`bytes ${offset}-`)) {
           throw new FerryError('FAILED_PRECONDITION', `GET ${url}: asked for bytes from ${offset}, got Content-Range '${res.headers['content-range']}'`);

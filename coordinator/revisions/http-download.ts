@@ -18,6 +18,11 @@ import { Refusal, authorizeHostCertificate } from '../security/auth.js';
  * HTTP/1.1 server sends a file at close to raw-TCP speed (bench/README.md, "transfer").
  */
 export const REVISION_PATH = '/v1/revisions/';
+/**
+ * On every answer of this handler, errors included: an agent takes an answer without it for a proxy
+ * or an older coordinator in between (and falls back to FetchRevision) instead of for Ferry's word.
+ */
+export const MARK_HEADER = 'x-ferry-revisions';
 const DIGEST = /^[0-9a-f]{64}$/;
 const READ_BYTES = 1024 * 1024;
 
@@ -33,7 +38,7 @@ function send(res: http.ServerResponse, status: number, message: string, headers
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(`${message}\n`);
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', [MARK_HEADER]: '1', ...headers }).end(`${message}\n`);
 }
 
 /** `bytes=N-` → N; no header → 0; anything else → undefined (this server serves one open range only). */
@@ -102,6 +107,7 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
   const partial = req.headers.range !== undefined;
   res.writeHead(partial ? 206 : 200, {
     'content-type': 'application/octet-stream',
+    [MARK_HEADER]: '1',
     'content-length': String(total - start),
     'accept-ranges': 'bytes',
     etag: `"${digest}"`,

@@ -80,6 +80,7 @@ t.test('plaintext (--insecure): the answers of GET /v1/revisions/<sha256>', asyn
   t.equal(whole.headers['content-type'], 'application/octet-stream');
   t.equal(whole.headers['accept-ranges'], 'bytes');
   t.equal(whole.headers.etag, `"${digest}"`);
+  t.equal(whole.headers['x-ferry-revisions'], '1', 'marked as the download handler\'s answer');
   t.ok(whole.body.equals(bytes), 'the stored bytes');
 
   const rest = await request(at, url, { headers: { range: 'bytes=1000-' } });
@@ -111,6 +112,7 @@ t.test('plaintext (--insecure): the answers of GET /v1/revisions/<sha256>', asyn
   t.match(notDigest.body.toString(), /not a revision digest/);
   const unknown = await request(at, `/v1/revisions/${'ab'.repeat(32)}`);
   t.equal(unknown.status, 404);
+  t.equal(unknown.headers['x-ferry-revisions'], '1', 'refusals are marked too');
   t.match(unknown.body.toString(), /not known to the coordinator/);
 
   t.test('the agent\'s transport: from an offset, to the end, and an unknown revision', async t => {
@@ -142,6 +144,16 @@ t.test('plaintext (--insecure): the answers of GET /v1/revisions/<sha256>', asyn
     t.ok(isFerryError(err) && err.code === 'NOT_FOUND');
     t.equal(refused.length, 0, 'an HTTP refusal is final');
   });
+});
+
+t.test('an HTTP answer that is not the download handler\'s (a proxy in between) is not taken as Ferry\'s word', async t => {
+  const proxy = http.createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('no route\n'));
+  await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => new Promise<void>(resolve => proxy.close(() => resolve())));
+  const err = await failure(collect(httpRevisionTransport(`127.0.0.1:${(proxy.address() as AddressInfo).port}`, 'h1').fetch(digest, 0)));
+  t.notOk(isFerryError(err), `not a refusal: ${String(err)}`);
+  t.ok(neverAnswered(err), 'so the agent falls back to FetchRevision');
+  t.match(String(err), /without x-ferry-revisions/);
 });
 
 t.test('a failure after the first byte is retried as it is, never switched to the other transport', async t => {
