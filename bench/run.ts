@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { fallbackTransport, grpcRevisionTransport } from '../agent/link/transport.js';
 import { httpRevisionTransport } from '../agent/link/http-transport.js';
 import { loadAgentIdentity } from '../agent/link/identity.js';
@@ -106,6 +107,15 @@ async function sample(size: number, serverPid: number, fn: () => Promise<number>
   return { ms, serverCpu: cpuMsOf(serverPid) - s0, clientCpu: (c.user + c.system) / 1000 };
 }
 
+/** Reads a transport's stream the way the revision cache does: 'data' events, no promise per chunk. */
+function drain(stream: Readable, each: (b: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.on('data', each);
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+}
+
 async function transfer(opts: BenchOptions): Promise<void> {
   const env = await startEnv('transfer');
   try {
@@ -137,7 +147,7 @@ async function transfer(opts: BenchOptions): Promise<void> {
     const httpStream = async () => {
       const transport = httpRevisionTransport(env.coordinator.address, 'bench');
       let n = 0;
-      for await (const b of transport.fetch(digest, 0)) n += b.length;
+      await drain(await transport.open(digest, 0), b => (n += b.length));
       return n;
     };
     // The same revision from a coordinator serving TLS, to an enrolled host (what production runs).
@@ -158,7 +168,7 @@ async function transfer(opts: BenchOptions): Promise<void> {
     const securePid = secure.child.pid!;
     const httpsStream = async () => {
       let n = 0;
-      for await (const b of httpRevisionTransport(secure.address, 'bench', () => identity).fetch(digest, 0)) n += b.length;
+      await drain(await httpRevisionTransport(secure.address, 'bench', () => identity).open(digest, 0), b => (n += b.length));
       return n;
     };
     let k = 0;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { Readable } from 'node:stream';
 import { FerryError, describeError } from '../errors.js';
 import type { AgentIdentity } from './identity.js';
 import type { RevisionTransport } from './revision-cache.js';
@@ -32,15 +33,22 @@ function splitAddress(address: string): { host: string; port: number } {
   return { host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(i + 1)) };
 }
 
+/** The start of an answer's body (up to `limit` characters); the rest is not read (it may be a whole revision). */
 function readText(res: http.IncomingMessage, limit = 4096): Promise<string> {
   return new Promise(resolve => {
     let text = '';
+    const done = () => resolve(text.trim().slice(0, limit));
     res.setEncoding('utf8');
     res.on('data', (d: string) => {
-      if (text.length < limit) text += d;
+      text += d;
+      if (text.length >= limit) {
+        res.destroy();
+        done();
+      }
     });
-    res.on('end', () => resolve(text.trim().slice(0, limit)));
-    res.on('error', () => resolve(text.trim().slice(0, limit)));
+    res.on('end', done);
+    res.on('error', done);
+    res.on('close', done);
   });
 }
 
@@ -50,7 +58,7 @@ export const HOST_HEADER = 'x-ferry-host-id';
 export function httpRevisionTransport(address: string, hostId: string, identity?: () => AgentIdentity | undefined): RevisionTransport {
   const { host, port } = splitAddress(address);
   return {
-    async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    async open(digest: string, offset: number, signal?: AbortSignal): Promise<Readable> {
       const tls = identity?.();
       const options: https.RequestOptions = {
         host, port, path: `${REVISION_PATH}${digest}`, method: 'GET', agent: false, signal,
@@ -69,7 +77,10 @@ export function httpRevisionTransport(address: string, hostId: string, identity?
           // A proxy, or a server that is not a Ferry coordinator serving downloads: not its word.
           throw new NotServedOverHttp(`GET ${url}: HTTP ${status} without ${MARK_HEADER}, so not from a Ferry coordinator's download handler: ${(await readText(res)).slice(0, 200)}`);
         }
-        if (status === 416 && offset > 0 && res.headers['content-range'] === `bytes */${offset}`) return; // nothing left to send
+        if (status === 416 && offset > 0 && res.headers['content-range'] === `bytes */${offset}`) {
+          res.destroy();
+          return Readable.from([]); // nothing left to send
+        }
         if (status !== (offset > 0 ? 206 : 200)) {
           const text = await readText(res);
           const permanent = PERMANENT[status];
@@ -79,11 +90,13 @@ export function httpRevisionTransport(address: string, hostId: string, identity?
         if (offset > 0 && !String(res.headers['content-range'] ?? '').startsWith(`bytes ${offset}-`)) {
           throw new FerryError('FAILED_PRECONDITION', `GET ${url}: asked for bytes from ${offset}, got Content-Range '${res.headers['content-range']}'`);
         }
-        for await (const chunk of res as AsyncIterable<Buffer>) yield chunk;
-        if (!res.complete) throw new Error(`GET ${url}: the connection closed before the whole revision arrived`);
-      } finally {
+      } catch (err) {
         res.destroy();
+        throw err;
       }
+      // The body as it arrives. A connection that closes before Content-Length bytes is the stream's error.
+      res.on('aborted', () => res.destroy(new Error(`GET ${url}: the connection closed before the whole revision arrived`)));
+      return res;
     },
   };
 }

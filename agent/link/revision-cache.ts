@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { FerryError, describeError, isFerryError } from '../errors.js';
 import { readPointer } from '../state/files.js';
 import type { Layout } from '../state/layout.js';
@@ -13,18 +14,20 @@ import { type BackoffPolicy, FETCH_BACKOFF, backoffDelay, sleep } from './backof
  *   <root>/revisions/<sha256>.<tar|tgz|zip>   complete, verified: used as is, never downloaded twice
  *   <root>/revisions/<sha256>.partial         a download in progress: resumed from its size
  *
- * `ensure` downloads through a RevisionTransport (FetchRevision in production, a fake in tests)
+ * `ensure` downloads through a RevisionTransport (HTTP/1.1 or FetchRevision in production, a fake in tests)
  * from the partial file's size on, retrying a dropped transfer with backoff (bounded), hashes
  * every byte with SHA-256 and renames into place only when the digest matches. One deployment
  * runs at a time per host, so no two `ensure` calls race on one digest.
  */
 export interface RevisionTransport {
   /**
-   * The revision's bytes from `offset` on, a Buffer or a run of consecutive Buffers at a time (one
-   * disk write each). Throw a FerryError for a permanent refusal. A yielded Buffer must stay as it
-   * is afterwards: the cache writes it to disk in the background.
+   * The revision's bytes from `offset` on, as a stream of Buffers, read by 'data' events (each chunk
+   * handled where it arrives: no promise per 64 KiB; bench/README.md) with pause/resume for
+   * back-pressure. A permanent refusal is a FerryError, from `open` or as the stream's error; any
+   * other error is a dropped transfer, resumed. A Buffer the stream gave must stay as it is
+   * afterwards: the cache writes it to disk in the background.
    */
-  fetch(digest: string, offset: number, signal?: AbortSignal): AsyncIterable<Buffer>;
+  open(digest: string, offset: number, signal?: AbortSignal): Promise<Readable>;
 }
 
 export const ARCHIVE_TYPES = ['tar', 'tgz', 'zip'] as const;
@@ -59,6 +62,8 @@ export interface RevisionCacheOptions {
   maxBytesPerSecond?: number;
   /** Told of every chunk of bytes received and written (metrics). */
   onBytes?: (bytes: number) => void;
+  /** Told of every transfer that ended cleanly: from which byte, how many bytes, how long. */
+  onFetched?: (info: { digest: string; offset: number; bytes: number; ms: number }) => void;
 }
 
 export function isDigest(s: string): boolean {
@@ -70,7 +75,7 @@ class AttemptFailed extends Error {}
 
 export class RevisionCache {
   readonly dir: string;
-  private readonly o: Required<Omit<RevisionCacheOptions, 'onRetry' | 'onBytes'>> & Pick<RevisionCacheOptions, 'onRetry' | 'onBytes'>;
+  private readonly o: Required<Omit<RevisionCacheOptions, 'onRetry' | 'onBytes' | 'onFetched'>> & Pick<RevisionCacheOptions, 'onRetry' | 'onBytes' | 'onFetched'>;
 
   constructor(opts: RevisionCacheOptions) {
     this.dir = opts.dir;
@@ -143,15 +148,14 @@ export class RevisionCache {
 
   /**
    * One fetch from `offset`: hashes each chunk as it arrives and appends it to the partial file in
-   * the background (up to WRITE_AHEAD bytes queued), so the disk write overlaps receiving the next
-   * chunk; whatever has queued up meanwhile goes in one `writev` (a 64 KiB socket read per write
-   * call cost more than the disk). Every queued byte is written before this returns or throws, so
-   * the partial file always ends where the next attempt resumes. Network errors become AttemptFailed.
+   * the background (up to WRITE_AHEAD bytes queued, then the stream is paused), so the disk write
+   * overlaps receiving the next chunk; whatever has queued up meanwhile goes in one `writev` (a
+   * 64 KiB socket read per write call cost more than the disk). Every queued byte is written before
+   * this returns or throws, so the partial file always ends where the next attempt resumes.
+   * Network errors become AttemptFailed.
    */
   private async attempt(digest: string, size: number, partial: string, hash: Hash, offset: number, signal?: AbortSignal): Promise<number> {
     const fh = await fs.open(partial, 'a', 0o644);
-    const it = this.o.transport.fetch(digest, offset, signal)[Symbol.asyncIterator]();
-    let done = false;
     let queue: Buffer[] = [];
     let queued = 0;
     let writer: Promise<void> | undefined;
@@ -174,38 +178,65 @@ export class RevisionCache {
           if (queue.length > 0 && !writeError) kick();
         });
     };
+    const belowWriteAhead = async () => {
+      while (queued > WRITE_AHEAD && writer) await writer;
+    };
+    // Permanent refusals pass as they are; anything else from the network is a dropped transfer.
+    const network = (err: unknown) => (isFerryError(err) && err.code !== 'UNAVAILABLE' ? err : new AttemptFailed(describeError(err), { cause: err }));
+    const limited = this.o.maxBytesPerSecond > 0;
+    const start = { offset, at: performance.now() };
+    let stream: Readable | undefined;
     try {
-      for (;;) {
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await it.next();
-        } catch (err) {
-          done = true;
-          if (isFerryError(err) && err.code !== 'UNAVAILABLE') throw err; // permanent refusal
-          throw new AttemptFailed(describeError(err), { cause: err });
-        }
-        if (next.done) {
-          done = true;
-          return offset;
-        }
-        const chunk = next.value;
-        const bytes = chunk.length;
-        if (size > 0 && offset + bytes > size) {
-          while (writer) await writer;
-          await fs.rm(partial, { force: true });
-          throw new FerryError('CHECKSUM_MISMATCH', `revision ${digest}: the coordinator sent more than its ${size} bytes`);
-        }
-        hash.update(chunk);
-        offset += bytes;
-        queue.push(chunk);
-        queued += bytes;
-        kick();
-        while (queued > WRITE_AHEAD && writer) await writer;
-        if (writeError) throw writeError;
-        await this.throttle(bytes, signal);
+      try {
+        stream = await this.o.transport.open(digest, offset, signal);
+      } catch (err) {
+        throw network(err);
       }
+      const source = stream;
+      return await new Promise<number>((resolve, reject) => {
+        let settled = false;
+        const fail = (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          source.destroy();
+          reject(err);
+        };
+        source.on('data', (chunk: Buffer) => {
+          if (settled) return;
+          const bytes = chunk.length;
+          if (size > 0 && offset + bytes > size) {
+            fail(new FerryError('CHECKSUM_MISMATCH', `revision ${digest}: the coordinator sent more than its ${size} bytes`));
+            return;
+          }
+          if (writeError) return fail(writeError);
+          hash.update(chunk);
+          offset += bytes;
+          queue.push(chunk);
+          queued += bytes;
+          kick();
+          if (queued > WRITE_AHEAD || limited) {
+            source.pause();
+            Promise.all([belowWriteAhead(), limited ? this.throttle(bytes, signal) : undefined])
+              .then(() => !settled && source.resume(), fail);
+          }
+        });
+        source.on('end', () => {
+          if (settled) return;
+          settled = true;
+          this.o.onFetched?.({ digest, offset: start.offset, bytes: offset - start.offset, ms: performance.now() - start.at });
+          resolve(offset);
+        });
+        source.on('error', err => fail(network(err)));
+        source.on('close', () => fail(new AttemptFailed(`the transfer of revision ${digest} stopped at byte ${offset}`)));
+      });
+    } catch (err) {
+      if (isFerryError(err, 'CHECKSUM_MISMATCH')) {
+        while (writer) await writer;
+        await fs.rm(partial, { force: true });
+      }
+      throw err;
     } finally {
-      if (!done) await it.return?.().catch(() => undefined);
+      stream?.destroy();
       while (writer) await writer;
       await fh.close();
       // A failed disk write is the host's problem, not the network's: it wins over any other outcome.

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceClient } from '../../proto/gen/ferry/v1/AgentService.js';
 import type { RevisionChunk__Output } from '../../proto/gen/ferry/v1/RevisionChunk.js';
@@ -49,71 +50,69 @@ export function grpcRevisionTransport(address: string, hostId: string, credentia
     client?.close();
     client = undefined;
   };
-  return {
-    async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-      // A renewed certificate (credentials changed) gets a new channel.
-      if (client && clientCredentials !== credentials?.()) drop();
-      clientCredentials = credentials?.();
-      client ??= agentClient(address, 'transfer', clientCredentials);
-      const call = client.FetchRevision({ digest, offset, hostId });
-      const cancel = () => call.cancel();
-      signal?.addEventListener('abort', cancel, { once: true });
-      let expected = offset;
-      try {
-        for await (const chunk of call as AsyncIterable<RevisionChunk__Output>) {
-          if (Number(chunk.offset) !== expected) {
-            throw new FerryError('FAILED_PRECONDITION',
-              `FetchRevision(${digest}): the coordinator sent bytes at offset ${chunk.offset}, expected ${expected}`);
-          }
-          expected += chunk.data.length;
-          yield chunk.data;
+  async function* chunks(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    // A renewed certificate (credentials changed) gets a new channel.
+    if (client && clientCredentials !== credentials?.()) drop();
+    clientCredentials = credentials?.();
+    client ??= agentClient(address, 'transfer', clientCredentials);
+    const call = client.FetchRevision({ digest, offset, hostId });
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    let expected = offset;
+    try {
+      for await (const chunk of call as AsyncIterable<RevisionChunk__Output>) {
+        if (Number(chunk.offset) !== expected) {
+          throw new FerryError('FAILED_PRECONDITION',
+            `FetchRevision(${digest}): the coordinator sent bytes at offset ${chunk.offset}, expected ${expected}`);
         }
-      } catch (err) {
-        drop();
-        throw fetchError(err, digest, offset);
-      } finally {
-        signal?.removeEventListener('abort', cancel);
-        call.cancel();
+        expected += chunk.data.length;
+        yield chunk.data;
       }
+    } catch (err) {
+      drop();
+      throw fetchError(err, digest, offset);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+      call.cancel();
+    }
+  }
+  return {
+    async open(digest: string, offset: number, signal?: AbortSignal): Promise<Readable> {
+      // One chunk of read-ahead (up to 4 MiB): the cache pauses the stream for back-pressure.
+      return Readable.from(chunks(digest, offset, signal), { objectMode: true, highWaterMark: 1 });
     },
     close: drop,
   };
 }
 
 export interface FetchEvents {
-  /** The HTTP attempt got no HTTP answer; this fetch goes over FetchRevision. */
+  /** The HTTP attempt got no answer from a coordinator's download handler; this fetch goes over FetchRevision. */
   fellBack(err: unknown): void;
-  /** A fetch ended cleanly: how, from where, how many bytes, how long. */
-  fetched?(via: 'http' | 'grpc', digest: string, offset: number, bytes: number, ms: number): void;
+  /** A transfer started, over which transport and from which byte. */
+  opened?(via: 'http' | 'grpc', digest: string, offset: number): void;
 }
 
 /**
  * How the agent fetches revisions: over HTTP/1.1 from the coordinator's port first (about twice
  * grpc-js' speed on a large revision; link/http-transport.ts), over FetchRevision when that
- * attempt got no HTTP answer at all (a coordinator from before HTTP downloads). A refusal or a
- * failure mid-transfer is not a reason to switch: the revision cache retries it as it is.
+ * attempt got no answer from a coordinator's download handler (an older coordinator, a proxy in
+ * between). A refusal, or a failure once the bytes flow, is not a reason to switch: the revision
+ * cache retries it as it is.
  */
 export function fallbackTransport(http: RevisionTransport, grpc: RevisionTransport, events: FetchEvents): RevisionTransport {
   return {
-    async *fetch(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-      const t0 = performance.now();
-      let bytes = 0;
+    async open(digest: string, offset: number, signal?: AbortSignal): Promise<Readable> {
       try {
-        for await (const chunk of http.fetch(digest, offset, signal)) {
-          bytes += chunk.length;
-          yield chunk;
-        }
-        events.fetched?.('http', digest, offset, bytes, performance.now() - t0);
-        return;
+        const stream = await http.open(digest, offset, signal);
+        events.opened?.('http', digest, offset);
+        return stream;
       } catch (err) {
-        if (bytes > 0 || signal?.aborted || !neverAnswered(err)) throw err;
+        if (signal?.aborted || !neverAnswered(err)) throw err;
         events.fellBack(err);
       }
-      for await (const chunk of grpc.fetch(digest, offset, signal)) {
-        bytes += chunk.length;
-        yield chunk;
-      }
-      events.fetched?.('grpc', digest, offset, bytes, performance.now() - t0);
+      const stream = await grpc.open(digest, offset, signal);
+      events.opened?.('grpc', digest, offset);
+      return stream;
     },
   };
 }

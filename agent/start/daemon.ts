@@ -89,13 +89,14 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   const grpcTransport = grpcRevisionTransport(cfg.coordinator, hostId, currentCredentials);
   const cacheLog = base.child({ component: 'revisions' });
   const transport = fallbackTransport(httpRevisionTransport(cfg.coordinator, hostId, () => identity), grpcTransport, {
-    fellBack: err => cacheLog.warn('revision download over HTTP got no answer; using FetchRevision (gRPC) instead', { reason: describeError(err) }),
-    fetched: (via, digest, offset, bytes, ms) => cacheLog.info('revision bytes received', {
-      revision_digest: digest, transport: via, offset, bytes, duration_ms: Math.round(ms), mib_per_s: Math.round(bytes / 1048576 / Math.max(ms / 1000, 0.001)),
-    }),
+    fellBack: err => cacheLog.warn('revision download over HTTP got no answer from the coordinator; using FetchRevision (gRPC) instead', { reason: describeError(err) }),
+    opened: (via, digest, offset) => cacheLog.info('revision transfer started', { revision_digest: digest, transport: via, offset }),
   });
   const cache = new RevisionCache({
     dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate, onBytes: n => metrics.downloaded(n),
+    onFetched: i => cacheLog.info('revision bytes received', {
+      revision_digest: i.digest, offset: i.offset, bytes: i.bytes, duration_ms: Math.round(i.ms), mib_per_s: Math.round(i.bytes / 1048576 / Math.max(i.ms / 1000, 0.001)),
+    }),
     onRetry: i => cacheLog.warn('revision transfer interrupted; resuming', {
       revision_digest: i.digest, offset: i.offset, attempt: i.attempt, delay_ms: i.delayMs, reason: describeError(i.error),
     }),

@@ -79,7 +79,7 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   t.match(noDeploy.stderr, /CreateDeployment needs deployer/, 'a viewer cannot create a deployment');
   const deployed = await as(deployer, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--wait', '--json']);
   t.equal(deployed.code, 0, `a deployer deploys, over mutual TLS: ${deployed.stderr.slice(-300)}`);
-  t.match(agent.output(), /\[revisions\] revision bytes received .*transport=http/, 'h1 downloaded the revision over HTTPS on the coordinator\'s port, with its certificate');
+  t.match(agent.output(), /\[revisions\] revision transfer started .*transport=http/, 'h1 downloaded the revision over HTTPS on the coordinator\'s port, with its certificate');
   t.notMatch(agent.output(), /using FetchRevision/, 'without falling back to gRPC');
 
   // An agent renews its certificate over mutual TLS before it expires (here: --renew-before longer than its year), with a new key.

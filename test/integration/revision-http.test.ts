@@ -3,8 +3,9 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import t from 'tap';
 import { isFerryError } from '../../agent/errors.js';
 import { httpRevisionTransport, neverAnswered } from '../../agent/link/http-transport.js';
@@ -22,9 +23,9 @@ import { asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js'
 // to gRPC: the answers a client gets, mutual TLS with an enrolled host's certificate, refusals
 // (audited), and the agent's fallback to FetchRevision when a coordinator serves HTTP/2 only.
 
-async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+async function collect(opened: Promise<AsyncIterable<Buffer>>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const b of it) parts.push(b);
+  for await (const b of await opened) parts.push(b);
   return Buffer.concat(parts);
 }
 
@@ -117,22 +118,56 @@ t.test('plaintext (--insecure): the answers of GET /v1/revisions/<sha256>', asyn
 
   t.test('the agent\'s transport: from an offset, to the end, and an unknown revision', async t => {
     const tr = httpRevisionTransport(at, 'h1');
-    t.ok((await collect(tr.fetch(digest, 4242))).equals(bytes.subarray(4242)));
-    t.equal((await collect(tr.fetch(digest, bytes.length))).length, 0, 'resuming a complete download: nothing left, no error');
-    const err = await failure(collect(tr.fetch('cd'.repeat(32), 0)));
+    t.ok((await collect(tr.open(digest, 4242))).equals(bytes.subarray(4242)));
+    t.equal((await collect(tr.open(digest, bytes.length))).length, 0, 'resuming a complete download: nothing left, no error');
+    const err = await failure(collect(tr.open('cd'.repeat(32), 0)));
     t.ok(isFerryError(err) && err.code === 'NOT_FOUND', 'NOT_FOUND, permanent');
     t.notOk(neverAnswered(err), 'a refusal is an answer: no fallback');
   });
 
+  t.test('a connection cut mid-body: the cache resumes with a Range from the bytes it has, and verifies', async t => {
+    // A TCP relay to the coordinator that cuts its first connection after ~2 MiB of the answer.
+    let connections = 0;
+    const relay = net.createServer(client => {
+      const first = connections++ === 0;
+      const upstream = net.connect(Number(at.slice(at.lastIndexOf(':') + 1)), '127.0.0.1');
+      let relayed = 0;
+      client.pipe(upstream);
+      upstream.on('data', d => {
+        relayed += d.length;
+        client.write(d);
+        if (first && relayed > 2 * 1024 * 1024) {
+          client.destroy();
+          upstream.destroy();
+        }
+      });
+      upstream.on('end', () => client.end());
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>(resolve => relay.listen(0, '127.0.0.1', () => resolve()));
+    t.teardown(() => new Promise<void>(resolve => relay.close(() => resolve())));
+    const retries: number[] = [];
+    const cache = new RevisionCache({
+      dir: await tempDir(t), transport: httpRevisionTransport(`127.0.0.1:${(relay.address() as AddressInfo).port}`, 'h1'),
+      sleep: async () => {}, onRetry: i => retries.push(i.offset),
+    });
+    t.ok((await fs.readFile(await cache.ensure(digest, bytes.length, 'tar'))).equals(bytes), 'the whole revision, verified');
+    t.equal(retries.length, 1, 'one retry');
+    t.ok(retries[0]! > 0 && retries[0]! < bytes.length, `resumed from byte ${retries[0]}, not from 0`);
+    t.equal(connections, 2);
+    t.match(coordinator.output(), new RegExp(`revision fetch .*offset=${retries[0]}.*transport=http`), 'the second request asked for the rest (Range)');
+  });
+
   t.test('an HTTP/2-only server gets the agent to fall back to FetchRevision; a refusal does not', async t => {
     const old = await http2Only(t);
-    const direct = await failure(collect(httpRevisionTransport(old, 'h1').fetch(digest, 0)));
+    const direct = await failure(collect(httpRevisionTransport(old, 'h1').open(digest, 0)));
     t.ok(neverAnswered(direct), `no HTTP answer from an HTTP/2-only server: ${String(direct)}`);
     const grpc = grpcRevisionTransport(at, 'h1');
     t.teardown(() => grpc.close());
     const fellBack: unknown[] = [];
     const via: string[] = [];
-    const tr = fallbackTransport(httpRevisionTransport(old, 'h1'), grpc, { fellBack: e => fellBack.push(e), fetched: v => via.push(v) });
+    const tr = fallbackTransport(httpRevisionTransport(old, 'h1'), grpc, { fellBack: e => fellBack.push(e), opened: v => via.push(v) });
     const cache = new RevisionCache({ dir: await tempDir(t), transport: tr });
     t.ok((await fs.readFile(await cache.ensure(digest, bytes.length, 'tar'))).equals(bytes), 'the revision, verified, over gRPC');
     t.equal(fellBack.length, 1, 'the fallback is reported');
@@ -140,7 +175,7 @@ t.test('plaintext (--insecure): the answers of GET /v1/revisions/<sha256>', asyn
 
     const refused: unknown[] = [];
     const strict = fallbackTransport(httpRevisionTransport(at, 'h1'), grpc, { fellBack: e => refused.push(e) });
-    const err = await failure(collect(strict.fetch('cd'.repeat(32), 0)));
+    const err = await failure(collect(strict.open('cd'.repeat(32), 0)));
     t.ok(isFerryError(err) && err.code === 'NOT_FOUND');
     t.equal(refused.length, 0, 'an HTTP refusal is final');
   });
@@ -150,26 +185,24 @@ t.test('an HTTP answer that is not the download handler\'s (a proxy in between) 
   const proxy = http.createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('no route\n'));
   await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', () => resolve()));
   t.teardown(() => new Promise<void>(resolve => proxy.close(() => resolve())));
-  const err = await failure(collect(httpRevisionTransport(`127.0.0.1:${(proxy.address() as AddressInfo).port}`, 'h1').fetch(digest, 0)));
+  const err = await failure(collect(httpRevisionTransport(`127.0.0.1:${(proxy.address() as AddressInfo).port}`, 'h1').open(digest, 0)));
   t.notOk(isFerryError(err), `not a refusal: ${String(err)}`);
   t.ok(neverAnswered(err), 'so the agent falls back to FetchRevision');
   t.match(String(err), /without x-ferry-revisions/);
 });
 
-t.test('a failure after the first byte is retried as it is, never switched to the other transport', async t => {
+t.test('a failure once the bytes flow is retried as it is, never switched to the other transport', async t => {
   const flaky: RevisionTransport = {
-    async *fetch() {
+    open: async () => Readable.from((async function* () {
       yield Buffer.from('abc');
       throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
-    },
+    })()),
   };
   const other: RevisionTransport = {
-    async *fetch() {
-      yield Buffer.from('should not be used');
-    },
+    open: async () => Readable.from([Buffer.from('should not be used')]),
   };
   const fellBack: unknown[] = [];
-  const err = await failure(collect(fallbackTransport(flaky, other, { fellBack: e => fellBack.push(e) }).fetch(digest, 0)));
+  const err = await failure(collect(fallbackTransport(flaky, other, { fellBack: e => fellBack.push(e) }).open(digest, 0)));
   t.match(String(err), /ECONNRESET/);
   t.equal(fellBack.length, 0);
 });
@@ -205,7 +238,7 @@ t.test('TLS: an enrolled host downloads with its certificate; others are refused
 
   const revoked = await as(admin, ['hosts', 'revoke', 'h1']);
   t.equal(revoked.code, 0, revoked.stderr);
-  const err = await failure(collect(tr.fetch(digest, 0)));
+  const err = await failure(collect(tr.open(digest, 0)));
   t.ok(isFerryError(err) && err.code === 'UNAUTHENTICATED', 'a revoked host is refused, permanently');
   t.match(String(err), /was revoked/);
 
@@ -219,7 +252,7 @@ t.test('TLS: an enrolled host downloads with its certificate; others are refused
   t.test('an HTTP/2-only TLS server refuses the HTTP/1.1 protocol: the agent falls back', async t => {
     const old = await http2Only(t, { key: await fs.readFile(path.join(data, 'tls', 'server.key')), cert: await fs.readFile(path.join(data, 'tls', 'server.crt')) });
     const id = await loadAgentIdentity(root);
-    const direct = await failure(collect(httpRevisionTransport(old, 'h1', () => id).fetch(digest, 0)));
+    const direct = await failure(collect(httpRevisionTransport(old, 'h1', () => id).open(digest, 0)));
     t.ok(neverAnswered(direct), `no HTTP answer from an HTTP/2-only TLS server: ${String(direct)}`);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { Transform, pipeline } from 'node:stream';
 import t from 'tap';
 import { isFerryError } from '../../agent/errors.js';
 import { grpcRevisionTransport } from '../../agent/link/transport.js';
@@ -37,9 +38,9 @@ function transporter(kind: Kind) {
   };
 }
 
-async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {
+async function collect(opened: Promise<AsyncIterable<Buffer>>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const b of it) parts.push(b);
+  for await (const b of await opened) parts.push(b);
   return Buffer.concat(parts);
 }
 
@@ -50,23 +51,23 @@ for (const kind of ['grpc', 'http'] as const) {
     const cache = new RevisionCache({ dir: await tempDir(t), transport: tr });
     const p = await cache.ensure(digest, bytes.length, 'tar');
     t.same(await fs.readFile(p), bytes);
-    t.same(await collect(tr.fetch(digest, 0)), bytes, 'a second fetch on the same transport');
+    t.same(await collect(tr.open(digest, 0)), bytes, 'a second fetch on the same transport');
   });
 
   t.test(`${kind}: a fetch from an offset gets the rest, from that byte on`, async t => {
     const tr = transport(t);
     for (const offset of [1, 4 * 1024 * 1024, bytes.length - 1, bytes.length]) {
-      t.same(await collect(tr.fetch(digest, offset)), bytes.subarray(offset), `offset ${offset}`);
+      t.same(await collect(tr.open(digest, offset)), bytes.subarray(offset), `offset ${offset}`);
     }
   });
 
   t.test(`${kind}: an unknown revision is a permanent NOT_FOUND, with the coordinator's message`, async t => {
     const tr = transport(t);
     const unknown = 'ab'.repeat(32);
-    const err = await collect(tr.fetch(unknown, 0)).then(() => undefined, (e: unknown) => e);
+    const err = await collect(tr.open(unknown, 0)).then(() => undefined, (e: unknown) => e);
     t.ok(isFerryError(err) && err.code === 'NOT_FOUND', 'NOT_FOUND');
     t.match((err as Error).message, /not known to the coordinator/);
-    t.same(await collect(tr.fetch(digest, bytes.length - 10)), bytes.subarray(-10), 'the transport still works after a refusal');
+    t.same(await collect(tr.open(digest, bytes.length - 10)), bytes.subarray(-10), 'the transport still works after a refusal');
   });
 
   t.test(`${kind}: an abort cancels the download midway; nothing is installed`, async t => {
@@ -77,12 +78,16 @@ for (const kind of ['grpc', 'http'] as const) {
     const cache = new RevisionCache({
       dir: cacheDir,
       transport: {
-        async *fetch(d, offset, signal) {
-          for await (const b of tr.fetch(d, offset, signal)) {
-            for (const p of Array.isArray(b) ? b : [b]) seen += p.length;
-            if (seen > 1024 * 1024) ac.abort(); // the agent is stopping
-            yield b;
-          }
+        async open(d, offset, signal) {
+          const counted = new Transform({
+            transform(b: Buffer, _enc, done) {
+              seen += b.length;
+              if (seen > 1024 * 1024) ac.abort(); // the agent is stopping
+              done(null, b);
+            },
+          });
+          pipeline(await tr.open(d, offset, signal), counted, () => {});
+          return counted;
         },
       },
     });

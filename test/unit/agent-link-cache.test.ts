@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -27,15 +28,17 @@ function fakeTransport(bytes: Buffer, opts: { failures?: (number | undefined)[];
   const offsets: number[] = [];
   return {
     offsets,
-    async *fetch(_digest, offset) {
+    async open(_digest, offset) {
       const call = offsets.push(offset) - 1;
       const failAfter = opts.failures?.[call];
-      let chunks = 0;
-      for (let pos = offset; pos < bytes.length; pos += CHUNK) {
-        if (failAfter !== undefined && chunks === failAfter) throw (opts.error ?? (() => new Error('connection reset')))();
-        yield bytes.subarray(pos, Math.min(bytes.length, pos + CHUNK));
-        chunks += 1;
-      }
+      return Readable.from((async function* () {
+        let chunks = 0;
+        for (let pos = offset; pos < bytes.length; pos += CHUNK) {
+          if (failAfter !== undefined && chunks === failAfter) throw (opts.error ?? (() => new Error('connection reset')))();
+          yield bytes.subarray(pos, Math.min(bytes.length, pos + CHUNK));
+          chunks += 1;
+        }
+      })());
     },
   };
 }
