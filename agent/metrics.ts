@@ -22,6 +22,7 @@ export class AgentMetrics {
   readonly registry = new Registry();
   private readonly hookDuration: Histogram<'event' | 'status'>;
   private readonly downloadBytes: Counter<never>;
+  private readonly transfers: Counter<'transport'>;
   private readonly deployments: Counter<'status'>;
 
   constructor(source: AgentMetricsSource, opts: { defaultMetrics?: boolean } = {}) {
@@ -48,10 +49,20 @@ export class AgentMetrics {
     this.downloadBytes = new Counter({
       name: 'ferry_agent_download_bytes_total', help: 'Revision bytes downloaded from the coordinator (resumed transfers count once).', registers,
     });
+    this.transfers = new Counter({
+      name: 'ferry_agent_revision_transfers_total',
+      help: 'Revision transfers started, by transport: http (GET /v1/revisions) or grpc (FetchRevision, the fallback when the coordinator serves no HTTP downloads).',
+      labelNames: ['transport'], registers,
+    });
     this.deployments = new Counter({
       name: 'ferry_agent_deployments_total', help: 'Host deployments this agent finished and reported, by status.',
       labelNames: ['status'], registers,
     });
+  }
+
+  /** A revision transfer (or its resumption) started over `transport`. */
+  transferStarted(transport: 'http' | 'grpc'): void {
+    this.transfers.inc({ transport });
   }
 
   /** Bytes of a revision received and written to the cache. */

@@ -90,7 +90,10 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   const cacheLog = base.child({ component: 'revisions' });
   const transport = fallbackTransport(httpRevisionTransport(cfg.coordinator, hostId, () => identity), grpcTransport, {
     fellBack: err => cacheLog.warn('revision download over HTTP got no answer from the coordinator; using FetchRevision (gRPC) instead', { reason: describeError(err) }),
-    opened: (via, digest, offset) => cacheLog.info('revision transfer started', { revision_digest: digest, transport: via, offset }),
+    opened: (via, digest, offset) => {
+      metrics.transferStarted(via);
+      cacheLog.info('revision transfer started', { revision_digest: digest, transport: via, offset });
+    },
   });
   const cache = new RevisionCache({
     dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate, onBytes: n => metrics.downloaded(n),

@@ -62,6 +62,8 @@ t.test('a real coordinator and agent expose their metrics over HTTP; a deploymen
 
   const a = await scrape(agentUrl);
   t.equal(sample(a, 'ferry_agent_download_bytes_total'), Number(size), 'agent download bytes = the revision size');
+  t.equal(sample(a, 'ferry_agent_revision_transfers_total{transport="http"}'), 1, 'one transfer, over HTTP');
+  t.equal(sample(a, 'ferry_agent_revision_transfers_total{transport="grpc"}'), undefined, 'no fallback to FetchRevision');
   t.equal(sample(a, 'ferry_agent_deployments_total{status="Succeeded"}'), 1);
   for (const e of finished) {
     t.equal(sample(a, `ferry_agent_hook_duration_seconds_count{event="${e.name}",status="${e.status}"}`), 1, `agent: ${e.name} observed once`);

@@ -139,6 +139,12 @@ t.test('the agent metrics: results feed the hook histogram and the deployment co
     'ferry_agent_deployments_total{status=Succeeded}': 1, 'ferry_agent_deployments_total{status=Failed}': 1,
   });
   t.same(await values(m.registry, 'ferry_agent_download_bytes_total'), { 'ferry_agent_download_bytes_total{}': 1024 });
+  m.transferStarted('http');
+  m.transferStarted('http');
+  m.transferStarted('grpc');
+  t.same(await values(m.registry, 'ferry_agent_revision_transfers_total'), {
+    'ferry_agent_revision_transfers_total{transport=http}': 2, 'ferry_agent_revision_transfers_total{transport=grpc}': 1,
+  });
   t.same(await values(m.registry, 'ferry_agent_connected'), { 'ferry_agent_connected{}': 0 });
   connected = true;
   t.same(await values(m.registry, 'ferry_agent_connected'), { 'ferry_agent_connected{}': 1 });
