@@ -36,8 +36,6 @@ export interface Limits {
   logBytesPerHost: number;
   /** Largest revision accepted. */
   maxRevisionBytes: number;
-  /** FetchRevision chunk size. */
-  chunkBytes: number;
   heartbeatIntervalMs: number;
   /** Silence after which an agent is lost. */
   agentTimeoutMs: number;

@@ -20,6 +20,8 @@ export interface CoordinatorMetricsSource {
   deploymentsByStatus(): StatusCount<string>[];
   hostDeploymentsByStatus(): (StatusCount<string> & { errorCode: string })[];
   agentsByState(): Record<AgentState, number>;
+  /** Revision send buffers in use (of the pool every download shares) and the pool's size. */
+  sendBuffers(): { inUse: number; capacity: number };
 }
 
 /** Dispatch → first event: from a fraction of a second to a queued host waiting minutes. */
@@ -63,6 +65,15 @@ export class CoordinatorMetrics {
       collect() {
         const by = source.agentsByState();
         for (const s of AGENT_STATES) this.set({ state: s }, by[s]);
+      },
+    });
+    new Gauge({
+      name: 'ferry_revision_send_buffers', help: 'Revision send buffers (1 MiB each) shared by every download: in use, and the pool\'s capacity. In use at capacity for long: downloads are waiting their turn.',
+      labelNames: ['state'], registers,
+      collect() {
+        const b = source.sendBuffers();
+        this.set({ state: 'in_use' }, b.inUse);
+        this.set({ state: 'capacity' }, b.capacity);
       },
     });
     this.dispatchLatency = new Histogram({
@@ -124,5 +135,6 @@ export function metricsSource(context: () => Context): CoordinatorMetricsSource 
       for (const h of ctx.store.listHosts()) by[hostState(h.connected, h.lastSeenAt, now, liveness)] += 1;
       return by;
     },
+    sendBuffers: () => context().revisions.sendBuffers(),
   };
 }

@@ -95,7 +95,6 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     limits: {
       logBytesPerHost: config.logBytesPerHost,
       maxRevisionBytes: config.maxRevisionBytes,
-      chunkBytes: 4 * 1024 * 1024,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       agentTimeoutMs: config.agentTimeoutMs,
     },

@@ -107,7 +107,7 @@ async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<Fetch
     const total = await ctx.revisions.size(digest);
     if (offset > total) throw new FerryError('INVALID_ARGUMENT', `offset ${offset} is past the end of revision ${digest} (${total} bytes)`);
     ctx.log.debug('revision fetch', { component: 'revisions', revision: digest, host_id: call.request.hostId, offset, bytes: total - offset });
-    opened = await ctx.revisions.openChunks(digest, offset, ctx.limits.chunkBytes);
+    opened = await ctx.revisions.openChunks(digest, offset);
     const { reader } = opened;
     let cancelled = false;
     call.on('cancelled', () => {

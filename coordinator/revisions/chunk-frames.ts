@@ -73,31 +73,78 @@ export function withEncodedChunks<T extends grpc.ServiceDefinition>(service: T):
 }
 
 /**
- * Reads a file from `offset` in chunks of `chunkSize` into at most `depth` reused buffers, reading
- * the next chunk while earlier ones are being sent. `next()` resolves undefined at the end, or when
- * `close()` was called (the caller went away); `release()` hands a sent chunk's buffer back.
+ * The coordinator's buffers for sending revisions, shared by every download (FetchRevision and
+ * HTTP): at most `capacity` buffers of `chunkSize` bytes (plus the protobuf headroom) ever exist,
+ * so a thousand hosts fetching at once cost the same memory as a few dozen; a reader that finds
+ * none free waits its turn (first come, first served) for one that a finished write gives back.
+ */
+export class ChunkPool {
+  private readonly free: Buffer[] = [];
+  private readonly waiting: ((buf: Buffer) => void)[] = [];
+  private made = 0;
+
+  constructor(readonly chunkSize: number, readonly capacity: number) {
+    if (capacity < 1) throw new Error('ChunkPool: capacity must be at least 1');
+  }
+
+  /** Buffers handed out and not yet given back. */
+  get inUse(): number {
+    return this.made - this.free.length;
+  }
+
+  take(): Promise<Buffer> {
+    const buf = this.free.pop();
+    if (buf) return Promise.resolve(buf);
+    if (this.made < this.capacity) {
+      this.made += 1;
+      return Promise.resolve(Buffer.allocUnsafeSlow(HEADROOM + this.chunkSize));
+    }
+    return new Promise(resolve => this.waiting.push(resolve));
+  }
+
+  give(buf: Buffer): void {
+    const next = this.waiting.shift();
+    if (next) next(buf);
+    else this.free.push(buf);
+  }
+}
+
+/**
+ * Reads a file from `offset` in chunks of the pool's size, holding at most `depth` of the pool's
+ * buffers at once and reading the next chunk while earlier ones are being sent. `next()` resolves
+ * undefined at the end, or when `close()` was called (the caller went away); `release()` hands a
+ * sent chunk's buffer back to the pool (once, whenever it comes: also after `close()`).
  */
 export class ChunkReader {
-  private readonly free: Buffer[] = [];
-  private made = 0;
+  /** Buffers of the pool this reader holds: read or being read, not yet released. */
+  private readonly held = new Set<Buffer>();
   private waiter: (() => void) | undefined;
   private closed = false;
+  private readonly whenClosed: Promise<undefined>;
+  private markClosed!: (v: undefined) => void;
   private position: number;
   private ahead: Promise<EncodedChunk | undefined> | undefined;
+  private readonly chunkSize: number;
 
   constructor(
     private readonly fh: FileHandle,
     private readonly total: number,
     offset: number,
-    private readonly chunkSize: number,
+    private readonly pool: ChunkPool,
     private readonly depth = 3,
   ) {
     this.position = offset;
+    this.chunkSize = pool.chunkSize;
+    this.whenClosed = new Promise(resolve => (this.markClosed = resolve));
   }
 
   /** The next chunk; the one after it is already being read. */
   async next(): Promise<EncodedChunk | undefined> {
     const chunk = await (this.ahead ?? this.read());
+    if (this.closed) {
+      if (chunk) this.release(chunk);
+      return undefined;
+    }
     this.ahead = chunk ? this.read() : undefined;
     // A read-ahead that fails is reported by the next call; keep it from being unhandled meanwhile.
     this.ahead?.catch(() => undefined);
@@ -105,15 +152,22 @@ export class ChunkReader {
   }
 
   release(chunk: EncodedChunk): void {
+    this.giveBack(chunk[OWNER]);
+  }
+
+  /** Stops reading: pending and later `next()` calls resolve undefined; the read-ahead's buffer goes back. */
+  close(): void {
     if (this.closed) return;
-    this.free.push(chunk[OWNER]);
+    this.closed = true;
+    this.markClosed(undefined);
+    this.ahead?.then(c => c && this.release(c), () => undefined);
+    this.ahead = undefined;
     this.wake();
   }
 
-  /** Stops reading: pending and later `next()` calls resolve undefined. */
-  close(): void {
-    this.closed = true;
-    this.free.length = 0;
+  private giveBack(buf: Buffer): void {
+    if (!this.held.delete(buf)) return;
+    this.pool.give(buf);
     this.wake();
   }
 
@@ -124,16 +178,16 @@ export class ChunkReader {
   }
 
   private async take(): Promise<Buffer | undefined> {
-    while (!this.closed) {
-      const buf = this.free.pop();
-      if (buf) return buf;
-      if (this.made < this.depth) {
-        this.made += 1;
-        return Buffer.allocUnsafe(HEADROOM + this.chunkSize);
-      }
-      await new Promise<void>(resolve => (this.waiter = resolve));
+    while (!this.closed && this.held.size >= this.depth) await new Promise<void>(resolve => (this.waiter = resolve));
+    if (this.closed) return undefined;
+    const taking = this.pool.take();
+    const buf = await Promise.race([taking, this.whenClosed]);
+    if (!buf) {
+      void taking.then(b => this.pool.give(b)); // arrives after close: straight back
+      return undefined;
     }
-    return undefined;
+    this.held.add(buf);
+    return buf;
   }
 
   private async read(): Promise<EncodedChunk | undefined> {
@@ -144,12 +198,17 @@ export class ChunkReader {
     const buf = await this.take();
     if (!buf) return undefined;
     let got = 0;
-    while (got < want) {
-      const { bytesRead } = await this.fh.read(buf, HEADROOM + got, want - got, at + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
+    try {
+      while (got < want) {
+        const { bytesRead } = await this.fh.read(buf, HEADROOM + got, want - got, at + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < want) throw new Error(`revision file shorter than its ${this.total} bytes (read ${at + got})`);
+    } catch (err) {
+      this.giveBack(buf);
+      throw err;
     }
-    if (got < want) throw new Error(`revision file shorter than its ${this.total} bytes (read ${at + got})`);
     return { data: buf.subarray(HEADROOM, HEADROOM + got), offset: at, totalSize: this.total, [ENCODED]: encodeInPlace(buf, got, at, this.total), [OWNER]: buf };
   }
 }

@@ -24,7 +24,6 @@ export const REVISION_PATH = '/v1/revisions/';
  */
 export const MARK_HEADER = 'x-ferry-revisions';
 const DIGEST = /^[0-9a-f]{64}$/;
-const READ_BYTES = 1024 * 1024;
 
 const STATUS: Partial<Record<FerryError['code'], number>> = {
   NOT_FOUND: 404,
@@ -120,7 +119,7 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
   }
   // Reused buffers (the same reader as FetchRevision's): a fresh buffer per read cost more in
   // garbage collection than the socket writes themselves (measured: ~77 of ~140 ms per 256 MiB).
-  const { reader, close } = await ctx.revisions.openChunks(digest, start, READ_BYTES);
+  const { reader, close } = await ctx.revisions.openChunks(digest, start);
   const gone = () => reader.close();
   res.on('close', gone);
   try {

@@ -2,7 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FerryError } from '../../agent/errors.js';
-import { ChunkReader } from './chunk-frames.js';
+import { ChunkPool, ChunkReader } from './chunk-frames.js';
+
+/** Revisions are sent in chunks of 1 MiB (1 and 4 MiB measured the same; bench/README.md), read into ... */
+export const SEND_CHUNK_BYTES = 1024 * 1024;
+/** ... at most this many buffers in all, shared by every download at once (64 MiB). */
+export const SEND_BUFFERS = 64;
 
 const DIGEST = /^[0-9a-f]{64}$/;
 
@@ -14,8 +19,13 @@ const DIGEST = /^[0-9a-f]{64}$/;
 export class RevisionStore {
   private readonly root: string;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, private readonly sending = new ChunkPool(SEND_CHUNK_BYTES, SEND_BUFFERS)) {
     this.root = path.join(dataDir, 'revisions', 'sha256');
+  }
+
+  /** The send pool's buffers in use and its capacity (a metric). */
+  sendBuffers(): { inUse: number; capacity: number } {
+    return { inUse: this.sending.inUse, capacity: this.sending.capacity };
   }
 
   pathOf(digest: string): string {
@@ -84,14 +94,15 @@ export class RevisionStore {
   }
 
   /**
-   * Opens a stored revision for sending from `offset`: chunks of `chunkSize` read into reused,
-   * pre-encoded buffers with read-ahead (chunk-frames.ts). Close it when done.
+   * Opens a stored revision for sending from `offset`: 1 MiB chunks read into pre-encoded buffers
+   * from the pool every download shares, with read-ahead (chunk-frames.ts). Close it when done.
    */
-  async openChunks(digest: string, offset: number, chunkSize: number): Promise<{ total: number; reader: ChunkReader; close(): Promise<void> }> {
+  async openChunks(digest: string, offset: number): Promise<{ total: number; reader: ChunkReader; close(): Promise<void> }> {
     const fh = await fs.open(this.pathOf(digest), 'r');
     try {
       const total = (await fh.stat()).size;
-      return { total, reader: new ChunkReader(fh, total, offset, chunkSize), close: () => fh.close() };
+      const reader = new ChunkReader(fh, total, offset, this.sending);
+      return { total, reader, close: () => (reader.close(), fh.close()) };
     } catch (err) {
       await fh.close();
       throw err;

@@ -15,7 +15,7 @@ import type { RevisionTransport } from '../../agent/link/revision-cache.js';
 import { RevisionCache } from '../../agent/link/revision-cache.js';
 import { ControlApi } from '../../coordinator/cli/client.js';
 import { fileChunks } from '../../coordinator/cli/bundle.js';
-import { startCoordinator } from '../helpers/fleet.js';
+import { startCoordinator, waitFor } from '../helpers/fleet.js';
 import { tempDir } from '../helpers/temp.js';
 import { asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
 
@@ -189,6 +189,45 @@ t.test('an HTTP answer that is not the download handler\'s (a proxy in between) 
   t.notOk(isFerryError(err), `not a refusal: ${String(err)}`);
   t.ok(neverAnswered(err), 'so the agent falls back to FetchRevision');
   t.match(String(err), /without x-ferry-revisions/);
+});
+
+t.test('cancelled and finished downloads give their send buffers back to the shared pool (HTTP and FetchRevision)', async t => {
+  const dir = await tempDir(t);
+  const c = await startCoordinator(t, path.join(dir, 'data'), ['--metrics-listen', '127.0.0.1:0']);
+  const metricsUrl = await waitFor('the coordinator metrics address', () => /ferry-coordinator metrics on (http:\S+)/.exec(c.output())?.[1]);
+  const api = new ControlApi(c.address, 60_000);
+  t.teardown(() => api.close());
+  await api.createApplication({ name: 'shop' });
+  const big = randomBytes(24 * 1024 * 1024);
+  const bigDigest = createHash('sha256').update(big).digest('hex');
+  const file = path.join(dir, 'big.tar');
+  await fs.writeFile(file, big);
+  await api.uploadRevision({ application: 'shop', bundleType: 'tar', description: 't', expectedDigest: bigDigest }, fileChunks(file, 1024 * 1024));
+  const buffers = async () => {
+    const text = await (await request(metricsUrl.replace(/^http:\/\//, '').replace(/\/metrics$/, ''), '/metrics')).body.toString();
+    const get = (state: string) => Number(new RegExp(`^ferry_revision_send_buffers\\{state="${state}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    return { inUse: get('in_use'), capacity: get('capacity') };
+  };
+  // Walk away from downloads after their first bytes, over both transports, several at once.
+  const http1 = httpRevisionTransport(c.address, 'h1');
+  const grpc = grpcRevisionTransport(c.address, 'h1');
+  t.teardown(() => grpc.close());
+  const walkAway = async (tr: RevisionTransport) => {
+    const ac = new AbortController();
+    const stream = await tr.open(bigDigest, 0, ac.signal);
+    await new Promise<void>(resolve => stream.once('data', () => resolve()));
+    ac.abort();
+    stream.destroy();
+  };
+  await Promise.all([...Array(4)].map(() => walkAway(http1)).concat([...Array(4)].map(() => walkAway(grpc))));
+  // And two that finish.
+  t.ok((await collect(http1.open(bigDigest, 0))).equals(big));
+  t.ok((await collect(grpc.open(bigDigest, 0))).equals(big));
+  const after = await waitFor('every send buffer back in the pool', async () => {
+    const b = await buffers();
+    return b.inUse === 0 ? b : undefined;
+  });
+  t.same(after, { inUse: 0, capacity: 64 }, 'none kept by the 8 abandoned downloads or the 2 finished ones; the pool stays at 64');
 });
 
 t.test('a failure once the bytes flow is retried as it is, never switched to the other transport', async t => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { ChunkReader, type EncodedChunk, withEncodedChunks } from '../../coordinator/revisions/chunk-frames.js';
+import { ChunkPool, ChunkReader, type EncodedChunk, withEncodedChunks } from '../../coordinator/revisions/chunk-frames.js';
 import { loadFerryProto } from '../../proto/load.js';
 import type { RevisionChunk__Output } from '../../proto/gen/ferry/v1/RevisionChunk.js';
 import { tempDir } from '../helpers/temp.js';
@@ -11,7 +11,7 @@ const service = loadFerryProto().ferry.v1.AgentService.service;
 const fast = withEncodedChunks(service).FetchRevision;
 const decode = (b: Buffer) => service.FetchRevision.responseDeserialize(b) as RevisionChunk__Output;
 
-async function readerOf(t: Parameters<typeof tempDir>[0], bytes: Buffer | number, offset: number, chunk: number, depth = 3) {
+async function readerOf(t: Parameters<typeof tempDir>[0], bytes: Buffer | number, offset: number, chunk: number, depth = 3, pool = new ChunkPool(chunk, 64)) {
   const file = path.join(await tempDir(t), 'rev');
   if (typeof bytes === 'number') {
     await fs.writeFile(file, '');
@@ -21,7 +21,7 @@ async function readerOf(t: Parameters<typeof tempDir>[0], bytes: Buffer | number
   }
   const fh = await fs.open(file, 'r');
   t.teardown(() => fh.close());
-  return new ChunkReader(fh, (await fh.stat()).size, offset, chunk, depth);
+  return new ChunkReader(fh, (await fh.stat()).size, offset, pool, depth);
 }
 
 t.test('every chunk decodes as the RevisionChunk protobufjs would encode, from any offset', async t => {
@@ -103,4 +103,45 @@ t.test('close() ends a reader waiting for a buffer (the client went away)', asyn
   reader.close();
   t.equal(await waiting, undefined);
   t.equal(await reader.next(), undefined);
+});
+
+t.test('one pool bounds every reader together: downloads take turns for its buffers, all complete', async t => {
+  const pool = new ChunkPool(1024, 2);
+  const a = randomBytes(20 * 1024);
+  const b = randomBytes(20 * 1024 + 5);
+  const readers = [await readerOf(t, a, 0, 1024, 3, pool), await readerOf(t, b, 0, 1024, 3, pool)];
+  let most = 0;
+  const drain = async (reader: ChunkReader) => {
+    const parts: Buffer[] = [];
+    for (let c = await reader.next(); c; c = await reader.next()) {
+      most = Math.max(most, pool.inUse);
+      parts.push(Buffer.from(c.data));
+      const sent = c;
+      setTimeout(() => reader.release(sent), 1); // a write completing later
+    }
+    return Buffer.concat(parts);
+  };
+  const [ra, rb] = await Promise.all(readers.map(drain));
+  t.ok(ra!.equals(a) && rb!.equals(b), 'both readers got every byte, in order');
+  t.ok(most <= 2, `never more than the pool's 2 buffers in use (saw ${most})`);
+  await new Promise(r => setTimeout(r, 10));
+  t.equal(pool.inUse, 0, 'every buffer back in the pool');
+});
+
+t.test('buffers go back to the pool after close: released late, read ahead, or granted while waiting', async t => {
+  const pool = new ChunkPool(1024, 2);
+  const one = await readerOf(t, randomBytes(8192), 0, 1024, 3, pool);
+  const first = (await one.next())!; // and one read ahead: both buffers out
+  const other = await readerOf(t, randomBytes(8192), 0, 1024, 3, pool);
+  const waiting = other.next(); // waits for the pool
+  one.close();
+  await new Promise(r => setTimeout(r, 10));
+  const got = await waiting;
+  t.ok(got, 'the waiting reader got the read-ahead buffer the closed one gave back');
+  one.release(first); // the closed reader's write completes later
+  one.release(first); // twice: counted once
+  other.release(got!);
+  other.close();
+  await new Promise(r => setTimeout(r, 10));
+  t.equal(pool.inUse, 0, 'nothing kept by closed readers');
 });

@@ -44,6 +44,7 @@ function coordinatorWith(over: Partial<CoordinatorMetricsSource> = {}): Coordina
     deploymentsByStatus: () => [],
     hostDeploymentsByStatus: () => [],
     agentsByState: () => ({ connected: 0, reconnecting: 0, lost: 0 }),
+    sendBuffers: () => ({ inUse: 3, capacity: 64 }),
     ...over,
   }, { defaultMetrics: false });
 }
@@ -72,6 +73,7 @@ t.test('the coordinator gauges read the store when scraped; every status is pres
   agents = { connected: 3, reconnecting: 0, lost: 0 };
   t.equal((await values(m.registry, 'ferry_deployments'))['ferry_deployments{status=Succeeded}'], 5, 'read again at the next scrape');
   t.equal((await values(m.registry, 'ferry_agents'))['ferry_agents{state=lost}'], 0);
+  t.same(await values(m.registry, 'ferry_revision_send_buffers'), { 'ferry_revision_send_buffers{state=in_use}': 3, 'ferry_revision_send_buffers{state=capacity}': 64 });
 });
 
 t.test('the hook histogram observes finished event records once, by event and outcome', async t => {
