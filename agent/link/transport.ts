@@ -94,7 +94,7 @@ export interface FetchEvents {
 
 /**
  * How the agent fetches revisions: over HTTP/1.1 from the coordinator's port first (about twice
- * grpc-js' speed on a large revision, 1.6–1.8× measured; link/http-transport.ts), over FetchRevision when that
+ * grpc-js' speed on a large revision, 1.5–2× measured; link/http-transport.ts), over FetchRevision when that
  * attempt got no answer from a coordinator's download handler (an older coordinator, a proxy in
  * between). A refusal, or a failure once the bytes flow, is not a reason to switch: the revision
  * cache retries it as it is.
