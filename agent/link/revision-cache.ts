@@ -195,12 +195,17 @@ export class RevisionCache {
       const source = stream;
       return await new Promise<number>((resolve, reject) => {
         let settled = false;
+        // Stopping does not depend on the transport honouring the signal.
+        const onAbort = () => fail(new AttemptFailed(`download of revision ${digest} cancelled at byte ${offset}`));
         const fail = (err: unknown) => {
           if (settled) return;
           settled = true;
+          signal?.removeEventListener('abort', onAbort);
           source.destroy();
           reject(err);
         };
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
         source.on('data', (chunk: Buffer) => {
           if (settled) return;
           const bytes = chunk.length;
@@ -223,6 +228,7 @@ export class RevisionCache {
         source.on('end', () => {
           if (settled) return;
           settled = true;
+          signal?.removeEventListener('abort', onAbort);
           this.o.onFetched?.({ digest, offset: start.offset, bytes: offset - start.offset, ms: performance.now() - start.at });
           resolve(offset);
         });

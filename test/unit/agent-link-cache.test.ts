@@ -166,3 +166,27 @@ t.test('prune keeps the revisions retained deployments use, and drops the rest',
   t.same(removed, [`${c}.tar`]);
   t.same((await fs.readdir(cacheDir)).sort(), [`${a}.tgz`, `${b}.zip`, `${d}.partial`, 'notes.txt'].sort());
 });
+
+t.test('an abort stops a download even when the transport ignores the signal', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  let served = 0;
+  const deaf: RevisionTransport = {
+    async open() {
+      return Readable.from((async function* () {
+        for (let pos = 0; pos < r.bytes.length; pos += CHUNK) {
+          await new Promise(resolve => setTimeout(resolve, 5)); // a slow link
+          served += 1;
+          yield r.bytes.subarray(pos, Math.min(r.bytes.length, pos + CHUNK));
+        }
+      })());
+    },
+  };
+  const ac = new AbortController();
+  const cache = new RevisionCache({ dir, transport: deaf, random: () => 0.5, onBytes: () => ac.abort() });
+  const err = await errorOf(cache.ensure(r.digest, r.size, 'tgz', ac.signal));
+  t.match(err.message, /cancelled/);
+  const total = Math.ceil(r.bytes.length / CHUNK);
+  t.ok(served < total, `stopped after ${served} of ${total} chunks`);
+  t.notOk((await fs.readdir(dir)).some(n => n.endsWith('.tgz')), 'nothing verified, nothing installed');
+});
