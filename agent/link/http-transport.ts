@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { Readable } from 'node:stream';
+import { HOST_HEADER, MARK_HEADER, REVISION_PATH } from '../../proto/revision-http.js';
 import { FerryError, describeError } from '../errors.js';
 import type { AgentIdentity } from './identity.js';
 import type { RevisionTransport } from './revision-cache.js';
@@ -12,9 +13,6 @@ import type { RevisionTransport } from './revision-cache.js';
  * enrollment identity when enrolled (the CA pinned at enrollment, the host certificate as the
  * client's), plain HTTP to a coordinator run --insecure. One connection per fetch.
  */
-export const REVISION_PATH = '/v1/revisions/';
-/** Set on every answer of a coordinator's download handler (coordinator/revisions/http-download.ts). */
-const MARK_HEADER = 'x-ferry-revisions';
 
 /** Something answered, but not a Ferry coordinator's download handler (an older coordinator, a proxy in between). */
 export class NotServedOverHttp extends Error {}
@@ -51,9 +49,6 @@ function readText(res: http.IncomingMessage, limit = 4096): Promise<string> {
     res.on('close', done);
   });
 }
-
-/** The header a host names itself in (for the coordinator's log; with TLS its certificate is what counts). */
-export const HOST_HEADER = 'x-ferry-host-id';
 
 export function httpRevisionTransport(address: string, hostId: string, identity?: () => AgentIdentity | undefined): RevisionTransport {
   const { host, port } = splitAddress(address);

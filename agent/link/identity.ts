@@ -24,8 +24,12 @@ export function identityFiles(root: string): IdentityFiles {
 
 /** Mutual-TLS credentials when the host is enrolled; undefined (plaintext) when it is not. */
 export async function loadAgentCredentials(root: string): Promise<grpc.ChannelCredentials | undefined> {
-  const pems = await loadAgentIdentity(root);
-  return pems && grpc.credentials.createSsl(pems.ca, pems.key, pems.cert);
+  return channelCredentials(await loadAgentIdentity(root));
+}
+
+/** gRPC channel credentials for an identity (mutual TLS); undefined for none (plaintext). */
+export function channelCredentials(identity: AgentIdentity | undefined): grpc.ChannelCredentials | undefined {
+  return identity && grpc.credentials.createSsl(identity.ca, identity.key, identity.cert);
 }
 
 /** The host's key, certificate and pinned CA (PEM) when it is enrolled: what revision downloads over HTTPS present. */

@@ -24,7 +24,7 @@ import { type MetricsServer, startMetricsServer } from '../metrics-http.js';
 import { layoutFor } from '../state/layout.js';
 import { AGENT_VERSION } from '../version.js';
 import { resolveHostId } from './host-id.js';
-import { identityFiles, loadAgentCredentials, loadAgentIdentity } from '../link/identity.js';
+import { channelCredentials, identityFiles, loadAgentIdentity } from '../link/identity.js';
 import { recoverAtStart } from './recover.js';
 
 /**
@@ -81,9 +81,10 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   let session: Session | undefined;
   let monitor: HealthMonitor | undefined;
   const metrics = new AgentMetrics({ connected: () => session?.isRegistered ?? false, alarms: () => monitor?.states() ?? [] });
-  let credentials = await loadAgentCredentials(layout.root);
-  log.info(credentials ? 'enrolled: mutual TLS to the coordinator' : 'not enrolled: plaintext to the coordinator (it must run --insecure)', { tls_dir: identityFiles(layout.root).dir });
+  // Read once: the HTTPS downloads present the PEMs, gRPC the credentials made from them.
   let identity = await loadAgentIdentity(layout.root);
+  let credentials = channelCredentials(identity);
+  log.info(credentials ? 'enrolled: mutual TLS to the coordinator' : 'not enrolled: plaintext to the coordinator (it must run --insecure)', { tls_dir: identityFiles(layout.root).dir });
   const currentCredentials = () => credentials;
   // A renewed certificate takes effect on the next fetch (and the next connect).
   const grpcTransport = grpcRevisionTransport(cfg.coordinator, hostId, currentCredentials);
@@ -172,8 +173,8 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   const renewal = credentials && keepRenewing({
     coordinator: cfg.coordinator, root: layout.root, hostId, renewBeforeMs: cfg.renewBeforeMs, log: base.child({ component: 'security' }),
     renewed: async () => {
-      credentials = await loadAgentCredentials(layout.root);
       identity = await loadAgentIdentity(layout.root);
+      credentials = channelCredentials(identity);
     },
   });
   await new Promise<void>(resolve => (stopSignal.aborted ? resolve() : stopSignal.addEventListener('abort', () => resolve(), { once: true })));

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { FerryError, describeError } from '../../agent/errors.js';
+import { HOST_HEADER, MARK_HEADER, REVISION_PATH } from '../../proto/revision-http.js';
 import type { Context } from '../context.js';
 import type { AuditEntry } from '../domain/audit.js';
 import { Refusal, authorizeHostCertificate } from '../security/auth.js';
@@ -17,20 +18,7 @@ import { Refusal, authorizeHostCertificate } from '../security/auth.js';
  * because grpc-js' framing costs about half of the link's speed on a large revision and Node's
  * HTTP/1.1 server sends a file at close to raw-TCP speed (bench/README.md, "transfer").
  */
-export const REVISION_PATH = '/v1/revisions/';
-/**
- * On every answer of this handler, errors included: an agent takes an answer without it for a proxy
- * or an older coordinator in between (and falls back to FetchRevision) instead of for Ferry's word.
- */
-export const MARK_HEADER = 'x-ferry-revisions';
 const DIGEST = /^[0-9a-f]{64}$/;
-
-const STATUS: Partial<Record<FerryError['code'], number>> = {
-  NOT_FOUND: 404,
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  PERMISSION_DENIED: 403,
-};
 
 function send(res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -41,7 +29,7 @@ function send(res: http.ServerResponse, status: number, message: string, headers
 }
 
 /** `bytes=N-` → N; no header → 0; anything else → undefined (this server serves one open range only). */
-export function rangeStart(header: string | undefined): number | undefined {
+function rangeStart(header: string | undefined): number | undefined {
   if (header === undefined) return 0;
   const m = /^bytes=(\d{1,15})-$/.exec(header.trim());
   return m ? Number(m[1]) : undefined;
@@ -69,7 +57,7 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
   const digest = url.slice(REVISION_PATH.length);
   const peer = `${req.socket.remoteAddress}:${req.socket.remotePort ?? 0}`;
   // With --insecure the host's own word, as in FetchRevision's request; with TLS its certificate.
-  let hostId = String(req.headers['x-ferry-host-id'] ?? 'unknown');
+  let hostId = String(req.headers[HOST_HEADER] ?? 'unknown');
   if (mode === 'tls') {
     const socket = req.socket as TLSSocket;
     const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
@@ -81,7 +69,7 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
         at: new Date(ctx.clock.now()).toISOString(), actor: refusal.actor, role: refusal.role, action: `GET ${REVISION_PATH}`,
         peer, outcome: 'refused', code: refusal.code, message: refusal.message, target: { ...refusal.target, revision: digest },
       });
-      send(res, STATUS[refusal.code] ?? 401, refusal.message);
+      send(res, refusal.code === 'PERMISSION_DENIED' ? 403 : 401, refusal.message);
       return;
     }
   }
