@@ -1,24 +1,29 @@
 import { Command, CommanderError } from 'commander';
-import { readEnvironment } from './config.js';
-import { describeError, isFerryError } from './errors.js';
+import { type AgentEnvironment, readEnvironment } from './config.js';
+import { describeError, isFerryError } from '../common/errors.js';
 import { EXIT, executeLocal, localCommand, resolveLocalRun } from './local/command.js';
 import { processWriter } from './local/render.js';
 import { executeStart, startCommand } from './start/command.js';
 import { enrollCommand, executeEnroll } from './start/enroll.js';
-import { AGENT_VERSION } from './version.js';
-import { executeInstall, executeUninstall, installCommand, uninstallCommand } from '../ops/install/command.js';
+import { FERRY_VERSION } from '../common/version.js';
 
-export { AGENT_VERSION };
 
 // grpc-js names the TLS server by its IP when the coordinator address is one (Node DEP0123): not the operator's concern.
 process.noDeprecation = true;
 
-async function main(argv: string[]): Promise<number> {
+/** What the agent's environment gives a command added by the program that embeds the agent (ops/ferry-agent.ts: install, uninstall). */
+export interface AgentCommandContext {
+  env: AgentEnvironment;
+  setExitCode(code: number): void;
+}
+
+/** `ferry-agent …`: runs one command and returns its exit code. `extra` adds commands (the service install). */
+export async function runAgent(argv: string[], extra: (ctx: AgentCommandContext) => Command[] = () => []): Promise<number> {
   const env = readEnvironment();
   let exitCode: number = EXIT.ok;
   const program = new Command('ferry-agent')
     .description('Ferry agent: installs revisions and runs their CodeDeploy-compatible lifecycle hooks on this host')
-    .version(AGENT_VERSION)
+    .version(FERRY_VERSION)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   const local = localCommand().exitOverride().action(async (opts: Record<string, unknown>) => {
@@ -41,14 +46,7 @@ async function main(argv: string[]): Promise<number> {
   program.addCommand(enrollCommand().exitOverride().action(async (opts: Record<string, unknown>) => {
     exitCode = await executeEnroll(opts, env, process.cwd(), s => void process.stdout.write(s));
   }));
-  // ---- install / uninstall as a service (ops/install) ----
-  const host = { uid: env.uid, pathEnv: env.hookEnv.PATH ?? '', nodePath: process.execPath, write: (s: string) => void process.stdout.write(s), ...(env.joinToken && { joinToken: env.joinToken }) };
-  program.addCommand(installCommand('ferry-agent').exitOverride().action(async (opts: Record<string, unknown>) => {
-    exitCode = await executeInstall('ferry-agent', opts, host, process.cwd());
-  }));
-  program.addCommand(uninstallCommand('ferry-agent').exitOverride().action(async (opts: Record<string, unknown>) => {
-    exitCode = await executeUninstall('ferry-agent', opts, host, process.cwd());
-  }));
+  for (const cmd of extra({ env, setExitCode: code => void (exitCode = code) })) program.addCommand(cmd);
   try {
     await program.parseAsync(argv);
     return exitCode;
@@ -64,11 +62,3 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.failed;
   }
 }
-
-main(process.argv).then(
-  code => process.exit(code),
-  err => {
-    process.stderr.write(`ferry-agent: ${describeError(err)}\n`);
-    process.exit(EXIT.failed);
-  },
-);

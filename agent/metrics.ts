@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HostResult__Output as HostResult } from '../proto/gen/ferry/v1/HostResult.js';
-import { ALARM_STATES, type AlarmStatus } from './health/evaluate.js';
+import { ALARM_STATES, type AlarmStatus } from '../common/health/evaluate.js';
 
 /**
  * The agent's Prometheus metrics, on a registry of its own (no global one), served by

@@ -2,8 +2,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ControlApi } from '../coordinator/cli/client.js';
-import { fileChunks, sha256File } from '../coordinator/cli/bundle.js';
+import { ControlApi } from '../cli/client.js';
+import { fileChunks, sha256File } from '../cli/bundle.js';
 import { type Coordinator, type Proc, startAgent, startCoordinator, waitFor } from '../test/helpers/fleet.js';
 
 /** Collects cleanups like a test's teardown, for the bench's real processes. */

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { TRIGGER_EVENTS } from '../coordinator/domain/events.js';
+import { TRIGGER_EVENTS } from '../common/triggers.js';
 import { openStore } from '../coordinator/store/sqlite-store.js';
 import type { Store } from '../coordinator/store/store.js';
 

@@ -13,7 +13,7 @@ export class Changes {
 
   deployment(id: string): void {
     this.emitter.emit(`deployment:${id}`);
-    // A deployment change appends to the event log (store/migration-events.ts).
+    // A deployment change appends to the event log (store/schema/v08.ts).
     this.events();
   }
 

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { COORDINATOR_KINDS, problemsError, readSettings } from '../ops/config-file.js';
-import { parseDuration, parsePositiveInt, parseSize } from '../agent/config.js';
-import { isLoopbackHost, listenHost } from './security/loopback.js';
-import { FerryError, describeError } from '../agent/errors.js';
-import { parseMetricsListen } from '../agent/metrics-http.js';
+import { COORDINATOR_KINDS, problemsError, readSettings } from '../common/config-file.js';
+import { parseDuration, parseListen, parsePositiveInt, parseSize } from '../common/parse.js';
+import { isLoopbackHost, listenHost } from '../common/loopback.js';
+import { FerryError, describeError } from '../common/errors.js';
+import { parseMetricsListen } from '../common/metrics-http.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { WebhookSettings } from './notify/webhook-worker.js';
 
@@ -77,13 +77,6 @@ function readConfigFile(file: string): Record<string, unknown> {
   const { values, problems } = readSettings(text, FILE_KEYS, COORDINATOR_KINDS);
   if (problems.length > 0) throw problemsError(file, problems);
   return values;
-}
-
-/** Checks that a listen address is HOST:PORT; nothing listens beyond loopback unless asked. */
-export function parseListen(raw: string): string {
-  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());
-  if (!m || Number(m[2]) > 65535) throw new FerryError('INVALID_ARGUMENT', `--listen: '${raw}' is not HOST:PORT (e.g. 127.0.0.1:7420)`);
-  return raw.trim();
 }
 
 export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.ProcessEnv, cwd: string): CoordinatorConfig {

@@ -1,20 +1,14 @@
 import { Command, CommanderError } from 'commander';
-import { describeError, isFerryError } from '../agent/errors.js';
+import { describeError, isFerryError } from '../common/errors.js';
+import { FERRY_VERSION } from '../common/version.js';
 import { resolveCoordinatorConfig } from './config.js';
 import { createLogger, logFileIn } from './log.js';
 import { startCoordinator } from './server.js';
-import { isInstallVerb, runInstallProgram } from '../ops/install/main.js';
 import { renderInit, runInitCommand } from './security/init.js';
 import { runRenewCertCommand } from './security/server-cert.js';
 
-const VERSION = '0.1.0';
-
-async function main(argv: string[]): Promise<number> {
-  // ---- `ferry-coordinator install|uninstall` (ops/install) ----
-  if (isInstallVerb(argv[2])) {
-    const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-    return runInstallProgram('ferry-coordinator', VERSION, argv, { uid, pathEnv: process.env.PATH ?? '', nodePath: process.execPath, write: s => void process.stdout.write(s) });
-  }
+/** `ferry-coordinator …` (install and uninstall are added by ops/ferry-coordinator.ts): runs and returns the exit code. */
+export async function runCoordinator(argv: string[]): Promise<number> {
   // ---- `ferry-coordinator init` (CA, server certificate, first admin token) ----
   if (argv[2] === 'init') {
     return runInitCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
@@ -25,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const program = new Command('ferry-coordinator')
     .description('Ferry coordinator: gRPC API, SQLite store, rollout scheduler and revision store, in one process')
-    .version(VERSION)
+    .version(FERRY_VERSION)
     .option('--data <dir>', 'data directory: SQLite store (ferry.db), revisions/, logs/ (env FERRY_DATA_DIR; required here or in the config file)')
     .option('--listen <host:port>', 'gRPC address for the CLI and the agents (env FERRY_LISTEN)', '127.0.0.1:7420')
     .option('--config <file>', 'YAML/JSON settings, every key in docs/configuration.md (default $FERRY_COORDINATOR_CONFIG, else /etc/ferry/coordinator.yaml when it exists)')
@@ -111,11 +105,3 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
   await running.stop();
   return 0;
 }
-
-main(process.argv).then(
-  code => process.exit(code),
-  err => {
-    process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);
-    process.exit(1);
-  },
-);

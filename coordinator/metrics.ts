@@ -1,8 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DEPLOYMENT_STATUSES, HOST_DEPLOYMENT_STATUSES } from './domain/status.js';
 import type { LifecycleEventRecord } from './domain/types.js';
-import type { Context } from './context.js';
-import { hostState, livenessOf } from './services/liveness.js';
 import type { StatusCount } from './store/store.js';
 
 /**
@@ -120,21 +118,4 @@ export class CoordinatorMetrics {
   revisionBytesServed(bytes: number): void {
     this.bytesServed.inc(bytes);
   }
-}
-
-/** The gauges' source on a running coordinator: GROUP BY counts from the store, agent states from liveness. */
-export function metricsSource(context: () => Context): CoordinatorMetricsSource {
-  return {
-    deploymentsByStatus: () => context().store.countDeploymentsByStatus(),
-    hostDeploymentsByStatus: () => context().store.countHostDeploymentsByStatus(),
-    agentsByState: () => {
-      const ctx = context();
-      const liveness = livenessOf(ctx);
-      const now = ctx.clock.now();
-      const by: Record<AgentState, number> = { connected: 0, reconnecting: 0, lost: 0 };
-      for (const h of ctx.store.listHosts()) by[hostState(h.connected, h.lastSeenAt, now, liveness)] += 1;
-      return by;
-    },
-    sendBuffers: () => context().revisions.sendBuffers(),
-  };
 }

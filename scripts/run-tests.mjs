@@ -10,9 +10,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensurePrerequisites } from './test-prereqs.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tapBin = path.join(root, 'node_modules/tap/dist/esm/run.mjs');
+
+// The Debian packages the tests need: installed as root, named otherwise (scripts/test-prereqs.mjs).
+ensurePrerequisites();
 
 // Integration tests run the built binaries: build (and type-check) first, so they never test stale code.
 const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit', cwd: root });

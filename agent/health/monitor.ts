@@ -1,9 +1,9 @@
-import { describeError } from '../errors.js';
+import { describeError } from '../../common/errors.js';
 import type { Clock } from '../lifecycle/types.js';
 import type { Logger } from '../log.js';
-import { AlarmEvaluator, type AlarmStatus, type ProbeResult } from './evaluate.js';
+import { AlarmEvaluator, type AlarmStatus, type ProbeResult } from '../../common/health/evaluate.js';
 import type { Probe } from './probes.js';
-import { type AlarmSpec, alarmSpecProblems, sameAlarm } from './spec.js';
+import { type AlarmSpec, alarmSpecProblems, sameAlarm } from '../../common/health/spec.js';
 
 /** setTimeout/clearTimeout, injected so tests drive time (STYLE 11). */
 export interface Timers {

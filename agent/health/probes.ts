@@ -4,12 +4,12 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import si from 'systeminformation';
-import { describeError } from '../errors.js';
+import { describeError } from '../../common/errors.js';
 import type { ProcessRunner } from '../lifecycle/process-runner.js';
 import { fsHolding } from '../link/facts.js';
-import { AGENT_VERSION } from '../version.js';
-import type { ProbeResult } from './evaluate.js';
-import { type AlarmSpec, formatDuration, splitHostPort } from './spec.js';
+import { FERRY_VERSION } from '../../common/version.js';
+import type { ProbeResult } from '../../common/health/evaluate.js';
+import { type AlarmSpec, formatDuration, splitHostPort } from '../../common/health/spec.js';
 
 /** Takes one sample for an alarm. Never throws; resolves promptly once `signal` aborts. */
 export interface Probe {
@@ -164,7 +164,7 @@ export function httpGet(url: string, timeoutMs: number, signal: AbortSignal): Pr
   const u = new URL(url);
   const lib = u.protocol === 'https:' ? https : http;
   return attempt(timeoutMs, signal, () => ({ kind: 'measured', value: 0, detail: `no answer within ${formatDuration(timeoutMs)}` }), finish => {
-    const req = lib.request(u, { method: 'GET', agent: false, headers: { 'user-agent': `ferry-agent/${AGENT_VERSION}`, connection: 'close' } }, res => {
+    const req = lib.request(u, { method: 'GET', agent: false, headers: { 'user-agent': `ferry-agent/${FERRY_VERSION}`, connection: 'close' } }, res => {
       res.on('error', () => {}); // the body is not read: the status decides, and the socket is destroyed next
       res.resume();
       finish({ kind: 'measured', value: res.statusCode ?? 0 });

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
-import { FerryError, describeError } from '../errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 import type { UserDirectory } from '../lifecycle/users.js';
-import type { Instruction } from './instructions.js';
+import type { Instruction } from '../../common/install/instructions.js';
 
 const run = promisify(execFile);
 

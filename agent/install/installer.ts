@@ -1,12 +1,11 @@
-import { accessSync, constants, lstatSync, readdirSync, statSync } from 'node:fs';
-import { promises as fs } from 'node:fs';
+import { accessSync, constants, lstatSync, readdirSync, statSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { AppSpec, FileExistsBehavior } from '../appspec/types.js';
+import type { AppSpec, FileExistsBehavior } from '../../common/appspec/types.js';
 import type { UserDirectory } from '../lifecycle/users.js';
 import { writeFileAtomic } from '../state/files.js';
 import { applyInstructions, checkPrerequisites, readCleanupList, removePreviousInstall } from './apply.js';
-import { installJson } from './instructions.js';
-import { type FsView, type PathKind, planInstall } from './plan.js';
+import { installJson } from '../../common/install/instructions.js';
+import { type FsView, type PathKind, planInstall } from '../../common/install/plan.js';
 
 export const nodeFsView: FsView = {
   kind(p: string): PathKind | undefined {

@@ -1,14 +1,14 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { loadAppSpec } from '../appspec/parse.js';
-import { type AppSpec, formatProblem } from '../appspec/types.js';
-import { describeError, isFerryError } from '../errors.js';
+import { loadAppSpec } from '../../common/appspec/parse.js';
+import { type AppSpec, formatProblem } from '../../common/appspec/types.js';
+import { describeError, isFerryError } from '../../common/errors.js';
 import { install } from '../install/installer.js';
 import { readPointer, writeFileAtomic } from '../state/files.js';
 import type { Layout } from '../state/layout.js';
 import { clearMarker, writeMarker } from '../state/markers.js';
 import { pruneDeployments } from '../state/retention.js';
-import { LIFECYCLE_EVENTS, type LifecycleEvent, MANDATORY_EVENTS, PHASE_SOURCE } from './events.js';
+import { LIFECYCLE_EVENTS, type LifecycleEvent, MANDATORY_EVENTS, PHASE_SOURCE } from '../../common/lifecycle/events.js';
 import { type HookRunDeps, runEventScripts } from './hooks.js';
 import type { ProcessRunner } from './process-runner.js';
 import { openScriptLogs } from './script-log.js';

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { AppSpec } from '../appspec/types.js';
-import type { LifecycleEvent } from './events.js';
+import type { AppSpec } from '../../common/appspec/types.js';
+import type { LifecycleEvent } from '../../common/lifecycle/events.js';
 import { type HookContext, type ScriptInspection, buildInvocation, parseShebang } from './invocation.js';
 import type { ProcessRunner } from './process-runner.js';
 import type { ScriptLogs } from './script-log.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { HookScript } from '../appspec/types.js';
-import type { EventErrorCode, LifecycleEvent } from './events.js';
+import type { HookScript } from '../../common/appspec/types.js';
+import type { EventErrorCode, LifecycleEvent } from '../../common/lifecycle/events.js';
 
 /** A hook script described as data (STYLE 7); only the ProcessRunner turns it into a process. */
 export interface Invocation {

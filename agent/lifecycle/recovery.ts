@@ -1,7 +1,7 @@
 import { writeFileAtomic, pathExists } from '../state/files.js';
 import type { Layout } from '../state/layout.js';
 import { type CrashMarker, clearMarker, readMarkers } from '../state/markers.js';
-import { LIFECYCLE_EVENTS } from './events.js';
+import { LIFECYCLE_EVENTS } from '../../common/lifecycle/events.js';
 import type { HostDeploymentResult } from './types.js';
 
 export interface InterruptedDeployment {

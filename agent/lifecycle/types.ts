@@ -1,5 +1,5 @@
-import type { FileExistsBehavior } from '../appspec/types.js';
-import type { EventErrorCode, EventStatus, LifecycleEvent } from './events.js';
+import type { FileExistsBehavior } from '../../common/appspec/types.js';
+import type { EventErrorCode, EventStatus, LifecycleEvent } from '../../common/lifecycle/events.js';
 
 /**
  * Where the revision comes from. The executor does not know about the network (STYLE 6): the

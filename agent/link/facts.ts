@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import si from 'systeminformation';
 import type { HostFacts__Output } from '../../proto/gen/ferry/v1/HostFacts.js';
-import { describeError } from '../errors.js';
+import { describeError } from '../../common/errors.js';
 import type { Logger } from '../log.js';
 
 export type Facts = HostFacts__Output;

@@ -3,7 +3,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { HOST_HEADER, MARK_HEADER, REVISION_PATH } from '../../proto/revision-http.js';
-import { FerryError, describeError } from '../errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 import type { AgentIdentity } from './identity.js';
 import type { RevisionTransport } from './revision-cache.js';
 

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { FerryError, describeError } from '../errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 
 export interface IdentityFiles {
   dir: string;

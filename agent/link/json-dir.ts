@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FerryError } from '../errors.js';
+import { FerryError } from '../../common/errors.js';
 import { writeFileAtomic } from '../state/files.js';
-import { isSafeId } from '../state/layout.js';
+import { isSafeId } from '../../common/parse.js';
 
 /**
  * A directory of small JSON documents named by id (`<dir>/<id>.json`), written atomically:

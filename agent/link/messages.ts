@@ -1,10 +1,10 @@
 import type { DeployCommand__Output as DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
 import type { EventUpdate__Output as EventUpdate } from '../../proto/gen/ferry/v1/EventUpdate.js';
 import type { HostResult__Output as HostResult } from '../../proto/gen/ferry/v1/HostResult.js';
-import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../appspec/types.js';
-import { LIFECYCLE_EVENTS, type LifecycleEvent, isLifecycleEvent } from '../lifecycle/events.js';
+import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../common/appspec/types.js';
+import { LIFECYCLE_EVENTS, type LifecycleEvent, isLifecycleEvent } from '../../common/lifecycle/events.js';
 import type { EventResult, HostDeploymentResult } from '../lifecycle/types.js';
-import { isSafeId } from '../state/layout.js';
+import { isSafeId } from '../../common/parse.js';
 import { ARCHIVE_TYPES, type ArchiveType, isDigest } from './revision-cache.js';
 
 /**

@@ -8,7 +8,8 @@ import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { EnrollResponse__Output } from '../../proto/gen/ferry/v1/EnrollResponse.js';
-import { FerryError, describeError } from '../errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
+import { renewalDue } from '../../common/certificates.js';
 import { identityFiles, loadAgentCredentials, newKeyAndCsr, storeIdentity } from './identity.js';
 import { agentClient } from './transport.js';
 
@@ -24,11 +25,6 @@ export interface RenewRequest {
 export async function certificateExpiry(root: string): Promise<number | undefined> {
   const pem = await fs.readFile(identityFiles(root).cert, 'utf8').catch(() => undefined);
   return pem === undefined ? undefined : Date.parse(new X509Certificate(pem).validTo);
-}
-
-/** True when an enrolled host's certificate expires within `renewBeforeMs` of `now`. Pure. */
-export function renewalDue(expiresAt: number | undefined, now: number, renewBeforeMs: number): boolean {
-  return expiresAt !== undefined && expiresAt - now <= renewBeforeMs;
 }
 
 /**

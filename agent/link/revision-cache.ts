@@ -3,7 +3,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { FerryError, describeError, isFerryError } from '../errors.js';
+import { FerryError, describeError, isFerryError } from '../../common/errors.js';
 import { readPointer } from '../state/files.js';
 import type { Layout } from '../state/layout.js';
 import { type BackoffPolicy, FETCH_BACKOFF, backoffDelay, sleep } from './backoff.js';

@@ -7,7 +7,7 @@ import type { CoordinatorMessage__Output as CoordinatorMessage } from '../../pro
 import type { DeployCommand__Output as DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
 import type { Register } from '../../proto/gen/ferry/v1/Register.js';
 import type { SetAlarms__Output as SetAlarms } from '../../proto/gen/ferry/v1/SetAlarms.js';
-import { describeError } from '../errors.js';
+import { describeError } from '../../common/errors.js';
 import type { Clock } from '../lifecycle/types.js';
 import type { Logger } from '../log.js';
 import { type BackoffPolicy, RECONNECT_BACKOFF, backoffDelay, sleep } from './backoff.js';

@@ -3,7 +3,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceClient } from '../../proto/gen/ferry/v1/AgentService.js';
 import type { RevisionChunk__Output } from '../../proto/gen/ferry/v1/RevisionChunk.js';
 import { KEEPALIVE_OPTIONS, TRANSFER_CLIENT_OPTIONS, loadFerryProto } from '../../proto/load.js';
-import { type ErrorCode, FerryError, describeError } from '../errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
+import { errorCodeOfStatus } from '../../common/grpc-status.js';
 import type { RevisionTransport } from './revision-cache.js';
 import { neverAnswered } from './http-transport.js';
 
@@ -22,24 +23,17 @@ export function agentClient(address: string, purpose: 'session' | 'transfer' | '
   });
 }
 
-/** gRPC statuses that retrying cannot fix, and the FerryError code each becomes. */
-const PERMANENT: Partial<Record<grpc.status, ErrorCode>> = {
-  [grpc.status.NOT_FOUND]: 'NOT_FOUND',
-  [grpc.status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
-  [grpc.status.OUT_OF_RANGE]: 'INVALID_ARGUMENT',
-  [grpc.status.FAILED_PRECONDITION]: 'FAILED_PRECONDITION',
-  [grpc.status.PERMISSION_DENIED]: 'UNAUTHENTICATED',
-  [grpc.status.UNAUTHENTICATED]: 'UNAUTHENTICATED',
-  [grpc.status.UNIMPLEMENTED]: 'FAILED_PRECONDITION',
-  [grpc.status.DATA_LOSS]: 'CHECKSUM_MISMATCH',
-};
+/** gRPC statuses that retrying cannot fix: FetchRevision gives up on them (common/grpc-status.ts names the code). */
+const PERMANENT: ReadonlySet<number> = new Set([
+  grpc.status.NOT_FOUND, grpc.status.INVALID_ARGUMENT, grpc.status.OUT_OF_RANGE, grpc.status.FAILED_PRECONDITION,
+  grpc.status.PERMISSION_DENIED, grpc.status.UNAUTHENTICATED, grpc.status.UNIMPLEMENTED, grpc.status.DATA_LOSS,
+]);
 
 /** A FetchRevision failure as the revision cache sees it: permanent refusals become FerryErrors. */
 function fetchError(err: unknown, digest: string, offset: number): unknown {
   const code = (err as Partial<grpc.ServiceError>).code;
-  const permanent = code === undefined ? undefined : PERMANENT[code];
-  if (!permanent) return err;
-  return new FerryError(permanent, `FetchRevision(${digest}, offset ${offset}) refused: ${(err as grpc.ServiceError).details || describeError(err)}`, { cause: err });
+  if (code === undefined || !PERMANENT.has(code)) return err;
+  return new FerryError(errorCodeOfStatus(code), `FetchRevision(${digest}, offset ${offset}) refused: ${(err as grpc.ServiceError).details || describeError(err)}`, { cause: err });
 }
 
 /** FetchRevision as a RevisionTransport. A failed attempt drops its channel; the next gets a fresh one. */

@@ -2,20 +2,19 @@ import { randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../appspec/types.js';
-import { type BundleType, BUNDLE_TYPES, inferBundleType, unpackBundle } from '../bundle/unpack.js';
-import {
-  AGENT_DEFAULTS, type AgentEnvironment, defaultRootDir, parseDuration, parsePositiveInt, parseSize,
-} from '../config.js';
-import { FerryError, describeError, isFerryError } from '../errors.js';
-import { LIFECYCLE_EVENTS, type LifecycleEvent, isLifecycleEvent } from '../lifecycle/events.js';
+import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../common/appspec/types.js';
+import { type BundleType, BUNDLE_TYPES, inferBundleType, unpackBundle } from '../../common/bundle/unpack.js';
+import { AGENT_DEFAULTS, type AgentEnvironment, defaultRootDir } from '../config.js';
+import { parseDuration, parsePositiveInt, parseSize, isSafeId } from '../../common/parse.js';
+import { FerryError, describeError, isFerryError } from '../../common/errors.js';
+import { LIFECYCLE_EVENTS, type LifecycleEvent, isLifecycleEvent } from '../../common/lifecycle/events.js';
 import { runHostDeployment } from '../lifecycle/executor.js';
 import { ChildProcessRunner } from '../lifecycle/process-runner.js';
 import { recoverInterrupted } from '../lifecycle/recovery.js';
 import { type BundleProvider, systemClock } from '../lifecycle/types.js';
 import { NssUserDirectory } from '../lifecycle/users.js';
 import { acquireHostLock } from '../state/lock.js';
-import { isSafeId, layoutFor } from '../state/layout.js';
+import { layoutFor } from '../state/layout.js';
 import { type Writer, liveRenderer, resultJson, verdictLines } from './render.js';
 
 /** Exit codes of `ferry-agent local` (documented in the README). */

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AgentEnvironment, StartConfig } from '../config.js';
 import { AGENT_DEFAULTS } from '../config.js';
-import { describeError, isFerryError } from '../errors.js';
+import { describeError, isFerryError } from '../../common/errors.js';
 import { HealthMonitor } from '../health/monitor.js';
 import { HostProbe, systemInformation } from '../health/probes.js';
-import { alarmsFromWire, stateToWire } from '../health/wire.js';
+import { alarmsFromWire, stateToWire } from '../../common/health/wire.js';
 import { ChildProcessRunner } from '../lifecycle/process-runner.js';
 import { systemClock } from '../lifecycle/types.js';
 import { NssUserDirectory } from '../lifecycle/users.js';
@@ -20,9 +20,9 @@ import { httpRevisionTransport } from '../link/http-transport.js';
 import { DeploymentWorker } from '../link/worker.js';
 import { type Logger, closeLogger, createAgentLogger } from '../log.js';
 import { AgentMetrics } from '../metrics.js';
-import { type MetricsServer, startMetricsServer } from '../metrics-http.js';
+import { type MetricsServer, startMetricsServer } from '../../common/metrics-http.js';
 import { layoutFor } from '../state/layout.js';
-import { AGENT_VERSION } from '../version.js';
+import { FERRY_VERSION } from '../../common/version.js';
 import { resolveHostId } from './host-id.js';
 import { channelCredentials, identityFiles, loadAgentIdentity } from '../link/identity.js';
 import { recoverAtStart } from './recover.js';
@@ -53,7 +53,7 @@ export async function runDaemon(cfg: StartConfig, env: AgentEnvironment): Promis
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    log.info('ferry-agent starting', { version: AGENT_VERSION, root_dir: layout.root, coordinator: cfg.coordinator, pid: process.pid });
+    log.info('ferry-agent starting', { version: FERRY_VERSION, root_dir: layout.root, coordinator: cfg.coordinator, pid: process.pid });
     return await serve(cfg, env, hostId, base, stop.signal);
   } finally {
     process.off('SIGTERM', onSignal);
@@ -144,7 +144,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     address: cfg.coordinator,
     ...(credentials && { credentials: currentCredentials }),
     register: () => ({
-      hostId, hostname: os.hostname(), tags: { ...cfg.tags }, zone: cfg.zone, agentVersion: AGENT_VERSION, facts,
+      hostId, hostname: os.hostname(), tags: { ...cfg.tags }, zone: cfg.zone, agentVersion: FERRY_VERSION, facts,
       runningDeploymentId: worker.runningDeploymentId(),
     }),
     heartbeatIntervalMs: cfg.heartbeatIntervalMs,

@@ -1,9 +1,9 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FerryError } from '../errors.js';
+import { FerryError } from '../../common/errors.js';
 import { readPointer } from '../state/files.js';
-import { isSafeId } from '../state/layout.js';
+import { isSafeId } from '../../common/parse.js';
 
 export const HOST_ID_FILE = 'host-id';
 

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { describeError } from '../errors.js';
+import { describeError } from '../../common/errors.js';
 import { recoverInterrupted } from '../lifecycle/recovery.js';
 import type { Clock, HostDeploymentResult } from '../lifecycle/types.js';
 import { type CheckedCommand, checkDeployCommand, hostResult } from '../link/messages.js';

@@ -57,10 +57,3 @@ export function layoutFor(root: string): Layout {
     lockFile: path.join(r, 'ferry-agent.lock'),
   };
 }
-
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/** Group and deployment ids become directory names: only a safe alphabet is allowed. */
-export function isSafeId(id: string): boolean {
-  return SAFE_ID.test(id) && !id.includes('..');
-}

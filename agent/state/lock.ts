@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FerryError } from '../errors.js';
+import { FerryError } from '../../common/errors.js';
 
 /**
  * The per-host lock: one host deployment at a time per root dir, so two deployments never

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import type { LifecycleEvent } from '../lifecycle/events.js';
+import type { LifecycleEvent } from '../../common/lifecycle/events.js';
 import type { EventResult } from '../lifecycle/types.js';
 import type { Layout } from './layout.js';
 import { writeFileAtomic } from './files.js';

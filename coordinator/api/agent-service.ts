@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { FerryError, describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 import type { AgentSession } from '../agents/registry.js';
 import { sendAlarms } from '../services/alarms.js';
 import { redispatchInFlight } from '../services/dispatch.js';

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { SETTLED_HOST_STATUSES } from '../domain/status.js';
 import type { BundleType } from '../domain/types.js';

@@ -1,26 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { type ErrorCode, FerryError, describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
+import { GRPC_STATUS } from '../../common/grpc-status.js';
 import { type Caller, callerOf } from '../security/auth.js';
 
-/** The one table from domain error codes to gRPC status codes (STYLE 5). */
-export const GRPC_STATUS: Readonly<Record<ErrorCode, grpc.status>> = {
-  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
-  NOT_FOUND: grpc.status.NOT_FOUND,
-  ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
-  CONFLICT: grpc.status.ABORTED,
-  ILLEGAL_TRANSITION: grpc.status.FAILED_PRECONDITION,
-  FAILED_PRECONDITION: grpc.status.FAILED_PRECONDITION,
-  UNAVAILABLE: grpc.status.UNAVAILABLE,
-  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
-  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
-  CHECKSUM_MISMATCH: grpc.status.DATA_LOSS,
-  LOCKED: grpc.status.RESOURCE_EXHAUSTED,
-  APPSPEC_INVALID: grpc.status.INVALID_ARGUMENT,
-  BUNDLE_REJECTED: grpc.status.INVALID_ARGUMENT,
-  INSTALL_FAILED: grpc.status.INTERNAL,
-  TOOL_MISSING: grpc.status.FAILED_PRECONDITION,
-  INTERNAL: grpc.status.INTERNAL,
-};
 
 export function toServiceError(err: unknown): grpc.ServiceError {
   const code = err instanceof FerryError ? GRPC_STATUS[err.code] : grpc.status.INTERNAL;

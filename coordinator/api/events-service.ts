@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import type { Context } from '../context.js';
 import { removeTrigger, setTrigger } from '../services/triggers.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
@@ -7,7 +7,8 @@ import type { DeploymentGroup } from '../../proto/gen/ferry/v1/DeploymentGroup.j
 import type { Event } from '../../proto/gen/ferry/v1/Event.js';
 import type { StreamEventsRequest__Output } from '../../proto/gen/ferry/v1/StreamEventsRequest.js';
 import { eventToProto, triggerToProto } from './events-convert.js';
-import { AUDIT_OUTCOMES, type AuditFilter, type AuditOutcome, type AuditRecord } from '../domain/audit.js';
+import { type AuditFilter, type AuditRecord } from '../domain/audit.js';
+import { AUDIT_OUTCOMES, type AuditOutcome } from '../../common/audit.js';
 import type { AuditRecord as AuditRecordProto } from '../../proto/gen/ferry/v1/AuditRecord.js';
 import { unary } from './errors.js';
 import { serveStream } from './stream.js';

@@ -1,5 +1,5 @@
 import { deploymentOptionsFromProto } from './deployment-options.js';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import type { Context } from '../context.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
 import type { Deployment } from '../domain/types.js';

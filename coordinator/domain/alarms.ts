@@ -1,8 +1,8 @@
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import {
   ALARM_KINDS, ALARM_NAME, type AlarmKind, type AlarmSpec, DEFAULT_TIMEOUT_MS, MAX_FOR_MS, MAX_TIMEOUT_MS, formatDuration,
   httpUrlProblem, isAlarmKind, splitHostPort,
-} from '../../agent/health/spec.js';
+} from '../../common/health/spec.js';
 
 export type { AlarmKind, AlarmSpec };
 

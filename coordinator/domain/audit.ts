@@ -5,10 +5,7 @@
  * services (security/auth.ts), so no handler can forget one. Pure: record shape, what a call's
  * request may say about itself (secrets never), and when repeated refusals fold into one record.
  */
-
-/** ok: the call did what was asked. failed: it was allowed but ended with an error. refused: authentication or authorisation said no. */
-export const AUDIT_OUTCOMES = ['ok', 'failed', 'refused'] as const;
-export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+import type { AuditOutcome } from '../../common/audit.js';
 
 export interface AuditEntry {
   at: string;

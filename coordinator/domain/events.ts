@@ -1,7 +1,8 @@
 /**
  * The persistent event log and webhook triggers, in domain terms. Events are appended by the store
- * in the same transaction as the status change they record (store/migration-events.ts).
+ * in the same transaction as the status change they record (store/schema/v08.ts).
  */
+import type { TriggerEvent } from '../../common/triggers.js';
 
 /** Every kind the log holds. The `Deployment*`/`Instance*` names are CodeDeploy's trigger events. */
 export const EVENT_KINDS = [
@@ -11,16 +12,6 @@ export const EVENT_KINDS = [
   'LifecycleEvent', 'TriggerTest',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
-
-/** What a webhook trigger may subscribe to: CodeDeploy's eight, and InstanceUnknown (agent lost). */
-export const TRIGGER_EVENTS = [
-  'DeploymentStart', 'DeploymentSuccess', 'DeploymentFailure', 'DeploymentStop', 'DeploymentRollback',
-  'InstanceStart', 'InstanceSuccess', 'InstanceFailure', 'InstanceUnknown',
-] as const;
-export type TriggerEvent = (typeof TRIGGER_EVENTS)[number];
-
-/** CodeDeploy's limit of triggers per deployment group. */
-export const MAX_TRIGGERS_PER_GROUP = 10;
 
 export interface FerryEvent {
   /** Position in the log: increasing, never reused (gaps after retention trims nothing but old events). */
@@ -89,26 +80,6 @@ export interface DeliveryOutcome {
   /** When not delivered and not given up: the next try, epoch ms. */
   nextAttemptAt?: number;
   gaveUp: boolean;
-}
-
-/** Every problem of a trigger definition (STYLE 8), each naming its flag. */
-export function triggerProblems(input: { name: string; url: string; events: readonly string[] }): string[] {
-  const problems: string[] = [];
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(input.name)) {
-    problems.push(`--name: '${input.name}' must be 1–100 letters, digits, '.', '_' or '-'`);
-  }
-  let url: URL | undefined;
-  try {
-    url = new URL(input.url);
-  } catch {
-    problems.push(`--url: '${input.url}' is not an absolute URL (e.g. https://hooks.example.com/ferry)`);
-  }
-  if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`--url: '${input.url}' must be http:// or https://`);
-  if (input.events.length === 0) problems.push(`--events: give at least one of ${TRIGGER_EVENTS.join(', ')}`);
-  for (const e of input.events) {
-    if (!(TRIGGER_EVENTS as readonly string[]).includes(e)) problems.push(`--events: '${e}' is not one of ${TRIGGER_EVENTS.join(', ')}`);
-  }
-  return problems;
 }
 
 /** A URL for logs: user info and query (where webhook tokens often live) replaced by `…`. */

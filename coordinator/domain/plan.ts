@@ -1,4 +1,4 @@
-import type { FileExistsBehavior } from '../../agent/appspec/types.js';
+import type { FileExistsBehavior } from '../../common/appspec/types.js';
 import type { FingerprintInput } from '../plan-preview/fingerprint.js';
 import type { PlanBody } from '../plan-preview/build.js';
 import type { AutoRollbackEvent, MinimumHealthy, ZonalConfig } from './types.js';

@@ -1,4 +1,4 @@
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import type { TagFilter, TagSets } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { FileExistsBehavior } from '../../agent/appspec/types.js';
+import type { FileExistsBehavior } from '../../common/appspec/types.js';
 import type { DeploymentStatus, EventRecordStatus, HostDeploymentStatus } from './status.js';
 import type { DeploymentWindow } from './windows.js';
 

@@ -1,4 +1,4 @@
-import { type CronSpec, HORIZON_MS, cronProblem, nextMatch, timezoneProblem } from './cron.js';
+import { type CronSpec, HORIZON_MS, cronProblem, nextMatch, timezoneProblem } from '../../common/cron.js';
 
 /**
  * Deployment windows (pure; `now` comes in). A window opens at each minute its cron expression

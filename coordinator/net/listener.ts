@@ -1,7 +1,7 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import { FerryError, describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 
 /**
  * The coordinator's one port, shared by two protocols (the cmux pattern; DESIGN §6.6):

@@ -1,4 +1,4 @@
-import { describeError } from '../../agent/errors.js';
+import { describeError } from '../../common/errors.js';
 import type { Changes } from '../changes.js';
 import type { Clock } from '../context.js';
 import type { DeliveryJob } from '../domain/events.js';

@@ -1,7 +1,7 @@
-import type { FileExistsBehavior } from '../../agent/appspec/types.js';
-import { FerryError, describeError } from '../../agent/errors.js';
+import type { FileExistsBehavior } from '../../common/appspec/types.js';
+import { FerryError, describeError } from '../../common/errors.js';
 import type { DeploymentConfig } from '../domain/types.js';
-import type { RevisionHealth } from '../planner/plan.js';
+import type { RevisionHealth } from '../planner/rules.js';
 import { diffInstalled } from './diff.js';
 import { type PreviousRevision, plannedHooks } from './hooks.js';
 import { installedTree } from './installed.js';

@@ -1,5 +1,5 @@
-import type { AppSpec } from '../../agent/appspec/types.js';
-import { LIFECYCLE_EVENTS, PHASE_SOURCE } from '../../agent/lifecycle/events.js';
+import type { AppSpec } from '../../common/appspec/types.js';
+import { LIFECYCLE_EVENTS, PHASE_SOURCE } from '../../common/lifecycle/events.js';
 import type { PlannedHook } from './types.js';
 
 /** The host's current revision as far as hooks go: its digest and appspec, or what is not known. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { AppSpec, FileExistsBehavior } from '../../agent/appspec/types.js';
-import type { Instruction } from '../../agent/install/instructions.js';
-import { type FsView, type PathKind, planInstall } from '../../agent/install/plan.js';
+import type { AppSpec, FileExistsBehavior } from '../../common/appspec/types.js';
+import type { Instruction } from '../../common/install/instructions.js';
+import { type FsView, type PathKind, planInstall } from '../../common/install/plan.js';
 import type { InstalledEntry, InstalledTree, RevisionTree, TreeEntry } from './types.js';
 
 /** Where the revision "is" for the install planner: a path no destination uses. */

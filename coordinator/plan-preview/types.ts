@@ -1,5 +1,5 @@
-import type { AppSpec } from '../../agent/appspec/types.js';
-import type { LifecycleEvent, ScriptSource } from '../../agent/lifecycle/events.js';
+import type { AppSpec } from '../../common/appspec/types.js';
+import type { LifecycleEvent, ScriptSource } from '../../common/lifecycle/events.js';
 
 /**
  * The vocabulary of deployment plans (issue 5, "preview, like a CloudFormation change set"):

@@ -1,5 +1,6 @@
 import type { DeploymentConfig } from '../domain/types.js';
-import { type PlanTarget, type RevisionHealth, orderTargets, plan } from '../planner/plan.js';
+import { orderTargets, plan } from '../planner/plan.js';
+import { type PlanTarget, type RevisionHealth } from '../planner/rules.js';
 import type { Wave } from './types.js';
 
 export interface WaveHost {

@@ -1,7 +1,7 @@
 import type { MinimumHealthy, ZonalConfig } from '../domain/types.js';
 import {
   type PlanAction, type PlanTarget, type Tally, compareIds, failWith, hostList, minimumHealthyHosts, plural, stuckReason,
-} from './plan.js';
+} from './rules.js';
 
 /**
  * Zonal rollouts (DESIGN §4, CODEDEPLOY §5.3), part of the pure planner: one zone at a time, in

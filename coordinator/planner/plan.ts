@@ -1,6 +1,9 @@
 import type { HostDeploymentStatus } from '../domain/status.js';
 import type { MinimumHealthy, ZonalConfig } from '../domain/types.js';
 import { type ZonalInput, decideZonal } from './plan-zonal.js';
+import {
+  type PlanAction, type PlanTarget, type RevisionHealth, type Tally, compareIds, failWith, failedList, hostList, minimumHealthyHosts, plural, stuckReason,
+} from './rules.js';
 
 /**
  * The rollout planner (DESIGN §4, CODEDEPLOY §5): one pure function from a snapshot of a
@@ -12,53 +15,12 @@ import { type ZonalInput, decideZonal } from './plan-zonal.js';
  * slides: at any moment start as many pending hosts as keep `healthy ≥ minimum`.
  */
 
-/** What a host was running before this deployment, for dispatch order. */
-export type RevisionHealth = 'unhealthy' | 'unknown' | 'old' | 'current';
-
-export interface PlanTarget {
-  hostId: string;
-  status: HostDeploymentStatus;
-  connected: boolean;
-  revisionHealth: RevisionHealth;
-  zone?: string;
-  position: number;
-  /** When the host's deployment ended (ms since the epoch), for zonal monitor times. */
-  completedAt?: number;
-}
-
 export interface PlanSnapshot {
   deploymentId: string;
   minimumHealthy: MinimumHealthy;
   /** Zonal rollout: one zone at a time, a monitor time between zones (plan-zonal.ts). */
   zonal?: ZonalConfig;
   targets: PlanTarget[];
-}
-
-export type PlanAction =
-  | { type: 'start'; hostIds: string[]; reason: string }
-  /** Pending targets whose agent is not connected: they become Unknown (failed). */
-  | { type: 'mark-lost'; hostIds: string[]; reason: string }
-  /** Pending targets left when the deployment fails. */
-  | { type: 'skip'; hostIds: string[]; reason: string }
-  | { type: 'succeed'; reason: string }
-  | { type: 'fail'; errorCode: 'NO_INSTANCES' | 'HEALTH_CONSTRAINTS' | 'HEALTH_CONSTRAINTS_INVALID'; reason: string }
-  | { type: 'wait'; reason: string }
-  /**
-   * Zonal: `zone` (the `zonesDone`-th zone) finished and its monitor time passed; the next zone
-   * starts in this plan. Planned until the next zone has started (so once, unless a gate holds it).
-   */
-  | { type: 'zone-complete'; zone: string; zonesDone: number; reason: string };
-
-/** The minimum as a host count: percents round up; OneAtATime keeps all but one host healthy. */
-export function minimumHealthyHosts(min: MinimumHealthy, total: number): number {
-  switch (min.type) {
-    case 'HOST_COUNT':
-      return Math.max(min.value, 0);
-    case 'FLEET_PERCENT':
-      return Math.max(Math.ceil((min.value * total) / 100), 0);
-    case 'ONE_AT_A_TIME':
-      return Math.max(total - 1, 0);
-  }
 }
 
 const REVISION_RANK: Readonly<Record<RevisionHealth, number>> = { unhealthy: 0, unknown: 1, old: 2, current: 3 };
@@ -74,20 +36,6 @@ export function orderTargets(targets: PlanTarget[]): PlanTarget[] {
 }
 
 /** The snapshot's counts, with pending targets whose agent is gone already counted as lost. */
-export interface Tally {
-  total: number;
-  minimum: number;
-  /** What success needs: the minimum, and never less than one host. */
-  required: number;
-  /** Pending and connected, in dispatch order. */
-  pending: PlanTarget[];
-  lost: PlanTarget[];
-  inFlight: number;
-  succeeded: number;
-  /** Failed, Unknown and Skipped targets (including `lost`), by position. */
-  failed: PlanTarget[];
-}
-
 /** Plans the next step of one deployment. Same snapshot and `now`, same plan. */
 export function plan(snapshot: PlanSnapshot, now: number): PlanAction[] {
   const { targets, minimumHealthy } = snapshot;
@@ -161,15 +109,6 @@ function decide(tally: Tally, min: MinimumHealthy, zonal?: ZonalInput): PlanActi
   return [{ type: 'wait', reason: `${plural(inFlight, 'host')} in flight, 0 can start without going below ${minimum} healthy: ${numbers}` }];
 }
 
-export function failWith(tally: Tally, reason: string): PlanAction[] {
-  const actions: PlanAction[] = [];
-  if (tally.pending.length > 0) {
-    actions.push({ type: 'skip', hostIds: tally.pending.map(t => t.hostId), reason: `deployment fails: ${reason}` });
-  }
-  actions.push({ type: 'fail', errorCode: 'HEALTH_CONSTRAINTS', reason });
-  return actions;
-}
-
 function unreachableReason(tally: Tally, reachable: number): string {
   const { total, succeeded, inFlight, pending, required, failed } = tally;
   const detail = `${succeeded} succeeded + ${inFlight} in flight + ${pending.length} pending`;
@@ -177,14 +116,6 @@ function unreachableReason(tally: Tally, reachable: number): string {
     return `none of ${plural(total, 'host')} succeeded (${failedList(failed)}): every deployment needs at least one success`;
   }
   return `${failedList(failed)}: at most ${reachable} of ${total} hosts can end healthy (${detail}), below the minimum of ${required}`;
-}
-
-export function stuckReason(tally: Tally, min: MinimumHealthy, numbers: string): string {
-  const { failed, pending } = tally;
-  if (min.type === 'ONE_AT_A_TIME') {
-    return `${failedList(failed)} with ${plural(pending.length, 'host')} still pending: OneAtATime lets only the last host fail; ${numbers}`;
-  }
-  return `${failedList(failed)}: no pending host can start without going below the minimum; ${numbers}`;
 }
 
 function successReason(tally: Tally, min: MinimumHealthy): string {
@@ -207,26 +138,4 @@ function describeMinimum(min: MinimumHealthy, total: number): string {
     case 'ONE_AT_A_TIME':
       return `OneAtATime keeps ${minimum} of ${plural(total, 'host')} healthy`;
   }
-}
-
-/** "host h9 failed", "hosts h1, h3 failed", "host h2 was lost". */
-function failedList(failed: PlanTarget[]): string {
-  if (failed.length === 0) return 'no host failed';
-  const lost = failed.every(t => t.status === 'Pending' || t.status === 'Unknown');
-  return `${hostList(failed)} ${lost ? (failed.length === 1 ? 'was lost' : 'were lost') : 'failed'}`;
-}
-
-export function hostList(targets: PlanTarget[]): string {
-  const ids = targets.map(t => t.hostId);
-  const shown = ids.length > 10 ? [...ids.slice(0, 10), `… (${ids.length} in all)`] : ids;
-  return `${ids.length === 1 ? 'host' : 'hosts'} ${shown.join(', ')}`;
-}
-
-export function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-/** Locale-independent, so the plan is the same on every machine. */
-export function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

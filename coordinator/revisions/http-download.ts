@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { FerryError, describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 import { HOST_HEADER, MARK_HEADER, REVISION_PATH } from '../../proto/revision-http.js';
 import type { Context } from '../context.js';
 import type { AuditEntry } from '../domain/audit.js';

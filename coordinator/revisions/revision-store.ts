@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { ChunkPool, ChunkReader } from './chunk-frames.js';
 
 /** Revisions are sent in chunks of 1 MiB (1 and 4 MiB measured the same; bench/README.md), read into ... */

@@ -5,7 +5,7 @@
  * retention) never holds up a call; a failure is logged, never thrown. It writes nothing else: no
  * audit record, no event.
  */
-import { describeError } from '../../agent/errors.js';
+import { describeError } from '../../common/errors.js';
 import type { Clock } from '../context.js';
 import { auditCutoff } from '../domain/audit.js';
 import type { Logger } from '../log.js';

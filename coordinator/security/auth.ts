@@ -8,10 +8,11 @@
  * With --insecure (plaintext on loopback) nothing is checked and the caller is `insecure-local`.
  */
 import * as grpc from '@grpc/grpc-js';
-import { FerryError, describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 import type { Store } from '../store/store.js';
 import { ADMIN_READS, requiredRole } from './permissions.js';
-import { type AuditEntry, type AuditOutcome, redactSecret, summarizeRequest, summarizeResponse } from '../domain/audit.js';
+import { type AuditEntry, redactSecret, summarizeRequest, summarizeResponse } from '../domain/audit.js';
+import { type AuditOutcome } from '../../common/audit.js';
 import { parseToken, refuseToken, refusalMessage, roleAllows } from './tokens.js';
 
 export const CALLER_HEADER = 'x-ferry-caller';

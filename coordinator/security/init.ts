@@ -6,9 +6,10 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { openStore } from '../store/sqlite-store.js';
-import { createAuthority, defaultSans, subjectAltNames } from './pki.js';
+import { createAuthority } from './pki.js';
+import { defaultSans, subjectAltNames } from '../../common/certificates.js';
 import { runTlsVerb } from './tls-verb.js';
 import { newToken } from './tokens.js';
 

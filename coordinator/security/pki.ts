@@ -6,10 +6,9 @@
 import { execFile } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { FerryError, describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 
 export interface TlsFiles {
   dir: string;
@@ -27,21 +26,6 @@ export function tlsFiles(dataDir: string): TlsFiles {
 
 const CA_DAYS = 3650;
 const SERVER_DAYS = 825;
-const HOSTNAME = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
-
-/** `--san` values → openssl subjectAltName entries; every bad one named. */
-export function subjectAltNames(sans: readonly string[]): string[] {
-  const bad = sans.filter(s => net.isIP(s) === 0 && !HOSTNAME.test(s));
-  if (bad.length > 0) {
-    throw new FerryError('INVALID_ARGUMENT', `--san ${bad.map(b => `'${b}'`).join(', ')}: not an IP address or a DNS name`);
-  }
-  return [...new Set(sans)].map(s => (net.isIP(s) !== 0 ? `IP:${s}` : `DNS:${s}`));
-}
-
-/** The names the server certificate always carries, before the operator's `--san`s. */
-export function defaultSans(hostname = os.hostname()): string[] {
-  return ['localhost', '127.0.0.1', '::1', ...(HOSTNAME.test(hostname) ? [hostname] : [])];
-}
 
 export const opensslArgs = {
   ecKey: (out: string) => ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out],

@@ -8,10 +8,10 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { FerryError, describeError } from '../../agent/errors.js';
-import { renewalDue } from '../../agent/link/renew.js';
+import { FerryError, describeError } from '../../common/errors.js';
+import { renewalDue, subjectAltNames } from '../../common/certificates.js';
 import type { AuditEntry } from '../domain/audit.js';
-import { type TlsFiles, issueServerCertificate, subjectAltNames, tlsFiles } from './pki.js';
+import { type TlsFiles, issueServerCertificate, tlsFiles } from './pki.js';
 import { runTlsVerb } from './tls-verb.js';
 
 /** How often the running coordinator looks at its server certificate. */

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { describeError, isFerryError } from '../../agent/errors.js';
+import { describeError, isFerryError } from '../../common/errors.js';
 import { resolveCoordinatorConfig } from '../config.js';
 
 /** A `ferry-coordinator` verb on DATA/tls/ (`init`, `renew-cert`): --data/--config, repeatable --san, --json. */

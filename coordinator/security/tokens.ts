@@ -5,7 +5,7 @@
  * usable token. The `fy.` prefix lets secret scanners and people recognise one.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 
 /** Operator roles, weakest first, and `agent` (join tokens: may only enroll a host). */
 export const ROLES = ['viewer', 'deployer', 'admin', 'agent'] as const;

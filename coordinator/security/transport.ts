@@ -7,9 +7,9 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { FerryError, describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 import type { TlsIdentity } from '../net/listener.js';
-import { isLoopbackHost, listenHost } from './loopback.js';
+import { isLoopbackHost, listenHost } from '../../common/loopback.js';
 import { type TlsFiles, tlsFiles } from './pki.js';
 
 export type Transport = { kind: 'tls'; files: TlsFiles; init: boolean } | { kind: 'plaintext' };

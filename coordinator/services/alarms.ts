@@ -1,4 +1,4 @@
-import { specToWire } from '../../agent/health/wire.js';
+import { specToWire } from '../../common/health/wire.js';
 import type { Context } from '../context.js';
 import { parseAlarm } from '../domain/alarms.js';
 import { matchesTagSets } from '../domain/tags.js';

@@ -1,4 +1,4 @@
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
 import { sendAlarmsToAll, validateAlarms } from './alarms.js';

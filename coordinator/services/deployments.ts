@@ -1,5 +1,5 @@
-import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../agent/appspec/types.js';
-import { FerryError } from '../../agent/errors.js';
+import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../common/appspec/types.js';
+import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { TERMINAL_DEPLOYMENT_STATUSES } from '../domain/status.js';
 import { type WindowWait, deploymentWait } from './windows.js';

@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { signCsr } from '../security/pki.js';
 import { parseToken, refuseToken, refusalMessage } from '../security/tokens.js';

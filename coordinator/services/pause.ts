@@ -1,4 +1,4 @@
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import type { Deployment } from '../domain/types.js';
 import { zoneFinished, zonesInOrder } from '../planner/plan-zonal.js';

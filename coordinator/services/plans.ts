@@ -1,6 +1,6 @@
 import { isOpen, nextOpening } from '../domain/windows.js';
-import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../agent/appspec/types.js';
-import { FerryError } from '../../agent/errors.js';
+import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../common/appspec/types.js';
+import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { type DeploymentPlanRecord, PLAN_TTL_MS, type PlanOptions } from '../domain/plan.js';
 import { matchesTagSets } from '../domain/tags.js';

@@ -1,4 +1,4 @@
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import type { Context } from '../context.js';
 import type { Deployment } from '../domain/types.js';
 import { type CreateDeploymentInput, createDeployment, requireGroup } from './deployments.js';

@@ -1,7 +1,7 @@
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import type { Context } from '../context.js';
 import type { AutoRollbackEvent, Deployment } from '../domain/types.js';
-import { minimumHealthyHosts } from '../planner/plan.js';
+import { minimumHealthyHosts } from '../planner/rules.js';
 import { createDeployment } from './deployments.js';
 
 /** The events that roll this deployment back: its own override, else its group's policy. */

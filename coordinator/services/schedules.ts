@@ -1,6 +1,6 @@
-import { FerryError, describeError } from '../../agent/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
-import { cronProblem, nextMatch, timezoneProblem } from '../domain/cron.js';
+import { cronProblem, nextMatch, timezoneProblem } from '../../common/cron.js';
 import type { Schedule, ScheduleOptions } from '../domain/schedules.js';
 import { matchesTagSets } from '../domain/tags.js';
 import { hostState, livenessOf } from './liveness.js';

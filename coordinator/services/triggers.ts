@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
-import { MAX_TRIGGERS_PER_GROUP, redactUrl, type TriggerEvent, type TriggerView, triggerProblems } from '../domain/events.js';
+import { redactUrl, type TriggerView } from '../domain/events.js';
+import { MAX_TRIGGERS_PER_GROUP, type TriggerEvent, triggerProblems } from '../../common/triggers.js';
 import { requireGroup } from './deployments.js';
 
 export interface SetTriggerInput {

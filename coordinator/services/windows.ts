@@ -1,4 +1,4 @@
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { awaitingReconnect, reconnectWaitReason } from './liveness.js';
 import { type Context, iso } from '../context.js';
 import type { Deployment, DeploymentGroup } from '../domain/types.js';

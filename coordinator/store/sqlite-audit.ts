@@ -1,6 +1,6 @@
 /** The audit part of the SQLite store (domain/audit.ts): append, fold repeated refusals, list by seq, delete old records. */
 import type { Database, Statement } from 'better-sqlite3';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { type AuditEntry, type AuditFilter, type AuditRecord, foldKey } from '../domain/audit.js';
 
 interface AuditRow {

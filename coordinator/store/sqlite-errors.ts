@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 
 /** A parent row a write refers to, by name, with a look-up that is `undefined` when it is missing. */
 export type Parent = readonly [name: string, lookUp: () => unknown];

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
 import type { EventLogStore } from './event-store.js';
 import { guard } from './sqlite-errors.js';

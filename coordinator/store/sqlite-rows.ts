@@ -144,8 +144,7 @@ export function toDeployment(raw: unknown): Deployment {
     revisionDigest: r.revision_digest,
     configName: r.config_name,
     status: r.status,
-    // Stored as 'user' with its schedule_id (migration 7).
-    creator: r.schedule_id !== null && r.creator === 'user' ? 'schedule' : r.creator,
+    creator: r.creator,
     description: r.description,
     fileExistsBehavior: r.file_exists_behavior,
     ignoreApplicationStopFailures: r.ignore_application_stop_failures === 1,
@@ -173,7 +172,7 @@ export function toDeployment(raw: unknown): Deployment {
 export function deploymentParams(d: Deployment): Params {
   return {
     id: d.id, application: d.application, group_id: d.groupId, group_name: d.groupName,
-    revision_digest: d.revisionDigest, config_name: d.configName, status: d.status, creator: d.creator === 'schedule' ? 'user' : d.creator,
+    revision_digest: d.revisionDigest, config_name: d.configName, status: d.status, creator: d.creator,
     description: d.description, file_exists_behavior: d.fileExistsBehavior,
     ignore_application_stop_failures: flag(d.ignoreApplicationStopFailures),
     target_host_ids: d.targetHostIds === undefined ? null : JSON.stringify(d.targetHostIds),

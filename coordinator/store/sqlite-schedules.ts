@@ -3,10 +3,10 @@
  * `SqliteStore` (which implements the Store methods by delegating here).
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { SCHEDULE_STATES, SCHEDULE_TRANSITIONS, type Schedule, type ScheduleOptions, type ScheduleState } from '../domain/schedules.js';
 import { allowedFrom } from '../domain/status.js';
-import { sqlList } from './migrations.js';
+import { sqlList } from './sqlite-statements.js';
 import { guard } from './sqlite-errors.js';
 import type { ScheduleFilter } from './store.js';
 

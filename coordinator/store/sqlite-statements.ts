@@ -3,13 +3,17 @@
  * compare-and-set: one UPDATE per target status, `WHERE … AND status IN (allowedFrom(table, to))`.
  */
 import type { Database, Statement } from 'better-sqlite3';
-import { sqlList } from './migrations.js';
 import { patchSql } from './sqlite-rows.js';
 import type { DeploymentPatch, HostDeploymentPatch } from './store.js';
 import {
   ACTIVE_DEPLOYMENT_STATUSES, DEPLOYMENT_STATUSES, DEPLOYMENT_TRANSITIONS, HOST_DEPLOYMENT_STATUSES,
   HOST_DEPLOYMENT_TRANSITIONS, allowedFrom,
 } from '../domain/status.js';
+
+/** `'a', 'b'` for an `IN (…)`; values are our own constants, quoted anyway. */
+export function sqlList(values: readonly string[]): string {
+  return values.map(v => `'${v.replaceAll("'", "''")}'`).join(', ');
+}
 
 export const DEPLOYMENT_PATCH_COLUMNS = {
   errorCode: 'error_code',

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
-import { FerryError, describeError, isFerryError } from '../../agent/errors.js';
+import { FerryError, describeError, isFerryError } from '../../common/errors.js';
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,

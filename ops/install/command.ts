@@ -1,19 +1,15 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { parseAddress, parseTag } from '../../agent/config.js';
-import { FerryError } from '../../agent/errors.js';
-import { isSafeId } from '../../agent/state/layout.js';
-import { normaliseFingerprint } from '../../agent/link/tls-pin.js';
-import { parseListen } from '../../coordinator/config.js';
-import { isLoopbackHost, listenHost } from '../../coordinator/security/loopback.js';
-import { subjectAltNames } from '../../coordinator/security/pki.js';
-import { executeSteps } from './execute.js';
+import { parseAddress, parseTag, parseListen, isSafeId } from '../../common/parse.js';
+import { FerryError } from '../../common/errors.js';
+import { normaliseFingerprint } from '../../common/tls-pin.js';
+import { isLoopbackHost, listenHost } from '../../common/loopback.js';
+import { subjectAltNames } from '../../common/certificates.js';
+import { type TrustEffects, executeSteps } from './execute.js';
 import { probeFacts, probeSystemd } from './facts.js';
 import { redactToken } from './trust.js';
-import {
-  type AgentSettings, type InstallFacts, type InstallOptions, type ServiceName, type Step, describeStep, installPlan, layoutFor,
-  serviceCommand, shellLine, systemdMode, uninstallPlan,
-} from './plan.js';
+import { describeStep, installPlan, layoutFor, serviceCommand, shellLine, systemdMode, uninstallPlan } from './plan.js';
+import { type AgentSettings, type InstallFacts, type InstallOptions, type ServiceName, type Step } from './types.js';
 
 /**
  * `install` and `uninstall` for both binaries: parse flags, probe the machine, plan, then print
@@ -27,6 +23,8 @@ export interface InstallHost {
   write: (text: string) => void;
   /** FERRY_JOIN_TOKEN, from the agent's environment reader: used when --token is not given. */
   joinToken?: string;
+  /** Enrolment (agent) or CA initialisation (coordinator), from the program being installed. */
+  trust?: TrustEffects;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -203,7 +201,7 @@ async function report(service: ServiceName, verb: string, steps: Step[], extra: 
   }
   const results = await executeSteps(steps, line => {
     if (!json) host.write(`  ${line.replace(/\n/g, '\n  ')}\n`);
-  }, { ...(joinToken && { joinToken }) });
+  }, { ...(joinToken && { joinToken }), ...(host.trust && { trust: host.trust }) });
   if (json) host.write(JSON.stringify({ service, action: verb, dryRun, ...extra, ...results, steps: steps.map(s => ({ ...s, line: describeStep(s) })) }, null, 2) + '\n');
   else host.write(`${service} ${verb}: done\n`);
   return 0;

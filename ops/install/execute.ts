@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FerryError, describeError } from '../../agent/errors.js';
-import { type Step, describeStep } from './plan.js';
+import { FerryError, describeError } from '../../common/errors.js';
+import { describeStep } from './plan.js';
+import { type Step } from './types.js';
 
 /** Runs a command to completion; the only place install spawns. */
 export type CommandRunner = (argv: readonly string[]) => { code: number; output: string };
@@ -13,8 +14,19 @@ export const spawnRunner: CommandRunner = argv => {
   return { code: r.status ?? 1, output: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim() };
 };
 
+/**
+ * The trust steps, given by the program being installed (ops/ferry-agent.ts, ops/ferry-coordinator.ts):
+ * the agent's install never loads the coordinator's CA code or SQLite, the coordinator's never the
+ * agent's gRPC client.
+ */
+export interface TrustEffects {
+  enroll?: (req: { coordinator: string; token: string; caFingerprint: string; rootDir: string; hostId?: string }) => Promise<{ hostId: string; files: { dir: string } }>;
+  init?: (dataDir: string, sans: readonly string[], nowMs: number) => Promise<{ caFingerprint: string; caCert: string; adminTokenFile: string; adminTokenId: string }>;
+}
+
 export interface ExecuteOptions {
   run?: CommandRunner;
+  trust?: TrustEffects;
   /** The join token an `enroll` step sends; kept out of the steps, which are printed. */
   joinToken?: string;
 }
@@ -35,7 +47,7 @@ export async function executeSteps(steps: readonly Step[], say: (line: string) =
   for (const step of steps) {
     say(describeStep(step));
     try {
-      await perform(step, opts.run ?? spawnRunner, opts.joinToken, results, say);
+      await perform(step, opts.run ?? spawnRunner, opts.joinToken, opts.trust ?? {}, results, say);
     } catch (err) {
       throw new FerryError('INSTALL_FAILED', `${describeStep(step)}: ${describeError(err)}`, { cause: err });
     }
@@ -43,7 +55,7 @@ export async function executeSteps(steps: readonly Step[], say: (line: string) =
   return results;
 }
 
-async function perform(s: Step, run: CommandRunner, joinToken: string | undefined, results: StepResults, say: (line: string) => void): Promise<void> {
+async function perform(s: Step, run: CommandRunner, joinToken: string | undefined, trust: TrustEffects, results: StepResults, say: (line: string) => void): Promise<void> {
   switch (s.kind) {
     case 'mkdir':
       await fs.mkdir(s.path, { recursive: true, mode: s.mode });
@@ -92,17 +104,15 @@ async function perform(s: Step, run: CommandRunner, joinToken: string | undefine
     }
     case 'enroll': {
       if (!joinToken) throw new Error('no join token was given (--token or FERRY_JOIN_TOKEN)');
-      // Imported here: the coordinator's install never loads the agent's gRPC client.
-      const { enrollHost } = await import('../../agent/start/enroll.js');
-      const r = await enrollHost({ coordinator: s.coordinator, token: joinToken, caFingerprint: s.caFingerprint, rootDir: s.rootDir, ...(s.hostId && { hostId: s.hostId }) });
+      if (!trust.enroll) throw new Error('this program does not enroll hosts (ferry-agent install does)');
+      const r = await trust.enroll({ coordinator: s.coordinator, token: joinToken, caFingerprint: s.caFingerprint, rootDir: s.rootDir, ...(s.hostId && { hostId: s.hostId }) });
       results.enrolled = { hostId: r.hostId, tlsDir: r.files.dir };
       say(`        enrolled host ${r.hostId}: key and certificate in ${r.files.dir}/ (0600)`);
       return;
     }
     case 'init': {
-      // Imported here: the agent's install never loads SQLite.
-      const { initCoordinator } = await import('../../coordinator/security/init.js');
-      const r = await initCoordinator(s.data, s.sans, Date.now());
+      if (!trust.init) throw new Error('this program does not initialise coordinators (ferry-coordinator install does)');
+      const r = await trust.init(s.data, s.sans, Date.now());
       results.initialised = { caFingerprint: r.caFingerprint, caCert: r.caCert, adminTokenFile: r.adminTokenFile, adminTokenId: r.adminTokenId };
       say(`        CA fingerprint SHA256 ${r.caFingerprint} (agents pin it: ferry-agent install --ca-fingerprint …)`);
       say(`        admin token in ${r.adminTokenFile} (0600; token id ${r.adminTokenId}): FERRY_TOKEN=$(cat ${r.adminTokenFile}) ferry …`);

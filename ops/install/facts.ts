@@ -3,7 +3,8 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { DEFAULT_AGENT_ROOT, DEFAULT_COORDINATOR_DATA, type InstallFacts, type ServiceName, layoutFor, markerFile } from './plan.js';
+import { DEFAULT_AGENT_ROOT, DEFAULT_COORDINATOR_DATA, layoutFor, markerFile } from './plan.js';
+import { type InstallFacts, type ServiceName } from './types.js';
 
 /** The package or checkout this code runs from: the nearest directory up with bin/ferry-agent and package.json. */
 export function packageRoot(from = path.dirname(fileURLToPath(import.meta.url))): string {
@@ -64,7 +65,7 @@ function resolvePackage(fromDir: string, name: string, root: string): string | u
 
 /** What is copied into /opt/ferry besides node_modules: the built code, the .proto files, the launchers. */
 export function ownEntries(root: string): string[] {
-  const want = ['bin', 'dist/agent', 'dist/coordinator', 'dist/ops', 'dist/proto', 'proto/ferry', 'package.json'];
+  const want = ['bin', 'dist/agent', 'dist/cli', 'dist/common', 'dist/coordinator', 'dist/ops', 'dist/proto', 'proto/ferry', 'package.json'];
   const missing = want.filter(e => !existsSync(path.join(root, e)));
   if (missing.length > 0) throw new Error(`${root} is not a built Ferry package (missing ${missing.join(', ')}); run npm run build first`);
   return want;

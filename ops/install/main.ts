@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { describeError, isFerryError } from '../../agent/errors.js';
+import { describeError, isFerryError } from '../../common/errors.js';
 import { type InstallHost, executeInstall, executeUninstall, installCommand, uninstallCommand } from './command.js';
-import type { ServiceName } from './plan.js';
+import type { ServiceName } from './types.js';
 
 /** `ferry-coordinator install|uninstall …`: its own small program, as the coordinator's root command has no subcommands. */
 export async function runInstallProgram(service: ServiceName, version: string, argv: string[], host: InstallHost): Promise<number> {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { InstallFacts, InstallOptions, Layout, Step } from './plan.js';
+import type { InstallFacts, InstallOptions, Layout, Step } from './types.js';
 
 /**
  * The trust part of `install` (issue 6), decided purely like the rest of the plan: the agent's

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
@@ -13,6 +14,24 @@ const nextFile = (): string => path.join(dir, `store-${++files}`, 'ferry.db');
 storeContract(t, async () => {
   const file = nextFile();
   return { store: openStore(file), reopen: () => openStore(file) };
+});
+
+/** A database as the first coordinator made it (migration 1 only), then opened by this one. */
+function fromOldestSchema(): string {
+  const file = nextFile();
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('foreign_keys = ON');
+  migrate(db, MIGRATIONS.slice(0, 1));
+  db.close();
+  return file;
+}
+
+t.test('the contract on a database migrated from the oldest schema', async t => {
+  storeContract(t, async () => {
+    const file = fromOldestSchema();
+    return { store: openStore(file), reopen: () => openStore(file) };
+  });
 });
 
 t.test('the SQLite store', async t => {
@@ -52,5 +71,54 @@ t.test('the SQLite store', async t => {
     t.equal(db.pragma('user_version', { simple: true }), 1);
     t.same(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all(), [{ name: 'a' }]);
     t.same(migrate(db, [one, { version: 2, up: 'CREATE TABLE b (x)' }]), [2]);
+  });
+
+  t.test('a database migrated from the oldest schema has the same schema as a new one', async t => {
+    const schema = (file: string) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all();
+      } finally {
+        db.close();
+      }
+    };
+    const old = fromOldestSchema();
+    openStore(old).close();
+    const fresh = nextFile();
+    openStore(fresh).close();
+    t.same(schema(old), schema(fresh));
+  });
+
+  t.test('migration 14 stores a scheduled deployment as creator schedule, keeps every reference and the event triggers', async t => {
+    const file = nextFile();
+    mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file);
+    t.teardown(() => db.close());
+    db.pragma('foreign_keys = ON');
+    migrate(db, MIGRATIONS.slice(0, 13));
+    const now = '2026-01-01T00:00:00.000Z';
+    db.exec(`
+      INSERT INTO applications VALUES ('shop', '${now}');
+      INSERT INTO deployment_groups (id, application, name, tag_sets, config_name, created_at) VALUES ('g1', 'shop', 'web', '[]', 'AllAtOnce', '${now}');
+      INSERT INTO revisions VALUES ('shop', 'abc', 1, 'tar', '', NULL, '${now}');
+      INSERT INTO hosts VALUES ('h1', 'web-1', '{}', NULL, '0.1.0', '{}', 1, '${now}', '${now}');
+      INSERT INTO schedules (id, application, group_id, group_name, revision, options, run_at, timezone, state, created_by, created_at)
+        VALUES ('s1', 'shop', 'g1', 'web', 'abc', '{}', '${now}', 'UTC', 'Done', 'me', '${now}');
+      INSERT INTO deployments (id, application, group_id, group_name, revision_digest, config_name, status, creator, description,
+        file_exists_behavior, ignore_application_stop_failures, created_at, schedule_id)
+        VALUES ('d1', 'shop', 'g1', 'web', 'abc', 'AllAtOnce', 'Succeeded', 'user', '', 'DISALLOW', 0, '${now}', 's1'),
+               ('d2', 'shop', 'g1', 'web', 'abc', 'AllAtOnce', 'Succeeded', 'user', '', 'DISALLOW', 0, '${now}', NULL);
+      INSERT INTO host_deployments (deployment_id, host_id, status, position) VALUES ('d1', 'h1', 'Succeeded', 0);
+    `);
+    const eventsBefore = db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number };
+    t.same(migrate(db, MIGRATIONS), [14]);
+    t.same(db.prepare('SELECT id, creator FROM deployments ORDER BY id').all(), [{ id: 'd1', creator: 'schedule' }, { id: 'd2', creator: 'user' }]);
+    t.same(db.prepare('SELECT COUNT(*) AS n FROM events').get(), eventsBefore, 'the copy appended no events');
+    t.same(db.pragma('foreign_key_check'), [], 'every reference holds');
+    t.equal(db.pragma('foreign_keys', { simple: true }), 1, 'foreign keys are on again');
+    t.throws(() => db.exec(`INSERT INTO host_deployments (deployment_id, host_id, status, position) VALUES ('nope', 'h1', 'Pending', 1)`), /FOREIGN KEY/);
+    db.exec(`UPDATE deployments SET status = 'Failed' WHERE id = 'd2'`);
+    t.equal((db.prepare(`SELECT COUNT(*) AS n FROM events WHERE deployment_id = 'd2' AND kind = 'DeploymentFailure'`).get() as { n: number }).n, 1, 'the status trigger is back');
+    t.throws(() => db.exec(`UPDATE deployments SET creator = 'nobody' WHERE id = 'd2'`), /CHECK/);
   });
 });

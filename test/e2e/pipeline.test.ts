@@ -2,8 +2,8 @@ import t, { type Test } from 'tap';
 import { freePort, startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitForHosts } from '../helpers/fleet.js';
 import { isRoot } from '../helpers/temp.js';
-import type { FerryError } from '../../agent/errors.js';
-import { ControlApi } from '../../coordinator/cli/client.js';
+import type { FerryError } from '../../common/errors.js';
+import { ControlApi } from '../../cli/client.js';
 
 /**
  * The pipeline step against a real coordinator and real agents: `ferry promote` (staging → prod),

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { specToWire } from '../../agent/health/wire.js';
+import { specToWire } from '../../common/health/wire.js';
 import { parseAlarm } from '../../coordinator/domain/alarms.js';
 import type { AlarmState__Output as AlarmState } from '../../proto/gen/ferry/v1/AlarmState.js';
 import { FakeCoordinator, startDaemon } from '../helpers/fake-coordinator.js';

@@ -3,12 +3,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Transform, pipeline } from 'node:stream';
 import t from 'tap';
-import { isFerryError } from '../../agent/errors.js';
+import { isFerryError } from '../../common/errors.js';
 import { grpcRevisionTransport } from '../../agent/link/transport.js';
 import { httpRevisionTransport } from '../../agent/link/http-transport.js';
 import { RevisionCache } from '../../agent/link/revision-cache.js';
-import { ControlApi } from '../../coordinator/cli/client.js';
-import { fileChunks } from '../../coordinator/cli/bundle.js';
+import { ControlApi } from '../../cli/client.js';
+import { fileChunks } from '../../cli/bundle.js';
 import { startCoordinator } from '../helpers/fleet.js';
 import { tempDir } from '../helpers/temp.js';
 

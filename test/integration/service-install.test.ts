@@ -38,7 +38,7 @@ t.test('install --dry-run prints the steps and the files, and changes nothing', 
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, 'ferry-agent install --dry-run: nothing is changed; these are the steps:\n');
   t.match(r.stdout, `  copy    `);
-  t.match(r.stdout, ` → ${prefix}/opt/.ferry.staged: bin, dist/agent, dist/coordinator, dist/ops, dist/proto, proto/ferry, package.json and `);
+  t.match(r.stdout, ` → ${prefix}/opt/.ferry.staged: bin, dist/agent, dist/cli, dist/common, dist/coordinator, dist/ops, dist/proto, proto/ferry, package.json and `);
   t.match(r.stdout, `  swap    ${prefix}/opt/.ferry.staged → ${prefix}/opt/ferry`);
   t.match(r.stdout, `  write   ${prefix}/etc/ferry/agent.yaml (0600)\n        | # ferry-agent settings`);
   t.match(r.stdout, '        | coordinator: 10.0.0.5:7420\n');

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
-import { defaultRootDir, parseDuration, parsePositiveInt, parseSize, scrubEnvironment } from '../../agent/config.js';
-import { isFerryError } from '../../agent/errors.js';
+import { defaultRootDir, scrubEnvironment } from '../../agent/config.js';
+import { parseDuration, parsePositiveInt, parseSize } from '../../common/parse.js';
+import { isFerryError } from '../../common/errors.js';
 
 /** The error `fn` throws; fails the test when it throws nothing. */
 function errorOf(fn: () => unknown): Error {

@@ -3,9 +3,9 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { AlarmEvaluator, type ProbeResult } from '../../agent/health/evaluate.js';
+import { AlarmEvaluator, type ProbeResult } from '../../common/health/evaluate.js';
 import { HostProbe, type SystemInfo, systemInformation } from '../../agent/health/probes.js';
-import type { AlarmSpec } from '../../agent/health/spec.js';
+import type { AlarmSpec } from '../../common/health/spec.js';
 import { ChildProcessRunner } from '../../agent/lifecycle/process-runner.js';
 import { tempDir } from '../helpers/temp.js';
 

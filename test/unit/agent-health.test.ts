@@ -1,11 +1,11 @@
 import t, { type Test } from 'tap';
 import {
   ALARM_STATES, ALARM_TRANSITIONS, AlarmEvaluator, type AlarmStateName, type AlarmStatus, type ProbeResult, canTransition, judge, nextStatus,
-} from '../../agent/health/evaluate.js';
+} from '../../common/health/evaluate.js';
 import { HealthMonitor, type Timers } from '../../agent/health/monitor.js';
 import type { Probe } from '../../agent/health/probes.js';
-import { type AlarmSpec, alarmSpecProblems } from '../../agent/health/spec.js';
-import { alarmsFromWire, specToWire, stateToWire } from '../../agent/health/wire.js';
+import { type AlarmSpec, alarmSpecProblems } from '../../common/health/spec.js';
+import { alarmsFromWire, specToWire, stateToWire } from '../../common/health/wire.js';
 
 // ---------------------------------------------------------------------------------------------
 // Builders and fakes

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { FerryError, isFerryError } from '../../agent/errors.js';
+import { FerryError, isFerryError } from '../../common/errors.js';
 import { REVISION_DIGEST_FILE, RevisionCache, type RevisionTransport, retainedDigests } from '../../agent/link/revision-cache.js';
 import { layoutFor } from '../../agent/state/layout.js';
 import { tempDir } from '../helpers/temp.js';

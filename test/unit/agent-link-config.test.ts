@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { type AgentEnvironment, loadStartConfig, parseStartFile, resolveStartConfig } from '../../agent/config.js';
-import { isFerryError } from '../../agent/errors.js';
+import { isFerryError } from '../../common/errors.js';
 import { tempDir } from '../helpers/temp.js';
 
 const env = (over: Partial<AgentEnvironment> = {}): AgentEnvironment =>

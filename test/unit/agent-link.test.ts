@@ -4,7 +4,7 @@ import t from 'tap';
 import type { AgentMessage } from '../../proto/gen/ferry/v1/AgentMessage.js';
 import type { DeployCommand__Output } from '../../proto/gen/ferry/v1/DeployCommand.js';
 import type { HostResult__Output } from '../../proto/gen/ferry/v1/HostResult.js';
-import { isFerryError } from '../../agent/errors.js';
+import { isFerryError } from '../../common/errors.js';
 import { backoffCeiling, backoffDelay, RECONNECT_BACKOFF } from '../../agent/link/backoff.js';
 import { fsHolding } from '../../agent/link/facts.js';
 import { checkDeployCommand, eventEnded, hostResult, notRunResult } from '../../agent/link/messages.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import { ALARM_FORMS, type AlarmSpec, defaultAlarmName, formatAlarm, parseAlarm } from '../../coordinator/domain/alarms.js';
 
 /** The message of the error `fn` throws; fails the test when it throws none or not a FerryError. */

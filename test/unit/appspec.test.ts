@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APPSPEC_FILE_NAMES, loadAppSpec, parseAppSpec, parseOctalMode } from '../../agent/appspec/parse.js';
-import type { AppSpec } from '../../agent/appspec/types.js';
+import { APPSPEC_FILE_NAMES, loadAppSpec, parseAppSpec, parseOctalMode } from '../../common/appspec/parse.js';
+import type { AppSpec } from '../../common/appspec/types.js';
 
 /** An appspec body after the two required lines, so the body starts at line 3. */
 const spec = (...body: string[]) => ['version: 0.0', 'os: linux', ...body, ''].join('\n');

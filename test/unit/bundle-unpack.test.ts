@@ -20,12 +20,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
-import { isFerryError } from '../../agent/errors.js';
-import type { ErrorCode } from '../../agent/errors.js';
-import type { BundleEntry } from '../../agent/bundle/entries.js';
-import { findEntryProblems, findWrapperDir, resolveLink } from '../../agent/bundle/entries.js';
-import { inferBundleType, unpackBundle } from '../../agent/bundle/unpack.js';
-import type { BundleType } from '../../agent/bundle/unpack.js';
+import { isFerryError } from '../../common/errors.js';
+import type { ErrorCode } from '../../common/errors.js';
+import type { BundleEntry } from '../../common/bundle/entries.js';
+import { findEntryProblems, findWrapperDir, resolveLink } from '../../common/bundle/entries.js';
+import { inferBundleType, unpackBundle } from '../../common/bundle/unpack.js';
+import type { BundleType } from '../../common/bundle/unpack.js';
 
 
 /** A fixed, even-second mtime (zip's DOS dates have 2 s resolution). */

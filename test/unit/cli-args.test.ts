@@ -1,13 +1,13 @@
 import t, { type Test } from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import {
   bundleTypeOf, parseDuration, parseFileExistsBehavior, parseMinHealthy, parsePositiveInt, parseRevisionRef, parseTagSet, parseTagSets,
-} from '../../coordinator/cli/args.js';
-import { describeApiError } from '../../coordinator/cli/client.js';
-import { type CliEnvironment, readCliEnvironment, resolveCliConfig } from '../../coordinator/cli/config.js';
-import { EXIT, exitCodeForDeployment, exitCodeForError, wasRolledBack } from '../../coordinator/cli/exit-codes.js';
-import { createRequest } from '../../coordinator/cli/commands/deploy.js';
+} from '../../cli/args.js';
+import { describeApiError } from '../../cli/client.js';
+import { type CliEnvironment, readCliEnvironment, resolveCliConfig } from '../../cli/config.js';
+import { EXIT, exitCodeForDeployment, exitCodeForError, wasRolledBack } from '../../cli/exit-codes.js';
+import { createRequest } from '../../cli/deploy-request.js';
 import { detail } from '../helpers/fake-control.js';
 
 /** Flag parsing, configuration and exit codes: pure, and every rejection names its flag. */

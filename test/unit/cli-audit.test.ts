@@ -1,6 +1,6 @@
 import t from 'tap';
-import { auditJson, auditLine } from '../../coordinator/cli/commands/audit.js';
-import { paint } from '../../coordinator/cli/output.js';
+import { auditJson, auditLine } from '../../cli/commands/audit.js';
+import { paint } from '../../cli/output.js';
 import type { AuditRecord__Output } from '../../proto/gen/ferry/v1/AuditRecord.js';
 import { T0, runFerry, startFakeControl } from '../helpers/fake-control.js';
 

@@ -1,8 +1,8 @@
 import t from 'tap';
 import type { DeploymentPlan__Output } from '../../proto/gen/ferry/v1/DeploymentPlan.js';
 import type { PlanFileChange__Output } from '../../proto/gen/ferry/v1/PlanFileChange.js';
-import { planLines } from '../../coordinator/cli/render-plan.js';
-import { paint } from '../../coordinator/cli/output.js';
+import { planLines } from '../../cli/render-plan.js';
+import { paint } from '../../cli/output.js';
 import { DIGEST, T0, runFerry, startFakeControl } from '../helpers/fake-control.js';
 
 /** `ferry deploy plan` and `deploy create --from-plan`: flags → requests, and the plan as text. */

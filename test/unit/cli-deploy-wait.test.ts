@@ -1,6 +1,6 @@
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { runCli } from '../../coordinator/cli/program.js';
+import { runCli } from '../../cli/program.js';
 import { type FakeControl, T0, detail, hostDeployment, lifecycleEvent, runFerry, startFakeControl } from '../helpers/fake-control.js';
 
 /** `ferry deploy create --wait` against a scripted WatchDeployment stream: progress and exit codes. */

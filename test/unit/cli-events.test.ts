@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { eventJson, eventLine, parseSince } from '../../coordinator/cli/commands/events.js';
-import { parseTriggerFlags, triggerLines } from '../../coordinator/cli/commands/group-trigger.js';
-import { paint } from '../../coordinator/cli/output.js';
+import { eventJson, eventLine, parseSince } from '../../cli/commands/events.js';
+import { parseTriggerFlags, triggerLines } from '../../cli/commands/group-trigger.js';
+import { paint } from '../../cli/output.js';
 import type { Event__Output } from '../../proto/gen/ferry/v1/Event.js';
 import { T0, group, runFerry, startFakeControl } from '../helpers/fake-control.js';
 import { tempDir } from '../helpers/temp.js';

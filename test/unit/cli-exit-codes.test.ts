@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runCli } from '../../coordinator/cli/program.js';
+import { runCli } from '../../cli/program.js';
 import { startFakeControl } from '../helpers/fake-control.js';
 
 /** A bug inside ferry exits 7 — never 1, which a pipeline reads as "the deployment failed". */

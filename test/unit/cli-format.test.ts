@@ -2,10 +2,10 @@ import t from 'tap';
 import {
   formatAgo, formatBytes, formatDuration, formatMinHealthy, formatTagSets, formatTags, formatTime, keyValues, shortDigest, table, tagSetFlags,
   visibleLength,
-} from '../../coordinator/cli/format.js';
-import { paint } from '../../coordinator/cli/output.js';
-import { changeLines, countsText, progressBar, progressLine, summarize, verdictLines } from '../../coordinator/cli/progress.js';
-import { deploymentLines, eventRows, logLine } from '../../coordinator/cli/render-deployment.js';
+} from '../../cli/format.js';
+import { paint } from '../../cli/output.js';
+import { changeLines, countsText, progressBar, progressLine, summarize, verdictLines } from '../../cli/progress.js';
+import { deploymentLines, eventRows, logLine } from '../../cli/render-deployment.js';
 import { T0, detail, hostDeployment, lifecycleEvent } from '../helpers/fake-control.js';
 
 /** The CLI's pure formatting: tables, durations, tag sets and deployment progress. */

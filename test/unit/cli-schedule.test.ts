@@ -1,6 +1,6 @@
 import t from 'tap';
-import { parseAt, parseCronFlags, scheduleTable } from '../../coordinator/cli/commands/schedule.js';
-import { formatWindow, parseWindowFlags, windowNow } from '../../coordinator/cli/window-flags.js';
+import { parseAt, parseCronFlags, scheduleTable } from '../../cli/commands/schedule.js';
+import { formatWindow, parseWindowFlags, windowNow } from '../../cli/window-flags.js';
 import { DIGEST, detail, group, runFerry, schedule, startFakeControl } from '../helpers/fake-control.js';
 
 /** Windows and schedules in the CLI: pure flag parsing, then the real `bin/ferry` against a fake ControlService. */
@@ -122,7 +122,7 @@ t.test('schedule create, list and cancel', async t => {
 });
 
 t.test('--wait progress says why a deployment waits, and again when the reason changes', async t => {
-  const { changeLines, progressLine } = await import('../../coordinator/cli/progress.js');
+  const { changeLines, progressLine } = await import('../../cli/progress.js');
   const queued = detail({ id: 'd-1', status: 'Queued', waitReason: 'waiting for window, opens 2026-11-30T08:00:00.000Z' });
   t.same(changeLines(undefined, queued), ['deployment d-1: Queued (0 hosts): waiting for window, opens 2026-11-30T08:00:00.000Z']);
   t.same(changeLines(queued, queued), [], 'nothing new');

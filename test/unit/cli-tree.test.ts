@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { type CommandEntry, commandEntries, completionScript } from '../../coordinator/cli/completion.js';
-import { buildProgram, runCli } from '../../coordinator/cli/program.js';
-import { type CliDeps, Runner } from '../../coordinator/cli/session.js';
+import { type CommandEntry, commandEntries, completionScript } from '../../cli/completion.js';
+import { buildProgram, runCli } from '../../cli/program.js';
+import { type CliDeps, Runner } from '../../cli/session.js';
 
 /**
  * Walks the whole `ferry` command tree, so commands added later (by anyone) are held to the same

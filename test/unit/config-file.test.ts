@@ -2,9 +2,9 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { START_FILE_KEYS, agentConfigPath, parseStartFile } from '../../agent/config.js';
-import { isFerryError } from '../../agent/errors.js';
+import { isFerryError } from '../../common/errors.js';
 import { COORDINATOR_FILE_KEYS, coordinatorConfigPath, resolveCoordinatorConfig } from '../../coordinator/config.js';
-import { AGENT_KINDS, COORDINATOR_KINDS, didYouMean, kebab } from '../../ops/config-file.js';
+import { AGENT_KINDS, COORDINATOR_KINDS, didYouMean, kebab } from '../../common/config-file.js';
 import { REPO } from '../helpers/agent-cli.js';
 import { tempDir } from '../helpers/temp.js';
 

@@ -3,10 +3,10 @@ import path from 'node:path';
 import t from 'tap';
 import type { Command } from 'commander';
 import { REPO } from '../helpers/agent-cli.js';
-import { createRequest } from '../../coordinator/cli/commands/deploy.js';
-import { promoteRequest } from '../../coordinator/cli/commands/promote.js';
-import { buildProgram } from '../../coordinator/cli/program.js';
-import { Runner } from '../../coordinator/cli/session.js';
+import { createRequest } from '../../cli/deploy-request.js';
+import { promoteRequest } from '../../cli/commands/promote.js';
+import { buildProgram } from '../../cli/program.js';
+import { Runner } from '../../cli/session.js';
 
 /**
  * docs/pipelines.md cannot drift: every `ferry …` command in its code blocks (sh, YAML, Groovy) is

@@ -1,10 +1,10 @@
 import t from 'tap';
 import path from 'node:path';
-import type { AppSpec, FileExistsBehavior, FileMapping, PermissionSpec } from '../../agent/appspec/types.js';
-import { isFerryError } from '../../agent/errors.js';
-import { matchesSimpleGlob } from '../../agent/install/glob.js';
-import type { Instruction } from '../../agent/install/instructions.js';
-import { type FsView, type PathKind, type PlanInput, planInstall } from '../../agent/install/plan.js';
+import type { AppSpec, FileExistsBehavior, FileMapping, PermissionSpec } from '../../common/appspec/types.js';
+import { isFerryError } from '../../common/errors.js';
+import { matchesSimpleGlob } from '../../common/install/glob.js';
+import type { Instruction } from '../../common/install/instructions.js';
+import { type FsView, type PathKind, type PlanInput, planInstall } from '../../common/install/plan.js';
 
 /** The error `fn` throws; fails the test when it throws nothing. */
 function errorOf(fn: () => unknown): Error {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { HookScript } from '../../agent/appspec/types.js';
+import type { HookScript } from '../../common/appspec/types.js';
 import {
   type HookContext,
   type InvocationInput,

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import t from 'tap';
 import { Changes } from '../../coordinator/changes.js';
-import { redactUrl, triggerProblems, type FerryEvent } from '../../coordinator/domain/events.js';
+import { redactUrl, type FerryEvent } from '../../coordinator/domain/events.js';
+import { triggerProblems } from '../../common/triggers.js';
 import { createLogger } from '../../coordinator/log.js';
 import {
   afterAttempt, backoffMs, codeDeployStatus, deliveryRequest, signature, triggerMessage, verifySignature,

@@ -11,7 +11,7 @@ t.test('npm pack ships the launchers, the built programs and the .proto files, a
   const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
   for (const f of [
     'bin/ferry', 'bin/ferry-agent', 'bin/ferry-coordinator', 'package.json', 'README.md', 'docs/configuration.md',
-    'dist/agent/main.js', 'dist/coordinator/main.js', 'dist/coordinator/cli/main.js', 'dist/ops/install/plan.js', 'dist/proto/load.js',
+    'dist/ops/ferry-agent.js', 'dist/ops/ferry-coordinator.js', 'dist/agent/main.js', 'dist/coordinator/main.js', 'dist/cli/main.js', 'dist/common/errors.js', 'dist/ops/install/plan.js', 'dist/proto/load.js',
     'proto/ferry/v1/agent.proto', 'proto/ferry/v1/control.proto', 'hooks-examples/sample-app/appspec.yml',
   ]) t.ok(files.includes(f), f);
   const junk = files.filter(f => /^(test|dist\/test|dist\/bench|bench|scripts|node_modules|proto\/gen)\//.test(f) || f.endsWith('.map') || /^(agent|coordinator|ops)\/.*\.ts$/.test(f));

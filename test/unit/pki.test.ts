@@ -1,6 +1,7 @@
 import t from 'tap';
-import { isLoopbackHost, listenHost } from '../../coordinator/security/loopback.js';
-import { defaultSans, leafExtensions, opensslArgs, sameFingerprint, subjectAltNames, tlsFiles } from '../../coordinator/security/pki.js';
+import { isLoopbackHost, listenHost } from '../../common/loopback.js';
+import { leafExtensions, opensslArgs, sameFingerprint, tlsFiles } from '../../coordinator/security/pki.js';
+import { defaultSans, subjectAltNames } from '../../common/certificates.js';
 import { chooseTransport } from '../../coordinator/security/transport.js';
 
 t.test('--san values become DNS or IP names; bad ones are all named', async t => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseAppSpec } from '../../agent/appspec/parse.js';
+import { parseAppSpec } from '../../common/appspec/parse.js';
 import { diffCounts, diffInstalled } from '../../coordinator/plan-preview/diff.js';
 import { plannedHooks } from '../../coordinator/plan-preview/hooks.js';
 import { installedTree } from '../../coordinator/plan-preview/installed.js';

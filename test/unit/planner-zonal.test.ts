@@ -1,7 +1,8 @@
 import t from 'tap';
 import type { HostDeploymentStatus } from '../../coordinator/domain/status.js';
 import type { MinimumHealthy, ZonalConfig } from '../../coordinator/domain/types.js';
-import { type PlanAction, type PlanSnapshot, type PlanTarget, plan } from '../../coordinator/planner/plan.js';
+import { type PlanSnapshot, plan } from '../../coordinator/planner/plan.js';
+import { type PlanAction, type PlanTarget } from '../../coordinator/planner/rules.js';
 import { zonesInOrder } from '../../coordinator/planner/plan-zonal.js';
 
 const count = (value: number): MinimumHealthy => ({ type: 'HOST_COUNT', value });

@@ -1,14 +1,8 @@
 import t from 'tap';
 import type { HostDeploymentStatus } from '../../coordinator/domain/status.js';
 import type { MinimumHealthy } from '../../coordinator/domain/types.js';
-import {
-  type PlanAction,
-  type PlanSnapshot,
-  type PlanTarget,
-  minimumHealthyHosts,
-  orderTargets,
-  plan,
-} from '../../coordinator/planner/plan.js';
+import { type PlanSnapshot, orderTargets, plan } from '../../coordinator/planner/plan.js';
+import { type PlanAction, type PlanTarget, minimumHealthyHosts } from '../../coordinator/planner/rules.js';
 
 const ONE_AT_A_TIME: MinimumHealthy = { type: 'ONE_AT_A_TIME' };
 const HALF_AT_A_TIME: MinimumHealthy = { type: 'FLEET_PERCENT', value: 50 };

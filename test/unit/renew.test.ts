@@ -1,6 +1,6 @@
 import t from 'tap';
-import { parseDuration } from '../../agent/config.js';
-import { renewalDue } from '../../agent/link/renew.js';
+import { parseDuration } from '../../common/parse.js';
+import { renewalDue } from '../../common/certificates.js';
 
 const DAY = 86_400_000;
 

@@ -1,7 +1,6 @@
 import t from 'tap';
-import {
-  type InstallFacts, type InstallOptions, type Step, describeStep, installPlan, uninstallPlan, unitFile, layoutFor,
-} from '../../ops/install/plan.js';
+import { describeStep, installPlan, uninstallPlan, unitFile, layoutFor } from '../../ops/install/plan.js';
+import { type InstallFacts, type InstallOptions, type Step } from '../../ops/install/types.js';
 import { probeSystemd, runtimePackages } from '../../ops/install/facts.js';
 import { REPO } from '../helpers/agent-cli.js';
 import { executeInstall, executeUninstall } from '../../ops/install/command.js';

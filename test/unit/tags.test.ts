@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FerryError } from '../../agent/errors.js';
+import { FerryError } from '../../common/errors.js';
 import {
   formatTagSet,
   formatTagSets,

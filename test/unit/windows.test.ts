@@ -1,5 +1,5 @@
 import t from 'tap';
-import { cronProblem, matchesBetween, nextMatch, timezoneProblem } from '../../coordinator/domain/cron.js';
+import { cronProblem, matchesBetween, nextMatch, timezoneProblem } from '../../common/cron.js';
 import { type DeploymentWindow, currentWindowEnd, isOpen, nextOpening, validateWindows } from '../../coordinator/domain/windows.js';
 
 const at = (s: string) => Date.parse(s);

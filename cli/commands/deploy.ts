@@ -1,0 +1,157 @@
+import type { Command } from 'commander';
+import { FerryError } from '../../common/errors.js';
+import { parsePositiveInt, requireText } from '../args.js';
+import { withDeploymentOptions } from '../deploy-options.js';
+import { followDeployment } from '../follow.js';
+import { shortDigest } from '../format.js';
+import { deploymentLines, deploymentTable } from '../render-deployment.js';
+import type { Runner } from '../session.js';
+import { registerLogsCommand } from './deploy-logs.js';
+import { registerPlanCommand } from './deploy-plan.js';
+import { createRequest, requester } from '../deploy-request.js';
+import { registerWaitCommand } from './deploy-wait.js';
+import { scheduleOnce } from './schedule.js';
+
+export function registerDeployCommands(program: Command, r: Runner): void {
+  const deploy = program
+    .command('deploy')
+    .description('deployments: one revision to one deployment group')
+    .addHelpText('after', '\nExamples:\n  ferry deploy create --app shop --group web --revision latest --wait\n  ferry deploy status d-123');
+
+  r.action(
+    withDeploymentOptions(r
+      .leaf(deploy, 'create', 'start a deployment; with --wait, follow it and exit with its outcome', [
+        'ferry deploy create --app shop --group web --revision latest',
+        'ferry deploy create --app shop --group web --revision 3f2a9c1e --wait --timeout 30m',
+        'ferry deploy create --app shop --group web --revision latest --wait --json > result.json   # CI: exit code says how it ended',
+        'ferry deploy create --from-plan p-7KQ2M9X1A --wait   # exactly what ferry deploy plan showed',
+        'ferry deploy create --app shop --group web --revision latest --at 2026-12-01T02:00Z   # one scheduled deployment (ferry schedule list)',
+        'ferry deploy create --app shop --group web --revision 3f2a9c1e --ignore-window   # emergencies: the group\'s windows do not hold it',
+      ])
+      .option('--app <app>', 'the application (required, unless --from-plan)')
+      .option('--group <group>', 'the deployment group (required, unless --from-plan)')
+      .option('--revision <digest|prefix|latest>', 'a digest, a unique prefix of at least 8 hex digits, or latest (required, unless --from-plan)')
+      .option('--from-plan <id>', 'execute a plan made by ferry deploy plan: its revision, config and options; refused if the group or its hosts changed since')
+      .option('--ignore-window', 'emergencies: start now even outside the group\'s deployment windows')
+      .option('--at <time>', 'create the deployment later, at this ISO 8601 time (e.g. 2026-12-01T02:00Z): a one-shot schedule')),
+    async (s, _args, opts) => {
+      const { request, wait, timeoutMs } = createRequest(opts);
+      if (opts.at !== undefined) return scheduleOnce(s, request, String(opts.at), wait);
+      const created = await s.api().createDeployment(request);
+      const d = created.deployment;
+      if (!d) throw new FerryError('INTERNAL', 'the coordinator created a deployment but did not return it');
+      if (!wait) {
+        if (s.out.json) return s.out.document(created);
+        s.out.line(d.id);
+        s.out.line(`created deployment ${d.id}: ${d.application}/${d.groupName} ← revision ${shortDigest(d.revision)} (config ${d.configName}, ${d.status})`);
+        if (request.planId) s.out.line(`as planned in ${request.planId} (ferry deploy plan --show ${request.planId})`);
+        if (d.waitReason) s.out.line(`  ${d.waitReason}`);
+        s.out.line(`follow it: ferry deploy status ${d.id}   hook output: ferry deploy logs ${d.id} --follow`);
+        return;
+      }
+      s.out.line(d.id);
+      return followDeployment(s, d.id, { ...(timeoutMs !== undefined && { timeoutMs }) });
+    },
+  );
+
+  r.action(
+    r.leaf(deploy, 'status <id>', 'show a deployment: every host and lifecycle event, with status, duration and errors', [
+      'ferry deploy status d-123',
+      'ferry deploy status d-123 --json | jq \'.hosts[] | select(.status == "Failed")\'',
+    ]),
+    async (s, [id]) => {
+      const detail = await s.api().getDeployment({ id: requireText(id, 'ID') });
+      if (s.out.json) return s.out.document(detail);
+      s.out.lines(deploymentLines(detail, s.now, s.out.c));
+    },
+  );
+
+  r.action(
+    r
+      .leaf(deploy, 'list', 'list deployments, newest first', ['ferry deploy list', 'ferry deploy list --app shop --group web --limit 5'])
+      .option('--app <app>', 'only this application\'s')
+      .option('--group <group>', 'only this group\'s (with --app)')
+      .option('--limit <n>', 'at most this many', '20'),
+    async (s, _args, opts) => {
+      if (opts.group !== undefined && opts.app === undefined) throw new FerryError('INVALID_ARGUMENT', '--group: give --app too');
+      const res = await s.api().listDeployments({
+        application: (opts.app as string | undefined) ?? '',
+        group: (opts.group as string | undefined) ?? '',
+        limit: parsePositiveInt(String(opts.limit), '--limit'),
+      });
+      if (s.out.json) return s.out.document(res);
+      if (res.deployments.length === 0) return s.out.line('no deployments yet: start one with ferry deploy create');
+      s.out.lines(deploymentTable(res.deployments, s.now, s.out.c));
+    },
+  );
+
+  r.action(
+    r
+      .leaf(deploy, 'stop <id>', 'stop a deployment: no new host starts, hooks in flight are cancelled (their process group is killed)', [
+        'ferry deploy stop d-123',
+        'ferry deploy stop d-123 --reason "bad config in v42"',
+      ])
+      .option('--reason <text>', 'why (recorded with the stop)')
+      .option('--rollback', 'also roll the hosts it touched back to the last successful revision'),
+    async (s, [id], opts) => {
+      const detail = await s.api().stopDeployment({
+        id: requireText(id, 'ID'), reason: (opts.reason as string | undefined) ?? '', requestedBy: requester(),
+        rollback: opts.rollback === true,
+      });
+      if (s.out.json) return s.out.document(detail);
+      s.out.lines(deploymentLines(detail, s.now, s.out.c));
+    },
+  );
+
+  for (const [verb, help, example] of [
+    ['pause', 'pause a deployment: no new host starts until resumed (hosts in flight finish)', 'ferry deploy pause d-123'],
+    ['resume', 'continue a paused deployment', 'ferry deploy resume d-123'],
+    ['approve', 'open the approval gate of a deployment paused by --approve-after', 'ferry deploy approve d-123'],
+    ['reject', 'reject a deployment at its approval gate: it stops, rolling back per the group\'s policy', 'ferry deploy reject d-123 --reason "error rate up"'],
+  ] as const) {
+    r.action(
+      r.leaf(deploy, `${verb} <id>`, help, [example]).option('--reason <text>', 'why (recorded)'),
+      async (s, [id], opts) => {
+        const detail = await s.api().control(verb, {
+          id: requireText(id, 'ID'), reason: (opts.reason as string | undefined) ?? '', requestedBy: requester(), rollback: false,
+        });
+        if (s.out.json) return s.out.document(detail);
+        s.out.lines(deploymentLines(detail, s.now, s.out.c));
+      },
+    );
+  }
+
+  r.action(
+    r.leaf(deploy, 'rollback <id>', 'roll an ended deployment back: a new deployment of the revision before it, to the hosts it touched', [
+      'ferry deploy rollback d-123',
+      'ferry deploy rollback d-123 --json | jq -r .deployment.id',
+    ]),
+    async (s, [id]) => {
+      const detail = await s.api().rollbackDeployment({ id: requireText(id, 'ID') });
+      if (s.out.json) return s.out.document(detail);
+      const d = detail.deployment!;
+      s.out.line(d.id);
+      s.out.line(`rollback ${d.id} of ${d.rollbackOf}: revision ${shortDigest(d.revision)} to ${detail.hosts.length || 'the'} host(s) it touched (${d.status})`);
+      s.out.line(`follow it: ferry deploy status ${d.id}`);
+    },
+  );
+
+  r.action(
+    r.leaf(deploy, 'redeploy <id>', 'deploy the same revision with the same config and options again, to the whole group', [
+      'ferry deploy redeploy d-123',
+    ]),
+    async (s, [id]) => {
+      const detail = await s.api().redeployDeployment({ id: requireText(id, 'ID') });
+      if (s.out.json) return s.out.document(detail);
+      const d = detail.deployment!;
+      s.out.line(d.id);
+      s.out.line(`redeploy ${d.id}: revision ${shortDigest(d.revision)} to ${d.application}/${d.groupName} (${d.status})`);
+    },
+  );
+
+  registerLogsCommand(deploy, r);
+  registerPlanCommand(deploy, r);
+  registerWaitCommand(deploy, r);
+}
+
+export { parseApproveAfter, parseAutoRollbackFlag } from '../deploy-options.js';

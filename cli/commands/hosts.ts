@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
+import { requireText } from '../args.js';
+import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table } from '../format.js';
+import { COLORS, type Paint } from '../output.js';
+import { colorStatus } from '../render-deployment.js';
+import type { Runner } from '../session.js';
+
+/** connected / reconnecting / lost, as the coordinator judges it from the agent's heartbeats. */
+export function hostState(h: HostInfo__Output, now: number, c: Paint): string {
+  const state = h.state || (h.connected ? 'connected' : 'disconnected');
+  if (state === 'connected') return c(COLORS.green, 'connected');
+  const seen = `seen ${formatAgo(h.lastSeenAt, now)}`;
+  return state === 'lost' ? c(COLORS.red, `lost, ${seen}`) : c(COLORS.yellow, `${state}, ${seen}`);
+}
+
+/** `group:digest` for each group the host has a revision of. */
+export function hostRevisions(h: HostInfo__Output): string {
+  if (h.revisions.length === 0) return NONE;
+  return h.revisions.map(r => `${r.application}/${r.groupName}:${shortDigest(r.revision)}`).join(', ');
+}
+
+export function hostsTable(hosts: readonly HostInfo__Output[], now: number, c: Paint): string[] {
+  const rows = hosts.map(h => [
+    h.id, h.hostname, formatTags(h.tags), orNone(h.zone), hostState(h, now, c), orNone(h.agentVersion), hostRevisions(h),
+  ]);
+  return table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'STATE', 'AGENT', 'REVISIONS'], rows);
+}
+
+export function hostLines(h: HostInfo__Output, now: number, c: Paint): string[] {
+  const f = h.facts;
+  const disk = f && f.diskTotalBytes > 0 ? `${formatBytes(f.diskFreeBytes)} free of ${formatBytes(f.diskTotalBytes)}` : NONE;
+  const lines = keyValues([
+    ['Host', `${h.hostname} (${h.id})`],
+    ['Tags', formatTags(h.tags)],
+    ['Zone', orNone(h.zone)],
+    ['State', hostState(h, now, c)],
+    ['Last seen', `${formatTime(h.lastSeenAt)} (${formatAgo(h.lastSeenAt, now)})`],
+    ['Registered', formatTime(h.registeredAt)],
+    ['Agent', orNone(h.agentVersion)],
+    ['OS', orNone(f?.os)],
+    ['Kernel', orNone(f?.kernel)],
+    ['Arch', orNone(f?.arch)],
+    ['CPUs', f && f.cpus > 0 ? String(f.cpus) : NONE],
+    ['Memory', f && f.memoryBytes > 0 ? formatBytes(f.memoryBytes) : NONE],
+    ['Disk', disk],
+  ]);
+  lines.push('', 'Revisions:');
+  if (h.revisions.length === 0) lines.push('  none installed by Ferry yet');
+  else {
+    const rows = h.revisions.map(r => [r.application, r.groupName, shortDigest(r.revision), colorStatus(r.lastStatus, c)]);
+    lines.push(...table(['APP', 'GROUP', 'REVISION', 'LAST DEPLOYMENT'], rows, '  '));
+  }
+  return lines;
+}
+
+export function registerHostsCommands(program: Command, r: Runner): void {
+  const hosts = program
+    .command('hosts')
+    .description('hosts: the machines whose agents have registered with the coordinator')
+    .addHelpText('after', '\nExamples:\n  ferry hosts list\n  ferry hosts show h-123');
+
+  r.action(r.leaf(hosts, 'list', 'list hosts: tags, zone, connection, agent version, revision per group', ['ferry hosts list', 'ferry hosts list --json']), async s => {
+    const res = await s.api().listHosts();
+    if (s.out.json) return s.out.document(res);
+    if (res.hosts.length === 0) return s.out.line('no hosts yet: start ferry-agent on a machine, pointed at this coordinator');
+    s.out.lines(hostsTable(res.hosts, s.now, s.out.c));
+  });
+
+  r.action(r.leaf(hosts, 'show <id>', 'show a host, with its facts (OS, kernel, CPUs, memory, disk) and revisions', ['ferry hosts show h-123']), async (s, [id]) => {
+    const h = await s.api().getHost({ id: requireText(id, 'ID') });
+    if (s.out.json) return s.out.document(h);
+    s.out.lines(hostLines(h, s.now, s.out.c));
+  });
+
+  r.action(r.leaf(hosts, 'revoke <id>', "revoke the host's certificates: it is disconnected and cannot reconnect until enrolled again", ['ferry hosts revoke web-1']), async (s, [id]) => {
+    const res = await s.api().revokeHost(requireText(id, 'ID'));
+    if (s.out.json) return s.out.document(res);
+    s.out.line(`revoked ${res.revoked} certificate${res.revoked === 1 ? '' : 's'} of host ${res.hostId}; it is disconnected`);
+    s.out.line(`to let it back: ferry token create --role agent --uses 1, then on the host: ferry-agent enroll …`);
+  });
+}

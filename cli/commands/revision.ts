@@ -1,0 +1,99 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { FerryError } from '../../common/errors.js';
+import type { UploadRevisionResponse__Output } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
+import { requireText } from '../args.js';
+import { type PreparedBundle, fileChunks, prepareArchive, prepareDirectory, prepareGit } from '../bundle.js';
+import { CLI_DEFAULTS } from '../config.js';
+import { NONE, formatBytes, formatTime, orNone, shortDigest, table } from '../format.js';
+import type { Runner, Session } from '../session.js';
+
+interface PushOptions {
+  app: string;
+  description?: string;
+  git?: string;
+  commit?: string;
+}
+
+/** Which source a push reads, checked before anything is packed. */
+async function prepare(s: Session, pathArg: string | undefined, opts: PushOptions): Promise<PreparedBundle> {
+  if (opts.git !== undefined) {
+    if (pathArg !== undefined) throw new FerryError('INVALID_ARGUMENT', `PATH: give either PATH or --git REPO_DIR, not both`);
+    return prepareGit(path.resolve(s.deps.cwd, opts.git), opts.commit ?? 'HEAD');
+  }
+  if (opts.commit !== undefined) throw new FerryError('INVALID_ARGUMENT', '--commit: only with --git REPO_DIR');
+  if (pathArg === undefined) throw new FerryError('INVALID_ARGUMENT', 'PATH: give a directory or an archive to push (or --git REPO_DIR --commit REV)');
+  const location = path.resolve(s.deps.cwd, pathArg);
+  const st = await fs.stat(location).catch(() => undefined);
+  if (!st) throw new FerryError('INVALID_ARGUMENT', `PATH: ${location} does not exist`);
+  return st.isDirectory() ? prepareDirectory(location) : prepareArchive(location);
+}
+
+export function pushLines(res: UploadRevisionResponse__Output, bundle: Pick<PreparedBundle, 'bundleType' | 'size' | 'commit'>): string[] {
+  const r = res.revision;
+  const digest = r?.digest ?? NONE;
+  return [
+    digest,
+    `${res.created ? 'stored' : 'already stored'}: ${r?.application ?? ''} ${bundle.bundleType} ${formatBytes(bundle.size)}` +
+      (bundle.commit ? ` from commit ${bundle.commit.slice(0, 12)}` : ''),
+    `deploy it: ferry deploy create --app ${r?.application ?? 'APP'} --group GROUP --revision ${shortDigest(digest)}`,
+  ];
+}
+
+export function registerRevisionCommands(program: Command, r: Runner): void {
+  const revision = program
+    .command('revision')
+    .description('revisions: bundles with an appspec.yml, stored by the coordinator under their SHA-256')
+    .addHelpText('after', '\nExamples:\n  ferry revision push ./my-app --app shop\n  ferry revision list --app shop');
+
+  r.action(
+    r
+      .leaf(revision, 'push [path]', 'upload a revision: a directory (packed as tgz), a .tar/.tgz/.tar.gz/.zip, or a git commit', [
+        'ferry revision push ./my-app --app shop --description "v1.4.2"',
+        'ferry revision push build/my-app.tgz --app shop',
+        'ferry revision push --git . --commit v1.4.2 --app shop',
+        'digest=$(ferry revision push ./my-app --app shop --json | jq -r .revision.digest)',
+      ])
+      .requiredOption('--app <app>', 'the application')
+      .option('--description <text>', 'a note stored with the revision')
+      .option('--git <repo-dir>', 'push a commit of this git repository (git archive) instead of PATH')
+      .option('--commit <rev>', 'with --git: the commit, branch or tag (HEAD when not given)'),
+    async (s, [pathArg], raw) => {
+      const opts = raw as unknown as PushOptions;
+      const application = requireText(opts.app, '--app');
+      const bundle = await prepare(s, pathArg, opts);
+      try {
+        const res = await s.api().uploadRevision(
+          {
+            application,
+            bundleType: bundle.bundleType,
+            description: opts.description ?? '',
+            commit: bundle.commit ?? '',
+            expectedDigest: bundle.digest,
+          },
+          fileChunks(bundle.file, CLI_DEFAULTS.chunkBytes),
+        );
+        if (s.out.json) return s.out.document(res);
+        s.out.lines(pushLines(res, bundle));
+      } finally {
+        await bundle.cleanup();
+      }
+    },
+  );
+
+  r.action(
+    r
+      .leaf(revision, 'list', 'list an application\'s revisions, newest first', ['ferry revision list --app shop'])
+      .requiredOption('--app <app>', 'the application'),
+    async (s, _args, opts) => {
+      const res = await s.api().listRevisions({ application: requireText(opts.app as string, '--app') });
+      if (s.out.json) return s.out.document(res);
+      if (res.revisions.length === 0) return s.out.line(`no revisions in ${opts.app as string}: push one with ferry revision push DIR --app ${opts.app as string}`);
+      const rows = res.revisions.map(v => [
+        shortDigest(v.digest), v.bundleType, formatBytes(v.size), v.commit ? v.commit.slice(0, 12) : NONE, orNone(v.description), formatTime(v.createdAt),
+      ]);
+      s.out.lines(table(['DIGEST', 'TYPE', 'SIZE', 'COMMIT', 'DESCRIPTION', 'CREATED'], rows));
+    },
+  );
+}

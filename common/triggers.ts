@@ -1,0 +1,31 @@
+/** Webhook triggers as both the CLI and the coordinator check them. Pure. */
+
+/** What a webhook trigger may subscribe to: CodeDeploy's eight, and InstanceUnknown (agent lost). */
+export const TRIGGER_EVENTS = [
+  'DeploymentStart', 'DeploymentSuccess', 'DeploymentFailure', 'DeploymentStop', 'DeploymentRollback',
+  'InstanceStart', 'InstanceSuccess', 'InstanceFailure', 'InstanceUnknown',
+] as const;
+export type TriggerEvent = (typeof TRIGGER_EVENTS)[number];
+
+/** CodeDeploy's limit of triggers per deployment group. */
+export const MAX_TRIGGERS_PER_GROUP = 10;
+
+/** Every problem of a trigger definition (STYLE 8), each naming its flag. */
+export function triggerProblems(input: { name: string; url: string; events: readonly string[] }): string[] {
+  const problems: string[] = [];
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(input.name)) {
+    problems.push(`--name: '${input.name}' must be 1–100 letters, digits, '.', '_' or '-'`);
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(input.url);
+  } catch {
+    problems.push(`--url: '${input.url}' is not an absolute URL (e.g. https://hooks.example.com/ferry)`);
+  }
+  if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`--url: '${input.url}' must be http:// or https://`);
+  if (input.events.length === 0) problems.push(`--events: give at least one of ${TRIGGER_EVENTS.join(', ')}`);
+  for (const e of input.events) {
+    if (!(TRIGGER_EVENTS as readonly string[]).includes(e)) problems.push(`--events: '${e}' is not one of ${TRIGGER_EVENTS.join(', ')}`);
+  }
+  return problems;
+}

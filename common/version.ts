@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Ferry's one version string, read from package.json (the nearest one named `ferry` above this
+ * module: the checkout's from common/ and from dist/common/, the package's once installed). Sent in
+ * Register and printed by every program's `--version`.
+ */
+export const FERRY_VERSION: string = readVersion(path.dirname(fileURLToPath(import.meta.url)));
+
+function readVersion(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'ferry' && typeof pkg.version === 'string') return pkg.version;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (path.dirname(dir) === dir) throw new Error(`no package.json of ferry above ${from}`);
+  }
+}

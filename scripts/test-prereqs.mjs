@@ -1,0 +1,38 @@
+// The Debian packages the suite needs, checked (and, as root with apt-get, installed) before it runs,
+// so `npm ci && npm test` passes on a fresh Debian machine. Without root it names what is missing:
+// the tests that need a missing tool then fail saying which package brings it.
+import { spawnSync } from 'node:child_process';
+
+/** [command the tests run, Debian package, what needs it]. */
+export const PREREQUISITES = [
+  ['setfacl', 'acl', 'appspec permissions with acls (test/integration/local-install.test.ts)'],
+  ['openssl', 'openssl', 'the coordinator CA and certificates (every TLS test)'],
+  ['ip', 'iproute2', 'hosts in network namespaces (test/e2e/netns.test.ts)'],
+  ['unshare', 'util-linux', 'a private app dir per agent (the e2e fleet tests)'],
+  ['zsh', 'zsh', 'the zsh completion script (test/unit/cli-tree.test.ts)'],
+];
+
+const has = cmd => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const apt = args => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8' });
+
+/** Installs what is missing when it can; returns the lines to print (empty when all is there). */
+export function ensurePrerequisites(log = line => process.stdout.write(`${line}\n`)) {
+  const missing = PREREQUISITES.filter(([cmd]) => !has(cmd));
+  if (missing.length === 0) return [];
+  const packages = [...new Set(missing.map(([, pkg]) => pkg))];
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (root && has('apt-get')) {
+    log(`test prerequisites: installing ${packages.join(' ')} (apt-get)`);
+    let r = apt(['install', '-y', '-qq', ...packages]);
+    if (r.status !== 0) {
+      apt(['update', '-qq']);
+      r = apt(['install', '-y', '-qq', ...packages]);
+    }
+    if (r.status !== 0) log(`test prerequisites: apt-get install ${packages.join(' ')} failed: ${(r.stderr ?? '').trim().split('\n').at(-1)}`);
+  }
+  const still = PREREQUISITES.filter(([cmd]) => !has(cmd));
+  for (const [cmd, pkg, why] of still) {
+    log(`test prerequisites: ${cmd} is missing (Debian package ${pkg}), needed for ${why}: run as root \`apt-get install ${pkg}\``);
+  }
+  return still;
+}

@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+/**
+ * The layout's promises, checked on what ships (dist/): every module a program can load, static
+ * imports and dynamic ones, followed from its entry. The agent never loads coordinator code or
+ * SQLite (no native module on hosts); the CLI loads no coordinator or agent code.
+ */
+const root = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/dist\/$/, '/');
+const dist = path.join(root, 'dist');
+
+/** Relative files and bare packages reachable from `entry` (a file under dist/). */
+function closure(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const queue = [path.join(dist, entry)];
+  while (queue.length > 0) {
+    const file = queue.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\1/g)) {
+      const spec = m[2]!;
+      if (spec.startsWith('.')) queue.push(path.resolve(path.dirname(file), spec));
+      else if (!spec.startsWith('node:')) packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+    }
+  }
+  return { files: new Set([...files].map(f => path.relative(dist, f))), packages };
+}
+
+t.test('the agent program loads no coordinator, CLI or SQLite module', async t => {
+  const { files, packages } = closure('ops/ferry-agent.js');
+  t.ok(files.has('agent/main.js') && files.has('ops/install/command.js'), 'the closure is followed (agent and its install command are in it)');
+  t.same([...files].filter(f => f.startsWith('coordinator/') || f.startsWith('cli/')), []);
+  t.notOk(packages.has('better-sqlite3'), 'no SQLite on hosts');
+});
+
+t.test('the CLI loads no coordinator or agent module, and no SQLite', async t => {
+  const { files, packages } = closure('cli/main.js');
+  t.ok(files.has('cli/program.js'), 'the closure is followed');
+  t.same([...files].filter(f => !f.startsWith('cli/') && !f.startsWith('common/') && !f.startsWith('proto/')), []);
+  t.notOk(packages.has('better-sqlite3'));
+});
+
+t.test('the coordinator program loads no agent or CLI module', async t => {
+  const { files } = closure('ops/ferry-coordinator.js');
+  t.ok(files.has('coordinator/main.js'), 'the closure is followed');
+  t.same([...files].filter(f => f.startsWith('agent/') || f.startsWith('cli/')), []);
+});
+
+t.test('the linter passes: boundaries, no import cycles (eslint.config.js)', async t => {
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings=0', '.'], { cwd: root, encoding: 'utf8' });
+  t.equal(r.status, 0, `eslint found problems:\n${r.stdout}${r.stderr}`);
+});
+
+t.test('the linter refuses an import across the boundary and SQLite outside the coordinator', async t => {
+  const lint = (file: string, text: string) => spawnSync(process.execPath,
+    [path.join(root, 'node_modules/eslint/bin/eslint.js'), '--stdin', '--stdin-filename', file, '--format', 'json'],
+    { cwd: root, input: text, encoding: 'utf8' });
+  const rules = (r: ReturnType<typeof lint>) => (JSON.parse(r.stdout) as { messages: { ruleId: string }[] }[])[0]!.messages.map(m => m.ruleId);
+  t.same(rules(lint('agent/x.ts', "import { runCoordinator } from '../coordinator/main.js';\nexport const x = runCoordinator;\n")), ['import-x/no-restricted-paths']);
+  t.same(rules(lint('cli/x.ts', "import { FerryError } from '../agent/main.js';\nexport const x = FerryError;\n")), ['import-x/no-restricted-paths']);
+  t.same(rules(lint('common/x.ts', "import { runAgent } from '../agent/main.js';\nexport const x = runAgent;\n")), ['import-x/no-restricted-paths']);
+  t.same(rules(lint('agent/x.ts', "import Database from 'better-sqlite3';\nexport const x = Database;\n")), ['no-restricted-imports']);
+  t.same(rules(lint('ops/x.ts', "import { runAgent } from '../agent/main.js';\nexport const x = runAgent;\n")), [], 'ops/ may import the program it installs');
+});
