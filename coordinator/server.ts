@@ -101,6 +101,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     },
     kick: () => scheduler?.kick(),
     startedAt: (opts.clock ?? systemClock).now(),
+    monotonic: () => performance.now(),
+    startedMono: performance.now(),
     alarmStates: new Map(),
     metrics: new CoordinatorMetrics(metricsSource(() => ctx)),
     ...(transport.kind === 'tls' && { tls: transport.files }),

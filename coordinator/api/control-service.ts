@@ -10,7 +10,7 @@ import { type CreateDeploymentInput, createDeployment, getDeploymentView, isTerm
 import { cancelSchedule, createSchedule } from '../services/schedules.js';
 import { checkWindows, deploymentWait, groupWindowState, setGroupWindows } from '../services/windows.js';
 import type { CreateDeploymentRequest__Output } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
-import { hostState, livenessOf } from '../services/liveness.js';
+import { hostStateOf } from '../services/liveness.js';
 import { promote } from '../services/promote.js';
 import { stopDeployment } from '../services/stop.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
@@ -50,7 +50,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
-    return hostToProto(h, revisions, hostState(h.connected, h.lastSeenAt, ctx.clock.now(), livenessOf(ctx)));
+    return hostToProto(h, revisions, hostStateOf(ctx, h));
   };
 
   return {

@@ -21,6 +21,8 @@ export interface PlanSnapshot {
   /** Zonal rollout: one zone at a time, a monitor time between zones (plan-zonal.ts). */
   zonal?: ZonalConfig;
   targets: PlanTarget[];
+  /** `--require-all-hosts`: an offline target fails the deployment (HOSTS_OFFLINE) instead of being Skipped. */
+  requireAllHosts?: boolean;
 }
 
 const REVISION_RANK: Readonly<Record<RevisionHealth, number>> = { unhealthy: 0, unknown: 1, old: 2, current: 3 };
@@ -53,11 +55,12 @@ export function plan(snapshot: PlanSnapshot, now: number): PlanAction[] {
   const tally = count(targets, minimum);
   const actions: PlanAction[] = [];
   if (tally.lost.length > 0) {
-    actions.push({
-      type: 'mark-lost',
-      hostIds: tally.lost.map(t => t.hostId),
-      reason: `${hostList(tally.lost)} ${tally.lost.length === 1 ? 'has' : 'have'} no connected agent: counted as failed (AGENT_LOST)`,
-    });
+    const offline = `${hostList(tally.lost)} ${tally.lost.length === 1 ? 'has' : 'have'} no connected agent`;
+    if (snapshot.requireAllHosts) {
+      const reason = `${offline} and --require-all-hosts is set: every target must take part`;
+      return [{ type: 'skip-offline', hostIds: tally.lost.map(t => t.hostId), reason }, ...failWith(tally, reason).map(a => (a.type === 'fail' ? { ...a, errorCode: 'HOSTS_OFFLINE' as const } : a))];
+    }
+    actions.push({ type: 'skip-offline', hostIds: tally.lost.map(t => t.hostId), reason: `${offline}: Skipped (AGENT_OFFLINE), counted as not healthy` });
   }
   const zonal = snapshot.zonal ? { config: snapshot.zonal, targets, now } : undefined;
   return [...actions, ...decide(tally, minimumHealthy, zonal)];

@@ -392,6 +392,14 @@ export class SqliteStore implements Store {
       ]);
   }
 
+  revokedHostIds(): Set<string> {
+    return new Set((this.st.revokedHostIds.all() as { host_id: string }[]).map(r => r.host_id));
+  }
+
+  hostRevision(groupId: string, hostId: string): HostRevisionState | undefined {
+    return maybe(this.st.hostRevision.get(groupId, hostId), rows.toHostRevision);
+  }
+
   hostRevisions(groupId: string): HostRevisionState[] {
     return this.st.hostRevisions.all(groupId).map(rows.toHostRevision);
   }

@@ -155,6 +155,35 @@ export function activeDeploymentContract(test: StoreTest): void {
     t.equal(store.lastSuccessfulDeployment(givenWorld(store).group.id), undefined);
   });
 
+  test('the target (lastSuccessfulDeployment) is never a catch-up, and goes by the order deployments ended, not the clock', (t, store) => {
+    const hosts = givenHosts(store, 1);
+    const world = givenWorld(store);
+    const user = givenStarted(store, world, hosts, { createdAt: at(1) });
+    t.ok(store.transitionDeployment(user.id, 'Succeeded', { completedAt: at(50) }));
+    const catchUp = givenStarted(store, world, hosts, { createdAt: at(2), creator: 'autoscaling' });
+    t.ok(store.transitionDeployment(catchUp.id, 'Succeeded', { completedAt: at(60) }));
+    t.equal(store.lastSuccessfulDeployment(world.group.id)?.id, user.id, 'a catch-up deployment never becomes the target');
+    // The wall clock went back: the deployment that ended last still wins.
+    const later = givenStarted(store, world, hosts, { createdAt: at(3) });
+    t.ok(store.transitionDeployment(later.id, 'Succeeded', { completedAt: at(-3600) }));
+    t.equal(store.lastSuccessfulDeployment(world.group.id)?.id, later.id);
+    const scheduled = givenStarted(store, world, hosts, { createdAt: at(4), creator: 'schedule' });
+    t.ok(store.transitionDeployment(scheduled.id, 'Succeeded', { completedAt: at(70) }));
+    t.match(store.getDeployment(scheduled.id), { creator: 'schedule' }, 'a scheduled deployment is stored as creator schedule');
+    t.equal(store.lastSuccessfulDeployment(world.group.id)?.id, scheduled.id);
+  });
+
+  test('desired state is the coordinator\'s: run by default, stop once set, apart from the reported status', (t, store) => {
+    const hosts = givenHosts(store, 1);
+    const world = givenWorld(store);
+    const d = givenStarted(store, world, hosts);
+    t.ok(store.transitionHostDeployment(d.id, hosts[0]!.id, 'InProgress', { startedAt: at(2) }));
+    t.equal(store.getHostDeployment(d.id, hosts[0]!.id)?.desired, undefined, 'run (the default) is not spelled out');
+    store.patchHostDeployment(d.id, hosts[0]!.id, { desired: 'stop' });
+    t.match(store.getHostDeployment(d.id, hosts[0]!.id), { status: 'InProgress', desired: 'stop' });
+    t.match(store.hostDeploymentsOnHost(hosts[0]!.id, ['InProgress']), [{ deploymentId: d.id, desired: 'stop' }]);
+  });
+
   test('data survives closing and reopening the store', (t, store, session) => {
     if (session.reopen === undefined) {
       t.pass('this store has no reopen');

@@ -102,10 +102,10 @@ t.test('a group with no connected hosts: the deployment fails and says which tag
   const r = await ferry(a, ['deploy', 'create', '--app', 'shop', '--group', 'api', '--revision', v1, '--wait', '--json'], { timeoutMs: 60_000 });
   t.equal(r.code, 1, r.stderr);
   t.match(r.json, { exitCode: 1, outcome: 'failed', deployment: { status: 'Failed', errorCode: 'NO_INSTANCES' } });
-  t.equal(r.json.deployment.errorMessage, 'group api has no hosts: 0 connected agents match role=api; see ferry hosts list (an agent gets its tags from ferry-agent start --tag KEY=VALUE)');
+  t.equal(r.json.deployment.errorMessage, 'group api has no hosts: no known host matches role=api; see ferry hosts list (an agent gets its tags from ferry-agent start --tag KEY=VALUE)');
   const human = await ferry(a, ['deploy', 'create', '--app', 'shop', '--group', 'api', '--revision', v1, '--wait'], { timeoutMs: 60_000 });
   t.equal(human.code, 1);
-  t.match(human.stdout + human.stderr, 'group api has no hosts: 0 connected agents match role=api; see ferry hosts list');
+  t.match(human.stdout + human.stderr, 'group api has no hosts: no known host matches role=api; see ferry hosts list');
 });
 
 t.test('exit 2: a usage error against a real coordinator names the flag and creates nothing', { skip: needsRoot }, async t => {

@@ -50,7 +50,7 @@ export function deployment(o: Partial<Deployment__Output> = {}): Deployment__Out
     status: 'Created', creator: 'user', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
     minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '',
     rollbackOf: '', rolledBackBy: '', autoRollback: [], pauseReason: '', approveAfter: -1, awaitingApproval: false,
-    ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, waitReason: '', nextWindowAt: '', ignoreWindow: false, scheduleId: '', ...o,
+    ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, waitReason: '', nextWindowAt: '', ignoreWindow: false, scheduleId: '', requireAllHosts: false, ...o,
   };
 }
 
@@ -59,6 +59,7 @@ export function detail(d: Partial<Deployment__Output> = {}, hosts: HostDeploymen
   return {
     deployment: deployment(d),
     hosts,
+    offlineHosts: hosts.filter(h => h.status === 'Skipped' && h.errorCode === 'AGENT_OFFLINE').map(h => h.hostId),
     overview: {
       pending: count('Pending'), inProgress: count('InProgress'), succeeded: count('Succeeded'),
       failed: count('Failed'), skipped: count('Skipped'), unknown: count('Unknown'),
