@@ -7,7 +7,7 @@ import { FerryError, describeError } from '../common/errors.js';
 import { parseMetricsListen } from '../common/metrics-http.js';
 
 /**
- * The agent's configuration: defaults, environment and flags merged in one place (STYLE 10).
+ * The agent's configuration: defaults, environment and flags merged in one place (docs/design/style.md §10).
  * `process.env` is read here and nowhere else in the agent.
  */
 export interface AgentEnvironment {

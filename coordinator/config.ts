@@ -10,7 +10,7 @@ import type { WebhookSettings } from './notify/webhook-worker.js';
 
 /**
  * The coordinator's configuration: defaults, then the config file (YAML or JSON), then the
- * environment, then flags — merged and validated here, once (STYLE 10).
+ * environment, then flags — merged and validated here, once (docs/design/style.md §10).
  */
 export interface CoordinatorConfig {
   dataDir: string;

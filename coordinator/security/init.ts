@@ -1,5 +1,5 @@
 /**
- * `ferry-coordinator init --data DIR [--san HOST_OR_IP]…` (issue 6): the coordinator's CA and server
+ * `ferry-coordinator init --data DIR [--san HOST_OR_IP]…`: the coordinator's CA and server
  * certificate under DIR/tls/, and a first admin token in DIR/admin.token (0600; only its hash goes
  * into the store). Prints the CA fingerprint agents pin with `--ca-fingerprint`.
  */
