@@ -73,7 +73,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     throw new FerryError('INVALID_ARGUMENT', `--config: cannot read ${file}: ${describeError(err)}`);
   }
-  // Every problem of the file at once, with lines (ops/config-file.ts).
+  // Every problem of the file at once, with lines (common/config-file.ts).
   const { values, problems } = readSettings(text, FILE_KEYS, COORDINATOR_KINDS);
   if (problems.length > 0) throw problemsError(file, problems);
   return values;

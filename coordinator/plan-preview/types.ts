@@ -29,7 +29,7 @@ export interface RevisionTree {
   problems: string[];
 }
 
-/** What one destination path looks like after Install (CodeDeploy semantics, agent/install/plan.ts). */
+/** What one destination path looks like after Install (CodeDeploy semantics, common/install/plan.ts). */
 export interface InstalledEntry {
   kind: 'file' | 'dir' | 'symlink';
   mode?: number;

@@ -146,6 +146,18 @@ export function brokenLinks(file: string, text: string): string[] {
   return out;
 }
 
+/** Repository paths a Markdown file names (`common/errors.ts`, `../docs/trust.md`) that do not exist. */
+export function missingPaths(file: string, text: string): string[] {
+  const out: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    for (const m of line.matchAll(/(?<![\w./-])(?:\.\.\/)*((?:common|agent|coordinator|cli|ops|proto|test|scripts|bench|docs|hooks-examples)\/[\w./-]*\.(?:ts|mjs|md|proto))\b/g)) {
+      if (/NN|\*|\{/.test(m[1]!)) continue; // a pattern (schema/vNN.ts), not a file
+      if (!existsSync(path.join(REPO, m[1]!))) out.push(`${file}:${i + 1}: names ${m[1]}, which does not exist`);
+    }
+  });
+  return out;
+}
+
 const texts = files.map(f => [f, readFileSync(path.join(REPO, f), 'utf8')] as const);
 
 t.test('the four design pages exist, with numbered sections', async t => {
@@ -173,6 +185,10 @@ t.test('relative links in the docs reach a file and a heading', async t => {
   t.same(md.flatMap(([f, text]) => brokenLinks(f, text)), []);
 });
 
+t.test('the files the docs name exist', async t => {
+  t.same(texts.filter(([f]) => f.endsWith('.md')).flatMap(([f, text]) => missingPaths(f, text)), []);
+});
+
 t.test('the checks catch drift: a missing page, a missing section, an old form, a broken link', async t => {
   t.match(citationProblem({ file: 'x.ts', line: 3, page: 'docs/design/nope.md', sections: [] }), /x\.ts:3: cites docs\/design\/nope\.md, which does not exist/);
   t.match(citationProblem({ file: 'x.ts', line: 4, page: 'docs/design/style.md', sections: ['7', '99'] }), /x\.ts:4: cites docs\/design\/style\.md §99: no such numbered heading/);
@@ -185,5 +201,8 @@ t.test('the checks catch drift: a missing page, a missing section, an old form, 
   ]);
   t.equal(oldForms('a.ts', '// (STYLE 3) and DESIGN §4, CODEDEPLOY §5, shared/STACK.md, issue 6').length, 5);
   t.same(oldForms('a.ts', '// issued certificates; docs/design/stack.md §3'), []);
+  t.same(missingPaths('docs/x.md', 'the table in `agent/lifecycle/events.ts`, not `common/lifecycle/events.ts` nor dist/agent/x.ts'), [
+    'docs/x.md:1: names agent/lifecycle/events.ts, which does not exist',
+  ]);
   t.match(brokenLinks('docs/x.md', 'see [a](agent.md#no-such-heading) and [b](nope.md)').join('\n'), /no heading #no-such-heading in docs\/agent\.md[\s\S]*docs\/nope\.md does not exist/);
 });
