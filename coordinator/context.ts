@@ -57,7 +57,7 @@ export interface Context {
   startedAt: number;
   /**
    * A monotonic clock (ms): liveness, timeouts and the restart grace use it, so a wall-clock jump
-   * never declares healthy agents lost (docs/design/architecture.md, "Truth of the verdict").
+   * never declares healthy agents lost (docs/design/architecture.md §9).
    */
   monotonic(): number;
   /** When this coordinator started, on the monotonic clock. */

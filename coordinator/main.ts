@@ -6,6 +6,7 @@ import { createLogger, logFileIn } from './log.js';
 import { startCoordinator } from './server.js';
 import { renderInit, runInitCommand } from './security/init.js';
 import { runRenewCertCommand } from './security/server-cert.js';
+import { runBackupCommand } from './backup.js';
 
 /**
  * The coordinator's command line (options and help) without running anything: runCoordinator parses
@@ -61,6 +62,10 @@ export async function runCoordinator(argv: string[]): Promise<number> {
   // ---- `ferry-coordinator renew-cert` (a new server certificate now, more names) ----
   if (argv[2] === 'renew-cert') {
     return runRenewCertCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
+  }
+  // ---- `ferry-coordinator backup` (a consistent copy of the database, online) ----
+  if (argv[2] === 'backup') {
+    return runBackupCommand(argv.slice(3), s => void process.stdout.write(s), s => void process.stderr.write(s));
   }
   const program = coordinatorCommand();
   try {

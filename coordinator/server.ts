@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
@@ -16,6 +17,8 @@ import { RevisionStore } from './revisions/revision-store.js';
 import { WebhookWorker } from './notify/webhook-worker.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
+import { checkDatabaseFile, lockDataDir, openVerifiedStore } from './store/data-dir.js';
+import type { HostLock } from '../common/pid-lock.js';
 import { authInterceptor } from './security/auth.js';
 import { AuditRetention } from './security/audit-retention.js';
 import { type AuditEntry, REFUSAL_FOLD_MS } from './domain/audit.js';
@@ -75,6 +78,19 @@ function auditHandshakeFailure(ctx: Context, err: NodeJS.ErrnoException, socket:
 
 /** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
 export async function startCoordinator(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource } = {}): Promise<RunningCoordinator> {
+  await fs.mkdir(config.dataDir, { recursive: true });
+  // One coordinator per data dir, and never on a damaged or emptied database (store/data-dir.ts).
+  const dataLock = await lockDataDir(config.dataDir);
+  try {
+    checkDatabaseFile(config.dataDir);
+    return await startOnLockedDataDir(config, log, opts, dataLock);
+  } catch (err) {
+    await dataLock.release();
+    throw err;
+  }
+}
+
+async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource }, dataLock: HostLock): Promise<RunningCoordinator> {
   const transport = chooseTransport({ dataDir: config.dataDir, listen: config.listen, insecure: config.insecure, tlsPresent: await tlsPresent(config.dataDir) });
   let initialised: InitResult | undefined;
   if (transport.kind === 'tls' && transport.init) {
@@ -83,7 +99,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
   }
   const identity = transport.kind === 'tls' ? await tlsIdentity(transport.files) : undefined;
-  const store = openStore(`${config.dataDir}/ferry.db`);
+  const store = openVerifiedStore(config.dataDir, openStore);
   let scheduler: Scheduler | undefined;
   const ctx: Context = {
     store,
@@ -215,6 +231,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
       listener.destroyAll();
       await closed;
       store.close();
+      await dataLock.release();
       log.info('coordinator stopped', { component: 'server' });
     },
   };

@@ -15,7 +15,7 @@ export function deployCommand(d: Deployment, revision: Revision): DeployCommand 
 
 /**
  * After an agent (re)registers: sends it what the desired state of each of its host deployments
- * in flight says (docs/design/architecture.md, "Truth of the verdict"). `run`: the deploy command
+ * in flight says (docs/design/architecture.md §9). `run`: the deploy command
  * again — one written to a stream that was already dead is otherwise lost, and the agent ignores a
  * command it already runs or queues and re-sends the result of one it finished. `stop` (the
  * deployment was stopped): the cancel again, so a stop written to a dead stream still holds. Then

@@ -75,6 +75,11 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** `PRAGMA quick_check`: ['ok'] for a sound database, else what is wrong. */
+  quickCheck(): string[] {
+    return (this.db.pragma('quick_check') as { quick_check: string }[]).map(r => r.quick_check);
+  }
+
   /** For tests and diagnostics: the journal mode in effect (`wal`). */
   journalMode(): string {
     return this.db.pragma('journal_mode', { simple: true }) as string;

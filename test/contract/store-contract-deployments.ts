@@ -124,20 +124,21 @@ export function activeDeploymentContract(test: StoreTest): void {
     t.equal(store.getDeployment(b.id)?.status, 'InProgress');
   });
 
-  test('nextQueued is the group\'s oldest Queued deployment', (t, store) => {
+  test('nextQueued is the group\'s first-created Queued deployment, whatever the clock said', (t, store) => {
     const world = givenWorld(store);
     const other = givenWorld(store);
     t.equal(store.nextQueued(world.group.id), undefined);
     givenDeployment(store, other, { status: 'Queued', createdAt: at(0) });
     givenDeployment(store, world, { status: 'Created', createdAt: at(1) });
-    const later = givenDeployment(store, world, { status: 'Queued', createdAt: at(9) });
-    const oldest = givenDeployment(store, world, { status: 'Queued', createdAt: at(5) });
-    const tie = givenDeployment(store, world, { status: 'Queued', createdAt: at(5) });
+    const oldest = givenDeployment(store, world, { status: 'Queued', createdAt: at(9) });
+    // The wall clock went back an hour: still queued behind the first.
+    const second = givenDeployment(store, world, { status: 'Queued', createdAt: at(-3600) });
+    const tie = givenDeployment(store, world, { status: 'Queued', createdAt: at(-3600) });
     t.equal(store.nextQueued(world.group.id)?.id, oldest.id);
     t.ok(store.transitionDeployment(oldest.id, 'Stopped'));
-    t.equal(store.nextQueued(world.group.id)?.id, tie.id, 'same instant: the one created first');
-    t.ok(store.transitionDeployment(tie.id, 'Stopped'));
-    t.equal(store.nextQueued(world.group.id)?.id, later.id);
+    t.equal(store.nextQueued(world.group.id)?.id, second.id, 'created second, though its clock reads earlier');
+    t.ok(store.transitionDeployment(second.id, 'Stopped'));
+    t.equal(store.nextQueued(world.group.id)?.id, tie.id);
   });
 
   test('lastSuccessfulDeployment is the Succeeded one completed last', (t, store) => {

@@ -44,7 +44,7 @@ t.test('ferry deploy stop: no new host starts, the running hook is killed, the d
   t.equal(stop.code, 0, stop.stderr);
   t.equal(stop.json.deployment.status, 'Stopped');
   t.equal(stop.json.deployment.errorCode, 'MANUAL_STOP');
-  t.match(stop.json.deployment.errorMessage, /stopped by .+@.+: bad config/);
+  t.match(stop.json.deployment.errorMessage, /stopped by insecure-local: bad config/);
   const waited = await waiting;
   t.equal(waited.code, 3, 'ferry deploy create --wait exits 3 for a stopped deployment');
   t.match(waited.json, { exitCode: 3, outcome: 'stopped', deployment: { id, status: 'Stopped' } }, 'the --json document says how the wait ended');

@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { peerAddress } from '../../coordinator/domain/audit.js';
-import { isAlive } from '../../agent/state/lock.js';
+import { isAlive } from '../../common/pid-lock.js';
 import { runBin } from '../helpers/agent-cli.js';
 import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
 import { type Proc, startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';

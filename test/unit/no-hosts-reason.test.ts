@@ -6,11 +6,11 @@ import { noHostsReason } from '../../coordinator/scheduler/scheduler.js';
 
 const group = (tagSets: DeploymentGroup['tagSets']) => ({ name: 'web', tagSets }) as DeploymentGroup;
 
-t.test('a group whose tags match no connected agent says which tags', async t => {
+t.test('a group whose tags match no known host says which tags', async t => {
   t.equal(noHostsReason(group([[{ key: 'role', value: 'web' }]]), {}),
     'group web has no hosts: no known host matches role=web; see ferry hosts list (an agent gets its tags from ferry-agent start --tag KEY=VALUE)');
   t.match(noHostsReason(group([[{ key: 'role', value: 'web' }, { key: 'role', value: 'api' }], [{ key: 'env', value: 'prod' }]]), {}),
-    'match (role=web OR role=api) AND env=prod; see ferry hosts list');
+    'matches (role=web OR role=api) AND env=prod; see ferry hosts list');
 });
 
 t.test('a deployment for given hosts (rollback, a late host) names them', async t => {
