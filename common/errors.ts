@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'BUNDLE_REJECTED',
   'INSTALL_FAILED',
   'TOOL_MISSING',
+  'DISK_FULL',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -22,6 +22,7 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
   BUNDLE_REJECTED: status.INVALID_ARGUMENT,
   INSTALL_FAILED: status.INTERNAL,
   TOOL_MISSING: status.FAILED_PRECONDITION,
+  DISK_FULL: status.RESOURCE_EXHAUSTED,
   INTERNAL: status.INTERNAL,
 };
 

@@ -89,7 +89,12 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
     }
   });
   const closed = () => {
-    if (session && ctx.registry.remove(session)) hostDisconnected(ctx, session.hostId);
+    try {
+      if (session && ctx.registry.remove(session)) hostDisconnected(ctx, session.hostId);
+    } catch (err) {
+      // A stream's end must never take the coordinator down (a full disk here crashed it).
+      ctx.log.error('recording an agent disconnect failed', { component: 'agents', host_id: session?.hostId, error: describeError(err) });
+    }
   };
   call.on('end', () => {
     closed();

@@ -1,3 +1,4 @@
+import { describeError, isFerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import type { Host, LifecycleEventRecord } from '../domain/types.js';
 import type { EventUpdate__Output } from '../../proto/gen/ferry/v1/EventUpdate.js';
@@ -27,7 +28,13 @@ export function hostDisconnected(ctx: Context, hostId: string): void {
 }
 
 export function heartbeat(ctx: Context, hostId: string, alarms: readonly AlarmState__Output[] = []): void {
-  ctx.store.touchHost(hostId, iso(ctx.clock.now()));
+  try {
+    ctx.store.touchHost(hostId, iso(ctx.clock.now()));
+  } catch (err) {
+    // Liveness is the registry's (monotonic, in memory): a last-seen time the disk cannot take is only logged.
+    if (!isFerryError(err, 'DISK_FULL')) throw err;
+    ctx.log.warn('heartbeat not recorded', { component: 'agents', host_id: hostId, error: describeError(err) });
+  }
   recordAlarmStates(ctx, hostId, alarms);
 }
 
