@@ -5,7 +5,7 @@ import { ferry, waitFor } from '../helpers/fleet.js';
 
 const status = async (address: string, id: string) => (await ferry(address, ['deploy', 'status', id, '--json'])).json;
 
-t.test('an HTTP health alarm going bad during the bake stops the deployment and rolls it back', async t => {
+t.test('an HTTP health alarm going bad during the bake stops the deployment and rolls it back (mount namespace)', async t => {
   let healthy = true;
   const server = http.createServer((_req, res) => {
     res.statusCode = healthy ? 200 : 503;

@@ -4,7 +4,7 @@ import { ferry, waitFor } from '../helpers/fleet.js';
 
 const status = async (address: string, id: string) => (await ferry(address, ['deploy', 'status', id, '--json'])).json;
 
-t.test('an approval gate pauses after N hosts; resume refuses, approve continues, reject stops', async t => {
+t.test('an approval gate pauses after N hosts; resume refuses, approve continues, reject stops (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2', 'h3']);
   const v1 = await f.push(await f.bundle('v1'));
   const created = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--approve-after', '1', '--json']);
@@ -42,7 +42,7 @@ t.test('an approval gate pauses after N hosts; resume refuses, approve continues
   t.match(bad.stderr, /--approve-after first-zone needs a zonal deployment config; OneAtATime is not zonal/);
 });
 
-t.test('ferry deploy pause stops new hosts from starting until resume', async t => {
+t.test('ferry deploy pause stops new hosts from starting until resume (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2']);
   const v1 = await f.push(await f.bundle('v1', { ApplicationStart: 'sleep 5' }));
   const created = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--json']);

@@ -70,7 +70,7 @@ async function events(f: Fleet, args: string[] = []): Promise<any[]> {
   return r.stdout.trim().split('\n').filter(Boolean).map(l => JSON.parse(l));
 }
 
-t.test('webhooks are signed, retried after a failure, and survive a coordinator restart; the event log resumes by seq', async t => {
+t.test('webhooks are signed, retried after a failure, and survive a coordinator restart; the event log resumes by seq (mount namespace)', async t => {
   const receiver = new Receiver(await freePort());
   t.teardown(() => receiver.stop());
   await receiver.start();

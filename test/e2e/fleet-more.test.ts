@@ -8,7 +8,7 @@ const deploy = (f: Fleet, args: string[]) =>
   ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--wait', '--json', ...args], { timeoutMs: 90_000 });
 
 
-t.test('a late agent gets the group\'s last successful revision, once', async t => {
+t.test('a late agent gets the group\'s last successful revision, once (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2']);
   const digest = await f.push(await f.bundle('v1'));
   t.equal((await deploy(f, ['--revision', digest])).code, 0);
@@ -27,7 +27,7 @@ t.test('a late agent gets the group\'s last successful revision, once', async t 
   t.equal(list.filter((d: any) => d.creator === 'autoscaling').length, 1, 'a reconnect does not deploy the same revision again');
 });
 
-t.test('a corrupted stored revision fails DownloadBundle with a checksum error and installs nothing', async t => {
+t.test('a corrupted stored revision fails DownloadBundle with a checksum error and installs nothing (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   const digest = await f.push(await f.bundle('v1'));
   const stored = path.join(f.coordinator.dataDir, 'revisions', 'sha256', digest.slice(0, 2), digest);
@@ -45,7 +45,7 @@ t.test('a corrupted stored revision fails DownloadBundle with a checksum error a
   t.same(await f.proof('h1'), [], 'no hook ran');
 });
 
-t.test('--wait --timeout exits 5 and leaves the deployment running', async t => {
+t.test('--wait --timeout exits 5 and leaves the deployment running (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   const digest = await f.push(await f.bundle('slow', { ApplicationStart: 'sleep 3' }));
   const r = await deploy(f, ['--revision', digest, '--timeout', '1s']);
@@ -56,7 +56,7 @@ t.test('--wait --timeout exits 5 and leaves the deployment running', async t => 
     (await ferry(f.coordinator.address, ['deploy', 'status', id, '--json'])).json?.deployment.status === 'Succeeded', 30_000);
 });
 
-t.test('an agent killed while downloading resumes the transfer from where it stopped after a restart', async t => {
+t.test('an agent killed while downloading resumes the transfer from where it stopped after a restart (mount namespace)', async t => {
   const f = await startFleet(t, []);
   const slow = ['--max-download-rate', '4M'];
   const agent = await f.addAgent('h1', { role: 'web' }, undefined, slow);
@@ -83,7 +83,7 @@ t.test('an agent killed while downloading resumes the transfer from where it sto
   t.same((await f.proof('h1')).filter(l => l.includes('installed')), ['big:installed:big']);
 });
 
-t.test('a revision pushed from git reaches the hooks as BUNDLE_COMMIT', async t => {
+t.test('a revision pushed from git reaches the hooks as BUNDLE_COMMIT (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   const archive = await f.bundle('git1', { AfterInstall: `echo "commit:$BUNDLE_COMMIT" >> ${f.proofDir}/h1` });
   const src = archive.replace(/\.tgz$/, '');

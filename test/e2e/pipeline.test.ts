@@ -19,7 +19,7 @@ function oneDocument(t: Test, r: { stdout: string; json?: unknown }, what: strin
   t.equal(r.stdout.trim().startsWith('{') && r.stdout.trim().endsWith('}'), true, `${what}: nothing else on stdout`);
 }
 
-t.test('the docs/pipelines.md flow: deploy to staging, wait at the approval gate, approve, promote to prod', async t => {
+t.test('the docs/pipelines.md flow: deploy to staging, wait at the approval gate, approve, promote to prod (mount namespace)', async t => {
   const f = await startFleet(t, []);
   const a = f.coordinator.address;
   await f.addAgent('s1', { role: 'web', env: 'staging' });
@@ -91,7 +91,7 @@ t.test('the docs/pipelines.md flow: deploy to staging, wait at the approval gate
   t.match(plain.stdout, /^d-\S+\npromoted revision [0-9a-f]+ from staging \(deployment d-\S+\) to shop\/prod: deployment d-\S+/);
 });
 
-t.test('a group with no connected hosts: the deployment fails and says which tags matched nothing', async t => {
+t.test('a group with no connected hosts: the deployment fails and says which tags matched nothing (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   const a = f.coordinator.address;
   t.equal((await ferry(a, ['group', 'create', '--app', 'shop', '--name', 'api', '--tag-set', 'role=api'])).code, 0);
@@ -105,7 +105,7 @@ t.test('a group with no connected hosts: the deployment fails and says which tag
   t.match(human.stdout + human.stderr, 'group api has no hosts: 0 connected agents match role=api; see ferry hosts list');
 });
 
-t.test('exit 2: a usage error against a real coordinator names the flag and creates nothing', async t => {
+t.test('exit 2: a usage error against a real coordinator names the flag and creates nothing (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   const a = f.coordinator.address;
   for (const [args, message] of [

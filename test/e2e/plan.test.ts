@@ -8,7 +8,7 @@ import { ferry, waitFor, waitForHosts } from '../helpers/fleet.js';
  * waves, hooks with their revision, added / changed / removed / permission changes), execute it
  * with --from-plan; then plans refused once used, or once the group or its hosts changed.
  */
-t.test('plan a deployment, execute exactly it, and refuse a plan once the group changed', async t => {
+t.test('plan a deployment, execute exactly it, and refuse a plan once the group changed (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2']);
   const c = (args: string[], timeoutMs = 90_000) => ferry(f.coordinator.address, args, { timeoutMs });
   const www = path.join(f.appDir, 'www');

@@ -10,7 +10,7 @@ import { ferry, startAgent, startCoordinator, waitFor } from '../helpers/fleet.j
 import { tempDir } from '../helpers/temp.js';
 import { asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
 
-t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS for agents, revocation', async t => {
+t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS for agents, revocation (mount namespace)', async t => {
   const dir = await tempDir(t, 'ferry-trust-');
   const data = path.join(dir, 'data');
   const c = await startCoordinator(t, data, [], '127.0.0.1:0', { tls: true });

@@ -15,7 +15,7 @@ import { coordinatorConfig } from '../helpers/coordinator-config.js';
  */
 const HOOKS = ['BeforeInstall', 'ApplicationStart', 'ValidateService'];
 
-t.test('a window holds a deployment Queued, admits it when it opens, and pauses a rollout when it closes', async t => {
+t.test('a window holds a deployment Queued, admits it when it opens, and pauses a rollout when it closes (mount namespace)', async t => {
   const dir = await tempDir(t, 'ferry-windows-');
   const appDir = path.join(dir, 'app');
   const proofDir = path.join(dir, 'proof');
