@@ -7,7 +7,7 @@ import { type BundleType, BUNDLE_TYPES, inferBundleType, unpackBundle } from '..
 import { AGENT_DEFAULTS, type AgentEnvironment, defaultRootDir } from '../config.js';
 import { parseDuration, parsePositiveInt, parseSize, isSafeId } from '../../common/parse.js';
 import { FerryError, describeError, isFerryError } from '../../common/errors.js';
-import { LIFECYCLE_EVENTS, type LifecycleEvent, isLifecycleEvent } from '../../common/lifecycle/events.js';
+import { type EventName, LIFECYCLE_EVENTS } from '../../common/lifecycle/events.js';
 import { runHostDeployment } from '../lifecycle/executor.js';
 import { ChildProcessRunner } from '../lifecycle/process-runner.js';
 import { recoverInterrupted } from '../lifecycle/recovery.js';
@@ -27,7 +27,7 @@ export interface LocalRun {
   groupId: string;
   groupName: string;
   applicationName: string;
-  events?: LifecycleEvent[];
+  events?: EventName[];
   fileExistsBehavior: FileExistsBehavior;
   appspecFileName?: string;
   ignoreApplicationStopFailures: boolean;
@@ -49,7 +49,7 @@ export function localCommand(): Command {
     .option('-g, --deployment-group <id>', 'deployment group id (the directory under the root dir)', AGENT_DEFAULTS.groupId)
     .option('-d, --deployment-group-name <name>', 'DEPLOYMENT_GROUP_NAME for the hooks', AGENT_DEFAULTS.groupName)
     .option('-a, --application-name <name>', 'APPLICATION_NAME for the hooks (default: the bundle location)')
-    .option('-e, --events <list>', `comma-separated events to run, in lifecycle order (DownloadBundle and Install always run): ${LIFECYCLE_EVENTS.join(',')}`)
+    .option('-e, --events <list>', `comma-separated events to run (DownloadBundle and Install always run): lifecycle events run in lifecycle order (${LIFECYCLE_EVENTS.join(',')}); any other name is a custom event of the appspec's hooks, run right after the event it follows in this list (after Install when it follows none)`)
     .addOption(new Option('-b, --file-exists-behavior <behavior>', 'what to do with files this group did not install (the appspec key wins)')
       .choices(FILE_EXISTS_BEHAVIORS).default('DISALLOW'))
     .option('-A, --appspec-filename <name>', 'appspec file name (default appspec.yml, then appspec.yaml)')
@@ -87,14 +87,15 @@ export async function resolveLocalRun(opts: Record<string, unknown>, env: AgentE
   if (!isSafeId(groupId)) {
     throw new FerryError('INVALID_ARGUMENT', `--deployment-group: '${groupId}' must be letters, digits, '.', '_' or '-' (it names a directory)`);
   }
-  let events: LifecycleEvent[] | undefined;
+  let events: EventName[] | undefined;
   if (opts.events !== undefined) {
     const names = String(opts.events).split(',').map(s => s.trim()).filter(Boolean);
-    const unknown = names.filter(n => !isLifecycleEvent(n));
-    if (unknown.length > 0 || names.length === 0) {
-      throw new FerryError('INVALID_ARGUMENT', `--events: unknown event(s) ${unknown.join(', ') || '(none given)'}; known: ${LIFECYCLE_EVENTS.join(', ')}`);
+    if (names.length === 0) throw new FerryError('INVALID_ARGUMENT', `--events: no event given; lifecycle events: ${LIFECYCLE_EVENTS.join(', ')}, or custom events of the appspec`);
+    const bad = names.filter(n => !/^[A-Za-z0-9_.-]+$/.test(n));
+    if (bad.length > 0) {
+      throw new FerryError('INVALID_ARGUMENT', `--events: ${bad.map(b => JSON.stringify(b)).join(', ')} is not an event name (letters, digits, '_', '-', '.')`);
     }
-    events = names as LifecycleEvent[];
+    events = names;
   }
   const run: LocalRun = {
     bundleLocation,
@@ -177,7 +178,7 @@ export async function executeLocal(run: LocalRun, env: AgentEnvironment, w: Writ
         sink: { emit: render }, ...(signal && { signal }),
         options: {
           retention: run.retention, killGraceMs: run.killGraceMs, outputGraceMs: run.outputGraceMs,
-          outputsLeftOpen: run.outputsLeftOpen, baseEnv: env.hookEnv,
+          outputsLeftOpen: run.outputsLeftOpen, baseEnv: env.hookEnv, agentUid: env.uid,
           deploymentsLogRotateBytes: AGENT_DEFAULTS.deploymentsLogRotateBytes,
         },
       },
