@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { deployLocal, eventOf } from '../helpers/agent-cli.js';
+import { deployLocal, eventOf, runAgent } from '../helpers/agent-cli.js';
 import { writeBundle } from '../helpers/bundle.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -167,4 +167,97 @@ t.test('runas scripts get the user\'s supplementary groups, login variables and 
     'as su gives them: initgroups, HOME/USER/LOGNAME/SHELL, PATH untouched');
   t.match(second, new RegExp(`^${nologin} groups=${nologin} `), 'a nologin user\'s script still runs');
   t.match(r.json.warnings.join('\n'), new RegExp(`runas ${nologin} of scripts/who\\.sh: ${nologin}'s login shell is /usr/sbin/nologin, so on CodeDeploy, which runs runas scripts through su, this script fails`));
+});
+
+t.test('messages: a missing appspec names the bundle given; a windows appspec is one error; events before DownloadBundle are not blamed on it', async t => {
+  const dir = await tempDir(t);
+  const root = path.join(dir, 'root');
+  const noAppspec = path.join(dir, 'no-appspec');
+  await fs.mkdir(path.join(noAppspec, 'app'), { recursive: true });
+  await fs.writeFile(path.join(noAppspec, 'app', 'index.html'), 'x');
+  const tgz = path.join(dir, 'bundle.tgz');
+  execFileSync('tar', ['-czf', tgz, '-C', noAppspec, '.']);
+  const missing = await deployLocal(root, tgz);
+  t.equal(missing.code, 1);
+  t.equal(eventOf(missing.json, 'DownloadBundle').message,
+    `no appspec file in tgz bundle ${tgz}: looked for appspec.yml, appspec.yaml at its root (or inside its single top-level directory)`);
+
+  const windows = await writeBundle(path.join(dir, 'win'), {
+    appspec: 'version: 0.0\nos: windows\nfiles:\n  - source: \\\n    destination: C:\\inetpub\\wwwroot\n',
+  });
+  const w = await deployLocal(root, windows);
+  t.equal(w.code, 1);
+  t.equal(eventOf(w.json, 'DownloadBundle').message, 'invalid appspec.yml:\n  appspec.yml:2 os: os: windows is not supported by this agent: it runs linux bundles only');
+
+  const good = await writeBundle(path.join(dir, 'good'), {
+    appspec: { version: 0.0, os: 'linux', hooks: { ApplicationStop: [{ location: 'scripts/stop.sh' }] } },
+    scripts: { 'scripts/stop.sh': 'echo stop' },
+  });
+  t.equal((await deployLocal(root, good)).code, 0);
+  const bad = await writeBundle(path.join(dir, 'bad'), { appspec: 'version: 0.0\nos: linux\nhooks: [oops]\n' });
+  const r = await deployLocal(root, bad);
+  t.equal(r.code, 1);
+  for (const e of ['BeforeBlockTraffic', 'AfterBlockTraffic', 'ApplicationStop']) {
+    t.equal(eventOf(r.json, e).message, 'not run: the new revision failed DownloadBundle, which Ferry runs first, so the application was left running', e);
+  }
+  t.equal(eventOf(r.json, 'BeforeInstall').message, 'because DownloadBundle failed');
+});
+
+t.test('drop-in flags of codedeploy-local: -b in any case, -v/--version, -c with :root_dir: and :log_dir:, --help', async t => {
+  const dir = await tempDir(t);
+  const dest = path.join(dir, 'www');
+  await fs.mkdir(dest);
+  await fs.writeFile(path.join(dest, 'index.html'), 'foreign');
+  const bundle = await writeBundle(path.join(dir, 'b'), {
+    appspec: { version: 0.0, os: 'linux', files: [{ source: 'index.html', destination: dest }] },
+    files: { 'index.html': 'ours' },
+  });
+  const lower = await deployLocal(path.join(dir, 'root'), bundle, ['-b', 'overwrite']);
+  t.equal(lower.code, 0, lower.stdout + lower.stderr);
+  t.equal(await fs.readFile(path.join(dest, 'index.html'), 'utf8'), 'ours', '-b overwrite is OVERWRITE');
+  const bad = await runAgent(['local', '-l', bundle, '-b', 'merge']);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--file-exists-behavior: 'merge' is not one of DISALLOW, OVERWRITE, RETAIN/);
+
+  for (const flag of ['-v', '--version']) {
+    const v = await runAgent(['local', flag]);
+    t.equal(v.code, 0, flag);
+    t.match(v.stdout.trim(), /^\d+\.\d+\.\d+/, `${flag} prints the version`);
+  }
+
+  const conf = path.join(dir, 'codedeployagent.yml');
+  await fs.writeFile(conf, [
+    "---",
+    ":log_aws_wire: false",
+    `:log_dir: '${path.join(dir, 'logs')}'`,
+    ":pid_dir: '/opt/codedeploy-agent/state/.pid/'",
+    ":program_name: codedeploy-agent",
+    `:root_dir: '${path.join(dir, 'aws-root')}'`,
+    ":verbose: false",
+    ":wait_between_runs: 1",
+    ":proxy_uri:",
+    ":max_revisions: 2",
+    '',
+  ].join('\n'));
+  const c = await runAgent(['local', '-l', bundle, '-c', conf, '-b', 'OVERWRITE', '--json']);
+  t.equal(c.code, 0, c.stdout + c.stderr);
+  t.equal(c.json.rootDir, path.join(dir, 'aws-root'), ':root_dir: is the root dir');
+  t.match(c.stderr, /note: .*codedeployagent\.yml: :log_aws_wire:, :pid_dir:, :program_name:, :verbose:, :wait_between_runs:, :proxy_uri: ignored/);
+  const log = await fs.readFile(path.join(dir, 'logs', 'ferry-agent-local.log'), 'utf8');
+  t.match(log, new RegExp(`Deployment ${c.json.deploymentId} succeeded`), 'the run is logged in :log_dir:');
+
+  const missingConf = await runAgent(['local', '-l', bundle, '--agent-configuration-file', path.join(dir, 'nope.yml')]);
+  t.equal(missingConf.code, 2);
+  t.match(missingConf.stderr, /--agent-configuration-file: cannot read .*nope\.yml/);
+  await fs.writeFile(conf, ':root_dir: 5\n:max_revisions: zero\n');
+  const badConf = await runAgent(['local', '-l', bundle, '-c', conf]);
+  t.equal(badConf.code, 2);
+  t.match(badConf.stderr, /codedeployagent\.yml:1 :root_dir: must be a directory path/);
+  t.match(badConf.stderr, /codedeployagent\.yml:2 :max_revisions: must be a whole number/);
+
+  const help = await runAgent(['local', '--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /-c, --agent-configuration-file <file>/);
+  t.match(help.stdout, /-v, --version/);
+  t.match(help.stdout, /in any case/);
 });
