@@ -113,7 +113,7 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
     if (!wanted.has(event)) return skip(event, 'not in the requested events');
     await writeMarker(layout, {
       deploymentId: d, groupId: g, groupName: spec.groupName, applicationName: spec.applicationName,
-      event, pid: process.pid, eventStartedAt: iso(at), finished: [...results.values()],
+      event, pid: process.pid, eventStartedAt: iso(at), finished: [...results.values()], events: order,
     });
     sink.emit({ type: 'event-start', event, at, revision: sourceOf(event) });
     void logs.event(event);

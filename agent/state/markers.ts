@@ -19,6 +19,8 @@ export interface CrashMarker {
   eventStartedAt: string;
   /** Events already finished when this one started. */
   finished?: EventResult[];
+  /** The run's events in the order they run, custom events included (lifecycle events when absent). */
+  events?: EventName[];
 }
 
 export async function writeMarker(layout: Layout, marker: CrashMarker): Promise<void> {
