@@ -261,3 +261,23 @@ t.test('drop-in flags of codedeploy-local: -b in any case, -v/--version, -c with
   t.match(help.stdout, /-v, --version/);
   t.match(help.stdout, /in any case/);
 });
+
+t.test('ScriptNotExecutable now means chmod +x failed: a stop script on a read-only deployment root (root)', async t => {
+  const dir = await tempDir(t);
+  const root = path.join(dir, 'root');
+  const v1 = await writeBundle(path.join(dir, 'v1'), {
+    appspec: { version: 0.0, os: 'linux', hooks: { ApplicationStop: [{ location: 'scripts/stop.sh' }] } },
+    files: { 'scripts/stop.sh': { content: 'echo stop\n', mode: 0o644 } },
+  });
+  const first = await deployLocal(root, v1);
+  t.equal(first.code, 0, first.stdout + first.stderr);
+  const archive = path.join(first.json.deploymentDir, 'deployment-archive');
+  execFileSync('mount', ['--bind', archive, archive]);
+  t.teardown(() => execFileSync('umount', [archive]));
+  execFileSync('mount', ['-o', 'remount,ro,bind', archive]);
+  const second = await deployLocal(root, v1);
+  t.equal(second.code, 1);
+  const stop = eventOf(second.json, 'ApplicationStop');
+  t.equal(stop.errorCode, 'ScriptNotExecutable');
+  t.match(stop.message, /script scripts\/stop\.sh is not executable and chmod \+x failed \(EROFS: read-only file system.*\); check that the deployment root is writable and not mounted noexec/);
+});
