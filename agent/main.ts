@@ -27,6 +27,10 @@ export async function runAgent(argv: string[], extra: (ctx: AgentCommandContext)
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   const local = localCommand().exitOverride().action(async (opts: Record<string, unknown>) => {
+    if (opts.version) {
+      process.stdout.write(`${FERRY_VERSION}\n`); // codedeploy-local -v prints its version
+      return;
+    }
     const run = await resolveLocalRun(opts, env, process.cwd());
     const abort = new AbortController();
     const stop = (sig: NodeJS.Signals) => {

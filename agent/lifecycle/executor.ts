@@ -8,7 +8,9 @@ import { readPointer, writeFileAtomic } from '../state/files.js';
 import type { Layout } from '../state/layout.js';
 import { clearMarker, writeMarker } from '../state/markers.js';
 import { pruneDeployments } from '../state/retention.js';
-import { LIFECYCLE_EVENTS, type LifecycleEvent, MANDATORY_EVENTS, PHASE_SOURCE } from '../../common/lifecycle/events.js';
+import {
+  type EventName, LIFECYCLE_EVENTS, MANDATORY_EVENTS, PHASE_SOURCE, type ScriptSource, isLifecycleEvent, likelyEvent, orderEvents,
+} from '../../common/lifecycle/events.js';
 import { type HookRunDeps, runEventScripts } from './hooks.js';
 import type { ProcessRunner } from './process-runner.js';
 import { openScriptLogs } from './script-log.js';
@@ -23,6 +25,8 @@ export interface ExecutorOptions {
   outputsLeftOpen: 'warn' | 'fail';
   /** The environment hook scripts inherit (credentials already removed). */
   baseEnv: Readonly<Record<string, string>>;
+  /** The agent's uid: runas needs root. */
+  agentUid: number;
   deploymentsLogRotateBytes: number;
 }
 
@@ -40,6 +44,30 @@ export interface ExecutorDeps {
 type Outcome = Omit<EventResult, 'event' | 'status' | 'startedAt' | 'endedAt' | 'durationMs'> & { failed: boolean; skipped?: boolean };
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Custom events run the current revision's scripts (hook_executor.rb maps only lifecycle events to older revisions). */
+const sourceOf = (event: EventName): ScriptSource => (isLifecycleEvent(event) ? PHASE_SOURCE[event] : 'current');
+
+/** Lifecycle events that come before DownloadBundle in CodeDeploy's order (Ferry runs DownloadBundle first). */
+const BEFORE_DOWNLOAD: readonly EventName[] = LIFECYCLE_EVENTS.slice(0, LIFECYCLE_EVENTS.indexOf('DownloadBundle'));
+
+/** Problems with the custom events of a run: requested ones the appspec lacks; unrequested ones it has (warnings). */
+export function customEventCheck(requested: readonly EventName[], spec: AppSpec): { problems: string[]; warnings: string[] } {
+  const hooks = spec.customHooks ?? {};
+  const hint = (name: string) => {
+    const likely = likelyEvent(name);
+    return likely ? ` (did you mean ${likely}?)` : '';
+  };
+  const problems = requested
+    .filter(e => !isLifecycleEvent(e) && !(e in hooks))
+    .map(e => `the requested event ${e} is not a lifecycle event, and ${spec.fileName} has no hooks for it${hint(e)}: ` +
+      'a custom event needs its scripts under hooks:');
+  const warnings = Object.keys(hooks)
+    .filter(e => !requested.includes(e))
+    .map(e => `${spec.fileName}: hooks.${e}: '${e}' is not a lifecycle event${hint(e)}; its scripts run only as a custom event ` +
+      'named in ferry-agent local --events (codedeploy-local fails a deployment whose appspec has hooks for events it does not run)');
+  return { problems, warnings };
+}
 
 /**
  * Runs one host deployment: fetch and validate the revision, then the lifecycle events in
@@ -63,26 +91,31 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
     keepRotated: 8,
   });
   const warnings: string[] = [];
-  const warn = (message: string, event?: LifecycleEvent) => {
+  const warn = (message: string, event?: EventName) => {
     warnings.push(message);
     sink.emit({ type: 'warning', message, at: clock.now(), ...(event && { event }) });
   };
-  const wanted = new Set<LifecycleEvent>([...(spec.events ?? LIFECYCLE_EVENTS), ...MANDATORY_EVENTS]);
-  const results = new Map<LifecycleEvent, EventResult>();
+  const wanted = new Set<EventName>([...(spec.events ?? LIFECYCLE_EVENTS), ...MANDATORY_EVENTS]);
+  const order = orderEvents(spec.events);
+  const results = new Map<EventName, EventResult>();
   let failure: HostDeploymentResult['error'];
 
-  const runEvent = async (event: LifecycleEvent, body: () => Promise<Outcome>) => {
-    const at = clock.now();
-    if (failure || deps.signal?.aborted) {
-      const message = failure ? `because ${failure.event} failed` : 'because the deployment was stopped';
-      return skip(event, message);
+  const skippedBecause = (event: EventName): string => {
+    if (!failure) return 'because the deployment was stopped';
+    if (failure.event === 'DownloadBundle' && BEFORE_DOWNLOAD.includes(event)) {
+      return 'not run: the new revision failed DownloadBundle, which Ferry runs first, so the application was left running';
     }
+    return `because ${failure.event} failed`;
+  };
+  const runEvent = async (event: EventName, body: () => Promise<Outcome>) => {
+    const at = clock.now();
+    if (failure || deps.signal?.aborted) return skip(event, skippedBecause(event));
     if (!wanted.has(event)) return skip(event, 'not in the requested events');
     await writeMarker(layout, {
       deploymentId: d, groupId: g, groupName: spec.groupName, applicationName: spec.applicationName,
-      event, pid: process.pid, eventStartedAt: iso(at), finished: [...results.values()],
+      event, pid: process.pid, eventStartedAt: iso(at), finished: [...results.values()], events: order,
     });
-    sink.emit({ type: 'event-start', event, at, revision: PHASE_SOURCE[event] });
+    sink.emit({ type: 'event-start', event, at, revision: sourceOf(event) });
     void logs.event(event);
     let out: Outcome;
     try {
@@ -104,8 +137,8 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
     sink.emit({ type: 'event-end', event, at: end, result });
     record(event, result);
   };
-  const record = (event: LifecycleEvent, r: EventResult) => void results.set(event, r);
-  const skip = (event: LifecycleEvent, message: string) => {
+  const record = (event: EventName, r: EventResult) => void results.set(event, r);
+  const skip = (event: EventName, message: string) => {
     const result: EventResult = { event, status: 'Skipped', message };
     sink.emit({ type: 'event-end', event, at: clock.now(), result });
     record(event, result);
@@ -119,7 +152,7 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
   const hookDeps: HookRunDeps = {
     runner: deps.runner, users: deps.users, sink, clock, logs, baseEnv: options.baseEnv,
     killGraceMs: options.killGraceMs, outputGraceMs: options.outputGraceMs,
-    outputsLeftOpen: options.outputsLeftOpen, warn, ...(deps.signal && { signal: deps.signal }),
+    outputsLeftOpen: options.outputsLeftOpen, warn, agentUid: options.agentUid, ...(deps.signal && { signal: deps.signal }),
   };
   const context = { deploymentId: d, applicationName: spec.applicationName, groupName: spec.groupName, groupId: g };
 
@@ -137,11 +170,22 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
     }
     await writeFileAtomic(layout.mostRecentInstall(g), deploymentDir + '\n');
     const loaded = await loadAppSpec(archiveDir, spec.appspecFileName);
+    if (loaded.missing) {
+      // Name the bundle the user gave, not the agent's unpacked copy.
+      return { failed: true, errorCode: 'AppSpecInvalid',
+        message: `no appspec file in ${spec.bundle.describe()}: looked for ${loaded.missing.join(', ')} at its root ` +
+          '(or inside its single top-level directory)' };
+    }
     const name = loaded.path ? path.basename(loaded.path) : (spec.appspecFileName ?? 'appspec.yml');
     for (const w of loaded.warnings) warn(formatProblem(name, w), 'DownloadBundle');
     if (!loaded.spec) {
       return { failed: true, errorCode: 'AppSpecInvalid',
         message: `invalid ${name}:\n` + loaded.problems.map(p => '  ' + formatProblem(name, p)).join('\n') };
+    }
+    const custom = customEventCheck(spec.events ?? [], loaded.spec);
+    for (const w of custom.warnings) warn(w, 'DownloadBundle');
+    if (custom.problems.length > 0) {
+      return { failed: true, errorCode: 'AppSpecInvalid', message: custom.problems.join('\n') };
     }
     current = loaded.spec;
     return { failed: false };
@@ -159,7 +203,7 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
     return previous;
   };
 
-  const previousHooks = (event: LifecycleEvent) => async (): Promise<Outcome> => {
+  const previousHooks = (event: EventName & keyof AppSpec['hooks']) => async (): Promise<Outcome> => {
     const prev = await previousSpec();
     const ignorable = spec.ignoreApplicationStopFailures;
     if (!prev.spec) {
@@ -167,7 +211,7 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
         message: `${prev.problem}. ${ignorable ? 'Ignored (ignore application stop failures).' :
           'Deploy with --ignore-application-stop-failures to skip the previous revision\'s scripts.'}` };
     }
-    const out = await runEventScripts(event, prev.spec, { ...context, revisionDir: path.join(previousDir!, 'deployment-archive') }, hookDeps);
+    const out = await runEventScripts(event, prev.spec.hooks[event] ?? [], { ...context, revisionDir: path.join(previousDir!, 'deployment-archive') }, hookDeps);
     if (out.failed && ignorable) {
       warn(`${event} of the previous revision failed and was ignored: ${out.message ?? ''}`, event);
       return { ...out, ignored: true };
@@ -199,8 +243,17 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
 
   // Ferry fetches and validates the revision before anything else, so a bad bundle never stops the app.
   await runEvent('DownloadBundle', downloadBundle);
-  for (const event of LIFECYCLE_EVENTS) {
+  const currentScripts = (event: EventName) => async (): Promise<Outcome> => {
+    const ctx = { ...context, revisionDir: archiveDir, ...(spec.bundleCommit && { bundleCommit: spec.bundleCommit }) };
+    const scripts = isLifecycleEvent(event) ? current!.hooks[event] : current!.customHooks?.[event];
+    return runEventScripts(event, scripts ?? [], ctx, hookDeps);
+  };
+  for (const event of order) {
     if (event === 'DownloadBundle') continue;
+    if (!isLifecycleEvent(event)) {
+      await runEvent(event, currentScripts(event));
+      continue;
+    }
     const source = PHASE_SOURCE[event];
     if (source === 'previous') {
       if (!previousDir && !failure && wanted.has(event)) {
@@ -211,10 +264,7 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
     } else if (event === 'Install') {
       await runEvent(event, installStep);
     } else {
-      await runEvent(event, async () => {
-        const ctx = { ...context, revisionDir: archiveDir, ...(spec.bundleCommit && { bundleCommit: spec.bundleCommit }) };
-        return runEventScripts(event, current!, ctx, hookDeps);
-      });
+      await runEvent(event, currentScripts(event));
     }
   }
 
@@ -223,7 +273,7 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
     deploymentId: d, applicationName: spec.applicationName, groupName: spec.groupName, groupId: g,
     status: failure ? 'Failed' : 'Succeeded',
     ...(failure && { error: failure }),
-    events: LIFECYCLE_EVENTS.map(e => results.get(e) ?? { event: e, status: 'Skipped' }),
+    events: order.map(e => results.get(e) ?? { event: e, status: 'Skipped' }),
     warnings, deploymentDir, scriptsLog: layout.scriptsLog(g, d),
     startedAt: iso(startedAt), endedAt: iso(endedAt),
   };

@@ -1,8 +1,9 @@
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { AppSpec } from '../../common/appspec/types.js';
-import type { LifecycleEvent } from '../../common/lifecycle/events.js';
-import { type HookContext, type ScriptInspection, buildInvocation, parseShebang } from './invocation.js';
+import type { HookScript } from '../../common/appspec/types.js';
+import { describeError } from '../../common/errors.js';
+import type { EventName } from '../../common/lifecycle/events.js';
+import { type HookContext, type ScriptInspection, buildInvocation, runasWarning, runWithFor } from './invocation.js';
 import type { ProcessRunner } from './process-runner.js';
 import type { ScriptLogs } from './script-log.js';
 import type { Clock, EventResult, EventSink } from './types.js';
@@ -20,11 +21,18 @@ export interface HookRunDeps {
   /** CodeDeploy fails an event whose script leaves outputs open; Ferry warns by default. */
   outputsLeftOpen: 'warn' | 'fail';
   /** Records a warning on the deployment's result and emits it. */
-  warn: (message: string, event: LifecycleEvent) => void;
+  warn: (message: string, event: EventName) => void;
+  /** The agent's uid (runas needs root). */
+  agentUid: number;
   signal?: AbortSignal;
 }
 
-export async function inspectScript(file: string): Promise<ScriptInspection> {
+/**
+ * Gets a script ready as CodeDeploy's agent does (hook_executor.rb `execute`): a script that is
+ * not executable gets `chmod +x` in the unpacked revision (so a `files:` copy made after this is
+ * 0755 too); then its first bytes say whether it runs directly or through /bin/sh.
+ */
+export async function prepareScript(file: string, note: (message: string) => void): Promise<ScriptInspection> {
   let st;
   try {
     st = await fs.stat(file);
@@ -32,17 +40,32 @@ export async function inspectScript(file: string): Promise<ScriptInspection> {
     return { kind: 'missing' };
   }
   if (!st.isFile()) return { kind: 'missing' };
-  if ((st.mode & 0o111) !== 0) return { kind: 'executable' };
+  if ((st.mode & 0o111) === 0) {
+    try {
+      await fs.chmod(file, (st.mode & 0o7777) | 0o111);
+    } catch (err) {
+      return { kind: 'not-executable', reason: describeError(err) };
+    }
+    note(`made ${file} executable (chmod +x), as CodeDeploy's agent does`);
+  }
   const fh = await fs.open(file, 'r');
   try {
-    const buf = Buffer.alloc(256);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const firstLine = buf.subarray(0, bytesRead).toString('utf8').split('\n')[0] ?? '';
-    const shebang = parseShebang(firstLine);
-    return shebang ? { kind: 'not-executable', shebang } : { kind: 'not-executable' };
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return { kind: 'executable', runWith: runWithFor(head.subarray(0, bytesRead)) };
   } finally {
     await fh.close();
   }
+}
+
+/** The first executable `name` on a PATH, or undefined. */
+export async function findOnPath(name: string, envPath: string | undefined): Promise<string | undefined> {
+  for (const dir of (envPath ?? '').split(':').filter(Boolean)) {
+    const candidate = path.join(dir, name);
+    const ok = await fs.access(candidate, constants.X_OK).then(() => true, () => false);
+    if (ok) return candidate;
+  }
+  return undefined;
 }
 
 /**
@@ -50,18 +73,18 @@ export async function inspectScript(file: string): Promise<ScriptInspection> {
  * Returns the failure (without timing fields), or undefined when every script succeeded.
  */
 export async function runEventScripts(
-  event: LifecycleEvent,
-  spec: AppSpec,
+  event: EventName,
+  scripts: readonly HookScript[],
   context: Omit<HookContext, 'event'>,
   deps: HookRunDeps,
 ): Promise<Omit<EventResult, 'event' | 'status'> & { failed: boolean; scripts: number }> {
-  const scripts = spec.hooks[event] ?? [];
   const ctx: HookContext = { ...context, event };
+  let setpriv: string | undefined;
   for (const script of scripts) {
     const at = deps.clock.now();
     deps.sink.emit({ type: 'script-start', event, location: script.location, at });
     void deps.logs.script(script.location);
-    const inspection = await inspectScript(path.join(ctx.revisionDir, script.location));
+    const inspection = await prepareScript(path.join(ctx.revisionDir, script.location), m => void deps.logs.note(m));
     let user;
     if (script.runas !== undefined) {
       user = await deps.users.user(script.runas);
@@ -69,8 +92,14 @@ export async function runEventScripts(
         return { failed: true, scripts: scripts.length, errorCode: 'UnknownError', script: script.location,
           message: `runas user '${script.runas}' of ${script.location} is not a user on this host` };
       }
+      const warning = runasWarning(user, script.location);
+      if (warning) deps.warn(warning, event);
+      setpriv ??= await findOnPath('setpriv', deps.baseEnv.PATH);
     }
-    const built = buildInvocation({ script, inspection, context: ctx, baseEnv: deps.baseEnv, ...(user && { user }) });
+    const built = buildInvocation({
+      script, inspection, context: ctx, baseEnv: deps.baseEnv, agentUid: deps.agentUid,
+      ...(user && { user }), ...(setpriv && { setpriv }),
+    });
     if (!built.ok) {
       return { failed: true, scripts: scripts.length, errorCode: built.errorCode, message: built.message, script: script.location };
     }

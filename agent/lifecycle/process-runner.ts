@@ -77,16 +77,12 @@ export class ChildProcessRunner implements ProcessRunner {
         detached: true, // its own process group, so a timeout kills the script and all its children
         stdio: ['ignore', 'pipe', 'pipe'],
       };
-      if (inv.uid !== undefined) spawnOpts.uid = inv.uid;
-      if (inv.gid !== undefined) spawnOpts.gid = inv.gid;
       let child: ReturnType<typeof spawn>;
       try {
         child = spawn(inv.file, inv.args, spawnOpts);
       } catch (err) {
-        // Some errors are thrown synchronously (EPERM when a non-root agent asks for runas).
-        const e = err as NodeJS.ErrnoException;
-        const hint = e.code === 'EPERM' && inv.uid !== undefined ? ' (runas needs the agent to run as root)' : '';
-        return resolve({ kind: 'spawn-failed', message: `${e.message}${hint}` });
+        // Some errors are thrown synchronously (e.g. EACCES, E2BIG).
+        return resolve({ kind: 'spawn-failed', message: (err as Error).message });
       }
       const streams: Readable[] = [child.stdout!, child.stderr!];
       let open = 2;

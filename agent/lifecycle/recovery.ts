@@ -28,7 +28,7 @@ export async function recoverInterrupted(layout: Layout, now: number): Promise<I
       groupId: marker.groupId,
       status: 'Failed',
       error: { event: marker.event, code: 'FailedAfterRestart', message },
-      events: LIFECYCLE_EVENTS.map(event =>
+      events: (marker.events ?? LIFECYCLE_EVENTS).map(event =>
         event === marker.event
           ? { event, status: 'Failed' as const, errorCode: 'FailedAfterRestart' as const, message, endedAt: ended }
           : finished.get(event) ?? { event, status: 'Skipped' as const, message: `because ${marker.event} failed` },

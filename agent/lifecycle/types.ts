@@ -1,5 +1,5 @@
 import type { FileExistsBehavior } from '../../common/appspec/types.js';
-import type { EventErrorCode, EventStatus, LifecycleEvent } from '../../common/lifecycle/events.js';
+import type { EventErrorCode, EventName, EventStatus } from '../../common/lifecycle/events.js';
 
 /**
  * Where the revision comes from. The executor does not know about the network (docs/design/style.md §6): the
@@ -24,8 +24,11 @@ export interface HostDeploymentSpec {
   groupId: string;
   bundle: BundleProvider;
   bundleCommit?: string;
-  /** Subset of events to run (DownloadBundle and Install are always run); all when absent. */
-  events?: readonly LifecycleEvent[];
+  /**
+   * Subset of events to run (DownloadBundle and Install are always run); all when absent. Names
+   * that are not lifecycle events are custom events (orderEvents places them).
+   */
+  events?: readonly EventName[];
   /** Deployment-level default; the appspec's own key wins. */
   fileExistsBehavior: FileExistsBehavior;
   ignoreApplicationStopFailures: boolean;
@@ -33,18 +36,18 @@ export interface HostDeploymentSpec {
 }
 
 export type ExecutorEvent =
-  | { type: 'event-start'; event: LifecycleEvent; at: number; revision: 'previous' | 'current' | 'agent' }
-  | { type: 'script-start'; event: LifecycleEvent; location: string; at: number }
-  | { type: 'log'; event: LifecycleEvent; stream: 'stdout' | 'stderr'; line: string; at: number }
-  | { type: 'event-end'; event: LifecycleEvent; at: number; result: EventResult }
-  | { type: 'warning'; event?: LifecycleEvent; message: string; at: number };
+  | { type: 'event-start'; event: EventName; at: number; revision: 'previous' | 'current' | 'agent' }
+  | { type: 'script-start'; event: EventName; location: string; at: number }
+  | { type: 'log'; event: EventName; stream: 'stdout' | 'stderr'; line: string; at: number }
+  | { type: 'event-end'; event: EventName; at: number; result: EventResult }
+  | { type: 'warning'; event?: EventName; message: string; at: number };
 
 export interface EventSink {
   emit(e: ExecutorEvent): void;
 }
 
 export interface EventResult {
-  event: LifecycleEvent;
+  event: EventName;
   status: EventStatus;
   errorCode?: ErrorCodeOfEvent;
   exitCode?: number;
@@ -64,7 +67,7 @@ export interface HostDeploymentResult {
   groupName: string;
   groupId: string;
   status: 'Succeeded' | 'Failed';
-  error?: { event: LifecycleEvent; code: ErrorCodeOfEvent; message: string };
+  error?: { event: EventName; code: ErrorCodeOfEvent; message: string };
   events: EventResult[];
   warnings: string[];
   deploymentDir: string;

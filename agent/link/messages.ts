@@ -2,7 +2,7 @@ import type { DeployCommand__Output as DeployCommand } from '../../proto/gen/fer
 import type { EventUpdate__Output as EventUpdate } from '../../proto/gen/ferry/v1/EventUpdate.js';
 import type { HostResult__Output as HostResult } from '../../proto/gen/ferry/v1/HostResult.js';
 import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../common/appspec/types.js';
-import { LIFECYCLE_EVENTS, type LifecycleEvent, isLifecycleEvent } from '../../common/lifecycle/events.js';
+import { LIFECYCLE_EVENTS, type EventName, type LifecycleEvent, isLifecycleEvent } from '../../common/lifecycle/events.js';
 import type { EventResult, HostDeploymentResult } from '../lifecycle/types.js';
 import { isSafeId } from '../../common/parse.js';
 import { ARCHIVE_TYPES, type ArchiveType, isDigest } from './revision-cache.js';
@@ -62,7 +62,7 @@ export function checkDeployCommand(c: DeployCommand): { ok: true; command: Check
   };
 }
 
-export function eventStarted(deploymentId: string, event: LifecycleEvent, at: number): EventUpdate {
+export function eventStarted(deploymentId: string, event: EventName, at: number): EventUpdate {
   return {
     deploymentId, event, status: 'InProgress', errorCode: '', exitCode: -1, message: '',
     startedAt: new Date(at).toISOString(), endedAt: '', durationMs: 0, ignored: false,

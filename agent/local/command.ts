@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { appendFileSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { FILE_EXISTS_BEHAVIORS, type FileExistsBehavior } from '../../common/appspec/types.js';
@@ -7,7 +7,7 @@ import { type BundleType, BUNDLE_TYPES, inferBundleType, unpackBundle } from '..
 import { AGENT_DEFAULTS, type AgentEnvironment, defaultRootDir } from '../config.js';
 import { parseDuration, parsePositiveInt, parseSize, isSafeId } from '../../common/parse.js';
 import { FerryError, describeError, isFerryError } from '../../common/errors.js';
-import { LIFECYCLE_EVENTS, type LifecycleEvent, isLifecycleEvent } from '../../common/lifecycle/events.js';
+import { type EventName, LIFECYCLE_EVENTS } from '../../common/lifecycle/events.js';
 import { runHostDeployment } from '../lifecycle/executor.js';
 import { ChildProcessRunner } from '../lifecycle/process-runner.js';
 import { recoverInterrupted } from '../lifecycle/recovery.js';
@@ -15,6 +15,7 @@ import { type BundleProvider, systemClock } from '../lifecycle/types.js';
 import { NssUserDirectory } from '../lifecycle/users.js';
 import { acquireHostLock } from '../../common/pid-lock.js';
 import { layoutFor } from '../state/layout.js';
+import { parseCodeDeployAgentConfig } from './aws-config.js';
 import { type Writer, liveRenderer, resultJson, verdictLines } from './render.js';
 
 /** Exit codes of `ferry-agent local` (documented in the README). */
@@ -27,7 +28,7 @@ export interface LocalRun {
   groupId: string;
   groupName: string;
   applicationName: string;
-  events?: LifecycleEvent[];
+  events?: EventName[];
   fileExistsBehavior: FileExistsBehavior;
   appspecFileName?: string;
   ignoreApplicationStopFailures: boolean;
@@ -38,7 +39,14 @@ export interface LocalRun {
   killGraceMs: number;
   outputGraceMs: number;
   outputsLeftOpen: 'warn' | 'fail';
+  /** From `-c` (:log_dir:): the run's output is appended to ferry-agent-local.log there. */
+  logDir?: string;
+  /** Said once before the run (e.g. the config keys that were ignored). */
+  notes: string[];
 }
+
+/** Where the run's output goes when `-c` names a :log_dir: (codedeploy-local writes codedeploy-local.log there). */
+export const LOCAL_LOG_FILE = 'ferry-agent-local.log';
 
 export function localCommand(): Command {
   return new Command('local')
@@ -49,25 +57,31 @@ export function localCommand(): Command {
     .option('-g, --deployment-group <id>', 'deployment group id (the directory under the root dir)', AGENT_DEFAULTS.groupId)
     .option('-d, --deployment-group-name <name>', 'DEPLOYMENT_GROUP_NAME for the hooks', AGENT_DEFAULTS.groupName)
     .option('-a, --application-name <name>', 'APPLICATION_NAME for the hooks (default: the bundle location)')
-    .option('-e, --events <list>', `comma-separated events to run, in lifecycle order (DownloadBundle and Install always run): ${LIFECYCLE_EVENTS.join(',')}`)
-    .addOption(new Option('-b, --file-exists-behavior <behavior>', 'what to do with files this group did not install (the appspec key wins)')
-      .choices(FILE_EXISTS_BEHAVIORS).default('DISALLOW'))
+    .option('-e, --events <list>', `comma-separated events to run (DownloadBundle and Install always run): lifecycle events run in lifecycle order (${LIFECYCLE_EVENTS.join(',')}); any other name is a custom event of the appspec's hooks, run right after the event it follows in this list (after Install when it follows none)`)
+    .option('-b, --file-exists-behavior <behavior>', `what to do with files this group did not install: ${FILE_EXISTS_BEHAVIORS.join(', ')}, in any case (the appspec key wins)`, 'DISALLOW')
     .option('-A, --appspec-filename <name>', 'appspec file name (default appspec.yml, then appspec.yaml)')
+    .option('-c, --agent-configuration-file <file>', 'the AWS agent\'s codedeployagent.yml: its :root_dir:, :log_dir: and :max_revisions: apply, other keys are ignored (with a note); flags win')
     .option('--ignore-application-stop-failures', 'go on when the previous revision\'s ApplicationStop/BlockTraffic scripts fail', false)
     .option('--json', 'print one JSON document with the result on stdout (progress goes to stderr)', false)
     .option('--no-wait', 'fail at once (exit 3) when another deployment holds this host, instead of waiting')
-    .option('--max-revisions <n>', 'deployments kept on disk per group, the current one included', String(AGENT_DEFAULTS.retention))
+    .option('--max-revisions <n>', `deployments kept on disk per group, the current one included (default ${AGENT_DEFAULTS.retention})`)
     .option('--max-bundle-size <size>', 'largest unpacked bundle accepted (e.g. 512M, 2G)', '2G')
     .option('--output-grace <duration>', 'how long a finished script\'s children may keep stdout/stderr open', '3s')
     .option('--kill-grace <duration>', 'after a timeout, how long between TERM and KILL of the script\'s process group', '10s')
     .option('--fail-on-outputs-left-open', 'fail the event (OutputsLeftOpen) instead of warning, as CodeDeploy does', false)
+    .option('-v, --version', 'print the version and exit')
     .addHelpText('after', `
 Exit codes: 0 deployment succeeded, 1 deployment failed, 2 bad usage, 3 host busy (--no-wait).
+
+A drop-in for codedeploy-local: the same short flags (-l -t -b -g -d -a -e -c -A -v); -b takes any
+case; -c reads the AWS agent's config file. Differences from the AWS agent: docs/appspec.md.
 
 Examples:
   ferry-agent local --bundle-location ./my-app
   ferry-agent local -l build/app.tgz --deployment-group-name staging --json
-  ferry-agent local -l app.zip --events ApplicationStop,ApplicationStart --file-exists-behavior OVERWRITE`);
+  ferry-agent local -l app.zip --events ApplicationStop,ApplicationStart --file-exists-behavior OVERWRITE
+  ferry-agent local -l ./my-app -b overwrite -c /etc/codedeploy-agent/conf/codedeployagent.yml
+  ferry-agent local -l ./my-app --events ApplicationStart,CustomEvent`);
 }
 
 /** Validates flags into a LocalRun; throws INVALID_ARGUMENT (exit 2) naming the flag. */
@@ -87,35 +101,68 @@ export async function resolveLocalRun(opts: Record<string, unknown>, env: AgentE
   if (!isSafeId(groupId)) {
     throw new FerryError('INVALID_ARGUMENT', `--deployment-group: '${groupId}' must be letters, digits, '.', '_' or '-' (it names a directory)`);
   }
-  let events: LifecycleEvent[] | undefined;
+  let events: EventName[] | undefined;
   if (opts.events !== undefined) {
     const names = String(opts.events).split(',').map(s => s.trim()).filter(Boolean);
-    const unknown = names.filter(n => !isLifecycleEvent(n));
-    if (unknown.length > 0 || names.length === 0) {
-      throw new FerryError('INVALID_ARGUMENT', `--events: unknown event(s) ${unknown.join(', ') || '(none given)'}; known: ${LIFECYCLE_EVENTS.join(', ')}`);
+    if (names.length === 0) throw new FerryError('INVALID_ARGUMENT', `--events: no event given; lifecycle events: ${LIFECYCLE_EVENTS.join(', ')}, or custom events of the appspec`);
+    const bad = names.filter(n => !/^[A-Za-z0-9_.-]+$/.test(n));
+    if (bad.length > 0) {
+      throw new FerryError('INVALID_ARGUMENT', `--events: ${bad.map(b => JSON.stringify(b)).join(', ')} is not an event name (letters, digits, '_', '-', '.')`);
     }
-    events = names as LifecycleEvent[];
+    events = names;
   }
+  const behavior = String(opts.fileExistsBehavior).toUpperCase(); // codedeploy-local upper-cases it too
+  const fileExistsBehavior = FILE_EXISTS_BEHAVIORS.find(b => b === behavior);
+  if (!fileExistsBehavior) {
+    throw new FerryError('INVALID_ARGUMENT', `--file-exists-behavior: '${String(opts.fileExistsBehavior)}' is not one of ${FILE_EXISTS_BEHAVIORS.join(', ')}`);
+  }
+  const aws = await readAgentConfiguration(opts.agentConfigurationFile, cwd);
+  const rootDir = opts.rootDir ? String(opts.rootDir) : (aws.rootDir ?? defaultRootDir(env));
   const run: LocalRun = {
     bundleLocation,
     bundleType,
-    rootDir: path.resolve(cwd, opts.rootDir ? String(opts.rootDir) : defaultRootDir(env)),
+    rootDir: path.resolve(cwd, rootDir),
     groupId,
     groupName: String(opts.deploymentGroupName),
     applicationName: opts.applicationName ? String(opts.applicationName) : bundleLocation,
-    fileExistsBehavior: opts.fileExistsBehavior as FileExistsBehavior,
+    fileExistsBehavior,
     ignoreApplicationStopFailures: Boolean(opts.ignoreApplicationStopFailures),
     json: Boolean(opts.json),
     wait: opts.wait !== false,
-    retention: parsePositiveInt('--max-revisions', String(opts.maxRevisions)),
+    retention: opts.maxRevisions !== undefined ? parsePositiveInt('--max-revisions', String(opts.maxRevisions)) : (aws.maxRevisions ?? AGENT_DEFAULTS.retention),
     maxBundleBytes: parseSize('--max-bundle-size', String(opts.maxBundleSize)),
     outputGraceMs: parseDuration('--output-grace', String(opts.outputGrace)),
     killGraceMs: parseDuration('--kill-grace', String(opts.killGrace)),
     outputsLeftOpen: opts.failOnOutputsLeftOpen ? 'fail' : 'warn',
+    notes: aws.notes,
   };
+  if (aws.logDir) run.logDir = path.resolve(cwd, aws.logDir);
   if (events) run.events = events;
   if (opts.appspecFilename) run.appspecFileName = String(opts.appspecFilename);
   return run;
+}
+
+/** `-c FILE`: the AWS agent's config; it must exist, as for codedeploy-local (deployer.rb `initialize`). */
+async function readAgentConfiguration(file: unknown, cwd: string): Promise<{ rootDir?: string; logDir?: string; maxRevisions?: number; notes: string[] }> {
+  if (file === undefined) return { notes: [] };
+  const name = path.resolve(cwd, String(file));
+  let text: string;
+  try {
+    text = await fs.readFile(name, 'utf8');
+  } catch (err) {
+    throw new FerryError('INVALID_ARGUMENT', `--agent-configuration-file: cannot read ${name}: ${describeError(err)}`);
+  }
+  const c = parseCodeDeployAgentConfig(text, name);
+  if (c.problems.length > 0) throw new FerryError('INVALID_ARGUMENT', `--agent-configuration-file:\n  ${c.problems.join('\n  ')}`);
+  const notes = c.ignored.length > 0
+    ? [`note: ${name}: ${c.ignored.join(', ')} ignored (only :root_dir:, :log_dir: and :max_revisions: apply to a local run)`]
+    : [];
+  return {
+    ...(c.rootDir !== undefined && { rootDir: c.rootDir }),
+    ...(c.logDir !== undefined && { logDir: c.logDir }),
+    ...(c.maxRevisions !== undefined && { maxRevisions: c.maxRevisions }),
+    notes,
+  };
 }
 
 /** CodeDeploy local's id shape: d- + 9 uppercase alphanumerics + -local. */
@@ -140,7 +187,13 @@ function localBundle(run: LocalRun): BundleProvider {
 }
 
 export async function executeLocal(run: LocalRun, env: AgentEnvironment, w: Writer, color: boolean, signal?: AbortSignal): Promise<number> {
-  const progress = (line: string) => (run.json ? w.err(line + '\n') : w.out(line + '\n'));
+  const logFile = run.logDir ? path.join(run.logDir, LOCAL_LOG_FILE) : undefined;
+  if (run.logDir) await fs.mkdir(run.logDir, { recursive: true, mode: 0o755 });
+  const progress = (line: string) => {
+    if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+    return run.json ? w.err(line + '\n') : w.out(line + '\n');
+  };
+  for (const note of run.notes) progress(note);
   const layout = layoutFor(run.rootDir);
   await fs.mkdir(layout.root, { recursive: true, mode: 0o755 });
   const deploymentId = localDeploymentId();
@@ -177,7 +230,7 @@ export async function executeLocal(run: LocalRun, env: AgentEnvironment, w: Writ
         sink: { emit: render }, ...(signal && { signal }),
         options: {
           retention: run.retention, killGraceMs: run.killGraceMs, outputGraceMs: run.outputGraceMs,
-          outputsLeftOpen: run.outputsLeftOpen, baseEnv: env.hookEnv,
+          outputsLeftOpen: run.outputsLeftOpen, baseEnv: env.hookEnv, agentUid: env.uid,
           deploymentsLogRotateBytes: AGENT_DEFAULTS.deploymentsLogRotateBytes,
         },
       },

@@ -119,7 +119,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
       runner: new ChildProcessRunner(), users: new NssUserDirectory(), clock: systemClock,
       options: {
         retention: cfg.retention, killGraceMs: cfg.killGraceMs, outputGraceMs: cfg.outputGraceMs, outputsLeftOpen: 'warn',
-        baseEnv: env.hookEnv, deploymentsLogRotateBytes: AGENT_DEFAULTS.deploymentsLogRotateBytes,
+        baseEnv: env.hookEnv, agentUid: env.uid, deploymentsLogRotateBytes: AGENT_DEFAULTS.deploymentsLogRotateBytes,
       },
     },
     maxBundleBytes: cfg.maxBundleBytes,

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import type { LifecycleEvent } from '../../common/lifecycle/events.js';
+import type { EventName } from '../../common/lifecycle/events.js';
 import type { EventResult } from '../lifecycle/types.js';
 import type { Layout } from './layout.js';
 import { writeFileAtomic } from './files.js';
@@ -14,11 +14,13 @@ export interface CrashMarker {
   groupId: string;
   groupName: string;
   applicationName: string;
-  event: LifecycleEvent;
+  event: EventName;
   pid: number;
   eventStartedAt: string;
   /** Events already finished when this one started. */
   finished?: EventResult[];
+  /** The run's events in the order they run, custom events included (lifecycle events when absent). */
+  events?: EventName[];
 }
 
 export async function writeMarker(layout: Layout, marker: CrashMarker): Promise<void> {

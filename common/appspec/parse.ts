@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type YAMLMap } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type YAMLMap } from 'yaml';
 import { describeError, FerryError } from '../errors.js';
 import { FILE_EXISTS_BEHAVIORS, type AppSpec, type AppSpecParseResult, type FileExistsBehavior } from './types.js';
 import { validatePermissions } from './validate-permissions.js';
@@ -19,6 +19,7 @@ import {
   problem,
   readMap,
   show,
+  warn,
   type Ctx,
   type Fields,
 } from './validate-yaml.js';
@@ -52,6 +53,7 @@ function parseChecked(text: string, fileName: string): AppSpecParseResult {
     ctx.warnings.push({ path: '', line: lineAt(lines, w.pos[0]), message: `YAML: ${w.message}` });
   }
   if (ctx.problems.length > 0) return result(ctx);
+  warnWhereCodeDeployFails(ctx, text);
   const root = deref(ctx, doc.contents, '');
   if (isNull(root)) {
     problem(ctx, '', root, `file is empty: ${MINIMUM}`);
@@ -65,19 +67,38 @@ function parseChecked(text: string, fileName: string): AppSpecParseResult {
   return result(ctx, spec);
 }
 
-function validateTopLevel(ctx: Ctx, root: YAMLMap, fileName: string): AppSpec {
+/**
+ * Things Ferry reads fine but CodeDeploy's agent (Ruby 3.1+, Psych 4 `YAML.load`) does not:
+ * warned, so a bundle that must also run on CodeDeploy gets fixed (docs/appspec.md).
+ */
+function warnWhereCodeDeployFails(ctx: Ctx, text: string): void {
+  if (text.startsWith('\uFEFF')) {
+    ctx.warnings.push({ path: '', line: 1, message: 'starts with a UTF-8 byte order mark: CodeDeploy\'s agent then misreads the first key ' +
+      '(it fails with "unsupported operating system ()"); save the file without the BOM' });
+  }
+  visit(ctx.doc, {
+    Alias: (_key, node) => {
+      warn(ctx, '', node, `uses the YAML alias *${node.source}: CodeDeploy's agent (Ruby 3.1+, Psych 4) rejects aliases ` +
+        '("Unknown alias"); write the value out');
+    },
+  });
+}
+
+function validateTopLevel(ctx: Ctx, root: YAMLMap, fileName: string): AppSpec | undefined {
   const fields = readMap(ctx, root, '', TOP_LEVEL_KEYS, key => `unknown top-level key '${key}' is ignored, as CodeDeploy does`);
   checkVersion(ctx, fields, root);
-  checkOs(ctx, fields, root);
+  if (!checkOs(ctx, fields, root)) return undefined;
   const fileExistsBehavior = fileExistsBehaviorOf(ctx, fields);
+  const { hooks, customHooks } = validateHooks(ctx, fields.get('hooks'));
   const spec: AppSpec = {
     fileName,
     version: '0.0',
     os: 'linux',
     files: validateFiles(ctx, fields.get('files')),
     permissions: validatePermissions(ctx, fields.get('permissions')),
-    hooks: validateHooks(ctx, fields.get('hooks')),
+    hooks,
   };
+  if (Object.keys(customHooks).length > 0) spec.customHooks = customHooks;
   if (fileExistsBehavior !== undefined) spec.fileExistsBehavior = fileExistsBehavior;
   return spec;
 }
@@ -92,22 +113,29 @@ function checkVersion(ctx: Ctx, fields: Fields, root: YAMLMap): void {
   const node = field.value;
   const ok = isScalar(node) && (node.value === 0 || node.value === '0.0');
   if (!ok) problem(ctx, 'version', node, `'version' must be 0.0, the only appspec version (got ${show(node)})`);
+  if (isScalar(node) && node.value === '0.0') {
+    // application_specification.rb compares with the float 0.0: the string "0.0" is not in [0.0].
+    warn(ctx, 'version', node, 'version is the string "0.0": CodeDeploy\'s agent rejects it ("invalid version value"); ' +
+      'write version: 0.0 without quotes');
+  }
 }
 
-function checkOs(ctx: Ctx, fields: Fields, root: YAMLMap): void {
+/** False for a windows appspec: that one problem says it all (its C:\\ paths are not worth listing). */
+function checkOs(ctx: Ctx, fields: Fields, root: YAMLMap): boolean {
   const field = fields.get('os');
   if (!present(field)) {
     problem(ctx, 'os', field?.key ?? root, `'os' is missing: ${MINIMUM} (os: linux)`);
-    return;
+    return true;
   }
   const node = field.value;
   const os = isScalar(node) ? node.value : undefined;
-  if (os === 'linux') return;
+  if (os === 'linux') return true;
   if (os === 'windows') {
-    problem(ctx, 'os', node, "'os' is windows, but Ferry's agent runs on linux only: windows bundles are not supported");
-  } else {
-    problem(ctx, 'os', node, `'os' must be linux, the only OS Ferry's agent runs on (got ${show(node)})`);
+    problem(ctx, 'os', node, 'os: windows is not supported by this agent: it runs linux bundles only');
+    return false;
   }
+  problem(ctx, 'os', node, `'os' must be linux, the only OS Ferry's agent runs on (got ${show(node)})`);
+  return true;
 }
 
 function fileExistsBehaviorOf(ctx: Ctx, fields: Fields): FileExistsBehavior | undefined {
@@ -136,7 +164,7 @@ function result(ctx: Ctx, spec?: AppSpec): AppSpecParseResult {
 export async function loadAppSpec(
   revisionDir: string,
   fileName?: string,
-): Promise<AppSpecParseResult & { path?: string }> {
+): Promise<AppSpecParseResult & { path?: string; missing?: readonly string[] }> {
   const names = [...new Set([...(fileName ? [fileName] : []), ...APPSPEC_FILE_NAMES])];
   for (const name of names) {
     const path = join(revisionDir, name);
@@ -154,5 +182,5 @@ export async function loadAppSpec(
     return { ...parseAppSpec(text, name), path };
   }
   const message = `no appspec file found: looked for ${names.join(', ')} in ${revisionDir}`;
-  return { problems: [{ path: '', message }], warnings: [] };
+  return { problems: [{ path: '', message }], warnings: [], missing: names };
 }

@@ -57,6 +57,11 @@ export interface AppSpec {
   files: FileMapping[];
   permissions: PermissionSpec[];
   hooks: Partial<Record<LifecycleEvent, HookScript[]>>;
+  /**
+   * Hooks under names that are not lifecycle events, in file order: custom events, run only
+   * when `ferry-agent local --events` names them (as codedeploy-local does).
+   */
+  customHooks?: Record<string, HookScript[]>;
   fileExistsBehavior?: FileExistsBehavior;
 }
 

@@ -16,6 +16,7 @@ import {
   readMap,
   show,
   stringList,
+  warn,
   type Ctx,
   type Field,
   type Fields,
@@ -111,8 +112,26 @@ function modeOf(ctx: Ctx, field: Field | undefined, path: string): number | unde
   const mode = raw === undefined ? undefined : parseOctalMode(raw);
   if (mode === undefined) {
     problem(ctx, path, node, `'mode' must be 1 to 4 octal digits, like 644 or "0755" (got ${show(node)})`);
+  } else if (isScalar(node) && typeof node.value === 'number' && raw !== undefined) {
+    const aws = codeDeployModeOf(raw);
+    if (aws !== undefined) warn(ctx, path, node, aws);
   }
   return mode;
+}
+
+/**
+ * What CodeDeploy's agent makes of an unquoted mode with a leading zero: YAML 1.1 (Ruby's Psych)
+ * reads `0644` as the octal number 420, and mode_info.rb then takes its decimal digits "420".
+ * Returns the warning, or undefined when the agent reads the mode as written.
+ */
+export function codeDeployModeOf(written: string): string | undefined {
+  if (!/^0[0-7]+$/.test(written)) return undefined;
+  const digits = String(Number.parseInt(written, 8));
+  const as = digits.padStart(3, '0');
+  const tail = /[89]/.test(digits) || digits.length > 4
+    ? `CodeDeploy's agent rejects it ("invalid character" in mode ${digits})`
+    : `CodeDeploy's agent silently installs mode ${as}`;
+  return `unquoted mode ${written} is the octal number ${digits} in YAML 1.1: Ferry applies ${written}, but ${tail}; quote it ("${written}") or write ${written.replace(/^0+(?=\d{3})/, '')}`;
 }
 
 function aclsOf(ctx: Ctx, field: Field | undefined, path: string): string[] | undefined {

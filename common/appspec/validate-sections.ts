@@ -1,6 +1,11 @@
-/** The `files` and `hooks` sections of an appspec (docs/design/codedeploy.md §1.3, §1.5). Pure. */
+/**
+ * The `files` and `hooks` sections of an appspec (docs/design/codedeploy.md §1.3, §1.5). Pure.
+ * Where CodeDeploy's agent accepts something Ferry used to refuse, it is accepted the same way,
+ * with a warning when the result may surprise (docs/appspec.md, "Differences from the AWS agent").
+ */
+import { posix } from 'node:path';
 import { isMap, isScalar, isSeq } from 'yaml';
-import { isLifecycleEvent, SCRIPTABLE_EVENTS, type LifecycleEvent } from '../lifecycle/events.js';
+import { isLifecycleEvent, SCRIPTABLE_EVENTS } from '../lifecycle/events.js';
 import { DEFAULT_HOOK_TIMEOUT_SECONDS, type AppSpec, type FileMapping, type HookScript } from './types.js';
 import {
   child,
@@ -17,6 +22,7 @@ import {
   readMap,
   show,
   stripDotSlash,
+  warn,
   type Ctx,
   type Field,
 } from './validate-yaml.js';
@@ -51,27 +57,41 @@ function fileMapping(ctx: Ctx, item: unknown, path: string): FileMapping | undef
   if (source !== undefined && hasDotDot(source)) {
     problem(ctx, child(path, 'source'), fields.get('source')?.value, `'source' must stay inside the revision: '..' is not allowed (got ${source})`);
   }
+  let absolute = destination;
   if (destination !== undefined && !destination.startsWith('/')) {
-    problem(ctx, child(path, 'destination'), fields.get('destination')?.value, `'destination' must be an absolute path (got ${destination})`);
+    // CodeDeploy's agent copies to the relative path from its working directory, which is `/`
+    // (installer.rb File.join(fi.destination, ...) with the daemon's cwd): do the same, loudly.
+    absolute = posix.resolve('/', destination);
+    warn(ctx, child(path, 'destination'), fields.get('destination')?.value,
+      `'destination' ${destination} is relative: installed under / as ${absolute}, as CodeDeploy's agent (working directory /) does; write the absolute path`);
   }
-  if (ctx.problems.length > before || source === undefined || destination === undefined) return undefined;
-  return withLine({ source: stripDotSlash(source), destination }, lineOf(ctx, map));
+  if (ctx.problems.length > before || source === undefined || absolute === undefined) return undefined;
+  return withLine({ source: stripDotSlash(source), destination: absolute }, lineOf(ctx, map));
 }
 
-export function validateHooks(ctx: Ctx, field: Field | undefined): AppSpec['hooks'] {
-  const hooks: AppSpec['hooks'] = {};
-  if (!present(field)) return hooks;
+export interface ParsedHooks {
+  hooks: AppSpec['hooks'];
+  /** Hooks under names that are not lifecycle events: custom events (run when `--events` names them). */
+  customHooks: Record<string, HookScript[]>;
+}
+
+export function validateHooks(ctx: Ctx, field: Field | undefined): ParsedHooks {
+  const out: ParsedHooks = { hooks: {}, customHooks: {} };
+  if (!present(field)) return out;
   const node = field.value;
   if (!isMap(node)) {
     problem(ctx, 'hooks', node, `'hooks' must be a mapping of lifecycle event names to lists of scripts (got ${show(node)})`);
-    return hooks;
+    return out;
   }
   for (const pair of node.items) {
     const name = keyName(pair.key);
     const path = child('hooks', name);
-    const event = scriptableEvent(ctx, name, path, pair.key);
     const value = deref(ctx, pair.value, path);
-    if (event === undefined || isNull(value)) continue;
+    if (name.trim() === '') {
+      problem(ctx, path, pair.key, 'a hook needs a lifecycle event name');
+      continue;
+    }
+    if (isNull(value)) continue; // CodeDeploy ignores empty hooks (application_specification.rb parse_hooks)
     if (!isSeq(value)) {
       problem(ctx, path, value, `'${name}' must be a list of scripts, each with a 'location' (got ${show(value)})`);
       continue;
@@ -82,19 +102,18 @@ export function validateHooks(ctx: Ctx, field: Field | undefined): AppSpec['hook
       const script = hookScript(ctx, deref(ctx, item, at), at);
       if (script) scripts.push(script);
     });
-    if (scripts.length > 0) hooks[event] = scripts;
+    if (scripts.length === 0) continue;
+    if (isLifecycleEvent(name) && SCRIPTABLE_EVENTS.includes(name)) {
+      out.hooks[name] = scripts;
+    } else if (isLifecycleEvent(name)) {
+      // CodeDeploy's agent parses them and never runs them: the agent does DownloadBundle and
+      // Install itself, and no command runs their hooks (command_executor.rb, deployer.rb hook_mapping).
+      warn(ctx, path, pair.key, `'${name}' is done by the agent: these scripts are not run (CodeDeploy's agent ignores them too)`);
+    } else {
+      out.customHooks[name] = scripts;
+    }
   }
-  return hooks;
-}
-
-function scriptableEvent(ctx: Ctx, name: string, path: string, at: unknown): LifecycleEvent | undefined {
-  if (isLifecycleEvent(name) && SCRIPTABLE_EVENTS.includes(name)) return name;
-  if (isLifecycleEvent(name)) {
-    problem(ctx, path, at, `'${name}' is reserved for the agent: it runs no scripts`);
-  } else {
-    problem(ctx, path, at, `unknown lifecycle event '${name}'; known: ${SCRIPTABLE_EVENTS.join(', ')}`);
-  }
-  return undefined;
+  return out;
 }
 
 const HOOK_KEYS = ['location', 'timeout', 'runas'] as const;
@@ -125,30 +144,46 @@ function scriptLocation(ctx: Ctx, field: Field | undefined, path: string, map: u
     return undefined;
   }
   const node = field.value;
-  const location = isScalar(node) && typeof node.value === 'string' ? node.value.trim() : '';
-  if (location === '') {
+  const written = isScalar(node) && (typeof node.value === 'string' || typeof node.value === 'number') ? String(node.value).trim() : '';
+  // CodeDeploy joins the location to the revision root (hook_executor.rb script_absolute_path,
+  // File.join(archive, location)), so `/scripts/start.sh` is the revision's scripts/start.sh.
+  const location = written.replace(/^\/+/, '');
+  if (written === '') {
     problem(ctx, at, node, `'location' must be a non-empty string (got ${show(node)})`);
-  } else if (location.startsWith('/')) {
-    problem(ctx, at, node, `'location' must be relative to the revision root (got ${location})`);
+  } else if (location === '') {
+    problem(ctx, at, node, `'location' must name a script in the revision (got ${written})`);
   } else if (hasDotDot(location)) {
-    problem(ctx, at, node, `'location' must stay inside the revision: '..' is not allowed (got ${location})`);
+    problem(ctx, at, node, `'location' must stay inside the revision: '..' is not allowed (got ${written})`);
   } else {
     return stripDotSlash(location);
   }
   return undefined;
 }
 
-/** A positive whole number of seconds: an integer, or a string of digits. */
+/**
+ * Ruby's `to_i`, which CodeDeploy's agent applies to `timeout` (script_info.rb): a number's
+ * integer part, a string's leading integer (`"60s"` → 60, `"abc"` → 0); undefined for anything else.
+ */
+export function rubyToI(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return Number.isFinite(raw) ? Math.trunc(raw) : undefined;
+  if (typeof raw !== 'string') return undefined;
+  const m = /^\s*([-+]?\d+(?:_\d+)*)/.exec(raw);
+  return m ? Number(m[1]!.replace(/_/g, '')) : 0;
+}
+
+/** A positive number of seconds, read as CodeDeploy's agent reads it (`to_i`); a lossy read warns. */
 function timeoutOf(ctx: Ctx, field: Field | undefined, path: string): number | undefined {
   if (!present(field)) return DEFAULT_HOOK_TIMEOUT_SECONDS;
   const node = field.value;
   const raw = isScalar(node) ? node.value : undefined;
-  let seconds: number | undefined;
-  if (typeof raw === 'number' && Number.isSafeInteger(raw)) seconds = raw;
-  else if (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw)) seconds = Number(raw);
+  const seconds = rubyToI(raw);
   if (seconds === undefined || seconds <= 0 || !Number.isSafeInteger(seconds)) {
     problem(ctx, path, node, `'timeout' must be a positive whole number of seconds (got ${show(node)})`);
     return undefined;
+  }
+  const exact = (typeof raw === 'number' && Number.isInteger(raw)) || (typeof raw === 'string' && /^\s*\d+\s*$/.test(raw));
+  if (!exact) {
+    warn(ctx, path, node, `'timeout' ${show(node)} is not a whole number of seconds: read as ${seconds}, as CodeDeploy's agent does (Ruby to_i); write timeout: ${seconds}`);
   }
   return seconds;
 }

@@ -65,7 +65,7 @@ t.test('a DeployCommand runs the real lifecycle, streams events and logs, and re
     installTo,
     files: { 'index.html': 'v1\n' },
     hooks: {
-      BeforeInstall: 'echo "before $DEPLOYMENT_ID in $DEPLOYMENT_GROUP_NAME"; echo "ferry_vars=$(env | grep -c ^FERRY_ || true)"',
+      BeforeInstall: 'echo "before $DEPLOYMENT_ID in $DEPLOYMENT_GROUP_NAME"; echo "ferry_vars=$(env | grep ^FERRY_ | grep -vc ^FERRY_REVISION_DIR= || true)"',
       ApplicationStart: 'echo started; echo "a warning" >&2',
       ValidateService: 'for i in $(seq 1 450); do echo "line $i"; done',
     },
@@ -95,7 +95,7 @@ t.test('a DeployCommand runs the real lifecycle, streams events and logs, and re
   const lines = batches.flatMap(b => b.lines);
   t.ok(batches.every(b => b.lines.length <= 200), 'batches of at most 200 lines');
   t.match(lines.find(l => l.event === 'BeforeInstall'), { stream: 'stdout', line: 'before d-1 in web' });
-  t.ok(lines.some(l => l.line === 'ferry_vars=0'), 'hooks never see FERRY_* variables (the coordinator came from FERRY_COORDINATOR)');
+  t.ok(lines.some(l => l.line === 'ferry_vars=0'), 'hooks never see the agent\'s FERRY_* variables, only FERRY_REVISION_DIR (the coordinator came from FERRY_COORDINATOR)');
   t.match(lines.find(l => l.event === 'ApplicationStart' && l.stream === 'stderr'), { line: 'a warning' });
   t.equal(lines.filter(l => l.event === 'ValidateService').length, 450, 'every line arrives');
   const order = coordinator.messages.map(m => m.msg);

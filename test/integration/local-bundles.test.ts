@@ -88,7 +88,7 @@ t.test('an invalid appspec fails DownloadBundle listing every problem, before an
   });
   t.equal((await deployLocal(root, v1)).code, 0);
   const bad = await writeBundle(path.join(dir, 'bad'), {
-    appspec: 'version: 1.0\nos: windows\nhooks:\n  Deploy:\n    - location: x.sh\n      timeout: -5\n',
+    appspec: 'version: 1.0\nos: ubuntu\nhooks:\n  Deploy:\n    - location: x.sh\n      timeout: -5\n',
   });
   const r = await deployLocal(root, bad);
   t.equal(r.code, 1);
@@ -96,7 +96,7 @@ t.test('an invalid appspec fails DownloadBundle listing every problem, before an
   t.equal(e.errorCode, 'AppSpecInvalid');
   t.match(e.message, /appspec\.yml:1 version/);
   t.match(e.message, /appspec\.yml:2 os/);
-  t.match(e.message, /appspec\.yml:4 hooks\.Deploy/);
+  t.match(e.message, /appspec\.yml:6 hooks\.Deploy\[0\]\.timeout/);
   t.notOk(await fs.stat(proof).catch(() => undefined), 'the old revision\'s ApplicationStop did not run');
   t.equal(await fs.readFile(path.join(dest, 'a.txt'), 'utf8'), 'v1');
 });

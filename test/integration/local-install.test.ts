@@ -185,7 +185,7 @@ t.test('permissions with acls use setfacl, or fail before touching the host nami
   t.match(execFileSync('getfacl', ['-p', path.join(dest, 'a.txt')]).toString(), /user:nobody:r--/);
 });
 
-t.test('runas runs the script as that user with their HOME, USER, LOGNAME and PATH (root)', { skip: !isRoot && 'needs root: runas switches the hook to another user' }, async t => {
+t.test('runas runs the script as that user with their HOME, USER, LOGNAME and the agent\'s PATH (root)', { skip: !isRoot && 'needs root: runas switches the hook to another user' }, async t => {
   const dir = await tempDir(t);
   const out = path.join(dir, 'out');
   await fs.mkdir(out, { mode: 0o777 });
@@ -197,7 +197,7 @@ t.test('runas runs the script as that user with their HOME, USER, LOGNAME and PA
   const r = await deployLocal(path.join(dir, 'root'), bundle);
   t.equal(r.code, 0, r.stdout + r.stderr);
   const home = execFileSync('getent', ['passwd', 'nobody']).toString().split(':')[5];
-  t.equal((await fs.readFile(path.join(out, 'who'), 'utf8')).trim(), `nobody ${home} nobody nobody /usr/local/bin:/usr/bin:/bin AfterInstall`);
+  t.equal((await fs.readFile(path.join(out, 'who'), 'utf8')).trim(), `nobody ${home} nobody nobody ${process.env.PATH} AfterInstall`);
 
   const unknown = await writeBundle(path.join(dir, 'c'), {
     appspec: { version: 0.0, os: 'linux', hooks: { AfterInstall: [{ location: 'scripts/who.sh', runas: 'no-such-user-xyz' }] } },

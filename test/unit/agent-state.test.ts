@@ -182,6 +182,18 @@ t.test('recoverInterrupted reports an interrupted deployment as FailedAfterResta
   t.match(r3.error?.message, 'pid unknown', 'with an unknown pid');
 });
 
+t.test('recoverInterrupted reports a custom event in its place when the marker lists the run\'s events', async t => {
+  const layout = layoutFor(await tempDir(t));
+  const events = [...LIFECYCLE_EVENTS.slice(0, 8), 'CustomEvent', ...LIFECYCLE_EVENTS.slice(8)];
+  await writeMarker(layout, {
+    deploymentId: 'd-1', groupId: 'g-1', groupName: 'web', applicationName: 'shop',
+    event: 'CustomEvent', pid: 1, eventStartedAt: '2024-05-01T11:59:00.000Z', finished: [], events,
+  });
+  const [r] = await recoverInterrupted(layout, Date.parse('2024-05-01T12:00:00.000Z'));
+  t.strictSame(r?.result.events.map(e => e.event), events);
+  t.match(r?.result.events[8], { event: 'CustomEvent', status: 'Failed', errorCode: 'FailedAfterRestart' });
+});
+
 t.test('ChildProcessRunner', async t => {
   const runner = new ChildProcessRunner();
 

@@ -8,7 +8,8 @@
 #   DEPLOYMENT_GROUP_NAME  the deployment group's name
 #   DEPLOYMENT_GROUP_ID    the deployment group's id (its directory under the agent's root dir)
 #   BUNDLE_COMMIT          the git commit, for revisions pushed from git (unset otherwise)
-# The working directory is the revision's root; stdin is closed.
+#   FERRY_REVISION_DIR     the unpacked revision (Ferry's addition; the working directory is /, as on CodeDeploy)
+# stdin is closed.
 set -euo pipefail
 APP_DIR=/tmp/ferry-sample-app
 echo "[$LIFECYCLE_EVENT] $DEPLOYMENT_ID: $APPLICATION_NAME to $DEPLOYMENT_GROUP_NAME ($DEPLOYMENT_GROUP_ID)"
