@@ -1,0 +1,89 @@
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { FERRY_VERSION } from '../../common/version.js';
+import { NO_NODE_ENV, agentBinary } from '../helpers/agent-binary.js';
+import { writeBundle, pack } from '../helpers/bundle.js';
+import { ferry, startAgent, startCoordinator, waitForHosts } from '../helpers/fleet.js';
+import { tempDir } from '../helpers/temp.js';
+
+/**
+ * The agent binary (`npm run build:agent`: esbuild bundle in a Node single executable) is built once
+ * for this file (cached under dist/agent-binary by a hash of its inputs) and run with no Node.js
+ * reachable: PATH=/nonexistent, NODE_OPTIONS empty, nothing else inherited.
+ */
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `file` with exactly `env` (nothing inherited from the test, whose NODE_OPTIONS load tap). */
+function runExact(file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', code => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A hook that only bash built-ins run (there is no PATH), and proves node is not reachable from it. */
+const HOOK = (proof: string) => [
+  '#!/bin/bash',
+  `echo "$LIFECYCLE_EVENT $APPLICATION_NAME" >> ${proof}`,
+  'if command -v node >/dev/null; then echo "node is reachable: $(command -v node)" >&2; exit 9; fi',
+  '',
+].join('\n');
+
+async function hookBundle(dir: string, proof: string): Promise<string> {
+  return writeBundle(dir, {
+    appspec: { version: 0.0, os: 'linux', hooks: { BeforeInstall: [{ location: 'hooks/run.sh' }], ValidateService: [{ location: 'hooks/run.sh' }] } },
+    files: { 'hooks/run.sh': { content: HOOK(proof), mode: 0o755 } },
+  });
+}
+
+t.test('the agent binary runs with no Node.js: --version, and `local` with a bash hook', async t => {
+  const bin = await agentBinary();
+  const dir = await tempDir(t, 'ferry-agent-binary-');
+  const version = await runExact(bin.file, ['--version'], NO_NODE_ENV, dir);
+  t.same(version, { code: 0, stdout: `${FERRY_VERSION}\n`, stderr: '' }, '--version prints the bundled version');
+  const proof = path.join(dir, 'proof');
+  const bundle = await hookBundle(path.join(dir, 'bundle'), proof);
+  const r = await runExact(bin.file, ['local', '--bundle-location', bundle, '--root-dir', path.join(dir, 'root'), '--application-name', 'nonode', '--json'], NO_NODE_ENV, dir);
+  t.equal(r.code, 0, r.code === 0 ? 'local exits 0' : `local: ${r.stderr.slice(-600)}`);
+  t.equal(JSON.parse(r.stdout).status, 'Succeeded');
+  t.same((await fs.readFile(proof, 'utf8')).trim().split('\n'), ['BeforeInstall nonode', 'ValidateService nonode'], 'the hooks ran, with no node on their PATH');
+});
+
+t.test('an agent binary with no Node.js connects to a real coordinator and completes a deployment', async t => {
+  const bin = await agentBinary();
+  const dir = await tempDir(t, 'ferry-agent-binary-');
+  const coordinator = await startCoordinator(t, path.join(dir, 'data'));
+  const agent = await startAgent(t, {
+    coordinator: coordinator.address, rootDir: path.join(dir, 'root'), hostId: 'bin-1', tags: { role: 'web' },
+    program: bin.file, env: NO_NODE_ENV,
+  });
+  await waitForHosts(coordinator.address, ['bin-1']).catch(err => {
+    throw new Error(`${String(err)}\nagent output:\n${agent.output()}`);
+  });
+  const hosts = await ferry(coordinator.address, ['hosts', 'list', '--json']);
+  t.equal(hosts.json.hosts[0].agentVersion, FERRY_VERSION, 'the agent registers with its bundled version');
+  const proof = path.join(dir, 'proof');
+  const archive = pack(await hookBundle(path.join(dir, 'bundle'), proof), path.join(dir, 'bundle.tgz'), 'tgz');
+  for (const args of [['app', 'create', 'shop'], ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web']]) {
+    const r = await ferry(coordinator.address, args);
+    t.equal(r.code, 0, `ferry ${args.join(' ')} ${r.stderr}`);
+  }
+  const push = await ferry(coordinator.address, ['revision', 'push', archive, '--app', 'shop', '--json']);
+  t.equal(push.code, 0, push.stderr);
+  const d = await ferry(coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', push.json.revision.digest, '--wait', '--json'], { timeoutMs: 60_000 });
+  t.equal(d.code, 0, d.code === 0 ? 'deploy create --wait exits 0' : `deploy create --wait: ${d.stderr.slice(-600)}\nagent:\n${agent.output().slice(-1500)}`);
+  t.equal(d.json.deployment.status, 'Succeeded');
+  t.same((await fs.readFile(proof, 'utf8')).trim().split('\n'), ['BeforeInstall shop', 'ValidateService shop'], 'the hooks ran on the binary agent');
+});

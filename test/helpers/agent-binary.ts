@@ -1,0 +1,16 @@
+import { type AgentBinary, buildAgentBinary } from '../../ops/agent-binary/build.js';
+import { REPO } from './agent-cli.js';
+
+let built: Promise<AgentBinary> | undefined;
+
+/**
+ * The agent binary (`npm run build:agent`), built once per test process and cached under
+ * dist/agent-binary by a hash of its inputs, so a later run with unchanged code only re-bundles (~3 s).
+ */
+export function agentBinary(): Promise<AgentBinary> {
+  built ??= buildAgentBinary(REPO);
+  return built;
+}
+
+/** An environment with no Node.js reachable: no PATH entry holding node, no NODE_OPTIONS. */
+export const NO_NODE_ENV: NodeJS.ProcessEnv = { PATH: '/nonexistent', NODE_OPTIONS: '', NO_COLOR: '1' };
