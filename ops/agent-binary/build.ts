@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleAgent, bundleProblems } from './bundle.js';
+import { ARCHES } from './package.js';
 import { buildSea, pruneCache } from './sea.js';
 
 /**
@@ -11,12 +12,6 @@ import { buildSea, pruneCache } from './sea.js';
  *   ferry-agent-linux-<arch>.sha256   its digest, as `sha256sum` prints it
  *   cache/<key>/                      the build, keyed by a hash of its inputs
  */
-
-/** Node's arch names → the names Linux distributions and Ferry's downloads use. */
-export const ARCHES: Readonly<Record<string, { deb: string; rpm: string }>> = {
-  x64: { deb: 'amd64', rpm: 'x86_64' },
-  arm64: { deb: 'arm64', rpm: 'aarch64' },
-};
 
 export interface AgentBinary {
   file: string;

@@ -3,10 +3,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { FERRY_VERSION } from '../../common/version.js';
-import { NO_NODE_ENV, agentBinary } from '../helpers/agent-binary.js';
+import { buildDeb } from '../../ops/agent-binary/deb.js';
+import { type Packages } from '../../ops/agent-binary/packages.js';
+import { buildRpm } from '../../ops/agent-binary/rpm.js';
+import { NO_NODE_ENV, agentBinary, agentPackages } from '../helpers/agent-binary.js';
+import { overlayRoot } from '../helpers/overlay-root.js';
 import { writeBundle, pack } from '../helpers/bundle.js';
 import { ferry, startAgent, startCoordinator, waitForHosts } from '../helpers/fleet.js';
-import { tempDir } from '../helpers/temp.js';
+import { isRoot, tempDir } from '../helpers/temp.js';
 
 /**
  * The agent binary (`npm run build:agent`: esbuild bundle in a Node single executable) is built once
@@ -87,3 +91,68 @@ t.test('an agent binary with no Node.js connects to a real coordinator and compl
   t.equal(d.json.deployment.status, 'Succeeded');
   t.same((await fs.readFile(proof, 'utf8')).trim().split('\n'), ['BeforeInstall shop', 'ValidateService shop'], 'the hooks ran on the binary agent');
 });
+
+/** What the package left, read inside the throwaway root: one `key=value` line each. */
+const INSPECT = [
+  'echo "version=$(/usr/bin/ferry-agent --version 2>/dev/null || echo none)"',
+  'echo "config=$(stat -c %a /etc/ferry/agent.yaml 2>/dev/null || echo none)"',
+  'echo "coordinator=$(sed -n "s/^coordinator: //p" /etc/ferry/agent.yaml 2>/dev/null)"',
+  'echo "rpmsave=$(test -e /etc/ferry/agent.yaml.rpmsave && echo yes || echo no)"',
+  'echo "user=$(getent passwd ferry | cut -d: -f7)"',
+  'echo "root=$(test -d /opt/ferry-agent/deployment-root && echo yes || echo no)"',
+  'echo "exec=$(grep -h ^ExecStart= /lib/systemd/system/ferry-agent.service /usr/lib/systemd/system/ferry-agent.service 2>/dev/null | head -n 1)"',
+].join('\n');
+
+function parseInspect(out: string): Record<string, string> {
+  return Object.fromEntries(out.split('\n').filter(l => /^\w+=/.test(l)).map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+/** The fake enrollment the scripts look for (ROOT/tls/agent.{crt,key}), and an admin's edit of the conffile. */
+const ENROLL_AND_EDIT = 'mkdir -p /opt/ferry-agent/deployment-root/tls && echo cert > /opt/ferry-agent/deployment-root/tls/agent.crt && echo key > /opt/ferry-agent/deployment-root/tls/agent.key\necho "coordinator: ferry.internal:7420" >> /etc/ferry/agent.yaml';
+
+const formats = [
+  { name: '.deb (dpkg)', pkg: (p: Packages) => p.deb, build: buildDeb, install: 'dpkg -i', upgrade: 'dpkg -i', remove: 'dpkg -r ferry-agent', purge: 'dpkg --purge ferry-agent', query: "dpkg-query -W -f '${Version}' ferry-agent" },
+  { name: '.rpm (rpm)', pkg: (p: Packages) => p.rpm, build: buildRpm, install: 'rpm -i --nodeps', upgrade: 'rpm -U --nodeps', remove: 'rpm -e --nodeps ferry-agent', purge: undefined, query: "rpm -q --qf '%{VERSION}' ferry-agent" },
+];
+
+for (const f of formats) {
+  t.test(`the ${f.name} package installs, upgrades keeping the config, and removes, in a throwaway root`, { skip: !isRoot && 'needs root (unshare, mount, chroot)' }, async t => {
+    const bin = await agentBinary();
+    const dir = await tempDir(t, 'ferry-agent-package-');
+    const packages = await agentPackages(bin);
+    const v1 = f.pkg(packages);
+    if (v1 === undefined) {
+      t.fail(`no ${f.name}: ${packages.rpmMissing}`);
+      return;
+    }
+    const v2 = await f.build({ binary: bin.file, version: `${bin.version}+t2`, arch: bin.arch, outDir: dir });
+    const root = overlayRoot(path.join(dir, 'root'));
+    const step = async (what: string, script: string) => {
+      const r = await root.run(`${script}\n${INSPECT}`);
+      t.equal(r.code, 0, r.code === 0 ? what : `${what}:\n${r.out}`);
+      return { out: r.out, state: parseInspect(r.out) };
+    };
+
+    const installed = await step('install', `${f.install} ${v1}`);
+    t.match(installed.out, /not started: this host is not enrolled yet/, 'postinst does not start an unenrolled host, and says how to enroll');
+    t.match(installed.state, {
+      version: bin.version, config: '600', user: '/usr/sbin/nologin', root: 'yes',
+      exec: 'ExecStart=/usr/bin/ferry-agent start --config /etc/ferry/agent.yaml',
+    }, 'binary, unit, config, the ferry system user and the deployment root are in place');
+
+    const upgraded = await step('upgrade', `${ENROLL_AND_EDIT}\n${f.upgrade} ${v2}\necho "pkgversion=$(${f.query})"`);
+    t.equal(upgraded.state.pkgversion, `${bin.version}+t2`, 'the new version is installed');
+    t.equal(upgraded.state.coordinator, 'ferry.internal:7420', 'the edited config is kept on upgrade');
+    t.match(upgraded.out, /systemd is not running here: start \/usr\/bin\/ferry-agent start --config \/etc\/ferry\/agent.yaml/, 'an enrolled host is started (here: told how, as there is no systemd)');
+
+    const removed = await step('remove', f.remove);
+    t.match(removed.state, { version: 'none', root: 'yes', user: '/usr/sbin/nologin' }, 'remove takes the binary, keeps the deployment root and the user');
+    if (f.purge) {
+      t.equal(removed.state.coordinator, 'ferry.internal:7420', 'dpkg -r keeps the conffile');
+      const purged = await step('purge', f.purge);
+      t.match(purged.state, { config: 'none', root: 'no' }, 'purge takes the config and the deployment root');
+    } else {
+      t.equal(removed.state.rpmsave, 'yes', 'rpm -e keeps the edited config as agent.yaml.rpmsave');
+    }
+  });
+}

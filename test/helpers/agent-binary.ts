@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { type AgentBinary, buildAgentBinary } from '../../ops/agent-binary/build.js';
+import { type Packages, buildPackages } from '../../ops/agent-binary/packages.js';
 import { REPO } from './agent-cli.js';
 
 let built: Promise<AgentBinary> | undefined;
@@ -10,6 +12,14 @@ let built: Promise<AgentBinary> | undefined;
 export function agentBinary(): Promise<AgentBinary> {
   built ??= buildAgentBinary(REPO);
   return built;
+}
+
+let packages: Promise<Packages> | undefined;
+
+/** Its .deb and .rpm (as `npm run build:agent` makes them; cached beside the binary). */
+export function agentPackages(bin: AgentBinary): Promise<Packages> {
+  packages ??= buildPackages({ binary: bin.file, version: bin.version, arch: bin.arch, outDir: path.dirname(bin.file) }, bin.sha256);
+  return packages;
 }
 
 /** An environment with no Node.js reachable: no PATH entry holding node, no NODE_OPTIONS. */
