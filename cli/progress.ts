@@ -3,7 +3,7 @@ import type { HostDeployment__Output } from '../proto/gen/ferry/v1/HostDeploymen
 import { elapsedMs, formatDuration, stripAnsi, visibleLength } from './format.js';
 import { COLORS, type Paint } from './output.js';
 
-/** Progress of a watched deployment, as pure functions of what WatchDeployment sends (STYLE 1). */
+/** Progress of a watched deployment, as pure functions of what WatchDeployment sends (docs/design/style.md §1). */
 
 export interface ProgressSummary {
   total: number;

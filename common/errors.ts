@@ -1,5 +1,5 @@
 /**
- * One error class with stable codes (STYLE 13), shared by the agent, the coordinator and the CLI.
+ * One error class with stable codes (docs/design/style.md §13), shared by the agent, the coordinator and the CLI.
  * Messages are for people; code is for programs.
  */
 export const ERROR_CODES = [

@@ -12,7 +12,7 @@ export interface Clock {
 }
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** Ids are parameters too (STYLE 11): tests may inject deterministic ones. */
+/** Ids are parameters too (docs/design/style.md §11): tests may inject deterministic ones. */
 export interface IdSource {
   deployment(): string;
   group(): string;

@@ -111,7 +111,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     ...SERVER_KEEPALIVE_OPTIONS,
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
     // No 'grpc-node.flow_control_window' here: grpc-js 1.14 reads it only on clients. The window that
-    // matters for revision downloads is the agent's (TRANSFER_CLIENT_OPTIONS, shared/STACK.md).
+    // matters for revision downloads is the agent's (TRANSFER_CLIENT_OPTIONS, docs/design/stack.md §3).
     interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), entry => recordAudit(ctx, entry))],
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));

@@ -66,7 +66,7 @@ export const SERVER_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
   'grpc.http2.max_ping_strikes': 0,
 };
 
-/** Large flow-control window for revision transfer (see shared/STACK.md): ~2× throughput. */
+/** Large flow-control window for revision transfer (see docs/design/stack.md §3): ~2× throughput. */
 export const TRANSFER_CLIENT_OPTIONS: grpc.ChannelOptions = {
   'grpc-node.flow_control_window': 16 * 1024 * 1024,
   'grpc.max_receive_message_length': 8 * 1024 * 1024,

@@ -4,7 +4,7 @@ import { FerryError } from '../../common/errors.js';
 
 /**
  * The per-host lock: one host deployment at a time per root dir, so two deployments never
- * interleave on the same files (CodeDeploy's agent has no such lock; users hit it, CODEDEPLOY.md §10.4).
+ * interleave on the same files (CodeDeploy's agent has no such lock; users hit it, docs/design/codedeploy.md §10.4).
  * The lock file holds the owner's pid; a lock whose owner is dead is taken over.
  */
 export interface LockHolder {

@@ -1,4 +1,4 @@
-/** The `files` and `hooks` sections of an appspec (CODEDEPLOY.md §1.3, §1.5). Pure. */
+/** The `files` and `hooks` sections of an appspec (docs/design/codedeploy.md §1.3, §1.5). Pure. */
 import { isMap, isScalar, isSeq } from 'yaml';
 import { isLifecycleEvent, SCRIPTABLE_EVENTS, type LifecycleEvent } from '../lifecycle/events.js';
 import { DEFAULT_HOOK_TIMEOUT_SECONDS, type AppSpec, type FileMapping, type HookScript } from './types.js';

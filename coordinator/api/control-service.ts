@@ -35,7 +35,7 @@ import { tokenHandlers } from './token-handlers.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
-/** ControlService: thin adapters from protobuf to the coordinator's services (STYLE 5). */
+/** ControlService: thin adapters from protobuf to the coordinator's services (docs/design/style.md §5). */
 export function controlService(ctx: Context): ControlServiceHandlers {
   const groupView = (application: string, name: string) => {
     const g = requireGroup(ctx, application, name);

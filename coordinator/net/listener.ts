@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import { FerryError, describeError } from '../../common/errors.js';
 
 /**
- * The coordinator's one port, shared by two protocols (the cmux pattern; DESIGN §6.6):
+ * The coordinator's one port, shared by two protocols (the cmux pattern; docs/design/architecture.md §4.3):
  *
  * - HTTP/2: gRPC, handed to grpc-js through its connection injector;
  * - HTTP/1.1: revision bytes (`GET /v1/revisions/<sha256>`, revisions/http-download.ts), which

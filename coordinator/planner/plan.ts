@@ -6,9 +6,9 @@ import {
 } from './rules.js';
 
 /**
- * The rollout planner (DESIGN §4, CODEDEPLOY §5): one pure function from a snapshot of a
+ * The rollout planner (docs/design/architecture.md §6, docs/design/codedeploy.md §5): one pure function from a snapshot of a
  * deployment's targets to the actions that move it on, each with a reason that states the numbers.
- * No store, gRPC, fs, logger or clock (STYLE 1): the scheduler loads the snapshot, plans, applies.
+ * No store, gRPC, fs, logger or clock (docs/design/style.md §1): the scheduler loads the snapshot, plans, applies.
  *
  * Health, CodeDeploy's way: a host not yet attempted (Pending, still serving the old revision) or
  * Succeeded is healthy; InProgress is not; Failed, Unknown and Skipped are failed. The window

@@ -15,7 +15,7 @@ import { nextStartable, resumeIfWindowOpen, windowHold } from '../services/windo
 import { autoRollbackEvents, rollBack } from '../services/rollback.js';
 
 /**
- * The scheduler loop (STYLE 1): load a snapshot → plan (pure) → apply. It starts Queued
+ * The scheduler loop (docs/design/style.md §1): load a snapshot → plan (pure) → apply. It starts Queued
  * deployments when their group is free, and drives each active deployment with the planner.
  * `kick()` coalesces requests; one reconcile runs at a time.
  */

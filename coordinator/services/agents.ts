@@ -10,7 +10,7 @@ import type { AlarmState__Output } from '../../proto/gen/ferry/v1/AlarmState.js'
 
 /**
  * What the coordinator does with agents' reports. Only these functions write reported state
- * (STYLE 3): event records, log lines, host deployment outcomes, the revision each host runs.
+ * (docs/design/style.md §3): event records, log lines, host deployment outcomes, the revision each host runs.
  */
 export function registerHost(ctx: Context, host: Omit<Host, 'connected' | 'lastSeenAt' | 'registeredAt'>): void {
   const now = iso(ctx.clock.now());

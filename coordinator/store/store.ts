@@ -11,7 +11,7 @@ import type { Schedule, ScheduleState } from '../domain/schedules.js';
 import type { DeploymentWindow } from '../domain/windows.js';
 
 /**
- * The coordinator's persistent state, in domain terms (STYLE 4). One SQLite implementation
+ * The coordinator's persistent state, in domain terms (docs/design/style.md §4). One SQLite implementation
  * (`sqlite-store.ts`), one contract suite (`test/contract/store.test.ts`). No SQL or row type
  * leaves `store/`. Errors are FerryError: NOT_FOUND, ALREADY_EXISTS, CONFLICT.
  *

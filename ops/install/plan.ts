@@ -4,7 +4,7 @@ import { agentTrust, coordinatorTrust } from './trust.js';
 import type { InstallFacts, InstallOptions, Layout, ServiceName, Step } from './types.js';
 
 /**
- * `ferry-agent install` / `ferry-coordinator install` and `uninstall`, decided purely (STYLE 7):
+ * `ferry-agent install` / `ferry-coordinator install` and `uninstall`, decided purely (docs/design/style.md §7):
  * options and probed facts in, a list of steps out. `--dry-run` prints the steps; one executor
  * (execute.ts) performs them. Nothing here touches the file system or spawns.
  */
@@ -35,7 +35,7 @@ export function layoutFor(service: ServiceName, prefix: string): Layout {
 
 /**
  * Open files: the agent holds one connection plus hook pipes; the coordinator one stream per
- * agent, and STACK.md measured the open-file limit as the ceiling for 10,000 streams —
+ * agent, and docs/design/stack.md §3 measured the open-file limit as the ceiling for 10,000 streams —
  * so its limit is sized well above a large fleet.
  */
 export const OPEN_FILES: Record<ServiceName, number> = { 'ferry-agent': 65_536, 'ferry-coordinator': 1_048_576 };

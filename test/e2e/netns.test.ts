@@ -1,5 +1,5 @@
 /**
- * Issue 6, multi-host end to end: the coordinator and two agents on three hosts that are network
+ * Trust, multi-host end to end: the coordinator and two agents on three hosts that are network
  * namespaces on one bridge (test/helpers/netns.ts), everything between them over the bridge
  * addresses. Needs root and iproute2: without them this test FAILS with the reason, it does not
  * skip (CI runs as root, and .ci/run installs iproute2).

@@ -7,7 +7,7 @@ import { isRoot } from '../helpers/temp.js';
 const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 
 /**
- * `ferry deploy plan` against a real coordinator and agents (issue 5): deploy v1, plan v2 (hosts,
+ * `ferry deploy plan` against a real coordinator and agents: deploy v1, plan v2 (hosts,
  * waves, hooks with their revision, added / changed / removed / permission changes), execute it
  * with --from-plan; then plans refused once used, or once the group or its hosts changed.
  */

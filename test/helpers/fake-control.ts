@@ -31,7 +31,7 @@ export const T0 = '2025-01-01T12:00:00.000Z';
 const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
 export const DIGEST = 'ab'.repeat(32);
 
-// Test data builders (STYLE 14): full __Output shapes, every field defaulted.
+// Test data builders (docs/design/style.md §14): full __Output shapes, every field defaulted.
 
 export function lifecycleEvent(o: Partial<LifecycleEvent__Output> = {}): LifecycleEvent__Output {
   return { name: 'Install', status: 'Succeeded', errorCode: '', exitCode: 0, message: '', startedAt: at(1), endedAt: at(2), durationMs: 1000, ...o };
@@ -219,7 +219,7 @@ export class FakeControl {
         call.end();
       },
       UploadRevision: (call, callback) => this.receiveUpload(call, callback),
-      // Notifications and events (issue 5)
+      // Notifications and events
       SetTrigger: this.unary('SetTrigger', req => ({
         trigger: {
           name: req.name, url: req.url, events: req.events, createdAt: T0, updatedAt: T0, lastAttemptAt: '', lastStatus: 0,
