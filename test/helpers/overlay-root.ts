@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 
 export interface RootRun {
   code: number | null;
@@ -11,7 +11,7 @@ export interface RootRun {
  * mount namespace (unshare) and entered with chroot. Every change lands in `dir`; each `run` mounts
  * it again, so steps (install, upgrade, remove) see what the previous ones left. Needs root.
  */
-export function overlayRoot(dir: string): { run(script: string): Promise<RootRun> } {
+export function overlayRoot(dir: string): { run(script: string): Promise<RootRun>; start(script: string): ChildProcess } {
   const enter = [
     'set -e',
     'd=$1; mkdir -p "$d/upper" "$d/work" "$d/root"',
@@ -21,11 +21,14 @@ export function overlayRoot(dir: string): { run(script: string): Promise<RootRun
     'mount -t tmpfs tmpfs "$d/root/run"', // no systemd in here: the packages must say so, not call it
     'exec chroot "$d/root" /bin/sh -c "$2"',
   ].join('\n');
+  const launch = (script: string) => spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', enter, 'sh', dir, `set -e\n${script}`], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', DEBIAN_FRONTEND: 'noninteractive' },
+  });
   return {
+    /** A long-running process in the root (`exec` it in `script`: the pid is then the program's). */
+    start: launch,
     run: script => new Promise((resolve, reject) => {
-      const child = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', enter, 'sh', dir, `set -e\n${script}`], {
-        stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', DEBIAN_FRONTEND: 'noninteractive' },
-      });
+      const child = launch(script);
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       child.stderr.on('data', (b: Buffer) => (out += b.toString()));
