@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadFerryProto, SERVER_KEEPALIVE_OPTIONS } from '../proto/load.js';
@@ -28,6 +29,7 @@ import { chooseTransport, tlsIdentity, tlsPresent } from './security/transport.j
 import { listenShared } from './net/listener.js';
 import { describeServerCert, keepServerCertificateFresh } from './security/server-cert.js';
 import { revisionDownloads } from './revisions/http-download.js';
+import { agentDownloads } from './agent-downloads/http-agent.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
 
 export interface RunningCoordinator {
@@ -138,7 +140,14 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
   // One port for both protocols (net/listener.ts): TLS is terminated there, so grpc-js gets
   // plaintext-credential connections that are TLS sockets underneath (it still sees client certificates).
   const grpcConnections = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const downloads = http.createServer(revisionDownloads(ctx, transport.kind, entry => recordAudit(ctx, entry)));
+  const revisions = revisionDownloads(ctx, transport.kind, entry => recordAudit(ctx, entry));
+  const agentFiles = agentDownloads({
+    dir: path.join(config.dataDir, 'agent'), ...(ctx.tls && { caCert: ctx.tls.caCert }),
+    log: (message, fields) => ctx.log.warn(message, { component: 'agent-downloads', ...fields }),
+  });
+  const downloads = http.createServer((req, res) => {
+    if (!agentFiles(req, res)) revisions(req, res);
+  });
   let listener;
   try {
     listener = await listenShared(config.listen, identity, {

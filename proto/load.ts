@@ -18,7 +18,17 @@ export const PROTO_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-function protoDir(): string {
+/** The files loaded, relative to protoDir(). */
+export const PROTO_FILES = ['ferry/v1/agent.proto', 'ferry/v1/control.proto'];
+
+/**
+ * Set by esbuild's `define` when the agent binary is bundled (ops/agent-binary/bundle.ts): the
+ * protobuf.js JSON of PROTO_FILES, parsed with PROTO_OPTIONS at build time, as the binary has no
+ * .proto files beside it.
+ */
+declare const FERRY_PROTO_JSON: Record<string, unknown> | undefined;
+
+export function protoDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   // From source (proto/load.ts) or from the build (dist/proto/load.js).
   for (const dir of [here, path.resolve(here, '..', '..', 'proto')]) {
@@ -33,8 +43,9 @@ let cached: FerryProto | undefined;
 
 export function loadFerryProto(): FerryProto {
   if (!cached) {
-    const dir = protoDir();
-    const def = protoLoader.loadSync(['ferry/v1/agent.proto', 'ferry/v1/control.proto'], { ...PROTO_OPTIONS, includeDirs: [dir] });
+    const def = typeof FERRY_PROTO_JSON === 'object' && FERRY_PROTO_JSON !== null
+      ? protoLoader.fromJSON(FERRY_PROTO_JSON, PROTO_OPTIONS)
+      : protoLoader.loadSync(PROTO_FILES, { ...PROTO_OPTIONS, includeDirs: [protoDir()] });
     cached = grpc.loadPackageDefinition(def) as unknown as FerryProto;
   }
   return cached;

@@ -59,8 +59,9 @@ export function privateDirsUnavailable(): string | false {
   return privateDirsProbe;
 }
 
+/** `bin` is a program of bin/ (run by this node) or the absolute path of an executable (the agent binary). */
 function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv = {}, privateDirs: string[] = [], netns?: string): Proc {
-  const argv: [string, ...string[]] = [process.execPath, path.join(REPO, 'bin', bin), ...args];
+  const argv: [string, ...string[]] = path.isAbsolute(bin) ? [bin, ...args] : [process.execPath, path.join(REPO, 'bin', bin), ...args];
   const [file, fileArgs] = inNetns(netns, privateDirs.length > 0 ? isolated(privateDirs, argv) : argv);
   const child = spawn(file, fileArgs, {
     cwd: REPO,
@@ -132,6 +133,8 @@ export interface AgentOptions {
   privateDirs?: string[];
   /** Run inside this network namespace (a host of test/helpers/netns.ts). */
   netns?: string;
+  /** The executable to run instead of bin/ferry-agent (the built agent binary). */
+  program?: string;
 }
 
 /** A real `ferry-agent start` process. */
@@ -142,7 +145,7 @@ export async function startAgent(t: Teardown, o: AgentOptions): Promise<Proc> {
   const args = ['start', '--coordinator', o.coordinator, '--root-dir', o.rootDir, '--host-id', o.hostId, '--heartbeat-interval', '1s'];
   for (const [k, v] of Object.entries(o.tags ?? {})) args.push('--tag', `${k}=${v}`);
   if (o.zone) args.push('--zone', o.zone);
-  return launch(t, 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs, o.netns);
+  return launch(t, o.program ?? 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs, o.netns);
 }
 
 /** Runs `bin/ferry` against a coordinator. */
