@@ -6,6 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { FerryError } from '../../common/errors.js';
+import { boundedText } from '../../common/text.js';
 import { type Context, iso } from '../context.js';
 import { signCsr } from '../security/pki.js';
 import { parseToken, refuseToken, refusalMessage } from '../security/tokens.js';
@@ -22,10 +23,10 @@ export interface EnrollInput {
 
 export async function enroll(ctx: Context, input: EnrollInput, peer: string): Promise<{ certificatePem: string; caPem: string }> {
   if (!ctx.tls) throw new FerryError('FAILED_PRECONDITION', 'this coordinator runs --insecure (plaintext): agents connect without enrolling');
-  if (!HOST_ID.test(input.hostId)) throw new FerryError('INVALID_ARGUMENT', `host id '${input.hostId}' is not valid (letters, digits, . _ : -; up to 128)`);
-  checkCsr(input.csrPem);
+  // The token is checked before anything else the caller sent is looked at (issue 15): a caller
+  // without one only ever gets a refusal with a fixed text, which folds in the audit log.
   const refuse = (message: string, code: 'UNAUTHENTICATED' | 'PERMISSION_DENIED' = 'UNAUTHENTICATED'): never => {
-    ctx.log.warn('enrollment refused', { component: 'security', host_id: input.hostId, peer, reason: message });
+    ctx.log.warn('enrollment refused', { component: 'security', host_id: boundedText(input.hostId, 128), peer, reason: message });
     throw new FerryError(code, message);
   };
   let parsed: { id: string; secret: string };
@@ -41,6 +42,8 @@ export async function enroll(ctx: Context, input: EnrollInput, peer: string): Pr
   if (record!.role !== 'agent') {
     return refuse(`token ${parsed.id} has role ${record!.role}; enrolling a host needs a join token: ferry token create --role agent --uses 1`, 'PERMISSION_DENIED');
   }
+  if (!HOST_ID.test(input.hostId)) throw new FerryError('INVALID_ARGUMENT', `host id ${JSON.stringify(boundedText(input.hostId, 64))} is not valid (letters, digits, . _ : -; up to 128)`);
+  checkCsr(input.csrPem);
   // Spent before signing: two agents racing for a one-use token cannot both win.
   if (!ctx.store.consumeToken(parsed.id, iso(now))) return refuse(refusalMessage('used up', parsed.id));
   return issueCertificate(ctx, input.hostId, input.csrPem, parsed.id, peer, 'host enrolled');
