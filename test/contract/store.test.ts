@@ -111,7 +111,7 @@ t.test('the SQLite store', async t => {
       INSERT INTO host_deployments (deployment_id, host_id, status, position) VALUES ('d1', 'h1', 'Succeeded', 0);
     `);
     const eventsBefore = db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number };
-    t.same(migrate(db, MIGRATIONS), [14]);
+    t.same(migrate(db, MIGRATIONS.slice(0, 14)), [14]);
     t.same(db.prepare('SELECT id, creator FROM deployments ORDER BY id').all(), [{ id: 'd1', creator: 'schedule' }, { id: 'd2', creator: 'user' }]);
     t.same(db.prepare('SELECT COUNT(*) AS n FROM events').get(), eventsBefore, 'the copy appended no events');
     t.same(db.pragma('foreign_key_check'), [], 'every reference holds');
