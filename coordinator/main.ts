@@ -9,6 +9,8 @@ import { runRenewCertCommand } from './security/server-cert.js';
 
 /** `ferry-coordinator …` (install and uninstall are added by ops/ferry-coordinator.ts): runs and returns the exit code. */
 export async function runCoordinator(argv: string[]): Promise<number> {
+  // Everything the coordinator writes (store, logs, revisions, keys) is its own: 0600 files, 0700 dirs (issue 15).
+  process.umask(0o077);
   // ---- `ferry-coordinator init` (CA, server certificate, first admin token) ----
   if (argv[2] === 'init') {
     return runInitCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));

@@ -24,6 +24,7 @@ import { FerryError, describeError } from '../common/errors.js';
 import { type InitResult, initCoordinator } from './security/init.js';
 import { chooseTransport, tlsIdentity, tlsPresent } from './security/transport.js';
 import { listenShared } from './net/listener.js';
+import { secureDataDir } from './security/data-dir.js';
 import { describeServerCert, keepServerCertificateFresh } from './security/server-cert.js';
 import { revisionDownloads } from './revisions/http-download.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
@@ -91,6 +92,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
   }
   const identity = transport.kind === 'tls' ? await tlsIdentity(transport.files) : undefined;
+  const tightened = await secureDataDir(config.dataDir);
+  if (tightened.length > 0) log.warn('the data dir was readable by other users: made it 0700 and its files 0600', { component: 'security', paths: tightened.join(',') });
   const store = openStore(`${config.dataDir}/ferry.db`);
   let scheduler: Scheduler | undefined;
   const ctx: Context = {

@@ -7,6 +7,7 @@
  */
 import type { AuditOutcome } from '../../common/audit.js';
 import { boundedText } from '../../common/text.js';
+import { redactUrl } from './events.js';
 
 export interface AuditEntry {
   at: string;
@@ -86,6 +87,10 @@ export function summarizeRequest(message: unknown, prefix = '', depth = 0): Reco
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(message as Record<string, unknown>)) {
     if (value === '' || value === 0 || value === false || value === null || value === undefined) continue;
+    if (name === 'url' && typeof value === 'string') {
+      out[prefix + name] = redactUrl(value);
+      continue;
+    }
     if (SECRET_FIELD.test(name)) {
       if (typeof value === 'string' || Buffer.isBuffer(value)) out[prefix + name] = typeof value === 'string' ? redactSecret(value) : '***';
       continue;
