@@ -32,3 +32,16 @@ export function boundedText(s: string, max: number): string {
   const head = escapeControls(s.slice(0, max));
   return head.length > max || s.length > max ? `${head.slice(0, max)}…(${s.length} characters)` : head;
 }
+
+/**
+ * A copy of `value` with escapeControlsKeepLines applied to every string in it (objects and arrays
+ * walked; Buffers and other values as they are): for a response whose fields go to a terminal. Pure.
+ */
+export function escapeDeep<T>(value: T): T {
+  if (typeof value === 'string') return escapeControlsKeepLines(value) as T;
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) return value.map(escapeDeep) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = escapeDeep(v);
+  return out as T;
+}
