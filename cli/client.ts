@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { escapeControls, escapeDeep } from '../common/text.js';
 import * as grpc from '@grpc/grpc-js';
 import { errorCodeOfStatus } from '../common/grpc-status.js';
 import { FerryError, describeError } from '../common/errors.js';
@@ -97,7 +98,13 @@ export class ControlApi {
   /** No CA given: the hint for a failed connection mentions TLS. */
   private readonly plaintext: boolean;
 
-  constructor(readonly address: string, private readonly deadlineMs: number, private readonly source?: AddressSource, credentials?: grpc.ChannelCredentials) {
+  /**
+   * `terminal`: what the coordinator sends goes to a terminal (human output on a TTY). Every string in
+   * responses, streamed messages and error messages then has its control characters escaped (`\x1b`):
+   * hostnames, tags and zones come from enrolled agents, log lines from hook scripts, and none of them
+   * may drive the reader's terminal (issue 15). --json and output to a file or pipe keep the bytes.
+   */
+  constructor(readonly address: string, private readonly deadlineMs: number, private readonly source?: AddressSource, credentials?: grpc.ChannelCredentials, private readonly terminal = false) {
     this.plaintext = credentials === undefined;
     credentials ??= grpc.credentials.createInsecure();
     const { ControlService } = loadFerryProto().ferry.v1;
@@ -111,7 +118,8 @@ export class ControlApi {
   toFerryError(err: unknown): FerryError {
     if (err instanceof FerryError) return err;
     if (!isServiceError(err)) return new FerryError('INTERNAL', describeError(err), { cause: err });
-    return new FerryError(errorCodeOfStatus(err.code), describeApiError(err.code, err.details, this.address, this.source, this.plaintext), { cause: err });
+    const details = this.terminal ? escapeControls(err.details) : err.details;
+    return new FerryError(errorCodeOfStatus(err.code), describeApiError(err.code, details, this.address, this.source, this.plaintext), { cause: err });
   }
 
   private unary<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {
@@ -119,7 +127,7 @@ export class ControlApi {
       const opts: grpc.CallOptions = { deadline: Date.now() + this.deadlineMs };
       method.call(this.client, req, new grpc.Metadata(), opts, (err, res) => {
         if (err || res === undefined) reject(this.toFerryError(err ?? new Error('empty response')));
-        else resolve(res);
+        else resolve(this.terminal ? escapeDeep(res) : res);
       });
     });
   }
@@ -128,7 +136,7 @@ export class ControlApi {
     const onAbort = () => call.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      for await (const message of call) yield message as T;
+      for await (const message of call) yield (this.terminal ? escapeDeep(message) : message) as T;
     } catch (err) {
       if (signal?.aborted) return;
       throw this.toFerryError(err);
@@ -255,7 +263,7 @@ export class ControlApi {
     const answered = new Promise<UploadRevisionResponse__Output>((resolve, reject) => {
       call = this.client.uploadRevision((err, res) => {
         if (err || res === undefined) reject(this.toFerryError(err ?? new Error('empty response')));
-        else resolve(res);
+        else resolve(this.terminal ? escapeDeep(res) : res);
       });
     });
     // Once the server has answered (an early refusal included), stop sending.

@@ -85,6 +85,11 @@ export interface CliConfig {
   /** Progress goes to stderr with --json, to stdout otherwise; live (redrawn) only on a TTY. */
   liveProgress: boolean;
   columns: number;
+  /**
+   * Human output to a terminal: the coordinator's strings are printed with control characters
+   * escaped (cli/client.ts; issue 15). False with --json and when stdout is a file or pipe (raw bytes).
+   */
+  terminal: boolean;
   security: CliSecurity;
 }
 
@@ -107,6 +112,7 @@ export function resolveCliConfig(env: CliEnvironment, flags: GlobalFlags): CliCo
     color: env.forceColor ?? ((json ? env.stderrIsTTY : env.stdoutIsTTY) && !env.noColor),
     liveProgress: json ? env.stderrIsTTY : env.stdoutIsTTY,
     columns: env.columns,
+    terminal: !json && env.stdoutIsTTY,
     security: resolveSecurity(env, flags),
   });
 }

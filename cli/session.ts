@@ -36,7 +36,7 @@ export class Session {
   }
 
   api(): ControlApi {
-    this.client ??= new ControlApi(this.config.coordinator, CLI_DEFAULTS.unaryDeadlineMs, this.config.coordinatorSource, this.config.security.tls ? this.credentials : undefined);
+    this.client ??= new ControlApi(this.config.coordinator, CLI_DEFAULTS.unaryDeadlineMs, this.config.coordinatorSource, this.config.security.tls ? this.credentials : undefined, this.config.terminal);
     return this.client;
   }
 

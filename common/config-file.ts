@@ -1,5 +1,5 @@
 import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
-import { parseAddress, parseDuration, parsePositiveInt, parseSize, parseTag } from './parse.js';
+import { parseAddress, parseDuration, parseLimit, parsePositiveInt, parseSize, parseTag } from './parse.js';
 import { FerryError, describeError } from './errors.js';
 import { parseMetricsListen } from './metrics-http.js';
 
@@ -15,7 +15,7 @@ export interface Problem {
   message: string;
 }
 
-export type ValueKind = 'string' | 'address' | 'listen' | 'metrics' | 'duration' | 'size' | 'count' | 'level' | 'tags' | 'boolean';
+export type ValueKind = 'string' | 'address' | 'listen' | 'metrics' | 'duration' | 'size' | 'count' | 'limit' | 'level' | 'tags' | 'boolean';
 
 /** What the agent's keys hold (keys not listed accept any scalar; their resolver checks them). */
 export const AGENT_KINDS: Readonly<Record<string, ValueKind>> = {
@@ -29,6 +29,7 @@ export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   logBytesPerHost: 'size', maxRevisionSize: 'size', metricsListen: 'metrics',
   webhookRetryBase: 'duration', webhookRetryMax: 'duration', webhookMaxAttempts: 'count', webhookMaxAge: 'duration',
   webhookTimeout: 'duration', eventsRetained: 'count', auditRetention: 'duration', insecure: 'boolean', serverCertRenewBefore: 'duration',
+  refusedCallLimit: 'limit',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());
@@ -77,6 +78,7 @@ function checkValue(kind: ValueKind, key: string, value: unknown): string | unde
     case 'duration': return firstError([() => parseDuration(key, raw)]);
     case 'size': return firstError([() => parseSize(key, raw)]);
     case 'count': return firstError([() => parsePositiveInt(key, raw)]);
+    case 'limit': return firstError([() => parseLimit(key, raw)]);
     case 'level': return LEVELS.includes(raw) ? undefined : `${key}: '${raw}' is not one of ${LEVELS.join(', ')}`;
     case 'boolean': return ['true', 'false'].includes(raw) ? undefined : `${key}: '${raw}' is not true or false`;
   }

@@ -28,6 +28,12 @@ export function parsePositiveInt(flag: string, raw: string): number {
   return Number(raw);
 }
 
+/** A limit: a whole number ≥ 0, where 0 means no limit. */
+export function parseLimit(flag: string, raw: string): number {
+  if (!/^\d+$/.test(raw.trim())) throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}' must be a whole number (0: no limit)`);
+  return Number(raw);
+}
+
 /**
  * `key=value` → [key, value]: the key is required, the value may be empty (`key=` or just `key`),
  * split at the first `=` (as the coordinator's parseHostTag). Keys hold no blanks or commas and

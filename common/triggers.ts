@@ -23,6 +23,8 @@ export function triggerProblems(input: { name: string; url: string; events: read
     problems.push(`--url: '${input.url}' is not an absolute URL (e.g. https://hooks.example.com/ferry)`);
   }
   if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`--url: '${input.url}' must be http:// or https://`);
+  // Credentials in a URL end up wherever the URL is shown (issue 15): the receiver checks the signature (--secret-file) instead.
+  if (url && (url.username || url.password)) problems.push('--url: must not hold a user name or password (user:password@): the receiver authenticates Ferry by the X-Ferry-Signature of --secret-file');
   if (input.events.length === 0) problems.push(`--events: give at least one of ${TRIGGER_EVENTS.join(', ')}`);
   for (const e of input.events) {
     if (!(TRIGGER_EVENTS as readonly string[]).includes(e)) problems.push(`--events: '${e}' is not one of ${TRIGGER_EVENTS.join(', ')}`);

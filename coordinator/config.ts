@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { COORDINATOR_KINDS, problemsError, readSettings } from '../common/config-file.js';
-import { parseDuration, parseListen, parsePositiveInt, parseSize } from '../common/parse.js';
+import { parseDuration, parseLimit, parseListen, parsePositiveInt, parseSize } from '../common/parse.js';
 import { isLoopbackHost, listenHost } from '../common/loopback.js';
 import { FerryError, describeError } from '../common/errors.js';
 import { parseMetricsListen } from '../common/metrics-http.js';
@@ -31,6 +31,12 @@ export interface CoordinatorConfig {
   insecure: boolean;
   /** The server certificate is renewed (signed by DATA/tls/ca.key) once it expires within this long (security/server-cert.ts). */
   serverCertRenewBeforeMs: number;
+  /**
+   * Refused calls per client address and minute before that address is refused at once, whatever it
+   * presents (token guessing); also how many refused or failed calls an address adds to the audit
+   * log per minute before the rest fold into one record. 0: no limit.
+   */
+  refusedCallLimit: number;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -47,10 +53,12 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   eventsRetained: '100000',
   auditRetention: '365d',
   serverCertRenewBefore: '30d',
+  refusedCallLimit: '60',
 });
 
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
-  'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore'] as const;
+  'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore',
+  'refusedCallLimit'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -64,6 +72,7 @@ export interface CoordinatorFlags {
   auditRetention?: string;
   insecure?: boolean;
   serverCertRenewBefore?: string;
+  refusedCallLimit?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -133,6 +142,7 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     insecure,
     serverCertRenewBeforeMs: parseDuration('--server-cert-renew-before',
       pick(flags.serverCertRenewBefore, 'FERRY_SERVER_CERT_RENEW_BEFORE', 'serverCertRenewBefore', COORDINATOR_DEFAULTS.serverCertRenewBefore)!),
+    refusedCallLimit: parseLimit('--refused-call-limit', pick(flags.refusedCallLimit, 'FERRY_REFUSED_CALL_LIMIT', 'refusedCallLimit', COORDINATOR_DEFAULTS.refusedCallLimit)!),
   });
 }
 

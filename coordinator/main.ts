@@ -27,6 +27,7 @@ export function coordinatorCommand(): Command {
     .option('--audit-retention <duration>', 'audit records older than this are deleted, at start and hourly; 0 keeps them forever (default 365d) (env FERRY_AUDIT_RETENTION)')
     .option('--insecure', 'plaintext and no tokens, for development: only on a loopback --listen (env FERRY_INSECURE); without it TLS from ferry-coordinator init')
     .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
+    .option('--refused-call-limit <n>', 'refused calls per client address and minute before the address is refused at once; also the refused or failed calls an address adds to the audit log per minute before the rest fold into one record; 0: no limit (default 60) (env FERRY_REFUSED_CALL_LIMIT)')
     .option('--server-cert-renew-before <duration>', 'renew the server certificate (signed by DATA/tls/ca.key) once it expires within this long; checked at start and every 6 h (default 30d) (env FERRY_SERVER_CERT_RENEW_BEFORE)')
     .exitOverride()
     .addHelpText('after', `
@@ -55,6 +56,8 @@ As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry
 
 /** `ferry-coordinator …` (install and uninstall are added by ops/ferry-coordinator.ts): runs and returns the exit code. */
 export async function runCoordinator(argv: string[]): Promise<number> {
+  // Everything the coordinator writes (store, logs, revisions, keys) is its own: 0600 files, 0700 dirs.
+  process.umask(0o077);
   // ---- `ferry-coordinator init` (CA, server certificate, first admin token) ----
   if (argv[2] === 'init') {
     return runInitCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
@@ -73,7 +76,7 @@ export async function runCoordinator(argv: string[]): Promise<number> {
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string }>();
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string; refusedCallLimit?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -89,6 +92,7 @@ export async function runCoordinator(argv: string[]): Promise<number> {
       ...(opts.auditRetention !== undefined && { auditRetention: opts.auditRetention }),
       ...(opts.insecure && { insecure: true }),
       ...(opts.serverCertRenewBefore && { serverCertRenewBefore: opts.serverCertRenewBefore }),
+      ...(opts.refusedCallLimit !== undefined && { refusedCallLimit: opts.refusedCallLimit }),
     }, process.env, process.cwd());
   } catch (err) {
     process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);

@@ -22,11 +22,13 @@ import { checkDatabaseFile, lockDataDir, openVerifiedStore } from './store/data-
 import type { HostLock } from '../common/pid-lock.js';
 import { authInterceptor } from './security/auth.js';
 import { AuditRetention } from './security/audit-retention.js';
-import { type AuditEntry, REFUSAL_FOLD_MS } from './domain/audit.js';
+import { type AuditEntry, REFUSAL_FOLD_MS, boundEntry, overflowEntry } from './domain/audit.js';
+import { AddressCounter } from './security/rate-limit.js';
 import { FerryError, describeError } from '../common/errors.js';
 import { type InitResult, initCoordinator } from './security/init.js';
 import { chooseTransport, tlsIdentity, tlsPresent } from './security/transport.js';
 import { listenShared } from './net/listener.js';
+import { secureDataDir } from './security/data-dir.js';
 import { describeServerCert, keepServerCertificateFresh } from './security/server-cert.js';
 import { revisionDownloads } from './revisions/http-download.js';
 import { agentDownloads } from './agent-downloads/http-agent.js';
@@ -51,9 +53,16 @@ export interface RunningCoordinator {
   stop(): Promise<void>;
 }
 
-/** Appends to the audit log and wakes `ferry audit --follow`; refusals are logged too. A failed write is logged, never thrown at the call. */
-function recordAudit(ctx: Context, entry: AuditEntry): void {
-  if (entry.outcome === 'refused') {
+/**
+ * Appends to the audit log and wakes `ferry audit --follow`; refusals are logged too. A failed write
+ * is logged, never thrown at the call. Every string is bounded and its control characters escaped;
+ * past `perAddress.limit` refused or failed calls from one address in a minute, the rest fold into
+ * one record per address (and are no longer logged one by one).
+ */
+function recordAudit(ctx: Context, perAddress: AddressCounter, raw: AuditEntry): void {
+  let entry = boundEntry(raw);
+  if (entry.outcome !== 'ok' && perAddress.over(entry.peer, ctx.clock.now())) entry = overflowEntry(entry, perAddress.limit);
+  else if (entry.outcome === 'refused') {
     ctx.log.warn('call refused', { component: 'security', method: entry.action, peer: entry.peer, actor: entry.actor, reason: entry.message });
   }
   try {
@@ -68,9 +77,9 @@ function recordAudit(ctx: Context, entry: AuditEntry): void {
 const NOT_AN_ATTEMPT = new Set(['ECONNRESET', 'EPIPE']);
 
 /** Audits a failed TLS handshake (a plaintext client, a client that does not trust the CA): it never reaches the interceptor. */
-function auditHandshakeFailure(ctx: Context, err: NodeJS.ErrnoException, socket: TLSSocket): void {
+function auditHandshakeFailure(audit: (e: AuditEntry) => void, ctx: Context, err: NodeJS.ErrnoException, socket: TLSSocket): void {
   if (NOT_AN_ATTEMPT.has(err.code ?? '') || socket.remoteAddress === undefined) return;
-  recordAudit(ctx, {
+  audit({
     at: new Date(ctx.clock.now()).toISOString(), actor: 'anonymous', role: '', action: 'tls-handshake',
     peer: `${socket.remoteAddress}:${socket.remotePort ?? 0}`, outcome: 'refused', code: err.code ?? 'TLS_ERROR',
     message: `TLS handshake failed: ${(err as { reason?: string }).reason ?? err.message} (a plaintext client, or a client that does not trust this coordinator's CA)`,
@@ -101,6 +110,8 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
   }
   const identity = transport.kind === 'tls' ? await tlsIdentity(transport.files) : undefined;
+  const tightened = await secureDataDir(config.dataDir);
+  if (tightened.length > 0) log.warn('the data dir was readable by other users: made it 0700 and its files 0600', { component: 'security', paths: tightened.join(',') });
   const store = openVerifiedStore(config.dataDir, openStore);
   let scheduler: Scheduler | undefined;
   const ctx: Context = {
@@ -126,13 +137,15 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     ...(transport.kind === 'tls' && { tls: transport.files }),
   };
   scheduler = new Scheduler(ctx);
+  const perAddress = new AddressCounter(config.refusedCallLimit);
+  const audit = (entry: AuditEntry) => recordAudit(ctx, perAddress, entry);
   const proto = loadFerryProto();
   const server = new grpc.Server({
     ...SERVER_KEEPALIVE_OPTIONS,
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
     // No 'grpc-node.flow_control_window' here: grpc-js 1.14 reads it only on clients. The window that
     // matters for revision downloads is the agent's (TRANSFER_CLIENT_OPTIONS, docs/design/stack.md §3).
-    interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), entry => recordAudit(ctx, entry))],
+    interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), audit, new AddressCounter(config.refusedCallLimit))],
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
   // FetchRevision sends chunks read straight into their wire encoding (revisions/chunk-frames.ts).
@@ -140,7 +153,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
   // One port for both protocols (net/listener.ts): TLS is terminated there, so grpc-js gets
   // plaintext-credential connections that are TLS sockets underneath (it still sees client certificates).
   const grpcConnections = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const revisions = revisionDownloads(ctx, transport.kind, entry => recordAudit(ctx, entry));
+  const revisions = revisionDownloads(ctx, transport.kind, audit);
   const agentFiles = agentDownloads({
     dir: path.join(config.dataDir, 'agent'), ...(ctx.tls && { caCert: ctx.tls.caCert }),
     log: (message, fields) => ctx.log.warn(message, { component: 'agent-downloads', ...fields }),
@@ -153,7 +166,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     listener = await listenShared(config.listen, identity, {
       grpc: socket => grpcConnections.injectConnection(socket),
       http: socket => downloads.emit('connection', socket),
-    }, (err, socket) => auditHandshakeFailure(ctx, err, socket));
+    }, (err, socket) => auditHandshakeFailure(audit, ctx, err, socket));
   } catch (err) {
     store.close();
     throw err;
@@ -200,7 +213,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
       apply: async () => {
         if (!(await reloadTls())) throw new FerryError('INTERNAL', 'the renewed certificate could not be served (see the error above); it is served after a restart or SIGHUP');
       },
-      audit: entry => recordAudit(ctx, entry),
+      audit,
     })
     : undefined;
   scheduler.start();

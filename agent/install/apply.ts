@@ -1,32 +1,47 @@
 import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import { FerryError, describeError } from '../../common/errors.js';
 import type { UserDirectory } from '../lifecycle/users.js';
 import type { Instruction } from '../../common/install/instructions.js';
+import { checkParents, checkTarget, trustedOwner } from './safe-path.js';
 
 const run = promisify(execFile);
 
 /**
  * Removes what the group's previous install created, newest first (docs/design/codedeploy.md §3.3):
  * files and symlinks are unlinked, directories removed only when empty. A last line without
- * a newline was being written when something died, and is skipped.
+ * a newline was being written when something died, and is skipped. A path whose parent has become
+ * a symlink someone else could have placed is left alone (safe-path.ts) and said in `skipped`.
  */
-export async function removePreviousInstall(cleanupFile: string): Promise<number> {
+export async function removePreviousInstall(cleanupFile: string): Promise<{ removed: number; skipped: string[] }> {
   let text: string;
   try {
     text = await fs.readFile(cleanupFile, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { removed: 0, skipped: [] };
     throw err;
   }
   const lines = text.split('\n');
   lines.pop(); // '' after the final newline, or a truncated line
   let removed = 0;
+  const skipped: string[] = [];
   for (const p of lines.reverse()) {
     if (p === '' || p.includes('\0')) continue;
+    try {
+      await checkParents(p);
+    } catch (err) {
+      if (!(err instanceof FerryError)) throw err;
+      skipped.push(err.message);
+      continue;
+    }
     const st = await fs.lstat(p).catch(() => undefined);
     if (!st) continue;
+    if (st.isSymbolicLink() && !trustedOwner(st.uid)) {
+      // Ferry installed something else here (it records what it creates); someone swapped it since.
+      skipped.push(`${p} was replaced by a symlink owned by uid ${st.uid} since the last install: left alone`);
+      continue;
+    }
     try {
       if (st.isDirectory()) await fs.rmdir(p);
       else await fs.unlink(p);
@@ -37,7 +52,7 @@ export async function removePreviousInstall(cleanupFile: string): Promise<number
     }
   }
   await fs.rm(cleanupFile, { force: true });
-  return removed;
+  return { removed, skipped };
 }
 
 /** Parses the previous cleanup list (for planning: these paths will be gone). */
@@ -60,13 +75,16 @@ export interface ApplyDeps {
 
 async function copyOne(i: Extract<Instruction, { type: 'copy' }>): Promise<void> {
   const st = await fs.lstat(i.source);
+  await checkParents(i.destination);
   if (i.overwrite) await fs.rm(i.destination, { force: true });
   if (i.kind === 'symlink') {
     await fs.symlink(await fs.readlink(i.source), i.destination);
     await fs.lutimes(i.destination, st.atime, st.mtime);
     return;
   }
-  await fs.copyFile(i.source, i.destination);
+  // EXCL: a file (or symlink) that appeared since planning is an error, never written through.
+  await fs.copyFile(i.source, i.destination, constants.COPYFILE_EXCL);
+  await checkTarget(i.destination);
   await fs.chmod(i.destination, st.mode & 0o7777);
   await fs.utimes(i.destination, st.atime, st.mtime);
 }
@@ -84,6 +102,7 @@ async function chown(i: Extract<Instruction, { type: 'chown' }>, users: UserDire
     if (g === undefined) throw new FerryError('INSTALL_FAILED', `permissions: group '${i.group}' is not a group on this host`);
     gid = g;
   }
+  await checkParents(i.file);
   await fs.lchown(i.file, uid, gid);
 }
 
@@ -94,8 +113,11 @@ export async function applyInstructions(instructions: readonly Instruction[], de
       switch (i.type) {
         case 'mkdir':
           await deps.record(i.directory);
-          await fs.mkdir(i.directory, { mode: i.mode }).catch(err => {
+          await checkParents(i.directory);
+          await fs.mkdir(i.directory, { mode: i.mode }).catch(async err => {
             if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+            // Something is there already: only a real directory will do (not a symlink to one).
+            if (!(await fs.lstat(i.directory)).isDirectory()) throw new FerryError('INSTALL_FAILED', `${i.directory} exists and is not a directory (a symlink or a file): refusing to install into it`);
           });
           break;
         case 'copy':
@@ -103,9 +125,11 @@ export async function applyInstructions(instructions: readonly Instruction[], de
           await copyOne(i);
           break;
         case 'chmod':
+          await checkTarget(i.file);
           await fs.chmod(i.file, parseInt(i.mode, 8));
           break;
         case 'setfacl':
+          await checkTarget(i.file);
           await run('setfacl', ['-m', i.acl.join(','), i.file]);
           break;
         case 'chown':

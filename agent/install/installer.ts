@@ -4,6 +4,7 @@ import type { AppSpec, FileExistsBehavior } from '../../common/appspec/types.js'
 import type { UserDirectory } from '../lifecycle/users.js';
 import { writeFileAtomic } from '../state/files.js';
 import { applyInstructions, checkPrerequisites, readCleanupList, removePreviousInstall } from './apply.js';
+import { untrustedWriter } from './safe-path.js';
 import { installJson } from '../../common/install/instructions.js';
 import { type FsView, type PathKind, planInstall } from '../../common/install/plan.js';
 
@@ -51,6 +52,8 @@ export interface InstallInput {
   installJsonFile: string;
   users: UserDirectory;
   envPath: string | undefined;
+  /** Said as soon as found (before a later step may fail): destinations others may redirect, paths the cleanup left alone. */
+  warn: (text: string) => void;
 }
 
 export interface InstallSummary {
@@ -79,7 +82,9 @@ export async function install(input: InstallInput): Promise<InstallSummary> {
     hasTool: name => hasTool(name, input.envPath),
   });
   await writeFileAtomic(input.installJsonFile, installJson(plan));
-  const removed = await removePreviousInstall(input.cleanupFile);
+  for (const w of await destinationWarnings(input.spec)) input.warn(w);
+  const { removed, skipped } = await removePreviousInstall(input.cleanupFile);
+  for (const m of skipped) input.warn(`cleanup: ${m}`);
   const cleanup = await fs.open(input.cleanupFile, 'a', 0o644);
   try {
     await applyInstructions(plan.instructions, {
@@ -97,4 +102,19 @@ export async function install(input: InstallInput): Promise<InstallSummary> {
     removed,
     retained: plan.retained,
   };
+}
+
+/** A warning for each destination whose directory or parent a user other than root may write to: that user can redirect installs there. */
+async function destinationWarnings(spec: AppSpec): Promise<string[]> {
+  const out: string[] = [];
+  for (const dest of new Set(spec.files.map(f => f.destination))) {
+    for (const dir of [path.dirname(dest), dest]) {
+      const why = await untrustedWriter(dir);
+      if (why) {
+        out.push(`destination ${dest}: ${dir} is ${why}; whoever can write there can swap directories for symlinks (Ferry refuses to install through those)`);
+        break;
+      }
+    }
+  }
+  return out;
 }

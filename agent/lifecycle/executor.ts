@@ -229,7 +229,7 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
         spec: current!, revisionDir: archiveDir,
         behavior: current!.fileExistsBehavior ?? spec.fileExistsBehavior,
         cleanupFile: layout.cleanupFile(g), installJsonFile: layout.installJson(g),
-        users: deps.users, envPath: options.baseEnv.PATH,
+        users: deps.users, envPath: options.baseEnv.PATH, warn: w => void logs.note(`install: warning: ${w}`),
       });
       void logs.note(`install: ${s.copied} file(s) copied, ${s.directories} director(ies) created, ` +
         `${s.removed} path(s) of the previous install removed, ${s.retained.length} retained`);

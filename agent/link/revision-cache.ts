@@ -98,7 +98,9 @@ export class RevisionCache {
     const st = await fs.stat(final).catch(() => undefined);
     if (st?.isFile() && (size === 0 || st.size === size)) return final;
     if (st) await fs.rm(final, { force: true }); // not what a verified download leaves: fetch again
-    await fs.mkdir(this.dir, { recursive: true, mode: 0o755 });
+    // The cache is the agent's alone (issue 15): revisions may carry config and secrets.
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await fs.chmod(this.dir, 0o700);
     const partial = this.partialPath(digest);
     const hash = createHash('sha256');
     let offset = await hashFile(partial, hash);
@@ -155,7 +157,7 @@ export class RevisionCache {
    * Network errors become AttemptFailed.
    */
   private async attempt(digest: string, size: number, partial: string, hash: Hash, offset: number, signal?: AbortSignal): Promise<number> {
-    const fh = await fs.open(partial, 'a', 0o644);
+    const fh = await fs.open(partial, 'a', 0o600);
     let queue: Buffer[] = [];
     let queued = 0;
     let writer: Promise<void> | undefined;

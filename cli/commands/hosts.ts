@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
-import { requireText } from '../args.js';
+import { parseDuration, requireText } from '../args.js';
 import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table } from '../format.js';
 import { COLORS, type Paint } from '../output.js';
 import { colorStatus } from '../render-deployment.js';
@@ -79,4 +79,19 @@ export function registerHostsCommands(program: Command, r: Runner): void {
     s.out.line(`revoked ${res.revoked} certificate${res.revoked === 1 ? '' : 's'} of host ${res.hostId}; it is disconnected`);
     s.out.line(`to let it back: ferry token create --role agent --uses 1, then on the host: ferry-agent enroll …`);
   });
+
+  r.action(
+    r.leaf(hosts, 'reenroll <id>', 'allow one new enrollment of an enrolled host id: prints a one-use join token for that id only; when used, the host\'s earlier certificates are revoked', [
+      'ferry hosts reenroll web-1',
+      'ferry hosts reenroll web-1 --ttl 15m --json',
+    ]).option('--ttl <duration>', 'the token expires after this long', '1h'),
+    async (s, [id], opts) => {
+      const hostId = requireText(id, 'ID');
+      const res = await s.api().createToken({ role: 'agent', uses: 1, ttlMs: parseDuration(String(opts.ttl), '--ttl'), hostId, description: `reenroll ${hostId}` });
+      if (s.out.json) return s.out.document(res);
+      s.out.line(res.token);
+      s.out.error(`a one-use join token for host ${hostId} only (token ${res.info!.id}, expires ${formatTime(res.info!.expiresAt)}): shown once, keep it secret`);
+      s.out.error(`on the host: ferry-agent enroll --token … --host-id ${hostId} --ca-fingerprint … (or ferry-agent install --reenroll --token …)`);
+    },
+  );
 }

@@ -33,16 +33,19 @@ export function registerTokenCommands(program: Command, r: Runner): void {
       .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
       .option('--ttl <duration>', 'expires after this long (e.g. 1h, 30d); default never')
       .option('--uses <n>', 'may be used this many times (join tokens); default unlimited')
-      .option('--description <text>', 'what it is for (shown by ferry token list)'),
+      .option('--description <text>', 'what it is for (shown by ferry token list)')
+      .option('--host-id <id>', 'join tokens: enroll only this host id, even when it is enrolled already (see ferry hosts reenroll)'),
     async (s, _args, opts) => {
       const role = String(opts.role);
       if (!ROLES.includes(role)) throw new FerryError('INVALID_ARGUMENT', `--role: '${role}' is not one of ${ROLES.join(', ')}`);
       const ttlMs = opts.ttl === undefined ? 0 : parseDuration(String(opts.ttl), '--ttl');
       const n = opts.uses === undefined ? 0 : parsePositiveInt(String(opts.uses), '--uses');
-      const res = await s.api().createToken({ role, ttlMs, uses: n, description: opts.description === undefined ? '' : requireText(String(opts.description), '--description') });
+      const hostId = opts.hostId === undefined ? '' : requireText(String(opts.hostId), '--host-id');
+      if (hostId && role !== 'agent') throw new FerryError('INVALID_ARGUMENT', `--host-id: only a join token (--role agent) is bound to a host, not a ${role} token`);
+      const res = await s.api().createToken({ role, ttlMs, uses: n, description: opts.description === undefined ? '' : requireText(String(opts.description), '--description'), hostId });
       if (s.out.json) return s.out.document(res);
       s.out.line(res.token);
-      s.out.error(`token ${res.info!.id} (${role}${res.info!.expiresAt ? `, expires ${formatTime(res.info!.expiresAt)}` : ''}${n ? `, ${n} use${n > 1 ? 's' : ''}` : ''}): shown once, keep it secret`);
+      s.out.error(`token ${res.info!.id} (${role}${res.info!.expiresAt ? `, expires ${formatTime(res.info!.expiresAt)}` : ''}${n ? `, ${n} use${n > 1 ? 's' : ''}` : ''}${hostId ? `, host ${hostId} only` : ''}): shown once, keep it secret`);
     },
   );
 
@@ -50,7 +53,7 @@ export function registerTokenCommands(program: Command, r: Runner): void {
     const res = await s.api().listTokens();
     if (s.out.json) return s.out.document(res);
     s.out.lines(table(['ID', 'ROLE', 'STATE', 'USES LEFT', 'EXPIRES', 'CREATED BY', 'DESCRIPTION'], res.tokens.map(t => [
-      t.id, t.role, state(t, s.now), uses(t), t.expiresAt ? formatTime(t.expiresAt) : 'never', t.createdBy, t.description,
+      t.id, t.role, state(t, s.now), uses(t), t.expiresAt ? formatTime(t.expiresAt) : 'never', t.createdBy, t.hostId ? `${t.description}${t.description ? ' ' : ''}(host ${t.hostId})` : t.description,
     ])));
   });
 

@@ -1,11 +1,12 @@
-import type { FerryEvent, TriggerView } from '../domain/events.js';
+import { type FerryEvent, type TriggerView, redactUrl } from '../domain/events.js';
 import type { Event as PEvent } from '../../proto/gen/ferry/v1/Event.js';
 import type { TriggerInfo as PTrigger } from '../../proto/gen/ferry/v1/TriggerInfo.js';
 
 /** Event log and triggers ↔ protobuf. Pure. A trigger's secret has no field here. */
 export function triggerToProto(t: TriggerView): PTrigger {
   return {
-    name: t.name, url: t.url, events: t.events, createdAt: t.createdAt, updatedAt: t.updatedAt,
+    // The query may hold a token (Slack, …): views show the URL without it (issue 15); only the secret-free part is needed to recognise it.
+    name: t.name, url: redactUrl(t.url), events: t.events, createdAt: t.createdAt, updatedAt: t.updatedAt,
     lastAttemptAt: t.lastAttemptAt ?? '', lastStatus: t.lastStatus ?? 0, lastError: t.lastError ?? '',
     lastDeliveredAt: t.lastDeliveredAt ?? '', delivered: t.delivered, failedAttempts: t.failedAttempts,
     givenUp: t.givenUp, pending: t.pending,

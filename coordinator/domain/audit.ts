@@ -6,6 +6,8 @@
  * request may say about itself (secrets never), and when repeated refusals fold into one record.
  */
 import type { AuditOutcome } from '../../common/audit.js';
+import { boundedText } from '../../common/text.js';
+import { redactUrl } from './events.js';
 
 export interface AuditEntry {
   at: string;
@@ -85,6 +87,10 @@ export function summarizeRequest(message: unknown, prefix = '', depth = 0): Reco
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(message as Record<string, unknown>)) {
     if (value === '' || value === 0 || value === false || value === null || value === undefined) continue;
+    if (name === 'url' && typeof value === 'string') {
+      out[prefix + name] = redactUrl(value);
+      continue;
+    }
     if (SECRET_FIELD.test(name)) {
       if (typeof value === 'string' || Buffer.isBuffer(value)) out[prefix + name] = typeof value === 'string' ? redactSecret(value) : '***';
       continue;
@@ -117,10 +123,47 @@ export function summarizeResponse(message: unknown): Record<string, unknown> {
   return out;
 }
 
-/** Two refusals fold into one record when this key is equal and they are less than REFUSAL_FOLD_MS apart. */
+/** Two refused (or two failed) calls fold into one record when this key is equal and they are less than REFUSAL_FOLD_MS apart. */
 export function foldKey(e: AuditEntry): string | undefined {
-  if (e.outcome !== 'refused') return undefined;
-  return JSON.stringify([e.actor, e.action, e.code, e.message, peerAddress(e.peer)]);
+  if (e.outcome === 'ok') return undefined;
+  return JSON.stringify([e.actor, e.action, e.code, e.message, peerAddress(e.peer), ...(e.outcome === 'failed' ? ['failed'] : [])]);
+}
+
+/** The longest text an audit record keeps in one field (message, actor, a target value); longer text is cut and says how long it was. */
+export const MAX_STORED_TEXT = 300;
+
+function boundValue(v: unknown): unknown {
+  if (typeof v === 'string') return boundedText(v, MAX_STORED_TEXT);
+  if (Array.isArray(v)) return v.slice(0, MAX_ITEMS).map(boundValue);
+  return v;
+}
+
+/**
+ * An entry as it may be stored: every string cut to MAX_STORED_TEXT characters with control
+ * characters escaped (`\x1b`), so neither a caller's 1 MB host id nor the terminal escapes in it
+ * reach the database or `ferry audit`. Pure.
+ */
+export function boundEntry(e: AuditEntry): AuditEntry {
+  const target: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e.target).slice(0, 2 * MAX_ITEMS)) target[boundedText(k, 100)] = boundValue(v);
+  return {
+    ...e,
+    actor: boundedText(e.actor, MAX_STORED_TEXT), role: boundedText(e.role, 50), action: boundedText(e.action, 100),
+    peer: boundedText(e.peer, 100), code: boundedText(e.code, 50), message: boundedText(e.message, MAX_STORED_TEXT), target,
+  };
+}
+
+/**
+ * What is stored instead of a refused or failed call from an address that has already added its
+ * limit of them this minute: one record per address and outcome that only counts (it folds), so a
+ * flood that varies its host ids or tokens still adds one row a minute. Pure.
+ */
+export function overflowEntry(e: AuditEntry, limit: number): AuditEntry {
+  return {
+    at: e.at, actor: 'many', role: '', action: 'many', peer: e.peer, outcome: e.outcome, code: 'FOLDED',
+    message: `more than ${limit} ${e.outcome} calls from this address within a minute: each further one only adds to this record's count`,
+    target: {},
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describeError } from '../../common/errors.js';
 import type { Changes } from '../changes.js';
 import type { Clock } from '../context.js';
-import type { DeliveryJob } from '../domain/events.js';
+import { type DeliveryJob, redactUrl } from '../domain/events.js';
 import type { Logger } from '../log.js';
 import type { EventLogStore } from '../store/event-store.js';
 import { type RetrySettings, afterAttempt, deliveryRequest } from './payload.js';
@@ -120,7 +120,8 @@ export class WebhookWorker {
     } catch (err) {
       if (this.stopped) return; // cut short by shutdown: not an attempt; the next run sends it again
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
-      result = { error: timedOut ? `no answer within ${this.deps.settings.timeoutMs} ms` : describeFetchError(err) };
+      // A fetch error may quote the URL, query (a token) and all: stored and logged without it (issue 15).
+      result = { error: timedOut ? `no answer within ${this.deps.settings.timeoutMs} ms` : describeFetchError(err).split(job.url).join(redactUrl(job.url)) };
     }
     const outcome = afterAttempt(job, result, this.deps.clock.now(), this.deps.settings, (this.deps.random ?? Math.random)());
     this.deps.store.recordDelivery(job.id, outcome);

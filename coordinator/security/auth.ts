@@ -14,6 +14,7 @@ import { ADMIN_READS, requiredRole } from './permissions.js';
 import { type AuditEntry, redactSecret, summarizeRequest, summarizeResponse } from '../domain/audit.js';
 import { type AuditOutcome } from '../../common/audit.js';
 import { parseToken, refuseToken, refusalMessage, roleAllows } from './tokens.js';
+import type { AddressCounter } from './rate-limit.js';
 
 export const CALLER_HEADER = 'x-ferry-caller';
 const CONTROL = '/ferry.v1.ControlService/';
@@ -80,9 +81,18 @@ export function authorizeHostCertificate(store: Store, cert: { fingerprint256: s
   return { id: `host:${issued.hostId}`, role: 'agent' };
 }
 
+const REJECT_STATUS: Partial<Record<FerryError['code'], grpc.status>> = {
+  PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
+  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
+};
+
 function reject(call: grpc.ServerInterceptingCallInterface, err: FerryError): void {
-  const code = err.code === 'PERMISSION_DENIED' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED;
-  call.sendStatus({ code, details: err.message, metadata: new grpc.Metadata() });
+  call.sendStatus({ code: REJECT_STATUS[err.code] ?? grpc.status.UNAUTHENTICATED, details: err.message, metadata: new grpc.Metadata() });
+}
+
+/** What a caller whose address is over the refused-call limit gets, before its credentials are looked at. The text is fixed, so these records fold. */
+export function tooManyRefusals(limit: number): FerryError {
+  return new FerryError('RESOURCE_EXHAUSTED', `too many refused calls from this address (the limit is ${limit} a minute, setting refusedCallLimit): wait a minute, then check the token or certificate`);
 }
 
 /** Calls that change something: every one is audited whatever its outcome; other calls only when refused. */
@@ -94,9 +104,9 @@ export function isMutating(path: string): boolean {
   return need !== undefined && need !== 'viewer' && !ADMIN_READS.has(method);
 }
 
-function outcomeOf(code: grpc.status): AuditOutcome {
+function outcomeOf(code: grpc.status, limited: boolean): AuditOutcome {
   if (code === grpc.status.OK) return 'ok';
-  return code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED ? 'refused' : 'failed';
+  return limited || code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED ? 'refused' : 'failed';
 }
 
 /** The actor of an enrollment is the join token it presents (by id). */
@@ -108,12 +118,15 @@ function enrollActor(target: Record<string, unknown>): string {
 /**
  * The interceptor: authorises each call and hands `audit` one entry for every mutating call (when
  * it ends, with its outcome) and every refusal, whether the interceptor or a handler refused it.
+ * `refusals` counts refused calls per address: an address at its limit is refused at once with
+ * RESOURCE_EXHAUSTED, whatever it presents, until its minute is over (issue 15).
  */
 export function authInterceptor(
   mode: 'tls' | 'plaintext',
   store: Store,
   now: () => number,
   audit: (entry: AuditEntry) => void,
+  refusals?: AddressCounter,
 ): grpc.ServerInterceptor {
   return (descriptor, call) => {
     const path = descriptor.path;
@@ -125,9 +138,11 @@ export function authInterceptor(
     let sawRequest = false;
     let sawResponse = false;
     let recorded = false;
+    let limited = false;
     const record = (code: grpc.status, message: string, who?: { actor: string; role: string; target: Record<string, unknown> }) => {
       if (recorded) return;
-      const outcome = outcomeOf(code);
+      const outcome = outcomeOf(code, limited);
+      if (outcome === 'refused' && !limited) refusals?.note(call.getPeer(), now());
       if (outcome !== 'refused' && !mutating) return;
       recorded = true;
       const enrolling = path === `${AGENT}Enroll`;
@@ -150,6 +165,10 @@ export function authInterceptor(
         onReceiveMetadata: (metadata, pass) => {
           metadata.remove(CALLER_HEADER);
           try {
+            if (refusals?.reached(call.getPeer(), now())) {
+              limited = true;
+              throw new Refusal(tooManyRefusals(refusals.limit), 'anonymous', '');
+            }
             if (mode === 'plaintext') caller = { id: 'insecure-local', role: 'admin' };
             else if (path.startsWith(CONTROL)) caller = authorizeControl(store, path.slice(CONTROL.length), metadata, now());
             // Enroll is authenticated by the join token in the request (services/enroll.ts).
@@ -160,7 +179,7 @@ export function authInterceptor(
             pass(metadata);
           } catch (err) {
             const e = err instanceof Refusal ? err : new Refusal(new FerryError('UNAUTHENTICATED', describeError(err)), 'anonymous', '');
-            record(e.code === 'PERMISSION_DENIED' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED, e.message, e);
+            record(REJECT_STATUS[e.code] ?? grpc.status.UNAUTHENTICATED, e.message, e);
             reject(call, e);
           }
         },

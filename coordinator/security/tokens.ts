@@ -27,6 +27,8 @@ export interface TokenRecord {
   revokedAt: string | null;
   /** Who made it: a token id, or `init` for the first admin token. */
   createdBy: string;
+  /** A join token bound to one host id: only that id enrolls with it, even when it is enrolled already (re-enrollment). Null: any new host id. */
+  hostId: string | null;
 }
 
 const TOKEN = /^fy\.([a-z0-9]{12})\.([A-Za-z0-9_-]{43})$/;
@@ -42,7 +44,7 @@ export function hashSecret(secret: string): string {
 
 /** A new token: the string to hand out once and the record to store. */
 export function newToken(
-  fields: { role: Role; description?: string; createdBy: string; now: number; ttlMs?: number; uses?: number },
+  fields: { role: Role; description?: string; createdBy: string; now: number; ttlMs?: number; uses?: number; hostId?: string },
   random: (n: number) => Buffer = randomBytes,
 ): { token: string; record: TokenRecord } {
   const id = Array.from(random(12), b => ID_ALPHABET[b % ID_ALPHABET.length]).join('');
@@ -59,6 +61,7 @@ export function newToken(
       usesLeft: fields.uses ?? null,
       revokedAt: null,
       createdBy: fields.createdBy,
+      hostId: fields.hostId ?? null,
     },
   };
 }

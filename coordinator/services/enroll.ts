@@ -6,11 +6,13 @@
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { FerryError } from '../../common/errors.js';
+import { boundedText } from '../../common/text.js';
 import { type Context, iso } from '../context.js';
 import { signCsr } from '../security/pki.js';
+import { HOST_ID } from './host-id.js';
 import { parseToken, refuseToken, refusalMessage } from '../security/tokens.js';
 
-export const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export { HOST_ID } from './host-id.js';
 const CERT_DAYS = 365;
 const MAX_CSR_BYTES = 16 * 1024;
 
@@ -22,10 +24,10 @@ export interface EnrollInput {
 
 export async function enroll(ctx: Context, input: EnrollInput, peer: string): Promise<{ certificatePem: string; caPem: string }> {
   if (!ctx.tls) throw new FerryError('FAILED_PRECONDITION', 'this coordinator runs --insecure (plaintext): agents connect without enrolling');
-  if (!HOST_ID.test(input.hostId)) throw new FerryError('INVALID_ARGUMENT', `host id '${input.hostId}' is not valid (letters, digits, . _ : -; up to 128)`);
-  checkCsr(input.csrPem);
+  // The token is checked before anything else the caller sent is looked at (issue 15): a caller
+  // without one only ever gets a refusal with a fixed text, which folds in the audit log.
   const refuse = (message: string, code: 'UNAUTHENTICATED' | 'PERMISSION_DENIED' = 'UNAUTHENTICATED'): never => {
-    ctx.log.warn('enrollment refused', { component: 'security', host_id: input.hostId, peer, reason: message });
+    ctx.log.warn('enrollment refused', { component: 'security', host_id: boundedText(input.hostId, 128), peer, reason: message });
     throw new FerryError(code, message);
   };
   let parsed: { id: string; secret: string };
@@ -41,9 +43,28 @@ export async function enroll(ctx: Context, input: EnrollInput, peer: string): Pr
   if (record!.role !== 'agent') {
     return refuse(`token ${parsed.id} has role ${record!.role}; enrolling a host needs a join token: ferry token create --role agent --uses 1`, 'PERMISSION_DENIED');
   }
+  if (!HOST_ID.test(input.hostId)) throw new FerryError('INVALID_ARGUMENT', `host id ${JSON.stringify(boundedText(input.hostId, 64))} is not valid (letters, digits, . _ : -; up to 128)`);
+  checkCsr(input.csrPem);
+  const bound = record!.hostId;
+  if (bound !== null && bound !== input.hostId) {
+    return refuse(`token ${parsed.id} enrolls host ${bound} only, not ${input.hostId}`, 'PERMISSION_DENIED');
+  }
+  // A host id is one machine's (issue 15): a second certificate for an enrolled id would let its
+  // holder displace that host's stream. Only a token bound to the id (ferry hosts reenroll) replaces it.
+  const current = ctx.store.activeHostCertificate(input.hostId, iso(now));
+  if (current && bound === null) {
+    return refuse(`host ${input.hostId} is enrolled already (certificate valid until ${current.expiresAt}): to enroll it again, an admin runs ferry hosts reenroll ${input.hostId} (a join token for that host only); to free the id, ferry hosts revoke ${input.hostId}`, 'PERMISSION_DENIED');
+  }
   // Spent before signing: two agents racing for a one-use token cannot both win.
   if (!ctx.store.consumeToken(parsed.id, iso(now))) return refuse(refusalMessage('used up', parsed.id));
-  return issueCertificate(ctx, input.hostId, input.csrPem, parsed.id, peer, 'host enrolled');
+  const issued = await issueCertificate(ctx, input.hostId, input.csrPem, parsed.id, peer, bound === null ? 'host enrolled' : 'host enrolled again');
+  if (bound !== null) {
+    // Re-enrollment replaces the host's identity: its earlier certificates (and the stream one holds) end now.
+    const revoked = ctx.store.revokeHostCertificates(input.hostId, iso(now), issued.fingerprint);
+    if (revoked > 0) ctx.registry.get(input.hostId)?.close('the host enrolled again');
+    ctx.log.info('earlier certificates of a re-enrolled host revoked', { component: 'security', host_id: input.hostId, revoked });
+  }
+  return { certificatePem: issued.certificatePem, caPem: issued.caPem };
 }
 
 /**
@@ -55,7 +76,8 @@ export async function renewCertificate(ctx: Context, caller: { id: string; role:
   if (!ctx.tls) throw new FerryError('FAILED_PRECONDITION', 'this coordinator runs --insecure (plaintext): there are no certificates to renew');
   if (caller.role !== 'agent' || !caller.id.startsWith('host:')) throw new FerryError('PERMISSION_DENIED', 'only an enrolled host renews its certificate, with mutual TLS');
   checkCsr(csrPem);
-  return issueCertificate(ctx, caller.id.slice('host:'.length), csrPem, 'renewal', peer, 'host certificate renewed');
+  const issued = await issueCertificate(ctx, caller.id.slice('host:'.length), csrPem, 'renewal', peer, 'host certificate renewed');
+  return { certificatePem: issued.certificatePem, caPem: issued.caPem };
 }
 
 function checkCsr(csrPem: string): void {
@@ -64,7 +86,7 @@ function checkCsr(csrPem: string): void {
   }
 }
 
-async function issueCertificate(ctx: Context, hostId: string, csrPem: string, tokenId: string, peer: string, what: string): Promise<{ certificatePem: string; caPem: string }> {
+async function issueCertificate(ctx: Context, hostId: string, csrPem: string, tokenId: string, peer: string, what: string): Promise<{ certificatePem: string; caPem: string; fingerprint: string }> {
   const tls = ctx.tls!;
   const now = ctx.clock.now();
   const certificatePem = await signCsr(tls, csrPem, 'client', [`URI:ferry:host:${hostId}`], CERT_DAYS, hostId).catch(err => {
@@ -75,7 +97,7 @@ async function issueCertificate(ctx: Context, hostId: string, csrPem: string, to
     fingerprint: cert.fingerprint256, hostId, issuedAt: iso(now), expiresAt: new Date(cert.validTo).toISOString(), tokenId, revokedAt: null,
   });
   ctx.log.info(what, { component: 'security', host_id: hostId, token_id: tokenId, peer, certificate: cert.fingerprint256, expires_at: new Date(cert.validTo).toISOString() });
-  return { certificatePem, caPem: await fs.readFile(tls.caCert, 'utf8') };
+  return { certificatePem, caPem: await fs.readFile(tls.caCert, 'utf8'), fingerprint: cert.fingerprint256 };
 }
 
 /** Revokes every certificate of the host and drops its stream at once. */

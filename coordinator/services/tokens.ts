@@ -1,6 +1,8 @@
 /** Token administration: create (the secret returned once), list, revoke. */
 import { FerryError } from '../../common/errors.js';
+import { boundedText } from '../../common/text.js';
 import type { Context } from '../context.js';
+import { HOST_ID } from './host-id.js';
 import { type Role, ROLES, type TokenRecord, isRole, newToken } from '../security/tokens.js';
 
 export interface CreateTokenInput {
@@ -8,12 +10,16 @@ export interface CreateTokenInput {
   ttlMs?: number;
   uses?: number;
   description?: string;
+  /** Join tokens: the one host id it enrolls. */
+  hostId?: string;
 }
 
 export function createToken(ctx: Context, input: CreateTokenInput, createdBy: string): { token: string; record: TokenRecord } {
   if (!isRole(input.role)) {
     throw new FerryError('INVALID_ARGUMENT', `role '${input.role}' is not one of ${ROLES.join(', ')}`);
   }
+  if (input.hostId && input.role !== 'agent') throw new FerryError('INVALID_ARGUMENT', `host_id: only a join token (role agent) is bound to a host, not a ${input.role} token`);
+  if (input.hostId && !HOST_ID.test(input.hostId)) throw new FerryError('INVALID_ARGUMENT', `host_id: ${JSON.stringify(boundedText(input.hostId, 64))} is not a valid host id (letters, digits, . _ : -; up to 128)`);
   const made = newToken({
     role: input.role as Role,
     createdBy,
@@ -21,9 +27,10 @@ export function createToken(ctx: Context, input: CreateTokenInput, createdBy: st
     ...(input.ttlMs !== undefined && input.ttlMs > 0 && { ttlMs: input.ttlMs }),
     ...(input.uses !== undefined && input.uses > 0 && { uses: input.uses }),
     ...(input.description && { description: input.description }),
+    ...(input.hostId && { hostId: input.hostId }),
   });
   ctx.store.createToken(made.record);
-  ctx.log.info('token created', { component: 'tokens', token_id: made.record.id, role: made.record.role, created_by: createdBy });
+  ctx.log.info('token created', { component: 'tokens', token_id: made.record.id, role: made.record.role, created_by: createdBy, ...(input.hostId && { host_id: input.hostId }) });
   return made;
 }
 

@@ -15,6 +15,7 @@ import { V12 } from './schema/v12.js';
 import { V13 } from './schema/v13.js';
 import { V14 } from './schema/v14.js';
 import { V15 } from './schema/v15.js';
+import { V16 } from './schema/v16.js';
 /**
  * Numbered schema migrations, applied in order, one transaction each, tracked in
  * `PRAGMA user_version`. Each migration's SQL is literal text in schema/vNN.ts, frozen: a database
@@ -38,6 +39,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, up: V6 }, { version: 7, up: V7 }, { version: 8, up: V8 }, { version: 9, up: V9 }, { version: 10, up: V10 }, { version: 11, up: V11 },
   { version: 12, up: V12 }, { version: 13, up: V13 }, { version: 14, up: V14, rebuild: true },
   { version: 15, up: V15 },
+  { version: 16, up: V16 },
 ];
 
 /**

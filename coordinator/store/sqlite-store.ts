@@ -481,8 +481,12 @@ export class SqliteStore implements Store {
     return this.certs.byFingerprint(fingerprint);
   }
 
-  revokeHostCertificates(hostId: string, at: string): number {
-    return this.certs.revokeHost(hostId, at);
+  activeHostCertificate(hostId: string, now: string): HostCertificate | undefined {
+    return this.certs.activeFor(hostId, now);
+  }
+
+  revokeHostCertificates(hostId: string, at: string, except?: string): number {
+    return this.certs.revokeHost(hostId, at, except);
   }
 
   appendAudit(entry: AuditEntry, foldWithinMs: number): number {

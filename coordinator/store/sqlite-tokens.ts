@@ -14,6 +14,7 @@ interface TokenRow {
   uses_left: number | null;
   revoked_at: string | null;
   created_by: string;
+  host_id: string | null;
 }
 
 const toToken = (r: TokenRow): TokenRecord => ({
@@ -26,6 +27,7 @@ const toToken = (r: TokenRow): TokenRecord => ({
   usesLeft: r.uses_left,
   revokedAt: r.revoked_at,
   createdBy: r.created_by,
+  hostId: r.host_id,
 });
 
 export class SqliteTokens {
@@ -36,8 +38,8 @@ export class SqliteTokens {
   private readonly revoke: Statement;
 
   constructor(db: Database) {
-    this.insert = db.prepare(`INSERT INTO tokens (id, role, secret_hash, description, created_at, expires_at, uses_left, revoked_at, created_by)
-      VALUES (@id, @role, @secret_hash, @description, @created_at, @expires_at, @uses_left, @revoked_at, @created_by)`);
+    this.insert = db.prepare(`INSERT INTO tokens (id, role, secret_hash, description, created_at, expires_at, uses_left, revoked_at, created_by, host_id)
+      VALUES (@id, @role, @secret_hash, @description, @created_at, @expires_at, @uses_left, @revoked_at, @created_by, @host_id)`);
     this.get = db.prepare('SELECT * FROM tokens WHERE id = ?');
     this.list = db.prepare('SELECT * FROM tokens ORDER BY created_at, id');
     // Timestamps are ISO-8601 UTC strings of one shape, so text order is time order.
@@ -49,7 +51,7 @@ export class SqliteTokens {
   create(t: TokenRecord): void {
     guard(`token "${t.id}"`, () => this.insert.run({
       id: t.id, role: t.role, secret_hash: t.secretHash, description: t.description, created_at: t.createdAt,
-      expires_at: t.expiresAt, uses_left: t.usesLeft, revoked_at: t.revokedAt, created_by: t.createdBy,
+      expires_at: t.expiresAt, uses_left: t.usesLeft, revoked_at: t.revokedAt, created_by: t.createdBy, host_id: t.hostId,
     }));
   }
 
@@ -80,17 +82,23 @@ interface CertRow {
   revoked_at: string | null;
 }
 
+const toCert = (r: CertRow | undefined): HostCertificate | undefined =>
+  r && { fingerprint: r.fingerprint, hostId: r.host_id, issuedAt: r.issued_at, expiresAt: r.expires_at, tokenId: r.token_id, revokedAt: r.revoked_at };
+
 /** The host certificates part of the SQLite store. */
 export class SqliteHostCertificates {
   private readonly insert: Statement;
   private readonly get: Statement;
   private readonly revoke: Statement;
+  private readonly active: Statement;
 
   constructor(db: Database) {
     this.insert = db.prepare(`INSERT INTO host_certificates (fingerprint, host_id, issued_at, expires_at, token_id, revoked_at)
       VALUES (@fingerprint, @host_id, @issued_at, @expires_at, @token_id, @revoked_at)`);
     this.get = db.prepare('SELECT * FROM host_certificates WHERE fingerprint = ?');
-    this.revoke = db.prepare('UPDATE host_certificates SET revoked_at = @at WHERE host_id = @host_id AND revoked_at IS NULL');
+    this.revoke = db.prepare('UPDATE host_certificates SET revoked_at = @at WHERE host_id = @host_id AND revoked_at IS NULL AND fingerprint != @except');
+    // Timestamps are ISO-8601 UTC strings of one shape, so text order is time order.
+    this.active = db.prepare('SELECT * FROM host_certificates WHERE host_id = @host_id AND revoked_at IS NULL AND expires_at > @now ORDER BY expires_at DESC LIMIT 1');
   }
 
   add(c: HostCertificate): void {
@@ -100,11 +108,14 @@ export class SqliteHostCertificates {
   }
 
   byFingerprint(fp: string): HostCertificate | undefined {
-    const r = this.get.get(fp) as CertRow | undefined;
-    return r && { fingerprint: r.fingerprint, hostId: r.host_id, issuedAt: r.issued_at, expiresAt: r.expires_at, tokenId: r.token_id, revokedAt: r.revoked_at };
+    return toCert(this.get.get(fp) as CertRow | undefined);
   }
 
-  revokeHost(hostId: string, at: string): number {
-    return this.revoke.run({ host_id: hostId, at }).changes;
+  activeFor(hostId: string, now: string): HostCertificate | undefined {
+    return toCert(this.active.get({ host_id: hostId, now }) as CertRow | undefined);
+  }
+
+  revokeHost(hostId: string, at: string, except = ''): number {
+    return this.revoke.run({ host_id: hostId, at, except }).changes;
   }
 }

@@ -190,8 +190,10 @@ export interface Store extends EventLogStore {
   // Host certificates (enrollment)
   addHostCertificate(cert: HostCertificate): void;
   getHostCertificate(fingerprint: string): HostCertificate | undefined;
-  /** Revokes every unrevoked certificate of the host; returns how many. */
-  revokeHostCertificates(hostId: string, at: string): number;
+  /** The host's certificate that is neither revoked nor expired at `now` (the one valid longest), if any. */
+  activeHostCertificate(hostId: string, now: string): HostCertificate | undefined;
+  /** Revokes every unrevoked certificate of the host but `except` (a fingerprint); returns how many. */
+  revokeHostCertificates(hostId: string, at: string, except?: string): number;
   /** Hosts whose every certificate is revoked: no deployment targets them. */
   revokedHostIds(): Set<string>;
 

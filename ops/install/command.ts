@@ -48,7 +48,7 @@ export function installCommand(service: ServiceName): Command {
       .option('--zone <zone>', 'availability zone')
       .option('--token <token>', 'enroll with this join token before the service starts (default $FERRY_JOIN_TOKEN); needs --ca-fingerprint')
       .option('--ca-fingerprint <sha256>', "the coordinator CA's SHA-256 fingerprint, as ferry-coordinator init printed it; needs --token")
-      .option('--reenroll', 'enroll again (new key and certificate) even when this host is enrolled already');
+      .option('--reenroll', 'enroll again (new key and certificate) even when this host is enrolled already; the coordinator takes only a token bound to this host id for that (ferry hosts reenroll ID)');
   } else {
     cmd
       .option('--data <dir>', 'data directory (default PREFIX/var/lib/ferry)')

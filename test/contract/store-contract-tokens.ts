@@ -6,7 +6,7 @@ import { at } from './store-builders.js';
 function aToken(over: Partial<TokenRecord> = {}): TokenRecord {
   return {
     id: 'abcdefghij01', role: 'deployer', secretHash: 'ab'.repeat(32), description: 'ci', createdAt: at(0),
-    expiresAt: null, usesLeft: null, revokedAt: null, createdBy: 'init', ...over,
+    expiresAt: null, usesLeft: null, revokedAt: null, createdBy: 'init', hostId: null, ...over,
   };
 }
 
@@ -76,5 +76,22 @@ export function hostCertificatesContract(test: StoreTest): void {
     t.equal(store.getHostCertificate('AA:02')?.revokedAt, at(5));
     t.equal(store.getHostCertificate('BB:01')?.revokedAt, null);
     t.equal(store.revokeHostCertificates('nobody', at(7)), 0);
+  });
+
+  test('a host\'s active certificate is one neither revoked nor expired; revoking may spare one', (t, store) => {
+    t.equal(store.activeHostCertificate('h1', at(1)), undefined, 'none yet');
+    store.addHostCertificate(cert('AA:01', 'h1'));
+    store.addHostCertificate({ ...cert('AA:02', 'h1'), expiresAt: at(100_000) });
+    t.equal(store.activeHostCertificate('h1', at(1))?.fingerprint, 'AA:02', 'the one valid longest');
+    t.equal(store.activeHostCertificate('h1', at(200_000)), undefined, 'expired ones do not count');
+    t.equal(store.revokeHostCertificates('h1', at(2), 'AA:02'), 1, 'all but the one spared');
+    t.equal(store.activeHostCertificate('h1', at(3))?.fingerprint, 'AA:02');
+    t.equal(store.revokeHostCertificates('h1', at(4)), 1);
+    t.equal(store.activeHostCertificate('h1', at(5)), undefined, 'revoked ones do not count');
+  });
+
+  test('a join token may be bound to one host id', (t, store, session) => {
+    store.createToken({ id: 'bound0000000', role: 'agent', secretHash: 'a'.repeat(64), description: '', createdAt: at(0), expiresAt: null, usesLeft: 1, revokedAt: null, createdBy: 'init', hostId: 'h1' });
+    t.equal((session.reopen?.() ?? store).getToken('bound0000000')?.hostId, 'h1');
   });
 }

@@ -46,7 +46,8 @@ interface Tls {
   caFile: string;
   fingerprint: string;
   admin: string;
-  mint(): Promise<string>;
+  /** A one-use join token; bound to `hostId` when given (ferry token create --host-id, what ferry hosts reenroll makes). */
+  mint(hostId?: string): Promise<string>;
   hosts(): Promise<any[]>;
   audit(): Promise<{ text: string; records: any[] }>;
 }
@@ -60,8 +61,8 @@ async function tlsCoordinator(t: Test): Promise<Tls> {
   const env = { FERRY_CA: caFile, FERRY_TOKEN: admin };
   return {
     c, caFile, fingerprint, admin,
-    mint: async () => {
-      const r = await ferry(c.address, ['token', 'create', '--role', 'agent', '--uses', '1', '--json'], { env });
+    mint: async (hostId?: string) => {
+      const r = await ferry(c.address, ['token', 'create', '--role', 'agent', '--uses', '1', ...(hostId ? ['--host-id', hostId] : []), '--json'], { env });
       t.equal(r.code, 0, r.stderr);
       return r.json.token as string;
     },
@@ -187,9 +188,9 @@ t.test('install enrolls against a real TLS coordinator, prints the supervisor co
   t.equal(plainRerun.code, 0, plainRerun.stderr);
   t.ok(plainRerun.json.steps.some((s: any) => s.kind === 'note' && s.text === `enrollment: host ${hostId} is enrolled (${root}/tls/agent.crt): the agent connects with mutual TLS`));
 
-  // --reenroll with a fresh token: a new key and certificate for the same host id.
+  // --reenroll with a token bound to this host id (an enrolled id takes no other: issue 15): a new key and certificate for the same host id.
   const keyBefore = await fs.readFile(`${root}/tls/agent.key`, 'utf8');
-  const second = await tls.mint();
+  const second = await tls.mint(hostId);
   const re = await runBin('ferry-agent', ['install', '--prefix', prefix, '--no-systemd', '--token', second, '--ca-fingerprint', tls.fingerprint, '--reenroll', '--json'], { timeoutMs: 120_000 });
   outputs.push(re);
   t.equal(re.code, 0, re.stderr);

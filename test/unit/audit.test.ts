@@ -1,5 +1,5 @@
 import t from 'tap';
-import { foldKey, peerAddress, redactSecret, summarizeRequest, summarizeResponse, type AuditEntry } from '../../coordinator/domain/audit.js';
+import { MAX_STORED_TEXT, boundEntry, foldKey, overflowEntry, peerAddress, redactSecret, summarizeRequest, summarizeResponse, type AuditEntry } from '../../coordinator/domain/audit.js';
 import { isMutating } from '../../coordinator/security/auth.js';
 import { REQUIRED_ROLE } from '../../coordinator/security/permissions.js';
 
@@ -32,13 +32,14 @@ t.test('a response contributes only the ids of what the call made', async t => {
   t.same(summarizeResponse(undefined), {});
 });
 
-t.test('refusals fold by caller, call, error and address (not port); nothing else folds', async t => {
+t.test('refusals and failures fold by caller, call, error and address (not port); successful calls never do', async t => {
   const refused: AuditEntry = { at: '', actor: 'anonymous', role: '', action: 'ControlService/ListHosts', peer: '10.0.0.2:5000', outcome: 'refused', code: 'UNAUTHENTICATED', message: 'm', target: {} };
   t.equal(foldKey(refused), foldKey({ ...refused, peer: '10.0.0.2:5001' }));
   t.not(foldKey(refused), foldKey({ ...refused, peer: '10.0.0.3:5000' }));
   t.not(foldKey(refused), foldKey({ ...refused, message: 'other' }));
   t.equal(foldKey({ ...refused, outcome: 'ok' }), undefined);
-  t.equal(foldKey({ ...refused, outcome: 'failed' }), undefined);
+  t.ok(foldKey({ ...refused, outcome: 'failed' }), 'a failed call folds too (an enrollment failing validation)');
+  t.not(foldKey({ ...refused, outcome: 'failed' }), foldKey(refused));
   t.equal(peerAddress('10.0.0.2:5000'), '10.0.0.2');
   t.equal(peerAddress('::ffff:127.0.0.1:40000'), '::ffff:127.0.0.1');
   t.equal(peerAddress('unix:/run/x'), 'unix:/run/x');
@@ -53,4 +54,20 @@ t.test('every call above viewer is audited except the admin reads; viewer calls 
   t.ok(isMutating('/ferry.v1.AgentService/Enroll'));
   t.notOk(isMutating('/ferry.v1.AgentService/Connect'), 'a stream is audited only when refused');
   t.notOk(isMutating('/ferry.v1.ControlService/NoSuchCall'));
+});
+
+t.test('a stored entry is bounded and its control characters escaped; an overflow entry folds per address', async t => {
+  const e: AuditEntry = {
+    at: '2026-01-01T00:00:00.000Z', actor: 'anonymous', role: 'agent', action: 'AgentService/Enroll', peer: '10.0.0.2:5000', outcome: 'failed',
+    code: 'INVALID_ARGUMENT', message: `host id \u001b]52;c;x\u0007 ${'h'.repeat(100_000)}`, target: { hostId: `\u001b[2J${'h'.repeat(1000)}`, tags: ['a\u009bb'] },
+  };
+  const b = boundEntry(e);
+  t.ok(b.message.length < MAX_STORED_TEXT + 40, 'the message is cut');
+  t.match(b.message, /^host id \\x1b\]52;c;x\\x07 h+…\(100018 characters\)$/);
+  t.match(b.target.hostId, /^\\x1b\[2J/);
+  t.same(b.target.tags, ['a\\x9bb'], 'C1 controls too');
+  const o1 = overflowEntry(e, 10);
+  const o2 = overflowEntry({ ...e, actor: 'join-token:x', action: 'ControlService/ListHosts', message: 'other', peer: '10.0.0.2:6000' }, 10);
+  t.equal(foldKey(o1), foldKey(o2), 'whatever the calls were, one address folds into one record');
+  t.not(foldKey(o1), foldKey({ ...o1, peer: '10.0.0.3:1' }));
 });
