@@ -7,7 +7,7 @@ import { deploymentOptions, waitOptions } from './deploy-options.js';
 /** The flags of `deploy create`, `deploy plan` and `schedule create` → the deployment request they describe. */
 
 /** Flags → CreateDeploymentRequest and the wait timeout; every flag checked before any call. */
-export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number } {
+export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number; followRollback?: boolean } {
   const request: CreateDeploymentRequest = opts.fromPlan !== undefined ? fromPlanRequest(opts) : deploymentRequest(opts);
   return { request, ...waitOptions(opts) };
 }

@@ -12,6 +12,8 @@ import { checkWindows, deploymentWait, groupWindowState, setGroupWindows } from 
 import type { CreateDeploymentRequest__Output } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
 import { hostState, livenessOf } from '../services/liveness.js';
 import { promote } from '../services/promote.js';
+import { listDeployments } from '../services/history.js';
+import { retryDeployment } from '../services/retry.js';
 import { stopDeployment } from '../services/stop.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
 import type { DeploymentDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
@@ -21,7 +23,7 @@ import type { StreamLogsRequest__Output } from '../../proto/gen/ferry/v1/StreamL
 import type { UploadRevisionRequest__Output } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
 import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
 import {
-  configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, scheduleToProto, tagSetsFromProto,
+  configToProto, deploymentToProto, detailToProto, groupToProto, hostDeploymentToProto, hostToProto, revisionToProto, scheduleToProto, tagSetsFromProto,
   windowsFromProto,
 } from './convert.js';
 import { triggerToProto } from './events-convert.js';
@@ -93,12 +95,13 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     }),
     GetDeployment: unary(req => detailToProto(getDeploymentView(ctx, req.id))),
     ListDeployments: unary(req => {
-      const group = req.group && req.application ? requireGroup(ctx, req.application, req.group) : undefined;
-      const list = ctx.store.listDeployments({
-        ...(req.application && { application: req.application }), ...(group && { groupId: group.id }), limit: req.limit || 50,
-      });
-      return { deployments: list.map(d => deploymentToProto(d, deploymentWait(ctx, d))) };
+      const list = listDeployments(ctx, { application: req.application, group: req.group, host: req.host, limit: req.limit || 50 });
+      return {
+        deployments: list.deployments.map(d => deploymentToProto(d, deploymentWait(ctx, d))),
+        hostResults: (list.hostResults ?? []).map(h => hostDeploymentToProto(h, list.hostname ?? h.hostId)),
+      };
     }),
+    RetryDeployment: unary(req => detailToProto(getDeploymentView(ctx, retryDeployment(ctx, req.id, req.requestedBy).id))),
     StopDeployment: unary(req => {
       stopDeployment(ctx, req.id, { by: req.requestedBy, reason: req.reason, rollback: req.rollback });
       return detailToProto(getDeploymentView(ctx, req.id));

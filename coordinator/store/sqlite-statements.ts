@@ -108,6 +108,7 @@ export function prepareStatements(db: Database) {
     listDeployments: p(`SELECT * FROM deployments
       WHERE (@application IS NULL OR application = @application) AND (@group_id IS NULL OR group_id = @group_id)
         AND ${STATUS_FILTER}
+        AND (@host_id IS NULL OR id IN (SELECT deployment_id FROM host_deployments WHERE host_id = @host_id))
       ORDER BY created_at DESC, rowid DESC LIMIT @limit`),
     transitionDeployment: perStatus(DEPLOYMENT_STATUSES, to => p(`UPDATE deployments
       SET status = ${sqlList([to])}, ${patchSql(DEPLOYMENT_PATCH_COLUMNS)}

@@ -206,6 +206,7 @@ export class SqliteStore implements Store {
     return this.st.listDeployments.all({
       application: filter.application ?? null,
       group_id: filter.groupId ?? null,
+      host_id: filter.hostId ?? null,
       statuses: filter.statuses === undefined ? null : JSON.stringify(filter.statuses),
       limit,
     }).map(rows.toDeployment);

@@ -42,6 +42,8 @@ export interface DeploymentFilter {
   application?: string;
   groupId?: string;
   statuses?: readonly DeploymentStatus[];
+  /** Only deployments with a target (host deployment) on this host: the host's history. */
+  hostId?: string;
   /** Newest first; default 50. */
   limit?: number;
 }

@@ -1,0 +1,55 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { startFleet } from '../helpers/fleet-fixture.js';
+import { ferry } from '../helpers/fleet.js';
+import { isRoot } from '../helpers/temp.js';
+
+/** Day-2 operations (issue 18) against a real coordinator and agents: host history, retry of the failed hosts. */
+
+const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
+
+t.test('deploy retry goes only to the hosts that failed; hosts show and deploy list --host give the host history', { skip: needsRoot }, async t => {
+  const f = await startFleet(t, ['h1', 'h2', 'h3'], { config: 'AllAtOnce' });
+  const fixed = path.join(f.dir, 'h2-fixed');
+  const v1 = await f.push(await f.bundle('v1', { ValidateService: `[ "$HOST_LABEL" != h2 ] || [ -e ${fixed} ] || { echo "h2 is broken" >&2; exit 9; }` }));
+  const first = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--wait', '--json'], { timeoutMs: 90_000 });
+  const firstId = first.json.deployment.id as string;
+  t.same(first.json.hosts.map((h: any) => `${h.hostId}:${h.status}`).sort(), ['h1:Succeeded', 'h2:Failed', 'h3:Succeeded']);
+
+  const tooEarly = await ferry(f.coordinator.address, ['deploy', 'retry', firstId, '--timeout', '1m']);
+  t.equal(tooEarly.code, 2, '--timeout without --wait is a usage error');
+  t.match(tooEarly.stderr, /--timeout: only with --wait/);
+
+  await fs.writeFile(fixed, '');
+  const retry = await ferry(f.coordinator.address, ['deploy', 'retry', firstId, '--wait', '--json'], { timeoutMs: 90_000 });
+  t.equal(retry.code, 0, retry.stderr);
+  t.match(retry.json, { exitCode: 0, outcome: 'succeeded' });
+  t.same(retry.json.hosts.map((h: any) => `${h.hostId}:${h.status}`), ['h2:Succeeded'], 'only the failed host');
+  t.equal(retry.json.deployment.revision, v1, 'the same revision');
+  t.equal(retry.json.deployment.configName, 'AllAtOnce', 'the same config');
+  t.match(retry.json.deployment.description, new RegExp(`^retry of ${firstId} on 1 host that did not succeed`));
+
+  const again = await ferry(f.coordinator.address, ['deploy', 'retry', retry.json.deployment.id]);
+  t.equal(again.code, 1, 'nothing left to retry is a refusal');
+  t.match(again.stderr, /has no host to retry: every host it targeted succeeded.*ferry deploy redeploy/);
+
+  const shown = await ferry(f.coordinator.address, ['hosts', 'show', 'h2', '--json']);
+  t.equal(shown.code, 0, shown.stderr);
+  // Catch-up (creator autoscaling) may also have sent v1 to the failed h2 once (issue 14 changes that rule): not counted here.
+  const history = shown.json.history.filter((e: any) => e.deployment.creator !== 'autoscaling');
+  t.same(history.map((e: any) => `${e.deployment.id}:${e.result.status}`), [`${retry.json.deployment.id}:Succeeded`, `${firstId}:Failed`],
+    'newest first, with the host\'s own outcome');
+  t.match(history[1].result, { errorCode: 'ScriptFailed' });
+  const text = await ferry(f.coordinator.address, ['hosts', 'show', 'h2']);
+  t.match(text.stdout, /Deployments \(newest first/);
+  t.match(text.stdout, new RegExp(`${firstId}\\s+shop/web\\s+${v1.slice(0, 12)}\\s+Failed\\s+\\S+\\s+ScriptFailed`));
+
+  const listed = await ferry(f.coordinator.address, ['deploy', 'list', '--host', 'h1', '--json']);
+  t.equal(listed.code, 0, listed.stderr);
+  t.same(listed.json.deployments.map((d: any) => d.id), [firstId], 'h1 was not part of the retry');
+  t.same(listed.json.hostResults.map((h: any) => h.status), ['Succeeded']);
+  const unknown = await ferry(f.coordinator.address, ['deploy', 'list', '--host', 'nope']);
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, /host nope is not registered/);
+});
