@@ -1,8 +1,11 @@
 import { promises as fs } from 'node:fs';
+import type * as Tap from 'tap';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import t from 'tap';
+import { REPO } from '../helpers/agent-cli.js';
 import { startFleet } from '../helpers/fleet-fixture.js';
-import { ferry } from '../helpers/fleet.js';
+import { ferry, waitFor } from '../helpers/fleet.js';
 import { isRoot } from '../helpers/temp.js';
 
 /** Day-2 operations (issue 18) against a real coordinator and agents: host history, retry of the failed hosts. */
@@ -52,4 +55,40 @@ t.test('deploy retry goes only to the hosts that failed; hosts show and deploy l
   const unknown = await ferry(f.coordinator.address, ['deploy', 'list', '--host', 'nope']);
   t.equal(unknown.code, 1);
   t.match(unknown.stderr, /host nope is not registered/);
+});
+
+/** `ferry ARGS` left running; what it printed so far, and its exit. */
+function follower(t: Tap.Test, address: string, args: string[]) {
+  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'ferry'), ...args], {
+    env: { ...process.env, NO_COLOR: '1', FERRY_COORDINATOR: address }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  const got = { stdout: '', stderr: '', exited: new Promise<number | null>(resolve => child.on('close', code => resolve(code))) };
+  child.stdout.on('data', (b: Buffer) => (got.stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (got.stderr += b.toString()));
+  return got;
+}
+
+t.test('events --follow and deploy logs --follow resume after a coordinator restart: nothing lost, nothing twice', { skip: needsRoot }, async t => {
+  const f = await startFleet(t, ['h1'], { fixedPort: true });
+  const gate = path.join(f.dir, 'gate');
+  const v1 = await f.push(await f.bundle('v1', { ApplicationStart: `echo before-restart; while [ ! -e ${gate} ]; do sleep 0.05; done; echo after-restart` }));
+  const created = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--json']);
+  t.equal(created.code, 0, created.stderr);
+  const id = created.json.deployment.id as string;
+  const events = follower(t, f.coordinator.address, ['events', '--follow', '--json']);
+  const logs = follower(t, f.coordinator.address, ['deploy', 'logs', id, '--follow']);
+  await waitFor('the hook to print before the restart', () => logs.stdout.includes('before-restart'));
+  await f.restartCoordinator();
+  await waitFor('both followers to notice', () => /lost the coordinator/.test(logs.stderr) && /lost the coordinator/.test(events.stderr));
+  await fs.writeFile(gate, '');
+  t.equal(await logs.exited, 0, `deploy logs --follow ended with the deployment: ${logs.stderr}`);
+  t.equal(logs.stdout.split('before-restart').length - 1, 1, 'the line before the restart, once');
+  t.equal(logs.stdout.split('after-restart').length - 1, 1, 'the line after the restart, once');
+  t.match(logs.stderr, `ferry: lost the coordinator while following the hook output of ${id}`);
+  await waitFor('the events follower to see the deployment succeed', () => events.stdout.includes('"kind":"DeploymentSuccess"'), 60_000);
+  const seqs = events.stdout.trim().split('\n').map(l => JSON.parse(l).seq as number);
+  t.same(seqs, [...new Set(seqs)].sort((a, b) => a - b), 'in order, none twice');
+  t.same(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i), 'none lost');
+  t.match(events.stderr, /ferry: lost the coordinator while following events \(after seq \d+\); reconnecting/);
 });
