@@ -3,7 +3,7 @@ import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { SETTLED_HOST_STATUSES } from '../domain/status.js';
 import type { BundleType } from '../domain/types.js';
-import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback, setGroupRollbackConfig } from '../services/catalog.js';
+import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback, setGroupConfig, setGroupRollbackConfig, setGroupTagSets } from '../services/catalog.js';
 import { manualRollback, redeploy } from '../services/rollback.js';
 import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
 import { type CreateDeploymentInput, createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
@@ -82,6 +82,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       if (req.setAlarms) setGroupAlarms(ctx, req.application, req.name, req.alarms);
       if (req.setRollbackConfig) setGroupRollbackConfig(ctx, req.application, req.name, req.rollbackConfig);
       if (req.setWindows) setGroupWindows(ctx, req.application, req.name, windowsFromProto(req.windows));
+      if (req.setTagSets) setGroupTagSets(ctx, req.application, req.name, tagSetsFromProto(req.tagSets));
+      if (req.configName) setGroupConfig(ctx, req.application, req.name, req.configName);
       return groupView(req.application, req.name);
     }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),

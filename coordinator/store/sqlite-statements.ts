@@ -76,6 +76,8 @@ export function prepareStatements(db: Database) {
 
     insertGroup: p(insert('deployment_groups', ['id', 'application', 'name', 'tag_sets', 'config_name', 'auto_rollback', 'alarms', 'rollback_config', 'windows', 'created_at'])),
     setGroupWindows: p('UPDATE deployment_groups SET windows = @windows WHERE id = @id'),
+    setGroupTagSets: p('UPDATE deployment_groups SET tag_sets = @tag_sets WHERE id = @id'),
+    setGroupConfig: p('UPDATE deployment_groups SET config_name = @config_name WHERE id = @id'),
     setGroupRollbackConfig: p('UPDATE deployment_groups SET rollback_config = @rollback_config WHERE id = @id'),
     setGroupAlarms: p('UPDATE deployment_groups SET alarms = @alarms WHERE id = @id'),
     setGroupAutoRollback: p('UPDATE deployment_groups SET auto_rollback = @auto_rollback WHERE id = @id'),

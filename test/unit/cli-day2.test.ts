@@ -113,3 +113,21 @@ t.test('deploy create --wait --follow-rollback follows the rollback and reports 
   t.match(slow.json, { outcome: 'timed-out', rollback: { deployment: { id: 'd-RB', status: 'InProgress' } } });
   t.match(slow.stderr, /its rollback d-RB is still InProgress/);
 });
+
+t.test('group update --tag-set replaces the tag sets, --config sets the config', async t => {
+  const fake = await startFakeControl(t);
+  const r = await ferry(fake, 'group', 'update', '--app', 'shop', '--name', 'web', '--tag-set', 'role=api', '--tag-set', 'env=prod', '--config', 'HalfAtATime');
+  t.equal(r.code, 0, r.stderr);
+  t.match(fake.requests('UpdateDeploymentGroup')[0], {
+    setTagSets: true, configName: 'HalfAtATime', setAlarms: false, setWindows: false,
+    tagSets: [{ filters: [{ key: 'role', value: 'api' }] }, { filters: [{ key: 'env', value: 'prod' }] }],
+  });
+  t.match(r.stdout, /\n  hosts: .*\n  config: /);
+  const none = await ferry(fake, 'group', 'update', '--app', 'shop', '--name', 'web');
+  t.equal(none.code, 2);
+  t.match(none.stderr, /--tag-set or --config/);
+  const bad = await ferry(fake, 'group', 'update', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web,');
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /--tag-set: 'role=web,': filter 2 is empty/);
+  t.equal(fake.requests('UpdateDeploymentGroup').length, 1, 'nothing sent for a bad flag');
+});
