@@ -1,4 +1,10 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
+import type * as Tap from 'tap';
+import { list as listTar } from 'tar';
+import { writeBundle } from '../helpers/bundle.js';
+import { tempDir } from '../helpers/temp.js';
 import { type FakeControl, T0, detail, hostDeployment, hostInfo, runFerry, startFakeControl } from '../helpers/fake-control.js';
 
 /** Day-2 commands (issue 18) of the real `bin/ferry` against the fake ControlService: what they send, print and exit with. */
@@ -130,4 +136,69 @@ t.test('group update --tag-set replaces the tag sets, --config sets the config',
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--tag-set: 'role=web,': filter 2 is empty/);
   t.equal(fake.requests('UpdateDeploymentGroup').length, 1, 'nothing sent for a bad flag');
+});
+
+async function appWithJunk(t: Tap.Test, ferryignore?: string): Promise<string> {
+  const dir = path.join(await tempDir(t), 'app');
+  await writeBundle(dir, {
+    appspec: { version: 0.0, os: 'linux', hooks: { ApplicationStart: [{ location: 'scripts/start.sh' }] } },
+    files: {
+      'web/index.html': 'v1', 'web/debug.log': 'noise', 'node_modules/x/index.js': 'dep', '.git/HEAD': 'ref: main', 'web/.git': 'gitdir: ../x',
+      'build/keep.txt': 'kept', '.env': 'SECRET=1',
+    },
+    scripts: { 'scripts/start.sh': 'echo started' },
+  });
+  if (ferryignore !== undefined) await fs.writeFile(path.join(dir, '.ferryignore'), ferryignore);
+  return dir;
+}
+
+async function tarPaths(t: Tap.Test, bytes: Buffer): Promise<string[]> {
+  const file = path.join(await tempDir(t), 'check.tgz');
+  await fs.writeFile(file, bytes);
+  const paths: string[] = [];
+  await listTar({ file, onReadEntry: e => void paths.push(e.path) });
+  return paths;
+}
+
+t.test('revision push leaves out .git always and what .ferryignore lists (gitignore syntax)', async t => {
+  const fake = await startFakeControl(t);
+  const app = await appWithJunk(t, '# build output stays\n*.log\nnode_modules/\n/.env\n');
+  const r = await ferry(fake, 'revision', 'push', app, '--app', 'shop');
+  t.equal(r.code, 0, r.stderr);
+  t.same(await tarPaths(t, fake.uploads[0]!.bytes), [
+    'appspec.yml', 'build/', 'build/keep.txt', 'scripts/', 'scripts/start.sh', 'web/', 'web/index.html',
+  ]);
+  const plain = await appWithJunk(t);
+  const r2 = await ferry(fake, 'revision', 'push', plain, '--app', 'shop');
+  t.equal(r2.code, 0, r2.stderr);
+  t.notOk((await tarPaths(t, fake.uploads[1]!.bytes)).some(p => p.includes('.git')), 'no .git, at any depth, without a .ferryignore');
+  const back = await appWithJunk(t, '!.git\n');
+  t.equal((await ferry(fake, 'revision', 'push', back, '--app', 'shop')).code, 0);
+  t.ok((await tarPaths(t, fake.uploads[2]!.bytes)).includes('.git/HEAD'), '!.git takes it back');
+});
+
+t.test('revision push --dry-run lists what was packed and left out, and sends nothing', async t => {
+  const fake = await startFakeControl(t);
+  const app = await appWithJunk(t, '*.log\nnode_modules/\n');
+  const text = await ferry(fake, 'revision', 'push', app, '--dry-run');
+  t.equal(text.code, 0, text.stderr);
+  t.match(text.stdout, /^dry run: nothing sent\. tgz \S+ \S+, sha256 [0-9a-f]{64}\npacked \(\d+\):\n  \.env\n  appspec\.yml\n/);
+  t.match(text.stdout, 'left out (5; .git and .ferryignore, plus the patterns in .ferryignore):\n  .ferryignore\n  .git/\n  node_modules/\n  web/.git\n  web/debug.log\n');
+  const json = await ferry(fake, 'revision', 'push', app, '--dry-run', '--json');
+  t.match(json.json, { dryRun: true, bundleType: 'tgz', digest: /^[0-9a-f]{64}$/, ignored: ['.ferryignore', '.git/', 'node_modules/', 'web/.git', 'web/debug.log'] });
+  t.ok(json.json.entries.includes('web/index.html'));
+  t.equal(fake.uploads.length, 0, 'nothing was sent');
+  t.same(fake.calls, []);
+  const noApp = await ferry(fake, 'revision', 'push', app);
+  t.equal(noApp.code, 2);
+  t.match(noApp.stderr, /--app: required/);
+});
+
+t.test('a .ferryignore that leaves out the appspec is refused, naming the file', async t => {
+  const fake = await startFakeControl(t);
+  const app = await appWithJunk(t, '*.yml\n');
+  const r = await ferry(fake, 'revision', 'push', app, '--app', 'shop');
+  t.equal(r.code, 2);
+  t.match(r.stderr, /\.ferryignore: it leaves out appspec\.yml, which a revision needs at its root/);
+  t.equal(fake.uploads.length, 0);
 });
