@@ -4,6 +4,7 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import ignore, { type Ignore } from 'ignore';
 import { create as createTar } from 'tar';
 import { FerryError, describeError } from '../common/errors.js';
 import { type BundleType, bundleTypeOf } from './args.js';
@@ -19,6 +20,8 @@ export interface PreparedBundle {
   size: number;
   /** For git revisions: the full commit id. */
   commit?: string;
+  /** A packed directory: its entries, and what was left out (the top of each subtree left out). */
+  packed?: { entries: string[]; ignored: string[] };
   /** Removes what preparing created (the temporary archive); the user's files stay. */
   cleanup(): Promise<void>;
 }
@@ -40,18 +43,43 @@ export function fileChunks(file: string, chunkBytes: number): AsyncIterable<Buff
   return createReadStream(file, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>;
 }
 
+/** The file at a pushed directory's root that lists what not to pack, in gitignore syntax. */
+export const FERRYIGNORE = '.ferryignore';
+/** Left out unless `.ferryignore` says otherwise (`!.git`): git's own data, and the ignore file. */
+const DEFAULT_IGNORES = ['.git', FERRYIGNORE];
+
+/**
+ * What a directory push leaves out: DEFAULT_IGNORES, then the patterns of DIR/.ferryignore (gitignore
+ * syntax, via the `ignore` package: negation, anchoring, `dir/`, `**` as git has them).
+ */
+export async function loadIgnore(dir: string): Promise<Ignore> {
+  const ig = ignore().add(DEFAULT_IGNORES);
+  const file = path.join(dir, FERRYIGNORE);
+  const text = await fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new FerryError('INVALID_ARGUMENT', `PATH: cannot read ${file}: ${describeError(err)}`, { cause: err });
+  });
+  if (text !== undefined) ig.add(text);
+  return ig;
+}
+
 /**
  * Every entry under `dir`, relative, depth-first with each directory's names sorted, so the same
- * tree always packs to the same bytes. Directories come before their contents.
+ * tree always packs to the same bytes. Directories come before their contents. With `ig`, an
+ * ignored entry is left out (a directory with everything in it) and recorded in `ignored`.
  */
-export async function packingOrder(dir: string, rel = ''): Promise<string[]> {
+export async function packingOrder(dir: string, rel = '', ig?: Ignore, ignored: string[] = []): Promise<string[]> {
   const names = (await fs.readdir(path.join(dir, rel))).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const out: string[] = [];
   for (const name of names) {
     const entry = rel === '' ? name : `${rel}/${name}`;
     const st = await fs.lstat(path.join(dir, entry));
+    if (ig?.ignores(st.isDirectory() ? `${entry}/` : entry)) {
+      ignored.push(st.isDirectory() ? `${entry}/` : entry);
+      continue;
+    }
     if (st.isDirectory()) {
-      out.push(entry, ...(await packingOrder(dir, entry)));
+      out.push(entry, ...(await packingOrder(dir, entry, ig, ignored)));
     } else if (st.isFile() || st.isSymbolicLink()) {
       out.push(entry);
     } else {
@@ -79,12 +107,20 @@ export async function prepareDirectory(dir: string): Promise<PreparedBundle> {
   if (!(await hasAppspecAtRoot(dir))) {
     throw new FerryError('INVALID_ARGUMENT', `PATH: ${dir} has no appspec.yml (or appspec.yaml) at its root; a revision needs one (see hooks-examples/)`);
   }
+  const ig = await loadIgnore(dir);
+  for (const name of APPSPEC_NAMES) {
+    if (ig.ignores(name) && (await fs.stat(path.join(dir, name)).catch(() => undefined))) {
+      throw new FerryError('INVALID_ARGUMENT', `${path.join(dir, FERRYIGNORE)}: it leaves out ${name}, which a revision needs at its root`);
+    }
+  }
+  const ignored: string[] = [];
+  const listed = await packingOrder(dir, '', ig, ignored);
   // node-tar reads a leading '@' as "append this archive": spell such names ./@name.
-  const entries = (await packingOrder(dir)).map(e => (e.startsWith('@') ? `./${e}` : e));
+  const entries = listed.map(e => (e.startsWith('@') ? `./${e}` : e));
   const tmp = await tempArchive('revision.tgz');
   try {
     await createTar({ file: tmp.file, gzip: true, cwd: dir, portable: true, noDirRecurse: true, follow: false }, entries);
-    return { file: tmp.file, bundleType: 'tgz', ...(await sha256File(tmp.file)), cleanup: tmp.cleanup };
+    return { file: tmp.file, bundleType: 'tgz', ...(await sha256File(tmp.file)), packed: { entries: listed, ignored }, cleanup: tmp.cleanup };
   } catch (err) {
     await tmp.cleanup();
     throw new FerryError('BUNDLE_REJECTED', `cannot pack ${dir}: ${describeError(err)}`, { cause: err });

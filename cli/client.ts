@@ -33,6 +33,7 @@ import type { ListRevisionsResponse__Output } from '../proto/gen/ferry/v1/ListRe
 import type { LogEntry__Output } from '../proto/gen/ferry/v1/LogEntry.js';
 import type { PromoteDeploymentRequest } from '../proto/gen/ferry/v1/PromoteDeploymentRequest.js';
 import type { PromoteDeploymentResponse__Output } from '../proto/gen/ferry/v1/PromoteDeploymentResponse.js';
+import type { RetryDeploymentRequest } from '../proto/gen/ferry/v1/RetryDeploymentRequest.js';
 import type { RevisionHeader } from '../proto/gen/ferry/v1/RevisionHeader.js';
 import type { StreamLogsRequest } from '../proto/gen/ferry/v1/StreamLogsRequest.js';
 import type { AuditRecord__Output } from '../proto/gen/ferry/v1/AuditRecord.js';
@@ -201,6 +202,9 @@ export class ControlApi {
   }
   redeployDeployment(req: GetDeploymentRequest) {
     return this.unary<GetDeploymentRequest, DeploymentDetail__Output>(this.client.redeployDeployment, req);
+  }
+  retryDeployment(req: RetryDeploymentRequest) {
+    return this.unary<RetryDeploymentRequest, DeploymentDetail__Output>(this.client.retryDeployment, req);
   }
   updateDeploymentGroup(req: UpdateDeploymentGroupRequest) {
     return this.unary<UpdateDeploymentGroupRequest, DeploymentGroup__Output>(this.client.updateDeploymentGroup, req);

@@ -44,9 +44,13 @@ export function deploymentOptions(opts: Record<string, unknown>): DeploymentOpti
   };
 }
 
-/** `--wait` and `--timeout` (only with --wait). */
-export function waitOptions(opts: Record<string, unknown>): { wait: boolean; timeoutMs?: number } {
+export const FOLLOW_ROLLBACK_HELP = 'with --wait: when the deployment is rolled back, follow the rollback to its end too; exit 4 once it succeeded, 1 if it failed as well';
+
+/** `--wait`, `--timeout` and `--follow-rollback` (the last two only with --wait). */
+export function waitOptions(opts: Record<string, unknown>): { wait: boolean; timeoutMs?: number; followRollback?: boolean } {
   const wait = opts.wait === true;
+  if (opts.followRollback === true && !wait) throw new FerryError('INVALID_ARGUMENT', '--follow-rollback: only with --wait');
+  if (opts.followRollback === true) return { ...waitOptions({ ...opts, followRollback: undefined }), followRollback: true };
   if (opts.timeout === undefined) return { wait };
   if (!wait) throw new FerryError('INVALID_ARGUMENT', '--timeout: only with --wait');
   return { wait, timeoutMs: parseDuration(String(opts.timeout), '--timeout') };

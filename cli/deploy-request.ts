@@ -7,7 +7,7 @@ import { deploymentOptions, waitOptions } from './deploy-options.js';
 /** The flags of `deploy create`, `deploy plan` and `schedule create` → the deployment request they describe. */
 
 /** Flags → CreateDeploymentRequest and the wait timeout; every flag checked before any call. */
-export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number } {
+export function createRequest(opts: Record<string, unknown>): { request: CreateDeploymentRequest; wait: boolean; timeoutMs?: number; followRollback?: boolean } {
   const request: CreateDeploymentRequest = opts.fromPlan !== undefined ? fromPlanRequest(opts) : deploymentRequest(opts);
   return { request, ...waitOptions(opts) };
 }
@@ -39,7 +39,7 @@ const SHAPING_FLAGS: readonly (readonly [string, string])[] = [
   ['app', '--app'], ['group', '--group'], ['revision', '--revision'], ['config', '--config'], ['description', '--description'],
   ['fileExistsBehavior', '--file-exists-behavior'], ['ignoreApplicationStopFailures', '--ignore-application-stop-failures'],
   ['autoRollback', '--auto-rollback'], ['approveAfter', '--approve-after'], ['minHealthyTime', '--min-healthy-time'],
-  ['ignoreAlarms', '--ignore-alarms'], ['requireAllHosts', '--require-all-hosts'],
+  ['ignoreAlarms', '--ignore-alarms'], ['ignoreWindow', '--ignore-window'], ['requireAllHosts', '--require-all-hosts'],
 ];
 
 export function conflicting(opts: Record<string, unknown>): string[] {

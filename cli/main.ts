@@ -17,6 +17,19 @@ process.on('beforeExit', () => {
   process.stderr.write('ferry: the command ended without an answer (an unexpected state inside ferry: please report it with the command you ran; exit 7)\n');
 });
 
+// `ferry … | head`: once the reader of stdout has gone, nothing more can be said to it. End at once,
+// quietly, with 0 — not with a stack trace and exit 1, which a pipeline would read as "deployment
+// Failed". (The command's own outcome is lost with the reader; `set -o pipefail` users asked for it.)
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') {
+      finished = true;
+      process.exit(EXIT.ok);
+    }
+    throw err;
+  });
+}
+
 // The `ferry` CLI: a client of the coordinator's ControlService (see README.md beside this file).
 runCli(process.argv.slice(2), {
   writer: processWriter,

@@ -107,6 +107,30 @@ export function deploymentTable(deployments: readonly Deployment__Output[], now:
   return table(['ID', 'APP', 'GROUP', 'REVISION', 'STATUS', 'CREATOR', 'CREATED', 'DURATION'], rows);
 }
 
+/**
+ * A host's history (`ferry hosts show H`, `ferry deploy list --host H`), newest first: each
+ * deployment that targeted it, with what happened on that host (its own status and error, which may
+ * differ from the deployment's) and when.
+ */
+export function hostHistoryTable(
+  deployments: readonly Deployment__Output[], results: readonly HostDeployment__Output[], c: Paint, indent = '',
+): string[] {
+  const rows = deployments.map((d, i) => {
+    const h = results[i];
+    const err = h ? errorText(h.errorCode, h.errorMessage).split('\n')[0] ?? '' : '';
+    return [
+      d.id,
+      `${d.application}/${d.groupName}`,
+      shortDigest(d.revision),
+      h ? colorStatus(h.status, c) : NONE,
+      colorStatus(d.status, c),
+      orNone(err),
+      formatTime(h?.completedAt || h?.startedAt || d.createdAt),
+    ];
+  });
+  return table(['DEPLOYMENT', 'GROUP', 'REVISION', 'ON HOST', 'DEPLOYMENT STATUS', 'ERROR', 'WHEN'], rows, indent);
+}
+
 /** The longest lifecycle event name (BeforeBlockTraffic), so log columns line up. */
 const EVENT_WIDTH = 18;
 

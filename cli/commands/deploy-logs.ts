@@ -5,6 +5,7 @@ import type { LogEntry__Output } from '../../proto/gen/ferry/v1/LogEntry.js';
 import { requireText } from '../args.js';
 import { hostName } from '../progress.js';
 import { logLine } from '../render-deployment.js';
+import { resumable } from '../resume.js';
 import type { Runner } from '../session.js';
 
 /** `--host` by id or hostname → the host id StreamLogs wants. */
@@ -24,7 +25,7 @@ export function registerLogsCommand(deploy: Command, r: Runner): void {
         'ferry deploy logs d-123 --json | jq -r \'.entries[] | select(.stream == "stderr") | .line\'',
       ])
       .option('--host <host>', 'only this host (id or hostname)')
-      .option('--follow', 'keep printing new lines until the deployment ends'),
+      .option('--follow', 'keep printing new lines until the deployment ends; resumes after the last line when the coordinator restarts'),
     async (s, [idArg], opts) => {
       const id = requireText(idArg, 'ID');
       const api = s.api();
@@ -34,7 +35,11 @@ export function registerLogsCommand(deploy: Command, r: Runner): void {
       const width = Math.max(4, ...[...names.values()].map(n => n.length));
       const entries: LogEntry__Output[] = [];
       let count = 0;
-      for await (const e of api.streamLogs({ deploymentId: id, hostId, follow: opts.follow === true })) {
+      const follow = opts.follow === true;
+      const stream = follow
+        ? resumable<LogEntry__Output>(s, { what: `the hook output of ${id}`, after: 0, endIsBreak: false, seqOf: e => Number(e.seq), open: after => api.streamLogs({ deploymentId: id, hostId, follow, afterSeq: after }) })
+        : api.streamLogs({ deploymentId: id, hostId, follow });
+      for await (const e of stream) {
         count++;
         if (s.out.json) entries.push(e);
         else s.out.line(logLine(e, names.get(e.hostId) ?? e.hostId, width, s.out.c));

@@ -26,6 +26,7 @@ export function registerPlanCommand(deploy: Command, r: Runner): void {
       .option('--approve-after <n|first-zone>', 'pause for approval once N hosts succeeded (or after the first zone)')
       .option('--min-healthy-time <duration>', 'bake time per host')
       .option('--ignore-alarms', 'the group\'s health alarms do not stop this deployment')
+      .option('--ignore-window', 'emergencies: plan it to start now even outside the group\'s deployment windows')
       .option('--show <id>', 'print a plan made before (all other flags must be absent)'),
     async (s, _args, opts) => {
       let plan;

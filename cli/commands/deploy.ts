@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { FerryError } from '../../common/errors.js';
 import { parsePositiveInt, requireText } from '../args.js';
-import { withDeploymentOptions } from '../deploy-options.js';
+import { FOLLOW_ROLLBACK_HELP, withDeploymentOptions } from '../deploy-options.js';
 import { followDeployment } from '../follow.js';
 import { shortDigest } from '../format.js';
-import { deploymentLines, deploymentTable } from '../render-deployment.js';
+import { deploymentLines, deploymentTable, hostHistoryTable } from '../render-deployment.js';
 import type { Runner } from '../session.js';
+import { registerAgainCommands } from './deploy-again.js';
 import { registerLogsCommand } from './deploy-logs.js';
 import { registerPlanCommand } from './deploy-plan.js';
 import { createRequest, requester } from '../deploy-request.js';
@@ -24,6 +25,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         'ferry deploy create --app shop --group web --revision latest',
         'ferry deploy create --app shop --group web --revision 3f2a9c1e --wait --timeout 30m',
         'ferry deploy create --app shop --group web --revision latest --wait --json > result.json   # CI: exit code says how it ended',
+        'ferry deploy create --app shop --group web --revision latest --wait --follow-rollback   # exit 4 only once the rollback ended',
         'ferry deploy create --from-plan p-7KQ2M9X1A --wait   # exactly what ferry deploy plan showed',
         'ferry deploy create --app shop --group web --revision latest --at 2026-12-01T02:00Z   # one scheduled deployment (ferry schedule list)',
         'ferry deploy create --app shop --group web --revision 3f2a9c1e --ignore-window   # emergencies: the group\'s windows do not hold it',
@@ -33,9 +35,10 @@ export function registerDeployCommands(program: Command, r: Runner): void {
       .option('--revision <digest|prefix|latest>', 'a digest, a unique prefix of at least 8 hex digits, or latest (required, unless --from-plan)')
       .option('--from-plan <id>', 'execute a plan made by ferry deploy plan: its revision, config and options; refused if the group or its hosts changed since')
       .option('--ignore-window', 'emergencies: start now even outside the group\'s deployment windows')
+      .option('--follow-rollback', FOLLOW_ROLLBACK_HELP)
       .option('--at <time>', 'create the deployment later, at this ISO 8601 time (e.g. 2026-12-01T02:00Z): a one-shot schedule')),
     async (s, _args, opts) => {
-      const { request, wait, timeoutMs } = createRequest(opts);
+      const { request, wait, timeoutMs, followRollback } = createRequest(opts);
       if (opts.at !== undefined) return scheduleOnce(s, request, String(opts.at), wait);
       const created = await s.api().createDeployment(request);
       const d = created.deployment;
@@ -50,7 +53,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         return;
       }
       s.out.line(d.id);
-      return followDeployment(s, d.id, { ...(timeoutMs !== undefined && { timeoutMs }) });
+      return followDeployment(s, d.id, { ...(timeoutMs !== undefined && { timeoutMs }), ...(followRollback && { followRollback }) });
     },
   );
 
@@ -68,20 +71,27 @@ export function registerDeployCommands(program: Command, r: Runner): void {
 
   r.action(
     r
-      .leaf(deploy, 'list', 'list deployments, newest first', ['ferry deploy list', 'ferry deploy list --app shop --group web --limit 5'])
+      .leaf(deploy, 'list', 'list deployments, newest first; with --host, the history of one host', [
+        'ferry deploy list', 'ferry deploy list --app shop --group web --limit 5', 'ferry deploy list --host web-1   # what touched this host, and how it went there',
+      ])
       .option('--app <app>', 'only this application\'s')
       .option('--group <group>', 'only this group\'s (with --app)')
+      .option('--host <host>', 'only deployments that targeted this host (id, or hostname when unique), with its status and error there')
       .option('--limit <n>', 'at most this many', '20'),
     async (s, _args, opts) => {
       if (opts.group !== undefined && opts.app === undefined) throw new FerryError('INVALID_ARGUMENT', '--group: give --app too');
+      const host = opts.host === undefined ? '' : requireText(String(opts.host), '--host');
       const res = await s.api().listDeployments({
         application: (opts.app as string | undefined) ?? '',
         group: (opts.group as string | undefined) ?? '',
         limit: parsePositiveInt(String(opts.limit), '--limit'),
+        ...(host && { host }),
       });
       if (s.out.json) return s.out.document(res);
-      if (res.deployments.length === 0) return s.out.line('no deployments yet: start one with ferry deploy create');
-      s.out.lines(deploymentTable(res.deployments, s.now, s.out.c));
+      if (res.deployments.length === 0) {
+        return s.out.line(host ? `no deployment has targeted host ${host} yet` : 'no deployments yet: start one with ferry deploy create');
+      }
+      s.out.lines(host ? hostHistoryTable(res.deployments, res.hostResults, s.out.c) : deploymentTable(res.deployments, s.now, s.out.c));
     },
   );
 
@@ -121,34 +131,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
     );
   }
 
-  r.action(
-    r.leaf(deploy, 'rollback <id>', 'roll an ended deployment back: a new deployment of the revision before it, to the hosts it touched', [
-      'ferry deploy rollback d-123',
-      'ferry deploy rollback d-123 --json | jq -r .deployment.id',
-    ]),
-    async (s, [id]) => {
-      const detail = await s.api().rollbackDeployment({ id: requireText(id, 'ID') });
-      if (s.out.json) return s.out.document(detail);
-      const d = detail.deployment!;
-      s.out.line(d.id);
-      s.out.line(`rollback ${d.id} of ${d.rollbackOf}: revision ${shortDigest(d.revision)} to ${detail.hosts.length || 'the'} host(s) it touched (${d.status})`);
-      s.out.line(`follow it: ferry deploy status ${d.id}`);
-    },
-  );
-
-  r.action(
-    r.leaf(deploy, 'redeploy <id>', 'deploy the same revision with the same config and options again, to the whole group', [
-      'ferry deploy redeploy d-123',
-    ]),
-    async (s, [id]) => {
-      const detail = await s.api().redeployDeployment({ id: requireText(id, 'ID') });
-      if (s.out.json) return s.out.document(detail);
-      const d = detail.deployment!;
-      s.out.line(d.id);
-      s.out.line(`redeploy ${d.id}: revision ${shortDigest(d.revision)} to ${d.application}/${d.groupName} (${d.status})`);
-    },
-  );
-
+  registerAgainCommands(deploy, r);
   registerLogsCommand(deploy, r);
   registerPlanCommand(deploy, r);
   registerWaitCommand(deploy, r);

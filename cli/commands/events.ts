@@ -3,6 +3,7 @@ import { FerryError } from '../../common/errors.js';
 import type { Event__Output } from '../../proto/gen/ferry/v1/Event.js';
 import { NONE } from '../format.js';
 import type { Paint } from '../output.js';
+import { resumable } from '../resume.js';
 import type { Runner } from '../session.js';
 
 /** `--since SEQ`: a whole number ≥ 0 (events after it). */
@@ -52,7 +53,7 @@ export function registerEventsCommand(program: Command, r: Runner): void {
     ])
     .option('--since <seq>', 'only events after this sequence number (default 0: from the oldest kept)')
     .option('--app <app>', 'only this application\'s events')
-    .option('--follow', 'keep printing new events until interrupted (Ctrl-C)');
+    .option('--follow', 'keep printing new events until interrupted (Ctrl-C); resumes after the last seq when the coordinator restarts');
   const json = cmd.options.find(o => o.long === '--json');
   if (json) json.description = 'print one JSON object per line (each with its seq), not one document, so --follow can stream';
   r.action(cmd, async (s, _args, opts) => {
@@ -60,7 +61,11 @@ export function registerEventsCommand(program: Command, r: Runner): void {
     const app = opts.app === undefined ? '' : String(opts.app).trim();
     if (opts.app !== undefined && app === '') throw new FerryError('INVALID_ARGUMENT', '--app: give an application name');
     let count = 0;
-    for await (const e of s.api().streamEvents({ sinceSeq: since, application: app, follow: opts.follow === true })) {
+    const follow = opts.follow === true;
+    const stream = follow
+      ? resumable<Event__Output>(s, { what: 'events', after: since, endIsBreak: true, seqOf: e => Number(e.seq), open: after => s.api().streamEvents({ sinceSeq: after, application: app, follow }) })
+      : s.api().streamEvents({ sinceSeq: since, application: app, follow });
+    for await (const e of stream) {
       count++;
       if (s.out.json) s.out.w.out(JSON.stringify(eventJson(e)) + '\n');
       else s.out.line(eventLine(e, s.out.c));

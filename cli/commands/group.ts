@@ -92,6 +92,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
         'ferry group update --app shop --name web --auto-rollback none',
         'ferry group update --app shop --name web --window "0 2 * * *" --window-duration 4h   # replaces the windows',
         'ferry group update --app shop --name web --no-window   # no windows: deployments start at any time',
+        'ferry group update --app shop --name web --tag-set role=web --tag-set env=prod --config HalfAtATime   # replaces the tag sets',
       ])
       .requiredOption('--app <app>', 'the application')
       .requiredOption('--name <group>', 'the group\'s name')
@@ -102,7 +103,9 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       .option('--window <cron>', 'replace the group\'s deployment windows with these (repeatable; with --window-duration)', collect, [])
       .option('--window-duration <duration>', 'how long each window stays open (e.g. 8h)')
       .option('--window-timezone <tz>', 'the IANA timezone of the window expressions (default UTC)')
-      .option('--no-window', 'remove every deployment window of the group'),
+      .option('--no-window', 'remove every deployment window of the group')
+      .option('--tag-set <filters>', 'replace the group\'s tag sets with these (as group create; repeat for AND); deployments already started keep their hosts', collect, [])
+      .option('--config <config>', 'the deployment config of the group\'s next deployments'),
     async (s, _args, opts) => {
       const alarms = opts.alarm as string[];
       const setAlarms = alarms.length > 0 || opts.alarms === false;
@@ -112,8 +115,11 @@ export function registerGroupCommands(program: Command, r: Runner): void {
         throw new FerryError('INVALID_ARGUMENT', '--no-window: not with --window-duration or --window-timezone');
       }
       const windows = clearWindows ? [] : parseWindowFlags(opts);
-      if (opts.autoRollback === undefined && !setAlarms && !setRollbackConfig && windows === undefined) {
-        throw new FerryError('INVALID_ARGUMENT', 'give --auto-rollback, --alarm, --no-alarms, --rollback-config, --window or --no-window');
+      const tagSetFlags = opts.tagSet as string[];
+      const tagSets = tagSetFlags.length > 0 ? parseTagSets(tagSetFlags) : undefined;
+      const configName = opts.config === undefined ? '' : requireText(String(opts.config), '--config');
+      if (opts.autoRollback === undefined && !setAlarms && !setRollbackConfig && windows === undefined && !tagSets && !configName) {
+        throw new FerryError('INVALID_ARGUMENT', 'give --auto-rollback, --alarm, --no-alarms, --rollback-config, --window, --no-window, --tag-set or --config');
       }
       const updated = await s.api().updateDeploymentGroup({
         application: requireText(opts.app as string, '--app'),
@@ -126,9 +132,14 @@ export function registerGroupCommands(program: Command, r: Runner): void {
         setRollbackConfig,
         windows: windows ?? [],
         setWindows: windows !== undefined,
+        tagSets: tagSets ?? [],
+        setTagSets: tagSets !== undefined,
+        configName,
       });
       if (s.out.json) return s.out.document(updated);
       s.out.line(`updated deployment group ${updated.application}/${updated.name}: auto-rollback ${updated.autoRollback.join(',') || 'none'}; alarms: ${updated.alarms.join('; ') || 'none'}`);
+      if (tagSets) s.out.line(`  hosts: ${formatTagSets(updated.tagSets)}; ${updated.matchingHostIds.length} connected host(s) match now`);
+      if (configName) s.out.line(`  config: ${updated.configName}`);
       if (windows !== undefined) {
         s.out.line(`  windows: ${updated.windows.map(formatWindow).join('; ') || 'none (deployments start at any time)'}${updated.windows.length > 0 ? `; now ${windowNow(updated)}` : ''}`);
       }

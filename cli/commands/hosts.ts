@@ -1,10 +1,26 @@
 import type { Command } from 'commander';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { FerryError } from '../../common/errors.js';
+import { grpcCodeOf } from '../exit-codes.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
-import { parseDuration, requireText } from '../args.js';
+import { parseDuration, parsePositiveInt, requireText } from '../args.js';
 import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table } from '../format.js';
 import { COLORS, type Paint } from '../output.js';
-import { colorStatus } from '../render-deployment.js';
-import type { Runner } from '../session.js';
+import { colorStatus, hostHistoryTable } from '../render-deployment.js';
+import type { Runner, Session } from '../session.js';
+
+/** A host by its id, else the one host with this hostname (so `ferry hosts show web-1` works too). */
+async function getHostByRef(s: Session, ref: string): Promise<HostInfo__Output> {
+  try {
+    return await s.api().getHost({ id: ref });
+  } catch (err) {
+    if (grpcCodeOf(err) !== grpcStatus.NOT_FOUND) throw err;
+    const named = (await s.api().listHosts()).hosts.filter(h => h.hostname === ref);
+    if (named.length === 1) return named[0]!;
+    if (named.length > 1) throw new FerryError('INVALID_ARGUMENT', `ID: hostname ${ref} is shared by hosts ${named.map(h => h.id).join(', ')}; give the host id`);
+    throw err;
+  }
+}
 
 /** connected / reconnecting / lost, as the coordinator judges it from the agent's heartbeats. */
 export function hostState(h: HostInfo__Output, now: number, c: Paint): string {
@@ -67,11 +83,26 @@ export function registerHostsCommands(program: Command, r: Runner): void {
     s.out.lines(hostsTable(res.hosts, s.now, s.out.c));
   });
 
-  r.action(r.leaf(hosts, 'show <id>', 'show a host, with its facts (OS, kernel, CPUs, memory, disk) and revisions', ['ferry hosts show h-123']), async (s, [id]) => {
-    const h = await s.api().getHost({ id: requireText(id, 'ID') });
-    if (s.out.json) return s.out.document(h);
-    s.out.lines(hostLines(h, s.now, s.out.c));
-  });
+  r.action(
+    r.leaf(hosts, 'show <id>', 'show a host: its facts (OS, kernel, CPUs, memory, disk), revisions, and the deployments that touched it (newest first)', [
+      'ferry hosts show h-123',
+      'ferry hosts show web-1 --limit 50',
+      "ferry hosts show h-123 --json | jq '.history[] | select(.result.status == \"Failed\")'",
+    ]).option('--limit <n>', 'at most this many deployments in its history', '10'),
+    async (s, [id], opts) => {
+      const ref = requireText(id, 'ID');
+      const limit = parsePositiveInt(String(opts.limit), '--limit');
+      const h = await getHostByRef(s, ref);
+      const res = await s.api().listDeployments({ application: '', group: '', host: h.id, limit });
+      const history = res.deployments.map((deployment, i) => ({ deployment, result: res.hostResults[i] ?? null }));
+      if (s.out.json) return s.out.document({ ...h, history });
+      s.out.lines(hostLines(h, s.now, s.out.c));
+      s.out.line('');
+      s.out.line(`Deployments (newest first, at most ${limit}; more with ferry deploy list --host ${h.id} --limit N):`);
+      if (history.length === 0) s.out.line('  none has targeted this host yet');
+      else s.out.lines(hostHistoryTable(res.deployments, res.hostResults, s.out.c, '  '));
+    },
+  );
 
   r.action(r.leaf(hosts, 'revoke <id>', "revoke the host's certificates: it is disconnected and cannot reconnect until enrolled again", ['ferry hosts revoke web-1']), async (s, [id]) => {
     const res = await s.api().revokeHost(requireText(id, 'ID'));

@@ -4,13 +4,14 @@ import type { Command } from 'commander';
 import { FerryError } from '../../common/errors.js';
 import type { UploadRevisionResponse__Output } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
 import { requireText } from '../args.js';
-import { type PreparedBundle, fileChunks, prepareArchive, prepareDirectory, prepareGit } from '../bundle.js';
+import { FERRYIGNORE, type PreparedBundle, fileChunks, prepareArchive, prepareDirectory, prepareGit } from '../bundle.js';
 import { CLI_DEFAULTS } from '../config.js';
 import { NONE, formatBytes, formatTime, orNone, shortDigest, table } from '../format.js';
 import type { Runner, Session } from '../session.js';
 
 interface PushOptions {
-  app: string;
+  app?: string;
+  dryRun?: boolean;
   description?: string;
   git?: string;
   commit?: string;
@@ -41,6 +42,24 @@ export function pushLines(res: UploadRevisionResponse__Output, bundle: Pick<Prep
   ];
 }
 
+/** `revision push --dry-run`: what was packed (for a directory: each entry, and what was left out). */
+function dryRun(s: Session, bundle: PreparedBundle): void {
+  const { entries = [], ignored = [] } = bundle.packed ?? {};
+  if (s.out.json) {
+    s.out.document({
+      dryRun: true, bundleType: bundle.bundleType, size: bundle.size, digest: bundle.digest, commit: bundle.commit ?? '',
+      ...(bundle.packed && { entries, ignored }),
+    });
+    return;
+  }
+  s.out.line(`dry run: nothing sent. ${bundle.bundleType} ${formatBytes(bundle.size)}, sha256 ${bundle.digest}${bundle.commit ? `, commit ${bundle.commit.slice(0, 12)}` : ''}`);
+  if (!bundle.packed) return;
+  s.out.line(`packed (${entries.length}):`);
+  s.out.lines(entries.map(e => `  ${e}`));
+  s.out.line(`left out (${ignored.length}; .git and ${FERRYIGNORE}, plus the patterns in ${FERRYIGNORE}):`);
+  s.out.lines(ignored.length === 0 ? ['  nothing'] : ignored.map(e => `  ${e}`));
+}
+
 export function registerRevisionCommands(program: Command, r: Runner): void {
   const revision = program
     .command('revision')
@@ -54,16 +73,20 @@ export function registerRevisionCommands(program: Command, r: Runner): void {
         'ferry revision push build/my-app.tgz --app shop',
         'ferry revision push --git . --commit v1.4.2 --app shop',
         'digest=$(ferry revision push ./my-app --app shop --json | jq -r .revision.digest)',
+        'ferry revision push ./my-app --dry-run   # what would be packed (.git and .ferryignore\'s patterns left out); nothing is sent',
       ])
-      .requiredOption('--app <app>', 'the application')
+      .option('--app <app>', 'the application (required, unless --dry-run)')
+      .option('--dry-run', 'pack, then list what was packed and left out, with size and digest; send nothing')
       .option('--description <text>', 'a note stored with the revision')
       .option('--git <repo-dir>', 'push a commit of this git repository (git archive) instead of PATH')
       .option('--commit <rev>', 'with --git: the commit, branch or tag (HEAD when not given)'),
     async (s, [pathArg], raw) => {
       const opts = raw as unknown as PushOptions;
-      const application = requireText(opts.app, '--app');
+      if (!opts.dryRun && opts.app === undefined) throw new FerryError('INVALID_ARGUMENT', "--app: required (the application the revision belongs to)");
+      const application = opts.app === undefined ? '' : requireText(opts.app, '--app');
       const bundle = await prepare(s, pathArg, opts);
       try {
+        if (opts.dryRun) return dryRun(s, bundle);
         const res = await s.api().uploadRevision(
           {
             application,

@@ -100,7 +100,8 @@ export function planInstall(input: PlanInput): InstallPlan {
   };
 
   for (const [i, f] of spec.files.entries()) {
-    const src = f.source === '/' ? input.revisionDir : path.join(input.revisionDir, f.source);
+    // One resolution for the agent and the plan preview: `app/`, `app/.` and `app` name the same entry.
+    const src = f.source === '/' ? input.revisionDir : path.join(input.revisionDir, f.source).replace(/(?<=.)\/+$/, '');
     const dest = path.resolve(f.destination);
     const k = fs.kind(src);
     if (k === undefined) fail(f.line, `files[${i}].source '${f.source}' does not exist in the revision`);

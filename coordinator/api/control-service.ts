@@ -4,7 +4,7 @@ import { type Context, iso } from '../context.js';
 import type { Caller } from '../security/auth.js';
 import { SETTLED_HOST_STATUSES } from '../domain/status.js';
 import type { BundleType } from '../domain/types.js';
-import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback, setGroupRollbackConfig } from '../services/catalog.js';
+import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback, setGroupConfig, setGroupRollbackConfig, setGroupTagSets } from '../services/catalog.js';
 import { manualRollback, redeploy } from '../services/rollback.js';
 import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
 import { type CreateDeploymentInput, createDeployment, getDeploymentView, isTerminal, requireGroup } from '../services/deployments.js';
@@ -13,6 +13,8 @@ import { checkWindows, deploymentWait, groupWindowState, setGroupWindows } from 
 import type { CreateDeploymentRequest__Output } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
 import { hostStateOf } from '../services/liveness.js';
 import { promote } from '../services/promote.js';
+import { listDeployments } from '../services/history.js';
+import { retryDeployment } from '../services/retry.js';
 import { stopDeployment } from '../services/stop.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
 import type { DeploymentDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
@@ -22,7 +24,7 @@ import type { StreamLogsRequest__Output } from '../../proto/gen/ferry/v1/StreamL
 import type { UploadRevisionRequest__Output } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
 import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
 import {
-  configToProto, deploymentToProto, detailToProto, groupToProto, hostToProto, revisionToProto, scheduleToProto, tagSetsFromProto,
+  configToProto, deploymentToProto, detailToProto, groupToProto, hostDeploymentToProto, hostToProto, revisionToProto, scheduleToProto, tagSetsFromProto,
   windowsFromProto,
 } from './convert.js';
 import { triggerToProto } from './events-convert.js';
@@ -81,6 +83,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       if (req.setAlarms) setGroupAlarms(ctx, req.application, req.name, req.alarms);
       if (req.setRollbackConfig) setGroupRollbackConfig(ctx, req.application, req.name, req.rollbackConfig);
       if (req.setWindows) setGroupWindows(ctx, req.application, req.name, windowsFromProto(req.windows));
+      if (req.setTagSets) setGroupTagSets(ctx, req.application, req.name, tagSetsFromProto(req.tagSets));
+      if (req.configName) setGroupConfig(ctx, req.application, req.name, req.configName);
       return groupView(req.application, req.name);
     }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
@@ -94,12 +98,13 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     }),
     GetDeployment: unary(req => detailToProto(getDeploymentView(ctx, req.id))),
     ListDeployments: unary(req => {
-      const group = req.group && req.application ? requireGroup(ctx, req.application, req.group) : undefined;
-      const list = ctx.store.listDeployments({
-        ...(req.application && { application: req.application }), ...(group && { groupId: group.id }), limit: req.limit || 50,
-      });
-      return { deployments: list.map(d => deploymentToProto(d, deploymentWait(ctx, d))) };
+      const list = listDeployments(ctx, { application: req.application, group: req.group, host: req.host, limit: req.limit || 50 });
+      return {
+        deployments: list.deployments.map(d => deploymentToProto(d, deploymentWait(ctx, d))),
+        hostResults: (list.hostResults ?? []).map(h => hostDeploymentToProto(h, list.hostname ?? h.hostId)),
+      };
     }),
+    RetryDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, retryDeployment(ctx, req.id, actorOf(ctx, caller)).id))),
     // Who did it comes from the credentials (actorOf), never from the client's requested_by.
     StopDeployment: unaryAs((req, caller) => {
       stopDeployment(ctx, req.id, { by: actorOf(ctx, caller), reason: req.reason, rollback: req.rollback });

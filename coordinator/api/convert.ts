@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentConfig, DeploymentGroup, Host, MinimumHealthy, Revision, TagSets } from '../domain/types.js';
+import type { Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, MinimumHealthy, Revision, TagSets } from '../domain/types.js';
 import type { DeploymentView } from '../services/deployments.js';
 import type { WindowWait } from '../services/windows.js';
 import type { Schedule } from '../domain/schedules.js';
@@ -9,6 +9,7 @@ import type { DeploymentConfig as PConfig } from '../../proto/gen/ferry/v1/Deplo
 import type { DeploymentDetail as PDetail } from '../../proto/gen/ferry/v1/DeploymentDetail.js';
 import type { Deployment as PDeployment } from '../../proto/gen/ferry/v1/Deployment.js';
 import type { DeploymentGroup as PGroup } from '../../proto/gen/ferry/v1/DeploymentGroup.js';
+import type { HostDeployment as PHostDeployment } from '../../proto/gen/ferry/v1/HostDeployment.js';
 import type { HostInfo as PHost } from '../../proto/gen/ferry/v1/HostInfo.js';
 import type { Revision as PRevision } from '../../proto/gen/ferry/v1/Revision.js';
 import type { TagSet__Output } from '../../proto/gen/ferry/v1/TagSet.js';
@@ -92,6 +93,14 @@ export function detailToProto(v: DeploymentView): PDetail {
         startedAt: e.startedAt ?? '', endedAt: e.endedAt ?? '', durationMs: e.durationMs ?? 0,
       })),
     })),
+  };
+}
+
+/** One host's part in a deployment, without its lifecycle events (a host's history). */
+export function hostDeploymentToProto(h: HostDeployment, hostname: string): PHostDeployment {
+  return {
+    hostId: h.hostId, hostname, status: h.status, currentEvent: h.currentEvent ?? '', errorCode: h.errorCode ?? '',
+    errorMessage: h.errorMessage ?? '', startedAt: h.startedAt ?? '', completedAt: h.completedAt ?? '', zone: '', events: [],
   };
 }
 

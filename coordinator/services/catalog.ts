@@ -107,11 +107,7 @@ export function createGroup(ctx: Context, input: { application: string; name: st
   }
   const configName = input.configName || 'OneAtATime';
   if (!ctx.store.getConfig(configName)) throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
-  const sets = input.tagSets.filter(s => s.length > 0);
-  if (sets.length === 0) throw new FerryError('INVALID_ARGUMENT', 'a deployment group needs at least one --tag-set (e.g. --tag-set role=web)');
-  if (sets.length > 3 || sets.some(s => s.length > 10)) {
-    throw new FerryError('INVALID_ARGUMENT', 'at most 3 tag sets of 10 filters each (as CodeDeploy)');
-  }
+  const sets = checkTagSets(input.tagSets);
   const group: DeploymentGroup = {
     id: ctx.ids.group(), application: input.application, name: input.name, tagSets: sets, configName,
     autoRollback: input.autoRollback ?? [], alarms: validateAlarms(input.alarms ?? []), createdAt: iso(ctx.clock.now()),
@@ -121,6 +117,34 @@ export function createGroup(ctx: Context, input: { application: string; name: st
   if (group.alarms.length > 0) sendAlarmsToAll(ctx);
   ctx.log.info('deployment group created', { component: 'catalog', application: group.application, group: group.name, group_id: group.id, tag_sets: formatTagSets(sets) });
   return group;
+}
+
+/** A group's tag sets: at least one, at most 3 of 10 filters each (as CodeDeploy); empty sets dropped. */
+function checkTagSets(tagSets: TagSets): TagSets {
+  const sets = tagSets.filter(s => s.length > 0);
+  if (sets.length === 0) throw new FerryError('INVALID_ARGUMENT', 'a deployment group needs at least one --tag-set (e.g. --tag-set role=web)');
+  if (sets.length > 3 || sets.some(s => s.length > 10)) {
+    throw new FerryError('INVALID_ARGUMENT', 'at most 3 tag sets of 10 filters each (as CodeDeploy)');
+  }
+  return sets;
+}
+
+/** `ferry group update --tag-set …`: the hosts the group's next deployments target (started ones keep theirs). */
+export function setGroupTagSets(ctx: Context, application: string, name: string, tagSets: TagSets): void {
+  const g = ctx.store.getGroup(application, name);
+  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
+  const sets = checkTagSets(tagSets);
+  ctx.store.setGroupTagSets(g.id, sets);
+  ctx.log.info('tag sets set', { component: 'catalog', application, group: name, tag_sets: formatTagSets(sets) });
+}
+
+/** `ferry group update --config C`: the deployment config of the group's next deployments. */
+export function setGroupConfig(ctx: Context, application: string, name: string, configName: string): void {
+  const g = ctx.store.getGroup(application, name);
+  if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
+  if (!ctx.store.getConfig(configName)) throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
+  ctx.store.setGroupConfig(g.id, configName);
+  ctx.log.info('config set', { component: 'catalog', application, group: name, config: configName });
 }
 
 /** Connected hosts the group's tag sets select now. */

@@ -81,6 +81,8 @@ export function prepareStatements(db: Database) {
 
     insertGroup: p(insert('deployment_groups', ['id', 'application', 'name', 'tag_sets', 'config_name', 'auto_rollback', 'alarms', 'rollback_config', 'windows', 'created_at'])),
     setGroupWindows: p('UPDATE deployment_groups SET windows = @windows WHERE id = @id'),
+    setGroupTagSets: p('UPDATE deployment_groups SET tag_sets = @tag_sets WHERE id = @id'),
+    setGroupConfig: p('UPDATE deployment_groups SET config_name = @config_name WHERE id = @id'),
     setGroupRollbackConfig: p('UPDATE deployment_groups SET rollback_config = @rollback_config WHERE id = @id'),
     setGroupAlarms: p('UPDATE deployment_groups SET alarms = @alarms WHERE id = @id'),
     setGroupAutoRollback: p('UPDATE deployment_groups SET auto_rollback = @auto_rollback WHERE id = @id'),
@@ -114,6 +116,7 @@ export function prepareStatements(db: Database) {
     listDeployments: p(`SELECT * FROM deployments
       WHERE (@application IS NULL OR application = @application) AND (@group_id IS NULL OR group_id = @group_id)
         AND ${STATUS_FILTER}
+        AND (@host_id IS NULL OR id IN (SELECT deployment_id FROM host_deployments WHERE host_id = @host_id))
       ORDER BY rowid DESC LIMIT @limit`),
     transitionDeployment: perStatus(DEPLOYMENT_STATUSES, to => p(`UPDATE deployments
       SET status = ${sqlList([to])}, ${patchSql(DEPLOYMENT_PATCH_COLUMNS)}${DEPLOYMENT_TRANSITIONS[to].length === 0

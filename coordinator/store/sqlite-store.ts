@@ -5,7 +5,7 @@ import { FerryError, describeError, isFerryError } from '../../common/errors.js'
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
-  Revision,
+  Revision, TagSets,
 } from '../domain/types.js';
 import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
 import { migrate } from './migrations.js';
@@ -239,6 +239,7 @@ export class SqliteStore implements Store {
     return this.st.listDeployments.all({
       application: filter.application ?? null,
       group_id: filter.groupId ?? null,
+      host_id: filter.hostId ?? null,
       statuses: filter.statuses === undefined ? null : JSON.stringify(filter.statuses),
       limit,
     }).map(rows.toDeployment);
@@ -293,6 +294,19 @@ export class SqliteStore implements Store {
     let changes = 0;
     guard(`rollback config "${configName}"`, () => (changes = this.st.setGroupRollbackConfig.run({ id: groupId, rollback_config: configName }).changes),
       [[`deployment config "${configName}"`, () => (configName === null ? true : this.getConfig(configName))]]);
+    if (changes !== 1) throw new FerryError('NOT_FOUND', `deployment group id "${groupId}" not found`);
+  }
+
+  setGroupTagSets(groupId: string, tagSets: TagSets): void {
+    if (this.st.setGroupTagSets.run({ id: groupId, tag_sets: JSON.stringify(tagSets) }).changes !== 1) {
+      throw new FerryError('NOT_FOUND', `deployment group id "${groupId}" not found`);
+    }
+  }
+
+  setGroupConfig(groupId: string, configName: string): void {
+    let changes = 0;
+    guard(`deployment config "${configName}"`, () => (changes = this.st.setGroupConfig.run({ id: groupId, config_name: configName }).changes),
+      [[`deployment config "${configName}"`, () => this.getConfig(configName)]]);
     if (changes !== 1) throw new FerryError('NOT_FOUND', `deployment group id "${groupId}" not found`);
   }
 

@@ -4,7 +4,7 @@ import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js
 import type {
   DesiredState,
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
-  Revision,
+  Revision, TagSets,
 } from '../domain/types.js';
 import type { AuditEntry, AuditFilter, AuditRecord } from '../domain/audit.js';
 import type { TokenRecord } from '../security/tokens.js';
@@ -44,6 +44,8 @@ export interface DeploymentFilter {
   application?: string;
   groupId?: string;
   statuses?: readonly DeploymentStatus[];
+  /** Only deployments with a target (host deployment) on this host: the host's history. */
+  hostId?: string;
   /** Newest first; default 50. */
   limit?: number;
 }
@@ -78,6 +80,10 @@ export interface Store extends EventLogStore {
   setGroupAlarms(groupId: string, alarms: readonly string[]): void;
   /** Sets (or with null clears) the config this group's rollbacks use. */
   setGroupRollbackConfig(groupId: string, configName: string | null): void;
+  /** Replaces the group's tag sets (which hosts it targets from its next deployment on). */
+  setGroupTagSets(groupId: string, tagSets: TagSets): void;
+  /** Sets the group's deployment config (NOT_FOUND when no such config). */
+  setGroupConfig(groupId: string, configName: string): void;
   /** Replaces the group's deployment windows ([] = none: always open). */
   setGroupWindows(groupId: string, windows: readonly DeploymentWindow[]): void;
 

@@ -74,6 +74,25 @@ export function statusContract(test: StoreTest): void {
 }
 
 export function activeDeploymentContract(test: StoreTest): void {
+  test('listDeployments with a host lists the deployments that targeted it, newest first, across groups', (t, store) => {
+    const [h1, h2] = givenHosts(store, 2);
+    if (h1 === undefined || h2 === undefined) throw new Error('two hosts');
+    const web = givenWorld(store);
+    const api = givenWorld(store);
+    const first = givenStarted(store, web, [h1, h2], { createdAt: at(1) });
+    t.ok(store.transitionDeployment(first.id, 'Failed', { completedAt: at(2) }));
+    const onlyH2 = givenStarted(store, web, [h2], { createdAt: at(3) });
+    t.ok(store.transitionDeployment(onlyH2.id, 'Succeeded', { completedAt: at(4) }));
+    const other = givenStarted(store, api, [h1], { createdAt: at(5) });
+    givenDeployment(store, web, { status: 'Queued', createdAt: at(6) });
+    t.same(store.listDeployments({ hostId: h1.id }).map(d => d.id), [other.id, first.id], 'queued ones have no targets yet');
+    t.same(store.listDeployments({ hostId: h2.id }).map(d => d.id), [onlyH2.id, first.id]);
+    t.same(store.listDeployments({ hostId: h1.id, limit: 1 }).map(d => d.id), [other.id]);
+    t.same(store.listDeployments({ hostId: h1.id, groupId: web.group.id }).map(d => d.id), [first.id]);
+    t.same(store.listDeployments({ hostId: 'no-such-host' }), []);
+  });
+
+
   test('starting a deployment moves it to InProgress and inserts its targets together', (t, store) => {
     const hosts = givenHosts(store, 3);
     const d = givenDeployment(store, givenWorld(store), { status: 'Queued' });

@@ -203,6 +203,19 @@ function deploymentContract(test: StoreTest): void {
     t.throws(() => store.setGroupAlarms('no-such-group', []), { code: 'NOT_FOUND' });
   });
 
+  test('a group\'s tag sets and config are replaced (group update) and read back', (t, store) => {
+    const world = givenWorld(store);
+    const sets = [[{ key: 'role', value: 'api' }], [{ key: 'env' }, { value: 'prod' }]];
+    store.setGroupTagSets(world.group.id, sets);
+    store.setGroupConfig(world.group.id, 'HalfAtATime');
+    t.match(store.getGroupById(world.group.id), { tagSets: sets, configName: 'HalfAtATime' });
+    t.strictSame(store.getGroup(world.application.name, world.group.name)?.tagSets, sets);
+    t.throws(() => store.setGroupConfig(world.group.id, 'NoSuchConfig'), { code: 'NOT_FOUND', message: /NoSuchConfig/ });
+    t.equal(store.getGroupById(world.group.id)?.configName, 'HalfAtATime', 'unchanged by the refused update');
+    t.throws(() => store.setGroupTagSets('no-such-group', sets), { code: 'NOT_FOUND' });
+    t.throws(() => store.setGroupConfig('no-such-group', 'AllAtOnce'), { code: 'NOT_FOUND' });
+  });
+
   test('a rollback is linked both ways once, and is the next queued deployment before older ones', (t, store) => {
     const world = givenWorld(store);
     const failed = givenDeployment(store, world, { createdAt: at(1), status: 'Queued' });

@@ -128,6 +128,8 @@ export class FakeControl {
   revisions: Revision__Output[] = [];
   deployment: DeploymentDetail__Output = detail();
   watch: WatchStep[] = [];
+  /** WatchDeployment steps for one deployment id (e.g. a rollback's), instead of `watch`. */
+  watchById = new Map<string, WatchStep[]>();
   /** Keep WatchDeployment open after its steps (to test --timeout). */
   watchHold = false;
   logs: LogEntry__Output[] = [];
@@ -198,7 +200,14 @@ export class FakeControl {
       ListRevisions: this.unary('ListRevisions', () => ({ revisions: this.revisions })),
       CreateDeployment: this.unary('CreateDeployment', () => this.deployment),
       GetDeployment: this.unary('GetDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
-      ListDeployments: this.unary('ListDeployments', () => ({ deployments: this.deployment.deployment ? [this.deployment.deployment] : [] })),
+      ListDeployments: this.unary('ListDeployments', req => {
+        const deployments = this.deployment.deployment ? [this.deployment.deployment] : [];
+        if (!req.host) return { deployments };
+        // A host's history: the canned deployment if it targeted the host (by id or hostname).
+        const target = this.deployment.hosts.find(h => h.hostId === req.host || h.hostname === req.host);
+        return target ? { deployments, hostResults: [{ ...target, events: [] }] } : { deployments: [], hostResults: [] };
+      }),
+      RetryDeployment: this.unary('RetryDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
       RollbackDeployment: this.unary('RollbackDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
       RedeployDeployment: this.unary('RedeployDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
       UpdateDeploymentGroup: this.unary('UpdateDeploymentGroup', req =>
@@ -263,7 +272,7 @@ export class FakeControl {
     if (failure) return void call.destroy(Object.assign(new Error(failure.details), failure));
     let cancelled = false;
     call.on('cancelled', () => (cancelled = true));
-    for (const step of this.watch) {
+    for (const step of this.watchById.get(call.request.id) ?? this.watch) {
       if (step.delayMs) await new Promise(r => setTimeout(r, step.delayMs));
       if (cancelled) return;
       call.write(step.detail);

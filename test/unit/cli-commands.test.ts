@@ -208,11 +208,11 @@ t.test('deploy list sends the filters and limit', async t => {
   const fake = await startFakeControl(t);
   const r = await runFerry(['--coordinator', fake.address, 'deploy', 'list', '--app', 'shop', '--group', 'web', '--limit', '5']);
   t.equal(r.code, 0, r.stderr);
-  t.same(fake.requests('ListDeployments'), [{ application: 'shop', group: 'web', limit: 5 }]);
+  t.same(fake.requests('ListDeployments'), [{ application: 'shop', group: 'web', limit: 5, host: '' }]);
   t.match(r.stdout, /^ID\s+APP\s+GROUP\s+REVISION\s+STATUS\s+CREATOR\s+CREATED\s+DURATION\nd-TEST1\s+shop\s+web\s+abababababab\s+Created\s+user/);
   const json = await runFerry(['--coordinator', fake.address, 'deploy', 'list', '--json']);
   t.equal(json.json.deployments[0].id, 'd-TEST1');
-  t.same(fake.requests('ListDeployments')[1], { application: '', group: '', limit: 20 });
+  t.same(fake.requests('ListDeployments')[1], { application: '', group: '', limit: 20, host: '' });
 });
 
 t.test('deploy logs prints host, event, [stream] line and filters by hostname', async t => {

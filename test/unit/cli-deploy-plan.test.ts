@@ -3,6 +3,8 @@ import type { DeploymentPlan__Output } from '../../proto/gen/ferry/v1/Deployment
 import type { PlanFileChange__Output } from '../../proto/gen/ferry/v1/PlanFileChange.js';
 import { planLines } from '../../cli/render-plan.js';
 import { paint } from '../../cli/output.js';
+import { buildProgram } from '../../cli/program.js';
+import { Runner } from '../../cli/session.js';
 import { DIGEST, T0, runFerry, startFakeControl } from '../helpers/fake-control.js';
 
 /** `ferry deploy plan` and `deploy create --from-plan`: flags → requests, and the plan as text. */
@@ -70,6 +72,24 @@ t.test('deploy plan sends the deployment as CreateDeployment would, prints the p
   t.equal(json.code, 0, json.stderr);
   t.equal(json.json.changes[1].diff.added.length, 30, '--json has the full list');
   t.same(fake.requests('GetDeploymentPlan'), [{ id: 'p-TEST00001' }]);
+});
+
+t.test('deploy plan takes every flag of deploy create that shapes the deployment (issue 18, point 10)', async t => {
+  const program = buildProgram(new Runner({ writer: { out: () => {}, err: () => {} }, env: { noColor: true, stdoutIsTTY: false, stderrIsTTY: false, columns: 80 }, now: () => 0, cwd: '/' }));
+  const deploy = program.commands.find(c => c.name() === 'deploy')!;
+  const flags = (name: string) => deploy.commands.find(c => c.name() === name)!.options.map(o => o.long);
+  // Only about running it: following it, scheduling it, executing a plan.
+  const notForPlans = ['--wait', '--timeout', '--follow-rollback', '--at', '--from-plan'];
+  const missing = flags('create').filter(f => !notForPlans.includes(f ?? '') && !flags('plan').includes(f));
+  t.same(missing, [], 'deploy plan accepts them all');
+  const fake = await startFakeControl(t);
+  fake.plan = aPlan();
+  const r = await runFerry(['--coordinator', fake.address, 'deploy', 'plan', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--ignore-window']);
+  t.equal(r.code, 0, r.stderr);
+  t.match(fake.requests('PlanDeployment')[0], { deployment: { ignoreWindow: true } });
+  const fromPlan = await runFerry(['--coordinator', fake.address, 'deploy', 'create', '--from-plan', 'p-1', '--ignore-window']);
+  t.equal(fromPlan.code, 2, 'the plan fixes it');
+  t.match(fromPlan.stderr, /drop --ignore-window/);
 });
 
 t.test('usage errors exit 2 and send nothing', async t => {

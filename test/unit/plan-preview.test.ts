@@ -86,6 +86,14 @@ t.test('a first install adds every file', async t => {
   t.same(d.added.map(c => c.path), ['/srv/shop/a', '/srv/shop/b/c']);
 });
 
+t.test('a files source with a trailing slash plans as the agent installs it (issue 18, point 10)', async t => {
+  for (const source of ['app/', 'app/.', './app/', 'app']) {
+    const spec = APPSPEC().replace('source: app', `source: ${source}`);
+    const d = diffInstalled(new Map(), installed(tree('v1', { 'app/a': 'a', 'app/b/c': 'c' }, spec)));
+    t.same(d.added.map(c => c.path), ['/srv/shop/a', '/srv/shop/b/c'], source);
+  }
+});
+
 t.test('hooks: stop scripts from the current revision, the rest from the new one', async t => {
   const v1 = tree('v1', { 'app/a': 'a' });
   const v2 = tree('v2', { 'app/a': 'b' }, APPSPEC('  ValidateService:\n    - location: scripts/check.sh\n'.replace(/^/, '')).replace('hooks:\n', 'hooks:\n  BeforeInstall:\n    - location: scripts/before.sh\n'));
