@@ -117,7 +117,7 @@ const formats = [
 ];
 
 for (const f of formats) {
-  t.test(`the ${f.name} package installs, upgrades keeping the config, and removes, in a throwaway root`, { skip: !isRoot && 'needs root (unshare, mount, chroot)' }, async t => {
+  t.test(`the ${f.name} package installs, upgrades keeping the config, and removes, in a throwaway root (root)`, { skip: !isRoot && 'needs root (unshare, mount, chroot)' }, async t => {
     const bin = await agentBinary();
     const dir = await tempDir(t, 'ferry-agent-package-');
     const packages = await agentPackages(bin);
@@ -158,7 +158,7 @@ for (const f of formats) {
   });
 }
 
-t.test('the one-line install from the coordinator enrolls a fresh root, whose agent then connects with mutual TLS', { skip: !isRoot && 'needs root (unshare, mount, chroot)' }, async t => {
+t.test('the one-line install from the coordinator enrolls a fresh root, whose agent then connects with mutual TLS (root)', { skip: !isRoot && 'needs root (unshare, mount, chroot)' }, async t => {
   const bin = await agentBinary();
   const packages = await agentPackages(bin);
   const dir = await tempDir(t, 'ferry-agent-oneline-');

@@ -1,20 +1,18 @@
 import t from 'tap';
 import { type Fleet, startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
 
 /**
  * Truthful rollouts, rule 1: nothing is deployed that nobody asked for. A group's target revision
  * is its last successful deployment not made by catch-up; catch-up goes only to hosts that were not
  * targets of that deployment, when the group is idle. Checked on the hosts' own files.
  */
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 
 const list = async (f: Fleet) => (await ferry(f.coordinator.address, ['deploy', 'list', '--app', 'shop', '--json'])).json.deployments as any[];
 const status = async (f: Fleet, id: string) => (await ferry(f.coordinator.address, ['deploy', 'status', id, '--json'])).json?.deployment?.status;
 const installed = async (f: Fleet, host: string) => (await f.proof(host)).filter(l => l.includes(':installed:')).at(-1)?.split(':installed:')[1];
 
-t.test('coordinator SIGKILL mid-rollout: v2 succeeds and no host is reverted to v1 (no unrequested deployment)', { skip: needsRoot }, async t => {
+t.test('coordinator SIGKILL mid-rollout: v2 succeeds and no host is reverted to v1 (no unrequested deployment) (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2', 'h3'], { fixedPort: true });
   const v1 = await f.push(await f.bundle('v1'));
   const first = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--wait', '--json'], { timeoutMs: 90_000 });
@@ -39,7 +37,7 @@ t.test('coordinator SIGKILL mid-rollout: v2 succeeds and no host is reverted to 
   for (const h of ['h1', 'h2', 'h3']) t.equal(await installed(f, h), 'v2', `${h} runs v2 (its own files)`);
 });
 
-t.test('overlapping groups on the same hosts, many deployments: no unrequested deployment, every host on its group\'s last revision', { skip: needsRoot }, async t => {
+t.test('overlapping groups on the same hosts, many deployments: no unrequested deployment, every host on its group\'s last revision (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2', 'h3'], { config: 'AllAtOnce' });
   for (const g of ['blue', 'green']) {
     const r = await ferry(f.coordinator.address, ['group', 'create', '--app', 'shop', '--name', g, '--tag-set', 'role=web', '--config', 'AllAtOnce']);
@@ -71,7 +69,7 @@ t.test('overlapping groups on the same hosts, many deployments: no unrequested d
   for (const h of ['h1', 'h2', 'h3']) t.equal(await installed(f, h), 'c', `${h} runs the last revision`);
 });
 
-t.test('a host that joins later is caught up once; a host that failed is not redeployed by itself', { skip: needsRoot }, async t => {
+t.test('a host that joins later is caught up once; a host that failed is not redeployed by itself (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2'], { config: 'AllAtOnce' });
   const v1 = await f.push(await f.bundle('v1', { ValidateService: '[ "$HOST_LABEL" != h2 ]' }));
   const r = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--wait', '--json'], { timeoutMs: 90_000 });

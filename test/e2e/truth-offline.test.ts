@@ -1,17 +1,15 @@
 import t from 'tap';
 import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
 
 /**
  * Truthful rollouts, rule 2: a group's targets are all its known hosts, connected or not. An
  * offline target is Skipped (AGENT_OFFLINE), counts as not healthy, and is named in the verdict
  * (`offlineHosts`); `--require-all-hosts` makes it a failure; when it returns it is caught up.
  */
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 const installed = async (proof: string[]) => proof.filter(l => l.includes(':installed:')).at(-1)?.split(':installed:')[1];
 
-t.test('one of three agents down: the deployment names it offline, --require-all-hosts fails, and it is caught up when back', { skip: needsRoot }, async t => {
+t.test('one of three agents down: the deployment names it offline, --require-all-hosts fails, and it is caught up when back (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2', 'h3'], { config: 'AllAtOnce', coordinatorArgs: ['--heartbeat-interval', '1s'] });
   const v1 = await f.push(await f.bundle('v1'));
   await f.agents.get('h3')!.kill('SIGTERM');

@@ -1,16 +1,14 @@
 import t from 'tap';
 import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
 
 /**
  * Truthful rollouts, rule 3: a stop holds. The coordinator keeps what it wants of each host
  * deployment (desired: run | stop) apart from what the agent reports, and sends what the desired
  * state says on every registration: a cancel written to a dead stream is sent again.
  */
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 
-t.test('agent SIGSTOPped mid-hook, deployment stopped, SIGCONT: the host does not finish the stopped revision', { skip: needsRoot }, async t => {
+t.test('agent SIGSTOPped mid-hook, deployment stopped, SIGCONT: the host does not finish the stopped revision (mount namespace)', async t => {
   const f = await startFleet(t, ['h1'], { config: 'AllAtOnce', coordinatorArgs: ['--agent-timeout', '120s'] });
   const v1 = await f.push(await f.bundle('v1'));
   t.equal((await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--wait'], { timeoutMs: 60_000 })).code, 0);
