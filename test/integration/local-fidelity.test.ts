@@ -281,3 +281,37 @@ t.test('ScriptNotExecutable now means chmod +x failed: a stop script on a read-o
   t.equal(stop.errorCode, 'ScriptNotExecutable');
   t.match(stop.message, /script scripts\/stop\.sh is not executable and chmod \+x failed \(EROFS: read-only file system.*\); check that the deployment root is writable and not mounted noexec/);
 });
+
+t.test('bundles CodeDeploy would refuse or misread still deploy, each with a warning: string version, BOM, alias, unquoted 0644', async t => {
+  const dir = await tempDir(t);
+  const dest = path.join(dir, 'www');
+  const bundle = await writeBundle(path.join(dir, 'b'), {
+    appspec: '\uFEFF' + [
+      "version: '0.0'",
+      'os: linux',
+      'files:',
+      '  - source: app',
+      `    destination: ${dest}`,
+      'permissions:',
+      `  - object: ${dest}`,
+      '    mode: 0644',
+      '    type: [file]',
+      'hooks:',
+      '  AfterInstall: &check',
+      '    - location: scripts/check.sh',
+      '  ValidateService: *check',
+      '',
+    ].join('\n'),
+    files: { 'app/index.html': 'hi' },
+    scripts: { 'scripts/check.sh': 'echo "$LIFECYCLE_EVENT"' },
+  });
+  const r = await deployLocal(path.join(dir, 'root'), bundle);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.equal((await fs.stat(path.join(dest, 'index.html'))).mode & 0o777, 0o644, 'mode 0644 as written (CodeDeploy would install 0420)');
+  t.strictSame(await stdoutLines(r.json), ['AfterInstall', 'ValidateService'], 'the alias is resolved');
+  const warnings = r.json.warnings.join('\n');
+  t.match(warnings, /appspec\.yml:1: starts with a UTF-8 byte order mark/);
+  t.match(warnings, /appspec\.yml:1 version: version is the string "0\.0": CodeDeploy's agent rejects it/);
+  t.match(warnings, /appspec\.yml:8 permissions\[0\]\.mode: unquoted mode 0644 is the octal number 420 in YAML 1\.1: Ferry applies 0644, but CodeDeploy's agent silently installs mode 0420/);
+  t.match(warnings, /appspec\.yml:13: uses the YAML alias \*check: CodeDeploy's agent \(Ruby 3\.1\+, Psych 4\) rejects aliases/);
+});
