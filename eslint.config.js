@@ -1,4 +1,4 @@
-// The linter run by `npm test` (scripts/lint.mjs). Its main job is the layout: three programs
+// The linter run by `npm test` (test/unit/boundaries.test.ts; `npm run lint` alone). Its main job is the layout: three programs
 // (agent/, coordinator/, cli/) over one shared core (common/) and the wire contract (proto/), with no
 // import cycles. See CONTRIBUTING.md, "Boundaries".
 import importX from 'eslint-plugin-import-x';

@@ -7,7 +7,7 @@ import { FerryError, describeError } from '../common/errors.js';
 import { parseMetricsListen } from '../common/metrics-http.js';
 
 /**
- * The agent's configuration: defaults, environment and flags merged in one place (STYLE 10).
+ * The agent's configuration: defaults, environment and flags merged in one place (docs/design/style.md §10).
  * `process.env` is read here and nowhere else in the agent.
  */
 export interface AgentEnvironment {
@@ -106,7 +106,7 @@ const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());
 
 /**
  * Parses the YAML config file; every problem (unknown keys, wrong types, bad durations, sizes,
- * addresses) is listed with its line in one error (ops/config-file.ts).
+ * addresses) is listed with its line in one error (common/config-file.ts).
  */
 export function parseStartFile(text: string, file: string): StartFile {
   const { values, problems } = readSettings(text, START_FILE_KEYS, AGENT_KINDS);

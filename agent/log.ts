@@ -2,7 +2,7 @@ import path from 'node:path';
 import winston from 'winston';
 
 /**
- * The agent's operator log (STYLE 12): winston, JSON lines in a rotating file
+ * The agent's operator log (docs/design/style.md §12): winston, JSON lines in a rotating file
  * `<root>/logs/ferry-agent.log` (10 MiB × 5) plus a readable console format on stderr.
  * Components take a child logger (`logger.child({ component: 'session' })`); fields are stable
  * snake_case (`host_id`, `deployment_id`, `reason`). Pure code never logs. Users read the

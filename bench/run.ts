@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- dispatch|transfer|allatonce|oneatatime] [--rounds N]`: Ferry's benchmarks, each reported as
+ * `npm run bench [-- dispatch|transfer|allatonce|oneatatime|agent-binary] [--rounds N]`: Ferry's benchmarks, each reported as
  * a ratio against a baseline measured in the same run (these machines are noisy). Not part of
  * `npm test`. Real processes: a coordinator and agents started from bin/, gRPC on loopback.
  */
@@ -15,6 +15,7 @@ import { loadAgentIdentity } from '../agent/link/identity.js';
 import { asCaller, enrollHost, mintToken, readTrust } from '../test/helpers/trust.js';
 import { startCoordinator } from '../test/helpers/fleet.js';
 import { RevisionCache } from '../agent/link/revision-cache.js';
+import { agentBinaryBench } from './agent-binary.js';
 import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv } from './lib.js';
 
 const NOOP_EVENTS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService', 'BeforeAllowTraffic', 'AfterAllowTraffic'];
@@ -267,6 +268,7 @@ const BENCHES: Record<string, (opts: BenchOptions) => Promise<void>> = {
   transfer,
   oneatatime: () => fleetRollout('oneatatime', 10, 'OneAtATime'),
   allatonce: () => fleetRollout('allatonce', 100, 'AllAtOnce'),
+  'agent-binary': o => agentBinaryBench(report, o.rounds),
 };
 
 async function main() {

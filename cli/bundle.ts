@@ -100,7 +100,7 @@ export async function prepareArchive(file: string): Promise<PreparedBundle> {
   return { file, bundleType, ...(await sha256File(file)), cleanup: async () => {} };
 }
 
-/** The git invocations of `revision push --git`, as data (STYLE 7). */
+/** The git invocations of `revision push --git`, as data (docs/design/style.md §7). */
 export const gitArgv = {
   revParse: (repo: string, rev: string) => ['-C', repo, 'rev-parse', '--verify', '--end-of-options', `${rev}^{commit}`],
   appspecAtRoot: (repo: string, commit: string) => ['-C', repo, 'ls-tree', '--name-only', commit, '--', ...APPSPEC_NAMES],

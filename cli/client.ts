@@ -200,7 +200,7 @@ export class ControlApi {
   listDeployments(req: ListDeploymentsRequest) {
     return this.unary<ListDeploymentsRequest, ListDeploymentsResponse__Output>(this.client.listDeployments, req);
   }
-  // Schedules (issue 5)
+  // Schedules
   createSchedule(req: CreateScheduleRequest) {
     return this.unary<CreateScheduleRequest, Schedule__Output>(this.client.createSchedule, req);
   }
@@ -235,7 +235,7 @@ export class ControlApi {
     return this.iterate(this.client.streamLogs(req), signal);
   }
 
-  // Notifications and events (issue 5)
+  // Notifications and events
   streamEvents(req: StreamEventsRequest, signal?: AbortSignal): AsyncGenerator<Event__Output> {
     return this.iterate(this.client.streamEvents(req), signal);
   }

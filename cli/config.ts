@@ -1,7 +1,7 @@
 import { FerryError } from '../common/errors.js';
 
 /**
- * The CLI's configuration: defaults, environment and flags merged in one place (STYLE 10).
+ * The CLI's configuration: defaults, environment and flags merged in one place (docs/design/style.md §10).
  * `process.env` and the terminal are read here, by `readCliEnvironment`, and nowhere else in the CLI.
  */
 export const CLI_DEFAULTS = Object.freeze({

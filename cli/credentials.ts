@@ -1,5 +1,5 @@
 /**
- * The CLI's channel credentials (issue 6): the coordinator's CA from a file, or fetched once and
+ * The CLI's channel credentials: the coordinator's CA from a file, or fetched once and
  * pinned by its SHA-256 fingerprint; the token sent as `authorization: Bearer …` on every call.
  */
 import { X509Certificate } from 'node:crypto';

@@ -9,7 +9,7 @@ import { parseDuration, parseFileExistsBehavior } from './args.js';
  */
 export type DeploymentOptionFields = Pick<CreateDeploymentRequest,
   'configName' | 'description' | 'fileExistsBehavior' | 'ignoreApplicationStopFailures' | 'autoRollback' | 'overrideAutoRollback'
-  | 'approveAfter' | 'hasApproveAfter' | 'ignoreAlarms' | 'minHealthyTimeMs' | 'approveAfterZones'>;
+  | 'approveAfter' | 'hasApproveAfter' | 'ignoreAlarms' | 'minHealthyTimeMs' | 'approveAfterZones' | 'requireAllHosts'>;
 
 export const WAIT_HELP = 'follow the deployment until it ends; exit 0 Succeeded, 1 Failed, 3 Stopped, 4 rolled back, 5 timed out, 6 coordinator unreachable';
 
@@ -24,6 +24,7 @@ export function withDeploymentOptions(cmd: Command): Command {
     .option('--approve-after <n|first-zone>', 'pause once N hosts have succeeded (or, with a zonal config, once the first zone finished and was monitored), until ferry deploy approve (or reject)')
     .option('--min-healthy-time <duration>', 'bake time: a host counts as done this long after it succeeded, its alarms watched (default 0)')
     .option('--ignore-alarms', 'emergencies: the group\'s health alarms do not stop this deployment')
+    .option('--require-all-hosts', 'fail (HOSTS_OFFLINE) when a target\'s agent is offline at its turn, instead of skipping it (AGENT_OFFLINE) and going on')
     .option('--wait', WAIT_HELP)
     .option('--timeout <duration>', 'with --wait: give up after this long (e.g. 90s, 30m, 1h); exit 5, the deployment goes on');
 }
@@ -38,6 +39,7 @@ export function deploymentOptions(opts: Record<string, unknown>): DeploymentOpti
     ...(opts.autoRollback !== undefined && { autoRollback: parseAutoRollbackFlag(String(opts.autoRollback)), overrideAutoRollback: true }),
     ...(opts.approveAfter !== undefined && parseApproveAfter(String(opts.approveAfter))),
     ...(opts.ignoreAlarms === true && { ignoreAlarms: true }),
+    ...(opts.requireAllHosts === true && { requireAllHosts: true }),
     ...(opts.minHealthyTime !== undefined && { minHealthyTimeMs: parseDuration(String(opts.minHealthyTime), '--min-healthy-time') }),
   };
 }

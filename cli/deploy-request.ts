@@ -39,7 +39,7 @@ const SHAPING_FLAGS: readonly (readonly [string, string])[] = [
   ['app', '--app'], ['group', '--group'], ['revision', '--revision'], ['config', '--config'], ['description', '--description'],
   ['fileExistsBehavior', '--file-exists-behavior'], ['ignoreApplicationStopFailures', '--ignore-application-stop-failures'],
   ['autoRollback', '--auto-rollback'], ['approveAfter', '--approve-after'], ['minHealthyTime', '--min-healthy-time'],
-  ['ignoreAlarms', '--ignore-alarms'],
+  ['ignoreAlarms', '--ignore-alarms'], ['requireAllHosts', '--require-all-hosts'],
 ];
 
 export function conflicting(opts: Record<string, unknown>): string[] {

@@ -52,6 +52,8 @@ const REFUSALS: ReadonlySet<number> = new Set([
   GrpcStatus.FAILED_PRECONDITION,
   GrpcStatus.UNAUTHENTICATED,
   GrpcStatus.PERMISSION_DENIED,
+  // The coordinator's disk is full, or a limit (refused calls, streams) was reached: it says which.
+  GrpcStatus.RESOURCE_EXHAUSTED,
 ]);
 
 export function isRefusal(code: number): boolean {

@@ -2,7 +2,7 @@ import type { MinimumHealthy__Output } from '../proto/gen/ferry/v1/MinimumHealth
 import type { TagFilter__Output } from '../proto/gen/ferry/v1/TagFilter.js';
 import type { TagSet__Output } from '../proto/gen/ferry/v1/TagSet.js';
 
-/** Pure text formatting for human output: no I/O, `now` passed in (STYLE 1, 11). */
+/** Pure text formatting for human output: no I/O, `now` passed in (docs/design/style.md §1, §11). */
 
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 

@@ -1,6 +1,6 @@
 import type { CliConfig } from './config.js';
 
-/** Output goes through an injected writer so tests capture it (STYLE 9). */
+/** Output goes through an injected writer so tests capture it (docs/design/style.md §9). */
 export interface Writer {
   out(text: string): void;
   err(text: string): void;

@@ -3,7 +3,7 @@ import type { HostDeployment__Output } from '../proto/gen/ferry/v1/HostDeploymen
 import { elapsedMs, formatDuration, stripAnsi, visibleLength } from './format.js';
 import { COLORS, type Paint } from './output.js';
 
-/** Progress of a watched deployment, as pure functions of what WatchDeployment sends (STYLE 1). */
+/** Progress of a watched deployment, as pure functions of what WatchDeployment sends (docs/design/style.md §1). */
 
 export interface ProgressSummary {
   total: number;
@@ -152,6 +152,11 @@ export function verdictLines(detail: DeploymentDetail__Output, now: number, c: P
     if (d.errorCode || d.errorMessage) lines.push(`  ${[d.errorCode, d.errorMessage].filter(Boolean).join(': ')}`);
   }
   for (const h of failedHosts) lines.push(`  ${hostName(h)}: ${hostOutcome(h)}`);
+  const offline = detail.hosts.filter(h => detail.offlineHosts.includes(h.hostId));
+  if (offline.length > 0) {
+    lines.push(c(COLORS.yellow, `warning: ${offline.length} target host(s) were offline and did not get this revision (AGENT_OFFLINE): ${offline.map(hostName).join(', ')}`));
+    lines.push('  they get the group\'s target when their agent returns; --require-all-hosts makes this a failure');
+  }
   if (failedHosts.length > 0 || d.status !== 'Succeeded') {
     const first = failedHosts[0];
     lines.push(`details: ferry deploy status ${d.id}` + (first ? `   hook output: ferry deploy logs ${d.id} --host ${first.hostId}` : ''));

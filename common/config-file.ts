@@ -4,7 +4,7 @@ import { FerryError, describeError } from './errors.js';
 import { parseMetricsListen } from './metrics-http.js';
 
 /**
- * Reading `/etc/ferry/agent.yaml` and `/etc/ferry/coordinator.yaml` (STYLE 8): every problem of the
+ * Reading `/etc/ferry/agent.yaml` and `/etc/ferry/coordinator.yaml` (docs/design/style.md §8): every problem of the
  * file at once — unknown keys (with a "did you mean"), wrong types, bad durations, sizes and
  * addresses — each with the file's line. The binaries' config.ts merge the values it returns.
  */

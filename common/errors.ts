@@ -1,5 +1,5 @@
 /**
- * One error class with stable codes (STYLE 13), shared by the agent, the coordinator and the CLI.
+ * One error class with stable codes (docs/design/style.md §13), shared by the agent, the coordinator and the CLI.
  * Messages are for people; code is for programs.
  */
 export const ERROR_CODES = [
@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'BUNDLE_REJECTED',
   'INSTALL_FAILED',
   'TOOL_MISSING',
+  'DISK_FULL',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

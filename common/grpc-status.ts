@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { ErrorCode } from './errors.js';
 
 /**
- * The one table between Ferry's error codes and gRPC status codes (STYLE 5), both ways: the
+ * The one table between Ferry's error codes and gRPC status codes (docs/design/style.md §5), both ways: the
  * coordinator answers a FerryError with GRPC_STATUS[code]; the agent and the CLI turn a status
  * back into a code with errorCodeOfStatus.
  */
@@ -22,6 +22,7 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
   BUNDLE_REJECTED: status.INVALID_ARGUMENT,
   INSTALL_FAILED: status.INTERNAL,
   TOOL_MISSING: status.FAILED_PRECONDITION,
+  DISK_FULL: status.RESOURCE_EXHAUSTED,
   INTERNAL: status.INTERNAL,
 };
 

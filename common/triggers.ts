@@ -10,7 +10,7 @@ export type TriggerEvent = (typeof TRIGGER_EVENTS)[number];
 /** CodeDeploy's limit of triggers per deployment group. */
 export const MAX_TRIGGERS_PER_GROUP = 10;
 
-/** Every problem of a trigger definition (STYLE 8), each naming its flag. */
+/** Every problem of a trigger definition (docs/design/style.md §8), each naming its flag. */
 export function triggerProblems(input: { name: string; url: string; events: readonly string[] }): string[] {
   const problems: string[] = [];
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(input.name)) {

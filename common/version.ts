@@ -2,12 +2,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Set by esbuild's `define` when the agent binary is bundled (ops/agent-binary/bundle.ts): it has no package.json beside it. */
+declare const FERRY_BUNDLED_VERSION: string | undefined;
+
 /**
  * Ferry's one version string, read from package.json (the nearest one named `ferry` above this
- * module: the checkout's from common/ and from dist/common/, the package's once installed). Sent in
- * Register and printed by every program's `--version`.
+ * module: the checkout's from common/ and from dist/common/, the package's once installed), or the
+ * one the agent binary was bundled with. Sent in Register and printed by every program's `--version`.
  */
-export const FERRY_VERSION: string = readVersion(path.dirname(fileURLToPath(import.meta.url)));
+export const FERRY_VERSION: string = typeof FERRY_BUNDLED_VERSION === 'string'
+  ? FERRY_BUNDLED_VERSION
+  : readVersion(path.dirname(fileURLToPath(import.meta.url)));
 
 function readVersion(from: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {

@@ -10,7 +10,7 @@ import type { WebhookSettings } from './notify/webhook-worker.js';
 
 /**
  * The coordinator's configuration: defaults, then the config file (YAML or JSON), then the
- * environment, then flags — merged and validated here, once (STYLE 10).
+ * environment, then flags — merged and validated here, once (docs/design/style.md §10).
  */
 export interface CoordinatorConfig {
   dataDir: string;
@@ -73,7 +73,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     throw new FerryError('INVALID_ARGUMENT', `--config: cannot read ${file}: ${describeError(err)}`);
   }
-  // Every problem of the file at once, with lines (ops/config-file.ts).
+  // Every problem of the file at once, with lines (common/config-file.ts).
   const { values, problems } = readSettings(text, FILE_KEYS, COORDINATOR_KINDS);
   if (problems.length > 0) throw problemsError(file, problems);
   return values;

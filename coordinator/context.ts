@@ -12,7 +12,7 @@ export interface Clock {
 }
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** Ids are parameters too (STYLE 11): tests may inject deterministic ones. */
+/** Ids are parameters too (docs/design/style.md §11): tests may inject deterministic ones. */
 export interface IdSource {
   deployment(): string;
   group(): string;
@@ -53,8 +53,15 @@ export interface Context {
   limits: Limits;
   /** Asks the scheduler to reconcile soon (coalesced). */
   kick(): void;
-  /** When this coordinator started (liveness grace after a restart). */
+  /** When this coordinator started (wall clock, for display). */
   startedAt: number;
+  /**
+   * A monotonic clock (ms): liveness, timeouts and the restart grace use it, so a wall-clock jump
+   * never declares healthy agents lost (docs/design/architecture.md §9).
+   */
+  monotonic(): number;
+  /** When this coordinator started, on the monotonic clock. */
+  startedMono: number;
   /** The alarm states each agent reported last (reported state: kept in memory, refreshed every beat). */
   alarmStates: Map<string, { name: string; state: string; reason: string; since: string }[]>;
   /** Prometheus metrics (always kept; served only with --metrics-listen). */

@@ -6,7 +6,7 @@ export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * Structured logs (STYLE 12): JSON lines to a rotating file under the data dir, and a readable
+ * Structured logs (docs/design/style.md §12): JSON lines to a rotating file under the data dir, and a readable
  * console format. Components get child loggers; fields are snake_case.
  */
 export function createLogger(opts: { level: LogLevel; file?: string; console: boolean }): Logger {

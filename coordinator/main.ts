@@ -6,18 +6,15 @@ import { createLogger, logFileIn } from './log.js';
 import { startCoordinator } from './server.js';
 import { renderInit, runInitCommand } from './security/init.js';
 import { runRenewCertCommand } from './security/server-cert.js';
+import { runBackupCommand } from './backup.js';
 
-/** `ferry-coordinator …` (install and uninstall are added by ops/ferry-coordinator.ts): runs and returns the exit code. */
-export async function runCoordinator(argv: string[]): Promise<number> {
-  // ---- `ferry-coordinator init` (CA, server certificate, first admin token) ----
-  if (argv[2] === 'init') {
-    return runInitCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
-  }
-  // ---- `ferry-coordinator renew-cert` (a new server certificate now, more names) ----
-  if (argv[2] === 'renew-cert') {
-    return runRenewCertCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
-  }
-  const program = new Command('ferry-coordinator')
+/**
+ * The coordinator's command line (options and help) without running anything: runCoordinator parses
+ * with it, the docs test too. `init`, `renew-cert` (security/) and `install`/`uninstall` (ops/) are
+ * verbs handled before it.
+ */
+export function coordinatorCommand(): Command {
+  return new Command('ferry-coordinator')
     .description('Ferry coordinator: gRPC API, SQLite store, rollout scheduler and revision store, in one process')
     .version(FERRY_VERSION)
     .option('--data <dir>', 'data directory: SQLite store (ferry.db), revisions/, logs/ (env FERRY_DATA_DIR; required here or in the config file)')
@@ -54,6 +51,23 @@ serves it (see ferry-coordinator renew-cert --help).
 
 As a service: ferry-coordinator install [--listen HOST:PORT] [--data DIR] [--dry-run]; uninstall [--purge]
 (see ferry-coordinator install --help).`);
+}
+
+/** `ferry-coordinator …` (install and uninstall are added by ops/ferry-coordinator.ts): runs and returns the exit code. */
+export async function runCoordinator(argv: string[]): Promise<number> {
+  // ---- `ferry-coordinator init` (CA, server certificate, first admin token) ----
+  if (argv[2] === 'init') {
+    return runInitCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
+  }
+  // ---- `ferry-coordinator renew-cert` (a new server certificate now, more names) ----
+  if (argv[2] === 'renew-cert') {
+    return runRenewCertCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
+  }
+  // ---- `ferry-coordinator backup` (a consistent copy of the database, online) ----
+  if (argv[2] === 'backup') {
+    return runBackupCommand(argv.slice(3), s => void process.stdout.write(s), s => void process.stderr.write(s));
+  }
+  const program = coordinatorCommand();
   try {
     program.parse(argv);
   } catch (err) {

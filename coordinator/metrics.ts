@@ -4,9 +4,9 @@ import type { LifecycleEventRecord } from './domain/types.js';
 import type { StatusCount } from './store/store.js';
 
 /**
- * The coordinator's Prometheus metrics, on a registry of its own (no global one: STYLE, no
- * singletons). Counts of deployments and agents are read when scraped (`source`); the histograms
- * and counters are fed by the services as agents report. Node's default process metrics
+ * The coordinator's Prometheus metrics, on a registry of its own (no global one, no singletons:
+ * docs/design/style.md §16). Counts of deployments and agents are read when scraped (`source`);
+ * the histograms and counters are fed by the services as agents report. Node's default process metrics
  * (`process_*`, `nodejs_*`) are included unprefixed, so stock dashboards work. Labels never carry secrets: statuses,
  * error codes, lifecycle event names and agent states only (no host ids: bounded cardinality).
  */

@@ -1,4 +1,6 @@
+import { promises as fs } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadFerryProto, SERVER_KEEPALIVE_OPTIONS } from '../proto/load.js';
@@ -16,6 +18,8 @@ import { RevisionStore } from './revisions/revision-store.js';
 import { WebhookWorker } from './notify/webhook-worker.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
+import { checkDatabaseFile, lockDataDir, openVerifiedStore } from './store/data-dir.js';
+import type { HostLock } from '../common/pid-lock.js';
 import { authInterceptor } from './security/auth.js';
 import { AuditRetention } from './security/audit-retention.js';
 import { type AuditEntry, REFUSAL_FOLD_MS } from './domain/audit.js';
@@ -25,6 +29,7 @@ import { chooseTransport, tlsIdentity, tlsPresent } from './security/transport.j
 import { listenShared } from './net/listener.js';
 import { describeServerCert, keepServerCertificateFresh } from './security/server-cert.js';
 import { revisionDownloads } from './revisions/http-download.js';
+import { agentDownloads } from './agent-downloads/http-agent.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
 
 export interface RunningCoordinator {
@@ -75,6 +80,19 @@ function auditHandshakeFailure(ctx: Context, err: NodeJS.ErrnoException, socket:
 
 /** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
 export async function startCoordinator(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource } = {}): Promise<RunningCoordinator> {
+  await fs.mkdir(config.dataDir, { recursive: true });
+  // One coordinator per data dir, and never on a damaged or emptied database (store/data-dir.ts).
+  const dataLock = await lockDataDir(config.dataDir);
+  try {
+    checkDatabaseFile(config.dataDir);
+    return await startOnLockedDataDir(config, log, opts, dataLock);
+  } catch (err) {
+    await dataLock.release();
+    throw err;
+  }
+}
+
+async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource }, dataLock: HostLock): Promise<RunningCoordinator> {
   const transport = chooseTransport({ dataDir: config.dataDir, listen: config.listen, insecure: config.insecure, tlsPresent: await tlsPresent(config.dataDir) });
   let initialised: InitResult | undefined;
   if (transport.kind === 'tls' && transport.init) {
@@ -83,7 +101,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
   }
   const identity = transport.kind === 'tls' ? await tlsIdentity(transport.files) : undefined;
-  const store = openStore(`${config.dataDir}/ferry.db`);
+  const store = openVerifiedStore(config.dataDir, openStore);
   let scheduler: Scheduler | undefined;
   const ctx: Context = {
     store,
@@ -101,6 +119,8 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     },
     kick: () => scheduler?.kick(),
     startedAt: (opts.clock ?? systemClock).now(),
+    monotonic: () => performance.now(),
+    startedMono: performance.now(),
     alarmStates: new Map(),
     metrics: new CoordinatorMetrics(metricsSource(() => ctx)),
     ...(transport.kind === 'tls' && { tls: transport.files }),
@@ -111,7 +131,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
     ...SERVER_KEEPALIVE_OPTIONS,
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
     // No 'grpc-node.flow_control_window' here: grpc-js 1.14 reads it only on clients. The window that
-    // matters for revision downloads is the agent's (TRANSFER_CLIENT_OPTIONS, shared/STACK.md).
+    // matters for revision downloads is the agent's (TRANSFER_CLIENT_OPTIONS, docs/design/stack.md §3).
     interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), entry => recordAudit(ctx, entry))],
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
@@ -120,7 +140,14 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   // One port for both protocols (net/listener.ts): TLS is terminated there, so grpc-js gets
   // plaintext-credential connections that are TLS sockets underneath (it still sees client certificates).
   const grpcConnections = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const downloads = http.createServer(revisionDownloads(ctx, transport.kind, entry => recordAudit(ctx, entry)));
+  const revisions = revisionDownloads(ctx, transport.kind, entry => recordAudit(ctx, entry));
+  const agentFiles = agentDownloads({
+    dir: path.join(config.dataDir, 'agent'), ...(ctx.tls && { caCert: ctx.tls.caCert }),
+    log: (message, fields) => ctx.log.warn(message, { component: 'agent-downloads', ...fields }),
+  });
+  const downloads = http.createServer((req, res) => {
+    if (!agentFiles(req, res)) revisions(req, res);
+  });
   let listener;
   try {
     listener = await listenShared(config.listen, identity, {
@@ -213,6 +240,7 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
       listener.destroyAll();
       await closed;
       store.close();
+      await dataLock.release();
       log.info('coordinator stopped', { component: 'server' });
     },
   };

@@ -18,7 +18,17 @@ export const PROTO_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-function protoDir(): string {
+/** The files loaded, relative to protoDir(). */
+export const PROTO_FILES = ['ferry/v1/agent.proto', 'ferry/v1/control.proto'];
+
+/**
+ * Set by esbuild's `define` when the agent binary is bundled (ops/agent-binary/bundle.ts): the
+ * protobuf.js JSON of PROTO_FILES, parsed with PROTO_OPTIONS at build time, as the binary has no
+ * .proto files beside it.
+ */
+declare const FERRY_PROTO_JSON: Record<string, unknown> | undefined;
+
+export function protoDir(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   // From source (proto/load.ts) or from the build (dist/proto/load.js).
   for (const dir of [here, path.resolve(here, '..', '..', 'proto')]) {
@@ -33,8 +43,9 @@ let cached: FerryProto | undefined;
 
 export function loadFerryProto(): FerryProto {
   if (!cached) {
-    const dir = protoDir();
-    const def = protoLoader.loadSync(['ferry/v1/agent.proto', 'ferry/v1/control.proto'], { ...PROTO_OPTIONS, includeDirs: [dir] });
+    const def = typeof FERRY_PROTO_JSON === 'object' && FERRY_PROTO_JSON !== null
+      ? protoLoader.fromJSON(FERRY_PROTO_JSON, PROTO_OPTIONS)
+      : protoLoader.loadSync(PROTO_FILES, { ...PROTO_OPTIONS, includeDirs: [protoDir()] });
     cached = grpc.loadPackageDefinition(def) as unknown as FerryProto;
   }
   return cached;
@@ -55,7 +66,7 @@ export const SERVER_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
   'grpc.http2.max_ping_strikes': 0,
 };
 
-/** Large flow-control window for revision transfer (see shared/STACK.md): ~2× throughput. */
+/** Large flow-control window for revision transfer (see docs/design/stack.md §3): ~2× throughput. */
 export const TRANSFER_CLIENT_OPTIONS: grpc.ChannelOptions = {
   'grpc-node.flow_control_window': 16 * 1024 * 1024,
   'grpc.max_receive_message_length': 8 * 1024 * 1024,

@@ -10,6 +10,9 @@ export const PREREQUISITES = [
   ['ip', 'iproute2', 'hosts in network namespaces (test/e2e/netns.test.ts)'],
   ['unshare', 'util-linux', 'a private app dir per agent (the e2e fleet tests)'],
   ['zsh', 'zsh', 'the zsh completion script (test/unit/cli-tree.test.ts)'],
+  ['dpkg-deb', 'dpkg', 'the agent .deb (test/e2e/agent-binary.test.ts)'],
+  ['rpmbuild', 'rpm', 'the agent .rpm, installed with rpm in a throwaway root (test/e2e/agent-binary.test.ts)'],
+  ['strip', 'binutils', 'a 12 MB smaller agent binary (npm run build:agent; it works unstripped too)'],
 ];
 
 const has = cmd => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;

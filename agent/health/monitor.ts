@@ -5,7 +5,7 @@ import { AlarmEvaluator, type AlarmStatus, type ProbeResult } from '../../common
 import type { Probe } from './probes.js';
 import { type AlarmSpec, alarmSpecProblems, sameAlarm } from '../../common/health/spec.js';
 
-/** setTimeout/clearTimeout, injected so tests drive time (STYLE 11). */
+/** setTimeout/clearTimeout, injected so tests drive time (docs/design/style.md §11). */
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
@@ -48,7 +48,7 @@ class Slot {
  * Samples each alarm every interval, one probe per alarm in flight at most, and keeps their
  * states. A pending breach is re-sampled when its `for` window ends, so ALARM comes on time
  * whatever the interval. With no alarms nothing is sampled. The only place alarm transitions are
- * logged (STYLE 12).
+ * logged (docs/design/style.md §12).
  */
 export class HealthMonitor {
   private slots: Slot[] = [];

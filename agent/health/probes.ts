@@ -25,7 +25,7 @@ export interface SystemInfo {
   filesystems(): Promise<readonly { mount: string; usePercent: number }[]>;
 }
 
-/** systeminformation, with calls shared: alarms sampled together see one figure (shared/STACK.md). */
+/** systeminformation, with calls shared: alarms sampled together see one figure (docs/design/stack.md §6). */
 export function systemInformation(reuseMs = 1000): SystemInfo {
   return {
     cpuPercent: shared(reuseMs, async () => (await si.currentLoad()).currentLoad),
@@ -58,7 +58,7 @@ function shared<T>(reuseMs: number, fn: () => Promise<T>): () => Promise<T> {
 
 export interface ProbeDeps {
   system: SystemInfo;
-  /** Runs command alarms (the only code that spawns, STYLE 7). */
+  /** Runs command alarms (the only code that spawns, docs/design/style.md §7). */
   runner: ProcessRunner;
   /** The environment of command alarms (the agent's, credentials removed). */
   env: Readonly<Record<string, string>>;

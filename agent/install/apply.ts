@@ -8,7 +8,7 @@ import type { Instruction } from '../../common/install/instructions.js';
 const run = promisify(execFile);
 
 /**
- * Removes what the group's previous install created, newest first (CODEDEPLOY.md §3.3):
+ * Removes what the group's previous install created, newest first (docs/design/codedeploy.md §3.3):
  * files and symlinks are unlinked, directories removed only when empty. A last line without
  * a newline was being written when something died, and is skipped.
  */

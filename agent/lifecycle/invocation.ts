@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { HookScript } from '../../common/appspec/types.js';
 import type { EventErrorCode, EventName } from '../../common/lifecycle/events.js';
 
-/** A hook script described as data (STYLE 7); only the ProcessRunner turns it into a process. */
+/** A hook script described as data (docs/design/style.md §7); only the ProcessRunner turns it into a process. */
 export interface Invocation {
   file: string;
   args: string[];

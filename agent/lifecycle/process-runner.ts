@@ -23,7 +23,7 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** The only code that spawns hook processes (STYLE 7). */
+/** The only code that spawns hook processes (docs/design/style.md §7). */
 export interface ProcessRunner {
   run(invocation: Invocation, options: RunOptions): Promise<RunOutcome>;
 }

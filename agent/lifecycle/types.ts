@@ -2,7 +2,7 @@ import type { FileExistsBehavior } from '../../common/appspec/types.js';
 import type { EventErrorCode, EventName, EventStatus } from '../../common/lifecycle/events.js';
 
 /**
- * Where the revision comes from. The executor does not know about the network (STYLE 6): the
+ * Where the revision comes from. The executor does not know about the network (docs/design/style.md §6): the
  * local command hands it a path, the coordinator link (later) a verified cached download.
  */
 export interface BundleProvider {

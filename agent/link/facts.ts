@@ -31,7 +31,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
- * Samples the host's facts once, at start (shared/STACK.md: systeminformation spawns shell
+ * Samples the host's facts once, at start (docs/design/stack.md §6: systeminformation spawns shell
  * processes; never on a request path). What fails is left empty, with one warning.
  */
 export async function sampleFacts(rootDir: string, log: Logger, timeoutMs = 5000): Promise<Facts> {

@@ -1,5 +1,5 @@
 /**
- * The host's TLS identity (issue 6), kept in `<root>/tls/`: `agent.key` (generated here, 0600,
+ * The host's TLS identity, kept in `<root>/tls/`: `agent.key` (generated here, 0600,
  * never sent anywhere), `agent.crt` (signed by the coordinator at enrollment) and `ca.crt` (the
  * coordinator's CA, pinned by fingerprint at enrollment). With them the agent speaks mutual TLS;
  * without them plaintext (a coordinator run --insecure).

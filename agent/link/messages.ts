@@ -32,7 +32,7 @@ export interface CheckedCommand {
   events?: LifecycleEvent[];
 }
 
-/** Every problem of a command (STYLE 8), or the checked command. */
+/** Every problem of a command (docs/design/style.md §8), or the checked command. */
 export function checkDeployCommand(c: DeployCommand): { ok: true; command: CheckedCommand } | { ok: false; problems: string[] } {
   const problems: string[] = [];
   if (!isSafeId(c.deploymentId)) problems.push(`deployment_id '${c.deploymentId}' must be letters, digits, '.', '_' or '-'`);

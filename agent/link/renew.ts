@@ -1,5 +1,5 @@
 /**
- * Certificate renewal (issue 6 follow-up): a host certificate is valid for a year; an enrolled
+ * Certificate renewal: a host certificate is valid for a year; an enrolled
  * agent renews it over mutual TLS with its current one before it expires (`renew-before`, default
  * 30 days), with a new key made here. Without this every enrolled fleet would drop off its
  * coordinator a year after enrollment. The earlier certificate stays valid until its own expiry.

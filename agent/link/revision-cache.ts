@@ -9,7 +9,7 @@ import type { Layout } from '../state/layout.js';
 import { type BackoffPolicy, FETCH_BACKOFF, backoffDelay, sleep } from './backoff.js';
 
 /**
- * The revision cache: one verified copy of each revision per host (DESIGN §6.6, §6.7).
+ * The revision cache: one verified copy of each revision per host (docs/design/architecture.md §4.3).
  *
  *   <root>/revisions/<sha256>.<tar|tgz|zip>   complete, verified: used as is, never downloaded twice
  *   <root>/revisions/<sha256>.partial         a download in progress: resumed from its size

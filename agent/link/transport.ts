@@ -11,7 +11,7 @@ import { neverAnswered } from './http-transport.js';
 /**
  * gRPC clients of the coordinator's AgentService. Each client gets its own subchannel (no hidden
  * sharing, no reconnect backoff inherited from a previous failure: the session and the revision
- * cache own their retry policies). Keepalive on every channel (shared/STACK.md: a partitioned
+ * cache own their retry policies). Keepalive on every channel (docs/design/stack.md §3: a partitioned
  * stream without it stalls forever); the large flow-control window only for revision transfer.
  */
 export function agentClient(address: string, purpose: 'session' | 'transfer' | 'enroll', credentials?: grpc.ChannelCredentials): AgentServiceClient {

@@ -10,7 +10,7 @@ import type { BundleProvider } from '../lifecycle/types.js';
 import type { Logger } from '../log.js';
 import { writeFileAtomic } from '../state/files.js';
 import type { Layout } from '../state/layout.js';
-import { type HostLock, acquireHostLock } from '../state/lock.js';
+import { type HostLock, acquireHostLock } from '../../common/pid-lock.js';
 import { type CheckedCommand, checkDeployCommand, hostResult, notRunResult } from './messages.js';
 import type { CommandStore, Outbox } from './outbox.js';
 import { REVISION_DIGEST_FILE, type RevisionCache, retainedDigests } from './revision-cache.js';

@@ -13,7 +13,7 @@ import { ChildProcessRunner } from '../lifecycle/process-runner.js';
 import { recoverInterrupted } from '../lifecycle/recovery.js';
 import { type BundleProvider, systemClock } from '../lifecycle/types.js';
 import { NssUserDirectory } from '../lifecycle/users.js';
-import { acquireHostLock } from '../state/lock.js';
+import { acquireHostLock } from '../../common/pid-lock.js';
 import { layoutFor } from '../state/layout.js';
 import { parseCodeDeployAgentConfig } from './aws-config.js';
 import { type Writer, liveRenderer, resultJson, verdictLines } from './render.js';

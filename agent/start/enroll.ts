@@ -1,6 +1,6 @@
 /**
  * `ferry-agent enroll --coordinator HOST:PORT --token T --ca-fingerprint SHA256 [--root-dir DIR]`
- * (issue 6): pins the coordinator's CA by fingerprint, makes the host's key here (it never leaves),
+ * (docs/trust.md): pins the coordinator's CA by fingerprint, makes the host's key here (it never leaves),
  * and stores the client certificate the coordinator signs for this host id in `<root>/tls/`.
  * `ferry-agent start` then speaks mutual TLS.
  */

@@ -6,7 +6,7 @@ import { type CheckedCommand, checkDeployCommand, hostResult } from '../link/mes
 import type { CommandStore, Outbox } from '../link/outbox.js';
 import type { Logger } from '../log.js';
 import type { Layout } from '../state/layout.js';
-import { acquireHostLock } from '../state/lock.js';
+import { acquireHostLock } from '../../common/pid-lock.js';
 
 export interface RecoveryDeps {
   layout: Layout;

@@ -1,5 +1,5 @@
 /**
- * Parsing and validating an appspec file (CODEDEPLOY.md §1). `parseAppSpec` is pure and returns
+ * Parsing and validating an appspec file (docs/design/codedeploy.md §1). `parseAppSpec` is pure and returns
  * every problem at once, each with its key path and line; `loadAppSpec` finds and reads the file.
  */
 import { readFile } from 'node:fs/promises';

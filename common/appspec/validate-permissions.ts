@@ -1,5 +1,5 @@
 /**
- * The `permissions` section of an appspec (CODEDEPLOY.md §1.4). Pure.
+ * The `permissions` section of an appspec (docs/design/codedeploy.md §1.4). Pure.
  * Whether a pattern or `except` suits the object (a file takes neither) is only known at install
  * time, from what the revision copies; the installer checks that.
  */

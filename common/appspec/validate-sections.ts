@@ -1,5 +1,5 @@
 /**
- * The `files` and `hooks` sections of an appspec (CODEDEPLOY.md §1.3, §1.5). Pure.
+ * The `files` and `hooks` sections of an appspec (docs/design/codedeploy.md §1.3, §1.5). Pure.
  * Where CodeDeploy's agent accepts something Ferry used to refuse, it is accepted the same way,
  * with a warning when the result may surprise (docs/appspec.md, "Differences from the AWS agent").
  */

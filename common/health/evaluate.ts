@@ -2,7 +2,7 @@ import { FerryError } from '../errors.js';
 import { type AlarmSpec, formatDuration } from './spec.js';
 
 /**
- * The alarm state machine (STYLE 2: one table, pure). One sample at a time, with the time it was
+ * The alarm state machine (docs/design/style.md §2: one table, pure). One sample at a time, with the time it was
  * taken; no clock, no I/O, no logs.
  *
  *   INSUFFICIENT_DATA ── healthy sample ──▶ OK ── breaching continuously ≥ forMs ──▶ ALARM

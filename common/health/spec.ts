@@ -72,7 +72,7 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * Every problem of a spec (STYLE 8), e.g. one that came over the wire. The text parser reports the
+ * Every problem of a spec (docs/design/style.md §8), e.g. one that came over the wire. The text parser reports the
  * same problems with the offending text; this checks the data.
  */
 export function alarmSpecProblems(s: AlarmSpec): string[] {

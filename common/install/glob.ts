@@ -1,5 +1,5 @@
 /**
- * CodeDeploy's permission matching (CODEDEPLOY.md §1.4): `**` matches every descendant; any
+ * CodeDeploy's permission matching (docs/design/codedeploy.md §1.4): `**` matches every descendant; any
  * other pattern is a simple glob with only `*`, matched against the path relative to the
  * object, and never matches a relative path that contains `/` (immediate children only).
  */

@@ -30,7 +30,7 @@ type Target = { kind: 'file' | 'symlink' | 'dir'; line?: number };
 
 /**
  * Decides everything the Install step will do, before anything is touched, with CodeDeploy's
- * semantics (CODEDEPLOY.md §1.3, §1.4, §3.3). Throws INSTALL_FAILED naming the appspec line.
+ * semantics (docs/design/codedeploy.md §1.3, §1.4, §3.3). Throws INSTALL_FAILED naming the appspec line.
  */
 export function planInstall(input: PlanInput): InstallPlan {
   const { spec, fs } = input;

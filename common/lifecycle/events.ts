@@ -1,5 +1,5 @@
 /**
- * The lifecycle phase table (STYLE 6): order, and which revision each phase's scripts come from.
+ * The lifecycle phase table (docs/design/style.md §6): order, and which revision each phase's scripts come from.
  * CodeDeploy's in-place order; `previous` phases run the scripts of the group's last installed
  * revision and are skipped on a first install; `agent` phases run no scripts.
  */

@@ -12,6 +12,18 @@ export interface AgentSession {
 /** The agents connected to this coordinator right now, by host id. */
 export class AgentRegistry {
   private readonly sessions = new Map<string, AgentSession>();
+  /** When each agent was last heard from (any message), on the monotonic clock; kept after a disconnect. */
+  private readonly heard = new Map<string, number>();
+
+  /** Records that the host's agent spoke (register, heartbeat, report) at `monotonicMs`. */
+  markHeard(hostId: string, monotonicMs: number): void {
+    this.heard.set(hostId, monotonicMs);
+  }
+
+  /** When the host's agent was last heard from since this coordinator started (monotonic), if ever. */
+  lastHeard(hostId: string): number | undefined {
+    return this.heard.get(hostId);
+  }
 
   /** Adds a session; an older session of the same host is closed (the agent reconnected). */
   add(session: AgentSession): void {

@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { FerryError, describeError } from '../../common/errors.js';
 import type { AgentSession } from '../agents/registry.js';
 import { sendAlarms } from '../services/alarms.js';
-import { redispatchInFlight } from '../services/dispatch.js';
+import { reconcileRegisteredHost } from '../services/dispatch.js';
 import type { Context } from '../context.js';
 import { eventUpdate, heartbeat, hostDisconnected, hostResult, logBatch, registerHost } from '../services/agents.js';
 import type { AgentMessage__Output } from '../../proto/gen/ferry/v1/AgentMessage.js';
@@ -59,6 +59,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
           session = s;
           ctx.registry.add(s);
         }
+        ctx.registry.markHeard(r.hostId, ctx.monotonic());
         registerHost(ctx, {
           id: r.hostId, hostname: r.hostname || r.hostId, tags: r.tags ?? {}, agentVersion: r.agentVersion,
           ...(r.zone && { zone: r.zone }),
@@ -72,10 +73,11 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         });
         call.write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs } });
         sendAlarms(ctx, r.hostId);
-        redispatchInFlight(ctx, r.hostId);
+        reconcileRegisteredHost(ctx, r.hostId, r.runningDeploymentId || undefined);
         return;
       }
       if (!session) throw new FerryError('FAILED_PRECONDITION', 'the first message on Connect must be register');
+      ctx.registry.markHeard(session.hostId, ctx.monotonic());
       if (msg.heartbeat) heartbeat(ctx, session.hostId, msg.heartbeat.alarms);
       else if (msg.event) eventUpdate(ctx, session.hostId, msg.event);
       else if (msg.logs) logBatch(ctx, session.hostId, msg.logs);
@@ -87,7 +89,12 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
     }
   });
   const closed = () => {
-    if (session && ctx.registry.remove(session)) hostDisconnected(ctx, session.hostId);
+    try {
+      if (session && ctx.registry.remove(session)) hostDisconnected(ctx, session.hostId);
+    } catch (err) {
+      // A stream's end must never take the coordinator down (a full disk here crashed it).
+      ctx.log.error('recording an agent disconnect failed', { component: 'agents', host_id: session?.hostId, error: describeError(err) });
+    }
   };
   call.on('end', () => {
     closed();

@@ -1,6 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
+import type { Caller } from '../security/auth.js';
 import { SETTLED_HOST_STATUSES } from '../domain/status.js';
 import type { BundleType } from '../domain/types.js';
 import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback, setGroupRollbackConfig } from '../services/catalog.js';
@@ -10,7 +11,7 @@ import { type CreateDeploymentInput, createDeployment, getDeploymentView, isTerm
 import { cancelSchedule, createSchedule } from '../services/schedules.js';
 import { checkWindows, deploymentWait, groupWindowState, setGroupWindows } from '../services/windows.js';
 import type { CreateDeploymentRequest__Output } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
-import { hostState, livenessOf } from '../services/liveness.js';
+import { hostStateOf } from '../services/liveness.js';
 import { promote } from '../services/promote.js';
 import { stopDeployment } from '../services/stop.js';
 import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlService.js';
@@ -35,7 +36,7 @@ import { tokenHandlers } from './token-handlers.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
-/** ControlService: thin adapters from protobuf to the coordinator's services (STYLE 5). */
+/** ControlService: thin adapters from protobuf to the coordinator's services (docs/design/style.md §5). */
 export function controlService(ctx: Context): ControlServiceHandlers {
   const groupView = (application: string, name: string) => {
     const g = requireGroup(ctx, application, name);
@@ -50,7 +51,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
-    return hostToProto(h, revisions, hostState(h.connected, h.lastSeenAt, ctx.clock.now(), livenessOf(ctx)));
+    return hostToProto(h, revisions, hostStateOf(ctx, h));
   };
 
   return {
@@ -99,14 +100,15 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       });
       return { deployments: list.map(d => deploymentToProto(d, deploymentWait(ctx, d))) };
     }),
-    StopDeployment: unary(req => {
-      stopDeployment(ctx, req.id, { by: req.requestedBy, reason: req.reason, rollback: req.rollback });
+    // Who did it comes from the credentials (actorOf), never from the client's requested_by.
+    StopDeployment: unaryAs((req, caller) => {
+      stopDeployment(ctx, req.id, { by: actorOf(ctx, caller), reason: req.reason, rollback: req.rollback });
       return detailToProto(getDeploymentView(ctx, req.id));
     }),
-    PauseDeployment: unary(req => detailToProto(getDeploymentView(ctx, pauseDeployment(ctx, req.id, req.requestedBy).id))),
+    PauseDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, pauseDeployment(ctx, req.id, actorOf(ctx, caller)).id))),
     ResumeDeployment: unary(req => detailToProto(getDeploymentView(ctx, resumeDeployment(ctx, req.id).id))),
     ApproveDeployment: unary(req => detailToProto(getDeploymentView(ctx, approveDeployment(ctx, req.id).id))),
-    RejectDeployment: unary(req => detailToProto(getDeploymentView(ctx, rejectDeployment(ctx, req.id, req.requestedBy, req.reason).id))),
+    RejectDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, rejectDeployment(ctx, req.id, actorOf(ctx, caller), req.reason).id))),
     RollbackDeployment: unary(req => detailToProto(getDeploymentView(ctx, manualRollback(ctx, req.id).id))),
     RedeployDeployment: unary(req => detailToProto(getDeploymentView(ctx, redeploy(ctx, req.id).id))),
     WatchDeployment: call => watchDeployment(ctx, call),
@@ -120,13 +122,13 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const p = promote(ctx, { application: req.application, fromGroup: req.fromGroup, toGroup: req.toGroup, options: deploymentOptionsFromProto(req) });
       return { detail: detailToProto(getDeploymentView(ctx, p.deployment.id)), source: deploymentToProto(p.source) };
     }),
-    CreateSchedule: unary(req => scheduleToProto(createSchedule(ctx, {
-      deployment: deploymentInput(req.deployment ?? emptyDeploymentRequest()), at: req.at, cron: req.cron, timezone: req.timezone, requestedBy: req.requestedBy,
+    CreateSchedule: unaryAs((req, caller) => scheduleToProto(createSchedule(ctx, {
+      deployment: deploymentInput(req.deployment ?? emptyDeploymentRequest()), at: req.at, cron: req.cron, timezone: req.timezone, requestedBy: actorOf(ctx, caller),
     }))),
     ListSchedules: unary(req => ({
       schedules: ctx.store.listSchedules({ ...(req.application && { application: req.application }), all: req.all }).map(scheduleToProto),
     })),
-    CancelSchedule: unary(req => scheduleToProto(cancelSchedule(ctx, req.id, req.requestedBy))),
+    CancelSchedule: unaryAs((req, caller) => scheduleToProto(cancelSchedule(ctx, req.id, actorOf(ctx, caller)))),
   };
 }
 
@@ -205,4 +207,15 @@ function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequ
     const hosts = ctx.store.listHostDeployments(deploymentId);
     return !follow || (isTerminal(d) && hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status)));
   });
+}
+
+/**
+ * Who made a call, as the credentials say: `token:<id> (<description>)` for an API token,
+ * `insecure-local` without TLS. What the client claims (its OS user in requested_by) is not used:
+ * anyone could claim anything.
+ */
+export function actorOf(ctx: Context, caller: Caller): string {
+  if (!caller.id.startsWith('token:')) return caller.id;
+  const description = ctx.store.getToken(caller.id.slice('token:'.length))?.description.trim();
+  return description ? `${caller.id} (${description})` : caller.id;
 }

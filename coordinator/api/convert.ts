@@ -64,7 +64,7 @@ export function revisionToProto(r: Revision): PRevision {
 export function deploymentToProto(d: Deployment, wait?: WindowWait): PDeployment {
   return {
     waitReason: wait?.reason ?? '', nextWindowAt: wait?.opensAt === undefined ? '' : new Date(wait.opensAt).toISOString(),
-    ignoreWindow: d.ignoreWindow ?? false, scheduleId: d.scheduleId ?? '',
+    ignoreWindow: d.ignoreWindow ?? false, scheduleId: d.scheduleId ?? '', requireAllHosts: d.requireAllHosts ?? false,
     id: d.id, application: d.application, groupName: d.groupName, groupId: d.groupId, revision: d.revisionDigest,
     configName: d.configName, status: d.status, creator: d.creator, description: d.description,
     fileExistsBehavior: d.fileExistsBehavior, ignoreApplicationStopFailures: d.ignoreApplicationStopFailures,
@@ -82,6 +82,7 @@ export function detailToProto(v: DeploymentView): PDetail {
   return {
     deployment: deploymentToProto(v.deployment, v.wait),
     overview: v.overview,
+    offlineHosts: v.hosts.filter(h => h.status === 'Skipped' && h.errorCode === 'AGENT_OFFLINE').map(h => h.hostId),
     hosts: v.hosts.map(h => ({
       hostId: h.hostId, hostname: h.hostname, status: h.status, currentEvent: h.currentEvent ?? '',
       errorCode: h.errorCode ?? '', errorMessage: h.errorMessage ?? '', startedAt: h.startedAt ?? '',

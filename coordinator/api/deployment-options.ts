@@ -10,7 +10,7 @@ export type DeploymentOptionFields = Pick<CreateDeploymentRequest__Output,
 export type DeploymentOptions = Omit<CreateDeploymentInput, 'application' | 'group' | 'revision'>;
 
 /** Decodes a request's deployment options into the domain's input (absent fields stay absent). */
-export function deploymentOptionsFromProto(req: DeploymentOptionFields & { ignoreWindow?: boolean }): DeploymentOptions {
+export function deploymentOptionsFromProto(req: DeploymentOptionFields & { ignoreWindow?: boolean; requireAllHosts?: boolean }): DeploymentOptions {
   return {
     configName: req.configName,
     description: req.description,
@@ -22,5 +22,6 @@ export function deploymentOptionsFromProto(req: DeploymentOptionFields & { ignor
     ...(req.ignoreAlarms && { ignoreAlarms: true }),
     ...(req.minHealthyTimeMs > 0 && { minHealthyTimeMs: req.minHealthyTimeMs }),
     ...(req.ignoreWindow && { ignoreWindow: true }),
+    ...(req.requireAllHosts && { requireAllHosts: true }),
   };
 }

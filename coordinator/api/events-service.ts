@@ -17,7 +17,7 @@ const PAGE = 500;
 /** Followers also look at the log this often (a change may come by a path that sends no wake-up). */
 const FOLLOW_POLL_MS = 1000;
 
-/** StreamEvents, SetTrigger, RemoveTrigger: thin adapters (STYLE 5). */
+/** StreamEvents, SetTrigger, RemoveTrigger: thin adapters (docs/design/style.md §5). */
 export function eventHandlers(
   ctx: Context,
   groupView: (application: string, name: string) => DeploymentGroup,

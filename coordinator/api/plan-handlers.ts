@@ -16,7 +16,7 @@ import { unary } from './errors.js';
 /** Unpacked size limit when reading revisions for plans (the agent's default bundle limit). */
 const PLAN_UNPACK_BYTES = 2 * 1024 ** 3;
 
-/** PlanDeployment and GetDeploymentPlan (thin adapters, STYLE 5); spread into the ControlService handlers. */
+/** PlanDeployment and GetDeploymentPlan (thin adapters, docs/design/style.md §5); spread into the ControlService handlers. */
 export function planHandlers(ctx: Context) {
   const trees = new RevisionTrees(ctx.revisions, Math.max(PLAN_UNPACK_BYTES, ctx.limits.maxRevisionBytes));
   return {

@@ -1,5 +1,5 @@
 /**
- * The audit log (issue 6): who did what, when, from where, and how it ended. One record for every
+ * The audit log: who did what, when, from where, and how it ended. One record for every
  * mutating call (any outcome) and for every refused call (bad, expired or missing token, a role
  * too weak, a certificate that is not the host's), written by the interceptor in front of both
  * services (security/auth.ts), so no handler can forget one. Pure: record shape, what a call's

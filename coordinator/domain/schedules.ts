@@ -3,7 +3,7 @@ import type { AutoRollbackEvent } from './types.js';
 /**
  * A scheduled deployment: one-shot (`at`) or repeating (`cron` in `timezone`). When due, the
  * coordinator creates a normal deployment (creator `schedule`) of `revision` (a digest, or `latest`
- * resolved at that moment) with `options`. State machine: one transition table (STYLE 2).
+ * resolved at that moment) with `options`. State machine: one transition table (docs/design/style.md §2).
  */
 export const SCHEDULE_STATES = ['Active', 'Done', 'Cancelled'] as const;
 export type ScheduleState = (typeof SCHEDULE_STATES)[number];

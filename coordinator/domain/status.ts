@@ -1,5 +1,5 @@
 /**
- * Every state machine of the coordinator, one transition table each (STYLE 2). The store
+ * Every state machine of the coordinator, one transition table each (docs/design/style.md §2). The store
  * changes a status only with compare-and-set against `allowedFrom(next)`.
  */
 export const DEPLOYMENT_STATUSES = ['Created', 'Queued', 'InProgress', 'Paused', 'Succeeded', 'Failed', 'Stopped'] as const;

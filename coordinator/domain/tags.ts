@@ -2,7 +2,7 @@ import { FerryError } from '../../common/errors.js';
 import type { TagFilter, TagSets } from './types.js';
 
 /**
- * Tag filters and tag sets (CODEDEPLOY §6): a filter is `key` (key only), `=value` (value only)
+ * Tag filters and tag sets (docs/design/codedeploy.md §6): a filter is `key` (key only), `=value` (value only)
  * or `key=value` (both); a set is a comma-separated list of filters, matched with OR; a group's
  * sets are matched with AND. Tags are case-sensitive, as in CodeDeploy.
  */

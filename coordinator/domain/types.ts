@@ -128,6 +128,8 @@ export interface Deployment {
   pausedForWindow?: boolean;
   /** Emergencies: the group's deployment windows do not hold this deployment. */
   ignoreWindow?: boolean;
+  /** `--require-all-hosts`: a target whose agent is offline at its turn fails the deployment instead of being Skipped. */
+  requireAllHosts?: boolean;
   /** The schedule that created it (creator `schedule`). */
   scheduleId?: string;
   /** For a rollback: the deployment it replaces. */
@@ -156,7 +158,15 @@ export interface HostDeployment {
   position: number;
   startedAt?: string;
   completedAt?: string;
+  /**
+   * What the coordinator wants of this host (coordinator-owned, apart from the reported `status`):
+   * `stop` once the deployment was stopped. Every (re)registration of the host sends what it says:
+   * the deploy command for `run`, a cancel for `stop`.
+   */
+  desired?: DesiredState;
 }
+
+export type DesiredState = 'run' | 'stop';
 
 export interface LifecycleEventRecord {
   deploymentId: string;

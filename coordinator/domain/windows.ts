@@ -17,7 +17,7 @@ export interface WindowProblem {
 
 const MINUTE = 60_000;
 
-/** Every problem with a group's windows (STYLE 8); the paths are the CLI's flags. */
+/** Every problem with a group's windows (docs/design/style.md §8); the paths are the CLI's flags. */
 export function validateWindows(windows: readonly DeploymentWindow[]): WindowProblem[] {
   const problems: WindowProblem[] = [];
   const seen = new Set<string>();

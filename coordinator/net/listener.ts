@@ -4,14 +4,14 @@ import tls from 'node:tls';
 import { FerryError, describeError } from '../../common/errors.js';
 
 /**
- * The coordinator's one port, shared by two protocols (the cmux pattern; DESIGN §6.6):
+ * The coordinator's one port, shared by two protocols (the cmux pattern; docs/design/architecture.md §4.3):
  *
  * - HTTP/2: gRPC, handed to grpc-js through its connection injector;
  * - HTTP/1.1: revision bytes (`GET /v1/revisions/<sha256>`, revisions/http-download.ts), which
  *   Node's HTTP/1.1 server moves at close to raw-TCP speed where grpc-js' framing costs half of it.
  *
  * With TLS this process terminates TLS itself and routes by the protocol the client negotiated
- * (ALPN `h2` → gRPC, `http/1.1` or none → HTTP/1.1). The socket handed on is the TLSSocket, so
+ * (ALPN `h2` alone → gRPC; `http/1.1` offered, or none → HTTP/1.1). The socket handed on is the TLSSocket, so
  * grpc-js still sees the client certificate (`getAuthContext`). Plaintext (--insecure, loopback
  * only) is routed by the first bytes: every HTTP/2 connection opens with the preface `PRI * HTTP/2.0`.
  */
@@ -117,7 +117,9 @@ export async function listenShared(
     const secure = tls.createServer({
       key: identity.key, cert: identity.cert, ca: identity.ca,
       requestCert: true, rejectUnauthorized: false,
-      ALPNProtocols: ['h2', 'http/1.1'],
+      // gRPC clients offer only h2. A client that offers HTTP/1.1 too (curl fetching install.sh, a
+      // browser) is an HTTP client and gets HTTP/1.1, where the downloads are served.
+      ALPNCallback: ({ protocols }) => (protocols.includes('http/1.1') ? 'http/1.1' : protocols.includes('h2') ? 'h2' : protocols[0]),
     });
     secure.on('connection', track);
     secure.on('secureConnection', (socket: tls.TLSSocket) => {

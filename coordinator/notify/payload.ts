@@ -1,5 +1,5 @@
 /**
- * Webhook messages, signatures and retry timing. Pure: no I/O, no clock reads (STYLE 1); the
+ * Webhook messages, signatures and retry timing. Pure: no I/O, no clock reads (docs/design/style.md §1); the
  * worker (`webhook-worker.ts`) passes `now` and randomness in. Format: docs/notifications.md.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';

@@ -10,7 +10,7 @@ export type PreviousRevision =
 
 /**
  * The lifecycle events a host would run, in order, each with the revision its scripts come from
- * (the agent's phase table, `agent/lifecycle/events.ts`): ApplicationStop and the block-traffic
+ * (the phase table the agent runs, `common/lifecycle/events.ts`): ApplicationStop and the block-traffic
  * events run the host's CURRENT revision's scripts and are skipped on a first install; the rest
  * run the new revision's. Events without scripts are left out; DownloadBundle and Install (Ferry's
  * own steps) are always listed.

@@ -2,9 +2,9 @@ import type { AppSpec } from '../../common/appspec/types.js';
 import type { LifecycleEvent, ScriptSource } from '../../common/lifecycle/events.js';
 
 /**
- * The vocabulary of deployment plans (issue 5, "preview, like a CloudFormation change set"):
+ * The vocabulary of deployment plans ("preview, like a CloudFormation change set"):
  * what a deployment would do, computed from stored revisions without touching any host.
- * Everything in this directory is pure (STYLE 1): revisions come in as `RevisionTree`s.
+ * Everything in this directory is pure (docs/design/style.md §1): revisions come in as `RevisionTree`s.
  */
 
 /** One entry of an unpacked revision, relative to its root. */
@@ -29,7 +29,7 @@ export interface RevisionTree {
   problems: string[];
 }
 
-/** What one destination path looks like after Install (CodeDeploy semantics, agent/install/plan.ts). */
+/** What one destination path looks like after Install (CodeDeploy semantics, common/install/plan.ts). */
 export interface InstalledEntry {
   kind: 'file' | 'dir' | 'symlink';
   mode?: number;

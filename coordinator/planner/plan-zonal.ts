@@ -4,7 +4,7 @@ import {
 } from './rules.js';
 
 /**
- * Zonal rollouts (DESIGN §4, CODEDEPLOY §5.3), part of the pure planner: one zone at a time, in
+ * Zonal rollouts (docs/design/architecture.md §6, docs/design/codedeploy.md §5.3), part of the pure planner: one zone at a time, in
  * zone-name order with hosts without a zone last; a zone starts only once the previous one has
  * finished and its monitor time has passed since its last host completed. Within the current zone
  * the global sliding window applies, and the zone's own minimum on top. Fail rules stay global.

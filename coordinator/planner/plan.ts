@@ -6,9 +6,9 @@ import {
 } from './rules.js';
 
 /**
- * The rollout planner (DESIGN §4, CODEDEPLOY §5): one pure function from a snapshot of a
+ * The rollout planner (docs/design/architecture.md §6, docs/design/codedeploy.md §5): one pure function from a snapshot of a
  * deployment's targets to the actions that move it on, each with a reason that states the numbers.
- * No store, gRPC, fs, logger or clock (STYLE 1): the scheduler loads the snapshot, plans, applies.
+ * No store, gRPC, fs, logger or clock (docs/design/style.md §1): the scheduler loads the snapshot, plans, applies.
  *
  * Health, CodeDeploy's way: a host not yet attempted (Pending, still serving the old revision) or
  * Succeeded is healthy; InProgress is not; Failed, Unknown and Skipped are failed. The window
@@ -21,6 +21,8 @@ export interface PlanSnapshot {
   /** Zonal rollout: one zone at a time, a monitor time between zones (plan-zonal.ts). */
   zonal?: ZonalConfig;
   targets: PlanTarget[];
+  /** `--require-all-hosts`: an offline target fails the deployment (HOSTS_OFFLINE) instead of being Skipped. */
+  requireAllHosts?: boolean;
 }
 
 const REVISION_RANK: Readonly<Record<RevisionHealth, number>> = { unhealthy: 0, unknown: 1, old: 2, current: 3 };
@@ -53,11 +55,12 @@ export function plan(snapshot: PlanSnapshot, now: number): PlanAction[] {
   const tally = count(targets, minimum);
   const actions: PlanAction[] = [];
   if (tally.lost.length > 0) {
-    actions.push({
-      type: 'mark-lost',
-      hostIds: tally.lost.map(t => t.hostId),
-      reason: `${hostList(tally.lost)} ${tally.lost.length === 1 ? 'has' : 'have'} no connected agent: counted as failed (AGENT_LOST)`,
-    });
+    const offline = `${hostList(tally.lost)} ${tally.lost.length === 1 ? 'has' : 'have'} no connected agent`;
+    if (snapshot.requireAllHosts) {
+      const reason = `${offline} and --require-all-hosts is set: every target must take part`;
+      return [{ type: 'skip-offline', hostIds: tally.lost.map(t => t.hostId), reason }, ...failWith(tally, reason).map(a => (a.type === 'fail' ? { ...a, errorCode: 'HOSTS_OFFLINE' as const } : a))];
+    }
+    actions.push({ type: 'skip-offline', hostIds: tally.lost.map(t => t.hostId), reason: `${offline}: Skipped (AGENT_OFFLINE), counted as not healthy` });
   }
   const zonal = snapshot.zonal ? { config: snapshot.zonal, targets, now } : undefined;
   return [...actions, ...decide(tally, minimumHealthy, zonal)];

@@ -19,12 +19,12 @@ export interface PlanTarget {
 
 export type PlanAction =
   | { type: 'start'; hostIds: string[]; reason: string }
-  /** Pending targets whose agent is not connected: they become Unknown (failed). */
-  | { type: 'mark-lost'; hostIds: string[]; reason: string }
+  /** Pending targets whose agent is not connected at their turn: Skipped with AGENT_OFFLINE (not healthy). */
+  | { type: 'skip-offline'; hostIds: string[]; reason: string }
   /** Pending targets left when the deployment fails. */
   | { type: 'skip'; hostIds: string[]; reason: string }
   | { type: 'succeed'; reason: string }
-  | { type: 'fail'; errorCode: 'NO_INSTANCES' | 'HEALTH_CONSTRAINTS' | 'HEALTH_CONSTRAINTS_INVALID'; reason: string }
+  | { type: 'fail'; errorCode: 'NO_INSTANCES' | 'HEALTH_CONSTRAINTS' | 'HEALTH_CONSTRAINTS_INVALID' | 'HOSTS_OFFLINE'; reason: string }
   | { type: 'wait'; reason: string }
   /**
    * Zonal: `zone` (the `zonesDone`-th zone) finished and its monitor time passed; the next zone

@@ -13,7 +13,7 @@ import type { RevisionStore } from './revision-store.js';
 
 /**
  * Reads a stored revision for deployment plans: unpacked exactly as the agent unpacks it
- * (`agent/bundle/unpack.ts`: same checks, same wrapper stripping) into a temp dir, listed with a
+ * (`common/bundle/unpack.ts`: same checks, same wrapper stripping) into a temp dir, listed with a
  * SHA-256 per file and its appspec parsed, then removed. Revisions are immutable, so the last few
  * trees are kept in memory by digest.
  */

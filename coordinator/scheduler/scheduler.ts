@@ -4,7 +4,7 @@ import { formatTagSets, matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/types.js';
 import { orderTargets, plan } from '../planner/plan.js';
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts } from '../planner/rules.js';
-import { scheduleLateHost } from '../services/agents.js';
+import { catchUpGroup, stillBehind } from '../services/catch-up.js';
 import { awaitingReconnect, checkLiveness, hostState, livenessOf } from '../services/liveness.js';
 import { gateReached } from '../services/pause.js';
 import { activeAlarm } from '../services/alarms.js';
@@ -15,7 +15,7 @@ import { nextStartable, resumeIfWindowOpen, windowHold } from '../services/windo
 import { autoRollbackEvents, rollBack } from '../services/rollback.js';
 
 /**
- * The scheduler loop (STYLE 1): load a snapshot → plan (pure) → apply. It starts Queued
+ * The scheduler loop (docs/design/style.md §1): load a snapshot → plan (pure) → apply. It starts Queued
  * deployments when their group is free, and drives each active deployment with the planner.
  * `kick()` coalesces requests; one reconcile runs at a time.
  */
@@ -63,7 +63,7 @@ export class Scheduler {
 
   /** One pass over every group. Synchronous: the store is synchronous and sends are queued. */
   reconcile(): void {
-    checkLiveness(this.ctx, this.ctx.clock.now(), this.liveness());
+    checkLiveness(this.ctx, this.ctx.monotonic(), this.liveness());
     runDueSchedules(this.ctx);
     for (const group of this.ctx.store.listGroups()) {
       let active = this.ctx.store.activeDeployment(group.id);
@@ -80,7 +80,7 @@ export class Scheduler {
   /** Not lost: connected, or reconnecting within the timeout (a dispatch then waits for it). */
   private alive(hostId: string): boolean {
     const h = this.ctx.store.getHost(hostId);
-    return !!h && hostState(this.ctx.registry.isConnected(hostId), h.lastSeenAt, this.ctx.clock.now(), this.liveness()) !== 'lost';
+    return !!h && hostState(this.ctx.registry.isConnected(hostId), this.ctx.registry.lastHeard(hostId), this.ctx.monotonic(), this.liveness()) !== 'lost';
   }
 
   private log(message: string, fields: Record<string, unknown>) {
@@ -105,15 +105,30 @@ export class Scheduler {
       return undefined;
     }
     this.heldForReconnect.delete(next.id);
+    let targetHostIds = next.targetHostIds;
+    if (next.creator === 'autoscaling') {
+      // The rule again, now: a host that went offline or busy, or a target that moved on, is left out.
+      targetHostIds = stillBehind(this.ctx, next, group);
+      if (targetHostIds.length === 0) {
+        if (this.ctx.store.transitionDeployment(next.id, 'Stopped', {
+          completedAt: iso(this.ctx.clock.now()), errorCode: 'CATCH_UP_NOT_NEEDED',
+          errorMessage: 'catch-up not needed any more: its hosts went offline or busy, already run the target, or the group\'s target changed',
+        })) this.log('catch-up deployment dropped', { deployment_id: next.id, from: next.status, to: 'Stopped' });
+        return undefined;
+      }
+    }
     const health = new Map(this.ctx.store.hostRevisions(group.id).map(r => [r.hostId, r]));
+    // Every known host that matches, connected or not (an offline one is Skipped as AGENT_OFFLINE at
+    // its turn and counts as not healthy), except hosts whose certificates are all revoked.
+    const revoked = this.ctx.store.revokedHostIds();
     const candidates: PlanTarget[] = this.ctx.store.listHosts()
-      .filter(h => h.connected && this.ctx.registry.isConnected(h.id) && matchesTagSets(h.tags, group.tagSets))
-      .filter(h => !next.targetHostIds || next.targetHostIds.includes(h.id))
+      .filter(h => !revoked.has(h.id) && matchesTagSets(h.tags, group.tagSets))
+      .filter(h => !targetHostIds || targetHostIds.includes(h.id))
       .map(h => {
         const r = health.get(h.id);
         const revisionHealth: RevisionHealth = !r ? 'unknown' : r.lastStatus === 'Failed' ? 'unhealthy'
           : r.revisionDigest === next.revisionDigest ? 'current' : 'old';
-        return { hostId: h.id, status: 'Pending' as const, connected: true, revisionHealth, position: 0, ...(h.zone && { zone: h.zone }) };
+        return { hostId: h.id, status: 'Pending' as const, connected: this.ctx.registry.isConnected(h.id), revisionHealth, position: 0, ...(h.zone && { zone: h.zone }) };
       });
     if (candidates.length === 0) {
       this.finish(next, 'Failed', 'NO_INSTANCES', noHostsReason(group, next));
@@ -154,7 +169,10 @@ export class Scheduler {
         ...(hd.completedAt && { completedAt: Date.parse(hd.completedAt) }),
       };
     });
-    const actions = plan({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, ...(config.zonal && { zonal: config.zonal }), targets }, now);
+    const actions = plan({
+      deploymentId: d.id, minimumHealthy: config.minimumHealthy, ...(config.zonal && { zonal: config.zonal }), targets,
+      ...(d.requireAllHosts && { requireAllHosts: true }),
+    }, now);
     const gate = this.gate(d, actions, targets);
     // Outside its window: start no new host (those in flight finish); resumes when one opens.
     const held = !gate && actions.some(a => a.type === 'start') ? windowHold(this.ctx, d) : undefined;
@@ -189,11 +207,11 @@ export class Scheduler {
       case 'start':
         for (const hostId of a.hostIds) this.dispatch(d, hostId, now);
         break;
-      case 'mark-lost':
+      case 'skip-offline':
         for (const hostId of a.hostIds) {
-          if (this.ctx.store.transitionHostDeployment(d.id, hostId, 'Unknown', {
-            completedAt: now, errorCode: 'AGENT_LOST', errorMessage: `the agent was not connected when its turn came (${a.reason})`,
-          })) this.log('host deployment lost', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'Unknown', reason: a.reason });
+          if (this.ctx.store.transitionHostDeployment(d.id, hostId, 'Skipped', {
+            completedAt: now, errorCode: 'AGENT_OFFLINE', errorMessage: `the agent was not connected when its turn came (${a.reason}); it gets the group's target when it returns`,
+          })) this.log('host deployment skipped: agent offline', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'Skipped', reason: a.reason });
         }
         break;
       case 'skip':
@@ -247,10 +265,9 @@ export class Scheduler {
     if (!ok) return;
     this.log(`deployment ${to.toLowerCase()}`, { deployment_id: d.id, from: d.status, to, reason, ...(errorCode && { error_code: errorCode }) });
     this.ctx.changes.deployment(d.id);
-    if (to === 'Succeeded') {
-      // Hosts that joined the group during the rollout run an older revision: bring them up to date.
-      for (const h of this.ctx.store.listHosts()) if (h.connected) scheduleLateHost(this.ctx, h.id);
-    }
+    // This group only: hosts that joined it (or were offline) while it was busy get its target now.
+    const group = this.ctx.store.getGroupById(d.groupId);
+    if (group) catchUpGroup(this.ctx, group);
     this.again = true;
   }
 }
@@ -258,8 +275,8 @@ export class Scheduler {
 /** Why a deployment has no host to start on, and what to do next. Pure. */
 export function noHostsReason(group: DeploymentGroup, d: Pick<Deployment, 'targetHostIds'>): string {
   if (d.targetHostIds) {
-    return `none of the ${d.targetHostIds.length} host(s) it targets (${d.targetHostIds.join(', ')}) is connected; see ferry hosts list`;
+    return `none of the ${d.targetHostIds.length} host(s) it targets (${d.targetHostIds.join(', ')}) is known; see ferry hosts list`;
   }
-  return `group ${group.name} has no hosts: 0 connected agents match ${formatTagSets(group.tagSets)}; ` +
+  return `group ${group.name} has no hosts: no known host matches ${formatTagSets(group.tagSets)}; ` +
     'see ferry hosts list (an agent gets its tags from ferry-agent start --tag KEY=VALUE)';
 }

@@ -1,5 +1,5 @@
 /**
- * Who may call what (issue 6), as one grpc-js server interceptor in front of both services:
+ * Who may call what, as one grpc-js server interceptor in front of both services:
  * - ControlService: a token in `authorization: Bearer fy.…` whose role covers the RPC
  *   (permissions.ts); refused with UNAUTHENTICATED or PERMISSION_DENIED and a message saying what
  *   to do. The caller is handed to handlers in the `x-ferry-caller` metadata (any such header from

@@ -1,5 +1,5 @@
 /**
- * `ferry-coordinator init --data DIR [--san HOST_OR_IP]…` (issue 6): the coordinator's CA and server
+ * `ferry-coordinator init --data DIR [--san HOST_OR_IP]…`: the coordinator's CA and server
  * certificate under DIR/tls/, and a first admin token in DIR/admin.token (0600; only its hash goes
  * into the store). Prints the CA fingerprint agents pin with `--ca-fingerprint`.
  */
@@ -10,7 +10,7 @@ import { FerryError } from '../../common/errors.js';
 import { openStore } from '../store/sqlite-store.js';
 import { createAuthority } from './pki.js';
 import { defaultSans, subjectAltNames } from '../../common/certificates.js';
-import { runTlsVerb } from './tls-verb.js';
+import { type TlsVerb, runTlsVerb } from './tls-verb.js';
 import { newToken } from './tokens.js';
 
 export interface InitResult {
@@ -61,14 +61,13 @@ export function renderInit(r: InitResult): string {
   ].join('\n');
 }
 
-/** The `init` verb of bin/ferry-coordinator; returns the exit code (0, 1 failure, 2 usage). */
-export function runInitCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  return runTlsVerb({
-    name: 'init',
-    description: 'create the coordinator\'s CA, server certificate and first admin token',
-    sanHelp: 'another name or address agents and clients reach the coordinator by (repeatable)',
-    jsonHelp: 'print the result as JSON (never the token itself)',
-    help: `
+/** The `init` verb of bin/ferry-coordinator. */
+export const INIT_VERB: TlsVerb = {
+  name: 'init',
+  description: 'create the coordinator\'s CA, server certificate and first admin token',
+  sanHelp: 'another name or address agents and clients reach the coordinator by (repeatable)',
+  jsonHelp: 'print the result as JSON (never the token itself)',
+  help: `
 Writes DIR/tls/{ca.key,ca.crt,server.key,server.crt} (keys 0600, dir 0700) and DIR/admin.token (0600),
 and prints the CA's SHA-256 fingerprint. The server certificate always names localhost, 127.0.0.1, ::1
 and this host's name. Refuses to run twice: a new CA would cut off every enrolled agent (add names
@@ -77,9 +76,13 @@ later with ferry-coordinator renew-cert --san). Needs openssl on PATH.
 Examples:
   ferry-coordinator init --data /var/lib/ferry --san ferry.internal --san 10.0.0.5
   ferry-coordinator init --data ./data --json`,
-    run: async (dataDir, sans, json) => {
-      const result = await initCoordinator(dataDir, sans, Date.now());
-      return json ? `${JSON.stringify(result, null, 2)}\n` : renderInit(result);
-    },
-  }, argv, env, out, err);
+  run: async (dataDir, sans, json) => {
+    const result = await initCoordinator(dataDir, sans, Date.now());
+    return json ? `${JSON.stringify(result, null, 2)}\n` : renderInit(result);
+  },
+};
+
+/** Runs `ferry-coordinator init`; returns the exit code (0, 1 failure, 2 usage). */
+export function runInitCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  return runTlsVerb(INIT_VERB, argv, env, out, err);
 }

@@ -1,5 +1,5 @@
 /**
- * The role each ControlService RPC needs (issue 6): `viewer` reads, `deployer` deploys, stops,
+ * The role each ControlService RPC needs: `viewer` reads, `deployer` deploys, stops,
  * approves and rolls back, `admin` does everything else (applications, groups, configs, tokens).
  * An RPC missing here is open to no one (the interceptor refuses it), and test/unit/tokens.test.ts
  * fails until every RPC of control.proto is classified.

@@ -1,6 +1,6 @@
 /**
  * The coordinator's certificate authority, with the system's `openssl` (no hand-written ASN.1).
- * Keys are EC P-256. Every openssl call is an argv built by a pure function (STYLE 7) and run by
+ * Keys are EC P-256. Every openssl call is an argv built by a pure function (docs/design/style.md §7) and run by
  * `runOpenssl`, the only code here that spawns.
  */
 import { execFile } from 'node:child_process';

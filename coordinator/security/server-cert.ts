@@ -12,7 +12,7 @@ import { FerryError, describeError } from '../../common/errors.js';
 import { renewalDue, subjectAltNames } from '../../common/certificates.js';
 import type { AuditEntry } from '../domain/audit.js';
 import { type TlsFiles, issueServerCertificate, tlsFiles } from './pki.js';
-import { runTlsVerb } from './tls-verb.js';
+import { type TlsVerb, runTlsVerb } from './tls-verb.js';
 
 /** How often the running coordinator looks at its server certificate. */
 export const SERVER_CERT_CHECK_MS = 6 * 3_600_000;
@@ -180,14 +180,13 @@ export function renderRenewed(r: RenewedServerCert): string {
   ].join('\n');
 }
 
-/** The `renew-cert` verb of bin/ferry-coordinator; returns the exit code (0, 1 failure, 2 usage). */
-export function runRenewCertCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  return runTlsVerb({
-    name: 'renew-cert',
-    description: 'issue a new server certificate now (signed by DATA/tls/ca.key), optionally with more names',
-    sanHelp: 'a name or address to add to the current ones (repeatable)',
-    jsonHelp: 'print the result as JSON (never the key)',
-    help: `
+/** The `renew-cert` verb of bin/ferry-coordinator. */
+export const RENEW_CERT_VERB: TlsVerb = {
+  name: 'renew-cert',
+  description: 'issue a new server certificate now (signed by DATA/tls/ca.key), optionally with more names',
+  sanHelp: 'a name or address to add to the current ones (repeatable)',
+  jsonHelp: 'print the result as JSON (never the key)',
+  help: `
 Replaces DIR/tls/server.key (0600) and DIR/tls/server.crt, each by rename, with a new key and a
 certificate (825 days) for the names the current one has plus every --san. The CA is unchanged, so
 enrolled agents and the CLI keep trusting the coordinator. Send SIGHUP to a running coordinator
@@ -198,14 +197,18 @@ Needs openssl on PATH.
 Examples:
   ferry-coordinator renew-cert --data /var/lib/ferry --san ferry.example.com && systemctl reload ferry-coordinator
   ferry-coordinator renew-cert --data ./data --json`,
-    run: async (dataDir, sans, json) => {
-      const r = await renewServerCertificate(dataDir, sans);
-      return json
-        ? `${JSON.stringify({
-          serverCert: r.serverCert, serverKey: r.serverKey, expiresAt: iso(r.current.expiresAt), previousExpiresAt: iso(r.previous.expiresAt),
-          subjectAltNames: r.current.sans, fingerprint: r.current.fingerprint, previousFingerprint: r.previous.fingerprint,
-        }, null, 2)}\n`
-        : renderRenewed(r);
-    },
-  }, argv, env, out, err);
+  run: async (dataDir, sans, json) => {
+    const r = await renewServerCertificate(dataDir, sans);
+    return json
+      ? `${JSON.stringify({
+        serverCert: r.serverCert, serverKey: r.serverKey, expiresAt: iso(r.current.expiresAt), previousExpiresAt: iso(r.previous.expiresAt),
+        subjectAltNames: r.current.sans, fingerprint: r.current.fingerprint, previousFingerprint: r.previous.fingerprint,
+      }, null, 2)}\n`
+      : renderRenewed(r);
+  },
+};
+
+/** Runs `ferry-coordinator renew-cert`; returns the exit code (0, 1 failure, 2 usage). */
+export function runRenewCertCommand(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  return runTlsVerb(RENEW_CERT_VERB, argv, env, out, err);
 }

@@ -14,17 +14,21 @@ export interface TlsVerb {
   run(dataDir: string, sans: readonly string[], json: boolean): Promise<string>;
 }
 
-/** Runs a TlsVerb; returns the exit code (0, 1 failure, 2 usage). */
-export async function runTlsVerb(verb: TlsVerb, argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
-  const program = new Command(`ferry-coordinator ${verb.name}`)
+/** The verb's command line (options and help), without running anything: runTlsVerb parses with it, the docs test too. */
+export function tlsVerbCommand(verb: TlsVerb): Command {
+  return new Command(`ferry-coordinator ${verb.name}`)
     .description(verb.description)
     .option('--data <dir>', 'data directory (env FERRY_DATA_DIR or the config file\'s data)')
     .option('--config <file>', 'the coordinator config file (for data)')
     .option('--san <host-or-ip>', verb.sanHelp, (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--json', verb.jsonHelp)
     .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: err })
     .addHelpText('after', verb.help);
+}
+
+/** Runs a TlsVerb; returns the exit code (0, 1 failure, 2 usage). */
+export async function runTlsVerb(verb: TlsVerb, argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const program = tlsVerbCommand(verb).configureOutput({ writeOut: out, writeErr: err });
   try {
     program.parse([...argv], { from: 'user' });
   } catch (e) {

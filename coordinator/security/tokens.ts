@@ -1,5 +1,5 @@
 /**
- * API and join tokens (pure; issue 6 "Trust"). A token is `fy.<id>.<secret>`: the id finds the
+ * API and join tokens (pure; see docs/trust.md). A token is `fy.<id>.<secret>`: the id finds the
  * record, the secret proves possession. Only the secret's SHA-256 is stored: secrets are 32 random
  * bytes, so a fast hash is enough (no password stretching needed) and a stolen database yields no
  * usable token. The `fy.` prefix lets secret scanners and people recognise one.

@@ -1,5 +1,5 @@
 /**
- * How the coordinator listens (issue 6): TLS, with the certificates `ferry-coordinator init` made
+ * How the coordinator listens: TLS, with the certificates `ferry-coordinator init` made
  * in DATA/tls/ (made at first start when init was not run, so the coordinator still starts with no
  * other setup); plaintext only with --insecure and only on a loopback address. The decision is pure.
  * TLS is terminated by the shared listener (net/listener.ts), which asks every client for a

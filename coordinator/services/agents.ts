@@ -1,16 +1,15 @@
+import { describeError, isFerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
-import { matchesTagSets } from '../domain/tags.js';
 import type { Host, LifecycleEventRecord } from '../domain/types.js';
 import type { EventUpdate__Output } from '../../proto/gen/ferry/v1/EventUpdate.js';
 import type { HostResult__Output } from '../../proto/gen/ferry/v1/HostResult.js';
 import type { LogBatch__Output } from '../../proto/gen/ferry/v1/LogBatch.js';
-import { createDeployment } from './deployments.js';
 import { recordAlarmStates } from './alarms.js';
 import type { AlarmState__Output } from '../../proto/gen/ferry/v1/AlarmState.js';
 
 /**
  * What the coordinator does with agents' reports. Only these functions write reported state
- * (STYLE 3): event records, log lines, host deployment outcomes, the revision each host runs.
+ * (docs/design/style.md §3): event records, log lines, host deployment outcomes, the revision each host runs.
  */
 export function registerHost(ctx: Context, host: Omit<Host, 'connected' | 'lastSeenAt' | 'registeredAt'>): void {
   const now = iso(ctx.clock.now());
@@ -19,7 +18,6 @@ export function registerHost(ctx: Context, host: Omit<Host, 'connected' | 'lastS
   ctx.log.info('agent connected', {
     component: 'agents', host_id: host.id, hostname: host.hostname, zone: host.zone ?? '', agent_version: host.agentVersion,
   });
-  scheduleLateHost(ctx, host.id);
   ctx.kick();
 }
 
@@ -30,7 +28,13 @@ export function hostDisconnected(ctx: Context, hostId: string): void {
 }
 
 export function heartbeat(ctx: Context, hostId: string, alarms: readonly AlarmState__Output[] = []): void {
-  ctx.store.touchHost(hostId, iso(ctx.clock.now()));
+  try {
+    ctx.store.touchHost(hostId, iso(ctx.clock.now()));
+  } catch (err) {
+    // Liveness is the registry's (monotonic, in memory): a last-seen time the disk cannot take is only logged.
+    if (!isFerryError(err, 'DISK_FULL')) throw err;
+    ctx.log.warn('heartbeat not recorded', { component: 'agents', host_id: hostId, error: describeError(err) });
+  }
   recordAlarmStates(ctx, hostId, alarms);
 }
 
@@ -113,33 +117,4 @@ export function hostResult(ctx: Context, hostId: string, r: HostResult__Output):
   ctx.changes.logs(r.deploymentId);
   ctx.kick();
   return true;
-}
-
-/**
- * A host that matches a group but does not run the group's last successful revision gets it
- * automatically (CodeDeploy's Auto Scaling behaviour), once per host and revision.
- */
-export function scheduleLateHost(ctx: Context, hostId: string): void {
-  const host = ctx.store.getHost(hostId);
-  if (!host) return;
-  for (const group of ctx.store.listGroups()) {
-    if (!matchesTagSets(host.tags, group.tagSets)) continue;
-    const last = ctx.store.lastSuccessfulDeployment(group.id);
-    if (!last) continue;
-    const current = ctx.store.hostRevisions(group.id).find(r => r.hostId === hostId);
-    if (current?.revisionDigest === last.revisionDigest && current.lastStatus === 'Succeeded') continue;
-    const active = ctx.store.activeDeployment(group.id);
-    if (active && active.revisionDigest === last.revisionDigest && ctx.store.getHostDeployment(active.id, hostId)) continue;
-    if (!ctx.store.claimAutoDeployment(group.id, hostId, last.revisionDigest)) continue;
-    const d = createDeployment(ctx, {
-      application: group.application, group: group.name, revision: last.revisionDigest,
-      // One host that does not serve the group yet: the group's minimum (e.g. 50% of 1) would forbid it.
-      configName: 'AllAtOnce', creator: 'autoscaling', targetHostIds: [hostId],
-      fileExistsBehavior: last.fileExistsBehavior,
-      description: `automatic: host ${host.hostname} (${hostId}) gets the group's last successful revision (from ${last.id})`,
-    });
-    ctx.log.info('late host gets the last successful revision', {
-      component: 'agents', host_id: hostId, group: group.name, deployment_id: d.id, revision: last.revisionDigest,
-    });
-  }
 }

@@ -27,6 +27,7 @@ export interface CreateDeploymentInput {
   minHealthyTimeMs?: number;
   /** Emergencies: the group's deployment windows do not hold it. */
   ignoreWindow?: boolean;
+  requireAllHosts?: boolean;
   /** Set by a schedule's run (creator `schedule`). */
   scheduleId?: string;
 }
@@ -106,6 +107,7 @@ export function prepareDeployment(ctx: Context, input: CreateDeploymentInput): D
     ...(input.ignoreAlarms && { ignoreAlarms: true }),
     ...(input.minHealthyTimeMs && { minHealthyTimeMs: input.minHealthyTimeMs }),
     ...(input.ignoreWindow && { ignoreWindow: true }),
+    ...(input.requireAllHosts && { requireAllHosts: true }),
     ...(input.scheduleId && { scheduleId: input.scheduleId }),
   };
   return deployment;

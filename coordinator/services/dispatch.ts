@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import type { Deployment, Revision } from '../domain/types.js';
 import type { DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
+import { catchUpRegisteredHost } from './catch-up.js';
 
 /** The one command a host gets for a host deployment: the whole plan for that host. */
 export function deployCommand(d: Deployment, revision: Revision): DeployCommand {
@@ -13,21 +14,28 @@ export function deployCommand(d: Deployment, revision: Revision): DeployCommand 
 }
 
 /**
- * After an agent (re)registers, sends it again the command of every host deployment the
- * coordinator believes is in flight on it. A command written to a stream that was already dead
- * (the agent crashed before the coordinator noticed) is otherwise lost and the host would stay
- * InProgress for ever. The agent ignores a command it already runs or queues, and re-sends the
- * result of one it has finished, so this is safe to repeat.
+ * After an agent (re)registers: sends it what the desired state of each of its host deployments
+ * in flight says (docs/design/architecture.md §9). `run`: the deploy command
+ * again — one written to a stream that was already dead is otherwise lost, and the agent ignores a
+ * command it already runs or queues and re-sends the result of one it finished. `stop` (the
+ * deployment was stopped): the cancel again, so a stop written to a dead stream still holds. Then
+ * the host's catch-up (services/catch-up.ts). `running` is the run the agent's Register reported.
  */
-export function redispatchInFlight(ctx: Context, hostId: string): void {
+export function reconcileRegisteredHost(ctx: Context, hostId: string, running: string | undefined): void {
   const session = ctx.registry.get(hostId);
   if (!session) return;
   for (const hd of ctx.store.hostDeploymentsOnHost(hostId, ['InProgress'])) {
     const d = ctx.store.getDeployment(hd.deploymentId);
     const revision = d && ctx.store.findRevisionByDigest(d.revisionDigest);
     if (!d || !revision) continue;
+    if (hd.desired === 'stop') {
+      const sent = session.send({ cancel: { deploymentId: d.id, reason: d.errorMessage ?? 'the deployment was stopped' } });
+      ctx.log.info('cancel re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
+      continue;
+    }
     const sent = session.send({ deploy: deployCommand(d, revision) });
     if (sent) ctx.metrics.commandSent(d.id, hostId, ctx.clock.now());
     ctx.log.info('in-flight command re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
   }
+  catchUpRegisteredHost(ctx, hostId, running);
 }

@@ -1,5 +1,5 @@
 /**
- * Agent enrollment (issue 6): a join token (role `agent`, spent once per use) buys a client
+ * Agent enrollment: a join token (role `agent`, spent once per use) buys a client
  * certificate for one host id, signed by the coordinator's CA for a CSR whose key never left the
  * host. The certificate's subject is the host id, whatever the request asked for.
  */

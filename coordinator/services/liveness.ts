@@ -7,8 +7,8 @@ export type HostState = 'connected' | 'reconnecting' | 'lost';
 export interface Liveness {
   /** Silence after which an agent is lost (default 3 missed 5 s heartbeats). */
   timeoutMs: number;
-  /** When this coordinator started. */
-  startedAt: number;
+  /** When this coordinator started, on the monotonic clock. */
+  startedMono: number;
   /**
    * Hosts last heard from before the start get at least this long after it to reconnect (their
    * reconnect backoff may have grown while the coordinator was down).
@@ -20,15 +20,24 @@ export interface Liveness {
 export const RESTART_GRACE_MS = 45_000;
 
 export function livenessOf(ctx: Context): Liveness {
-  return { timeoutMs: ctx.limits.agentTimeoutMs, startedAt: ctx.startedAt, restartGraceMs: RESTART_GRACE_MS };
+  return { timeoutMs: ctx.limits.agentTimeoutMs, startedMono: ctx.startedMono, restartGraceMs: RESTART_GRACE_MS };
 }
 
-/** connected: stream open; reconnecting: no stream, but heard from within the timeout; lost: silent longer. */
-export function hostState(connected: boolean, lastSeenAt: string, now: number, l: Liveness): HostState {
-  const seen = Date.parse(lastSeenAt);
-  const deadline = seen < l.startedAt ? Math.max(seen + l.timeoutMs, l.startedAt + l.restartGraceMs) : seen + l.timeoutMs;
+/**
+ * connected: stream open; reconnecting: no stream, but heard from within the timeout; lost: silent
+ * longer. Monotonic times only (`lastHeard` from the registry, `now` from ctx.monotonic()): a
+ * wall-clock jump changes nothing. A host not heard from since this coordinator started gets the
+ * restart grace. Pure.
+ */
+export function hostState(connected: boolean, lastHeard: number | undefined, now: number, l: Liveness): HostState {
+  const deadline = lastHeard === undefined ? l.startedMono + Math.max(l.restartGraceMs, l.timeoutMs) : lastHeard + l.timeoutMs;
   if (now >= deadline) return 'lost';
   return connected ? 'connected' : 'reconnecting';
+}
+
+/** A host's state as the coordinator judges it now. */
+export function hostStateOf(ctx: Context, host: { id: string; connected: boolean }): HostState {
+  return hostState(ctx.registry.isConnected(host.id) || host.connected, ctx.registry.lastHeard(host.id), ctx.monotonic(), livenessOf(ctx));
 }
 
 /**
@@ -38,11 +47,12 @@ export function hostState(connected: boolean, lastSeenAt: string, now: number, l
  */
 export function checkLiveness(ctx: Context, now: number, l: Liveness): void {
   for (const host of ctx.store.listHosts()) {
-    if (hostState(host.connected, host.lastSeenAt, now, l) !== 'lost') continue;
+    const heard = ctx.registry.lastHeard(host.id);
+    if (hostState(host.connected, heard, now, l) !== 'lost') continue;
     const session = ctx.registry.get(host.id);
     const inFlight = ctx.store.hostDeploymentsOnHost(host.id, ['InProgress']);
     if (!session && !host.connected && inFlight.length === 0) continue;
-    const silentFor = Math.round((now - Date.parse(host.lastSeenAt)) / 1000);
+    const silentFor = Math.round((now - (heard ?? l.startedMono)) / 1000);
     if (session) {
       ctx.registry.remove(session);
       session.close(`no heartbeat for ${silentFor} s`);
@@ -72,14 +82,14 @@ export function checkLiveness(ctx: Context, now: number, l: Liveness): void {
  */
 export function awaitingReconnect(ctx: Context, group: DeploymentGroup, d: Deployment): { hostIds: string[]; until: number } | undefined {
   const l = livenessOf(ctx);
-  const now = ctx.clock.now();
-  if (now >= l.startedAt + l.restartGraceMs) return undefined;
+  const now = ctx.monotonic();
+  if (now >= l.startedMono + l.restartGraceMs) return undefined;
   const hostIds = ctx.store.listHosts()
-    .filter(h => !ctx.registry.isConnected(h.id) && Date.parse(h.lastSeenAt) < l.startedAt)
+    .filter(h => !ctx.registry.isConnected(h.id) && ctx.registry.lastHeard(h.id) === undefined)
     .filter(h => matchesTagSets(h.tags, group.tagSets) && (!d.targetHostIds || d.targetHostIds.includes(h.id)))
-    .filter(h => hostState(false, h.lastSeenAt, now, l) === 'reconnecting')
     .map(h => h.id);
-  return hostIds.length > 0 ? { hostIds, until: l.startedAt + l.restartGraceMs } : undefined;
+  // `until` is shown to people: the wall-clock time the grace ends.
+  return hostIds.length > 0 ? { hostIds, until: ctx.clock.now() + (l.startedMono + l.restartGraceMs - now) } : undefined;
 }
 
 /** The wait reason `deploy status` and `--wait` show for awaitingReconnect. */

@@ -15,7 +15,7 @@ import { type CreateDeploymentInput, createDeployment, requireGroup, resolveRevi
 export type PlanDeploymentInput = Omit<CreateDeploymentInput, 'creator' | 'targetHostIds' | 'rollbackOf'>;
 
 /**
- * `ferry deploy plan` (issue 5): what a deployment would do, from the stored revisions and the
+ * `ferry deploy plan`: what a deployment would do, from the stored revisions and the
  * coordinator's records, without touching any host. The plan is stored for 24 hours with a
  * fingerprint of everything it depends on; `executePlan` refuses it once that changed.
  */

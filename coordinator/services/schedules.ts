@@ -3,7 +3,7 @@ import { type Context, iso } from '../context.js';
 import { cronProblem, nextMatch, timezoneProblem } from '../../common/cron.js';
 import type { Schedule, ScheduleOptions } from '../domain/schedules.js';
 import { matchesTagSets } from '../domain/tags.js';
-import { hostState, livenessOf } from './liveness.js';
+import { hostStateOf } from './liveness.js';
 import { type CreateDeploymentInput, createDeployment, prepareDeployment, requireGroup } from './deployments.js';
 
 /**
@@ -92,11 +92,11 @@ export function cancelSchedule(ctx: Context, id: string, by: string): Schedule {
   return getSchedule(ctx, id);
 }
 
-function reconnecting(ctx: Context, groupId: string, now: number): boolean {
+function reconnecting(ctx: Context, groupId: string): boolean {
   const group = ctx.store.getGroupById(groupId);
   if (!group) return false;
   return ctx.store.listHosts().some(h => matchesTagSets(h.tags, group.tagSets) && !ctx.registry.isConnected(h.id)
-    && hostState(h.connected, h.lastSeenAt, now, livenessOf(ctx)) === 'reconnecting');
+    && hostStateOf(ctx, h) === 'reconnecting');
 }
 
 /** Runs every due schedule once (see the catch-up rule above). Called by the scheduler's pass. */
@@ -105,7 +105,7 @@ export function runDueSchedules(ctx: Context): void {
   for (const s of ctx.store.dueSchedules(iso(now))) {
     // Just after a restart agents are still reconnecting: a deployment started now would find no
     // host. The run waits (it stays due) until the group's agents are back or declared lost.
-    if (reconnecting(ctx, s.groupId, now)) continue;
+    if (reconnecting(ctx, s.groupId)) continue;
     const next = s.cron === undefined ? null : nextMatch({ cron: s.cron, timezone: s.timezone }, now + 1);
     // Claim first: a crash after this loses at most this run, never runs it twice.
     if (!ctx.store.claimScheduleRun(s.id, s.nextRunAt!, next === null || next === undefined ? null : iso(next), iso(now))) continue;

@@ -32,6 +32,8 @@ export function stopDeployment(
     if (hd.status === 'Pending') {
       ctx.store.transitionHostDeployment(id, hd.hostId, 'Skipped', { completedAt: now, errorMessage: message });
     } else if (hd.status === 'InProgress') {
+      // Desired state first: a cancel written to a dead stream is sent again when the agent registers.
+      ctx.store.patchHostDeployment(id, hd.hostId, { desired: 'stop' });
       const sent = ctx.registry.get(hd.hostId)?.send({ cancel: { deploymentId: id, reason: message } }) ?? false;
       ctx.log.info('cancel sent', { component: 'deployments', deployment_id: id, host_id: hd.hostId, sent });
     }

@@ -1,4 +1,4 @@
-/** Token administration (issue 6): create (the secret returned once), list, revoke. */
+/** Token administration: create (the secret returned once), list, revoke. */
 import { FerryError } from '../../common/errors.js';
 import type { Context } from '../context.js';
 import { type Role, ROLES, type TokenRecord, isRole, newToken } from '../security/tokens.js';

@@ -14,6 +14,7 @@ import { V11 } from './schema/v11.js';
 import { V12 } from './schema/v12.js';
 import { V13 } from './schema/v13.js';
 import { V14 } from './schema/v14.js';
+import { V15 } from './schema/v15.js';
 /**
  * Numbered schema migrations, applied in order, one transaction each, tracked in
  * `PRAGMA user_version`. Each migration's SQL is literal text in schema/vNN.ts, frozen: a database
@@ -36,6 +37,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, up: V1 }, { version: 2, up: V2 }, { version: 3, up: V3 }, { version: 4, up: V4 }, { version: 5, up: V5 },
   { version: 6, up: V6 }, { version: 7, up: V7 }, { version: 8, up: V8 }, { version: 9, up: V9 }, { version: 10, up: V10 }, { version: 11, up: V11 },
   { version: 12, up: V12 }, { version: 13, up: V13 }, { version: 14, up: V14, rebuild: true },
+  { version: 15, up: V15 },
 ];
 
 /**

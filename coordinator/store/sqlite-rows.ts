@@ -131,7 +131,7 @@ interface DeploymentRow {
   approve_after: number | null; approve_after_zones: number | null; approved: number; pause_reason: string | null; ignore_alarms: number; min_healthy_time_ms: number;
   min_healthy_hosts: number | null; error_code: string | null; error_message: string | null; created_at: string;
   started_at: string | null; completed_at: string | null;
-  ignore_window: number; paused_for_window: number; schedule_id: string | null;
+  ignore_window: number; paused_for_window: number; schedule_id: string | null; require_all_hosts: number;
 }
 
 export function toDeployment(raw: unknown): Deployment {
@@ -158,6 +158,7 @@ export function toDeployment(raw: unknown): Deployment {
     ...present('pauseReason', r.pause_reason),
     ...(r.paused_for_window === 1 && { pausedForWindow: true }),
     ...(r.ignore_window === 1 && { ignoreWindow: true }),
+    ...(r.require_all_hosts === 1 && { requireAllHosts: true }),
     ...present('scheduleId', r.schedule_id),
     ...present('rollbackOf', r.rollback_of),
     ...present('rolledBackBy', r.rolled_back_by),
@@ -179,7 +180,7 @@ export function deploymentParams(d: Deployment): Params {
     auto_rollback: d.autoRollback === undefined ? null : JSON.stringify(d.autoRollback),
     rollback_of: orNull(d.rollbackOf), rolled_back_by: orNull(d.rolledBackBy),
     approve_after: orNull(d.approveAfter), approve_after_zones: orNull(d.approveAfterZones), approved: flag(d.approved ?? false), pause_reason: orNull(d.pauseReason),
-    ignore_window: flag(d.ignoreWindow ?? false), paused_for_window: flag(d.pausedForWindow ?? false), schedule_id: orNull(d.scheduleId),
+    ignore_window: flag(d.ignoreWindow ?? false), paused_for_window: flag(d.pausedForWindow ?? false), schedule_id: orNull(d.scheduleId), require_all_hosts: flag(d.requireAllHosts ?? false),
     ignore_alarms: flag(d.ignoreAlarms ?? false), min_healthy_time_ms: d.minHealthyTimeMs ?? 0,
     min_healthy_hosts: orNull(d.minHealthyHosts), error_code: orNull(d.errorCode),
     error_message: orNull(d.errorMessage), created_at: d.createdAt, started_at: orNull(d.startedAt),
@@ -190,7 +191,7 @@ export function deploymentParams(d: Deployment): Params {
 interface HostDeploymentRow {
   deployment_id: string; host_id: string; status: HostDeployment['status']; current_event: string | null;
   error_code: string | null; error_message: string | null; position: number; started_at: string | null;
-  completed_at: string | null;
+  completed_at: string | null; desired: 'run' | 'stop';
 }
 
 export function toHostDeployment(raw: unknown): HostDeployment {
@@ -205,13 +206,14 @@ export function toHostDeployment(raw: unknown): HostDeployment {
     position: r.position,
     ...present('startedAt', r.started_at),
     ...present('completedAt', r.completed_at),
+    ...(r.desired === 'stop' && { desired: 'stop' as const }),
   };
 }
 export function hostDeploymentParams(h: HostDeployment): Params {
   return {
     deployment_id: h.deploymentId, host_id: h.hostId, status: h.status, current_event: orNull(h.currentEvent),
     error_code: orNull(h.errorCode), error_message: orNull(h.errorMessage), position: h.position,
-    started_at: orNull(h.startedAt), completed_at: orNull(h.completedAt),
+    started_at: orNull(h.startedAt), completed_at: orNull(h.completedAt), desired: h.desired ?? 'run',
   };
 }
 

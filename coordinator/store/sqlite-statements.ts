@@ -7,7 +7,7 @@ import { patchSql } from './sqlite-rows.js';
 import type { DeploymentPatch, HostDeploymentPatch } from './store.js';
 import {
   ACTIVE_DEPLOYMENT_STATUSES, DEPLOYMENT_STATUSES, DEPLOYMENT_TRANSITIONS, HOST_DEPLOYMENT_STATUSES,
-  HOST_DEPLOYMENT_TRANSITIONS, allowedFrom,
+  EVENT_RECORD_TRANSITIONS, HOST_DEPLOYMENT_TRANSITIONS, allowedFrom,
 } from '../domain/status.js';
 
 /** `'a', 'b'` for an `IN (…)`; values are our own constants, quoted anyway. */
@@ -32,6 +32,7 @@ export const HOST_DEPLOYMENT_PATCH_COLUMNS = {
   startedAt: 'started_at',
   completedAt: 'completed_at',
   currentEvent: 'current_event',
+  desired: 'desired',
 } as const satisfies Record<keyof HostDeploymentPatch, string>;
 
 /** Created/Queued → InProgress: the statuses `startDeployment` starts from (not a Paused resume). */
@@ -46,12 +47,12 @@ const STATUS_FILTER = '(@statuses IS NULL OR status IN (SELECT value FROM json_e
 
 const DEPLOYMENT_COLUMNS = [
   'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'description',
-  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approve_after_zones', 'approved', 'pause_reason', 'ignore_alarms', 'ignore_window', 'paused_for_window', 'schedule_id', 'min_healthy_time_ms', 'min_healthy_hosts', 'error_code', 'error_message',
+  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approve_after_zones', 'approved', 'pause_reason', 'ignore_alarms', 'ignore_window', 'paused_for_window', 'schedule_id', 'require_all_hosts', 'min_healthy_time_ms', 'min_healthy_hosts', 'error_code', 'error_message',
   'created_at', 'started_at', 'completed_at',
 ];
 const HOST_DEPLOYMENT_COLUMNS = [
   'deployment_id', 'host_id', 'status', 'current_event', 'error_code', 'error_message', 'position', 'started_at',
-  'completed_at',
+  'completed_at', 'desired',
 ];
 const EVENT_COLUMNS = [
   'deployment_id', 'host_id', 'event', 'status', 'error_code', 'exit_code', 'message', 'started_at', 'ended_at',
@@ -62,6 +63,10 @@ const LOG_COLUMNS = 'seq, deployment_id, host_id, at, event, stream, line';
 function perStatus<S extends string>(statuses: readonly S[], build: (to: S) => Statement): Readonly<Record<S, Statement>> {
   return Object.fromEntries(statuses.map(to => [to, build(to)])) as Record<S, Statement>;
 }
+
+/** `('Pending', 'InProgress'), …`: every allowed lifecycle-event transition, for the upsert's compare-and-set. */
+const EVENT_TRANSITION_PAIRS = Object.entries(EVENT_RECORD_TRANSITIONS)
+  .flatMap(([from, tos]) => (tos as readonly string[]).map(to => `(${sqlList([from])}, ${sqlList([to])})`)).join(', ');
 
 export function prepareStatements(db: Database) {
   const p = (sql: string): Statement => db.prepare(sql);
@@ -105,24 +110,28 @@ export function prepareStatements(db: Database) {
 
     insertDeployment: p(insert('deployments', DEPLOYMENT_COLUMNS)),
     getDeployment: p('SELECT * FROM deployments WHERE id = ?'),
+    // Newest first by creation order (a sequence: a clock jump never reorders the queue).
     listDeployments: p(`SELECT * FROM deployments
       WHERE (@application IS NULL OR application = @application) AND (@group_id IS NULL OR group_id = @group_id)
         AND ${STATUS_FILTER}
-      ORDER BY created_at DESC, rowid DESC LIMIT @limit`),
+      ORDER BY rowid DESC LIMIT @limit`),
     transitionDeployment: perStatus(DEPLOYMENT_STATUSES, to => p(`UPDATE deployments
-      SET status = ${sqlList([to])}, ${patchSql(DEPLOYMENT_PATCH_COLUMNS)}
+      SET status = ${sqlList([to])}, ${patchSql(DEPLOYMENT_PATCH_COLUMNS)}${DEPLOYMENT_TRANSITIONS[to].length === 0
+        // Ended: numbered in the order deployments end (a sequence, never a wall clock).
+        ? ', finish_seq = (SELECT COALESCE(MAX(finish_seq), 0) + 1 FROM deployments)' : ''}
       WHERE id = @id AND status IN (${sqlList(allowedFrom(DEPLOYMENT_TRANSITIONS, to))})`)),
     startDeployment: p(`UPDATE deployments
       SET status = 'InProgress', started_at = @started_at, min_healthy_hosts = @min_healthy_hosts
       WHERE id = @id AND status IN (${sqlList(STARTABLE_STATUSES)})`),
     // A rollback goes before anything else waiting: it restores the last good revision.
     nextQueued: p(`SELECT * FROM deployments WHERE group_id = ? AND status = 'Queued'
-      ORDER BY (creator = 'rollback') DESC, created_at, rowid LIMIT 1`),
+      ORDER BY (creator = 'rollback') DESC, rowid LIMIT 1`),
     linkRollback: p('UPDATE deployments SET rolled_back_by = @rollback WHERE id = @id AND rolled_back_by IS NULL'),
     activeDeployment: p(`SELECT * FROM deployments
       WHERE group_id = ? AND status IN (${sqlList(ACTIVE_DEPLOYMENT_STATUSES)})`),
-    lastSuccessfulDeployment: p(`SELECT * FROM deployments WHERE group_id = ? AND status = 'Succeeded'
-      ORDER BY completed_at DESC, rowid DESC LIMIT 1`),
+    // The group's target: catch-up deployments (creator autoscaling) never set it.
+    lastSuccessfulDeployment: p(`SELECT * FROM deployments WHERE group_id = ? AND status = 'Succeeded' AND creator <> 'autoscaling'
+      ORDER BY finish_seq DESC, rowid DESC LIMIT 1`),
 
     insertHostDeployment: p(insert('host_deployments', HOST_DEPLOYMENT_COLUMNS)),
     listHostDeployments: p('SELECT * FROM host_deployments WHERE deployment_id = ? ORDER BY position, host_id'),
@@ -136,9 +145,12 @@ export function prepareStatements(db: Database) {
     patchHostDeployment: p(`UPDATE host_deployments SET ${patchSql(HOST_DEPLOYMENT_PATCH_COLUMNS)}
       WHERE deployment_id = @deployment_id AND host_id = @host_id`),
 
+    // Compare-and-set like every status change: the same status again (a re-sent report) or an
+    // allowed transition; a late InProgress never overwrites Succeeded.
     putEventRecord: p(`${insert('lifecycle_events', EVENT_COLUMNS)}
       ON CONFLICT (deployment_id, host_id, event) DO UPDATE SET
-        ${EVENT_COLUMNS.slice(3).map(c => `${c} = excluded.${c}`).join(', ')}`),
+        ${EVENT_COLUMNS.slice(3).map(c => `${c} = excluded.${c}`).join(', ')}
+      WHERE lifecycle_events.status = excluded.status OR (lifecycle_events.status, excluded.status) IN (VALUES ${EVENT_TRANSITION_PAIRS})`),
     listEventRecords: p('SELECT * FROM lifecycle_events WHERE deployment_id = ? ORDER BY host_id, rowid'),
     listHostEventRecords: p('SELECT * FROM lifecycle_events WHERE deployment_id = ? AND host_id = ? ORDER BY rowid'),
 
@@ -159,6 +171,8 @@ export function prepareStatements(db: Database) {
     ])} ON CONFLICT (group_id, host_id) DO UPDATE SET revision_digest = excluded.revision_digest,
         last_status = excluded.last_status, deployment_id = excluded.deployment_id, at = excluded.at`),
     hostRevisions: p('SELECT * FROM host_revisions WHERE group_id = ? ORDER BY host_id'),
+    revokedHostIds: p('SELECT host_id FROM host_certificates GROUP BY host_id HAVING SUM(revoked_at IS NULL) = 0'),
+    hostRevision: p('SELECT * FROM host_revisions WHERE group_id = ? AND host_id = ?'),
     claimAutoDeployment: p(`INSERT INTO auto_deployments (group_id, host_id, digest) VALUES (?, ?, ?)
       ON CONFLICT DO NOTHING`),
 

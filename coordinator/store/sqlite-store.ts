@@ -34,7 +34,35 @@ const NO_LIMIT = -1;
 
 /** Opens (creating if needed) the coordinator's database file and brings its schema up to date. */
 export function openStore(file: string): SqliteStore {
-  return new SqliteStore(file);
+  return withStorageErrors(new SqliteStore(file), file);
+}
+
+/** SQLite's codes for a write the disk could not take. */
+const NO_SPACE = new Set(['SQLITE_FULL', 'SQLITE_IOERR_WRITE', 'SQLITE_IOERR_FSYNC', 'SQLITE_IOERR_SHMSIZE']);
+
+/**
+ * Every store call, with a full disk turned into DISK_FULL naming the file (gRPC
+ * RESOURCE_EXHAUSTED): the caller fails clearly and the coordinator stays up; SQLite rolls the
+ * statement back, so nothing half-written remains, and the next call works once space returns.
+ */
+function withStorageErrors(store: SqliteStore, file: string): SqliteStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        try {
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (err) {
+          const code = (err as { code?: unknown }).code;
+          if (typeof code === 'string' && NO_SPACE.has(code)) {
+            throw new FerryError('DISK_FULL', `no space left for the coordinator's database ${path.resolve(file)} (${describeError(err)}): free space on that file system; the coordinator goes on once there is`, { cause: err });
+          }
+          throw err;
+        }
+      };
+    },
+  });
 }
 
 /** The `Store` on one SQLite file: WAL, statements prepared once, numbered migrations. */
@@ -73,6 +101,11 @@ export class SqliteStore implements Store {
       if (isFerryError(err)) throw err;
       throw new FerryError('INTERNAL', `cannot open the store at ${file}: ${describeError(err)}`, { cause: err });
     }
+  }
+
+  /** `PRAGMA quick_check`: ['ok'] for a sound database, else what is wrong. */
+  quickCheck(): string[] {
+    return (this.db.pragma('quick_check') as { quick_check: string }[]).map(r => r.quick_check);
   }
 
   /** For tests and diagnostics: the journal mode in effect (`wal`). */
@@ -390,6 +423,14 @@ export class SqliteStore implements Store {
         [`host "${state.hostId}"`, () => this.getHost(state.hostId)],
         [`deployment ${state.deploymentId}`, () => this.getDeployment(state.deploymentId)],
       ]);
+  }
+
+  revokedHostIds(): Set<string> {
+    return new Set((this.st.revokedHostIds.all() as { host_id: string }[]).map(r => r.host_id));
+  }
+
+  hostRevision(groupId: string, hostId: string): HostRevisionState | undefined {
+    return maybe(this.st.hostRevision.get(groupId, hostId), rows.toHostRevision);
   }
 
   hostRevisions(groupId: string): HostRevisionState[] {

@@ -2,6 +2,7 @@ import type { EventLogStore } from './event-store.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
+  DesiredState,
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,
 } from '../domain/types.js';
@@ -11,7 +12,7 @@ import type { Schedule, ScheduleState } from '../domain/schedules.js';
 import type { DeploymentWindow } from '../domain/windows.js';
 
 /**
- * The coordinator's persistent state, in domain terms (STYLE 4). One SQLite implementation
+ * The coordinator's persistent state, in domain terms (docs/design/style.md §4). One SQLite implementation
  * (`sqlite-store.ts`), one contract suite (`test/contract/store.test.ts`). No SQL or row type
  * leaves `store/`. Errors are FerryError: NOT_FOUND, ALREADY_EXISTS, CONFLICT.
  *
@@ -36,6 +37,7 @@ export interface HostDeploymentPatch {
   startedAt?: string;
   completedAt?: string;
   currentEvent?: string | null;
+  desired?: DesiredState;
 }
 
 export interface DeploymentFilter {
@@ -113,7 +115,10 @@ export interface Store extends EventLogStore {
   nextQueued(groupId: string): Deployment | undefined;
   /** The group's InProgress or Paused deployment. */
   activeDeployment(groupId: string): Deployment | undefined;
-  /** The revision of the group's last Succeeded deployment. */
+  /**
+   * The group's target: its last Succeeded deployment not made by catch-up (creator autoscaling),
+   * the last by the order deployments ended (a sequence, not completed_at).
+   */
   lastSuccessfulDeployment(groupId: string): Deployment | undefined;
 
   // Host deployments
@@ -138,6 +143,8 @@ export interface Store extends EventLogStore {
   // What each host of a group runs (ordering, late hosts)
   recordHostRevision(state: HostRevisionState): void;
   hostRevisions(groupId: string): HostRevisionState[];
+  /** What one host runs for a group (one row: no scan of the fleet). */
+  hostRevision(groupId: string, hostId: string): HostRevisionState | undefined;
   /** True the first time for (group, host, digest): a late host gets one automatic deployment per revision. */
   claimAutoDeployment(groupId: string, hostId: string, digest: string): boolean;
 
@@ -185,6 +192,8 @@ export interface Store extends EventLogStore {
   getHostCertificate(fingerprint: string): HostCertificate | undefined;
   /** Revokes every unrevoked certificate of the host; returns how many. */
   revokeHostCertificates(hostId: string, at: string): number;
+  /** Hosts whose every certificate is revoked: no deployment targets them. */
+  revokedHostIds(): Set<string>;
 
   // The audit log (domain/audit.ts; store-contract-audit.ts)
   /** Appends a record, or folds a refusal into an identical one from the same address less than `foldWithinMs` before; returns its seq. */

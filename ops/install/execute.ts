@@ -38,7 +38,7 @@ export interface StepResults {
 }
 
 /**
- * Performs the steps in order (STYLE 7: the one place install/uninstall change the machine),
+ * Performs the steps in order (docs/design/style.md §7: the one place install/uninstall change the machine),
  * reporting each line through `say` before doing it, and what enroll/init made after it. Stops at
  * the first failure with an INSTALL_FAILED error naming the step.
  */

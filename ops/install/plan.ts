@@ -4,7 +4,7 @@ import { agentTrust, coordinatorTrust } from './trust.js';
 import type { InstallFacts, InstallOptions, Layout, ServiceName, Step } from './types.js';
 
 /**
- * `ferry-agent install` / `ferry-coordinator install` and `uninstall`, decided purely (STYLE 7):
+ * `ferry-agent install` / `ferry-coordinator install` and `uninstall`, decided purely (docs/design/style.md §7):
  * options and probed facts in, a list of steps out. `--dry-run` prints the steps; one executor
  * (execute.ts) performs them. Nothing here touches the file system or spawns.
  */
@@ -35,7 +35,7 @@ export function layoutFor(service: ServiceName, prefix: string): Layout {
 
 /**
  * Open files: the agent holds one connection plus hook pipes; the coordinator one stream per
- * agent, and STACK.md measured the open-file limit as the ceiling for 10,000 streams —
+ * agent, and docs/design/stack.md §3 measured the open-file limit as the ceiling for 10,000 streams —
  * so its limit is sized well above a large fleet.
  */
 export const OPEN_FILES: Record<ServiceName, number> = { 'ferry-agent': 65_536, 'ferry-coordinator': 1_048_576 };
@@ -43,22 +43,31 @@ export const OPEN_FILES: Record<ServiceName, number> = { 'ferry-agent': 65_536, 
 export const DEFAULT_AGENT_ROOT = 'opt/ferry-agent/deployment-root';
 export const DEFAULT_COORDINATOR_DATA = 'var/lib/ferry';
 
-/** How the service is started: the same line in the unit and for another supervisor. */
-export function serviceCommand(service: ServiceName, facts: Pick<InstallFacts, 'nodePath'>, layout: Layout): string[] {
-  const bin = path.join(layout.home, 'bin', service);
+/**
+ * How the service is started: the same line in the unit and for another supervisor. `launcher` is
+ * the node binary (from a package or checkout: node runs PREFIX/opt/ferry/bin/<service>) or, for the
+ * agent binary (a single executable, ops/agent-binary/), `{ executable }`: the file that runs alone.
+ */
+export type Launcher = Pick<InstallFacts, 'nodePath'> | { executable: string };
+
+export function serviceCommand(service: ServiceName, launcher: Launcher, layout: Layout): string[] {
+  const program = 'executable' in launcher ? [launcher.executable] : [launcher.nodePath, path.join(layout.home, 'bin', service)];
   return service === 'ferry-agent'
-    ? [facts.nodePath, bin, 'start', '--config', layout.configFile]
-    : [facts.nodePath, bin, '--config', layout.configFile];
+    ? [...program, 'start', '--config', layout.configFile]
+    : [...program, '--config', layout.configFile];
 }
 
 export function shellLine(argv: readonly string[]): string {
   return argv.map(a => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
-export function unitFile(service: ServiceName, facts: Pick<InstallFacts, 'nodePath'>, layout: Layout, user = 'root'): string {
+/** Who wrote the unit, for its first comment line (install; or a package: ops/agent-binary/package.ts). */
+export const installedBy = (service: ServiceName) => `Written by \`${service} install\`; re-running install rewrites it.`;
+
+export function unitFile(service: ServiceName, launcher: Launcher, layout: Layout, user = 'root', origin = installedBy(service)): string {
   const what = service === 'ferry-agent' ? 'Ferry agent: runs deployments on this host' : 'Ferry coordinator: API, store and rollout scheduler';
   return [
-    '# Written by `' + service + ' install`; re-running install rewrites it. Settings live in',
+    `# ${origin} Settings live in`,
     `# ${layout.configFile} (see docs/configuration.md).`,
     '[Unit]',
     `Description=${what}`,
@@ -67,7 +76,7 @@ export function unitFile(service: ServiceName, facts: Pick<InstallFacts, 'nodePa
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${shellLine(serviceCommand(service, facts, layout))}`,
+    `ExecStart=${shellLine(serviceCommand(service, launcher, layout))}`,
     // `systemctl reload ferry-coordinator`: the coordinator serves DATA/tls/server.{crt,key} again (after renew-cert).
     ...(service === 'ferry-coordinator' ? ['ExecReload=/bin/kill -HUP $MAINPID'] : []),
     // The agent stays root: hooks switch to their appspec `runas` users. The coordinator may run

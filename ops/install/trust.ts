@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { InstallFacts, InstallOptions, Layout, Step } from './types.js';
 
 /**
- * The trust part of `install` (issue 6), decided purely like the rest of the plan: the agent's
+ * The trust part of `install`, decided purely like the rest of the plan: the agent's
  * enrollment and the coordinator's `init`. `first` steps run before anything is installed, `last`
  * ones are notes after the start/supervisor lines.
  */

@@ -124,20 +124,21 @@ export function activeDeploymentContract(test: StoreTest): void {
     t.equal(store.getDeployment(b.id)?.status, 'InProgress');
   });
 
-  test('nextQueued is the group\'s oldest Queued deployment', (t, store) => {
+  test('nextQueued is the group\'s first-created Queued deployment, whatever the clock said', (t, store) => {
     const world = givenWorld(store);
     const other = givenWorld(store);
     t.equal(store.nextQueued(world.group.id), undefined);
     givenDeployment(store, other, { status: 'Queued', createdAt: at(0) });
     givenDeployment(store, world, { status: 'Created', createdAt: at(1) });
-    const later = givenDeployment(store, world, { status: 'Queued', createdAt: at(9) });
-    const oldest = givenDeployment(store, world, { status: 'Queued', createdAt: at(5) });
-    const tie = givenDeployment(store, world, { status: 'Queued', createdAt: at(5) });
+    const oldest = givenDeployment(store, world, { status: 'Queued', createdAt: at(9) });
+    // The wall clock went back an hour: still queued behind the first.
+    const second = givenDeployment(store, world, { status: 'Queued', createdAt: at(-3600) });
+    const tie = givenDeployment(store, world, { status: 'Queued', createdAt: at(-3600) });
     t.equal(store.nextQueued(world.group.id)?.id, oldest.id);
     t.ok(store.transitionDeployment(oldest.id, 'Stopped'));
-    t.equal(store.nextQueued(world.group.id)?.id, tie.id, 'same instant: the one created first');
-    t.ok(store.transitionDeployment(tie.id, 'Stopped'));
-    t.equal(store.nextQueued(world.group.id)?.id, later.id);
+    t.equal(store.nextQueued(world.group.id)?.id, second.id, 'created second, though its clock reads earlier');
+    t.ok(store.transitionDeployment(second.id, 'Stopped'));
+    t.equal(store.nextQueued(world.group.id)?.id, tie.id);
   });
 
   test('lastSuccessfulDeployment is the Succeeded one completed last', (t, store) => {
@@ -153,6 +154,35 @@ export function activeDeploymentContract(test: StoreTest): void {
     t.ok(store.transitionDeployment(failed.id, 'Failed', { completedAt: at(40) }));
     t.equal(store.lastSuccessfulDeployment(world.group.id)?.id, older.id);
     t.equal(store.lastSuccessfulDeployment(givenWorld(store).group.id), undefined);
+  });
+
+  test('the target (lastSuccessfulDeployment) is never a catch-up, and goes by the order deployments ended, not the clock', (t, store) => {
+    const hosts = givenHosts(store, 1);
+    const world = givenWorld(store);
+    const user = givenStarted(store, world, hosts, { createdAt: at(1) });
+    t.ok(store.transitionDeployment(user.id, 'Succeeded', { completedAt: at(50) }));
+    const catchUp = givenStarted(store, world, hosts, { createdAt: at(2), creator: 'autoscaling' });
+    t.ok(store.transitionDeployment(catchUp.id, 'Succeeded', { completedAt: at(60) }));
+    t.equal(store.lastSuccessfulDeployment(world.group.id)?.id, user.id, 'a catch-up deployment never becomes the target');
+    // The wall clock went back: the deployment that ended last still wins.
+    const later = givenStarted(store, world, hosts, { createdAt: at(3) });
+    t.ok(store.transitionDeployment(later.id, 'Succeeded', { completedAt: at(-3600) }));
+    t.equal(store.lastSuccessfulDeployment(world.group.id)?.id, later.id);
+    const scheduled = givenStarted(store, world, hosts, { createdAt: at(4), creator: 'schedule' });
+    t.ok(store.transitionDeployment(scheduled.id, 'Succeeded', { completedAt: at(70) }));
+    t.match(store.getDeployment(scheduled.id), { creator: 'schedule' }, 'a scheduled deployment is stored as creator schedule');
+    t.equal(store.lastSuccessfulDeployment(world.group.id)?.id, scheduled.id);
+  });
+
+  test('desired state is the coordinator\'s: run by default, stop once set, apart from the reported status', (t, store) => {
+    const hosts = givenHosts(store, 1);
+    const world = givenWorld(store);
+    const d = givenStarted(store, world, hosts);
+    t.ok(store.transitionHostDeployment(d.id, hosts[0]!.id, 'InProgress', { startedAt: at(2) }));
+    t.equal(store.getHostDeployment(d.id, hosts[0]!.id)?.desired, undefined, 'run (the default) is not spelled out');
+    store.patchHostDeployment(d.id, hosts[0]!.id, { desired: 'stop' });
+    t.match(store.getHostDeployment(d.id, hosts[0]!.id), { status: 'InProgress', desired: 'stop' });
+    t.match(store.hostDeploymentsOnHost(hosts[0]!.id, ['InProgress']), [{ deploymentId: d.id, desired: 'stop' }]);
   });
 
   test('data survives closing and reopening the store', (t, store, session) => {

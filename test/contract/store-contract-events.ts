@@ -8,6 +8,18 @@ import { anEventRecord, at, givenDeployment, givenHosts, givenStarted, givenWorl
 const SECRET = 's3cret-s3cret-s3cret';
 
 export function eventsContract(test: StoreTest): void {
+  test('a lifecycle event record changes compare-and-set: a late InProgress never overwrites Succeeded', (t, store) => {
+    const world = givenWorld(store);
+    const [h1] = givenHosts(store, 1);
+    const d = givenStarted(store, world, [h1!]);
+    const ref = { deploymentId: d.id, hostId: h1!.id, event: 'Install' };
+    store.putEventRecord(anEventRecord({ ...ref, status: 'InProgress', startedAt: at(3) }));
+    store.putEventRecord(anEventRecord({ ...ref, status: 'Succeeded', startedAt: at(3), endedAt: at(4), durationMs: 1000 }));
+    store.putEventRecord(anEventRecord({ ...ref, status: 'InProgress', startedAt: at(3) }));
+    store.putEventRecord(anEventRecord({ ...ref, status: 'Failed', startedAt: at(3), endedAt: at(5) }));
+    t.match(store.listEventRecords(d.id, h1!.id), [{ event: 'Install', status: 'Succeeded', endedAt: at(4), durationMs: 1000 }]);
+  });
+
   test('every deployment, host and lifecycle status change appends one event, in order', (t, store) => {
     const world = givenWorld(store);
     const [h1] = givenHosts(store, 1);

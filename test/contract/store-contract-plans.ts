@@ -1,5 +1,5 @@
 /**
- * The Store contract, deployment plans (`ferry deploy plan`, issue 5): stored whole, read back
+ * The Store contract, deployment plans (`ferry deploy plan`): stored whole, read back
  * equal, survive a reopen, and are used at most once (compare-and-set). Run through `storeContract`.
  */
 import type { DeploymentPlanRecord } from '../../coordinator/domain/plan.js';

@@ -69,7 +69,9 @@ export function hostCertificatesContract(test: StoreTest): void {
     store.addHostCertificate(cert('AA:01', 'h1'));
     store.addHostCertificate(cert('AA:02', 'h1'));
     store.addHostCertificate(cert('BB:01', 'h2'));
+    t.same([...store.revokedHostIds()], [], 'no host is revoked yet');
     t.equal(store.revokeHostCertificates('h1', at(5)), 2);
+    t.same([...store.revokedHostIds()], ['h1'], 'a host whose every certificate is revoked is no target');
     t.equal(store.revokeHostCertificates('h1', at(6)), 0, 'already revoked');
     t.equal(store.getHostCertificate('AA:02')?.revokedAt, at(5));
     t.equal(store.getHostCertificate('BB:01')?.revokedAt, null);

@@ -2,12 +2,10 @@ import http from 'node:http';
 import t from 'tap';
 import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
 
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 const status = async (address: string, id: string) => (await ferry(address, ['deploy', 'status', id, '--json'])).json;
 
-t.test('an HTTP health alarm going bad during the bake stops the deployment and rolls it back', { skip: needsRoot }, async t => {
+t.test('an HTTP health alarm going bad during the bake stops the deployment and rolls it back (mount namespace)', async t => {
   let healthy = true;
   const server = http.createServer((_req, res) => {
     res.statusCode = healthy ? 200 : 503;

@@ -1,12 +1,13 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
+import { gate } from '../helpers/bundle.js';
 import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
 
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 const status = async (address: string, id: string) => (await ferry(address, ['deploy', 'status', id, '--json'])).json;
 
-t.test('an approval gate pauses after N hosts; resume refuses, approve continues, reject stops', { skip: needsRoot }, async t => {
+t.test('an approval gate pauses after N hosts; resume refuses, approve continues, reject stops (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2', 'h3']);
   const v1 = await f.push(await f.bundle('v1'));
   const created = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--approve-after', '1', '--json']);
@@ -44,9 +45,10 @@ t.test('an approval gate pauses after N hosts; resume refuses, approve continues
   t.match(bad.stderr, /--approve-after first-zone needs a zonal deployment config; OneAtATime is not zonal/);
 });
 
-t.test('ferry deploy pause stops new hosts from starting until resume', { skip: needsRoot }, async t => {
+t.test('ferry deploy pause stops new hosts from starting until resume (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2']);
-  const v1 = await f.push(await f.bundle('v1', { ApplicationStart: 'sleep 5' }));
+  const release = path.join(f.dir, 'release');
+  const v1 = await f.push(await f.bundle('v1', { ApplicationStart: gate(release) }));
   const created = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--json']);
   const id = created.json.deployment.id;
   await waitFor('h1 to start', async () => (await status(f.coordinator.address, id))?.hosts.some((h: any) => h.status === 'InProgress'));
@@ -54,6 +56,7 @@ t.test('ferry deploy pause stops new hosts from starting until resume', { skip: 
   t.equal(pause.code, 0, pause.stderr);
   t.equal(pause.json.deployment.status, 'Paused');
   t.match(pause.json.deployment.pauseReason, /paused by .*ferry deploy resume/);
+  await fs.writeFile(release, '');
   await waitFor('h1 to finish', async () => (await status(f.coordinator.address, id))?.hosts.some((h: any) => h.status === 'Succeeded'));
   await new Promise(r => setTimeout(r, 1500));
   const still = await status(f.coordinator.address, id);

@@ -3,15 +3,12 @@ import path from 'node:path';
 import t from 'tap';
 import { type Fleet, startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
-
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 
 const deploy = (f: Fleet, args: string[]) =>
   ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--wait', '--json', ...args], { timeoutMs: 90_000 });
 
 
-t.test('a late agent gets the group\'s last successful revision, once', { skip: needsRoot }, async t => {
+t.test('a late agent gets the group\'s last successful revision, once (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2']);
   const digest = await f.push(await f.bundle('v1'));
   t.equal((await deploy(f, ['--revision', digest])).code, 0);
@@ -30,7 +27,7 @@ t.test('a late agent gets the group\'s last successful revision, once', { skip: 
   t.equal(list.filter((d: any) => d.creator === 'autoscaling').length, 1, 'a reconnect does not deploy the same revision again');
 });
 
-t.test('a corrupted stored revision fails DownloadBundle with a checksum error and installs nothing', { skip: needsRoot }, async t => {
+t.test('a corrupted stored revision fails DownloadBundle with a checksum error and installs nothing (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   const digest = await f.push(await f.bundle('v1'));
   const stored = path.join(f.coordinator.dataDir, 'revisions', 'sha256', digest.slice(0, 2), digest);
@@ -48,7 +45,7 @@ t.test('a corrupted stored revision fails DownloadBundle with a checksum error a
   t.same(await f.proof('h1'), [], 'no hook ran');
 });
 
-t.test('--wait --timeout exits 5 and leaves the deployment running', { skip: needsRoot }, async t => {
+t.test('--wait --timeout exits 5 and leaves the deployment running (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   const digest = await f.push(await f.bundle('slow', { ApplicationStart: 'sleep 3' }));
   const r = await deploy(f, ['--revision', digest, '--timeout', '1s']);
@@ -59,7 +56,7 @@ t.test('--wait --timeout exits 5 and leaves the deployment running', { skip: nee
     (await ferry(f.coordinator.address, ['deploy', 'status', id, '--json'])).json?.deployment.status === 'Succeeded', 30_000);
 });
 
-t.test('an agent killed while downloading resumes the transfer from where it stopped after a restart', { skip: needsRoot }, async t => {
+t.test('an agent killed while downloading resumes the transfer from where it stopped after a restart (mount namespace)', async t => {
   const f = await startFleet(t, []);
   const slow = ['--max-download-rate', '4M'];
   const agent = await f.addAgent('h1', { role: 'web' }, undefined, slow);
@@ -86,7 +83,7 @@ t.test('an agent killed while downloading resumes the transfer from where it sto
   t.same((await f.proof('h1')).filter(l => l.includes('installed')), ['big:installed:big']);
 });
 
-t.test('a revision pushed from git reaches the hooks as BUNDLE_COMMIT', { skip: needsRoot }, async t => {
+t.test('a revision pushed from git reaches the hooks as BUNDLE_COMMIT (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   const archive = await f.bundle('git1', { AfterInstall: `echo "commit:$BUNDLE_COMMIT" >> ${f.proofDir}/h1` });
   const src = archive.replace(/\.tgz$/, '');

@@ -1,9 +1,7 @@
 import t from 'tap';
 import { type Fleet, HOOKS, startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
 
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 const HOSTS = ['h1', 'h2', 'h3', 'h4', 'h5'];
 
 const deploy = (f: Fleet, args: string[]) =>
@@ -19,7 +17,7 @@ function maxInFlight(hosts: any[]): number {
   return max;
 }
 
-t.test('5 agents: one deployment per built-in config installs every file and runs the hooks in order on every host', { skip: needsRoot }, async t => {
+t.test('5 agents: one deployment per built-in config installs every file and runs the hooks in order on every host (mount namespace)', async t => {
   const f = await startFleet(t, HOSTS);
   const cases = [
     { version: 'v1', config: 'OneAtATime', inFlight: 1 },
@@ -49,7 +47,7 @@ t.test('5 agents: one deployment per built-in config installs every file and run
   }
 });
 
-t.test('a hook failure on one host with OneAtATime stops dispatch and fails the deployment', { skip: needsRoot }, async t => {
+t.test('a hook failure on one host with OneAtATime stops dispatch and fails the deployment (mount namespace)', async t => {
   const f = await startFleet(t, HOSTS.slice(0, 4));
   const digest = await f.push(await f.bundle('bad', { ValidateService: '[ "$HOST_LABEL" != h2 ] || { echo "h2 is unhealthy" >&2; exit 3; }' }));
   const r = await deploy(f, ['--revision', digest]);
@@ -73,7 +71,7 @@ t.test('a hook failure on one host with OneAtATime stops dispatch and fails the 
   t.match(logs.stdout, /h2 is unhealthy/, 'the failing hook\'s output is kept on the coordinator');
 });
 
-t.test('a second deployment to the same group queues, then runs', { skip: needsRoot }, async t => {
+t.test('a second deployment to the same group queues, then runs (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2']);
   const slow = await f.push(await f.bundle('slow', { ApplicationStart: 'sleep 3' }));
   const next = await f.push(await f.bundle('next'));

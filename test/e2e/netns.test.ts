@@ -1,20 +1,20 @@
 /**
- * Issue 6, multi-host end to end: the coordinator and two agents on three hosts that are network
+ * Trust, multi-host end to end: the coordinator and two agents on three hosts that are network
  * namespaces on one bridge (test/helpers/netns.ts), everything between them over the bridge
- * addresses. Needs root and iproute2: without them this test FAILS with the reason, it does not
- * skip (CI runs as root, and .ci/run installs iproute2).
+ * addresses. Needs root (as another user it is skipped, saying so: `ip netns add` cannot work there)
+ * and iproute2: as root without a working `ip netns` it FAILS with the reason, it does not skip.
  */
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { peerAddress } from '../../coordinator/domain/audit.js';
-import { isAlive } from '../../agent/state/lock.js';
+import { isAlive } from '../../common/pid-lock.js';
 import { runBin } from '../helpers/agent-cli.js';
 import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
 import { type Proc, startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';
 import { listNamespaces, makeNet, netnsUnavailable, removeStaleNamespaces } from '../helpers/netns.js';
-import { tempDir } from '../helpers/temp.js';
+import { isRoot, tempDir } from '../helpers/temp.js';
 import { type AsCaller, asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
 
 /**
@@ -70,8 +70,9 @@ function rootLinks(): string[] {
 const pids: number[] = [];
 const namespacesMade: string[] = [];
 let linksBefore: string[] = [];
+const notRoot = !isRoot && 'needs root: ip netns add, veth pairs and a bridge are only for root';
 
-t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, revocation, roles', async t => {
+t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, revocation, roles (root, network namespaces)', { skip: notRoot }, async t => {
   const unavailable = await netnsUnavailable();
   if (unavailable) {
     t.fail(`this test needs network namespaces: ${unavailable}`);
@@ -252,7 +253,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   t.comment(`took ${((Date.now() - started) / 1000).toFixed(1)} s after the namespace check`);
 });
 
-t.test('leaves no namespace, link or process behind', async t => {
+t.test('leaves no namespace, link or process behind (root, network namespaces)', { skip: notRoot }, async t => {
   if (namespacesMade.length === 0) {
     t.fail('the test above made no namespace: nothing to check');
     return;

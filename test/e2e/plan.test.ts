@@ -2,16 +2,13 @@ import path from 'node:path';
 import t from 'tap';
 import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
-
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 
 /**
- * `ferry deploy plan` against a real coordinator and agents (issue 5): deploy v1, plan v2 (hosts,
+ * `ferry deploy plan` against a real coordinator and agents: deploy v1, plan v2 (hosts,
  * waves, hooks with their revision, added / changed / removed / permission changes), execute it
  * with --from-plan; then plans refused once used, or once the group or its hosts changed.
  */
-t.test('plan a deployment, execute exactly it, and refuse a plan once the group changed', { skip: needsRoot }, async t => {
+t.test('plan a deployment, execute exactly it, and refuse a plan once the group changed (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2']);
   const c = (args: string[], timeoutMs = 90_000) => ferry(f.coordinator.address, args, { timeoutMs });
   const www = path.join(f.appDir, 'www');

@@ -1,9 +1,6 @@
 import t from 'tap';
 import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
-
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 
 const deploy = (address: string, revision: string, extra: string[] = []) =>
   ferry(address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', revision, '--wait', '--json', ...extra], { timeoutMs: 90_000 });
@@ -14,7 +11,7 @@ const until = (address: string, id: string, statuses = ['Succeeded', 'Failed', '
     return statuses.includes(d?.deployment.status) && d.hosts.every((h: any) => h.status !== 'InProgress') && d;
   }, 60_000);
 
-t.test('a failing ValidateService with auto-rollback restores the previous files on every host byte for byte, from the cache', { skip: needsRoot }, async t => {
+t.test('a failing ValidateService with auto-rollback restores the previous files on every host byte for byte, from the cache (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2', 'h3']);
   const update = await ferry(f.coordinator.address, ['group', 'update', '--app', 'shop', '--name', 'web', '--auto-rollback', 'failure', '--rollback-config', 'AllAtOnce', '--json']);
   t.equal(update.code, 0, update.stderr);
@@ -44,7 +41,7 @@ t.test('a failing ValidateService with auto-rollback restores the previous files
   for (const h of ['h1', 'h2']) t.equal(fetches.filter(x => x === `${h}:${v1}`).length, 1, `${h} downloaded v1 once: the rollback used its cache`);
 });
 
-t.test('with no earlier successful revision the failure says so plainly', { skip: needsRoot }, async t => {
+t.test('with no earlier successful revision the failure says so plainly (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   await ferry(f.coordinator.address, ['group', 'update', '--app', 'shop', '--name', 'web', '--auto-rollback', 'failure']);
   const v1 = await f.push(await f.bundle('v1', { ApplicationStart: 'exit 1' }));
@@ -55,7 +52,7 @@ t.test('with no earlier successful revision the failure says so plainly', { skip
   t.equal((await list(f.coordinator.address)).length, 1, 'no rollback deployment was created');
 });
 
-t.test('ferry deploy rollback and redeploy; stop --rollback', { skip: needsRoot }, async t => {
+t.test('ferry deploy rollback and redeploy; stop --rollback (mount namespace)', async t => {
   const f = await startFleet(t, ['h1', 'h2']);
   const v1 = await f.push(await f.bundle('v1'));
   const v2 = await f.push(await f.bundle('v2'));

@@ -2,12 +2,10 @@ import path from 'node:path';
 import t from 'tap';
 import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, startCoordinator, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
 
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
 
-t.test('scheduled deployments survive a coordinator restart, and one that came due while it was down runs once at start', { skip: needsRoot }, async t => {
+t.test('scheduled deployments survive a coordinator restart, and one that came due while it was down runs once at start (mount namespace)', async t => {
   const f = await startFleet(t, ['h1'], { fixedPort: true });
   const address = f.coordinator.address;
   await f.push(await f.bundle('v1'));
@@ -60,7 +58,7 @@ t.test('scheduled deployments survive a coordinator restart, and one that came d
   t.same((await ferry(address, ['schedule', 'list', '--json'])).json.schedules, [], 'nothing Active left');
 });
 
-t.test('ferry schedule create --cron repeats; bad times and expressions are usage errors naming the flag', { skip: needsRoot }, async t => {
+t.test('ferry schedule create --cron repeats; bad times and expressions are usage errors naming the flag (mount namespace)', async t => {
   const f = await startFleet(t, ['h1']);
   const address = f.coordinator.address;
   await f.push(await f.bundle('v1'));

@@ -39,7 +39,7 @@ function httpOver(socket: tls.TLSSocket): Promise<string> {
   });
 }
 
-t.test('the server certificate: renewed at start when due, renew-cert + SIGHUP without a restart, a bad file keeps the old one, an offline CA warns', async t => {
+t.test('the server certificate: renewed at start when due, renew-cert + SIGHUP without a restart, a bad file keeps the old one, an offline CA warns; as root, renew-cert keeps the owner of the files (root)', async t => {
   const dir = await tempDir(t, 'ferry-server-cert-');
   const data = path.join(dir, 'data');
   const tlsDir = path.join(data, 'tls');

@@ -7,12 +7,10 @@ import t from 'tap';
 import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
 import { REPO, runBin } from '../helpers/agent-cli.js';
 import { ferry, startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';
-import { isRoot, tempDir } from '../helpers/temp.js';
+import { tempDir } from '../helpers/temp.js';
 import { asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
 
-const needsRoot = !isRoot && 'needs root: the agent gets a private mount namespace for its app dir';
-
-t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS for agents, revocation', { skip: needsRoot }, async t => {
+t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS for agents, revocation (mount namespace)', async t => {
   const dir = await tempDir(t, 'ferry-trust-');
   const data = path.join(dir, 'data');
   const c = await startCoordinator(t, data, [], '127.0.0.1:0', { tls: true });

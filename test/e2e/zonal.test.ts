@@ -1,12 +1,10 @@
 import t from 'tap';
 import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
 
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 const status = async (address: string, id: string) => (await ferry(address, ['deploy', 'status', id, '--json'])).json;
 
-t.test('a zonal rollout goes zone by zone with monitor times, and first-zone approval pauses after zone a', { skip: needsRoot }, async t => {
+t.test('a zonal rollout goes zone by zone with monitor times, and first-zone approval pauses after zone a (mount namespace)', async t => {
   const f = await startFleet(t, []);
   for (const [host, zone] of [['c1', 'c'], ['a1', 'a'], ['b1', 'b']] as const) await f.addAgent(host, { role: 'web' }, zone);
   await waitForHosts(f.coordinator.address, ['a1', 'b1', 'c1']);

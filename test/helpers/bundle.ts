@@ -17,7 +17,7 @@ export interface BundleSpec {
   scripts?: Record<string, string>;
 }
 
-/** Writes a bundle directory from a small description (test data builder, STYLE 14). */
+/** Writes a bundle directory from a small description (test data builder, docs/design/style.md §14). */
 export async function writeBundle(dir: string, spec: BundleSpec): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   const text = typeof spec.appspec === 'string' ? spec.appspec : stringify(spec.appspec);

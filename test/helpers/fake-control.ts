@@ -31,7 +31,7 @@ export const T0 = '2025-01-01T12:00:00.000Z';
 const at = (seconds: number) => new Date(Date.parse(T0) + seconds * 1000).toISOString();
 export const DIGEST = 'ab'.repeat(32);
 
-// Test data builders (STYLE 14): full __Output shapes, every field defaulted.
+// Test data builders (docs/design/style.md §14): full __Output shapes, every field defaulted.
 
 export function lifecycleEvent(o: Partial<LifecycleEvent__Output> = {}): LifecycleEvent__Output {
   return { name: 'Install', status: 'Succeeded', errorCode: '', exitCode: 0, message: '', startedAt: at(1), endedAt: at(2), durationMs: 1000, ...o };
@@ -50,7 +50,7 @@ export function deployment(o: Partial<Deployment__Output> = {}): Deployment__Out
     status: 'Created', creator: 'user', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
     minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '',
     rollbackOf: '', rolledBackBy: '', autoRollback: [], pauseReason: '', approveAfter: -1, awaitingApproval: false,
-    ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, waitReason: '', nextWindowAt: '', ignoreWindow: false, scheduleId: '', ...o,
+    ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, waitReason: '', nextWindowAt: '', ignoreWindow: false, scheduleId: '', requireAllHosts: false, ...o,
   };
 }
 
@@ -59,6 +59,7 @@ export function detail(d: Partial<Deployment__Output> = {}, hosts: HostDeploymen
   return {
     deployment: deployment(d),
     hosts,
+    offlineHosts: hosts.filter(h => h.status === 'Skipped' && h.errorCode === 'AGENT_OFFLINE').map(h => h.hostId),
     overview: {
       pending: count('Pending'), inProgress: count('InProgress'), succeeded: count('Succeeded'),
       failed: count('Failed'), skipped: count('Skipped'), unknown: count('Unknown'),
@@ -219,7 +220,7 @@ export class FakeControl {
         call.end();
       },
       UploadRevision: (call, callback) => this.receiveUpload(call, callback),
-      // Notifications and events (issue 5)
+      // Notifications and events
       SetTrigger: this.unary('SetTrigger', req => ({
         trigger: {
           name: req.name, url: req.url, events: req.events, createdAt: T0, updatedAt: T0, lastAttemptAt: '', lastStatus: 0,

@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { REPO, type CliResult, inNetns, runBin } from './agent-cli.js';
 
@@ -15,17 +16,52 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+const MOUNT_DIRS = 'while [ "$1" != "--" ]; do mkdir -p "$1"; mount -t tmpfs tmpfs "$1"; shift; done; shift';
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
 /**
  * Runs `argv` in its own mount namespace with a private tmpfs on each of `dirs`: several agents on
- * one machine then each see their own files there, like separate hosts (needs root).
+ * one machine then each see their own files there, like separate hosts. As root, a plain mount
+ * namespace; otherwise an unprivileged user namespace (as its root, to mount) wraps it, and a second
+ * one nested inside maps the caller's own uid and gid back, so the agent runs as the user it was
+ * started by, not as a root it only seems to be (see privateDirsUnavailable for what that needs).
  */
 function isolated(dirs: string[], argv: string[]): [string, ...string[]] {
-  const script = 'set -e; while [ "$1" != "--" ]; do mkdir -p "$1"; mount -t tmpfs tmpfs "$1"; shift; done; shift; exec "$@"';
-  return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', ...dirs, '--', ...argv];
+  if (isRoot) return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', `set -e; ${MOUNT_DIRS}; exec "$@"`, 'sh', ...dirs, '--', ...argv];
+  const script = `set -e; uid=$1 gid=$2; shift 2; ${MOUNT_DIRS}; exec unshare --user --map-user="$uid" --map-group="$gid" -- "$@"`;
+  const [uid, gid] = [process.getuid?.() ?? 0, process.getgid?.() ?? 0];
+  return ['unshare', '--user', '--map-root-user', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'sh', String(uid), String(gid), ...dirs, '--', ...argv];
 }
 
+let privateDirsProbe: string | false | undefined;
+
+/**
+ * Why agents cannot get private dirs on this machine, or false when they can: as root, a mount
+ * namespace always works; without root the kernel must allow unprivileged user namespaces and
+ * util-linux's `unshare` must be there. Tried once (a few ms), with the very commands isolated() runs.
+ */
+export function privateDirsUnavailable(): string | false {
+  if (privateDirsProbe !== undefined) return privateDirsProbe;
+  const mnt = os.tmpdir();
+  const [file, ...args] = isolated([mnt], ['/bin/true']);
+  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 10_000 });
+  if (r.error || r.status !== 0) {
+    const why = r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim();
+    const need = r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT'
+      ? 'the unshare command (Debian package util-linux) is missing'
+      : isRoot
+        ? 'a mount namespace (unshare --mount) is refused here'
+        : `uid ${process.getuid?.()} is not root and this kernel refuses it an unprivileged user namespace, or util-linux's unshare is older than 2.38 (--map-user); run the tests as root, or allow user namespaces: sysctl user.max_user_namespaces > 0, kernel.unprivileged_userns_clone=1 (Debian), kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu)`;
+    privateDirsProbe = `agents with a private app dir need a mount namespace: ${need} (${why})`;
+  } else {
+    privateDirsProbe = false;
+  }
+  return privateDirsProbe;
+}
+
+/** `bin` is a program of bin/ (run by this node) or the absolute path of an executable (the agent binary). */
 function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv = {}, privateDirs: string[] = [], netns?: string): Proc {
-  const argv: [string, ...string[]] = [process.execPath, path.join(REPO, 'bin', bin), ...args];
+  const argv: [string, ...string[]] = path.isAbsolute(bin) ? [bin, ...args] : [process.execPath, path.join(REPO, 'bin', bin), ...args];
   const [file, fileArgs] = inNetns(netns, privateDirs.length > 0 ? isolated(privateDirs, argv) : argv);
   const child = spawn(file, fileArgs, {
     cwd: REPO,
@@ -93,19 +129,23 @@ export interface AgentOptions {
   zone?: string;
   args?: string[];
   env?: NodeJS.ProcessEnv;
-  /** Directories this agent sees privately (a tmpfs in its own mount namespace). */
+  /** Directories this agent sees privately (a tmpfs in its own mount namespace; see isolated()). */
   privateDirs?: string[];
   /** Run inside this network namespace (a host of test/helpers/netns.ts). */
   netns?: string;
+  /** The executable to run instead of bin/ferry-agent (the built agent binary). */
+  program?: string;
 }
 
 /** A real `ferry-agent start` process. */
 export async function startAgent(t: Teardown, o: AgentOptions): Promise<Proc> {
+  const unavailable = o.privateDirs?.length ? privateDirsUnavailable() : false;
+  if (unavailable) throw new Error(unavailable);
   await fs.mkdir(o.rootDir, { recursive: true });
   const args = ['start', '--coordinator', o.coordinator, '--root-dir', o.rootDir, '--host-id', o.hostId, '--heartbeat-interval', '1s'];
   for (const [k, v] of Object.entries(o.tags ?? {})) args.push('--tag', `${k}=${v}`);
   if (o.zone) args.push('--zone', o.zone);
-  return launch(t, 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs, o.netns);
+  return launch(t, o.program ?? 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs, o.netns);
 }
 
 /** Runs `bin/ferry` against a coordinator. */

@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { promisify } from 'node:util';
-import { isAlive } from '../../agent/state/lock.js';
+import { isAlive } from '../../common/pid-lock.js';
 
 const run = promisify(execFile);
 

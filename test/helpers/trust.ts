@@ -1,5 +1,5 @@
 /**
- * Clients of a coordinator that serves TLS (issue 6): its trust roots, `ferry` as a token's holder,
+ * Clients of a coordinator that serves TLS: its trust roots, `ferry` as a token's holder,
  * tokens minted by the admin, and `ferry-agent enroll`. Shared by test/e2e/trust.test.ts (loopback)
  * and test/e2e/netns.test.ts (hosts in network namespaces).
  */

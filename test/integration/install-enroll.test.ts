@@ -8,7 +8,7 @@ import { type Coordinator, ferry, startCoordinator, waitFor } from '../helpers/f
 import { tempDir } from '../helpers/temp.js';
 
 /**
- * `ferry-agent install --token … --ca-fingerprint …` (issue 6): enrolls before anything is
+ * `ferry-agent install --token … --ca-fingerprint …`: enrolls before anything is
  * installed, against a real TLS coordinator; the installed agent then connects with mutual TLS.
  * `--no-systemd` stands for a machine without systemd (this one has none either).
  */

@@ -185,7 +185,7 @@ t.test('permissions with acls use setfacl, or fail before touching the host nami
   t.match(execFileSync('getfacl', ['-p', path.join(dest, 'a.txt')]).toString(), /user:nobody:r--/);
 });
 
-t.test('runas runs the script as that user with their HOME, USER, LOGNAME and the agent\'s PATH (root)', { skip: !isRoot && 'needs root' }, async t => {
+t.test('runas runs the script as that user with their HOME, USER, LOGNAME and the agent\'s PATH (root)', { skip: !isRoot && 'needs root: runas switches the hook to another user' }, async t => {
   const dir = await tempDir(t);
   const out = path.join(dir, 'out');
   await fs.mkdir(out, { mode: 0o777 });

@@ -5,7 +5,7 @@ import { createLogger } from '../../coordinator/log.js';
 import { startCoordinator } from '../../coordinator/server.js';
 import { gate, hooksFor, pack, writeBundle } from '../helpers/bundle.js';
 import { ferry, startAgent, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { isRoot, tempDir } from '../helpers/temp.js';
+import { tempDir } from '../helpers/temp.js';
 import { coordinatorConfig } from '../helpers/coordinator-config.js';
 
 /**
@@ -13,10 +13,9 @@ import { coordinatorConfig } from '../helpers/coordinator-config.js';
  * real agents, real gRPC and real SQLite. The clock is "real time + offset": the test moves the
  * offset to jump across window openings and closings; agents keep heart-beating meanwhile.
  */
-const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 const HOOKS = ['BeforeInstall', 'ApplicationStart', 'ValidateService'];
 
-t.test('a window holds a deployment Queued, admits it when it opens, and pauses a rollout when it closes', { skip: needsRoot }, async t => {
+t.test('a window holds a deployment Queued, admits it when it opens, and pauses a rollout when it closes (mount namespace)', async t => {
   const dir = await tempDir(t, 'ferry-windows-');
   const appDir = path.join(dir, 'app');
   const proofDir = path.join(dir, 'proof');

@@ -17,7 +17,7 @@ const cpu = (over: Partial<AlarmSpec> = {}): AlarmSpec => ({ name: 'cpu', kind: 
 const value = (v: number, detail?: string): ProbeResult => ({ kind: 'measured', value: v, ...(detail && { detail }) });
 const failed = (reason: string): ProbeResult => ({ kind: 'failed', reason });
 
-/** A clock and timers that move only when the test says (STYLE 11). */
+/** A clock and timers that move only when the test says (docs/design/style.md §11). */
 class FakeTime implements Timers {
   nowMs = T0;
   private seq = 0;

@@ -10,7 +10,7 @@ import { ChildProcessRunner, type OutputStream, type RunOptions } from '../../ag
 import { recoverInterrupted } from '../../agent/lifecycle/recovery.js';
 import type { EventResult } from '../../agent/lifecycle/types.js';
 import { layoutFor } from '../../agent/state/layout.js';
-import { type LockHolder, acquireHostLock } from '../../agent/state/lock.js';
+import { type LockHolder, acquireHostLock } from '../../common/pid-lock.js';
 import { type CrashMarker, readMarkers, writeMarker } from '../../agent/state/markers.js';
 import { pruneDeployments } from '../../agent/state/retention.js';
 import { tempDir } from '../helpers/temp.js';

@@ -37,7 +37,7 @@ function aPlan(o: Partial<DeploymentPlan__Output> = {}): DeploymentPlan__Output 
     options: {
       application: 'shop', group: 'web', revision: DIGEST, configName: 'HalfAtATime', description: '', fileExistsBehavior: 'DISALLOW',
       ignoreApplicationStopFailures: false, autoRollback: [], overrideAutoRollback: false, approveAfter: 0, hasApproveAfter: false,
-      ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, planId: '', ignoreWindow: false,
+      ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, planId: '', ignoreWindow: false, requireAllHosts: false,
     },
     ...o,
   };

@@ -20,7 +20,7 @@ const REV = '/rev';
 type Kind = 'file' | 'dir' | 'symlink';
 
 /**
- * An in-memory FsView from `{path: kind}` (test data builder, STYLE 14). Ancestors of every
+ * An in-memory FsView from `{path: kind}` (test data builder, docs/design/style.md §14). Ancestors of every
  * path are directories. Modes: files 0644, directories 0755, unless `modes` says otherwise.
  */
 function fakeFs(entries: Record<string, Kind>, modes: Record<string, number> = {}): FsView {

@@ -23,6 +23,7 @@ const FROZEN: readonly string[] = [
   '15c01cf9821e19397d9cbe72c47e8e71a3fedddb551d620817e60372c4963281',
   'b3b636bcf22053d0c438bc8b413afbbeb2ddc83a6c16f1fb33d73531f4659f1a',
   '37d808d0e3740bb7946edafc21f6facaa98b496b107cf179bc8f5b92ac5145a9',
+  '5f5b3bfcd39d98d3bb3a55b585ee865f6a2178be1f3e4775707bf399983dee4b',
 ];
 
 t.test('every migration is numbered in order and hashes to its frozen text', async t => {

@@ -6,14 +6,14 @@ import { noHostsReason } from '../../coordinator/scheduler/scheduler.js';
 
 const group = (tagSets: DeploymentGroup['tagSets']) => ({ name: 'web', tagSets }) as DeploymentGroup;
 
-t.test('a group whose tags match no connected agent says which tags', async t => {
+t.test('a group whose tags match no known host says which tags', async t => {
   t.equal(noHostsReason(group([[{ key: 'role', value: 'web' }]]), {}),
-    'group web has no hosts: 0 connected agents match role=web; see ferry hosts list (an agent gets its tags from ferry-agent start --tag KEY=VALUE)');
+    'group web has no hosts: no known host matches role=web; see ferry hosts list (an agent gets its tags from ferry-agent start --tag KEY=VALUE)');
   t.match(noHostsReason(group([[{ key: 'role', value: 'web' }, { key: 'role', value: 'api' }], [{ key: 'env', value: 'prod' }]]), {}),
-    'match (role=web OR role=api) AND env=prod; see ferry hosts list');
+    'matches (role=web OR role=api) AND env=prod; see ferry hosts list');
 });
 
 t.test('a deployment for given hosts (rollback, a late host) names them', async t => {
   t.equal(noHostsReason(group([[{ key: 'role' }]]), { targetHostIds: ['h1', 'h2'] }),
-    'none of the 2 host(s) it targets (h1, h2) is connected; see ferry hosts list');
+    'none of the 2 host(s) it targets (h1, h2) is known; see ferry hosts list');
 });

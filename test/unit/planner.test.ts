@@ -36,7 +36,7 @@ interface Rollout {
 }
 
 /**
- * Runs a whole rollout: plan, apply the actions (start → InProgress, mark-lost → Unknown,
+ * Runs a whole rollout: plan, apply the actions (start → InProgress, skip-offline → Skipped,
  * skip → Skipped), then finish the oldest host in flight with its scripted outcome (default ok).
  */
 function simulate(first: PlanSnapshot, outcomes: Record<string, Outcome> = {}): Rollout {
@@ -58,7 +58,7 @@ function simulate(first: PlanSnapshot, outcomes: Record<string, Outcome> = {}): 
         r.starts.push(a.hostIds);
         const healthy = targets.filter(x => x.status === 'Pending' || x.status === 'Succeeded').length;
         if (healthy < minimum) r.violations.push(`start ${a.hostIds.join(',')} left ${healthy} healthy < ${minimum}`);
-      } else if (a.type === 'mark-lost') set(a.hostIds, 'Unknown');
+      } else if (a.type === 'skip-offline') set(a.hostIds, 'Skipped');
       else if (a.type === 'skip') {
         set(a.hostIds, 'Skipped');
         r.skipped.push(...a.hostIds);
@@ -238,18 +238,18 @@ t.test('the planner waits, with its numbers, while no host can start', async t =
   for (const c of cases) t.match(plan(snapshot(c.min, c.targets), 0)[0]?.reason, c.reason, `${c.name}: reason`);
 });
 
-t.test('pending hosts without a connected agent are marked lost and count as failed in the same plan', async t => {
+t.test('pending hosts without a connected agent are Skipped as offline and count as not healthy in the same plan', async t => {
   const cases: { name: string; min: MinimumHealthy; targets: PlanTarget[]; expected: Partial<PlanAction>[] }[] = [
     {
       name: 'one lost host of 5 at HOST_COUNT 3 leaves room for one start',
       min: count(3), targets: hosts(5, i => ({ connected: i !== 2 })),
-      expected: [{ type: 'mark-lost', hostIds: ['h2'] }, { type: 'start', hostIds: ['h1'] }],
+      expected: [{ type: 'skip-offline', hostIds: ['h2'] }, { type: 'start', hostIds: ['h1'] }],
     },
     {
       name: 'two lost hosts of 5 at HOST_COUNT 3 fail the deployment and skip the rest',
       min: count(3), targets: hosts(5, i => ({ connected: i !== 2 && i !== 4 })),
       expected: [
-        { type: 'mark-lost', hostIds: ['h2', 'h4'] },
+        { type: 'skip-offline', hostIds: ['h2', 'h4'] },
         { type: 'skip', hostIds: ['h1', 'h3', 'h5'] },
         { type: 'fail', errorCode: 'HEALTH_CONSTRAINTS' },
       ],
@@ -257,12 +257,12 @@ t.test('pending hosts without a connected agent are marked lost and count as fai
     {
       name: 'OneAtATime whose last pending host is lost succeeds, loudly',
       min: ONE_AT_A_TIME, targets: withStatus(hosts(3, i => ({ connected: i !== 3 })), { h1: 'Succeeded', h2: 'Succeeded' }),
-      expected: [{ type: 'mark-lost', hostIds: ['h3'] }, { type: 'succeed' }],
+      expected: [{ type: 'skip-offline', hostIds: ['h3'] }, { type: 'succeed' }],
     },
     {
       name: 'AllAtOnce with every agent gone fails for want of one success',
       min: ALL_AT_ONCE, targets: hosts(2, () => ({ connected: false })),
-      expected: [{ type: 'mark-lost', hostIds: ['h1', 'h2'] }, { type: 'fail', errorCode: 'HEALTH_CONSTRAINTS' }],
+      expected: [{ type: 'skip-offline', hostIds: ['h1', 'h2'] }, { type: 'fail', errorCode: 'HEALTH_CONSTRAINTS' }],
     },
     {
       name: 'a host in flight whose agent is gone is left to the heartbeat rules',
@@ -276,7 +276,12 @@ t.test('pending hosts without a connected agent are marked lost and count as fai
     t.match(actions, c.expected, c.name);
   }
   const lost = plan(snapshot(ONE_AT_A_TIME, withStatus(hosts(3, i => ({ connected: i !== 3 })), { h1: 'Succeeded', h2: 'Succeeded' })), 0);
-  t.match(lost[0]?.reason, /host h3 has no connected agent: counted as failed \(AGENT_LOST\)/, 'the lost reason names the host');
+  t.match(lost[0]?.reason, /host h3 has no connected agent: Skipped \(AGENT_OFFLINE\), counted as not healthy/, 'the reason names the offline host');
+  const strict = plan({ ...snapshot(ALL_AT_ONCE, hosts(3, i => ({ connected: i !== 2 }))), requireAllHosts: true }, 0);
+  t.match(strict, [
+    { type: 'skip-offline', hostIds: ['h2'] }, { type: 'skip', hostIds: ['h1', 'h3'] },
+    { type: 'fail', errorCode: 'HOSTS_OFFLINE', reason: /host h2 has no connected agent and --require-all-hosts is set/ },
+  ], '--require-all-hosts: one offline target fails the deployment before any host starts');
   t.match(lost[1]?.reason, /^succeeded although host h3 was lost: OneAtATime lets the last host fail/, 'the success says a host was lost');
 });
 
@@ -345,7 +350,8 @@ t.test('random rollouts never go below the minimum and end by the rules', async 
     const statuses = Object.values(r.statuses);
     const succeeded = statuses.filter(s => s === 'Succeeded').length;
     if (r.final.type === 'succeed') {
-      if (succeeded < Math.max(minimum, 1) || statuses.some(s => s === 'Pending' || s === 'Skipped')) t.fail(`${name}: succeeded by mistake`);
+      // Offline targets end Skipped (AGENT_OFFLINE) in a success; no other host may be left out.
+      if (succeeded < Math.max(minimum, 1) || statuses.some(s => s === 'Pending') || r.skipped.length > 0) t.fail(`${name}: succeeded by mistake`);
     } else if (r.final.type === 'fail') {
       if (r.final.errorCode === 'HEALTH_CONSTRAINTS_INVALID' ? n > minimum : statuses.includes('Pending')) t.fail(`${name}: failed by mistake`);
     }

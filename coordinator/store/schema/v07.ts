@@ -1,6 +1,6 @@
 /**
  * Migration 7, frozen: applied databases hold exactly this text (test/unit/migrations-frozen.test.ts). Never edit it; add the next one.
- * API and join tokens (issue 6): only the secret's SHA-256 is kept.
+ * API and join tokens: only the secret's SHA-256 is kept.
  */
 export const V7 = `
 CREATE TABLE tokens (

@@ -1,6 +1,6 @@
 /**
  * Migration 9, frozen: applied databases hold exactly this text (test/unit/migrations-frozen.test.ts). Never edit it; add the next one.
- * Deployment plans (issue 5, `ferry deploy plan`): executable once, within 24 hours, by `--from-plan`.
+ * Deployment plans (`ferry deploy plan`): executable once, within 24 hours, by `--from-plan`.
  */
 export const V9 = `
 CREATE TABLE plans (

@@ -1,11 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FerryError } from '../../common/errors.js';
+import { FerryError } from './errors.js';
 
 /**
- * The per-host lock: one host deployment at a time per root dir, so two deployments never
- * interleave on the same files (CodeDeploy's agent has no such lock; users hit it, CODEDEPLOY.md §10.4).
- * The lock file holds the owner's pid; a lock whose owner is dead is taken over.
+ * A lock file holding its owner's pid; a lock whose owner is dead is taken over. The agent's
+ * per-host lock (one host deployment at a time per root dir, so two deployments never interleave
+ * on the same files: CodeDeploy's agent has no such lock, docs/design/codedeploy.md §10.4) and the
+ * coordinator's data-dir lock (one coordinator per data dir) are both this.
  */
 export interface LockHolder {
   pid: number;
@@ -24,6 +25,8 @@ export interface AcquireOptions {
   pollMs?: number;
   /** Called once when the lock is busy and we start waiting. */
   onWait?: (holder: LockHolder | undefined) => void;
+  /** The LOCKED message when the lock is held and `wait` is false (default: the agent's per-host wording). */
+  busy?: (holder: LockHolder, file: string) => string;
   signal?: AbortSignal;
 }
 
@@ -92,12 +95,10 @@ export async function acquireHostLock(file: string, opts: AcquireOptions): Promi
     }
     if (holder && isAlive(holder.pid)) {
       if (!opts.wait) {
-        throw new FerryError(
-          'LOCKED',
+        throw new FerryError('LOCKED', opts.busy?.(holder, file) ??
           `another deployment is running on this host (pid ${holder.pid}` +
             `${holder.deploymentId ? `, ${holder.deploymentId}` : ''}, since ${holder.since}); ` +
-            `lock file ${file}`,
-        );
+            `lock file ${file}`);
       }
       if (!announced) {
         opts.onWait?.(holder);
