@@ -9,7 +9,7 @@ import path from 'node:path';
 import t from 'tap';
 import { deployLocal, eventOf, runAgent } from '../helpers/agent-cli.js';
 import { writeBundle } from '../helpers/bundle.js';
-import { tempDir } from '../helpers/temp.js';
+import { isRoot, tempDir } from '../helpers/temp.js';
 
 const stdoutLines = async (json: any): Promise<string[]> =>
   (await fs.readFile(json.scriptsLog, 'utf8')).split('\n').filter(l => l.includes('[stdout]')).map(l => l.replace(/^.*\[stdout\]/, ''));
@@ -136,7 +136,7 @@ t.test('a tutorial-style appspec runs as on CodeDeploy: an Install hook (ignored
   t.match(warnings, /appspec\.yml:14 hooks\.ValidateService\[0\]\.timeout: 'timeout' "60s" is not a whole number of seconds: read as 60/);
 });
 
-t.test('runas scripts get the user\'s supplementary groups, login variables and the agent\'s PATH (root)', async t => {
+t.test('runas scripts get the user\'s supplementary groups, login variables and the agent\'s PATH (root)', { skip: !isRoot && 'needs root: it creates users and a group, and runas switches the hook to another user' }, async t => {
   const dir = await tempDir(t);
   const tag = `${process.pid}`.slice(-6);
   const group = `ferryg${tag}`;
@@ -262,7 +262,7 @@ t.test('drop-in flags of codedeploy-local: -b in any case, -v/--version, -c with
   t.match(help.stdout, /in any case/);
 });
 
-t.test('ScriptNotExecutable now means chmod +x failed: a stop script on a read-only deployment root (root)', async t => {
+t.test('ScriptNotExecutable now means chmod +x failed: a stop script on a read-only deployment root (root)', { skip: !isRoot && 'needs root: it bind-mounts the revision read-only' }, async t => {
   const dir = await tempDir(t);
   const root = path.join(dir, 'root');
   const v1 = await writeBundle(path.join(dir, 'v1'), {
