@@ -94,7 +94,8 @@ export async function runEventScripts(
       }
       const warning = runasWarning(user, script.location);
       if (warning) deps.warn(warning, event);
-      setpriv ??= await findOnPath('setpriv', deps.baseEnv.PATH);
+      // util-linux installs it in /usr/bin (or /bin): found even when the agent's PATH is minimal.
+      setpriv ??= await findOnPath('setpriv', `${deps.baseEnv.PATH ?? ''}:/usr/bin:/bin`);
     }
     const built = buildInvocation({
       script, inspection, context: ctx, baseEnv: deps.baseEnv, agentUid: deps.agentUid,

@@ -127,7 +127,7 @@ function modeOf(ctx: Ctx, field: Field | undefined, path: string): number | unde
 export function codeDeployModeOf(written: string): string | undefined {
   if (!/^0[0-7]+$/.test(written)) return undefined;
   const digits = String(Number.parseInt(written, 8));
-  const as = digits.padStart(3, '0');
+  const as = digits.padStart(4, '0');
   const tail = /[89]/.test(digits) || digits.length > 4
     ? `CodeDeploy's agent rejects it ("invalid character" in mode ${digits})`
     : `CodeDeploy's agent silently installs mode ${as}`;

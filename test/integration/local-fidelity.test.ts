@@ -9,7 +9,7 @@ import path from 'node:path';
 import t from 'tap';
 import { deployLocal, eventOf, runAgent } from '../helpers/agent-cli.js';
 import { writeBundle } from '../helpers/bundle.js';
-import { tempDir } from '../helpers/temp.js';
+import { isRoot, tempDir } from '../helpers/temp.js';
 
 const stdoutLines = async (json: any): Promise<string[]> =>
   (await fs.readFile(json.scriptsLog, 'utf8')).split('\n').filter(l => l.includes('[stdout]')).map(l => l.replace(/^.*\[stdout\]/, ''));
@@ -136,7 +136,7 @@ t.test('a tutorial-style appspec runs as on CodeDeploy: an Install hook (ignored
   t.match(warnings, /appspec\.yml:14 hooks\.ValidateService\[0\]\.timeout: 'timeout' "60s" is not a whole number of seconds: read as 60/);
 });
 
-t.test('runas scripts get the user\'s supplementary groups, login variables and the agent\'s PATH (root)', async t => {
+t.test('runas scripts get the user\'s supplementary groups, login variables and the agent\'s PATH (root)', { skip: !isRoot && 'needs root: it creates users and a group, and runas switches the hook to another user' }, async t => {
   const dir = await tempDir(t);
   const tag = `${process.pid}`.slice(-6);
   const group = `ferryg${tag}`;
@@ -262,7 +262,7 @@ t.test('drop-in flags of codedeploy-local: -b in any case, -v/--version, -c with
   t.match(help.stdout, /in any case/);
 });
 
-t.test('ScriptNotExecutable now means chmod +x failed: a stop script on a read-only deployment root (root)', async t => {
+t.test('ScriptNotExecutable now means chmod +x failed: a stop script on a read-only deployment root (root)', { skip: !isRoot && 'needs root: it bind-mounts the revision read-only' }, async t => {
   const dir = await tempDir(t);
   const root = path.join(dir, 'root');
   const v1 = await writeBundle(path.join(dir, 'v1'), {
@@ -280,4 +280,38 @@ t.test('ScriptNotExecutable now means chmod +x failed: a stop script on a read-o
   const stop = eventOf(second.json, 'ApplicationStop');
   t.equal(stop.errorCode, 'ScriptNotExecutable');
   t.match(stop.message, /script scripts\/stop\.sh is not executable and chmod \+x failed \(EROFS: read-only file system.*\); check that the deployment root is writable and not mounted noexec/);
+});
+
+t.test('bundles CodeDeploy would refuse or misread still deploy, each with a warning: string version, BOM, alias, unquoted 0644', async t => {
+  const dir = await tempDir(t);
+  const dest = path.join(dir, 'www');
+  const bundle = await writeBundle(path.join(dir, 'b'), {
+    appspec: '\uFEFF' + [
+      "version: '0.0'",
+      'os: linux',
+      'files:',
+      '  - source: app',
+      `    destination: ${dest}`,
+      'permissions:',
+      `  - object: ${dest}`,
+      '    mode: 0644',
+      '    type: [file]',
+      'hooks:',
+      '  AfterInstall: &check',
+      '    - location: scripts/check.sh',
+      '  ValidateService: *check',
+      '',
+    ].join('\n'),
+    files: { 'app/index.html': 'hi' },
+    scripts: { 'scripts/check.sh': 'echo "$LIFECYCLE_EVENT"' },
+  });
+  const r = await deployLocal(path.join(dir, 'root'), bundle);
+  t.equal(r.code, 0, r.stdout + r.stderr);
+  t.equal((await fs.stat(path.join(dest, 'index.html'))).mode & 0o777, 0o644, 'mode 0644 as written (CodeDeploy would install 0420)');
+  t.strictSame(await stdoutLines(r.json), ['AfterInstall', 'ValidateService'], 'the alias is resolved');
+  const warnings = r.json.warnings.join('\n');
+  t.match(warnings, /appspec\.yml:1: starts with a UTF-8 byte order mark/);
+  t.match(warnings, /appspec\.yml:1 version: version is the string "0\.0": CodeDeploy's agent rejects it/);
+  t.match(warnings, /appspec\.yml:8 permissions\[0\]\.mode: unquoted mode 0644 is the octal number 420 in YAML 1\.1: Ferry applies 0644, but CodeDeploy's agent silently installs mode 0420/);
+  t.match(warnings, /appspec\.yml:13: uses the YAML alias \*check: CodeDeploy's agent \(Ruby 3\.1\+, Psych 4\) rejects aliases/);
 });
