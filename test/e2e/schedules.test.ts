@@ -10,25 +10,27 @@ t.test('scheduled deployments survive a coordinator restart, and one that came d
   const address = f.coordinator.address;
   await f.push(await f.bundle('v1'));
 
-  // Comes due while the coordinator is down.
+  const human = await ferry(address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--at', inSeconds(3600), '--description', 'later']);
+  t.equal(human.code, 0, human.stderr);
+  const [laterId] = human.stdout.split('\n');
+  t.match(human.stdout, /scheduled shop\/web ← revision latest: at .*; next run /);
+
+  // Comes due while the coordinator is down: the last call before the kill, so a slow machine
+  // cannot let it come due first.
   const missedAt = inSeconds(8);
   const missed = await ferry(address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--at', missedAt, '--json']);
   t.equal(missed.code, 0, missed.stderr);
   t.equal(missed.json.state, 'Active');
   t.equal(missed.json.revision, 'latest');
   const missedId = missed.json.id as string;
-  const human = await ferry(address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--at', inSeconds(3600), '--description', 'later']);
-  t.equal(human.code, 0, human.stderr);
-  const [laterId] = human.stdout.split('\n');
-  t.match(human.stdout, /scheduled shop\/web ← revision latest: at .*; next run /);
-  const listed = await ferry(address, ['schedule', 'list', '--json']);
-  t.same(listed.json.schedules.map((s: any) => s.id).sort(), [missedId, laterId].sort());
 
   await f.coordinator.kill('SIGKILL');
   t.ok(Date.now() < Date.parse(missedAt), 'killed before it came due');
   // Past the first schedule's time, with nobody to run it.
   await new Promise(r => setTimeout(r, Date.parse(missedAt) + 1000 - Date.now()));
   f.coordinator = await startCoordinator(t, path.join(f.dir, 'data'), [], address);
+  const listed = await ferry(address, ['schedule', 'list', '--all', '--json']);
+  t.same(listed.json.schedules.map((s: any) => s.id).sort(), [missedId, laterId].sort(), 'both schedules survived the kill');
   // Due after the restart: read from the store, not from memory.
   const after = await ferry(address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--at', inSeconds(3), '--json']);
   t.equal(after.code, 0, after.stderr);
