@@ -154,7 +154,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   await writeBundle(src, {
     appspec: { version: 0.0, os: 'linux', hooks: hooksFor(['ApplicationStart']) },
     // Written into the revision's directory on the host: records which network it ran in.
-    scripts: { 'scripts/ApplicationStart.sh': 'PATH="$PATH:/usr/sbin:/sbin" ip -4 -o addr show dev eth0 > ran-on' },
+    scripts: { 'scripts/ApplicationStart.sh': 'PATH="$PATH:/usr/sbin:/sbin" ip -4 -o addr show dev eth0 > "$FERRY_REVISION_DIR/ran-on"' },
   });
   const bundle = pack(src, path.join(dir, 'v1.tgz'), 'tgz');
   const create = ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest'];
