@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { agentInstallLine } from '../install-line.js';
 import { FerryError } from '../../common/errors.js';
 import type { TokenInfo__Output } from '../../proto/gen/ferry/v1/TokenInfo.js';
 import { parseDuration, parsePositiveInt, requireText } from '../args.js';
@@ -46,6 +47,10 @@ export function registerTokenCommands(program: Command, r: Runner): void {
       if (s.out.json) return s.out.document(res);
       s.out.line(res.token);
       s.out.error(`token ${res.info!.id} (${role}${res.info!.expiresAt ? `, expires ${formatTime(res.info!.expiresAt)}` : ''}${n ? `, ${n} use${n > 1 ? 's' : ''}` : ''}${hostId ? `, host ${hostId} only` : ''}): shown once, keep it secret`);
+      if (role === 'agent') {
+        s.out.error(`install, enroll and start an agent on a new host (add --tag key=value, --zone Z; use the address hosts reach the coordinator by):`);
+        s.out.error(`  ${agentInstallLine(s.config.coordinator, s.config.security, res.token)}`);
+      }
     },
   );
 

@@ -10,7 +10,7 @@ import { NO_NODE_ENV, agentBinary, agentPackages } from '../helpers/agent-binary
 import { overlayRoot } from '../helpers/overlay-root.js';
 import { writeBundle, pack } from '../helpers/bundle.js';
 import { ferry, startAgent, startCoordinator, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { asCaller, mintToken, readTrust } from '../helpers/trust.js';
+import { asCaller, readTrust } from '../helpers/trust.js';
 import { isRoot, tempDir } from '../helpers/temp.js';
 
 /**
@@ -168,11 +168,14 @@ t.test('the one-line install from the coordinator enrolls a fresh root, whose ag
   await fs.mkdir(path.join(data, 'agent'));
   for (const f of [bin.file, packages.deb]) await fs.link(f, path.join(data, 'agent', path.basename(f)));
   const as = asCaller(coordinator.address, { FERRY_CA: trust.caFile });
-  const token = await mintToken(t, as, trust.admin, 'agent', ['--uses', '1']);
+  // The line `ferry token create --role agent` prints, as an operator pastes it (root already: no sudo here).
+  const minted = await as(trust.admin, ['token', 'create', '--role', 'agent', '--uses', '1']);
+  t.equal(minted.code, 0, minted.code === 0 ? 'ferry token create --role agent' : minted.stderr);
+  const line = /^ {2}(curl .*)$/m.exec(minted.stderr)?.[1] ?? '';
+  t.equal(line, `curl -fsSL --cacert ${trust.caFile} https://${coordinator.address}/v1/agent/install.sh | sudo sh -s -- --token ${minted.stdout.trim()}`, 'token create prints the one line to paste');
 
   const root = overlayRoot(path.join(dir, 'root'));
-  const url = `https://${coordinator.address}/v1/agent/install.sh`;
-  const r = await root.run(`curl -fsSL --cacert ${trust.caFile} ${url} | sh -s -- --token ${token} --tag role=web --zone z1\ncat /etc/ferry/agent.yaml`);
+  const r = await root.run(`${line.replace('| sudo sh', '| sh')} --tag role=web --zone z1\ncat /etc/ferry/agent.yaml`);
   t.equal(r.code, 0, r.code === 0 ? 'curl … | sh -s -- --token … --tag role=web exits 0' : r.out);
   t.match(r.out, /downloading ferry-agent_[^ ]+_amd64\.deb/, 'dpkg is there, so the .deb is chosen');
   t.match(r.out, /done; systemd is not running here: run \/usr\/bin\/ferry-agent start --config \/etc\/ferry\/agent.yaml/);
