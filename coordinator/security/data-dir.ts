@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 const PRIVATE_FILES = ['ferry.db', 'ferry.db-wal', 'ferry.db-shm', 'admin.token'];
-const PRIVATE_DIRS = ['logs', 'revisions', 'tls'];
+const PRIVATE_DIRS = ['logs', 'revisions', 'incoming', 'tls'];
 
 /** Creates the data dir 0700, or tightens it and its known contents; returns the paths whose mode it changed. */
 export async function secureDataDir(dataDir: string): Promise<string[]> {
