@@ -103,7 +103,7 @@ export class ControlApi {
    * `terminal`: what the coordinator sends goes to a terminal (human output on a TTY). Every string in
    * responses, streamed messages and error messages then has its control characters escaped (`\x1b`):
    * hostnames, tags and zones come from enrolled agents, log lines from hook scripts, and none of them
-   * may drive the reader's terminal (issue 15). --json and output to a file or pipe keep the bytes.
+   * may drive the reader's terminal (docs/security.md). --json and output to a file or pipe keep the bytes.
    */
   constructor(readonly address: string, private readonly deadlineMs: number, private readonly source?: AddressSource, credentials?: grpc.ChannelCredentials, private readonly terminal = false) {
     this.plaintext = credentials === undefined;

@@ -87,7 +87,7 @@ export interface CliConfig {
   columns: number;
   /**
    * Human output to a terminal: the coordinator's strings are printed with control characters
-   * escaped (cli/client.ts; issue 15). False with --json and when stdout is a file or pipe (raw bytes).
+   * escaped (cli/client.ts; docs/security.md). False with --json and when stdout is a file or pipe (raw bytes).
    */
   terminal: boolean;
   security: CliSecurity;

@@ -29,7 +29,8 @@ export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   logBytesPerHost: 'size', maxRevisionSize: 'size', metricsListen: 'metrics',
   webhookRetryBase: 'duration', webhookRetryMax: 'duration', webhookMaxAttempts: 'count', webhookMaxAge: 'duration',
   webhookTimeout: 'duration', eventsRetained: 'count', auditRetention: 'duration', insecure: 'boolean', serverCertRenewBefore: 'duration',
-  refusedCallLimit: 'limit',
+  refusedCallLimit: 'limit', connectTimeout: 'duration', requestTimeout: 'duration', idleTimeout: 'duration',
+  maxConnections: 'limit', maxConnectionsPerAddress: 'limit',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());

@@ -1,5 +1,5 @@
 /**
- * Control characters in text that came from elsewhere (issue 15): an enrolled host's hostname or
+ * Control characters in text that came from elsewhere (docs/security.md): an enrolled host's hostname or
  * tags, hook output, a caller's host id. Printed raw they drive the reader's terminal (OSC 52
  * clipboard writes, screen clears, title changes); stored raw they do the same to whoever reads the
  * audit log later. Pure.

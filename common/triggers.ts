@@ -23,7 +23,7 @@ export function triggerProblems(input: { name: string; url: string; events: read
     problems.push(`--url: '${input.url}' is not an absolute URL (e.g. https://hooks.example.com/ferry)`);
   }
   if (url && url.protocol !== 'http:' && url.protocol !== 'https:') problems.push(`--url: '${input.url}' must be http:// or https://`);
-  // Credentials in a URL end up wherever the URL is shown (issue 15): the receiver checks the signature (--secret-file) instead.
+  // Credentials in a URL end up wherever the URL is shown (docs/security.md): the receiver checks the signature (--secret-file) instead.
   if (url && (url.username || url.password)) problems.push('--url: must not hold a user name or password (user:password@): the receiver authenticates Ferry by the X-Ferry-Signature of --secret-file');
   if (input.events.length === 0) problems.push(`--events: give at least one of ${TRIGGER_EVENTS.join(', ')}`);
   for (const e of input.events) {

@@ -37,6 +37,16 @@ export interface CoordinatorConfig {
    * log per minute before the rest fold into one record. 0: no limit.
    */
   refusedCallLimit: number;
+  /** A client that has not finished its TLS handshake (plaintext: sent its first bytes) this long after connecting is dropped. */
+  connectTimeoutMs: number;
+  /** An HTTP/1.1 request's headers must arrive within this long of the connection or of the previous response. */
+  requestTimeoutMs: number;
+  /** A connection with nothing going on this long is closed: an HTTP/2 one with no call open, an HTTP/1.1 one with no bytes moving. */
+  idleTimeoutMs: number;
+  /** Open connections at most (0: no limit); keep it below the process's open-file limit. */
+  maxConnections: number;
+  /** Open connections from one client address at most (0: no limit). */
+  maxConnectionsPerAddress: number;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -54,11 +64,16 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   auditRetention: '365d',
   serverCertRenewBefore: '30d',
   refusedCallLimit: '60',
+  connectTimeout: '10s',
+  requestTimeout: '30s',
+  idleTimeout: '5m',
+  maxConnections: '20000',
+  maxConnectionsPerAddress: '256',
 });
 
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
   'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore',
-  'refusedCallLimit'] as const;
+  'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -73,6 +88,11 @@ export interface CoordinatorFlags {
   insecure?: boolean;
   serverCertRenewBefore?: string;
   refusedCallLimit?: string;
+  connectTimeout?: string;
+  requestTimeout?: string;
+  idleTimeout?: string;
+  maxConnections?: string;
+  maxConnectionsPerAddress?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -143,7 +163,20 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     serverCertRenewBeforeMs: parseDuration('--server-cert-renew-before',
       pick(flags.serverCertRenewBefore, 'FERRY_SERVER_CERT_RENEW_BEFORE', 'serverCertRenewBefore', COORDINATOR_DEFAULTS.serverCertRenewBefore)!),
     refusedCallLimit: parseLimit('--refused-call-limit', pick(flags.refusedCallLimit, 'FERRY_REFUSED_CALL_LIMIT', 'refusedCallLimit', COORDINATOR_DEFAULTS.refusedCallLimit)!),
+    connectTimeoutMs: positiveDuration('--connect-timeout', pick(flags.connectTimeout, 'FERRY_CONNECT_TIMEOUT', 'connectTimeout', COORDINATOR_DEFAULTS.connectTimeout)!),
+    requestTimeoutMs: positiveDuration('--request-timeout', pick(flags.requestTimeout, 'FERRY_REQUEST_TIMEOUT', 'requestTimeout', COORDINATOR_DEFAULTS.requestTimeout)!),
+    idleTimeoutMs: positiveDuration('--idle-timeout', pick(flags.idleTimeout, 'FERRY_IDLE_TIMEOUT', 'idleTimeout', COORDINATOR_DEFAULTS.idleTimeout)!),
+    maxConnections: parseLimit('--max-connections', pick(flags.maxConnections, 'FERRY_MAX_CONNECTIONS', 'maxConnections', COORDINATOR_DEFAULTS.maxConnections)!),
+    maxConnectionsPerAddress: parseLimit('--max-connections-per-address',
+      pick(flags.maxConnectionsPerAddress, 'FERRY_MAX_CONNECTIONS_PER_ADDRESS', 'maxConnectionsPerAddress', COORDINATOR_DEFAULTS.maxConnectionsPerAddress)!),
   });
+}
+
+/** A duration of at least 1 ms (a timeout of 0 would drop every connection). */
+function positiveDuration(name: string, raw: string): number {
+  const ms = parseDuration(name, raw);
+  if (ms < 1) throw new FerryError('INVALID_ARGUMENT', `${name}: '${raw}' must be longer than 0`);
+  return ms;
 }
 
 function parseBool(key: string, v: unknown, source: string): boolean | undefined {

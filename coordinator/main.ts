@@ -28,6 +28,11 @@ export function coordinatorCommand(): Command {
     .option('--insecure', 'plaintext and no tokens, for development: only on a loopback --listen (env FERRY_INSECURE); without it TLS from ferry-coordinator init')
     .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
     .option('--refused-call-limit <n>', 'refused calls per client address and minute before the address is refused at once; also the refused or failed calls an address adds to the audit log per minute before the rest fold into one record; 0: no limit (default 60) (env FERRY_REFUSED_CALL_LIMIT)')
+    .option('--connect-timeout <duration>', 'drop a client that has not finished its TLS handshake this long after connecting (default 10s) (env FERRY_CONNECT_TIMEOUT)')
+    .option('--request-timeout <duration>', 'an HTTP/1.1 request\'s headers must arrive within this long (default 30s) (env FERRY_REQUEST_TIMEOUT)')
+    .option('--idle-timeout <duration>', 'close connections idle this long: HTTP/2 with no call open, HTTP/1.1 with no bytes moving (default 5m) (env FERRY_IDLE_TIMEOUT)')
+    .option('--max-connections <n>', 'open connections at most; 0: no limit (default 20000) (env FERRY_MAX_CONNECTIONS)')
+    .option('--max-connections-per-address <n>', 'open connections from one client address at most; 0: no limit (default 256) (env FERRY_MAX_CONNECTIONS_PER_ADDRESS)')
     .option('--server-cert-renew-before <duration>', 'renew the server certificate (signed by DATA/tls/ca.key) once it expires within this long; checked at start and every 6 h (default 30d) (env FERRY_SERVER_CERT_RENEW_BEFORE)')
     .exitOverride()
     .addHelpText('after', `
@@ -76,7 +81,8 @@ export async function runCoordinator(argv: string[]): Promise<number> {
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string; refusedCallLimit?: string }>();
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string; refusedCallLimit?: string;
+    connectTimeout?: string; requestTimeout?: string; idleTimeout?: string; maxConnections?: string; maxConnectionsPerAddress?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -93,6 +99,11 @@ export async function runCoordinator(argv: string[]): Promise<number> {
       ...(opts.insecure && { insecure: true }),
       ...(opts.serverCertRenewBefore && { serverCertRenewBefore: opts.serverCertRenewBefore }),
       ...(opts.refusedCallLimit !== undefined && { refusedCallLimit: opts.refusedCallLimit }),
+      ...(opts.connectTimeout !== undefined && { connectTimeout: opts.connectTimeout }),
+      ...(opts.requestTimeout !== undefined && { requestTimeout: opts.requestTimeout }),
+      ...(opts.idleTimeout !== undefined && { idleTimeout: opts.idleTimeout }),
+      ...(opts.maxConnections !== undefined && { maxConnections: opts.maxConnections }),
+      ...(opts.maxConnectionsPerAddress !== undefined && { maxConnectionsPerAddress: opts.maxConnectionsPerAddress }),
     }, process.env, process.cwd());
   } catch (err) {
     process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);

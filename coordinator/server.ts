@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadFerryProto, SERVER_KEEPALIVE_OPTIONS } from '../proto/load.js';
@@ -87,6 +88,28 @@ function auditHandshakeFailure(audit: (e: AuditEntry) => void, ctx: Context, err
   });
 }
 
+/**
+ * Node runs an http.Server's header and request timeouts only for servers it listen()ed; this one is
+ * fed sockets by the shared listener. So (docs/security.md): a connection silent for idleTimeoutMs is
+ * closed, and each request's headers must have arrived within requestTimeoutMs of the connection
+ * (or of the previous response) — a client trickling one byte at a time is dropped.
+ */
+function boundHttpConnections(server: http.Server, config: Pick<CoordinatorConfig, 'requestTimeoutMs' | 'idleTimeoutMs'>): (socket: Socket) => void {
+  const deadlines = new WeakMap<Socket, NodeJS.Timeout>();
+  const arm = (socket: Socket) => deadlines.set(socket, setTimeout(() => socket.destroy(), config.requestTimeoutMs).unref());
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    clearTimeout(deadlines.get(req.socket));
+    res.once('finish', () => {
+      if (!req.socket.destroyed) arm(req.socket);
+    });
+  });
+  return socket => {
+    arm(socket);
+    socket.setTimeout(config.idleTimeoutMs, () => socket.destroy());
+    socket.once('close', () => clearTimeout(deadlines.get(socket)));
+  };
+}
+
 /** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
 export async function startCoordinator(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource } = {}): Promise<RunningCoordinator> {
   await fs.mkdir(config.dataDir, { recursive: true });
@@ -145,6 +168,8 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     'grpc.max_receive_message_length': 8 * 1024 * 1024,
     // No 'grpc-node.flow_control_window' here: grpc-js 1.14 reads it only on clients. The window that
     // matters for revision downloads is the agent's (TRANSFER_CLIENT_OPTIONS, docs/design/stack.md §3).
+    // An HTTP/2 connection with no call open for this long is closed (docs/security.md); an agent's Connect stream keeps its own open.
+    'grpc.max_connection_idle_ms': config.idleTimeoutMs,
     interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), audit, new AddressCounter(config.refusedCallLimit))],
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
@@ -161,12 +186,18 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
   const downloads = http.createServer((req, res) => {
     if (!agentFiles(req, res)) revisions(req, res);
   });
+  const httpTimeouts = boundHttpConnections(downloads, config);
   let listener;
   try {
     listener = await listenShared(config.listen, identity, {
       grpc: socket => grpcConnections.injectConnection(socket),
-      http: socket => downloads.emit('connection', socket),
-    }, (err, socket) => auditHandshakeFailure(audit, ctx, err, socket));
+      http: socket => {
+        httpTimeouts(socket);
+        downloads.emit('connection', socket);
+      },
+    }, (err, socket) => auditHandshakeFailure(audit, ctx, err, socket), {
+      connectTimeoutMs: config.connectTimeoutMs, maxConnections: config.maxConnections, maxPerAddress: config.maxConnectionsPerAddress,
+    });
   } catch (err) {
     store.close();
     throw err;

@@ -98,7 +98,7 @@ export class RevisionCache {
     const st = await fs.stat(final).catch(() => undefined);
     if (st?.isFile() && (size === 0 || st.size === size)) return final;
     if (st) await fs.rm(final, { force: true }); // not what a verified download leaves: fetch again
-    // The cache is the agent's alone (issue 15): revisions may carry config and secrets.
+    // The cache is the agent's alone (docs/security.md): revisions may carry config and secrets.
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     await fs.chmod(this.dir, 0o700);
     const partial = this.partialPath(digest);

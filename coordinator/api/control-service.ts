@@ -161,13 +161,19 @@ async function uploadRevision(
         if (!(BUNDLE_TYPES as readonly string[]).includes(header.bundleType)) {
           throw new FerryError('INVALID_ARGUMENT', `bundle type '${header.bundleType}' is not tar, tgz or zip`);
         }
+        // Without the digest a stream cut short would be stored as a (truncated) revision (docs/security.md).
+        if (!/^[0-9a-f]{64}$/.test(header.expectedDigest)) {
+          throw new FerryError('INVALID_ARGUMENT', 'header.expected_digest: required, the lowercase hex SHA-256 of the whole bundle (ferry revision push sends it)');
+        }
       } else if (msg.chunk) {
         if (!header) throw new FerryError('INVALID_ARGUMENT', 'UploadRevision: the first message must be the header');
         await upload.write(msg.chunk);
       }
     }
     if (!header) throw new FerryError('INVALID_ARGUMENT', 'UploadRevision: no header received');
-    const { digest, size } = await upload.commit(header.expectedDigest || undefined);
+    // A cancelled call ends the message stream as if it were complete: never commit what it sent.
+    if (call.cancelled) throw new FerryError('FAILED_PRECONDITION', 'UploadRevision: the upload was cancelled before its end; nothing was stored');
+    const { digest, size } = await upload.commit(header.expectedDigest);
     const existed = ctx.store.getRevision(header.application, digest) !== undefined;
     const revision = ctx.store.addRevision({
       digest, application: header.application, size, bundleType: header.bundleType as BundleType,

@@ -41,8 +41,17 @@ export interface SharedListener {
   setIdentity(identity: TlsIdentity): void;
 }
 
-/** A client that connects and never speaks is dropped after this long. */
-const SNIFF_TIMEOUT_MS = 30_000;
+/** Bounds on connections (docs/security.md): an unauthenticated client must not hold the coordinator's file descriptors. */
+export interface ConnectionLimits {
+  /** A client that has not finished its TLS handshake (or, plaintext, sent its first bytes) this long after connecting is dropped. */
+  connectTimeoutMs: number;
+  /** Open connections at most; more are closed at once. 0: no limit. */
+  maxConnections: number;
+  /** Open connections from one address at most; more are closed at once. 0: no limit. */
+  maxPerAddress: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { connectTimeoutMs: 10_000, maxConnections: 20_000, maxPerAddress: 256 };
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /** `HOST:PORT`, `[v6]:PORT` → host and port. */
@@ -60,9 +69,9 @@ export function splitListen(listen: string): { host: string; port: number } {
  * socket. The bytes are pushed back into the socket's readable buffer, which both Node's HTTP/2
  * session and its HTTP/1.1 parser read before the socket itself.
  */
-function sniff(socket: net.Socket, routes: Routes): void {
+function sniff(socket: net.Socket, routes: Routes, timeoutMs: number): void {
   let seen: Buffer = Buffer.alloc(0);
-  const timer = setTimeout(() => socket.destroy(), SNIFF_TIMEOUT_MS);
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
   const done = (route: keyof Routes) => {
     clearTimeout(timer);
     socket.off('data', onData);
@@ -99,19 +108,34 @@ export async function listenShared(
   identity: TlsIdentity | undefined,
   routes: Routes,
   onTlsError: (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => void = () => {},
+  limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS,
 ): Promise<SharedListener> {
   const { host, port } = splitListen(listen);
   const open = new Set<net.Socket>();
-  const track = (socket: net.Socket) => {
+  const perAddress = new Map<string, number>();
+  /** Counts the connection, or closes it at once when a cap is reached; false when closed. */
+  const track = (socket: net.Socket): boolean => {
+    const from = socket.remoteAddress ?? '';
+    const n = perAddress.get(from) ?? 0;
+    if ((limits.maxConnections > 0 && open.size >= limits.maxConnections) || (limits.maxPerAddress > 0 && n >= limits.maxPerAddress)) {
+      socket.destroy();
+      return false;
+    }
     open.add(socket);
-    socket.once('close', () => open.delete(socket));
+    perAddress.set(from, n + 1);
+    socket.once('close', () => {
+      open.delete(socket);
+      const left = (perAddress.get(from) ?? 1) - 1;
+      if (left > 0) perAddress.set(from, left);
+      else perAddress.delete(from);
+    });
+    return true;
   };
   const make = (): net.Server => {
     if (!identity) {
       return net.createServer(socket => {
-        track(socket);
         socket.on('error', () => {});
-        sniff(socket, routes);
+        if (track(socket)) sniff(socket, routes, limits.connectTimeoutMs);
       });
     }
     const secure = tls.createServer({
@@ -120,9 +144,23 @@ export async function listenShared(
       // gRPC clients offer only h2. A client that offers HTTP/1.1 too (curl fetching install.sh, a
       // browser) is an HTTP client and gets HTTP/1.1, where the downloads are served.
       ALPNCallback: ({ protocols }) => (protocols.includes('http/1.1') ? 'http/1.1' : protocols.includes('h2') ? 'h2' : protocols[0]),
+      handshakeTimeout: limits.connectTimeoutMs,
     });
-    secure.on('connection', track);
+    // Node's handshakeTimeout starts with the first bytes: a client that connects and stays silent needs this deadline too.
+    const handshakes = new Map<string, NodeJS.Timeout>();
+    const key = (socket: net.Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
+    secure.on('connection', (socket: net.Socket) => {
+      if (!track(socket)) return;
+      const k = key(socket);
+      handshakes.set(k, setTimeout(() => socket.destroy(), limits.connectTimeoutMs).unref());
+      socket.once('close', () => {
+        clearTimeout(handshakes.get(k));
+        handshakes.delete(k);
+      });
+    });
     secure.on('secureConnection', (socket: tls.TLSSocket) => {
+      clearTimeout(handshakes.get(key(socket)));
+      handshakes.delete(key(socket));
       // Errors after the handshake belong to whoever the socket is handed to; this keeps one from crashing the process meanwhile.
       socket.on('error', () => {});
       routes[socket.alpnProtocol === 'h2' ? 'grpc' : 'http'](socket);

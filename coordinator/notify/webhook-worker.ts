@@ -120,7 +120,7 @@ export class WebhookWorker {
     } catch (err) {
       if (this.stopped) return; // cut short by shutdown: not an attempt; the next run sends it again
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
-      // A fetch error may quote the URL, query (a token) and all: stored and logged without it (issue 15).
+      // A fetch error may quote the URL, query (a token) and all: stored and logged without it (docs/security.md).
       result = { error: timedOut ? `no answer within ${this.deps.settings.timeoutMs} ms` : describeFetchError(err).split(job.url).join(redactUrl(job.url)) };
     }
     const outcome = afterAttempt(job, result, this.deps.clock.now(), this.deps.settings, (this.deps.random ?? Math.random)());

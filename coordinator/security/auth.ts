@@ -119,7 +119,7 @@ function enrollActor(target: Record<string, unknown>): string {
  * The interceptor: authorises each call and hands `audit` one entry for every mutating call (when
  * it ends, with its outcome) and every refusal, whether the interceptor or a handler refused it.
  * `refusals` counts refused calls per address: an address at its limit is refused at once with
- * RESOURCE_EXHAUSTED, whatever it presents, until its minute is over (issue 15).
+ * RESOURCE_EXHAUSTED, whatever it presents, until its minute is over (docs/security.md).
  */
 export function authInterceptor(
   mode: 'tls' | 'plaintext',

@@ -1,5 +1,5 @@
 /**
- * The data dir holds webhook secrets, token hashes, the CA key and the audit log (issue 15): it is
+ * The data dir holds webhook secrets, token hashes, the CA key and the audit log (docs/security.md): it is
  * the coordinator's alone. Made 0700 at start, and what an earlier version left readable (ferry.db
  * and its -wal and -shm, logs, the first admin token) is made 0600. New files are 0600 already:
  * the coordinator runs with umask 077 (main.ts).
@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 const PRIVATE_FILES = ['ferry.db', 'ferry.db-wal', 'ferry.db-shm', 'admin.token'];
-const PRIVATE_DIRS = ['logs', 'revisions', 'tls'];
+const PRIVATE_DIRS = ['logs', 'revisions', 'incoming', 'tls'];
 
 /** Creates the data dir 0700, or tightens it and its known contents; returns the paths whose mode it changed. */
 export async function secureDataDir(dataDir: string): Promise<string[]> {

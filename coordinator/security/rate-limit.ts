@@ -1,5 +1,5 @@
 /**
- * Per-address counting for the limits on unauthenticated traffic (issue 15): refused calls per
+ * Per-address counting for the limits on unauthenticated traffic (docs/security.md): refused calls per
  * address and minute (token guessing is then as slow as the limit; security/auth.ts), and the audit
  * records a single address may add per minute (server.ts). A fixed window per address that starts
  * with its first event; the clock is a parameter. No I/O.

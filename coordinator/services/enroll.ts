@@ -24,7 +24,7 @@ export interface EnrollInput {
 
 export async function enroll(ctx: Context, input: EnrollInput, peer: string): Promise<{ certificatePem: string; caPem: string }> {
   if (!ctx.tls) throw new FerryError('FAILED_PRECONDITION', 'this coordinator runs --insecure (plaintext): agents connect without enrolling');
-  // The token is checked before anything else the caller sent is looked at (issue 15): a caller
+  // The token is checked before anything else the caller sent is looked at (docs/security.md): a caller
   // without one only ever gets a refusal with a fixed text, which folds in the audit log.
   const refuse = (message: string, code: 'UNAUTHENTICATED' | 'PERMISSION_DENIED' = 'UNAUTHENTICATED'): never => {
     ctx.log.warn('enrollment refused', { component: 'security', host_id: boundedText(input.hostId, 128), peer, reason: message });
@@ -49,7 +49,7 @@ export async function enroll(ctx: Context, input: EnrollInput, peer: string): Pr
   if (bound !== null && bound !== input.hostId) {
     return refuse(`token ${parsed.id} enrolls host ${bound} only, not ${input.hostId}`, 'PERMISSION_DENIED');
   }
-  // A host id is one machine's (issue 15): a second certificate for an enrolled id would let its
+  // A host id is one machine's (docs/security.md): a second certificate for an enrolled id would let its
   // holder displace that host's stream. Only a token bound to the id (ferry hosts reenroll) replaces it.
   const current = ctx.store.activeHostCertificate(input.hostId, iso(now));
   if (current && bound === null) {

@@ -8,7 +8,7 @@ import { startFleet } from '../helpers/fleet-fixture.js';
 import { ferry, waitFor } from '../helpers/fleet.js';
 import { isRoot } from '../helpers/temp.js';
 
-/** Day-2 operations (issue 18) against a real coordinator and agents: host history, retry of the failed hosts. */
+/** Day-2 operations (docs/operations.md) against a real coordinator and agents: host history, retry of the failed hosts. */
 
 const needsRoot = !isRoot && 'needs root: each agent gets a private mount namespace for its app dir';
 
@@ -39,7 +39,7 @@ t.test('deploy retry goes only to the hosts that failed; hosts show and deploy l
 
   const shown = await ferry(f.coordinator.address, ['hosts', 'show', 'h2', '--json']);
   t.equal(shown.code, 0, shown.stderr);
-  // Catch-up (creator autoscaling) may also have sent v1 to the failed h2 once (issue 14 changes that rule): not counted here.
+  // Catch-up (creator autoscaling) may also have sent v1 to the failed h2 once (the catch-up rule of docs/rollouts.md no longer does that): not counted here.
   const history = shown.json.history.filter((e: any) => e.deployment.creator !== 'autoscaling');
   t.same(history.map((e: any) => `${e.deployment.id}:${e.result.status}`), [`${retry.json.deployment.id}:Succeeded`, `${firstId}:Failed`],
     'newest first, with the host\'s own outcome');

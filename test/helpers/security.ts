@@ -1,5 +1,5 @@
 /**
- * The attacker's side of test/security/ (issue 15): a TLS coordinator on loopback with its trust
+ * The attacker's side of test/security/ (docs/security.md): a TLS coordinator on loopback with its trust
  * roots, and raw gRPC clients that trust its CA but hold no client certificate (an unauthenticated
  * caller on the network), so an attack sends exactly the bytes it wants.
  */

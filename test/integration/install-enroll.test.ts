@@ -188,7 +188,7 @@ t.test('install enrolls against a real TLS coordinator, prints the supervisor co
   t.equal(plainRerun.code, 0, plainRerun.stderr);
   t.ok(plainRerun.json.steps.some((s: any) => s.kind === 'note' && s.text === `enrollment: host ${hostId} is enrolled (${root}/tls/agent.crt): the agent connects with mutual TLS`));
 
-  // --reenroll with a token bound to this host id (an enrolled id takes no other: issue 15): a new key and certificate for the same host id.
+  // --reenroll with a token bound to this host id (an enrolled id takes no other: docs/security.md): a new key and certificate for the same host id.
   const keyBefore = await fs.readFile(`${root}/tls/agent.key`, 'utf8');
   const second = await tls.mint(hostId);
   const re = await runBin('ferry-agent', ['install', '--prefix', prefix, '--no-systemd', '--token', second, '--ca-fingerprint', tls.fingerprint, '--reenroll', '--json'], { timeoutMs: 120_000 });

@@ -1,5 +1,5 @@
 /**
- * Issue 15, point 1: an unauthenticated caller floods the audit log through Enroll. Each call used
+ * Attack (docs/security.md): an unauthenticated caller floods the audit log through Enroll. Each call used
  * to add a record holding its 1 MB host id (outcome `failed`, never folded), with any terminal
  * escapes in it reaching `ferry audit`.
  */

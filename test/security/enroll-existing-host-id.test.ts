@@ -1,5 +1,5 @@
 /**
- * Issue 15, point 3: a multi-use join token enrolled a host id that was enrolled already; the
+ * Attack (docs/security.md): a multi-use join token enrolled a host id that was enrolled already; the
  * second certificate then registered and displaced the real host's stream.
  */
 import path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Issue 15, point 2: whoever owns a destination directory (an app user) could redirect the root
+ * Attack (docs/security.md): whoever owns a destination directory (an app user) could redirect the root
  * agent. Replacing `dest/sub` with a symlink between two deployments made root create a file in
  * the symlink's target and report Succeeded, and the cleanup of the previous install deleted a
  * root-owned file through the symlinked parent. Run through `ferry-agent local`: the agent's own

@@ -1,5 +1,5 @@
 /**
- * Issue 15, point 9: the data dir was 0755 and ferry.db, -wal, -shm and the logs 0644, so any local
+ * Attack (docs/security.md): the data dir was 0755 and ferry.db, -wal, -shm and the logs 0644, so any local
  * user read the webhook HMAC secrets; a webhook URL with a token in its query was shown in full to
  * viewers, stored in audit records and logged in a fetch error.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 15, point 10: the CLI printed server-supplied strings raw. A hostile enrolled agent's tags
+ * Attack (docs/security.md): the CLI printed server-supplied strings raw. A hostile enrolled agent's tags
  * and zone, and a hook's output in `ferry deploy logs`, reached the operator's terminal as OSC 52
  * clipboard writes, screen clears and title changes. On a terminal they are now escaped; --json
  * and output to a file or pipe keep the bytes.

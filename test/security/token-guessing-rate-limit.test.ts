@@ -1,5 +1,5 @@
 /**
- * Issue 15, point 14: a client guesses tokens as fast as one connection allows (about 1000 a
+ * Attack (docs/security.md): a client guesses tokens as fast as one connection allows (about 1000 a
  * second used to be checked, each a warn log line). Refused calls are limited per address.
  */
 import { randomBytes } from 'node:crypto';

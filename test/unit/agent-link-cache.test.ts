@@ -77,7 +77,7 @@ t.test('a revision is downloaded, verified and renamed into place', async t => {
   t.same(await fs.readFile(file), r.bytes);
   t.same(await fs.readdir(dir), [`${r.digest}.zip`], 'no partial file left');
   t.same(transport.offsets, [0]);
-  t.equal((await fs.stat(dir)).mode & 0o777, 0o700, 'the cache dir is the agent\'s alone (issue 15: revisions may carry secrets)');
+  t.equal((await fs.stat(dir)).mode & 0o777, 0o700, 'the cache dir is the agent\'s alone (docs/security.md: revisions may carry secrets)');
   t.equal((await fs.stat(file)).mode & 0o777, 0o600, 'so is a cached revision');
 });
 

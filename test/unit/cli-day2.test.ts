@@ -7,7 +7,7 @@ import { writeBundle } from '../helpers/bundle.js';
 import { tempDir } from '../helpers/temp.js';
 import { type FakeControl, T0, detail, hostDeployment, hostInfo, runFerry, startFakeControl } from '../helpers/fake-control.js';
 
-/** Day-2 commands (issue 18) of the real `bin/ferry` against the fake ControlService: what they send, print and exit with. */
+/** Day-2 commands (docs/operations.md) of the real `bin/ferry` against the fake ControlService: what they send, print and exit with. */
 
 const ferry = (fake: FakeControl, ...args: string[]) => runFerry(['--coordinator', fake.address, ...args]);
 const ended = (status: string, o = {}) => ({ status, startedAt: T0, completedAt: '2025-01-01T12:00:42.000Z', ...o });

@@ -74,7 +74,7 @@ t.test('deploy plan sends the deployment as CreateDeployment would, prints the p
   t.same(fake.requests('GetDeploymentPlan'), [{ id: 'p-TEST00001' }]);
 });
 
-t.test('deploy plan takes every flag of deploy create that shapes the deployment (issue 18, point 10)', async t => {
+t.test('deploy plan takes every flag of deploy create that shapes the deployment (docs/operations.md)', async t => {
   const program = buildProgram(new Runner({ writer: { out: () => {}, err: () => {} }, env: { noColor: true, stdoutIsTTY: false, stderrIsTTY: false, columns: 80 }, now: () => 0, cwd: '/' }));
   const deploy = program.commands.find(c => c.name() === 'deploy')!;
   const flags = (name: string) => deploy.commands.find(c => c.name() === name)!.options.map(o => o.long);

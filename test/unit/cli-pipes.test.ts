@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { detail, hostDeployment, startFakeControl } from '../helpers/fake-control.js';
 
-/** `ferry … | head`: a reader that goes away early ends the command quietly with exit 0 (issue 18, point 9). */
+/** `ferry … | head`: a reader that goes away early ends the command quietly with exit 0 (docs/operations.md). */
 
 const FERRY_BIN = ['../../bin/ferry', '../../../bin/ferry'].map(p => fileURLToPath(new URL(p, import.meta.url))).find(p => existsSync(p)) ?? 'bin/ferry';
 

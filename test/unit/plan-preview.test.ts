@@ -86,7 +86,7 @@ t.test('a first install adds every file', async t => {
   t.same(d.added.map(c => c.path), ['/srv/shop/a', '/srv/shop/b/c']);
 });
 
-t.test('a files source with a trailing slash plans as the agent installs it (issue 18, point 10)', async t => {
+t.test('a files source with a trailing slash plans as the agent installs it (docs/operations.md)', async t => {
   for (const source of ['app/', 'app/.', './app/', 'app']) {
     const spec = APPSPEC().replace('source: app', `source: ${source}`);
     const d = diffInstalled(new Map(), installed(tree('v1', { 'app/a': 'a', 'app/b/c': 'c' }, spec)));
