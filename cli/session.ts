@@ -4,6 +4,7 @@ import { channelCredentials } from './credentials.js';
 import { ControlApi } from './client.js';
 import { CLI_DEFAULTS, type CliConfig, type CliEnvironment, type GlobalFlags, resolveCliConfig } from './config.js';
 import { Output, type Writer } from './output.js';
+import { explainPlaintextToTls } from './tls-probe.js';
 
 /** What `runCli` is given: everything from outside the process, so tests can pass their own. */
 export interface CliDeps {
@@ -72,6 +73,8 @@ export class Runner {
       try {
         await session.prepare();
         this.exitCode = (await fn(session, command.processedArgs as string[], command.opts())) ?? 0;
+      } catch (err) {
+        throw await explainPlaintextToTls(err, session.config);
       } finally {
         session.close();
       }

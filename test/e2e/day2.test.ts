@@ -5,8 +5,9 @@ import { spawn } from 'node:child_process';
 import t from 'tap';
 import { REPO } from '../helpers/agent-cli.js';
 import { startFleet } from '../helpers/fleet-fixture.js';
-import { ferry, waitFor } from '../helpers/fleet.js';
-import { isRoot } from '../helpers/temp.js';
+import { ferry, startCoordinator, waitFor } from '../helpers/fleet.js';
+import { isRoot, tempDir } from '../helpers/temp.js';
+import { readTrust } from '../helpers/trust.js';
 
 /** Day-2 operations (docs/operations.md) against a real coordinator and agents: host history, retry of the failed hosts. */
 
@@ -91,4 +92,21 @@ t.test('events --follow and deploy logs --follow resume after a coordinator rest
   t.same(seqs, [...new Set(seqs)].sort((a, b) => a - b), 'in order, none twice');
   t.same(seqs, Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i), 'none lost');
   t.match(events.stderr, /ferry: lost the coordinator while following events \(after seq \d+\); reconnecting/);
+});
+
+t.test('plaintext to a TLS coordinator says it speaks TLS and which flag to set (exit 6)', async t => {
+  const data = path.join(await tempDir(t, 'ferry-tls-'), 'data');
+  const c = await startCoordinator(t, data, [], '127.0.0.1:0', { tls: true });
+  for (const args of [['hosts', 'list'], ['hosts', 'list', '--json']]) {
+    const r = await ferry(c.address, args);
+    t.equal(r.code, 6, args.join(' '));
+    t.match(r.stderr, `ferry: the coordinator at ${c.address} speaks TLS, and ferry talked plaintext to it (no CA given): give its CA with --ca DATA/tls/ca.crt (or FERRY_CA=FILE), or pin it with --ca-fingerprint SHA256`);
+    t.equal(r.stdout, '');
+  }
+  const trust = await readTrust(data);
+  const ok = await ferry(c.address, ['hosts', 'list', '--json'], { env: { FERRY_CA: trust.caFile, FERRY_TOKEN: trust.admin } });
+  t.equal(ok.code, 0, `with the CA and a token it works: ${ok.stderr}`);
+  const nobody = await ferry('127.0.0.1:1', ['hosts', 'list']);
+  t.equal(nobody.code, 6);
+  t.match(nobody.stderr, /cannot reach the coordinator at 127\.0\.0\.1:1/, 'nothing listening: the usual message');
 });

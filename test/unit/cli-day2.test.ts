@@ -5,7 +5,7 @@ import type * as Tap from 'tap';
 import { list as listTar } from 'tar';
 import { writeBundle } from '../helpers/bundle.js';
 import { tempDir } from '../helpers/temp.js';
-import { type FakeControl, T0, detail, hostDeployment, hostInfo, runFerry, startFakeControl } from '../helpers/fake-control.js';
+import { type FakeControl, T0, detail, group, hostDeployment, hostInfo, runFerry, startFakeControl } from '../helpers/fake-control.js';
 
 /** Day-2 commands (docs/operations.md) of the real `bin/ferry` against the fake ControlService: what they send, print and exit with. */
 
@@ -201,4 +201,18 @@ t.test('a .ferryignore that leaves out the appspec is refused, naming the file',
   t.equal(r.code, 2);
   t.match(r.stderr, /\.ferryignore: it leaves out appspec\.yml, which a revision needs at its root/);
   t.equal(fake.uploads.length, 0);
+});
+
+t.test('group show prints auto-rollback, rollback config and alarms in text too', async t => {
+  const fake = await startFakeControl(t);
+  fake.groups = [group({ autoRollback: ['failure', 'alarm'], alarms: ['http GET http://127.0.0.1:8080/health for 30s', 'cpu > 90% for 1m'], rollbackConfig: 'AllAtOnce' })];
+  const r = await ferry(fake, 'group', 'show', '--app', 'shop', '--name', 'web');
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /Auto-rollback: +failure,alarm\n/);
+  t.match(r.stdout, /Rollback config: +AllAtOnce\n/);
+  t.match(r.stdout, /Alarms: +http GET http:\/\/127\.0\.0\.1:8080\/health for 30s; cpu > 90% for 1m\n/);
+  fake.groups = [group()];
+  const plain = await ferry(fake, 'group', 'show', '--app', 'shop', '--name', 'web');
+  t.match(plain.stdout, /Auto-rollback: +none\n/);
+  t.match(plain.stdout, /Alarms: +none\n/);
 });
