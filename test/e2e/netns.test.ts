@@ -184,7 +184,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
       const noCa = { FERRY_CA: '', FERRY_CA_FINGERPRINT: '' };
       const plain = await fromA2(undefined, ['app', 'list'], noCa);
       t.equal(plain.code, 6, 'a plaintext CLI cannot talk to it (exit 6)');
-      t.match(plain.stderr, /serves TLS unless started with --insecure/);
+      t.match(plain.stderr, /speaks TLS, and ferry talked plaintext to it/);
       expectAudit({ case: 'plaintext CLI', action: 'tls-handshake', outcome: 'refused', actor: 'anonymous', from: h2net.address });
       const plainWithToken = await fromA2(viewer, ['app', 'list'], noCa);
       t.equal(plainWithToken.code, 2, 'nor send a token in plaintext: the CLI refuses first (usage, exit 2)');

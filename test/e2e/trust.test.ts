@@ -22,7 +22,7 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   // The CLI: plaintext refused, a token required, roles enforced.
   const plain = await ferry(c.address, ['app', 'list']);
   t.equal(plain.code, 6, 'a plaintext client cannot talk to it');
-  t.match(plain.stderr, /serves TLS unless started with --insecure/);
+  t.match(plain.stderr, /speaks TLS, and ferry talked plaintext to it/);
   const anonymous = await as(undefined, ['app', 'list']);
   t.equal(anonymous.code, 1);
   t.match(anonymous.stderr, /needs a token: set FERRY_TOKEN/);

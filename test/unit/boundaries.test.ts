@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
 import t from 'tap';
 
 /**
@@ -51,19 +51,22 @@ t.test('the coordinator program loads no agent or CLI module', async t => {
   t.same([...files].filter(f => f.startsWith('agent/') || f.startsWith('cli/')), []);
 });
 
+// One ESLint in this process for both tests (its config, parser and resolver load once).
+const eslint = new ESLint({ cwd: root });
+
 t.test('the linter passes: boundaries, no import cycles (eslint.config.js)', async t => {
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings=0', '.'], { cwd: root, encoding: 'utf8' });
-  t.equal(r.status, 0, `eslint found problems:\n${r.stdout}${r.stderr}`);
+  const results = await eslint.lintFiles(['.']);
+  const problems = results.filter(r => r.errorCount + r.warningCount > 0);
+  const text = problems.length === 0 ? '' : await (await eslint.loadFormatter('stylish')).format(problems);
+  t.same(problems.map(r => path.relative(root, r.filePath)), [], `eslint found problems:\n${text}`);
 });
 
 t.test('the linter refuses an import across the boundary and SQLite outside the coordinator', async t => {
-  const lint = (file: string, text: string) => spawnSync(process.execPath,
-    [path.join(root, 'node_modules/eslint/bin/eslint.js'), '--stdin', '--stdin-filename', file, '--format', 'json'],
-    { cwd: root, input: text, encoding: 'utf8' });
-  const rules = (r: ReturnType<typeof lint>) => (JSON.parse(r.stdout) as { messages: { ruleId: string }[] }[])[0]!.messages.map(m => m.ruleId);
-  t.same(rules(lint('agent/x.ts', "import { runCoordinator } from '../coordinator/main.js';\nexport const x = runCoordinator;\n")), ['import-x/no-restricted-paths']);
-  t.same(rules(lint('cli/x.ts', "import { FerryError } from '../agent/main.js';\nexport const x = FerryError;\n")), ['import-x/no-restricted-paths']);
-  t.same(rules(lint('common/x.ts', "import { runAgent } from '../agent/main.js';\nexport const x = runAgent;\n")), ['import-x/no-restricted-paths']);
-  t.same(rules(lint('agent/x.ts', "import Database from 'better-sqlite3';\nexport const x = Database;\n")), ['no-restricted-imports']);
-  t.same(rules(lint('ops/x.ts', "import { runAgent } from '../agent/main.js';\nexport const x = runAgent;\n")), [], 'ops/ may import the program it installs');
+  const rules = async (file: string, text: string) =>
+    (await eslint.lintText(text, { filePath: path.join(root, file) }))[0]!.messages.map(m => m.ruleId);
+  t.same(await rules('agent/x.ts', "import { runCoordinator } from '../coordinator/main.js';\nexport const x = runCoordinator;\n"), ['import-x/no-restricted-paths']);
+  t.same(await rules('cli/x.ts', "import { FerryError } from '../agent/main.js';\nexport const x = FerryError;\n"), ['import-x/no-restricted-paths']);
+  t.same(await rules('common/x.ts', "import { runAgent } from '../agent/main.js';\nexport const x = runAgent;\n"), ['import-x/no-restricted-paths']);
+  t.same(await rules('agent/x.ts', "import Database from 'better-sqlite3';\nexport const x = Database;\n"), ['no-restricted-imports']);
+  t.same(await rules('ops/x.ts', "import { runAgent } from '../agent/main.js';\nexport const x = runAgent;\n"), [], 'ops/ may import the program it installs');
 });
