@@ -27,6 +27,7 @@ export function registerPlanCommand(deploy: Command, r: Runner): void {
       .option('--min-healthy-time <duration>', 'bake time per host')
       .option('--ignore-alarms', 'the group\'s health alarms do not stop this deployment')
       .option('--ignore-window', 'emergencies: plan it to start now even outside the group\'s deployment windows')
+      .option('--require-all-hosts', 'plan it to fail (HOSTS_OFFLINE) when a target\'s agent is offline at its turn, instead of skipping it')
       .option('--show <id>', 'print a plan made before (all other flags must be absent)'),
     async (s, _args, opts) => {
       let plan;

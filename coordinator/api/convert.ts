@@ -132,7 +132,7 @@ export function scheduleToProto(s: Schedule): PSchedule {
       fileExistsBehavior: o.fileExistsBehavior ?? '', ignoreApplicationStopFailures: o.ignoreApplicationStopFailures ?? false,
       autoRollback: o.autoRollback ?? [], overrideAutoRollback: o.autoRollback !== undefined,
       approveAfter: o.approveAfter ?? 0, hasApproveAfter: o.approveAfter !== undefined, approveAfterZones: o.approveAfterZones ?? 0,
-      ignoreAlarms: o.ignoreAlarms ?? false, minHealthyTimeMs: o.minHealthyTimeMs ?? 0, ignoreWindow: o.ignoreWindow ?? false,
+      ignoreAlarms: o.ignoreAlarms ?? false, minHealthyTimeMs: o.minHealthyTimeMs ?? 0, ignoreWindow: o.ignoreWindow ?? false, requireAllHosts: o.requireAllHosts ?? false,
     },
   };
 }

@@ -16,6 +16,7 @@ export interface PlanOptions {
   approveAfterZones?: number;
   ignoreAlarms?: boolean;
   minHealthyTimeMs?: number;
+  requireAllHosts?: boolean;
 }
 
 /** What is stored as a plan's JSON body: the plan itself and what its fingerprint was made of. */

@@ -26,6 +26,7 @@ export interface ScheduleOptions {
   ignoreAlarms?: boolean;
   ignoreWindow?: boolean;
   minHealthyTimeMs?: number;
+  requireAllHosts?: boolean;
 }
 
 export interface Schedule {

@@ -97,6 +97,7 @@ export function executePlan(ctx: Context, id: string): Deployment {
     ...(o.approveAfterZones !== undefined && { approveAfterZones: o.approveAfterZones }),
     ...(o.ignoreAlarms && { ignoreAlarms: true }),
     ...(o.minHealthyTimeMs && { minHealthyTimeMs: o.minHealthyTimeMs }),
+    ...(o.requireAllHosts && { requireAllHosts: true }),
   });
   if (!ctx.store.markPlanUsed(plan.id, deployment.id)) {
     // Not reachable while the store is synchronous (nothing runs between the check and here); said plainly if it ever is.
@@ -145,6 +146,7 @@ function planOptions(input: PlanDeploymentInput): PlanOptions {
     ...(input.approveAfterZones !== undefined && { approveAfterZones: input.approveAfterZones }),
     ...(input.ignoreAlarms && { ignoreAlarms: true }),
     ...(input.minHealthyTimeMs && { minHealthyTimeMs: input.minHealthyTimeMs }),
+    ...(input.requireAllHosts && { requireAllHosts: true }),
   };
 }
 

@@ -170,7 +170,7 @@ t.test('deploy create sends the request and prints the deployment id', async t =
   t.same(fake.requests('CreateDeployment'), [{
     application: 'shop', group: 'web', revision: DIGEST.slice(0, 10), configName: 'AllAtOnce', description: 'v2',
     fileExistsBehavior: 'OVERWRITE', ignoreApplicationStopFailures: true, autoRollback: [], overrideAutoRollback: false,
-    approveAfter: 0, hasApproveAfter: false, ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, planId: '', ignoreWindow: false,
+    approveAfter: 0, hasApproveAfter: false, ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, planId: '', ignoreWindow: false, requireAllHosts: false,
   }]);
   const json = await runFerry(['--coordinator', fake.address, 'deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--json']);
   t.equal(json.json.deployment.id, 'd-TEST1');
