@@ -31,6 +31,7 @@ export const REQUIRED_ROLE = {
   StopDeployment: 'deployer',
   RollbackDeployment: 'deployer',
   RedeployDeployment: 'deployer',
+  RetryDeployment: 'deployer',
   PauseDeployment: 'deployer',
   ResumeDeployment: 'deployer',
   ApproveDeployment: 'deployer',
