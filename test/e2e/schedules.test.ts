@@ -34,7 +34,8 @@ t.test('scheduled deployments survive a coordinator restart, and one that came d
   // Due after the restart: read from the store, not from memory.
   const after = await ferry(address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--at', inSeconds(3), '--json']);
   t.equal(after.code, 0, after.stderr);
-  await waitForHosts(address, ['h1']);
+  // The agent's reconnect backoff grew while the coordinator was down (it caps at 30 s).
+  await waitForHosts(address, ['h1'], 45_000);
 
   const ran = (id: string) => waitFor(`schedule ${id} to run and its deployment to succeed`, async () => {
     const s = (await ferry(address, ['schedule', 'list', '--all', '--json'])).json.schedules.find((x: any) => x.id === id);
