@@ -96,7 +96,13 @@ export class RevisionCache {
     if (!ARCHIVE_TYPES.includes(type)) throw new FerryError('INVALID_ARGUMENT', `revision ${digest}: unknown bundle type '${type}'`);
     const final = this.pathFor(digest, type);
     const st = await fs.stat(final).catch(() => undefined);
-    if (st?.isFile() && (size === 0 || st.size === size)) return final;
+    // A cached copy is verified again before every use: a disk error or a stray write since it was
+    // downloaded must not be installed (a corrupted tar once was, and reported Succeeded).
+    if (st?.isFile() && (size === 0 || st.size === size)) {
+      const hash = createHash('sha256');
+      await hashFile(final, hash);
+      if (hash.digest('hex') === digest) return final;
+    }
     if (st) await fs.rm(final, { force: true }); // not what a verified download leaves: fetch again
     // The cache is the agent's alone (docs/security.md): revisions may carry config and secrets.
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });

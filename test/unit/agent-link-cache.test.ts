@@ -102,6 +102,23 @@ t.test('a partial file left by an earlier run is re-hashed and resumed', async t
   t.same(await fs.readFile(file), r.bytes);
 });
 
+t.test('a cached copy corrupted since it was downloaded is not used: it is evicted and downloaded again', async t => {
+  const dir = await tempDir(t);
+  const r = revision();
+  const transport = fakeTransport(r.bytes);
+  const cache = cacheWith(dir, transport);
+  const file = await cache.ensure(r.digest, r.size, 'tgz');
+  t.same(transport.offsets, [0]);
+  const damaged = Buffer.from(r.bytes);
+  damaged.writeUInt8(damaged.readUInt8(3 * CHUNK) ^ 0xff, 3 * CHUNK);
+  await fs.writeFile(file, damaged);
+  t.equal(await cache.ensure(r.digest, r.size, 'tgz'), file);
+  t.same(transport.offsets, [0, 0], 'downloaded again from the start');
+  t.same(await fs.readFile(file), r.bytes, 'the cache holds the verified bytes again');
+  t.equal(await cache.ensure(r.digest, r.size, 'tgz'), file);
+  t.same(transport.offsets, [0, 0], 'an intact copy is used as is');
+});
+
 t.test('a checksum mismatch deletes the partial and fails with CHECKSUM_MISMATCH', async t => {
   const dir = await tempDir(t);
   const r = revision();
