@@ -68,7 +68,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   requestTimeout: '30s',
   idleTimeout: '5m',
   maxConnections: '20000',
-  maxConnectionsPerAddress: '256',
+  maxConnectionsPerAddress: '4096',
 });
 
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',

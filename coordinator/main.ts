@@ -32,7 +32,7 @@ export function coordinatorCommand(): Command {
     .option('--request-timeout <duration>', 'an HTTP/1.1 request\'s headers must arrive within this long (default 30s) (env FERRY_REQUEST_TIMEOUT)')
     .option('--idle-timeout <duration>', 'close connections idle this long: HTTP/2 with no call open, HTTP/1.1 with no bytes moving (default 5m) (env FERRY_IDLE_TIMEOUT)')
     .option('--max-connections <n>', 'open connections at most; 0: no limit (default 20000) (env FERRY_MAX_CONNECTIONS)')
-    .option('--max-connections-per-address <n>', 'open connections from one client address at most; 0: no limit (default 256) (env FERRY_MAX_CONNECTIONS_PER_ADDRESS)')
+    .option('--max-connections-per-address <n>', 'open connections from one client address at most; 0: no limit (default 4096) (env FERRY_MAX_CONNECTIONS_PER_ADDRESS)')
     .option('--server-cert-renew-before <duration>', 'renew the server certificate (signed by DATA/tls/ca.key) once it expires within this long; checked at start and every 6 h (default 30d) (env FERRY_SERVER_CERT_RENEW_BEFORE)')
     .exitOverride()
     .addHelpText('after', `
