@@ -41,6 +41,14 @@ export async function startEnv(name: string, coordinatorArgs: string[] = []): Pr
   return { dir, cleanup, coordinator, api };
 }
 
+/** A bench failure with what the coordinator said (its exit and the end of its output), for the report. */
+export function withCoordinatorOutput(env: Env, err: unknown): Error {
+  const c = env.coordinator.child;
+  const state = c.exitCode !== null || c.signalCode !== null ? `exited (code ${c.exitCode}, signal ${c.signalCode})` : 'still running';
+  const tail = env.coordinator.output().split('\n').slice(-40).join('\n');
+  return new Error(`${err instanceof Error ? err.message : String(err)}\ncoordinator ${state}; its last output:\n${tail}`);
+}
+
 export async function startAgents(env: Env, n: number, tags: Record<string, string>, extra: string[] = []): Promise<Proc[]> {
   const agents: Proc[] = [];
   for (let i = 0; i < n; i++) {

@@ -16,7 +16,7 @@ import { asCaller, enrollHost, mintToken, readTrust } from '../test/helpers/trus
 import { startCoordinator } from '../test/helpers/fleet.js';
 import { RevisionCache } from '../agent/link/revision-cache.js';
 import { agentBinaryBench } from './agent-binary.js';
-import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv } from './lib.js';
+import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv, withCoordinatorOutput } from './lib.js';
 
 const NOOP_EVENTS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService', 'BeforeAllowTraffic', 'AfterAllowTraffic'];
 const now = () => performance.timeOrigin + performance.now();
@@ -253,6 +253,8 @@ async function fleetRollout(name: string, hosts: number, config: string): Promis
     report(`          Ferry: ${fmt(ferryMs)} ms total (create → every host done), ${fmt(ferryMs / hosts)} ms per host`);
     report(`          baseline bash running the same 7 scripts per host, ${parallel === 1 ? 'one host after another' : `${parallel} hosts in parallel`}: ${fmt(direct)} ms`);
     report(`          ratio ${(ferryMs / direct).toFixed(1)}×; Ferry's overhead ${fmt((ferryMs - direct) / hosts)} ms per host`);
+  } catch (err) {
+    throw withCoordinatorOutput(env, err);
   } finally {
     await env.cleanup.run();
   }

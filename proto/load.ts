@@ -59,9 +59,18 @@ export const KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
   'grpc.http2.min_ping_interval_without_data_ms': 4000,
 };
 
-/** Server-side keepalive policy matching the clients' pings. */
+/**
+ * Server-side keepalive: accepts the clients' 5 s pings, and pings idle clients itself only to free
+ * the connections of clients that vanished. Its ping deadline is judged on the coordinator's event
+ * loop: when the loop lags (a starved CPU, a burst of a hundred hosts' results), the acks wait
+ * unread in the socket while the timer fires, and a 5 s deadline dropped every healthy client at
+ * once (seen as "Connection dropped" in `npm run bench -- allatonce`). So it is generous; partitions
+ * are found by the clients' own pings and by the agents' heartbeats (services/liveness.ts).
+ */
 export const SERVER_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
   ...KEEPALIVE_OPTIONS,
+  'grpc.keepalive_time_ms': 15_000,
+  'grpc.keepalive_timeout_ms': 30_000,
   'grpc.http2.min_ping_interval_without_data_ms': 1000,
   'grpc.http2.max_ping_strikes': 0,
 };

@@ -38,6 +38,7 @@ export class WebhookWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  private wakeQueued = false;
   private stopped = false;
   private lastPrune = 0;
   private readonly abort = new AbortController();
@@ -50,8 +51,20 @@ export class WebhookWorker {
     this.wake();
   }
 
-  /** Runs a pass now (or right after the current one). */
+  /**
+   * Runs a pass soon (or right after the current one). A burst of changes (a hundred hosts'
+   * lifecycle events read in one go) makes one pass, not one outbox query per change.
+   */
   wake(): void {
+    if (this.stopped || this.wakeQueued) return;
+    this.wakeQueued = true;
+    setImmediate(() => {
+      this.wakeQueued = false;
+      this.wakeNow();
+    });
+  }
+
+  private wakeNow(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
@@ -63,7 +76,7 @@ export class WebhookWorker {
       this.running = undefined;
       if (this.again) {
         this.again = false;
-        this.wake();
+        this.wakeNow();
       } else {
         this.schedule();
       }

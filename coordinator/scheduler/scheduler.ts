@@ -19,6 +19,9 @@ import { autoRollbackEvents, rollBack } from '../services/rollback.js';
  * deployments when their group is free, and drives each active deployment with the planner.
  * `kick()` coalesces requests; one reconcile runs at a time.
  */
+/** Liveness is judged at most this often (its timeout is seconds long). */
+const LIVENESS_EVERY_MS = 250;
+
 export class Scheduler {
   private running = false;
   private again = false;
@@ -26,6 +29,8 @@ export class Scheduler {
   private stopped = false;
   /** Deployments already logged as waiting for agents to reconnect after a restart (logged once each). */
   private readonly heldForReconnect = new Set<string>();
+  /** When liveness was last judged, on the monotonic clock. */
+  private livenessCheckedAt = -Infinity;
 
   constructor(private readonly ctx: Context, private readonly tickMs = 1000) {}
 
@@ -63,7 +68,13 @@ export class Scheduler {
 
   /** One pass over every group. Synchronous: the store is synchronous and sends are queued. */
   reconcile(): void {
-    checkLiveness(this.ctx, this.ctx.monotonic(), this.liveness());
+    // Liveness reads every host: at most every LIVENESS_EVERY_MS, not on every kick (a burst of a
+    // hundred results kicks a hundred times; the timeout it judges is seconds long).
+    const mono = this.ctx.monotonic();
+    if (mono - this.livenessCheckedAt >= LIVENESS_EVERY_MS) {
+      this.livenessCheckedAt = mono;
+      checkLiveness(this.ctx, mono, this.liveness());
+    }
     runDueSchedules(this.ctx);
     for (const group of this.ctx.store.listGroups()) {
       let active = this.ctx.store.activeDeployment(group.id);

@@ -61,7 +61,8 @@ export function checkLiveness(ctx: Context, now: number, l: Liveness): void {
     ctx.log.warn('agent lost', { component: 'liveness', host_id: host.id, last_seen_at: host.lastSeenAt, silent_s: silentFor });
     for (const hd of inFlight) {
       const ok = ctx.store.transitionHostDeployment(hd.deploymentId, host.id, 'Unknown', {
-        completedAt: iso(now), errorCode: 'AGENT_LOST',
+        // `now` is monotonic (for the judgement); the record gets the wall-clock time.
+        completedAt: iso(ctx.clock.now()), errorCode: 'AGENT_LOST',
         errorMessage: `agent lost: no heartbeat for ${silentFor} s (last seen ${host.lastSeenAt}) while ${hd.currentEvent ?? 'the deployment'} was running`,
       });
       if (ok) {

@@ -67,6 +67,7 @@ t.test('an agent that stops heartbeating is lost: its host is Unknown (AGENT_LOS
   const id = await create(f.coordinator.address, digest);
   await inEvent(f.coordinator.address, id, 'h1', 'ApplicationStart');
   const agent = f.agents.get('h1')!;
+  const stoppedAt = Date.now();
   process.kill(agent.child.pid!, 'SIGSTOP');
   t.teardown(() => {
     try { process.kill(agent.child.pid!, 'SIGCONT'); } catch { /* gone */ }
@@ -78,6 +79,9 @@ t.test('an agent that stops heartbeating is lost: its host is Unknown (AGENT_LOS
   const h1 = lost.hosts.find((h: any) => h.hostId === 'h1');
   t.equal(h1.errorCode, 'AGENT_LOST', 'a lost agent is AGENT_LOST, never a hook failure');
   t.match(h1.errorMessage, /no heartbeat/);
+  // The judgement runs on the monotonic clock; the record's time is the wall clock's (it was 1970).
+  t.ok(Date.parse(h1.completedAt) >= stoppedAt - 1000 && Date.parse(h1.completedAt) <= Date.now() + 1000,
+    `the lost host's completedAt (${h1.completedAt}) is when it was declared lost`);
   t.equal(lost.deployment.status, 'Failed', 'Unknown counts as failed: OneAtATime cannot go on');
   const hosts = (await ferry(f.coordinator.address, ['hosts', 'list'])).stdout;
   t.match(hosts, /h1\s.*lost/, 'ferry hosts list shows the host lost');
