@@ -221,7 +221,10 @@ export class Scheduler {
       case 'skip-offline':
         for (const hostId of a.hostIds) {
           if (this.ctx.store.transitionHostDeployment(d.id, hostId, 'Skipped', {
-            completedAt: now, errorCode: 'AGENT_OFFLINE', errorMessage: `the agent was not connected when its turn came (${a.reason}); it gets the group's target when it returns`,
+            completedAt: now, errorCode: 'AGENT_OFFLINE',
+            errorMessage: `the agent was not connected when its turn came (${a.reason}); ${d.creator === 'rollback'
+              ? 'the rollback is re-issued to it when it returns'
+              : 'it gets the group\'s target when it returns'}`,
           })) this.log('host deployment skipped: agent offline', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'Skipped', reason: a.reason });
         }
         break;

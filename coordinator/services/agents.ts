@@ -5,6 +5,7 @@ import type { EventUpdate__Output } from '../../proto/gen/ferry/v1/EventUpdate.j
 import type { HostResult__Output } from '../../proto/gen/ferry/v1/HostResult.js';
 import type { LogBatch__Output } from '../../proto/gen/ferry/v1/LogBatch.js';
 import { recordAlarmStates } from './alarms.js';
+import { reissueOwedRollbacks } from './catch-up.js';
 import type { AlarmState__Output } from '../../proto/gen/ferry/v1/AlarmState.js';
 
 /**
@@ -115,6 +116,9 @@ export function hostResult(ctx: Context, hostId: string, r: HostResult__Output):
   }
   ctx.changes.deployment(r.deploymentId);
   ctx.changes.logs(r.deploymentId);
+  // A host that was lost comes back and finishes a run of a failed deployment: a rollback it
+  // missed while offline is owed to it now (services/catch-up.ts).
+  if (wasLost) reissueOwedRollbacks(ctx, hostId, undefined);
   ctx.kick();
   return true;
 }

@@ -93,6 +93,10 @@ export function catchUpRegisteredHost(ctx: Context, hostId: string, running: str
 
 /** After a deployment of `group` ended: the hosts of that group that missed its target. */
 export function catchUpGroup(ctx: Context, group: DeploymentGroup): void {
+  // Rollbacks owed to hosts that came back while the group was busy go first (they make it busy).
+  if (!busy(ctx, group)) {
+    for (const host of ctx.store.listHosts()) if (reissueOwedRollback(ctx, group, host, undefined)) break;
+  }
   const target = ctx.store.lastSuccessfulDeployment(group.id);
   if (!target || busy(ctx, group)) return;
   const hostIds = ctx.store.listHosts()
@@ -113,4 +117,55 @@ export function stillBehind(ctx: Context, d: Deployment, group: DeploymentGroup)
     const host = ctx.store.getHost(id);
     return !!host && catchUpRefusal(group, target, false, candidate(ctx, target, host, group.id, undefined)) === undefined;
   });
+}
+
+/**
+ * A rollback owes its revision to every host its deployment touched: one that was offline at its
+ * turn (Skipped as AGENT_OFFLINE) and came back still running something else — typically the bad
+ * revision it went on running while it was lost — gets the rollback again, to itself only: a
+ * deployment (creator `rollback`) of the rollback's revision, once per rollback. Owed only while
+ * that rollback is the group's newest deployment to have targeted the host (a later one decides
+ * instead), and only when the host is connected and idle and its group not busy (a running rollout
+ * decides; when it ends, the group is evaluated again).
+ */
+export function reissueOwedRollback(ctx: Context, group: DeploymentGroup, host: Host, running: string | undefined): Deployment | undefined {
+  if (!matchesTagSets(host.tags, group.tagSets) || running || inFlight(ctx, host.id) || !ctx.registry.isConnected(host.id) || busy(ctx, group)) {
+    return undefined;
+  }
+  const newest = ctx.store.listDeployments({ groupId: group.id, hostId: host.id, limit: 1 })[0];
+  if (!newest || newest.creator !== 'rollback' || !isEnded(newest)) return undefined;
+  const hd = ctx.store.getHostDeployment(newest.id, host.id);
+  if (hd?.status !== 'Skipped' || hd.errorCode !== 'AGENT_OFFLINE') return undefined;
+  const runs = ctx.store.hostRevision(group.id, host.id);
+  if (runs?.revisionDigest === newest.revisionDigest && runs.lastStatus === 'Succeeded') return undefined;
+  // Keyed by the rollback, not the revision: a host caught up to that revision once may still be owed a rollback to it.
+  if (!ctx.store.claimAutoDeployment(group.id, host.id, `rollback:${newest.id}`)) return undefined;
+  const d = createDeployment(ctx, {
+    application: group.application, group: group.name, revision: newest.revisionDigest,
+    configName: 'AllAtOnce', creator: 'rollback', targetHostIds: [host.id], fileExistsBehavior: newest.fileExistsBehavior,
+    ignoreApplicationStopFailures: true, ignoreAlarms: true,
+    description: `rollback ${newest.id} re-issued to ${host.id}: it was offline at its turn and came back running ` +
+      `${runs ? `${runs.revisionDigest.slice(0, 12)} (${runs.lastStatus})` : 'no known revision'}`,
+  });
+  ctx.log.info('rollback re-issued to a host that came back', {
+    component: 'catch-up', group: group.name, deployment_id: d.id, host_id: host.id, rollback: newest.id, revision: newest.revisionDigest,
+  });
+  return d;
+}
+
+/** The rollbacks `hostId`'s groups owe it (after it registered idle, or reported its last run). */
+export function reissueOwedRollbacks(ctx: Context, hostId: string, running: string | undefined): void {
+  const host = ctx.store.getHost(hostId);
+  if (!host) return;
+  for (const group of ctx.store.listGroups()) reissueOwedRollback(ctx, group, host, running);
+}
+
+/** For each group of `hostId`: its owed rollback, else its catch-up. `running`: the run its Register reported, if any. */
+export function reconcileHostGroups(ctx: Context, hostId: string, running: string | undefined): void {
+  reissueOwedRollbacks(ctx, hostId, running);
+  catchUpRegisteredHost(ctx, hostId, running);
+}
+
+function isEnded(d: Deployment): boolean {
+  return d.status === 'Succeeded' || d.status === 'Failed' || d.status === 'Stopped';
 }

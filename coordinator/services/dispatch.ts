@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import type { Deployment, Revision } from '../domain/types.js';
 import type { DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
-import { catchUpRegisteredHost } from './catch-up.js';
+import { reconcileHostGroups } from './catch-up.js';
 
 /** The one command a host gets for a host deployment: the whole plan for that host. */
 export function deployCommand(d: Deployment, revision: Revision): DeployCommand {
@@ -19,7 +19,7 @@ export function deployCommand(d: Deployment, revision: Revision): DeployCommand 
  * again — one written to a stream that was already dead is otherwise lost, and the agent ignores a
  * command it already runs or queues and re-sends the result of one it finished. `stop` (the
  * deployment was stopped): the cancel again, so a stop written to a dead stream still holds. Then
- * the host's catch-up (services/catch-up.ts). `running` is the run the agent's Register reported.
+ * what its groups owe it: a rollback it missed while offline, else its catch-up (services/catch-up.ts). `running` is the run the agent's Register reported.
  */
 export function reconcileRegisteredHost(ctx: Context, hostId: string, running: string | undefined): void {
   const session = ctx.registry.get(hostId);
@@ -37,5 +37,5 @@ export function reconcileRegisteredHost(ctx: Context, hostId: string, running: s
     if (sent) ctx.metrics.commandSent(d.id, hostId, ctx.clock.now());
     ctx.log.info('in-flight command re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
   }
-  catchUpRegisteredHost(ctx, hostId, running);
+  reconcileHostGroups(ctx, hostId, running);
 }

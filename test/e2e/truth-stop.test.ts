@@ -12,13 +12,14 @@ t.test('agent SIGSTOPped mid-hook, deployment stopped, SIGCONT: the host does no
   const f = await startFleet(t, ['h1'], { config: 'AllAtOnce', coordinatorArgs: ['--agent-timeout', '120s'] });
   const v1 = await f.push(await f.bundle('v1'));
   t.equal((await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v1, '--wait'], { timeoutMs: 60_000 })).code, 0);
-  const v2 = await f.push(await f.bundle('v2', { ApplicationStart: 'sleep 25' }));
+  const v2 = await f.push(await f.bundle('v2', { ApplicationStart: 'sleep 90' }));
   const id = (await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', v2, '--json'])).json.deployment.id as string;
   await waitFor('h1 in ApplicationStart of v2', async () => (await f.proof('h1')).includes('v2:ApplicationStart'), 30_000);
   const agent = f.agents.get('h1')!;
   agent.child.kill('SIGSTOP');
   t.teardown(() => void agent.child.kill('SIGCONT'));
-  // The coordinator drops the frozen agent's stream (keepalive) but does not declare it lost yet.
+  // The coordinator drops the frozen agent's stream (keepalive, within ~30 s) but does not declare it
+  // lost yet. The hook's sleep (not frozen: only the agent is) outlasts that wait.
   await waitFor('the coordinator to see h1 disconnected', async () => {
     const hosts = (await ferry(f.coordinator.address, ['hosts', 'list', '--json'])).json?.hosts ?? [];
     return hosts.find((h: any) => h.id === 'h1')?.connected === false;
