@@ -43,3 +43,11 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** True when `err`, or an error it was caused by, is a full disk (ENOSPC). */
+export function isDiskFull(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC' || isFerryError(e, 'DISK_FULL')) return true;
+  }
+  return false;
+}

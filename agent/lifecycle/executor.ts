@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadAppSpec } from '../../common/appspec/parse.js';
 import { type AppSpec, formatProblem } from '../../common/appspec/types.js';
-import { describeError, isFerryError } from '../../common/errors.js';
+import { describeError, isDiskFull, isFerryError } from '../../common/errors.js';
 import { install } from '../install/installer.js';
 import { readPointer, writeFileAtomic } from '../state/files.js';
 import type { Layout } from '../state/layout.js';
@@ -165,7 +165,8 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
       if (unpacked.strippedWrapper) void logs.note(`using top-level directory ${unpacked.strippedWrapper}/ as the revision root`);
     } catch (err) {
       const rejected = isFerryError(err, 'BUNDLE_REJECTED') || isFerryError(err, 'CHECKSUM_MISMATCH') || isFerryError(err, 'INVALID_ARGUMENT');
-      return { failed: true, errorCode: rejected ? 'BundleRejected' : 'UnknownError',
+      // A full disk says so (the message names the path): the operator frees space, not the bundle.
+      return { failed: true, errorCode: rejected ? 'BundleRejected' : isDiskFull(err) ? 'DISK_FULL' : 'UnknownError',
         message: `${spec.bundle.describe()}: ${describeError(err)}` };
     }
     await writeFileAtomic(layout.mostRecentInstall(g), deploymentDir + '\n');

@@ -13,7 +13,7 @@ export interface BundleProvider {
 }
 
 /** Ferry's codes for the agent-run events, beside CodeDeploy's script codes. */
-export type AgentErrorCode = 'BundleRejected' | 'AppSpecInvalid' | 'InstallFailed' | 'PreviousRevisionUnusable';
+export type AgentErrorCode = 'BundleRejected' | 'AppSpecInvalid' | 'InstallFailed' | 'PreviousRevisionUnusable' | 'DISK_FULL';
 export type ErrorCodeOfEvent = EventErrorCode | AgentErrorCode;
 
 /** One host deployment, as the coordinator (or `ferry-agent local`) describes it. */

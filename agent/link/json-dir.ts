@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FerryError } from '../../common/errors.js';
+import { FerryError, isDiskFull } from '../../common/errors.js';
 import { writeFileAtomic } from '../state/files.js';
 import { isSafeId } from '../../common/parse.js';
 
@@ -18,7 +18,14 @@ export class JsonDir<T> {
   }
 
   async put(id: string, doc: T): Promise<void> {
-    await writeFileAtomic(this.file(id), JSON.stringify(doc, null, 2) + '\n');
+    const file = this.file(id);
+    try {
+      await writeFileAtomic(file, JSON.stringify(doc, null, 2) + '\n');
+    } catch (err) {
+      // Node's write errors do not name the file: say which, and that the disk is full when it is.
+      if (isDiskFull(err)) throw new FerryError('DISK_FULL', `no space left to write ${file}`, { cause: err });
+      throw new FerryError('INTERNAL', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   async get(id: string): Promise<T | undefined> {
@@ -40,6 +47,14 @@ export class JsonDir<T> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
+  }
+
+  /** Removes temp files a crash left behind (a write is a temp file renamed into place); returns how many. */
+  async pruneTemp(): Promise<number> {
+    const names = await fs.readdir(this.dir).catch(() => [] as string[]);
+    const stale = names.filter(n => n.includes('.tmp-'));
+    for (const name of stale) await fs.rm(path.join(this.dir, name), { force: true });
+    return stale.length;
   }
 
   /** Every document, oldest first; `unreadable` names files that are not valid JSON. */

@@ -89,7 +89,7 @@ export function hostResult(r: HostDeploymentResult, digest: string): HostResult 
  * The result of a host deployment that never ran (cancelled while queued, a command the agent
  * cannot run, the host lock never obtained): Failed, every event Skipped with the reason.
  */
-export function notRunResult(deploymentId: string, digest: string, code: 'UnknownError', message: string): HostResult {
+export function notRunResult(deploymentId: string, digest: string, code: 'UnknownError' | 'DISK_FULL', message: string): HostResult {
   return {
     deploymentId, status: 'Failed', errorEvent: '', errorCode: code, errorMessage: message, revisionDigest: digest,
     events: LIFECYCLE_EVENTS.map(event => eventEnded(deploymentId, { event, status: 'Skipped', message })),

@@ -34,6 +34,11 @@ export class Outbox {
     return this.store.remove(deploymentId);
   }
 
+  /** Removes temp files a crash or a full disk left behind. */
+  pruneTemp(): Promise<number> {
+    return this.store.pruneTemp();
+  }
+
   /** Unacknowledged results, oldest first. */
   async list(): Promise<{ results: HostResult[]; unreadable: string[] }> {
     const { docs, unreadable } = await this.store.list();
@@ -65,6 +70,11 @@ export class CommandStore {
 
   remove(deploymentId: string): Promise<boolean> {
     return this.store.remove(deploymentId);
+  }
+
+  /** Removes temp files a crash or a full disk left behind. */
+  pruneTemp(): Promise<number> {
+    return this.store.pruneTemp();
   }
 
   async list(): Promise<{ commands: AcceptedCommand[]; unreadable: string[] }> {

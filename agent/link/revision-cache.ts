@@ -3,7 +3,7 @@ import { createReadStream, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { FerryError, describeError, isFerryError } from '../../common/errors.js';
+import { FerryError, describeError, isDiskFull, isFerryError } from '../../common/errors.js';
 import { readPointer } from '../state/files.js';
 import type { Layout } from '../state/layout.js';
 import { type BackoffPolicy, FETCH_BACKOFF, backoffDelay, sleep } from './backoff.js';
@@ -254,7 +254,11 @@ export class RevisionCache {
       while (writer) await writer;
       await fh.close();
       // A failed disk write is the host's problem, not the network's: it wins over any other outcome.
-      if (writeError) throw writeError;
+      // On a full disk the partial file goes (resuming it would need the space it holds).
+      if (writeError) {
+        if (isDiskFull(writeError)) await fs.rm(partial, { force: true });
+        throw writeError;
+      }
     }
   }
 
@@ -271,8 +275,11 @@ export class RevisionCache {
     if (due > now) await this.o.sleep(due - now, signal);
   }
 
-  /** Deletes cached revisions (and partial downloads) whose digest is not in `keep`. */
-  async prune(keep: ReadonlySet<string>): Promise<string[]> {
+  /**
+   * Deletes cached revisions whose digest is not in `keep`, and partial downloads whose digest is
+   * not in `downloading` (default: `keep`): a failed download is not left to fill the disk.
+   */
+  async prune(keep: ReadonlySet<string>, downloading: ReadonlySet<string> = keep): Promise<string[]> {
     let names: string[];
     try {
       names = await fs.readdir(this.dir);
@@ -283,7 +290,7 @@ export class RevisionCache {
     const removed: string[] = [];
     for (const name of names) {
       const m = CACHED.exec(name);
-      if (!m || keep.has(m[1]!)) continue;
+      if (!m || (m[2] === 'partial' ? downloading : keep).has(m[1]!)) continue;
       await fs.rm(path.join(this.dir, name), { force: true });
       removed.push(name);
     }

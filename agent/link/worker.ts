@@ -4,7 +4,7 @@ import type { AgentMessage } from '../../proto/gen/ferry/v1/AgentMessage.js';
 import type { DeployCommand__Output as DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
 import type { HostResult__Output as HostResult } from '../../proto/gen/ferry/v1/HostResult.js';
 import { unpackBundle } from '../../common/bundle/unpack.js';
-import { describeError } from '../../common/errors.js';
+import { describeError, isDiskFull } from '../../common/errors.js';
 import { type ExecutorDeps, runHostDeployment } from '../lifecycle/executor.js';
 import type { BundleProvider } from '../lifecycle/types.js';
 import type { Logger } from '../log.js';
@@ -30,6 +30,8 @@ export interface WorkerDeps {
   logger: Logger;
   /** Told of every result reported (metrics). */
   onReport?: (r: HostResult) => void;
+  /** Acknowledges a deploy command to the coordinator (CommandAck): persisted and queued, or already known. */
+  ackCommand?: (deploymentId: string) => void;
 }
 
 interface Job {
@@ -76,7 +78,10 @@ export class DeploymentWorker {
     const id = raw.deploymentId;
     const log = this.deps.logger.child({ deployment_id: id });
     if (this.stopped) return void log.warn('deploy command ignored: the agent is stopping');
-    if (this.known.has(id)) return void log.info('repeated deploy command ignored: already queued or running');
+    if (this.known.has(id)) {
+      this.deps.ackCommand?.(id);
+      return void log.info('repeated deploy command ignored: already queued or running');
+    }
     const checked = checkDeployCommand(raw);
     if (!checked.ok) {
       log.error('invalid deploy command rejected', { reason: checked.problems.join('; ') });
@@ -93,8 +98,14 @@ export class DeploymentWorker {
       await this.deps.commands.save(raw, this.deps.executor.clock.now());
     } catch (err) {
       this.known.delete(id);
-      throw err;
+      // Not taken, said so: the host must not stay InProgress with nothing behind it (a full
+      // disk once dropped the command silently and blocked the group for good).
+      const code = isDiskFull(err) ? 'DISK_FULL' : 'UnknownError';
+      const why = `the agent could not accept the deploy command: ${describeError(err)}`;
+      log.error('deploy command not accepted', { reason: why, error_code: code });
+      return this.report(notRunResult(id, raw.revisionDigest, code, why), log);
     }
+    this.deps.ackCommand?.(id);
     const cancelled = this.earlyCancels.get(id);
     this.earlyCancels.delete(id);
     if (cancelled === undefined) return this.enqueue(checked.command, log);
@@ -241,8 +252,10 @@ export class DeploymentWorker {
     await this.deps.commands.remove(c.deploymentId);
     try {
       const keep = await retainedDigests(this.deps.layout);
-      for (const j of [...this.queue, ...(this.running ? [this.running] : [])]) keep.add(j.command.digest);
-      const removed = await this.deps.cache.prune(keep);
+      // Partial downloads only for what is still to run: a failed one must not hold the disk.
+      const active = new Set([...this.queue, ...(this.running ? [this.running] : [])].map(j => j.command.digest));
+      for (const digest of active) keep.add(digest);
+      const removed = await this.deps.cache.prune(keep, active);
       if (removed.length > 0) log.info('pruned cached revisions no retained deployment uses', { removed: removed.length });
     } catch (err) {
       log.warn('could not prune the revision cache', { reason: describeError(err) });

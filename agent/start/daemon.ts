@@ -13,7 +13,7 @@ import { systemClock } from '../lifecycle/types.js';
 import { NssUserDirectory } from '../lifecycle/users.js';
 import { sampleFacts } from '../link/facts.js';
 import { CommandStore, Outbox } from '../link/outbox.js';
-import { RevisionCache } from '../link/revision-cache.js';
+import { RevisionCache, retainedDigests } from '../link/revision-cache.js';
 import { Session } from '../link/session.js';
 import { fallbackTransport, grpcRevisionTransport } from '../link/transport.js';
 import { httpRevisionTransport } from '../link/http-transport.js';
@@ -105,6 +105,18 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
       revision_digest: i.digest, offset: i.offset, attempt: i.attempt, delay_ms: i.delayMs, reason: describeError(i.error),
     }),
   });
+  try {
+    // What a crash or a full disk left behind: temp files of the outbox and the command store, and
+    // partial downloads nothing will resume (those of commands re-run now are kept).
+    const temps = (await outbox.pruneTemp()) + (await commands.pruneTemp());
+    const resuming = new Set(rerun.map(c => c.digest));
+    const keep = await retainedDigests(layout);
+    for (const digest of resuming) keep.add(digest);
+    const removed = await cache.prune(keep, resuming);
+    if (temps + removed.length > 0) log.info('removed leftovers of an interrupted run', { temp_files: temps, cached_files: removed.length });
+  } catch (err) {
+    log.warn('could not remove leftovers of an interrupted run', { reason: describeError(err) });
+  }
   const pending = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>, what: string) => {
     const q = p.catch(err => log.error(`${what} failed`, { reason: describeError(err) })).finally(() => pending.delete(q));
@@ -125,6 +137,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     maxBundleBytes: cfg.maxBundleBytes,
     logger: base.child({ component: 'worker' }),
     onReport: r => metrics.deploymentReported(r),
+    ackCommand: id => void session?.send({ commandAck: { deploymentId: id } }, { queue: false }),
   });
   // Health alarms: nothing is sampled until the coordinator sends SetAlarms with some.
   const healthLog = base.child({ component: 'health' });
@@ -145,7 +158,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     ...(credentials && { credentials: currentCredentials }),
     register: () => ({
       hostId, hostname: os.hostname(), tags: { ...cfg.tags }, zone: cfg.zone, agentVersion: FERRY_VERSION, facts,
-      runningDeploymentId: worker.runningDeploymentId(),
+      runningDeploymentId: worker.runningDeploymentId(), acksCommands: true,
     }),
     heartbeatIntervalMs: cfg.heartbeatIntervalMs,
     runningDeploymentId: () => worker.runningDeploymentId(),

@@ -7,6 +7,18 @@ export interface AgentSession {
   /** Queues a message on the stream; false when the stream is gone. */
   send(message: CoordinatorMessage): boolean;
   close(reason: string): void;
+  /** The agent answers each deploy command with a CommandAck (its Register said so). */
+  acksCommands?: boolean;
+}
+
+/** A deploy command written to an agent that acknowledges commands, not acknowledged yet. */
+export interface UnackedCommand {
+  hostId: string;
+  deploymentId: string;
+  /** When it was last written, on the monotonic clock. */
+  sentAt: number;
+  /** How many times it was written. */
+  sends: number;
 }
 
 /** The agents connected to this coordinator right now, by host id. */
@@ -14,6 +26,8 @@ export class AgentRegistry {
   private readonly sessions = new Map<string, AgentSession>();
   /** When each agent was last heard from (any message), on the monotonic clock; kept after a disconnect. */
   private readonly heard = new Map<string, number>();
+  /** By `<deployment id> <host id>`. */
+  private readonly unacked = new Map<string, UnackedCommand>();
 
   /** Records that the host's agent spoke (register, heartbeat, report) at `monotonicMs`. */
   markHeard(hostId: string, monotonicMs: number): void {
@@ -36,7 +50,25 @@ export class AgentRegistry {
   remove(session: AgentSession): boolean {
     if (this.sessions.get(session.hostId) !== session) return false;
     this.sessions.delete(session.hostId);
+    // Its commands are sent again when it registers again (services/dispatch.ts).
+    for (const [key, c] of this.unacked) if (c.hostId === session.hostId) this.unacked.delete(key);
     return true;
+  }
+
+  /** A deploy command was written to the host's agent, which acknowledges commands. */
+  commandSent(hostId: string, deploymentId: string, monotonicMs: number): void {
+    const key = `${deploymentId} ${hostId}`;
+    const sends = (this.unacked.get(key)?.sends ?? 0) + 1;
+    this.unacked.set(key, { hostId, deploymentId, sentAt: monotonicMs, sends });
+  }
+
+  /** The agent acknowledged the command (or reported on the deployment, which says as much). */
+  commandAcked(hostId: string, deploymentId: string): void {
+    this.unacked.delete(`${deploymentId} ${hostId}`);
+  }
+
+  unackedCommands(): UnackedCommand[] {
+    return [...this.unacked.values()];
   }
 
   get(hostId: string): AgentSession | undefined {

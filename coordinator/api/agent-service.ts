@@ -46,6 +46,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
           const s: AgentSession = {
             hostId: r.hostId,
             connectedAt: ctx.clock.now(),
+            acksCommands: r.acksCommands,
             send: m => {
               if (call.destroyed || call.writableEnded) return false;
               call.write(m);
@@ -78,6 +79,9 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
       }
       if (!session) throw new FerryError('FAILED_PRECONDITION', 'the first message on Connect must be register');
       ctx.registry.markHeard(session.hostId, ctx.monotonic());
+      // A command's ack, or any report on its deployment (which says as much).
+      const about = msg.commandAck?.deploymentId ?? msg.event?.deploymentId ?? msg.logs?.deploymentId ?? msg.result?.deploymentId;
+      if (about) ctx.registry.commandAcked(session.hostId, about);
       if (msg.heartbeat) heartbeat(ctx, session.hostId, msg.heartbeat.alarms);
       else if (msg.event) eventUpdate(ctx, session.hostId, msg.event);
       else if (msg.logs) logBatch(ctx, session.hostId, msg.logs);

@@ -8,7 +8,7 @@ import { catchUpGroup, stillBehind } from '../services/catch-up.js';
 import { awaitingReconnect, checkLiveness, hostState, livenessOf } from '../services/liveness.js';
 import { gateReached } from '../services/pause.js';
 import { activeAlarm } from '../services/alarms.js';
-import { deployCommand } from '../services/dispatch.js';
+import { checkCommandAcks, sendDeploy } from '../services/dispatch.js';
 import { stopDeployment } from '../services/stop.js';
 import { runDueSchedules } from '../services/schedules.js';
 import { nextStartable, resumeIfWindowOpen, windowHold } from '../services/windows.js';
@@ -74,6 +74,7 @@ export class Scheduler {
     if (mono - this.livenessCheckedAt >= LIVENESS_EVERY_MS) {
       this.livenessCheckedAt = mono;
       checkLiveness(this.ctx, mono, this.liveness());
+      checkCommandAcks(this.ctx, mono);
     }
     runDueSchedules(this.ctx);
     for (const group of this.ctx.store.listGroups()) {
@@ -262,8 +263,7 @@ export class Scheduler {
     // Reconnecting (not lost): it stays Pending and is dispatched when its stream is back.
     if (!session) return;
     if (!this.ctx.store.transitionHostDeployment(d.id, hostId, 'InProgress', { startedAt: now })) return;
-    const sent = session.send({ deploy: deployCommand(d, revision) });
-    if (sent) this.ctx.metrics.commandSent(d.id, hostId, this.ctx.clock.now());
+    const sent = sendDeploy(this.ctx, session, d, revision);
     this.log('host deployment dispatched', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'InProgress', sent });
   }
 

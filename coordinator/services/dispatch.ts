@@ -1,4 +1,5 @@
-import type { Context } from '../context.js';
+import type { AgentSession } from '../agents/registry.js';
+import { type Context, iso } from '../context.js';
 import type { Deployment, Revision } from '../domain/types.js';
 import type { DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
 import { reconcileHostGroups } from './catch-up.js';
@@ -33,9 +34,66 @@ export function reconcileRegisteredHost(ctx: Context, hostId: string, running: s
       ctx.log.info('cancel re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
       continue;
     }
-    const sent = session.send({ deploy: deployCommand(d, revision) });
-    if (sent) ctx.metrics.commandSent(d.id, hostId, ctx.clock.now());
+    const sent = sendDeploy(ctx, session, d, revision);
     ctx.log.info('in-flight command re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
   }
   reconcileHostGroups(ctx, hostId, running);
+}
+
+/**
+ * Writes a deploy command to the host's agent. An agent that acknowledges commands (CommandAck)
+ * is expected to within the ack deadline; `checkCommandAcks` sends it again, then fails it.
+ */
+export function sendDeploy(ctx: Context, session: AgentSession, d: Deployment, revision: Revision): boolean {
+  const sent = session.send({ deploy: deployCommand(d, revision) });
+  if (!sent) return false;
+  ctx.metrics.commandSent(d.id, session.hostId, ctx.clock.now());
+  if (session.acksCommands) ctx.registry.commandSent(session.hostId, d.id, ctx.monotonic());
+  return true;
+}
+
+/** Sends of a deploy command before its host deployment fails COMMAND_NOT_ACKNOWLEDGED. */
+export const COMMAND_SENDS = 3;
+
+/** How long an agent has to acknowledge a deploy command: two heartbeats, at least 2 s. */
+export function commandAckDeadlineMs(ctx: Context): number {
+  return Math.max(2 * ctx.limits.heartbeatIntervalMs, 2000);
+}
+
+/**
+ * Deploy commands no ack answered within the deadline: sent again, up to COMMAND_SENDS times;
+ * then the host deployment fails (COMMAND_NOT_ACKNOWLEDGED), so a command the agent never took —
+ * a full disk, a crash between receiving and persisting it — cannot leave the host InProgress
+ * with nothing behind it and the group blocked. `now` is monotonic.
+ */
+export function checkCommandAcks(ctx: Context, now: number): void {
+  const deadline = commandAckDeadlineMs(ctx);
+  for (const c of ctx.registry.unackedCommands()) {
+    if (now - c.sentAt < deadline) continue;
+    const hd = ctx.store.getHostDeployment(c.deploymentId, c.hostId);
+    const session = ctx.registry.get(c.hostId);
+    const d = ctx.store.getDeployment(c.deploymentId);
+    const revision = d && ctx.store.findRevisionByDigest(d.revisionDigest);
+    if (!hd || hd.status !== 'InProgress' || hd.desired === 'stop' || !session || !d || !revision) {
+      ctx.registry.commandAcked(c.hostId, c.deploymentId); // nothing to wait for any more
+      continue;
+    }
+    if (c.sends < COMMAND_SENDS) {
+      const sent = sendDeploy(ctx, session, d, revision);
+      ctx.log.warn('deploy command not acknowledged: sent again', {
+        component: 'agents', deployment_id: d.id, host_id: c.hostId, sends: c.sends + 1, deadline_ms: deadline, sent,
+      });
+      continue;
+    }
+    ctx.registry.commandAcked(c.hostId, c.deploymentId);
+    const message = `the agent did not acknowledge the deploy command: sent ${c.sends} times, ${Math.round(deadline / 1000)} s apart; ` +
+      'see the agent\'s log on the host';
+    if (ctx.store.transitionHostDeployment(d.id, c.hostId, 'Failed', { completedAt: iso(ctx.clock.now()), errorCode: 'COMMAND_NOT_ACKNOWLEDGED', errorMessage: message, currentEvent: null })) {
+      ctx.log.warn('host deployment failed: command not acknowledged', {
+        component: 'agents', deployment_id: d.id, host_id: c.hostId, from: 'InProgress', to: 'Failed', error_code: 'COMMAND_NOT_ACKNOWLEDGED',
+      });
+      ctx.changes.deployment(d.id);
+      ctx.kick();
+    }
+  }
 }
