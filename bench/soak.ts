@@ -1,95 +1,204 @@
 /**
- * `npm run soak [-- N]`: N deployments (default 50) to 5 real agents while agents are killed with
- * SIGKILL and restarted at random moments. After each deployment the store's invariants are
- * checked through the API; at the end it prints the deployments per terminal state and the stuck
- * ones (which must be 0), and exits 1 on any stuck deployment or broken invariant.
- * Not part of `npm test` (it takes a few minutes). Needs no root: the bundle installs no files.
+ * `npm run soak [-- N]`: N rounds (default 30) of faults against truthful rollouts. Each round
+ * deploys to two overlapping groups (the same 4 real agents are in both) at once, one revision of
+ * three (a and b good; c fails ValidateService on one host, so it is rolled back), while faults
+ * hit: an agent SIGKILLed and restarted, an agent SIGSTOPped past the agent timeout and resumed,
+ * and every 6th round the coordinator SIGKILLed and restarted on the same data dir and port.
+ * Then a settle round with no faults deploys `a` to both groups.
+ *
+ * Checked, from the API and from the hosts' own files (each hook appends
+ * `<deployment> <group> <event> <revision>` to the host's proof file; ValidateService writes the
+ * revision it validated to `<host>.<group>`):
+ * - nothing stuck: every deployment ends;
+ * - no deployment nobody requested: a catch-up (creator autoscaling) only ever deploys its
+ *   group's target at the time (the revision of the group's last successful deployment);
+ * - no host ran a revision twice for one deployment (BeforeInstall at most once per deployment);
+ * - at the end every host runs each group's target revision, on its files, and nothing was
+ *   deployed after the settle round (no silent revert).
+ * Exits 1 on any violation. Not part of `npm test` (it takes minutes); needs no root.
  */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import type { Proc } from '../test/helpers/fleet.js';
-import { startAgent } from '../test/helpers/fleet.js';
-import { hookBundle, push, startAgents, startEnv } from './lib.js';
+import { ControlApi } from '../cli/client.js';
+import type { Deployment__Output } from '../proto/gen/ferry/v1/Deployment.js';
+import { freePort } from '../test/helpers/fleet-fixture.js';
+import { type Coordinator, type Proc, startAgent, startCoordinator, waitFor } from '../test/helpers/fleet.js';
+import { Cleanup, hookBundle, push } from './lib.js';
 
 const TERMINAL = ['Succeeded', 'Failed', 'Stopped'];
+const HOSTS = ['s0', 's1', 's2', 's3'];
+const GROUPS = ['g1', 'g2'];
+const EVENTS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
+const COORDINATOR_ARGS = ['--heartbeat-interval', '1s', '--agent-timeout', '3s', '--log-level', 'warn'];
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 async function main() {
-  const total = Number(process.argv[2] ?? 50);
-  const env = await startEnv('soak', ['--heartbeat-interval', '1s', '--agent-timeout', '3s']);
-  const violations: string[] = [];
-  const counts: Record<string, number> = {};
-  let stuck = 0;
-  let kills = 0;
-  try {
-    const agents = await startAgents(env, 5, { role: 'soak' });
-    await env.api.createApplication({ name: 'soak' });
-    await env.api.createDeploymentGroup({
-      application: 'soak', name: 'web', configName: 'HalfAtATime', autoRollback: ['failure'],
-      tagSets: [{ filters: [{ key: 'role', value: 'soak', hasKey: true, hasValue: true }] }],
-    });
-    const events = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
-    const revisions: string[] = [];
-    for (const v of ['a', 'b']) {
-      const body = 'sleep 0.$((RANDOM % 4))';
-      revisions.push(await push(env.api, 'soak', await hookBundle(path.join(env.dir, `bundle-${v}`), Object.fromEntries(events.map(e => [e, `${body} # ${v}`])))));
+  const rounds = Number(process.argv[2] ?? 30);
+  const cleanup = new Cleanup();
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ferry-soak-'));
+  cleanup.teardown(() => fs.rm(dir, { recursive: true, force: true }));
+  const proofDir = path.join(dir, 'proof');
+  await fs.mkdir(proofDir);
+  const listen = `127.0.0.1:${await freePort()}`;
+  let coordinator: Coordinator = await startCoordinator(cleanup, path.join(dir, 'data'), COORDINATOR_ARGS, listen);
+  const api = new ControlApi(coordinator.address, 30_000);
+  cleanup.teardown(() => api.close());
+  /** A call that outlives a coordinator restart. */
+  const retry = async <T>(fn: () => Promise<T>): Promise<T> => {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (i >= 60) throw err;
+        await sleep(500);
+      }
     }
-    const restart = async (i: number) => {
-      agents[i] = await startAgent(env.cleanup, {
-        coordinator: env.coordinator.address, rootDir: path.join(env.dir, 'agents', `b${i}`), hostId: `b${i}`,
-        tags: { role: 'soak' }, args: ['--log-level', 'warn'],
+  };
+  const violations: string[] = [];
+  const faults: Record<string, number> = { agentKill: 0, agentStop: 0, coordinatorKill: 0 };
+  let stuck = 0;
+  try {
+    const agents: Proc[] = [];
+    const start = async (i: number) => {
+      agents[i] = await startAgent(cleanup, {
+        coordinator: coordinator.address, rootDir: path.join(dir, 'agents', HOSTS[i]!), hostId: HOSTS[i]!,
+        tags: { role: 'soak' }, env: { HOST_LABEL: HOSTS[i]! }, args: ['--log-level', 'warn'],
       });
     };
-    for (let n = 0; n < total; n++) {
-      const created = await env.api.createDeployment({ application: 'soak', group: 'web', revision: revisions[n % 2]!, fileExistsBehavior: 'OVERWRITE' });
-      const id = created.deployment!.id;
-      if (Math.random() < 0.4) {
-        const i = Math.floor(Math.random() * agents.length);
-        const victim: Proc = agents[i]!;
-        setTimeout(() => {
-          kills += 1;
-          void victim.kill('SIGKILL').then(() => new Promise(r => setTimeout(r, Math.random() * 2000))).then(() => restart(i));
-        }, Math.random() * 1500);
-      }
-      // Every deployment must end within its deadlines: hooks are short, a lost agent is declared after 3 s.
-      const deadline = Date.now() + 60_000;
-      let d = await env.api.getDeployment({ id });
-      while (!TERMINAL.includes(d.deployment!.status) && Date.now() < deadline) {
-        await new Promise(r => setTimeout(r, 200));
-        d = await env.api.getDeployment({ id });
-      }
-      const status = d.deployment!.status;
-      if (!TERMINAL.includes(status)) stuck += 1;
-      counts[status] = (counts[status] ?? 0) + 1;
-      // Invariants, read through the public API.
-      const all = (await env.api.listDeployments({ application: 'soak', group: '', limit: 1000 })).deployments;
-      const active = all.filter(x => x.status === 'InProgress' || x.status === 'Paused');
-      if (active.length > 1) violations.push(`after ${id}: ${active.length} active deployments in one group`);
-      if (TERMINAL.includes(status) && d.hosts.some(h => h.status === 'Pending')) violations.push(`${id} ended ${status} with Pending hosts`);
-      if (status === 'Succeeded' && d.hosts.filter(h => h.status === 'Succeeded').length === 0) violations.push(`${id} Succeeded with no host succeeded`);
-      process.stdout.write(`${String(n + 1).padStart(3)}/${total} ${id} ${status.padEnd(9)} ${d.hosts.map(h => h.status[0]).join('')}\n`);
+    for (let i = 0; i < HOSTS.length; i++) await start(i);
+    await waitFor('the agents to connect', async () => (await api.listHosts()).hosts.filter(h => h.connected).length === HOSTS.length, 60_000);
+    await api.createApplication({ name: 'soak' });
+    for (const g of GROUPS) {
+      await api.createDeploymentGroup({
+        application: 'soak', name: g, configName: 'HalfAtATime', autoRollback: ['failure'],
+        tagSets: [{ filters: [{ key: 'role', value: 'soak', hasKey: true, hasValue: true }] }],
+      });
     }
-    // Rollbacks created along the way must end too.
-    const deadline = Date.now() + 60_000;
-    let open = (await env.api.listDeployments({ application: 'soak', group: '', limit: 1000 })).deployments.filter(x => !TERMINAL.includes(x.status));
-    while (open.length > 0 && Date.now() < deadline) {
-      await new Promise(r => setTimeout(r, 500));
-      open = (await env.api.listDeployments({ application: 'soak', group: '', limit: 1000 })).deployments.filter(x => !TERMINAL.includes(x.status));
+    const revisions: Record<string, string> = {};
+    for (const v of ['a', 'b', 'c']) {
+      const hooks = Object.fromEntries(EVENTS.map(e => {
+        let body = `sleep 0.$((RANDOM % 3)); echo "$DEPLOYMENT_ID $DEPLOYMENT_GROUP_NAME $LIFECYCLE_EVENT ${v}" >> ${proofDir}/$HOST_LABEL`;
+        if (e === 'ValidateService') {
+          body += v === 'c' ? `\nif [ "$HOST_LABEL" = s1 ]; then exit 1; fi` : '';
+          body += `\necho ${v} > ${proofDir}/$HOST_LABEL.$DEPLOYMENT_GROUP_NAME`;
+        }
+        return [e, body];
+      }));
+      revisions[v] = await push(api, 'soak', await hookBundle(path.join(dir, `bundle-${v}`), hooks));
     }
-    stuck += open.length;
-    const all = (await env.api.listDeployments({ application: 'soak', group: '', limit: 1000 })).deployments;
+    const tagOf = new Map(Object.entries(revisions).map(([k, d]) => [d, k]));
+
+    const waitEnded = async (ids: string[], ms: number): Promise<void> => {
+      const deadline = Date.now() + ms;
+      for (const id of ids) {
+        for (;;) {
+          const d = await retry(() => api.getDeployment({ id }));
+          if (TERMINAL.includes(d.deployment!.status)) break;
+          if (Date.now() > deadline) {
+            stuck += 1;
+            violations.push(`stuck: ${id} ${d.deployment!.status} after ${ms / 1000} s`);
+            break;
+          }
+          await sleep(300);
+        }
+      }
+    };
+    const restartCoordinator = async () => {
+      await coordinator.kill('SIGKILL');
+      coordinator = await startCoordinator(cleanup, path.join(dir, 'data'), COORDINATOR_ARGS, listen);
+    };
+
+    for (let n = 0; n < rounds; n++) {
+      const ids: string[] = [];
+      for (const g of GROUPS) {
+        const v = ['a', 'b', 'c'][Math.floor(Math.random() * 3)]!;
+        const created = await retry(() => api.createDeployment({ application: 'soak', group: g, revision: revisions[v]!, fileExistsBehavior: 'OVERWRITE' }));
+        ids.push(created.deployment!.id);
+      }
+      const roll = Math.random();
+      const i = Math.floor(Math.random() * HOSTS.length);
+      let fault = 'none';
+      if (n % 6 === 5) {
+        fault = 'coordinator SIGKILL';
+        faults.coordinatorKill! += 1;
+        await sleep(Math.random() * 2000);
+        await restartCoordinator();
+      } else if (roll < 0.3) {
+        fault = `${HOSTS[i]} SIGKILL`;
+        faults.agentKill! += 1;
+        await sleep(Math.random() * 1500);
+        await agents[i]!.kill('SIGKILL');
+        await sleep(Math.random() * 2000);
+        await start(i);
+      } else if (roll < 0.5) {
+        fault = `${HOSTS[i]} SIGSTOP 5 s`;
+        faults.agentStop! += 1;
+        await sleep(Math.random() * 1500);
+        agents[i]!.child.kill('SIGSTOP');
+        await sleep(5000); // past the 3 s agent timeout: it is declared lost
+        agents[i]!.child.kill('SIGCONT');
+      }
+      await waitEnded(ids, 120_000);
+      const statuses = await Promise.all(ids.map(async id => (await retry(() => api.getDeployment({ id }))).deployment!.status));
+      process.stdout.write(`${String(n + 1).padStart(3)}/${rounds} ${ids.map((id, k) => `${id} ${statuses[k]!.padEnd(9)}`).join(' ')} fault: ${fault}\n`);
+    }
+    // Rollbacks and catch-ups made along the way end too; then the settle round, with no faults.
+    const open = async () => (await retry(() => api.listDeployments({ application: 'soak', group: '', limit: 1000 }))).deployments.filter(x => !TERMINAL.includes(x.status)).map(x => x.id);
+    await waitEnded(await open(), 120_000);
+    const settle: string[] = [];
+    for (const g of GROUPS) settle.push((await retry(() => api.createDeployment({ application: 'soak', group: g, revision: revisions.a!, fileExistsBehavior: 'OVERWRITE' }))).deployment!.id);
+    await waitEnded(settle, 120_000);
+    for (const id of settle) {
+      const d = await api.getDeployment({ id });
+      if (d.deployment!.status !== 'Succeeded') violations.push(`settle deployment ${id} ended ${d.deployment!.status}: ${d.deployment!.errorMessage}`);
+    }
+    await sleep(10_000); // a silent revert would start here
+    const all = (await api.listDeployments({ application: 'soak', group: '', limit: 1000 })).deployments;
+    const settledAt = Math.max(...all.filter(x => settle.includes(x.id)).map(x => Date.parse(x.completedAt)));
+    for (const x of all) {
+      if (Date.parse(x.createdAt) > settledAt) violations.push(`${x.id} (${x.creator}, revision ${tagOf.get(x.revision)}) created after the settle round`);
+    }
+    checkCatchUps(all, tagOf, violations);
+    for (const host of HOSTS) {
+      const lines = (await fs.readFile(path.join(proofDir, host), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+      const installs = new Map<string, number>();
+      for (const line of lines) {
+        const [id, , event] = line.split(' ');
+        if (event === 'BeforeInstall') installs.set(id!, (installs.get(id!) ?? 0) + 1);
+      }
+      for (const [id, count] of installs) if (count > 1) violations.push(`${host} ran BeforeInstall of ${id} ${count} times`);
+      for (const g of GROUPS) {
+        const runs = (await fs.readFile(path.join(proofDir, `${host}.${g}`), 'utf8').catch(() => '(nothing)')).trim();
+        if (runs !== 'a') violations.push(`${host} runs ${runs} for ${g} on its files; the group's target is a`);
+      }
+    }
     const byState: Record<string, number> = {};
-    for (const x of all) byState[x.status] = (byState[x.status] ?? 0) + 1;
     const byCreator: Record<string, number> = {};
-    for (const x of all) byCreator[x.creator] = (byCreator[x.creator] ?? 0) + 1;
-    process.stdout.write(`\nsoak: ${total} deployments created, ${JSON.stringify(byCreator)} by creator, ${kills} agent kills\n`);
-    for (const x of all.filter(y => y.status !== 'Succeeded')) {
-      process.stdout.write(`  ${x.id} (${x.creator}) ${x.status} ${x.errorCode}: ${x.errorMessage.slice(0, 200)}\n`);
+    for (const x of all) {
+      byState[x.status] = (byState[x.status] ?? 0) + 1;
+      byCreator[x.creator] = (byCreator[x.creator] ?? 0) + 1;
     }
-    process.stdout.write(`deployments per terminal state: ${JSON.stringify(byState)}\n`);
-    process.stdout.write(`stuck: ${stuck}\ninvariant violations: ${violations.length}\n${violations.join('\n')}\n`);
+    process.stdout.write(`\nsoak: ${rounds} rounds × ${GROUPS.length} overlapping groups on ${HOSTS.length} agents; ` +
+      `${all.length} deployments ${JSON.stringify(byCreator)} by creator, ${JSON.stringify(byState)} by state\n`);
+    process.stdout.write(`faults: ${JSON.stringify(faults)}\nstuck: ${stuck}\ninvariant violations: ${violations.length}\n${violations.join('\n')}\n`);
   } finally {
-    await env.cleanup.run();
+    await cleanup.run();
   }
-  process.exit(stuck === 0 && violations.length === 0 ? 0 : 1);
+  process.exit(violations.length === 0 ? 0 : 1);
+}
+
+/** A catch-up deploys its group's target at the time: the revision of the group's last success (by end) before it was made. */
+function checkCatchUps(all: Deployment__Output[], tagOf: Map<string, string>, violations: string[]): void {
+  for (const x of all.filter(d => d.creator === 'autoscaling')) {
+    const target = all
+      .filter(d => d.groupName === x.groupName && d.status === 'Succeeded' && d.creator !== 'autoscaling' && Date.parse(d.completedAt) <= Date.parse(x.createdAt))
+      .sort((p, q) => Date.parse(q.completedAt) - Date.parse(p.completedAt))[0];
+    if (!target || target.revision !== x.revision) {
+      violations.push(`${x.id}: a catch-up of ${x.groupName} to revision ${tagOf.get(x.revision)} nobody requested ` +
+        `(the group's target was ${target ? tagOf.get(target.revision) : 'none'})`);
+    }
+  }
 }
 
 main().catch(err => {
