@@ -1,4 +1,5 @@
 import type { Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, MinimumHealthy, Revision, TagSets } from '../domain/types.js';
+import { isAwaitingApproval } from '../domain/pause.js';
 import type { DeploymentView } from '../services/deployments.js';
 import type { WindowWait } from '../services/windows.js';
 import type { Schedule } from '../domain/schedules.js';
@@ -73,7 +74,7 @@ export function deploymentToProto(d: Deployment, wait?: WindowWait): PDeployment
     createdAt: d.createdAt, startedAt: d.startedAt ?? '', completedAt: d.completedAt ?? '',
     rollbackOf: d.rollbackOf ?? '', rolledBackBy: d.rolledBackBy ?? '', autoRollback: d.autoRollback ?? [],
     pauseReason: d.status === 'Paused' ? d.pauseReason ?? '' : '', approveAfter: d.approveAfter ?? -1,
-    awaitingApproval: d.status === 'Paused' && !d.pausedForWindow && (d.approveAfter !== undefined || d.approveAfterZones !== undefined) && !d.approved,
+    awaitingApproval: isAwaitingApproval(d), pauseKind: d.status === 'Paused' ? d.pauseKind ?? '' : '',
     approveAfterZones: d.approveAfterZones ?? 0,
     ignoreAlarms: d.ignoreAlarms ?? false, minHealthyTimeMs: d.minHealthyTimeMs ?? 0,
   };

@@ -96,6 +96,8 @@ export interface Host {
 
 export type DeploymentCreator = 'user' | 'autoscaling' | 'rollback' | 'schedule';
 
+export type PauseKind = 'operator' | 'window' | 'approval';
+
 export interface Deployment {
   id: string;
   application: string;
@@ -124,8 +126,12 @@ export interface Deployment {
   approved?: boolean;
   /** Why the deployment is Paused (awaiting approval, outside its window, or paused by an operator). */
   pauseReason?: string;
-  /** Paused because its group's window closed: it resumes by itself when one opens. */
-  pausedForWindow?: boolean;
+  /**
+   * Which pause a Paused deployment is in: `operator` (ferry deploy pause; resume continues it),
+   * `window` (its group's window closed; it resumes by itself when one opens), `approval` (its
+   * approval gate; approve or reject). One meaning each: nothing else decides "awaiting approval".
+   */
+  pauseKind?: PauseKind;
   /** Emergencies: the group's deployment windows do not hold this deployment. */
   ignoreWindow?: boolean;
   /** `--require-all-hosts`: a target whose agent is offline at its turn fails the deployment instead of being Skipped. */

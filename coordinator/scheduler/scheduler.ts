@@ -79,7 +79,7 @@ export class Scheduler {
     runDueSchedules(this.ctx);
     for (const group of this.ctx.store.listGroups()) {
       let active = this.ctx.store.activeDeployment(group.id);
-      if (active?.status === 'Paused' && active.pausedForWindow) active = resumeIfWindowOpen(this.ctx, active, group);
+      if (active?.status === 'Paused' && active.pauseKind === 'window') active = resumeIfWindowOpen(this.ctx, active, group);
       if (!active) active = this.startNext(group);
       if (active?.status === 'InProgress') this.drive(active);
     }
@@ -190,7 +190,7 @@ export class Scheduler {
     const held = !gate && actions.some(a => a.type === 'start') ? windowHold(this.ctx, d) : undefined;
     if (gate || held) {
       const reason = (gate ?? held)!;
-      if (this.ctx.store.transitionDeployment(d.id, 'Paused', { pauseReason: reason, pausedForWindow: !gate })) {
+      if (this.ctx.store.transitionDeployment(d.id, 'Paused', { pauseReason: reason, pauseKind: gate ? 'approval' : 'window' })) {
         this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason });
         this.ctx.changes.deployment(d.id);
       }

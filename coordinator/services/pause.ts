@@ -3,6 +3,7 @@ import { type Context, iso } from '../context.js';
 import type { Deployment } from '../domain/types.js';
 import { zoneFinished, zonesInOrder } from '../planner/plan-zonal.js';
 import { stopDeployment } from './stop.js';
+import { isAwaitingApproval } from '../domain/pause.js';
 
 /**
  * Pauses and approval gates. A Paused deployment starts no new host (hosts in flight finish and
@@ -30,16 +31,9 @@ export function finishedZones(ctx: Context, id: string): number {
   return open === -1 ? zones.length : open;
 }
 
-/** True when the deployment waits at its approval gate (not an operator's pause). */
-export function awaitingApproval(ctx: Context, d: Deployment): boolean {
-  if (d.status !== 'Paused' || d.approved) return false;
-  if (d.approveAfter !== undefined && succeededHosts(ctx, d.id) >= d.approveAfter) return true;
-  return d.approveAfterZones !== undefined && finishedZones(ctx, d.id) >= d.approveAfterZones;
-}
-
 function move(ctx: Context, d: Deployment, to: 'Paused' | 'InProgress', patch: { pauseReason: string | null; approved?: boolean }, what: string): Deployment {
-  // An operator's pause or resume is not a window pause (that one resumes by itself).
-  if (!ctx.store.transitionDeployment(d.id, to, { ...patch, pausedForWindow: false })) {
+  // An operator's pause is an operator's; leaving Paused clears the kind.
+  if (!ctx.store.transitionDeployment(d.id, to, { ...patch, pauseKind: to === 'Paused' ? 'operator' : null })) {
     throw new FerryError('FAILED_PRECONDITION', `deployment ${d.id} is ${d.status}: cannot ${what} it`);
   }
   ctx.log.info(`deployment ${what}`, { component: 'deployments', deployment_id: d.id, from: d.status, to, reason: patch.pauseReason ?? '' });
@@ -54,7 +48,7 @@ export function pauseDeployment(ctx: Context, id: string, by: string): Deploymen
 
 export function resumeDeployment(ctx: Context, id: string): Deployment {
   const d = get(ctx, id);
-  if (awaitingApproval(ctx, d)) {
+  if (isAwaitingApproval(d)) {
     throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is waiting for approval: ferry deploy approve ${id} (or reject)`);
   }
   return move(ctx, d, 'InProgress', { pauseReason: null }, 'resume');
@@ -62,13 +56,13 @@ export function resumeDeployment(ctx: Context, id: string): Deployment {
 
 export function approveDeployment(ctx: Context, id: string): Deployment {
   const d = get(ctx, id);
-  if (!awaitingApproval(ctx, d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status} and not waiting for approval`);
+  if (!isAwaitingApproval(d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status} and not waiting for approval`);
   return move(ctx, d, 'InProgress', { pauseReason: null, approved: true }, 'approve');
 }
 
 export function rejectDeployment(ctx: Context, id: string, by: string, reason: string): Deployment {
   const d = get(ctx, id);
-  if (!awaitingApproval(ctx, d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status} and not waiting for approval`);
+  if (!isAwaitingApproval(d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status} and not waiting for approval`);
   return stopDeployment(ctx, id, { by, reason: `rejected${reason ? `: ${reason}` : ''}` });
 }
 

@@ -54,7 +54,7 @@ export interface WindowWait {
 
 /** Why a Queued (or window-paused) deployment waits, for `deploy status`/`list` and `--wait`. */
 export function deploymentWait(ctx: Context, d: Deployment): WindowWait | undefined {
-  if (d.status !== 'Queued' && !(d.status === 'Paused' && d.pausedForWindow)) return undefined;
+  if (d.status !== 'Queued' && !(d.status === 'Paused' && d.pauseKind === 'window')) return undefined;
   const group = ctx.store.getGroupById(d.groupId);
   const now = ctx.clock.now();
   if (windowsApply(d, group) && !isOpen(group.windows, now)) {
@@ -100,7 +100,7 @@ export function windowHold(ctx: Context, d: Deployment): string | undefined {
 /** A deployment paused for its window resumes once a window is open (or the group has none any more). */
 export function resumeIfWindowOpen(ctx: Context, d: Deployment, group: DeploymentGroup): Deployment {
   if (!windowAllows(ctx, d, group)) return d;
-  if (!ctx.store.transitionDeployment(d.id, 'InProgress', { pauseReason: null, pausedForWindow: false })) return d;
+  if (!ctx.store.transitionDeployment(d.id, 'InProgress', { pauseReason: null, pauseKind: null })) return d;
   ctx.log.info('deployment resumed', { component: 'scheduler', deployment_id: d.id, from: 'Paused', to: 'InProgress', reason: 'window open' });
   ctx.changes.deployment(d.id);
   return ctx.store.getDeployment(d.id) ?? d;

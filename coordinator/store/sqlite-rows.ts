@@ -6,7 +6,7 @@
 import type { HostRevisionState } from './store.js';
 import type {
   Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
-  Revision,
+  PauseKind, Revision,
 } from '../domain/types.js';
 import type { DeploymentWindow } from '../domain/windows.js';
 
@@ -131,7 +131,7 @@ interface DeploymentRow {
   approve_after: number | null; approve_after_zones: number | null; approved: number; pause_reason: string | null; ignore_alarms: number; min_healthy_time_ms: number;
   min_healthy_hosts: number | null; error_code: string | null; error_message: string | null; created_at: string;
   started_at: string | null; completed_at: string | null;
-  ignore_window: number; paused_for_window: number; schedule_id: string | null; require_all_hosts: number;
+  ignore_window: number; paused_for_window: number; pause_kind: PauseKind | null; schedule_id: string | null; require_all_hosts: number;
 }
 
 export function toDeployment(raw: unknown): Deployment {
@@ -156,7 +156,7 @@ export function toDeployment(raw: unknown): Deployment {
     ...present('approveAfterZones', r.approve_after_zones),
     ...(r.approved === 1 && { approved: true }),
     ...present('pauseReason', r.pause_reason),
-    ...(r.paused_for_window === 1 && { pausedForWindow: true }),
+    ...(r.pause_kind && { pauseKind: r.pause_kind }),
     ...(r.ignore_window === 1 && { ignoreWindow: true }),
     ...(r.require_all_hosts === 1 && { requireAllHosts: true }),
     ...present('scheduleId', r.schedule_id),
@@ -180,7 +180,7 @@ export function deploymentParams(d: Deployment): Params {
     auto_rollback: d.autoRollback === undefined ? null : JSON.stringify(d.autoRollback),
     rollback_of: orNull(d.rollbackOf), rolled_back_by: orNull(d.rolledBackBy),
     approve_after: orNull(d.approveAfter), approve_after_zones: orNull(d.approveAfterZones), approved: flag(d.approved ?? false), pause_reason: orNull(d.pauseReason),
-    ignore_window: flag(d.ignoreWindow ?? false), paused_for_window: flag(d.pausedForWindow ?? false), schedule_id: orNull(d.scheduleId), require_all_hosts: flag(d.requireAllHosts ?? false),
+    ignore_window: flag(d.ignoreWindow ?? false), paused_for_window: flag(d.pauseKind === 'window'), pause_kind: orNull(d.pauseKind), schedule_id: orNull(d.scheduleId), require_all_hosts: flag(d.requireAllHosts ?? false),
     ignore_alarms: flag(d.ignoreAlarms ?? false), min_healthy_time_ms: d.minHealthyTimeMs ?? 0,
     min_healthy_hosts: orNull(d.minHealthyHosts), error_code: orNull(d.errorCode),
     error_message: orNull(d.errorMessage), created_at: d.createdAt, started_at: orNull(d.startedAt),

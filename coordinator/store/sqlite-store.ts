@@ -248,7 +248,8 @@ export class SqliteStore implements Store {
   transitionDeployment(id: string, to: DeploymentStatus, patch: DeploymentPatch = {}): boolean {
     const cas = this.st.transitionDeployment[to] as Statement | undefined;
     if (cas === undefined) throw new FerryError('INVALID_ARGUMENT', `unknown deployment status "${to}"`);
-    const params = { id, ...rows.patchParams(patch, DEPLOYMENT_PATCH_COLUMNS) };
+    const full = patch.pauseKind !== undefined ? { ...patch, pausedForWindow: patch.pauseKind === 'window' } : patch;
+    const params = { id, ...rows.patchParams(full, DEPLOYMENT_PATCH_COLUMNS) };
     try {
       return cas.run(params).changes === 1;
     } catch (err) {

@@ -4,7 +4,7 @@ import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js
 import type {
   DesiredState,
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
-  Revision, TagSets,
+  PauseKind, Revision, TagSets,
 } from '../domain/types.js';
 import type { AuditEntry, AuditFilter, AuditRecord } from '../domain/audit.js';
 import type { TokenRecord } from '../security/tokens.js';
@@ -27,7 +27,9 @@ export interface DeploymentPatch {
   minHealthyHosts?: number;
   pauseReason?: string | null;
   approved?: boolean;
-  /** Set when the scheduler pauses for a closed window; cleared by any other pause or resume. */
+  /** Which pause (null when it leaves Paused). */
+  pauseKind?: PauseKind | null;
+  /** Kept equal to pauseKind === 'window' by the store (an older column); callers set pauseKind. */
   pausedForWindow?: boolean;
 }
 

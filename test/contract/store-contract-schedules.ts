@@ -41,12 +41,12 @@ export function scheduleContract(test: StoreTest): void {
     t.equal(store.getDeployment(plain.id)?.scheduleId, undefined);
     t.equal(store.getDeployment(plain.id)?.ignoreWindow, undefined);
     t.ok(store.startDeployment(d.id, [], 0, at(1)));
-    t.ok(store.transitionDeployment(d.id, 'Paused', { pauseReason: 'outside window', pausedForWindow: true }));
-    t.equal(store.getDeployment(d.id)?.pausedForWindow, true);
+    t.ok(store.transitionDeployment(d.id, 'Paused', { pauseReason: 'outside window', pauseKind: 'window' }));
+    t.equal(store.getDeployment(d.id)?.pauseKind, 'window');
     const again = session.reopen?.() ?? store;
     t.equal(again.getDeployment(d.id)?.creator, 'schedule', 'after a restart too');
-    t.ok(again.transitionDeployment(d.id, 'InProgress', { pauseReason: null, pausedForWindow: false }));
-    t.equal(again.getDeployment(d.id)?.pausedForWindow, undefined);
+    t.ok(again.transitionDeployment(d.id, 'InProgress', { pauseReason: null, pauseKind: null }));
+    t.equal(again.getDeployment(d.id)?.pauseKind, undefined);
   });
 
   test('a schedule is stored as given, listed (Active by default) and survives a reopen', (t, store, session) => {

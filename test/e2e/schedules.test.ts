@@ -31,8 +31,8 @@ t.test('scheduled deployments survive a coordinator restart, and one that came d
   f.coordinator = await startCoordinator(t, path.join(f.dir, 'data'), [], address);
   const listed = await ferry(address, ['schedule', 'list', '--all', '--json']);
   t.same(listed.json.schedules.map((s: any) => s.id).sort(), [missedId, laterId].sort(), 'both schedules survived the kill');
-  // Due after the restart: read from the store, not from memory.
-  const after = await ferry(address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--at', inSeconds(3), '--json']);
+  // Due after the restart: read from the store, not from memory (10 s ahead: the CLI may take seconds to start on a loaded machine).
+  const after = await ferry(address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', 'latest', '--at', inSeconds(10), '--json']);
   t.equal(after.code, 0, after.stderr);
   // The agent's reconnect backoff grew while the coordinator was down (it caps at 30 s).
   await waitForHosts(address, ['h1'], 45_000);
