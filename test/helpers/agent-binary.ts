@@ -1,5 +1,8 @@
 import path from 'node:path';
-import { type AgentBinary, buildAgentBinary } from '../../ops/agent-binary/build.js';
+import { promises as fs } from 'node:fs';
+import { type AgentBinary, buildAgentBinary, distDir, sha256File } from '../../ops/agent-binary/build.js';
+import { bundleAgent } from '../../ops/agent-binary/bundle.js';
+import { buildSea, pruneCache } from '../../ops/agent-binary/sea.js';
 import { type Packages, buildPackages } from '../../ops/agent-binary/packages.js';
 import { REPO } from './agent-cli.js';
 
@@ -24,3 +27,16 @@ export function agentPackages(bin: AgentBinary): Promise<Packages> {
 
 /** An environment with no Node.js reachable: no PATH entry holding node, no NODE_OPTIONS. */
 export const NO_NODE_ENV: NodeJS.ProcessEnv = { PATH: '/nonexistent', NODE_OPTIONS: '', NO_COLOR: '1' };
+
+/**
+ * The same agent bundled with another version (`npm run build:agent` as a later release would
+ * make it): what `ferry hosts upgrade` rolls out in the tests. Cached in dist/agent-binary/test-cache/.
+ */
+export async function agentBinaryWithVersion(version: string): Promise<{ file: string; version: string; sha256: string }> {
+  const cacheDir = path.join(distDir(REPO), 'test-cache');
+  await fs.mkdir(cacheDir, { recursive: true });
+  const bundle = await bundleAgent(REPO, version);
+  const sea = await buildSea({ code: bundle.code, nodeBinary: process.execPath, cacheDir });
+  await pruneCache(cacheDir, sea.key);
+  return { file: sea.file, version, sha256: await sha256File(sea.file) };
+}
