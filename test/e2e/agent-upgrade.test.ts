@@ -5,18 +5,16 @@
  * Node.js is removed. The line `ferry token create --role agent` prints installs the .deb there,
  * enrolls and writes the config; the agent takes a deployment; `ferry hosts upgrade` then rolls a
  * newer agent binary onto it, which reconnects with the new version, same host id and certificate.
- * A second test has a rollout fail (a new binary that never registers): the watchdog puts the old
- * binary back, the old agent reconnects, and the next batch is not touched.
+ * A failed rollout: agent-upgrade-rollback.test.ts; one asked for mid-deployment: agent-upgrade-busy.test.ts.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { sha256File } from '../../ops/agent-binary/build.js';
-import { NO_NODE_ENV, agentBinary, agentBinaryWithVersion, agentPackages } from '../helpers/agent-binary.js';
+import { agentBinary, agentBinaryWithVersion, agentPackages } from '../helpers/agent-binary.js';
 import { runBin } from '../helpers/agent-cli.js';
 import { pack, writeBundle } from '../helpers/bundle.js';
-import { ferry, startAgent, startCoordinator, waitFor, waitForHosts } from '../helpers/fleet.js';
+import { startCoordinator, waitFor } from '../helpers/fleet.js';
 import { makeNet, netnsUnavailable, removeStaleNamespaces } from '../helpers/netns.js';
 import { overlayRoot } from '../helpers/overlay-root.js';
 import { isRoot, tempDir } from '../helpers/temp.js';
@@ -134,77 +132,4 @@ t.test('one line installs the agent on a server with no Node.js in its own netwo
   t.match(out, /supervisor: agent exited 0/, 'the old agent exited 0 for its supervisor to start the new one');
   t.notMatch(out, /plaintext/, 'the new agent uses the same certificate (mutual TLS)');
   agent.kill('SIGKILL');
-});
-
-/** `sh -c 'while :; do PROGRAM start …; sleep 1; done'` in its own process group (killed whole at teardown). */
-function supervised(t: { teardown(fn: () => unknown): void }, program: string, args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn('/bin/sh', ['-c', 'while :; do "$@"; echo "supervisor: agent exited $?"; sleep 1; done', 'sh', program, ...args], {
-    detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...NO_NODE_ENV, PATH: '/usr/bin:/bin', FERRY_AGENT_SUPERVISED: '1' },
-  });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  t.teardown(() => {
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  });
-  return { child, output: () => out };
-}
-
-t.test('a failed upgrade stops the rollout: the watchdog puts the old binary back, the old agent reconnects, the next batch is untouched', async t => {
-  const bin = await agentBinary();
-  const dir = await tempDir(t, 'ferry-agent-upgrade-fail-');
-  const data = path.join(dir, 'data');
-  const coordinator = await startCoordinator(t, data, ['--heartbeat-interval', '1s']);
-  // A "release" whose --version answers but which never starts an agent: it passes the agent's checks, then never registers.
-  const broken = path.join(dir, 'broken');
-  await fs.writeFile(broken, '#!/bin/sh\n# ferry-agent-version:9.9.9-broken;\nif [ "$1" = --version ]; then echo 9.9.9-broken; exit 0; fi\necho "broken agent: cannot start" >&2\nexit 1\n', { mode: 0o755 });
-  await serve(data, path.basename(bin.file), broken);
-  const agents: Record<string, { exe: string; proc: ReturnType<typeof supervised> }> = {};
-  for (const id of ['up-a', 'up-b']) {
-    const exe = path.join(dir, id, 'bin', 'ferry-agent');
-    await fs.mkdir(path.dirname(exe), { recursive: true });
-    await fs.link(bin.file, exe);
-    const args = ['start', '--coordinator', coordinator.address, '--root-dir', path.join(dir, id, 'root'), '--host-id', id, '--heartbeat-interval', '1s', '--tag', 'role=web'];
-    agents[id] = { exe, proc: supervised(t, exe, args) };
-  }
-  // A node-entry agent, which cannot replace node: it refuses, saying why.
-  const nodeAgent = await startAgent(t, { coordinator: coordinator.address, rootDir: path.join(dir, 'node-root'), hostId: 'up-node', tags: { role: 'node' }, env: { FERRY_AGENT_SUPERVISED: '1' } });
-  await waitForHosts(coordinator.address, ['up-a', 'up-b', 'up-node'], 60_000).catch(err => {
-    throw new Error(`${String(err)}\n${agents['up-a']!.proc.output()}\n${nodeAgent.output()}`);
-  });
-  const listed = (await ferry(coordinator.address, ['hosts', 'list', '--json'])).json.hosts;
-  t.match(listed.find((h: any) => h.id === 'up-a'), { agentVersion: bin.version, latestAgentVersion: '9.9.9-broken', agentOutOfDate: true }, 'the served version is read from the file');
-
-  const refused = await ferry(coordinator.address, ['hosts', 'upgrade', '--host', 'up-node', '--timeout', '20s', '--json'], { timeoutMs: 60_000 });
-  t.equal(refused.code, 1, 'a node-entry agent cannot be upgraded');
-  t.match(refused.json?.hosts?.[0], { hostId: 'up-node', status: 'Failed', message: /refused by the agent: this agent runs from Node\.js .*upgrade it with its package/ });
-
-  for (const args of [['app', 'create', 'shop'], ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web']]) {
-    const c = await ferry(coordinator.address, args);
-    t.equal(c.code, 0, `ferry ${args.join(' ')} ${c.stderr}`);
-  }
-  const started = Date.now();
-  const up = await ferry(coordinator.address, ['hosts', 'upgrade', '--group', 'web', '--batch', '1', '--timeout', '30s', '--json'], { timeoutMs: 120_000 });
-  t.comment(`the failed rollout took ${Math.round((Date.now() - started) / 1000)} s`);
-  t.equal(up.code, 1, `hosts upgrade exits 1 when a host fails: ${up.stderr}`);
-  t.equal(up.json?.status, 'Failed');
-  const [first, second] = up.json?.hosts ?? [];
-  t.match(first, { status: 'Failed', batch: 1, fromVersion: bin.version, toVersion: '9.9.9-broken', message: /rolled back: the host reconnected running/ }, 'the first batch fails: the new agent never registered and was rolled back');
-  t.match(second, { status: 'NotAttempted', batch: 2, message: /an earlier failure stopped the rollout/ }, 'the second batch is not attempted');
-  const hosts = (await ferry(coordinator.address, ['hosts', 'list', '--json'])).json.hosts;
-  for (const id of ['up-a', 'up-b']) {
-    t.match(hosts.find((h: any) => h.id === id), { connected: true, agentVersion: bin.version }, `${id} is connected running the old agent`);
-  }
-  const failedHost = agents[first.hostId as string]!;
-  const untouched = agents[second.hostId as string]!;
-  t.equal(await sha256File(failedHost.exe), bin.sha256, 'the failed host has its old binary back');
-  t.match(failedHost.proc.output(), /broken agent: cannot start/, 'the new binary did run there, and failed');
-  const watchdog = await fs.readFile(path.join(dir, first.hostId as string, 'root', 'logs', 'upgrade-watchdog.log'), 'utf8');
-  t.match(watchdog, /the new agent did not register by the deadline: put .* back/, 'the watchdog put it back');
-  t.equal(await sha256File(untouched.exe), bin.sha256, 'the other host was not touched');
-  await t.rejects(fs.stat(`${untouched.exe}.previous`), 'and has no .previous');
 });

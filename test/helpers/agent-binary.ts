@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { type AgentBinary, buildAgentBinary, distDir, sha256File } from '../../ops/agent-binary/build.js';
 import { bundleAgent } from '../../ops/agent-binary/bundle.js';
@@ -39,4 +40,22 @@ export async function agentBinaryWithVersion(version: string): Promise<{ file: s
   const sea = await buildSea({ code: bundle.code, nodeBinary: process.execPath, cacheDir });
   await pruneCache(cacheDir, sea.key);
   return { file: sea.file, version, sha256: await sha256File(sea.file) };
+}
+
+/** `sh -c 'while :; do PROGRAM start …; sleep 1; done'` in its own process group (killed whole at teardown). */
+export function supervised(t: { teardown(fn: () => unknown): void }, program: string, args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn('/bin/sh', ['-c', 'while :; do "$@"; echo "supervisor: agent exited $?"; sleep 1; done', 'sh', program, ...args], {
+    detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...NO_NODE_ENV, PATH: '/usr/bin:/bin', FERRY_AGENT_SUPERVISED: '1' },
+  });
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  t.teardown(() => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
+  return { child, output: () => out };
 }
