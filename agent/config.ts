@@ -22,6 +22,12 @@ export interface AgentEnvironment {
   configFile?: string;
   /** FERRY_JOIN_TOKEN: the join token `ferry-agent enroll` uses when `--token` is not given. */
   joinToken?: string;
+  /**
+   * What starts the agent again when it exits (so it can replace its own binary, `ferry hosts upgrade`):
+   * `systemd` when systemd started it (INVOCATION_ID is set), `declared` with FERRY_AGENT_SUPERVISED=1
+   * (runit, s6, a shell loop), else none.
+   */
+  supervisor?: 'systemd' | 'declared';
 }
 
 /** Variables hook scripts never see: Ferry's own settings (tokens, coordinator address, …). */
@@ -44,6 +50,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): AgentEnvi
     ...(env.FERRY_COORDINATOR && { coordinator: env.FERRY_COORDINATOR }),
     ...(env.FERRY_AGENT_CONFIG !== undefined && { configFile: env.FERRY_AGENT_CONFIG }),
     ...(env.FERRY_JOIN_TOKEN && { joinToken: env.FERRY_JOIN_TOKEN }),
+    ...(env.INVOCATION_ID ? { supervisor: 'systemd' as const } : env.FERRY_AGENT_SUPERVISED === '1' ? { supervisor: 'declared' as const } : {}),
   });
 }
 

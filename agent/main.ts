@@ -6,6 +6,7 @@ import { processWriter } from './local/render.js';
 import { executeStart, startCommand } from './start/command.js';
 import { enrollCommand, executeEnroll } from './start/enroll.js';
 import { FERRY_VERSION } from '../common/version.js';
+import { runWatchdog, watchdogCommand } from './upgrade/watchdog.js';
 
 
 // grpc-js names the TLS server by its IP when the coordinator address is one (Node DEP0123): not the operator's concern.
@@ -50,6 +51,9 @@ export async function runAgent(argv: string[], extra: (ctx: AgentCommandContext)
   program.addCommand(enrollCommand().exitOverride().action(async (opts: Record<string, unknown>) => {
     exitCode = await executeEnroll(opts, env, process.cwd(), s => void process.stdout.write(s));
   }));
+  program.addCommand(watchdogCommand().exitOverride().action(async (opts: { marker: string }) => {
+    exitCode = await runWatchdog(opts.marker, line => void process.stdout.write(`${new Date().toISOString()} ${line}\n`));
+  }), { hidden: true });
   for (const cmd of extra({ env, setExitCode: code => void (exitCode = code) })) program.addCommand(cmd);
   try {
     await program.parseAsync(argv);

@@ -55,6 +55,8 @@ import type { CreateTokenRequest } from '../proto/gen/ferry/v1/CreateTokenReques
 import type { CreateTokenResponse__Output } from '../proto/gen/ferry/v1/CreateTokenResponse.js';
 import type { ListTokensResponse__Output } from '../proto/gen/ferry/v1/ListTokensResponse.js';
 import type { RevokeHostResponse__Output } from '../proto/gen/ferry/v1/RevokeHostResponse.js';
+import type { UpgradeHostsRequest } from '../proto/gen/ferry/v1/UpgradeHostsRequest.js';
+import type { UpgradeHostsResponse__Output } from '../proto/gen/ferry/v1/UpgradeHostsResponse.js';
 import type { RevokeTokenRequest } from '../proto/gen/ferry/v1/RevokeTokenRequest.js';
 import type { TokenInfo__Output } from '../proto/gen/ferry/v1/TokenInfo.js';
 import { isRefusal } from './exit-codes.js';
@@ -123,9 +125,9 @@ export class ControlApi {
     return new FerryError(errorCodeOfStatus(err.code), describeApiError(err.code, details, this.address, this.source, this.plaintext), { cause: err });
   }
 
-  private unary<Req, Res>(method: Unary<Req, Res>, req: Req): Promise<Res> {
+  private unary<Req, Res>(method: Unary<Req, Res>, req: Req, deadlineMs = this.deadlineMs): Promise<Res> {
     return new Promise((resolve, reject) => {
-      const opts: grpc.CallOptions = { deadline: Date.now() + this.deadlineMs };
+      const opts: grpc.CallOptions = { deadline: Date.now() + deadlineMs };
       method.call(this.client, req, new grpc.Metadata(), opts, (err, res) => {
         if (err || res === undefined) reject(this.toFerryError(err ?? new Error('empty response')));
         else resolve(this.terminal ? escapeDeep(res) : res);
@@ -155,6 +157,10 @@ export class ControlApi {
   }
   revokeHost(id: string) {
     return this.unary<GetHostRequest, RevokeHostResponse__Output>(this.client.revokeHost, { id });
+  }
+  /** Waits for the whole rollout: the coordinator ends it (each host has its own timeout), so the call's deadline is a day. */
+  upgradeHosts(req: UpgradeHostsRequest) {
+    return this.unary<UpgradeHostsRequest, UpgradeHostsResponse__Output>(this.client.upgradeHosts, req, 24 * 3600_000);
   }
   revokeToken(id: string) {
     return this.unary<RevokeTokenRequest, TokenInfo__Output>(this.client.revokeToken, { id });

@@ -25,3 +25,10 @@ function readVersion(from: string): string {
     if (path.dirname(dir) === dir) throw new Error(`no package.json of ferry above ${from}`);
   }
 }
+
+/**
+ * What the agent binary carries before its version, in a comment at the top of its bundle
+ * (`ferry-agent-version:0.1.0;`): the coordinator reads the version of the binary it serves from
+ * the file (coordinator/agent-downloads/releases.ts) without running it, for any architecture.
+ */
+export const AGENT_VERSION_MARK = 'ferry-agent-version:';

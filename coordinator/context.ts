@@ -6,6 +6,7 @@ import type { CoordinatorMetrics } from './metrics.js';
 import type { RevisionStore } from './revisions/revision-store.js';
 import type { Store } from './store/store.js';
 import type { TlsFiles } from './security/pki.js';
+import type { AgentReleases } from './agent-downloads/releases.js';
 
 export interface Clock {
   now(): number;
@@ -68,6 +69,16 @@ export interface Context {
   metrics: CoordinatorMetrics;
   /** The CA and server certificate (TLS); absent with --insecure. */
   tls?: TlsFiles;
+  /** The agent binaries served from DATA/agent/ (what `ferry hosts upgrade` installs); absent in unit tests. */
+  agentReleases?: AgentReleases;
+  /** Agent upgrades waiting for their host to reconnect or answer (services/agent-upgrade.ts). */
+  upgrades?: UpgradeWaiters;
+}
+
+/** What the agent stream tells the upgrade rollout: a host registered, or answered an UpgradeCommand. */
+export interface UpgradeWaiters {
+  registered(hostId: string, agentVersion: string): void;
+  answered(hostId: string, status: { upgradeId: string; status: string; message: string }): void;
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();

@@ -32,6 +32,8 @@ import { listenShared } from './net/listener.js';
 import { secureDataDir } from './security/data-dir.js';
 import { describeServerCert, keepServerCertificateFresh } from './security/server-cert.js';
 import { revisionDownloads } from './revisions/http-download.js';
+import { AgentReleases } from './agent-downloads/releases.js';
+import { UpgradeListeners } from './services/agent-upgrade.js';
 import { agentDownloads } from './agent-downloads/http-agent.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
 
@@ -158,6 +160,8 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     alarmStates: new Map(),
     metrics: new CoordinatorMetrics(metricsSource(() => ctx)),
     ...(transport.kind === 'tls' && { tls: transport.files }),
+    agentReleases: new AgentReleases(path.join(config.dataDir, 'agent')),
+    upgrades: new UpgradeListeners(),
   };
   scheduler = new Scheduler(ctx);
   const perAddress = new AddressCounter(config.refusedCallLimit);

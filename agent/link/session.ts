@@ -7,6 +7,7 @@ import type { CoordinatorMessage__Output as CoordinatorMessage } from '../../pro
 import type { DeployCommand__Output as DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
 import type { Register } from '../../proto/gen/ferry/v1/Register.js';
 import type { SetAlarms__Output as SetAlarms } from '../../proto/gen/ferry/v1/SetAlarms.js';
+import type { UpgradeCommand__Output as UpgradeCommand } from '../../proto/gen/ferry/v1/UpgradeCommand.js';
 import { describeError } from '../../common/errors.js';
 import type { Clock } from '../lifecycle/types.js';
 import type { Logger } from '../log.js';
@@ -21,6 +22,8 @@ export interface SessionHandlers {
   ack(deploymentId: string): void;
   /** The whole current list of health alarms for this host. */
   setAlarms(message: SetAlarms): void;
+  /** Replace this agent's binary (`ferry hosts upgrade`); absent: ignored. */
+  upgrade?(command: UpgradeCommand): void;
 }
 
 export interface SessionOptions {
@@ -207,6 +210,7 @@ export class Session {
     else if (m.msg === 'cancel' && m.cancel) this.guard('cancel', () => h.cancel(m.cancel!));
     else if (m.msg === 'ack' && m.ack) this.guard('ack', () => h.ack(m.ack!.deploymentId));
     else if (m.msg === 'setAlarms' && m.setAlarms) this.guard('set_alarms', () => h.setAlarms(m.setAlarms!));
+    else if (m.msg === 'upgrade' && m.upgrade && h.upgrade) this.guard('upgrade', () => h.upgrade!(m.upgrade!));
     else this.log.debug('ignored a coordinator message', { kind: m.msg ?? 'unknown' });
   }
 

@@ -63,6 +63,21 @@ export class DeploymentWorker {
 
   constructor(private readonly deps: WorkerDeps) {}
 
+  /** What an agent upgrade must wait for: a deployment running, queued or being accepted; undefined when idle. */
+  busyWith(): string | undefined {
+    if (this.running) return `deployment ${this.running.command.deploymentId} is running`;
+    const waiting = Math.max(this.queue.length, this.known.size);
+    return waiting > 0 ? `${waiting} deployment(s) waiting to run` : undefined;
+  }
+
+  /**
+   * Takes no more commands from now on (the agent is about to exit for an upgrade): later ones are
+   * ignored, and the coordinator sends them again when the new agent registers.
+   */
+  stopTaking(): void {
+    this.stopped = true;
+  }
+
   runningDeploymentId(): string {
     return this.running?.command.deploymentId ?? '';
   }

@@ -26,6 +26,8 @@ import { FERRY_VERSION } from '../../common/version.js';
 import { resolveHostId } from './host-id.js';
 import { channelCredentials, identityFiles, loadAgentIdentity } from '../link/identity.js';
 import { recoverAtStart } from './recover.js';
+import { isSea } from 'node:sea';
+import { SelfUpgrade, upgradeAtStart } from '../upgrade/self-upgrade.js';
 
 /**
  * `ferry-agent start`: wires the link (session, worker, outbox, revision cache) to the lifecycle
@@ -54,7 +56,7 @@ export async function runDaemon(cfg: StartConfig, env: AgentEnvironment): Promis
   process.on('SIGINT', onSignal);
   try {
     log.info('ferry-agent starting', { version: FERRY_VERSION, root_dir: layout.root, coordinator: cfg.coordinator, pid: process.pid });
-    return await serve(cfg, env, hostId, base, stop.signal);
+    return await serve(cfg, env, hostId, base, stop.signal, () => stop.abort());
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -62,7 +64,7 @@ export async function runDaemon(cfg: StartConfig, env: AgentEnvironment): Promis
   }
 }
 
-async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, base: Logger, stopSignal: AbortSignal): Promise<number> {
+async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, base: Logger, stopSignal: AbortSignal, requestStop: () => void): Promise<number> {
   const layout = layoutFor(cfg.rootDir);
   const log = base.child({ component: 'daemon' });
   const stateDir = path.join(layout.root, 'agent-state');
@@ -77,6 +79,8 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     throw err;
   }
   const facts = await factsReady;
+  const upgradeLog = base.child({ component: 'upgrade' });
+  const confirmUpgrade = await upgradeAtStart(layout.root, upgradeLog);
   // The gauges read the session and the monitor at scrape time (both are created below).
   let session: Session | undefined;
   let monitor: HealthMonitor | undefined;
@@ -153,6 +157,12 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     for (const r of results) session?.send({ result: r }, { queue: false });
     if (results.length > 0) log.info('sent unacknowledged results', { count: results.length });
   };
+  const selfUpgrade = new SelfUpgrade({
+    root: layout.root, coordinator: cfg.coordinator, identity: () => identity, exe: process.execPath, isBinary: isSea(),
+    ...(env.supervisor && { supervisor: env.supervisor }),
+    busyWith: () => worker.busyWith(), stopTaking: () => worker.stopTaking(),
+    send: m => void session?.send({ upgrade: m }, { queue: false }), exit: requestStop, log: upgradeLog,
+  });
   session = new Session({
     address: cfg.coordinator,
     ...(credentials && { credentials: currentCredentials }),
@@ -164,7 +174,11 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     runningDeploymentId: () => worker.runningDeploymentId(),
     alarmStates: () => monitor.states().map(stateToWire),
     handlers: {
-      registered: () => track(resendOutbox(), 're-sending the outbox'),
+      registered: () => {
+        confirmUpgrade?.();
+        track(resendOutbox(), 're-sending the outbox');
+      },
+      upgrade: c => selfUpgrade.handle(c),
       deploy: c => track(worker.accept(c), 'accepting a deploy command'),
       cancel: c => worker.cancel(c.deploymentId, c.reason),
       setAlarms: m => {

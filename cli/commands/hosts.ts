@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { FerryError } from '../../common/errors.js';
-import { grpcCodeOf } from '../exit-codes.js';
+import { EXIT, grpcCodeOf } from '../exit-codes.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
 import { parseDuration, parsePositiveInt, requireText } from '../args.js';
 import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table } from '../format.js';
@@ -36,9 +36,15 @@ export function hostRevisions(h: HostInfo__Output): string {
   return h.revisions.map(r => `${r.application}/${r.groupName}:${shortDigest(r.revision)}`).join(', ');
 }
 
+/** The agent's version, and the one the coordinator serves when it differs: `0.1.0 (out of date: 0.2.0)`. */
+export function agentVersionText(h: HostInfo__Output, c: Paint): string {
+  if (!h.agentOutOfDate) return orNone(h.agentVersion);
+  return `${orNone(h.agentVersion)} ${c(COLORS.yellow, `(out of date: ${h.latestAgentVersion})`)}`;
+}
+
 export function hostsTable(hosts: readonly HostInfo__Output[], now: number, c: Paint): string[] {
   const rows = hosts.map(h => [
-    h.id, h.hostname, formatTags(h.tags), orNone(h.zone), hostState(h, now, c), orNone(h.agentVersion), hostRevisions(h),
+    h.id, h.hostname, formatTags(h.tags), orNone(h.zone), hostState(h, now, c), agentVersionText(h, c), hostRevisions(h),
   ]);
   return table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'STATE', 'AGENT', 'REVISIONS'], rows);
 }
@@ -53,7 +59,7 @@ export function hostLines(h: HostInfo__Output, now: number, c: Paint): string[] 
     ['State', hostState(h, now, c)],
     ['Last seen', `${formatTime(h.lastSeenAt)} (${formatAgo(h.lastSeenAt, now)})`],
     ['Registered', formatTime(h.registeredAt)],
-    ['Agent', orNone(h.agentVersion)],
+    ['Agent', agentVersionText(h, c)],
     ['OS', orNone(f?.os)],
     ['Kernel', orNone(f?.kernel)],
     ['Arch', orNone(f?.arch)],
@@ -101,6 +107,44 @@ export function registerHostsCommands(program: Command, r: Runner): void {
       s.out.line(`Deployments (newest first, at most ${limit}; more with ferry deploy list --host ${h.id} --limit N):`);
       if (history.length === 0) s.out.line('  none has targeted this host yet');
       else s.out.lines(hostHistoryTable(res.deployments, res.hostResults, s.out.c, '  '));
+    },
+  );
+
+  r.action(
+    r.leaf(hosts, 'upgrade', 'roll the agent binary the coordinator serves (DATA/agent/) over hosts, a batch at a time: each agent waits for its deployments, verifies the download and replaces itself; a host that fails (or does not reconnect, and is rolled back) stops the rollout', [
+      'ferry hosts upgrade --all',
+      'ferry hosts upgrade --group web --batch 5',
+      'ferry hosts upgrade --host web-1 --timeout 10m --json',
+    ])
+      .option('--all', 'every registered host')
+      .option('--group <name>', 'the hosts of this deployment group')
+      .option('--app <name>', 'with --group: the application, when several have a group of that name')
+      .option('--host <id>', 'one host, by id or hostname')
+      .option('--batch <n>', 'hosts upgraded at the same time', '1')
+      .option('--timeout <duration>', 'how long one host may take: waiting for its deployment, the swap, reconnecting', '5m'),
+    async (s, _args, opts) => {
+      const chosen = ['all', 'group', 'host'].filter(k => opts[k] !== undefined && opts[k] !== false);
+      if (chosen.length !== 1) {
+        throw new FerryError('INVALID_ARGUMENT', chosen.length === 0 ? 'give one of --all, --group G or --host H' : `give only one of --all, --group, --host (got ${chosen.map(k => `--${k}`).join(', ')})`);
+      }
+      if (opts.app !== undefined && opts.group === undefined) throw new FerryError('INVALID_ARGUMENT', '--app: only with --group');
+      const batch = parsePositiveInt(String(opts.batch), '--batch');
+      const timeoutMs = parseDuration(String(opts.timeout), '--timeout');
+      if (timeoutMs < 10_000) throw new FerryError('INVALID_ARGUMENT', `--timeout: ${String(opts.timeout)} is under 10s, too short for an agent to restart`);
+      const res = await s.api().upgradeHosts({
+        all: opts.all === true, group: opts.group === undefined ? '' : requireText(String(opts.group), '--group'),
+        application: opts.app === undefined ? '' : requireText(String(opts.app), '--app'),
+        host: opts.host === undefined ? '' : requireText(String(opts.host), '--host'), batch, timeoutMs,
+      });
+      if (s.out.json) s.out.document(res);
+      else {
+        const paint = (st: string) => st === 'Upgraded' || st === 'UpToDate' ? s.out.c(COLORS.green, st) : st === 'Failed' ? s.out.c(COLORS.red, st) : s.out.c(COLORS.yellow, st);
+        s.out.lines(table(['HOST', 'HOSTNAME', 'BATCH', 'FROM', 'TO', 'STATUS', 'MESSAGE'], res.hosts.map(h => [
+          h.hostId, h.hostname, h.batch > 0 ? String(h.batch) : NONE, orNone(h.fromVersion), orNone(h.toVersion), paint(h.status), orNone(h.message),
+        ])));
+        s.out.line(res.status === 'Succeeded' ? 'agent upgrade succeeded' : 'agent upgrade failed: the hosts after the failure were not touched (see MESSAGE)');
+      }
+      return res.status === 'Succeeded' ? EXIT.ok : EXIT.failed;
     },
   );
 

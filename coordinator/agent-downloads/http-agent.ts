@@ -33,7 +33,7 @@ function send(res: http.ServerResponse, status: number, body: string, type = 'te
 /** SHA-256 of each served file, recomputed only when its size or time changes. */
 const digests = new Map<string, { key: string; sha256: string }>();
 
-async function servedFiles(dir: string): Promise<ServedFile[]> {
+export async function servedFiles(dir: string): Promise<ServedFile[]> {
   const names = (await fs.readdir(dir).catch(() => [] as string[])).filter(n => NAME.test(n) && !n.endsWith('.sha256') && !n.endsWith('.key')).sort();
   const out: ServedFile[] = [];
   for (const name of names) {

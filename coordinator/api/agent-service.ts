@@ -73,6 +73,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
           },
         });
         call.write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs } });
+        ctx.upgrades?.registered(r.hostId, r.agentVersion);
         sendAlarms(ctx, r.hostId);
         reconcileRegisteredHost(ctx, r.hostId, r.runningDeploymentId || undefined);
         return;
@@ -85,6 +86,10 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
       if (msg.heartbeat) heartbeat(ctx, session.hostId, msg.heartbeat.alarms);
       else if (msg.event) eventUpdate(ctx, session.hostId, msg.event);
       else if (msg.logs) logBatch(ctx, session.hostId, msg.logs);
+      else if (msg.upgrade) {
+        ctx.log.info('agent upgrade answer', { component: 'agent-upgrade', host_id: session.hostId, status: msg.upgrade.status, reason: msg.upgrade.message });
+        ctx.upgrades?.answered(session.hostId, msg.upgrade);
+      }
       else if (msg.result && hostResult(ctx, session.hostId, msg.result)) {
         call.write({ ack: { deploymentId: msg.result.deploymentId } });
       }

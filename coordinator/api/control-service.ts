@@ -1,5 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
-import { FerryError } from '../../common/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
+import { upgradeHosts } from '../services/agent-upgrade.js';
 import { type Context, iso } from '../context.js';
 import type { Caller } from '../security/auth.js';
 import { SETTLED_HOST_STATUSES } from '../domain/status.js';
@@ -53,7 +54,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
-    return hostToProto(h, revisions, hostStateOf(ctx, h));
+    return hostToProto(h, revisions, hostStateOf(ctx, h), ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version);
+  };
+  const refreshReleases = async () => {
+    await ctx.agentReleases?.refresh().catch(err => ctx.log.warn('cannot read the agent binaries served', { component: 'agent-downloads', reason: describeError(err) }));
   };
 
   return {
@@ -118,8 +122,18 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     RedeployDeployment: unary(req => detailToProto(getDeploymentView(ctx, redeploy(ctx, req.id).id))),
     WatchDeployment: call => watchDeployment(ctx, call),
     StreamLogs: call => streamLogs(ctx, call),
-    ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),
-    GetHost: unary(req => hostView(req.id)),
+    ListHosts: unary(async () => {
+      await refreshReleases();
+      return { hosts: ctx.store.listHosts().map(h => hostView(h.id)) };
+    }),
+    GetHost: unary(async req => {
+      await refreshReleases();
+      return hostView(req.id);
+    }),
+    UpgradeHosts: unaryAs(async (req, caller) => upgradeHosts(ctx, {
+      ...(req.all && { all: true }), ...(req.group && { group: req.group }), ...(req.application && { application: req.application }),
+      ...(req.host && { host: req.host }), batch: req.batch || 1, timeoutMs: req.timeoutMs || 300_000, by: actorOf(ctx, caller),
+    })),
     ...eventHandlers(ctx, groupView),
     ...auditHandlers(ctx),
     ...planHandlers(ctx),

@@ -105,9 +105,9 @@ export function hostDeploymentToProto(h: HostDeployment, hostname: string): PHos
   };
 }
 
-export function hostToProto(h: Host, revisions: PHost['revisions'], state: string): PHost {
+export function hostToProto(h: Host, revisions: PHost['revisions'], state: string, latestAgentVersion = ''): PHost {
   return {
-    state,
+    state, latestAgentVersion, agentOutOfDate: latestAgentVersion !== '' && h.agentVersion !== latestAgentVersion,
     id: h.id, hostname: h.hostname, tags: h.tags, zone: h.zone ?? '', agentVersion: h.agentVersion, connected: h.connected,
     lastSeenAt: h.lastSeenAt, registeredAt: h.registeredAt,
     facts: {

@@ -62,10 +62,13 @@ export async function buildAgentBinary(repo: string, say: (line: string) => void
   const sea = await buildSea({ code: bundle.code, nodeBinary: process.execPath, cacheDir: path.join(out, 'cache'), say });
   await pruneCache(path.join(out, 'cache'), sea.key);
   const file = path.join(out, `ferry-agent-linux-${arch}`);
-  await fs.rm(file, { force: true });
-  await fs.link(sea.file, file);
-  const sha256 = await sha256File(file);
-  await fs.writeFile(`${file}.sha256`, `${sha256}  ${path.basename(file)}\n`);
-  const size = (await fs.stat(file)).size;
+  // Linked and written beside, then renamed over: builds running at once (test files) never see the file missing.
+  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
+  await fs.link(sea.file, tmp);
+  await fs.rename(tmp, file);
+  const sha256 = await sha256File(sea.file);
+  await fs.writeFile(`${tmp}.sha256`, `${sha256}  ${path.basename(file)}\n`);
+  await fs.rename(`${tmp}.sha256`, `${file}.sha256`);
+  const size = (await fs.stat(sea.file)).size;
   return { file, arch, version, sha256, size, cached: sea.cached, modules: Object.keys(bundle.metafile.inputs).length, bundleBytes: Buffer.byteLength(bundle.code) };
 }

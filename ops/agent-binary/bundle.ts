@@ -2,6 +2,7 @@ import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { PROTO_FILES, PROTO_OPTIONS, protoDir } from '../../proto/load.js';
+import { AGENT_VERSION_MARK } from '../../common/version.js';
 
 /**
  * The agent's code in one CommonJS file (esbuild), ready to be the main script of a Node single
@@ -18,7 +19,12 @@ export interface AgentBundle {
 }
 
 /** The one place import.meta.url is given a value in the binary: the executable itself. */
-const BANNER = "const __ferry_binary_url = require('node:url').pathToFileURL(process.execPath).href;";
+const BANNER_URL = "const __ferry_binary_url = require('node:url').pathToFileURL(process.execPath).href;";
+
+/** The bundle's first lines: its version where the coordinator finds it in the binary (AGENT_VERSION_MARK), then the url shim. */
+export function banner(version: string): string {
+  return `/* ${AGENT_VERSION_MARK}${version}; */\n${BANNER_URL}`;
+}
 
 /** The .proto files parsed as proto/load.ts would, as protobuf.js JSON (the same protobufjs copy proto-loader uses). */
 export function protoJson(): Record<string, unknown> {
@@ -43,7 +49,7 @@ export async function bundleAgent(repo: string, version: string, entry = 'ops/fe
     minifySyntax: true,
     legalComments: 'inline',
     logLevel: 'silent',
-    banner: { js: BANNER },
+    banner: { js: banner(version) },
     define: {
       'import.meta.url': '__ferry_binary_url',
       FERRY_BUNDLED_VERSION: JSON.stringify(version),
@@ -57,7 +63,7 @@ export async function bundleAgent(repo: string, version: string, entry = 'ops/fe
   return { code: result.outputFiles![0]!.text, metafile: result.metafile! };
 }
 
-const BUILTINS = new Set([...builtinModules, ...builtinModules.map(m => `node:${m}`)]);
+const BUILTINS = new Set([...builtinModules, ...builtinModules.map(m => `node:${m}`), 'node:sea']);
 
 /**
  * Requires the bundle leaves in place that never run on Linux: systeminformation asks for these

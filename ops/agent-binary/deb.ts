@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ARCHES, BINARY_PATH, CONFIG_PATH, DEB_DEPENDS, DESCRIPTION, LONG_DESCRIPTION, UNIT_PATHS, debScript, packageConfig, packageUnit } from './package.js';
 
@@ -42,7 +42,8 @@ export async function stageFiles(stage: string, binary: string, unitPath: string
   };
   const bin = path.join(stage, BINARY_PATH);
   await fs.mkdir(path.dirname(bin), { recursive: true });
-  await fs.link(binary, bin).catch(() => fs.copyFile(binary, bin));
+  // A copy, not a hard link: tar fails ("file changed as we read it") when another link to the inode is made or removed meanwhile.
+  await fs.copyFile(binary, bin, fsConstants.COPYFILE_FICLONE);
   await fs.chmod(bin, 0o755);
   await put(unitPath, packageUnit(), 0o644);
   await put(CONFIG_PATH, packageConfig(), 0o600);

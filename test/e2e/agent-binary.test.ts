@@ -9,8 +9,7 @@ import { buildRpm } from '../../ops/agent-binary/rpm.js';
 import { NO_NODE_ENV, agentBinary, agentPackages } from '../helpers/agent-binary.js';
 import { overlayRoot } from '../helpers/overlay-root.js';
 import { writeBundle, pack } from '../helpers/bundle.js';
-import { ferry, startAgent, startCoordinator, waitFor, waitForHosts } from '../helpers/fleet.js';
-import { asCaller, readTrust } from '../helpers/trust.js';
+import { ferry, startAgent, startCoordinator, waitForHosts } from '../helpers/fleet.js';
 import { isRoot, tempDir } from '../helpers/temp.js';
 
 /**
@@ -158,42 +157,4 @@ for (const f of formats) {
   });
 }
 
-t.test('the one-line install from the coordinator enrolls a fresh root, whose agent then connects with mutual TLS (root)', { skip: !isRoot && 'needs root (unshare, mount, chroot)' }, async t => {
-  const bin = await agentBinary();
-  const packages = await agentPackages(bin);
-  const dir = await tempDir(t, 'ferry-agent-oneline-');
-  const data = path.join(dir, 'data');
-  const coordinator = await startCoordinator(t, data, [], '127.0.0.1:0', { tls: true });
-  const trust = await readTrust(data);
-  await fs.mkdir(path.join(data, 'agent'));
-  for (const f of [bin.file, packages.deb]) await fs.link(f, path.join(data, 'agent', path.basename(f)));
-  const as = asCaller(coordinator.address, { FERRY_CA: trust.caFile });
-  // The line `ferry token create --role agent` prints, as an operator pastes it (root already: no sudo here).
-  const minted = await as(trust.admin, ['token', 'create', '--role', 'agent', '--uses', '1']);
-  t.equal(minted.code, 0, minted.code === 0 ? 'ferry token create --role agent' : minted.stderr);
-  const line = /^ {2}(curl .*)$/m.exec(minted.stderr)?.[1] ?? '';
-  t.equal(line, `curl -fsSL --cacert ${trust.caFile} https://${coordinator.address}/v1/agent/install.sh | sudo sh -s -- --token ${minted.stdout.trim()}`, 'token create prints the one line to paste');
-
-  const root = overlayRoot(path.join(dir, 'root'));
-  const r = await root.run(`${line.replace('| sudo sh', '| sh')} --tag role=web --zone z1\ncat /etc/ferry/agent.yaml`);
-  t.equal(r.code, 0, r.code === 0 ? 'curl … | sh -s -- --token … --tag role=web exits 0' : r.out);
-  t.match(r.out, /downloading ferry-agent_[^ ]+_amd64\.deb/, 'dpkg is there, so the .deb is chosen');
-  t.match(r.out, /done; systemd is not running here: run \/usr\/bin\/ferry-agent start --config \/etc\/ferry\/agent.yaml/);
-  t.match(r.out, new RegExp(`^coordinator: ${coordinator.address.replace(/\./g, '\\.')}$`, 'm'), 'agent.yaml names the coordinator as the host reached it');
-  t.match(r.out, /^tags:\n {2}"role": "web"$/m);
-
-  const agent = root.start('exec /usr/bin/ferry-agent start --config /etc/ferry/agent.yaml');
-  let out = '';
-  agent.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  agent.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  t.teardown(() => void agent.kill('SIGKILL'));
-  const host = await waitFor('the installed agent to connect', async () => {
-    const hosts = (await as(trust.admin, ['hosts', 'list', '--json'])).json?.hosts ?? [];
-    return hosts.find((h: any) => h.connected && h.tags?.role === 'web');
-  }, 60_000).catch(err => {
-    throw new Error(`${String(err)}\nagent:\n${out}`);
-  });
-  t.equal(host.agentVersion, bin.version, 'the installed binary is the one that connected');
-  t.match(out, /connected to the coordinator/);
-  t.notMatch(out, /plaintext/, 'with mutual TLS (it enrolled)');
-});
+// The one-line install from the coordinator, in a fresh network and mount namespace without Node.js, and the upgrade: agent-upgrade.test.ts.
