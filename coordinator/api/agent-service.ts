@@ -13,6 +13,7 @@ import type { RevisionChunk } from '../../proto/gen/ferry/v1/RevisionChunk.js';
 import { failStream, toServiceError } from './errors.js';
 import { HOST_ID, enroll, renewCertificate } from '../services/enroll.js';
 import { callerOf } from '../security/auth.js';
+import { authorizeRevisionDownload } from '../security/revision-access.js';
 
 
 /** AgentService: the agents' Connect streams and revision downloads. */
@@ -110,6 +111,8 @@ async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<Fetch
   try {
     const { digest } = call.request;
     const offset = Number(call.request.offset) || 0;
+    const caller = callerOf(call.metadata);
+    if (caller.role === 'agent') authorizeRevisionDownload(ctx.store, caller.id.replace(/^host:/, ''), digest);
     if (!ctx.store.findRevisionByDigest(digest)) throw new FerryError('NOT_FOUND', `revision ${digest} is not known to the coordinator`);
     const total = await ctx.revisions.size(digest);
     if (offset > total) throw new FerryError('INVALID_ARGUMENT', `offset ${offset} is past the end of revision ${digest} (${total} bytes)`);

@@ -373,6 +373,10 @@ export class SqliteStore implements Store {
     return this.st.hostDeploymentsOnHost.all({ host_id: hostId, statuses: filter }).map(rows.toHostDeployment);
   }
 
+  isRevisionTarget(hostId: string, digest: string): boolean {
+    return this.st.isRevisionTarget.get(hostId, digest) !== undefined;
+  }
+
   transitionHostDeployment(
     deploymentId: string, hostId: string, to: HostDeploymentStatus, patch: HostDeploymentPatch = {},
   ): boolean {

@@ -132,6 +132,11 @@ export interface Store extends EventLogStore {
   getHostDeployment(deploymentId: string, hostId: string): HostDeployment | undefined;
   /** Host deployments on one host, optionally only in these statuses. */
   hostDeploymentsOnHost(hostId: string, statuses?: readonly HostDeploymentStatus[]): HostDeployment[];
+  /**
+   * True when the host is a target (a host deployment, in any status) of some deployment of this
+   * revision, catch-up ones included: the only hosts that may download it (docs/security.md).
+   */
+  isRevisionTarget(hostId: string, digest: string): boolean;
   /** CAS against HOST_DEPLOYMENT_TRANSITIONS. */
   transitionHostDeployment(deploymentId: string, hostId: string, to: HostDeploymentStatus, patch?: HostDeploymentPatch): boolean;
   /** Updates non-status fields (e.g. the current event) of a host deployment. */
