@@ -174,7 +174,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
   // FetchRevision sends chunks read straight into their wire encoding (revisions/chunk-frames.ts).
-  server.addService(withEncodedChunks(proto.ferry.v1.AgentService.service), agentService(ctx));
+  server.addService(withEncodedChunks(proto.ferry.v1.AgentService.service), agentService(ctx, audit));
   // One port for both protocols (net/listener.ts): TLS is terminated there, so grpc-js gets
   // plaintext-credential connections that are TLS sockets underneath (it still sees client certificates).
   const grpcConnections = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());

@@ -34,6 +34,7 @@ import { serveStream } from './stream.js';
 import { createFromPlan, planHandlers } from './plan-handlers.js';
 import { deploymentOptionsFromProto } from './deployment-options.js';
 import { revokeHost } from '../services/enroll.js';
+import { hostTagsView, setHostTags } from '../services/host-tags.js';
 import { tokenHandlers } from './token-handlers.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
@@ -53,12 +54,17 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
-    return hostToProto(h, revisions, hostStateOf(ctx, h));
+    return { ...hostToProto(h, revisions, hostStateOf(ctx, h)), ...hostTagsView(ctx, h) };
   };
 
   return {
     ...tokenHandlers(ctx),
     RevokeHost: unaryAs((req, caller) => ({ hostId: req.id, revoked: revokeHost(ctx, req.id, caller.id) })),
+    SetHostTags: unaryAs((req, caller) => {
+      setHostTags(ctx, req.id, req.tags, caller.id);
+      // A host enrolled but never registered has no view yet: its grant is all there is.
+      return ctx.store.getHost(req.id) ? hostView(req.id) : { id: req.id, ...hostTagsView(ctx, { id: req.id }) };
+    }),
     CreateApplication: unary(req => createApplication(ctx, req.name)),
     ListApplications: unary(() => ({ applications: ctx.store.listApplications() })),
     CreateDeploymentConfig: unary(req =>

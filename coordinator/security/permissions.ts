@@ -47,6 +47,7 @@ export const REQUIRED_ROLE = {
   ListTokens: 'admin',
   RevokeToken: 'admin',
   RevokeHost: 'admin',
+  SetHostTags: 'admin',
   StreamAudit: 'admin',
 } as const satisfies Record<string, OperatorRole>;
 

@@ -169,7 +169,7 @@ t.test('the one-line install from the coordinator enrolls a fresh root, whose ag
   for (const f of [bin.file, packages.deb]) await fs.link(f, path.join(data, 'agent', path.basename(f)));
   const as = asCaller(coordinator.address, { FERRY_CA: trust.caFile });
   // The line `ferry token create --role agent` prints, as an operator pastes it (root already: no sudo here).
-  const minted = await as(trust.admin, ['token', 'create', '--role', 'agent', '--uses', '1']);
+  const minted = await as(trust.admin, ['token', 'create', '--role', 'agent', '--uses', '1', '--tag', 'role=web']);
   t.equal(minted.code, 0, minted.code === 0 ? 'ferry token create --role agent' : minted.stderr);
   const line = /^ {2}(curl .*)$/m.exec(minted.stderr)?.[1] ?? '';
   t.equal(line, `curl -fsSL --cacert ${trust.caFile} https://${coordinator.address}/v1/agent/install.sh | sudo sh -s -- --token ${minted.stdout.trim()}`, 'token create prints the one line to paste');

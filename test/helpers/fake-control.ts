@@ -70,7 +70,7 @@ export function detail(d: Partial<Deployment__Output> = {}, hosts: HostDeploymen
 export function hostInfo(o: Partial<HostInfo__Output> = {}): HostInfo__Output {
   return {
     id: 'h-1', hostname: 'web-1', tags: { role: 'web' }, zone: 'a', agentVersion: '0.1.0', connected: true,
-    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], state: 'connected', ...o,
+    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], state: 'connected', grantedTags: {}, ignoredTags: {}, tagsGranted: false, ...o,
   };
 }
 
@@ -186,6 +186,7 @@ export class FakeControl {
       CreateToken: this.unary('CreateToken', req => ({ info: { id: 'abcdefghij12', role: req.role, createdAt: T0, usesLeft: req.uses || -1 }, token: `fy.abcdefghij12.${'s'.repeat(43)}` })),
       ListTokens: this.unary('ListTokens', () => ({ tokens: [] })),
       RevokeHost: this.unary('RevokeHost', req => ({ hostId: req.id, revoked: 1 })),
+      SetHostTags: this.unary('SetHostTags', req => hostInfo({ id: req.id, tags: req.tags, grantedTags: req.tags, tagsGranted: true })),
       RevokeToken: this.unary('RevokeToken', req => ({ id: req.id, role: 'viewer', revokedAt: T0 })),
       ListApplications: this.unary('ListApplications', () => ({ applications: [{ name: 'shop', createdAt: T0 }] })),
       CreateDeploymentConfig: this.unary('CreateDeploymentConfig', req => ({ ...req, builtIn: false, createdAt: T0 })),

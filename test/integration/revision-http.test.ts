@@ -258,7 +258,7 @@ t.test('TLS: an enrolled host downloads with its certificate; others are refused
   const pushed = await as(admin, ['revision', 'push', file, '--app', 'shop']);
   t.equal(pushed.code, 0, pushed.stderr);
   const root = path.join(dir, 'h1');
-  const enrolled = await enrollHost({ coordinator: c.address, token: await mintToken(t, as, admin, 'agent', ['--uses', '1']), fingerprint, rootDir: root, hostId: 'h1' });
+  const enrolled = await enrollHost({ coordinator: c.address, token: await mintToken(t, as, admin, 'agent', ['--uses', '1', '--tag', 'role=web']), fingerprint, rootDir: root, hostId: 'h1' });
   t.equal(enrolled.code, 0, enrolled.stderr);
   const identity = await loadAgentIdentity(root);
   t.ok(identity, 'h1 is enrolled');

@@ -28,9 +28,9 @@ async function download(tr: RevisionTransport, digest: string): Promise<Buffer |
 
 t.test('an enrolled host downloads only the revisions deployed to it, over HTTP and FetchRevision', async t => {
   const s = await tlsCoordinator(t);
-  const join = await mintToken(t, s.as, s.admin, 'agent', ['--uses', '3']);
   for (const [id, role] of [['web1', 'web'], ['db1', 'db']] as const) {
     const root = path.join(s.dir, id);
+    const join = await mintToken(t, s.as, s.admin, 'agent', ['--uses', '1', '--tag', `role=${role}`]);
     t.equal((await enrollHost({ coordinator: s.c.address, token: join, fingerprint: s.fingerprint, rootDir: root, hostId: id })).code, 0);
     await startAgent(t, { coordinator: s.c.address, rootDir: root, hostId: id, tags: { role } });
   }
