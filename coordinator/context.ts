@@ -6,6 +6,7 @@ import type { CoordinatorMetrics } from './metrics.js';
 import type { RevisionStore } from './revisions/revision-store.js';
 import type { Store } from './store/store.js';
 import type { TlsFiles } from './security/pki.js';
+import type { WebhookAllow } from './notify/destination.js';
 
 export interface Clock {
   now(): number;
@@ -68,6 +69,8 @@ export interface Context {
   metrics: CoordinatorMetrics;
   /** The CA and server certificate (TLS); absent with --insecure. */
   tls?: TlsFiles;
+  /** Non-public webhook destinations the configuration allows (notify/destination.ts); absent: none. */
+  webhookAllow?: WebhookAllow;
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();

@@ -17,6 +17,7 @@ import { metricsSource } from './metrics-source.js';
 import { type MetricsServer, startMetricsServer } from '../common/metrics-http.js';
 import { RevisionStore } from './revisions/revision-store.js';
 import { WebhookWorker } from './notify/webhook-worker.js';
+import { guardedFetch } from './notify/destination.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
 import { checkDatabaseFile, lockDataDir, openVerifiedStore } from './store/data-dir.js';
@@ -158,6 +159,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     alarmStates: new Map(),
     metrics: new CoordinatorMetrics(metricsSource(() => ctx)),
     ...(transport.kind === 'tls' && { tls: transport.files }),
+    webhookAllow: config.webhookAllow,
   };
   scheduler = new Scheduler(ctx);
   const perAddress = new AddressCounter(config.refusedCallLimit);
@@ -248,7 +250,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     })
     : undefined;
   scheduler.start();
-  const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook });
+  const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook, fetch: guardedFetch(config.webhookAllow) });
   webhooks.start();
   const auditRetention = new AuditRetention({ store, clock: ctx.clock, log, retentionMs: config.auditRetentionMs });
   auditRetention.start();

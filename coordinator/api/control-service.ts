@@ -27,7 +27,7 @@ import {
   configToProto, deploymentToProto, detailToProto, groupToProto, hostDeploymentToProto, hostToProto, revisionToProto, scheduleToProto, tagSetsFromProto,
   windowsFromProto,
 } from './convert.js';
-import { triggerToProto } from './events-convert.js';
+import { triggerToProto, triggersFor } from './events-convert.js';
 import { toServiceError, unary, unaryAs } from './errors.js';
 import { auditHandlers, eventHandlers } from './events-service.js';
 import { serveStream } from './stream.js';
@@ -80,10 +80,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       });
       return groupView(g.application, g.name);
     }),
-    ListDeploymentGroups: unary(req => ({
-      groups: ctx.store.listGroups(req.application || undefined).map(g => groupView(g.application, g.name)),
+    ListDeploymentGroups: unaryAs((req, caller) => ({
+      groups: ctx.store.listGroups(req.application || undefined).map(g => triggersFor(caller, groupView(g.application, g.name))),
     })),
-    GetDeploymentGroup: unary(req => groupView(req.application, req.name)),
+    GetDeploymentGroup: unaryAs((req, caller) => triggersFor(caller, groupView(req.application, req.name))),
     UpdateDeploymentGroup: unary(req => {
       if (req.setAutoRollback) setGroupAutoRollback(ctx, req.application, req.name, parseAutoRollback(req.autoRollback));
       if (req.setAlarms) setGroupAlarms(ctx, req.application, req.name, req.alarms);
