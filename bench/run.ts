@@ -13,7 +13,7 @@ import { fallbackTransport, grpcRevisionTransport, agentClient } from '../agent/
 import { httpRevisionTransport } from '../agent/link/http-transport.js';
 import { loadAgentIdentity } from '../agent/link/identity.js';
 import { asCaller, enrollHost, mintToken, readTrust } from '../test/helpers/trust.js';
-import { startCoordinator } from '../test/helpers/fleet.js';
+import { startAgent, startCoordinator, waitFor } from '../test/helpers/fleet.js';
 import { RevisionCache } from '../agent/link/revision-cache.js';
 import { agentBinaryBench } from './agent-binary.js';
 import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv, withCoordinatorOutput } from './lib.js';
@@ -162,8 +162,15 @@ async function transfer(opts: BenchOptions): Promise<void> {
     const pushed = await as(trust.admin, ['revision', 'push', tlsCopy, '--app', 'bench']);
     must.equal(pushed.code, 0, `revision push over TLS: ${pushed.stderr}`);
     const hostRoot = path.join(env.dir, 'tls-host');
-    const enrolled = await enrollHost({ coordinator: secure.address, token: await mintToken(must, as, trust.admin, 'agent'), fingerprint: trust.fingerprint, rootDir: hostRoot, hostId: 'bench' });
+    const enrolled = await enrollHost({ coordinator: secure.address, token: await mintToken(must, as, trust.admin, 'agent', ['--tag', 'role=bench']), fingerprint: trust.fingerprint, rootDir: hostRoot, hostId: 'bench' });
     must.equal(enrolled.code, 0, `enroll: ${enrolled.stderr}`);
+    // A host downloads only the revisions deployed to it (docs/security.md, "Downloads"): its agent
+    // registers, the revision is deployed to it once (its outcome does not matter), then it is stopped.
+    const benchAgent = await startAgent(env.cleanup, { coordinator: secure.address, rootDir: hostRoot, hostId: 'bench', tags: { role: 'bench' } });
+    await waitFor('the TLS bench host to connect', async () => (await as(trust.admin, ['hosts', 'list', '--json'])).json?.hosts?.some((h: { id: string; connected: boolean }) => h.id === 'bench' && h.connected), 60_000);
+    must.equal((await as(trust.admin, ['group', 'create', '--app', 'bench', '--name', 'bench', '--tag-set', 'role=bench'])).code, 0, 'group create over TLS');
+    await as(trust.admin, ['deploy', 'create', '--app', 'bench', '--group', 'bench', '--revision', digest, '--wait']);
+    await benchAgent.kill();
     const identity = await loadAgentIdentity(hostRoot);
     const securePid = secure.child.pid!;
     const httpsStream = async () => {

@@ -18,6 +18,7 @@ import type { DeploymentGroup__Output } from '../proto/gen/ferry/v1/DeploymentGr
 import type { GetDeploymentGroupRequest } from '../proto/gen/ferry/v1/GetDeploymentGroupRequest.js';
 import type { GetDeploymentRequest } from '../proto/gen/ferry/v1/GetDeploymentRequest.js';
 import type { GetHostRequest } from '../proto/gen/ferry/v1/GetHostRequest.js';
+import type { SetHostTagsRequest } from '../proto/gen/ferry/v1/SetHostTagsRequest.js';
 import type { HostInfo__Output } from '../proto/gen/ferry/v1/HostInfo.js';
 import type { ListApplicationsResponse__Output } from '../proto/gen/ferry/v1/ListApplicationsResponse.js';
 import type { ListDeploymentConfigsResponse__Output } from '../proto/gen/ferry/v1/ListDeploymentConfigsResponse.js';
@@ -161,6 +162,10 @@ export class ControlApi {
   /** Waits for the whole rollout: the coordinator ends it (each host has its own timeout), so the call's deadline is a day. */
   upgradeHosts(req: UpgradeHostsRequest) {
     return this.unary<UpgradeHostsRequest, UpgradeHostsResponse__Output>(this.client.upgradeHosts, req, 24 * 3600_000);
+  }
+
+  setHostTags(req: SetHostTagsRequest) {
+    return this.unary<SetHostTagsRequest, HostInfo__Output>(this.client.setHostTags, req);
   }
   revokeToken(id: string) {
     return this.unary<RevokeTokenRequest, TokenInfo__Output>(this.client.revokeToken, { id });

@@ -7,6 +7,7 @@ import { FerryError, describeError } from '../common/errors.js';
 import { parseMetricsListen } from '../common/metrics-http.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
 import type { WebhookSettings } from './notify/webhook-worker.js';
+import { type WebhookAllow, parseWebhookAllow } from './notify/destination.js';
 
 /**
  * The coordinator's configuration: defaults, then the config file (YAML or JSON), then the
@@ -47,6 +48,8 @@ export interface CoordinatorConfig {
   maxConnections: number;
   /** Open connections from one client address at most (0: no limit). */
   maxConnectionsPerAddress: number;
+  /** Non-public webhook destinations allowed (notify/destination.ts); none by default. */
+  webhookAllow: WebhookAllow;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -69,11 +72,12 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   idleTimeout: '5m',
   maxConnections: '20000',
   maxConnectionsPerAddress: '4096',
+  webhookAllow: '',
 });
 
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
   'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore',
-  'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress'] as const;
+  'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'webhookAllow'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -93,6 +97,7 @@ export interface CoordinatorFlags {
   idleTimeout?: string;
   maxConnections?: string;
   maxConnectionsPerAddress?: string;
+  webhookAllow?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -169,6 +174,7 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     maxConnections: parseLimit('--max-connections', pick(flags.maxConnections, 'FERRY_MAX_CONNECTIONS', 'maxConnections', COORDINATOR_DEFAULTS.maxConnections)!),
     maxConnectionsPerAddress: parseLimit('--max-connections-per-address',
       pick(flags.maxConnectionsPerAddress, 'FERRY_MAX_CONNECTIONS_PER_ADDRESS', 'maxConnectionsPerAddress', COORDINATOR_DEFAULTS.maxConnectionsPerAddress)!),
+    webhookAllow: parseWebhookAllow('--webhook-allow', pick(flags.webhookAllow, 'FERRY_WEBHOOK_ALLOW', 'webhookAllow', COORDINATOR_DEFAULTS.webhookAllow)!),
   });
 }
 

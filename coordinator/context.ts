@@ -7,6 +7,7 @@ import type { RevisionStore } from './revisions/revision-store.js';
 import type { Store } from './store/store.js';
 import type { TlsFiles } from './security/pki.js';
 import type { AgentReleases } from './agent-downloads/releases.js';
+import type { WebhookAllow } from './notify/destination.js';
 
 export interface Clock {
   now(): number;
@@ -73,6 +74,8 @@ export interface Context {
   agentReleases?: AgentReleases;
   /** Agent upgrades waiting for their host to reconnect or answer (services/agent-upgrade.ts). */
   upgrades?: UpgradeWaiters;
+  /** Non-public webhook destinations the configuration allows (notify/destination.ts); absent: none. */
+  webhookAllow?: WebhookAllow;
 }
 
 /** What the agent stream tells the upgrade rollout: a host registered, or answered an UpgradeCommand. */

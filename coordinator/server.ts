@@ -17,6 +17,7 @@ import { metricsSource } from './metrics-source.js';
 import { type MetricsServer, startMetricsServer } from '../common/metrics-http.js';
 import { RevisionStore } from './revisions/revision-store.js';
 import { WebhookWorker } from './notify/webhook-worker.js';
+import { guardedFetch } from './notify/destination.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
 import { checkDatabaseFile, lockDataDir, openVerifiedStore } from './store/data-dir.js';
@@ -162,6 +163,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     ...(transport.kind === 'tls' && { tls: transport.files }),
     agentReleases: new AgentReleases(path.join(config.dataDir, 'agent')),
     upgrades: new UpgradeListeners(),
+    webhookAllow: config.webhookAllow,
   };
   scheduler = new Scheduler(ctx);
   const perAddress = new AddressCounter(config.refusedCallLimit);
@@ -178,7 +180,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
   // FetchRevision sends chunks read straight into their wire encoding (revisions/chunk-frames.ts).
-  server.addService(withEncodedChunks(proto.ferry.v1.AgentService.service), agentService(ctx));
+  server.addService(withEncodedChunks(proto.ferry.v1.AgentService.service), agentService(ctx, audit));
   // One port for both protocols (net/listener.ts): TLS is terminated there, so grpc-js gets
   // plaintext-credential connections that are TLS sockets underneath (it still sees client certificates).
   const grpcConnections = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
@@ -252,7 +254,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     })
     : undefined;
   scheduler.start();
-  const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook });
+  const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook, fetch: guardedFetch(config.webhookAllow) });
   webhooks.start();
   const auditRetention = new AuditRetention({ store, clock: ctx.clock, log, retentionMs: config.auditRetentionMs });
   auditRetention.start();

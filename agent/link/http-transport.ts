@@ -21,7 +21,7 @@ export class NotServedOverHttp extends Error {}
 const PERMANENT: Record<number, FerryError['code']> = {
   400: 'INVALID_ARGUMENT',
   401: 'UNAUTHENTICATED',
-  403: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
   404: 'NOT_FOUND',
   416: 'INVALID_ARGUMENT',
 };

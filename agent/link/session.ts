@@ -170,6 +170,7 @@ export class Session {
           registered = true;
           clearTimeout(timer);
           this.onRegistered(call, m.registered?.heartbeatIntervalMs ?? 0, m.registered?.hostId ?? '');
+          this.warnIgnoredTags(m.registered?.ignoredTags ?? {});
         } else {
           this.dispatch(m);
         }
@@ -202,6 +203,12 @@ export class Session {
     for (const m of queued) call.write(m);
     if ((this.o.alarmStates?.() ?? []).length > 0) call.write({ heartbeat: this.heartbeatMessage() }); // alarm states without waiting a beat
     this.guard('registered', () => this.o.handlers.registered());
+  }
+
+  /** Tags the coordinator did not grant this host (docs/security.md, "Tags"): said once per registration. */
+  private warnIgnoredTags(ignored: Record<string, string>): void {
+    const text = Object.entries(ignored).map(([k, v]) => `${k}=${v}`).join(', ');
+    if (text) this.log.warn(`the coordinator ignored tags not granted to this host: ${text} (an admin grants them: ferry hosts set-tags ${this.o.register().hostId} key=value …, or a join token made with --tag)`, { ignored_tags: text });
   }
 
   private dispatch(m: CoordinatorMessage): void {

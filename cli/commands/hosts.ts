@@ -3,6 +3,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { FerryError } from '../../common/errors.js';
 import { EXIT, grpcCodeOf } from '../exit-codes.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
+import { parseTag } from '../../common/parse.js';
 import { parseDuration, parsePositiveInt, requireText } from '../args.js';
 import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table } from '../format.js';
 import { COLORS, type Paint } from '../output.js';
@@ -55,6 +56,8 @@ export function hostLines(h: HostInfo__Output, now: number, c: Paint): string[] 
   const lines = keyValues([
     ['Host', `${h.hostname} (${h.id})`],
     ['Tags', formatTags(h.tags)],
+    ...(h.tagsGranted ? [['Granted tags', formatTags(h.grantedTags)] as [string, string]] : []),
+    ...(Object.keys(h.ignoredTags ?? {}).length > 0 ? [['Ignored tags', `${formatTags(h.ignoredTags)} (its agent sends them, they are not granted: ferry hosts set-tags ${h.id} …)`] as [string, string]] : []),
     ['Zone', orNone(h.zone)],
     ['State', hostState(h, now, c)],
     ['Last seen', `${formatTime(h.lastSeenAt)} (${formatAgo(h.lastSeenAt, now)})`],
@@ -154,6 +157,25 @@ export function registerHostsCommands(program: Command, r: Runner): void {
     s.out.line(`revoked ${res.revoked} certificate${res.revoked === 1 ? '' : 's'} of host ${res.hostId}; it is disconnected`);
     s.out.line(`to let it back: ferry token create --role agent --uses 1, then on the host: ferry-agent enroll …`);
   });
+
+  r.action(
+    r.leaf(hosts, 'set-tags <id> [tags...]', 'grant a host its tags (replacing what it was granted): of the tags its agent sends, only granted ones take effect', [
+      'ferry hosts set-tags web-1 role=web env=prod',
+      'ferry hosts set-tags web-1 --none        # grants no tags: the host leaves every group that selects by tag',
+      'ferry hosts set-tags web-1 role=web --json',
+    ]).option('--none', 'grant no tags at all'),
+    async (s, [id, list], opts) => {
+      const hostId = requireText(String(id), 'ID');
+      const given = (list as unknown as string[] | undefined) ?? [];
+      if (given.length === 0 && !opts.none) throw new FerryError('INVALID_ARGUMENT', 'TAGS: give the tags to grant as key=value …, or --none to grant none');
+      if (given.length > 0 && opts.none) throw new FerryError('INVALID_ARGUMENT', '--none: give either tags or --none, not both');
+      const tags = Object.fromEntries(given.map(t => parseTag('TAGS', t)));
+      const h = await s.api().setHostTags({ id: hostId, tags });
+      if (s.out.json) return s.out.document(h);
+      s.out.line(`host ${hostId} is granted ${Object.keys(tags).length > 0 ? formatTags(tags) : 'no tags'}; its tags now: ${formatTags(h.tags ?? {})}`);
+      if (Object.keys(h.ignoredTags ?? {}).length > 0) s.out.line(`its agent also sends ${formatTags(h.ignoredTags)}: not granted, ignored`);
+    },
+  );
 
   r.action(
     r.leaf(hosts, 'reenroll <id>', 'allow one new enrollment of an enrolled host id: prints a one-use join token for that id only; when used, the host\'s earlier certificates are revoked', [

@@ -3,10 +3,12 @@ import { agentInstallLine } from '../install-line.js';
 import { FerryError } from '../../common/errors.js';
 import type { TokenInfo__Output } from '../../proto/gen/ferry/v1/TokenInfo.js';
 import { parseDuration, parsePositiveInt, requireText } from '../args.js';
-import { formatTime, table } from '../format.js';
+import { parseTag } from '../../common/parse.js';
+import { formatTags, formatTime, table } from '../format.js';
 import type { Runner } from '../session.js';
 
 const ROLES = ['viewer', 'deployer', 'admin', 'agent'];
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 function uses(t: TokenInfo__Output): string {
   return t.usesLeft < 0 ? 'unlimited' : String(t.usesLeft);
@@ -19,6 +21,12 @@ function state(t: TokenInfo__Output, now: number): string {
   return 'active';
 }
 
+/** The description, with what a join token is bound to and grants. */
+function describeToken(t: TokenInfo__Output): string {
+  const extra = [...(t.hostId ? [`host ${t.hostId}`] : []), ...(Object.keys(t.tags ?? {}).length > 0 ? [`grants ${formatTags(t.tags)}`] : [])];
+  return extra.length > 0 ? `${t.description}${t.description ? ' ' : ''}(${extra.join('; ')})` : t.description;
+}
+
 export function registerTokenCommands(program: Command, r: Runner): void {
   const token = program
     .command('token')
@@ -29,13 +37,15 @@ export function registerTokenCommands(program: Command, r: Runner): void {
     r.leaf(token, 'create', 'make a token; it is printed once and only its hash is kept', [
       'ferry token create --role deployer --description ci',
       'ferry token create --role agent --ttl 1h --uses 1     # for ferry-agent enroll',
+      'ferry token create --role agent --uses 10 --tag role=web --tag env=prod   # hosts it enrolls are granted these tags',
       'ferry token create --role viewer --json',
     ])
       .requiredOption('--role <role>', `one of ${ROLES.join(', ')}`)
       .option('--ttl <duration>', 'expires after this long (e.g. 1h, 30d); default never')
       .option('--uses <n>', 'may be used this many times (join tokens); default unlimited')
       .option('--description <text>', 'what it is for (shown by ferry token list)')
-      .option('--host-id <id>', 'join tokens: enroll only this host id, even when it is enrolled already (see ferry hosts reenroll)'),
+      .option('--host-id <id>', 'join tokens: enroll only this host id, even when it is enrolled already (see ferry hosts reenroll)')
+      .option('--tag <key=value>', 'join tokens: a tag granted to the hosts it enrolls (repeatable); an agent\'s other tags are ignored', collect, []),
     async (s, _args, opts) => {
       const role = String(opts.role);
       if (!ROLES.includes(role)) throw new FerryError('INVALID_ARGUMENT', `--role: '${role}' is not one of ${ROLES.join(', ')}`);
@@ -43,11 +53,16 @@ export function registerTokenCommands(program: Command, r: Runner): void {
       const n = opts.uses === undefined ? 0 : parsePositiveInt(String(opts.uses), '--uses');
       const hostId = opts.hostId === undefined ? '' : requireText(String(opts.hostId), '--host-id');
       if (hostId && role !== 'agent') throw new FerryError('INVALID_ARGUMENT', `--host-id: only a join token (--role agent) is bound to a host, not a ${role} token`);
-      const res = await s.api().createToken({ role, ttlMs, uses: n, description: opts.description === undefined ? '' : requireText(String(opts.description), '--description'), hostId });
+      const tags = Object.fromEntries((opts.tag as string[]).map(t => parseTag('--tag', t)));
+      if (Object.keys(tags).length > 0 && role !== 'agent') throw new FerryError('INVALID_ARGUMENT', `--tag: only a join token (--role agent) grants tags, not a ${role} token`);
+      const res = await s.api().createToken({ role, ttlMs, uses: n, description: opts.description === undefined ? '' : requireText(String(opts.description), '--description'), hostId, tags });
       if (s.out.json) return s.out.document(res);
       s.out.line(res.token);
       s.out.error(`token ${res.info!.id} (${role}${res.info!.expiresAt ? `, expires ${formatTime(res.info!.expiresAt)}` : ''}${n ? `, ${n} use${n > 1 ? 's' : ''}` : ''}${hostId ? `, host ${hostId} only` : ''}): shown once, keep it secret`);
       if (role === 'agent') {
+        s.out.error(Object.keys(tags).length > 0
+          ? `hosts it enrolls are granted the tags ${formatTags(tags)}; an agent's other tags are ignored`
+          : 'hosts it enrolls are granted no tags: grant them with ferry hosts set-tags ID key=value …, or make the token with --tag key=value');
         s.out.error(`install, enroll and start an agent on a new host (add --tag key=value, --zone Z; use the address hosts reach the coordinator by):`);
         s.out.error(`  ${agentInstallLine(s.config.coordinator, s.config.security, res.token)}`);
       }
@@ -58,7 +73,7 @@ export function registerTokenCommands(program: Command, r: Runner): void {
     const res = await s.api().listTokens();
     if (s.out.json) return s.out.document(res);
     s.out.lines(table(['ID', 'ROLE', 'STATE', 'USES LEFT', 'EXPIRES', 'CREATED BY', 'DESCRIPTION'], res.tokens.map(t => [
-      t.id, t.role, state(t, s.now), uses(t), t.expiresAt ? formatTime(t.expiresAt) : 'never', t.createdBy, t.hostId ? `${t.description}${t.description ? ' ' : ''}(host ${t.hostId})` : t.description,
+      t.id, t.role, state(t, s.now), uses(t), t.expiresAt ? formatTime(t.expiresAt) : 'never', t.createdBy, describeToken(t),
     ])));
   });
 

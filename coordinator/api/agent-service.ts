@@ -13,12 +13,15 @@ import type { RevisionChunk } from '../../proto/gen/ferry/v1/RevisionChunk.js';
 import { failStream, toServiceError } from './errors.js';
 import { HOST_ID, enroll, renewCertificate } from '../services/enroll.js';
 import { callerOf } from '../security/auth.js';
+import { authorizeRevisionDownload } from '../security/revision-access.js';
+import { admitClaimedTags, formatTags, notGrantedMessage } from '../services/host-tags.js';
+import type { AuditEntry } from '../domain/audit.js';
 
 
 /** AgentService: the agents' Connect streams and revision downloads. */
-export function agentService(ctx: Context): AgentServiceHandlers {
+export function agentService(ctx: Context, audit: (entry: AuditEntry) => void = () => undefined): AgentServiceHandlers {
   return {
-    Connect: call => connect(ctx, call),
+    Connect: call => connect(ctx, call, audit),
     FetchRevision: call => void fetchRevision(ctx, call),
     Enroll: (call, callback) => void enroll(ctx, call.request, call.getPeer()).then(r => callback(null, r), err => callback(toServiceError(err))),
     RenewCertificate: (call, callback) => void renewCertificate(ctx, callerOf(call.metadata), call.request.csrPem, call.getPeer())
@@ -26,7 +29,7 @@ export function agentService(ctx: Context): AgentServiceHandlers {
   };
 }
 
-function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Output, CoordinatorMessage>): void {
+function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Output, CoordinatorMessage>, audit: (entry: AuditEntry) => void): void {
   let session: AgentSession | undefined;
   const fail = (err: unknown) => {
     ctx.log.warn('agent stream rejected', { component: 'agents', error: describeError(err), host_id: session?.hostId });
@@ -61,8 +64,10 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
           ctx.registry.add(s);
         }
         ctx.registry.markHeard(r.hostId, ctx.monotonic());
+        const admitted = admitClaimedTags(ctx, r.hostId, r.tags ?? {}, caller.role === 'agent');
+        if (Object.keys(admitted.ignored).length > 0) auditIgnoredTags(ctx, audit, call.getPeer(), r.hostId, admitted.ignored);
         registerHost(ctx, {
-          id: r.hostId, hostname: r.hostname || r.hostId, tags: r.tags ?? {}, agentVersion: r.agentVersion,
+          id: r.hostId, hostname: r.hostname || r.hostId, tags: admitted.tags, agentVersion: r.agentVersion,
           ...(r.zone && { zone: r.zone }),
           facts: {
             ...(r.facts?.os && { os: r.facts.os }), ...(r.facts?.kernel && { kernel: r.facts.kernel }),
@@ -72,7 +77,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
             ...(r.facts?.diskFreeBytes && { diskFreeBytes: Number(r.facts.diskFreeBytes) }),
           },
         });
-        call.write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs } });
+        call.write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs, ignoredTags: admitted.ignored } });
         ctx.upgrades?.registered(r.hostId, r.agentVersion);
         sendAlarms(ctx, r.hostId);
         reconcileRegisteredHost(ctx, r.hostId, r.runningDeploymentId || undefined);
@@ -114,11 +119,21 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
   call.on('cancelled', closed);
 }
 
+/** A Register whose tags were not all granted: the extra ones were ignored, and that is audited. */
+function auditIgnoredTags(ctx: Context, audit: (entry: AuditEntry) => void, peer: string, hostId: string, ignored: Record<string, string>): void {
+  audit({
+    at: new Date(ctx.clock.now()).toISOString(), actor: `host:${hostId}`, role: 'agent', action: 'AgentService/Connect', peer,
+    outcome: 'refused', code: 'TAGS_NOT_GRANTED', message: notGrantedMessage(hostId, ignored), target: { hostId, ignoredTags: formatTags(ignored) },
+  });
+}
+
 async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<FetchRevisionRequest__Output, RevisionChunk>): Promise<void> {
   let opened: Awaited<ReturnType<Context['revisions']['openChunks']>> | undefined;
   try {
     const { digest } = call.request;
     const offset = Number(call.request.offset) || 0;
+    const caller = callerOf(call.metadata);
+    if (caller.role === 'agent') authorizeRevisionDownload(ctx.store, caller.id.replace(/^host:/, ''), digest);
     if (!ctx.store.findRevisionByDigest(digest)) throw new FerryError('NOT_FOUND', `revision ${digest} is not known to the coordinator`);
     const total = await ctx.revisions.size(digest);
     if (offset > total) throw new FerryError('INVALID_ARGUMENT', `offset ${offset} is past the end of revision ${digest} (${total} bytes)`);

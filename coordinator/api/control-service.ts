@@ -28,13 +28,14 @@ import {
   configToProto, deploymentToProto, detailToProto, groupToProto, hostDeploymentToProto, hostToProto, revisionToProto, scheduleToProto, tagSetsFromProto,
   windowsFromProto,
 } from './convert.js';
-import { triggerToProto } from './events-convert.js';
+import { triggerToProto, triggersFor } from './events-convert.js';
 import { toServiceError, unary, unaryAs } from './errors.js';
 import { auditHandlers, eventHandlers } from './events-service.js';
 import { serveStream } from './stream.js';
 import { createFromPlan, planHandlers } from './plan-handlers.js';
 import { deploymentOptionsFromProto } from './deployment-options.js';
 import { revokeHost } from '../services/enroll.js';
+import { hostTagsView, setHostTags } from '../services/host-tags.js';
 import { tokenHandlers } from './token-handlers.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
@@ -54,7 +55,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
-    return hostToProto(h, revisions, hostStateOf(ctx, h), ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version);
+    return { ...hostToProto(h, revisions, hostStateOf(ctx, h), ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...hostTagsView(ctx, h) };
   };
   const refreshReleases = async () => {
     await ctx.agentReleases?.refresh().catch(err => ctx.log.warn('cannot read the agent binaries served', { component: 'agent-downloads', reason: describeError(err) }));
@@ -63,6 +64,11 @@ export function controlService(ctx: Context): ControlServiceHandlers {
   return {
     ...tokenHandlers(ctx),
     RevokeHost: unaryAs((req, caller) => ({ hostId: req.id, revoked: revokeHost(ctx, req.id, caller.id) })),
+    SetHostTags: unaryAs((req, caller) => {
+      setHostTags(ctx, req.id, req.tags, caller.id);
+      // A host enrolled but never registered has no view yet: its grant is all there is.
+      return ctx.store.getHost(req.id) ? hostView(req.id) : { id: req.id, ...hostTagsView(ctx, { id: req.id }) };
+    }),
     CreateApplication: unary(req => createApplication(ctx, req.name)),
     ListApplications: unary(() => ({ applications: ctx.store.listApplications() })),
     CreateDeploymentConfig: unary(req =>
@@ -78,10 +84,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       });
       return groupView(g.application, g.name);
     }),
-    ListDeploymentGroups: unary(req => ({
-      groups: ctx.store.listGroups(req.application || undefined).map(g => groupView(g.application, g.name)),
+    ListDeploymentGroups: unaryAs((req, caller) => ({
+      groups: ctx.store.listGroups(req.application || undefined).map(g => triggersFor(caller, groupView(g.application, g.name))),
     })),
-    GetDeploymentGroup: unary(req => groupView(req.application, req.name)),
+    GetDeploymentGroup: unaryAs((req, caller) => triggersFor(caller, groupView(req.application, req.name))),
     UpdateDeploymentGroup: unary(req => {
       if (req.setAutoRollback) setGroupAutoRollback(ctx, req.application, req.name, parseAutoRollback(req.autoRollback));
       if (req.setAlarms) setGroupAlarms(ctx, req.application, req.name, req.alarms);

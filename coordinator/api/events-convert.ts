@@ -13,6 +13,16 @@ export function triggerToProto(t: TriggerView): PTrigger {
   };
 }
 
+/**
+ * A group's triggers as a caller below admin sees them: whether deliveries succeed, not the error
+ * or HTTP status of the last attempt (which would tell what answers at an address the coordinator
+ * reaches: a port scan; docs/security.md, "Webhooks"). Pure.
+ */
+export function triggersFor<G extends { triggers?: PTrigger[] }>(caller: { role: string }, group: G): G {
+  if (caller.role === 'admin' || !group.triggers) return group;
+  return { ...group, triggers: group.triggers.map(t => ({ ...t, lastStatus: 0, lastError: t.lastError ? 'delivery failed' : '' })) };
+}
+
 export function eventToProto(e: FerryEvent): PEvent {
   return {
     seq: e.seq, at: e.at, kind: e.kind, application: e.application, groupName: e.groupName, groupId: e.groupId,

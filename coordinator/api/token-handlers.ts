@@ -10,14 +10,14 @@ import { unaryAs } from './errors.js';
 export function tokenToProto(t: TokenRecord): TokenInfo {
   return {
     id: t.id, role: t.role, description: t.description, createdAt: t.createdAt, expiresAt: t.expiresAt ?? '',
-    usesLeft: t.usesLeft ?? -1, revokedAt: t.revokedAt ?? '', createdBy: t.createdBy, hostId: t.hostId ?? '',
+    usesLeft: t.usesLeft ?? -1, revokedAt: t.revokedAt ?? '', createdBy: t.createdBy, hostId: t.hostId ?? '', tags: t.tags ?? {},
   };
 }
 
 export function tokenHandlers(ctx: Context): Pick<ControlServiceHandlers, 'CreateToken' | 'ListTokens' | 'RevokeToken'> {
   return {
     CreateToken: unaryAs((req, caller) => {
-      const { token, record } = createToken(ctx, { role: req.role, ttlMs: Number(req.ttlMs), uses: req.uses, description: req.description, hostId: req.hostId }, caller.id);
+      const { token, record } = createToken(ctx, { role: req.role, ttlMs: Number(req.ttlMs), uses: req.uses, description: req.description, hostId: req.hostId, tags: req.tags }, caller.id);
       return { info: tokenToProto(record), token };
     }),
     ListTokens: unaryAs(() => ({ tokens: ctx.store.listTokens().map(tokenToProto) })),

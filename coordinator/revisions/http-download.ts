@@ -5,6 +5,7 @@ import { HOST_HEADER, MARK_HEADER, REVISION_PATH } from '../../proto/revision-ht
 import type { Context } from '../context.js';
 import type { AuditEntry } from '../domain/audit.js';
 import { Refusal, authorizeHostCertificate } from '../security/auth.js';
+import { authorizeRevisionDownload } from '../security/revision-access.js';
 
 /**
  * Revision bytes over HTTP/1.1, on the coordinator's one port (net/listener.ts routes them here):
@@ -13,8 +14,9 @@ import { Refusal, authorizeHostCertificate } from '../security/auth.js';
  *   Range: bytes=N-                     206 from byte N (an agent resuming a dropped download)
  *
  * The same revision and the same rules as FetchRevision (which stays, and which agents fall back
- * to): with TLS only an enrolled host's certificate, issued here and neither revoked nor expired;
- * with --insecure (loopback) anyone. Refusals are audited like refused gRPC calls. It exists
+ * to): with TLS only an enrolled host's certificate, issued here and neither revoked nor expired,
+ * and only for a revision deployed to that host (security/revision-access.ts); with --insecure
+ * (loopback) anyone. Refusals are audited like refused gRPC calls. It exists
  * because grpc-js' framing costs about half of the link's speed on a large revision and Node's
  * HTTP/1.1 server sends a file at close to raw-TCP speed (bench/README.md, "transfer").
  */
@@ -76,6 +78,19 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
   if (!DIGEST.test(digest)) {
     send(res, 400, `'${digest}' is not a revision digest (64 lowercase hex characters of SHA-256)`);
     return;
+  }
+  if (mode === 'tls') {
+    try {
+      authorizeRevisionDownload(ctx.store, hostId, digest);
+    } catch (err) {
+      const message = describeError(err);
+      audit({
+        at: new Date(ctx.clock.now()).toISOString(), actor: `host:${hostId}`, role: 'agent', action: `GET ${REVISION_PATH}`,
+        peer, outcome: 'refused', code: 'PERMISSION_DENIED', message, target: { revision: digest },
+      });
+      send(res, 403, message);
+      return;
+    }
   }
   if (!ctx.store.findRevisionByDigest(digest)) {
     send(res, 404, `revision ${digest} is not known to the coordinator`);

@@ -48,6 +48,7 @@ export const REQUIRED_ROLE = {
   RevokeToken: 'admin',
   RevokeHost: 'admin',
   UpgradeHosts: 'admin',
+  SetHostTags: 'admin',
   StreamAudit: 'admin',
 } as const satisfies Record<string, OperatorRole>;
 

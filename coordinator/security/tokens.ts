@@ -29,6 +29,8 @@ export interface TokenRecord {
   createdBy: string;
   /** A join token bound to one host id: only that id enrolls with it, even when it is enrolled already (re-enrollment). Null: any new host id. */
   hostId: string | null;
+  /** A join token's grant: the tags of a host it enrolls (docs/security.md, "Tags"). Null: none. */
+  tags: Record<string, string> | null;
 }
 
 const TOKEN = /^fy\.([a-z0-9]{12})\.([A-Za-z0-9_-]{43})$/;
@@ -44,7 +46,7 @@ export function hashSecret(secret: string): string {
 
 /** A new token: the string to hand out once and the record to store. */
 export function newToken(
-  fields: { role: Role; description?: string; createdBy: string; now: number; ttlMs?: number; uses?: number; hostId?: string },
+  fields: { role: Role; description?: string; createdBy: string; now: number; ttlMs?: number; uses?: number; hostId?: string; tags?: Record<string, string> },
   random: (n: number) => Buffer = randomBytes,
 ): { token: string; record: TokenRecord } {
   const id = Array.from(random(12), b => ID_ALPHABET[b % ID_ALPHABET.length]).join('');
@@ -62,6 +64,7 @@ export function newToken(
       revokedAt: null,
       createdBy: fields.createdBy,
       hostId: fields.hostId ?? null,
+      tags: fields.tags ?? null,
     },
   };
 }

@@ -58,6 +58,8 @@ export async function enroll(ctx: Context, input: EnrollInput, peer: string): Pr
   // Spent before signing: two agents racing for a one-use token cannot both win.
   if (!ctx.store.consumeToken(parsed.id, iso(now))) return refuse(refusalMessage('used up', parsed.id));
   const issued = await issueCertificate(ctx, input.hostId, input.csrPem, parsed.id, peer, bound === null ? 'host enrolled' : 'host enrolled again');
+  // The host's tags are the token's grant (docs/security.md, "Tags"); a re-enrollment token without tags keeps the host's grant.
+  if (record!.tags !== null || bound === null) ctx.store.grantHostTags(input.hostId, record!.tags ?? {}, `join-token:${parsed.id}`, iso(now));
   if (bound !== null) {
     // Re-enrollment replaces the host's identity: its earlier certificates (and the stream one holds) end now.
     const revoked = ctx.store.revokeHostCertificates(input.hostId, iso(now), issued.fingerprint);

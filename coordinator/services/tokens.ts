@@ -3,6 +3,7 @@ import { FerryError } from '../../common/errors.js';
 import { boundedText } from '../../common/text.js';
 import type { Context } from '../context.js';
 import { HOST_ID } from './host-id.js';
+import { checkGrantedTags } from './host-tags.js';
 import { type Role, ROLES, type TokenRecord, isRole, newToken } from '../security/tokens.js';
 
 export interface CreateTokenInput {
@@ -12,6 +13,8 @@ export interface CreateTokenInput {
   description?: string;
   /** Join tokens: the one host id it enrolls. */
   hostId?: string;
+  /** Join tokens: the tags granted to a host it enrolls. */
+  tags?: Record<string, string>;
 }
 
 export function createToken(ctx: Context, input: CreateTokenInput, createdBy: string): { token: string; record: TokenRecord } {
@@ -20,6 +23,9 @@ export function createToken(ctx: Context, input: CreateTokenInput, createdBy: st
   }
   if (input.hostId && input.role !== 'agent') throw new FerryError('INVALID_ARGUMENT', `host_id: only a join token (role agent) is bound to a host, not a ${input.role} token`);
   if (input.hostId && !HOST_ID.test(input.hostId)) throw new FerryError('INVALID_ARGUMENT', `host_id: ${JSON.stringify(boundedText(input.hostId, 64))} is not a valid host id (letters, digits, . _ : -; up to 128)`);
+  const tags = input.tags && Object.keys(input.tags).length > 0 ? input.tags : undefined;
+  if (tags && input.role !== 'agent') throw new FerryError('INVALID_ARGUMENT', `tags: only a join token (role agent) grants tags, not a ${input.role} token`);
+  if (tags) checkGrantedTags('tags', tags);
   const made = newToken({
     role: input.role as Role,
     createdBy,
@@ -28,6 +34,7 @@ export function createToken(ctx: Context, input: CreateTokenInput, createdBy: st
     ...(input.uses !== undefined && input.uses > 0 && { uses: input.uses }),
     ...(input.description && { description: input.description }),
     ...(input.hostId && { hostId: input.hostId }),
+    ...(tags && { tags }),
   });
   ctx.store.createToken(made.record);
   ctx.log.info('token created', { component: 'tokens', token_id: made.record.id, role: made.record.role, created_by: createdBy, ...(input.hostId && { host_id: input.hostId }) });

@@ -4,6 +4,7 @@ import { type Context, iso } from '../context.js';
 import { redactUrl, type TriggerView } from '../domain/events.js';
 import { MAX_TRIGGERS_PER_GROUP, type TriggerEvent, triggerProblems } from '../../common/triggers.js';
 import { requireGroup } from './deployments.js';
+import { ALLOW_NOTHING, refusedUrl } from '../notify/destination.js';
 
 export interface SetTriggerInput {
   application: string;
@@ -27,6 +28,8 @@ export function setTrigger(ctx: Context, input: SetTriggerInput): { trigger: Tri
   if (input.secret !== undefined && input.secret !== '' && input.secret.length < 16) {
     problems.push('--secret-file: the secret must be at least 16 characters');
   }
+  const destination = refusedUrl(input.url, ctx.webhookAllow ?? ALLOW_NOTHING);
+  if (destination) problems.push(`--url: ${destination}`);
   if (problems.length > 0) throw new FerryError('INVALID_ARGUMENT', problems.length === 1 ? problems[0]! : `${problems.length} problems:\n  ${problems.join('\n  ')}`);
   const group = requireGroup(ctx, input.application, input.group);
   const existing = ctx.store.listTriggers(group.id);

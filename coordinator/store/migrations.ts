@@ -17,6 +17,7 @@ import { V14 } from './schema/v14.js';
 import { V15 } from './schema/v15.js';
 import { V16 } from './schema/v16.js';
 import { V17 } from './schema/v17.js';
+import { V18 } from './schema/v18.js';
 /**
  * Numbered schema migrations, applied in order, one transaction each, tracked in
  * `PRAGMA user_version`. Each migration's SQL is literal text in schema/vNN.ts, frozen: a database
@@ -42,6 +43,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 15, up: V15 },
   { version: 16, up: V16 },
   { version: 17, up: V17 },
+  { version: 18, up: V18 },
 ];
 
 /**

@@ -142,6 +142,8 @@ export function prepareStatements(db: Database) {
     getHostDeployment: p('SELECT * FROM host_deployments WHERE deployment_id = ? AND host_id = ?'),
     hostDeploymentsOnHost: p(`SELECT * FROM host_deployments WHERE host_id = @host_id AND ${STATUS_FILTER}
       ORDER BY rowid`),
+    isRevisionTarget: p(`SELECT 1 FROM host_deployments hd JOIN deployments d ON d.id = hd.deployment_id
+      WHERE hd.host_id = ? AND d.revision_digest = ? LIMIT 1`),
     transitionHostDeployment: perStatus(HOST_DEPLOYMENT_STATUSES, to => p(`UPDATE host_deployments
       SET status = ${sqlList([to])}, ${patchSql(HOST_DEPLOYMENT_PATCH_COLUMNS)}
       WHERE deployment_id = @deployment_id AND host_id = @host_id

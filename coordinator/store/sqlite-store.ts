@@ -18,13 +18,14 @@ import { ScheduleTable } from './sqlite-schedules.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
 import { SqliteHostCertificates, SqliteTokens } from './sqlite-tokens.js';
+import { SqliteHostTags } from './sqlite-host-tags.js';
 import { SqliteAudit } from './sqlite-audit.js';
 import type { AuditEntry, AuditFilter, AuditRecord } from '../domain/audit.js';
 import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, ScheduleFilter, StatusCount, Store,
+  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -77,6 +78,7 @@ export class SqliteStore implements Store {
   private readonly schedules: ScheduleTable;
   private readonly certs: SqliteHostCertificates;
   private readonly audit: SqliteAudit;
+  private readonly hostTags: SqliteHostTags;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -96,6 +98,7 @@ export class SqliteStore implements Store {
       });
       this.certs = new SqliteHostCertificates(this.db);
       this.audit = new SqliteAudit(this.db);
+      this.hostTags = new SqliteHostTags(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -374,6 +377,10 @@ export class SqliteStore implements Store {
     return this.st.hostDeploymentsOnHost.all({ host_id: hostId, statuses: filter }).map(rows.toHostDeployment);
   }
 
+  isRevisionTarget(hostId: string, digest: string): boolean {
+    return this.st.isRevisionTarget.get(hostId, digest) !== undefined;
+  }
+
   transitionHostDeployment(
     deploymentId: string, hostId: string, to: HostDeploymentStatus, patch: HostDeploymentPatch = {},
   ): boolean {
@@ -438,6 +445,18 @@ export class SqliteStore implements Store {
         [`host "${state.hostId}"`, () => this.getHost(state.hostId)],
         [`deployment ${state.deploymentId}`, () => this.getDeployment(state.deploymentId)],
       ]);
+  }
+
+  getHostTags(hostId: string): HostTags | undefined {
+    return this.hostTags.of(hostId);
+  }
+
+  grantHostTags(hostId: string, granted: Readonly<Record<string, string>>, by: string, at: string): void {
+    this.hostTags.setGranted(hostId, granted, by, at);
+  }
+
+  recordClaimedTags(hostId: string, claimed: Readonly<Record<string, string>>): void {
+    this.hostTags.setClaimed(hostId, claimed);
   }
 
   revokedHostIds(): Set<string> {

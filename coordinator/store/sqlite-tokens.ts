@@ -15,6 +15,7 @@ interface TokenRow {
   revoked_at: string | null;
   created_by: string;
   host_id: string | null;
+  tags: string | null;
 }
 
 const toToken = (r: TokenRow): TokenRecord => ({
@@ -28,6 +29,7 @@ const toToken = (r: TokenRow): TokenRecord => ({
   revokedAt: r.revoked_at,
   createdBy: r.created_by,
   hostId: r.host_id,
+  tags: r.tags === null ? null : JSON.parse(r.tags) as Record<string, string>,
 });
 
 export class SqliteTokens {
@@ -38,8 +40,8 @@ export class SqliteTokens {
   private readonly revoke: Statement;
 
   constructor(db: Database) {
-    this.insert = db.prepare(`INSERT INTO tokens (id, role, secret_hash, description, created_at, expires_at, uses_left, revoked_at, created_by, host_id)
-      VALUES (@id, @role, @secret_hash, @description, @created_at, @expires_at, @uses_left, @revoked_at, @created_by, @host_id)`);
+    this.insert = db.prepare(`INSERT INTO tokens (id, role, secret_hash, description, created_at, expires_at, uses_left, revoked_at, created_by, host_id, tags)
+      VALUES (@id, @role, @secret_hash, @description, @created_at, @expires_at, @uses_left, @revoked_at, @created_by, @host_id, @tags)`);
     this.get = db.prepare('SELECT * FROM tokens WHERE id = ?');
     this.list = db.prepare('SELECT * FROM tokens ORDER BY created_at, id');
     // Timestamps are ISO-8601 UTC strings of one shape, so text order is time order.
@@ -52,6 +54,7 @@ export class SqliteTokens {
     guard(`token "${t.id}"`, () => this.insert.run({
       id: t.id, role: t.role, secret_hash: t.secretHash, description: t.description, created_at: t.createdAt,
       expires_at: t.expiresAt, uses_left: t.usesLeft, revoked_at: t.revokedAt, created_by: t.createdBy, host_id: t.hostId,
+      tags: t.tags === null ? null : JSON.stringify(t.tags),
     }));
   }
 

@@ -134,6 +134,11 @@ export interface Store extends EventLogStore {
   getHostDeployment(deploymentId: string, hostId: string): HostDeployment | undefined;
   /** Host deployments on one host, optionally only in these statuses. */
   hostDeploymentsOnHost(hostId: string, statuses?: readonly HostDeploymentStatus[]): HostDeployment[];
+  /**
+   * True when the host is a target (a host deployment, in any status) of some deployment of this
+   * revision, catch-up ones included: the only hosts that may download it (docs/security.md).
+   */
+  isRevisionTarget(hostId: string, digest: string): boolean;
   /** CAS against HOST_DEPLOYMENT_TRANSITIONS. */
   transitionHostDeployment(deploymentId: string, hostId: string, to: HostDeploymentStatus, patch?: HostDeploymentPatch): boolean;
   /** Updates non-status fields (e.g. the current event) of a host deployment. */
@@ -205,6 +210,14 @@ export interface Store extends EventLogStore {
   /** Hosts whose every certificate is revoked: no deployment targets them. */
   revokedHostIds(): Set<string>;
 
+  // Host tags (docs/security.md, "Tags"): granted by a join token or an admin; claimed by the agent
+  /** What the host is granted and what its agent last registered with; undefined when neither was ever recorded. */
+  getHostTags(hostId: string): HostTags | undefined;
+  /** Replaces the tags the host is granted (its claim stays). */
+  grantHostTags(hostId: string, granted: Readonly<Record<string, string>>, by: string, at: string): void;
+  /** Records the tags the host's agent registered with (the grant stays; none when there was none). */
+  recordClaimedTags(hostId: string, claimed: Readonly<Record<string, string>>): void;
+
   // The audit log (domain/audit.ts; store-contract-audit.ts)
   /** Appends a record, or folds a refusal into an identical one from the same address less than `foldWithinMs` before; returns its seq. */
   appendAudit(entry: AuditEntry, foldWithinMs: number): number;
@@ -234,6 +247,15 @@ export interface HostCertificate {
   expiresAt: string;
   tokenId: string;
   revokedAt: string | null;
+}
+
+export interface HostTags {
+  hostId: string;
+  granted: Record<string, string>;
+  claimed: Record<string, string>;
+  /** Who granted them: `join-token:<id>`, a caller id, `migration`; '' when nothing was ever granted. */
+  grantedBy: string;
+  grantedAt: string;
 }
 
 export interface StatusCount<S extends string> {

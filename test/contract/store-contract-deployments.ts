@@ -71,6 +71,20 @@ export function statusContract(test: StoreTest): void {
     t.same(store.hostDeploymentsOnHost(h1.id, ['Pending', 'InProgress']).map(h => h.deploymentId), [d2.id]);
     t.same(store.hostDeploymentsOnHost(h2.id, ['Succeeded']), []);
   });
+
+  test('a host is a revision target when a deployment of that revision has a host deployment on it, in any status', (t, store) => {
+    const [h1, h2] = givenHosts(store, 2);
+    if (h1 === undefined || h2 === undefined) throw new Error('two hosts');
+    const world = givenWorld(store);
+    const created = givenDeployment(store, world);
+    t.notOk(store.isRevisionTarget(h1.id, world.revision.digest), 'a deployment not started yet targets nobody');
+    t.ok(store.startDeployment(created.id, [aTarget({ deploymentId: created.id, hostId: h1.id })], 1, at(1)));
+    t.ok(store.isRevisionTarget(h1.id, world.revision.digest));
+    t.ok(store.transitionHostDeployment(created.id, h1.id, 'Skipped'));
+    t.ok(store.isRevisionTarget(h1.id, world.revision.digest), 'still, once it ended');
+    t.notOk(store.isRevisionTarget(h2.id, world.revision.digest), 'another host of the fleet is not');
+    t.notOk(store.isRevisionTarget(h1.id, 'ab'.repeat(32)), 'nor is another revision');
+  });
 }
 
 export function activeDeploymentContract(test: StoreTest): void {

@@ -6,7 +6,7 @@ import { at } from './store-builders.js';
 function aToken(over: Partial<TokenRecord> = {}): TokenRecord {
   return {
     id: 'abcdefghij01', role: 'deployer', secretHash: 'ab'.repeat(32), description: 'ci', createdAt: at(0),
-    expiresAt: null, usesLeft: null, revokedAt: null, createdBy: 'init', hostId: null, ...over,
+    expiresAt: null, usesLeft: null, revokedAt: null, createdBy: 'init', hostId: null, tags: null, ...over,
   };
 }
 
@@ -91,7 +91,23 @@ export function hostCertificatesContract(test: StoreTest): void {
   });
 
   test('a join token may be bound to one host id', (t, store, session) => {
-    store.createToken({ id: 'bound0000000', role: 'agent', secretHash: 'a'.repeat(64), description: '', createdAt: at(0), expiresAt: null, usesLeft: 1, revokedAt: null, createdBy: 'init', hostId: 'h1' });
+    store.createToken({ id: 'bound0000000', role: 'agent', secretHash: 'a'.repeat(64), description: '', createdAt: at(0), expiresAt: null, usesLeft: 1, revokedAt: null, createdBy: 'init', hostId: 'h1', tags: null });
     t.equal((session.reopen?.() ?? store).getToken('bound0000000')?.hostId, 'h1');
+  });
+
+  test('a join token may carry the tags it grants', (t, store, session) => {
+    store.createToken(aToken({ id: 'tagged000000', role: 'agent', tags: { role: 'web', env: 'prod' } }));
+    t.same((session.reopen?.() ?? store).getToken('tagged000000')?.tags, { role: 'web', env: 'prod' });
+  });
+
+  test('a host\'s granted and claimed tags are kept apart: a claim never changes the grant, a grant never the claim', (t, store, session) => {
+    t.equal(store.getHostTags('h1'), undefined);
+    store.recordClaimedTags('h1', { role: 'db' });
+    t.same(store.getHostTags('h1'), { hostId: 'h1', granted: {}, claimed: { role: 'db' }, grantedBy: '', grantedAt: '' }, 'a claim alone grants nothing');
+    store.grantHostTags('h1', { role: 'web' }, 'token:admin0000000', at(1));
+    store.recordClaimedTags('h1', { role: 'web', extra: 'x' });
+    t.same((session.reopen?.() ?? store).getHostTags('h1'), { hostId: 'h1', granted: { role: 'web' }, claimed: { role: 'web', extra: 'x' }, grantedBy: 'token:admin0000000', grantedAt: at(1) });
+    session.store.grantHostTags('h1', {}, 'token:admin0000000', at(2));
+    t.same(session.store.getHostTags('h1')?.claimed, { role: 'web', extra: 'x' });
   });
 }

@@ -63,7 +63,7 @@ t.test('one line installs the agent on a server with no Node.js in its own netwo
   const as = asCaller(coordinator.address, { FERRY_CA: trust.caFile }, hc.ns);
 
   // The line token create prints, run as pasted (root already: no sudo) on the server.
-  const minted = await as(trust.admin, ['token', 'create', '--role', 'agent', '--uses', '1']);
+  const minted = await as(trust.admin, ['token', 'create', '--role', 'agent', '--uses', '1', '--tag', 'role=web']);
   t.equal(minted.code, 0, minted.code === 0 ? 'ferry token create --role agent' : minted.stderr);
   const line = /^ {2}(curl .*)$/m.exec(minted.stderr)?.[1] ?? '';
   t.equal(line, `curl -fsSL --cacert ${trust.caFile} https://${coordinator.address}/v1/agent/install.sh | sudo sh -s -- --token ${minted.stdout.trim()}`, 'token create prints the one line to paste');

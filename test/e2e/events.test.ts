@@ -76,7 +76,7 @@ t.test('webhooks are signed, retried after a failure, and survive a coordinator 
   await receiver.start();
   const dir = await tempDir(t, 'ferry-events-config-');
   const config = path.join(dir, 'coordinator.yaml');
-  await fs.writeFile(config, 'webhook-retry-max: 1s\n');
+  await fs.writeFile(config, 'webhook-retry-max: 1s\nwebhook-allow: loopback\n');
   const f = await startFleet(t, ['h1'], { fixedPort: true, coordinatorArgs: ['--config', config, '--webhook-retry-base', '100ms'] });
 
   // ---- a trigger with a generated secret; its test notification fails once (HTTP 500), then is delivered

@@ -119,7 +119,7 @@ t.test('three hosts in network namespaces: enrollment, mutual TLS, refusals, rev
   // Independent calls run side by side (the machine has 2 cores; each CLI call is a Node start).
   let shortLivedAt = 0; // when the 1 s token surely existed
   const [viewer, deployer, join1, join2, shortLived] = await Promise.all([
-    mint('viewer'), mint('deployer'), mint('agent', ['--uses', '1']), mint('agent', ['--uses', '1']),
+    mint('viewer'), mint('deployer'), mint('agent', ['--uses', '1', '--tag', 'role=web']), mint('agent', ['--uses', '1', '--tag', 'role=web']),
     mint('agent', ['--ttl', '1s']).then(token => ((shortLivedAt = Date.now()), token)),
     (async () => {
       await adminMust('CreateApplication', ['app', 'create', 'shop']);

@@ -39,7 +39,7 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   t.match(wrongPin.stderr, /does not present a CA with fingerprint/);
 
   // An agent enrolls with a one-use join token and connects with mutual TLS.
-  const join = await mint('agent', ['--uses', '1']);
+  const join = await mint('agent', ['--uses', '1', '--tag', 'role=web']);
   const root = path.join(dir, 'h1');
   const enroll = (token: string, rootDir: string, hostId: string) => enrollHost({ coordinator: c.address, token, fingerprint, rootDir, hostId });
   const e1 = await enroll(join, root, 'h1');

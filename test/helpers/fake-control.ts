@@ -70,7 +70,7 @@ export function detail(d: Partial<Deployment__Output> = {}, hosts: HostDeploymen
 export function hostInfo(o: Partial<HostInfo__Output> = {}): HostInfo__Output {
   return {
     id: 'h-1', hostname: 'web-1', tags: { role: 'web' }, zone: 'a', agentVersion: '0.1.0', connected: true,
-    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], state: 'connected', latestAgentVersion: '', agentOutOfDate: false, ...o,
+    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], state: 'connected', latestAgentVersion: '', agentOutOfDate: false, grantedTags: {}, ignoredTags: {}, tagsGranted: false, ...o,
   };
 }
 
@@ -189,6 +189,7 @@ export class FakeControl {
       ListTokens: this.unary('ListTokens', () => ({ tokens: [] })),
       RevokeHost: this.unary('RevokeHost', req => ({ hostId: req.id, revoked: 1 })),
       UpgradeHosts: this.unary('UpgradeHosts', () => this.upgrade),
+      SetHostTags: this.unary('SetHostTags', req => hostInfo({ id: req.id, tags: req.tags, grantedTags: req.tags, tagsGranted: true })),
       RevokeToken: this.unary('RevokeToken', req => ({ id: req.id, role: 'viewer', revokedAt: T0 })),
       ListApplications: this.unary('ListApplications', () => ({ applications: [{ name: 'shop', createdAt: T0 }] })),
       CreateDeploymentConfig: this.unary('CreateDeploymentConfig', req => ({ ...req, builtIn: false, createdAt: T0 })),

@@ -62,7 +62,7 @@ async function tlsCoordinator(t: Test): Promise<Tls> {
   return {
     c, caFile, fingerprint, admin,
     mint: async (hostId?: string) => {
-      const r = await ferry(c.address, ['token', 'create', '--role', 'agent', '--uses', '1', ...(hostId ? ['--host-id', hostId] : []), '--json'], { env });
+      const r = await ferry(c.address, ['token', 'create', '--role', 'agent', '--uses', '1', '--tag', 'role=web', ...(hostId ? ['--host-id', hostId] : []), '--json'], { env });
       t.equal(r.code, 0, r.stderr);
       return r.json.token as string;
     },

@@ -15,7 +15,7 @@ import type { RevisionTransport } from '../../agent/link/revision-cache.js';
 import { RevisionCache } from '../../agent/link/revision-cache.js';
 import { ControlApi } from '../../cli/client.js';
 import { fileChunks } from '../../cli/bundle.js';
-import { startCoordinator, waitFor } from '../helpers/fleet.js';
+import { startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';
 import { tempDir } from '../helpers/temp.js';
 import { asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
 
@@ -258,12 +258,21 @@ t.test('TLS: an enrolled host downloads with its certificate; others are refused
   const pushed = await as(admin, ['revision', 'push', file, '--app', 'shop']);
   t.equal(pushed.code, 0, pushed.stderr);
   const root = path.join(dir, 'h1');
-  const enrolled = await enrollHost({ coordinator: c.address, token: await mintToken(t, as, admin, 'agent', ['--uses', '1']), fingerprint, rootDir: root, hostId: 'h1' });
+  const enrolled = await enrollHost({ coordinator: c.address, token: await mintToken(t, as, admin, 'agent', ['--uses', '1', '--tag', 'role=web']), fingerprint, rootDir: root, hostId: 'h1' });
   t.equal(enrolled.code, 0, enrolled.stderr);
   const identity = await loadAgentIdentity(root);
   t.ok(identity, 'h1 is enrolled');
 
   const tr = httpRevisionTransport(c.address, 'h1', () => identity);
+  const notTarget = await failure(collect(tr.open(digest, 0)));
+  t.ok(isFerryError(notTarget) && notTarget.code === 'PERMISSION_DENIED', 'before h1 is a target of a deployment of the revision: refused (403)');
+  // h1 becomes a target: its agent registers, a group selects it, the revision is deployed to it.
+  await startAgent(t, { coordinator: c.address, rootDir: root, hostId: 'h1', tags: { role: 'web' } });
+  await waitFor('h1 to connect', async () => (await as(admin, ['hosts', 'list', '--json'])).json?.hosts?.some((h: any) => h.id === 'h1' && h.connected));
+  t.equal((await as(admin, ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web'])).code, 0);
+  const created = await as(admin, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', digest, '--json']);
+  t.equal(created.code, 0, created.stderr);
+  await waitFor('h1 to be a target', async () => (await as(admin, ['deploy', 'status', created.json.deployment.id, '--json'])).json?.hosts?.length > 0);
   const cache = new RevisionCache({ dir: await tempDir(t), transport: tr });
   t.ok((await fs.readFile(await cache.ensure(digest, bytes.length, 'tar'))).equals(bytes), 'downloaded over HTTPS with the host certificate, verified');
 

@@ -27,7 +27,7 @@ function onTerminal(s: TlsCoordinator, args: string[]): Promise<string> {
 t.test('hook output, tags and zone from a hostile host reach a terminal escaped, and files and --json raw', async t => {
   const s = await tlsCoordinator(t);
   const root = path.join(s.dir, 'h1');
-  t.equal((await enrollHost({ coordinator: s.c.address, token: await mintToken(t, s.as, s.admin, 'agent', ['--uses', '1']), fingerprint: s.fingerprint, rootDir: root, hostId: 'h1' })).code, 0);
+  t.equal((await enrollHost({ coordinator: s.c.address, token: await mintToken(t, s.as, s.admin, 'agent', ['--uses', '1', '--tag', 'role=web', '--tag', `note=x${CLIPBOARD}`]), fingerprint: s.fingerprint, rootDir: root, hostId: 'h1' })).code, 0);
   await startAgent(t, { coordinator: s.c.address, rootDir: root, hostId: 'h1', tags: { role: 'web', note: `x${CLIPBOARD}` }, zone: `z${CLEAR}` });
   await waitFor('h1 to connect', async () => (await s.as(s.admin, ['hosts', 'list', '--json'])).json?.hosts?.some((h: any) => h.id === 'h1' && h.connected));
   t.equal((await s.as(s.admin, ['app', 'create', 'shop'])).code, 0);

@@ -26,6 +26,7 @@ const FROZEN: readonly string[] = [
   '5f5b3bfcd39d98d3bb3a55b585ee865f6a2178be1f3e4775707bf399983dee4b',
   '67043e9090b8b941407b87346e337eb12c5030a65f69914f506fec2b6395d358',
   'd1bc7b07e232d6c63b854308997af2f172b3b58fcd86ccaea82e6cfea53fcc94',
+  'f86b5f09c4e45e4d2547528b92bbcdc3adce82c414b098339d5681f8174ccc77',
 ];
 
 t.test('every migration is numbered in order and hashes to its frozen text', async t => {
