@@ -19,6 +19,11 @@ export function succeededHosts(ctx: Context, id: string): number {
   return ctx.store.listHostDeployments(id).filter(h => h.status === 'Succeeded').length;
 }
 
+/** No target pending or in flight: a gate of --approve-after N on N or fewer hosts waits before the verdict. */
+function allFinished(ctx: Context, id: string): boolean {
+  return ctx.store.listHostDeployments(id).every(h => h.status !== 'Pending' && h.status !== 'InProgress');
+}
+
 /** Zones (in rollout order) with nothing pending or in flight, counted from the first. */
 export function finishedZones(ctx: Context, id: string): number {
   const targets = ctx.store.listHostDeployments(id).map(hd => {
@@ -33,7 +38,7 @@ export function finishedZones(ctx: Context, id: string): number {
 /** True when the deployment waits at its approval gate (not an operator's pause). */
 export function awaitingApproval(ctx: Context, d: Deployment): boolean {
   if (d.status !== 'Paused' || d.approved) return false;
-  if (d.approveAfter !== undefined && succeededHosts(ctx, d.id) >= d.approveAfter) return true;
+  if (d.approveAfter !== undefined && (succeededHosts(ctx, d.id) >= d.approveAfter || allFinished(ctx, d.id))) return true;
   return d.approveAfterZones !== undefined && finishedZones(ctx, d.id) >= d.approveAfterZones;
 }
 

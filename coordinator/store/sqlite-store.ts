@@ -258,6 +258,15 @@ export class SqliteStore implements Store {
     }
   }
 
+  transitionDeploymentWithEvent(id: string, to: DeploymentStatus, patch: DeploymentPatch, event: (d: Deployment) => Omit<FerryEvent, 'seq'>): boolean {
+    return this.db.transaction((): boolean => {
+      if (!this.transitionDeployment(id, to, patch)) return false;
+      const d = this.getDeployment(id);
+      if (d) this.events.appendEvent(event(d));
+      return true;
+    })();
+  }
+
   startDeployment(id: string, targets: readonly HostDeployment[], minHealthyHosts: number, startedAt: string): boolean {
     const stranger = targets.find(t => t.deploymentId !== id);
     if (stranger !== undefined) {
@@ -523,6 +532,7 @@ export class SqliteStore implements Store {
   // Event log, triggers and outbox (sqlite-events.ts)
   listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): FerryEvent[] { return this.events.listEvents(options); }
   lastEventSeq(): number { return this.events.lastEventSeq(); }
+  appendEvent(event: Omit<FerryEvent, 'seq'>): number { return this.events.appendEvent(event); }
   pruneEvents(keep: number): number { return this.events.pruneEvents(keep); }
   setTrigger(input: TriggerInput, at: string) { return this.events.setTrigger(input, at); }
   removeTrigger(groupId: string, name: string): boolean { return this.events.removeTrigger(groupId, name); }

@@ -1,4 +1,5 @@
 import type { EventLogStore } from './event-store.js';
+import type { FerryEvent } from '../domain/events.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
@@ -109,6 +110,8 @@ export interface Store extends EventLogStore {
   listDeployments(filter?: DeploymentFilter): Deployment[];
   /** CAS: moves `id` to `to` when its current status allows it. */
   transitionDeployment(id: string, to: DeploymentStatus, patch?: DeploymentPatch): boolean;
+  /** As transitionDeployment, and when it moved, appends `event(the deployment after the move)` in the same transaction. */
+  transitionDeploymentWithEvent(id: string, to: DeploymentStatus, patch: DeploymentPatch, event: (d: Deployment) => Omit<FerryEvent, 'seq'>): boolean;
   /**
    * In one transaction: moves a Created/Queued deployment to InProgress and inserts its targets.
    * Returns false if the status did not allow it or the group already has an active deployment
