@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { requireText } from '../args.js';
 import { formatTime, table } from '../format.js';
 import type { Runner } from '../session.js';
+import { removedText } from '../cleanup-text.js';
 
 export function registerAppCommands(program: Command, r: Runner): void {
   const app = program
@@ -16,6 +17,20 @@ export function registerAppCommands(program: Command, r: Runner): void {
       if (s.out.json) return s.out.document(created);
       s.out.line(`created application ${created.name}`);
       s.out.line(`next: ferry revision push DIR --app ${created.name}`);
+    },
+  );
+
+  r.action(
+    r.leaf(app, 'delete <name>', 'delete an application with its deployment groups (their deployment history, triggers, schedules, plans) and revisions; refused while one of its deployments has not ended', [
+      'ferry app delete shop',
+      'ferry app delete shop --json   # {groups, deployments, triggers, schedules, plans, revisions}: what was removed',
+    ]),
+    async (s, [name]) => {
+      const app = requireText(name, 'NAME');
+      const removed = await s.api().deleteApplication(app);
+      if (s.out.json) return s.out.document(removed);
+      s.out.line(`deleted application ${app}: removed ${removedText(removed, true)}`);
+      s.out.line('hosts keep what is installed; their agents keep running');
     },
   );
 

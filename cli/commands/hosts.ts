@@ -112,6 +112,19 @@ export function registerHostsCommands(program: Command, r: Runner): void {
   });
 
   r.action(
+    r.leaf(hosts, 'remove <id>', 'retire a host: it leaves the host list and every group (its deployment history stays); its certificates are revoked, so its agent, if it returns, must enroll again', [
+      'ferry hosts remove web-1',
+      'ferry hosts remove web-1 --json',
+    ]),
+    async (s, [id]) => {
+      const res = await s.api().removeHost(requireText(id, 'ID'));
+      if (s.out.json) return s.out.document(res);
+      s.out.line(`removed host ${res.hostId} (${res.hostname}): it left ${res.groups.length === 0 ? 'no group' : `group(s) ${res.groups.join(', ')}`}; ${res.revokedCertificates} certificate(s) revoked`);
+      s.out.line('its deployment history stays (ferry deploy list --host ' + res.hostId + '); to bring it back, enroll it again: ferry token create --role agent --uses 1, then on the host ferry-agent enroll …');
+    },
+  );
+
+  r.action(
     r.leaf(hosts, 'reenroll <id>', 'allow one new enrollment of an enrolled host id: prints a one-use join token for that id only; when used, the host\'s earlier certificates are revoked', [
       'ferry hosts reenroll web-1',
       'ferry hosts reenroll web-1 --ttl 15m --json',

@@ -35,6 +35,8 @@ import { createFromPlan, planHandlers } from './plan-handlers.js';
 import { deploymentOptionsFromProto } from './deployment-options.js';
 import { revokeHost } from '../services/enroll.js';
 import { tokenHandlers } from './token-handlers.js';
+import { cleanupHandlers } from './cleanup-handlers.js';
+import { revisionHolds } from '../services/cleanup.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
@@ -58,6 +60,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
 
   return {
     ...tokenHandlers(ctx),
+    ...cleanupHandlers(ctx),
     RevokeHost: unaryAs((req, caller) => ({ hostId: req.id, revoked: revokeHost(ctx, req.id, caller.id) })),
     CreateApplication: unary(req => createApplication(ctx, req.name)),
     ListApplications: unary(() => ({ applications: ctx.store.listApplications() })),
@@ -90,7 +93,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
     ListRevisions: unary(req => {
       if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist; see ferry app list, or create it with: ferry app create ${req.application}`);
-      return { revisions: ctx.store.listRevisions(req.application).map(revisionToProto) };
+      const holds = revisionHolds(ctx, req.application);
+      return { revisions: ctx.store.listRevisions(req.application).map(r => ({ ...revisionToProto(r), heldBy: holds.get(r.digest) ?? [] })) };
     }),
     CreateDeployment: unary(req => {
       if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req).id));

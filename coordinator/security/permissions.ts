@@ -36,6 +36,7 @@ export const REQUIRED_ROLE = {
   ResumeDeployment: 'deployer',
   ApproveDeployment: 'deployer',
   RejectDeployment: 'deployer',
+  DeleteRevisions: 'deployer',
 
   CreateApplication: 'admin',
   CreateDeploymentConfig: 'admin',
@@ -47,6 +48,9 @@ export const REQUIRED_ROLE = {
   ListTokens: 'admin',
   RevokeToken: 'admin',
   RevokeHost: 'admin',
+  RemoveHost: 'admin',
+  DeleteApplication: 'admin',
+  DeleteDeploymentGroup: 'admin',
   StreamAudit: 'admin',
 } as const satisfies Record<string, OperatorRole>;
 

@@ -16,6 +16,7 @@ import { V13 } from './schema/v13.js';
 import { V14 } from './schema/v14.js';
 import { V15 } from './schema/v15.js';
 import { V16 } from './schema/v16.js';
+import { V17 } from './schema/v17.js';
 /**
  * Numbered schema migrations, applied in order, one transaction each, tracked in
  * `PRAGMA user_version`. Each migration's SQL is literal text in schema/vNN.ts, frozen: a database
@@ -40,6 +41,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 12, up: V12 }, { version: 13, up: V13 }, { version: 14, up: V14, rebuild: true },
   { version: 15, up: V15 },
   { version: 16, up: V16 },
+  { version: 17, up: V17 },
 ];
 
 /**

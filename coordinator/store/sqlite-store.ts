@@ -10,6 +10,7 @@ import type {
 import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
 import { migrate } from './migrations.js';
 import { SqliteEventLog } from './sqlite-events.js';
+import { SqliteCleanup } from './sqlite-cleanup.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
 import { SqlitePlans } from './sqlite-plans.js';
 import type { Schedule, ScheduleState } from '../domain/schedules.js';
@@ -24,7 +25,7 @@ import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, ScheduleFilter, StatusCount, Store,
+  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -77,6 +78,7 @@ export class SqliteStore implements Store {
   private readonly schedules: ScheduleTable;
   private readonly certs: SqliteHostCertificates;
   private readonly audit: SqliteAudit;
+  private readonly cleanup: SqliteCleanup;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -96,6 +98,7 @@ export class SqliteStore implements Store {
       });
       this.certs = new SqliteHostCertificates(this.db);
       this.audit = new SqliteAudit(this.db);
+      this.cleanup = new SqliteCleanup(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -170,6 +173,8 @@ export class SqliteStore implements Store {
     guard(what, () => this.st.insertRevision.run(rows.revisionParams(revision)), [
       [`application "${revision.application}"`, () => this.getApplication(revision.application)],
     ]);
+    // The same bytes pushed again after ferry revision delete: listed again.
+    this.cleanup.undeleteRevision(revision.application, revision.digest);
     const stored = this.getRevision(revision.application, revision.digest);
     if (stored === undefined) throw new FerryError('INTERNAL', `${what} vanished after it was added`);
     return stored;
@@ -528,6 +533,15 @@ export class SqliteStore implements Store {
     return (this.st.countHostDeploymentsByStatus.all() as { status: HostDeploymentStatus; error_code: string; count: number }[])
       .map(r => ({ status: r.status, errorCode: r.error_code, count: r.count }));
   }
+
+  // Clean-up (sqlite-cleanup.ts)
+  deleteGroup(groupId: string): RemovedCounts { return this.cleanup.deleteGroup(groupId); }
+  deleteApplication(name: string): RemovedCounts & { digests: string[] } { return this.cleanup.deleteApplication(name); }
+  removeHost(id: string, at: string): boolean { return this.cleanup.removeHost(id, at); }
+  restoreHost(id: string): boolean { return this.cleanup.restoreHost(id); }
+  hostRemovedAt(id: string): string | undefined { return this.cleanup.hostRemovedAt(id); }
+  deleteRevision(application: string, digest: string, at: string): boolean { return this.cleanup.deleteRevision(application, digest, at); }
+  digestInUse(digest: string): boolean { return this.cleanup.digestInUse(digest); }
 
   // Event log, triggers and outbox (sqlite-events.ts)
   listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): FerryEvent[] { return this.events.listEvents(options); }

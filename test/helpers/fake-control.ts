@@ -186,6 +186,13 @@ export class FakeControl {
       CreateToken: this.unary('CreateToken', req => ({ info: { id: 'abcdefghij12', role: req.role, createdAt: T0, usesLeft: req.uses || -1 }, token: `fy.abcdefghij12.${'s'.repeat(43)}` })),
       ListTokens: this.unary('ListTokens', () => ({ tokens: [] })),
       RevokeHost: this.unary('RevokeHost', req => ({ hostId: req.id, revoked: 1 })),
+      RemoveHost: this.unary('RemoveHost', req => ({ hostId: req.id, hostname: 'ip-10-0-0-5', revokedCertificates: 1, groups: ['shop/web'] })),
+      DeleteApplication: this.unary('DeleteApplication', () => ({ groups: 2, deployments: 7, triggers: 1, schedules: 0, plans: 1, revisions: 3 })),
+      DeleteDeploymentGroup: this.unary('DeleteDeploymentGroup', () => ({ groups: 1, deployments: 4, triggers: 1, schedules: 1, plans: 0, revisions: 0 })),
+      DeleteRevisions: this.unary('DeleteRevisions', req => ({
+        dryRun: req.dryRun, deleted: this.revisions.slice(req.hasKeep ? req.keep : 0),
+        kept: [],
+      })),
       RevokeToken: this.unary('RevokeToken', req => ({ id: req.id, role: 'viewer', revokedAt: T0 })),
       ListApplications: this.unary('ListApplications', () => ({ applications: [{ name: 'shop', createdAt: T0 }] })),
       CreateDeploymentConfig: this.unary('CreateDeploymentConfig', req => ({ ...req, builtIn: false, createdAt: T0 })),

@@ -25,6 +25,7 @@ const FROZEN: readonly string[] = [
   '37d808d0e3740bb7946edafc21f6facaa98b496b107cf179bc8f5b92ac5145a9',
   '5f5b3bfcd39d98d3bb3a55b585ee865f6a2178be1f3e4775707bf399983dee4b',
   '67043e9090b8b941407b87346e337eb12c5030a65f69914f506fec2b6395d358',
+  '4a0d23e2afdc8d10bc0936fb565eb3b0982a7955d0bac178f13bb93c6240b5d4',
 ];
 
 t.test('every migration is numbered in order and hashes to its frozen text', async t => {
