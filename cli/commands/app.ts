@@ -38,6 +38,6 @@ export function registerAppCommands(program: Command, r: Runner): void {
     const res = await s.api().listApplications();
     if (s.out.json) return s.out.document(res);
     if (res.applications.length === 0) return s.out.line('no applications yet: create one with ferry app create NAME');
-    s.out.lines(table(['NAME', 'CREATED'], res.applications.map(a => [a.name, formatTime(a.createdAt)])));
+    s.out.lines(table(['NAME', 'CREATED'], res.applications.map(a => [a.name, formatTime(a.createdAt, s.config.zone)])));
   });
 }

@@ -4,7 +4,7 @@ import { parseAutoRollbackFlag } from '../deploy-options.js';
 import type { DeploymentGroup__Output } from '../../proto/gen/ferry/v1/DeploymentGroup.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
 import { parseTagSets, requireText } from '../args.js';
-import { NONE, formatAgo, formatTagSets, formatTags, formatTime, keyValues, orNone, shortDigest, table, tagSetFlags } from '../format.js';
+import { NONE, formatAgo, formatTagSets, formatTags, formatTime, keyValues, orNone, shortDigest, table, tagSetFlags , type Zone, UTC } from '../format.js';
 import type { Runner } from '../session.js';
 import { removedText } from '../cleanup-text.js';
 import { registerTriggerCommands, triggerLines } from './group-trigger.js';
@@ -31,7 +31,7 @@ export function alarmFlags(repeated: readonly string[], list: string | false | u
 }
 
 /** `ferry group show`: the group, then the connected hosts its tag sets select now. Pure. */
-export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo__Output[], now: number): string[] {
+export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo__Output[], now: number, zone: Zone = UTC): string[] {
   const byId = new Map(hosts.map(h => [h.id, h]));
   const lines = keyValues([
     ['Group', `${g.application}/${g.name}`],
@@ -42,9 +42,9 @@ export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo_
     ['Auto-rollback', g.autoRollback.join(',') || 'none'],
     ['Rollback config', g.rollbackConfig || "the failed deployment's"],
     ['Alarms', g.alarms.length === 0 ? 'none' : g.alarms.join('; ')],
-    ...windowPairs(g),
+    ...windowPairs(g, zone),
     ['Last successful revision', g.lastSuccessfulRevision ? `${shortDigest(g.lastSuccessfulRevision)} (deployment ${g.lastSuccessfulDeploymentId})` : NONE],
-    ['Created', formatTime(g.createdAt)],
+    ['Created', formatTime(g.createdAt, zone)],
   ]);
   lines.push('', `Matching connected hosts: ${g.matchingHostIds.length}`);
   if (g.matchingHostIds.length > 0) {
@@ -54,7 +54,7 @@ export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo_
     });
     lines.push(...table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'LAST SEEN'], rows, '  '));
   }
-  lines.push(...triggerLines(g.triggers ?? []));
+  lines.push(...triggerLines(g.triggers ?? [], zone));
   return lines;
 }
 
@@ -98,7 +98,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       s.out.line(`  hosts: ${formatTagSets(created.tagSets)}; ${created.matchingHostIds.length} connected host(s) match now`);
       s.out.line(`  config: ${orNone(created.configName)}`);
       s.out.line(`  auto-rollback: ${created.autoRollback.join(',') || 'none'}`);
-      if (created.windows.length > 0) s.out.line(`  windows: ${created.windows.map(formatWindow).join('; ')}; now ${windowNow(created)}`);
+      if (created.windows.length > 0) s.out.line(`  windows: ${created.windows.map(formatWindow).join('; ')}; now ${windowNow(created, s.config.zone)}`);
     },
   );
 
@@ -160,7 +160,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       if (tagSets) s.out.line(`  hosts: ${formatTagSets(updated.tagSets)}; ${updated.matchingHostIds.length} connected host(s) match now`);
       if (configName) s.out.line(`  config: ${updated.configName}`);
       if (windows !== undefined) {
-        s.out.line(`  windows: ${updated.windows.map(formatWindow).join('; ') || 'none (deployments start at any time)'}${updated.windows.length > 0 ? `; now ${windowNow(updated)}` : ''}`);
+        s.out.line(`  windows: ${updated.windows.map(formatWindow).join('; ') || 'none (deployments start at any time)'}${updated.windows.length > 0 ? `; now ${windowNow(updated, s.config.zone)}` : ''}`);
       }
     },
   );
@@ -196,7 +196,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       ]);
       // The WINDOW column only when some group has windows.
       if (!res.groups.some(g => g.windows.length > 0)) return s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION'], rows));
-      s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION', 'WINDOW'], rows.map((r, i) => [...r, windowNow(res.groups[i]!)])));
+      s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION', 'WINDOW'], rows.map((r, i) => [...r, windowNow(res.groups[i]!, s.config.zone)])));
     },
   );
 
@@ -212,7 +212,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       const g = await api.getDeploymentGroup({ application: requireText(opts.app as string, '--app'), name: requireText(opts.name as string, '--name') });
       if (s.out.json) return s.out.document(g);
       const hosts = g.matchingHostIds.length > 0 ? (await api.listHosts()).hosts : [];
-      s.out.lines(groupLines(g, hosts, s.now));
+      s.out.lines(groupLines(g, hosts, s.now, s.config.zone));
     },
   );
 

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { FerryError } from '../../common/errors.js';
+import { hostLabel } from '../../common/text.js';
 import { grpcCodeOf } from '../exit-codes.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
 import { parseDuration, parsePositiveInt, requireText } from '../args.js';
-import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table } from '../format.js';
+import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table , type Zone, UTC } from '../format.js';
 import { COLORS, type Paint } from '../output.js';
 import { colorStatus, hostHistoryTable } from '../render-deployment.js';
 import type { Runner, Session } from '../session.js';
@@ -43,16 +44,16 @@ export function hostsTable(hosts: readonly HostInfo__Output[], now: number, c: P
   return table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'STATE', 'AGENT', 'REVISIONS'], rows);
 }
 
-export function hostLines(h: HostInfo__Output, now: number, c: Paint): string[] {
+export function hostLines(h: HostInfo__Output, now: number, c: Paint, zone: Zone = UTC): string[] {
   const f = h.facts;
   const disk = f && f.diskTotalBytes > 0 ? `${formatBytes(f.diskFreeBytes)} free of ${formatBytes(f.diskTotalBytes)}` : NONE;
   const lines = keyValues([
-    ['Host', `${h.hostname} (${h.id})`],
+    ['Host', hostLabel(h.id, h.hostname)],
     ['Tags', formatTags(h.tags)],
     ['Zone', orNone(h.zone)],
     ['State', hostState(h, now, c)],
-    ['Last seen', `${formatTime(h.lastSeenAt)} (${formatAgo(h.lastSeenAt, now)})`],
-    ['Registered', formatTime(h.registeredAt)],
+    ['Last seen', `${formatTime(h.lastSeenAt, zone)} (${formatAgo(h.lastSeenAt, now)})`],
+    ['Registered', formatTime(h.registeredAt, zone)],
     ['Agent', orNone(h.agentVersion)],
     ['OS', orNone(f?.os)],
     ['Kernel', orNone(f?.kernel)],
@@ -96,11 +97,11 @@ export function registerHostsCommands(program: Command, r: Runner): void {
       const res = await s.api().listDeployments({ application: '', group: '', host: h.id, limit });
       const history = res.deployments.map((deployment, i) => ({ deployment, result: res.hostResults[i] ?? null }));
       if (s.out.json) return s.out.document({ ...h, history });
-      s.out.lines(hostLines(h, s.now, s.out.c));
+      s.out.lines(hostLines(h, s.now, s.out.c, s.config.zone));
       s.out.line('');
       s.out.line(`Deployments (newest first, at most ${limit}; more with ferry deploy list --host ${h.id} --limit N):`);
       if (history.length === 0) s.out.line('  none has targeted this host yet');
-      else s.out.lines(hostHistoryTable(res.deployments, res.hostResults, s.out.c, '  '));
+      else s.out.lines(hostHistoryTable(res.deployments, res.hostResults, s.out.c, '  ', s.config.zone));
     },
   );
 
@@ -119,7 +120,7 @@ export function registerHostsCommands(program: Command, r: Runner): void {
     async (s, [id]) => {
       const res = await s.api().removeHost(requireText(id, 'ID'));
       if (s.out.json) return s.out.document(res);
-      s.out.line(`removed host ${res.hostId} (${res.hostname}): it left ${res.groups.length === 0 ? 'no group' : `group(s) ${res.groups.join(', ')}`}; ${res.revokedCertificates} certificate(s) revoked`);
+      s.out.line(`removed host ${hostLabel(res.hostId, res.hostname)}: it left ${res.groups.length === 0 ? 'no group' : `group(s) ${res.groups.join(', ')}`}; ${res.revokedCertificates} certificate(s) revoked`);
       s.out.line('its deployment history stays (ferry deploy list --host ' + res.hostId + '); to bring it back, enroll it again: ferry token create --role agent --uses 1, then on the host ferry-agent enroll …');
     },
   );
@@ -134,7 +135,7 @@ export function registerHostsCommands(program: Command, r: Runner): void {
       const res = await s.api().createToken({ role: 'agent', uses: 1, ttlMs: parseDuration(String(opts.ttl), '--ttl'), hostId, description: `reenroll ${hostId}` });
       if (s.out.json) return s.out.document(res);
       s.out.line(res.token);
-      s.out.error(`a one-use join token for host ${hostId} only (token ${res.info!.id}, expires ${formatTime(res.info!.expiresAt)}): shown once, keep it secret`);
+      s.out.error(`a one-use join token for host ${hostId} only (token ${res.info!.id}, expires ${formatTime(res.info!.expiresAt, s.config.zone)}): shown once, keep it secret`);
       s.out.error(`on the host: ferry-agent enroll --token … --host-id ${hostId} --ca-fingerprint … (or ferry-agent install --reenroll --token …)`);
     },
   );

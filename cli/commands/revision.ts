@@ -114,7 +114,7 @@ export function registerRevisionCommands(program: Command, r: Runner): void {
       if (s.out.json) return s.out.document(res);
       if (res.revisions.length === 0) return s.out.line(`no revisions in ${opts.app as string}: push one with ferry revision push DIR --app ${opts.app as string}`);
       const rows = res.revisions.map(v => [
-        shortDigest(v.digest), v.bundleType, formatBytes(v.size), v.commit ? v.commit.slice(0, 12) : NONE, orNone(v.description), formatTime(v.createdAt),
+        shortDigest(v.digest), v.bundleType, formatBytes(v.size), v.commit ? v.commit.slice(0, 12) : NONE, orNone(v.description), formatTime(v.createdAt, s.config.zone),
         ...(res.revisions.some(x => x.heldBy.length > 0) ? [v.heldBy.join('; ') || NONE] : []),
       ]);
       const held = res.revisions.some(x => x.heldBy.length > 0) ? ['KEPT FOR'] : [];
@@ -144,7 +144,7 @@ export function registerRevisionCommands(program: Command, r: Runner): void {
       if (s.out.json) return s.out.document(res);
       const verb = dryRun ? 'would delete' : 'deleted';
       s.out.line(`${verb} ${res.deleted.length} revision(s) of ${application}${res.deleted.length > 0 ? ':' : ''}`);
-      for (const v of res.deleted) s.out.line(`  ${shortDigest(v.digest)}  ${formatBytes(v.size)}  ${formatTime(v.createdAt)}  ${orNone(v.description)}`);
+      for (const v of res.deleted) s.out.line(`  ${shortDigest(v.digest)}  ${formatBytes(v.size)}  ${formatTime(v.createdAt, s.config.zone)}  ${orNone(v.description)}`);
       for (const k of res.kept) s.out.line(`kept ${shortDigest(k.revision!.digest)} (older than the newest ${keep}): ${k.reasons.join('; ')}`);
     },
   );

@@ -1,4 +1,5 @@
 import { describeError } from '../../common/errors.js';
+import { hostLabel } from '../../common/text.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/types.js';
@@ -152,7 +153,7 @@ export class Scheduler {
     if (alarm) {
       stopDeployment(this.ctx, d.id, {
         by: 'alarm', errorCode: 'DEPLOYMENT_STOP_ON_ALARM', trigger: 'alarm',
-        reason: `alarm ${alarm.alarm.name} is in ALARM on host ${alarm.hostId}: ${alarm.alarm.reason}`,
+        reason: `alarm ${alarm.alarm.name} is in ALARM on host ${hostLabel(alarm.hostId, this.ctx.store.getHost(alarm.hostId)?.hostname)}: ${alarm.alarm.reason}`,
       });
       return;
     }

@@ -346,7 +346,8 @@ const FERRY_BIN = ['../../bin/ferry', '../../../bin/ferry'].map(p => fileURLToPa
 
 /** Runs the real `bin/ferry` (the build) as a separate process, without colour or FERRY_* settings. */
 export function runFerry(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<FerryResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env };
+  // Times print in the local zone: tests pin it (UTC) unless they set TZ themselves.
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', TZ: 'UTC', ...opts.env };
   if (!opts.env?.FERRY_COORDINATOR) delete env.FERRY_COORDINATOR;
   const child = spawn(process.execPath, [FERRY_BIN, ...args], { cwd: opts.cwd ?? process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
