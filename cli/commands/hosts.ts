@@ -4,6 +4,7 @@ import { FerryError } from '../../common/errors.js';
 import { hostLabel } from '../../common/text.js';
 import { grpcCodeOf } from '../exit-codes.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
+import type { HostAlarm__Output } from '../../proto/gen/ferry/v1/HostAlarm.js';
 import { parseDuration, parsePositiveInt, requireText } from '../args.js';
 import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table , type Zone, UTC } from '../format.js';
 import { COLORS, type Paint } from '../output.js';
@@ -23,10 +24,11 @@ async function getHostByRef(s: Session, ref: string): Promise<HostInfo__Output> 
   }
 }
 
-/** connected / reconnecting / lost, as the coordinator judges it from the agent's heartbeats. */
+/** connected / reconnecting / lost, as the coordinator judges it from the agent's heartbeats; revoked. */
 export function hostState(h: HostInfo__Output, now: number, c: Paint): string {
   const state = h.state || (h.connected ? 'connected' : 'disconnected');
   if (state === 'connected') return c(COLORS.green, 'connected');
+  if (state === 'revoked') return c(COLORS.red, `revoked (enroll again to come back), seen ${formatAgo(h.lastSeenAt, now)}`);
   const seen = `seen ${formatAgo(h.lastSeenAt, now)}`;
   return state === 'lost' ? c(COLORS.red, `lost, ${seen}`) : c(COLORS.yellow, `${state}, ${seen}`);
 }
@@ -37,11 +39,19 @@ export function hostRevisions(h: HostInfo__Output): string {
   return h.revisions.map(r => `${r.application}/${r.groupName}:${shortDigest(r.revision)}`).join(', ');
 }
 
-export function hostsTable(hosts: readonly HostInfo__Output[], now: number, c: Paint): string[] {
+/** Each alarm as `name STATE since TIME` (red for ALARM). Pure. */
+export function alarmText(a: HostAlarm__Output, c: Paint, zone: Zone = UTC): string {
+  const color = a.state === 'ALARM' ? COLORS.red : a.state === 'OK' ? COLORS.green : COLORS.yellow;
+  return `${a.name} ${c(color, a.state)}${a.since ? ` since ${formatTime(a.since, zone)}` : ''}`;
+}
+
+export function hostsTable(hosts: readonly HostInfo__Output[], now: number, c: Paint, zone: Zone = UTC): string[] {
+  const withAlarms = hosts.some(h => h.alarms.length > 0);
   const rows = hosts.map(h => [
     h.id, h.hostname, formatTags(h.tags), orNone(h.zone), hostState(h, now, c), orNone(h.agentVersion), hostRevisions(h),
+    ...(withAlarms ? [h.alarms.map(a => alarmText(a, c, zone)).join(', ') || NONE] : []),
   ]);
-  return table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'STATE', 'AGENT', 'REVISIONS'], rows);
+  return table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'STATE', 'AGENT', 'REVISIONS', ...(withAlarms ? ['ALARMS'] : [])], rows);
 }
 
 export function hostLines(h: HostInfo__Output, now: number, c: Paint, zone: Zone = UTC): string[] {
@@ -62,6 +72,9 @@ export function hostLines(h: HostInfo__Output, now: number, c: Paint, zone: Zone
     ['Memory', f && f.memoryBytes > 0 ? formatBytes(f.memoryBytes) : NONE],
     ['Disk', disk],
   ]);
+  lines.push('', 'Alarms:');
+  if (h.alarms.length === 0) lines.push('  none reported (the host\'s groups define none, or its agent has not reported yet)');
+  else lines.push(...table(['ALARM', 'STATE', 'SINCE', 'REASON'], h.alarms.map(a => [a.name, alarmText({ ...a, name: '', since: '' }, c).trim(), formatTime(a.since, zone), orNone(a.reason)]), '  '));
   lines.push('', 'Revisions:');
   if (h.revisions.length === 0) lines.push('  none installed by Ferry yet');
   else {
@@ -81,7 +94,7 @@ export function registerHostsCommands(program: Command, r: Runner): void {
     const res = await s.api().listHosts();
     if (s.out.json) return s.out.document(res);
     if (res.hosts.length === 0) return s.out.line('no hosts yet: start ferry-agent on a machine, pointed at this coordinator');
-    s.out.lines(hostsTable(res.hosts, s.now, s.out.c));
+    s.out.lines(hostsTable(res.hosts, s.now, s.out.c, s.config.zone));
   });
 
   r.action(

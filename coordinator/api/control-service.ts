@@ -48,14 +48,16 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     const window = groupWindowState(ctx, g);
     return { ...groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }), ...(window && { window }) }), triggers: ctx.store.listTriggers(g.id).map(triggerToProto) };
   };
-  const hostView = (id: string) => {
+  const hostView = (id: string, revoked: ReadonlySet<string> = ctx.store.revokedHostIds()) => {
     const h = ctx.store.getHost(id);
     if (!h) throw new FerryError('NOT_FOUND', `host ${id} is not registered; see ferry hosts list`);
     const revisions = ctx.store.listGroups().flatMap(g => {
       const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
-    return hostToProto(h, revisions, hostStateOf(ctx, h));
+    // A host whose certificates are all revoked cannot come back: say so, not "reconnecting".
+    const state = revoked.has(id) && !ctx.registry.isConnected(id) ? 'revoked' : hostStateOf(ctx, h);
+    return { ...hostToProto(h, revisions, state), alarms: ctx.alarmStates.get(id) ?? [] };
   };
 
   return {
@@ -122,7 +124,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     RedeployDeployment: unary(req => detailToProto(getDeploymentView(ctx, redeploy(ctx, req.id).id))),
     WatchDeployment: call => watchDeployment(ctx, call),
     StreamLogs: call => streamLogs(ctx, call),
-    ListHosts: unary(() => ({ hosts: ctx.store.listHosts().map(h => hostView(h.id)) })),
+    ListHosts: unary(() => {
+      const revoked = ctx.store.revokedHostIds();
+      return { hosts: ctx.store.listHosts().map(h => hostView(h.id, revoked)) };
+    }),
     GetHost: unary(req => hostView(req.id)),
     ...eventHandlers(ctx, groupView),
     ...auditHandlers(ctx),

@@ -70,7 +70,7 @@ export function detail(d: Partial<Deployment__Output> = {}, hosts: HostDeploymen
 export function hostInfo(o: Partial<HostInfo__Output> = {}): HostInfo__Output {
   return {
     id: 'h-1', hostname: 'web-1', tags: { role: 'web' }, zone: 'a', agentVersion: '0.1.0', connected: true,
-    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], state: 'connected', ...o,
+    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], state: 'connected', alarms: [], ...o,
   };
 }
 
