@@ -4,6 +4,11 @@ import * as grpc from '@grpc/grpc-js';
 import { errorCodeOfStatus } from '../common/grpc-status.js';
 import { FerryError, describeError } from '../common/errors.js';
 import { KEEPALIVE_OPTIONS, TRANSFER_CLIENT_OPTIONS, loadFerryProto } from '../proto/load.js';
+import type { RemoveHostResponse__Output } from '../proto/gen/ferry/v1/RemoveHostResponse.js';
+import type { DeleteApplicationRequest } from '../proto/gen/ferry/v1/DeleteApplicationRequest.js';
+import type { DeleteResponse__Output } from '../proto/gen/ferry/v1/DeleteResponse.js';
+import type { DeleteRevisionsRequest } from '../proto/gen/ferry/v1/DeleteRevisionsRequest.js';
+import type { DeleteRevisionsResponse__Output } from '../proto/gen/ferry/v1/DeleteRevisionsResponse.js';
 import type { Application__Output } from '../proto/gen/ferry/v1/Application.js';
 import type { ControlServiceClient } from '../proto/gen/ferry/v1/ControlService.js';
 import type { CreateApplicationRequest } from '../proto/gen/ferry/v1/CreateApplicationRequest.js';
@@ -166,6 +171,18 @@ export class ControlApi {
 
   setHostTags(req: SetHostTagsRequest) {
     return this.unary<SetHostTagsRequest, HostInfo__Output>(this.client.setHostTags, req);
+  }
+  removeHost(id: string) {
+    return this.unary<GetHostRequest, RemoveHostResponse__Output>(this.client.removeHost, { id });
+  }
+  deleteApplication(name: string) {
+    return this.unary<DeleteApplicationRequest, DeleteResponse__Output>(this.client.deleteApplication, { name });
+  }
+  deleteDeploymentGroup(req: GetDeploymentGroupRequest) {
+    return this.unary<GetDeploymentGroupRequest, DeleteResponse__Output>(this.client.deleteDeploymentGroup, req);
+  }
+  deleteRevisions(req: DeleteRevisionsRequest) {
+    return this.unary<DeleteRevisionsRequest, DeleteRevisionsResponse__Output>(this.client.deleteRevisions, req);
   }
   revokeToken(id: string) {
     return this.unary<RevokeTokenRequest, TokenInfo__Output>(this.client.revokeToken, { id });

@@ -1,3 +1,4 @@
+import { type Zone, UTC } from './format.js';
 import { FerryError } from '../common/errors.js';
 
 /**
@@ -27,6 +28,8 @@ export interface CliEnvironment {
   token?: string;
   ca?: string;
   caFingerprint?: string;
+  /** The local time zone (minutes east of UTC at an instant); absent: UTC. */
+  localZone?: Zone;
 }
 
 interface TtyLike {
@@ -44,6 +47,8 @@ export function readCliEnvironment(
     stdoutIsTTY: stdout.isTTY === true,
     stderrIsTTY: stderr.isTTY === true,
     columns: stdout.columns ?? stderr.columns ?? 80,
+    // The process's zone (TZ, else the system's): what people read times in.
+    localZone: ms => -new Date(ms).getTimezoneOffset(),
   };
   if (env.FERRY_COORDINATOR) e.coordinator = env.FERRY_COORDINATOR;
   if (env.FORCE_COLOR !== undefined) e.forceColor = !['0', 'false'].includes(env.FORCE_COLOR.trim().toLowerCase());
@@ -60,6 +65,7 @@ export interface GlobalFlags {
   token?: string;
   ca?: string;
   caFingerprint?: string;
+  utc?: boolean;
 }
 
 /**
@@ -91,6 +97,8 @@ export interface CliConfig {
    */
   terminal: boolean;
   security: CliSecurity;
+  /** The zone human output shows times in: local, or UTC with --utc (--json keeps the API's UTC). */
+  zone: Zone;
 }
 
 export function resolveCliConfig(env: CliEnvironment, flags: GlobalFlags): CliConfig {
@@ -114,6 +122,7 @@ export function resolveCliConfig(env: CliEnvironment, flags: GlobalFlags): CliCo
     columns: env.columns,
     terminal: !json && env.stdoutIsTTY,
     security: resolveSecurity(env, flags),
+    zone: flags.utc === true ? UTC : (env.localZone ?? UTC),
   });
 }
 

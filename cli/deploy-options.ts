@@ -21,7 +21,7 @@ export function withDeploymentOptions(cmd: Command): Command {
     .option('--file-exists-behavior <behavior>', 'files the group did not install: DISALLOW (default), OVERWRITE or RETAIN')
     .option('--ignore-application-stop-failures', 'go on when the installed revision\'s ApplicationStop scripts fail')
     .option('--auto-rollback <events>', 'this deployment only: failure,alarm,stop or none (the group\'s policy when not given)')
-    .option('--approve-after <n|first-zone>', 'pause once N hosts have succeeded (or, with a zonal config, once the first zone finished and was monitored), until ferry deploy approve (or reject)')
+    .option('--approve-after <n|first-zone>', 'pause once N hosts have succeeded (on N or fewer hosts: once all finished, before the verdict; with a zonal config and first-zone: once the first zone finished and was monitored), until ferry deploy approve (or reject)')
     .option('--min-healthy-time <duration>', 'bake time: a host counts as done this long after it succeeded, its alarms watched (default 0)')
     .option('--ignore-alarms', 'emergencies: the group\'s health alarms do not stop this deployment')
     .option('--require-all-hosts', 'fail (HOSTS_OFFLINE) when a target\'s agent is offline at its turn, instead of skipping it (AGENT_OFFLINE) and going on')

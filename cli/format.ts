@@ -69,11 +69,23 @@ export function formatAgo(iso: string | undefined, now: number): string {
   return `${Math.floor(s / 86_400)}d ago`;
 }
 
-/** 2024-05-01 12:00:03Z (seconds precision, UTC as the API gives it). */
-export function formatTime(iso: string | undefined): string {
+/** A time zone as the CLI shows times in it: minutes east of UTC at an instant (DST moves it). */
+export type Zone = (ms: number) => number;
+/** `--utc`, and what tests get unless they say otherwise. */
+export const UTC: Zone = () => 0;
+
+/**
+ * `2024-05-01 14:00:03+02:00` in `zone` (seconds precision, the offset always shown; `Z` when it is
+ * UTC). `--json` keeps the API's ISO 8601 UTC instead.
+ */
+export function formatTime(iso: string | undefined, zone: Zone = UTC): string {
   const t = parseTime(iso);
   if (t === undefined) return NONE;
-  return new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  const offset = zone(t);
+  const text = new Date(t + offset * 60_000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+  if (offset === 0) return `${text}Z`;
+  const abs = Math.abs(offset);
+  return `${text}${offset < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
 }
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

@@ -44,6 +44,7 @@ export function buildProgram(r: Runner): Command {
     .description('Ferry CLI: create applications and deployment groups, push revisions, run and watch deployments')
     .version(FERRY_VERSION)
     .option('--coordinator <host:port>', `the coordinator's address (default: $FERRY_COORDINATOR or ${CLI_DEFAULTS.coordinator})`)
+    .option('--utc', 'show times in UTC (default: the local time zone, with its offset); --json is always UTC')
     .option('--token <token>', 'API token (default $FERRY_TOKEN); sent only over TLS')
     .option('--ca <file>', "the coordinator's CA certificate, DATA/tls/ca.crt (default $FERRY_CA): talk TLS")
     .option('--ca-fingerprint <sha256>', "pin the coordinator's CA by the fingerprint init printed (default $FERRY_CA_FINGERPRINT): talk TLS")

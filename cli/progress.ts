@@ -2,6 +2,7 @@ import type { DeploymentDetail__Output } from '../proto/gen/ferry/v1/DeploymentD
 import type { HostDeployment__Output } from '../proto/gen/ferry/v1/HostDeployment.js';
 import { elapsedMs, formatDuration, stripAnsi, visibleLength } from './format.js';
 import { COLORS, type Paint } from './output.js';
+import { hostLabel } from '../common/text.js';
 
 /** Progress of a watched deployment, as pure functions of what WatchDeployment sends (docs/design/style.md §1). */
 
@@ -17,8 +18,9 @@ export interface ProgressSummary {
   inFlightHosts: { host: string; event: string }[];
 }
 
+/** The host id with its hostname beside it (`web-1 (ip-10-0-0-5)`): never the hostname alone. */
 export function hostName(h: Pick<HostDeployment__Output, 'hostname' | 'hostId'>): string {
-  return h.hostname || h.hostId;
+  return hostLabel(h.hostId, h.hostname);
 }
 
 export function summarize(detail: DeploymentDetail__Output): ProgressSummary {

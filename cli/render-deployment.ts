@@ -3,7 +3,7 @@ import type { DeploymentDetail__Output } from '../proto/gen/ferry/v1/DeploymentD
 import type { HostDeployment__Output } from '../proto/gen/ferry/v1/HostDeployment.js';
 import type { LifecycleEvent__Output } from '../proto/gen/ferry/v1/LifecycleEvent.js';
 import type { LogEntry__Output } from '../proto/gen/ferry/v1/LogEntry.js';
-import { NONE, elapsedMs, formatDuration, formatTime, keyValues, orNone, shortDigest, table } from './format.js';
+import { NONE, elapsedMs, formatDuration, formatTime, keyValues, orNone, shortDigest, table , type Zone, UTC } from './format.js';
 import { COLORS, type Paint } from './output.js';
 import { countsText, hostName, summarize } from './progress.js';
 
@@ -46,9 +46,8 @@ export function eventRows(events: readonly LifecycleEvent__Output[], now: number
 
 function hostLines(h: HostDeployment__Output, now: number, c: Paint): string[] {
   const took = formatDuration(elapsedMs(h.startedAt, h.completedAt || undefined, now));
-  const where = [h.hostId, h.zone ? `zone ${h.zone}` : ''].filter(Boolean).join(', ');
   const current = h.status === 'InProgress' && h.currentEvent ? ` in ${h.currentEvent}` : '';
-  const lines = [`${c(COLORS.bold, hostName(h))} (${where})  ${colorStatus(h.status, c)}${current}  ${took}`];
+  const lines = [`${c(COLORS.bold, hostName(h))}${h.zone ? ` zone ${h.zone}` : ''}  ${colorStatus(h.status, c)}${current}  ${took}`];
   const err = errorText(h.errorCode, h.errorMessage);
   if (err) lines.push(`  error: ${err}`);
   if (h.events.length > 0) {
@@ -58,7 +57,7 @@ function hostLines(h: HostDeployment__Output, now: number, c: Paint): string[] {
 }
 
 /** `ferry deploy status ID`: the deployment, its error, then every host and event. */
-export function deploymentLines(detail: DeploymentDetail__Output, now: number, c: Paint): string[] {
+export function deploymentLines(detail: DeploymentDetail__Output, now: number, c: Paint, zone: Zone = UTC): string[] {
   const d = detail.deployment;
   if (!d) return ['the coordinator sent no deployment'];
   const options = [
@@ -80,9 +79,9 @@ export function deploymentLines(detail: DeploymentDetail__Output, now: number, c
     ...(d.ignoreWindow ? [['Windows', 'ignored (--ignore-window)'] as [string, string]] : []),
     ...(d.rollbackOf ? [['Rollback of', d.rollbackOf] as [string, string]] : []),
     ...(d.rolledBackBy ? [['Rolled back by', `${d.rolledBackBy}  (ferry deploy status ${d.rolledBackBy})`] as [string, string]] : []),
-    ['Created', formatTime(d.createdAt)],
-    ['Started', formatTime(d.startedAt)],
-    ['Completed', formatTime(d.completedAt)],
+    ['Created', formatTime(d.createdAt, zone)],
+    ['Started', formatTime(d.startedAt, zone)],
+    ['Completed', formatTime(d.completedAt, zone)],
     ['Duration', formatDuration(elapsedMs(d.startedAt, d.completedAt || undefined, now))],
   ]);
   const err = errorText(d.errorCode, d.errorMessage);
@@ -93,15 +92,15 @@ export function deploymentLines(detail: DeploymentDetail__Output, now: number, c
 }
 
 /** `ferry deploy list`. */
-export function deploymentTable(deployments: readonly Deployment__Output[], now: number, c: Paint): string[] {
+export function deploymentTable(deployments: readonly Deployment__Output[], now: number, c: Paint, zone: Zone = UTC): string[] {
   const rows = deployments.map(d => [
     d.id,
     d.application,
     d.groupName,
     shortDigest(d.revision),
-    colorStatus(d.status, c) + (d.nextWindowAt ? ` (window opens ${formatTime(d.nextWindowAt)})` : ''),
+    colorStatus(d.status, c) + (d.nextWindowAt ? ` (window opens ${formatTime(d.nextWindowAt, zone)})` : ''),
     orNone(d.creator),
-    formatTime(d.createdAt),
+    formatTime(d.createdAt, zone),
     formatDuration(elapsedMs(d.startedAt, d.completedAt || undefined, now)),
   ]);
   return table(['ID', 'APP', 'GROUP', 'REVISION', 'STATUS', 'CREATOR', 'CREATED', 'DURATION'], rows);
@@ -113,7 +112,7 @@ export function deploymentTable(deployments: readonly Deployment__Output[], now:
  * differ from the deployment's) and when.
  */
 export function hostHistoryTable(
-  deployments: readonly Deployment__Output[], results: readonly HostDeployment__Output[], c: Paint, indent = '',
+  deployments: readonly Deployment__Output[], results: readonly HostDeployment__Output[], c: Paint, indent = '', zone: Zone = UTC,
 ): string[] {
   const rows = deployments.map((d, i) => {
     const h = results[i];
@@ -125,7 +124,7 @@ export function hostHistoryTable(
       h ? colorStatus(h.status, c) : NONE,
       colorStatus(d.status, c),
       orNone(err),
-      formatTime(h?.completedAt || h?.startedAt || d.createdAt),
+      formatTime(h?.completedAt || h?.startedAt || d.createdAt, zone),
     ];
   });
   return table(['DEPLOYMENT', 'GROUP', 'REVISION', 'ON HOST', 'DEPLOYMENT STATUS', 'ERROR', 'WHEN'], rows, indent);

@@ -1,8 +1,9 @@
+import { hostLabel } from '../common/text.js';
 import type { DeploymentPlan__Output } from '../proto/gen/ferry/v1/DeploymentPlan.js';
 import type { PlanFileChange__Output } from '../proto/gen/ferry/v1/PlanFileChange.js';
 import type { PlanHook__Output } from '../proto/gen/ferry/v1/PlanHook.js';
 import type { PlanRevisionChange__Output } from '../proto/gen/ferry/v1/PlanRevisionChange.js';
-import { formatMinHealthy, formatTime, shortDigest, table } from './format.js';
+import { formatMinHealthy, formatTime, shortDigest, table , type Zone, UTC } from './format.js';
 import { COLORS, type Paint } from './output.js';
 
 /** File changes listed per revision change before "… N more" (`--json` has them all). */
@@ -11,14 +12,9 @@ export const MAX_FILES_SHOWN = 20;
 const MARK: Readonly<Record<string, string>> = { added: '+', changed: '~', removed: '-', permissions: 'm' };
 
 /** A plan as text (pure): rollout, hosts, then per current revision the hooks and the file changes. */
-export function planLines(p: DeploymentPlan__Output, c: Paint, maxFiles = MAX_FILES_SHOWN): string[] {
+export function planLines(p: DeploymentPlan__Output, c: Paint, maxFiles = MAX_FILES_SHOWN, zone: Zone = UTC): string[] {
   const out: string[] = [];
-  const named = new Map<string, number>();
-  for (const h of p.hosts) named.set(h.hostname, (named.get(h.hostname) ?? 0) + 1);
-  const name = (id: string) => {
-    const hostname = p.hosts.find(h => h.hostId === id)?.hostname ?? id;
-    return hostname === id || named.get(hostname) === 1 ? hostname : `${hostname} (${id})`;
-  };
+  const name = (id: string) => hostLabel(id, p.hosts.find(h => h.hostId === id)?.hostname);
   out.push(c(COLORS.bold, `Plan ${p.id}: ${p.application}/${p.groupName} ← revision ${shortDigest(p.revision)}`));
   out.push(`Config: ${p.configName} (keep ${formatMinHealthy(p.minimumHealthy)} healthy${p.zonal ? ', one zone at a time' : ''})`);
   const o = p.options;
@@ -35,7 +31,7 @@ export function planLines(p: DeploymentPlan__Output, c: Paint, maxFiles = MAX_FI
     out.push(`Options: ${extras.join(', ')}`);
   }
   if (p.windows.length > 0) out.push(`Windows: ${p.windows.join('; ')}`);
-  out.push(`Made: ${formatTime(p.createdAt)}, expires ${formatTime(p.expiresAt)}${p.usedBy ? `, ${c(COLORS.yellow, `used by ${p.usedBy}`)}` : ''}`);
+  out.push(`Made: ${formatTime(p.createdAt, zone)}, expires ${formatTime(p.expiresAt, zone)}${p.usedBy ? `, ${c(COLORS.yellow, `used by ${p.usedBy}`)}` : ''}`);
   out.push('');
   const hosts = p.hosts.length;
   out.push(`Rollout: ${hosts} host${hosts === 1 ? '' : 's'} in ${p.waves.length} wave${p.waves.length === 1 ? '' : 's'} (every host assumed to succeed)`);

@@ -3,7 +3,7 @@ import { cronProblem, timezoneProblem } from '../common/cron.js';
 import type { DeploymentGroup__Output } from '../proto/gen/ferry/v1/DeploymentGroup.js';
 import type { DeploymentWindow } from '../proto/gen/ferry/v1/DeploymentWindow.js';
 import { parseDuration } from './args.js';
-import { NONE, formatTime } from './format.js';
+import { NONE, formatTime , type Zone, UTC } from './format.js';
 
 /**
  * `--window EXPR` (repeatable), `--window-duration D`, `--window-timezone TZ` → DeploymentWindow[].
@@ -49,17 +49,17 @@ export function formatWindow(w: { cron: string; durationMs: number; timezone: st
 }
 
 /** The group's windows as `label: value` pairs for `group show`. */
-export function windowPairs(g: DeploymentGroup__Output): [string, string][] {
+export function windowPairs(g: DeploymentGroup__Output, zone: Zone = UTC): [string, string][] {
   if (g.windows.length === 0) return [['Windows', `${NONE} (deployments start at any time)`]];
   return [
     ['Windows', g.windows.map(formatWindow).join('; ')],
-    ['Window now', windowNow(g)],
+    ['Window now', windowNow(g, zone)],
   ];
 }
 
 /** `open until 2026-…`, `closed, opens 2026-…`, or `-` without windows (`group list`). */
-export function windowNow(g: DeploymentGroup__Output): string {
+export function windowNow(g: DeploymentGroup__Output, zone: Zone = UTC): string {
   if (g.windows.length === 0) return NONE;
-  if (g.windowOpen) return g.windowClosesAt ? `open until ${formatTime(g.windowClosesAt)}` : 'open';
-  return g.nextWindowAt ? `closed, opens ${formatTime(g.nextWindowAt)}` : 'closed (none opens within a year)';
+  if (g.windowOpen) return g.windowClosesAt ? `open until ${formatTime(g.windowClosesAt, zone)}` : 'open';
+  return g.nextWindowAt ? `closed, opens ${formatTime(g.nextWindowAt, zone)}` : 'closed (none opens within a year)';
 }

@@ -45,3 +45,11 @@ export function escapeDeep<T>(value: T): T {
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = escapeDeep(v);
   return out as T;
 }
+
+/**
+ * How every program names a host: its id, and its hostname beside it when that differs
+ * (`web-1 (ip-10-0-0-5)`): never the hostname alone, which many hosts may share. Pure.
+ */
+export function hostLabel(hostId: string, hostname?: string): string {
+  return hostname && hostname !== hostId ? `${hostId} (${hostname})` : hostId;
+}

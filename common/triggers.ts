@@ -1,8 +1,11 @@
 /** Webhook triggers as both the CLI and the coordinator check them. Pure. */
 
-/** What a webhook trigger may subscribe to: CodeDeploy's eight, and InstanceUnknown (agent lost). */
+/**
+ * What a webhook trigger may subscribe to: CodeDeploy's eight, InstanceUnknown (agent lost) and
+ * DeploymentAwaitingApproval (the --approve-after gate closed: someone must approve or reject).
+ */
 export const TRIGGER_EVENTS = [
-  'DeploymentStart', 'DeploymentSuccess', 'DeploymentFailure', 'DeploymentStop', 'DeploymentRollback',
+  'DeploymentStart', 'DeploymentSuccess', 'DeploymentFailure', 'DeploymentStop', 'DeploymentRollback', 'DeploymentAwaitingApproval',
   'InstanceStart', 'InstanceSuccess', 'InstanceFailure', 'InstanceUnknown',
 ] as const;
 export type TriggerEvent = (typeof TRIGGER_EVENTS)[number];

@@ -10,12 +10,12 @@ import * as grpc from '@grpc/grpc-js';
 import { Command } from 'commander';
 import type { EnrollResponse__Output } from '../../proto/gen/ferry/v1/EnrollResponse.js';
 import { type AgentEnvironment, loadStartConfig } from '../config.js';
-import { FerryError, describeError } from '../../common/errors.js';
+import { FerryError, describeError, isFerryError } from '../../common/errors.js';
 import { type IdentityFiles, identityFiles, newKeyAndCsr, storeIdentity } from '../link/identity.js';
 import { fetchPinnedCa } from '../../common/tls-pin.js';
 import { agentClient } from '../link/transport.js';
 import { layoutFor } from '../state/layout.js';
-import { HOST_ID_FILE, generateHostId, resolveHostId } from './host-id.js';
+import { HOST_ID_FILE, defaultHostId, resolveHostId } from './host-id.js';
 
 export function enrollCommand(): Command {
   return new Command('enroll')
@@ -24,7 +24,7 @@ export function enrollCommand(): Command {
     .option('--token <token>', 'a join token: ferry token create --role agent --uses 1 (default $FERRY_JOIN_TOKEN)')
     .requiredOption('--ca-fingerprint <sha256>', "the coordinator CA's SHA-256 fingerprint, as ferry-coordinator init printed it")
     .option('--root-dir <dir>', 'deployment root; the key and certificates go to <root>/tls/ (default as ferry-agent start)')
-    .option('--host-id <id>', "this host's id (default: the one kept in <root>/host-id, made now if there is none)")
+    .option('--host-id <id>', "this host's id (default: the one kept in <root>/host-id; if there is none, this machine's hostname, else a generated id)")
     .option('--config <file>', 'the agent config file (for coordinator, root-dir, host-id)')
     .addHelpText('after', `
 The key is made on this host with openssl and never sent; the coordinator signs a certificate for
@@ -76,12 +76,21 @@ export async function enrollHost(req: EnrollRequest): Promise<Enrolled> {
   const created = await missingPaths([...dirAndAncestors(layout.root), path.join(layout.root, HOST_ID_FILE), files.dir]);
   try {
     // Kept in <root>/host-id, so `ferry-agent start` without --host-id claims the enrolled id.
-    const hostId = await resolveHostId(layout.root, undefined, () => req.hostId ?? generateHostId());
+    let defaulted = false;
+    const hostId = await resolveHostId(layout.root, undefined, () => {
+      if (req.hostId !== undefined) return req.hostId;
+      defaulted = true;
+      return defaultHostId();
+    });
     if (req.hostId !== undefined && hostId !== req.hostId) {
       throw new FerryError('INVALID_ARGUMENT', `--host-id ${req.hostId}: ${layout.root}/host-id already says ${hostId}; enroll as ${hostId}, or remove that file first`);
     }
     const csrPem = await newKeyAndCsr(files, hostId);
-    const res = await requestCertificate(req, hostId, csrPem, caPem);
+    const res = await requestCertificate(req, hostId, csrPem, caPem).catch((err: unknown) => {
+      if (!defaulted) throw err;
+      throw new FerryError(isFerryError(err) ? err.code : 'UNAUTHENTICATED',
+        `${(err as Error).message} (the host id ${hostId} is this machine's hostname, the default: give --host-id to enroll as another)`, { cause: err });
+    });
     await storeIdentity(files, res.certificatePem, res.caPem);
     return { hostId, files };
   } catch (err) {

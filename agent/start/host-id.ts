@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import os from 'node:os';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FerryError } from '../../common/errors.js';
@@ -13,6 +14,17 @@ export function generateHostId(rand: (n: number) => number = randomInt): string 
   let s = 'h-';
   for (let i = 0; i < 12; i++) s += alphabet[rand(alphabet.length)];
   return s;
+}
+
+/**
+ * What `ferry-agent enroll`/`install --token` enroll as when no --host-id is given: the machine's
+ * hostname, so people recognise it (`web-1`, not `h-3k9…`), when it can be a host id and is not a
+ * name every machine has (localhost); else a generated id. The coordinator refuses an id that is
+ * enrolled already, so an enrolled id stays unique. Pure but for the default argument.
+ */
+export function defaultHostId(hostname: string = os.hostname(), generate = generateHostId): string {
+  const name = hostname.trim().toLowerCase();
+  return isSafeId(name) && !/^localhost(\.|$)/.test(name) ? name : generate();
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { requireText } from '../args.js';
 import { formatTime, table } from '../format.js';
 import type { Runner } from '../session.js';
+import { removedText } from '../cleanup-text.js';
 
 export function registerAppCommands(program: Command, r: Runner): void {
   const app = program
@@ -19,10 +20,24 @@ export function registerAppCommands(program: Command, r: Runner): void {
     },
   );
 
+  r.action(
+    r.leaf(app, 'delete <name>', 'delete an application with its deployment groups (their deployment history, triggers, schedules, plans) and revisions; refused while one of its deployments has not ended', [
+      'ferry app delete shop',
+      'ferry app delete shop --json   # {groups, deployments, triggers, schedules, plans, revisions}: what was removed',
+    ]),
+    async (s, [name]) => {
+      const app = requireText(name, 'NAME');
+      const removed = await s.api().deleteApplication(app);
+      if (s.out.json) return s.out.document(removed);
+      s.out.line(`deleted application ${app}: removed ${removedText(removed, true)}`);
+      s.out.line('hosts keep what is installed; their agents keep running');
+    },
+  );
+
   r.action(r.leaf(app, 'list', 'list applications', ['ferry app list', 'ferry app list --json']), async s => {
     const res = await s.api().listApplications();
     if (s.out.json) return s.out.document(res);
     if (res.applications.length === 0) return s.out.line('no applications yet: create one with ferry app create NAME');
-    s.out.lines(table(['NAME', 'CREATED'], res.applications.map(a => [a.name, formatTime(a.createdAt)])));
+    s.out.lines(table(['NAME', 'CREATED'], res.applications.map(a => [a.name, formatTime(a.createdAt, s.config.zone)])));
   });
 }

@@ -45,7 +45,7 @@ export function registerConfigCommands(program: Command, r: Runner): void {
         formatMinHealthy(c.minimumHealthy),
         c.zonal ? formatZonal(c.zonal) : '-',
         c.builtIn ? 'built-in' : 'custom',
-        c.builtIn ? '' : formatTime(c.createdAt),
+        c.builtIn ? '' : formatTime(c.createdAt, s.config.zone),
       ]);
       s.out.lines(table(['NAME', 'MINIMUM HEALTHY', 'ZONAL', 'KIND', 'CREATED'], rows));
     },

@@ -39,7 +39,7 @@ export function registerPlanCommand(deploy: Command, r: Runner): void {
         plan = await s.api().planDeployment({ deployment: deploymentRequest(opts, 'or print a stored plan: --show ID') });
       }
       if (s.out.json) return s.out.document(plan);
-      s.out.lines(planLines(plan, s.out.c));
+      s.out.lines(planLines(plan, s.out.c, undefined, s.config.zone));
       s.out.line('');
       if (plan.usedBy) {
         s.out.line(`plan ${plan.id} was executed by deployment ${plan.usedBy}: ferry deploy status ${plan.usedBy}`);

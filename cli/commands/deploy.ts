@@ -65,7 +65,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
     async (s, [id]) => {
       const detail = await s.api().getDeployment({ id: requireText(id, 'ID') });
       if (s.out.json) return s.out.document(detail);
-      s.out.lines(deploymentLines(detail, s.now, s.out.c));
+      s.out.lines(deploymentLines(detail, s.now, s.out.c, s.config.zone));
     },
   );
 
@@ -91,7 +91,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
       if (res.deployments.length === 0) {
         return s.out.line(host ? `no deployment has targeted host ${host} yet` : 'no deployments yet: start one with ferry deploy create');
       }
-      s.out.lines(host ? hostHistoryTable(res.deployments, res.hostResults, s.out.c) : deploymentTable(res.deployments, s.now, s.out.c));
+      s.out.lines(host ? hostHistoryTable(res.deployments, res.hostResults, s.out.c, '', s.config.zone) : deploymentTable(res.deployments, s.now, s.out.c, s.config.zone));
     },
   );
 
@@ -109,7 +109,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
         rollback: opts.rollback === true,
       });
       if (s.out.json) return s.out.document(detail);
-      s.out.lines(deploymentLines(detail, s.now, s.out.c));
+      s.out.lines(deploymentLines(detail, s.now, s.out.c, s.config.zone));
     },
   );
 
@@ -126,7 +126,7 @@ export function registerDeployCommands(program: Command, r: Runner): void {
           id: requireText(id, 'ID'), reason: (opts.reason as string | undefined) ?? '', requestedBy: requester(), rollback: false,
         });
         if (s.out.json) return s.out.document(detail);
-        s.out.lines(deploymentLines(detail, s.now, s.out.c));
+        s.out.lines(deploymentLines(detail, s.now, s.out.c, s.config.zone));
       },
     );
   }

@@ -4,7 +4,7 @@ import { FerryError, describeError } from '../../common/errors.js';
 import { TRIGGER_EVENTS, triggerProblems } from '../../common/triggers.js';
 import type { TriggerInfo__Output } from '../../proto/gen/ferry/v1/TriggerInfo.js';
 import { requireText } from '../args.js';
-import { formatTime, table } from '../format.js';
+import { formatTime, table , type Zone, UTC } from '../format.js';
 import type { Runner } from '../session.js';
 
 /** `--events a,b` → the list; every problem of the flags at once (exit 2). Pure. */
@@ -31,11 +31,11 @@ export function readSecretFile(file: string): string {
 }
 
 /** The "Triggers" part of `ferry group show`. Pure. */
-export function triggerLines(triggers: readonly TriggerInfo__Output[]): string[] {
+export function triggerLines(triggers: readonly TriggerInfo__Output[], zone: Zone = UTC): string[] {
   if (triggers.length === 0) return ['', 'Triggers: none (add one with ferry group set-trigger)'];
   const rows = triggers.map(t => [
     t.name, t.url, t.events.join(','),
-    t.lastAttemptAt ? `${t.lastError ? 'failing' : 'ok'}${t.lastStatus ? ` (HTTP ${t.lastStatus})` : ''} ${formatTime(t.lastAttemptAt)}` : 'not tried yet',
+    t.lastAttemptAt ? `${t.lastError ? 'failing' : 'ok'}${t.lastStatus ? ` (HTTP ${t.lastStatus})` : ''} ${formatTime(t.lastAttemptAt, zone)}` : 'not tried yet',
     `${t.delivered} delivered, ${t.pending} pending, ${t.failedAttempts} failed attempts${t.givenUp ? `, ${t.givenUp} given up` : ''}`,
   ]);
   const lines = ['', `Triggers: ${triggers.length}`, ...table(['NAME', 'URL', 'EVENTS', 'LAST ATTEMPT', 'DELIVERIES'], rows, '  ')];

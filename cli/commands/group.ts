@@ -4,8 +4,9 @@ import { parseAutoRollbackFlag } from '../deploy-options.js';
 import type { DeploymentGroup__Output } from '../../proto/gen/ferry/v1/DeploymentGroup.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
 import { parseTagSets, requireText } from '../args.js';
-import { NONE, formatAgo, formatTagSets, formatTags, formatTime, keyValues, orNone, shortDigest, table, tagSetFlags } from '../format.js';
+import { NONE, formatAgo, formatTagSets, formatTags, formatTime, keyValues, orNone, shortDigest, table, tagSetFlags , type Zone, UTC } from '../format.js';
 import type { Runner } from '../session.js';
+import { removedText } from '../cleanup-text.js';
 import { registerTriggerCommands, triggerLines } from './group-trigger.js';
 import { formatWindow, parseWindowFlags, windowNow, windowPairs } from '../window-flags.js';
 
@@ -16,8 +17,21 @@ const WINDOW_HELP = [
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
+/** `--alarm X` (repeatable), `--alarms "X; Y"` or `--alarms none`, `--no-alarms`: the new alarm list, undefined when not given. Pure. */
+export function alarmFlags(repeated: readonly string[], list: string | false | undefined): string[] | undefined {
+  if (list === false) {
+    if (repeated.length > 0) throw new FerryError('INVALID_ARGUMENT', '--no-alarms: not with --alarm');
+    return [];
+  }
+  if (list === undefined) return repeated.length > 0 ? [...repeated] : undefined;
+  if (repeated.length > 0) throw new FerryError('INVALID_ARGUMENT', '--alarms: not with --alarm (give every alarm in one of them)');
+  const items = list.split(';').map(a => a.trim()).filter(Boolean);
+  if (items.length === 0) throw new FerryError('INVALID_ARGUMENT', '--alarms: give alarm expressions separated by ";", or none');
+  return items.length === 1 && items[0]!.toLowerCase() === 'none' ? [] : items;
+}
+
 /** `ferry group show`: the group, then the connected hosts its tag sets select now. Pure. */
-export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo__Output[], now: number): string[] {
+export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo__Output[], now: number, zone: Zone = UTC): string[] {
   const byId = new Map(hosts.map(h => [h.id, h]));
   const lines = keyValues([
     ['Group', `${g.application}/${g.name}`],
@@ -28,9 +42,9 @@ export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo_
     ['Auto-rollback', g.autoRollback.join(',') || 'none'],
     ['Rollback config', g.rollbackConfig || "the failed deployment's"],
     ['Alarms', g.alarms.length === 0 ? 'none' : g.alarms.join('; ')],
-    ...windowPairs(g),
+    ...windowPairs(g, zone),
     ['Last successful revision', g.lastSuccessfulRevision ? `${shortDigest(g.lastSuccessfulRevision)} (deployment ${g.lastSuccessfulDeploymentId})` : NONE],
-    ['Created', formatTime(g.createdAt)],
+    ['Created', formatTime(g.createdAt, zone)],
   ]);
   lines.push('', `Matching connected hosts: ${g.matchingHostIds.length}`);
   if (g.matchingHostIds.length > 0) {
@@ -40,7 +54,7 @@ export function groupLines(g: DeploymentGroup__Output, hosts: readonly HostInfo_
     });
     lines.push(...table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'LAST SEEN'], rows, '  '));
   }
-  lines.push(...triggerLines(g.triggers ?? []));
+  lines.push(...triggerLines(g.triggers ?? [], zone));
   return lines;
 }
 
@@ -84,7 +98,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       s.out.line(`  hosts: ${formatTagSets(created.tagSets)}; ${created.matchingHostIds.length} connected host(s) match now`);
       s.out.line(`  config: ${orNone(created.configName)}`);
       s.out.line(`  auto-rollback: ${created.autoRollback.join(',') || 'none'}`);
-      if (created.windows.length > 0) s.out.line(`  windows: ${created.windows.map(formatWindow).join('; ')}; now ${windowNow(created)}`);
+      if (created.windows.length > 0) s.out.line(`  windows: ${created.windows.map(formatWindow).join('; ')}; now ${windowNow(created, s.config.zone)}`);
     },
   );
 
@@ -93,6 +107,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       .leaf(group, 'update', 'change a deployment group\'s settings', [
         'ferry group update --app shop --name web --auto-rollback failure,stop',
         'ferry group update --app shop --name web --auto-rollback none',
+        'ferry group update --app shop --name web --auto-rollback failure,alarm --alarms "http GET http://127.0.0.1:8080/health for 30s"',
         'ferry group update --app shop --name web --window "0 2 * * *" --window-duration 4h   # replaces the windows',
         'ferry group update --app shop --name web --no-window   # no windows: deployments start at any time',
         'ferry group update --app shop --name web --tag-set role=web --tag-set env=prod --config HalfAtATime   # replaces the tag sets',
@@ -101,6 +116,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       .requiredOption('--name <group>', 'the group\'s name')
       .option('--auto-rollback <events>', 'roll back automatically on failure,alarm,stop, or none')
       .option('--alarm <expression>', 'replace the group\'s health alarms with these (repeatable)', collect, [])
+      .option('--alarms <expressions>', 'replace the group\'s health alarms with these, separated by ";" (none: remove them all)')
       .option('--no-alarms', 'remove every health alarm of the group')
       .option('--rollback-config <config>', 'the deployment config rollbacks of this group use (none: the failed deployment\'s)')
       .option('--window <cron>', 'replace the group\'s deployment windows with these (repeatable; with --window-duration)', collect, [])
@@ -110,8 +126,8 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       .option('--tag-set <filters>', 'replace the group\'s tag sets with these (as group create; repeat for AND); deployments already started keep their hosts', collect, [])
       .option('--config <config>', 'the deployment config of the group\'s next deployments'),
     async (s, _args, opts) => {
-      const alarms = opts.alarm as string[];
-      const setAlarms = alarms.length > 0 || opts.alarms === false;
+      const alarms = alarmFlags(opts.alarm as string[], opts.alarms as string | false | undefined);
+      const setAlarms = alarms !== undefined;
       const setRollbackConfig = opts.rollbackConfig !== undefined;
       const clearWindows = opts.window === false;
       if (clearWindows && (opts.windowDuration !== undefined || opts.windowTimezone !== undefined)) {
@@ -122,14 +138,14 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       const tagSets = tagSetFlags.length > 0 ? parseTagSets(tagSetFlags) : undefined;
       const configName = opts.config === undefined ? '' : requireText(String(opts.config), '--config');
       if (opts.autoRollback === undefined && !setAlarms && !setRollbackConfig && windows === undefined && !tagSets && !configName) {
-        throw new FerryError('INVALID_ARGUMENT', 'give --auto-rollback, --alarm, --no-alarms, --rollback-config, --window, --no-window, --tag-set or --config');
+        throw new FerryError('INVALID_ARGUMENT', 'give --auto-rollback, --alarm, --alarms, --no-alarms, --rollback-config, --window, --no-window, --tag-set or --config');
       }
       const updated = await s.api().updateDeploymentGroup({
         application: requireText(opts.app as string, '--app'),
         name: requireText(opts.name as string, '--name'),
         autoRollback: opts.autoRollback === undefined ? [] : parseAutoRollbackFlag(String(opts.autoRollback)),
         setAutoRollback: opts.autoRollback !== undefined,
-        alarms: opts.alarms === false ? [] : alarms,
+        alarms: alarms ?? [],
         setAlarms,
         rollbackConfig: setRollbackConfig ? String(opts.rollbackConfig) : '',
         setRollbackConfig,
@@ -144,8 +160,26 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       if (tagSets) s.out.line(`  hosts: ${formatTagSets(updated.tagSets)}; ${updated.matchingHostIds.length} connected host(s) match now`);
       if (configName) s.out.line(`  config: ${updated.configName}`);
       if (windows !== undefined) {
-        s.out.line(`  windows: ${updated.windows.map(formatWindow).join('; ') || 'none (deployments start at any time)'}${updated.windows.length > 0 ? `; now ${windowNow(updated)}` : ''}`);
+        s.out.line(`  windows: ${updated.windows.map(formatWindow).join('; ') || 'none (deployments start at any time)'}${updated.windows.length > 0 ? `; now ${windowNow(updated, s.config.zone)}` : ''}`);
       }
+    },
+  );
+
+  r.action(
+    r
+      .leaf(group, 'delete', 'delete a deployment group with its deployment history (and logs), webhook triggers, schedules and plans; refused while one of its deployments has not ended', [
+        'ferry group delete --app shop --name staging',
+        'ferry group delete --app shop --name staging --json   # {deployments, triggers, schedules, plans, …}: what was removed',
+      ])
+      .requiredOption('--app <app>', 'the application')
+      .requiredOption('--name <group>', 'the group'),
+    async (s, _args, opts) => {
+      const application = requireText(opts.app as string, '--app');
+      const name = requireText(opts.name as string, '--name');
+      const removed = await s.api().deleteDeploymentGroup({ application, name });
+      if (s.out.json) return s.out.document(removed);
+      s.out.line(`deleted deployment group ${application}/${name}: removed ${removedText(removed, false)}`);
+      s.out.line('its hosts keep what is installed and stay in other groups their tags match; revisions stay (ferry revision delete)');
     },
   );
 
@@ -162,7 +196,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       ]);
       // The WINDOW column only when some group has windows.
       if (!res.groups.some(g => g.windows.length > 0)) return s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION'], rows));
-      s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION', 'WINDOW'], rows.map((r, i) => [...r, windowNow(res.groups[i]!)])));
+      s.out.lines(table(['NAME', 'CONFIG', 'TAG SETS', 'HOSTS', 'LAST REVISION', 'WINDOW'], rows.map((r, i) => [...r, windowNow(res.groups[i]!, s.config.zone)])));
     },
   );
 
@@ -178,7 +212,7 @@ export function registerGroupCommands(program: Command, r: Runner): void {
       const g = await api.getDeploymentGroup({ application: requireText(opts.app as string, '--app'), name: requireText(opts.name as string, '--name') });
       if (s.out.json) return s.out.document(g);
       const hosts = g.matchingHostIds.length > 0 ? (await api.listHosts()).hosts : [];
-      s.out.lines(groupLines(g, hosts, s.now));
+      s.out.lines(groupLines(g, hosts, s.now, s.config.zone));
     },
   );
 

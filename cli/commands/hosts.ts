@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { FerryError } from '../../common/errors.js';
+import { hostLabel } from '../../common/text.js';
 import { EXIT, grpcCodeOf } from '../exit-codes.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
+import type { HostAlarm__Output } from '../../proto/gen/ferry/v1/HostAlarm.js';
 import { parseTag } from '../../common/parse.js';
 import { parseDuration, parsePositiveInt, requireText } from '../args.js';
-import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table } from '../format.js';
+import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone, shortDigest, table , type Zone, UTC } from '../format.js';
 import { COLORS, type Paint } from '../output.js';
 import { colorStatus, hostHistoryTable } from '../render-deployment.js';
 import type { Runner, Session } from '../session.js';
@@ -23,10 +25,11 @@ async function getHostByRef(s: Session, ref: string): Promise<HostInfo__Output> 
   }
 }
 
-/** connected / reconnecting / lost, as the coordinator judges it from the agent's heartbeats. */
+/** connected / reconnecting / lost, as the coordinator judges it from the agent's heartbeats; revoked. */
 export function hostState(h: HostInfo__Output, now: number, c: Paint): string {
   const state = h.state || (h.connected ? 'connected' : 'disconnected');
   if (state === 'connected') return c(COLORS.green, 'connected');
+  if (state === 'revoked') return c(COLORS.red, `revoked (enroll again to come back), seen ${formatAgo(h.lastSeenAt, now)}`);
   const seen = `seen ${formatAgo(h.lastSeenAt, now)}`;
   return state === 'lost' ? c(COLORS.red, `lost, ${seen}`) : c(COLORS.yellow, `${state}, ${seen}`);
 }
@@ -43,25 +46,33 @@ export function agentVersionText(h: HostInfo__Output, c: Paint): string {
   return `${orNone(h.agentVersion)} ${c(COLORS.yellow, `(out of date: ${h.latestAgentVersion})`)}`;
 }
 
-export function hostsTable(hosts: readonly HostInfo__Output[], now: number, c: Paint): string[] {
-  const rows = hosts.map(h => [
-    h.id, h.hostname, formatTags(h.tags), orNone(h.zone), hostState(h, now, c), agentVersionText(h, c), hostRevisions(h),
-  ]);
-  return table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'STATE', 'AGENT', 'REVISIONS'], rows);
+/** Each alarm as `name STATE since TIME` (red for ALARM). Pure. */
+export function alarmText(a: HostAlarm__Output, c: Paint, zone: Zone = UTC): string {
+  const color = a.state === 'ALARM' ? COLORS.red : a.state === 'OK' ? COLORS.green : COLORS.yellow;
+  return `${a.name} ${c(color, a.state)}${a.since ? ` since ${formatTime(a.since, zone)}` : ''}`;
 }
 
-export function hostLines(h: HostInfo__Output, now: number, c: Paint): string[] {
+export function hostsTable(hosts: readonly HostInfo__Output[], now: number, c: Paint, zone: Zone = UTC): string[] {
+  const withAlarms = hosts.some(h => h.alarms.length > 0);
+  const rows = hosts.map(h => [
+    h.id, h.hostname, formatTags(h.tags), orNone(h.zone), hostState(h, now, c), agentVersionText(h, c), hostRevisions(h),
+    ...(withAlarms ? [h.alarms.map(a => alarmText(a, c, zone)).join(', ') || NONE] : []),
+  ]);
+  return table(['ID', 'HOSTNAME', 'TAGS', 'ZONE', 'STATE', 'AGENT', 'REVISIONS', ...(withAlarms ? ['ALARMS'] : [])], rows);
+}
+
+export function hostLines(h: HostInfo__Output, now: number, c: Paint, zone: Zone = UTC): string[] {
   const f = h.facts;
   const disk = f && f.diskTotalBytes > 0 ? `${formatBytes(f.diskFreeBytes)} free of ${formatBytes(f.diskTotalBytes)}` : NONE;
   const lines = keyValues([
-    ['Host', `${h.hostname} (${h.id})`],
+    ['Host', hostLabel(h.id, h.hostname)],
     ['Tags', formatTags(h.tags)],
     ...(h.tagsGranted ? [['Granted tags', formatTags(h.grantedTags)] as [string, string]] : []),
     ...(Object.keys(h.ignoredTags ?? {}).length > 0 ? [['Ignored tags', `${formatTags(h.ignoredTags)} (its agent sends them, they are not granted: ferry hosts set-tags ${h.id} …)`] as [string, string]] : []),
     ['Zone', orNone(h.zone)],
     ['State', hostState(h, now, c)],
-    ['Last seen', `${formatTime(h.lastSeenAt)} (${formatAgo(h.lastSeenAt, now)})`],
-    ['Registered', formatTime(h.registeredAt)],
+    ['Last seen', `${formatTime(h.lastSeenAt, zone)} (${formatAgo(h.lastSeenAt, now)})`],
+    ['Registered', formatTime(h.registeredAt, zone)],
     ['Agent', agentVersionText(h, c)],
     ['OS', orNone(f?.os)],
     ['Kernel', orNone(f?.kernel)],
@@ -70,6 +81,9 @@ export function hostLines(h: HostInfo__Output, now: number, c: Paint): string[] 
     ['Memory', f && f.memoryBytes > 0 ? formatBytes(f.memoryBytes) : NONE],
     ['Disk', disk],
   ]);
+  lines.push('', 'Alarms:');
+  if (h.alarms.length === 0) lines.push('  none reported (the host\'s groups define none, or its agent has not reported yet)');
+  else lines.push(...table(['ALARM', 'STATE', 'SINCE', 'REASON'], h.alarms.map(a => [a.name, alarmText({ ...a, name: '', since: '' }, c).trim(), formatTime(a.since, zone), orNone(a.reason)]), '  '));
   lines.push('', 'Revisions:');
   if (h.revisions.length === 0) lines.push('  none installed by Ferry yet');
   else {
@@ -89,7 +103,7 @@ export function registerHostsCommands(program: Command, r: Runner): void {
     const res = await s.api().listHosts();
     if (s.out.json) return s.out.document(res);
     if (res.hosts.length === 0) return s.out.line('no hosts yet: start ferry-agent on a machine, pointed at this coordinator');
-    s.out.lines(hostsTable(res.hosts, s.now, s.out.c));
+    s.out.lines(hostsTable(res.hosts, s.now, s.out.c, s.config.zone));
   });
 
   r.action(
@@ -105,11 +119,11 @@ export function registerHostsCommands(program: Command, r: Runner): void {
       const res = await s.api().listDeployments({ application: '', group: '', host: h.id, limit });
       const history = res.deployments.map((deployment, i) => ({ deployment, result: res.hostResults[i] ?? null }));
       if (s.out.json) return s.out.document({ ...h, history });
-      s.out.lines(hostLines(h, s.now, s.out.c));
+      s.out.lines(hostLines(h, s.now, s.out.c, s.config.zone));
       s.out.line('');
       s.out.line(`Deployments (newest first, at most ${limit}; more with ferry deploy list --host ${h.id} --limit N):`);
       if (history.length === 0) s.out.line('  none has targeted this host yet');
-      else s.out.lines(hostHistoryTable(res.deployments, res.hostResults, s.out.c, '  '));
+      else s.out.lines(hostHistoryTable(res.deployments, res.hostResults, s.out.c, '  ', s.config.zone));
     },
   );
 
@@ -178,6 +192,19 @@ export function registerHostsCommands(program: Command, r: Runner): void {
   );
 
   r.action(
+    r.leaf(hosts, 'remove <id>', 'retire a host: it leaves the host list and every group (its deployment history stays); its certificates are revoked, so its agent, if it returns, must enroll again', [
+      'ferry hosts remove web-1',
+      'ferry hosts remove web-1 --json',
+    ]),
+    async (s, [id]) => {
+      const res = await s.api().removeHost(requireText(id, 'ID'));
+      if (s.out.json) return s.out.document(res);
+      s.out.line(`removed host ${hostLabel(res.hostId, res.hostname)}: it left ${res.groups.length === 0 ? 'no group' : `group(s) ${res.groups.join(', ')}`}; ${res.revokedCertificates} certificate(s) revoked`);
+      s.out.line('its deployment history stays (ferry deploy list --host ' + res.hostId + '); to bring it back, enroll it again: ferry token create --role agent --uses 1, then on the host ferry-agent enroll …');
+    },
+  );
+
+  r.action(
     r.leaf(hosts, 'reenroll <id>', 'allow one new enrollment of an enrolled host id: prints a one-use join token for that id only; when used, the host\'s earlier certificates are revoked', [
       'ferry hosts reenroll web-1',
       'ferry hosts reenroll web-1 --ttl 15m --json',
@@ -187,7 +214,7 @@ export function registerHostsCommands(program: Command, r: Runner): void {
       const res = await s.api().createToken({ role: 'agent', uses: 1, ttlMs: parseDuration(String(opts.ttl), '--ttl'), hostId, description: `reenroll ${hostId}` });
       if (s.out.json) return s.out.document(res);
       s.out.line(res.token);
-      s.out.error(`a one-use join token for host ${hostId} only (token ${res.info!.id}, expires ${formatTime(res.info!.expiresAt)}): shown once, keep it secret`);
+      s.out.error(`a one-use join token for host ${hostId} only (token ${res.info!.id}, expires ${formatTime(res.info!.expiresAt, s.config.zone)}): shown once, keep it secret`);
       s.out.error(`on the host: ferry-agent enroll --token … --host-id ${hostId} --ca-fingerprint … (or ferry-agent install --reenroll --token …)`);
     },
   );

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { FerryError } from '../../common/errors.js';
 import type { UploadRevisionResponse__Output } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
-import { requireText } from '../args.js';
+import { parsePositiveInt, parseRevisionRef, requireText } from '../args.js';
 import { FERRYIGNORE, type PreparedBundle, fileChunks, prepareArchive, prepareDirectory, prepareGit } from '../bundle.js';
 import { CLI_DEFAULTS } from '../config.js';
 import { NONE, formatBytes, formatTime, orNone, shortDigest, table } from '../format.js';
@@ -114,9 +114,38 @@ export function registerRevisionCommands(program: Command, r: Runner): void {
       if (s.out.json) return s.out.document(res);
       if (res.revisions.length === 0) return s.out.line(`no revisions in ${opts.app as string}: push one with ferry revision push DIR --app ${opts.app as string}`);
       const rows = res.revisions.map(v => [
-        shortDigest(v.digest), v.bundleType, formatBytes(v.size), v.commit ? v.commit.slice(0, 12) : NONE, orNone(v.description), formatTime(v.createdAt),
+        shortDigest(v.digest), v.bundleType, formatBytes(v.size), v.commit ? v.commit.slice(0, 12) : NONE, orNone(v.description), formatTime(v.createdAt, s.config.zone),
+        ...(res.revisions.some(x => x.heldBy.length > 0) ? [v.heldBy.join('; ') || NONE] : []),
       ]);
-      s.out.lines(table(['DIGEST', 'TYPE', 'SIZE', 'COMMIT', 'DESCRIPTION', 'CREATED'], rows));
+      const held = res.revisions.some(x => x.heldBy.length > 0) ? ['KEPT FOR'] : [];
+      s.out.lines(table(['DIGEST', 'TYPE', 'SIZE', 'COMMIT', 'DESCRIPTION', 'CREATED', ...held], rows));
+    },
+  );
+
+  r.action(
+    r
+      .leaf(revision, 'delete [digests...]', 'delete revisions: the ones named, or with --keep N all but the newest N; never one a group targets (its last successful deployment\'s), an active deployment runs or a schedule names', [
+        'ferry revision delete 3f2a9c01 --app shop',
+        'ferry revision delete --app shop --keep 10 --dry-run   # what retention would delete',
+        'ferry revision delete --app shop --keep 10 --json',
+      ])
+      .requiredOption('--app <app>', 'the application')
+      .option('--keep <n>', 'keep the newest N revisions (and every one still needed); delete the rest')
+      .option('--dry-run', 'say what would be deleted; delete nothing'),
+    async (s, [digests], opts) => {
+      const refs = ((digests ?? []) as unknown as string[]).map(d => parseRevisionRef(d, 'DIGEST'));
+      if (refs.includes('latest')) throw new FerryError('INVALID_ARGUMENT', 'DIGEST: give digests (or prefixes), not latest');
+      const keep = opts.keep === undefined ? undefined : parsePositiveInt(String(opts.keep), '--keep');
+      if (keep !== undefined && refs.length > 0) throw new FerryError('INVALID_ARGUMENT', '--keep: not with DIGEST arguments (give one or the other)');
+      if (keep === undefined && refs.length === 0) throw new FerryError('INVALID_ARGUMENT', 'DIGEST: give the revisions to delete, or --keep N');
+      const application = requireText(opts.app as string, '--app');
+      const dryRun = opts.dryRun === true;
+      const res = await s.api().deleteRevisions({ application, revisions: refs, keep: keep ?? 0, hasKeep: keep !== undefined, dryRun });
+      if (s.out.json) return s.out.document(res);
+      const verb = dryRun ? 'would delete' : 'deleted';
+      s.out.line(`${verb} ${res.deleted.length} revision(s) of ${application}${res.deleted.length > 0 ? ':' : ''}`);
+      for (const v of res.deleted) s.out.line(`  ${shortDigest(v.digest)}  ${formatBytes(v.size)}  ${formatTime(v.createdAt, s.config.zone)}  ${orNone(v.description)}`);
+      for (const k of res.kept) s.out.line(`kept ${shortDigest(k.revision!.digest)} (older than the newest ${keep}): ${k.reasons.join('; ')}`);
     },
   );
 }

@@ -4,7 +4,7 @@ import { cronProblem, timezoneProblem } from '../../common/cron.js';
 import type { CreateDeploymentRequest } from '../../proto/gen/ferry/v1/CreateDeploymentRequest.js';
 import type { Schedule__Output } from '../../proto/gen/ferry/v1/Schedule.js';
 import { requireText } from '../args.js';
-import { NONE, formatTime, orNone, shortDigest, table } from '../format.js';
+import { NONE, formatTime, orNone, shortDigest, table , type Zone, UTC } from '../format.js';
 import type { Runner, Session } from '../session.js';
 import { createRequest, requester } from '../deploy-request.js';
 
@@ -27,14 +27,14 @@ export function parseCronFlags(cron: string, timezone: string | undefined): { cr
   return { cron: cron.trim().replace(/\s+/g, ' '), timezone: tz };
 }
 
-function when(sc: Schedule__Output): string {
-  return sc.cron ? `cron ${sc.cron} (${sc.timezone})` : `at ${formatTime(sc.at)}`;
+function when(sc: Schedule__Output, zone: Zone = UTC): string {
+  return sc.cron ? `cron ${sc.cron} (${sc.timezone})` : `at ${formatTime(sc.at, zone)}`;
 }
 
 function scheduleCreated(s: Session, sc: Schedule__Output): void {
   if (s.out.json) return s.out.document(sc);
   s.out.line(sc.id);
-  s.out.line(`scheduled ${sc.application}/${sc.group} ← revision ${sc.revision === 'latest' ? 'latest' : shortDigest(sc.revision)}: ${when(sc)}; next run ${formatTime(sc.nextRunAt)}`);
+  s.out.line(`scheduled ${sc.application}/${sc.group} ← revision ${sc.revision === 'latest' ? 'latest' : shortDigest(sc.revision)}: ${when(sc, s.config.zone)}; next run ${formatTime(sc.nextRunAt, s.config.zone)}`);
   s.out.line(`see it: ferry schedule list --app ${sc.application}   cancel it: ferry schedule cancel ${sc.id}`);
 }
 
@@ -45,10 +45,10 @@ export async function scheduleOnce(s: Session, deployment: CreateDeploymentReque
   scheduleCreated(s, sc);
 }
 
-export function scheduleTable(schedules: readonly Schedule__Output[]): string[] {
+export function scheduleTable(schedules: readonly Schedule__Output[], zone: Zone = UTC): string[] {
   const rows = schedules.map(sc => [
-    sc.id, sc.application, sc.group, sc.revision === 'latest' ? 'latest' : shortDigest(sc.revision), when(sc), sc.state,
-    formatTime(sc.nextRunAt), formatTime(sc.lastRunAt), sc.lastDeploymentId || (sc.lastError ? `error: ${sc.lastError}` : NONE),
+    sc.id, sc.application, sc.group, sc.revision === 'latest' ? 'latest' : shortDigest(sc.revision), when(sc, zone), sc.state,
+    formatTime(sc.nextRunAt, zone), formatTime(sc.lastRunAt, zone), sc.lastDeploymentId || (sc.lastError ? `error: ${sc.lastError}` : NONE),
   ]);
   return table(['ID', 'APP', 'GROUP', 'REVISION', 'WHEN', 'STATE', 'NEXT RUN', 'LAST RUN', 'LAST DEPLOYMENT'], rows);
 }
@@ -102,7 +102,7 @@ export function registerScheduleCommands(program: Command, r: Runner): void {
       const res = await s.api().listSchedules({ application: (opts.app as string | undefined) ?? '', all: opts.all === true });
       if (s.out.json) return s.out.document(res);
       if (res.schedules.length === 0) return s.out.line('no schedules: create one with ferry schedule create, or ferry deploy create … --at TIME');
-      s.out.lines(scheduleTable(res.schedules));
+      s.out.lines(scheduleTable(res.schedules, s.config.zone));
     },
   );
 
@@ -111,7 +111,7 @@ export function registerScheduleCommands(program: Command, r: Runner): void {
     async (s, [id]) => {
       const sc = await s.api().cancelSchedule({ id: requireText(id, 'ID'), requestedBy: requester() });
       if (s.out.json) return s.out.document(sc);
-      s.out.line(`cancelled schedule ${sc.id} (${sc.application}/${sc.group}, ${when(sc)}); last deployment: ${orNone(sc.lastDeploymentId)}`);
+      s.out.line(`cancelled schedule ${sc.id} (${sc.application}/${sc.group}, ${when(sc, s.config.zone)}); last deployment: ${orNone(sc.lastDeploymentId)}`);
     },
   );
 }

@@ -58,7 +58,7 @@ export function registerTokenCommands(program: Command, r: Runner): void {
       const res = await s.api().createToken({ role, ttlMs, uses: n, description: opts.description === undefined ? '' : requireText(String(opts.description), '--description'), hostId, tags });
       if (s.out.json) return s.out.document(res);
       s.out.line(res.token);
-      s.out.error(`token ${res.info!.id} (${role}${res.info!.expiresAt ? `, expires ${formatTime(res.info!.expiresAt)}` : ''}${n ? `, ${n} use${n > 1 ? 's' : ''}` : ''}${hostId ? `, host ${hostId} only` : ''}): shown once, keep it secret`);
+      s.out.error(`token ${res.info!.id} (${role}${res.info!.expiresAt ? `, expires ${formatTime(res.info!.expiresAt, s.config.zone)}` : ''}${n ? `, ${n} use${n > 1 ? 's' : ''}` : ''}${hostId ? `, host ${hostId} only` : ''}): shown once, keep it secret`);
       if (role === 'agent') {
         s.out.error(Object.keys(tags).length > 0
           ? `hosts it enrolls are granted the tags ${formatTags(tags)}; an agent's other tags are ignored`
@@ -73,7 +73,7 @@ export function registerTokenCommands(program: Command, r: Runner): void {
     const res = await s.api().listTokens();
     if (s.out.json) return s.out.document(res);
     s.out.lines(table(['ID', 'ROLE', 'STATE', 'USES LEFT', 'EXPIRES', 'CREATED BY', 'DESCRIPTION'], res.tokens.map(t => [
-      t.id, t.role, state(t, s.now), uses(t), t.expiresAt ? formatTime(t.expiresAt) : 'never', t.createdBy, describeToken(t),
+      t.id, t.role, state(t, s.now), uses(t), t.expiresAt ? formatTime(t.expiresAt, s.config.zone) : 'never', t.createdBy, describeToken(t),
     ])));
   });
 

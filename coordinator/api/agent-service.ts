@@ -29,6 +29,20 @@ export function agentService(ctx: Context, audit: (entry: AuditEntry) => void = 
   };
 }
 
+/**
+ * A host removed with ferry hosts remove: with TLS its certificates were revoked, so it comes back
+ * only by enrolling again (which lists it again); --insecure has no enrollment, so it is listed again.
+ */
+function refuseRemoved(ctx: Context, hostId: string): void {
+  const removedAt = ctx.store.hostRemovedAt(hostId);
+  if (!removedAt) return;
+  if (ctx.tls) {
+    throw new FerryError('PERMISSION_DENIED', `host ${hostId} was removed (ferry hosts remove) at ${removedAt}: enroll it again with a join token (ferry-agent enroll)`);
+  }
+  ctx.store.restoreHost(hostId);
+  ctx.log.warn('removed host connected again (--insecure: no enrollment): listed again', { component: 'agents', host_id: hostId });
+}
+
 function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Output, CoordinatorMessage>, audit: (entry: AuditEntry) => void): void {
   let session: AgentSession | undefined;
   const fail = (err: unknown) => {
@@ -45,6 +59,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         if (caller.role === 'agent' && caller.id !== `host:${r.hostId}`) {
           throw new FerryError('PERMISSION_DENIED', `this certificate belongs to ${caller.id.slice(5)}, not to host ${r.hostId}: each host connects with its own (ferry-agent enroll)`);
         }
+        refuseRemoved(ctx, r.hostId);
         if (!session) {
           const s: AgentSession = {
             hostId: r.hostId,

@@ -37,6 +37,8 @@ import { deploymentOptionsFromProto } from './deployment-options.js';
 import { revokeHost } from '../services/enroll.js';
 import { hostTagsView, setHostTags } from '../services/host-tags.js';
 import { tokenHandlers } from './token-handlers.js';
+import { cleanupHandlers } from './cleanup-handlers.js';
+import { revisionHolds } from '../services/cleanup.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
@@ -48,14 +50,16 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     const window = groupWindowState(ctx, g);
     return { ...groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }), ...(window && { window }) }), triggers: ctx.store.listTriggers(g.id).map(triggerToProto) };
   };
-  const hostView = (id: string) => {
+  const hostView = (id: string, revoked: ReadonlySet<string> = ctx.store.revokedHostIds()) => {
     const h = ctx.store.getHost(id);
     if (!h) throw new FerryError('NOT_FOUND', `host ${id} is not registered; see ferry hosts list`);
     const revisions = ctx.store.listGroups().flatMap(g => {
       const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
-    return { ...hostToProto(h, revisions, hostStateOf(ctx, h), ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...hostTagsView(ctx, h) };
+    // A host whose certificates are all revoked cannot come back: say so, not "reconnecting".
+    const state = revoked.has(id) && !ctx.registry.isConnected(id) ? 'revoked' : hostStateOf(ctx, h);
+    return { ...hostToProto(h, revisions, state, ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...hostTagsView(ctx, h), alarms: ctx.alarmStates.get(id) ?? [] };
   };
   const refreshReleases = async () => {
     await ctx.agentReleases?.refresh().catch(err => ctx.log.warn('cannot read the agent binaries served', { component: 'agent-downloads', reason: describeError(err) }));
@@ -63,6 +67,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
 
   return {
     ...tokenHandlers(ctx),
+    ...cleanupHandlers(ctx),
     RevokeHost: unaryAs((req, caller) => ({ hostId: req.id, revoked: revokeHost(ctx, req.id, caller.id) })),
     SetHostTags: unaryAs((req, caller) => {
       setHostTags(ctx, req.id, req.tags, caller.id);
@@ -100,7 +105,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
     ListRevisions: unary(req => {
       if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist; see ferry app list, or create it with: ferry app create ${req.application}`);
-      return { revisions: ctx.store.listRevisions(req.application).map(revisionToProto) };
+      const holds = revisionHolds(ctx, req.application);
+      return { revisions: ctx.store.listRevisions(req.application).map(r => ({ ...revisionToProto(r), heldBy: holds.get(r.digest) ?? [] })) };
     }),
     CreateDeployment: unary(req => {
       if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req).id));
@@ -130,7 +136,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     StreamLogs: call => streamLogs(ctx, call),
     ListHosts: unary(async () => {
       await refreshReleases();
-      return { hosts: ctx.store.listHosts().map(h => hostView(h.id)) };
+      const revoked = ctx.store.revokedHostIds();
+      return { hosts: ctx.store.listHosts().map(h => hostView(h.id, revoked)) };
     }),
     GetHost: unary(async req => {
       await refreshReleases();

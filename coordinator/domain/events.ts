@@ -7,7 +7,7 @@ import type { TriggerEvent } from '../../common/triggers.js';
 /** Every kind the log holds. The `Deployment*`/`Instance*` names are CodeDeploy's trigger events. */
 export const EVENT_KINDS = [
   'DeploymentCreated', 'DeploymentQueued', 'DeploymentStart', 'DeploymentPause', 'DeploymentResume',
-  'DeploymentSuccess', 'DeploymentFailure', 'DeploymentStop', 'DeploymentRollback',
+  'DeploymentSuccess', 'DeploymentFailure', 'DeploymentStop', 'DeploymentRollback', 'DeploymentAwaitingApproval',
   'InstanceStart', 'InstanceSuccess', 'InstanceFailure', 'InstanceSkipped', 'InstanceUnknown',
   'LifecycleEvent', 'TriggerTest',
 ] as const;

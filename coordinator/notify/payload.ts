@@ -40,6 +40,16 @@ function overview(p: Json): Record<string, number> {
   return out;
 }
 
+/** Who can open the gate and how (DeploymentAwaitingApproval). */
+function approval(p: Json): Json {
+  return {
+    reason: p.pauseReason ?? '', succeededHosts: p.succeededHosts ?? 0, hosts: p.hosts ?? 0,
+    ...(p.approveAfter !== undefined && { approveAfter: p.approveAfter }),
+    ...(p.approveAfterZones !== undefined && { approveAfterZones: p.approveAfterZones }),
+    approverRoles: p.approverRoles ?? [], approveCommand: p.approveCommand ?? '', rejectCommand: p.rejectCommand ?? '',
+  };
+}
+
 /**
  * The JSON body for one event: CodeDeploy's trigger message fields (eventTriggerName,
  * applicationName, deploymentId, deploymentGroupName, createTime, completeTime, status,
@@ -81,6 +91,7 @@ export function triggerMessage(triggerName: string, e: FerryEvent): Json {
     ...(info && { errorInformation: info }),
     ...(text(p.rollbackOf) && { rollbackOf: p.rollbackOf }),
     ...(text(p.rolledBackBy) && { rollbackDeploymentId: p.rolledBackBy }),
+    ...(e.kind === 'DeploymentAwaitingApproval' && { approval: approval(p) }),
   };
 }
 

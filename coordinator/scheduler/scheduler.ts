@@ -1,4 +1,5 @@
 import { describeError } from '../../common/errors.js';
+import { hostLabel } from '../../common/text.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/types.js';
@@ -7,6 +8,7 @@ import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHo
 import { catchUpGroup, stillBehind } from '../services/catch-up.js';
 import { awaitingReconnect, checkLiveness, hostState, livenessOf } from '../services/liveness.js';
 import { gateReached } from '../services/pause.js';
+import { awaitingApprovalEvent } from '../services/approval.js';
 import { activeAlarm } from '../services/alarms.js';
 import { checkCommandAcks, sendDeploy } from '../services/dispatch.js';
 import { stopDeployment } from '../services/stop.js';
@@ -163,7 +165,7 @@ export class Scheduler {
     if (alarm) {
       stopDeployment(this.ctx, d.id, {
         by: 'alarm', errorCode: 'DEPLOYMENT_STOP_ON_ALARM', trigger: 'alarm',
-        reason: `alarm ${alarm.alarm.name} is in ALARM on host ${alarm.hostId}: ${alarm.alarm.reason}`,
+        reason: `alarm ${alarm.alarm.name} is in ALARM on host ${hostLabel(alarm.hostId, this.ctx.store.getHost(alarm.hostId)?.hostname)}: ${alarm.alarm.reason}`,
       });
       return;
     }
@@ -190,7 +192,13 @@ export class Scheduler {
     const held = !gate && actions.some(a => a.type === 'start') ? windowHold(this.ctx, d) : undefined;
     if (gate || held) {
       const reason = (gate ?? held)!;
-      if (this.ctx.store.transitionDeployment(d.id, 'Paused', { pauseReason: reason, pauseKind: gate ? 'approval' : 'window' })) {
+      const patch = { pauseReason: reason, pauseKind: gate ? 'approval' as const : 'window' as const };
+      const at = iso(this.ctx.clock.now());
+      // At the approval gate, the DeploymentAwaitingApproval event (webhooks) goes with the pause.
+      const moved = gate
+        ? this.ctx.store.transitionDeploymentWithEvent(d.id, 'Paused', patch, p => awaitingApprovalEvent(p, this.ctx.store.listHostDeployments(d.id), reason, at))
+        : this.ctx.store.transitionDeployment(d.id, 'Paused', patch);
+      if (moved) {
         this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason });
         this.ctx.changes.deployment(d.id);
       }
@@ -205,6 +213,12 @@ export class Scheduler {
     if (actions.some(a => a.type === 'start') && gateReached(this.ctx, d)) {
       const done = targets.filter(t => t.status === 'Succeeded').length;
       return `awaiting approval: ${done} host(s) succeeded (--approve-after ${d.approveAfter}); ${next}`;
+    }
+    // --approve-after N on N or fewer hosts (or with hosts skipped): the gate is before the verdict.
+    const verdict = actions.find(a => a.type === 'succeed');
+    if (verdict && d.approveAfter !== undefined && !d.approved) {
+      const done = targets.filter(t => t.status === 'Succeeded').length;
+      return `awaiting approval: every host finished, ${done} of ${targets.length} succeeded (--approve-after ${d.approveAfter}: the gate comes before the verdict); ${next}`;
     }
     const zone = actions.find(a => a.type === 'zone-complete');
     if (zone && d.approveAfterZones !== undefined && !d.approved && zone.zonesDone >= d.approveAfterZones) {

@@ -36,6 +36,7 @@ export const REQUIRED_ROLE = {
   ResumeDeployment: 'deployer',
   ApproveDeployment: 'deployer',
   RejectDeployment: 'deployer',
+  DeleteRevisions: 'deployer',
 
   CreateApplication: 'admin',
   CreateDeploymentConfig: 'admin',
@@ -49,6 +50,9 @@ export const REQUIRED_ROLE = {
   RevokeHost: 'admin',
   UpgradeHosts: 'admin',
   SetHostTags: 'admin',
+  RemoveHost: 'admin',
+  DeleteApplication: 'admin',
+  DeleteDeploymentGroup: 'admin',
   StreamAudit: 'admin',
 } as const satisfies Record<string, OperatorRole>;
 

@@ -66,6 +66,8 @@ export async function enroll(ctx: Context, input: EnrollInput, peer: string): Pr
     if (revoked > 0) ctx.registry.get(input.hostId)?.close('the host enrolled again');
     ctx.log.info('earlier certificates of a re-enrolled host revoked', { component: 'security', host_id: input.hostId, revoked });
   }
+  // A host removed with ferry hosts remove comes back by enrolling again.
+  if (ctx.store.restoreHost(input.hostId)) ctx.log.info('removed host enrolled again: listed again', { component: 'security', host_id: input.hostId });
   return { certificatePem: issued.certificatePem, caPem: issued.caPem };
 }
 

@@ -3,11 +3,16 @@ import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerVie
 /**
  * The Store's event log, webhook triggers and delivery outbox (part of `Store`; contract tests in
  * `test/contract/store-contract-events.ts`). Events are appended by the store itself, in the
- * transaction of each status change; nothing here appends deployment events.
+ * transaction of each status change; `appendEvent` adds the few that are not a status change.
  */
 export interface EventLogStore {
   /** Events with seq > afterSeq (default 0), oldest first, optionally of one application; default limit 500. */
   listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): FerryEvent[];
+  /**
+   * Appends an event the status triggers do not make (DeploymentAwaitingApproval) and queues its
+   * deliveries to the group's triggers that subscribe to its kind; returns its seq.
+   */
+  appendEvent(event: Omit<FerryEvent, 'seq'>): number;
   /** The highest seq ever appended (0: none). */
   lastEventSeq(): number;
   /** Keeps the newest `keep` (≥ 1) events and any with a delivery still pending; returns how many were removed. */

@@ -18,6 +18,7 @@ import { V15 } from './schema/v15.js';
 import { V16 } from './schema/v16.js';
 import { V17 } from './schema/v17.js';
 import { V18 } from './schema/v18.js';
+import { V19 } from './schema/v19.js';
 /**
  * Numbered schema migrations, applied in order, one transaction each, tracked in
  * `PRAGMA user_version`. Each migration's SQL is literal text in schema/vNN.ts, frozen: a database
@@ -44,6 +45,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 16, up: V16 },
   { version: 17, up: V17 },
   { version: 18, up: V18 },
+  { version: 19, up: V19 },
 ];
 
 /**

@@ -71,6 +71,8 @@ function prepare(db: Database.Database) {
     group: p('SELECT application, name FROM deployment_groups WHERE id = ?'),
     insertTestEvent: p(`INSERT INTO events (at, kind, application, group_id, group_name, status, payload)
       VALUES (@at, 'TriggerTest', @application, @group_id, @group_name, 'Test', json_object('triggerName', @name))`),
+    insertEvent: p(`INSERT INTO events (at, kind, application, group_id, group_name, deployment_id, host_id, lifecycle_event, status, payload)
+      VALUES (@at, @kind, @application, @group_id, @group_name, @deployment_id, @host_id, @lifecycle_event, @status, @payload)`),
     insertDelivery: p(`INSERT INTO deliveries (trigger_id, event_seq, created_at) VALUES (?, ?, ?)`),
     due: p(`SELECT d.id, d.trigger_id, d.attempts, d.created_at, t.name, t.url, t.secret, e.*
       FROM deliveries d JOIN triggers t ON t.id = d.trigger_id JOIN events e ON e.seq = d.event_seq
@@ -100,6 +102,15 @@ export class SqliteEventLog implements EventLogStore {
     if (!Number.isInteger(limit) || limit < 0) throw new FerryError('INVALID_ARGUMENT', `limit must be a whole number ≥ 0, got ${limit}`);
     const rows = this.st.listEvents.all({ after: options.afterSeq ?? 0, application: options.application ?? null, limit });
     return (rows as EventRow[]).map(toEvent);
+  }
+
+  appendEvent(e: Omit<FerryEvent, 'seq'>): number {
+    // events_enqueue (store/schema/v08.ts) queues the deliveries in the same statement.
+    return Number(this.st.insertEvent.run({
+      at: e.at, kind: e.kind, application: e.application, group_id: e.groupId, group_name: e.groupName,
+      deployment_id: e.deploymentId ?? null, host_id: e.hostId ?? null, lifecycle_event: e.lifecycleEvent ?? null,
+      status: e.status, payload: JSON.stringify(e.payload),
+    }).lastInsertRowid);
   }
 
   lastEventSeq(): number {

@@ -95,10 +95,10 @@ export function prepareStatements(db: Database) {
     insertRevision: p(`${insert('revisions', [
       'application', 'digest', 'size', 'bundle_type', 'description', 'git_commit', 'created_at',
     ])} ON CONFLICT (application, digest) DO NOTHING`),
-    getRevision: p('SELECT * FROM revisions WHERE application = ? AND digest = ?'),
-    findRevisionByDigest: p('SELECT * FROM revisions WHERE digest = ? ORDER BY created_at, rowid LIMIT 1'),
-    listRevisions: p('SELECT * FROM revisions WHERE application = ? ORDER BY created_at DESC, rowid DESC'),
-    latestRevision: p('SELECT * FROM revisions WHERE application = ? ORDER BY created_at DESC, rowid DESC LIMIT 1'),
+    getRevision: p('SELECT * FROM revisions WHERE application = ? AND digest = ? AND deleted_at IS NULL'),
+    findRevisionByDigest: p('SELECT * FROM revisions WHERE digest = ? AND deleted_at IS NULL ORDER BY created_at, rowid LIMIT 1'),
+    listRevisions: p('SELECT * FROM revisions WHERE application = ? AND deleted_at IS NULL ORDER BY created_at DESC, rowid DESC'),
+    latestRevision: p('SELECT * FROM revisions WHERE application = ? AND deleted_at IS NULL ORDER BY created_at DESC, rowid DESC LIMIT 1'),
 
     upsertHost: p(`INSERT INTO hosts
         (id, hostname, tags, zone, agent_version, facts, connected, last_seen_at, registered_at)
@@ -107,7 +107,8 @@ export function prepareStatements(db: Database) {
         agent_version = excluded.agent_version, facts = excluded.facts, connected = 1,
         last_seen_at = excluded.last_seen_at`),
     getHost: p('SELECT * FROM hosts WHERE id = ?'),
-    listHosts: p('SELECT * FROM hosts ORDER BY id'),
+    // Removed hosts (ferry hosts remove) keep their row for the history, but leave every list and group.
+    listHosts: p('SELECT * FROM hosts WHERE removed_at IS NULL ORDER BY id'),
     setHostConnected: p('UPDATE hosts SET connected = @connected, last_seen_at = @at WHERE id = @id'),
     touchHost: p('UPDATE hosts SET last_seen_at = @at WHERE id = @id'),
 

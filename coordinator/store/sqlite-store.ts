@@ -10,6 +10,7 @@ import type {
 import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
 import { migrate } from './migrations.js';
 import { SqliteEventLog } from './sqlite-events.js';
+import { SqliteCleanup } from './sqlite-cleanup.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
 import { SqlitePlans } from './sqlite-plans.js';
 import type { Schedule, ScheduleState } from '../domain/schedules.js';
@@ -25,7 +26,7 @@ import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, ScheduleFilter, StatusCount, Store,
+  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -79,6 +80,7 @@ export class SqliteStore implements Store {
   private readonly certs: SqliteHostCertificates;
   private readonly audit: SqliteAudit;
   private readonly hostTags: SqliteHostTags;
+  private readonly cleanup: SqliteCleanup;
 
   constructor(file: string) {
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -99,6 +101,7 @@ export class SqliteStore implements Store {
       this.certs = new SqliteHostCertificates(this.db);
       this.audit = new SqliteAudit(this.db);
       this.hostTags = new SqliteHostTags(this.db);
+      this.cleanup = new SqliteCleanup(this.db);
     } catch (err) {
       this.db.close();
       if (isFerryError(err)) throw err;
@@ -173,6 +176,8 @@ export class SqliteStore implements Store {
     guard(what, () => this.st.insertRevision.run(rows.revisionParams(revision)), [
       [`application "${revision.application}"`, () => this.getApplication(revision.application)],
     ]);
+    // The same bytes pushed again after ferry revision delete: listed again.
+    this.cleanup.undeleteRevision(revision.application, revision.digest);
     const stored = this.getRevision(revision.application, revision.digest);
     if (stored === undefined) throw new FerryError('INTERNAL', `${what} vanished after it was added`);
     return stored;
@@ -260,6 +265,15 @@ export class SqliteStore implements Store {
       if (isActiveDeploymentConflict(err)) return false;
       throw err;
     }
+  }
+
+  transitionDeploymentWithEvent(id: string, to: DeploymentStatus, patch: DeploymentPatch, event: (d: Deployment) => Omit<FerryEvent, 'seq'>): boolean {
+    return this.db.transaction((): boolean => {
+      if (!this.transitionDeployment(id, to, patch)) return false;
+      const d = this.getDeployment(id);
+      if (d) this.events.appendEvent(event(d));
+      return true;
+    })();
   }
 
   startDeployment(id: string, targets: readonly HostDeployment[], minHealthyHosts: number, startedAt: string): boolean {
@@ -540,9 +554,19 @@ export class SqliteStore implements Store {
       .map(r => ({ status: r.status, errorCode: r.error_code, count: r.count }));
   }
 
+  // Clean-up (sqlite-cleanup.ts)
+  deleteGroup(groupId: string): RemovedCounts { return this.cleanup.deleteGroup(groupId); }
+  deleteApplication(name: string): RemovedCounts & { digests: string[] } { return this.cleanup.deleteApplication(name); }
+  removeHost(id: string, at: string): boolean { return this.cleanup.removeHost(id, at); }
+  restoreHost(id: string): boolean { return this.cleanup.restoreHost(id); }
+  hostRemovedAt(id: string): string | undefined { return this.cleanup.hostRemovedAt(id); }
+  deleteRevision(application: string, digest: string, at: string): boolean { return this.cleanup.deleteRevision(application, digest, at); }
+  digestInUse(digest: string): boolean { return this.cleanup.digestInUse(digest); }
+
   // Event log, triggers and outbox (sqlite-events.ts)
   listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): FerryEvent[] { return this.events.listEvents(options); }
   lastEventSeq(): number { return this.events.lastEventSeq(); }
+  appendEvent(event: Omit<FerryEvent, 'seq'>): number { return this.events.appendEvent(event); }
   pruneEvents(keep: number): number { return this.events.pruneEvents(keep); }
   setTrigger(input: TriggerInput, at: string) { return this.events.setTrigger(input, at); }
   removeTrigger(groupId: string, name: string): boolean { return this.events.removeTrigger(groupId, name); }

@@ -1,4 +1,5 @@
 import type { EventLogStore } from './event-store.js';
+import type { FerryEvent } from '../domain/events.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
 import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
 import type {
@@ -62,6 +63,16 @@ export interface HostRevisionState {
   at: string;
 }
 
+/** What deleting a group (or an application) removed, counted. */
+export interface RemovedCounts {
+  groups: number;
+  deployments: number;
+  triggers: number;
+  schedules: number;
+  plans: number;
+  revisions: number;
+}
+
 export interface Store extends EventLogStore {
   // Applications
   createApplication(app: Application): void;
@@ -105,12 +116,29 @@ export interface Store extends EventLogStore {
   setHostConnected(id: string, connected: boolean, at: string): void;
   touchHost(id: string, at: string): void;
 
+  // Clean-up (store/schema/v17.ts)
+  /** Deletes the group with its deployments (history, logs), triggers, schedules and plans, in one transaction. */
+  deleteGroup(groupId: string): RemovedCounts;
+  /** Deletes every group of the application (as deleteGroup), its revisions and itself; returns the digests it held. */
+  deleteApplication(name: string): RemovedCounts & { digests: string[] };
+  /** Marks the host removed: out of listHosts (so out of every group), its row kept for the history. False when it already was. */
+  removeHost(id: string, at: string): boolean;
+  /** Lists a removed host again (it enrolled again); false when it was not removed. */
+  restoreHost(id: string): boolean;
+  hostRemovedAt(id: string): string | undefined;
+  /** Marks the revision deleted (out of every lookup; its row kept for the deployments that ran it). */
+  deleteRevision(application: string, digest: string, at: string): boolean;
+  /** True while some application holds a revision with these bytes that is not deleted. */
+  digestInUse(digest: string): boolean;
+
   // Deployments
   createDeployment(deployment: Deployment): void;
   getDeployment(id: string): Deployment | undefined;
   listDeployments(filter?: DeploymentFilter): Deployment[];
   /** CAS: moves `id` to `to` when its current status allows it. */
   transitionDeployment(id: string, to: DeploymentStatus, patch?: DeploymentPatch): boolean;
+  /** As transitionDeployment, and when it moved, appends `event(the deployment after the move)` in the same transaction. */
+  transitionDeploymentWithEvent(id: string, to: DeploymentStatus, patch: DeploymentPatch, event: (d: Deployment) => Omit<FerryEvent, 'seq'>): boolean;
   /**
    * In one transaction: moves a Created/Queued deployment to InProgress and inserts its targets.
    * Returns false if the status did not allow it or the group already has an active deployment

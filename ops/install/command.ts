@@ -43,7 +43,7 @@ export function installCommand(service: ServiceName): Command {
     cmd
       .option('--coordinator <host:port>', 'the coordinator\'s address, written to agent.yaml (required for a new install)')
       .option('--root-dir <dir>', 'deployment root (default PREFIX/opt/ferry-agent/deployment-root)')
-      .option('--host-id <id>', 'this host\'s id (default: generated at first start)')
+      .option('--host-id <id>', 'this host\'s id (default with --token: this machine\'s hostname, else a generated id; without: generated at first start)')
       .option('--tag <key=value>', 'a host tag, repeatable', collect, [])
       .option('--zone <zone>', 'availability zone')
       .option('--token <token>', 'enroll with this join token before the service starts (default $FERRY_JOIN_TOKEN); needs --ca-fingerprint')

@@ -39,6 +39,17 @@ t.test('an HTTP health alarm going bad during the bake stops the deployment and 
   }, 20_000);
   t.equal(stopped.deployment.errorCode, 'DEPLOYMENT_STOP_ON_ALARM');
   t.match(stopped.deployment.errorMessage, /alarm health is in ALARM on host h\d/);
+  // Operators see it on the hosts too: state and since when, in text and --json.
+  const hosts = await waitFor('hosts list to show the alarm', async () => {
+    const r = await ferry(f.coordinator.address, ['hosts', 'list', '--json']);
+    return r.json?.hosts.every((h: any) => h.alarms.some((a: any) => a.name === 'health' && a.state === 'ALARM')) && r.json.hosts;
+  }, 20_000);
+  t.match(hosts[0].alarms, [{ name: 'health', state: 'ALARM', since: /Z$/, reason: /.+/ }]);
+  const listed = await ferry(f.coordinator.address, ['hosts', 'list']);
+  t.match(listed.stdout, /ALARMS\n/);
+  t.match(listed.stdout, /h1 .* health ALARM since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/);
+  const shown = await ferry(f.coordinator.address, ['hosts', 'show', 'h1']);
+  t.match(shown.stdout, /Alarms:\n\s+ALARM\s+STATE\s+SINCE\s+REASON\n\s+health\s+ALARM\s+\d{4}-/);
   t.equal(stopped.hosts.find((h: any) => h.hostId === 'h2').status, 'Skipped');
   const rbId = stopped.deployment.rolledBackBy;
   t.match(rbId, /^d-/, 'the alarm triggered the rollback policy');

@@ -70,7 +70,7 @@ t.test('the docs/pipelines.md flow: deploy to staging, wait at the approval gate
   t.equal(staged.code, 0, staged.stderr);
   oneDocument(t, staged, 'deploy wait --json');
   t.match(staged.json, { exitCode: 0, outcome: 'succeeded', deployment: { id, status: 'Succeeded', groupName: 'staging' } });
-  t.match(staged.stderr, /host \S+: Succeeded/, 'progress goes to stderr');
+  t.match(staged.stderr, /host s\d( \(\S+\))?: Succeeded/, 'progress goes to stderr');
 
   // A newer revision exists, but only v1 succeeded on staging: promote takes v1, not latest.
   const v2 = await f.push(await f.bundle('v2'));

@@ -40,7 +40,7 @@ t.test('plan a deployment, execute exactly it, and refuse a plan once the group 
 
   const shown = await c(['deploy', 'plan', '--show', plan.id]);
   t.equal(shown.code, 0, shown.stderr);
-  t.match(shown.stdout, /wave 1: \S+ \(h1\)\n\s+wave 2: \S+ \(h2\)/, 'hostnames alike (one machine): ids added');
+  t.match(shown.stdout, /wave 1: h1( \(\S+\))?\n\s+wave 2: h2( \(\S+\))?/, 'hosts named by id, with the hostname beside it');
   t.match(shown.stdout, /Files: 1 added, 1 changed, 1 removed, 1 permission change, 1 unchanged/);
   t.match(shown.stdout, new RegExp(`ApplicationStop\\s+${v1.slice(0, 12)} \\(current\\)`));
   t.match(shown.stdout, new RegExp(`ferry deploy create --from-plan ${plan.id}`));

@@ -114,6 +114,9 @@ t.test('TLS by default: tokens and roles for the CLI, enrollment and mutual TLS 
   t.match(revoked.stdout, /revoked 1 certificate of host h1/);
   await waitFor('h1 to be dropped', async () => (await as(viewer, ['hosts', 'list', '--json'])).json?.hosts?.some((h: any) => h.id === 'h1' && !h.connected));
   await waitFor('h1 refused on reconnect', () => /was revoked/.test(agent.output()), 30_000);
+  const revokedHost = (await as(viewer, ['hosts', 'list', '--json'])).json.hosts.find((h: any) => h.id === 'h1');
+  t.equal(revokedHost.state, 'revoked', 'shown as revoked, not reconnecting for ever');
+  t.match((await as(viewer, ['hosts', 'list'])).stdout, /h1 .*revoked \(enroll again to come back\)/);
 
   // The audit log shows each of these: who, what, when, from where, how it ended.
   const audit = await as(admin, ['audit', '--json']);

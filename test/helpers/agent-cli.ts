@@ -50,7 +50,7 @@ export function runBin(bin: string, args: string[], opts: CliOptions = {}): Prom
   const [file, fileArgs] = inNetns(opts.netns, [process.execPath, path.join(REPO, 'bin', bin), ...args]);
   const child = spawn(file, fileArgs, {
     cwd: opts.cwd ?? REPO,
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    env: { ...process.env, NO_COLOR: '1', TZ: 'UTC', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -70,7 +70,7 @@ export function detail(d: Partial<Deployment__Output> = {}, hosts: HostDeploymen
 export function hostInfo(o: Partial<HostInfo__Output> = {}): HostInfo__Output {
   return {
     id: 'h-1', hostname: 'web-1', tags: { role: 'web' }, zone: 'a', agentVersion: '0.1.0', connected: true,
-    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], state: 'connected', latestAgentVersion: '', agentOutOfDate: false, grantedTags: {}, ignoredTags: {}, tagsGranted: false, ...o,
+    lastSeenAt: T0, registeredAt: T0, facts: null, revisions: [], state: 'connected', latestAgentVersion: '', agentOutOfDate: false, grantedTags: {}, ignoredTags: {}, tagsGranted: false, alarms: [], ...o,
   };
 }
 
@@ -190,6 +190,13 @@ export class FakeControl {
       RevokeHost: this.unary('RevokeHost', req => ({ hostId: req.id, revoked: 1 })),
       UpgradeHosts: this.unary('UpgradeHosts', () => this.upgrade),
       SetHostTags: this.unary('SetHostTags', req => hostInfo({ id: req.id, tags: req.tags, grantedTags: req.tags, tagsGranted: true })),
+      RemoveHost: this.unary('RemoveHost', req => ({ hostId: req.id, hostname: 'ip-10-0-0-5', revokedCertificates: 1, groups: ['shop/web'] })),
+      DeleteApplication: this.unary('DeleteApplication', () => ({ groups: 2, deployments: 7, triggers: 1, schedules: 0, plans: 1, revisions: 3 })),
+      DeleteDeploymentGroup: this.unary('DeleteDeploymentGroup', () => ({ groups: 1, deployments: 4, triggers: 1, schedules: 1, plans: 0, revisions: 0 })),
+      DeleteRevisions: this.unary('DeleteRevisions', req => ({
+        dryRun: req.dryRun, deleted: this.revisions.slice(req.hasKeep ? req.keep : 0),
+        kept: [],
+      })),
       RevokeToken: this.unary('RevokeToken', req => ({ id: req.id, role: 'viewer', revokedAt: T0 })),
       ListApplications: this.unary('ListApplications', () => ({ applications: [{ name: 'shop', createdAt: T0 }] })),
       CreateDeploymentConfig: this.unary('CreateDeploymentConfig', req => ({ ...req, builtIn: false, createdAt: T0 })),
@@ -343,7 +350,8 @@ const FERRY_BIN = ['../../bin/ferry', '../../../bin/ferry'].map(p => fileURLToPa
 
 /** Runs the real `bin/ferry` (the build) as a separate process, without colour or FERRY_* settings. */
 export function runFerry(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<FerryResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...opts.env };
+  // Times print in the local zone: tests pin it (UTC) unless they set TZ themselves.
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', TZ: 'UTC', ...opts.env };
   if (!opts.env?.FERRY_COORDINATOR) delete env.FERRY_COORDINATOR;
   const child = spawn(process.execPath, [FERRY_BIN, ...args], { cwd: opts.cwd ?? process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';

@@ -10,7 +10,7 @@ import { fsHolding } from '../../agent/link/facts.js';
 import { checkDeployCommand, eventEnded, hostResult, notRunResult } from '../../agent/link/messages.js';
 import { CommandStore, Outbox } from '../../agent/link/outbox.js';
 import { StreamSink } from '../../agent/link/stream-sink.js';
-import { generateHostId, resolveHostId } from '../../agent/start/host-id.js';
+import { defaultHostId, generateHostId, resolveHostId } from '../../agent/start/host-id.js';
 import { tempDir } from '../helpers/temp.js';
 
 const DIGEST = 'ab'.repeat(32);
@@ -145,4 +145,14 @@ t.test('disk facts come from the filesystem holding the root dir (the longest mo
   t.equal(fsHolding(mounts, '/opt/other')?.mount, '/opt');
   t.equal(fsHolding(mounts, '/optx')?.mount, '/', 'a mount is a path prefix, not a string prefix');
   t.equal(fsHolding([{ mount: '/data' }], '/home'), undefined);
+});
+
+t.test('enrollment defaults the host id to the hostname when it can be one, else a generated id', async t => {
+  const gen = () => 'h-generated000';
+  t.equal(defaultHostId('web-1', gen), 'web-1');
+  t.equal(defaultHostId('IP-10-0-0-5.ec2.internal', gen), 'ip-10-0-0-5.ec2.internal', 'lowercased, dots kept');
+  t.equal(defaultHostId('localhost', gen), 'h-generated000', 'a name every machine has is no identity');
+  t.equal(defaultHostId('localhost.localdomain', gen), 'h-generated000');
+  t.equal(defaultHostId('bad name!', gen), 'h-generated000', 'not a valid id');
+  t.equal(defaultHostId('', gen), 'h-generated000');
 });

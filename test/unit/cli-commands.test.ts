@@ -195,7 +195,7 @@ t.test('deploy status shows every host and event, and the deployment error', asy
   t.match(r.stdout, /Duration:\s+1m05s\n/);
   t.match(r.stdout, 'Error: HEALTH_CONSTRAINTS: too many hosts failed');
   t.match(r.stdout, 'Hosts: 2 (1 succeeded · 0 in flight · 1 failed · 0 pending)');
-  t.match(r.stdout, 'web-2 (h-2, zone b)  Failed  1m00s');
+  t.match(r.stdout, 'h-2 (web-2) zone b  Failed  1m00s', 'the host id with its hostname');
   t.match(r.stdout, '  error: ScriptFailed: check.sh exited 1');
   t.match(r.stdout, /  ValidateService\s+Failed\s+2\.5s\s+ScriptFailed\s+1\s+Script at specified location: check.sh failed with exit code 1/);
   t.match(r.stdout, /  Install\s+Succeeded\s+1\.2s\s+-\s+-/);
@@ -224,15 +224,15 @@ t.test('deploy logs prints host, event, [stream] line and filters by hostname', 
   ];
   const all = await runFerry(['--coordinator', fake.address, 'deploy', 'logs', 'd-TEST1']);
   t.equal(all.code, 0, all.stderr);
-  t.equal(all.stdout, 'web-1  ApplicationStart    [stdout] starting\nweb-2  ValidateService     [stderr] curl: (7) refused\n');
+  t.equal(all.stdout, 'h-1 (web-1)  ApplicationStart    [stdout] starting\nh-2 (web-2)  ValidateService     [stderr] curl: (7) refused\n');
   const one = await runFerry(['--coordinator', fake.address, 'deploy', 'logs', 'd-TEST1', '--host', 'web-2', '--follow']);
-  t.equal(one.stdout, 'web-2  ValidateService     [stderr] curl: (7) refused\n');
+  t.equal(one.stdout, 'h-2 (web-2)  ValidateService     [stderr] curl: (7) refused\n');
   t.same(fake.requests('StreamLogs')[1], { deploymentId: 'd-TEST1', hostId: 'h-2', follow: true, afterSeq: 0 });
   const json = await runFerry(['--coordinator', fake.address, 'deploy', 'logs', 'd-TEST1', '--json']);
   t.same(json.json.entries.map((e: any) => e.line), ['starting', 'curl: (7) refused']);
   const unknown = await runFerry(['--coordinator', fake.address, 'deploy', 'logs', 'd-TEST1', '--host', 'db-1']);
   t.equal(unknown.code, 1);
-  t.match(unknown.stderr, "--host: 'db-1' is not a host of deployment d-TEST1 (its hosts: web-1, web-2)");
+  t.match(unknown.stderr, "--host: 'db-1' is not a host of deployment d-TEST1 (its hosts: h-1 (web-1), h-2 (web-2))");
 });
 
 t.test('every command has --help with examples', async t => {
@@ -249,4 +249,18 @@ t.test('every command has --help with examples', async t => {
   }));
   const root = await runFerry(['--help']);
   t.match(root.stdout, /Exit codes:\n  0 .*\n  1 .*\n  2 .*\n  3 .*\n  4 .*\n  5 .*\n  6 /);
+});
+
+t.test('times are local with their offset, --utc shows UTC, --json keeps the API\'s UTC', async t => {
+  const fake = await startFakeControl(t);
+  fake.deployment = detail({ status: 'Succeeded', startedAt: T0, completedAt: '2025-01-01T12:01:05.000Z' }, [hostDeployment({ status: 'Succeeded' })]);
+  const local = await runFerry(['--coordinator', fake.address, 'deploy', 'status', 'd-TEST1'], { env: { TZ: 'Asia/Kolkata' } });
+  t.equal(local.code, 0, local.stderr);
+  t.match(local.stdout, /Completed:\s+2025-01-01 17:31:05\+05:30\n/);
+  const utc = await runFerry(['--coordinator', fake.address, 'deploy', 'status', 'd-TEST1', '--utc'], { env: { TZ: 'Asia/Kolkata' } });
+  t.match(utc.stdout, /Completed:\s+2025-01-01 12:01:05Z\n/);
+  const json = await runFerry(['--coordinator', fake.address, 'deploy', 'status', 'd-TEST1', '--json'], { env: { TZ: 'America/New_York' } });
+  t.equal(json.json.deployment.completedAt, '2025-01-01T12:01:05.000Z');
+  const west = await runFerry(['--coordinator', fake.address, 'deploy', 'list'], { env: { TZ: 'America/New_York' } });
+  t.match(west.stdout, /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d-05:00/, 'deploy list too');
 });

@@ -216,3 +216,18 @@ t.test('group show prints auto-rollback, rollback config and alarms in text too'
   t.match(plain.stdout, /Auto-rollback: +none\n/);
   t.match(plain.stdout, /Alarms: +none\n/);
 });
+
+t.test('hosts list and show: a revoked host says so, and alarm states with since when', async t => {
+  const fake = await startFakeControl(t);
+  fake.hosts = [
+    hostInfo({ id: 'h-1', hostname: 'web-1', alarms: [{ name: 'health', state: 'ALARM', reason: 'HTTP 503', since: '2025-01-01T12:00:00.000Z' }] }),
+    hostInfo({ id: 'h-2', hostname: 'web-2', connected: false, state: 'revoked' }),
+  ];
+  const list = await runFerry(['--coordinator', fake.address, 'hosts', 'list']);
+  t.equal(list.code, 0, list.stderr);
+  t.match(list.stdout, /STATE\s+AGENT\s+REVISIONS\s+ALARMS\n/);
+  t.match(list.stdout, /h-1 .*connected .* health ALARM since 2025-01-01 12:00:00Z\n/);
+  t.match(list.stdout, /h-2 .*revoked \(enroll again to come back\)/);
+  const show = await runFerry(['--coordinator', fake.address, 'hosts', 'show', 'h-1']);
+  t.match(show.stdout, /Alarms:\n\s+ALARM\s+STATE\s+SINCE\s+REASON\n\s+health\s+ALARM\s+2025-01-01 12:00:00Z\s+HTTP 503\n/);
+});

@@ -48,13 +48,13 @@ function aPlan(o: Partial<DeploymentPlan__Output> = {}): DeploymentPlan__Output 
 t.test('the plan as text: waves, hooks with their revision, file changes capped with "… N more"', async t => {
   const text = planLines(aPlan(), paint(false)).join('\n');
   t.match(text, /Plan p-TEST00001: shop\/web ← revision abababababab/);
-  t.match(text, /wave 1: web-1\n\s+wave 2: web-2/);
+  t.match(text, /wave 1: h-1 \(web-1\)\n\s+wave 2: h-2 \(web-2\)/);
   t.match(text, new RegExp(`ApplicationStop\\s+${OLD.slice(0, 12)} \\(current\\)\\s+scripts/stop.sh \\(3600s\\)`));
   t.match(text, /ApplicationStart\s+abababababab \(new\)\s+scripts\/start.sh \(60s, as shop\)/);
   t.match(text, /Files: 1 added, 2 changed, 1 removed, 1 permission change, 7 unchanged/);
   t.match(text, /\+ \/srv\/shop\/f0.txt\s+added 0\n\s+~ \/srv\/shop\/f0.txt\s+changed 0/);
   t.match(text, /- \/srv\/shop\/f0.txt\s+removed 0\n\s+m \/srv\/shop\/f0.txt\s+permissions 0/);
-  t.match(text, /From nothing installed \(first install\) → abababababab on web-2:/);
+  t.match(text, /From nothing installed \(first install\) → abababababab on h-2 \(web-2\):/);
   t.match(text, /… 10 more \(the full list: ferry deploy plan --show p-TEST00001 --json\)/);
   t.notMatch(text, /Windows:/, 'no windows line when the group has none');
   t.match(planLines(aPlan({ windows: ['Mon-Fri 09:00-17:00 UTC'] }), paint(false)).join('\n'), /Windows: Mon-Fri 09:00-17:00 UTC/);

@@ -33,12 +33,12 @@ t.test('a Succeeded deployment exits 0, with a line per change on stdout', async
   t.equal(r.stdout, [
     'd-TEST1',
     'deployment d-TEST1: InProgress (2 hosts)',
-    'host web-1: event BeforeInstall',
-    'host web-1: event Install',
-    'host web-1: Succeeded',
-    'host web-2: event ApplicationStart',
+    'host h-1 (web-1): event BeforeInstall',
+    'host h-1 (web-1): event Install',
+    'host h-1 (web-1): Succeeded',
+    'host h-2 (web-2): event ApplicationStart',
     'deployment d-TEST1: Succeeded',
-    'host web-2: Succeeded',
+    'host h-2 (web-2): Succeeded',
     'Deployment d-TEST1 Succeeded in 42.0s: 2 succeeded · 0 in flight · 0 failed · 0 pending',
     '',
   ].join('\n'));
@@ -54,7 +54,7 @@ t.test('a Failed deployment exits 1 and says which host failed where and why', a
   script(fake, { deployment: ended('Failed', { errorCode: 'HEALTH_CONSTRAINTS', errorMessage: 'too many hosts failed' }), web2: failedHost });
   const r = await create(fake);
   t.equal(r.code, 1, r.stderr);
-  t.match(r.stdout, 'host web-2: Failed at ValidateService: ScriptFailed: check.sh exited 1\n');
+  t.match(r.stdout, 'host h-2 (web-2): Failed at ValidateService: ScriptFailed: check.sh exited 1\n');
   t.match(r.stdout, 'Deployment d-TEST1 Failed after 42.0s: 1 succeeded · 0 in flight · 1 failed · 0 pending\n');
   t.match(r.stdout, '  HEALTH_CONSTRAINTS: too many hosts failed\n');
   t.match(r.stdout, 'details: ferry deploy status d-TEST1   hook output: ferry deploy logs d-TEST1 --host h-2\n');
@@ -82,9 +82,9 @@ t.test('on a terminal, one progress line is redrawn in place, in colour', async 
   t.equal(code, 0, err);
   const frames = out.split('\r\x1b[2K').slice(1);
   t.equal(frames.length, 6, 'one redraw per watch message');
-  t.match(frames[2], /^\[.*\] 0\/2 42\.0s · 0 succeeded, 1 in flight, 0 failed, 1 pending \(web-1: Install\)$/);
-  t.match(frames[4], '(web-2: ApplicationStart)');
-  t.notMatch(out, 'host web-1: event', 'no plain progress lines on a terminal');
+  t.match(frames[2], /^\[.*\] 0\/2 42\.0s · 0 succeeded, 1 in flight, 0 failed, 1 pending \(h-1 \(web-1\): Install\)$/);
+  t.match(frames[4], '(h-2 (web-2): ApplicationStart)');
+  t.notMatch(out, 'host h-1 (web-1): event', 'no plain progress lines on a terminal');
   t.match(frames[5], /2\/2 Succeeded[^\n]*\n\x1b\[32mDeployment d-TEST1 Succeeded in 42\.0s\x1b\[0m/, 'the live line ends before the verdict');
   t.equal(out.split('\n')[0], 'd-TEST1');
 });
@@ -95,7 +95,7 @@ t.test('--timeout gives up with exit 5 while the deployment goes on', async t =>
   fake.watchHold = true;
   const r = await create(fake, '--timeout', '500ms');
   t.equal(r.code, 5, r.stderr);
-  t.match(r.stdout, 'host web-1: event Install');
+  t.match(r.stdout, 'host h-1 (web-1): event Install');
   t.equal(r.stderr, 'ferry: gave up waiting after 500ms: deployment d-TEST1 is still InProgress and goes on; follow it with ferry deploy status d-TEST1\n');
   const json = await create(fake, '--timeout', '500ms', '--json');
   t.equal(json.code, 5);
@@ -110,7 +110,7 @@ t.test('--json prints the final DeploymentDetail alone on stdout, progress on st
   t.equal(r.code, 0, r.stderr);
   t.equal(r.json.deployment.status, 'Succeeded');
   t.same(r.json.hosts.map((h: any) => h.status), ['Succeeded', 'Succeeded']);
-  t.match(r.stderr, 'host web-1: event BeforeInstall\n');
+  t.match(r.stderr, 'host h-1 (web-1): event BeforeInstall\n');
   t.notMatch(r.stdout, 'host web-1');
   t.match(r.json, { exitCode: 0, outcome: 'succeeded' }, 'how the wait ended is in the document');
 });

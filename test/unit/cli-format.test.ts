@@ -34,6 +34,8 @@ t.test('relative times, timestamps, sizes and digests', async t => {
   t.equal(formatAgo('', NOW), '-');
   t.equal(formatTime('2025-01-01T12:00:03.456Z'), '2025-01-01 12:00:03Z');
   t.equal(formatTime('not a time'), '-');
+  t.equal(formatTime('2025-01-01T12:00:03.456Z', () => 330), '2025-01-01 17:30:03+05:30', 'a local zone east of UTC, with its offset');
+  t.equal(formatTime('2025-01-01T02:00:03Z', () => -300), '2024-12-31 21:00:03-05:00', 'west of UTC, across midnight');
   t.equal(formatBytes(512), '512 B');
   t.equal(formatBytes(1536), '1.5 KiB');
   t.equal(formatBytes(8 * 1024 ** 3), '8.0 GiB');
@@ -84,7 +86,7 @@ t.test('a progress summary counts hosts and names the event of each in-flight ho
   const s = summarize(fleet());
   t.same(s, {
     total: 6, succeeded: 1, inFlight: 2, failed: 1, pending: 1, skipped: 0, unknown: 1,
-    inFlightHosts: [{ host: 'web-2', event: 'AfterInstall' }, { host: 'h-3', event: '' }],
+    inFlightHosts: [{ host: 'h-2 (web-2)', event: 'AfterInstall' }, { host: 'h-3', event: '' }],
   });
   t.equal(countsText(s, plain), '1 succeeded · 2 in flight · 1 failed · 1 pending · 1 unknown (agent lost)');
   t.equal(progressBar(s, 12, plain), '[██████░░░░░░]');
@@ -95,8 +97,8 @@ t.test('a progress summary counts hosts and names the event of each in-flight ho
 
 t.test('the live progress line fits the terminal', async t => {
   const line = progressLine(fleet(), 200, plain, NOW + 65_000);
-  t.equal(line, '[██████████░░░░░░░░░░] 3/6 1m05s · 1 succeeded, 2 in flight, 1 failed, 1 pending, 1 unknown (web-2: AfterInstall, h-3: starting)');
-  t.equal(progressLine(fleet(), 110, plain, NOW), '[██████████░░░░░░░░░░] 3/6 0ms · 1 succeeded, 2 in flight, 1 failed, 1 pending, 1 unknown (web-2: AfterInst…)');
+  t.equal(line, '[██████████░░░░░░░░░░] 3/6 1m05s · 1 succeeded, 2 in flight, 1 failed, 1 pending, 1 unknown (h-2 (web-2): AfterInstall, h-3: starting)');
+  t.equal(progressLine(fleet(), 110, plain, NOW), '[██████████░░░░░░░░░░] 3/6 0ms · 1 succeeded, 2 in flight, 1 failed, 1 pending, 1 unknown (h-2 (web-2): Aft…)');
   t.equal(progressLine(fleet(), 80, plain, NOW), '[█████░░░░░] 3/6 0ms · 1 succeeded, 2 in flight, 1 failed, 1 pending, 1 unknown', 'no room for hosts');
   t.equal(progressLine(fleet(), 70, plain, NOW), '3/6 0ms · 1 succeeded, 2 in flight, 1 failed, 1 pending, 1 unknown', 'no room for the bar');
   t.equal(progressLine(fleet(), 40, paint(true), NOW), '3/6 0ms · 1 succeeded, 2 in flight, 1 …', 'cut, without colour');
@@ -117,7 +119,7 @@ t.test('change lines report only what changed between two watch messages', async
     hostDeployment({ hostId: 'h-1', hostname: 'web-1', status: 'InProgress', currentEvent: 'Install' }),
     hostDeployment({ hostId: 'h-2', hostname: 'web-2', status: 'Pending' }),
   ]);
-  t.same(changeLines(undefined, before), ['deployment d-TEST1: InProgress (2 hosts)', 'host web-1: event Install']);
+  t.same(changeLines(undefined, before), ['deployment d-TEST1: InProgress (2 hosts)', 'host h-1 (web-1): event Install']);
   t.same(changeLines(before, before), [], 'nothing changed, nothing printed');
   const after = detail({ status: 'InProgress' }, [
     hostDeployment({
@@ -126,9 +128,9 @@ t.test('change lines report only what changed between two watch messages', async
     }),
     hostDeployment({ hostId: 'h-2', hostname: 'web-2', status: 'InProgress' }),
   ]);
-  t.same(changeLines(before, after), ['host web-1: Failed at AfterInstall: ScriptFailed: exit 1', 'host web-2: InProgress']);
+  t.same(changeLines(before, after), ['host h-1 (web-1): Failed at AfterInstall: ScriptFailed: exit 1', 'host h-2 (web-2): InProgress']);
   const lost = detail({ status: 'Failed' }, [after.hosts[0]!, hostDeployment({ hostId: 'h-2', hostname: 'web-2', status: 'Unknown', errorCode: 'AGENT_LOST' })]);
-  t.same(changeLines(after, lost), ['deployment d-TEST1: Failed', 'host web-2: Unknown: AGENT_LOST']);
+  t.same(changeLines(after, lost), ['deployment d-TEST1: Failed', 'host h-2 (web-2): Unknown: AGENT_LOST']);
 });
 
 t.test('the verdict says loudly when a host failed in a deployment that succeeded', async t => {
@@ -139,7 +141,7 @@ t.test('the verdict says loudly when a host failed in a deployment that succeede
   t.same(verdictLines(d, NOW, plain), [
     'Deployment d-TEST1 Succeeded in 10.0s: 1 succeeded · 0 in flight · 1 failed · 0 pending',
     'warning: 1 host(s) failed, but config OneAtATime lets the deployment succeed:',
-    '  web-2: Failed at ValidateService: ScriptFailed',
+    '  h-2 (web-2): Failed at ValidateService: ScriptFailed',
     'details: ferry deploy status d-TEST1   hook output: ferry deploy logs d-TEST1 --host h-2',
   ]);
   t.same(verdictLines(detail({ status: 'Succeeded', startedAt: T0, completedAt: T0 }), NOW, plain), [

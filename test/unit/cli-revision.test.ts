@@ -130,7 +130,7 @@ t.test('--git pushes git archive of the commit, with the commit recorded', async
 
 t.test('revision list shows short digests, types, sizes and commits', async t => {
   const fake = await startFakeControl(t);
-  fake.revisions = [{ digest: 'c'.repeat(64), application: 'shop', size: 3 * 1024 * 1024, bundleType: 'tgz', description: 'v2', commit: 'f'.repeat(40), createdAt: '2025-01-01T12:00:00Z' }];
+  fake.revisions = [{ digest: 'c'.repeat(64), application: 'shop', size: 3 * 1024 * 1024, bundleType: 'tgz', description: 'v2', commit: 'f'.repeat(40), createdAt: '2025-01-01T12:00:00Z', heldBy: [] }];
   const r = await runFerry(['--coordinator', fake.address, 'revision', 'list', '--app', 'shop']);
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, [

@@ -95,7 +95,7 @@ t.test('trigger definitions: every problem at once, naming the flag; URLs redact
   t.same(triggerProblems({ name: 'no spaces', url: 'nope', events: ['Nope'] }), [
     "--name: 'no spaces' must be 1–100 letters, digits, '.', '_' or '-'",
     "--url: 'nope' is not an absolute URL (e.g. https://hooks.example.com/ferry)",
-    "--events: 'Nope' is not one of DeploymentStart, DeploymentSuccess, DeploymentFailure, DeploymentStop, DeploymentRollback, InstanceStart, InstanceSuccess, InstanceFailure, InstanceUnknown",
+    "--events: 'Nope' is not one of DeploymentStart, DeploymentSuccess, DeploymentFailure, DeploymentStop, DeploymentRollback, DeploymentAwaitingApproval, InstanceStart, InstanceSuccess, InstanceFailure, InstanceUnknown",
   ]);
   t.match(triggerProblems({ name: 'x', url: 'file:///etc/passwd', events: [] }), [/must be http/, /at least one/]);
   t.equal(redactUrl('https://user:pw@hooks.example.com/services/T0/B0?token=abc'), 'https://…@hooks.example.com/services/T0/B0?…');
