@@ -15,10 +15,9 @@ export function DeploymentPage(props: { id: string; host?: string | undefined; a
   const [detail, setDetail] = useState<DeploymentDetail>();
   const [stream, setStream] = useState<{ state: StreamState; message?: string | undefined }>({ state: 'connecting' });
   const [generation, setGeneration] = useState(0);
-  useEffect(() => {
-    setDetail(undefined);
-    return follow<DeploymentDetail>('WatchDeployment', { id: props.id }, setDetail, (state, message) => setStream({ state, message }));
-  }, [props.id, generation]);
+  useEffect(() => setDetail(undefined), [props.id]);
+  // After an action the page follows again (a finished deployment's stream has ended); what it shows stays meanwhile.
+  useEffect(() => follow<DeploymentDetail>('WatchDeployment', { id: props.id }, setDetail, (state, message) => setStream({ state, message })), [props.id, generation]);
   if (!detail) return <Loading error={stream.state === 'failed' ? stream.message ?? 'the deployment cannot be read' : undefined} />;
   const d = detail.deployment;
   return (
@@ -80,7 +79,7 @@ function HostTable(props: { detail: DeploymentDetail; selected?: string | undefi
       <div class="vhead"><span>Host</span><span>Zone</span><span>Status</span><span>Event</span><span>Error</span><span>Time</span></div>
       <VirtualList label="hosts" items={props.detail.hosts} rowHeight={30} height={420} row={h => (
         <div class={`cells ${h.hostId === props.selected ? 'selected' : ''}`} data-host={h.hostId}>
-          <span><Link href={href.deploymentHost(id, h.hostId)}>{h.hostname || h.hostId}</Link></span>
+          <span title={h.hostname}><Link href={href.deploymentHost(id, h.hostId)}>{h.hostId}</Link>{h.hostname && h.hostname !== h.hostId && <span class="tags"> {h.hostname}</span>}</span>
           <span>{h.zone || '—'}</span>
           <span><Status status={h.status} /></span>
           <span>{h.currentEvent || '—'}</span>
@@ -104,7 +103,7 @@ function HostPanel(props: { detail: DeploymentDetail; hostId: string }) {
   if (!h) return <p class="error">Host {props.hostId} is not a target of {id}.</p>;
   return (
     <section class="host-panel" data-testid="host-panel">
-      <h2>{h.hostname || h.hostId} <Status status={h.status} /> <Link href={href.host(h.hostId)}>host page</Link></h2>
+      <h2>{h.hostId} <Status status={h.status} /> <Link href={href.host(h.hostId)}>host page</Link></h2>
       {h.errorMessage && <p class="error" data-testid="host-error">{h.errorCode}: {h.errorMessage}</p>}
       <table class="events">
         <thead><tr><th>Lifecycle event</th><th>Status</th><th>Duration</th><th>Error code</th><th>Exit</th><th>Message</th></tr></thead>

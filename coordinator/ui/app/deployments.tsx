@@ -45,8 +45,8 @@ interface Form {
 export function NewDeploymentPage() {
   const apps = useCall<{ applications: { name: string }[] }>('ListApplications', {});
   const [f, setF] = useState<Form>({ application: '', group: '', revision: 'latest', configName: '', description: '', approveAfter: '', ignoreAlarms: false, ignoreWindow: false, fileExistsBehavior: '' });
-  const groups = useCall<{ groups: Group[] }>('ListDeploymentGroups', { application: f.application }, [f.application]);
-  const revisions = useCall<{ revisions: { digest: string; description: string; createdAt: string }[] }>('ListRevisions', { application: f.application }, [f.application]);
+  const groups = useCall<{ groups: Group[] }>('ListDeploymentGroups', { application: f.application }, [f.application], f.application !== '');
+  const revisions = useCall<{ revisions: { digest: string; description: string; createdAt: string }[] }>('ListRevisions', { application: f.application }, [f.application], f.application !== '');
   const configs = useCall<{ configs: { name: string }[] }>('ListDeploymentConfigs', {});
   const [confirming, setConfirming] = useState(false);
   const [result, setResult] = useState<{ ok: boolean; message: string }>();

@@ -3,16 +3,18 @@ import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call } from './api';
 
-export function useCall<T>(method: string, request: object, deps: unknown[] = []): { data?: T; error?: string; reload(): void } {
+/** Calls `method` when the page opens and when `deps` change; not while `enabled` is false (a form field not chosen yet). */
+export function useCall<T>(method: string, request: object, deps: unknown[] = [], enabled = true): { data?: T; error?: string; reload(): void } {
   const [state, setState] = useState<{ data?: T; error?: string }>({});
   const [n, setN] = useState(0);
   useEffect(() => {
+    if (!enabled) return setState({});
     let live = true;
     call<T>(method, request).then(data => live && setState({ data }), (err: Error) => live && setState({ error: err.message }));
     return () => {
       live = false;
     };
-  }, [method, n, ...deps]);
+  }, [method, n, enabled, ...deps]);
   return { ...state, reload: useCallback(() => setN(x => x + 1), []) };
 }
 
