@@ -18,6 +18,7 @@ import { type AuditEntry, summarizeRequest, summarizeResponse } from '../domain/
 import { CALLER_HEADER, type Caller, Refusal, authorizeControl, callAuditEntry, outcomeOf, tooManyRefusals } from '../security/auth.js';
 import type { AddressCounter } from '../security/rate-limit.js';
 import { requiredRole } from '../security/permissions.js';
+import { SETTLED_HOST_STATUSES, TERMINAL_DEPLOYMENT_STATUSES } from '../domain/status.js';
 import { isRole, roleAllows } from '../security/tokens.js';
 
 /** The unary methods the console calls: reads, and the actions of its deployment page. */
@@ -28,9 +29,12 @@ export const CONSOLE_UNARY = [
   'StopDeployment', 'RollbackDeployment', 'RedeployDeployment', 'RetryDeployment',
 ] as const;
 
-/** The server streams the console follows over server-sent events, and the request field a reconnect's Last-Event-ID resumes from. */
+/** The server streams the console follows over server-sent events, and the request field a reconnect's Last-Event-ID resumes from (WatchDeployment sends the whole state each time: nothing to resume). */
 export const CONSOLE_STREAMS = { StreamEvents: 'sinceSeq', StreamLogs: 'afterSeq', StreamAudit: 'sinceSeq', WatchDeployment: undefined } as const;
 export type ConsoleStream = keyof typeof CONSOLE_STREAMS;
+
+/** A deployment page gets a new state at most this often (see Gateway.watchDeployment). */
+export const WATCH_MIN_MS = 1000;
 
 /** Who holds a console session: a token (TLS), or anyone on this machine (--insecure, loopback). */
 export type Credential = { token: string } | { insecure: true };
@@ -114,7 +118,7 @@ export class Gateway {
     });
   }
 
-  /** One unary call: authorize, decode, the gRPC handler, encode, audit. */
+  /** One unary call: authorize, then invoke. */
   async unary(method: string, body: unknown, cred: Credential, peer: string): Promise<GatewayResult> {
     if (!(CONSOLE_UNARY as readonly string[]).includes(method)) {
       return { status: 404, body: errorBody(grpc.status.NOT_FOUND, `${method} is not a console call; the console calls ${CONSOLE_UNARY.join(', ')}`) };
@@ -126,6 +130,11 @@ export class Gateway {
       const code = statusOfError(err);
       return { status: httpStatusOf(code), body: errorBody(code, describeError(err)) };
     }
+    return this.invoke(method, body, caller, peer);
+  }
+
+  /** An authorized caller's unary call: decode, the gRPC handler, encode, audit. */
+  private async invoke(method: string, body: unknown, caller: Caller, peer: string): Promise<GatewayResult> {
     const def = this.defs[method]!;
     let request: unknown;
     try {
@@ -150,11 +159,60 @@ export class Gateway {
   }
 
   /**
+   * WatchDeployment for a browser: the GetDeployment handler's answer each time the deployment
+   * changes, but no more often than every WATCH_MIN_MS, nor than four times what the last one cost
+   * to build (a 1,000-host deployment is ~1.5 MB, and the coordinator's time belongs to its agents
+   * first). The last state is always sent; the stream ends once the deployment and its hosts have settled.
+   */
+  private watchDeployment(id: string, caller: Caller, peer: string, out: StreamSink): () => void {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let lastAt = 0;
+    let lastCost = 0;
+    const stop = () => {
+      stopped = true;
+      off();
+      clearInterval(poll);
+      clearTimeout(timer);
+    };
+    const run = async () => {
+      timer = undefined;
+      const started = performance.now();
+      const r = await this.invoke('GetDeployment', { id }, caller, peer);
+      lastCost = performance.now() - started;
+      lastAt = performance.now();
+      if (stopped) return;
+      if (r.status !== 200) {
+        const e = (r.body as { error: { code: string; message: string } }).error;
+        stop();
+        return out.error(grpc.status[e.code as keyof typeof grpc.status] as grpc.status ?? grpc.status.UNKNOWN, e.message);
+      }
+      out.message(r.body);
+      const d = r.body as { deployment: { status: string }; hosts: { status: string }[] };
+      if ((TERMINAL_DEPLOYMENT_STATUSES as readonly string[]).includes(d.deployment.status) && d.hosts.every(h => (SETTLED_HOST_STATUSES as readonly string[]).includes(h.status))) {
+        stop();
+        out.end();
+      }
+    };
+    const schedule = () => {
+      if (stopped || timer) return;
+      const wait = Math.max(0, lastAt + Math.max(WATCH_MIN_MS, 4 * lastCost) - performance.now());
+      timer = setTimeout(() => void run(), wait);
+    };
+    const off = this.ctx.changes.onDeployment(id, schedule);
+    // A safety net for changes that reach the store by a path that sends no notification.
+    const poll = setInterval(schedule, 5000);
+    schedule();
+    return stop;
+  }
+
+  /**
    * One server stream: the gRPC handler writes to a stand-in call whose messages go to `send`
    * (with their `seq` as the event id); `resumeFrom` (a reconnect's Last-Event-ID) sets the
    * request's resume field. Returns the function that cancels the stream (the browser went away).
    */
   stream(method: ConsoleStream, body: Record<string, unknown>, caller: Caller, peer: string, resumeFrom: number | undefined, out: StreamSink): () => void {
+    if (method === 'WatchDeployment') return this.watchDeployment(String(body.id ?? ''), caller, peer, out);
     const def = this.defs[method]!;
     const field = CONSOLE_STREAMS[method];
     const raw = { ...body, ...(field && resumeFrom !== undefined && { [field]: resumeFrom, last: 0 }) };
