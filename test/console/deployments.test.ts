@@ -105,6 +105,26 @@ t.test('the deployment page: create, watch live to Succeeded, a failed host\'s l
   t.match(await page.textContent('dl.facts'), `Rolls back${stuckId}`);
   await fs.writeFile(release, '');
 
+  // Deep links to a host, a group, the applications and the event log; no audit page for a deployer.
+  await page.goto('/ui/hosts/h2');
+  await page.waitForSelector('h1:text("Host h2")');
+  t.match(await page.textContent('main'), /shop \/ web/, 'the host page shows its revision per group');
+  await screenshot(page, 'host');
+  await page.goto('/ui/groups/shop/web');
+  await page.waitForSelector('h1:text("Group shop / web")');
+  t.equal(await page.locator('.vrow').count(), 3, 'the group page lists its 3 hosts');
+  await screenshot(page, 'group');
+  await page.goto('/ui/events');
+  await page.waitForSelector('.vrow [data-seq]');
+  await screenshot(page, 'events');
+  t.equal(await page.locator('header a[href="/ui/audit"]').count(), 0, 'the audit page is not offered to a deployer');
+
+  // A stream resumes after the last sequence number it saw (what EventSource sends as Last-Event-ID on a reconnect).
+  const cookie = `ferry_session=${(await page.context().cookies())[0]!.value}`;
+  const all = await sseIds(f.base, cookie, undefined);
+  t.ok(all.length > 10, `events to resume in (${all.length})`);
+  t.same(await sseIds(f.base, cookie, all[5]), all.slice(6), 'resumed after seq N: every later event, none before');
+
   // Every action is in the audit log under the deployer's token.
   const audit = (await f.as(f.admin, ['audit', '--actor', `token:${deployerId}`, '--json'])).stdout.trim().split('\n').map(l => JSON.parse(l));
   for (const action of ['CreateDeployment', 'ApproveDeployment', 'StopDeployment']) {
@@ -113,3 +133,21 @@ t.test('the deployment page: create, watch live to Succeeded, a failed host\'s l
   t.ok(audit.some(r => r.action === 'ControlService/ApproveDeployment' && r.target.id === gatedId));
   t.same(problems, [], 'no CSP violation or script error');
 });
+
+/** The event ids of a finished (follow: false) StreamEvents over server-sent events, from `lastId` on. */
+async function sseIds(base: string, cookie: string, lastId: number | undefined): Promise<number[]> {
+  const https = await import('node:https');
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = https.request({
+      host: u.hostname, port: u.port, path: `/ui/api/stream/StreamEvents?q=${encodeURIComponent('{}')}`, rejectUnauthorized: false,
+      headers: { cookie, ...(lastId !== undefined && { 'last-event-id': String(lastId) }) },
+    }, res => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve([...text.matchAll(/^id: (\d+)$/gm)].map(m => Number(m[1]))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
