@@ -37,6 +37,7 @@ import { AgentReleases } from './agent-downloads/releases.js';
 import { UpgradeListeners } from './services/agent-upgrade.js';
 import { agentDownloads } from './agent-downloads/http-agent.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
+import { consoleRoutes } from './ui/http.js';
 
 export interface RunningCoordinator {
   /** The address actually bound (port 0 resolved). */
@@ -168,6 +169,8 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
   scheduler = new Scheduler(ctx);
   const perAddress = new AddressCounter(config.refusedCallLimit);
   const audit = (entry: AuditEntry) => recordAudit(ctx, perAddress, entry);
+  // Refused calls per address, counted alike for gRPC and the web console (one limit on token guessing).
+  const refusals = new AddressCounter(config.refusedCallLimit);
   const proto = loadFerryProto();
   const server = new grpc.Server({
     ...SERVER_KEEPALIVE_OPTIONS,
@@ -176,7 +179,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     // matters for revision downloads is the agent's (TRANSFER_CLIENT_OPTIONS, docs/design/stack.md §3).
     // An HTTP/2 connection with no call open for this long is closed (docs/security.md); an agent's Connect stream keeps its own open.
     'grpc.max_connection_idle_ms': config.idleTimeoutMs,
-    interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), audit, new AddressCounter(config.refusedCallLimit))],
+    interceptors: [authInterceptor(transport.kind, store, () => ctx.clock.now(), audit, refusals)],
   });
   server.addService(proto.ferry.v1.ControlService.service, controlService(ctx));
   // FetchRevision sends chunks read straight into their wire encoding (revisions/chunk-frames.ts).
@@ -189,8 +192,10 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     dir: path.join(config.dataDir, 'agent'), ...(ctx.tls && { caCert: ctx.tls.caCert }),
     log: (message, fields) => ctx.log.warn(message, { component: 'agent-downloads', ...fields }),
   });
+  // The web console (ui/http.ts) shares the HTTP/1.1 side of the port with the downloads.
+  const webConsole = consoleRoutes({ ctx, mode: transport.kind, audit, refusals });
   const downloads = http.createServer((req, res) => {
-    if (!agentFiles(req, res)) revisions(req, res);
+    if (!webConsole(req, res) && !agentFiles(req, res)) revisions(req, res);
   });
   const httpTimeouts = boundHttpConnections(downloads, config);
   let listener;

@@ -12,6 +12,7 @@ export const PREREQUISITES = [
   ['zsh', 'zsh', 'the zsh completion script (test/unit/cli-tree.test.ts)'],
   ['dpkg-deb', 'dpkg', 'the agent .deb (test/e2e/agent-binary.test.ts)'],
   ['rpmbuild', 'rpm', 'the agent .rpm, installed with rpm in a throwaway root (test/e2e/agent-binary.test.ts)'],
+  ['chromium', 'chromium', 'the web console driven headless by playwright-core (test/console/)'],
   ['strip', 'binutils', 'a 12 MB smaller agent binary (npm run build:agent; it works unstripped too)'],
 ];
 

@@ -104,9 +104,28 @@ export function isMutating(path: string): boolean {
   return need !== undefined && need !== 'viewer' && !ADMIN_READS.has(method);
 }
 
-function outcomeOf(code: grpc.status, limited: boolean): AuditOutcome {
+export function outcomeOf(code: grpc.status, limited: boolean): AuditOutcome {
   if (code === grpc.status.OK) return 'ok';
   return limited || code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED ? 'refused' : 'failed';
+}
+
+/**
+ * The audit record of one call as it ends, or undefined when none is kept (a read that was not
+ * refused). One rule for the gRPC interceptor below and the web console's gateway (coordinator/ui/gateway.ts).
+ */
+export function callAuditEntry(c: {
+  path: string; now: number; peer: string; code: grpc.status; message: string; limited: boolean;
+  actor: string; role: string; target: Record<string, unknown>;
+}): AuditEntry | undefined {
+  const outcome = outcomeOf(c.code, c.limited);
+  if (outcome !== 'refused' && !isMutating(c.path)) return undefined;
+  return {
+    at: new Date(c.now).toISOString(), actor: c.actor, role: c.role,
+    action: c.path.replace(/^\/ferry\.v1\./, ''), peer: c.peer, outcome,
+    code: c.code === grpc.status.OK ? '' : grpc.status[c.code] ?? String(c.code),
+    message: c.code === grpc.status.OK ? '' : c.message,
+    target: c.target,
+  };
 }
 
 /** The actor of an enrollment is the join token it presents (by id). */
@@ -130,7 +149,6 @@ export function authInterceptor(
 ): grpc.ServerInterceptor {
   return (descriptor, call) => {
     const path = descriptor.path;
-    const action = path.replace(/^\/ferry\.v1\./, '');
     const mutating = isMutating(path);
     let caller: Caller | undefined;
     let target: Record<string, unknown> = {};
@@ -143,19 +161,17 @@ export function authInterceptor(
       if (recorded) return;
       const outcome = outcomeOf(code, limited);
       if (outcome === 'refused' && !limited) refusals?.note(call.getPeer(), now());
-      if (outcome !== 'refused' && !mutating) return;
-      recorded = true;
       const enrolling = path === `${AGENT}Enroll`;
+      const entry = callAuditEntry({
+        path, now: now(), peer: call.getPeer(), code, message, limited,
+        actor: who?.actor ?? (enrolling ? enrollActor(target) : caller?.id ?? 'anonymous'),
+        role: who?.role ?? (enrolling ? 'agent' : caller?.role ?? ''),
+        target: { ...target, ...who?.target, ...result },
+      });
+      if (!entry) return;
+      recorded = true;
       try {
-        audit({
-          at: new Date(now()).toISOString(),
-          actor: who?.actor ?? (enrolling ? enrollActor(target) : caller?.id ?? 'anonymous'),
-          role: who?.role ?? (enrolling ? 'agent' : caller?.role ?? ''),
-          action, peer: call.getPeer(), outcome,
-          code: code === grpc.status.OK ? '' : grpc.status[code] ?? String(code),
-          message: code === grpc.status.OK ? '' : message,
-          target: { ...target, ...who?.target, ...result },
-        });
+        audit(entry);
       } catch {
         // The audit sink logs its own failures; a call's outcome never depends on it.
       }
