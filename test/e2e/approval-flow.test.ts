@@ -60,7 +60,8 @@ async function receiver(t: Test): Promise<{ url: string; got: any[] }> {
 
 for (const stagingHosts of [1, 3]) {
   t.test(`the docs' CI flow with ${stagingHosts} staging host(s): the gate closes, people hear about it, approve, promote (mount namespace)`, async t => {
-    const f = await startFleet(t, []);
+    // The webhook receiver is this test, on loopback: allowed explicitly (docs/security.md).
+    const f = await startFleet(t, [], { coordinatorArgs: ['--webhook-allow', 'loopback'] });
     const a = f.coordinator.address;
     const staging = Array.from({ length: stagingHosts }, (_, i) => `s${i + 1}`);
     for (const id of staging) await f.addAgent(id, { env: 'staging' });

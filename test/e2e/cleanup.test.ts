@@ -14,7 +14,7 @@ import { ferry, waitFor } from '../helpers/fleet.js';
 const revisionFile = (data: string, digest: string) => path.join(data, 'revisions', 'sha256', digest.slice(0, 2), digest);
 
 t.test('group delete is refused while a deployment runs, then says what it removed; app delete removes the rest (mount namespace)', async t => {
-  const f = await startFleet(t, ['h1']);
+  const f = await startFleet(t, ['h1'], { coordinatorArgs: ['--webhook-allow', 'loopback'] });
   const a = f.coordinator.address;
   const release = path.join(f.dir, 'release');
   const v1 = await f.push(await f.bundle('v1', { ApplicationStart: gate(release) }));
@@ -54,7 +54,7 @@ t.test('group delete is refused while a deployment runs, then says what it remov
 });
 
 t.test('group update sets auto-rollback and alarms; group show prints them (mount namespace)', async t => {
-  const f = await startFleet(t, ['h1']);
+  const f = await startFleet(t, ['h1'], { coordinatorArgs: ['--webhook-allow', 'loopback'] });
   const a = f.coordinator.address;
   const r = await ferry(a, ['group', 'update', '--app', 'shop', '--name', 'web', '--auto-rollback', 'failure,alarm', '--alarms', 'http GET http://127.0.0.1:9/health for 30s']);
   t.equal(r.code, 0, r.stderr);

@@ -18,7 +18,7 @@ t.test('hosts remove: the host leaves the list and every group, its history stay
   t.equal((await as(admin, ['group', 'create', '--app', 'shop', '--name', 'all', '--tag-set', 'role'])).code, 0);
   const root = path.join(dir, 'h1');
   const enroll = async () => {
-    const e = await enrollHost({ coordinator: c.address, token: await mintToken(t, as, admin, 'agent', ['--uses', '1']), fingerprint, rootDir: root, hostId: 'h1' });
+    const e = await enrollHost({ coordinator: c.address, token: await mintToken(t, as, admin, 'agent', ['--uses', '1', '--tag', 'role=web']), fingerprint, rootDir: root, hostId: 'h1' });
     t.equal(e.code, 0, e.stderr);
   };
   await enroll();

@@ -79,7 +79,7 @@ export async function startSecureFleet(t: Test, hostIds: string[], config = 'One
   const appDir = path.join(dir, 'app');
   const agents = new Map<string, Proc>();
   if (hostIds.length > 0) {
-    const join = await mintToken(t, as, admin, 'agent', ['--uses', String(hostIds.length)]);
+    const join = await mintToken(t, as, admin, 'agent', ['--uses', String(hostIds.length), '--tag', 'role=web']);
     for (const hostId of hostIds) {
       const rootDir = path.join(dir, 'agents', hostId);
       const e = await enrollHost({ coordinator: coordinator.address, token: join, fingerprint, rootDir, hostId });
