@@ -14,6 +14,7 @@ import {
 import { type HookRunDeps, runEventScripts } from './hooks.js';
 import type { ProcessRunner } from './process-runner.js';
 import { openScriptLogs } from './script-log.js';
+import { RevisionAccess } from './revision-access.js';
 import type { Clock, EventResult, EventSink, HostDeploymentResult, HostDeploymentSpec } from './types.js';
 import type { UserDirectory } from './users.js';
 
@@ -81,7 +82,7 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
   const deploymentDir = layout.deploymentDir(g, d);
   const archiveDir = layout.archiveDir(g, d);
   const startedAt = clock.now();
-  await fs.mkdir(deploymentDir, { recursive: true, mode: 0o755 });
+  await RevisionAccess.create(deploymentDir);
   const logs = await openScriptLogs({
     scriptsLog: layout.scriptsLog(g, d),
     deploymentsLog: layout.deploymentsLog,
@@ -152,7 +153,8 @@ export async function runHostDeployment(spec: HostDeploymentSpec, deps: Executor
   const hookDeps: HookRunDeps = {
     runner: deps.runner, users: deps.users, sink, clock, logs, baseEnv: options.baseEnv,
     killGraceMs: options.killGraceMs, outputGraceMs: options.outputGraceMs,
-    outputsLeftOpen: options.outputsLeftOpen, warn, agentUid: options.agentUid, ...(deps.signal && { signal: deps.signal }),
+    outputsLeftOpen: options.outputsLeftOpen, warn, agentUid: options.agentUid, access: new RevisionAccess(),
+    ...(deps.signal && { signal: deps.signal }),
   };
   const context = { deploymentId: d, applicationName: spec.applicationName, groupName: spec.groupName, groupId: g };
 

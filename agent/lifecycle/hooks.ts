@@ -5,6 +5,7 @@ import { describeError } from '../../common/errors.js';
 import type { EventName } from '../../common/lifecycle/events.js';
 import { type HookContext, type ScriptInspection, buildInvocation, runasWarning, runWithFor } from './invocation.js';
 import type { ProcessRunner } from './process-runner.js';
+import type { RevisionAccess } from './revision-access.js';
 import type { ScriptLogs } from './script-log.js';
 import type { Clock, EventResult, EventSink } from './types.js';
 import type { UserDirectory } from './users.js';
@@ -24,6 +25,8 @@ export interface HookRunDeps {
   warn: (message: string, event: EventName) => void;
   /** The agent's uid (runas needs root). */
   agentUid: number;
+  /** Grants a runas user search on the private deployment directory (revision-access.ts). */
+  access: RevisionAccess;
   signal?: AbortSignal;
 }
 
@@ -94,6 +97,10 @@ export async function runEventScripts(
       }
       const warning = runasWarning(user, script.location);
       if (warning) deps.warn(warning, event);
+      if (deps.agentUid === 0) {
+        const opened = await deps.access.grant(ctx.revisionDir, user.uid);
+        if (opened) deps.warn(opened, event);
+      }
       // util-linux installs it in /usr/bin (or /bin): found even when the agent's PATH is minimal.
       setpriv ??= await findOnPath('setpriv', `${deps.baseEnv.PATH ?? ''}:/usr/bin:/bin`);
     }
