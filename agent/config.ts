@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AGENT_KINDS, problemsError, readSettings } from '../common/config-file.js';
-import { parseAddress, parseDuration, parsePositiveInt, parseSize, parseTag, isSafeId } from '../common/parse.js';
+import { parseAddresses, parseDuration, parsePositiveInt, parseSize, parseTag, isSafeId } from '../common/parse.js';
 import { FerryError, describeError } from '../common/errors.js';
 import { parseMetricsListen } from '../common/metrics-http.js';
 
@@ -77,8 +77,8 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface StartConfig {
-  /** `host:port` of the coordinator's AgentService. */
-  coordinator: string;
+  /** `host:port` of the coordinator's AgentService; several for the replicas of an HA coordinator. */
+  coordinators: readonly string[];
   rootDir: string;
   /** Given by flag or file; otherwise generated once and kept in `<root>/host-id`. */
   hostId?: string;
@@ -152,7 +152,7 @@ export function resolveStartConfig(flags: Record<string, unknown>, file: StartFi
     return v === undefined || v === null ? undefined : { value: String(v), where: `${fileName}: ${kebab(key)}`, inFile: true };
   };
   const coordinator = pick('coordinator');
-  if (!coordinator) throw new FerryError('INVALID_ARGUMENT', '--coordinator: required (HOST:PORT; or set FERRY_COORDINATOR)');
+  if (!coordinator) throw new FerryError('INVALID_ARGUMENT', '--coordinator: required (HOST:PORT, or several comma-separated; or set FERRY_COORDINATOR)');
   const rootDir = pick('rootDir');
   const hostId = pick('hostId');
   if (hostId && !isSafeId(hostId.value)) {
@@ -177,7 +177,7 @@ export function resolveStartConfig(flags: Record<string, unknown>, file: StartFi
   const heartbeatIntervalMs = num('heartbeatInterval', parseDuration, START_DEFAULTS.heartbeatIntervalMs);
   if (heartbeatIntervalMs < 100) throw new FerryError('INVALID_ARGUMENT', `${pick('heartbeatInterval')!.where}: must be at least 100ms`);
   return Object.freeze({
-    coordinator: parseAddress(coordinator.where, coordinator.value),
+    coordinators: Object.freeze(parseAddresses(coordinator.where, coordinator.value)),
     // A relative root dir in the file is relative to the file, as a unit's cwd is usually `/`.
     rootDir: path.resolve(rootDir?.inFile ? path.dirname(path.resolve(cwd, fileName)) : cwd, rootDir ? rootDir.value : defaultRootDir(env)),
     ...(hostId && { hostId: hostId.value }),

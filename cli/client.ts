@@ -94,6 +94,13 @@ export function describeApiError(code: number, details: string, address: string,
   return `unexpected error from the coordinator at ${address}: ${grpc.status[code] ?? code}: ${details || 'no details'}; check its logs`;
 }
 
+/** A call that failed because no connection could be made: the request never left. */
+function neverConnected(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause;
+  return isServiceError(cause) && cause.code === grpc.status.UNAVAILABLE &&
+    /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/.test(cause.details);
+}
+
 function isServiceError(err: unknown): err is grpc.ServiceError {
   return err instanceof Error && typeof (err as { code?: unknown }).code === 'number' && 'details' in err;
 }
@@ -103,9 +110,13 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
  * message says what to do next and whose `cause` is the gRPC error (its status decides the exit code).
  */
 export class ControlApi {
-  private readonly client: ControlServiceClient;
+  private client: ControlServiceClient;
   /** No CA given: the hint for a failed connection mentions TLS. */
   private readonly plaintext: boolean;
+  private readonly credentials: grpc.ChannelCredentials;
+  /** The coordinator replicas (`--coordinator a:7420,b:7420`); calls go to `replicas[at]`. */
+  private readonly replicas: string[];
+  private at = 0;
 
   /**
    * `terminal`: what the coordinator sends goes to a terminal (human output on a TTY). Every string in
@@ -113,32 +124,66 @@ export class ControlApi {
    * hostnames, tags and zones come from enrolled agents, log lines from hook scripts, and none of them
    * may drive the reader's terminal (docs/security.md). --json and output to a file or pipe keep the bytes.
    */
-  constructor(readonly address: string, private readonly deadlineMs: number, private readonly source?: AddressSource, credentials?: grpc.ChannelCredentials, private readonly terminal = false) {
+  constructor(address: string, private readonly deadlineMs: number, private readonly source?: AddressSource, credentials?: grpc.ChannelCredentials, private readonly terminal = false) {
     this.plaintext = credentials === undefined;
-    credentials ??= grpc.credentials.createInsecure();
+    this.credentials = credentials ?? grpc.credentials.createInsecure();
+    this.replicas = address.split(',');
+    this.client = this.connect();
+  }
+
+  /** The coordinator (replica) calls go to now. */
+  get address(): string {
+    return this.replicas[this.at]!;
+  }
+
+  private connect(): ControlServiceClient {
     const { ControlService } = loadFerryProto().ferry.v1;
-    this.client = new ControlService(address, credentials, { ...KEEPALIVE_OPTIONS, ...TRANSFER_CLIENT_OPTIONS });
+    return new ControlService(this.address, this.credentials, { ...KEEPALIVE_OPTIONS, ...TRANSFER_CLIENT_OPTIONS });
+  }
+
+  /** The next replica takes the following calls (one address: a no-op). */
+  private failover(): void {
+    if (this.replicas.length < 2) return;
+    this.client.close();
+    this.at = (this.at + 1) % this.replicas.length;
+    this.client = this.connect();
   }
 
   close(): void {
     this.client.close();
   }
 
+  /**
+   * As a FerryError saying what to do. An UNAVAILABLE moves the following calls to the next
+   * replica, so a `--wait` or `--follow` that reconnects reaches another coordinator.
+   */
   toFerryError(err: unknown): FerryError {
     if (err instanceof FerryError) return err;
     if (!isServiceError(err)) return new FerryError('INTERNAL', describeError(err), { cause: err });
     const details = this.terminal ? escapeControls(err.details) : err.details;
-    return new FerryError(errorCodeOfStatus(err.code), describeApiError(err.code, details, this.address, this.source, this.plaintext), { cause: err });
+    const address = this.address;
+    if (err.code === grpc.status.UNAVAILABLE) this.failover();
+    return new FerryError(errorCodeOfStatus(err.code), describeApiError(err.code, details, address, this.source, this.plaintext), { cause: err });
   }
 
-  private unary<Req, Res>(method: Unary<Req, Res>, req: Req, deadlineMs = this.deadlineMs): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      const opts: grpc.CallOptions = { deadline: Date.now() + deadlineMs };
-      method.call(this.client, req, new grpc.Metadata(), opts, (err, res) => {
-        if (err || res === undefined) reject(this.toFerryError(err ?? new Error('empty response')));
-        else resolve(this.terminal ? escapeDeep(res) : res);
-      });
-    });
+  /**
+   * One call. A replica that could not be connected to never saw the request, so the call is made
+   * again on the next replica, each at most once; any other failure is the caller's to handle.
+   */
+  private async unary<Req, Res>(method: Unary<Req, Res>, req: Req, deadlineMs = this.deadlineMs): Promise<Res> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          const opts: grpc.CallOptions = { deadline: Date.now() + deadlineMs };
+          method.call(this.client, req, new grpc.Metadata(), opts, (err, res) => {
+            if (err || res === undefined) reject(this.toFerryError(err ?? new Error('empty response')));
+            else resolve(this.terminal ? escapeDeep(res) : res);
+          });
+        });
+      } catch (err) {
+        if (tries >= this.replicas.length || !neverConnected(err)) throw err;
+      }
+    }
   }
 
   private async *iterate<T>(call: grpc.ClientReadableStream<T>, signal?: AbortSignal): AsyncGenerator<T> {
@@ -148,6 +193,14 @@ export class ControlApi {
       for await (const message of call) yield (this.terminal ? escapeDeep(message) : message) as T;
     } catch (err) {
       if (signal?.aborted) return;
+      // Not cancelled by us: the coordinator went away mid-stream (a replica shutting down
+      // cancels its streams). The same as a dropped connection: the follower reconnects elsewhere.
+      if (isServiceError(err) && err.code === grpc.status.CANCELLED) {
+        const address = this.address;
+        this.failover();
+        // No gRPC cause: its status (CANCELLED) would make this an internal error (exit-codes.ts).
+        throw new FerryError('UNAVAILABLE', `the coordinator at ${address} ended the stream (shutting down?): ${err.details}`);
+      }
       throw this.toFerryError(err);
     } finally {
       signal?.removeEventListener('abort', onAbort);

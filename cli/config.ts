@@ -112,7 +112,9 @@ export function resolveCliConfig(env: CliEnvironment, flags: GlobalFlags): CliCo
     coordinator = env.coordinator;
     coordinatorSource = 'FERRY_COORDINATOR';
   }
-  checkAddress(coordinatorSource === 'default' ? '--coordinator' : coordinatorSource, coordinator);
+  // Several replicas of an HA coordinator, comma-separated: each must be an address.
+  for (const one of coordinator.split(',')) checkAddress(coordinatorSource === 'default' ? '--coordinator' : coordinatorSource, one.trim());
+  coordinator = coordinator.split(',').map(a => a.trim()).join(',');
   return Object.freeze({
     coordinator,
     coordinatorSource,

@@ -5,9 +5,21 @@
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { FerryError, describeError } from '../common/errors.js';
+import { FerryError, describeError, isFerryError } from '../common/errors.js';
 import { fetchPinnedCa, normaliseFingerprint as normalise } from '../common/tls-pin.js';
 import type { CliSecurity } from './config.js';
+
+/** The pinned CA from the first replica that answers (they share one CA). */
+async function fetchFromAnyReplica(replicas: string[], fingerprint: string): Promise<string> {
+  for (const [i, replica] of replicas.entries()) {
+    try {
+      return await fetchPinnedCa(replica, fingerprint);
+    } catch (err) {
+      if (i === replicas.length - 1 || !isFerryError(err, 'UNAVAILABLE')) throw err;
+    }
+  }
+  throw new FerryError('INVALID_ARGUMENT', '--coordinator: no address');
+}
 
 export async function channelCredentials(address: string, security: CliSecurity): Promise<grpc.ChannelCredentials> {
   if (!security.tls) return grpc.credentials.createInsecure();
@@ -20,7 +32,7 @@ export async function channelCredentials(address: string, security: CliSecurity)
       throw new FerryError('INVALID_ARGUMENT', `--ca ${security.caFile} does not have the fingerprint --ca-fingerprint names`);
     }
   } else {
-    ca = Buffer.from(await fetchPinnedCa(address, security.caFingerprint!));
+    ca = Buffer.from(await fetchFromAnyReplica(address.split(','), security.caFingerprint!));
   }
   const channel = grpc.credentials.createSsl(ca);
   if (security.token === undefined) return channel;

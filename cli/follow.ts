@@ -5,6 +5,7 @@ import { formatDuration } from './format.js';
 import { changeLines, progressLine, verdictLines } from './progress.js';
 import { COLORS } from './output.js';
 import type { Session } from './session.js';
+import { resumable } from './resume.js';
 
 /**
  * `deploy create --wait`: follows WatchDeployment until the deployment is terminal or the
@@ -43,7 +44,12 @@ async function watch(s: Session, id: string, deadline: number | undefined, until
   let last: DeploymentDetail__Output | undefined;
   let prev = shown;
   try {
-    for await (const detail of s.api().watchDeployment(id, abort.signal)) {
+    // A lost coordinator (restarted, or a replica gone: the next call goes to another) is
+    // reconnected to, as `events --follow` does; WatchDeployment sends the whole detail again.
+    const details = resumable(s, {
+      what: `deployment ${id}`, open: () => s.api().watchDeployment(id, abort.signal), after: 0, endIsBreak: false, signal: abort.signal,
+    });
+    for await (const detail of details) {
       showProgress(s, prev, detail);
       prev = last = detail;
       if (exitCodeForDeployment(detail) !== undefined) break;

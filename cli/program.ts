@@ -29,7 +29,7 @@ Examples:
   ferry promote --app shop --from staging --to prod --wait --json     # CI: see docs/pipelines.md
   source <(ferry completion bash)
 
-The coordinator: --coordinator HOST:PORT, else $FERRY_COORDINATOR, else ${CLI_DEFAULTS.coordinator}.
+The coordinator: --coordinator HOST:PORT (replicas: a:7420,b:7420), else $FERRY_COORDINATOR, else ${CLI_DEFAULTS.coordinator}.
 It serves TLS (unless run --insecure): give its CA (--ca DATA/tls/ca.crt or --ca-fingerprint) and a
 token (--token, $FERRY_TOKEN; the first admin token is in DATA/admin.token).
 Every command takes --json (one JSON document on stdout; progress on stderr). Colour only on a terminal,
@@ -43,7 +43,7 @@ export function buildProgram(r: Runner): Command {
   const program = new Command('ferry')
     .description('Ferry CLI: create applications and deployment groups, push revisions, run and watch deployments')
     .version(FERRY_VERSION)
-    .option('--coordinator <host:port>', `the coordinator's address (default: $FERRY_COORDINATOR or ${CLI_DEFAULTS.coordinator})`)
+    .option('--coordinator <host:port>', `the coordinator's address; replicas comma-separated, a:7420,b:7420 (default: $FERRY_COORDINATOR or ${CLI_DEFAULTS.coordinator})`)
     .option('--utc', 'show times in UTC (default: the local time zone, with its offset); --json is always UTC')
     .option('--token <token>', 'API token (default $FERRY_TOKEN); sent only over TLS')
     .option('--ca <file>', "the coordinator's CA certificate, DATA/tls/ca.crt (default $FERRY_CA): talk TLS")

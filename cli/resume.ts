@@ -13,11 +13,14 @@ export interface ResumeOptions<T> {
   what: string;
   /** Opens the stream from after this seq. */
   open: (afterSeq: number) => AsyncIterable<T>;
-  seqOf: (item: T) => number;
+  /** Absent: every message is whole (WatchDeployment's details), so each one after a reconnect is new. */
+  seqOf?: (item: T) => number;
   /** The seq to start after. */
   after: number;
   /** The server ends this stream only when asked (StreamEvents with follow): an end is a break too. */
   endIsBreak: boolean;
+  /** Aborted: the caller is done (a --timeout); the stream ends without reconnecting. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -34,23 +37,27 @@ export async function* resumable<T>(s: Session, o: ResumeOptions<T>): AsyncGener
     const opened = s.now;
     try {
       for await (const item of o.open(after)) {
-        const seq = o.seqOf(item);
-        if (seq <= after) continue;
-        after = seq;
+        if (o.seqOf) {
+          const seq = o.seqOf(item);
+          if (seq <= after) continue;
+          after = seq;
+        }
         yield item;
       }
-      if (!o.endIsBreak) return;
+      if (!o.endIsBreak || o.signal?.aborted) return;
     } catch (err) {
-      if (exitCodeForError(err) !== EXIT.unavailable) throw err;
+      if (o.signal?.aborted || exitCodeForError(err) !== EXIT.unavailable) throw err;
       if (lostAt !== undefined && s.now - opened >= HEALTHY_STREAM_MS) lostAt = undefined;
       if (lostAt === undefined) {
         lostAt = s.now;
         delay = FIRST_RETRY_MS;
-        s.out.error(`ferry: lost the coordinator while following ${o.what} (after seq ${after}); reconnecting, for up to ${RESUME_WINDOW_MS / 60_000} min`);
+        const where = o.seqOf ? ` (after seq ${after})` : '';
+        s.out.error(`ferry: lost the coordinator while following ${o.what}${where}; reconnecting, for up to ${RESUME_WINDOW_MS / 60_000} min`);
       } else if (s.now - lostAt > RESUME_WINDOW_MS) {
         throw err;
       }
     }
+    if (o.signal?.aborted) return;
     await new Promise(resolve => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, MAX_RETRY_MS);
   }

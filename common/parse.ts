@@ -60,6 +60,18 @@ export function parseAddress(flag: string, raw: string): string {
   return raw.trim();
 }
 
+/**
+ * One HOST:PORT or several, comma-separated (`a:7420,b:7420,c:7420`: the replicas of a highly
+ * available coordinator, docs/high-availability.md). Duplicates are dropped; order is kept.
+ */
+export function parseAddresses(flag: string, raw: string): string[] {
+  const parts = raw.split(',').map(p => p.trim());
+  if (parts.some(p => p === '')) throw new FerryError('INVALID_ARGUMENT', `${flag}: '${raw}' has an empty address (HOST:PORT[,HOST:PORT…])`);
+  const out = [...new Set(parts.map(p => parseAddress(flag, p)))];
+  if (out.length > 32) throw new FerryError('INVALID_ARGUMENT', `${flag}: ${out.length} addresses; at most 32`);
+  return out;
+}
+
 /** Checks that a listen address is HOST:PORT; nothing listens beyond loopback unless asked. */
 export function parseListen(raw: string): string {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw.trim());

@@ -6,6 +6,7 @@ import { HOST_HEADER, MARK_HEADER, REVISION_PATH } from '../../proto/revision-ht
 import { FerryError, describeError } from '../../common/errors.js';
 import type { AgentIdentity } from './identity.js';
 import type { RevisionTransport } from './revision-cache.js';
+import { type Address, addressNow } from './endpoints.js';
 
 /**
  * Revision bytes over HTTP/1.1 from the coordinator's own port (`GET /v1/revisions/<sha256>`,
@@ -50,10 +51,11 @@ function readText(res: http.IncomingMessage, limit = 4096): Promise<string> {
   });
 }
 
-export function httpRevisionTransport(address: string, hostId: string, identity?: () => AgentIdentity | undefined): RevisionTransport {
-  const { host, port } = splitAddress(address);
+export function httpRevisionTransport(to: Address, hostId: string, identity?: () => AgentIdentity | undefined): RevisionTransport {
   return {
     async open(digest: string, offset: number, signal?: AbortSignal): Promise<Readable> {
+      const address = addressNow(to);
+      const { host, port } = splitAddress(address);
       const tls = identity?.();
       const options: https.RequestOptions = {
         host, port, path: `${REVISION_PATH}${digest}`, method: 'GET', agent: false, signal,

@@ -12,9 +12,11 @@ import { FerryError, describeError } from '../../common/errors.js';
 import { renewalDue } from '../../common/certificates.js';
 import { identityFiles, loadAgentCredentials, newKeyAndCsr, storeIdentity } from './identity.js';
 import { agentClient } from './transport.js';
+import { type Address, addressNow } from './endpoints.js';
 
 export interface RenewRequest {
-  coordinator: string;
+  /** The replica the session is on (endpoints.ts). */
+  coordinator: Address;
   root: string;
   hostId: string;
   renewBeforeMs: number;
@@ -37,7 +39,7 @@ export async function renewIfDue(req: RenewRequest): Promise<number | undefined>
   const current = await loadAgentCredentials(req.root);
   const csrPem = await newKeyAndCsr(files, req.hostId);
   try {
-    const res = await requestRenewal(req.coordinator, current!, csrPem);
+    const res = await requestRenewal(addressNow(req.coordinator), current!, csrPem);
     const cert = new X509Certificate(res.certificatePem);
     if (!cert.subject.includes(`CN=${req.hostId}`)) {
       throw new FerryError('FAILED_PRECONDITION', `the renewed certificate is for '${cert.subject}', not host ${req.hostId}`);

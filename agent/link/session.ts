@@ -11,6 +11,7 @@ import type { UpgradeCommand__Output as UpgradeCommand } from '../../proto/gen/f
 import { describeError } from '../../common/errors.js';
 import type { Clock } from '../lifecycle/types.js';
 import type { Logger } from '../log.js';
+import type { Endpoints } from './endpoints.js';
 import { type BackoffPolicy, RECONNECT_BACKOFF, backoffDelay, sleep } from './backoff.js';
 import { agentClient } from './transport.js';
 
@@ -27,7 +28,8 @@ export interface SessionHandlers {
 }
 
 export interface SessionOptions {
-  address: string;
+  /** The coordinator replicas; a failed or ended connection moves to the next (endpoints.ts). */
+  endpoints: Endpoints;
   /** Mutual-TLS credentials, read at each connect (they change when the certificate is renewed); plaintext when absent. */
   credentials?: () => grpc.ChannelCredentials | undefined;
   /** The Register message, built at every connect (the running deployment changes). */
@@ -135,7 +137,10 @@ export class Session {
       if (this.stopping.signal.aborted) break;
       attempt = registered ? 1 : attempt + 1;
       const delayMs = backoffDelay(attempt, this.o.backoff ?? RECONNECT_BACKOFF, this.o.random);
-      const fields = { address: this.o.address, reason, delay_ms: delayMs };
+      // The next attempt goes to the next replica (the same one when there is only one).
+      const from = this.o.endpoints.current();
+      const to = this.o.endpoints.next();
+      const fields = { address: from, reason, delay_ms: delayMs, ...(to !== from && { next_address: to }) };
       if (registered) this.log.warn('disconnected from the coordinator; reconnecting', fields);
       else this.log.warn('could not register with the coordinator; retrying', { ...fields, attempt });
       await sleep(delayMs, this.stopping.signal);
@@ -146,7 +151,8 @@ export class Session {
   /** One stream, from connect to its end; true when it got as far as Registered. */
   private connectOnce(attempt: number): Promise<{ registered: boolean; reason: string }> {
     return new Promise(resolve => {
-      let client: AgentServiceClient | undefined = agentClient(this.o.address, 'session', this.o.credentials?.());
+      const address = this.o.endpoints.current();
+      let client: AgentServiceClient | undefined = agentClient(address, 'session', this.o.credentials?.());
       const call = client.Connect();
       this.call = call;
       let registered = false;
@@ -177,7 +183,7 @@ export class Session {
       });
       call.on('error', (err: grpc.ServiceError) => end(statusText(err.code, err.details || err.message)));
       call.on('status', (s: grpc.StatusObject) => end(s.code === grpc.status.OK ? 'the coordinator ended the stream' : statusText(s.code, s.details)));
-      this.log.debug('connecting to the coordinator', { address: this.o.address, attempt });
+      this.log.debug('connecting to the coordinator', { address, attempt });
       call.write({ register: this.o.register() });
     });
   }
@@ -185,7 +191,7 @@ export class Session {
   private onRegistered(call: Duplex, replyIntervalMs: number, echoedHostId: string): void {
     this.registered = true;
     const intervalMs = replyIntervalMs > 0 ? replyIntervalMs : this.o.heartbeatIntervalMs;
-    this.log.info('connected to the coordinator', { address: this.o.address, heartbeat_interval_ms: intervalMs });
+    this.log.info('connected to the coordinator', { address: this.o.endpoints.current(), heartbeat_interval_ms: intervalMs });
     const sentId = this.o.register().hostId;
     if (echoedHostId && echoedHostId !== sentId) {
       this.log.warn('the coordinator registered this host under another id', { registered_as: echoedHostId });

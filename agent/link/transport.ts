@@ -6,6 +6,7 @@ import { KEEPALIVE_OPTIONS, TRANSFER_CLIENT_OPTIONS, loadFerryProto } from '../.
 import { FerryError, describeError } from '../../common/errors.js';
 import { errorCodeOfStatus } from '../../common/grpc-status.js';
 import type { RevisionTransport } from './revision-cache.js';
+import { type Address, addressNow } from './endpoints.js';
 import { neverAnswered } from './http-transport.js';
 
 /**
@@ -37,18 +38,20 @@ function fetchError(err: unknown, digest: string, offset: number): unknown {
 }
 
 /** FetchRevision as a RevisionTransport. A failed attempt drops its channel; the next gets a fresh one. */
-export function grpcRevisionTransport(address: string, hostId: string, credentials?: () => grpc.ChannelCredentials | undefined): RevisionTransport & { close(): void } {
+export function grpcRevisionTransport(address: Address, hostId: string, credentials?: () => grpc.ChannelCredentials | undefined): RevisionTransport & { close(): void } {
   let client: AgentServiceClient | undefined;
   let clientCredentials: grpc.ChannelCredentials | undefined;
+  let clientAddress: string | undefined;
   const drop = () => {
     client?.close();
     client = undefined;
   };
   async function* chunks(digest: string, offset: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-    // A renewed certificate (credentials changed) gets a new channel.
-    if (client && clientCredentials !== credentials?.()) drop();
+    // A renewed certificate (credentials changed), or another replica, gets a new channel.
+    if (client && (clientCredentials !== credentials?.() || clientAddress !== addressNow(address))) drop();
     clientCredentials = credentials?.();
-    client ??= agentClient(address, 'transfer', clientCredentials);
+    clientAddress = addressNow(address);
+    client ??= agentClient(clientAddress, 'transfer', clientCredentials);
     const call = client.FetchRevision({ digest, offset, hostId });
     const cancel = () => call.cancel();
     signal?.addEventListener('abort', cancel, { once: true });

@@ -7,7 +7,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function startCommand(): Command {
   return new Command('start')
     .description('run the agent daemon: connect to the coordinator, run the host deployments it sends, report results')
-    .option('--coordinator <host:port>', 'the coordinator\'s agent endpoint (default: $FERRY_COORDINATOR)')
+    .option('--coordinator <host:port[,host:port…]>', 'the coordinator\'s agent endpoint; several comma-separated for the replicas of an HA coordinator (default: $FERRY_COORDINATOR)')
     .option('--root-dir <dir>', 'deployment root (default /opt/ferry-agent/deployment-root; ~/.ferry-agent/deployment-root when not root)')
     .option('--host-id <id>', 'this host\'s id (default: generated once, kept in <root>/host-id)')
     .option('--tag <key=value>', 'a host tag, repeatable (deployment groups select hosts by tags)', collect, [])
@@ -29,7 +29,8 @@ Exit codes: 0 stopped by SIGTERM/SIGINT, 1 failed, 2 bad usage (the message name
 Examples:
   ferry-agent start --coordinator coordinator.internal:7443 --tag role=web --tag env=prod --zone eu-1a
   FERRY_COORDINATOR=10.0.0.5:7443 ferry-agent start --config /etc/ferry/agent.yaml
-  ferry-agent start --coordinator 10.0.0.5:7443 --metrics-listen 127.0.0.1:9465   # Prometheus scrapes /metrics`);
+  ferry-agent start --coordinator 10.0.0.5:7443 --metrics-listen 127.0.0.1:9465   # Prometheus scrapes /metrics
+  ferry-agent start --coordinator ferry-a:7443,ferry-b:7443,ferry-c:7443           # HA replicas: moves on when one goes`);
 }
 
 /** Validates flags (+ config file, environment) and runs the daemon until a signal. */

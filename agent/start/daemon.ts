@@ -25,6 +25,7 @@ import { layoutFor } from '../state/layout.js';
 import { FERRY_VERSION } from '../../common/version.js';
 import { resolveHostId } from './host-id.js';
 import { channelCredentials, identityFiles, loadAgentIdentity } from '../link/identity.js';
+import { Endpoints } from '../link/endpoints.js';
 import { recoverAtStart } from './recover.js';
 import { isSea } from 'node:sea';
 import { SelfUpgrade, upgradeAtStart } from '../upgrade/self-upgrade.js';
@@ -55,7 +56,7 @@ export async function runDaemon(cfg: StartConfig, env: AgentEnvironment): Promis
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    log.info('ferry-agent starting', { version: FERRY_VERSION, root_dir: layout.root, coordinator: cfg.coordinator, pid: process.pid });
+    log.info('ferry-agent starting', { version: FERRY_VERSION, root_dir: layout.root, coordinator: cfg.coordinators.join(','), pid: process.pid });
     return await serve(cfg, env, hostId, base, stop.signal, () => stop.abort());
   } finally {
     process.off('SIGTERM', onSignal);
@@ -91,9 +92,12 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   log.info(credentials ? 'enrolled: mutual TLS to the coordinator' : 'not enrolled: plaintext to the coordinator (it must run --insecure)', { tls_dir: identityFiles(layout.root).dir });
   const currentCredentials = () => credentials;
   // A renewed certificate takes effect on the next fetch (and the next connect).
-  const grpcTransport = grpcRevisionTransport(cfg.coordinator, hostId, currentCredentials);
+  // Several coordinator replicas: downloads, renewal and upgrades go to the one the session is on.
+  const endpoints = new Endpoints(cfg.coordinators);
+  const onReplica = () => endpoints.current();
+  const grpcTransport = grpcRevisionTransport(onReplica, hostId, currentCredentials);
   const cacheLog = base.child({ component: 'revisions' });
-  const transport = fallbackTransport(httpRevisionTransport(cfg.coordinator, hostId, () => identity), grpcTransport, {
+  const transport = fallbackTransport(httpRevisionTransport(onReplica, hostId, () => identity), grpcTransport, {
     fellBack: err => cacheLog.warn('revision download over HTTP got no answer from the coordinator; using FetchRevision (gRPC) instead', { reason: describeError(err) }),
     opened: (via, digest, offset) => {
       metrics.transferStarted(via);
@@ -158,13 +162,13 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     if (results.length > 0) log.info('sent unacknowledged results', { count: results.length });
   };
   const selfUpgrade = new SelfUpgrade({
-    root: layout.root, coordinator: cfg.coordinator, identity: () => identity, exe: process.execPath, isBinary: isSea(),
+    root: layout.root, coordinator: onReplica, identity: () => identity, exe: process.execPath, isBinary: isSea(),
     ...(env.supervisor && { supervisor: env.supervisor }),
     busyWith: () => worker.busyWith(), stopTaking: () => worker.stopTaking(),
     send: m => void session?.send({ upgrade: m }, { queue: false }), exit: requestStop, log: upgradeLog,
   });
   session = new Session({
-    address: cfg.coordinator,
+    endpoints,
     ...(credentials && { credentials: currentCredentials }),
     register: () => ({
       hostId, hostname: os.hostname(), tags: { ...cfg.tags }, zone: cfg.zone, agentVersion: FERRY_VERSION, facts,
@@ -198,7 +202,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   for (const c of rerun) worker.resume(c);
   session.start();
   const renewal = credentials && keepRenewing({
-    coordinator: cfg.coordinator, root: layout.root, hostId, renewBeforeMs: cfg.renewBeforeMs, log: base.child({ component: 'security' }),
+    coordinator: onReplica, root: layout.root, hostId, renewBeforeMs: cfg.renewBeforeMs, log: base.child({ component: 'security' }),
     renewed: async () => {
       identity = await loadAgentIdentity(layout.root);
       credentials = channelCredentials(identity);

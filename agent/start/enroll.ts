@@ -20,7 +20,7 @@ import { HOST_ID_FILE, defaultHostId, resolveHostId } from './host-id.js';
 export function enrollCommand(): Command {
   return new Command('enroll')
     .description('enroll this host with the coordinator: get a client certificate for mutual TLS')
-    .option('--coordinator <host:port>', 'the coordinator (default: $FERRY_COORDINATOR or the config file)')
+    .option('--coordinator <host:port[,host:port…]>', 'the coordinator; several comma-separated: the first that answers enrolls (default: $FERRY_COORDINATOR or the config file)')
     .option('--token <token>', 'a join token: ferry token create --role agent --uses 1 (default $FERRY_JOIN_TOKEN)')
     .requiredOption('--ca-fingerprint <sha256>', "the coordinator CA's SHA-256 fingerprint, as ferry-coordinator init printed it")
     .option('--root-dir <dir>', 'deployment root; the key and certificates go to <root>/tls/ (default as ferry-agent start)')
@@ -41,9 +41,19 @@ export async function executeEnroll(opts: Record<string, unknown>, env: AgentEnv
   const token = given ?? env.joinToken;
   if (!token) throw new FerryError('INVALID_ARGUMENT', '--token (or FERRY_JOIN_TOKEN) is required: an admin makes one with ferry token create --role agent --uses 1');
   const cfg = await loadStartConfig(rest, env, cwd);
-  const { hostId, files } = await enrollHost({ coordinator: cfg.coordinator, token, caFingerprint, rootDir: cfg.rootDir, ...(cfg.hostId !== undefined && { hostId: cfg.hostId }) });
-  out(`enrolled host ${hostId} with ${cfg.coordinator}: key and certificate in ${files.dir} (0600)\n`);
-  out(`next: ferry-agent start --coordinator ${cfg.coordinator} --root-dir ${path.resolve(cfg.rootDir)}\n`);
+  // Several replicas: the first that answers enrolls the host (they share the CA and the tokens).
+  const last = cfg.coordinators.length - 1;
+  for (const [i, coordinator] of cfg.coordinators.entries()) {
+    try {
+      const { hostId, files } = await enrollHost({ coordinator, token, caFingerprint, rootDir: cfg.rootDir, ...(cfg.hostId !== undefined && { hostId: cfg.hostId }) });
+      out(`enrolled host ${hostId} with ${coordinator}: key and certificate in ${files.dir} (0600)\n`);
+      out(`next: ferry-agent start --coordinator ${cfg.coordinators.join(',')} --root-dir ${path.resolve(cfg.rootDir)}\n`);
+      break;
+    } catch (err) {
+      if (i === last || !isFerryError(err, 'UNAVAILABLE')) throw err;
+      out(`${coordinator} did not answer (${describeError(err)}); trying ${cfg.coordinators[i + 1]}\n`);
+    }
+  }
   return 0;
 }
 

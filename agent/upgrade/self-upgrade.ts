@@ -14,6 +14,7 @@ import { FERRY_VERSION } from '../../common/version.js';
 import type { AgentIdentity } from '../link/identity.js';
 import type { Logger } from '../log.js';
 import { type UpgradeMarker, markerPath, readMarker, writeMarker } from './marker.js';
+import { type Address, addressNow } from '../link/endpoints.js';
 
 /**
  * The agent replacing its own binary (`ferry hosts upgrade`, docs/install.md): on an UpgradeCommand
@@ -31,7 +32,8 @@ import { type UpgradeMarker, markerPath, readMarker, writeMarker } from './marke
 
 export interface SelfUpgradeDeps {
   root: string;
-  coordinator: string;
+  /** The replica the session is on (agent/link/endpoints.ts). */
+  coordinator: Address;
   identity: () => AgentIdentity | undefined;
   /** The running executable (process.execPath) and whether it is the agent binary (a Node SEA). */
   exe: string;
@@ -56,10 +58,11 @@ function splitAddress(address: string): { host: string; port: number } {
 
 /** Downloads the coordinator's agent file to `dest` (0700), returning its size and SHA-256. */
 async function download(d: SelfUpgradeDeps, name: string, dest: string): Promise<{ size: number; sha256: string }> {
-  const { host, port } = splitAddress(d.coordinator);
+  const coordinator = addressNow(d.coordinator);
+  const { host, port } = splitAddress(coordinator);
   const tls = d.identity();
   const urlPath = `/v1/agent/files/${encodeURIComponent(name)}`;
-  const url = `${tls ? 'https' : 'http'}://${d.coordinator}${urlPath}`;
+  const url = `${tls ? 'https' : 'http'}://${coordinator}${urlPath}`;
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const req = (tls ? https : http).request({
       host, port, path: urlPath, method: 'GET', agent: false, headers: { 'user-agent': `ferry-agent/${FERRY_VERSION}` }, timeout: 60_000,

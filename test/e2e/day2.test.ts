@@ -70,7 +70,7 @@ function follower(t: Tap.Test, address: string, args: string[]) {
   return got;
 }
 
-t.test('events --follow and deploy logs --follow resume after a coordinator restart: nothing lost, nothing twice', { skip: needsRoot }, async t => {
+t.test('events --follow, deploy logs --follow and deploy wait resume after a coordinator restart: nothing lost, nothing twice', { skip: needsRoot }, async t => {
   const f = await startFleet(t, ['h1'], { fixedPort: true });
   const gate = path.join(f.dir, 'gate');
   const v1 = await f.push(await f.bundle('v1', { ApplicationStart: `echo before-restart; while [ ! -e ${gate} ]; do sleep 0.05; done; echo after-restart` }));
@@ -79,14 +79,18 @@ t.test('events --follow and deploy logs --follow resume after a coordinator rest
   const id = created.json.deployment.id as string;
   const events = follower(t, f.coordinator.address, ['events', '--follow', '--json']);
   const logs = follower(t, f.coordinator.address, ['deploy', 'logs', id, '--follow']);
+  const waiter = follower(t, f.coordinator.address, ['deploy', 'wait', id, '--json']);
   await waitFor('the hook to print before the restart', () => logs.stdout.includes('before-restart'));
   await f.restartCoordinator();
-  await waitFor('both followers to notice', () => /lost the coordinator/.test(logs.stderr) && /lost the coordinator/.test(events.stderr));
+  await waitFor('the followers to notice', () => [logs, events, waiter].every(f => /lost the coordinator/.test(f.stderr)));
   await fs.writeFile(gate, '');
   t.equal(await logs.exited, 0, `deploy logs --follow ended with the deployment: ${logs.stderr}`);
   t.equal(logs.stdout.split('before-restart').length - 1, 1, 'the line before the restart, once');
   t.equal(logs.stdout.split('after-restart').length - 1, 1, 'the line after the restart, once');
   t.match(logs.stderr, `ferry: lost the coordinator while following the hook output of ${id}`);
+  t.equal(await waiter.exited, 0, `deploy wait followed through the restart to the verdict: ${waiter.stderr}`);
+  t.match(JSON.parse(waiter.stdout), { deployment: { id, status: 'Succeeded' }, exitCode: 0 });
+  t.match(waiter.stderr, `ferry: lost the coordinator while following deployment ${id}; reconnecting`);
   await waitFor('the events follower to see the deployment succeed', () => events.stdout.includes('"kind":"DeploymentSuccess"'), 60_000);
   const seqs = events.stdout.trim().split('\n').map(l => JSON.parse(l).seq as number);
   t.same(seqs, [...new Set(seqs)].sort((a, b) => a - b), 'in order, none twice');

@@ -21,7 +21,7 @@ function messageOf(fn: () => unknown): string {
 t.test('start config: defaults, then the file, then FERRY_COORDINATOR, then flags', async t => {
   const minimal = resolveStartConfig({ coordinator: 'c.internal:7443' }, {}, env(), '/work');
   t.same(minimal, {
-    coordinator: 'c.internal:7443', rootDir: '/home/u/.ferry-agent/deployment-root', tags: {}, zone: '',
+    coordinators: ['c.internal:7443'], rootDir: '/home/u/.ferry-agent/deployment-root', tags: {}, zone: '',
     logLevel: 'info', heartbeatIntervalMs: 5000, retention: 5, maxBundleBytes: 2 * 1024 ** 3, killGraceMs: 10_000, outputGraceMs: 3000, maxDownloadRate: 0, renewBeforeMs: 30 * 86_400_000,
   });
   t.ok(Object.isFrozen(minimal));
@@ -31,19 +31,23 @@ t.test('start config: defaults, then the file, then FERRY_COORDINATOR, then flag
   ].join('\n'), '/etc/ferry/agent.yml');
   const fromFile = resolveStartConfig({}, file, env(), '/work', '/etc/ferry/agent.yml');
   t.match(fromFile, {
-    coordinator: 'file.internal:1', rootDir: '/etc/ferry/root', hostId: 'web-01', tags: { role: 'web', env: 'staging' },
+    coordinators: ['file.internal:1'], rootDir: '/etc/ferry/root', hostId: 'web-01', tags: { role: 'web', env: 'staging' },
     zone: 'eu-1a', logLevel: 'warn', heartbeatIntervalMs: 2000, retention: 3,
   });
-  t.equal(resolveStartConfig({}, file, env({ coordinator: 'env.internal:2' }), '/w').coordinator, 'env.internal:2', 'the environment beats the file');
+  t.same(resolveStartConfig({}, file, env({ coordinator: 'env.internal:2' }), '/w').coordinators, ['env.internal:2'], 'the environment beats the file');
   const flags = resolveStartConfig({ coordinator: 'flag.internal:3', tag: ['env=prod', 'canary=true'], zone: 'eu-1b', rootDir: 'r' },
     file, env({ coordinator: 'env.internal:2' }), '/work', '/etc/ferry/agent.yml');
-  t.match(flags, { coordinator: 'flag.internal:3', zone: 'eu-1b', rootDir: '/work/r' });
+  t.match(flags, { coordinators: ['flag.internal:3'], zone: 'eu-1b', rootDir: '/work/r' });
   t.same(flags.tags, { role: 'web', env: 'prod', canary: 'true' }, 'flag tags override the file\'s per key');
 });
 
 t.test('start config errors name the flag, or the file and key', async t => {
   const e = env();
-  t.equal(messageOf(() => resolveStartConfig({}, {}, e, '/')), '--coordinator: required (HOST:PORT; or set FERRY_COORDINATOR)');
+  t.equal(messageOf(() => resolveStartConfig({}, {}, e, '/')), '--coordinator: required (HOST:PORT, or several comma-separated; or set FERRY_COORDINATOR)');
+  t.same(resolveStartConfig({ coordinator: 'a.internal:7420, b.internal:7420,a.internal:7420' }, {}, e, '/').coordinators, ['a.internal:7420', 'b.internal:7420'],
+    'several replicas, comma-separated: blanks and repeats dropped, order kept');
+  t.equal(messageOf(() => resolveStartConfig({ coordinator: 'a:1,,b:2' }, {}, e, '/')), "--coordinator: 'a:1,,b:2' has an empty address (HOST:PORT[,HOST:PORT…])");
+  t.equal(messageOf(() => resolveStartConfig({ coordinator: 'a:1,b' }, {}, e, '/')), "--coordinator: 'b' is not HOST:PORT (e.g. coordinator.internal:7443)", 'the bad one is named');
   t.equal(messageOf(() => resolveStartConfig({ coordinator: 'nohost' }, {}, e, '/')), "--coordinator: 'nohost' is not HOST:PORT (e.g. coordinator.internal:7443)");
   t.equal(messageOf(() => resolveStartConfig({}, {}, env({ coordinator: 'x:99999' }), '/')), "FERRY_COORDINATOR: 'x:99999' is not HOST:PORT (e.g. coordinator.internal:7443)");
   const ok = { coordinator: 'c:1' };
@@ -68,6 +72,6 @@ t.test('loadStartConfig reads the --config file; a missing file names the flag',
   const file = path.join(dir, 'agent.yml');
   await fs.writeFile(file, 'coordinator: c.internal:7443\ntags:\n  - role=web\n');
   const cfg = await loadStartConfig({ config: 'agent.yml' }, env(), dir);
-  t.match(cfg, { coordinator: 'c.internal:7443', tags: { role: 'web' } });
+  t.match(cfg, { coordinators: ['c.internal:7443'], tags: { role: 'web' } });
   await t.rejects(loadStartConfig({ config: 'nope.yml' }, env(), dir), { code: 'INVALID_ARGUMENT', message: /^--config: cannot read .*nope\.yml/ });
 });
