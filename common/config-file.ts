@@ -31,6 +31,7 @@ export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   webhookTimeout: 'duration', eventsRetained: 'count', auditRetention: 'duration', insecure: 'boolean', serverCertRenewBefore: 'duration',
   refusedCallLimit: 'limit', connectTimeout: 'duration', requestTimeout: 'duration', idleTimeout: 'duration',
   maxConnections: 'limit', maxConnectionsPerAddress: 'limit', webhookAllow: 'string',
+  maxStreamsPerCaller: 'limit', maxDownloadsPerHost: 'limit', downloadStallTimeout: 'duration',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());

@@ -50,6 +50,12 @@ export interface CoordinatorConfig {
   maxConnectionsPerAddress: number;
   /** Non-public webhook destinations allowed (notify/destination.ts); none by default. */
   webhookAllow: WebhookAllow;
+  /** Server streams (watches, log/event/audit follows, console pages) one API token, or one address without a token, holds at once (0: no limit). */
+  maxStreamsPerCaller: number;
+  /** Revision downloads one host holds at once, over HTTP and FetchRevision together (0: no limit). */
+  maxDownloadsPerHost: number;
+  /** A revision download whose client takes nothing this long is cut and its send buffers returned. */
+  downloadStallTimeoutMs: number;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -73,11 +79,15 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   maxConnections: '20000',
   maxConnectionsPerAddress: '4096',
   webhookAllow: '',
+  maxStreamsPerCaller: '64',
+  maxDownloadsPerHost: '4',
+  downloadStallTimeout: '60s',
 });
 
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
   'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore',
-  'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'webhookAllow'] as const;
+  'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'webhookAllow',
+  'maxStreamsPerCaller', 'maxDownloadsPerHost', 'downloadStallTimeout'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -98,6 +108,9 @@ export interface CoordinatorFlags {
   maxConnections?: string;
   maxConnectionsPerAddress?: string;
   webhookAllow?: string;
+  maxStreamsPerCaller?: string;
+  maxDownloadsPerHost?: string;
+  downloadStallTimeout?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -175,6 +188,12 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     maxConnectionsPerAddress: parseLimit('--max-connections-per-address',
       pick(flags.maxConnectionsPerAddress, 'FERRY_MAX_CONNECTIONS_PER_ADDRESS', 'maxConnectionsPerAddress', COORDINATOR_DEFAULTS.maxConnectionsPerAddress)!),
     webhookAllow: parseWebhookAllow('--webhook-allow', pick(flags.webhookAllow, 'FERRY_WEBHOOK_ALLOW', 'webhookAllow', COORDINATOR_DEFAULTS.webhookAllow)!),
+    maxStreamsPerCaller: parseLimit('--max-streams-per-caller',
+      pick(flags.maxStreamsPerCaller, 'FERRY_MAX_STREAMS_PER_CALLER', 'maxStreamsPerCaller', COORDINATOR_DEFAULTS.maxStreamsPerCaller)!),
+    maxDownloadsPerHost: parseLimit('--max-downloads-per-host',
+      pick(flags.maxDownloadsPerHost, 'FERRY_MAX_DOWNLOADS_PER_HOST', 'maxDownloadsPerHost', COORDINATOR_DEFAULTS.maxDownloadsPerHost)!),
+    downloadStallTimeoutMs: positiveDuration('--download-stall-timeout',
+      pick(flags.downloadStallTimeout, 'FERRY_DOWNLOAD_STALL_TIMEOUT', 'downloadStallTimeout', COORDINATOR_DEFAULTS.downloadStallTimeout)!),
   });
 }
 

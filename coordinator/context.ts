@@ -8,6 +8,7 @@ import type { Store } from './store/store.js';
 import type { TlsFiles } from './security/pki.js';
 import type { AgentReleases } from './agent-downloads/releases.js';
 import type { WebhookAllow } from './notify/destination.js';
+import type { PerKeyLimit } from './security/stream-limits.js';
 
 export interface Clock {
   now(): number;
@@ -76,6 +77,16 @@ export interface Context {
   upgrades?: UpgradeWaiters;
   /** Non-public webhook destinations the configuration allows (notify/destination.ts); absent: none. */
   webhookAllow?: WebhookAllow;
+  /** Server streams (watches, follows, console pages) per caller (security/stream-limits.ts); absent: no limit. */
+  streams?: PerKeyLimit;
+  /** Revision downloads per host, and how long a reader may make no progress (revisions/download-pump.ts); absent: no limits. */
+  downloads?: DownloadLimits;
+}
+
+export interface DownloadLimits {
+  perHost: PerKeyLimit;
+  /** A download whose client has taken nothing for this long is cut and its buffers go back to the pool. */
+  stallTimeoutMs: number;
 }
 
 /** What the agent stream tells the upgrade rollout: a host registered, or answered an UpgradeCommand. */

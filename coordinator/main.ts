@@ -33,6 +33,9 @@ export function coordinatorCommand(): Command {
     .option('--idle-timeout <duration>', 'close connections idle this long: HTTP/2 with no call open, HTTP/1.1 with no bytes moving (default 5m) (env FERRY_IDLE_TIMEOUT)')
     .option('--max-connections <n>', 'open connections at most; 0: no limit (default 20000) (env FERRY_MAX_CONNECTIONS)')
     .option('--max-connections-per-address <n>', 'open connections from one client address at most; 0: no limit (default 4096) (env FERRY_MAX_CONNECTIONS_PER_ADDRESS)')
+    .option('--max-streams-per-caller <n>', 'server streams (watches, log/event/audit follows, console pages) one API token, or one address without a token, holds at once; 0: no limit (default 64) (env FERRY_MAX_STREAMS_PER_CALLER)')
+    .option('--max-downloads-per-host <n>', 'revision downloads one host holds at once (HTTP and FetchRevision together); 0: no limit (default 4) (env FERRY_MAX_DOWNLOADS_PER_HOST)')
+    .option('--download-stall-timeout <duration>', 'cut a revision download whose client takes nothing this long, returning its send buffers (default 60s) (env FERRY_DOWNLOAD_STALL_TIMEOUT)')
     .option('--webhook-allow <list>', 'non-public webhook destinations to allow, comma-separated: loopback, link-local, private, CIDRs or addresses (default none) (env FERRY_WEBHOOK_ALLOW)')
     .option('--server-cert-renew-before <duration>', 'renew the server certificate (signed by DATA/tls/ca.key) once it expires within this long; checked at start and every 6 h (default 30d) (env FERRY_SERVER_CERT_RENEW_BEFORE)')
     .exitOverride()
@@ -83,7 +86,8 @@ export async function runCoordinator(argv: string[]): Promise<number> {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
   const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string; refusedCallLimit?: string;
-    connectTimeout?: string; requestTimeout?: string; idleTimeout?: string; maxConnections?: string; maxConnectionsPerAddress?: string; webhookAllow?: string }>();
+    connectTimeout?: string; requestTimeout?: string; idleTimeout?: string; maxConnections?: string; maxConnectionsPerAddress?: string; webhookAllow?: string;
+    maxStreamsPerCaller?: string; maxDownloadsPerHost?: string; downloadStallTimeout?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -105,6 +109,9 @@ export async function runCoordinator(argv: string[]): Promise<number> {
       ...(opts.idleTimeout !== undefined && { idleTimeout: opts.idleTimeout }),
       ...(opts.maxConnections !== undefined && { maxConnections: opts.maxConnections }),
       ...(opts.maxConnectionsPerAddress !== undefined && { maxConnectionsPerAddress: opts.maxConnectionsPerAddress }),
+      ...(opts.maxStreamsPerCaller !== undefined && { maxStreamsPerCaller: opts.maxStreamsPerCaller }),
+      ...(opts.maxDownloadsPerHost !== undefined && { maxDownloadsPerHost: opts.maxDownloadsPerHost }),
+      ...(opts.downloadStallTimeout !== undefined && { downloadStallTimeout: opts.downloadStallTimeout }),
       ...(opts.webhookAllow !== undefined && { webhookAllow: opts.webhookAllow }),
     }, process.env, process.cwd());
   } catch (err) {

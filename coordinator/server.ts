@@ -9,6 +9,7 @@ import { AgentRegistry } from './agents/registry.js';
 import { agentService } from './api/agent-service.js';
 import { controlService } from './api/control-service.js';
 import { Changes } from './changes.js';
+import { downloadLimit, streamLimit } from './security/stream-limits.js';
 import type { CoordinatorConfig } from './config.js';
 import { type Clock, type Context, type IdSource, randomIds, systemClock } from './context.js';
 import type { Logger } from './log.js';
@@ -165,6 +166,9 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     agentReleases: new AgentReleases(path.join(config.dataDir, 'agent')),
     upgrades: new UpgradeListeners(),
     webhookAllow: config.webhookAllow,
+    // Streams per caller and downloads per host (docs/security.md, "Streams and downloads").
+    streams: streamLimit(config.maxStreamsPerCaller),
+    downloads: { perHost: downloadLimit(config.maxDownloadsPerHost), stallTimeoutMs: config.downloadStallTimeoutMs },
   };
   scheduler = new Scheduler(ctx);
   const perAddress = new AddressCounter(config.refusedCallLimit);

@@ -11,6 +11,8 @@ import type { CoordinatorMessage } from '../../proto/gen/ferry/v1/CoordinatorMes
 import type { FetchRevisionRequest__Output } from '../../proto/gen/ferry/v1/FetchRevisionRequest.js';
 import type { RevisionChunk } from '../../proto/gen/ferry/v1/RevisionChunk.js';
 import { failStream, toServiceError } from './errors.js';
+import { resetStream } from './stream.js';
+import { DEFAULT_STALL_TIMEOUT_MS, pumpChunks } from '../revisions/download-pump.js';
 import { HOST_ID, enroll, renewCertificate } from '../services/enroll.js';
 import { callerOf } from '../security/auth.js';
 import { authorizeRevisionDownload } from '../security/revision-access.js';
@@ -43,8 +45,25 @@ function refuseRemoved(ctx: Context, hostId: string): void {
   ctx.log.warn('removed host connected again (--insecure: no enrollment): listed again', { component: 'agents', host_id: hostId });
 }
 
+/**
+ * Messages queued for an agent that does not read them, at most: past this its stream is reset
+ * (an agent reads every command; one that stops would make the coordinator queue without end).
+ */
+const AGENT_QUEUE = 256;
+
 function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Output, CoordinatorMessage>, audit: (entry: AuditEntry) => void): void {
   let session: AgentSession | undefined;
+  const write = (m: CoordinatorMessage): boolean => {
+    if (call.destroyed || call.writableEnded) return false;
+    if (call.writableLength >= AGENT_QUEUE) {
+      ctx.log.warn('agent is not reading its stream: reset', { component: 'agents', host_id: session?.hostId, queued: call.writableLength });
+      resetStream(call);
+      closed();
+      return false;
+    }
+    call.write(m);
+    return true;
+  };
   const fail = (err: unknown) => {
     ctx.log.warn('agent stream rejected', { component: 'agents', error: describeError(err), host_id: session?.hostId });
     failStream(call, err);
@@ -65,11 +84,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
             hostId: r.hostId,
             connectedAt: ctx.clock.now(),
             acksCommands: r.acksCommands,
-            send: m => {
-              if (call.destroyed || call.writableEnded) return false;
-              call.write(m);
-              return true;
-            },
+            send: write,
             close: reason => {
               ctx.log.info('closing agent stream', { component: 'agents', host_id: r.hostId, reason });
               call.end();
@@ -92,7 +107,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
             ...(r.facts?.diskFreeBytes && { diskFreeBytes: Number(r.facts.diskFreeBytes) }),
           },
         });
-        call.write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs, ignoredTags: admitted.ignored } });
+        write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs, ignoredTags: admitted.ignored } });
         ctx.upgrades?.registered(r.hostId, r.agentVersion);
         sendAlarms(ctx, r.hostId);
         reconcileRegisteredHost(ctx, r.hostId, r.runningDeploymentId || undefined);
@@ -111,7 +126,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         ctx.upgrades?.answered(session.hostId, msg.upgrade);
       }
       else if (msg.result && hostResult(ctx, session.hostId, msg.result)) {
-        call.write({ ack: { deploymentId: msg.result.deploymentId } });
+        write({ ack: { deploymentId: msg.result.deploymentId } });
       }
     } catch (err) {
       fail(err);
@@ -144,6 +159,7 @@ function auditIgnoredTags(ctx: Context, audit: (entry: AuditEntry) => void, peer
 
 async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<FetchRevisionRequest__Output, RevisionChunk>): Promise<void> {
   let opened: Awaited<ReturnType<Context['revisions']['openChunks']>> | undefined;
+  let release = () => undefined as void;
   try {
     const { digest } = call.request;
     const offset = Number(call.request.offset) || 0;
@@ -152,23 +168,35 @@ async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<Fetch
     if (!ctx.store.findRevisionByDigest(digest)) throw new FerryError('NOT_FOUND', `revision ${digest} is not known to the coordinator`);
     const total = await ctx.revisions.size(digest);
     if (offset > total) throw new FerryError('INVALID_ARGUMENT', `offset ${offset} is past the end of revision ${digest} (${total} bytes)`);
+    // Each host its share of the send buffers (docs/security.md): with --insecure the host's own word.
+    const host = caller.role === 'agent' ? caller.id.replace(/^host:/, '') : call.request.hostId || call.getPeer();
+    release = ctx.downloads?.perHost.acquire(host) ?? release;
+    // Held until the call is over, not just until the last chunk is read: the last writes may still wait for the client.
+    for (const event of ['finish', 'close', 'cancelled']) call.once(event, release);
     ctx.log.debug('revision fetch', { component: 'revisions', revision: digest, host_id: call.request.hostId, offset, bytes: total - offset });
     opened = await ctx.revisions.openChunks(digest, offset);
     const { reader } = opened;
     let cancelled = false;
     call.on('cancelled', () => {
       cancelled = true;
-      reader.close();
+      reader.abandon();
     });
     // Back-pressure: a chunk's buffer comes back only once grpc-js has written it to the HTTP/2
-    // stream, and the reader holds at most a few, so a slow client stops the reading.
-    for (let chunk = await reader.next(); chunk; chunk = await reader.next()) {
-      const sent = chunk;
-      call.write(sent, () => reader.release(sent));
-      ctx.metrics.revisionBytesServed(sent.data.length);
-    }
+    // stream, and the reader holds at most a few, so a slow client stops the reading; a client that
+    // takes nothing for the stall timeout is reset (download-pump.ts).
+    await pumpChunks(reader, (chunk, done) => call.write(chunk, done), {
+      stallTimeoutMs: ctx.downloads?.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      cut: () => {
+        cancelled = true;
+        ctx.log.warn('revision download stalled: reset', { component: 'revisions', revision: digest, host_id: host, transport: 'grpc' });
+        resetStream(call);
+        release();
+      },
+      served: bytes => ctx.metrics.revisionBytesServed(bytes),
+    });
     if (!cancelled) call.end();
   } catch (err) {
+    release();
     failStream(call, err);
   } finally {
     await opened?.close().catch(() => undefined);

@@ -31,7 +31,7 @@ import {
 import { triggerToProto, triggersFor } from './events-convert.js';
 import { toServiceError, unary, unaryAs } from './errors.js';
 import { auditHandlers, eventHandlers } from './events-service.js';
-import { serveStream } from './stream.js';
+import { QUEUED_MESSAGES, serveStream } from './stream.js';
 import { createFromPlan, planHandlers } from './plan-handlers.js';
 import { deploymentOptionsFromProto } from './deployment-options.js';
 import { revokeHost } from '../services/enroll.js';
@@ -215,11 +215,12 @@ async function uploadRevision(
 }
 
 function watchDeployment(ctx: Context, call: grpc.ServerWritableStream<GetDeploymentRequest__Output, DeploymentDetail>): void {
-  serveStream(call, wake => ctx.changes.onDeployment(call.request.id, wake), () => {
+  // One view queued at most: a client that does not read gets the latest state once it does.
+  serveStream(call, wake => ctx.changes.onDeployment(call.request.id, wake), send => {
     const view = getDeploymentView(ctx, call.request.id);
-    call.write(detailToProto(view));
+    send(detailToProto(view));
     return isTerminal(view.deployment) && view.hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status));
-  });
+  }, { maxQueued: 1, ...(ctx.streams && { limit: ctx.streams }) });
 }
 
 function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequest__Output, LogEntry>): void {
@@ -233,18 +234,24 @@ function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequ
       offDeployment();
     };
   };
-  serveStream(call, subscribe, () => {
+  serveStream(call, subscribe, send => {
     const d = ctx.store.getDeployment(deploymentId);
     if (!d) throw new FerryError('NOT_FOUND', `deployment ${deploymentId} does not exist; see ferry deploy list`);
+    // Read after the terminal check: a line stored in between is still sent before the end.
+    const settled = isTerminal(d) && ctx.store.listHostDeployments(deploymentId).every(h => SETTLED_HOST_STATUSES.includes(h.status));
     for (;;) {
-      const lines = ctx.store.listLogs(deploymentId, { ...(hostId && { hostId }), afterSeq: after, limit: 500 });
-      for (const l of lines) call.write({ seq: l.seq, hostId: l.hostId, event: l.event, stream: l.stream, line: l.line, at: l.at });
-      if (lines.length > 0) after = lines[lines.length - 1]!.seq;
-      if (lines.length < 500) break;
+      // No more lines than the stream may queue: the client reads them before the next page is read.
+      const lines = ctx.store.listLogs(deploymentId, { ...(hostId && { hostId }), afterSeq: after, limit: QUEUED_MESSAGES });
+      let room = true;
+      for (const l of lines) {
+        room = send({ seq: l.seq, hostId: l.hostId, event: l.event, stream: l.stream, line: l.line, at: l.at });
+        after = l.seq;
+      }
+      if (lines.length < QUEUED_MESSAGES) break;
+      if (!room) return false;
     }
-    const hosts = ctx.store.listHostDeployments(deploymentId);
-    return !follow || (isTerminal(d) && hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status)));
-  });
+    return !follow || settled;
+  }, ctx.streams ? { limit: ctx.streams } : {});
 }
 
 /**

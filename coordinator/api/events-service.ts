@@ -11,9 +11,9 @@ import { type AuditFilter, type AuditRecord } from '../domain/audit.js';
 import { AUDIT_OUTCOMES, type AuditOutcome } from '../../common/audit.js';
 import type { AuditRecord as AuditRecordProto } from '../../proto/gen/ferry/v1/AuditRecord.js';
 import { unary } from './errors.js';
-import { serveStream } from './stream.js';
+import { QUEUED_MESSAGES, serveStream } from './stream.js';
+import type { PerKeyLimit } from '../security/stream-limits.js';
 
-const PAGE = 500;
 /** Followers also look at the log this often (a change may come by a path that sends no wake-up). */
 const FOLLOW_POLL_MS = 1000;
 
@@ -45,7 +45,7 @@ function streamEvents(ctx: Context, call: grpc.ServerWritableStream<StreamEvents
       throw new FerryError('NOT_FOUND', `application ${application} does not exist; see ferry app list`);
     }
     return ctx.store.listEvents({ afterSeq: after, ...(application && { application }), limit });
-  }, eventToProto);
+  }, eventToProto, ctx.streams);
 }
 
 /** StreamAudit: the audit log (domain/audit.ts), filtered, oldest first, then followed if asked. */
@@ -63,7 +63,7 @@ export function auditHandlers(ctx: Context): Pick<ControlServiceHandlers, 'Strea
         const page = ctx.store.listAudit({ ...filter, afterSeq: after, ...(first ? { last } : { limit }) });
         first = false;
         return page;
-      }, auditToProto);
+      }, auditToProto, ctx.streams);
     },
   };
 }
@@ -88,14 +88,20 @@ function streamLog<T extends { seq: number }, P>(
   subscribe: (wake: () => void) => () => void,
   read: (after: number, limit: number) => T[],
   toProto: (item: T) => P,
+  limit: PerKeyLimit | undefined,
 ): void {
-  serveStream(call, subscribe, () => {
+  serveStream(call, subscribe, send => {
     for (;;) {
-      const items = read(after, PAGE);
-      for (const item of items) call.write(toProto(item));
-      if (items.length > 0) after = items[items.length - 1]!.seq;
-      if (items.length < PAGE) break;
+      // No more than the stream may queue: the client reads them before the next page is read.
+      const items = read(after, QUEUED_MESSAGES);
+      let room = true;
+      for (const item of items) {
+        room = send(toProto(item));
+        after = item.seq;
+      }
+      if (items.length < QUEUED_MESSAGES) break;
+      if (!room) return false;
     }
     return !follow;
-  }, follow ? { pollMs: FOLLOW_POLL_MS } : {});
+  }, { ...(follow && { pollMs: FOLLOW_POLL_MS }), ...(limit && { limit }) });
 }

@@ -165,6 +165,16 @@ export class ChunkReader {
     this.wake();
   }
 
+  /**
+   * Stops reading and gives every buffer this reader holds back to the pool, also those of writes
+   * not yet completed: only once the transport is gone (the client went away, or its stalled
+   * download was cut), so nothing will send those bytes any more. Later `release()`s are no-ops.
+   */
+  abandon(): void {
+    this.close();
+    for (const buf of [...this.held]) this.giveBack(buf);
+  }
+
   private giveBack(buf: Buffer): void {
     if (!this.held.delete(buf)) return;
     this.pool.give(buf);

@@ -6,6 +6,7 @@ import type { Context } from '../context.js';
 import type { AuditEntry } from '../domain/audit.js';
 import { Refusal, authorizeHostCertificate } from '../security/auth.js';
 import { authorizeRevisionDownload } from '../security/revision-access.js';
+import { DEFAULT_STALL_TIMEOUT_MS, pumpChunks } from './download-pump.js';
 
 /**
  * Revision bytes over HTTP/1.1, on the coordinator's one port (net/listener.ts routes them here):
@@ -106,6 +107,15 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
     send(res, 416, `offset ${start} is at or past the end of revision ${digest} (${total} bytes)`, { 'content-range': `bytes */${total}` });
     return;
   }
+  // Each host its share of the send buffers (docs/security.md): with --insecure the host's own word.
+  let release: () => void;
+  try {
+    release = ctx.downloads?.perHost.acquire(hostId) ?? (() => undefined);
+  } catch (err) {
+    send(res, 429, describeError(err), { 'retry-after': '5' });
+    return;
+  }
+  res.once('close', release);
   const partial = req.headers.range !== undefined;
   res.writeHead(partial ? 206 : 200, {
     'content-type': 'application/octet-stream',
@@ -123,18 +133,22 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
   // Reused buffers (the same reader as FetchRevision's): a fresh buffer per read cost more in
   // garbage collection than the socket writes themselves (measured: ~77 of ~140 ms per 256 MiB).
   const { reader, close } = await ctx.revisions.openChunks(digest, start);
-  const gone = () => reader.close();
+  // The socket is gone: nothing will send the bytes of the writes still waiting, so their buffers go back now.
+  const gone = () => reader.abandon();
   res.on('close', gone);
   try {
-    for (let chunk = await reader.next(); chunk; chunk = await reader.next()) {
-      const sent = chunk;
-      // A buffer goes back once the socket has taken its bytes: at most a few are in flight.
-      res.write(sent.data, () => reader.release(sent));
-      ctx.metrics.revisionBytesServed(sent.data.length);
-    }
+    // A buffer goes back once the socket has taken its bytes: at most a few are in flight; a client
+    // that takes nothing for the stall timeout loses its connection (download-pump.ts).
+    await pumpChunks(reader, (chunk, done) => void res.write(chunk.data, done), {
+      stallTimeoutMs: ctx.downloads?.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      cut: () => {
+        ctx.log.warn('revision download stalled: connection closed', { component: 'revisions', revision: digest, host_id: hostId, transport: 'http' });
+        res.destroy();
+      },
+      served: bytes => ctx.metrics.revisionBytesServed(bytes),
+    });
     if (!res.destroyed) res.end();
   } finally {
-    res.off('close', gone);
     await close();
   }
 }

@@ -15,6 +15,7 @@ import type { ControlServiceHandlers } from '../../proto/gen/ferry/v1/ControlSer
 import { controlService } from '../api/control-service.js';
 import type { Context } from '../context.js';
 import { type AuditEntry, summarizeRequest, summarizeResponse } from '../domain/audit.js';
+import { streamOwner } from '../security/stream-limits.js';
 import { CALLER_HEADER, type Caller, Refusal, authorizeControl, callAuditEntry, outcomeOf, tooManyRefusals } from '../security/auth.js';
 import type { AddressCounter } from '../security/rate-limit.js';
 import { requiredRole } from '../security/permissions.js';
@@ -165,18 +166,39 @@ export class Gateway {
    * first). The last state is always sent; the stream ends once the deployment and its hosts have settled.
    */
   private watchDeployment(id: string, caller: Caller, peer: string, out: StreamSink): () => void {
+    let release: () => void;
+    try {
+      release = this.ctx.streams?.acquire(streamOwner(caller, peer)) ?? (() => undefined);
+    } catch (err) {
+      out.error(grpc.status.RESOURCE_EXHAUSTED, describeError(err));
+      return () => undefined;
+    }
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     let lastAt = 0;
     let lastCost = 0;
+    // Back-pressure: while the browser has not taken the last view, none is built; the latest follows once it has.
+    let waiting = false;
+    let missed = false;
     const stop = () => {
+      if (stopped) return;
       stopped = true;
+      release();
       off();
       clearInterval(poll);
       clearTimeout(timer);
     };
+    out.drained(() => {
+      waiting = false;
+      if (missed) schedule();
+      missed = false;
+    });
     const run = async () => {
       timer = undefined;
+      if (waiting) {
+        missed = true;
+        return;
+      }
       const started = performance.now();
       const r = await this.invoke('GetDeployment', { id }, caller, peer);
       lastCost = performance.now() - started;
@@ -187,7 +209,7 @@ export class Gateway {
         stop();
         return out.error(grpc.status[e.code as keyof typeof grpc.status] as grpc.status ?? grpc.status.UNKNOWN, e.message);
       }
-      out.message(r.body);
+      waiting = !out.message(r.body);
       const d = r.body as { deployment: { status: string }; hosts: { status: string }[] };
       if ((TERMINAL_DEPLOYMENT_STATUSES as readonly string[]).includes(d.deployment.status) && d.hosts.every(h => (SETTLED_HOST_STATUSES as readonly string[]).includes(h.status))) {
         stop();
@@ -225,9 +247,12 @@ export class Gateway {
 }
 
 export interface StreamSink {
-  message(msg: unknown): void;
+  /** False when the client has not taken what was sent before: send no more until `drained`. */
+  message(msg: unknown): boolean;
   error(code: grpc.status, message: string): void;
   end(): void;
+  /** Calls `listener` each time the client has taken what was queued. */
+  drained(listener: () => void): void;
 }
 
 /** What the handlers of api/ use of a grpc-js server stream, and nothing more. */
@@ -237,13 +262,22 @@ class StreamCall extends EventEmitter {
   destroyed = false;
   writableEnded = false;
 
-  constructor(readonly request: unknown, caller: Caller, private readonly peer: string, private readonly onMessage: (m: unknown) => void, private readonly sink: StreamSink) {
+  /** Write callbacks waiting for the client to take what was sent (back-pressure, api/stream.ts). */
+  private unsent: (() => void)[] = [];
+
+  constructor(readonly request: unknown, caller: Caller, private readonly peer: string, private readonly onMessage: (m: unknown) => boolean, private readonly sink: StreamSink) {
     super();
     this.metadata.set(CALLER_HEADER, JSON.stringify(caller));
     this.on('error', (err: grpc.ServiceError) => {
       if (this.writableEnded) return;
       this.writableEnded = true;
       this.sink.error(err.code ?? grpc.status.INTERNAL, err.details ?? err.message);
+      this.emit('close');
+    });
+    sink.drained(() => {
+      const callbacks = this.unsent;
+      this.unsent = [];
+      callbacks.forEach(cb => cb());
     });
   }
 
@@ -251,15 +285,21 @@ class StreamCall extends EventEmitter {
     return this.peer;
   }
 
-  write(msg: unknown): boolean {
-    if (!this.writableEnded && !this.cancelled) this.onMessage(msg);
-    return true;
+  /** As a grpc-js stream's: `done` runs once the message is on its way to the client (at once unless the response must drain first). */
+  write(msg: unknown, done?: () => void): boolean {
+    if (this.writableEnded || this.cancelled) return false;
+    const taken = this.onMessage(msg);
+    if (!done) return taken;
+    if (taken) setImmediate(done);
+    else this.unsent.push(done);
+    return taken;
   }
 
   end(): void {
     if (this.writableEnded) return;
     this.writableEnded = true;
     this.sink.end();
+    this.emit('close');
   }
 
   cancel(): void {

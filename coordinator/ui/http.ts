@@ -160,16 +160,19 @@ function serveStream(req: http.IncomingMessage, res: http.ServerResponse, gatewa
   const lastId = Number(header(req, 'last-event-id'));
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   res.write('retry: 2000\n\n');
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
+  // No keep-alive for a browser that has not taken what was sent: it is not idle.
+  const heartbeat = setInterval(() => res.writableNeedDrain || res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
   const finish = () => {
     clearInterval(heartbeat);
     res.end();
   };
   const cancel = gateway.stream(method as ConsoleStream, body, caller, peer, Number.isSafeInteger(lastId) && lastId > 0 ? lastId : undefined, {
+    // False once the socket's buffer is full: the stream then waits for 'drain' (api/stream.ts).
     message: m => {
       const seq = (m as { seq?: unknown }).seq;
-      res.write(`${typeof seq === 'number' && seq > 0 ? `id: ${seq}\n` : ''}data: ${JSON.stringify(m)}\n\n`);
+      return res.write(`${typeof seq === 'number' && seq > 0 ? `id: ${seq}\n` : ''}data: ${JSON.stringify(m)}\n\n`);
     },
+    drained: listener => void res.on('drain', listener),
     error: (code, message) => {
       res.write(`event: failure\ndata: ${JSON.stringify(errorBody(code, message))}\n\n`);
       finish();

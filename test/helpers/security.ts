@@ -11,9 +11,9 @@ import { agentClient } from '../../agent/link/transport.js';
 import { loadFerryProto } from '../../proto/load.js';
 import type { AgentServiceClient } from '../../proto/gen/ferry/v1/AgentService.js';
 import type { ControlServiceClient } from '../../proto/gen/ferry/v1/ControlService.js';
-import { type Coordinator, startCoordinator } from './fleet.js';
+import { type Coordinator, startAgent, startCoordinator, waitFor } from './fleet.js';
 import { tempDir } from './temp.js';
-import { type AsCaller, type TrustRoots, asCaller, readTrust } from './trust.js';
+import { type AsCaller, type Asserts, type TrustRoots, asCaller, enrollHost, mintToken, readTrust } from './trust.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -78,4 +78,21 @@ export function auditRows(data: string): { seq: number; actor: string; action: s
   } finally {
     db.close();
   }
+}
+
+/**
+ * Enrolled hosts granted `role=web` (a join token each), their agents running and connected, and
+ * application `shop` with group `web` selecting them: what an attack on deployments needs first.
+ */
+export async function webFleet(t: Asserts & Teardown, s: TlsCoordinator, hostIds: string[]): Promise<void> {
+  for (const id of hostIds) {
+    const root = path.join(s.dir, id);
+    const join = await mintToken(t, s.as, s.admin, 'agent', ['--uses', '1', '--tag', 'role=web']);
+    t.equal((await enrollHost({ coordinator: s.c.address, token: join, fingerprint: s.fingerprint, rootDir: root, hostId: id })).code, 0, `${id} enrolls`);
+    await startAgent(t, { coordinator: s.c.address, rootDir: root, hostId: id, tags: { role: 'web' } });
+  }
+  await waitFor(`${hostIds.join(', ')} to connect`, async () =>
+    (await s.as(s.admin, ['hosts', 'list', '--json'])).json?.hosts?.filter((h: { id: string; connected: boolean }) => hostIds.includes(h.id) && h.connected).length === hostIds.length);
+  t.equal((await s.as(s.admin, ['app', 'create', 'shop'])).code, 0, 'app shop');
+  t.equal((await s.as(s.admin, ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web'])).code, 0, 'group web');
 }

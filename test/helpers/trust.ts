@@ -9,7 +9,7 @@ import path from 'node:path';
 import { type CliResult, runBin } from './agent-cli.js';
 import { ferry } from './fleet.js';
 
-interface Asserts {
+export interface Asserts {
   equal(found: unknown, wanted: unknown, message: string): unknown;
 }
 

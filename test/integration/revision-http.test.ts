@@ -208,10 +208,13 @@ t.test('cancelled and finished downloads give their send buffers back to the sha
     const get = (state: string) => Number(new RegExp(`^ferry_revision_send_buffers\\{state="${state}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
     return { inUse: get('in_use'), capacity: get('capacity') };
   };
-  // Walk away from downloads after their first bytes, over both transports, several at once.
+  // Walk away from downloads after their first bytes, over both transports, several at once
+  // (from several hosts: one host holds at most maxDownloadsPerHost downloads at once).
   const http1 = httpRevisionTransport(c.address, 'h1');
   const grpc = grpcRevisionTransport(c.address, 'h1');
   t.teardown(() => grpc.close());
+  const hosts = [...Array(4)].map((_, i) => ({ http: httpRevisionTransport(c.address, `w${i}`), grpc: grpcRevisionTransport(c.address, `w${i}`) }));
+  t.teardown(() => hosts.forEach(h => h.grpc.close()));
   const walkAway = async (tr: RevisionTransport) => {
     const ac = new AbortController();
     const stream = await tr.open(bigDigest, 0, ac.signal);
@@ -219,7 +222,7 @@ t.test('cancelled and finished downloads give their send buffers back to the sha
     ac.abort();
     stream.destroy();
   };
-  await Promise.all([...Array(4)].map(() => walkAway(http1)).concat([...Array(4)].map(() => walkAway(grpc))));
+  await Promise.all(hosts.flatMap(h => [walkAway(h.http), walkAway(h.grpc)]));
   // And two that finish.
   t.ok((await collect(http1.open(bigDigest, 0))).equals(big));
   t.ok((await collect(grpc.open(bigDigest, 0))).equals(big));
