@@ -523,8 +523,8 @@ export class SqliteStore implements Store {
     return this.tokens.revokeAt(id, at);
   }
 
-  createConsoleSession(session: ConsoleSessionRecord): void {
-    this.sessions.create(session);
+  createConsoleSession(session: ConsoleSessionRecord, perToken: number): void {
+    this.sessions.create(session, perToken);
   }
 
   getConsoleSession(idHash: string, now: string): ConsoleSessionRecord | undefined {

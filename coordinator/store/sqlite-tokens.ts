@@ -89,6 +89,7 @@ interface SessionRow {
 export class SqliteConsoleSessions {
   private readonly insert: Statement;
   private readonly prune: Statement;
+  private readonly trim: Statement;
   private readonly get: Statement;
   private readonly remove: Statement;
 
@@ -97,16 +98,19 @@ export class SqliteConsoleSessions {
       VALUES (@id_hash, @token_id, @actor, @role, @created_at, @expires_at)`);
     // Timestamps are ISO-8601 UTC strings of one shape, so text order is time order.
     this.prune = db.prepare('DELETE FROM console_sessions WHERE expires_at <= ?');
+    this.trim = db.prepare(`DELETE FROM console_sessions WHERE token_id = @token_id AND rowid NOT IN
+      (SELECT rowid FROM console_sessions WHERE token_id = @token_id ORDER BY created_at DESC, rowid DESC LIMIT @keep)`);
     this.get = db.prepare('SELECT * FROM console_sessions WHERE id_hash = @id_hash AND expires_at > @now');
     this.remove = db.prepare('DELETE FROM console_sessions WHERE id_hash = ?');
   }
 
-  create(s: ConsoleSessionRecord): void {
+  create(s: ConsoleSessionRecord, perToken: number): void {
     this.db.transaction(() => {
       this.prune.run(s.createdAt);
       guard(`console session of ${s.actor}`, () => this.insert.run({
         id_hash: s.idHash, token_id: s.tokenId, actor: s.actor, role: s.role, created_at: s.createdAt, expires_at: s.expiresAt,
       }));
+      if (s.tokenId !== null) this.trim.run({ token_id: s.tokenId, keep: perToken });
     })();
   }
 

@@ -207,8 +207,11 @@ export interface Store extends EventLogStore {
   /** Revokes at once, and deletes the token's console sessions; false when unknown or already revoked. */
   revokeToken(id: string, at: string): boolean;
   // Web console sessions (docs/console.md; store-contract-tokens.ts): only a hash of the session id at rest
-  /** Saves a new session; sessions expired at its createdAt are deleted on the way. */
-  createConsoleSession(session: ConsoleSessionRecord): void;
+  /**
+   * Saves a new session; sessions expired at its createdAt are deleted on the way, and so are its
+   * token's oldest sessions beyond the newest `perToken` (one token cannot fill the table).
+   */
+  createConsoleSession(session: ConsoleSessionRecord, perToken: number): void;
   /** The session with this id hash, unless unknown or expired at `now`. */
   getConsoleSession(idHash: string, now: string): ConsoleSessionRecord | undefined;
   /** Ends a session (sign-out); nothing when unknown. */

@@ -13,6 +13,8 @@ import type { Credential } from './gateway.js';
 export const SESSION_COOKIE = 'ferry_session';
 /** A session ends this long after sign-in, whatever happens. */
 export const SESSION_TTL_MS = 12 * 3600_000;
+/** A token keeps at most this many open sessions; signing in past it ends its oldest. */
+export const MAX_SESSIONS_PER_TOKEN = 50;
 
 export interface Session {
   credential: Credential;
@@ -37,7 +39,7 @@ export class Sessions {
     const cookie = randomBytes(32).toString('base64url');
     const expiresAt = now + SESSION_TTL_MS;
     const tokenId = 'tokenId' in s.credential ? s.credential.tokenId : null;
-    this.store.createConsoleSession({ idHash: digest(cookie), tokenId, actor: s.actor, role: s.role, createdAt: iso(now), expiresAt: iso(expiresAt) });
+    this.store.createConsoleSession({ idHash: digest(cookie), tokenId, actor: s.actor, role: s.role, createdAt: iso(now), expiresAt: iso(expiresAt) }, MAX_SESSIONS_PER_TOKEN);
     return { cookie, session: { ...s, csrf: csrfOf(cookie), expiresAt } };
   }
 

@@ -62,8 +62,8 @@ export function consoleSessionsContract(test: StoreTest): void {
   test('a console session is kept by the hash of its id, across a reopen, until it expires or is deleted', (t, store, session) => {
     store.createToken(aToken());
     const s = aSession();
-    store.createConsoleSession(s);
-    store.createConsoleSession(aSession({ idHash: 'b2'.repeat(32), tokenId: null, actor: 'insecure-local', role: 'admin' }));
+    store.createConsoleSession(s, 10);
+    store.createConsoleSession(aSession({ idHash: 'b2'.repeat(32), tokenId: null, actor: 'insecure-local', role: 'admin' }), 10);
     const reopened = session.reopen?.() ?? store;
     t.same(reopened.getConsoleSession(s.idHash, at(99)), s);
     t.equal(reopened.getConsoleSession(s.idHash, at(100)), undefined, 'not at its expiry');
@@ -77,17 +77,24 @@ export function consoleSessionsContract(test: StoreTest): void {
   test('revoking a token deletes its console sessions, and only its own', (t, store) => {
     store.createToken(aToken());
     store.createToken(aToken({ id: 'other0000000' }));
-    store.createConsoleSession(aSession());
-    store.createConsoleSession(aSession({ idHash: 'c3'.repeat(32), tokenId: 'other0000000', actor: 'token:other0000000' }));
+    store.createConsoleSession(aSession(), 10);
+    store.createConsoleSession(aSession({ idHash: 'c3'.repeat(32), tokenId: 'other0000000', actor: 'token:other0000000' }), 10);
     t.ok(store.revokeToken('abcdefghij01', at(1)));
     t.equal(store.getConsoleSession('a1'.repeat(32), at(2)), undefined, 'the revoked token\'s session is gone');
     t.ok(store.getConsoleSession('c3'.repeat(32), at(2)), 'another token\'s session stays');
   });
 
+  test('a token keeps its newest sessions only, up to the number asked', (t, store) => {
+    store.createToken(aToken());
+    for (let i = 0; i < 4; i++) store.createConsoleSession(aSession({ idHash: String(i).repeat(64), createdAt: at(i) }), 3);
+    t.equal(store.getConsoleSession('0'.repeat(64), at(5)), undefined, 'the oldest went');
+    t.same([1, 2, 3].map(i => Boolean(store.getConsoleSession(String(i).repeat(64), at(5)))), [true, true, true]);
+  });
+
   test('saving a session deletes the sessions that expired by then', (t, store) => {
     store.createToken(aToken());
-    store.createConsoleSession(aSession({ expiresAt: at(5) }));
-    store.createConsoleSession(aSession({ idHash: 'd4'.repeat(32), createdAt: at(10), expiresAt: at(110) }));
+    store.createConsoleSession(aSession({ expiresAt: at(5) }), 10);
+    store.createConsoleSession(aSession({ idHash: 'd4'.repeat(32), createdAt: at(10), expiresAt: at(110) }), 10);
     t.equal(store.getConsoleSession('a1'.repeat(32), at(0)), undefined, 'pruned, even asked about an earlier time');
   });
 }
