@@ -7,8 +7,21 @@ import tseslint from 'typescript-eslint';
 
 const PROGRAMS = ['agent', 'coordinator', 'cli'];
 
+/**
+ * The console's front end (coordinator/ui/app/, .tsx, bundled by esbuild for the browser) is a
+ * program of its own: it talks to the coordinator over HTTP only, so it imports its own folder,
+ * its npm packages (Preact) and, from common/, only these modules, which need no Node.js (no
+ * built-in, no server package, nor do their imports). A module joins the list once it is so.
+ */
+const BROWSER_SAFE_COMMON = ['audit.ts', 'errors.ts', 'parse.ts', 'text.ts', 'triggers.ts'];
+const CONSOLE_APP = './coordinator/ui/app';
+
 /** Each program imports only common/, proto/ and itself; common/ and proto/ import no program; ops/ may import what it installs. */
 const zones = [
+  { target: CONSOLE_APP, from: './coordinator', except: ['./ui/app'], message: 'the console front end runs in the browser: it reaches the coordinator over /ui/api/, never by import' },
+  { target: CONSOLE_APP, from: ['./agent', './cli', './ops', './test', './bench', './proto'], message: 'the console front end imports only its own folder and browser-safe common/ modules' },
+  { target: CONSOLE_APP, from: './common', except: BROWSER_SAFE_COMMON.map(f => `./${f}`), message: `the console front end imports from common/ only ${BROWSER_SAFE_COMMON.join(', ')} (no Node.js in them); see eslint.config.js` },
+  { target: ['./coordinator/!(ui)/**', './coordinator/*.ts', './coordinator/ui/*.ts'], from: CONSOLE_APP, message: 'the coordinator serves the console\'s built files (dist/coordinator/ui/assets); it does not import its sources' },
   ...PROGRAMS.map(p => ({
     target: `./${p}`,
     from: ['./agent', './coordinator', './cli', './ops', './test', './bench'].filter(f => f !== `./${p}`),
@@ -27,10 +40,13 @@ const serverOnly = {
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'proto/gen/**', '.tap/**', 'coordinator/ui/dist/**'] },
   {
-    files: ['**/*.ts'],
-    languageOptions: { parser: tseslint.parser, ecmaVersion: 2022, sourceType: 'module' },
+    files: ['**/*.ts', '**/*.tsx'],
+    languageOptions: { parser: tseslint.parser, ecmaVersion: 2022, sourceType: 'module', parserOptions: { ecmaFeatures: { jsx: true } } },
     plugins: { 'import-x': importX, '@typescript-eslint': tseslint.plugin },
-    settings: { 'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] }, 'import-x/extensions': ['.ts', '.js'], 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })] },
+    settings: {
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx'] }, 'import-x/extensions': ['.ts', '.tsx', '.js'],
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: ['./tsconfig.json', './coordinator/ui/app/tsconfig.json'], noWarnOnMultipleProjects: true })],
+    },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       'import-x/no-restricted-paths': ['error', { zones }],
@@ -46,4 +62,13 @@ export default tseslint.config(
     },
   },
   { files: ['agent/**/*.ts', 'cli/**/*.ts', 'common/**/*.ts'], rules: { 'no-restricted-imports': ['error', serverOnly] } },
+  {
+    files: ['coordinator/ui/app/**/*.ts', 'coordinator/ui/app/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*'], message: 'the console front end runs in the browser: no Node.js built-ins' }], paths: serverOnly.paths }],
+      // What a browser bundle must not leave in: the page's own debugging aids.
+      'no-alert': 'error',
+      'no-console': 'error',
+    },
+  },
 );

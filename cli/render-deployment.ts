@@ -70,7 +70,7 @@ export function deploymentLines(detail: DeploymentDetail__Output, now: number, c
     ['Revision', orNone(d.revision)],
     ['Config', `${orNone(d.configName)}${d.minHealthyHosts > 0 ? ` (minimum healthy hosts: ${d.minHealthyHosts})` : ''}`],
     ['Status', colorStatus(d.status, c)],
-    ['Creator', orNone(d.creator)],
+    ['Creator', `${orNone(d.creator)}${d.createdBy ? ` (${d.createdBy})` : ''}`],
     ['Description', orNone(d.description)],
     ['Options', options],
     ...(d.pauseReason ? [['Paused', d.pauseReason] as [string, string]] : []),

@@ -108,9 +108,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       const holds = revisionHolds(ctx, req.application);
       return { revisions: ctx.store.listRevisions(req.application).map(r => ({ ...revisionToProto(r), heldBy: holds.get(r.digest) ?? [] })) };
     }),
-    CreateDeployment: unary(req => {
-      if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req).id));
-      return detailToProto(getDeploymentView(ctx, createDeployment(ctx, deploymentInput(req)).id));
+    CreateDeployment: unaryAs((req, caller) => {
+      const createdBy = actorOf(ctx, caller);
+      if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req, createdBy).id));
+      return detailToProto(getDeploymentView(ctx, createDeployment(ctx, { ...deploymentInput(req), createdBy }).id));
     }),
     GetDeployment: unary(req => detailToProto(getDeploymentView(ctx, req.id))),
     ListDeployments: unary(req => {
@@ -130,8 +131,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     ResumeDeployment: unary(req => detailToProto(getDeploymentView(ctx, resumeDeployment(ctx, req.id).id))),
     ApproveDeployment: unary(req => detailToProto(getDeploymentView(ctx, approveDeployment(ctx, req.id).id))),
     RejectDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, rejectDeployment(ctx, req.id, actorOf(ctx, caller), req.reason).id))),
-    RollbackDeployment: unary(req => detailToProto(getDeploymentView(ctx, manualRollback(ctx, req.id).id))),
-    RedeployDeployment: unary(req => detailToProto(getDeploymentView(ctx, redeploy(ctx, req.id).id))),
+    RollbackDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, manualRollback(ctx, req.id, actorOf(ctx, caller)).id))),
+    RedeployDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, redeploy(ctx, req.id, actorOf(ctx, caller)).id))),
     WatchDeployment: call => watchDeployment(ctx, call),
     StreamLogs: call => streamLogs(ctx, call),
     ListHosts: unary(async () => {

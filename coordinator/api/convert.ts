@@ -68,7 +68,7 @@ export function deploymentToProto(d: Deployment, wait?: WindowWait): PDeployment
     waitReason: wait?.reason ?? '', nextWindowAt: wait?.opensAt === undefined ? '' : new Date(wait.opensAt).toISOString(),
     ignoreWindow: d.ignoreWindow ?? false, scheduleId: d.scheduleId ?? '', requireAllHosts: d.requireAllHosts ?? false,
     id: d.id, application: d.application, groupName: d.groupName, groupId: d.groupId, revision: d.revisionDigest,
-    configName: d.configName, status: d.status, creator: d.creator, description: d.description,
+    configName: d.configName, status: d.status, creator: d.creator, createdBy: d.createdBy ?? '', description: d.description,
     fileExistsBehavior: d.fileExistsBehavior, ignoreApplicationStopFailures: d.ignoreApplicationStopFailures,
     minHealthyHosts: d.minHealthyHosts ?? 0, errorCode: d.errorCode ?? '', errorMessage: d.errorMessage ?? '',
     createdAt: d.createdAt, startedAt: d.startedAt ?? '', completedAt: d.completedAt ?? '',

@@ -107,6 +107,8 @@ export interface Deployment {
   configName: string;
   status: DeploymentStatus;
   creator: DeploymentCreator;
+  /** Who created it, as the credentials said (`token:<id> (<description>)`, `insecure-local`); absent when made by Ferry itself or before it was recorded. */
+  createdBy?: string;
   description: string;
   fileExistsBehavior: FileExistsBehavior;
   ignoreApplicationStopFailures: boolean;

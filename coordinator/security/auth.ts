@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
 import { ADMIN_READS, requiredRole } from './permissions.js';
 import { type AuditEntry, redactSecret, summarizeRequest, summarizeResponse } from '../domain/audit.js';
 import { type AuditOutcome } from '../../common/audit.js';
-import { parseToken, refuseToken, refusalMessage, roleAllows } from './tokens.js';
+import { type TokenRecord, parseToken, refuseRecord, refuseToken, refusalMessage, roleAllows } from './tokens.js';
 import type { AddressCounter } from './rate-limit.js';
 
 export const CALLER_HEADER = 'x-ferry-caller';
@@ -52,13 +52,31 @@ export function authorizeControl(store: Store, method: string, metadata: grpc.Me
   const refusal = refuseToken(record, parsed.secret, now);
   // Whoever failed to prove the token is not its owner: anonymous, with the id they presented.
   if (refusal) throw new Refusal(new FerryError('UNAUTHENTICATED', refusalMessage(refusal, parsed.id)), 'anonymous', '', { token: redactSecret(presented) });
-  if (!roleAllows(record!.role, need)) {
+  return callerWithRole(record!, method);
+}
+
+/**
+ * A web console session's check (coordinator/ui/sessions.ts): the token the session was opened
+ * with, by id (its secret was proven at sign-in), must still be usable and its role cover `method`.
+ * A revoked or expired token refuses at once.
+ */
+export function authorizeTokenId(store: Store, method: string, id: string, now: number): Caller {
+  const record = store.getToken(id);
+  const refusal = record ? refuseRecord(record, now) : 'unknown';
+  if (refusal) throw new Refusal(new FerryError('UNAUTHENTICATED', `${refusalMessage(refusal, id)}; sign in again`), 'anonymous', '', { token: id });
+  return callerWithRole(record!, method);
+}
+
+function callerWithRole(record: TokenRecord, method: string): Caller {
+  const need = requiredRole(method);
+  if (!need) throw new Refusal(new FerryError('PERMISSION_DENIED', `${method} is not open to any role`), 'anonymous', '');
+  if (!roleAllows(record.role, need)) {
     throw new Refusal(
-      new FerryError('PERMISSION_DENIED', `token ${parsed.id} has role ${record!.role}; ${method} needs ${need} or above: ask an admin (ferry token create --role ${need})`),
-      `token:${parsed.id}`, record!.role,
+      new FerryError('PERMISSION_DENIED', `token ${record.id} has role ${record.role}; ${method} needs ${need} or above: ask an admin (ferry token create --role ${need})`),
+      `token:${record.id}`, record.role,
     );
   }
-  return { id: `token:${parsed.id}`, role: record!.role };
+  return { id: `token:${record.id}`, role: record.role };
 }
 
 /**

@@ -84,6 +84,11 @@ export function refuseToken(record: TokenRecord | undefined, secret: string, now
   const want = Buffer.from(record.secretHash, 'hex');
   const got = Buffer.from(hashSecret(secret), 'hex');
   if (want.length !== got.length || !timingSafeEqual(want, got)) return 'wrong secret';
+  return refuseRecord(record, now);
+}
+
+/** Why a token whose secret was proven (at a console sign-in) may no longer be used, or undefined. */
+export function refuseRecord(record: TokenRecord, now: number): TokenRefusal | undefined {
   if (record.revokedAt !== null) return 'revoked';
   if (record.expiresAt !== null && Date.parse(record.expiresAt) <= now) return 'expired';
   if (record.usesLeft !== null && record.usesLeft <= 0) return 'used up';

@@ -15,6 +15,8 @@ export interface CreateDeploymentInput {
   fileExistsBehavior?: string;
   ignoreApplicationStopFailures?: boolean;
   creator?: DeploymentCreator;
+  /** The caller who asked for it (actorOf in api/control-service.ts). */
+  createdBy?: string;
   targetHostIds?: string[];
   /** Override of the group's auto-rollback events ([] = never). */
   autoRollback?: AutoRollbackEvent[];
@@ -95,6 +97,7 @@ export function prepareDeployment(ctx: Context, input: CreateDeploymentInput): D
     configName,
     status: 'Queued',
     creator: input.creator ?? 'user',
+    ...(input.createdBy && { createdBy: input.createdBy }),
     description: input.description ?? '',
     fileExistsBehavior: behavior as FileExistsBehavior,
     ignoreApplicationStopFailures: input.ignoreApplicationStopFailures ?? false,

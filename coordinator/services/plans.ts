@@ -70,7 +70,7 @@ export function getPlan(ctx: Context, id: string): DeploymentPlanRecord {
  * hosts, once. Refused (FAILED_PRECONDITION, naming what changed) when the plan expired or was
  * used, the group is busy, or the group, its config, its hosts or their revisions changed.
  */
-export function executePlan(ctx: Context, id: string): Deployment {
+export function executePlan(ctx: Context, id: string, createdBy?: string): Deployment {
   const plan = getPlan(ctx, id);
   const again = `make a new plan: ferry deploy plan --app ${plan.application} --group ${plan.groupName} --revision ${plan.revisionDigest.slice(0, 12)}`;
   if (plan.usedBy) throw new FerryError('FAILED_PRECONDITION', `plan ${plan.id} was already executed by deployment ${plan.usedBy}; a plan runs once: ${again}`);
@@ -90,6 +90,7 @@ export function executePlan(ctx: Context, id: string): Deployment {
   const o = plan.options;
   const deployment = createDeployment(ctx, {
     application: plan.application, group: plan.groupName, revision: plan.revisionDigest, configName: plan.configName,
+    ...(createdBy && { createdBy }),
     description: o.description, fileExistsBehavior: o.fileExistsBehavior, ignoreApplicationStopFailures: o.ignoreApplicationStopFailures,
     targetHostIds: plan.document.hosts.map(h => h.hostId),
     ...(o.autoRollback && { autoRollback: o.autoRollback }),

@@ -40,6 +40,7 @@ export function retryDeployment(ctx: Context, id: string, requestedBy: string): 
     ...(d.ignoreAlarms && { ignoreAlarms: true }),
     ...(d.minHealthyTimeMs && { minHealthyTimeMs: d.minHealthyTimeMs }),
     targetHostIds: hosts,
+    ...(requestedBy && { createdBy: requestedBy }),
     description: `retry of ${d.id} on ${hosts.length} host${hosts.length === 1 ? '' : 's'} that did not succeed${requestedBy ? ` (by ${requestedBy})` : ''}`,
   });
   ctx.log.info('retry created', { component: 'deployments', deployment_id: retry.id, retry_of: d.id, hosts: hosts.length, config: retry.configName });

@@ -24,7 +24,7 @@ export type RollbackOutcome = { rollback: Deployment; note: string } | { rollbac
  * bad revision ignored, linked both ways. Returns a note for the failed deployment's message; with
  * no earlier successful revision it says so plainly and creates nothing.
  */
-export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollbackEvent | 'manual'): RollbackOutcome {
+export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollbackEvent | 'manual', createdBy?: string): RollbackOutcome {
   if (failed.rolledBackBy) return { note: `already rolled back by ${failed.rolledBackBy}` };
   const group = ctx.store.getGroupById(failed.groupId);
   if (!group) return { note: 'no rollback: the deployment group no longer exists' };
@@ -43,7 +43,7 @@ export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollback
   const fits = group.rollbackConfig !== undefined || (config !== undefined && touched.length > minimumHealthyHosts(config.minimumHealthy, touched.length));
   const rollback = createDeployment(ctx, {
     application: failed.application, group: group.name, revision: good.revisionDigest, configName: fits ? configName : 'AllAtOnce',
-    creator: 'rollback', targetHostIds: touched, fileExistsBehavior: good.fileExistsBehavior,
+    creator: 'rollback', ...(createdBy && { createdBy }), targetHostIds: touched, fileExistsBehavior: good.fileExistsBehavior,
     // The bad revision's ApplicationStop runs first on each host; its failures must not block the way back.
     ignoreApplicationStopFailures: true,
     // The way back must not be stopped by the alarm that caused it.
@@ -59,25 +59,26 @@ export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollback
 }
 
 /** `ferry deploy rollback ID`: roll an ended deployment back to the revision before it. */
-export function manualRollback(ctx: Context, id: string): Deployment {
+export function manualRollback(ctx: Context, id: string, by?: string): Deployment {
   const d = ctx.store.getDeployment(id);
   if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
   if (d.status !== 'Succeeded' && d.status !== 'Failed' && d.status !== 'Stopped') {
     throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status}: stop it first (ferry deploy stop ${id} --rollback)`);
   }
-  const out = rollBack(ctx, d, 'manual');
+  const out = rollBack(ctx, d, 'manual', by);
   if (!out.rollback) throw new FerryError('FAILED_PRECONDITION', `deployment ${id}: ${out.note}`);
   return out.rollback;
 }
 
 /** `ferry deploy redeploy ID`: the same revision, config and options again, to the whole group. */
-export function redeploy(ctx: Context, id: string): Deployment {
+export function redeploy(ctx: Context, id: string, by?: string): Deployment {
   const d = ctx.store.getDeployment(id);
   if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
   return createDeployment(ctx, {
     application: d.application, group: d.groupName, revision: d.revisionDigest, configName: d.configName,
     fileExistsBehavior: d.fileExistsBehavior, ignoreApplicationStopFailures: d.ignoreApplicationStopFailures,
     ...(d.autoRollback && { autoRollback: d.autoRollback }),
+    ...(by && { createdBy: by }),
     description: `redeploy of ${d.id}${d.description ? `: ${d.description}` : ''}`,
   });
 }

@@ -21,7 +21,7 @@ export function stopDeployment(
   const trigger = opts.trigger ?? 'stop';
   let message = `stopped by ${who}${opts.reason ? `: ${opts.reason}` : ''}`;
   if (d.creator !== 'rollback' && (opts.rollback || autoRollbackEvents(ctx, d).includes(trigger))) {
-    message = `${message}; ${rollBack(ctx, d, trigger).note}`;
+    message = `${message}; ${rollBack(ctx, d, trigger, trigger === 'stop' ? who : undefined).note}`;
   }
   if (!ctx.store.transitionDeployment(id, 'Stopped', { completedAt: now, errorCode: opts.errorCode ?? 'MANUAL_STOP', errorMessage: message })) {
     const now2 = ctx.store.getDeployment(id);

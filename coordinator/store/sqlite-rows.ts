@@ -125,7 +125,7 @@ export function hostParams(h: Host): Params {
 
 interface DeploymentRow {
   id: string; application: string; group_id: string; group_name: string; revision_digest: string;
-  config_name: string; status: Deployment['status']; creator: Deployment['creator']; description: string;
+  config_name: string; status: Deployment['status']; creator: Deployment['creator']; created_by: string; description: string;
   file_exists_behavior: Deployment['fileExistsBehavior']; ignore_application_stop_failures: number;
   target_host_ids: string | null; auto_rollback: string | null; rollback_of: string | null; rolled_back_by: string | null;
   approve_after: number | null; approve_after_zones: number | null; approved: number; pause_reason: string | null; ignore_alarms: number; min_healthy_time_ms: number;
@@ -145,6 +145,7 @@ export function toDeployment(raw: unknown): Deployment {
     configName: r.config_name,
     status: r.status,
     creator: r.creator,
+    ...(r.created_by && { createdBy: r.created_by }),
     description: r.description,
     fileExistsBehavior: r.file_exists_behavior,
     ignoreApplicationStopFailures: r.ignore_application_stop_failures === 1,
@@ -173,7 +174,7 @@ export function toDeployment(raw: unknown): Deployment {
 export function deploymentParams(d: Deployment): Params {
   return {
     id: d.id, application: d.application, group_id: d.groupId, group_name: d.groupName,
-    revision_digest: d.revisionDigest, config_name: d.configName, status: d.status, creator: d.creator,
+    revision_digest: d.revisionDigest, config_name: d.configName, status: d.status, creator: d.creator, created_by: d.createdBy ?? '',
     description: d.description, file_exists_behavior: d.fileExistsBehavior,
     ignore_application_stop_failures: flag(d.ignoreApplicationStopFailures),
     target_host_ids: d.targetHostIds === undefined ? null : JSON.stringify(d.targetHostIds),

@@ -47,7 +47,7 @@ const insert = (table: string, columns: readonly string[]): string =>
 const STATUS_FILTER = '(@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))';
 
 const DEPLOYMENT_COLUMNS = [
-  'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'description',
+  'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'created_by', 'description',
   'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approve_after_zones', 'approved', 'pause_reason', 'ignore_alarms', 'ignore_window', 'paused_for_window', 'pause_kind', 'schedule_id', 'require_all_hosts', 'min_healthy_time_ms', 'min_healthy_hosts', 'error_code', 'error_message',
   'created_at', 'started_at', 'completed_at',
 ];

@@ -18,7 +18,7 @@ import type { DeploymentWindow } from '../domain/windows.js';
 import { ScheduleTable } from './sqlite-schedules.js';
 import { guard, isActiveDeploymentConflict } from './sqlite-errors.js';
 import * as rows from './sqlite-rows.js';
-import { SqliteHostCertificates, SqliteTokens } from './sqlite-tokens.js';
+import { SqliteConsoleSessions, SqliteHostCertificates, SqliteTokens } from './sqlite-tokens.js';
 import { SqliteHostTags } from './sqlite-host-tags.js';
 import { SqliteAudit } from './sqlite-audit.js';
 import type { AuditEntry, AuditFilter, AuditRecord } from '../domain/audit.js';
@@ -26,7 +26,7 @@ import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
+  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -74,6 +74,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly st: Statements;
   private readonly tokens: SqliteTokens;
+  private readonly sessions: SqliteConsoleSessions;
   private readonly events: SqliteEventLog;
   private readonly plans: SqlitePlans;
   private readonly schedules: ScheduleTable;
@@ -93,6 +94,7 @@ export class SqliteStore implements Store {
       this.appliedMigrations = migrate(this.db);
       this.st = prepareStatements(this.db);
       this.tokens = new SqliteTokens(this.db);
+      this.sessions = new SqliteConsoleSessions(this.db);
       this.events = new SqliteEventLog(this.db);
       this.plans = new SqlitePlans(this.db);
       this.schedules = new ScheduleTable(this.db, {
@@ -519,6 +521,18 @@ export class SqliteStore implements Store {
 
   revokeToken(id: string, at: string): boolean {
     return this.tokens.revokeAt(id, at);
+  }
+
+  createConsoleSession(session: ConsoleSessionRecord, perToken: number): void {
+    this.sessions.create(session, perToken);
+  }
+
+  getConsoleSession(idHash: string, now: string): ConsoleSessionRecord | undefined {
+    return this.sessions.byHash(idHash, now);
+  }
+
+  deleteConsoleSession(idHash: string): void {
+    this.sessions.delete(idHash);
   }
 
   addHostCertificate(cert: HostCertificate): void {

@@ -1,7 +1,7 @@
 /** The tokens part of the SQLite store: statements and row mapping, kept out of the big files. */
 import type { Database, Statement } from 'better-sqlite3';
 import type { TokenRecord } from '../security/tokens.js';
-import type { HostCertificate } from './store.js';
+import type { ConsoleSessionRecord, HostCertificate } from './store.js';
 import { guard } from './sqlite-errors.js';
 
 interface TokenRow {
@@ -38,8 +38,9 @@ export class SqliteTokens {
   private readonly list: Statement;
   private readonly consume: Statement;
   private readonly revoke: Statement;
+  private readonly endSessions: Statement;
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.insert = db.prepare(`INSERT INTO tokens (id, role, secret_hash, description, created_at, expires_at, uses_left, revoked_at, created_by, host_id, tags)
       VALUES (@id, @role, @secret_hash, @description, @created_at, @expires_at, @uses_left, @revoked_at, @created_by, @host_id, @tags)`);
     this.get = db.prepare('SELECT * FROM tokens WHERE id = ?');
@@ -48,6 +49,7 @@ export class SqliteTokens {
     this.consume = db.prepare(`UPDATE tokens SET uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END
       WHERE id = @id AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now) AND (uses_left IS NULL OR uses_left > 0)`);
     this.revoke = db.prepare('UPDATE tokens SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL');
+    this.endSessions = db.prepare('DELETE FROM console_sessions WHERE token_id = ?');
   }
 
   create(t: TokenRecord): void {
@@ -72,7 +74,53 @@ export class SqliteTokens {
   }
 
   revokeAt(id: string, at: string): boolean {
-    return this.revoke.run({ id, at }).changes === 1;
+    return this.db.transaction(() => {
+      this.endSessions.run(id);
+      return this.revoke.run({ id, at }).changes === 1;
+    })();
+  }
+}
+
+interface SessionRow {
+  id_hash: string; token_id: string | null; actor: string; role: string; created_at: string; expires_at: string;
+}
+
+/** The web console's sessions part of the SQLite store. */
+export class SqliteConsoleSessions {
+  private readonly insert: Statement;
+  private readonly prune: Statement;
+  private readonly trim: Statement;
+  private readonly get: Statement;
+  private readonly remove: Statement;
+
+  constructor(private readonly db: Database) {
+    this.insert = db.prepare(`INSERT INTO console_sessions (id_hash, token_id, actor, role, created_at, expires_at)
+      VALUES (@id_hash, @token_id, @actor, @role, @created_at, @expires_at)`);
+    // Timestamps are ISO-8601 UTC strings of one shape, so text order is time order.
+    this.prune = db.prepare('DELETE FROM console_sessions WHERE expires_at <= ?');
+    this.trim = db.prepare(`DELETE FROM console_sessions WHERE token_id = @token_id AND rowid NOT IN
+      (SELECT rowid FROM console_sessions WHERE token_id = @token_id ORDER BY created_at DESC, rowid DESC LIMIT @keep)`);
+    this.get = db.prepare('SELECT * FROM console_sessions WHERE id_hash = @id_hash AND expires_at > @now');
+    this.remove = db.prepare('DELETE FROM console_sessions WHERE id_hash = ?');
+  }
+
+  create(s: ConsoleSessionRecord, perToken: number): void {
+    this.db.transaction(() => {
+      this.prune.run(s.createdAt);
+      guard(`console session of ${s.actor}`, () => this.insert.run({
+        id_hash: s.idHash, token_id: s.tokenId, actor: s.actor, role: s.role, created_at: s.createdAt, expires_at: s.expiresAt,
+      }));
+      if (s.tokenId !== null) this.trim.run({ token_id: s.tokenId, keep: perToken });
+    })();
+  }
+
+  byHash(idHash: string, now: string): ConsoleSessionRecord | undefined {
+    const r = this.get.get({ id_hash: idHash, now }) as SessionRow | undefined;
+    return r && { idHash: r.id_hash, tokenId: r.token_id, actor: r.actor, role: r.role, createdAt: r.created_at, expiresAt: r.expires_at };
+  }
+
+  delete(idHash: string): void {
+    this.remove.run(idHash);
   }
 }
 

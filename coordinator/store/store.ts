@@ -204,8 +204,18 @@ export interface Store extends EventLogStore {
    * callers racing for a one-use token cannot both win. Unlimited tokens always succeed.
    */
   consumeToken(id: string, now: string): boolean;
-  /** Revokes at once; false when unknown or already revoked. */
+  /** Revokes at once, and deletes the token's console sessions; false when unknown or already revoked. */
   revokeToken(id: string, at: string): boolean;
+  // Web console sessions (docs/console.md; store-contract-tokens.ts): only a hash of the session id at rest
+  /**
+   * Saves a new session; sessions expired at its createdAt are deleted on the way, and so are its
+   * token's oldest sessions beyond the newest `perToken` (one token cannot fill the table).
+   */
+  createConsoleSession(session: ConsoleSessionRecord, perToken: number): void;
+  /** The session with this id hash, unless unknown or expired at `now`. */
+  getConsoleSession(idHash: string, now: string): ConsoleSessionRecord | undefined;
+  /** Ends a session (sign-out); nothing when unknown. */
+  deleteConsoleSession(idHash: string): void;
   // Deployment plans (`ferry deploy plan`; store-contract-plans.ts)
   createPlan(plan: DeploymentPlanRecord): void;
   getPlan(id: string): DeploymentPlanRecord | undefined;
@@ -275,6 +285,19 @@ export interface HostCertificate {
   expiresAt: string;
   tokenId: string;
   revokedAt: string | null;
+}
+
+/** A web console sign-in (coordinator/ui/sessions.ts). */
+export interface ConsoleSessionRecord {
+  /** SHA-256 (hex) of the cookie's random value: the value itself is never stored. */
+  idHash: string;
+  /** The API token it was opened with (revoking it ends the session); null for insecure-local. */
+  tokenId: string | null;
+  /** `token:<id>` or `insecure-local`. */
+  actor: string;
+  role: string;
+  createdAt: string;
+  expiresAt: string;
 }
 
 export interface HostTags {

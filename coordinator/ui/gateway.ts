@@ -16,7 +16,7 @@ import { controlService } from '../api/control-service.js';
 import type { Context } from '../context.js';
 import { type AuditEntry, summarizeRequest, summarizeResponse } from '../domain/audit.js';
 import { streamOwner } from '../security/stream-limits.js';
-import { CALLER_HEADER, type Caller, Refusal, authorizeControl, callAuditEntry, outcomeOf, tooManyRefusals } from '../security/auth.js';
+import { CALLER_HEADER, type Caller, Refusal, authorizeControl, authorizeTokenId, callAuditEntry, outcomeOf, tooManyRefusals } from '../security/auth.js';
 import type { AddressCounter } from '../security/rate-limit.js';
 import { requiredRole } from '../security/permissions.js';
 import { SETTLED_HOST_STATUSES, TERMINAL_DEPLOYMENT_STATUSES } from '../domain/status.js';
@@ -37,8 +37,11 @@ export type ConsoleStream = keyof typeof CONSOLE_STREAMS;
 /** A deployment page gets a new state at most this often (see Gateway.watchDeployment). */
 export const WATCH_MIN_MS = 1000;
 
-/** Who holds a console session: a token (TLS), or anyone on this machine (--insecure, loopback). */
-export type Credential = { token: string } | { insecure: true };
+/**
+ * Who calls: a token presented at sign-in (TLS), a session's token by id (its secret was proven at
+ * sign-in), or anyone on this machine (--insecure, loopback).
+ */
+export type Credential = { token: string } | { tokenId: string } | { insecure: true };
 
 export interface GatewayResult {
   status: number;
@@ -94,6 +97,7 @@ export class Gateway {
         throw new Refusal(tooManyRefusals(this.refusals.limit), 'anonymous', '');
       }
       if (this.mode === 'plaintext') return { id: 'insecure-local', role: 'admin' };
+      if ('tokenId' in cred) return authorizeTokenId(this.ctx.store, method, cred.tokenId, now);
       if (!('token' in cred)) throw new Refusal(new FerryError('UNAUTHENTICATED', 'sign in with an API token'), 'anonymous', '');
       const md = new grpc.Metadata();
       md.set('authorization', `Bearer ${cred.token}`);

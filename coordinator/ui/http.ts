@@ -42,7 +42,7 @@ export interface ConsoleOptions {
 /** The console's request handler: true when it took the request (a path under /ui, or / itself). */
 export function consoleRoutes(o: ConsoleOptions): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
   const gateway = new Gateway(o.ctx, o.mode, o.audit, o.refusals);
-  const sessions = new Sessions();
+  const sessions = new Sessions(o.ctx.store);
   const assets = o.assets ?? loadAssets();
   const secure = o.mode === 'tls';
   const now = () => o.ctx.clock.now();
@@ -86,7 +86,9 @@ export function consoleRoutes(o: ConsoleOptions): (req: http.IncomingMessage, re
           try {
             const caller = gateway.authorize('ListApplications', credential, peer, 'Console/SignIn');
             sessions.delete(cookie);
-            const opened = sessions.create({ credential, actor: caller.id, role: caller.role }, now());
+            // The session keeps the token's id, never its secret.
+            const kept: Credential = caller.id.startsWith('token:') ? { tokenId: caller.id.slice('token:'.length) } : { insecure: true };
+            const opened = sessions.create({ credential: kept, actor: caller.id, role: caller.role }, now());
             o.audit({ at: new Date(now()).toISOString(), actor: caller.id, role: caller.role, action: 'Console/SignIn', peer, outcome: 'ok', code: '', message: '', target: { via: 'console' } });
             res.setHeader('set-cookie', sessionCookie(opened.cookie, secure, SESSION_TTL_MS / 1000));
             json(res, 200, describeSession(gateway, opened.session, secure, peer));

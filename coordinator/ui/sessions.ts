@@ -1,17 +1,20 @@
 /**
- * Console sign-in sessions (docs/console.md, "Security model"): held in this process's memory only,
- * keyed by the SHA-256 of the cookie's random value. A session keeps the token it was opened with,
- * and every call checks that token again (revoked or expired: refused), so a session is never more
- * than its token. A coordinator restart signs everyone out.
+ * Console sign-in sessions (docs/console.md, "Security model"), kept in the coordinator's store so
+ * they outlive a restart (and can be shared by replicas): at rest only the SHA-256 of the cookie's
+ * random value, the token's id (never its secret), the role and the expiry. The CSRF token is
+ * derived from the cookie's value, so it is not stored either. A session is never more than its
+ * token: every call checks the token again (revoked or expired: refused), and revoking the token
+ * deletes its sessions.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Store } from '../store/store.js';
 import type { Credential } from './gateway.js';
 
 export const SESSION_COOKIE = 'ferry_session';
 /** A session ends this long after sign-in, whatever happens. */
 export const SESSION_TTL_MS = 12 * 3600_000;
-/** At most this many sessions are open; signing in past it ends the oldest. */
-export const MAX_SESSIONS = 10_000;
+/** A token keeps at most this many open sessions; signing in past it ends its oldest. */
+export const MAX_SESSIONS_PER_TOKEN = 50;
 
 export interface Session {
   credential: Credential;
@@ -24,33 +27,35 @@ export interface Session {
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest('hex');
+/** The session's CSRF token: a function of the cookie's value the page can be told but a hash at rest does not reveal. */
+const csrfOf = (cookie: string) => createHash('sha256').update(`ferry console csrf\0${cookie}`).digest('base64url');
+const iso = (ms: number) => new Date(ms).toISOString();
 
 export class Sessions {
-  private readonly open = new Map<string, Session>();
+  constructor(private readonly store: Store) {}
 
-  /** Opens a session; returns the cookie value (never stored here: only its hash is). */
-  create(s: Omit<Session, 'csrf' | 'expiresAt'>, now: number): { cookie: string; session: Session } {
-    for (const [k, v] of this.open) if (v.expiresAt <= now) this.open.delete(k);
-    while (this.open.size >= MAX_SESSIONS) this.open.delete(this.open.keys().next().value!);
+  /** Opens a session; returns the cookie value (never stored: only its hash is). */
+  create(s: { credential: Credential; actor: string; role: string }, now: number): { cookie: string; session: Session } {
     const cookie = randomBytes(32).toString('base64url');
-    const session: Session = { ...s, csrf: randomBytes(32).toString('base64url'), expiresAt: now + SESSION_TTL_MS };
-    this.open.set(digest(cookie), session);
-    return { cookie, session };
+    const expiresAt = now + SESSION_TTL_MS;
+    const tokenId = 'tokenId' in s.credential ? s.credential.tokenId : null;
+    this.store.createConsoleSession({ idHash: digest(cookie), tokenId, actor: s.actor, role: s.role, createdAt: iso(now), expiresAt: iso(expiresAt) }, MAX_SESSIONS_PER_TOKEN);
+    return { cookie, session: { ...s, csrf: csrfOf(cookie), expiresAt } };
   }
 
+  /** The cookie's session, unless unknown, signed out, expired or its token revoked. */
   get(cookie: string | undefined, now: number): Session | undefined {
     if (!cookie) return undefined;
-    const key = digest(cookie);
-    const s = this.open.get(key);
-    if (s && s.expiresAt <= now) {
-      this.open.delete(key);
-      return undefined;
-    }
-    return s;
+    const r = this.store.getConsoleSession(digest(cookie), iso(now));
+    if (!r) return undefined;
+    return {
+      credential: r.tokenId === null ? { insecure: true } : { tokenId: r.tokenId },
+      actor: r.actor, role: r.role, csrf: csrfOf(cookie), expiresAt: Date.parse(r.expiresAt),
+    };
   }
 
   delete(cookie: string | undefined): void {
-    if (cookie) this.open.delete(digest(cookie));
+    if (cookie) this.store.deleteConsoleSession(digest(cookie));
   }
 }
 

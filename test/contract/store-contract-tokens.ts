@@ -1,5 +1,6 @@
 /** The Store contract, tokens part: records by id, hashes only, one-use tokens spent exactly once. */
 import type { TokenRecord } from '../../coordinator/security/tokens.js';
+import type { ConsoleSessionRecord } from '../../coordinator/store/store.js';
 import type { StoreTest } from './store-contract.js';
 import { at } from './store-builders.js';
 
@@ -50,6 +51,51 @@ export function tokensContract(test: StoreTest): void {
 
   test('a role outside the known ones is refused', (t, store) => {
     t.throws(() => store.createToken(aToken({ role: 'root' as TokenRecord['role'] })), { code: 'INVALID_ARGUMENT' });
+  });
+}
+
+export function consoleSessionsContract(test: StoreTest): void {
+  const aSession = (over: Partial<ConsoleSessionRecord> = {}): ConsoleSessionRecord => ({
+    idHash: 'a1'.repeat(32), tokenId: 'abcdefghij01', actor: 'token:abcdefghij01', role: 'deployer', createdAt: at(0), expiresAt: at(100), ...over,
+  });
+
+  test('a console session is kept by the hash of its id, across a reopen, until it expires or is deleted', (t, store, session) => {
+    store.createToken(aToken());
+    const s = aSession();
+    store.createConsoleSession(s, 10);
+    store.createConsoleSession(aSession({ idHash: 'b2'.repeat(32), tokenId: null, actor: 'insecure-local', role: 'admin' }), 10);
+    const reopened = session.reopen?.() ?? store;
+    t.same(reopened.getConsoleSession(s.idHash, at(99)), s);
+    t.equal(reopened.getConsoleSession(s.idHash, at(100)), undefined, 'not at its expiry');
+    t.equal(reopened.getConsoleSession('ff'.repeat(32), at(1)), undefined);
+    t.equal(reopened.getConsoleSession('b2'.repeat(32), at(1))?.tokenId, null, 'insecure-local has no token');
+    reopened.deleteConsoleSession(s.idHash);
+    t.equal(reopened.getConsoleSession(s.idHash, at(1)), undefined, 'signed out');
+    reopened.deleteConsoleSession(s.idHash);
+  });
+
+  test('revoking a token deletes its console sessions, and only its own', (t, store) => {
+    store.createToken(aToken());
+    store.createToken(aToken({ id: 'other0000000' }));
+    store.createConsoleSession(aSession(), 10);
+    store.createConsoleSession(aSession({ idHash: 'c3'.repeat(32), tokenId: 'other0000000', actor: 'token:other0000000' }), 10);
+    t.ok(store.revokeToken('abcdefghij01', at(1)));
+    t.equal(store.getConsoleSession('a1'.repeat(32), at(2)), undefined, 'the revoked token\'s session is gone');
+    t.ok(store.getConsoleSession('c3'.repeat(32), at(2)), 'another token\'s session stays');
+  });
+
+  test('a token keeps its newest sessions only, up to the number asked', (t, store) => {
+    store.createToken(aToken());
+    for (let i = 0; i < 4; i++) store.createConsoleSession(aSession({ idHash: String(i).repeat(64), createdAt: at(i) }), 3);
+    t.equal(store.getConsoleSession('0'.repeat(64), at(5)), undefined, 'the oldest went');
+    t.same([1, 2, 3].map(i => Boolean(store.getConsoleSession(String(i).repeat(64), at(5)))), [true, true, true]);
+  });
+
+  test('saving a session deletes the sessions that expired by then', (t, store) => {
+    store.createToken(aToken());
+    store.createConsoleSession(aSession({ expiresAt: at(5) }), 10);
+    store.createConsoleSession(aSession({ idHash: 'd4'.repeat(32), createdAt: at(10), expiresAt: at(110) }), 10);
+    t.equal(store.getConsoleSession('a1'.repeat(32), at(0)), undefined, 'pruned, even asked about an earlier time');
   });
 }
 

@@ -11,7 +11,7 @@ import { activeDeploymentContract, statusContract } from './store-contract-deplo
 import { eventsContract } from './store-contract-events.js';
 import { logAndRevisionContract } from './store-contract-logs.js';
 import { metricsContract } from './store-contract-metrics.js';
-import { hostCertificatesContract, tokensContract } from './store-contract-tokens.js';
+import { consoleSessionsContract, hostCertificatesContract, tokensContract } from './store-contract-tokens.js';
 import { planContract } from './store-contract-plans.js';
 import { scheduleContract } from './store-contract-schedules.js';
 import { auditContract } from './store-contract-audit.js';
@@ -56,6 +56,7 @@ export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): 
   logAndRevisionContract(test);
   metricsContract(test);
   tokensContract(test);
+  consoleSessionsContract(test);
   hostCertificatesContract(test);
   eventsContract(test);
   planContract(test);

@@ -69,11 +69,11 @@ export interface SecureFleet {
   push(bundlePath: string): Promise<string>;
 }
 
-/** A TLS coordinator, N agents enrolled with a join token and running with mutual TLS, app `shop`, group `web` (OneAtATime unless `config`). */
-export async function startSecureFleet(t: Test, hostIds: string[], config = 'OneAtATime'): Promise<SecureFleet> {
+/** A TLS coordinator (with `coordinatorArgs`), N agents enrolled with a join token and running with mutual TLS, app `shop`, group `web` (OneAtATime unless `config`). */
+export async function startSecureFleet(t: Test, hostIds: string[], config = 'OneAtATime', coordinatorArgs: string[] = []): Promise<SecureFleet> {
   const dir = await tempDir(t, 'ferry-console-');
   const data = path.join(dir, 'data');
-  const coordinator = await startCoordinator(t, data, [], '127.0.0.1:0', { tls: true });
+  const coordinator = await startCoordinator(t, data, coordinatorArgs, '127.0.0.1:0', { tls: true });
   const { caFile, fingerprint, admin } = await readTrust(data);
   const as = asCaller(coordinator.address, { FERRY_CA: caFile });
   const appDir = path.join(dir, 'app');

@@ -47,7 +47,7 @@ export function hostDeployment(o: Partial<HostDeployment__Output> = {}): HostDep
 export function deployment(o: Partial<Deployment__Output> = {}): Deployment__Output {
   return {
     id: 'd-TEST1', application: 'shop', groupName: 'web', groupId: 'g-1', revision: DIGEST, configName: 'OneAtATime',
-    status: 'Created', creator: 'user', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
+    status: 'Created', creator: 'user', createdBy: '', description: '', fileExistsBehavior: 'DISALLOW', ignoreApplicationStopFailures: false,
     minHealthyHosts: 0, errorCode: '', errorMessage: '', createdAt: T0, startedAt: '', completedAt: '',
     rollbackOf: '', rolledBackBy: '', autoRollback: [], pauseReason: '', approveAfter: -1, awaitingApproval: false, pauseKind: '',
     ignoreAlarms: false, minHealthyTimeMs: 0, approveAfterZones: 0, waitReason: '', nextWindowAt: '', ignoreWindow: false, scheduleId: '', requireAllHosts: false, ...o,

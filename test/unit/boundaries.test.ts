@@ -70,3 +70,14 @@ t.test('the linter refuses an import across the boundary and SQLite outside the 
   t.same(await rules('agent/x.ts', "import Database from 'better-sqlite3';\nexport const x = Database;\n"), ['no-restricted-imports']);
   t.same(await rules('ops/x.ts', "import { runAgent } from '../agent/main.js';\nexport const x = runAgent;\n"), [], 'ops/ may import the program it installs');
 });
+
+t.test('the console front end (.tsx) is linted: its own folder, Preact and browser-safe common/ modules only', async t => {
+  const rules = async (file: string, text: string) =>
+    (await eslint.lintText(text, { filePath: path.join(root, file) }))[0]!.messages.map(m => m.ruleId);
+  const app = 'coordinator/ui/app/x.tsx';
+  t.same(await rules(app, "import { call } from './api';\nimport { describeError } from '../../../common/errors';\nexport const X = () => <p>{String(call)}{describeError(1)}</p>;\n"), [], 'its own folder and a browser-safe common/ module');
+  t.same(await rules(app, "import { CSP } from '../http';\nexport const X = () => <p>{CSP}</p>;\n"), ['import-x/no-restricted-paths'], 'no coordinator (server) module');
+  t.same(await rules(app, "import { GRPC_STATUS } from '../../../common/grpc-status';\nexport const X = () => <p>{String(GRPC_STATUS)}</p>;\n"), ['import-x/no-restricted-paths'], 'no common/ module not listed as browser-safe');
+  t.same(await rules(app, "import { readFileSync } from 'node:fs';\nexport const X = () => <p>{String(readFileSync)}</p>;\n"), ['no-restricted-imports'], 'no Node.js built-in');
+  t.same(await rules('coordinator/ui/x.ts', "import { call } from './app/api';\nexport const x = call;\n"), ['import-x/no-restricted-paths'], 'the server does not import the front end\'s sources');
+});

@@ -27,7 +27,7 @@ export function DeploymentPage(props: { id: string; host?: string | undefined; a
         <dt>Group</dt><dd><Link href={href.group(d.application, d.groupName)}>{d.application} / {d.groupName}</Link></dd>
         <dt>Revision</dt><dd title={d.revision}><code>{short(d.revision)}</code></dd>
         <dt>Config</dt><dd>{d.configName} (at least {d.minHealthyHosts} healthy)</dd>
-        <dt>Created</dt><dd>{time(d.createdAt)} by {d.creator}</dd>
+        <dt>Created</dt><dd>{time(d.createdAt)} by <span data-testid="created-by">{d.createdBy || d.creator}</span>{d.createdBy && ` (${d.creator})`}</dd>
         <dt>Started</dt><dd>{time(d.startedAt)}</dd>
         <dt>Completed</dt><dd>{time(d.completedAt)}</dd>
         {d.description && <><dt>Description</dt><dd>{d.description}</dd></>}

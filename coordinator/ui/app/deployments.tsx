@@ -29,7 +29,7 @@ export function DeploymentTable(props: { deployments: Deployment[] }) {
             <td><code>{short(d.revision)}</code></td>
             <td><Status status={d.status} /></td>
             <td>{time(d.createdAt)}</td>
-            <td>{d.creator}</td>
+            <td>{d.createdBy || d.creator}</td>
           </tr>
         ))}
       </tbody>

@@ -51,6 +51,15 @@ export function HostPage(props: { id: string }) {
         <dt>Registered</dt><dd>{time(h.registeredAt)}</dd>
         {f && <><dt>Facts</dt><dd>{f.os} {f.kernel} {f.arch}, {f.cpus} CPUs, {Math.round(f.memoryBytes / 2 ** 20)} MiB, disk {Math.round(f.diskFreeBytes / 2 ** 30)} of {Math.round(f.diskTotalBytes / 2 ** 30)} GiB free</dd></>}
       </dl>
+      <h2>Alarms</h2>
+      {h.alarms.length === 0 ? <p class="muted">No alarm reported by this host's agent.</p> : (
+        <table data-testid="host-alarms">
+          <thead><tr><th>Alarm</th><th>State</th><th>Since</th><th>Reason</th></tr></thead>
+          <tbody>{h.alarms.map(a => (
+            <tr key={a.name} data-alarm={a.name}><td>{a.name}</td><td><Status status={a.state} /></td><td>{time(a.since)}</td><td>{a.reason || '—'}</td></tr>
+          ))}</tbody>
+        </table>
+      )}
       <h2>Revision per group</h2>
       <table>
         <thead><tr><th>Group</th><th>Revision</th><th>Last status</th></tr></thead>

@@ -1,4 +1,8 @@
-/** The event log and the audit log, live: each follows its stream and resumes from the last sequence number after a reconnect. */
+/**
+ * The event log and the audit log, live: each follows its stream and resumes from the last sequence
+ * number after a reconnect. The audit log filters by actor, action and outcome on the coordinator
+ * (StreamAudit's own filters, as `ferry audit`), and keeps them in the URL so a filtered view is a link.
+ */
 import { useEffect, useState } from 'preact/hooks';
 import { type StreamState, follow } from './api';
 import { Link, href } from './router';
@@ -10,7 +14,9 @@ const KEEP = 20_000;
 function useFollow<T>(method: string, request: object): { items: T[]; state: StreamState; message?: string | undefined } {
   const [items, setItems] = useState<T[]>([]);
   const [state, setState] = useState<{ state: StreamState; message?: string | undefined }>({ state: 'connecting' });
+  const key = JSON.stringify(request);
   useEffect(() => {
+    setItems([]);
     let buffer: T[] = [];
     let timer: number | undefined;
     // Messages arrive in bursts (a replay of thousands): draw at most ten times a second.
@@ -28,7 +34,7 @@ function useFollow<T>(method: string, request: object): { items: T[]; state: Str
       stop();
       if (timer !== undefined) clearTimeout(timer);
     };
-  }, [method]);
+  }, [method, key]);
   return { items, ...state };
 }
 
@@ -51,17 +57,42 @@ export function EventsPage() {
   );
 }
 
+const AUDIT_FILTERS = ['actor', 'action', 'outcome'] as const;
+type AuditFilter = Record<(typeof AUDIT_FILTERS)[number], string>;
+
+function filtersFromUrl(): AuditFilter {
+  const q = new URLSearchParams(location.search);
+  return { actor: q.get('actor') ?? '', action: q.get('action') ?? '', outcome: q.get('outcome') ?? '' };
+}
+
 export function AuditPage() {
-  const { items, state, message } = useFollow<AuditRecord>('StreamAudit', { follow: true, last: 500 });
+  const [applied, setApplied] = useState<AuditFilter>(filtersFromUrl);
+  const [draft, setDraft] = useState<AuditFilter>(applied);
+  const { items, state, message } = useFollow<AuditRecord>('StreamAudit', { follow: true, last: 500, ...applied });
+  const apply = (f: AuditFilter) => {
+    const q = new URLSearchParams(Object.entries(f).filter(([, v]) => v.trim() !== '').map(([k, v]) => [k, v.trim()]));
+    history.replaceState(null, '', `/ui/audit${q.size > 0 ? `?${q}` : ''}`);
+    setApplied({ actor: f.actor.trim(), action: f.action.trim(), outcome: f.outcome });
+  };
+  const set = (k: keyof AuditFilter) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
   return (
     <section>
       <h1>Audit log <span class={`live live-${state}`}>{state}</span></h1>
+      <form class="filters" data-testid="audit-filters" onSubmit={e => (e.preventDefault(), apply(draft))}>
+        <label>Actor <input name="actor" value={draft.actor} onInput={set('actor')} placeholder="token:…" /></label>
+        <label>Action <input name="action" value={draft.action} onInput={set('action')} placeholder="CreateDeployment" /></label>
+        <label>Outcome <select name="outcome" value={draft.outcome} onChange={set('outcome')}>
+          <option value="">any</option><option>ok</option><option>failed</option><option>refused</option>
+        </select></label>
+        <button type="submit">Filter</button>
+        <button type="button" onClick={() => (setDraft({ actor: '', action: '', outcome: '' }), apply({ actor: '', action: '', outcome: '' }))}>Clear</button>
+      </form>
       {message && <p class="error">{message}</p>}
       <div class="vhead"><span>Time</span><span>Actor</span><span>Action</span><span>Outcome</span><span>Target</span><span>Peer</span></div>
       <VirtualList label="audit" items={items} rowHeight={30} height={640} row={r => (
         <div class="cells" data-seq={r.seq} title={r.message}>
-          <span>{time(r.at)}{r.count > 1 && ` ×${r.count}`}</span><span>{r.actor}</span><span>{r.action}</span>
-          <span><Status status={r.outcome} /> {r.code}</span><span class="tags">{r.targetJson}</span><span>{r.peer}</span>
+          <span>{time(r.at)}{r.count > 1 && ` ×${r.count}`}</span><span data-field="actor">{r.actor}</span><span data-field="action">{r.action}</span>
+          <span data-field="outcome"><Status status={r.outcome} /> {r.code}</span><span class="tags">{r.targetJson}</span><span>{r.peer}</span>
         </div>
       )} />
     </section>

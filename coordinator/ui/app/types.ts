@@ -9,7 +9,7 @@ export interface HostDeployment {
 }
 export interface Deployment {
   id: string; application: string; groupName: string; groupId: string; revision: string; configName: string; status: string;
-  creator: string; description: string; errorCode: string; errorMessage: string; createdAt: string; startedAt: string; completedAt: string;
+  creator: string; createdBy: string; description: string; errorCode: string; errorMessage: string; createdAt: string; startedAt: string; completedAt: string;
   rollbackOf: string; rolledBackBy: string; pauseReason: string; awaitingApproval: boolean; waitReason: string; nextWindowAt: string;
   minHealthyHosts: number; approveAfter: number;
 }
@@ -21,7 +21,10 @@ export interface HostInfo {
   facts?: { os: string; kernel: string; arch: string; cpus: number; memoryBytes: number; diskTotalBytes: number; diskFreeBytes: number } | null;
   revisions: { groupId: string; groupName: string; application: string; revision: string; lastStatus: string }[];
   state: string;
+  /** Health alarms as the agent last reported them. */
+  alarms: HostAlarm[];
 }
+export interface HostAlarm { name: string; state: string; reason: string; since: string }
 export interface TagSet { filters: { key: string; value: string; hasKey: boolean; hasValue: boolean }[] }
 export interface Group {
   id: string; application: string; name: string; tagSets: TagSet[]; configName: string; createdAt: string; matchingHostIds: string[];
