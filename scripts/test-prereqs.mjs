@@ -2,8 +2,14 @@
 // so `npm ci && npm test` passes on a fresh Debian machine. Without root it names what is missing:
 // the tests that need a missing tool then fail saying which package brings it.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
-/** [command the tests run, Debian package, what needs it]. */
+/** Debian's multiarch directory for this machine (libraries live under /usr/lib/<it>). */
+const MULTIARCH = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' }[process.arch] ?? `${process.arch}-linux-gnu`;
+/** libfaketime's preload library (Debian package libfaketime); test/helpers/fake-clock.ts uses the same path. */
+export const LIBFAKETIME = `/usr/lib/${MULTIARCH}/faketime/libfaketime.so.1`;
+
+/** [command the tests run (or, when absolute, a file they use), Debian package, what needs it]. */
 export const PREREQUISITES = [
   ['setfacl', 'acl', 'appspec permissions with acls (test/integration/local-install.test.ts)'],
   ['openssl', 'openssl', 'the coordinator CA and certificates (every TLS test)'],
@@ -14,9 +20,10 @@ export const PREREQUISITES = [
   ['rpmbuild', 'rpm', 'the agent .rpm, installed with rpm in a throwaway root (test/e2e/agent-binary.test.ts)'],
   ['chromium', 'chromium', 'the web console driven headless by playwright-core (test/console/)'],
   ['strip', 'binutils', 'a 12 MB smaller agent binary (npm run build:agent; it works unstripped too)'],
+  [LIBFAKETIME, 'libfaketime', 'wall-clock jumps of the coordinator alone (test/e2e/truth-clock.test.ts, npm run soak)'],
 ];
 
-const has = cmd => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const has = cmd => (cmd.startsWith('/') ? existsSync(cmd) : spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0);
 const apt = args => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8' });
 
 /** Installs what is missing when it can; returns the lines to print (empty when all is there). */

@@ -88,3 +88,8 @@ export function currentWindowEnd(windows: readonly DeploymentWindow[], now: numb
   }
   return Math.min(end, cap);
 }
+
+/** Why a deployment waits for its window, with when the next one opens. */
+export function waitingForWindow(opensAt: number | undefined): string {
+  return opensAt === undefined ? 'waiting for window: none opens within a year (check the group\'s --window)' : `waiting for window, opens ${new Date(opensAt).toISOString()}`;
+}

@@ -1,5 +1,6 @@
 import type { HostDeploymentStatus } from '../domain/status.js';
 import type { MinimumHealthy, ZonalConfig } from '../domain/types.js';
+import { type PlanGates, alarmStop, holdFor, windowHoldReason, withBake } from './gates.js';
 import { type ZonalInput, decideZonal } from './plan-zonal.js';
 import {
   type PlanAction, type PlanTarget, type RevisionHealth, type Tally, compareIds, failWith, failedList, hostList, minimumHealthyHosts, plural, stuckReason,
@@ -23,6 +24,8 @@ export interface PlanSnapshot {
   targets: PlanTarget[];
   /** `--require-all-hosts`: an offline target fails the deployment (HOSTS_OFFLINE) instead of being Skipped. */
   requireAllHosts?: boolean;
+  /** Bake time, approval gate, window, alarms, and the pause the deployment is in (gates.ts). */
+  gates?: PlanGates;
 }
 
 const REVISION_RANK: Readonly<Record<RevisionHealth, number>> = { unhealthy: 0, unknown: 1, old: 2, current: 3 };
@@ -37,9 +40,36 @@ export function orderTargets(targets: PlanTarget[]): PlanTarget[] {
   );
 }
 
-/** The snapshot's counts, with pending targets whose agent is gone already counted as lost. */
-/** Plans the next step of one deployment. Same snapshot and `now`, same plan. */
+/**
+ * Plans the next step of one deployment: the gates first (an alarm stops it; a pause waits, or a
+ * window pause resumes), then the rollout rules, then the approval gate and the window may turn the
+ * rollout's plan into a pause. Same snapshot and `now`, same plan.
+ */
 export function plan(snapshot: PlanSnapshot, now: number): PlanAction[] {
+  const gates = snapshot.gates ?? {};
+  const stop = alarmStop(gates, snapshot.targets);
+  if (stop) return [stop];
+  const resumed: PlanAction[] = [];
+  switch (gates.paused) {
+    case undefined:
+      break;
+    case 'window':
+      if (gates.window && !gates.window.open) return [{ type: 'wait', reason: windowHoldReason(gates.window.opensAt) }];
+      resumed.push({ type: 'resume', kind: 'window', reason: gates.window ? 'window open' : 'no window holds it any more' });
+      break;
+    case 'approval':
+      return [{ type: 'wait', reason: `awaiting approval: ferry deploy approve ${snapshot.deploymentId}, or ferry deploy reject ${snapshot.deploymentId}` }];
+    case 'operator':
+      return [{ type: 'wait', reason: `paused by an operator: ferry deploy resume ${snapshot.deploymentId}` }];
+  }
+  const actions = rollout({ ...snapshot, targets: withBake(snapshot.targets, gates.bakeMs, now) }, now);
+  const succeeded = snapshot.targets.filter(t => t.status === 'Succeeded').length;
+  const hold = holdFor(gates, snapshot.deploymentId, actions, snapshot.targets.length, succeeded);
+  return [...resumed, ...(hold ? [hold] : actions)];
+}
+
+/** The rollout rules alone (no gates). */
+function rollout(snapshot: PlanSnapshot, now: number): PlanAction[] {
   const { targets, minimumHealthy } = snapshot;
   if (targets.length === 0) {
     return [{ type: 'fail', errorCode: 'NO_INSTANCES', reason: 'the deployment group selects no hosts: nothing to deploy to' }];

@@ -30,7 +30,15 @@ export type PlanAction =
    * Zonal: `zone` (the `zonesDone`-th zone) finished and its monitor time passed; the next zone
    * starts in this plan. Planned until the next zone has started (so once, unless a gate holds it).
    */
-  | { type: 'zone-complete'; zone: string; zonesDone: number; reason: string };
+  | { type: 'zone-complete'; zone: string; zonesDone: number; reason: string }
+  | GateAction;
+
+/** What the gates (planner/gates.ts) make of a plan: a pause with its kind, a resume, or a stop. */
+export type GateAction =
+  | { type: 'pause'; kind: 'approval' | 'window'; reason: string }
+  /** A window pause whose window is open again (or no longer applies): the deployment goes on in the same plan. */
+  | { type: 'resume'; kind: 'window'; reason: string }
+  | { type: 'stop'; errorCode: 'DEPLOYMENT_STOP_ON_ALARM'; trigger: 'alarm'; reason: string };
 
 /** The minimum as a host count: percents round up; OneAtATime keeps all but one host healthy. */
 export function minimumHealthyHosts(min: MinimumHealthy, total: number): number {

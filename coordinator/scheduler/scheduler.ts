@@ -1,19 +1,18 @@
 import { describeError } from '../../common/errors.js';
-import { hostLabel } from '../../common/text.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/types.js';
 import { orderTargets, plan } from '../planner/plan.js';
+import type { PlanGates } from '../planner/gates.js';
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts } from '../planner/rules.js';
 import { catchUpGroup, stillBehind } from '../services/catch-up.js';
 import { awaitingReconnect, checkLiveness, hostState, livenessOf } from '../services/liveness.js';
-import { gateReached } from '../services/pause.js';
 import { awaitingApprovalEvent } from '../services/approval.js';
-import { activeAlarm } from '../services/alarms.js';
+import { firingAlarms } from '../services/alarms.js';
 import { checkCommandAcks, sendDeploy } from '../services/dispatch.js';
 import { stopDeployment } from '../services/stop.js';
 import { runDueSchedules } from '../services/schedules.js';
-import { nextStartable, resumeIfWindowOpen, windowHold } from '../services/windows.js';
+import { nextStartable, windowGate } from '../services/windows.js';
 import { autoRollbackEvents, rollBack } from '../services/rollback.js';
 
 /**
@@ -80,10 +79,8 @@ export class Scheduler {
     }
     runDueSchedules(this.ctx);
     for (const group of this.ctx.store.listGroups()) {
-      let active = this.ctx.store.activeDeployment(group.id);
-      if (active?.status === 'Paused' && active.pauseKind === 'window') active = resumeIfWindowOpen(this.ctx, active, group);
-      if (!active) active = this.startNext(group);
-      if (active?.status === 'InProgress') this.drive(active);
+      const active = this.ctx.store.activeDeployment(group.id) ?? this.startNext(group);
+      if (active) this.drive(active, group);
     }
   }
 
@@ -158,73 +155,44 @@ export class Scheduler {
     return this.ctx.store.getDeployment(next.id);
   }
 
-  private drive(d: Deployment): void {
+  /** Load → plan → apply for one active (InProgress or Paused) deployment; the gates are the planner's inputs. */
+  private drive(d: Deployment, group: DeploymentGroup): void {
     const config = this.ctx.store.getConfig(d.configName);
     if (!config) return;
-    const alarm = activeAlarm(this.ctx, d);
-    if (alarm) {
-      stopDeployment(this.ctx, d.id, {
-        by: 'alarm', errorCode: 'DEPLOYMENT_STOP_ON_ALARM', trigger: 'alarm',
-        reason: `alarm ${alarm.alarm.name} is in ALARM on host ${hostLabel(alarm.hostId, this.ctx.store.getHost(alarm.hostId)?.hostname)}: ${alarm.alarm.reason}`,
-      });
-      return;
-    }
     const now = this.ctx.clock.now();
-    const bake = d.minHealthyTimeMs ?? 0;
-    const targets: PlanTarget[] = this.ctx.store.listHostDeployments(d.id).map(hd => {
+    const hostDeployments = this.ctx.store.listHostDeployments(d.id);
+    const targets: PlanTarget[] = hostDeployments.map(hd => {
       const zone = config.zonal ? this.ctx.store.getHost(hd.hostId)?.zone : undefined;
       return {
-        hostId: hd.hostId,
-        // Baking (--min-healthy-time): a host that just succeeded still counts as in flight.
-        status: hd.status === 'Succeeded' && bake > 0 && hd.completedAt && Date.parse(hd.completedAt) + bake > now ? 'InProgress' as const : hd.status,
-        connected: this.alive(hd.hostId),
-        revisionHealth: 'old' as const, position: hd.position,
+        hostId: hd.hostId, status: hd.status, connected: this.alive(hd.hostId), revisionHealth: 'old' as const, position: hd.position,
         ...(zone && { zone }),
         ...(hd.completedAt && { completedAt: Date.parse(hd.completedAt) }),
       };
     });
+    const gates: PlanGates = {
+      ...(d.minHealthyTimeMs && { bakeMs: d.minHealthyTimeMs }),
+      ...((d.approveAfter !== undefined || d.approveAfterZones !== undefined) && {
+        approval: {
+          approved: !!d.approved,
+          ...(d.approveAfter !== undefined && { afterHosts: d.approveAfter }),
+          ...(d.approveAfterZones !== undefined && { afterZones: d.approveAfterZones }),
+        },
+      }),
+      window: windowGate(d, group, now),
+      alarms: firingAlarms(this.ctx, d, group, targets.map(t => t.hostId)),
+      ...(d.status === 'Paused' && { paused: d.pauseKind ?? 'operator' }),
+    };
+    if (!gates.window) delete gates.window;
     const actions = plan({
       deploymentId: d.id, minimumHealthy: config.minimumHealthy, ...(config.zonal && { zonal: config.zonal }), targets,
-      ...(d.requireAllHosts && { requireAllHosts: true }),
+      ...(d.requireAllHosts && { requireAllHosts: true }), gates,
     }, now);
-    const gate = this.gate(d, actions, targets);
-    // Outside its window: start no new host (those in flight finish); resumes when one opens.
-    const held = !gate && actions.some(a => a.type === 'start') ? windowHold(this.ctx, d) : undefined;
-    if (gate || held) {
-      const reason = (gate ?? held)!;
-      const patch = { pauseReason: reason, pauseKind: gate ? 'approval' as const : 'window' as const };
-      const at = iso(this.ctx.clock.now());
-      // At the approval gate, the DeploymentAwaitingApproval event (webhooks) goes with the pause.
-      const moved = gate
-        ? this.ctx.store.transitionDeploymentWithEvent(d.id, 'Paused', patch, p => awaitingApprovalEvent(p, this.ctx.store.listHostDeployments(d.id), reason, at))
-        : this.ctx.store.transitionDeployment(d.id, 'Paused', patch);
-      if (moved) {
-        this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason });
-        this.ctx.changes.deployment(d.id);
-      }
-      return;
+    let current = d;
+    for (const action of actions) {
+      if (action.type === 'wait' && current.status === 'Paused') continue;
+      this.apply(current, action);
+      if (action.type === 'resume') current = this.ctx.store.getDeployment(d.id) ?? current;
     }
-    for (const action of actions) this.apply(d, action);
-  }
-
-  /** The approval gate's pause reason when the plan would go past it (host count or zones). */
-  private gate(d: Deployment, actions: PlanAction[], targets: PlanTarget[]): string | undefined {
-    const next = `continue with ferry deploy approve ${d.id}, or ferry deploy reject ${d.id}`;
-    if (actions.some(a => a.type === 'start') && gateReached(this.ctx, d)) {
-      const done = targets.filter(t => t.status === 'Succeeded').length;
-      return `awaiting approval: ${done} host(s) succeeded (--approve-after ${d.approveAfter}); ${next}`;
-    }
-    // --approve-after N on N or fewer hosts (or with hosts skipped): the gate is before the verdict.
-    const verdict = actions.find(a => a.type === 'succeed');
-    if (verdict && d.approveAfter !== undefined && !d.approved) {
-      const done = targets.filter(t => t.status === 'Succeeded').length;
-      return `awaiting approval: every host finished, ${done} of ${targets.length} succeeded (--approve-after ${d.approveAfter}: the gate comes before the verdict); ${next}`;
-    }
-    const zone = actions.find(a => a.type === 'zone-complete');
-    if (zone && d.approveAfterZones !== undefined && !d.approved && zone.zonesDone >= d.approveAfterZones) {
-      return `awaiting approval: ${zone.reason} (--approve-after first-zone); ${next}`;
-    }
-    return undefined;
   }
 
   private apply(d: Deployment, a: PlanAction): void {
@@ -261,8 +229,29 @@ export class Scheduler {
         break;
       case 'wait':
         break;
+      case 'stop':
+        stopDeployment(this.ctx, d.id, { by: 'alarm', errorCode: a.errorCode, trigger: a.trigger, reason: a.reason });
+        break;
+      case 'pause':
+        this.pause(d, a.kind, a.reason);
+        break;
+      case 'resume':
+        if (this.ctx.store.transitionDeployment(d.id, 'InProgress', { pauseReason: null, pauseKind: null })) {
+          this.log('deployment resumed', { deployment_id: d.id, from: 'Paused', to: 'InProgress', reason: a.reason });
+        }
+        break;
     }
     this.ctx.changes.deployment(d.id);
+  }
+
+  /** At the approval gate, the DeploymentAwaitingApproval event (webhooks) goes with the pause. */
+  private pause(d: Deployment, kind: 'approval' | 'window', reason: string): void {
+    const patch = { pauseReason: reason, pauseKind: kind };
+    const at = iso(this.ctx.clock.now());
+    const moved = kind === 'approval'
+      ? this.ctx.store.transitionDeploymentWithEvent(d.id, 'Paused', patch, p => awaitingApprovalEvent(p, this.ctx.store.listHostDeployments(d.id), reason, at))
+      : this.ctx.store.transitionDeployment(d.id, 'Paused', patch);
+    if (moved) this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason });
   }
 
   private dispatch(d: Deployment, hostId: string, now: string): void {

@@ -2,7 +2,9 @@ import { specToWire } from '../../common/health/wire.js';
 import type { Context } from '../context.js';
 import { parseAlarm } from '../domain/alarms.js';
 import { matchesTagSets } from '../domain/tags.js';
-import type { Deployment } from '../domain/types.js';
+import type { Deployment, DeploymentGroup } from '../domain/types.js';
+import type { FiringAlarm } from '../planner/gates.js';
+import { hostLabel } from '../../common/text.js';
 import type { AlarmState__Output } from '../../proto/gen/ferry/v1/AlarmState.js';
 
 /**
@@ -64,16 +66,14 @@ export function recordAlarmStates(ctx: Context, hostId: string, states: readonly
   }
 }
 
-/** The first alarm in ALARM on a host this deployment touched, if any. */
-export function activeAlarm(ctx: Context, d: Deployment): { hostId: string; alarm: HostAlarmState } | undefined {
-  if (d.ignoreAlarms) return undefined;
-  const group = ctx.store.getGroupById(d.groupId);
-  if (!group || group.alarms.length === 0) return undefined;
+/**
+ * The group's alarms in ALARM on the deployment's targets, for the planner (which stops the
+ * deployment when one is on a host it touched). None with `--ignore-alarms`.
+ */
+export function firingAlarms(ctx: Context, d: Deployment, group: DeploymentGroup | undefined, hostIds: readonly string[]): FiringAlarm[] {
+  if (d.ignoreAlarms || !group || group.alarms.length === 0) return [];
   const names = alarmNames(group.alarms);
-  for (const hd of ctx.store.listHostDeployments(d.id)) {
-    if (hd.status === 'Pending' || hd.status === 'Skipped') continue;
-    const alarm = (ctx.alarmStates.get(hd.hostId) ?? []).find(s => s.state === 'ALARM' && names.has(s.name));
-    if (alarm) return { hostId: hd.hostId, alarm };
-  }
-  return undefined;
+  return hostIds.flatMap(hostId => (ctx.alarmStates.get(hostId) ?? [])
+    .filter(s => s.state === 'ALARM' && names.has(s.name))
+    .map(s => ({ hostId, hostLabel: hostLabel(hostId, ctx.store.getHost(hostId)?.hostname), name: s.name, reason: s.reason })));
 }

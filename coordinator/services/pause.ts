@@ -1,7 +1,6 @@
 import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import type { Deployment } from '../domain/types.js';
-import { zoneFinished, zonesInOrder } from '../planner/plan-zonal.js';
 import { stopDeployment } from './stop.js';
 import { isAwaitingApproval } from '../domain/pause.js';
 
@@ -14,21 +13,6 @@ function get(ctx: Context, id: string): Deployment {
   const d = ctx.store.getDeployment(id);
   if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
   return d;
-}
-
-export function succeededHosts(ctx: Context, id: string): number {
-  return ctx.store.listHostDeployments(id).filter(h => h.status === 'Succeeded').length;
-}
-
-/** Zones (in rollout order) with nothing pending or in flight, counted from the first. */
-export function finishedZones(ctx: Context, id: string): number {
-  const targets = ctx.store.listHostDeployments(id).map(hd => {
-    const zone = ctx.store.getHost(hd.hostId)?.zone;
-    return { hostId: hd.hostId, status: hd.status, ...(zone && { zone }) };
-  });
-  const zones = zonesInOrder(targets);
-  const open = zones.findIndex(z => !zoneFinished(z));
-  return open === -1 ? zones.length : open;
 }
 
 function move(ctx: Context, d: Deployment, to: 'Paused' | 'InProgress', patch: { pauseReason: string | null; approved?: boolean }, what: string): Deployment {
@@ -64,9 +48,4 @@ export function rejectDeployment(ctx: Context, id: string, by: string, reason: s
   const d = get(ctx, id);
   if (!isAwaitingApproval(d)) throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status} and not waiting for approval`);
   return stopDeployment(ctx, id, { by, reason: `rejected${reason ? `: ${reason}` : ''}` });
-}
-
-/** The scheduler's gate: pause instead of starting more hosts once enough have succeeded. */
-export function gateReached(ctx: Context, d: Deployment): boolean {
-  return d.approveAfter !== undefined && !d.approved && succeededHosts(ctx, d.id) >= d.approveAfter;
 }

@@ -1,8 +1,9 @@
 import { FerryError } from '../../common/errors.js';
 import { awaitingReconnect, reconnectWaitReason } from './liveness.js';
-import { type Context, iso } from '../context.js';
+import type { Context } from '../context.js';
 import type { Deployment, DeploymentGroup } from '../domain/types.js';
-import { type DeploymentWindow, currentWindowEnd, isOpen, nextOpening, validateWindows } from '../domain/windows.js';
+import { type DeploymentWindow, currentWindowEnd, isOpen, nextOpening, validateWindows, waitingForWindow } from '../domain/windows.js';
+import type { PlanGates } from '../planner/gates.js';
 
 /**
  * Deployment windows at the edges: validation for the API, the group's setting, and what the
@@ -39,10 +40,6 @@ export function windowsApply(d: Deployment, group: DeploymentGroup | undefined):
 /** True when the deployment may start hosts now. */
 export function windowAllows(ctx: Context, d: Deployment, group: DeploymentGroup | undefined, now = ctx.clock.now()): boolean {
   return !windowsApply(d, group) || isOpen(group.windows, now);
-}
-
-export function waitingForWindow(opensAt: number | undefined): string {
-  return opensAt === undefined ? 'waiting for window: none opens within a year (check the group\'s --window)' : `waiting for window, opens ${iso(opensAt)}`;
 }
 
 export interface WindowWait {
@@ -89,19 +86,10 @@ export function nextStartable(ctx: Context, group: DeploymentGroup): Deployment 
   return queued.find(d => windowAllows(ctx, d, group));
 }
 
-/** The pause reason when a running deployment's window is closed, else undefined. */
-export function windowHold(ctx: Context, d: Deployment): string | undefined {
-  const group = ctx.store.getGroupById(d.groupId);
-  const now = ctx.clock.now();
-  if (!windowsApply(d, group) || isOpen(group.windows, now)) return undefined;
-  return `outside window: no new host starts (hosts in flight finish); ${waitingForWindow(nextOpening(group.windows, now))}, then it resumes by itself`;
-}
-
-/** A deployment paused for its window resumes once a window is open (or the group has none any more). */
-export function resumeIfWindowOpen(ctx: Context, d: Deployment, group: DeploymentGroup): Deployment {
-  if (!windowAllows(ctx, d, group)) return d;
-  if (!ctx.store.transitionDeployment(d.id, 'InProgress', { pauseReason: null, pauseKind: null })) return d;
-  ctx.log.info('deployment resumed', { component: 'scheduler', deployment_id: d.id, from: 'Paused', to: 'InProgress', reason: 'window open' });
-  ctx.changes.deployment(d.id);
-  return ctx.store.getDeployment(d.id) ?? d;
+/** The window gate's state for the planner: absent when no window applies to the deployment. */
+export function windowGate(d: Deployment, group: DeploymentGroup | undefined, now: number): PlanGates['window'] {
+  if (!windowsApply(d, group)) return undefined;
+  if (isOpen(group.windows, now)) return { open: true };
+  const opensAt = nextOpening(group.windows, now);
+  return { open: false, ...(opensAt !== undefined && { opensAt }) };
 }

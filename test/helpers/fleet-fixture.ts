@@ -43,13 +43,17 @@ export async function freePort(): Promise<number> {
 }
 
 /** A real coordinator and N real agents (each with a private app dir), an app `shop`, group `web`. */
-export async function startFleet(t: T, hostIds: string[], opts: { config?: string; coordinatorArgs?: string[]; fixedPort?: boolean } = {}): Promise<Fleet> {
+export async function startFleet(
+  t: T, hostIds: string[],
+  opts: { config?: string; coordinatorArgs?: string[]; fixedPort?: boolean; /** The coordinator's extra environment (a fake clock's). */ coordinatorEnv?: NodeJS.ProcessEnv } = {},
+): Promise<Fleet> {
   const dir = await tempDir(t, 'ferry-fleet-');
   const proofDir = path.join(dir, 'proof');
   const appDir = path.join(dir, 'app');
   await fs.mkdir(proofDir, { mode: 0o777 });
   const listen = opts.fixedPort ? `127.0.0.1:${await freePort()}` : '127.0.0.1:0';
-  const coordinator = await startCoordinator(t, path.join(dir, 'data'), opts.coordinatorArgs ?? [], listen);
+  const env = opts.coordinatorEnv ? { env: opts.coordinatorEnv } : {};
+  const coordinator = await startCoordinator(t, path.join(dir, 'data'), opts.coordinatorArgs ?? [], listen, env);
   const agents = new Map<string, Proc>();
   const fleet: Fleet = {
     dir, coordinator, agents, proofDir, appDir,
@@ -78,7 +82,7 @@ export async function startFleet(t: T, hostIds: string[], opts: { config?: strin
     },
     restartCoordinator: async () => {
       await fleet.coordinator.kill('SIGKILL');
-      fleet.coordinator = await startCoordinator(t, path.join(dir, 'data'), opts.coordinatorArgs ?? [], fleet.coordinator.address);
+      fleet.coordinator = await startCoordinator(t, path.join(dir, 'data'), opts.coordinatorArgs ?? [], fleet.coordinator.address, env);
     },
     files: async hostId => (await fs.readFile(path.join(proofDir, `${hostId}.files`), 'utf8').catch(() => '')).trim(),
     proof: async hostId => (await fs.readFile(path.join(proofDir, hostId), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean),

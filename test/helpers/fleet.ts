@@ -112,12 +112,15 @@ export interface Coordinator extends Proc {
  * A real `ferry-coordinator` on a free port (loopback unless `listen` says otherwise): `--insecure`
  * (plaintext, no tokens) unless `tls` is set (then see trust.ts); inside `netns` when given.
  */
-export async function startCoordinator(t: Teardown, dataDir: string, args: string[] = [], listen = '127.0.0.1:0', opts: { tls?: boolean; netns?: string } = {}): Promise<Coordinator> {
-  const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...(opts.tls ? [] : ['--insecure']), ...args], {}, [], opts.netns);
+export async function startCoordinator(
+  t: Teardown, dataDir: string, args: string[] = [], listen = '127.0.0.1:0',
+  opts: { tls?: boolean; netns?: string; env?: NodeJS.ProcessEnv; /** How long it may take to listen (default 20 s). */ listenTimeoutMs?: number } = {},
+): Promise<Coordinator> {
+  const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...(opts.tls ? [] : ['--insecure']), ...args], opts.env, [], opts.netns);
   const address = await waitFor('the coordinator to listen', () => {
     if (proc.child.exitCode !== null) throw new Error(`coordinator exited: ${proc.output()}`);
     return /listening on (\S+)/.exec(proc.output())?.[1];
-  });
+  }, opts.listenTimeoutMs);
   return { ...proc, address, dataDir };
 }
 
