@@ -30,7 +30,7 @@ export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   webhookRetryBase: 'duration', webhookRetryMax: 'duration', webhookMaxAttempts: 'count', webhookMaxAge: 'duration',
   webhookTimeout: 'duration', eventsRetained: 'count', auditRetention: 'duration', insecure: 'boolean', serverCertRenewBefore: 'duration',
   refusedCallLimit: 'limit', connectTimeout: 'duration', requestTimeout: 'duration', idleTimeout: 'duration',
-  maxConnections: 'limit', maxConnectionsPerAddress: 'limit', webhookAllow: 'string',
+  maxConnections: 'limit', maxConnectionsPerAddress: 'limit', webhookAllow: 'string', publicUrl: 'string',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());

@@ -50,6 +50,8 @@ export interface CoordinatorConfig {
   maxConnectionsPerAddress: number;
   /** Non-public webhook destinations allowed (notify/destination.ts); none by default. */
   webhookAllow: WebhookAllow;
+  /** Where people reach the coordinator (https://ferry.example.com, no trailing slash): chat notifications link to its console pages. */
+  publicUrl?: string;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -77,7 +79,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
 
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
   'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore',
-  'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'webhookAllow'] as const;
+  'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'webhookAllow', 'publicUrl'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -98,6 +100,7 @@ export interface CoordinatorFlags {
   maxConnections?: string;
   maxConnectionsPerAddress?: string;
   webhookAllow?: string;
+  publicUrl?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -131,6 +134,7 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     throw new FerryError('INVALID_ARGUMENT', `--agent-timeout (${agentTimeoutMs} ms) must be longer than the heartbeat interval (${heartbeatIntervalMs} ms)`);
   }
   const metricsListen = pick(flags.metricsListen, 'FERRY_METRICS_LISTEN', 'metricsListen');
+  const publicUrl = pick(flags.publicUrl, 'FERRY_PUBLIC_URL', 'publicUrl');
   const fromFile = (key: keyof typeof COORDINATOR_DEFAULTS & string) => String(file[key] ?? COORDINATOR_DEFAULTS[key]);
   const webhook: WebhookSettings = {
     baseMs: parseDuration('--webhook-retry-base', pick(flags.webhookRetryBase, 'FERRY_WEBHOOK_RETRY_BASE', 'webhookRetryBase', COORDINATOR_DEFAULTS.webhookRetryBase)!),
@@ -175,7 +179,22 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     maxConnectionsPerAddress: parseLimit('--max-connections-per-address',
       pick(flags.maxConnectionsPerAddress, 'FERRY_MAX_CONNECTIONS_PER_ADDRESS', 'maxConnectionsPerAddress', COORDINATOR_DEFAULTS.maxConnectionsPerAddress)!),
     webhookAllow: parseWebhookAllow('--webhook-allow', pick(flags.webhookAllow, 'FERRY_WEBHOOK_ALLOW', 'webhookAllow', COORDINATOR_DEFAULTS.webhookAllow)!),
+    ...(publicUrl && { publicUrl: parsePublicUrl('--public-url', publicUrl) }),
   });
+}
+
+/** `--public-url`: an absolute http(s) URL without query or fragment; returned without a trailing slash. */
+export function parsePublicUrl(name: string, raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) {
+    throw new FerryError('INVALID_ARGUMENT', `${name}: '${raw}' must be an absolute http(s) URL without user, query or fragment, e.g. https://ferry.example.com`);
+  }
+  return url.href.replace(/\/+$/, '');
 }
 
 /** A duration of at least 1 ms (a timeout of 0 would drop every connection). */

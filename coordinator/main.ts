@@ -33,6 +33,7 @@ export function coordinatorCommand(): Command {
     .option('--idle-timeout <duration>', 'close connections idle this long: HTTP/2 with no call open, HTTP/1.1 with no bytes moving (default 5m) (env FERRY_IDLE_TIMEOUT)')
     .option('--max-connections <n>', 'open connections at most; 0: no limit (default 20000) (env FERRY_MAX_CONNECTIONS)')
     .option('--max-connections-per-address <n>', 'open connections from one client address at most; 0: no limit (default 4096) (env FERRY_MAX_CONNECTIONS_PER_ADDRESS)')
+    .option('--public-url <url>', 'where people reach the coordinator (https://ferry.example.com): chat notifications link to its console pages /ui/ (env FERRY_PUBLIC_URL)')
     .option('--webhook-allow <list>', 'non-public webhook destinations to allow, comma-separated: loopback, link-local, private, CIDRs or addresses (default none) (env FERRY_WEBHOOK_ALLOW)')
     .option('--server-cert-renew-before <duration>', 'renew the server certificate (signed by DATA/tls/ca.key) once it expires within this long; checked at start and every 6 h (default 30d) (env FERRY_SERVER_CERT_RENEW_BEFORE)')
     .exitOverride()
@@ -83,7 +84,7 @@ export async function runCoordinator(argv: string[]): Promise<number> {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
   const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string; refusedCallLimit?: string;
-    connectTimeout?: string; requestTimeout?: string; idleTimeout?: string; maxConnections?: string; maxConnectionsPerAddress?: string; webhookAllow?: string }>();
+    connectTimeout?: string; requestTimeout?: string; idleTimeout?: string; maxConnections?: string; maxConnectionsPerAddress?: string; webhookAllow?: string; publicUrl?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -106,6 +107,7 @@ export async function runCoordinator(argv: string[]): Promise<number> {
       ...(opts.maxConnections !== undefined && { maxConnections: opts.maxConnections }),
       ...(opts.maxConnectionsPerAddress !== undefined && { maxConnectionsPerAddress: opts.maxConnectionsPerAddress }),
       ...(opts.webhookAllow !== undefined && { webhookAllow: opts.webhookAllow }),
+      ...(opts.publicUrl !== undefined && { publicUrl: opts.publicUrl }),
     }, process.env, process.cwd());
   } catch (err) {
     process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);

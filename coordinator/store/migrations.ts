@@ -19,6 +19,7 @@ import { V16 } from './schema/v16.js';
 import { V17 } from './schema/v17.js';
 import { V18 } from './schema/v18.js';
 import { V19 } from './schema/v19.js';
+import { V20 } from './schema/v20.js';
 /**
  * Numbered schema migrations, applied in order, one transaction each, tracked in
  * `PRAGMA user_version`. Each migration's SQL is literal text in schema/vNN.ts, frozen: a database
@@ -46,6 +47,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 17, up: V17 },
   { version: 18, up: V18 },
   { version: 19, up: V19 },
+  { version: 20, up: V20 },
 ];
 
 /**
