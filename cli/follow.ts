@@ -42,6 +42,11 @@ async function watch(s: Session, id: string, deadline: number | undefined, until
   }, Math.max(0, deadline - s.now));
   let last: DeploymentDetail__Output | undefined;
   let prev = shown;
+  // On a TTY the line is redrawn each second too: the time taken and a bake or window countdown move without a message.
+  const ticker = s.config.liveProgress ? setInterval(() => {
+    if (last) s.out.live(progressLine(last, s.config.columns, s.out.c, s.now, s.config.zone));
+  }, 1000) : undefined;
+  ticker?.unref();
   try {
     for await (const detail of s.api().watchDeployment(id, abort.signal)) {
       showProgress(s, prev, detail);
@@ -51,6 +56,7 @@ async function watch(s: Session, id: string, deadline: number | undefined, until
     }
   } finally {
     clearTimeout(timer);
+    clearInterval(ticker);
     s.out.endLive();
   }
   return { ...(last && { last }), timedOut };
@@ -126,7 +132,7 @@ export function finalDocument(detail: DeploymentDetail__Output, code: ExitCode, 
 
 function showProgress(s: Session, prev: DeploymentDetail__Output | undefined, next: DeploymentDetail__Output): void {
   if (s.config.liveProgress) {
-    s.out.live(progressLine(next, s.config.columns, s.out.c, s.now));
+    s.out.live(progressLine(next, s.config.columns, s.out.c, s.now, s.config.zone));
     return;
   }
   for (const line of changeLines(prev, next)) s.out.note(line);
