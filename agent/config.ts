@@ -28,6 +28,8 @@ export interface AgentEnvironment {
    * (runit, s6, a shell loop), else none.
    */
   supervisor?: 'systemd' | 'declared';
+  /** FERRY_AGENT_REFUSED_RETRY_BASE: the first wait after the coordinator refused this host (default 1 min; tests shorten it). */
+  refusedRetryBaseMs?: number;
 }
 
 /** Variables hook scripts never see: Ferry's own settings (tokens, coordinator address, …). */
@@ -51,6 +53,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): AgentEnvi
     ...(env.FERRY_AGENT_CONFIG !== undefined && { configFile: env.FERRY_AGENT_CONFIG }),
     ...(env.FERRY_JOIN_TOKEN && { joinToken: env.FERRY_JOIN_TOKEN }),
     ...(env.INVOCATION_ID ? { supervisor: 'systemd' as const } : env.FERRY_AGENT_SUPERVISED === '1' ? { supervisor: 'declared' as const } : {}),
+    ...(env.FERRY_AGENT_REFUSED_RETRY_BASE && { refusedRetryBaseMs: parseDuration('FERRY_AGENT_REFUSED_RETRY_BASE', env.FERRY_AGENT_REFUSED_RETRY_BASE) }),
   });
 }
 

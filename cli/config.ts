@@ -30,6 +30,8 @@ export interface CliEnvironment {
   caFingerprint?: string;
   /** The local time zone (minutes east of UTC at an instant); absent: UTC. */
   localZone?: Zone;
+  /** FERRY_COMPLETE_TIMEOUT as given (e.g. `2s`): how long completion waits for the coordinator. */
+  completeTimeout?: string;
 }
 
 interface TtyLike {
@@ -55,6 +57,7 @@ export function readCliEnvironment(
   if (env.FERRY_TOKEN) e.token = env.FERRY_TOKEN;
   if (env.FERRY_CA) e.ca = env.FERRY_CA;
   if (env.FERRY_CA_FINGERPRINT) e.caFingerprint = env.FERRY_CA_FINGERPRINT;
+  if (env.FERRY_COMPLETE_TIMEOUT) e.completeTimeout = env.FERRY_COMPLETE_TIMEOUT;
   return Object.freeze(e);
 }
 

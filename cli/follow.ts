@@ -43,6 +43,11 @@ async function watch(s: Session, id: string, deadline: number | undefined, until
   }, Math.max(0, deadline - s.now));
   let last: DeploymentDetail__Output | undefined;
   let prev = shown;
+  // On a TTY the line is redrawn each second too: the time taken and a bake or window countdown move without a message.
+  const ticker = s.config.liveProgress ? setInterval(() => {
+    if (last) s.out.live(progressLine(last, s.config.columns, s.out.c, s.now, s.config.zone));
+  }, 1000) : undefined;
+  ticker?.unref();
   try {
     // A lost coordinator (restarted, or a replica gone: the next call goes to another) is
     // reconnected to, as `events --follow` does; WatchDeployment sends the whole detail again.
@@ -57,6 +62,7 @@ async function watch(s: Session, id: string, deadline: number | undefined, until
     }
   } finally {
     clearTimeout(timer);
+    clearInterval(ticker);
     s.out.endLive();
   }
   return { ...(last && { last }), timedOut };
@@ -132,7 +138,7 @@ export function finalDocument(detail: DeploymentDetail__Output, code: ExitCode, 
 
 function showProgress(s: Session, prev: DeploymentDetail__Output | undefined, next: DeploymentDetail__Output): void {
   if (s.config.liveProgress) {
-    s.out.live(progressLine(next, s.config.columns, s.out.c, s.now));
+    s.out.live(progressLine(next, s.config.columns, s.out.c, s.now, s.config.zone));
     return;
   }
   for (const line of changeLines(prev, next)) s.out.note(line);

@@ -1,6 +1,6 @@
 import type { DeploymentDetail__Output } from '../proto/gen/ferry/v1/DeploymentDetail.js';
 import type { HostDeployment__Output } from '../proto/gen/ferry/v1/HostDeployment.js';
-import { elapsedMs, formatDuration, stripAnsi, visibleLength } from './format.js';
+import { elapsedMs, formatDuration, formatTime, stripAnsi, UTC, visibleLength, type Zone } from './format.js';
 import { COLORS, type Paint } from './output.js';
 import { hostLabel } from '../common/text.js';
 
@@ -74,24 +74,56 @@ export function countsText(s: ProgressSummary, c: Paint, compact = false): strin
   return parts.join(compact ? ', ' : ' · ');
 }
 
+/** A duration left, whole seconds: `1m20s`, `45s` (never a fraction of a second on a moving line). */
+function left(ms: number): string {
+  return formatDuration(Math.max(1000, Math.ceil(ms / 1000) * 1000));
+}
+
+/**
+ * What a deployment that is not moving waits for, for the live line: the approval gate (and the
+ * command that opens it), a window (until when it opens), an operator's pause (how to resume), or
+ * bake time (the host baking longest, until when, how long is left). Undefined when it waits for
+ * nothing (hosts are in flight). Pure.
+ */
+export function waitingText(detail: DeploymentDetail__Output, now: number, zone: Zone = UTC): string | undefined {
+  const d = detail.deployment;
+  if (!d) return undefined;
+  const opens = d.nextWindowAt ? `opens ${formatTime(d.nextWindowAt, zone)}${Date.parse(d.nextWindowAt) > now ? ` (in ${left(Date.parse(d.nextWindowAt) - now)})` : ''}` : '';
+  if (d.status === 'Queued' && (d.nextWindowAt || d.waitReason)) return opens ? `waiting for a deployment window: ${opens}` : d.waitReason;
+  if (d.status === 'Paused') {
+    if (d.awaitingApproval || d.pauseKind === 'approval') return `awaiting approval: ferry deploy approve ${d.id} (or ferry deploy reject ${d.id} --reason TEXT)`;
+    if (d.pauseKind === 'window' || d.waitReason) return opens ? `outside its deployment window: ${opens}` : (d.waitReason || d.pauseReason || 'outside its deployment window');
+    return `paused${d.pauseReason ? ` (${d.pauseReason})` : ''}: ferry deploy resume ${d.id}`;
+  }
+  if (d.status !== 'InProgress' || !d.minHealthyTimeMs) return undefined;
+  const baking = detail.hosts
+    .filter(h => h.status === 'Succeeded' && h.completedAt && Date.parse(h.completedAt) + d.minHealthyTimeMs > now)
+    .map(h => ({ h, until: Date.parse(h.completedAt) + d.minHealthyTimeMs }))
+    .sort((a, b) => b.until - a.until);
+  const last = baking[0];
+  if (!last) return undefined;
+  const others = baking.length > 1 ? ` and ${baking.length - 1} more` : '';
+  return `baking ${hostName(last.h)}${others}: ${left(last.until - now)} left, until ${formatTime(new Date(last.until).toISOString(), zone)}`;
+}
+
 /**
  * The one live line on a TTY. It must never wrap (a wrapped line cannot be redrawn in place):
- * the host list is cut first, then the bar, then the text itself.
+ * the host list is cut first, then the bar, then the text itself. What the deployment waits for
+ * (approval, a window, bake time) comes before the hosts in flight.
  */
-export function progressLine(detail: DeploymentDetail__Output, columns: number, c: Paint, now: number): string {
+export function progressLine(detail: DeploymentDetail__Output, columns: number, c: Paint, now: number, zone: Zone = UTC): string {
   const s = summarize(detail);
   const d = detail.deployment;
   const max = Math.max(4, columns - 1);
   const took = formatDuration(elapsedMs(d?.startedAt || d?.createdAt, d?.completedAt, now));
   // InProgress goes without saying on a moving line; Queued, Paused and the end states do not.
-  const status = d?.status && d.status !== 'InProgress' ? ` ${d.status}${d.waitReason ? ` (${d.waitReason})` : ''}` : '';
+  const status = d?.status && d.status !== 'InProgress' ? ` ${d.status}` : '';
   const core = `${s.succeeded + s.failed + s.skipped + s.unknown}/${s.total}${status} ${took} · ${countsText(s, c, true)}`;
   let head = `${progressBar(s, columns >= 100 ? 20 : 10, c)} ${core}`;
   if (visibleLength(head) > max) head = core;
   if (visibleLength(head) > max) return [...stripAnsi(head)].slice(0, max - 1).join('') + '…';
-  const tail = d?.awaitingApproval && s.inFlightHosts.length === 0
-    ? `awaiting approval: ferry deploy approve ${d.id}`
-    : s.inFlightHosts.map(h => `${h.host}: ${h.event || 'starting'}`).join(', ');
+  const waiting = waitingText(detail, now, zone);
+  const tail = [waiting, ...s.inFlightHosts.map(h => `${h.host}: ${h.event || 'starting'}`)].filter(Boolean).join(', ');
   const budget = max - visibleLength(head) - 3;
   if (tail === '' || budget < 8) return head;
   return `${head} (${tail.length > budget ? tail.slice(0, budget - 1) + '…' : tail})`;

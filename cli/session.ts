@@ -23,6 +23,8 @@ export class Session {
   constructor(
     readonly config: CliConfig,
     readonly deps: CliDeps,
+    /** Each unary call's deadline (shorter for `ferry __complete`). */
+    private readonly deadlineMs: number = CLI_DEFAULTS.unaryDeadlineMs,
   ) {
     this.out = new Output(deps.writer, config);
   }
@@ -37,7 +39,7 @@ export class Session {
   }
 
   api(): ControlApi {
-    this.client ??= new ControlApi(this.config.coordinator, CLI_DEFAULTS.unaryDeadlineMs, this.config.coordinatorSource, this.config.security.tls ? this.credentials : undefined, this.config.terminal);
+    this.client ??= new ControlApi(this.config.coordinator, this.deadlineMs, this.config.coordinatorSource, this.config.security.tls ? this.credentials : undefined, this.config.terminal);
     return this.client;
   }
 

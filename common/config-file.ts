@@ -32,6 +32,7 @@ export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   refusedCallLimit: 'limit', connectTimeout: 'duration', requestTimeout: 'duration', idleTimeout: 'duration',
   maxConnections: 'limit', maxConnectionsPerAddress: 'limit', webhookAllow: 'string',
   maxStreamsPerCaller: 'limit', maxDownloadsPerHost: 'limit', downloadStallTimeout: 'duration',
+  publicUrl: 'string',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());

@@ -10,11 +10,18 @@ export const TRIGGER_EVENTS = [
 ] as const;
 export type TriggerEvent = (typeof TRIGGER_EVENTS)[number];
 
+/**
+ * A trigger's body: `json` (Ferry's signed JSON with CodeDeploy's fields, the default), `slack` (a
+ * Slack incoming webhook: text plus blocks) or `teams` (a Microsoft Teams incoming webhook: a MessageCard).
+ */
+export const TRIGGER_FORMATS = ['json', 'slack', 'teams'] as const;
+export type TriggerFormat = (typeof TRIGGER_FORMATS)[number];
+
 /** CodeDeploy's limit of triggers per deployment group. */
 export const MAX_TRIGGERS_PER_GROUP = 10;
 
 /** Every problem of a trigger definition (docs/design/style.md §8), each naming its flag. */
-export function triggerProblems(input: { name: string; url: string; events: readonly string[] }): string[] {
+export function triggerProblems(input: { name: string; url: string; events: readonly string[]; format?: string }): string[] {
   const problems: string[] = [];
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(input.name)) {
     problems.push(`--name: '${input.name}' must be 1–100 letters, digits, '.', '_' or '-'`);
@@ -31,6 +38,9 @@ export function triggerProblems(input: { name: string; url: string; events: read
   if (input.events.length === 0) problems.push(`--events: give at least one of ${TRIGGER_EVENTS.join(', ')}`);
   for (const e of input.events) {
     if (!(TRIGGER_EVENTS as readonly string[]).includes(e)) problems.push(`--events: '${e}' is not one of ${TRIGGER_EVENTS.join(', ')}`);
+  }
+  if (input.format !== undefined && input.format !== '' && !(TRIGGER_FORMATS as readonly string[]).includes(input.format)) {
+    problems.push(`--format: '${input.format}' is not one of ${TRIGGER_FORMATS.join(', ')}`);
   }
   return problems;
 }

@@ -56,6 +56,8 @@ export interface CoordinatorConfig {
   maxDownloadsPerHost: number;
   /** A revision download whose client takes nothing this long is cut and its send buffers returned. */
   downloadStallTimeoutMs: number;
+  /** Where people reach the coordinator (https://ferry.example.com, no trailing slash): chat notifications link to its console pages. */
+  publicUrl?: string;
 }
 
 export const COORDINATOR_DEFAULTS = Object.freeze({
@@ -87,7 +89,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
   'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore',
   'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'webhookAllow',
-  'maxStreamsPerCaller', 'maxDownloadsPerHost', 'downloadStallTimeout'] as const;
+  'maxStreamsPerCaller', 'maxDownloadsPerHost', 'downloadStallTimeout', 'publicUrl'] as const;
 
 export interface CoordinatorFlags {
   data?: string;
@@ -111,6 +113,7 @@ export interface CoordinatorFlags {
   maxStreamsPerCaller?: string;
   maxDownloadsPerHost?: string;
   downloadStallTimeout?: string;
+  publicUrl?: string;
 }
 
 function readConfigFile(file: string): Record<string, unknown> {
@@ -144,6 +147,7 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     throw new FerryError('INVALID_ARGUMENT', `--agent-timeout (${agentTimeoutMs} ms) must be longer than the heartbeat interval (${heartbeatIntervalMs} ms)`);
   }
   const metricsListen = pick(flags.metricsListen, 'FERRY_METRICS_LISTEN', 'metricsListen');
+  const publicUrl = pick(flags.publicUrl, 'FERRY_PUBLIC_URL', 'publicUrl');
   const fromFile = (key: keyof typeof COORDINATOR_DEFAULTS & string) => String(file[key] ?? COORDINATOR_DEFAULTS[key]);
   const webhook: WebhookSettings = {
     baseMs: parseDuration('--webhook-retry-base', pick(flags.webhookRetryBase, 'FERRY_WEBHOOK_RETRY_BASE', 'webhookRetryBase', COORDINATOR_DEFAULTS.webhookRetryBase)!),
@@ -194,7 +198,22 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
       pick(flags.maxDownloadsPerHost, 'FERRY_MAX_DOWNLOADS_PER_HOST', 'maxDownloadsPerHost', COORDINATOR_DEFAULTS.maxDownloadsPerHost)!),
     downloadStallTimeoutMs: positiveDuration('--download-stall-timeout',
       pick(flags.downloadStallTimeout, 'FERRY_DOWNLOAD_STALL_TIMEOUT', 'downloadStallTimeout', COORDINATOR_DEFAULTS.downloadStallTimeout)!),
+    ...(publicUrl && { publicUrl: parsePublicUrl('--public-url', publicUrl) }),
   });
+}
+
+/** `--public-url`: an absolute http(s) URL without query or fragment; returned without a trailing slash. */
+export function parsePublicUrl(name: string, raw: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) {
+    throw new FerryError('INVALID_ARGUMENT', `${name}: '${raw}' must be an absolute http(s) URL without user, query or fragment, e.g. https://ferry.example.com`);
+  }
+  return url.href.replace(/\/+$/, '');
 }
 
 /** A duration of at least 1 ms (a timeout of 0 would drop every connection). */

@@ -36,6 +36,7 @@ export function coordinatorCommand(): Command {
     .option('--max-streams-per-caller <n>', 'server streams (watches, log/event/audit follows, console pages) one API token, or one address without a token, holds at once; 0: no limit (default 64) (env FERRY_MAX_STREAMS_PER_CALLER)')
     .option('--max-downloads-per-host <n>', 'revision downloads one host holds at once (HTTP and FetchRevision together); 0: no limit (default 4) (env FERRY_MAX_DOWNLOADS_PER_HOST)')
     .option('--download-stall-timeout <duration>', 'cut a revision download whose client takes nothing this long, returning its send buffers (default 60s) (env FERRY_DOWNLOAD_STALL_TIMEOUT)')
+    .option('--public-url <url>', 'where people reach the coordinator (https://ferry.example.com): chat notifications link to its console pages /ui/ (env FERRY_PUBLIC_URL)')
     .option('--webhook-allow <list>', 'non-public webhook destinations to allow, comma-separated: loopback, link-local, private, CIDRs or addresses (default none) (env FERRY_WEBHOOK_ALLOW)')
     .option('--server-cert-renew-before <duration>', 'renew the server certificate (signed by DATA/tls/ca.key) once it expires within this long; checked at start and every 6 h (default 30d) (env FERRY_SERVER_CERT_RENEW_BEFORE)')
     .exitOverride()
@@ -87,7 +88,7 @@ export async function runCoordinator(argv: string[]): Promise<number> {
   }
   const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string; refusedCallLimit?: string;
     connectTimeout?: string; requestTimeout?: string; idleTimeout?: string; maxConnections?: string; maxConnectionsPerAddress?: string; webhookAllow?: string;
-    maxStreamsPerCaller?: string; maxDownloadsPerHost?: string; downloadStallTimeout?: string }>();
+    maxStreamsPerCaller?: string; maxDownloadsPerHost?: string; downloadStallTimeout?: string; publicUrl?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
@@ -113,6 +114,7 @@ export async function runCoordinator(argv: string[]): Promise<number> {
       ...(opts.maxDownloadsPerHost !== undefined && { maxDownloadsPerHost: opts.maxDownloadsPerHost }),
       ...(opts.downloadStallTimeout !== undefined && { downloadStallTimeout: opts.downloadStallTimeout }),
       ...(opts.webhookAllow !== undefined && { webhookAllow: opts.webhookAllow }),
+      ...(opts.publicUrl !== undefined && { publicUrl: opts.publicUrl }),
     }, process.env, process.cwd());
   } catch (err) {
     process.stderr.write(`ferry-coordinator: ${describeError(err)}\n`);

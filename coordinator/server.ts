@@ -263,7 +263,8 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     })
     : undefined;
   scheduler.start();
-  const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook, fetch: guardedFetch(config.webhookAllow) });
+  const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook, fetch: guardedFetch(config.webhookAllow),
+    ...(config.publicUrl && { publicUrl: config.publicUrl }) });
   webhooks.start();
   const auditRetention = new AuditRetention({ store, clock: ctx.clock, log, retentionMs: config.auditRetentionMs });
   auditRetention.start();

@@ -10,6 +10,20 @@ export interface BackoffPolicy {
 /** The session's reconnect policy: 0.5 s → 30 s. */
 export const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 30_000 };
 
+/**
+ * A coordinator that refuses this host (UNAUTHENTICATED or PERMISSION_DENIED at Register: its
+ * certificate was revoked, or the host was removed) will not change its mind in a second: retries
+ * go 1 min → 30 min (FERRY_AGENT_REFUSED_RETRY_BASE sets the base, for tests), with equal jitter
+ * so a fleet revoked at once does not come back in step, and never near zero.
+ */
+export const REFUSED_BACKOFF: BackoffPolicy = { baseMs: 60_000, capMs: 30 * 60_000 };
+
+/** "Equal jitter": half the ceiling fixed, half random: the n-th wait is in [ceiling/2, ceiling). */
+export function refusedDelay(attempt: number, p: BackoffPolicy, random: () => number = Math.random): number {
+  const ceiling = backoffCeiling(attempt, p);
+  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
+}
+
 /** Revision download retries: 0.5 s → 10 s, bounded by the attempt count. */
 export const FETCH_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 10_000 };
 

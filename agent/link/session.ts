@@ -12,7 +12,7 @@ import { describeError } from '../../common/errors.js';
 import type { Clock } from '../lifecycle/types.js';
 import type { Logger } from '../log.js';
 import type { Endpoints } from './endpoints.js';
-import { type BackoffPolicy, RECONNECT_BACKOFF, backoffDelay, sleep } from './backoff.js';
+import { type BackoffPolicy, RECONNECT_BACKOFF, REFUSED_BACKOFF, backoffDelay, refusedDelay, sleep } from './backoff.js';
 import { agentClient } from './transport.js';
 
 export interface SessionHandlers {
@@ -43,6 +43,8 @@ export interface SessionOptions {
   logger: Logger;
   clock: Clock;
   backoff?: BackoffPolicy;
+  /** Retries after the coordinator refused this host (revoked): default 1 min → 30 min. */
+  refusedBackoff?: BackoffPolicy;
   /** A stream without a Registered reply by then is dropped and retried. */
   registerTimeoutMs?: number;
   /** Event and log messages kept while disconnected; the oldest go first. */
@@ -132,9 +134,22 @@ export class Session {
 
   private async run(): Promise<void> {
     let attempt = 0;
+    let refusals = 0;
     while (!this.stopping.signal.aborted) {
-      const { registered, reason } = await this.connectOnce(attempt + 1);
+      const { registered, reason, code } = await this.connectOnce(attempt + refusals + 1);
       if (this.stopping.signal.aborted) break;
+      if (!registered && (code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED)) {
+        // Refused, not unreachable: minutes between tries, said once per try (not every 165 ms).
+        refusals += 1;
+        const policy = this.o.refusedBackoff ?? REFUSED_BACKOFF;
+        const delayMs = refusedDelay(refusals, policy, this.o.random);
+        this.log.error(`the coordinator refused this host: this host's certificate was revoked (or the host removed); enroll again (ferry-agent enroll with a new join token). Retrying in ${Math.round(delayMs / 1000)} s`, {
+          address: this.o.endpoints.current(), reason, refusals, delay_ms: delayMs, retry_cap_ms: policy.capMs,
+        });
+        await sleep(delayMs, this.stopping.signal);
+        continue;
+      }
+      refusals = 0;
       attempt = registered ? 1 : attempt + 1;
       const delayMs = backoffDelay(attempt, this.o.backoff ?? RECONNECT_BACKOFF, this.o.random);
       // The next attempt goes to the next replica (the same one when there is only one).
@@ -149,7 +164,7 @@ export class Session {
   }
 
   /** One stream, from connect to its end; true when it got as far as Registered. */
-  private connectOnce(attempt: number): Promise<{ registered: boolean; reason: string }> {
+  private connectOnce(attempt: number): Promise<{ registered: boolean; reason: string; code?: grpc.status }> {
     return new Promise(resolve => {
       const address = this.o.endpoints.current();
       let client: AgentServiceClient | undefined = agentClient(address, 'session', this.o.credentials?.());
@@ -159,7 +174,7 @@ export class Session {
       let ended = false;
       const timeoutMs = this.o.registerTimeoutMs ?? 15_000;
       const timer = setTimeout(() => end(`no Registered reply within ${timeoutMs} ms`), timeoutMs);
-      const end = (reason: string) => {
+      const end = (reason: string, code?: grpc.status) => {
         if (ended) return;
         ended = true;
         clearTimeout(timer);
@@ -169,7 +184,7 @@ export class Session {
         call.cancel();
         client?.close();
         client = undefined;
-        resolve({ registered, reason });
+        resolve({ registered, reason, ...(code !== undefined && { code }) });
       };
       call.on('data', (m: CoordinatorMessage) => {
         if (m.msg === 'registered' && !registered) {
@@ -181,8 +196,8 @@ export class Session {
           this.dispatch(m);
         }
       });
-      call.on('error', (err: grpc.ServiceError) => end(statusText(err.code, err.details || err.message)));
-      call.on('status', (s: grpc.StatusObject) => end(s.code === grpc.status.OK ? 'the coordinator ended the stream' : statusText(s.code, s.details)));
+      call.on('error', (err: grpc.ServiceError) => end(statusText(err.code, err.details || err.message), err.code));
+      call.on('status', (s: grpc.StatusObject) => end(s.code === grpc.status.OK ? 'the coordinator ended the stream' : statusText(s.code, s.details), s.code));
       this.log.debug('connecting to the coordinator', { address, attempt });
       call.write({ register: this.o.register() });
     });

@@ -14,6 +14,7 @@ import { NssUserDirectory } from '../lifecycle/users.js';
 import { sampleFacts } from '../link/facts.js';
 import { CommandStore, Outbox } from '../link/outbox.js';
 import { RevisionCache, retainedDigests } from '../link/revision-cache.js';
+import { REFUSED_BACKOFF } from '../link/backoff.js';
 import { Session } from '../link/session.js';
 import { fallbackTransport, grpcRevisionTransport } from '../link/transport.js';
 import { httpRevisionTransport } from '../link/http-transport.js';
@@ -169,6 +170,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   });
   session = new Session({
     endpoints,
+    ...(env.refusedRetryBaseMs !== undefined && { refusedBackoff: { baseMs: env.refusedRetryBaseMs, capMs: REFUSED_BACKOFF.capMs } }),
     ...(credentials && { credentials: currentCredentials }),
     register: () => ({
       hostId, hostname: os.hostname(), tags: { ...cfg.tags }, zone: cfg.zone, agentVersion: FERRY_VERSION, facts,

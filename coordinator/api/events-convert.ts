@@ -5,8 +5,9 @@ import type { TriggerInfo as PTrigger } from '../../proto/gen/ferry/v1/TriggerIn
 /** Event log and triggers ↔ protobuf. Pure. A trigger's secret has no field here. */
 export function triggerToProto(t: TriggerView): PTrigger {
   return {
-    // The query may hold a token (Slack, …): views show the URL without it (docs/security.md); only the secret-free part is needed to recognise it.
-    name: t.name, url: redactUrl(t.url), events: t.events, createdAt: t.createdAt, updatedAt: t.updatedAt,
+    // The query may hold a token, a chat webhook's path is one (Slack, Teams): views show the URL without it (docs/security.md);
+    // only the secret-free part is needed to recognise it.
+    name: t.name, url: redactUrl(t.url, t.format), events: t.events, format: t.format, createdAt: t.createdAt, updatedAt: t.updatedAt,
     lastAttemptAt: t.lastAttemptAt ?? '', lastStatus: t.lastStatus ?? 0, lastError: t.lastError ?? '',
     lastDeliveredAt: t.lastDeliveredAt ?? '', delivered: t.delivered, failedAttempts: t.failedAttempts,
     givenUp: t.givenUp, pending: t.pending,

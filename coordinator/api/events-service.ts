@@ -27,7 +27,7 @@ export function eventHandlers(
     SetTrigger: unary(req => {
       const r = setTrigger(ctx, {
         application: req.application, group: req.group, name: req.name, url: req.url, events: req.events,
-        ...(req.secret && { secret: req.secret }),
+        ...(req.secret && { secret: req.secret }), ...(req.format && { format: req.format }),
       });
       return { trigger: triggerToProto(r.trigger), created: r.created, generatedSecret: r.generatedSecret ?? '', testEventSeq: r.testSeq };
     }),

@@ -88,7 +88,9 @@ export function summarizeRequest(message: unknown, prefix = '', depth = 0): Reco
   for (const [name, value] of Object.entries(message as Record<string, unknown>)) {
     if (value === '' || value === 0 || value === false || value === null || value === undefined) continue;
     if (name === 'url' && typeof value === 'string') {
-      out[prefix + name] = redactUrl(value);
+      // A chat webhook's path is its token (SetTrigger with format slack or teams).
+      const format = (message as Record<string, unknown>).format;
+      out[prefix + name] = redactUrl(value, typeof format === 'string' ? format : undefined);
       continue;
     }
     if (SECRET_FIELD.test(name)) {

@@ -2,7 +2,7 @@
  * The persistent event log and webhook triggers, in domain terms. Events are appended by the store
  * in the same transaction as the status change they record (store/schema/v08.ts).
  */
-import type { TriggerEvent } from '../../common/triggers.js';
+import type { TriggerEvent, TriggerFormat } from '../../common/triggers.js';
 
 /** Every kind the log holds. The `Deployment*`/`Instance*` names are CodeDeploy's trigger events. */
 export const EVENT_KINDS = [
@@ -36,6 +36,8 @@ export interface TriggerInput {
   events: TriggerEvent[];
   /** Required when the trigger is new; an update without one keeps the stored secret. */
   secret?: string;
+  /** Absent: json for a new trigger; an update without one keeps the stored format. */
+  format?: TriggerFormat;
 }
 
 /** A trigger as shown to users: never its secret. */
@@ -45,6 +47,7 @@ export interface TriggerView {
   name: string;
   url: string;
   events: string[];
+  format: TriggerFormat;
   createdAt: string;
   updatedAt: string;
   lastAttemptAt?: string;
@@ -67,6 +70,7 @@ export interface DeliveryJob {
   triggerName: string;
   url: string;
   secret: string;
+  format: TriggerFormat;
   attempts: number;
   createdAt: string;
   event: FerryEvent;
@@ -82,11 +86,15 @@ export interface DeliveryOutcome {
   gaveUp: boolean;
 }
 
-/** A URL for logs: user info and query (where webhook tokens often live) replaced by `…`. */
-export function redactUrl(raw: string): string {
+/**
+ * A URL for logs: user info and query (where webhook tokens often live) replaced by `…`. A chat
+ * webhook's (Slack, Teams) token is its path: with `format` slack or teams the path goes too.
+ */
+export function redactUrl(raw: string, format?: string): string {
   try {
     const u = new URL(raw);
     const auth = u.username || u.password ? '…@' : '';
+    if (format === 'slack' || format === 'teams') return `${u.protocol}//${auth}${u.host}/…`;
     return `${u.protocol}//${auth}${u.host}${u.pathname}${u.search ? '?…' : ''}`;
   } catch {
     return '(not a URL)';

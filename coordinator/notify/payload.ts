@@ -4,6 +4,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DeliveryJob, DeliveryOutcome, FerryEvent } from '../domain/events.js';
+import { chatSummary, codeDeployStatus, slackMessage, teamsMessage } from './chat.js';
 
 export const SIGNATURE_HEADER = 'X-Ferry-Signature';
 export const EVENT_HEADER = 'X-Ferry-Event';
@@ -20,8 +21,7 @@ export interface RetrySettings {
   maxAgeMs: number;
 }
 
-/** CodeDeploy spells statuses in capitals with underscores (IN_PROGRESS, SUCCEEDED). */
-export const codeDeployStatus = (s: string): string => s.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+export { codeDeployStatus };
 
 type Json = Record<string, unknown>;
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -108,9 +108,19 @@ export function verifySignature(secret: string, body: string, header: string | u
   return want.length === got.length && timingSafeEqual(want, got);
 }
 
-/** The request for one delivery: body and headers (the secret never leaves this function). */
-export function deliveryRequest(job: DeliveryJob): { body: string; headers: Record<string, string> } {
-  const body = JSON.stringify(triggerMessage(job.triggerName, job.event));
+/** The body of one delivery in the trigger's format: Ferry's JSON, a Slack message or a Teams card. */
+export function messageFor(job: Pick<DeliveryJob, 'triggerName' | 'event'> & { format?: DeliveryJob['format'] }, publicUrl?: string): Json {
+  if (job.format === 'slack') return slackMessage(chatSummary(job.triggerName, job.event, publicUrl));
+  if (job.format === 'teams') return teamsMessage(chatSummary(job.triggerName, job.event, publicUrl));
+  return triggerMessage(job.triggerName, job.event);
+}
+
+/**
+ * The request for one delivery: body and headers (the secret never leaves this function). Chat
+ * bodies are signed too: Slack and Teams ignore the headers; a relay in between may check them.
+ */
+export function deliveryRequest(job: DeliveryJob, publicUrl?: string): { body: string; headers: Record<string, string> } {
+  const body = JSON.stringify(messageFor(job, publicUrl));
   return {
     body,
     headers: {

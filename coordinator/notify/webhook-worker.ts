@@ -21,6 +21,8 @@ export interface WebhookWorkerDeps {
   settings: WebhookSettings;
   fetch?: typeof fetch;
   random?: () => number;
+  /** The coordinator's public URL: chat messages link to the console under it. */
+  publicUrl?: string;
 }
 
 const BATCH = 20;
@@ -122,7 +124,7 @@ export class WebhookWorker {
   }
 
   private async deliver(job: DeliveryJob): Promise<void> {
-    const { body, headers } = deliveryRequest(job);
+    const { body, headers } = deliveryRequest(job, this.deps.publicUrl);
     const doFetch = this.deps.fetch ?? fetch;
     let result: { status?: number; error?: string };
     try {
@@ -134,12 +136,12 @@ export class WebhookWorker {
       if (this.stopped) return; // cut short by shutdown: not an attempt; the next run sends it again
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
       // A fetch error may quote the URL, query (a token) and all: stored and logged without it (docs/security.md).
-      result = { error: timedOut ? `no answer within ${this.deps.settings.timeoutMs} ms` : describeFetchError(err).split(job.url).join(redactUrl(job.url)) };
+      result = { error: timedOut ? `no answer within ${this.deps.settings.timeoutMs} ms` : describeFetchError(err).split(job.url).join(redactUrl(job.url, job.format)) };
     }
     const outcome = afterAttempt(job, result, this.deps.clock.now(), this.deps.settings, (this.deps.random ?? Math.random)());
     this.deps.store.recordDelivery(job.id, outcome);
     const fields = {
-      component: 'notify', trigger: job.triggerName, delivery_id: job.id, seq: job.event.seq, kind: job.event.kind,
+      component: 'notify', trigger: job.triggerName, format: job.format, delivery_id: job.id, seq: job.event.seq, kind: job.event.kind,
       attempt: job.attempts + 1, ...(outcome.status !== undefined && { status: outcome.status }),
     };
     if (outcome.delivered) this.deps.log.debug('webhook delivered', fields);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { redactUrl, type TriggerView } from '../domain/events.js';
-import { MAX_TRIGGERS_PER_GROUP, type TriggerEvent, triggerProblems } from '../../common/triggers.js';
+import { MAX_TRIGGERS_PER_GROUP, type TriggerEvent, type TriggerFormat, triggerProblems } from '../../common/triggers.js';
 import { requireGroup } from './deployments.js';
 import { ALLOW_NOTHING, refusedUrl } from '../notify/destination.js';
 
@@ -14,6 +14,8 @@ export interface SetTriggerInput {
   events: readonly string[];
   /** Empty or absent: generated for a new trigger, kept for an existing one. */
   secret?: string;
+  /** json, slack or teams; empty or absent: json for a new trigger, kept for an existing one. */
+  format?: string;
 }
 
 /** A new trigger's secret: 32 random bytes, hex. */
@@ -40,9 +42,11 @@ export function setTrigger(ctx: Context, input: SetTriggerInput): { trigger: Tri
   const generatedSecret = isNew && !input.secret ? generateSecret() : undefined;
   const secret = input.secret || generatedSecret;
   const events = [...new Set(input.events)] as TriggerEvent[];
-  const result = ctx.store.setTrigger({ groupId: group.id, name: input.name, url: input.url, events, ...(secret && { secret }) }, iso(ctx.clock.now()));
+  const format = input.format ? (input.format as TriggerFormat) : undefined;
+  const result = ctx.store.setTrigger({ groupId: group.id, name: input.name, url: input.url, events, ...(secret && { secret }), ...(format && { format }) }, iso(ctx.clock.now()));
   ctx.log.info(result.created ? 'trigger created' : 'trigger updated', {
-    component: 'notify', application: input.application, group: input.group, trigger: input.name, url: redactUrl(input.url), events: events.join(','),
+    component: 'notify', application: input.application, group: input.group, trigger: input.name, url: redactUrl(input.url, result.trigger.format), events: events.join(','),
+    format: result.trigger.format,
   });
   ctx.changes.events();
   return { ...result, ...(generatedSecret && { generatedSecret }) };

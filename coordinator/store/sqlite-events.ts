@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { FerryError } from '../../common/errors.js';
+import type { TriggerFormat } from '../../common/triggers.js';
 import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
 import type { EventLogStore } from './event-store.js';
 import { guard } from './sqlite-errors.js';
@@ -13,12 +14,12 @@ interface EventRow {
 }
 
 interface TriggerRow {
-  id: number; group_id: string; name: string; url: string; events: string; created_at: string; updated_at: string;
+  id: number; group_id: string; name: string; url: string; events: string; format: TriggerFormat; created_at: string; updated_at: string;
   last_attempt_at: string | null; last_status: number | null; last_error: string | null; last_delivered_at: string | null;
   delivered: number; failed_attempts: number; given_up: number; pending: number;
 }
 
-const TRIGGER_VIEW = `SELECT t.id, t.group_id, t.name, t.url, t.events, t.created_at, t.updated_at, t.last_attempt_at,
+const TRIGGER_VIEW = `SELECT t.id, t.group_id, t.name, t.url, t.events, t.format, t.created_at, t.updated_at, t.last_attempt_at,
     t.last_status, t.last_error, t.last_delivered_at, t.delivered, t.failed_attempts, t.given_up,
     (SELECT COUNT(*) FROM deliveries d WHERE d.trigger_id = t.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL) AS pending
   FROM triggers t`;
@@ -36,7 +37,7 @@ function toEvent(r: EventRow): FerryEvent {
 
 function toTrigger(r: TriggerRow): TriggerView {
   return {
-    id: r.id, groupId: r.group_id, name: r.name, url: r.url, events: JSON.parse(r.events) as string[],
+    id: r.id, groupId: r.group_id, name: r.name, url: r.url, events: JSON.parse(r.events) as string[], format: r.format,
     createdAt: r.created_at, updatedAt: r.updated_at,
     ...(r.last_attempt_at !== null && { lastAttemptAt: r.last_attempt_at }),
     ...(r.last_status !== null && { lastStatus: r.last_status }),
@@ -61,9 +62,10 @@ function prepare(db: Database.Database) {
       WHERE seq = (SELECT MAX(seq) FROM events) AND deployment_id = @id AND kind = 'DeploymentStart'`),
     getTrigger: p('SELECT id, secret FROM triggers WHERE group_id = ? AND name = ?'),
     countTriggers: p('SELECT COUNT(*) AS n FROM triggers WHERE group_id = ?'),
-    insertTrigger: p(`INSERT INTO triggers (group_id, name, url, events, secret, created_at, updated_at)
-      VALUES (@group_id, @name, @url, @events, @secret, @at, @at)`),
-    updateTrigger: p(`UPDATE triggers SET url = @url, events = @events, secret = COALESCE(@secret, secret), updated_at = @at
+    insertTrigger: p(`INSERT INTO triggers (group_id, name, url, events, secret, format, created_at, updated_at)
+      VALUES (@group_id, @name, @url, @events, @secret, COALESCE(@format, 'json'), @at, @at)`),
+    updateTrigger: p(`UPDATE triggers SET url = @url, events = @events, secret = COALESCE(@secret, secret),
+      format = COALESCE(@format, format), updated_at = @at
       WHERE id = @id`),
     viewTrigger: p(`${TRIGGER_VIEW} WHERE t.id = ?`),
     listTriggers: p(`${TRIGGER_VIEW} WHERE t.group_id = ? ORDER BY t.name`),
@@ -74,7 +76,7 @@ function prepare(db: Database.Database) {
     insertEvent: p(`INSERT INTO events (at, kind, application, group_id, group_name, deployment_id, host_id, lifecycle_event, status, payload)
       VALUES (@at, @kind, @application, @group_id, @group_name, @deployment_id, @host_id, @lifecycle_event, @status, @payload)`),
     insertDelivery: p(`INSERT INTO deliveries (trigger_id, event_seq, created_at) VALUES (?, ?, ?)`),
-    due: p(`SELECT d.id, d.trigger_id, d.attempts, d.created_at, t.name, t.url, t.secret, e.*
+    due: p(`SELECT d.id, d.trigger_id, d.attempts, d.created_at, t.name, t.url, t.secret, t.format, e.*
       FROM deliveries d JOIN triggers t ON t.id = d.trigger_id JOIN events e ON e.seq = d.event_seq
       WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= @now ORDER BY d.next_attempt_at, d.id LIMIT @limit`),
     next: p(`SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE ${PENDING}`),
@@ -137,7 +139,7 @@ export class SqliteEventLog implements EventLogStore {
       const group = this.st.group.get(input.groupId) as { application: string; name: string } | undefined;
       if (!group) throw new FerryError('NOT_FOUND', `deployment group id "${input.groupId}" not found`);
       const existing = this.st.getTrigger.get(input.groupId, input.name) as { id: number } | undefined;
-      const params = { group_id: input.groupId, name: input.name, url: input.url, events: JSON.stringify(input.events), at };
+      const params = { group_id: input.groupId, name: input.name, url: input.url, events: JSON.stringify(input.events), format: input.format ?? null, at };
       let id: number;
       if (existing) {
         this.st.updateTrigger.run({ ...params, id: existing.id, secret: input.secret ?? null });
@@ -168,10 +170,10 @@ export class SqliteEventLog implements EventLogStore {
 
   dueDeliveries(nowMs: number, limit: number): DeliveryJob[] {
     const rows = this.st.due.all({ now: nowMs, limit }) as (EventRow & {
-      id: number; trigger_id: number; attempts: number; created_at: string; name: string; url: string; secret: string;
+      id: number; trigger_id: number; attempts: number; created_at: string; name: string; url: string; secret: string; format: TriggerFormat;
     })[];
     return rows.map(r => ({
-      id: r.id, triggerId: r.trigger_id, triggerName: r.name, url: r.url, secret: r.secret, attempts: r.attempts,
+      id: r.id, triggerId: r.trigger_id, triggerName: r.name, url: r.url, secret: r.secret, format: r.format, attempts: r.attempts,
       createdAt: r.created_at, event: toEvent(r),
     }));
   }

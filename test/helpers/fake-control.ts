@@ -243,7 +243,7 @@ export class FakeControl {
       // Notifications and events
       SetTrigger: this.unary('SetTrigger', req => ({
         trigger: {
-          name: req.name, url: req.url, events: req.events, createdAt: T0, updatedAt: T0, lastAttemptAt: '', lastStatus: 0,
+          name: req.name, url: req.url, events: req.events, format: req.format || 'json', createdAt: T0, updatedAt: T0, lastAttemptAt: '', lastStatus: 0,
           lastError: '', lastDeliveredAt: '', delivered: 0, failedAttempts: 0, givenUp: 0, pending: 1,
         },
         created: true, generatedSecret: req.secret ? '' : 'f'.repeat(64), testEventSeq: 7,

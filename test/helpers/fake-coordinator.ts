@@ -45,6 +45,8 @@ export class FakeCoordinator {
   readonly fetches: { digest: string; offset: number; hostId: string }[] = [];
   /** Connect streams opened so far. */
   streams = 0;
+  /** When set, every Register is refused with this status (a revoked host's certificate). */
+  refuse: { code: grpc.status; details: string } | undefined;
   autoAck = true;
   /** Sent in Registered (0: the agent keeps its own). */
   heartbeatIntervalMs = 0;
@@ -151,6 +153,10 @@ export class FakeCoordinator {
     call.on('data', (m: AgentMessage) => {
       this.messages.push(m);
       this.receivedAt.push(Date.now());
+      if (m.msg === 'register' && this.refuse) {
+        call.emit('error', { ...this.refuse });
+        return;
+      }
       if (m.msg === 'register') {
         call.write({ registered: { hostId: m.register!.hostId, heartbeatIntervalMs: this.heartbeatIntervalMs } });
         if (this.alarms) call.write({ setAlarms: this.alarms });

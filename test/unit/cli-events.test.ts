@@ -12,7 +12,7 @@ const anEvent = (o: Partial<Event__Output> = {}): Event__Output => ({
   seq: 5, at: T0, kind: 'DeploymentFailure', application: 'shop', groupName: 'web', groupId: 'g-1', deploymentId: 'd-1',
   hostId: '', lifecycleEvent: '', status: 'Failed', payloadJson: '{"errorCode":"HEALTH_CONSTRAINTS","errorMessage":"too many failed"}', ...o,
 });
-const trigger = { name: 'ops', url: 'http://x/h', events: ['DeploymentFailure'], createdAt: T0, updatedAt: T0, lastAttemptAt: T0, lastStatus: 500,
+const trigger = { name: 'ops', url: 'http://x/h', events: ['DeploymentFailure'], format: 'json', createdAt: T0, updatedAt: T0, lastAttemptAt: T0, lastStatus: 500,
   lastError: 'HTTP 500', lastDeliveredAt: '', delivered: 0, failedAttempts: 2, givenUp: 0, pending: 1 };
 
 t.test('event lines and JSON lines are pure functions of the event', async t => {
@@ -27,13 +27,16 @@ t.test('event lines and JSON lines are pure functions of the event', async t => 
 
 t.test('trigger flags: a comma list of events; every problem at once', async t => {
   t.same(parseTriggerFlags({ name: 'ops', url: 'https://h/x', events: ' DeploymentStart, DeploymentFailure ' }), { name: 'ops', url: 'https://h/x', events: ['DeploymentStart', 'DeploymentFailure'] });
+  t.same(parseTriggerFlags({ name: 'ops', url: 'https://h/x', events: 'DeploymentStart', format: 'teams' }).format, 'teams');
   t.throws(() => parseTriggerFlags({ name: 'ops', url: 'x', events: 'Start' }), { message: /^2 problems:\n {2}--url: 'x'.*\n {2}--events: 'Start' is not one of/ });
 });
 
 t.test('group show lists triggers with their delivery state and last error, never a secret', async t => {
   const lines = triggerLines([trigger]).join('\n');
   t.match(lines, /Triggers: 1/);
-  t.match(lines, /ops\s+http:\/\/x\/h\s+DeploymentFailure\s+failing \(HTTP 500\)/);
+  t.match(lines, /NAME\s+FORMAT\s+URL/);
+  t.match(lines, /ops\s+json\s+http:\/\/x\/h\s+DeploymentFailure\s+failing \(HTTP 500\)/);
+  t.match(triggerLines([{ ...trigger, name: 'chat', format: 'slack' }]).join('\n'), /chat\s+slack\s+http:\/\/x\/h/);
   t.match(lines, /ops: last error: HTTP 500/);
   t.match(triggerLines([]).join('\n'), /Triggers: none/);
 });
@@ -75,7 +78,17 @@ t.test('set-trigger prints a generated secret once; --secret-file sends the file
   const badEvents = await runFerry([...base.slice(0, -1), 'Deploy']);
   t.equal(badEvents.code, 2);
   t.match(badEvents.stderr, /--events: 'Deploy' is not one of DeploymentStart/);
+  const badFormat = await runFerry([...base, '--format', 'discord']);
+  t.equal(badFormat.code, 2);
+  t.match(badFormat.stderr, /--format: 'discord' is not one of json, slack, teams/);
   t.equal(fake.requests('SetTrigger').length, 2, 'usage errors send nothing');
+  const slack = await runFerry([...base, '--format', 'slack']);
+  t.equal(slack.code, 0, slack.stderr);
+  t.equal(fake.requests('SetTrigger')[2].format, 'slack', 'the format is sent');
+  t.match(slack.stdout, /POST http:\/\/127\.0\.0\.1:9\/h \(slack\) on DeploymentFailure/);
+  const teams = await runFerry([...base, '--format', 'teams', '--json']);
+  t.equal(JSON.parse(teams.stdout).trigger.format, 'teams', '--json shows the format');
+  t.equal(fake.requests('SetTrigger')[0].format, '', 'no --format: empty (json for a new trigger, kept for an existing one)');
 });
 
 t.test('remove-trigger sends the names and prints what is left; group show prints triggers', async t => {

@@ -1,10 +1,10 @@
 import t from 'tap';
 import {
   formatAgo, formatBytes, formatDuration, formatMinHealthy, formatTagSets, formatTags, formatTime, keyValues, shortDigest, table, tagSetFlags,
-  visibleLength,
+  visibleLength, type Zone,
 } from '../../cli/format.js';
 import { paint } from '../../cli/output.js';
-import { changeLines, countsText, progressBar, progressLine, summarize, verdictLines } from '../../cli/progress.js';
+import { changeLines, countsText, progressBar, progressLine, summarize, verdictLines, waitingText } from '../../cli/progress.js';
 import { deploymentLines, eventRows, logLine } from '../../cli/render-deployment.js';
 import { T0, detail, hostDeployment, lifecycleEvent } from '../helpers/fake-control.js';
 
@@ -110,8 +110,30 @@ t.test('the live progress line fits the terminal', async t => {
   t.equal(progressLine(queued, 80, plain, NOW), '[░░░░░░░░░░] 0/1 Queued 0ms · 0 succeeded, 0 in flight, 0 failed, 1 pending', 'a status other than InProgress is shown');
   const gate = detail({ id: 'd-GATE1', status: 'Paused', awaitingApproval: true, startedAt: T0 },
     [hostDeployment({ hostId: 'h-1', status: 'Succeeded' }), hostDeployment({ hostId: 'h-2', status: 'Pending' })]);
-  t.match(progressLine(gate, 200, plain, NOW), /\] 1\/2 Paused 0ms · 1 succeeded, 0 in flight, 0 failed, 1 pending \(awaiting approval: ferry deploy approve d-GATE1\)$/,
+  t.match(progressLine(gate, 200, plain, NOW), /\] 1\/2 Paused 0ms · 1 succeeded, 0 in flight, 0 failed, 1 pending \(awaiting approval: ferry deploy approve d-GATE1 \(or ferry deploy reject d-GATE1 --reason TEXT\)\)$/,
     'at the approval gate the line says what to run');
+});
+
+t.test('the live line says what a deployment waits for: bake time left, a window (until when), an approval, an operator', async t => {
+  const plus2h: Zone = () => 120;
+  const bake = detail({ id: 'd-B', status: 'InProgress', minHealthyTimeMs: 120_000, startedAt: T0 }, [
+    hostDeployment({ hostId: 'h-1', hostname: 'web-1', status: 'Succeeded', completedAt: new Date(NOW + 10_000).toISOString() }),
+    hostDeployment({ hostId: 'h-2', status: 'Succeeded', completedAt: T0 }),
+    hostDeployment({ hostId: 'h-3', status: 'Pending' }),
+  ]);
+  t.equal(waitingText(bake, NOW + 50_000, plus2h), 'baking h-1 (web-1) and 1 more: 1m20s left, until 2025-01-01 14:02:10+02:00');
+  t.match(progressLine(bake, 200, plain, NOW + 50_000), /2\/3 50\.0s · 2 succeeded, 0 in flight, 0 failed, 1 pending \(baking h-1 \(web-1\) and 1 more: 1m20s left, until 2025-01-01 12:02:10Z\)$/);
+  t.equal(waitingText(bake, NOW + 130_001), undefined, 'baked: waits for nothing');
+  const inFlight = detail({ id: 'd-B', status: 'InProgress', minHealthyTimeMs: 0 }, [hostDeployment({ hostId: 'h-1', status: 'Succeeded', completedAt: T0 })]);
+  t.equal(waitingText(inFlight, NOW), undefined, 'no bake time: nothing to say');
+  const opens = new Date(NOW + 3 * 3_600_000 + 5 * 60_000).toISOString();
+  const windowed = detail({ id: 'd-W', status: 'Paused', pauseKind: 'window', nextWindowAt: opens, waitReason: 'outside window' });
+  t.equal(waitingText(windowed, NOW, plus2h), 'outside its deployment window: opens 2025-01-01 17:05:00+02:00 (in 3h05m)');
+  const queued = detail({ id: 'd-Q', status: 'Queued', nextWindowAt: opens, waitReason: 'waiting for window' });
+  t.equal(waitingText(queued, NOW), 'waiting for a deployment window: opens 2025-01-01 15:05:00Z (in 3h05m)');
+  t.equal(waitingText(detail({ id: 'd-A', status: 'Paused', pauseKind: 'approval' }), NOW), 'awaiting approval: ferry deploy approve d-A (or ferry deploy reject d-A --reason TEXT)');
+  t.equal(waitingText(detail({ id: 'd-P', status: 'Paused', pauseKind: 'operator', pauseReason: 'paused by alice' }), NOW), 'paused (paused by alice): ferry deploy resume d-P');
+  t.equal(waitingText(detail({ id: 'd-D', status: 'Succeeded' }), NOW), undefined);
 });
 
 t.test('change lines report only what changed between two watch messages', async t => {

@@ -128,5 +128,5 @@ t.test('--wait progress says why a deployment waits, and again when the reason c
   t.same(changeLines(queued, queued), [], 'nothing new');
   const paused = detail({ id: 'd-1', status: 'Paused', waitReason: 'waiting for window, opens 2026-12-01T08:00:00.000Z' });
   t.same(changeLines(queued, paused), ['deployment d-1: Paused: waiting for window, opens 2026-12-01T08:00:00.000Z']);
-  t.match(progressLine(queued, 200, (_c: string, s: string) => s, Date.parse('2026-11-30T07:00:00Z')), /Queued \(waiting for window, opens 2026-11-30T08:00:00.000Z\)/);
+  t.match(progressLine(queued, 200, (_c: string, s: string) => s, Date.parse('2026-11-30T07:00:00Z')), /Queued \S+ · .* \(waiting for window, opens 2026-11-30T08:00:00.000Z\)$/);
 });

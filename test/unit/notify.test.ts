@@ -30,7 +30,7 @@ t.test('the signature is sha256=HMAC-SHA256(secret, body) in hex, checked in con
 });
 
 t.test('a delivery request carries the body, its signature, the event kind and the delivery id', async t => {
-  const job = { id: 42, triggerId: 1, triggerName: 'ops', url: 'http://x/', secret: 'secret-secret-secret', attempts: 0, createdAt: T, event: event() };
+  const job = { id: 42, triggerId: 1, triggerName: 'ops', url: 'http://x/', secret: 'secret-secret-secret', format: 'json' as const, attempts: 0, createdAt: T, event: event() };
   const { body, headers } = deliveryRequest(job);
   t.same(JSON.parse(body), triggerMessage('ops', job.event));
   t.equal(headers['X-Ferry-Signature'], signature(job.secret, body));
