@@ -98,15 +98,7 @@ export async function fleetBench(o: FleetOptions, report: (line: string) => void
   // FERRY_BENCH_CPU_PROF=<dir>: the coordinator (only) runs with --cpu-prof into that dir; it is
   // stopped with SIGTERM at the end so the profile is written.
   const profDir = process.env.FERRY_BENCH_CPU_PROF;
-  const saved = process.env.NODE_OPTIONS;
-  if (profDir) process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${path.resolve(profDir)}`.trim();
-  let env: Env;
-  try {
-    env = await startEnv('fleet');
-  } finally {
-    if (saved === undefined) delete process.env.NODE_OPTIONS;
-    else process.env.NODE_OPTIONS = saved;
-  }
+  const env = await startEnv('fleet', [], profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : []);
   const pid = env.coordinator.child.pid!;
   const sim = new FleetSim({ address: env.coordinator.address, agents: o.agents, channels: Math.max(4, Math.ceil(o.agents / 1000)), tags: { role: 'fleet' } });
   try {

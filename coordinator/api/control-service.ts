@@ -50,16 +50,22 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     const window = groupWindowState(ctx, g);
     return { ...groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }), ...(window && { window }) }), triggers: ctx.store.listTriggers(g.id).map(triggerToProto) };
   };
-  const hostView = (id: string, revoked: ReadonlySet<string> = ctx.store.revokedHostIds()) => {
+  /**
+   * Each group's host revisions by host, read once per call (not once per host and group: ListHosts
+   * of 10,000 hosts read every group's table 10,000 times).
+   */
+  const revisionIndex = () => ctx.store.listGroups().map(g => ({ g, byHost: new Map(ctx.store.hostRevisions(g.id).map(r => [r.hostId, r])) }));
+  const hostView = (id: string, revoked: ReadonlySet<string> = ctx.store.revokedHostIds(), index = revisionIndex()) => {
     const h = ctx.store.getHost(id);
     if (!h) throw new FerryError('NOT_FOUND', `host ${id} is not registered; see ferry hosts list`);
-    const revisions = ctx.store.listGroups().flatMap(g => {
-      const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
+    const revisions = index.flatMap(({ g, byHost }) => {
+      const r = byHost.get(id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
     // A host whose certificates are all revoked cannot come back: say so, not "reconnecting".
     const state = revoked.has(id) && !ctx.registry.isConnected(id) ? 'revoked' : hostStateOf(ctx, h);
-    return { ...hostToProto(h, revisions, state, ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...hostTagsView(ctx, h), alarms: ctx.alarmStates.get(id) ?? [] };
+    const seen = ctx.registry.seenAt(id);
+    return { ...hostToProto(seen === undefined ? h : { ...h, lastSeenAt: iso(seen) }, revisions, state, ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...hostTagsView(ctx, h), alarms: ctx.alarmStates.get(id) ?? [] };
   };
   const refreshReleases = async () => {
     await ctx.agentReleases?.refresh().catch(err => ctx.log.warn('cannot read the agent binaries served', { component: 'agent-downloads', reason: describeError(err) }));
@@ -137,7 +143,8 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     ListHosts: unary(async () => {
       await refreshReleases();
       const revoked = ctx.store.revokedHostIds();
-      return { hosts: ctx.store.listHosts().map(h => hostView(h.id, revoked)) };
+      const index = revisionIndex();
+      return { hosts: ctx.store.listHosts().map(h => hostView(h.id, revoked, index)) };
     }),
     GetHost: unary(async req => {
       await refreshReleases();
