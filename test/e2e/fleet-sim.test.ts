@@ -27,8 +27,21 @@ t.test(`${HOSTS} simulated hosts: AllAtOnce and HalfAtATime succeed on every hos
   t.equal(sim.stats.registered, HOSTS, 'every simulated host registered');
   const listed = await ferry(coordinator.address, ['hosts', 'list', '--json']);
   t.equal(listed.code, 0, listed.stderr);
-  const hosts: { id: string; connected: boolean }[] = listed.json.hosts;
-  t.equal(hosts.filter(h => h.connected && h.id.startsWith('sim-')).length, HOSTS, 'ferry hosts list shows them all connected');
+  t.match(listed.json.summary, { total: HOSTS, connected: HOSTS, lost: 0, matched: HOSTS }, 'ferry hosts list counts them all connected');
+  t.equal(listed.json.hosts.length, 100, 'a page of 100 hosts by default');
+  // Paged by id: every page after the previous one's last id, every host once.
+  const seen: string[] = [];
+  for (let after = ''; ;) {
+    const page = await ferry(coordinator.address, ['hosts', 'list', '--json', '--limit', '128', '--state', 'connected', '--tag', 'role=sim', ...(after ? ['--after', after] : [])]);
+    t.equal(page.code, 0, page.stderr);
+    seen.push(...page.json.hosts.map((h: { id: string }) => h.id));
+    after = page.json.nextAfter;
+    if (!after) break;
+  }
+  t.same(seen, [...seen].sort(), 'pages in id order');
+  t.equal(new Set(seen).size, HOSTS, 'the pages cover every host once');
+  const none = await ferry(coordinator.address, ['hosts', 'list', '--state', 'lost']);
+  t.match(none.stdout, `${HOSTS} hosts: ${HOSTS} connected, 0 reconnecting, 0 lost, 0 revoked; 0 of 0 matching shown`, 'the summary line');
 
   await api.createApplication({ name: 'sim' });
   const revision = await push(api, 'sim', await hookBundle(path.join(dir, 'bundle'), { ApplicationStart: 'exit 0' }));
