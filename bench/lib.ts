@@ -31,11 +31,12 @@ export interface Env {
   api: ControlApi;
 }
 
-export async function startEnv(name: string, coordinatorArgs: string[] = []): Promise<Env> {
+/** `nodeArgs`: node's own flags for the coordinator process (e.g. --cpu-prof). */
+export async function startEnv(name: string, coordinatorArgs: string[] = [], nodeArgs: string[] = []): Promise<Env> {
   const cleanup = new Cleanup();
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `ferry-bench-${name}-`));
   cleanup.teardown(() => fs.rm(dir, { recursive: true, force: true }));
-  const coordinator = await startCoordinator(cleanup, path.join(dir, 'data'), ['--log-level', 'warn', ...coordinatorArgs]);
+  const coordinator = await startCoordinator(cleanup, path.join(dir, 'data'), ['--log-level', 'warn', ...coordinatorArgs], '127.0.0.1:0', { nodeArgs });
   const api = new ControlApi(coordinator.address, 60_000);
   cleanup.teardown(() => api.close());
   return { dir, cleanup, coordinator, api };

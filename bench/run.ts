@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- dispatch|transfer|allatonce|oneatatime|agent-binary] [--rounds N]`: Ferry's benchmarks, each reported as
+ * `npm run bench [-- dispatch|transfer|allatonce|oneatatime|agent-binary] [--rounds N]` and
+ * `npm run bench -- fleet --agents N [--config AllAtOnce|HalfAtATime|OneAtATime] [--rounds K] [--json]`: Ferry's benchmarks, each reported as
  * a ratio against a baseline measured in the same run (these machines are noisy). Not part of
  * `npm test`. Real processes: a coordinator and agents started from bin/, gRPC on loopback.
  */
@@ -16,6 +17,7 @@ import { asCaller, enrollHost, mintToken, readTrust } from '../test/helpers/trus
 import { startAgent, startCoordinator, waitFor } from '../test/helpers/fleet.js';
 import { RevisionCache } from '../agent/link/revision-cache.js';
 import { agentBinaryBench } from './agent-binary.js';
+import { fleetBench, parseFleetArgs } from './fleet.js';
 import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv, withCoordinatorOutput } from './lib.js';
 
 const NOOP_EVENTS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService', 'BeforeAllowTraffic', 'AfterAllowTraffic'];
@@ -280,10 +282,30 @@ const BENCHES: Record<string, (opts: BenchOptions) => Promise<void>> = {
   'agent-binary': o => agentBinaryBench(report, o.rounds),
 };
 
+/**
+ * `fleet --agents N [--config C]… [--rounds K] [--json]`: the simulated-fleet bench (bench/fleet.ts),
+ * alone; with --json its one document is all stdout carries (the progress goes to stderr).
+ */
+async function fleetMain(args: string[]): Promise<void> {
+  let rounds: number | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--rounds' || a.startsWith('--rounds=')) rounds = Number(a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i]);
+    else rest.push(a);
+  }
+  if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1)) throw new Error('--rounds: not a positive whole number');
+  const o = parseFleetArgs(rest, rounds);
+  const say = o.json ? (l: string) => process.stderr.write(l + '\n') : report;
+  const r = await fleetBench(o, say);
+  if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+}
+
 async function main() {
   const opts: BenchOptions = { rounds: 5 };
   const wanted: string[] = [];
   const args = process.argv.slice(2);
+  if (args[0] === 'fleet') return fleetMain(args.slice(1));
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--rounds' || a.startsWith('--rounds=')) {

@@ -33,6 +33,8 @@ import type { StopDeploymentRequest } from '../proto/gen/ferry/v1/StopDeployment
 import type { UpdateDeploymentGroupRequest } from '../proto/gen/ferry/v1/UpdateDeploymentGroupRequest.js';
 import type { ListDeploymentsRequest } from '../proto/gen/ferry/v1/ListDeploymentsRequest.js';
 import type { ListDeploymentsResponse__Output } from '../proto/gen/ferry/v1/ListDeploymentsResponse.js';
+import type { GetDeploymentPageRequest } from '../proto/gen/ferry/v1/GetDeploymentPageRequest.js';
+import type { ListHostsRequest } from '../proto/gen/ferry/v1/ListHostsRequest.js';
 import type { ListHostsResponse__Output } from '../proto/gen/ferry/v1/ListHostsResponse.js';
 import type { ListRevisionsRequest } from '../proto/gen/ferry/v1/ListRevisionsRequest.js';
 import type { ListRevisionsResponse__Output } from '../proto/gen/ferry/v1/ListRevisionsResponse.js';
@@ -267,8 +269,8 @@ export class ControlApi {
   createDeployment(req: CreateDeploymentRequest) {
     return this.unary<CreateDeploymentRequest, DeploymentDetail__Output>(this.client.createDeployment, req);
   }
-  getDeployment(req: GetDeploymentRequest) {
-    return this.unary<GetDeploymentRequest, DeploymentDetail__Output>(this.client.getDeployment, req);
+  getDeployment(req: GetDeploymentPageRequest) {
+    return this.unary<GetDeploymentPageRequest, DeploymentDetail__Output>(this.client.getDeployment, req);
   }
   stopDeployment(req: StopDeploymentRequest) {
     return this.unary<StopDeploymentRequest, DeploymentDetail__Output>(this.client.stopDeployment, req);
@@ -303,8 +305,9 @@ export class ControlApi {
   cancelSchedule(req: CancelScheduleRequest) {
     return this.unary<CancelScheduleRequest, Schedule__Output>(this.client.cancelSchedule, req);
   }
-  listHosts() {
-    return this.unary<object, ListHostsResponse__Output>(this.client.listHosts, {});
+  /** Every host with no request; a page (limit, after) and filters (tags, state) with one. */
+  listHosts(req: ListHostsRequest = {}) {
+    return this.unary<ListHostsRequest, ListHostsResponse__Output>(this.client.listHosts, req);
   }
   getHost(req: GetHostRequest) {
     return this.unary<GetHostRequest, HostInfo__Output>(this.client.getHost, req);

@@ -11,15 +11,29 @@ export class Changes {
     this.emitter.setMaxListeners(0);
   }
 
+  /** Names changed this tick, emitted once each on the next (a burst of 10,000 reports wakes a watcher once). */
+  private readonly pending = new Set<string>();
+
   deployment(id: string): void {
-    this.emitter.emit(`deployment:${id}`);
+    this.later(`deployment:${id}`);
     // A deployment change appends to the event log (store/schema/v08.ts).
     this.events();
   }
 
   /** The event log may have grown: wakes `ferry events --follow` streams and the webhook worker. */
   events(): void {
-    this.emitter.emit('events');
+    this.later('events');
+  }
+
+  private later(name: string): void {
+    if (this.pending.size === 0) setImmediate(() => this.emitPending());
+    this.pending.add(name);
+  }
+
+  private emitPending(): void {
+    const names = [...this.pending];
+    this.pending.clear();
+    for (const name of names) this.emitter.emit(name);
   }
 
   onEvents(fn: () => void): () => void {

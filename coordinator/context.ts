@@ -60,7 +60,9 @@ export interface Context {
   startedAt: number;
   /**
    * A monotonic clock (ms): liveness, timeouts and the restart grace use it, so a wall-clock jump
-   * never declares healthy agents lost (docs/design/architecture.md §9).
+   * never declares healthy agents lost (docs/design/architecture.md §9). It stands still while
+   * the coordinator's event loop is stalled (agents/lag-clock.ts): its own lag never counts as an
+   * agent's silence.
    */
   monotonic(): number;
   /** When this coordinator started, on the monotonic clock. */

@@ -39,6 +39,7 @@ import { UpgradeListeners } from './services/agent-upgrade.js';
 import { agentDownloads } from './agent-downloads/http-agent.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
 import { consoleRoutes } from './ui/http.js';
+import { LagClock } from './agents/lag-clock.js';
 
 export interface RunningCoordinator {
   /** The address actually bound (port 0 resolved). */
@@ -142,6 +143,8 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
   if (tightened.length > 0) log.warn('the data dir was readable by other users: made it 0700 and its files 0600', { component: 'security', paths: tightened.join(',') });
   const store = openVerifiedStore(config.dataDir, openStore);
   let scheduler: Scheduler | undefined;
+  // Liveness and command-ack deadlines do not count time this event loop was behind (agents/lag-clock.ts).
+  const lagClock = new LagClock().start();
   const ctx: Context = {
     store,
     registry: new AgentRegistry(),
@@ -158,8 +161,8 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     },
     kick: () => scheduler?.kick(),
     startedAt: (opts.clock ?? systemClock).now(),
-    monotonic: () => performance.now(),
-    startedMono: performance.now(),
+    monotonic: lagClock.now,
+    startedMono: lagClock.now(),
     alarmStates: new Map(),
     metrics: new CoordinatorMetrics(metricsSource(() => ctx)),
     ...(transport.kind === 'tls' && { tls: transport.files }),
@@ -281,6 +284,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     stop: async () => {
       renewal?.stop();
       scheduler?.stop();
+      lagClock.stop();
       await webhooks.stop();
       await auditRetention.stop();
       await metricsServer?.close();

@@ -67,9 +67,17 @@ export const KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
   'grpc.http2.min_ping_interval_without_data_ms': 4000,
 };
 
-/** Server-side keepalive: the same pings and deadline, and the clients' pings accepted often. */
+/**
+ * Server-side keepalive: the same pings, the clients' pings accepted often, and a longer deadline:
+ * the coordinator judges the ack on its own event loop, and one loop stalled past the deadline
+ * (10,000 hosts' reports at once on a loaded machine) dropped whole connections — hundreds of
+ * healthy agents' streams each, all reconnecting at once (`npm run bench -- fleet`). A dead agent
+ * is found by its missing heartbeats anyway (services/liveness.ts, on a clock that does not count
+ * the coordinator's own lag).
+ */
 export const SERVER_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
   ...KEEPALIVE_OPTIONS,
+  'grpc.keepalive_timeout_ms': 60_000,
   'grpc.http2.min_ping_interval_without_data_ms': 1000,
   'grpc.http2.max_ping_strikes': 0,
 };

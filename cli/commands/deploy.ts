@@ -58,14 +58,22 @@ export function registerDeployCommands(program: Command, r: Runner): void {
   );
 
   r.action(
-    r.leaf(deploy, 'status <id>', 'show a deployment: every host and lifecycle event, with status, duration and errors', [
+    r.leaf(deploy, 'status <id>', 'show a deployment: its summary, and its hosts a page at a time (every lifecycle event, with status, duration and errors)', [
       'ferry deploy status d-123',
+      'ferry deploy status d-123 --limit 1000 --after web-0420',
       'ferry deploy status d-123 --json | jq \'.hosts[] | select(.status == "Failed")\'',
-    ]),
-    async (s, [id]) => {
-      const detail = await s.api().getDeployment({ id: requireText(id, 'ID') });
+    ])
+      .option('--limit <n>', 'at most this many hosts, in the deployment\'s order (the overview counts them all)', '100')
+      .option('--after <host-id>', 'the hosts after this one (the next page: the last line says which)'),
+    async (s, [id], opts) => {
+      const ref = requireText(id, 'ID');
+      const hostLimit = parsePositiveInt(String(opts.limit), '--limit');
+      const detail = await s.api().getDeployment({ id: ref, hostLimit, hostAfter: opts.after === undefined ? '' : String(opts.after) });
       if (s.out.json) return s.out.document(detail);
       s.out.lines(deploymentLines(detail, s.now, s.out.c, s.config.zone));
+      if (detail.nextHostAfter) {
+        s.out.line(`${detail.hosts.length} of ${detail.hostsTotal} hosts shown; next page: ferry deploy status ${ref} --after ${detail.nextHostAfter}${hostLimit === 100 ? '' : ` --limit ${hostLimit}`}`);
+      }
     },
   );
 

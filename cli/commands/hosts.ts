@@ -4,6 +4,7 @@ import { FerryError } from '../../common/errors.js';
 import { hostLabel } from '../../common/text.js';
 import { EXIT, grpcCodeOf } from '../exit-codes.js';
 import type { HostInfo__Output } from '../../proto/gen/ferry/v1/HostInfo.js';
+import type { HostsSummary__Output } from '../../proto/gen/ferry/v1/HostsSummary.js';
 import type { HostAlarm__Output } from '../../proto/gen/ferry/v1/HostAlarm.js';
 import { parseTag } from '../../common/parse.js';
 import { parseDuration, parsePositiveInt, requireText } from '../args.js';
@@ -11,6 +12,21 @@ import { NONE, formatAgo, formatBytes, formatTags, formatTime, keyValues, orNone
 import { COLORS, type Paint } from '../output.js';
 import { colorStatus, hostHistoryTable } from '../render-deployment.js';
 import type { Runner, Session } from '../session.js';
+
+const LIST_STATES = ['connected', 'reconnecting', 'lost', 'revoked'];
+
+/** The counts when the coordinator sends none (one before paged ListHosts): from the hosts listed. */
+function summarize(hosts: readonly HostInfo__Output[]): HostsSummary__Output {
+  const count = (st: string) => hosts.filter(h => (h.state || (h.connected ? 'connected' : 'reconnecting')) === st).length;
+  return { total: hosts.length, connected: count('connected'), reconnecting: count('reconnecting'), lost: count('lost'), revoked: count('revoked'), matched: hosts.length };
+}
+
+/** `10000 hosts: 9998 connected, 0 reconnecting, 2 lost, 0 revoked; 100 of 9998 matching shown; next page: …`. Pure. */
+export function summaryLine(s: HostsSummary__Output, shown: number, nextAfter: string): string {
+  const counts = `${s.total} host${s.total === 1 ? '' : 's'}: ${s.connected} connected, ${s.reconnecting} reconnecting, ${s.lost} lost, ${s.revoked} revoked`;
+  const page = `${shown} of ${s.matched} matching shown`;
+  return `${counts}; ${page}${nextAfter ? `; next page: ferry hosts list --after ${nextAfter}` : ''}`;
+}
 
 /** A host by its id, else the one host with this hostname (so `ferry hosts show web-1` works too). */
 async function getHostByRef(s: Session, ref: string): Promise<HostInfo__Output> {
@@ -99,12 +115,29 @@ export function registerHostsCommands(program: Command, r: Runner): void {
     .description('hosts: the machines whose agents have registered with the coordinator')
     .addHelpText('after', '\nExamples:\n  ferry hosts list\n  ferry hosts show h-123');
 
-  r.action(r.leaf(hosts, 'list', 'list hosts: tags, zone, connection, agent version, revision per group', ['ferry hosts list', 'ferry hosts list --json']), async s => {
-    const res = await s.api().listHosts();
-    if (s.out.json) return s.out.document(res);
-    if (res.hosts.length === 0) return s.out.line('no hosts yet: start ferry-agent on a machine, pointed at this coordinator');
-    s.out.lines(hostsTable(res.hosts, s.now, s.out.c, s.config.zone));
-  });
+  r.action(
+    r.leaf(hosts, 'list', 'list hosts: tags, zone, connection, agent version, revision per group; a page at a time (by id), with a summary line of counts', [
+      'ferry hosts list',
+      'ferry hosts list --state lost --tag role=web',
+      'ferry hosts list --limit 500 --after web-0420 --json',
+    ])
+      .option('--limit <n>', 'at most this many hosts (the summary line counts them all)', '100')
+      .option('--after <id>', 'the hosts after this host id (the next page: the summary line says which)')
+      .option('--tag <key=value>', 'only hosts with this tag (repeatable: all of them)', (v: string, p: string[]) => [...p, v], [] as string[])
+      .option('--state <state>', `only hosts in this state: ${LIST_STATES.join(', ')}`),
+    async (s, _args, opts) => {
+      const limit = parsePositiveInt(String(opts.limit), '--limit');
+      const state = opts.state === undefined ? '' : String(opts.state);
+      if (state && !LIST_STATES.includes(state)) throw new FerryError('INVALID_ARGUMENT', `--state: '${state}' is not one of ${LIST_STATES.join(', ')}`);
+      const tags = Object.fromEntries((opts.tag as string[]).map(t => parseTag('--tag', t)));
+      const res = await s.api().listHosts({ limit, after: opts.after === undefined ? '' : String(opts.after), tags, state });
+      const summary = res.summary ?? summarize(res.hosts);
+      if (s.out.json) return s.out.document({ hosts: res.hosts, summary, nextAfter: res.nextAfter ?? '' });
+      if (summary.total === 0) return s.out.line('no hosts yet: start ferry-agent on a machine, pointed at this coordinator');
+      if (res.hosts.length > 0) s.out.lines(hostsTable(res.hosts, s.now, s.out.c, s.config.zone));
+      s.out.line(summaryLine(summary, res.hosts.length, res.nextAfter ?? ''));
+    },
+  );
 
   r.action(
     r.leaf(hosts, 'show <id>', 'show a host: its facts (OS, kernel, CPUs, memory, disk), revisions, and the deployments that touched it (newest first)', [

@@ -28,6 +28,29 @@ export class AgentRegistry {
   private readonly heard = new Map<string, number>();
   /** By `<deployment id> <host id>`. */
   private readonly unacked = new Map<string, UnackedCommand>();
+  /**
+   * Wall-clock times (ms) of heartbeats not yet written to the store's last_seen_at: a heartbeat
+   * costs a map write, and the times are written in one transaction a heartbeat interval
+   * (services/agents.ts flushLastSeen), not one UPDATE per beat.
+   */
+  private readonly seenWall = new Map<string, number>();
+
+  /** The host's agent sent a heartbeat at this wall-clock time. */
+  seen(hostId: string, wallMs: number): void {
+    this.seenWall.set(hostId, wallMs);
+  }
+
+  /** The last heartbeat's wall-clock time not yet in the store, if any (shown over the stored one). */
+  seenAt(hostId: string): number | undefined {
+    return this.seenWall.get(hostId);
+  }
+
+  /** The heartbeat times to write, forgotten here. */
+  takeSeen(): Map<string, number> {
+    const taken = new Map(this.seenWall);
+    this.seenWall.clear();
+    return taken;
+  }
 
   /** Records that the host's agent spoke (register, heartbeat, report) at `monotonicMs`. */
   markHeard(hostId: string, monotonicMs: number): void {

@@ -18,12 +18,14 @@ import { callerOf } from '../security/auth.js';
 import { authorizeRevisionDownload } from '../security/revision-access.js';
 import { admitClaimedTags, formatTags, notGrantedMessage } from '../services/host-tags.js';
 import type { AuditEntry } from '../domain/audit.js';
+import { AgentInbox } from './agent-inbox.js';
 
 
 /** AgentService: the agents' Connect streams and revision downloads. */
 export function agentService(ctx: Context, audit: (entry: AuditEntry) => void = () => undefined): AgentServiceHandlers {
+  const inbox = new AgentInbox(ctx);
   return {
-    Connect: call => connect(ctx, call, audit),
+    Connect: call => connect(ctx, call, audit, inbox),
     FetchRevision: call => void fetchRevision(ctx, call),
     Enroll: (call, callback) => void enroll(ctx, call.request, call.getPeer()).then(r => callback(null, r), err => callback(toServiceError(err))),
     RenewCertificate: (call, callback) => void renewCertificate(ctx, callerOf(call.metadata), call.request.csrPem, call.getPeer())
@@ -51,7 +53,7 @@ function refuseRemoved(ctx: Context, hostId: string): void {
  */
 const AGENT_QUEUE = 256;
 
-function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Output, CoordinatorMessage>, audit: (entry: AuditEntry) => void): void {
+function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Output, CoordinatorMessage>, audit: (entry: AuditEntry) => void, inbox: AgentInbox): void {
   let session: AgentSession | undefined;
   const write = (m: CoordinatorMessage): boolean => {
     if (call.destroyed || call.writableEnded) return false;
@@ -118,15 +120,25 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
       // A command's ack, or any report on its deployment (which says as much).
       const about = msg.commandAck?.deploymentId ?? msg.event?.deploymentId ?? msg.logs?.deploymentId ?? msg.result?.deploymentId;
       if (about) ctx.registry.commandAcked(session.hostId, about);
-      if (msg.heartbeat) heartbeat(ctx, session.hostId, msg.heartbeat.alarms);
-      else if (msg.event) eventUpdate(ctx, session.hostId, msg.event);
-      else if (msg.logs) logBatch(ctx, session.hostId, msg.logs);
+      const hostId = session.hostId;
+      if (msg.heartbeat) heartbeat(ctx, hostId, msg.heartbeat.alarms);
       else if (msg.upgrade) {
-        ctx.log.info('agent upgrade answer', { component: 'agent-upgrade', host_id: session.hostId, status: msg.upgrade.status, reason: msg.upgrade.message });
-        ctx.upgrades?.answered(session.hostId, msg.upgrade);
+        ctx.log.info('agent upgrade answer', { component: 'agent-upgrade', host_id: hostId, status: msg.upgrade.status, reason: msg.upgrade.message });
+        ctx.upgrades?.answered(hostId, msg.upgrade);
       }
-      else if (msg.result && hostResult(ctx, session.hostId, msg.result)) {
-        write({ ack: { deploymentId: msg.result.deploymentId } });
+      // Reports are written with the others of this tick, in one transaction (agent-inbox.ts).
+      else if (msg.event) {
+        const e = msg.event;
+        inbox.push(() => eventUpdate(ctx, hostId, e), fail);
+      } else if (msg.logs) {
+        const l = msg.logs;
+        inbox.push(() => logBatch(ctx, hostId, l), fail);
+      } else if (msg.result) {
+        const r = msg.result;
+        inbox.push(() => {
+          if (!hostResult(ctx, hostId, r)) return;
+          return () => void write({ ack: { deploymentId: r.deploymentId } });
+        }, fail);
       }
     } catch (err) {
       fail(err);

@@ -23,6 +23,7 @@ import type { GetDeploymentRequest__Output } from '../../proto/gen/ferry/v1/GetD
 import type { LogEntry } from '../../proto/gen/ferry/v1/LogEntry.js';
 import type { StreamLogsRequest__Output } from '../../proto/gen/ferry/v1/StreamLogsRequest.js';
 import type { UploadRevisionRequest__Output } from '../../proto/gen/ferry/v1/UploadRevisionRequest.js';
+import type { ListHostsRequest__Output } from '../../proto/gen/ferry/v1/ListHostsRequest.js';
 import type { UploadRevisionResponse } from '../../proto/gen/ferry/v1/UploadRevisionResponse.js';
 import {
   configToProto, deploymentToProto, detailToProto, groupToProto, hostDeploymentToProto, hostToProto, revisionToProto, scheduleToProto, tagSetsFromProto,
@@ -42,6 +43,17 @@ import { revisionHolds } from '../services/cleanup.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
 
+const HOST_STATES = ['connected', 'reconnecting', 'lost', 'revoked'] as const;
+
+/** ListHosts' filters, checked: a bad one is named. */
+function hostsFilter(req: ListHostsRequest__Output): { limit: number; after: string; tags: Record<string, string>; state: (typeof HOST_STATES)[number] | '' } {
+  const state = req.state ?? '';
+  if (state && !(HOST_STATES as readonly string[]).includes(state)) {
+    throw new FerryError('INVALID_ARGUMENT', `state: '${state}' is not one of ${HOST_STATES.join(', ')}`);
+  }
+  return { limit: req.limit ?? 0, after: req.after ?? '', tags: req.tags ?? {}, state: state as (typeof HOST_STATES)[number] | '' };
+}
+
 /** ControlService: thin adapters from protobuf to the coordinator's services (docs/design/style.md §5). */
 export function controlService(ctx: Context): ControlServiceHandlers {
   const groupView = (application: string, name: string) => {
@@ -50,16 +62,22 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     const window = groupWindowState(ctx, g);
     return { ...groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }), ...(window && { window }) }), triggers: ctx.store.listTriggers(g.id).map(triggerToProto) };
   };
-  const hostView = (id: string, revoked: ReadonlySet<string> = ctx.store.revokedHostIds()) => {
+  /**
+   * Each group's host revisions by host, read once per call (not once per host and group: ListHosts
+   * of 10,000 hosts read every group's table 10,000 times).
+   */
+  const revisionIndex = () => ctx.store.listGroups().map(g => ({ g, byHost: new Map(ctx.store.hostRevisions(g.id).map(r => [r.hostId, r])) }));
+  const hostView = (id: string, revoked: ReadonlySet<string> = ctx.store.revokedHostIds(), index = revisionIndex()) => {
     const h = ctx.store.getHost(id);
     if (!h) throw new FerryError('NOT_FOUND', `host ${id} is not registered; see ferry hosts list`);
-    const revisions = ctx.store.listGroups().flatMap(g => {
-      const r = ctx.store.hostRevisions(g.id).find(x => x.hostId === id);
+    const revisions = index.flatMap(({ g, byHost }) => {
+      const r = byHost.get(id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
     // A host whose certificates are all revoked cannot come back: say so, not "reconnecting".
     const state = revoked.has(id) && !ctx.registry.isConnected(id) ? 'revoked' : hostStateOf(ctx, h);
-    return { ...hostToProto(h, revisions, state, ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...hostTagsView(ctx, h), alarms: ctx.alarmStates.get(id) ?? [] };
+    const seen = ctx.registry.seenAt(id);
+    return { ...hostToProto(seen === undefined ? h : { ...h, lastSeenAt: iso(seen) }, revisions, state, ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...hostTagsView(ctx, h), alarms: ctx.alarmStates.get(id) ?? [] };
   };
   const refreshReleases = async () => {
     await ctx.agentReleases?.refresh().catch(err => ctx.log.warn('cannot read the agent binaries served', { component: 'agent-downloads', reason: describeError(err) }));
@@ -113,7 +131,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req, createdBy).id));
       return detailToProto(getDeploymentView(ctx, createDeployment(ctx, { ...deploymentInput(req), createdBy }).id));
     }),
-    GetDeployment: unary(req => detailToProto(getDeploymentView(ctx, req.id))),
+    GetDeployment: unary(req => detailToProto(getDeploymentView(ctx, req.id, { limit: req.hostLimit ?? 0, after: req.hostAfter ?? '' }))),
     ListDeployments: unary(req => {
       const list = listDeployments(ctx, { application: req.application, group: req.group, host: req.host, limit: req.limit || 50 });
       return {
@@ -135,10 +153,29 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     RedeployDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, redeploy(ctx, req.id, actorOf(ctx, caller)).id))),
     WatchDeployment: call => watchDeployment(ctx, call),
     StreamLogs: call => streamLogs(ctx, call),
-    ListHosts: unary(async () => {
+    ListHosts: unary(async req => {
+      const filter = hostsFilter(req);
       await refreshReleases();
       const revoked = ctx.store.revokedHostIds();
-      return { hosts: ctx.store.listHosts().map(h => hostView(h.id, revoked)) };
+      // Every host is judged for the summary (in memory: liveness is the registry's); only the page
+      // is built into HostInfo (revisions, tags, alarms).
+      const summary = { total: 0, connected: 0, reconnecting: 0, lost: 0, revoked: 0, matched: 0 };
+      const matched: string[] = [];
+      for (const h of ctx.store.listHosts()) { // by id
+        const state = revoked.has(h.id) && !ctx.registry.isConnected(h.id) ? 'revoked' : hostStateOf(ctx, h);
+        summary.total += 1;
+        summary[state] += 1;
+        if (filter.state && state !== filter.state) continue;
+        if (Object.entries(filter.tags).some(([k, v]) => h.tags[k] !== v)) continue;
+        summary.matched += 1;
+        if (!filter.after || h.id > filter.after) matched.push(h.id);
+      }
+      const page = filter.limit > 0 ? matched.slice(0, filter.limit) : matched;
+      const index = revisionIndex();
+      return {
+        hosts: page.map(id => hostView(id, revoked, index)), summary,
+        nextAfter: page.length < matched.length ? page[page.length - 1]! : '',
+      };
     }),
     GetHost: unary(async req => {
       await refreshReleases();

@@ -84,6 +84,8 @@ export function detailToProto(v: DeploymentView): PDetail {
   return {
     deployment: deploymentToProto(v.deployment, v.wait),
     overview: v.overview,
+    hostsTotal: v.hostsTotal,
+    nextHostAfter: v.nextHostAfter ?? '',
     offlineHosts: v.hosts.filter(h => h.status === 'Skipped' && h.errorCode === 'AGENT_OFFLINE').map(h => h.hostId),
     hosts: v.hosts.map(h => ({
       hostId: h.hostId, hostname: h.hostname, status: h.status, currentEvent: h.currentEvent ?? '',

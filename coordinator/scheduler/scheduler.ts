@@ -10,6 +10,7 @@ import { awaitingReconnect, checkLiveness, hostState, livenessOf } from '../serv
 import { awaitingApprovalEvent } from '../services/approval.js';
 import { firingAlarms } from '../services/alarms.js';
 import { checkCommandAcks, sendDeploy } from '../services/dispatch.js';
+import { flushLastSeen } from '../services/agents.js';
 import { stopDeployment } from '../services/stop.js';
 import { runDueSchedules } from '../services/schedules.js';
 import { nextStartable, windowGate } from '../services/windows.js';
@@ -32,6 +33,8 @@ export class Scheduler {
   private readonly heldForReconnect = new Set<string>();
   /** When liveness was last judged, on the monotonic clock. */
   private livenessCheckedAt = -Infinity;
+  /** When heartbeat times were last written to the store, on the monotonic clock. */
+  private seenFlushedAt = -Infinity;
 
   constructor(private readonly ctx: Context, private readonly tickMs = 1000) {}
 
@@ -44,6 +47,7 @@ export class Scheduler {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    flushLastSeen(this.ctx);
   }
 
   kick(): void {
@@ -53,7 +57,8 @@ export class Scheduler {
       return;
     }
     this.running = true;
-    setImmediate(() => {
+    const run = () => {
+      const t0 = performance.now();
       try {
         do {
           this.again = false;
@@ -63,9 +68,19 @@ export class Scheduler {
         this.ctx.log.error('scheduler pass failed', { component: 'scheduler', error: describeError(err) });
       } finally {
         this.running = false;
+        this.passEndedAt = performance.now();
+        this.passMs = this.passEndedAt - t0;
       }
-    });
+    };
+    // Paced: after a pass of p ms the next starts p ms later at the earliest, so passes take at
+    // most half the loop and agents' reports and heartbeats are read in between (a burst of
+    // results kicks once per tick, and at 10,000 hosts a pass is not free).
+    const wait = this.passEndedAt + this.passMs - performance.now();
+    if (wait > 1) setTimeout(run, wait);
+    else setImmediate(run);
   }
+  private passEndedAt = -Infinity;
+  private passMs = 0;
 
   /** One pass over every group. Synchronous: the store is synchronous and sends are queued. */
   reconcile(): void {
@@ -76,6 +91,10 @@ export class Scheduler {
       this.livenessCheckedAt = mono;
       checkLiveness(this.ctx, mono, this.liveness());
       checkCommandAcks(this.ctx, mono);
+    }
+    if (mono - this.seenFlushedAt >= this.ctx.limits.heartbeatIntervalMs) {
+      this.seenFlushedAt = mono;
+      flushLastSeen(this.ctx);
     }
     runDueSchedules(this.ctx);
     for (const group of this.ctx.store.listGroups()) {
@@ -90,8 +109,8 @@ export class Scheduler {
 
   /** Not lost: connected, or reconnecting within the timeout (a dispatch then waits for it). */
   private alive(hostId: string): boolean {
-    const h = this.ctx.store.getHost(hostId);
-    return !!h && hostState(this.ctx.registry.isConnected(hostId), this.ctx.registry.lastHeard(hostId), this.ctx.monotonic(), this.liveness()) !== 'lost';
+    // A host deployment's host is a known host (a foreign key): no store read per host and pass.
+    return hostState(this.ctx.registry.isConnected(hostId), this.ctx.registry.lastHeard(hostId), this.ctx.monotonic(), this.liveness()) !== 'lost';
   }
 
   private log(message: string, fields: Record<string, unknown>) {

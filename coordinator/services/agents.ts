@@ -28,15 +28,34 @@ export function hostDisconnected(ctx: Context, hostId: string): void {
   ctx.kick();
 }
 
+/**
+ * A heartbeat: no SQL, no serialization — its time in memory (liveness is the registry's, monotonic;
+ * the last-seen time shown is written by flushLastSeen) and its alarm states.
+ */
 export function heartbeat(ctx: Context, hostId: string, alarms: readonly AlarmState__Output[] = []): void {
+  ctx.registry.seen(hostId, ctx.clock.now());
+  if (alarms.length > 0 || ctx.alarmStates.has(hostId)) recordAlarmStates(ctx, hostId, alarms);
+}
+
+/** Writes the heartbeat times kept in memory to the store's last_seen_at, in one transaction. */
+export function flushLastSeen(ctx: Context): void {
+  const seen = ctx.registry.takeSeen();
+  if (seen.size === 0) return;
   try {
-    ctx.store.touchHost(hostId, iso(ctx.clock.now()));
+    ctx.store.transaction(() => {
+      for (const [hostId, at] of seen) {
+        try {
+          ctx.store.touchHost(hostId, iso(at));
+        } catch (err) {
+          if (!isFerryError(err, 'NOT_FOUND')) throw err; // removed meanwhile
+        }
+      }
+    });
   } catch (err) {
-    // Liveness is the registry's (monotonic, in memory): a last-seen time the disk cannot take is only logged.
+    // Liveness is the registry's (monotonic, in memory): last-seen times the disk cannot take are only logged.
     if (!isFerryError(err, 'DISK_FULL')) throw err;
-    ctx.log.warn('heartbeat not recorded', { component: 'agents', host_id: hostId, error: describeError(err) });
+    ctx.log.warn('heartbeats not recorded', { component: 'agents', hosts: seen.size, error: describeError(err) });
   }
-  recordAlarmStates(ctx, hostId, alarms);
 }
 
 function toRecord(deploymentId: string, hostId: string, e: EventUpdate__Output): LifecycleEventRecord {

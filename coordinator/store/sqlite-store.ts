@@ -600,6 +600,10 @@ export class SqliteStore implements Store {
     return this.plans.markUsed(id, deploymentId, () => this.getDeployment(deploymentId));
   }
 
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   close(): void {
     this.db.close();
   }

@@ -115,6 +115,12 @@ export interface Store extends EventLogStore {
   listHosts(): Host[];
   setHostConnected(id: string, connected: boolean, at: string): void;
   touchHost(id: string, at: string): void;
+  /**
+   * Runs `fn` (which calls this store's own methods) in one transaction and returns what it returns:
+   * the agents' reports of one tick are written together (api/agent-service.ts), as are the
+   * last-seen times of every host heard from (services/agents.ts flushLastSeen). A throw rolls back.
+   */
+  transaction<T>(fn: () => T): T;
 
   // Clean-up (store/schema/v17.ts)
   /** Deletes the group with its deployments (history, logs), triggers, schedules and plans, in one transaction. */

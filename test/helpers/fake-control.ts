@@ -60,11 +60,21 @@ export function detail(d: Partial<Deployment__Output> = {}, hosts: HostDeploymen
     deployment: deployment(d),
     hosts,
     offlineHosts: hosts.filter(h => h.status === 'Skipped' && h.errorCode === 'AGENT_OFFLINE').map(h => h.hostId),
+    hostsTotal: hosts.length,
+    nextHostAfter: '',
     overview: {
       pending: count('Pending'), inProgress: count('InProgress'), succeeded: count('Succeeded'),
       failed: count('Failed'), skipped: count('Skipped'), unknown: count('Unknown'),
     },
   };
+}
+
+/** A page of a detail's hosts, as GetDeployment's host_limit/host_after cut it. */
+function page(d: DeploymentDetail__Output, limit: number, after: string): DeploymentDetail__Output {
+  if (!limit) return d;
+  const from = after ? d.hosts.findIndex(h => h.hostId === after) + 1 : 0;
+  const hosts = d.hosts.slice(from, from + limit);
+  return { ...d, hosts, hostsTotal: d.hosts.length, nextHostAfter: from + limit < d.hosts.length ? hosts[hosts.length - 1]!.hostId : '' };
 }
 
 export function hostInfo(o: Partial<HostInfo__Output> = {}): HostInfo__Output {
@@ -210,7 +220,7 @@ export class FakeControl {
       ),
       ListRevisions: this.unary('ListRevisions', () => ({ revisions: this.revisions })),
       CreateDeployment: this.unary('CreateDeployment', () => this.deployment),
-      GetDeployment: this.unary('GetDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
+      GetDeployment: this.unary('GetDeployment', req => (req.id === this.deployment.deployment?.id ? page(this.deployment, req.hostLimit, req.hostAfter) : notFound(`deployment ${req.id}`))),
       ListDeployments: this.unary('ListDeployments', req => {
         const deployments = this.deployment.deployment ? [this.deployment.deployment] : [];
         if (!req.host) return { deployments };
@@ -229,7 +239,19 @@ export class FakeControl {
       ApproveDeployment: this.unary('ApproveDeployment', () => this.deployment),
       RejectDeployment: this.unary('RejectDeployment', () => this.deployment),
       StopDeployment: this.unary('StopDeployment', req => (req.id === this.deployment.deployment?.id ? this.deployment : notFound(`deployment ${req.id}`))),
-      ListHosts: this.unary('ListHosts', () => ({ hosts: this.hosts })),
+      // Paged and filtered as the coordinator does (by id), with its summary.
+      ListHosts: this.unary('ListHosts', req => {
+        const stateOf = (h: HostInfo__Output) => h.state || (h.connected ? 'connected' : 'reconnecting');
+        const matching = [...this.hosts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+          .filter(h => (!req.state || stateOf(h) === req.state) && Object.entries(req.tags ?? {}).every(([k, v]) => h.tags[k] === v));
+        const after = req.after ? matching.filter(h => h.id > req.after) : matching;
+        const hosts = req.limit > 0 ? after.slice(0, req.limit) : after;
+        const count = (st: string) => this.hosts.filter(h => stateOf(h) === st).length;
+        return {
+          hosts, nextAfter: hosts.length < after.length ? hosts[hosts.length - 1]!.id : '',
+          summary: { total: this.hosts.length, connected: count('connected'), reconnecting: count('reconnecting'), lost: count('lost'), revoked: count('revoked'), matched: matching.length },
+        };
+      }),
       GetHost: this.unary('GetHost', req => this.hosts.find(h => h.id === req.id) ?? notFound(`host ${req.id}`)),
       PromoteDeployment: this.unary('PromoteDeployment', () => ({ detail: this.deployment, source: deployment({ id: 'd-SOURCE', groupName: 'staging', status: 'Succeeded' }) })),
       WatchDeployment: call => void this.streamWatch(call),

@@ -60,8 +60,8 @@ export function privateDirsUnavailable(): string | false {
 }
 
 /** `bin` is a program of bin/ (run by this node) or the absolute path of an executable (the agent binary). */
-function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv = {}, privateDirs: string[] = [], netns?: string): Proc {
-  const argv: [string, ...string[]] = path.isAbsolute(bin) ? [bin, ...args] : [process.execPath, path.join(REPO, 'bin', bin), ...args];
+function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv = {}, privateDirs: string[] = [], netns?: string, nodeArgs: string[] = []): Proc {
+  const argv: [string, ...string[]] = path.isAbsolute(bin) ? [bin, ...args] : [process.execPath, ...nodeArgs, path.join(REPO, 'bin', bin), ...args];
   const [file, fileArgs] = inNetns(netns, privateDirs.length > 0 ? isolated(privateDirs, argv) : argv);
   const child = spawn(file, fileArgs, {
     cwd: REPO,
@@ -114,9 +114,9 @@ export interface Coordinator extends Proc {
  */
 export async function startCoordinator(
   t: Teardown, dataDir: string, args: string[] = [], listen = '127.0.0.1:0',
-  opts: { tls?: boolean; netns?: string; env?: NodeJS.ProcessEnv; /** How long it may take to listen (default 20 s). */ listenTimeoutMs?: number } = {},
+  opts: { tls?: boolean; netns?: string; env?: NodeJS.ProcessEnv; /** How long it may take to listen (default 20 s). */ listenTimeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<Coordinator> {
-  const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...(opts.tls ? [] : ['--insecure']), ...args], opts.env, [], opts.netns);
+  const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...(opts.tls ? [] : ['--insecure']), ...args], opts.env, [], opts.netns, opts.nodeArgs);
   const address = await waitFor('the coordinator to listen', () => {
     if (proc.child.exitCode !== null) throw new Error(`coordinator exited: ${proc.output()}`);
     return /listening on (\S+)/.exec(proc.output())?.[1];
