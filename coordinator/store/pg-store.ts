@@ -70,9 +70,13 @@ const SQL = {
     WHERE lifecycle_events.status = excluded.status OR (lifecycle_events.status, excluded.status) IN (VALUES ${EVENT_TRANSITION_PAIRS})`,
 };
 
-/** How to reach the database: a connection string and/or pg's own settings (password, TLS). */
+/** How to reach the database: pg's connection settings (or a connection string, in tests), the schema, the pool size. */
 export interface PgStoreOptions {
-  connectionString: string;
+  connectionString?: string;
+  host?: string;
+  port?: number;
+  user?: string;
+  database?: string;
   password?: string;
   ssl?: pg.PoolConfig['ssl'];
   /** Connections in the pool (default 10). */
@@ -83,12 +87,12 @@ export interface PgStoreOptions {
 
 /** Connects, brings the schema up to date (under an advisory lock) and returns the store. */
 export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
+  const { schema, ...config } = options;
   const pool = createPool({
-    connectionString: options.connectionString,
-    ...(options.password !== undefined && { password: options.password }),
-    ...(options.ssl !== undefined && { ssl: options.ssl }),
-    ...(options.max !== undefined && { max: options.max }),
-    ...(options.schema !== undefined && { options: `-c search_path=${quoteIdent(options.schema)}` }),
+    ...config,
+    // A server that does not answer fails the call instead of hanging it.
+    connectionTimeoutMillis: 10_000,
+    ...(schema !== undefined && { options: `-c search_path=${quoteIdent(schema)}` }),
   });
   try {
     const applied = await migratePg(pool);
@@ -103,7 +107,7 @@ export class PgStore implements AsyncStore {
   private readonly events: PgEventLog;
   private readonly tables: PgTables;
 
-  constructor(private readonly pool: pg.Pool, readonly appliedMigrations: readonly number[] = []) {
+  constructor(readonly pool: pg.Pool, readonly appliedMigrations: readonly number[] = []) {
     this.events = new PgEventLog(pool);
     this.tables = new PgTables(pool, {
       application: name => this.getApplication(name), group: id => this.getGroupById(id), deployment: id => this.getDeployment(id),

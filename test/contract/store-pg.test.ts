@@ -27,6 +27,8 @@ async function freshSchema(): Promise<string> {
   return name;
 }
 
+// Each case has its own schema: they run side by side (PostgreSQL serves them while one waits on another).
+t.jobs = 4;
 storeContract(t, async () => {
   const schema = await freshSchema();
   const open = () => openPgStore({ connectionString: url, schema, max: 4 });

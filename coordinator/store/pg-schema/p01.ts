@@ -7,8 +7,9 @@
  * - identities where SQLite has a rowid the store orders by (`ord`) or hands out (`seq`, `id`), BY DEFAULT so
  *   `ferry-coordinator migrate-store` can copy them, then moves each sequence past the copied values;
  * - the event triggers of migrations 8 and 14 in PL/pgSQL, with ferry_now() in SQLite's time format;
- * - deployments ↔ schedules reference each other: those two foreign keys are DEFERRABLE (deleting a group
- *   defers them to commit, as SQLite's defer_foreign_keys).
+ * - deployments ↔ schedules reference each other, deployments each other (rollbacks): those foreign keys are
+ *   DEFERRABLE (deleting a group, or copying a store with migrate-store, defers them to commit, as SQLite's
+ *   defer_foreign_keys).
  */
 export const P1 = `
 CREATE FUNCTION ferry_now() RETURNS text LANGUAGE sql VOLATILE AS
@@ -95,8 +96,8 @@ CREATE TABLE deployments (
   started_at          TEXT,
   completed_at        TEXT,
   auto_rollback       TEXT CHECK (auto_rollback IS NULL OR auto_rollback::json IS NOT NULL),
-  rollback_of         TEXT REFERENCES deployments (id),
-  rolled_back_by      TEXT REFERENCES deployments (id),
+  rollback_of         TEXT REFERENCES deployments (id) DEFERRABLE INITIALLY IMMEDIATE,
+  rolled_back_by      TEXT REFERENCES deployments (id) DEFERRABLE INITIALLY IMMEDIATE,
   approve_after       INTEGER CHECK (approve_after IS NULL OR approve_after >= 0),
   approved            INTEGER NOT NULL DEFAULT 0 CHECK (approved IN (0, 1)),
   pause_reason        TEXT,
