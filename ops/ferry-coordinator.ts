@@ -1,8 +1,9 @@
-/** The `ferry-coordinator` program: the coordinator (coordinator/main.ts) plus `install` and `uninstall` as a service (ops/install). */
+/** The `ferry-coordinator` program: the coordinator (coordinator/main.ts) plus `install` and `uninstall` as a service (ops/install) and `migrate-store` (coordinator/store/pg-migrate-store.ts). */
 import { describeError } from '../common/errors.js';
 import { FERRY_VERSION } from '../common/version.js';
 import { runCoordinator } from '../coordinator/main.js';
 import { initCoordinator } from '../coordinator/security/init.js';
+import { runMigrateStoreCommand } from '../coordinator/store/pg-migrate-store.js';
 import { isInstallVerb, runInstallProgram } from './install/main.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -11,6 +12,10 @@ async function main(argv: string[]): Promise<number> {
     return runInstallProgram('ferry-coordinator', FERRY_VERSION, argv, {
       uid, pathEnv: process.env.PATH ?? '', nodePath: process.execPath, write: s => void process.stdout.write(s), trust: { init: initCoordinator },
     });
+  }
+  // `ferry-coordinator migrate-store --from DIR --to postgres://…` (docs/high-availability.md)
+  if (argv[2] === 'migrate-store') {
+    return runMigrateStoreCommand(argv.slice(3), process.env, s => void process.stdout.write(s), s => void process.stderr.write(s));
   }
   return runCoordinator(argv);
 }

@@ -2,7 +2,6 @@
 // so `npm ci && npm test` passes on a fresh Debian machine. Without root it names what is missing:
 // the tests that need a missing tool then fail saying which package brings it.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 
 /** Debian's multiarch directory for this machine (libraries live under /usr/lib/<it>). */
 const MULTIARCH = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' }[process.arch] ?? `${process.arch}-linux-gnu`;
@@ -20,11 +19,14 @@ export const PREREQUISITES = [
   ['dpkg-deb', 'dpkg', 'the agent .deb (test/e2e/agent-binary.test.ts)'],
   ['rpmbuild', 'rpm', 'the agent .rpm, installed with rpm in a throwaway root (test/e2e/agent-binary.test.ts)'],
   ['chromium', 'chromium', 'the web console driven headless by playwright-core (test/console/)'],
+  // Debian keeps initdb and pg_ctl off PATH (in /usr/lib/postgresql/<major>/bin): checked there.
+  ['/usr/lib/postgresql/*/bin/initdb', 'postgresql', 'the PostgreSQL store, started per test file (test/contract/store.test.ts, test/helpers/postgres.ts)'],
   ['strip', 'binutils', 'a 12 MB smaller agent binary (npm run build:agent; it works unstripped too)'],
   [LIBFAKETIME, 'libfaketime', 'wall-clock jumps of the coordinator alone (test/e2e/truth-clock.test.ts, npm run soak)'],
 ];
 
-const has = cmd => (cmd.startsWith('/') ? existsSync(cmd) : spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0);
+/** A command on PATH, or (starting with /) a file matching a glob such as /usr/lib/postgresql/*\/bin/initdb. */
+const has = cmd => spawnSync('sh', ['-c', cmd.startsWith('/') ? `for f in ${cmd}; do [ -e "$f" ] && exit 0; done; exit 1` : `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const apt = args => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, encoding: 'utf8' });
 
 /** Installs what is missing when it can; returns the lines to print (empty when all is there). */

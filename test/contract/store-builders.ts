@@ -2,7 +2,7 @@
  * Test data for the Store contract: builders with defaults (override what the test is about) and
  * `given…` helpers that also store what they build, parents first.
  */
-import type { Store } from '../../coordinator/store/store.js';
+import type { AsyncStore as Store } from '../../coordinator/store/async-store.js';
 import type {
   Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,
@@ -88,12 +88,12 @@ export interface World {
   revision: Revision;
 }
 
-export function givenWorld(store: Store, group: Partial<DeploymentGroup> = {}): World {
+export async function givenWorld(store: Store, group: Partial<DeploymentGroup> = {}): Promise<World> {
   const application = anApplication();
-  store.createApplication(application);
+  await store.createApplication(application);
   const g = aGroup({ application: application.name, ...group });
-  store.createGroup(g);
-  const revision = store.addRevision(aRevision({ application: application.name }));
+  await store.createGroup(g);
+  const revision = await store.addRevision(aRevision({ application: application.name }));
   return { application, group: g, revision };
 }
 
@@ -107,18 +107,16 @@ export const deploymentOf = (world: World, over: Partial<Deployment> = {}): Depl
   ...over,
 });
 
-export function givenDeployment(store: Store, world: World, over: Partial<Deployment> = {}): Deployment {
+export async function givenDeployment(store: Store, world: World, over: Partial<Deployment> = {}): Promise<Deployment> {
   const deployment = deploymentOf(world, over);
-  store.createDeployment(deployment);
+  await store.createDeployment(deployment);
   return deployment;
 }
 
-export function givenHosts(store: Store, count: number): Host[] {
-  return Array.from({ length: count }, () => {
-    const host = aHost();
-    store.upsertHost(host);
-    return host;
-  });
+export async function givenHosts(store: Store, count: number): Promise<Host[]> {
+  const hosts = Array.from({ length: count }, () => aHost());
+  for (const host of hosts) await store.upsertHost(host);
+  return hosts;
 }
 
 /** Targets of `deployment` on `hosts`, in order. */
@@ -126,9 +124,9 @@ export const targetsOn = (deployment: Deployment, hosts: readonly Host[]): HostD
   hosts.map((host, position) => aTarget({ deploymentId: deployment.id, hostId: host.id, position }));
 
 /** A started deployment with a target on each host. */
-export function givenStarted(store: Store, world: World, hosts: readonly Host[], over: Partial<Deployment> = {}): Deployment {
-  const deployment = givenDeployment(store, world, over);
-  if (!store.startDeployment(deployment.id, targetsOn(deployment, hosts), 1, at(1))) {
+export async function givenStarted(store: Store, world: World, hosts: readonly Host[], over: Partial<Deployment> = {}): Promise<Deployment> {
+  const deployment = await givenDeployment(store, world, over);
+  if (!await store.startDeployment(deployment.id, targetsOn(deployment, hosts), 1, at(1))) {
     throw new Error(`test setup: deployment ${deployment.id} did not start`);
   }
   return deployment;

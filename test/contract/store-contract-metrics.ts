@@ -6,37 +6,37 @@ import type { StoreTest } from './store-contract.js';
 import { at, givenDeployment, givenHosts, givenStarted, givenWorld } from './store-builders.js';
 
 export function metricsContract(test: StoreTest): void {
-  test('counts are empty on an empty store', (t, store) => {
-    t.same(store.countDeploymentsByStatus(), []);
-    t.same(store.countHostDeploymentsByStatus(), []);
+  test('counts are empty on an empty store', async (t, store) => {
+    t.same(await store.countDeploymentsByStatus(), []);
+    t.same(await store.countHostDeploymentsByStatus(), []);
   });
 
-  test('deployments are counted by status', (t, store) => {
-    const world = givenWorld(store);
-    givenDeployment(store, world, { status: 'Queued' });
-    givenDeployment(store, world, { status: 'Queued' });
-    const done = givenDeployment(store, world);
-    t.ok(store.transitionDeployment(done.id, 'InProgress', { startedAt: at(1) }));
-    t.ok(store.transitionDeployment(done.id, 'Succeeded', { completedAt: at(2) }));
-    givenDeployment(store, world);
+  test('deployments are counted by status', async (t, store) => {
+    const world = await givenWorld(store);
+    await givenDeployment(store, world, { status: 'Queued' });
+    await givenDeployment(store, world, { status: 'Queued' });
+    const done = await givenDeployment(store, world);
+    t.ok(await store.transitionDeployment(done.id, 'InProgress', { startedAt: at(1) }));
+    t.ok(await store.transitionDeployment(done.id, 'Succeeded', { completedAt: at(2) }));
+    await givenDeployment(store, world);
     t.same(
-      [...store.countDeploymentsByStatus()].sort((a, b) => a.status.localeCompare(b.status)),
+      [...await store.countDeploymentsByStatus()].sort((a, b) => a.status.localeCompare(b.status)),
       [{ status: 'Created', count: 1 }, { status: 'Queued', count: 2 }, { status: 'Succeeded', count: 1 }],
     );
   });
 
-  test('host deployments are counted by status and error code (empty when none)', (t, store) => {
-    const hosts = givenHosts(store, 4);
-    const d = givenStarted(store, givenWorld(store), hosts);
+  test('host deployments are counted by status and error code (empty when none)', async (t, store) => {
+    const hosts = await givenHosts(store, 4);
+    const d = await givenStarted(store, await givenWorld(store), hosts);
     const [h1, h2, h3] = hosts.map(h => h.id);
-    t.ok(store.transitionHostDeployment(d.id, h1!, 'InProgress', { startedAt: at(2) }));
-    t.ok(store.transitionHostDeployment(d.id, h1!, 'Failed', { completedAt: at(3), errorCode: 'SCRIPT_FAILED', errorMessage: 'exit 1' }));
-    t.ok(store.transitionHostDeployment(d.id, h2!, 'InProgress', { startedAt: at(2) }));
-    t.ok(store.transitionHostDeployment(d.id, h2!, 'Unknown', { errorCode: 'AGENT_LOST', errorMessage: 'silent' }));
-    t.ok(store.transitionHostDeployment(d.id, h3!, 'InProgress', { startedAt: at(2) }));
+    t.ok(await store.transitionHostDeployment(d.id, h1!, 'InProgress', { startedAt: at(2) }));
+    t.ok(await store.transitionHostDeployment(d.id, h1!, 'Failed', { completedAt: at(3), errorCode: 'SCRIPT_FAILED', errorMessage: 'exit 1' }));
+    t.ok(await store.transitionHostDeployment(d.id, h2!, 'InProgress', { startedAt: at(2) }));
+    t.ok(await store.transitionHostDeployment(d.id, h2!, 'Unknown', { errorCode: 'AGENT_LOST', errorMessage: 'silent' }));
+    t.ok(await store.transitionHostDeployment(d.id, h3!, 'InProgress', { startedAt: at(2) }));
     const key = (c: { status: string; errorCode: string }) => `${c.status}/${c.errorCode}`;
     t.same(
-      [...store.countHostDeploymentsByStatus()].sort((a, b) => key(a).localeCompare(key(b))),
+      [...await store.countHostDeploymentsByStatus()].sort((a, b) => key(a).localeCompare(key(b))),
       [
         { status: 'Failed', errorCode: 'SCRIPT_FAILED', count: 1 },
         { status: 'InProgress', errorCode: '', count: 1 },

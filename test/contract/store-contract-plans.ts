@@ -30,38 +30,38 @@ export const aPlan = (world: World, over: Partial<DeploymentPlanRecord> = {}): D
 });
 
 export function planContract(test: StoreTest): void {
-  test('a plan is stored whole and read back equal, also after a reopen', (t, store, session) => {
-    const plan = aPlan(givenWorld(store));
-    store.createPlan(plan);
-    t.same(store.getPlan(plan.id), plan);
-    t.equal(store.getPlan('p-missing'), undefined);
-    if (session.reopen) t.same(session.reopen().getPlan(plan.id), plan, 'kept across a reopen');
+  test('a plan is stored whole and read back equal, also after a reopen', async (t, store, session) => {
+    const plan = aPlan(await givenWorld(store));
+    await store.createPlan(plan);
+    t.same(await store.getPlan(plan.id), plan);
+    t.equal(await store.getPlan('p-missing'), undefined);
+    if (session.reopen) t.same(await (await session.reopen()).getPlan(plan.id), plan, 'kept across a reopen');
   });
 
-  test('a plan id is unique; a plan needs its application and group', (t, store) => {
-    const world = givenWorld(store);
+  test('a plan id is unique; a plan needs its application and group', async (t, store) => {
+    const world = await givenWorld(store);
     const plan = aPlan(world);
-    store.createPlan(plan);
-    t.throws(() => store.createPlan(plan), { code: 'ALREADY_EXISTS' });
-    t.throws(() => store.createPlan(aPlan(world, { groupId: 'no-such-group' })), { code: 'NOT_FOUND', message: /deployment group no-such-group/ });
+    await store.createPlan(plan);
+    await t.rejects(async () => await store.createPlan(plan), { code: 'ALREADY_EXISTS' });
+    await t.rejects(async () => await store.createPlan(aPlan(world, { groupId: 'no-such-group' })), { code: 'NOT_FOUND', message: /deployment group no-such-group/ });
   });
 
-  test('a plan is used at most once', (t, store) => {
-    const world = givenWorld(store);
+  test('a plan is used at most once', async (t, store) => {
+    const world = await givenWorld(store);
     const plan = aPlan(world);
-    store.createPlan(plan);
-    const first = givenDeployment(store, world);
-    const second = givenDeployment(store, world);
-    t.ok(store.markPlanUsed(plan.id, first.id), 'the first deployment uses it');
-    t.notOk(store.markPlanUsed(plan.id, second.id), 'a second one cannot');
-    t.equal(store.getPlan(plan.id)?.usedBy, first.id);
-    t.notOk(store.markPlanUsed('p-missing', first.id), 'an unknown plan is not used');
-    t.throws(() => store.markPlanUsed(aPlanStored(store, world), 'd-missing'), { code: 'NOT_FOUND' });
+    await store.createPlan(plan);
+    const first = await givenDeployment(store, world);
+    const second = await givenDeployment(store, world);
+    t.ok(await store.markPlanUsed(plan.id, first.id), 'the first deployment uses it');
+    t.notOk(await store.markPlanUsed(plan.id, second.id), 'a second one cannot');
+    t.equal((await store.getPlan(plan.id))?.usedBy, first.id);
+    t.notOk(await store.markPlanUsed('p-missing', first.id), 'an unknown plan is not used');
+    await t.rejects(async () => await store.markPlanUsed(await aPlanStored(store, world), 'd-missing'), { code: 'NOT_FOUND' });
   });
 }
 
-function aPlanStored(store: Parameters<Parameters<StoreTest>[1]>[1], world: World): string {
+async function aPlanStored(store: Parameters<Parameters<StoreTest>[1]>[1], world: World): Promise<string> {
   const plan = aPlan(world);
-  store.createPlan(plan);
+  await store.createPlan(plan);
   return plan.id;
 }

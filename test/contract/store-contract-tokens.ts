@@ -12,45 +12,45 @@ function aToken(over: Partial<TokenRecord> = {}): TokenRecord {
 }
 
 export function tokensContract(test: StoreTest): void {
-  test('a token is kept as given and found by id; a second one with that id is refused', (t, store, session) => {
+  test('a token is kept as given and found by id; a second one with that id is refused', async (t, store, session) => {
     const token = aToken({ expiresAt: at(60), usesLeft: 3 });
-    store.createToken(token);
-    t.same((session.reopen?.() ?? store).getToken(token.id), token);
-    t.throws(() => session.store.createToken(aToken()), { code: 'ALREADY_EXISTS' });
-    t.equal(session.store.getToken('nope00000000'), undefined);
+    await store.createToken(token);
+    t.same(await (await session.reopen?.() ?? store).getToken(token.id), token);
+    await t.rejects(async () => session.store.createToken(aToken()), { code: 'ALREADY_EXISTS' });
+    t.equal(await session.store.getToken('nope00000000'), undefined);
   });
 
-  test('tokens are listed oldest first', (t, store) => {
-    store.createToken(aToken({ id: 'bbbbbbbbbbbb', createdAt: at(2) }));
-    store.createToken(aToken({ id: 'aaaaaaaaaaaa', createdAt: at(1) }));
-    t.same(store.listTokens().map(x => x.id), ['aaaaaaaaaaaa', 'bbbbbbbbbbbb']);
+  test('tokens are listed oldest first', async (t, store) => {
+    await store.createToken(aToken({ id: 'bbbbbbbbbbbb', createdAt: at(2) }));
+    await store.createToken(aToken({ id: 'aaaaaaaaaaaa', createdAt: at(1) }));
+    t.same((await store.listTokens()).map(x => x.id), ['aaaaaaaaaaaa', 'bbbbbbbbbbbb']);
   });
 
-  test('a one-use token is spent once; unlimited tokens never run out', (t, store) => {
-    store.createToken(aToken({ id: 'once00000000', usesLeft: 1 }));
-    t.ok(store.consumeToken('once00000000', at(1)));
-    t.notOk(store.consumeToken('once00000000', at(2)), 'the second use is refused');
-    t.equal(store.getToken('once00000000')?.usesLeft, 0);
-    store.createToken(aToken({ id: 'many00000000' }));
-    for (let i = 0; i < 3; i++) t.ok(store.consumeToken('many00000000', at(i)));
-    t.equal(store.getToken('many00000000')?.usesLeft, null);
+  test('a one-use token is spent once; unlimited tokens never run out', async (t, store) => {
+    await store.createToken(aToken({ id: 'once00000000', usesLeft: 1 }));
+    t.ok(await store.consumeToken('once00000000', at(1)));
+    t.notOk(await store.consumeToken('once00000000', at(2)), 'the second use is refused');
+    t.equal((await store.getToken('once00000000'))?.usesLeft, 0);
+    await store.createToken(aToken({ id: 'many00000000' }));
+    for (let i = 0; i < 3; i++) t.ok(await store.consumeToken('many00000000', at(i)));
+    t.equal((await store.getToken('many00000000'))?.usesLeft, null);
   });
 
-  test('expired, revoked and unknown tokens cannot be spent', (t, store) => {
-    store.createToken(aToken({ id: 'expiring0000', expiresAt: at(10) }));
-    t.ok(store.consumeToken('expiring0000', at(9)));
-    t.notOk(store.consumeToken('expiring0000', at(10)), 'not at its expiry');
-    store.createToken(aToken({ id: 'revoked00000' }));
-    t.ok(store.revokeToken('revoked00000', at(1)));
-    t.notOk(store.revokeToken('revoked00000', at(2)), 'revoking twice changes nothing');
-    t.equal(store.getToken('revoked00000')?.revokedAt, at(1));
-    t.notOk(store.consumeToken('revoked00000', at(3)));
-    t.notOk(store.consumeToken('unknown00000', at(3)));
-    t.notOk(store.revokeToken('unknown00000', at(3)));
+  test('expired, revoked and unknown tokens cannot be spent', async (t, store) => {
+    await store.createToken(aToken({ id: 'expiring0000', expiresAt: at(10) }));
+    t.ok(await store.consumeToken('expiring0000', at(9)));
+    t.notOk(await store.consumeToken('expiring0000', at(10)), 'not at its expiry');
+    await store.createToken(aToken({ id: 'revoked00000' }));
+    t.ok(await store.revokeToken('revoked00000', at(1)));
+    t.notOk(await store.revokeToken('revoked00000', at(2)), 'revoking twice changes nothing');
+    t.equal((await store.getToken('revoked00000'))?.revokedAt, at(1));
+    t.notOk(await store.consumeToken('revoked00000', at(3)));
+    t.notOk(await store.consumeToken('unknown00000', at(3)));
+    t.notOk(await store.revokeToken('unknown00000', at(3)));
   });
 
-  test('a role outside the known ones is refused', (t, store) => {
-    t.throws(() => store.createToken(aToken({ role: 'root' as TokenRecord['role'] })), { code: 'INVALID_ARGUMENT' });
+  test('a role outside the known ones is refused', async (t, store) => {
+    await t.rejects(async () => await store.createToken(aToken({ role: 'root' as TokenRecord['role'] })), { code: 'INVALID_ARGUMENT' });
   });
 }
 
@@ -104,56 +104,56 @@ export function hostCertificatesContract(test: StoreTest): void {
     fingerprint, hostId, issuedAt: at(0), expiresAt: at(86_400), tokenId: 'join00000000', revokedAt: null,
   });
 
-  test('an issued host certificate is found by its fingerprint, as given', (t, store, session) => {
-    store.addHostCertificate(cert('AA:01', 'h1'));
-    t.same((session.reopen?.() ?? store).getHostCertificate('AA:01'), cert('AA:01', 'h1'));
-    t.equal(session.store.getHostCertificate('BB:02'), undefined);
-    t.throws(() => session.store.addHostCertificate(cert('AA:01', 'h2')), { code: 'ALREADY_EXISTS' });
+  test('an issued host certificate is found by its fingerprint, as given', async (t, store, session) => {
+    await store.addHostCertificate(cert('AA:01', 'h1'));
+    t.same(await (await session.reopen?.() ?? store).getHostCertificate('AA:01'), cert('AA:01', 'h1'));
+    t.equal(await session.store.getHostCertificate('BB:02'), undefined);
+    await t.rejects(async () => session.store.addHostCertificate(cert('AA:01', 'h2')), { code: 'ALREADY_EXISTS' });
   });
 
-  test("revoking a host revokes every certificate it has, once, and no other host's", (t, store) => {
-    store.addHostCertificate(cert('AA:01', 'h1'));
-    store.addHostCertificate(cert('AA:02', 'h1'));
-    store.addHostCertificate(cert('BB:01', 'h2'));
-    t.same([...store.revokedHostIds()], [], 'no host is revoked yet');
-    t.equal(store.revokeHostCertificates('h1', at(5)), 2);
-    t.same([...store.revokedHostIds()], ['h1'], 'a host whose every certificate is revoked is no target');
-    t.equal(store.revokeHostCertificates('h1', at(6)), 0, 'already revoked');
-    t.equal(store.getHostCertificate('AA:02')?.revokedAt, at(5));
-    t.equal(store.getHostCertificate('BB:01')?.revokedAt, null);
-    t.equal(store.revokeHostCertificates('nobody', at(7)), 0);
+  test("revoking a host revokes every certificate it has, once, and no other host's", async (t, store) => {
+    await store.addHostCertificate(cert('AA:01', 'h1'));
+    await store.addHostCertificate(cert('AA:02', 'h1'));
+    await store.addHostCertificate(cert('BB:01', 'h2'));
+    t.same([...await store.revokedHostIds()], [], 'no host is revoked yet');
+    t.equal(await store.revokeHostCertificates('h1', at(5)), 2);
+    t.same([...await store.revokedHostIds()], ['h1'], 'a host whose every certificate is revoked is no target');
+    t.equal(await store.revokeHostCertificates('h1', at(6)), 0, 'already revoked');
+    t.equal((await store.getHostCertificate('AA:02'))?.revokedAt, at(5));
+    t.equal((await store.getHostCertificate('BB:01'))?.revokedAt, null);
+    t.equal(await store.revokeHostCertificates('nobody', at(7)), 0);
   });
 
-  test('a host\'s active certificate is one neither revoked nor expired; revoking may spare one', (t, store) => {
-    t.equal(store.activeHostCertificate('h1', at(1)), undefined, 'none yet');
-    store.addHostCertificate(cert('AA:01', 'h1'));
-    store.addHostCertificate({ ...cert('AA:02', 'h1'), expiresAt: at(100_000) });
-    t.equal(store.activeHostCertificate('h1', at(1))?.fingerprint, 'AA:02', 'the one valid longest');
-    t.equal(store.activeHostCertificate('h1', at(200_000)), undefined, 'expired ones do not count');
-    t.equal(store.revokeHostCertificates('h1', at(2), 'AA:02'), 1, 'all but the one spared');
-    t.equal(store.activeHostCertificate('h1', at(3))?.fingerprint, 'AA:02');
-    t.equal(store.revokeHostCertificates('h1', at(4)), 1);
-    t.equal(store.activeHostCertificate('h1', at(5)), undefined, 'revoked ones do not count');
+  test('a host\'s active certificate is one neither revoked nor expired; revoking may spare one', async (t, store) => {
+    t.equal(await store.activeHostCertificate('h1', at(1)), undefined, 'none yet');
+    await store.addHostCertificate(cert('AA:01', 'h1'));
+    await store.addHostCertificate({ ...cert('AA:02', 'h1'), expiresAt: at(100_000) });
+    t.equal((await store.activeHostCertificate('h1', at(1)))?.fingerprint, 'AA:02', 'the one valid longest');
+    t.equal(await store.activeHostCertificate('h1', at(200_000)), undefined, 'expired ones do not count');
+    t.equal(await store.revokeHostCertificates('h1', at(2), 'AA:02'), 1, 'all but the one spared');
+    t.equal((await store.activeHostCertificate('h1', at(3)))?.fingerprint, 'AA:02');
+    t.equal(await store.revokeHostCertificates('h1', at(4)), 1);
+    t.equal(await store.activeHostCertificate('h1', at(5)), undefined, 'revoked ones do not count');
   });
 
-  test('a join token may be bound to one host id', (t, store, session) => {
-    store.createToken({ id: 'bound0000000', role: 'agent', secretHash: 'a'.repeat(64), description: '', createdAt: at(0), expiresAt: null, usesLeft: 1, revokedAt: null, createdBy: 'init', hostId: 'h1', tags: null });
-    t.equal((session.reopen?.() ?? store).getToken('bound0000000')?.hostId, 'h1');
+  test('a join token may be bound to one host id', async (t, store, session) => {
+    await store.createToken({ id: 'bound0000000', role: 'agent', secretHash: 'a'.repeat(64), description: '', createdAt: at(0), expiresAt: null, usesLeft: 1, revokedAt: null, createdBy: 'init', hostId: 'h1', tags: null });
+    t.equal((await (await session.reopen?.() ?? store).getToken('bound0000000'))?.hostId, 'h1');
   });
 
-  test('a join token may carry the tags it grants', (t, store, session) => {
-    store.createToken(aToken({ id: 'tagged000000', role: 'agent', tags: { role: 'web', env: 'prod' } }));
-    t.same((session.reopen?.() ?? store).getToken('tagged000000')?.tags, { role: 'web', env: 'prod' });
+  test('a join token may carry the tags it grants', async (t, store, session) => {
+    await store.createToken(aToken({ id: 'tagged000000', role: 'agent', tags: { role: 'web', env: 'prod' } }));
+    t.same((await (await session.reopen?.() ?? store).getToken('tagged000000'))?.tags, { role: 'web', env: 'prod' });
   });
 
-  test('a host\'s granted and claimed tags are kept apart: a claim never changes the grant, a grant never the claim', (t, store, session) => {
-    t.equal(store.getHostTags('h1'), undefined);
-    store.recordClaimedTags('h1', { role: 'db' });
-    t.same(store.getHostTags('h1'), { hostId: 'h1', granted: {}, claimed: { role: 'db' }, grantedBy: '', grantedAt: '' }, 'a claim alone grants nothing');
-    store.grantHostTags('h1', { role: 'web' }, 'token:admin0000000', at(1));
-    store.recordClaimedTags('h1', { role: 'web', extra: 'x' });
-    t.same((session.reopen?.() ?? store).getHostTags('h1'), { hostId: 'h1', granted: { role: 'web' }, claimed: { role: 'web', extra: 'x' }, grantedBy: 'token:admin0000000', grantedAt: at(1) });
-    session.store.grantHostTags('h1', {}, 'token:admin0000000', at(2));
-    t.same(session.store.getHostTags('h1')?.claimed, { role: 'web', extra: 'x' });
+  test('a host\'s granted and claimed tags are kept apart: a claim never changes the grant, a grant never the claim', async (t, store, session) => {
+    t.equal(await store.getHostTags('h1'), undefined);
+    await store.recordClaimedTags('h1', { role: 'db' });
+    t.same(await store.getHostTags('h1'), { hostId: 'h1', granted: {}, claimed: { role: 'db' }, grantedBy: '', grantedAt: '' }, 'a claim alone grants nothing');
+    await store.grantHostTags('h1', { role: 'web' }, 'token:admin0000000', at(1));
+    await store.recordClaimedTags('h1', { role: 'web', extra: 'x' });
+    t.same(await (await session.reopen?.() ?? store).getHostTags('h1'), { hostId: 'h1', granted: { role: 'web' }, claimed: { role: 'web', extra: 'x' }, grantedBy: 'token:admin0000000', grantedAt: at(1) });
+    await session.store.grantHostTags('h1', {}, 'token:admin0000000', at(2));
+    t.same((await session.store.getHostTags('h1'))?.claimed, { role: 'web', extra: 'x' });
   });
 }

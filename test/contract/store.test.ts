@@ -5,15 +5,17 @@ import t from 'tap';
 import { MIGRATIONS, migrate } from '../../coordinator/store/migrations.js';
 import { openStore } from '../../coordinator/store/sqlite-store.js';
 import { tempDir } from '../helpers/temp.js';
+import { asyncSqlite } from '../helpers/async-sqlite.js';
 import { storeContract } from './store-contract.js';
 
 const dir = await tempDir(t, 'ferry-store-');
 let files = 0;
 const nextFile = (): string => path.join(dir, `store-${++files}`, 'ferry.db');
 
+// The same contract on PostgreSQL: store-pg.test.ts.
 storeContract(t, async () => {
   const file = nextFile();
-  return { store: openStore(file), reopen: () => openStore(file) };
+  return { store: asyncSqlite(openStore(file)), reopen: async () => asyncSqlite(openStore(file)) };
 });
 
 /** A database as the first coordinator made it (migration 1 only), then opened by this one. */
@@ -30,7 +32,7 @@ function fromOldestSchema(): string {
 t.test('the contract on a database migrated from the oldest schema', async t => {
   storeContract(t, async () => {
     const file = fromOldestSchema();
-    return { store: openStore(file), reopen: () => openStore(file) };
+    return { store: asyncSqlite(openStore(file)), reopen: async () => asyncSqlite(openStore(file)) };
   });
 });
 

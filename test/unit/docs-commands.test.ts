@@ -14,6 +14,7 @@ import { tlsVerbCommand } from '../../coordinator/security/tls-verb.js';
 import { INIT_VERB } from '../../coordinator/security/init.js';
 import { RENEW_CERT_VERB } from '../../coordinator/security/server-cert.js';
 import { backupCommand } from '../../coordinator/backup.js';
+import { migrateStoreCommand } from '../../coordinator/store/pg-migrate-store.js';
 import { installCommand, uninstallCommand } from '../../ops/install/command.js';
 
 /**
@@ -166,6 +167,7 @@ function coordinatorProgram(verb: string | undefined): { program: Command; skip:
   if (verb === 'init') return { program: tlsVerbCommand(INIT_VERB), skip: 1 };
   if (verb === 'renew-cert') return { program: tlsVerbCommand(RENEW_CERT_VERB), skip: 1 };
   if (verb === 'backup') return { program: backupCommand(), skip: 1 };
+  if (verb === 'migrate-store') return { program: migrateStoreCommand(), skip: 1 };
   if (verb === 'install' || verb === 'uninstall') {
     const program = new Command('ferry-coordinator').version(FERRY_VERSION);
     program.addCommand(installCommand('ferry-coordinator')).addCommand(uninstallCommand('ferry-coordinator'));

@@ -1,0 +1,147 @@
+/**
+ * The PostgreSQL store's plumbing: a pool whose 64-bit integers come back as numbers, named parameters
+ * (`@name`, as the SQLite statements write them) turned into `$n`, transactions on one pooled client,
+ * and constraint failures turned into FerryErrors as `sqlite-errors.ts` does for SQLite.
+ */
+import pg from 'pg';
+import { FerryError } from '../../common/errors.js';
+import { sqlList } from './sqlite-statements.js';
+
+export type Params = Record<string, unknown>;
+
+/** Something that runs a query: the pool, or the client of an open transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** COUNT(*), identities and BIGINT columns (int8) as numbers: every value Ferry keeps is far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+};
+
+export function createPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool({ max: 10, ...config, types });
+  // An idle client losing its server (a restart, a failover) must not crash the coordinator: the pool drops it.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+const compiled = new Map<string, { text: string; names: string[] }>();
+
+/** `WHERE id = @id` → `WHERE id = $1` with its names in order (cached per statement text). */
+function compile(sql: string): { text: string; names: string[] } {
+  let found = compiled.get(sql);
+  if (found === undefined) {
+    const names: string[] = [];
+    const text = sql.replace(/@([a-z_][a-z0-9_]*)/gi, (_, name: string) => {
+      let i = names.indexOf(name);
+      if (i < 0) i = names.push(name) - 1;
+      return `$${i + 1}`;
+    });
+    found = { text, names };
+    compiled.set(sql, found);
+  }
+  return found;
+}
+
+/** Runs `sql` with named parameters; a name missing from `params` is an error (a typo, not NULL). */
+export async function run<R extends pg.QueryResultRow = Record<string, unknown>>(q: Queryable, sql: string, params: Params = {}): Promise<pg.QueryResult<R>> {
+  const { text, names } = compile(sql);
+  const values = names.map(n => {
+    if (!(n in params)) throw new FerryError('INTERNAL', `query parameter @${n} not given`);
+    return params[n];
+  });
+  return q.query<R>(text, values);
+}
+
+export async function rows<R extends pg.QueryResultRow = Record<string, unknown>>(q: Queryable, sql: string, params?: Params): Promise<R[]> {
+  return (await run<R>(q, sql, params)).rows;
+}
+
+export async function one<R extends pg.QueryResultRow = Record<string, unknown>>(q: Queryable, sql: string, params?: Params): Promise<R | undefined> {
+  return (await run<R>(q, sql, params)).rows[0];
+}
+
+export async function changes(q: Queryable, sql: string, params?: Params): Promise<number> {
+  return (await run(q, sql, params)).rowCount ?? 0;
+}
+
+/** Runs `body` in one transaction on a dedicated client: COMMIT when it returns, ROLLBACK when it throws. */
+export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    try {
+      const result = await body(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone: do not give it back to the pool
+      }
+      throw err;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** A parent row a write refers to, by name, with a look-up that is `undefined` when it is missing. */
+export type PgParent = readonly [name: string, lookUp: () => Promise<unknown>];
+
+interface PgError { code?: string; constraint?: string; message: string }
+
+const pgError = (err: unknown): PgError | undefined =>
+  err instanceof Error && typeof (err as PgError).code === 'string' && /^[0-9A-Z]{5}$/.test((err as PgError).code!) ? (err as PgError) : undefined;
+
+/** The partial unique index "one active deployment per group" refused a change. */
+export function isActiveDeploymentConflict(err: unknown): boolean {
+  const e = pgError(err);
+  return e?.code === '23505' && e.constraint === 'deployments_one_active_per_group';
+}
+
+/**
+ * Runs one write and turns constraint failures into FerryErrors naming `what`, as SQLite's `guard`: a
+ * duplicate key ALREADY_EXISTS, a missing parent NOT_FOUND (the first of `parents` absent, looked up
+ * outside any failed transaction), a second active deployment CONFLICT, a failed CHECK, NOT NULL or
+ * JSON INVALID_ARGUMENT. Anything else is rethrown as is.
+ */
+export async function guard<T>(what: string, write: () => Promise<T>, parents: readonly PgParent[] = []): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    throw (await explain(err, what, parents)) ?? err;
+  }
+}
+
+async function explain(err: unknown, what: string, parents: readonly PgParent[]): Promise<FerryError | undefined> {
+  const e = pgError(err);
+  switch (e?.code) {
+    case '23505':
+      if (isActiveDeploymentConflict(err)) return new FerryError('CONFLICT', `${what}: its group already has an active deployment`, { cause: err });
+      return new FerryError('ALREADY_EXISTS', `${what} already exists`, { cause: err });
+    case '23503': {
+      for (const [name, lookUp] of parents) {
+        if ((await lookUp()) === undefined) return new FerryError('NOT_FOUND', `${name} not found`, { cause: err });
+      }
+      return new FerryError('NOT_FOUND', `${what} refers to something that does not exist`, { cause: err });
+    }
+    case '23514':
+    case '23502':
+    case '22P02':
+      return new FerryError('INVALID_ARGUMENT', `${what} is invalid (${e.message})`, { cause: err });
+    default:
+      return undefined;
+  }
+}
+
+/** `INSERT INTO table (a, b) VALUES (@a, @b)`. */
+export const insertSql = (table: string, columns: readonly string[]): string =>
+  `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(c => `@${c}`).join(', ')})`;
+
+/** `column IN ('a', 'b')`, or FALSE for no values (PostgreSQL, unlike SQLite, refuses an empty IN list). */
+export const inList = (column: string, values: readonly string[]): string =>
+  (values.length === 0 ? 'FALSE' : `${column} IN (${sqlList(values)})`);

@@ -1,0 +1,72 @@
+/**
+ * The Store contract on PostgreSQL (the SQLite run is store.test.ts): one server for this file, from
+ * Debian's packages (test/helpers/postgres.ts), a fresh schema per case; and what only PostgreSQL has:
+ * migrations under an advisory lock, recorded in schema_migrations.
+ */
+import pg from 'pg';
+import t from 'tap';
+import { PG_MIGRATIONS } from '../../coordinator/store/pg-migrations.js';
+import { openPgStore } from '../../coordinator/store/pg-store.js';
+import { startPostgres } from '../helpers/postgres.js';
+import { storeContract } from './store-contract.js';
+
+const server = await startPostgres(t);
+const database = await server.createDatabase();
+const url = server.url(database);
+let schemas = 0;
+
+async function freshSchema(): Promise<string> {
+  const name = `case_${++schemas}`;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE SCHEMA ${name}`);
+  } finally {
+    await client.end();
+  }
+  return name;
+}
+
+// Each case has its own schema: they run side by side (PostgreSQL serves them while one waits on another).
+t.jobs = 4;
+storeContract(t, async () => {
+  const schema = await freshSchema();
+  const open = () => openPgStore({ connectionString: url, schema, max: 4 });
+  return { store: await open(), reopen: open };
+});
+
+t.test('the PostgreSQL store', async t => {
+  t.test('migrates a new schema once, recorded in schema_migrations; reopening applies nothing', async t => {
+    const schema = await freshSchema();
+    const first = await openPgStore({ connectionString: url, schema });
+    t.same(first.appliedMigrations, PG_MIGRATIONS.map(m => m.version));
+    t.equal(await first.schemaVersion(), PG_MIGRATIONS.length);
+    await first.close();
+    const again = await openPgStore({ connectionString: url, schema });
+    t.teardown(() => again.close());
+    t.same(again.appliedMigrations, [], 'no migration re-ran');
+  });
+
+  t.test('replicas starting together migrate once: the advisory lock orders them', async t => {
+    const schema = await freshSchema();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openPgStore({ connectionString: url, schema, max: 2 })));
+    t.teardown(() => Promise.all(stores.map(s => s.close())));
+    t.same(stores.map(s => s.appliedMigrations.length).sort(), [0, 0, 0, PG_MIGRATIONS.length], 'one applied them, the others found them applied');
+    t.equal((await stores[0]!.listConfigs()).filter(c => c.builtIn).length, 3, 'the built-in configs were seeded once');
+  });
+
+  t.test('refuses a database newer than its migrations', async t => {
+    const schema = await freshSchema();
+    (await openPgStore({ connectionString: url, schema })).close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`INSERT INTO ${schema}.schema_migrations (version, applied_at) VALUES ($1, 'later')`, [PG_MIGRATIONS.length + 1]);
+    await client.end();
+    await t.rejects(openPgStore({ connectionString: url, schema }), { code: 'FAILED_PRECONDITION', message: /newer/ });
+  });
+
+  t.test('a wrong password is refused with the server\'s message, not a hang', async t => {
+    const wrong = url.replace(encodeURIComponent(server.password), 'not-the-password');
+    await t.rejects(openPgStore({ connectionString: wrong }), /password authentication failed/);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * `ferry-coordinator migrate-store`: a coordinator runs a real deployment on two real agents (SQLite),
+ * stops, and its whole state is copied into PostgreSQL (a server this test starts from Debian's
+ * packages); every table's rows are counted equal and the PostgreSQL store reads back what the SQLite
+ * store holds, sequences continuing where they were. A second copy into the same database is refused.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { STORE_TABLES } from '../../coordinator/store/pg-migrate-store.js';
+import { openPgStore } from '../../coordinator/store/pg-store.js';
+import { openStore as openSqliteStore } from '../../coordinator/store/sqlite-store.js';
+import { runBin } from '../helpers/agent-cli.js';
+import { ferry } from '../helpers/fleet.js';
+import { startFleet } from '../helpers/fleet-fixture.js';
+import { startPostgres } from '../helpers/postgres.js';
+
+t.test('a coordinator that ran a deployment is copied whole into PostgreSQL, verified, and read back equal', async t => {
+  const f = await startFleet(t, ['h1', 'h2'], { coordinatorArgs: ['--webhook-allow', 'loopback'] });
+  const digest = await f.push(await f.bundle('v1', { BeforeInstall: 'echo "installing v1"; echo "a warning" >&2' }));
+  const deployed = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', digest, '--wait', '--json'], { timeoutMs: 90_000 });
+  t.equal(deployed.code, 0, deployed.stderr);
+  const trigger = await ferry(f.coordinator.address, ['group', 'set-trigger', '--app', 'shop', '--group', 'web', '--name', 'ops', '--url', 'http://127.0.0.1:9/hook', '--events', 'DeploymentSuccess']);
+  t.equal(trigger.code, 0, `a webhook trigger with a pending delivery: ${trigger.stderr}`);
+  await f.coordinator.kill('SIGTERM');
+  for (const agent of f.agents.values()) await agent.kill('SIGTERM');
+  const data = f.coordinator.dataDir;
+
+  const server = await startPostgres(t);
+  const database = await server.createDatabase();
+  const to = `postgres://${server.user}@127.0.0.1:${server.port}/${database}`;
+  const passwordFile = path.join(f.dir, 'pg-password');
+  await fs.writeFile(passwordFile, `${server.password}\n`, { mode: 0o600 });
+  const run = (args: string[]) => runBin('ferry-coordinator', ['migrate-store', '--from', data, '--to', to, '--store-password-file', passwordFile, ...args], { timeoutMs: 60_000 });
+
+  const migrated = await run(['--json']);
+  t.equal(migrated.code, 0, migrated.stderr);
+  const result = JSON.parse(migrated.stdout) as { from: string; to: string; tables: Record<string, number>; total: number };
+  t.equal(result.to, to, 'the target is named without its password');
+  t.notMatch(migrated.stdout + migrated.stderr, server.password, 'the password is never printed');
+  const sqlite = new Database(path.join(data, 'ferry.db'), { readonly: true });
+  const expected = Object.fromEntries(STORE_TABLES.map(({ name }) => [name, (sqlite.prepare(`SELECT COUNT(*) AS n FROM ${name}`).get() as { n: number }).n]));
+  sqlite.close();
+  t.same(result.tables, expected, 'every table, its rows counted in both stores');
+  for (const table of ['applications', 'deployment_groups', 'revisions', 'deployments', 'host_deployments', 'lifecycle_events', 'log_lines', 'hosts', 'events', 'audit', 'triggers', 'deliveries']) {
+    t.ok((result.tables[table] ?? 0) > 0, `${table} had rows to copy (${result.tables[table]})`);
+  }
+
+  const before = openSqliteStore(path.join(data, 'ferry.db'));
+  const after = await openPgStore({ connectionString: server.url(database) });
+  t.teardown(async () => {
+    before.close();
+    await after.close();
+  });
+  t.same(await after.listApplications(), before.listApplications(), 'applications');
+  t.same(await after.listConfigs(), before.listConfigs(), 'deployment configs, the built-ins as the source had them');
+  t.same(await after.listGroups(), before.listGroups(), 'groups');
+  t.same(await after.listRevisions('shop'), before.listRevisions('shop'), 'revisions');
+  t.same(await after.listHosts(), before.listHosts(), 'hosts');
+  const deployments = before.listDeployments({ limit: 1000 });
+  t.same(await after.listDeployments({ limit: 1000 }), deployments, 'deployments, newest first as before');
+  for (const d of deployments) {
+    t.same(await after.listHostDeployments(d.id), before.listHostDeployments(d.id), `host deployments of ${d.id}`);
+    t.same(await after.listEventRecords(d.id), before.listEventRecords(d.id), `lifecycle events of ${d.id}`);
+    t.same(await after.listLogs(d.id), before.listLogs(d.id), `hook output of ${d.id}, with its seqs`);
+  }
+  t.same(await after.listEvents({ limit: 100_000 }), before.listEvents({ limit: 100_000 }), 'the event log, with its seqs');
+  t.same(await after.listAudit(), before.listAudit(), 'the audit log');
+  t.same(await after.listTokens(), before.listTokens(), 'tokens');
+  const group = before.getGroup('shop', 'web')!;
+  t.same(await after.listTriggers(group.id), before.listTriggers(group.id), 'triggers');
+  const later = Date.now() + 86_400_000;
+  t.same(await after.dueDeliveries(later, 100), before.dueDeliveries(later, 100), 'pending webhook deliveries');
+  t.equal(await after.nextDeliveryAt(), before.nextDeliveryAt(), 'when the next one is due');
+  t.same(await after.hostRevisions(group.id), before.hostRevisions(group.id), 'what each host runs');
+  t.equal((await after.lastSuccessfulDeployment(group.id))?.id, before.lastSuccessfulDeployment(group.id)?.id, 'the group\'s target');
+
+  const lastSeq = before.lastEventSeq();
+  const next = await after.appendEvent({ at: new Date().toISOString(), kind: 'DeploymentAwaitingApproval', application: 'shop', groupId: group.id, groupName: 'web', status: 'Test', payload: {} });
+  t.equal(next, lastSeq + 1, 'the event sequence continues after the copied events');
+
+  const again = await run([]);
+  t.equal(again.code, 1, 'a second copy is refused');
+  t.match(again.stderr, /target database is not empty: applications \(1\)/);
+});

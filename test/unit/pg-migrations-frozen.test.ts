@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+import t from 'tap';
+import { PG_MIGRATIONS } from '../../coordinator/store/pg-migrations.js';
+
+/**
+ * The PostgreSQL store's migrations are frozen like SQLite's (migrations-frozen.test.ts): a database
+ * migrated by an older coordinator and one made today hold the same schema only if no applied
+ * migration's text ever changes. A change here means: revert it, and add the next migration instead.
+ */
+const FROZEN = [
+  '687fec466f430ddfab016541177601997e4edb439ddecbc22683df7f7cb3a18b',
+];
+
+t.test('every PostgreSQL migration is numbered in order and unchanged since it was released', async t => {
+  t.equal(PG_MIGRATIONS.length, FROZEN.length, 'a new migration adds its hash here');
+  PG_MIGRATIONS.forEach((m, i) => {
+    t.equal(m.version, i + 1);
+    t.equal(createHash('sha256').update(m.up).digest('hex'), FROZEN[i], `migration ${m.version} is unchanged`);
+  });
+});
