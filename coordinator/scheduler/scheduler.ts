@@ -5,7 +5,7 @@ import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/type
 import { orderTargets, plan } from '../planner/plan.js';
 import type { PlanGates } from '../planner/gates.js';
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts } from '../planner/rules.js';
-import { catchUpGroup, stillBehind } from '../services/catch-up.js';
+import { catchUpGroup, catchUpRegisteredHost, stillBehind } from '../services/catch-up.js';
 import { awaitingReconnect, checkLiveness, hostState, livenessOf } from '../services/liveness.js';
 import { awaitingApprovalEvent } from '../services/approval.js';
 import { firingAlarms } from '../services/alarms.js';
@@ -31,6 +31,12 @@ export class Scheduler {
   private stopped = false;
   /** Deployments already logged as waiting for agents to reconnect after a restart (logged once each). */
   private readonly heldForReconnect = new Set<string>();
+  /**
+   * Hosts left out of a catch-up because they were offline or busy when it started (typically with
+   * another group's catch-up): their claim was given back, and their groups are evaluated again
+   * when a deployment ends and they are idle (a restart loses this; registration evaluates them then).
+   */
+  private readonly owedCatchUp = new Set<string>();
   /** When liveness was last judged, on the monotonic clock. */
   private livenessCheckedAt = -Infinity;
   /** When heartbeat times were last written to the store, on the monotonic clock. */
@@ -139,6 +145,13 @@ export class Scheduler {
     if (next.creator === 'autoscaling') {
       // The rule again, now: a host that went offline or busy, or a target that moved on, is left out.
       targetHostIds = stillBehind(this.ctx, next, group);
+      const behind = new Set(targetHostIds);
+      for (const hostId of next.targetHostIds ?? []) {
+        if (behind.has(hostId)) continue;
+        // Not deployed to it: its claim goes back, so a later evaluation may catch it up after all.
+        this.ctx.store.releaseAutoDeployment(group.id, hostId, next.revisionDigest);
+        this.owedCatchUp.add(hostId);
+      }
       if (targetHostIds.length === 0) {
         if (this.ctx.store.transitionDeployment(next.id, 'Stopped', {
           completedAt: iso(this.ctx.clock.now()), errorCode: 'CATCH_UP_NOT_NEEDED',
@@ -304,6 +317,12 @@ export class Scheduler {
     // This group only: hosts that joined it (or were offline) while it was busy get its target now.
     const group = this.ctx.store.getGroupById(d.groupId);
     if (group) catchUpGroup(this.ctx, group);
+    // Hosts a catch-up had to leave out: their groups again, once they are idle.
+    for (const hostId of [...this.owedCatchUp]) {
+      if (this.ctx.store.hostDeploymentsOnHost(hostId, ['Pending', 'InProgress']).length > 0) continue;
+      this.owedCatchUp.delete(hostId);
+      catchUpRegisteredHost(this.ctx, hostId, undefined);
+    }
     this.again = true;
   }
 }

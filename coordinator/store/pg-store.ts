@@ -522,6 +522,11 @@ export class PgStore implements AsyncStore {
     return maybe(await one(this.pool, 'SELECT * FROM host_revisions WHERE group_id = @group_id AND host_id = @host_id', { group_id: groupId, host_id: hostId }), map.toHostRevision);
   }
 
+  async releaseAutoDeployment(groupId: string, hostId: string, digest: string): Promise<boolean> {
+    return (await changes(this.pool, 'DELETE FROM auto_deployments WHERE group_id = @group_id AND host_id = @host_id AND digest = @digest',
+      { group_id: groupId, host_id: hostId, digest })) === 1;
+  }
+
   async claimAutoDeployment(groupId: string, hostId: string, digest: string): Promise<boolean> {
     return (await guard(`automatic deployment of ${digest} to host "${hostId}" in group ${groupId}`,
       () => changes(this.pool, 'INSERT INTO auto_deployments (group_id, host_id, digest) VALUES (@group_id, @host_id, @digest) ON CONFLICT DO NOTHING',

@@ -182,6 +182,7 @@ export function prepareStatements(db: Database) {
     hostRevision: p('SELECT * FROM host_revisions WHERE group_id = ? AND host_id = ?'),
     claimAutoDeployment: p(`INSERT INTO auto_deployments (group_id, host_id, digest) VALUES (?, ?, ?)
       ON CONFLICT DO NOTHING`),
+    releaseAutoDeployment: p('DELETE FROM auto_deployments WHERE group_id = ? AND host_id = ? AND digest = ?'),
 
     // Metrics
     countDeploymentsByStatus: p('SELECT status, COUNT(*) AS count FROM deployments GROUP BY status ORDER BY status'),

@@ -498,6 +498,10 @@ export class SqliteStore implements Store {
     return claimed;
   }
 
+  releaseAutoDeployment(groupId: string, hostId: string, digest: string): boolean {
+    return this.st.releaseAutoDeployment.run(groupId, hostId, digest).changes === 1;
+  }
+
   countDeploymentsByStatus(): StatusCount<DeploymentStatus>[] {
     return (this.st.countDeploymentsByStatus.all() as { status: DeploymentStatus; count: number }[])
       .map(r => ({ status: r.status, count: r.count }));

@@ -194,6 +194,8 @@ export interface Store extends EventLogStore {
   hostRevision(groupId: string, hostId: string): HostRevisionState | undefined;
   /** True the first time for (group, host, digest): a late host gets one automatic deployment per revision. */
   claimAutoDeployment(groupId: string, hostId: string, digest: string): boolean;
+  /** Gives a claim back: the automatic deployment it was for never ran on the host (dropped before it started). */
+  releaseAutoDeployment(groupId: string, hostId: string, digest: string): boolean;
 
   // Metrics: counts for the coordinator's Prometheus gauges (one cheap GROUP BY each)
   /** How many deployments are in each status (statuses with none are absent). */

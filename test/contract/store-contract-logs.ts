@@ -92,6 +92,9 @@ export function logAndRevisionContract(test: StoreTest): void {
     t.ok(await store.claimAutoDeployment(group, h1.id, 'r1'), 'first claim');
     t.notOk(await store.claimAutoDeployment(group, h1.id, 'r1'), 'second claim of the same revision');
     t.ok(await store.claimAutoDeployment(group, h1.id, 'r2'), 'another revision');
+    t.ok(await store.releaseAutoDeployment(group, h1.id, 'r1'), 'a claim given back');
+    t.notOk(await store.releaseAutoDeployment(group, h1.id, 'r1'), 'only once');
+    t.ok(await store.claimAutoDeployment(group, h1.id, 'r1'), 'and claimed again');
     t.ok(await store.claimAutoDeployment(group, h2.id, 'r1'), 'another host');
   });
 }

@@ -43,7 +43,7 @@ t.test('overlapping groups on the same hosts, many deployments: no unrequested d
     const r = await ferry(f.coordinator.address, ['group', 'create', '--app', 'shop', '--name', g, '--tag-set', 'role=web', '--config', 'AllAtOnce']);
     t.equal(r.code, 0, r.stderr);
   }
-  const revisions = [];
+  const revisions: string[] = [];
   for (const v of ['a', 'b', 'c']) revisions.push(await f.push(await f.bundle(v)));
   // Every group's deployments at once, so groups finish while the others run.
   const ids: string[] = [];
@@ -67,6 +67,21 @@ t.test('overlapping groups on the same hosts, many deployments: no unrequested d
   t.equal(deployments.length, requested, 'exactly the deployments that were asked for');
   t.same(deployments.filter(d => d.creator === 'autoscaling').map(d => `${d.groupName}:${d.revision.slice(0, 8)}`), []);
   for (const h of ['h1', 'h2', 'h3']) t.equal(await installed(f, h), 'c', `${h} runs the last revision`);
+
+  // A host that joins all three groups later is caught up in each, not only in the first: the
+  // others' catch-ups find it busy, give their claim back and come again once it is idle (soak finding).
+  await f.addAgent('h4');
+  await waitForHosts(f.coordinator.address, ['h4']);
+  const caughtUp = await waitFor('h4 to be caught up in web, blue and green', async () => {
+    const autos = (await list(f)).filter(d => d.creator === 'autoscaling' && d.status === 'Succeeded');
+    const groups = new Set(autos.map(d => d.groupName));
+    return groups.size === 3 && autos;
+  }, 90_000);
+  t.same(caughtUp.map(d => d.groupName).sort(), ['blue', 'green', 'web'], 'one catch-up per group');
+  t.ok(caughtUp.every(d => d.revision === revisions[2]), 'each to its group\'s target revision');
+  t.equal(await installed(f, 'h4'), 'c', 'h4 runs the last revision');
+  const after = await list(f);
+  t.same(after.filter(d => !ids.includes(d.id) && d.creator !== 'autoscaling').map(d => d.id), [], 'nothing else was deployed');
 });
 
 t.test('a host that joins later is caught up once; a host that failed is not redeployed by itself (mount namespace)', async t => {
