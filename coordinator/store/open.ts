@@ -24,10 +24,15 @@ export function openPostgres(c: PgConnection, max?: number): Promise<PgStore> {
   });
 }
 
-/** A synchronous store behind the AsyncStore interface: each call runs at once, its result or error as a promise. */
+/**
+ * A synchronous store behind the AsyncStore interface: each call runs at once, its result or error as a
+ * promise. `transaction(fn)` runs `fn` and awaits what it returns, as PgStore's: the calls inside (each
+ * a promise) cannot share better-sqlite3's synchronous transaction.
+ */
 export function promised(store: Store): AsyncStore {
   return new Proxy(store, {
     get(target, prop, receiver) {
+      if (prop === 'transaction') return async (fn: () => unknown) => await fn();
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       return async (...args: unknown[]) => (value as (...a: unknown[]) => unknown).apply(target, args);

@@ -1,6 +1,7 @@
 /** The PostgreSQL half of `EventLogStore` (SQLite's is sqlite-events.ts): the event log, triggers and their outbox. */
 import type pg from 'pg';
 import { FerryError } from '../../common/errors.js';
+import type { TriggerFormat } from '../../common/triggers.js';
 import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
 import { type Queryable, changes, guard, one, rows, transaction } from './pg-db.js';
 
@@ -12,12 +13,12 @@ interface EventRow {
 }
 
 interface TriggerRow {
-  id: number; group_id: string; name: string; url: string; events: string; created_at: string; updated_at: string;
+  id: number; group_id: string; name: string; url: string; events: string; format: TriggerFormat; created_at: string; updated_at: string;
   last_attempt_at: string | null; last_status: number | null; last_error: string | null; last_delivered_at: string | null;
   delivered: number; failed_attempts: number; given_up: number; pending: number;
 }
 
-const TRIGGER_VIEW = `SELECT t.id, t.group_id, t.name, t.url, t.events, t.created_at, t.updated_at, t.last_attempt_at,
+const TRIGGER_VIEW = `SELECT t.id, t.group_id, t.name, t.url, t.events, t.format, t.created_at, t.updated_at, t.last_attempt_at,
     t.last_status, t.last_error, t.last_delivered_at, t.delivered, t.failed_attempts, t.given_up,
     (SELECT COUNT(*) FROM deliveries d WHERE d.trigger_id = t.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL) AS pending
   FROM triggers t`;
@@ -35,7 +36,7 @@ export function toEvent(r: EventRow): FerryEvent {
 
 function toTrigger(r: TriggerRow): TriggerView {
   return {
-    id: r.id, groupId: r.group_id, name: r.name, url: r.url, events: JSON.parse(r.events) as string[],
+    id: r.id, groupId: r.group_id, name: r.name, url: r.url, events: JSON.parse(r.events) as string[], format: r.format,
     createdAt: r.created_at, updatedAt: r.updated_at,
     ...(r.last_attempt_at !== null && { lastAttemptAt: r.last_attempt_at }),
     ...(r.last_status !== null && { lastStatus: r.last_status }),
@@ -107,16 +108,18 @@ export class PgEventLog {
       if (!group) throw new FerryError('NOT_FOUND', `deployment group id "${input.groupId}" not found`);
       // Two replicas setting the same trigger at once: the row lock makes the second an update.
       const existing = await one<{ id: number }>(q, 'SELECT id FROM triggers WHERE group_id = @group_id AND name = @name FOR UPDATE', { group_id: input.groupId, name: input.name });
-      const params = { group_id: input.groupId, name: input.name, url: input.url, events: JSON.stringify(input.events), at };
+      const params = { group_id: input.groupId, name: input.name, url: input.url, events: JSON.stringify(input.events), format: input.format ?? null, at };
       let id: number;
       if (existing) {
-        await changes(q, `UPDATE triggers SET url = @url, events = @events, secret = COALESCE(@secret::text, secret), updated_at = @at
-          WHERE id = @id`, { url: params.url, events: params.events, at, id: existing.id, secret: input.secret ?? null });
+        // No format given: the stored one is kept (as SQLite's updateTrigger).
+        await changes(q, `UPDATE triggers SET url = @url, events = @events, secret = COALESCE(@secret::text, secret),
+          format = COALESCE(@format::text, format), updated_at = @at
+          WHERE id = @id`, { url: params.url, events: params.events, format: params.format, at, id: existing.id, secret: input.secret ?? null });
         id = existing.id;
       } else {
         if (input.secret === undefined || input.secret === '') throw new FerryError('INVALID_ARGUMENT', `trigger "${input.name}": a new trigger needs a secret`);
-        id = await guard(`trigger "${input.name}"`, async () => (await one<{ id: number }>(q, `INSERT INTO triggers (group_id, name, url, events, secret, created_at, updated_at)
-          VALUES (@group_id, @name, @url, @events, @secret, @at, @at) RETURNING id`, { ...params, secret: input.secret }))!.id);
+        id = await guard(`trigger "${input.name}"`, async () => (await one<{ id: number }>(q, `INSERT INTO triggers (group_id, name, url, events, secret, format, created_at, updated_at)
+          VALUES (@group_id, @name, @url, @events, @secret, COALESCE(@format::text, 'json'), @at, @at) RETURNING id`, { ...params, secret: input.secret }))!.id);
       }
       const testSeq = (await one<{ seq: number }>(q, `INSERT INTO events (at, kind, application, group_id, group_name, status, payload)
         VALUES (@at, 'TriggerTest', @application, @group_id, @group_name, 'Test', json_build_object('triggerName', @name::text)::text) RETURNING seq`,
@@ -136,13 +139,13 @@ export class PgEventLog {
   }
 
   async dueDeliveries(nowMs: number, limit: number): Promise<DeliveryJob[]> {
-    const found = await rows<EventRow & { d_id: number; trigger_id: number; attempts: number; d_created_at: string; name: string; url: string; secret: string }>(this.pool,
-      `SELECT d.id AS d_id, d.trigger_id, d.attempts, d.created_at AS d_created_at, t.name AS name, t.url, t.secret, e.*
+    const found = await rows<EventRow & { d_id: number; trigger_id: number; attempts: number; d_created_at: string; name: string; url: string; secret: string; format: TriggerFormat }>(this.pool,
+      `SELECT d.id AS d_id, d.trigger_id, d.attempts, d.created_at AS d_created_at, t.name AS name, t.url, t.secret, t.format, e.*
       FROM deliveries d JOIN triggers t ON t.id = d.trigger_id JOIN events e ON e.seq = d.event_seq
       WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= @now ORDER BY d.next_attempt_at, d.id LIMIT @limit`,
       { now: nowMs, limit });
     return found.map(r => ({
-      id: r.d_id, triggerId: r.trigger_id, triggerName: r.name, url: r.url, secret: r.secret, attempts: r.attempts,
+      id: r.d_id, triggerId: r.trigger_id, triggerName: r.name, url: r.url, secret: r.secret, format: r.format, attempts: r.attempts,
       createdAt: r.d_created_at, event: toEvent(r),
     }));
   }

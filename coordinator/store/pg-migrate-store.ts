@@ -19,14 +19,14 @@ export const STORE_TABLES: readonly { name: string; ord?: true }[] = [
   { name: 'applications' }, { name: 'deployment_configs' }, { name: 'deployment_groups' }, { name: 'revisions', ord: true },
   { name: 'hosts' }, { name: 'schedules', ord: true }, { name: 'deployments', ord: true }, { name: 'host_deployments', ord: true },
   { name: 'lifecycle_events', ord: true }, { name: 'log_lines' }, { name: 'host_revisions' }, { name: 'auto_deployments' },
-  { name: 'tokens' }, { name: 'host_certificates' }, { name: 'host_tags' }, { name: 'plans' }, { name: 'audit' },
+  { name: 'tokens' }, { name: 'console_sessions', ord: true }, { name: 'host_certificates' }, { name: 'host_tags' }, { name: 'plans' }, { name: 'audit' },
   { name: 'events' }, { name: 'triggers' }, { name: 'deliveries' },
 ];
 
 /** Identity columns and where their next value must start (past every copied one, and past SQLite's sqlite_sequence). */
 const IDENTITIES: readonly [table: string, column: string][] = [
   ['revisions', 'ord'], ['schedules', 'ord'], ['deployments', 'ord'], ['host_deployments', 'ord'], ['lifecycle_events', 'ord'],
-  ['log_lines', 'seq'], ['audit', 'seq'], ['events', 'seq'], ['triggers', 'id'], ['deliveries', 'id'],
+  ['console_sessions', 'ord'], ['log_lines', 'seq'], ['audit', 'seq'], ['events', 'seq'], ['triggers', 'id'], ['deliveries', 'id'],
 ];
 
 /** Tables whose triggers append events: off while copying (the copied events are the history). */
@@ -69,7 +69,15 @@ export async function migrateStore(dataDir: string, target: PgConnection): Promi
   }
 }
 
+/** The source's tables this copy would leave behind (none: a migration adding a table adds it to STORE_TABLES). */
+export function uncopiedTables(source: Database.Database): string[] {
+  const names = (source.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all() as { name: string }[]).map(r => r.name);
+  return names.filter(name => !STORE_TABLES.some(t => t.name === name));
+}
+
 async function copy(source: Database.Database, store: PgStore): Promise<{ tables: Record<string, number>; total: number }> {
+  const left = uncopiedTables(source);
+  if (left.length > 0) throw new FerryError('INTERNAL', `migrate-store does not know how to copy table(s) ${left.join(', ')} of the SQLite store; nothing was copied`);
   return transaction(store.pool, async q => {
     await refuseNonEmpty(q);
     await q.query("DELETE FROM deployment_configs WHERE built_in = 1"); // the source's own built-ins come with the copy
@@ -137,7 +145,7 @@ export function migrateStoreCommand(): Command {
 Stop the coordinator first (the data dir's lock is taken while copying). Everything is copied in one
 transaction: applications, groups, revisions (metadata; the bytes stay in DATA/revisions/), deployments,
 host deployments, lifecycle events, logs, hosts and their tags, events with their sequence numbers,
-triggers and pending webhook deliveries, tokens, certificates, audit, schedules and plans. An
+triggers and pending webhook deliveries, tokens, web console sessions, certificates, audit, schedules and plans. An
 empty target is required. Then start the coordinators with --store and the same URL.
 
 Example:

@@ -31,21 +31,16 @@ import { PgEventLog, appendEventOn, refreshStartOverview } from './pg-events.js'
 import { migratePg } from './pg-migrations.js';
 import { PgTables } from './pg-tables.js';
 import * as map from './sqlite-rows.js';
-import { DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, STARTABLE_STATUSES, sqlList } from './sqlite-statements.js';
+import {
+  DEPLOYMENT_COLUMNS, DEPLOYMENT_PATCH_COLUMNS, EVENT_COLUMNS, HOST_DEPLOYMENT_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, STARTABLE_STATUSES, sqlList,
+} from './sqlite-statements.js';
 import type {
-  DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount,
+  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount,
 } from './store.js';
 
 const DEFAULT_DEPLOYMENT_LIMIT = 50;
 const STATUS_FILTER = '(@statuses::text[] IS NULL OR status = ANY(@statuses::text[]))';
 
-const DEPLOYMENT_COLUMNS = [
-  'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'description',
-  'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approve_after_zones', 'approved', 'pause_reason', 'ignore_alarms', 'ignore_window', 'paused_for_window', 'pause_kind', 'schedule_id', 'require_all_hosts', 'min_healthy_time_ms', 'min_healthy_hosts', 'error_code', 'error_message',
-  'created_at', 'started_at', 'completed_at',
-];
-const HOST_DEPLOYMENT_COLUMNS = ['deployment_id', 'host_id', 'status', 'current_event', 'error_code', 'error_message', 'position', 'started_at', 'completed_at', 'desired'];
-const EVENT_COLUMNS = ['deployment_id', 'host_id', 'event', 'status', 'error_code', 'exit_code', 'message', 'started_at', 'ended_at', 'duration_ms'];
 const LOG_COLUMNS = 'seq, deployment_id, host_id, at, event, stream, line';
 
 /** The SET clause of a patch (as sqlite-rows.ts `patchSql`), with PostgreSQL's casts so every parameter has a type. */
@@ -250,6 +245,17 @@ export class PgStore implements AsyncStore {
 
   async touchHost(id: string, at: string): Promise<void> {
     if ((await changes(this.pool, 'UPDATE hosts SET last_seen_at = @at WHERE id = @id', { id, at })) !== 1) throw new FerryError('NOT_FOUND', `host "${id}" not found`);
+  }
+
+  /**
+   * Runs `fn` and returns what it returns (its promise awaited). On PostgreSQL this is not one transaction
+   * yet: each store call inside runs in its own (as every PgStore method does), so a throw halfway keeps
+   * the writes made before it. The SQLite store batches them in one (the agent inbox's tick,
+   * api/agent-service.ts); once the coordinator's Store is asynchronous, this can open a real transaction
+   * and hand its client to the calls inside through AsyncLocalStorage (docs/high-availability.md).
+   */
+  async transaction<T>(fn: () => T): Promise<Awaited<T>> {
+    return await fn();
   }
 
   // Clean-up (SQLite: sqlite-cleanup.ts)
@@ -555,6 +561,9 @@ export class PgStore implements AsyncStore {
   listTokens(): Promise<TokenRecord[]> { return this.tables.listTokens(); }
   consumeToken(id: string, now: string): Promise<boolean> { return this.tables.consumeToken(id, now); }
   revokeToken(id: string, at: string): Promise<boolean> { return this.tables.revokeToken(id, at); }
+  createConsoleSession(session: ConsoleSessionRecord, perToken: number): Promise<void> { return this.tables.createConsoleSession(session, perToken); }
+  getConsoleSession(idHash: string, now: string): Promise<ConsoleSessionRecord | undefined> { return this.tables.getConsoleSession(idHash, now); }
+  deleteConsoleSession(idHash: string): Promise<void> { return this.tables.deleteConsoleSession(idHash); }
   addHostCertificate(cert: HostCertificate): Promise<void> { return this.tables.addHostCertificate(cert); }
   getHostCertificate(fingerprint: string): Promise<HostCertificate | undefined> { return this.tables.getHostCertificate(fingerprint); }
   activeHostCertificate(hostId: string, now: string): Promise<HostCertificate | undefined> { return this.tables.activeHostCertificate(hostId, now); }

@@ -11,7 +11,7 @@ import { allowedFrom } from '../domain/status.js';
 import type { TokenRecord } from '../security/tokens.js';
 import { type PgParent, changes, guard, inList, insertSql, one, rows, transaction } from './pg-db.js';
 import { sqlList } from './sqlite-statements.js';
-import type { HostCertificate, HostTags, ScheduleFilter } from './store.js';
+import type { ConsoleSessionRecord, HostCertificate, HostTags, ScheduleFilter } from './store.js';
 
 interface TokenRow {
   id: string; role: TokenRecord['role']; secret_hash: string; description: string; created_at: string; expires_at: string | null;
@@ -23,6 +23,8 @@ const toToken = (r: TokenRow): TokenRecord => ({
   usesLeft: r.uses_left, revokedAt: r.revoked_at, createdBy: r.created_by, hostId: r.host_id,
   tags: r.tags === null ? null : JSON.parse(r.tags) as Record<string, string>,
 });
+
+interface SessionRow { id_hash: string; token_id: string | null; actor: string; role: string; created_at: string; expires_at: string }
 
 interface CertRow { fingerprint: string; host_id: string; issued_at: string; expires_at: string; token_id: string; revoked_at: string | null }
 
@@ -101,8 +103,38 @@ export class PgTables {
       WHERE id = @id AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now) AND (uses_left IS NULL OR uses_left > 0)`, { id, now })) === 1;
   }
 
+  /** Revokes the token and deletes its console sessions, in one transaction. */
   async revokeToken(id: string, at: string): Promise<boolean> {
-    return (await changes(this.pool, 'UPDATE tokens SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL', { id, at })) === 1;
+    return transaction(this.pool, async q => {
+      await changes(q, 'DELETE FROM console_sessions WHERE token_id = @id', { id });
+      return (await changes(q, 'UPDATE tokens SET revoked_at = @at WHERE id = @id AND revoked_at IS NULL', { id, at })) === 1;
+    });
+  }
+
+  // Web console sessions (SQLite: SqliteConsoleSessions in sqlite-tokens.ts)
+  /** In one transaction: deletes the sessions expired at its createdAt, inserts it, keeps its token's newest `perToken`. */
+  async createConsoleSession(s: ConsoleSessionRecord, perToken: number): Promise<void> {
+    await transaction(this.pool, async q => {
+      // Timestamps are ISO-8601 UTC strings of one shape, so text order is time order.
+      await changes(q, 'DELETE FROM console_sessions WHERE expires_at <= @now', { now: s.createdAt });
+      await guard(`console session of ${s.actor}`, () => changes(q, insertSql('console_sessions', ['id_hash', 'token_id', 'actor', 'role', 'created_at', 'expires_at']), {
+        id_hash: s.idHash, token_id: s.tokenId, actor: s.actor, role: s.role, created_at: s.createdAt, expires_at: s.expiresAt,
+      }), s.tokenId === null ? [] : [[`token "${s.tokenId}"`, () => this.getToken(s.tokenId!)]]);
+      if (s.tokenId !== null) {
+        // `ord` (the insertion order) breaks ties between sessions of one createdAt, as SQLite's rowid.
+        await changes(q, `DELETE FROM console_sessions WHERE token_id = @token_id AND ord NOT IN
+          (SELECT ord FROM console_sessions WHERE token_id = @token_id ORDER BY created_at DESC, ord DESC LIMIT @keep)`, { token_id: s.tokenId, keep: perToken });
+      }
+    });
+  }
+
+  async getConsoleSession(idHash: string, now: string): Promise<ConsoleSessionRecord | undefined> {
+    const r = await one<SessionRow>(this.pool, 'SELECT * FROM console_sessions WHERE id_hash = @id_hash AND expires_at > @now', { id_hash: idHash, now });
+    return r && { idHash: r.id_hash, tokenId: r.token_id, actor: r.actor, role: r.role, createdAt: r.created_at, expiresAt: r.expires_at };
+  }
+
+  async deleteConsoleSession(idHash: string): Promise<void> {
+    await changes(this.pool, 'DELETE FROM console_sessions WHERE id_hash = @id_hash', { id_hash: idHash });
   }
 
   // Host certificates

@@ -46,16 +46,17 @@ const insert = (table: string, columns: readonly string[]): string =>
 /** `(@statuses IS NULL OR status IN (…))` with the statuses bound as a JSON array. */
 const STATUS_FILTER = '(@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))';
 
-const DEPLOYMENT_COLUMNS = [
+/** The columns a new deployment is inserted with (the PostgreSQL store, pg-store.ts, inserts the same). */
+export const DEPLOYMENT_COLUMNS = [
   'id', 'application', 'group_id', 'group_name', 'revision_digest', 'config_name', 'status', 'creator', 'created_by', 'description',
   'file_exists_behavior', 'ignore_application_stop_failures', 'target_host_ids', 'auto_rollback', 'rollback_of', 'rolled_back_by', 'approve_after', 'approve_after_zones', 'approved', 'pause_reason', 'ignore_alarms', 'ignore_window', 'paused_for_window', 'pause_kind', 'schedule_id', 'require_all_hosts', 'min_healthy_time_ms', 'min_healthy_hosts', 'error_code', 'error_message',
   'created_at', 'started_at', 'completed_at',
 ];
-const HOST_DEPLOYMENT_COLUMNS = [
+export const HOST_DEPLOYMENT_COLUMNS = [
   'deployment_id', 'host_id', 'status', 'current_event', 'error_code', 'error_message', 'position', 'started_at',
   'completed_at', 'desired',
 ];
-const EVENT_COLUMNS = [
+export const EVENT_COLUMNS = [
   'deployment_id', 'host_id', 'event', 'status', 'error_code', 'exit_code', 'message', 'started_at', 'ended_at',
   'duration_ms',
 ];

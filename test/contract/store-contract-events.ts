@@ -116,6 +116,22 @@ export function eventsContract(test: StoreTest): void {
     t.same(await store.dueDeliveries(Date.parse(at(9)), 10), [], 'its pending deliveries went with it');
   });
 
+  test('a trigger\'s format is json unless given; an update without one keeps it; the worker gets it', async (t, store) => {
+    const { group } = await givenWorld(store);
+    const plain = await store.setTrigger({ groupId: group.id, name: 'hook', url: 'http://x/1', events: ['DeploymentFailure'], secret: SECRET }, at(1));
+    t.equal(plain.trigger.format, 'json', 'the default');
+    const chat = await store.setTrigger({ groupId: group.id, name: 'chat', url: 'http://x/2', events: ['DeploymentFailure'], secret: SECRET, format: 'slack' }, at(1));
+    t.equal(chat.trigger.format, 'slack');
+    const kept = await store.setTrigger({ groupId: group.id, name: 'chat', url: 'http://x/3', events: ['DeploymentStart'] }, at(2));
+    t.equal(kept.trigger.format, 'slack', 'an update without a format keeps it');
+    const due = await store.dueDeliveries(Date.parse(at(2)), 10);
+    t.same(due.map(j => [j.triggerName, j.format]), [['hook', 'json'], ['chat', 'slack'], ['chat', 'slack']]);
+    t.equal((await store.setTrigger({ groupId: group.id, name: 'chat', url: 'http://x/3', events: ['DeploymentStart'], format: 'teams' }, at(3))).trigger.format, 'teams');
+    t.same((await store.listTriggers(group.id)).map(x => [x.name, x.format]), [['chat', 'teams'], ['hook', 'json']]);
+    await t.rejects(async () => await store.setTrigger({ groupId: group.id, name: 'bad', url: 'http://x/4', events: ['DeploymentStart'], secret: SECRET, format: 'irc' as 'json' }, at(4)),
+      { code: 'INVALID_ARGUMENT' });
+  });
+
   test('a status change enqueues one delivery per trigger of its group subscribed to its kind', async (t, store) => {
     const world = await givenWorld(store);
     const other = await givenWorld(store);

@@ -59,43 +59,53 @@ export function consoleSessionsContract(test: StoreTest): void {
     idHash: 'a1'.repeat(32), tokenId: 'abcdefghij01', actor: 'token:abcdefghij01', role: 'deployer', createdAt: at(0), expiresAt: at(100), ...over,
   });
 
-  test('a console session is kept by the hash of its id, across a reopen, until it expires or is deleted', (t, store, session) => {
-    store.createToken(aToken());
+  test('a console session is kept by the hash of its id, across a reopen, until it expires or is deleted', async (t, store, session) => {
+    await store.createToken(aToken());
     const s = aSession();
-    store.createConsoleSession(s, 10);
-    store.createConsoleSession(aSession({ idHash: 'b2'.repeat(32), tokenId: null, actor: 'insecure-local', role: 'admin' }), 10);
-    const reopened = session.reopen?.() ?? store;
-    t.same(reopened.getConsoleSession(s.idHash, at(99)), s);
-    t.equal(reopened.getConsoleSession(s.idHash, at(100)), undefined, 'not at its expiry');
-    t.equal(reopened.getConsoleSession('ff'.repeat(32), at(1)), undefined);
-    t.equal(reopened.getConsoleSession('b2'.repeat(32), at(1))?.tokenId, null, 'insecure-local has no token');
-    reopened.deleteConsoleSession(s.idHash);
-    t.equal(reopened.getConsoleSession(s.idHash, at(1)), undefined, 'signed out');
-    reopened.deleteConsoleSession(s.idHash);
+    await store.createConsoleSession(s, 10);
+    await store.createConsoleSession(aSession({ idHash: 'b2'.repeat(32), tokenId: null, actor: 'insecure-local', role: 'admin' }), 10);
+    const reopened = await session.reopen?.() ?? store;
+    t.same(await reopened.getConsoleSession(s.idHash, at(99)), s);
+    t.equal(await reopened.getConsoleSession(s.idHash, at(100)), undefined, 'not at its expiry');
+    t.equal(await reopened.getConsoleSession('ff'.repeat(32), at(1)), undefined);
+    t.equal((await reopened.getConsoleSession('b2'.repeat(32), at(1)))?.tokenId, null, 'insecure-local has no token');
+    await reopened.deleteConsoleSession(s.idHash);
+    t.equal(await reopened.getConsoleSession(s.idHash, at(1)), undefined, 'signed out');
+    await reopened.deleteConsoleSession(s.idHash);
   });
 
-  test('revoking a token deletes its console sessions, and only its own', (t, store) => {
-    store.createToken(aToken());
-    store.createToken(aToken({ id: 'other0000000' }));
-    store.createConsoleSession(aSession(), 10);
-    store.createConsoleSession(aSession({ idHash: 'c3'.repeat(32), tokenId: 'other0000000', actor: 'token:other0000000' }), 10);
-    t.ok(store.revokeToken('abcdefghij01', at(1)));
-    t.equal(store.getConsoleSession('a1'.repeat(32), at(2)), undefined, 'the revoked token\'s session is gone');
-    t.ok(store.getConsoleSession('c3'.repeat(32), at(2)), 'another token\'s session stays');
+  test('a session id is saved once; a session of an unknown token is refused', async (t, store) => {
+    await store.createToken(aToken());
+    await store.createConsoleSession(aSession(), 10);
+    await t.rejects(async () => store.createConsoleSession(aSession({ createdAt: at(1) }), 10), { code: 'ALREADY_EXISTS' });
+    await t.rejects(async () => store.createConsoleSession(aSession({ idHash: 'e5'.repeat(32), tokenId: 'nobody000000' }), 10), { code: 'NOT_FOUND' });
   });
 
-  test('a token keeps its newest sessions only, up to the number asked', (t, store) => {
-    store.createToken(aToken());
-    for (let i = 0; i < 4; i++) store.createConsoleSession(aSession({ idHash: String(i).repeat(64), createdAt: at(i) }), 3);
-    t.equal(store.getConsoleSession('0'.repeat(64), at(5)), undefined, 'the oldest went');
-    t.same([1, 2, 3].map(i => Boolean(store.getConsoleSession(String(i).repeat(64), at(5)))), [true, true, true]);
+  test('revoking a token deletes its console sessions, and only its own', async (t, store) => {
+    await store.createToken(aToken());
+    await store.createToken(aToken({ id: 'other0000000' }));
+    await store.createConsoleSession(aSession(), 10);
+    await store.createConsoleSession(aSession({ idHash: 'c3'.repeat(32), tokenId: 'other0000000', actor: 'token:other0000000' }), 10);
+    t.ok(await store.revokeToken('abcdefghij01', at(1)));
+    t.equal(await store.getConsoleSession('a1'.repeat(32), at(2)), undefined, 'the revoked token\'s session is gone');
+    t.ok(await store.getConsoleSession('c3'.repeat(32), at(2)), 'another token\'s session stays');
   });
 
-  test('saving a session deletes the sessions that expired by then', (t, store) => {
-    store.createToken(aToken());
-    store.createConsoleSession(aSession({ expiresAt: at(5) }), 10);
-    store.createConsoleSession(aSession({ idHash: 'd4'.repeat(32), createdAt: at(10), expiresAt: at(110) }), 10);
-    t.equal(store.getConsoleSession('a1'.repeat(32), at(0)), undefined, 'pruned, even asked about an earlier time');
+  test('a token keeps its newest sessions only, up to the number asked', async (t, store) => {
+    await store.createToken(aToken());
+    for (let i = 0; i < 4; i++) await store.createConsoleSession(aSession({ idHash: String(i).repeat(64), createdAt: at(i) }), 3);
+    t.equal(await store.getConsoleSession('0'.repeat(64), at(5)), undefined, 'the oldest went');
+    t.same(await Promise.all([1, 2, 3].map(async i => Boolean(await store.getConsoleSession(String(i).repeat(64), at(5))))), [true, true, true]);
+    for (const i of [4, 5]) await store.createConsoleSession(aSession({ idHash: String(i).repeat(64), createdAt: at(9) }), 1);
+    t.same(await Promise.all([3, 4, 5].map(async i => Boolean(await store.getConsoleSession(String(i).repeat(64), at(9))))), [false, false, true],
+      'of two made at the same time, the one saved last is the newest');
+  });
+
+  test('saving a session deletes the sessions that expired by then', async (t, store) => {
+    await store.createToken(aToken());
+    await store.createConsoleSession(aSession({ expiresAt: at(5) }), 10);
+    await store.createConsoleSession(aSession({ idHash: 'd4'.repeat(32), createdAt: at(10), expiresAt: at(110) }), 10);
+    t.equal(await store.getConsoleSession('a1'.repeat(32), at(0)), undefined, 'pruned, even asked about an earlier time');
   });
 }
 

@@ -96,6 +96,28 @@ function catalogContract(test: StoreTest): void {
     t.equal('zonal' in (await store.getConfig('OneAtATime'))!, false, 'the built-ins are not zonal');
   });
 
+  test('a deployment keeps who created it; one made without it says nothing', async (t, store) => {
+    const world = await givenWorld(store);
+    const made = await givenDeployment(store, world, { createdBy: 'token:abcdefghij01 (ci)' });
+    t.strictSame(await store.getDeployment(made.id), made);
+    t.equal((await store.listDeployments({ limit: 10 })).find(d => d.id === made.id)?.createdBy, 'token:abcdefghij01 (ci)');
+    const plain = await givenDeployment(store, world);
+    t.equal('createdBy' in (await store.getDeployment(plain.id))!, false);
+  });
+
+  test('transaction resolves to what its function returns, the writes inside kept; a throw is passed on', async (t, store) => {
+    const made = await store.transaction(async () => {
+      await store.createApplication(anApplication({ name: 'batched-1' }));
+      await store.createApplication(anApplication({ name: 'batched-2' }));
+      return 'done';
+    });
+    t.equal(made, 'done');
+    t.same((await store.listApplications()).map(a => a.name), ['batched-1', 'batched-2']);
+    await t.rejects(store.transaction(async () => {
+      throw new Error('stop');
+    }), /stop/);
+  });
+
   test('a deployment keeps its zonal approval gate', async (t, store) => {
     const world = await givenWorld(store);
     const gated = await givenDeployment(store, world, { approveAfterZones: 1 });

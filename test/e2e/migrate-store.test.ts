@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { STORE_TABLES } from '../../coordinator/store/pg-migrate-store.js';
+import { STORE_TABLES, uncopiedTables } from '../../coordinator/store/pg-migrate-store.js';
 import { openPgStore } from '../../coordinator/store/pg-store.js';
 import { openStore as openSqliteStore } from '../../coordinator/store/sqlite-store.js';
 import { runBin } from '../helpers/agent-cli.js';
@@ -21,11 +21,19 @@ t.test('a coordinator that ran a deployment is copied whole into PostgreSQL, ver
   const digest = await f.push(await f.bundle('v1', { BeforeInstall: 'echo "installing v1"; echo "a warning" >&2' }));
   const deployed = await ferry(f.coordinator.address, ['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', digest, '--wait', '--json'], { timeoutMs: 90_000 });
   t.equal(deployed.code, 0, deployed.stderr);
-  const trigger = await ferry(f.coordinator.address, ['group', 'set-trigger', '--app', 'shop', '--group', 'web', '--name', 'ops', '--url', 'http://127.0.0.1:9/hook', '--events', 'DeploymentSuccess']);
+  const trigger = await ferry(f.coordinator.address, ['group', 'set-trigger', '--app', 'shop', '--group', 'web', '--name', 'ops', '--url', 'http://127.0.0.1:9/hook', '--events', 'DeploymentSuccess', '--format', 'slack']);
   t.equal(trigger.code, 0, `a webhook trigger with a pending delivery: ${trigger.stderr}`);
   await f.coordinator.kill('SIGTERM');
   for (const agent of f.agents.values()) await agent.kill('SIGTERM');
   const data = f.coordinator.dataDir;
+  // A web console sign-in the coordinator kept (insecure-local: no token), to be copied with the rest.
+  const signedIn = openSqliteStore(path.join(data, 'ferry.db'));
+  const consoleSession = {
+    idHash: 'c0'.repeat(32), tokenId: null, actor: 'insecure-local', role: 'admin', createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+  };
+  signedIn.createConsoleSession(consoleSession, 10);
+  signedIn.close();
 
   const server = await startPostgres(t);
   const database = await server.createDatabase();
@@ -40,10 +48,11 @@ t.test('a coordinator that ran a deployment is copied whole into PostgreSQL, ver
   t.equal(result.to, to, 'the target is named without its password');
   t.notMatch(migrated.stdout + migrated.stderr, server.password, 'the password is never printed');
   const sqlite = new Database(path.join(data, 'ferry.db'), { readonly: true });
+  t.same(uncopiedTables(sqlite), [], 'every table of the SQLite store is one migrate-store copies and counts');
   const expected = Object.fromEntries(STORE_TABLES.map(({ name }) => [name, (sqlite.prepare(`SELECT COUNT(*) AS n FROM ${name}`).get() as { n: number }).n]));
   sqlite.close();
   t.same(result.tables, expected, 'every table, its rows counted in both stores');
-  for (const table of ['applications', 'deployment_groups', 'revisions', 'deployments', 'host_deployments', 'lifecycle_events', 'log_lines', 'hosts', 'events', 'audit', 'triggers', 'deliveries']) {
+  for (const table of ['applications', 'deployment_groups', 'revisions', 'deployments', 'host_deployments', 'lifecycle_events', 'log_lines', 'hosts', 'events', 'audit', 'triggers', 'deliveries', 'console_sessions']) {
     t.ok((result.tables[table] ?? 0) > 0, `${table} had rows to copy (${result.tables[table]})`);
   }
 
@@ -68,8 +77,11 @@ t.test('a coordinator that ran a deployment is copied whole into PostgreSQL, ver
   t.same(await after.listEvents({ limit: 100_000 }), before.listEvents({ limit: 100_000 }), 'the event log, with its seqs');
   t.same(await after.listAudit(), before.listAudit(), 'the audit log');
   t.same(await after.listTokens(), before.listTokens(), 'tokens');
+  t.same(await after.getConsoleSession(consoleSession.idHash, consoleSession.createdAt), consoleSession, 'the console session');
+  t.ok(deployments.length > 0 && deployments.every(d => d.createdBy === 'insecure-local'), 'who created each deployment');
   const group = before.getGroup('shop', 'web')!;
   t.same(await after.listTriggers(group.id), before.listTriggers(group.id), 'triggers');
+  t.equal((await after.listTriggers(group.id))[0]?.format, 'slack', 'with their format');
   const later = Date.now() + 86_400_000;
   t.same(await after.dueDeliveries(later, 100), before.dueDeliveries(later, 100), 'pending webhook deliveries');
   t.equal(await after.nextDeliveryAt(), before.nextDeliveryAt(), 'when the next one is due');
