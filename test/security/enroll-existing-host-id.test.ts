@@ -2,8 +2,11 @@
  * Attack (docs/security.md): a multi-use join token enrolled a host id that was enrolled already; the
  * second certificate then registered and displaced the real host's stream.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { defaultHostId } from '../../agent/start/host-id.js';
+import { runBin } from '../helpers/agent-cli.js';
 import { startAgent, waitFor } from '../helpers/fleet.js';
 import { tlsCoordinator } from '../helpers/security.js';
 import { enrollHost, mintToken } from '../helpers/trust.js';
@@ -40,4 +43,25 @@ t.test('a join token cannot enroll a host id that holds a certificate; ferry hos
   const viewer = await mintToken(t, s.as, s.admin, 'viewer');
   t.match((await s.as(viewer, ['hosts', 'reenroll', 'h1'])).stderr, /CreateToken needs admin/, 'only an admin allows a re-enrollment');
   t.match((await s.as(s.admin, ['token', 'create', '--role', 'viewer', '--host-id', 'h1'])).stderr, /--host-id: only a join token/);
+});
+
+t.test('without --host-id a host enrolls as its hostname; when that id is taken it is told to give --host-id, and nothing is written', async t => {
+  const s = await tlsCoordinator(t);
+  const multi = await mintToken(t, s.as, s.admin, 'agent', ['--uses', '5']);
+  const enrollDefault = (dir: string, extra: string[] = []) => runBin('ferry-agent',
+    ['enroll', '--coordinator', s.c.address, '--token', multi, '--ca-fingerprint', s.fingerprint, '--root-dir', path.join(s.dir, dir), ...extra]);
+  const first = await enrollDefault('first');
+  t.equal(first.code, 0, first.stderr);
+  const name = defaultHostId();
+  t.match(first.stdout, `enrolled host ${name} with ${s.c.address}`, 'the hostname is the default host id');
+
+  const second = await enrollDefault('second');
+  t.equal(second.code, 1, 'a second machine with the same hostname does not take the id');
+  t.match(second.stderr, `host ${name} is enrolled already`);
+  t.match(second.stderr, `(the host id ${name} is this machine's hostname, the default: give --host-id to enroll as another)`);
+  t.notOk(existsSync(path.join(s.dir, 'second', 'host-id')), 'no host id kept from the refused attempt');
+  t.notOk(existsSync(path.join(s.dir, 'second', 'tls')), 'no key or certificate left behind');
+
+  const named = await enrollDefault('second', ['--host-id', `${name}-2`]);
+  t.equal(named.code, 0, `with --host-id it enrolls: ${named.stderr}`);
 });
