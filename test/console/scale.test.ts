@@ -17,7 +17,8 @@ t.test(`1,000 hosts: the host list and a 1,000-host deployment render and update
   const c = await startCoordinator(t, path.join(dir, 'data'), ['--agent-timeout', '300s', '--log-level', 'warn']);
   startSimAgents(t, c.address, { count: HOSTS, prefix: 'sim', tags: { role: 'web' }, zones: 4, eventMs: 400 });
   await waitFor('1,000 hosts to register', async () => {
-    const r = await ferry(c.address, ['hosts', 'list', '--json']);
+    // The list is paged (100 by default): one page of them all.
+    const r = await ferry(c.address, ['hosts', 'list', '--limit', String(HOSTS), '--json']);
     return (r.json?.hosts ?? []).filter((h: { connected: boolean }) => h.connected).length === HOSTS;
   }, 90_000);
   for (const args of [['app', 'create', 'shop'], ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web', '--config', 'AllAtOnce']]) {
