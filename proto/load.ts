@@ -70,14 +70,15 @@ export const KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
 /**
  * Server-side keepalive: the same pings, the clients' pings accepted often, and a longer deadline:
  * the coordinator judges the ack on its own event loop, and one loop stalled past the deadline
- * (10,000 hosts' reports at once on a loaded machine) dropped whole connections — hundreds of
- * healthy agents' streams each, all reconnecting at once (`npm run bench -- fleet`). A dead agent
- * is found by its missing heartbeats anyway (services/liveness.ts, on a clock that does not count
- * the coordinator's own lag).
+ * (1,000 hosts registering at once on a machine at load 43) dropped whole connections — hundreds
+ * of healthy agents' streams each, all reconnecting at once (`npm run bench -- fleet`). 30 s: a
+ * frozen or partitioned agent's stream still goes within ~40 s (test/e2e/truth-stop.test.ts needs
+ * it gone before the agent returns; 60 s made that take 70 s), and a dead agent is also found by
+ * its missing heartbeats (services/liveness.ts, on a clock that does not count the coordinator's lag).
  */
 export const SERVER_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
   ...KEEPALIVE_OPTIONS,
-  'grpc.keepalive_timeout_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 30_000,
   'grpc.http2.min_ping_interval_without_data_ms': 1000,
   'grpc.http2.max_ping_strikes': 0,
 };

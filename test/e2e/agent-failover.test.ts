@@ -1,4 +1,4 @@
-// Issue 20 point 3 (agent side): an agent given several coordinator addresses (the replicas of a
+// High availability (docs/high-availability.md), agent side: an agent given several coordinator addresses (the replicas of a
 // highly available coordinator) skips one that does not answer, and when the one it is on dies it
 // registers with another and takes that one's deployments, downloading the revision from it.
 import { promises as fs } from 'node:fs';

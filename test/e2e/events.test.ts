@@ -120,7 +120,7 @@ t.test('webhooks are signed, retried after a failure, and survive a coordinator 
     const r = await ferry(f.coordinator.address, ['group', 'show', '--app', 'shop', '--name', 'web']);
     return /ops: last error: .*ECONNREFUSED/.test(r.stdout) && r.stdout;
   });
-  t.match(failing, /ops\s+http:\S+\s+\S+\s+failing/);
+  t.match(failing, /ops\s+json\s+http:\S+\s+\S+\s+failing/);
   const pending = (await ferry(f.coordinator.address, ['group', 'show', '--app', 'shop', '--name', 'web', '--json'])).json.triggers[0].pending;
   t.equal(pending, 4, 'start, instance start, instance success, success of the second deployment wait');
   await f.restartCoordinator();

@@ -1,4 +1,4 @@
-// Issue 15 point 9: a local user reads a deployed revision (its config and secrets) and its hook
+// Attack (docs/security.md, "Secrets at rest"): a local user reads a deployed revision (its config and secrets) and its hook
 // output from the agent's deployment root. The unpacked revision must be private to the agent, yet
 // a `runas` script must still read itself.
 import { spawnSync } from 'node:child_process';
