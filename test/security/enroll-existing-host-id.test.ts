@@ -36,6 +36,10 @@ t.test('a join token cannot enroll a host id that holds a certificate; ferry hos
   const again = await enroll(bound, 'again', 'h1');
   t.equal(again.code, 0, `the bound token enrolls h1 again: ${again.stderr}`);
   await waitFor('the earlier certificate of h1 to be refused', () => /was revoked/.test(real.output()), 30_000);
+  // The refused agent backs off to minutes (at least 30 s first), not a retry every ~165 ms.
+  await waitFor('the refused agent to say so', () => /the coordinator refused this host/.test(real.output()), 10_000);
+  await new Promise(r => setTimeout(r, 3000));
+  t.equal(real.output().split('the coordinator refused this host').length - 1, 1, `one refusal, then a wait of minutes: ${real.output().slice(-400)}`);
   const renewed = await startAgent(t, { coordinator: s.c.address, rootDir: path.join(s.dir, 'again'), hostId: 'h1', tags: { role: 'web' } });
   await waitFor('h1 with its new certificate', () => connected('h1'));
   t.equal((await enroll(bound, 'third', 'h1')).code, 1, 'the bound token was for one use');
