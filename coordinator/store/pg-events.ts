@@ -5,46 +5,8 @@ import type { TriggerFormat } from '../../common/triggers.js';
 import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
 import { type Queryable, changes, guard, one, rows, transaction } from './pg-db.js';
 
-const DEFAULT_LIMIT = 500;
-
-interface EventRow {
-  seq: number; at: string; kind: string; application: string; group_id: string; group_name: string;
-  deployment_id: string | null; host_id: string | null; lifecycle_event: string | null; status: string; payload: string;
-}
-
-interface TriggerRow {
-  id: number; group_id: string; name: string; url: string; events: string; format: TriggerFormat; created_at: string; updated_at: string;
-  last_attempt_at: string | null; last_status: number | null; last_error: string | null; last_delivered_at: string | null;
-  delivered: number; failed_attempts: number; given_up: number; pending: number;
-}
-
-const TRIGGER_VIEW = `SELECT t.id, t.group_id, t.name, t.url, t.events, t.format, t.created_at, t.updated_at, t.last_attempt_at,
-    t.last_status, t.last_error, t.last_delivered_at, t.delivered, t.failed_attempts, t.given_up,
-    (SELECT COUNT(*) FROM deliveries d WHERE d.trigger_id = t.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL) AS pending
-  FROM triggers t`;
-const PENDING = 'delivered_at IS NULL AND gave_up_at IS NULL';
-
-export function toEvent(r: EventRow): FerryEvent {
-  return {
-    seq: r.seq, at: r.at, kind: r.kind, application: r.application, groupId: r.group_id, groupName: r.group_name,
-    ...(r.deployment_id !== null && { deploymentId: r.deployment_id }),
-    ...(r.host_id !== null && { hostId: r.host_id }),
-    ...(r.lifecycle_event !== null && { lifecycleEvent: r.lifecycle_event }),
-    status: r.status, payload: JSON.parse(r.payload) as Record<string, unknown>,
-  };
-}
-
-function toTrigger(r: TriggerRow): TriggerView {
-  return {
-    id: r.id, groupId: r.group_id, name: r.name, url: r.url, events: JSON.parse(r.events) as string[], format: r.format,
-    createdAt: r.created_at, updatedAt: r.updated_at,
-    ...(r.last_attempt_at !== null && { lastAttemptAt: r.last_attempt_at }),
-    ...(r.last_status !== null && { lastStatus: r.last_status }),
-    ...(r.last_error !== null && { lastError: r.last_error }),
-    ...(r.last_delivered_at !== null && { lastDeliveredAt: r.last_delivered_at }),
-    delivered: r.delivered, failedAttempts: r.failed_attempts, givenUp: r.given_up, pending: r.pending,
-  };
-}
+// Row shapes, the trigger view and the row mappers are the SQLite store's: one meaning, two engines.
+import { DEFAULT_LIMIT, type EventRow, PENDING, TRIGGER_VIEW, type TriggerRow, toEvent, toTrigger } from './sqlite-events.js';
 
 const INSERT_EVENT = `INSERT INTO events (at, kind, application, group_id, group_name, deployment_id, host_id, lifecycle_event, status, payload)
   VALUES (@at, @kind, @application, @group_id, @group_name, @deployment_id, @host_id, @lifecycle_event, @status, @payload) RETURNING seq`;

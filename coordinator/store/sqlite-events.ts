@@ -6,26 +6,26 @@ import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerVie
 import type { EventLogStore } from './event-store.js';
 import { guard } from './sqlite-errors.js';
 
-const DEFAULT_LIMIT = 500;
+export const DEFAULT_LIMIT = 500;
 
-interface EventRow {
+export interface EventRow {
   seq: number; at: string; kind: string; application: string; group_id: string; group_name: string;
   deployment_id: string | null; host_id: string | null; lifecycle_event: string | null; status: string; payload: string;
 }
 
-interface TriggerRow {
+export interface TriggerRow {
   id: number; group_id: string; name: string; url: string; events: string; format: TriggerFormat; created_at: string; updated_at: string;
   last_attempt_at: string | null; last_status: number | null; last_error: string | null; last_delivered_at: string | null;
   delivered: number; failed_attempts: number; given_up: number; pending: number;
 }
 
-const TRIGGER_VIEW = `SELECT t.id, t.group_id, t.name, t.url, t.events, t.format, t.created_at, t.updated_at, t.last_attempt_at,
+export const TRIGGER_VIEW = `SELECT t.id, t.group_id, t.name, t.url, t.events, t.format, t.created_at, t.updated_at, t.last_attempt_at,
     t.last_status, t.last_error, t.last_delivered_at, t.delivered, t.failed_attempts, t.given_up,
     (SELECT COUNT(*) FROM deliveries d WHERE d.trigger_id = t.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL) AS pending
   FROM triggers t`;
-const PENDING = 'delivered_at IS NULL AND gave_up_at IS NULL';
+export const PENDING = 'delivered_at IS NULL AND gave_up_at IS NULL';
 
-function toEvent(r: EventRow): FerryEvent {
+export function toEvent(r: EventRow): FerryEvent {
   return {
     seq: r.seq, at: r.at, kind: r.kind, application: r.application, groupId: r.group_id, groupName: r.group_name,
     ...(r.deployment_id !== null && { deploymentId: r.deployment_id }),
@@ -35,7 +35,7 @@ function toEvent(r: EventRow): FerryEvent {
   };
 }
 
-function toTrigger(r: TriggerRow): TriggerView {
+export function toTrigger(r: TriggerRow): TriggerView {
   return {
     id: r.id, groupId: r.group_id, name: r.name, url: r.url, events: JSON.parse(r.events) as string[], format: r.format,
     createdAt: r.created_at, updatedAt: r.updated_at,
