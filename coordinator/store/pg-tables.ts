@@ -6,12 +6,13 @@ import type pg from 'pg';
 import { FerryError } from '../../common/errors.js';
 import { type AuditEntry, type AuditFilter, type AuditRecord, foldKey } from '../domain/audit.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
-import { SCHEDULE_STATES, SCHEDULE_TRANSITIONS, type Schedule, type ScheduleOptions, type ScheduleState } from '../domain/schedules.js';
+import { SCHEDULE_STATES, SCHEDULE_TRANSITIONS, type Schedule, type ScheduleState } from '../domain/schedules.js';
 import { allowedFrom } from '../domain/status.js';
 import type { TokenRecord } from '../security/tokens.js';
 import { type PgParent, changes, guard, inList, insertSql, one, rows, transaction } from './pg-db.js';
 import { sqlList } from './sqlite-statements.js';
 import type { ConsoleSessionRecord, HostCertificate, HostTags, ScheduleFilter } from './store.js';
+import { COLUMNS as SCHEDULE_COLUMNS, type ScheduleRow, toSchedule } from './sqlite-schedules.js';
 
 interface TokenRow {
   id: string; role: TokenRecord['role']; secret_hash: string; description: string; created_at: string; expires_at: string | null;
@@ -48,27 +49,7 @@ interface PlanRow {
   options: string; fingerprint: string; body: string; created_at: string; expires_at: string; used_by: string | null;
 }
 
-interface ScheduleRow {
-  id: string; application: string; group_id: string; group_name: string; revision: string; options: string;
-  run_at: string | null; cron: string | null; timezone: string; state: ScheduleState; next_run_at: string | null;
-  last_run_at: string | null; last_deployment_id: string | null; last_error: string | null; created_by: string; created_at: string;
-}
-
-const SCHEDULE_COLUMNS = [
-  'id', 'application', 'group_id', 'group_name', 'revision', 'options', 'run_at', 'cron', 'timezone', 'state',
-  'next_run_at', 'last_run_at', 'last_deployment_id', 'last_error', 'created_by', 'created_at',
-] as const;
-
-function toSchedule(r: ScheduleRow): Schedule {
-  const opt = <K extends string, V>(key: K, v: V | null) => (v === null ? {} : ({ [key]: v } as Record<K, V>));
-  return {
-    id: r.id, application: r.application, groupId: r.group_id, groupName: r.group_name, revision: r.revision,
-    options: JSON.parse(r.options) as ScheduleOptions,
-    ...opt('at', r.run_at), ...opt('cron', r.cron), timezone: r.timezone, state: r.state,
-    ...opt('nextRunAt', r.next_run_at), ...opt('lastRunAt', r.last_run_at), ...opt('lastDeploymentId', r.last_deployment_id),
-    ...opt('lastError', r.last_error), createdBy: r.created_by, createdAt: r.created_at,
-  };
-}
+// The schedule row, its columns and its mapper are the SQLite store's (one meaning, two engines).
 
 export interface Parents {
   application(name: string): Promise<unknown>;

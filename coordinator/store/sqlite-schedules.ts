@@ -10,18 +10,18 @@ import { sqlList } from './sqlite-statements.js';
 import { guard } from './sqlite-errors.js';
 import type { ScheduleFilter } from './store.js';
 
-interface ScheduleRow {
+export interface ScheduleRow {
   id: string; application: string; group_id: string; group_name: string; revision: string; options: string;
   run_at: string | null; cron: string | null; timezone: string; state: ScheduleState; next_run_at: string | null;
   last_run_at: string | null; last_deployment_id: string | null; last_error: string | null; created_by: string; created_at: string;
 }
 
-const COLUMNS = [
+export const COLUMNS = [
   'id', 'application', 'group_id', 'group_name', 'revision', 'options', 'run_at', 'cron', 'timezone', 'state',
   'next_run_at', 'last_run_at', 'last_deployment_id', 'last_error', 'created_by', 'created_at',
 ] as const;
 
-function toSchedule(raw: unknown): Schedule {
+export function toSchedule(raw: unknown): Schedule {
   const r = raw as ScheduleRow;
   const opt = <K extends string, V>(key: K, v: V | null) => (v === null ? {} : ({ [key]: v } as Record<K, V>));
   return {
