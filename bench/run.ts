@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- dispatch|transfer|allatonce|oneatatime|agent-binary] [--rounds N]` and
+ * `npm run bench [-- dispatch|transfer|allatonce|oneatatime|agent-binary|pg-revisions] [--rounds N]` and
  * `npm run bench -- fleet --agents N [--config AllAtOnce|HalfAtATime|OneAtATime] [--rounds K] [--json]`: Ferry's benchmarks, each reported as
  * a ratio against a baseline measured in the same run (these machines are noisy). Not part of
  * `npm test`. Real processes: a coordinator and agents started from bin/, gRPC on loopback.
@@ -18,6 +18,7 @@ import { startAgent, startCoordinator, waitFor } from '../test/helpers/fleet.js'
 import { RevisionCache } from '../agent/link/revision-cache.js';
 import { agentBinaryBench } from './agent-binary.js';
 import { fleetBench, parseFleetArgs } from './fleet.js';
+import { pgRevisionsBench } from './pg-revisions.js';
 import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv, withCoordinatorOutput } from './lib.js';
 
 const NOOP_EVENTS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService', 'BeforeAllowTraffic', 'AfterAllowTraffic'];
@@ -280,6 +281,7 @@ const BENCHES: Record<string, (opts: BenchOptions) => Promise<void>> = {
   oneatatime: () => fleetRollout('oneatatime', 10, 'OneAtATime'),
   allatonce: () => fleetRollout('allatonce', 100, 'AllAtOnce'),
   'agent-binary': o => agentBinaryBench(report, o.rounds),
+  'pg-revisions': o => pgRevisionsBench(report, o.rounds),
 };
 
 /**

@@ -37,7 +37,7 @@ export class RevisionTrees {
   load(revision: Pick<Revision, 'digest' | 'bundleType'>): Promise<RevisionTree> {
     let tree = this.cache.get(revision.digest);
     if (!tree) {
-      tree = this.bounded(() => readTree(this.revisions.pathOf(revision.digest), revision, this.maxBytes, this.limits.maxRatio));
+      tree = this.bounded(async () => readTree(await this.revisions.localPath(revision.digest), revision, this.maxBytes, this.limits.maxRatio));
       tree.catch(() => this.cache.delete(revision.digest));
       this.cache.set(revision.digest, tree);
       while (this.cache.size > this.keep) this.cache.delete(this.cache.keys().next().value!);

@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { matchesTagSets } from '../domain/tags.js';
@@ -34,7 +33,7 @@ export function deleteGroup(ctx: Context, application: string, name: string, by:
 /** Removes the revision's bytes unless another application holds the same digest. */
 async function dropBytes(ctx: Context, digest: string): Promise<void> {
   if (ctx.store.digestInUse(digest)) return;
-  await fs.rm(ctx.revisions.pathOf(digest), { force: true });
+  await ctx.revisions.delete(digest);
 }
 
 export async function deleteApplication(ctx: Context, name: string, by: string): Promise<RemovedCounts> {

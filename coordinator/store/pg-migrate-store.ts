@@ -3,6 +3,8 @@
  * state from its SQLite data dir into an empty PostgreSQL database (docs/high-availability.md), every
  * table in one transaction, then verifies the row count of each before it commits.
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, CommanderError } from 'commander';
@@ -13,6 +15,7 @@ import { type PgConnection, parsePostgresUrl } from './pg-config.js';
 import { type Queryable, transaction } from './pg-db.js';
 import type { PgStore } from './pg-store.js';
 import { openPostgres } from './open.js';
+import { PgRevisions } from './pg-revisions.js';
 
 /** Every table of the store, parents before children; `ord`: the table keeps SQLite's rowid order in an `ord` column. */
 export const STORE_TABLES: readonly { name: string; ord?: true }[] = [
@@ -40,6 +43,8 @@ export interface MigrateStoreResult {
   /** Rows per table, equal in both stores. */
   tables: Record<string, number>;
   total: number;
+  /** The revisions' bytes copied into the database (revision_blobs), one per digest, each hashed again first. */
+  revisionBytes: { digests: number; bytes: number };
 }
 
 /** Copies DIR/ferry.db into the (empty) PostgreSQL database; refuses a running source or a non-empty target. */
@@ -57,7 +62,11 @@ export async function migrateStore(dataDir: string, target: PgConnection): Promi
       }
       const store = await openPostgres(target, 2);
       try {
-        return { from: file, to: target.display, ...(await copy(source, store)) };
+        await transaction(store.pool, refuseNonEmpty);
+        // The bytes first, each in its own transaction and skipped when there: a copy that fails halfway
+        // commits no table, so migrate-store can simply run again.
+        const revisionBytes = await copyRevisionBytes(source, dataDir, new PgRevisions(store.pool));
+        return { from: file, to: target.display, ...(await copy(source, store)), revisionBytes };
       } finally {
         await store.close();
       }
@@ -118,6 +127,38 @@ async function copy(source: Database.Database, store: PgStore): Promise<{ tables
   });
 }
 
+/**
+ * Every live revision's bytes from DIR/revisions into the database, hashed again on the way (a damaged
+ * file is refused, naming it). A live revision whose file is missing fails the copy: the coordinators
+ * could not serve it either (delete it first: ferry revision delete).
+ */
+async function copyRevisionBytes(source: Database.Database, dataDir: string, shared: PgRevisions): Promise<{ digests: number; bytes: number }> {
+  const live = source.prepare('SELECT DISTINCT digest FROM revisions WHERE deleted_at IS NULL ORDER BY digest').all() as { digest: string }[];
+  let bytes = 0;
+  for (const { digest } of live) {
+    const file = path.join(dataDir, 'revisions', 'sha256', digest.slice(0, 2), digest);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      for await (const chunk of createReadStream(file)) {
+        hash.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+    } catch (err) {
+      const name = source.prepare('SELECT application, name FROM revisions WHERE digest = ? AND deleted_at IS NULL LIMIT 1').get(digest) as { application: string; name: string };
+      throw new FerryError('FAILED_PRECONDITION', `revision ${name.application}/${name.name} (${digest}) has no readable bytes at ${file} (${describeError(err)}); ` +
+        `restore the file, or delete the revision first (ferry revision delete ${digest.slice(0, 12)} --app ${name.application}); nothing was copied`);
+    }
+    if (hash.digest('hex') !== digest) {
+      throw new FerryError('CHECKSUM_MISMATCH', `${file} does not hash to ${digest}: the revision's bytes are damaged on disk; nothing was copied`);
+    }
+    await shared.put(digest, file);
+    if ((await shared.size(digest)) !== size) throw new FerryError('INTERNAL', `revision ${digest}: ${size} bytes on disk but not as many in PostgreSQL after the copy`);
+    bytes += size;
+  }
+  return { digests: live.length, bytes };
+}
+
 /** Anything but the built-in deployment configs means the database is in use: refused, nothing changed. */
 async function refuseNonEmpty(q: Queryable): Promise<void> {
   const found: string[] = [];
@@ -139,11 +180,11 @@ export function migrateStoreCommand(): Command {
     .option('--store-password-file <file>', 'a file holding the PostgreSQL password (or set FERRY_STORE_PASSWORD)')
     .option('--store-sslmode <mode>', 'TLS to PostgreSQL: disable, require, verify-ca, verify-full (default verify-full; disable on loopback)')
     .option('--store-ca-file <file>', 'the CA certificate(s) that signed the PostgreSQL server\'s certificate')
-    .option('--json', 'print { from, to, tables: { name: rows }, total } as JSON')
+    .option('--json', 'print { from, to, tables: { name: rows }, total, revisionBytes: { digests, bytes } } as JSON')
     .exitOverride()
     .addHelpText('after', `
 Stop the coordinator first (the data dir's lock is taken while copying). Everything is copied in one
-transaction: applications, groups, revisions (metadata; the bytes stay in DATA/revisions/), deployments,
+transaction: applications, groups, revisions (their bytes too, hashed again), deployments,
 host deployments, lifecycle events, logs, hosts and their tags, events with their sequence numbers,
 triggers and pending webhook deliveries, tokens, web console sessions, certificates, audit, schedules and plans. An
 empty target is required. Then start the coordinators with --store and the same URL.
@@ -177,7 +218,7 @@ export async function runMigrateStoreCommand(args: string[], env: NodeJS.Process
       write(`copied ${r.from} to ${r.to} (every table's rows counted in both, equal):\n`);
       for (const [name, n] of Object.entries(r.tables)) write(`  ${name.padEnd(width)}  ${n}\n`);
       write(`  ${'total'.padEnd(width)}  ${r.total}\n`);
-      write(`revision bytes stay in ${path.join(path.resolve(opts.from), 'revisions')}: keep them where the coordinators read them\n`);
+      write(`revision bytes: ${r.revisionBytes.digests} revision(s), ${r.revisionBytes.bytes} bytes, each hashed again, stored in the database\n`);
     }
     return 0;
   } catch (err) {

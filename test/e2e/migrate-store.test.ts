@@ -4,11 +4,13 @@
  * packages); every table's rows are counted equal and the PostgreSQL store reads back what the SQLite
  * store holds, sequences continuing where they were. A second copy into the same database is refused.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { STORE_TABLES, uncopiedTables } from '../../coordinator/store/pg-migrate-store.js';
+import { PgRevisions } from '../../coordinator/store/pg-revisions.js';
 import { openPgStore } from '../../coordinator/store/pg-store.js';
 import { openStore as openSqliteStore } from '../../coordinator/store/sqlite-store.js';
 import { runBin } from '../helpers/agent-cli.js';
@@ -44,7 +46,9 @@ t.test('a coordinator that ran a deployment is copied whole into PostgreSQL, ver
 
   const migrated = await run(['--json']);
   t.equal(migrated.code, 0, migrated.stderr);
-  const result = JSON.parse(migrated.stdout) as { from: string; to: string; tables: Record<string, number>; total: number };
+  const result = JSON.parse(migrated.stdout) as { from: string; to: string; tables: Record<string, number>; total: number; revisionBytes: { digests: number; bytes: number } };
+  const revisionFile = path.join(data, 'revisions', 'sha256', digest.slice(0, 2), digest);
+  t.same(result.revisionBytes, { digests: 1, bytes: (await fs.stat(revisionFile)).size }, 'the revision\'s bytes are copied too');
   t.equal(result.to, to, 'the target is named without its password');
   t.notMatch(migrated.stdout + migrated.stderr, server.password, 'the password is never printed');
   const sqlite = new Database(path.join(data, 'ferry.db'), { readonly: true });
@@ -92,7 +96,23 @@ t.test('a coordinator that ran a deployment is copied whole into PostgreSQL, ver
   const next = await after.appendEvent({ at: new Date().toISOString(), kind: 'DeploymentAwaitingApproval', application: 'shop', groupId: group.id, groupName: 'web', status: 'Test', payload: {} });
   t.equal(next, lastSeq + 1, 'the event sequence continues after the copied events');
 
+  const bytes: Buffer[] = [];
+  await new PgRevisions(after.pool).read(digest, async chunk => void bytes.push(chunk));
+  t.equal(createHash('sha256').update(Buffer.concat(bytes)).digest('hex'), digest, 'the bytes in PostgreSQL hash to the revision\'s digest');
+
   const again = await run([]);
   t.equal(again.code, 1, 'a second copy is refused');
   t.match(again.stderr, /target database is not empty: applications \(1\)/);
+
+  // A revision damaged on disk is not copied as if it were good: refused, naming the file, nothing committed.
+  const fresh = await server.createDatabase();
+  const damaged = await fs.readFile(revisionFile);
+  damaged[damaged.length >> 1]! ^= 0xff;
+  await fs.writeFile(revisionFile, damaged);
+  const refused = await runBin('ferry-coordinator', ['migrate-store', '--from', data, '--to', `postgres://${server.user}@127.0.0.1:${server.port}/${fresh}`, '--store-password-file', passwordFile], { timeoutMs: 60_000 });
+  t.equal(refused.code, 1, refused.stderr);
+  t.match(refused.stderr, `${revisionFile} does not hash to ${digest}`);
+  const empty = await openPgStore({ connectionString: server.url(fresh) });
+  t.same(await empty.listApplications(), [], 'nothing was copied');
+  await empty.close();
 });
