@@ -40,15 +40,27 @@ export function protoDir(): string {
 export type FerryProto = AgentProto & ControlProto;
 
 let cached: FerryProto | undefined;
+let agentOnly: AgentProto | undefined;
+
+function load(files: string[]): grpc.GrpcObject {
+  const def = typeof FERRY_PROTO_JSON === 'object' && FERRY_PROTO_JSON !== null
+    ? protoLoader.fromJSON(FERRY_PROTO_JSON, PROTO_OPTIONS)
+    : protoLoader.loadSync(files, { ...PROTO_OPTIONS, includeDirs: [protoDir()] });
+  return grpc.loadPackageDefinition(def);
+}
 
 export function loadFerryProto(): FerryProto {
-  if (!cached) {
-    const def = typeof FERRY_PROTO_JSON === 'object' && FERRY_PROTO_JSON !== null
-      ? protoLoader.fromJSON(FERRY_PROTO_JSON, PROTO_OPTIONS)
-      : protoLoader.loadSync(PROTO_FILES, { ...PROTO_OPTIONS, includeDirs: [protoDir()] });
-    cached = grpc.loadPackageDefinition(def) as unknown as FerryProto;
-  }
+  cached ??= load(PROTO_FILES) as unknown as FerryProto;
   return cached;
+}
+
+/**
+ * agent.proto alone: all the agent speaks. control.proto (four times its size) is the CLI's and
+ * the coordinator's; parsing it into an agent would only cost memory it keeps for its whole life.
+ */
+export function loadAgentProto(): AgentProto {
+  agentOnly ??= (cached ?? load([PROTO_FILES[0]!])) as unknown as AgentProto;
+  return agentOnly;
 }
 
 /**

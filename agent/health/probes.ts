@@ -3,7 +3,6 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import si from 'systeminformation';
 import { describeError } from '../../common/errors.js';
 import type { ProcessRunner } from '../lifecycle/process-runner.js';
 import { fsHolding } from '../link/facts.js';
@@ -25,16 +24,19 @@ export interface SystemInfo {
   filesystems(): Promise<readonly { mount: string; usePercent: number }[]>;
 }
 
+/** systeminformation, loaded by the first cpu, memory or disk alarm's sample (an agent with none never loads it). */
+const systeminformation = async () => (await import('systeminformation')).default;
+
 /** systeminformation, with calls shared: alarms sampled together see one figure (docs/design/stack.md §6). */
 export function systemInformation(reuseMs = 1000): SystemInfo {
   return {
-    cpuPercent: shared(reuseMs, async () => (await si.currentLoad()).currentLoad),
+    cpuPercent: shared(reuseMs, async () => (await (await systeminformation()).currentLoad()).currentLoad),
     memoryPercent: shared(reuseMs, async () => {
-      const m = await si.mem();
+      const m = await (await systeminformation()).mem();
       if (!(m.total > 0)) throw new Error('the total memory is unknown');
       return (m.active / m.total) * 100;
     }),
-    filesystems: shared(reuseMs, async () => (await si.fsSize()).map(f => ({
+    filesystems: shared(reuseMs, async () => (await (await systeminformation()).fsSize()).map(f => ({
       mount: f.mount, usePercent: Number.isFinite(f.use) ? f.use : (f.used / (f.used + f.available)) * 100,
     }))),
   };

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import si from 'systeminformation';
 import type { HostFacts__Output } from '../../proto/gen/ferry/v1/HostFacts.js';
 import { describeError } from '../../common/errors.js';
 import type { Logger } from '../log.js';
@@ -22,45 +22,34 @@ export function fsHolding<T extends { mount: string }>(mounts: readonly T[], dir
   return best;
 }
 
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+/** `NAME VERSION_ID` of os-release(5) (what systeminformation's osInfo reported as distro and release), else the platform. */
+async function osName(): Promise<string> {
+  for (const file of ['/etc/os-release', '/usr/lib/os-release']) {
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const field = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1]?.trim().replace(/^(["'])(.*)\1$/, '$2') ?? '';
+    const name = [field('NAME'), field('VERSION_ID')].filter(Boolean).join(' ');
+    if (name) return name;
+  }
+  return process.platform;
 }
 
 /**
- * Samples the host's facts once, at start (docs/design/stack.md §6: systeminformation spawns shell
- * processes; never on a request path). What fails is left empty, with one warning.
+ * Samples the host's facts once, at start: the OS from os-release, the kernel, cpus and memory from
+ * node:os, the disk holding the root dir from statfs(2). No package and no child process (the
+ * health probes load systeminformation when an alarm needs it). What fails is left empty, with one warning.
  */
-export async function sampleFacts(rootDir: string, log: Logger, timeoutMs = 5000): Promise<Facts> {
+export async function sampleFacts(rootDir: string, log: Logger): Promise<Facts> {
   const real = await fs.realpath(rootDir).catch(() => path.resolve(rootDir));
-  const [osInfo, cpu, mem, disks] = await Promise.allSettled([
-    within(si.osInfo(), timeoutMs, 'osInfo'),
-    within(si.cpu(), timeoutMs, 'cpu'),
-    within(si.mem(), timeoutMs, 'mem'),
-    within(si.fsSize(), timeoutMs, 'fsSize'),
-  ]);
-  const facts: Facts = { ...EMPTY_FACTS };
-  const failed: string[] = [];
-  if (osInfo.status === 'fulfilled') {
-    const o = osInfo.value;
-    facts.os = [o.distro || o.platform, o.release].filter(Boolean).join(' ');
-    facts.kernel = o.kernel;
-    facts.arch = o.arch;
-  } else failed.push(`os: ${describeError(osInfo.reason)}`);
-  if (cpu.status === 'fulfilled') facts.cpus = cpu.value.cores;
-  else failed.push(`cpu: ${describeError(cpu.reason)}`);
-  if (mem.status === 'fulfilled') facts.memoryBytes = mem.value.total;
-  else failed.push(`memory: ${describeError(mem.reason)}`);
-  const disk = disks.status === 'fulfilled' ? fsHolding(disks.value, real) : undefined;
-  if (disk) {
-    facts.diskTotalBytes = disk.size;
-    facts.diskFreeBytes = disk.available;
-  } else {
-    failed.push(`disk: ${disks.status === 'rejected' ? describeError(disks.reason) : `no filesystem found for ${real}`}`);
+  const facts: Facts = {
+    ...EMPTY_FACTS, os: await osName(), kernel: os.release(), arch: os.arch(), cpus: os.cpus().length, memoryBytes: os.totalmem(),
+  };
+  try {
+    const s = await fs.statfs(real);
+    facts.diskTotalBytes = s.blocks * s.bsize;
+    facts.diskFreeBytes = s.bavail * s.bsize;
+  } catch (err) {
+    log.warn('some host facts could not be read; they are reported empty', { reason: `disk: ${describeError(err)}` });
   }
-  if (failed.length > 0) log.warn('some host facts could not be read; they are reported empty', { reason: failed.join('; ') });
   return facts;
 }

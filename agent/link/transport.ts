@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceClient } from '../../proto/gen/ferry/v1/AgentService.js';
 import type { RevisionChunk__Output } from '../../proto/gen/ferry/v1/RevisionChunk.js';
-import { KEEPALIVE_OPTIONS, TRANSFER_CLIENT_OPTIONS, loadFerryProto } from '../../proto/load.js';
+import { KEEPALIVE_OPTIONS, TRANSFER_CLIENT_OPTIONS, loadAgentProto } from '../../proto/load.js';
 import { FerryError, describeError } from '../../common/errors.js';
 import { errorCodeOfStatus } from '../../common/grpc-status.js';
 import type { RevisionTransport } from './revision-cache.js';
@@ -16,7 +16,7 @@ import { neverAnswered } from './http-transport.js';
  * stream without it stalls forever); the large flow-control window only for revision transfer.
  */
 export function agentClient(address: string, purpose: 'session' | 'transfer' | 'enroll', credentials?: grpc.ChannelCredentials): AgentServiceClient {
-  const proto = loadFerryProto();
+  const proto = loadAgentProto();
   return new proto.ferry.v1.AgentService(address, credentials ?? grpc.credentials.createInsecure(), {
     ...KEEPALIVE_OPTIONS,
     ...(purpose === 'transfer' ? TRANSFER_CLIENT_OPTIONS : {}),

@@ -3,9 +3,8 @@ import path from 'node:path';
 import type { AgentMessage } from '../../proto/gen/ferry/v1/AgentMessage.js';
 import type { DeployCommand__Output as DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
 import type { HostResult__Output as HostResult } from '../../proto/gen/ferry/v1/HostResult.js';
-import { unpackBundle } from '../../common/bundle/unpack.js';
 import { describeError, isDiskFull } from '../../common/errors.js';
-import { type ExecutorDeps, runHostDeployment } from '../lifecycle/executor.js';
+import type { ExecutorDeps } from '../lifecycle/executor.js';
 import type { BundleProvider } from '../lifecycle/types.js';
 import type { Logger } from '../log.js';
 import { writeFileAtomic } from '../state/files.js';
@@ -235,6 +234,8 @@ export class DeploymentWorker {
     await fs.mkdir(dir, { recursive: true, mode: 0o755 });
     await writeFileAtomic(path.join(dir, REVISION_DIGEST_FILE), c.digest + '\n');
     const sink = new StreamSink(c.deploymentId, this.deps.send);
+    // The executor (appspec parsing, yaml, the installer) is loaded by the first deployment, not at start.
+    const { runHostDeployment } = await import('../lifecycle/executor.js');
     const r = await runHostDeployment(
       {
         deploymentId: c.deploymentId, applicationName: c.applicationName, groupName: c.groupName, groupId: c.groupId,
@@ -253,6 +254,7 @@ export class DeploymentWorker {
       describe: () => `${c.bundleType} revision ${c.digest.slice(0, 12)}`,
       unpackTo: async (destDir, appspecFileName) => {
         const source = await this.deps.cache.ensure(c.digest, c.size, c.bundleType, signal);
+        const { unpackBundle } = await import('../../common/bundle/unpack.js');
         const r = await unpackBundle({
           source, type: c.bundleType, destDir, maxBytes: this.deps.maxBundleBytes, ...(appspecFileName && { appspecFileName }),
         });

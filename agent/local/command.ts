@@ -8,14 +8,12 @@ import { AGENT_DEFAULTS, type AgentEnvironment, defaultRootDir } from '../config
 import { parseDuration, parsePositiveInt, parseSize, isSafeId } from '../../common/parse.js';
 import { FerryError, describeError, isFerryError } from '../../common/errors.js';
 import { type EventName, LIFECYCLE_EVENTS } from '../../common/lifecycle/events.js';
-import { runHostDeployment } from '../lifecycle/executor.js';
 import { ChildProcessRunner } from '../lifecycle/process-runner.js';
 import { recoverInterrupted } from '../lifecycle/recovery.js';
 import { type BundleProvider, systemClock } from '../lifecycle/types.js';
 import { NssUserDirectory } from '../lifecycle/users.js';
 import { acquireHostLock } from '../../common/pid-lock.js';
 import { layoutFor } from '../state/layout.js';
-import { parseCodeDeployAgentConfig } from './aws-config.js';
 import { type Writer, liveRenderer, resultJson, verdictLines } from './render.js';
 
 /** Exit codes of `ferry-agent local` (documented in the README). */
@@ -152,6 +150,8 @@ async function readAgentConfiguration(file: unknown, cwd: string): Promise<{ roo
   } catch (err) {
     throw new FerryError('INVALID_ARGUMENT', `--agent-configuration-file: cannot read ${name}: ${describeError(err)}`);
   }
+  // Loaded here (with yaml): `ferry-agent start` shares this module and never reads an AWS agent config.
+  const { parseCodeDeployAgentConfig } = await import('./aws-config.js');
   const c = parseCodeDeployAgentConfig(text, name);
   if (c.problems.length > 0) throw new FerryError('INVALID_ARGUMENT', `--agent-configuration-file:\n  ${c.problems.join('\n  ')}`);
   const notes = c.ignored.length > 0
@@ -218,6 +218,7 @@ export async function executeLocal(run: LocalRun, env: AgentEnvironment, w: Writ
     progress(`Deploying ${run.bundleType} bundle ${run.bundleLocation}`);
     progress(`  deployment ${deploymentId}, application ${run.applicationName}, group ${run.groupName} (${run.groupId}), root ${layout.root}`);
     const render = liveRenderer(progress, color);
+    const { runHostDeployment } = await import('../lifecycle/executor.js');
     const result = await runHostDeployment(
       {
         deploymentId, applicationName: run.applicationName, groupName: run.groupName, groupId: run.groupId,

@@ -20,7 +20,7 @@ import { fallbackTransport, grpcRevisionTransport } from '../link/transport.js';
 import { httpRevisionTransport } from '../link/http-transport.js';
 import { DeploymentWorker } from '../link/worker.js';
 import { type Logger, closeLogger, createAgentLogger } from '../log.js';
-import { AgentMetrics } from '../metrics.js';
+import type { AgentMetrics } from '../metrics.js';
 import { type MetricsServer, startMetricsServer } from '../../common/metrics-http.js';
 import { layoutFor } from '../state/layout.js';
 import { FERRY_VERSION } from '../../common/version.js';
@@ -86,7 +86,11 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   // The gauges read the session and the monitor at scrape time (both are created below).
   let session: Session | undefined;
   let monitor: HealthMonitor | undefined;
-  const metrics = new AgentMetrics({ connected: () => session?.isRegistered ?? false, alarms: () => monitor?.states() ?? [] });
+  // Metrics only when served (--metrics-listen): prom-client and its default collectors (an event
+  // loop delay timer, a GC observer) are neither loaded nor running in an agent nobody scrapes.
+  const metrics: AgentMetrics | undefined = cfg.metricsListen
+    ? new (await import('../metrics.js')).AgentMetrics({ connected: () => session?.isRegistered ?? false, alarms: () => monitor?.states() ?? [] })
+    : undefined;
   // Read once: the HTTPS downloads present the PEMs, gRPC the credentials made from them.
   let identity = await loadAgentIdentity(layout.root);
   let credentials = channelCredentials(identity);
@@ -101,12 +105,12 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
   const transport = fallbackTransport(httpRevisionTransport(onReplica, hostId, () => identity), grpcTransport, {
     fellBack: err => cacheLog.warn('revision download over HTTP got no answer from the coordinator; using FetchRevision (gRPC) instead', { reason: describeError(err) }),
     opened: (via, digest, offset) => {
-      metrics.transferStarted(via);
+      metrics?.transferStarted(via);
       cacheLog.info('revision transfer started', { revision_digest: digest, transport: via, offset });
     },
   });
   const cache = new RevisionCache({
-    dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate, onBytes: n => metrics.downloaded(n),
+    dir: path.join(layout.root, 'revisions'), transport, maxBytesPerSecond: cfg.maxDownloadRate, onBytes: n => metrics?.downloaded(n),
     onFetched: i => cacheLog.info('revision bytes received', {
       revision_digest: i.digest, offset: i.offset, bytes: i.bytes, duration_ms: Math.round(i.ms), mib_per_s: Math.round(i.bytes / 1048576 / Math.max(i.ms / 1000, 0.001)),
     }),
@@ -145,7 +149,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     },
     maxBundleBytes: cfg.maxBundleBytes,
     logger: base.child({ component: 'worker' }),
-    onReport: r => metrics.deploymentReported(r),
+    onReport: r => metrics?.deploymentReported(r),
     ackCommand: id => void session?.send({ commandAck: { deploymentId: id } }, { queue: false }),
   });
   // Health alarms: nothing is sampled until the coordinator sends SetAlarms with some.
@@ -197,7 +201,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     clock: systemClock,
   });
   let metricsServer: MetricsServer | undefined;
-  if (cfg.metricsListen) {
+  if (cfg.metricsListen && metrics) {
     metricsServer = await startMetricsServer(cfg.metricsListen, metrics.registry);
     log.info(`metrics listening on http://${metricsServer.address}/metrics`, { address: metricsServer.address });
   }

@@ -15,8 +15,6 @@ import type { BundleReader } from './entries.js';
 import { countFiles, findEntryProblems, findWrapperDir } from './entries.js';
 import { applyMetadata } from './metadata.js';
 import { bundleRejected } from './reject.js';
-import { isGzip, openTarBundle } from './tar-bundle.js';
-import { openZipBundle } from './zip-bundle.js';
 
 export const BUNDLE_TYPES = ['directory', 'tar', 'tgz', 'zip'] as const;
 export type BundleType = (typeof BUNDLE_TYPES)[number];
@@ -90,7 +88,7 @@ async function checkSource(source: string, type: BundleType): Promise<void> {
     const what = st.isDirectory() ? 'a directory' : 'not a regular file';
     throw new FerryError('INVALID_ARGUMENT', `bundle '${source}' is ${what}, but its type is '${type}'`);
   }
-  if (type === 'tgz' && !(await isGzip(source))) {
+  if (type === 'tgz' && !(await (await import('./tar-bundle.js')).isGzip(source))) {
     throw bundleRejected(source, "not gzip-compressed, but its type is 'tgz'");
   }
 }
@@ -105,15 +103,16 @@ async function checkAbsent(destDir: string): Promise<void> {
   }
 }
 
-function openReader(opts: UnpackOptions): Promise<BundleReader> {
+/** The tar and zip readers (and their packages) are loaded on first use: an idle agent never needs them. */
+async function openReader(opts: UnpackOptions): Promise<BundleReader> {
   switch (opts.type) {
     case 'directory':
       return openDirectoryBundle(opts.source);
     case 'tar':
     case 'tgz':
-      return openTarBundle(opts.source, opts.maxBytes);
+      return (await import('./tar-bundle.js')).openTarBundle(opts.source, opts.maxBytes);
     case 'zip':
-      return openZipBundle(opts.source);
+      return (await import('./zip-bundle.js')).openZipBundle(opts.source);
   }
 }
 

@@ -5,10 +5,8 @@ import { FerryError } from '../../common/errors.js';
 import { normaliseFingerprint } from '../../common/tls-pin.js';
 import { isLoopbackHost, listenHost } from '../../common/loopback.js';
 import { subjectAltNames } from '../../common/certificates.js';
-import { type TrustEffects, executeSteps } from './execute.js';
-import { probeFacts, probeSystemd } from './facts.js';
+import type { TrustEffects } from './execute.js';
 import { redactToken } from './trust.js';
-import { describeStep, installPlan, layoutFor, serviceCommand, shellLine, systemdMode, uninstallPlan } from './plan.js';
 import { type AgentSettings, type InstallFacts, type InstallOptions, type ServiceName, type Step } from './types.js';
 
 /**
@@ -28,6 +26,16 @@ export interface InstallHost {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * The planner, the machine probes and the step executor (with yaml), loaded by install and
+ * uninstall only: the agent's program carries these commands, and `ferry-agent start` never runs them.
+ */
+async function loadOps() {
+  const [plan, facts, execute] = await Promise.all([import('./plan.js'), import('./facts.js'), import('./execute.js')]);
+  return { ...plan, ...facts, ...execute };
+}
+type Ops = Awaited<ReturnType<typeof loadOps>>;
 
 function common(cmd: Command): Command {
   return cmd
@@ -160,56 +168,58 @@ function enrollOptions(opts: Record<string, unknown>, joinToken: string | undefi
   return { caFingerprint: fp, token: redactToken(token), reenroll: opts.reenroll === true };
 }
 
-function facts(service: ServiceName, prefix: string, opts: Record<string, unknown>, host: InstallHost, forUninstall: boolean, dataDir?: string): InstallFacts {
+function facts(m: Ops, service: ServiceName, prefix: string, opts: Record<string, unknown>, host: InstallHost, forUninstall: boolean, dataDir?: string): InstallFacts {
   const user = typeof opts.user === 'string' ? opts.user : undefined;
-  return probeFacts({ service, prefix, systemd: opts.systemd !== false && probeSystemd(host.pathEnv), nodePath: host.nodePath, forUninstall, ...(user && { user }), ...(dataDir && { dataDir }) });
+  return m.probeFacts({ service, prefix, systemd: opts.systemd !== false && m.probeSystemd(host.pathEnv), nodePath: host.nodePath, forUninstall, ...(user && { user }), ...(dataDir && { dataDir }) });
 }
 
 export async function executeInstall(service: ServiceName, opts: Record<string, unknown>, host: InstallHost, cwd: string): Promise<number> {
   checkRoot(host, opts, 'install');
   const o = installOptions(service, opts, cwd, host.joinToken);
-  const f = facts(service, o.prefix, opts, host, false, o.agent?.rootDir ?? o.coordinator?.data);
-  const configFile = layoutFor(service, o.prefix).configFile;
+  const m = await loadOps();
+  const f = facts(m, service, o.prefix, opts, host, false, o.agent?.rootDir ?? o.coordinator?.data);
+  const configFile = m.layoutFor(service, o.prefix).configFile;
   if (service === 'ferry-agent' && !f.configExists && !o.agent?.coordinator) {
     throw new FerryError('INVALID_ARGUMENT', `--coordinator: required for a new install (no ${configFile} yet)`);
   }
   if (o.agent?.enroll && !f.configuredCoordinator && !o.agent.coordinator) {
     throw new FerryError('INVALID_ARGUMENT', `--coordinator: required to enroll (${configFile} names none)`);
   }
-  const steps = installPlan(o, f);
-  const command = serviceCommand(service, f, layoutFor(service, o.prefix));
+  const steps = m.installPlan(o, f);
+  const command = m.serviceCommand(service, f, m.layoutFor(service, o.prefix));
   const joinToken = joinTokenOf(opts, host.joinToken);
-  return report(service, 'install', steps, { systemd: systemdMode(o.prefix, f), upgrade: f.installed, command: shellLine(command) }, opts, host, joinToken);
+  return report(m, service, 'install', steps, { systemd: m.systemdMode(o.prefix, f), upgrade: f.installed, command: m.shellLine(command) }, opts, host, joinToken);
 }
 
 export async function executeUninstall(service: ServiceName, opts: Record<string, unknown>, host: InstallHost, cwd: string): Promise<number> {
   checkRoot(host, opts, 'uninstall');
   const prefix = path.resolve(cwd, String(opts.prefix ?? '/'));
-  const f = facts(service, prefix, opts, host, true);
-  const steps = uninstallPlan({ service, prefix, purge: opts.purge === true }, f);
-  return report(service, 'uninstall', steps, { systemd: systemdMode(prefix, f), installed: f.installed }, opts, host);
+  const m = await loadOps();
+  const f = facts(m, service, prefix, opts, host, true);
+  const steps = m.uninstallPlan({ service, prefix, purge: opts.purge === true }, f);
+  return report(m, service, 'uninstall', steps, { systemd: m.systemdMode(prefix, f), installed: f.installed }, opts, host);
 }
 
-async function report(service: ServiceName, verb: string, steps: Step[], extra: Record<string, unknown>, opts: Record<string, unknown>, host: InstallHost, joinToken?: string): Promise<number> {
+async function report(m: Ops, service: ServiceName, verb: string, steps: Step[], extra: Record<string, unknown>, opts: Record<string, unknown>, host: InstallHost, joinToken?: string): Promise<number> {
   const dryRun = opts.dryRun === true;
   const json = opts.json === true;
   if (!json) host.write(`${service} ${verb}${dryRun ? ' --dry-run: nothing is changed; these are the steps' : ''}:\n`);
   if (dryRun) {
-    if (json) host.write(JSON.stringify({ service, action: verb, dryRun, ...extra, steps: steps.map(s => ({ ...s, line: describeStep(s) })) }, null, 2) + '\n');
-    else for (const s of steps) host.write(printed(s));
+    if (json) host.write(JSON.stringify({ service, action: verb, dryRun, ...extra, steps: steps.map(s => ({ ...s, line: m.describeStep(s) })) }, null, 2) + '\n');
+    else for (const s of steps) host.write(printed(m, s));
     return 0;
   }
-  const results = await executeSteps(steps, line => {
+  const results = await m.executeSteps(steps, line => {
     if (!json) host.write(`  ${line.replace(/\n/g, '\n  ')}\n`);
   }, { ...(joinToken && { joinToken }), ...(host.trust && { trust: host.trust }) });
-  if (json) host.write(JSON.stringify({ service, action: verb, dryRun, ...extra, ...results, steps: steps.map(s => ({ ...s, line: describeStep(s) })) }, null, 2) + '\n');
+  if (json) host.write(JSON.stringify({ service, action: verb, dryRun, ...extra, ...results, steps: steps.map(s => ({ ...s, line: m.describeStep(s) })) }, null, 2) + '\n');
   else host.write(`${service} ${verb}: done\n`);
   return 0;
 }
 
 /** A dry-run line, with the content of written files shown beneath it. */
-function printed(s: Step): string {
-  const line = `  ${describeStep(s).replace(/\n/g, '\n  ')}\n`;
+function printed(m: Ops, s: Step): string {
+  const line = `  ${m.describeStep(s).replace(/\n/g, '\n  ')}\n`;
   if (s.kind !== 'write' || s.path.includes(`${path.sep}.services${path.sep}`)) return line;
   return line + s.content.replace(/\n$/, '').split('\n').map(l => `        | ${l}`).join('\n') + '\n';
 }

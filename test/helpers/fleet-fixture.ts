@@ -18,7 +18,7 @@ export interface Fleet {
   proofDir: string;
   /** The app's install dir: private to each agent (its own tmpfs). */
   appDir: string;
-  addAgent(hostId: string, tags?: Record<string, string>, zone?: string, args?: string[]): Promise<Proc>;
+  addAgent(hostId: string, tags?: Record<string, string>, zone?: string, args?: string[], extra?: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] }): Promise<Proc>;
   /** Packs a bundle whose hooks log to the proof dir; `extra` adds lines to a hook. */
   bundle(version: string, extra?: Record<string, string>, files?: Record<string, string | BundleFile>): Promise<string>;
   push(bundlePath: string, app?: string): Promise<string>;
@@ -57,10 +57,11 @@ export async function startFleet(
   const agents = new Map<string, Proc>();
   const fleet: Fleet = {
     dir, coordinator, agents, proofDir, appDir,
-    addAgent: async (hostId, tags = { role: 'web' }, zone, args = []) => {
+    addAgent: async (hostId, tags = { role: 'web' }, zone, args = [], extra = {}) => {
       const a = await startAgent(t, {
         coordinator: coordinator.address, rootDir: path.join(dir, 'agents', hostId), hostId, tags,
-        ...(zone && { zone }), env: { HOST_LABEL: hostId }, privateDirs: [appDir], args,
+        ...(zone && { zone }), env: { HOST_LABEL: hostId, ...extra.env }, privateDirs: [appDir], args,
+        ...(extra.nodeArgs && { nodeArgs: extra.nodeArgs }),
       });
       agents.set(hostId, a);
       return a;

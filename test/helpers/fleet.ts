@@ -138,6 +138,8 @@ export interface AgentOptions {
   netns?: string;
   /** The executable to run instead of bin/ferry-agent (the built agent binary). */
   program?: string;
+  /** Node.js options before bin/ferry-agent (e.g. an --import preload). */
+  nodeArgs?: string[];
 }
 
 /** A real `ferry-agent start` process. */
@@ -148,7 +150,7 @@ export async function startAgent(t: Teardown, o: AgentOptions): Promise<Proc> {
   const args = ['start', '--coordinator', o.coordinator, '--root-dir', o.rootDir, '--host-id', o.hostId, '--heartbeat-interval', '1s'];
   for (const [k, v] of Object.entries(o.tags ?? {})) args.push('--tag', `${k}=${v}`);
   if (o.zone) args.push('--zone', o.zone);
-  return launch(t, o.program ?? 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs, o.netns);
+  return launch(t, o.program ?? 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs, o.netns, o.nodeArgs);
 }
 
 /** Runs `bin/ferry` against a coordinator. */
