@@ -50,14 +50,14 @@ export function cpuMsOf(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks, USER_HZ = 100
 }
 
-function rssMiBOf(pid: number): number {
+export function rssMiBOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-async function cpuPctOver(pid: number, ms: number): Promise<number> {
+export async function cpuPctOver(pid: number, ms: number): Promise<number> {
   const c0 = cpuMsOf(pid);
   const t0 = performance.now();
   await sleep(ms);
@@ -65,7 +65,7 @@ async function cpuPctOver(pid: number, ms: number): Promise<number> {
 }
 
 /** Polls the group's newest deployment (a small message at any fleet size) until it is terminal. */
-async function waitVerdict(env: Env, application: string, group: string, id: string, timeoutMs: number): Promise<string> {
+export async function waitVerdict(env: Env, application: string, group: string, id: string, timeoutMs: number): Promise<string> {
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
     const { deployments } = await env.api.listDeployments({ application, group, limit: 1 });
@@ -81,7 +81,7 @@ async function waitVerdict(env: Env, application: string, group: string, id: str
  * its SQLite file, read-only) and those its log says it dropped as lost ("agent lost", idle ones
  * too). The simulator never stops heartbeating, so every one is a false verdict.
  */
-function lostHosts(env: Env): Set<string> {
+export function lostHosts(env: Env): Set<string> {
   const db = new Database(path.join(env.coordinator.dataDir, 'ferry.db'), { readonly: true, fileMustExist: true });
   try {
     const rows = db.prepare("SELECT DISTINCT host_id FROM host_deployments WHERE error_code = 'AGENT_LOST'").all() as { host_id: string }[];

@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- dispatch|transfer|allatonce|oneatatime|agent-binary|pg-revisions] [--rounds N]` and
- * `npm run bench -- fleet --agents N [--config AllAtOnce|HalfAtATime|OneAtATime] [--rounds K] [--json]`: Ferry's benchmarks, each reported as
+ * `npm run bench -- fleet --agents N [--config AllAtOnce|HalfAtATime|OneAtATime] [--rounds K] [--json]` and
+ * `npm run bench -- real-fleet [--agents N]` (200 by default): Ferry's benchmarks, each reported as
  * a ratio against a baseline measured in the same run (these machines are noisy). Not part of
  * `npm test`. Real processes: a coordinator and agents started from bin/, gRPC on loopback.
  */
@@ -19,6 +20,7 @@ import { RevisionCache } from '../agent/link/revision-cache.js';
 import { agentBinaryBench } from './agent-binary.js';
 import { fleetBench, parseFleetArgs } from './fleet.js';
 import { pgRevisionsBench } from './pg-revisions.js';
+import { realFleetBench } from './real-fleet.js';
 import { type Env, deployAndWait, fmt, hookBundle, percentile, push, runDirect, startAgents, startEnv, withCoordinatorOutput } from './lib.js';
 
 const NOOP_EVENTS = ['ApplicationStop', 'BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService', 'BeforeAllowTraffic', 'AfterAllowTraffic'];
@@ -273,6 +275,8 @@ async function fleetRollout(name: string, hosts: number, config: string): Promis
 interface BenchOptions {
   /** Interleaved rounds of the transfer bench (--rounds N). */
   rounds: number;
+  /** Real agents of the real-fleet bench (--agents N). */
+  agents: number;
 }
 
 const BENCHES: Record<string, (opts: BenchOptions) => Promise<void>> = {
@@ -282,7 +286,10 @@ const BENCHES: Record<string, (opts: BenchOptions) => Promise<void>> = {
   allatonce: () => fleetRollout('allatonce', 100, 'AllAtOnce'),
   'agent-binary': o => agentBinaryBench(report, o.rounds),
   'pg-revisions': o => pgRevisionsBench(report, o.rounds),
+  // Not in the default run (`npm run bench` with no name): 200 real agents take minutes and gigabytes.
+  'real-fleet': o => realFleetBench(o.agents, report),
 };
+const NOT_BY_DEFAULT = new Set(['real-fleet']);
 
 /**
  * `fleet --agents N [--config C]… [--rounds K] [--json]`: the simulated-fleet bench (bench/fleet.ts),
@@ -304,20 +311,25 @@ async function fleetMain(args: string[]): Promise<void> {
 }
 
 async function main() {
-  const opts: BenchOptions = { rounds: 5 };
+  const opts: BenchOptions = { rounds: 5, agents: 200 };
   const wanted: string[] = [];
   const args = process.argv.slice(2);
   if (args[0] === 'fleet') return fleetMain(args.slice(1));
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--rounds' || a.startsWith('--rounds=')) {
+    const count = (flag: string) => {
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) {
-        process.stderr.write(`--rounds: '${v ?? ''}' is not a positive whole number\n`);
+        process.stderr.write(`${flag}: '${v ?? ''}' is not a positive whole number\n`);
         process.exit(2);
       }
-      opts.rounds = n;
+      return n;
+    };
+    if (a === '--rounds' || a.startsWith('--rounds=')) {
+      opts.rounds = count('--rounds');
+    } else if (a === '--agents' || a.startsWith('--agents=')) {
+      opts.agents = count('--agents');
     } else {
       wanted.push(a);
     }
@@ -327,7 +339,7 @@ async function main() {
     process.stderr.write(`unknown benchmark(s) ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}\n`);
     process.exit(2);
   }
-  for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
+  for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES).filter(b => !NOT_BY_DEFAULT.has(b))) {
     process.stdout.write(`\n== ${name}\n`);
     await BENCHES[name]!(opts);
   }
