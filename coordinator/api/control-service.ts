@@ -4,7 +4,7 @@ import { upgradeHosts } from '../services/agent-upgrade.js';
 import { type Context, iso } from '../context.js';
 import type { Caller } from '../security/auth.js';
 import { SETTLED_HOST_STATUSES } from '../domain/status.js';
-import type { BundleType } from '../domain/types.js';
+import type { BundleType, Host } from '../domain/types.js';
 import { createApplication, createConfig, createGroup, matchingHosts, parseAutoRollback, setGroupAlarms, setGroupAutoRollback, setGroupConfig, setGroupRollbackConfig, setGroupTagSets } from '../services/catalog.js';
 import { manualRollback, redeploy } from '../services/rollback.js';
 import { approveDeployment, pauseDeployment, rejectDeployment, resumeDeployment } from '../services/pause.js';
@@ -67,8 +67,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
    * of 10,000 hosts read every group's table 10,000 times).
    */
   const revisionIndex = () => ctx.store.listGroups().map(g => ({ g, byHost: new Map(ctx.store.hostRevisions(g.id).map(r => [r.hostId, r])) }));
-  const hostView = (id: string, revoked: ReadonlySet<string> = ctx.store.revokedHostIds(), index = revisionIndex()) => {
-    const h = ctx.store.getHost(id);
+  /** A host's HostInfo; `host` is its id, or its row already read (ListHosts: no second read per host). */
+  const hostView = (host: string | Host, revoked: ReadonlySet<string> = ctx.store.revokedHostIds(), index = revisionIndex()) => {
+    const id = typeof host === 'string' ? host : host.id;
+    const h = typeof host === 'string' ? ctx.store.getHost(id) : host;
     if (!h) throw new FerryError('NOT_FOUND', `host ${id} is not registered; see ferry hosts list`);
     const revisions = index.flatMap(({ g, byHost }) => {
       const r = byHost.get(id);
@@ -160,7 +162,7 @@ export function controlService(ctx: Context): ControlServiceHandlers {
       // Every host is judged for the summary (in memory: liveness is the registry's); only the page
       // is built into HostInfo (revisions, tags, alarms).
       const summary = { total: 0, connected: 0, reconnecting: 0, lost: 0, revoked: 0, matched: 0 };
-      const matched: string[] = [];
+      const matched: Host[] = [];
       for (const h of ctx.store.listHosts()) { // by id
         const state = revoked.has(h.id) && !ctx.registry.isConnected(h.id) ? 'revoked' : hostStateOf(ctx, h);
         summary.total += 1;
@@ -168,13 +170,13 @@ export function controlService(ctx: Context): ControlServiceHandlers {
         if (filter.state && state !== filter.state) continue;
         if (Object.entries(filter.tags).some(([k, v]) => h.tags[k] !== v)) continue;
         summary.matched += 1;
-        if (!filter.after || h.id > filter.after) matched.push(h.id);
+        if (!filter.after || h.id > filter.after) matched.push(h);
       }
       const page = filter.limit > 0 ? matched.slice(0, filter.limit) : matched;
       const index = revisionIndex();
       return {
-        hosts: page.map(id => hostView(id, revoked, index)), summary,
-        nextAfter: page.length < matched.length ? page[page.length - 1]! : '',
+        hosts: page.map(h => hostView(h, revoked, index)), summary,
+        nextAfter: page.length < matched.length ? page[page.length - 1]!.id : '',
       };
     }),
     GetHost: unary(async req => {
