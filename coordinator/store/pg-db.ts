@@ -20,7 +20,9 @@ const types = {
 };
 
 export function createPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool({ max: 10, ...config, types });
+  // A database that does not answer (cut network, hung server) fails a new connection after 10 s instead of
+  // leaving the caller waiting forever (pg's default): leases and retries need an answer, even "no".
+  const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 10_000, ...config, types });
   // An idle client losing its server (a restart, a failover) must not crash the coordinator: the pool drops it.
   pool.on('error', () => undefined);
   return pool;
