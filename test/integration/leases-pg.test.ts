@@ -5,7 +5,6 @@
  * leases. Real PostgreSQL (Debian's, test/helpers/postgres.ts); the partition is a TCP relay that stops
  * forwarding (packets dropped, no reset), as a cut network does.
  */
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { isFerryError } from '../../common/errors.js';
@@ -13,6 +12,7 @@ import { fence, HeldLease, LeaseKeeper, leaseTiming, PgLeases } from '../../coor
 import { createPool, rows, transaction } from '../../coordinator/store/pg-db.js';
 import { migratePg } from '../../coordinator/store/pg-migrations.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { tcpRelay } from '../helpers/tcp-relay.js';
 
 const server = await startPostgres(t);
 const url = server.url(await server.createDatabase());
@@ -24,29 +24,6 @@ await pool.query('CREATE TABLE writes (seq SERIAL PRIMARY KEY, lease TEXT NOT NU
 /** Short leases so the test takes seconds: 2 s, stopping 0.6 s early. */
 const fast = leaseTiming(2000, 600);
 const now = (): number => performance.now();
-
-/** A TCP relay in front of PostgreSQL; `cut()` stops forwarding in both directions without closing anything. */
-async function relay(): Promise<{ url: string; cut: () => void; close: () => void }> {
-  const sockets = new Set<net.Socket>();
-  let cut = false;
-  const target = new URL(url);
-  const proxy = net.createServer(client => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
-    client.on('data', d => { if (!cut) upstream.write(d); });
-    upstream.on('data', d => { if (!cut) client.write(d); });
-    for (const s of [client, upstream]) s.on('error', () => undefined).on('close', () => { client.destroy(); upstream.destroy(); });
-  });
-  await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve));
-  const port = (proxy.address() as net.AddressInfo).port;
-  const via = new URL(url);
-  via.port = String(port);
-  return {
-    url: via.toString(),
-    cut: () => { cut = true; },
-    close: () => { for (const s of sockets) s.destroy(); proxy.close(); },
-  };
-}
 
 /**
  * Polls `acquire` until it succeeds; resolves to the lease and the monotonic time it was granted. A try that
@@ -158,7 +135,7 @@ t.test('renewal of many leases is one statement; a lease lost to another replica
 });
 
 t.test('a holder cut off from the database stops acting before another replica takes over', async t => {
-  const link = await relay();
+  const link = await tcpRelay(url);
   t.teardown(link.close);
   const cutPool = createPool({ connectionString: link.url, max: 2, connectionTimeoutMillis: 1000 });
   t.teardown(() => { void cutPool.end().catch(() => undefined); });
@@ -217,7 +194,7 @@ t.test('two keepers share a set of leases: never both, and a stopped keeper hand
 });
 
 t.test('a keeper whose database goes away reports its leases lost before the other keeper takes them', async t => {
-  const link = await relay();
+  const link = await tcpRelay(url);
   t.teardown(link.close);
   const cutPool = createPool({ connectionString: link.url, max: 2, connectionTimeoutMillis: 1000 });
   t.teardown(() => { void cutPool.end().catch(() => undefined); });
