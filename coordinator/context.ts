@@ -49,6 +49,11 @@ export interface Limits {
 export interface Context {
   store: Store;
   /**
+   * With several replicas on PostgreSQL: this replica's hold on the `coordinator` lease
+   * (replicas/leadership.ts). The scheduler does nothing while it is not valid. Absent on SQLite.
+   */
+  leader?: { valid(): boolean };
+  /**
    * One lock per deployment group (keyed by its id): the scheduler's pass of a group and every
    * read-modify-write of a group's deployments (agent results, stop, pause, approve, retry, catch-up)
    * hold it, so no other of them interleaves between their awaited store calls (coordinator/async.ts).

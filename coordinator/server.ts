@@ -22,7 +22,9 @@ import { WebhookWorker } from './notify/webhook-worker.js';
 import { guardedFetch } from './notify/destination.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
+import type pg from 'pg';
 import { openPostgres } from './store/open.js';
+import { becomeActive, type Leadership } from './replicas/leadership.js';
 import { PgRevisions } from './store/pg-revisions.js';
 import type { Store } from './store/store.js';
 import type { SharedRevisions } from './revisions/shared-revisions.js';
@@ -121,8 +123,15 @@ function boundHttpConnections(server: http.Server, config: Pick<CoordinatorConfi
   };
 }
 
+export interface StartOptions {
+  clock?: Clock;
+  ids?: IdSource;
+  /** On PostgreSQL: what to do when this active replica loses the coordinator lease. Default: exit (code 75). */
+  onLeadershipLost?: () => void;
+}
+
 /** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
-export async function startCoordinator(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource } = {}): Promise<RunningCoordinator> {
+export async function startCoordinator(config: CoordinatorConfig, log: Logger, opts: StartOptions = {}): Promise<RunningCoordinator> {
   await fs.mkdir(config.dataDir, { recursive: true });
   // One coordinator per data dir, and never on a damaged or emptied database (store/data-dir.ts).
   const dataLock = await lockDataDir(config.dataDir);
@@ -135,12 +144,16 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   }
 }
 
-async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource }, dataLock: HostLock): Promise<RunningCoordinator> {
+async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts: StartOptions, dataLock: HostLock): Promise<RunningCoordinator> {
   // Opened first: the first start's admin token is written to it (security/init.ts).
-  const { store, shared } = await openConfiguredStore(config, log);
+  const { store, shared, pool } = await openConfiguredStore(config, log);
+  let leadership: Leadership | undefined;
   try {
-    return await startWithStore(config, log, opts, dataLock, store, shared);
+    // On PostgreSQL one replica is active at a time; the others wait here, not listening (replicas/leadership.ts).
+    if (pool !== undefined) leadership = await becomeActive(pool, log, { ...(opts.onLeadershipLost && { onLost: opts.onLeadershipLost }) });
+    return await startWithStore(config, log, opts, dataLock, store, shared, leadership);
   } catch (err) {
+    await leadership?.release();
     await store.close();
     throw err;
   }
@@ -150,14 +163,14 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
  * The store the configuration names: SQLite in the data dir (checked, store/data-dir.ts), or PostgreSQL,
  * whose revision bytes every replica shares (store/pg-revisions.ts, docs/high-availability.md).
  */
-async function openConfiguredStore(config: CoordinatorConfig, log: Logger): Promise<{ store: Store; shared?: SharedRevisions }> {
+async function openConfiguredStore(config: CoordinatorConfig, log: Logger): Promise<{ store: Store; shared?: SharedRevisions; pool?: pg.Pool }> {
   if (config.store.engine === 'sqlite') return { store: openVerifiedStore(config.dataDir, openStore) };
-  const pg = await openPostgres(config.store.connection);
-  log.info('store: PostgreSQL', { component: 'store', url: config.store.connection.display, migrations_applied: pg.appliedMigrations.join(',') });
-  return { store: pg, shared: new PgRevisions(pg.pool) };
+  const pgStore = await openPostgres(config.store.connection);
+  log.info('store: PostgreSQL', { component: 'store', url: config.store.connection.display, migrations_applied: pgStore.appliedMigrations.join(',') });
+  return { store: pgStore, shared: new PgRevisions(pgStore.pool), pool: pgStore.pool };
 }
 
-async function startWithStore(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource }, dataLock: HostLock, store: Store, shared: SharedRevisions | undefined): Promise<RunningCoordinator> {
+async function startWithStore(config: CoordinatorConfig, log: Logger, opts: StartOptions, dataLock: HostLock, store: Store, shared: SharedRevisions | undefined, leadership: Leadership | undefined): Promise<RunningCoordinator> {
   const transport = chooseTransport({ dataDir: config.dataDir, listen: config.listen, insecure: config.insecure, tlsPresent: await tlsPresent(config.dataDir) });
   let initialised: InitResult | undefined;
   if (transport.kind === 'tls' && transport.init) {
@@ -173,6 +186,7 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: { cl
   const lagClock = new LagClock().start();
   const ctx: Context = {
     store,
+    ...(leadership && { leader: leadership }),
     groups: new KeyedMutex(),
     registry: new AgentRegistry(),
     changes: new Changes(),
@@ -325,6 +339,8 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: { cl
       downloads.closeAllConnections();
       listener.destroyAll();
       await closed;
+      // Given up before the store closes: a standby takes over at once instead of when the lease expires.
+      await leadership?.release();
       await store.close();
       await dataLock.release();
       log.info('coordinator stopped', { component: 'server' });

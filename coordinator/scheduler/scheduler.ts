@@ -103,6 +103,8 @@ export class Scheduler {
    * stop or approval of that group interleaved between the store calls.
    */
   async reconcile(): Promise<void> {
+    // A replica that is not (or no longer) the active one decides nothing (replicas/leadership.ts).
+    if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;
     // Liveness reads every host: at most every LIVENESS_EVERY_MS, not on every kick (a burst of a
     // hundred results kicks a hundred times; the timeout it judges is seconds long).
     const mono = this.ctx.monotonic();
@@ -117,6 +119,7 @@ export class Scheduler {
     }
     await runDueSchedules(this.ctx);
     for (const listed of await this.ctx.store.listGroups()) {
+      if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;
       await this.ctx.groups.run(listed.id, async () => {
         // Read again under the lock: the group may have changed (or gone) since the list.
         const group = await this.ctx.store.getGroupById(listed.id);

@@ -85,6 +85,9 @@ function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv
   return proc;
 }
 
+/** Thrown by a waitFor check to stop waiting at once (e.g. the process it waits for exited). */
+export class GiveUp extends Error {}
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
@@ -94,6 +97,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
       const v = await fn();
       if (v) return v;
     } catch (err) {
+      // Waiting cannot help (the process being waited for is gone): give up at once.
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     // A check that runs a `ferry` process costs ~0.2 s of CPU: pausing as long as it took keeps a
@@ -118,7 +123,7 @@ export async function startCoordinator(
 ): Promise<Coordinator> {
   const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...(opts.tls ? [] : ['--insecure']), ...args], opts.env, [], opts.netns, opts.nodeArgs);
   const address = await waitFor('the coordinator to listen', () => {
-    if (proc.child.exitCode !== null) throw new Error(`coordinator exited: ${proc.output()}`);
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new GiveUp(`coordinator exited: ${proc.output()}`);
     return /listening on (\S+)/.exec(proc.output())?.[1];
   }, opts.listenTimeoutMs);
   return { ...proc, address, dataDir };
