@@ -62,6 +62,17 @@ export default tseslint.config(
     },
   },
   { files: ['agent/**/*.ts', 'cli/**/*.ts', 'common/**/*.ts'], rules: { 'no-restricted-imports': ['error', serverOnly] } },
+  // The coordinator's store is asynchronous (coordinator/store/store.ts): a store call not awaited
+  // is a write that may land after what follows, or an error nobody sees. Type-aware, so only here.
+  {
+    files: ['coordinator/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
   {
     files: ['coordinator/ui/app/**/*.ts', 'coordinator/ui/app/**/*.tsx'],
     rules: {

@@ -33,6 +33,7 @@ export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
   maxConnections: 'limit', maxConnectionsPerAddress: 'limit', webhookAllow: 'string',
   maxStreamsPerCaller: 'limit', maxDownloadsPerHost: 'limit', downloadStallTimeout: 'duration',
   publicUrl: 'string',
+  store: 'string', storePasswordFile: 'string', storeSslmode: 'string', storeCaFile: 'string',
 };
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, c => '-' + c.toLowerCase());

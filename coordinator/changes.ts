@@ -1,11 +1,25 @@
 import { EventEmitter } from 'node:events';
 
 /**
- * In-process change notifications, so watchers (WatchDeployment, StreamLogs) wake up on the
- * change instead of polling. The store stays the source of truth: listeners re-read it.
+ * What carries change names to the other coordinator replicas (coordinator/replicas/bus.ts, PostgreSQL
+ * LISTEN/NOTIFY). Absent with one coordinator (SQLite).
+ */
+export interface ChangeLink {
+  publish(names: Iterable<string>): void;
+  onNames(fn: (names: string[]) => void): () => void;
+  onResync(fn: () => void): () => void;
+}
+
+/**
+ * Change notifications, so watchers (WatchDeployment, StreamLogs, the webhook worker) wake up on the
+ * change instead of polling. The store stays the source of truth: listeners re-read it. With several
+ * replicas (`link`), a change made on one wakes the watchers of every replica, and after a replica's link
+ * was down every watcher wakes once (it may have missed changes).
  */
 export class Changes {
   private readonly emitter = new EventEmitter();
+  private link: ChangeLink | undefined;
+  private readonly unlink: (() => void)[] = [];
 
   constructor() {
     this.emitter.setMaxListeners(0);
@@ -25,6 +39,9 @@ export class Changes {
     this.later('events');
   }
 
+  /** Names changed on other replicas, emitted here on the next tick without being published again. */
+  private readonly remote = new Set<string>();
+
   private later(name: string): void {
     if (this.pending.size === 0) setImmediate(() => this.emitPending());
     this.pending.add(name);
@@ -33,7 +50,58 @@ export class Changes {
   private emitPending(): void {
     const names = [...this.pending];
     this.pending.clear();
-    for (const name of names) this.emitter.emit(name);
+    this.link?.publish(names);
+    for (const name of names) this.emit(name);
+  }
+
+  private emit(name: string): void {
+    if (name.startsWith('host:')) this.emitter.emit('host', name.slice('host:'.length));
+    else this.emitter.emit(name);
+  }
+
+  /** Joins the other replicas: local changes are published on `link`, theirs are emitted here. */
+  connect(link: ChangeLink): void {
+    this.disconnect();
+    this.link = link;
+    this.unlink.push(link.onNames(names => {
+      if (this.remote.size === 0) {
+        setImmediate(() => {
+          const batch = [...this.remote];
+          this.remote.clear();
+          for (const name of batch) this.emit(name);
+        });
+      }
+      for (const name of names) this.remote.add(name);
+    }));
+    this.unlink.push(link.onResync(() => this.resync()));
+  }
+
+  disconnect(): void {
+    for (const off of this.unlink.splice(0)) off();
+    this.link = undefined;
+  }
+
+  /** Wakes every watcher once, and asks for every connected host's commands again (changes may have been missed). */
+  resync(): void {
+    for (const name of this.emitter.eventNames()) {
+      if (typeof name === 'string' && name !== 'host') this.emitter.emit(name);
+    }
+    this.emitter.emit('resync');
+  }
+
+  /**
+   * A host has a command waiting (a deploy, a cancel) that the replica holding its agent's stream must send.
+   * Published to every replica; each one's `onHostCommand` listener sends it if the host is connected there.
+   */
+  hostCommand(hostId: string): void {
+    this.later(`host:${hostId}`);
+  }
+
+  /** `fn(hostId)` on `hostCommand` from any replica; `fn(undefined)` after a resync: check every connected host. */
+  onHostCommand(fn: (hostId: string | undefined) => void): () => void {
+    const offHost = this.on('host', fn as (...a: unknown[]) => void);
+    const offResync = this.on('resync', () => fn(undefined));
+    return () => { offHost(); offResync(); };
   }
 
   onEvents(fn: () => void): () => void {
@@ -42,6 +110,7 @@ export class Changes {
 
   /** The audit log grew: wakes `ferry audit --follow` streams. */
   audit(): void {
+    this.link?.publish(['audit']);
     this.emitter.emit('audit');
   }
 
@@ -50,6 +119,7 @@ export class Changes {
   }
 
   logs(deploymentId: string): void {
+    this.link?.publish([`logs:${deploymentId}`]);
     this.emitter.emit(`logs:${deploymentId}`);
   }
 
@@ -62,7 +132,7 @@ export class Changes {
     return this.on(`logs:${deploymentId}`, fn);
   }
 
-  private on(name: string, fn: () => void): () => void {
+  private on(name: string, fn: (...args: unknown[]) => void): () => void {
     this.emitter.on(name, fn);
     return () => this.emitter.off(name, fn);
   }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { COORDINATOR_KINDS, problemsError, readSettings } from '../common/config-file.js';
 import { parseDuration, parseLimit, parseListen, parsePositiveInt, parseSize } from '../common/parse.js';
 import { isLoopbackHost, listenHost } from '../common/loopback.js';
+import { STORE_FILE_KEYS, type StoreConfig, type StoreFlags, resolveStoreConfig } from './store/pg-config.js';
 import { FerryError, describeError } from '../common/errors.js';
 import { parseMetricsListen } from '../common/metrics-http.js';
 import { LOG_LEVELS, type LogLevel } from './log.js';
@@ -15,6 +16,8 @@ import { type WebhookAllow, parseWebhookAllow } from './notify/destination.js';
  */
 export interface CoordinatorConfig {
   dataDir: string;
+  /** Where the state is kept: SQLite in the data dir (the default) or PostgreSQL (`--store postgres://…`, store/pg-config.ts). */
+  store: StoreConfig;
   listen: string;
   logLevel: LogLevel;
   heartbeatIntervalMs: number;
@@ -89,9 +92,9 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
 const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
   'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore',
   'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'webhookAllow',
-  'maxStreamsPerCaller', 'maxDownloadsPerHost', 'downloadStallTimeout', 'publicUrl'] as const;
+  'maxStreamsPerCaller', 'maxDownloadsPerHost', 'downloadStallTimeout', 'publicUrl', ...STORE_FILE_KEYS] as const;
 
-export interface CoordinatorFlags {
+export interface CoordinatorFlags extends StoreFlags {
   data?: string;
   listen?: string;
   config?: string;
@@ -169,9 +172,11 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
   if (insecure && !isLoopbackHost(listenHost(listen))) {
     throw new FerryError('INVALID_ARGUMENT', `--insecure serves plaintext, which is allowed only on a loopback address, not --listen ${listen}: drop --insecure (the coordinator then serves TLS)`);
   }
+  // As in the agent's file: a relative path in the file is relative to the file (a unit's cwd is `/`).
+  const dataDir = path.resolve(dataFromFile && fileName ? path.dirname(fileName) : cwd, data);
   return Object.freeze({
-    // As in the agent's file: a relative path in the file is relative to the file (a unit's cwd is `/`).
-    dataDir: path.resolve(dataFromFile && fileName ? path.dirname(fileName) : cwd, data),
+    dataDir,
+    store: resolveStoreConfig(flags, env, file, dataDir, cwd, fileName ? path.dirname(fileName) : cwd),
     listen,
     logLevel: level as LogLevel,
     heartbeatIntervalMs,

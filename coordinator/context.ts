@@ -5,6 +5,7 @@ import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
 import type { RevisionStore } from './revisions/revision-store.js';
 import type { Store } from './store/store.js';
+import type { KeyedMutex } from './async.js';
 import type { TlsFiles } from './security/pki.js';
 import type { AgentReleases } from './agent-downloads/releases.js';
 import type { WebhookAllow } from './notify/destination.js';
@@ -47,6 +48,17 @@ export interface Limits {
 /** Everything the coordinator's services need, passed in (no singletons). */
 export interface Context {
   store: Store;
+  /**
+   * With several replicas on PostgreSQL: this replica's hold on the `coordinator` lease
+   * (replicas/leadership.ts). The scheduler does nothing while it is not valid. Absent on SQLite.
+   */
+  leader?: { valid(): boolean };
+  /**
+   * One lock per deployment group (keyed by its id): the scheduler's pass of a group and every
+   * read-modify-write of a group's deployments (agent results, stop, pause, approve, retry, catch-up)
+   * hold it, so no other of them interleaves between their awaited store calls (coordinator/async.ts).
+   */
+  groups: KeyedMutex;
   registry: AgentRegistry;
   changes: Changes;
   revisions: RevisionStore;

@@ -18,6 +18,10 @@ export function coordinatorCommand(): Command {
     .description('Ferry coordinator: gRPC API, SQLite store, rollout scheduler and revision store, in one process')
     .version(FERRY_VERSION)
     .option('--data <dir>', 'data directory: SQLite store (ferry.db), revisions/, logs/ (env FERRY_DATA_DIR; required here or in the config file)')
+    .option('--store <store>', 'where the state is kept: sqlite (the default, DATA/ferry.db) or postgres://user@host:port/database[?sslmode=…&sslrootcert=FILE&schema=NAME] (env FERRY_STORE; docs/high-availability.md)')
+    .option('--store-password-file <file>', 'a file holding the PostgreSQL password (env FERRY_STORE_PASSWORD_FILE, or the password itself in FERRY_STORE_PASSWORD)')
+    .option('--store-sslmode <mode>', 'TLS to PostgreSQL: disable, require, verify-ca, verify-full (default verify-full; disable on loopback) (env FERRY_STORE_SSLMODE)')
+    .option('--store-ca-file <file>', 'the CA certificate(s) that signed the PostgreSQL server\'s certificate (env FERRY_STORE_CA_FILE)')
     .option('--listen <host:port>', 'gRPC address for the CLI and the agents (env FERRY_LISTEN)', '127.0.0.1:7420')
     .option('--config <file>', 'YAML/JSON settings, every key in docs/configuration.md (default $FERRY_COORDINATOR_CONFIG, else /etc/ferry/coordinator.yaml when it exists)')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
@@ -88,12 +92,17 @@ export async function runCoordinator(argv: string[]): Promise<number> {
   }
   const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string; refusedCallLimit?: string;
     connectTimeout?: string; requestTimeout?: string; idleTimeout?: string; maxConnections?: string; maxConnectionsPerAddress?: string; webhookAllow?: string;
-    maxStreamsPerCaller?: string; maxDownloadsPerHost?: string; downloadStallTimeout?: string; publicUrl?: string }>();
+    maxStreamsPerCaller?: string; maxDownloadsPerHost?: string; downloadStallTimeout?: string; publicUrl?: string;
+    store?: string; storePasswordFile?: string; storeSslmode?: string; storeCaFile?: string }>();
   const fromCli = (name: string) => program.getOptionValueSource(name) === 'cli';
   let config;
   try {
     config = resolveCoordinatorConfig({
       ...(opts.data && { data: opts.data }),
+      ...(opts.store !== undefined && { store: opts.store }),
+      ...(opts.storePasswordFile !== undefined && { storePasswordFile: opts.storePasswordFile }),
+      ...(opts.storeSslmode !== undefined && { storeSslmode: opts.storeSslmode }),
+      ...(opts.storeCaFile !== undefined && { storeCaFile: opts.storeCaFile }),
       ...(fromCli('listen') && { listen: opts.listen }),
       ...(opts.config && { config: opts.config }),
       ...(fromCli('logLevel') && { logLevel: opts.logLevel }),

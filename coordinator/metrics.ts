@@ -15,9 +15,9 @@ export type AgentState = (typeof AGENT_STATES)[number];
 
 /** What the gauges read at scrape time: the store and the registry of agent streams. */
 export interface CoordinatorMetricsSource {
-  deploymentsByStatus(): StatusCount<string>[];
-  hostDeploymentsByStatus(): (StatusCount<string> & { errorCode: string })[];
-  agentsByState(): Record<AgentState, number>;
+  deploymentsByStatus(): Promise<StatusCount<string>[]>;
+  hostDeploymentsByStatus(): Promise<(StatusCount<string> & { errorCode: string })[]>;
+  agentsByState(): Promise<Record<AgentState, number>>;
   /** Revision send buffers in use (of the pool every download shares) and the pool's size. */
   sendBuffers(): { inUse: number; capacity: number };
 }
@@ -42,26 +42,28 @@ export class CoordinatorMetrics {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'ferry_deployments', help: 'Deployments by status.', labelNames: ['status'], registers,
-      collect() {
+      async collect() {
+        const counts = await source.deploymentsByStatus();
         this.reset();
         for (const s of DEPLOYMENT_STATUSES) this.set({ status: s }, 0);
-        for (const c of source.deploymentsByStatus()) this.set({ status: c.status }, c.count);
+        for (const c of counts) this.set({ status: c.status }, c.count);
       },
     });
     new Gauge({
       name: 'ferry_host_deployments', help: 'Host deployments by status and error code (empty: none).',
       labelNames: ['status', 'error_code'], registers,
-      collect() {
+      async collect() {
+        const counts = await source.hostDeploymentsByStatus();
         this.reset();
         for (const s of HOST_DEPLOYMENT_STATUSES) this.set({ status: s, error_code: '' }, 0);
-        for (const c of source.hostDeploymentsByStatus()) this.set({ status: c.status, error_code: c.errorCode }, c.count);
+        for (const c of counts) this.set({ status: c.status, error_code: c.errorCode }, c.count);
       },
     });
     new Gauge({
       name: 'ferry_agents', help: 'Known agents by state: connected (stream open), reconnecting (silent less than the agent timeout), lost.',
       labelNames: ['state'], registers,
-      collect() {
-        const by = source.agentsByState();
+      async collect() {
+        const by = await source.agentsByState();
         for (const s of AGENT_STATES) this.set({ state: s }, by[s]);
       },
     });

@@ -12,6 +12,7 @@ import { Changes } from './changes.js';
 import { downloadLimit, streamLimit } from './security/stream-limits.js';
 import type { CoordinatorConfig } from './config.js';
 import { type Clock, type Context, type IdSource, randomIds, systemClock } from './context.js';
+import { KeyedMutex } from './async.js';
 import type { Logger } from './log.js';
 import { CoordinatorMetrics } from './metrics.js';
 import { metricsSource } from './metrics-source.js';
@@ -21,6 +22,12 @@ import { WebhookWorker } from './notify/webhook-worker.js';
 import { guardedFetch } from './notify/destination.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
+import type pg from 'pg';
+import { openPostgres } from './store/open.js';
+import { becomeActive, type Leadership } from './replicas/leadership.js';
+import { PgRevisions } from './store/pg-revisions.js';
+import type { Store } from './store/store.js';
+import type { SharedRevisions } from './revisions/shared-revisions.js';
 import { checkDatabaseFile, lockDataDir, openVerifiedStore } from './store/data-dir.js';
 import type { HostLock } from '../common/pid-lock.js';
 import { authInterceptor } from './security/auth.js';
@@ -66,14 +73,14 @@ export interface RunningCoordinator {
  * past `perAddress.limit` refused or failed calls from one address in a minute, the rest fold into
  * one record per address (and are no longer logged one by one).
  */
-function recordAudit(ctx: Context, perAddress: AddressCounter, raw: AuditEntry): void {
+async function recordAudit(ctx: Context, perAddress: AddressCounter, raw: AuditEntry): Promise<void> {
   let entry = boundEntry(raw);
   if (entry.outcome !== 'ok' && perAddress.over(entry.peer, ctx.clock.now())) entry = overflowEntry(entry, perAddress.limit);
   else if (entry.outcome === 'refused') {
     ctx.log.warn('call refused', { component: 'security', method: entry.action, peer: entry.peer, actor: entry.actor, reason: entry.message });
   }
   try {
-    ctx.store.appendAudit(entry, REFUSAL_FOLD_MS);
+    await ctx.store.appendAudit(entry, REFUSAL_FOLD_MS);
     ctx.changes.audit();
   } catch (err) {
     ctx.log.error('cannot write the audit log', { component: 'security', action: entry.action, actor: entry.actor, error: describeError(err) });
@@ -116,13 +123,20 @@ function boundHttpConnections(server: http.Server, config: Pick<CoordinatorConfi
   };
 }
 
+export interface StartOptions {
+  clock?: Clock;
+  ids?: IdSource;
+  /** On PostgreSQL: what to do when this active replica loses the coordinator lease. Default: exit (code 75). */
+  onLeadershipLost?: () => void;
+}
+
 /** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
-export async function startCoordinator(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource } = {}): Promise<RunningCoordinator> {
+export async function startCoordinator(config: CoordinatorConfig, log: Logger, opts: StartOptions = {}): Promise<RunningCoordinator> {
   await fs.mkdir(config.dataDir, { recursive: true });
   // One coordinator per data dir, and never on a damaged or emptied database (store/data-dir.ts).
   const dataLock = await lockDataDir(config.dataDir);
   try {
-    checkDatabaseFile(config.dataDir);
+    if (config.store.engine === 'sqlite') checkDatabaseFile(config.dataDir);
     return await startOnLockedDataDir(config, log, opts, dataLock);
   } catch (err) {
     await dataLock.release();
@@ -130,26 +144,53 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
   }
 }
 
-async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts: { clock?: Clock; ids?: IdSource }, dataLock: HostLock): Promise<RunningCoordinator> {
+async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts: StartOptions, dataLock: HostLock): Promise<RunningCoordinator> {
+  // Opened first: the first start's admin token is written to it (security/init.ts).
+  const { store, shared, pool } = await openConfiguredStore(config, log);
+  let leadership: Leadership | undefined;
+  try {
+    // On PostgreSQL one replica is active at a time; the others wait here, not listening (replicas/leadership.ts).
+    if (pool !== undefined) leadership = await becomeActive(pool, log, { ...(opts.onLeadershipLost && { onLost: opts.onLeadershipLost }) });
+    return await startWithStore(config, log, opts, dataLock, store, shared, leadership);
+  } catch (err) {
+    await leadership?.release();
+    await store.close();
+    throw err;
+  }
+}
+
+/**
+ * The store the configuration names: SQLite in the data dir (checked, store/data-dir.ts), or PostgreSQL,
+ * whose revision bytes every replica shares (store/pg-revisions.ts, docs/high-availability.md).
+ */
+async function openConfiguredStore(config: CoordinatorConfig, log: Logger): Promise<{ store: Store; shared?: SharedRevisions; pool?: pg.Pool }> {
+  if (config.store.engine === 'sqlite') return { store: openVerifiedStore(config.dataDir, openStore) };
+  const pgStore = await openPostgres(config.store.connection);
+  log.info('store: PostgreSQL', { component: 'store', url: config.store.connection.display, migrations_applied: pgStore.appliedMigrations.join(',') });
+  return { store: pgStore, shared: new PgRevisions(pgStore.pool), pool: pgStore.pool };
+}
+
+async function startWithStore(config: CoordinatorConfig, log: Logger, opts: StartOptions, dataLock: HostLock, store: Store, shared: SharedRevisions | undefined, leadership: Leadership | undefined): Promise<RunningCoordinator> {
   const transport = chooseTransport({ dataDir: config.dataDir, listen: config.listen, insecure: config.insecure, tlsPresent: await tlsPresent(config.dataDir) });
   let initialised: InitResult | undefined;
   if (transport.kind === 'tls' && transport.init) {
     // First start without `ferry-coordinator init`: make the CA and the first admin token now.
-    initialised = await initCoordinator(config.dataDir, [], (opts.clock ?? systemClock).now());
+    initialised = await initCoordinator(config.dataDir, [], (opts.clock ?? systemClock).now(), undefined, store);
     log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
   }
   const identity = transport.kind === 'tls' ? await tlsIdentity(transport.files) : undefined;
   const tightened = await secureDataDir(config.dataDir);
   if (tightened.length > 0) log.warn('the data dir was readable by other users: made it 0700 and its files 0600', { component: 'security', paths: tightened.join(',') });
-  const store = openVerifiedStore(config.dataDir, openStore);
   let scheduler: Scheduler | undefined;
   // Liveness and command-ack deadlines do not count time this event loop was behind (agents/lag-clock.ts).
   const lagClock = new LagClock().start();
   const ctx: Context = {
     store,
+    ...(leadership && { leader: leadership }),
+    groups: new KeyedMutex(),
     registry: new AgentRegistry(),
     changes: new Changes(),
-    revisions: new RevisionStore(config.dataDir),
+    revisions: new RevisionStore(config.dataDir, undefined, shared),
     log,
     clock: opts.clock ?? systemClock,
     ids: opts.ids ?? randomIds,
@@ -175,7 +216,8 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
   };
   scheduler = new Scheduler(ctx);
   const perAddress = new AddressCounter(config.refusedCallLimit);
-  const audit = (entry: AuditEntry) => recordAudit(ctx, perAddress, entry);
+  // Never rejects (recordAudit logs what it cannot write); SQLite writes the record before this returns.
+  const audit = (entry: AuditEntry): void => void recordAudit(ctx, perAddress, entry);
   // Refused calls per address, counted alike for gRPC and the web console (one limit on token guessing).
   const refusals = new AddressCounter(config.refusedCallLimit);
   const proto = loadFerryProto();
@@ -205,27 +247,22 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     if (!webConsole(req, res) && !agentFiles(req, res)) revisions(req, res);
   });
   const httpTimeouts = boundHttpConnections(downloads, config);
-  let listener;
-  try {
-    listener = await listenShared(config.listen, identity, {
-      grpc: socket => grpcConnections.injectConnection(socket),
-      http: socket => {
-        httpTimeouts(socket);
-        downloads.emit('connection', socket);
-      },
-    }, (err, socket) => auditHandshakeFailure(audit, ctx, err, socket), {
-      connectTimeoutMs: config.connectTimeoutMs, maxConnections: config.maxConnections, maxPerAddress: config.maxConnectionsPerAddress,
-    });
-  } catch (err) {
-    store.close();
-    throw err;
-  }
+  // A failure from here on closes the store in startOnLockedDataDir.
+  const listener = await listenShared(config.listen, identity, {
+    grpc: socket => grpcConnections.injectConnection(socket),
+    http: socket => {
+      httpTimeouts(socket);
+      downloads.emit('connection', socket);
+    },
+  }, (err, socket) => auditHandshakeFailure(audit, ctx, err, socket), {
+    connectTimeoutMs: config.connectTimeoutMs, maxConnections: config.maxConnections, maxPerAddress: config.maxConnectionsPerAddress,
+  });
   const port = listener.port;
   const host = config.listen.slice(0, config.listen.lastIndexOf(':'));
   const address = `${host}:${port}`;
   // Hosts marked connected by an earlier run are not connected to this one.
   // Their last-seen time stays what it was: liveness gives hosts known before a restart a grace to reconnect (services/liveness.ts).
-  for (const h of store.listHosts()) if (h.connected) store.setHostConnected(h.id, false, h.lastSeenAt);
+  for (const h of await store.listHosts()) if (h.connected) await store.setHostConnected(h.id, false, h.lastSeenAt);
   let metricsServer: MetricsServer | undefined;
   if (config.metricsListen) {
     try {
@@ -234,7 +271,6 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
       await listener.close();
       grpcConnections.destroy();
       server.forceShutdown();
-      store.close();
       throw err;
     }
     log.info('metrics listening', { component: 'metrics', address: metricsServer.address });
@@ -283,7 +319,7 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
     reloadTls: async () => void (await reloadTls()),
     stop: async () => {
       renewal?.stop();
-      scheduler?.stop();
+      await scheduler?.stop();
       lagClock.stop();
       await webhooks.stop();
       await auditRetention.stop();
@@ -303,7 +339,9 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
       downloads.closeAllConnections();
       listener.destroyAll();
       await closed;
-      store.close();
+      // Given up before the store closes: a standby takes over at once instead of when the lease expires.
+      await leadership?.release();
+      await store.close();
       await dataLock.release();
       log.info('coordinator stopped', { component: 'server' });
     },

@@ -151,7 +151,11 @@ export class Session {
       }
       refusals = 0;
       attempt = registered ? 1 : attempt + 1;
-      const delayMs = backoffDelay(attempt, this.o.backoff ?? RECONNECT_BACKOFF, this.o.random);
+      // The backoff grows per round over every replica, not per try: with replicas a:, b:, c: a failed
+      // connection moves on to the next one at the first round's delay, and a fleet finds the replica that
+      // took over (the others not listening) within seconds instead of after a 30 s cap.
+      const round = Math.ceil(attempt / this.o.endpoints.all.length);
+      const delayMs = backoffDelay(round, this.o.backoff ?? RECONNECT_BACKOFF, this.o.random);
       // The next attempt goes to the next replica (the same one when there is only one).
       const from = this.o.endpoints.current();
       const to = this.o.endpoints.next();

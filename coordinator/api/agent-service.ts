@@ -37,13 +37,13 @@ export function agentService(ctx: Context, audit: (entry: AuditEntry) => void = 
  * A host removed with ferry hosts remove: with TLS its certificates were revoked, so it comes back
  * only by enrolling again (which lists it again); --insecure has no enrollment, so it is listed again.
  */
-function refuseRemoved(ctx: Context, hostId: string): void {
-  const removedAt = ctx.store.hostRemovedAt(hostId);
+async function refuseRemoved(ctx: Context, hostId: string): Promise<void> {
+  const removedAt = await ctx.store.hostRemovedAt(hostId);
   if (!removedAt) return;
   if (ctx.tls) {
     throw new FerryError('PERMISSION_DENIED', `host ${hostId} was removed (ferry hosts remove) at ${removedAt}: enroll it again with a join token (ferry-agent enroll)`);
   }
-  ctx.store.restoreHost(hostId);
+  await ctx.store.restoreHost(hostId);
   ctx.log.warn('removed host connected again (--insecure: no enrollment): listed again', { component: 'agents', host_id: hostId });
 }
 
@@ -60,7 +60,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
     if (call.writableLength >= AGENT_QUEUE) {
       ctx.log.warn('agent is not reading its stream: reset', { component: 'agents', host_id: session?.hostId, queued: call.writableLength });
       resetStream(call);
-      closed();
+      void closed(); // logs its own errors
       return false;
     }
     call.write(m);
@@ -70,7 +70,13 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
     ctx.log.warn('agent stream rejected', { component: 'agents', error: describeError(err), host_id: session?.hostId });
     failStream(call, err);
   };
-  call.on('data', (msg: AgentMessage__Output) => {
+  // One message at a time, in the order the agent sent them (its events before its result, its
+  // last result before its disconnect): each waits for the store calls of the one before.
+  let queue = Promise.resolve();
+  const inOrder = (work: () => Promise<void>) => {
+    queue = queue.then(work);
+  };
+  const handle = async (msg: AgentMessage__Output): Promise<void> => {
     try {
       if (msg.register) {
         const r = msg.register;
@@ -80,7 +86,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         if (caller.role === 'agent' && caller.id !== `host:${r.hostId}`) {
           throw new FerryError('PERMISSION_DENIED', `this certificate belongs to ${caller.id.slice(5)}, not to host ${r.hostId}: each host connects with its own (ferry-agent enroll)`);
         }
-        refuseRemoved(ctx, r.hostId);
+        await refuseRemoved(ctx, r.hostId);
         if (!session) {
           const s: AgentSession = {
             hostId: r.hostId,
@@ -96,9 +102,9 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
           ctx.registry.add(s);
         }
         ctx.registry.markHeard(r.hostId, ctx.monotonic());
-        const admitted = admitClaimedTags(ctx, r.hostId, r.tags ?? {}, caller.role === 'agent');
+        const admitted = await admitClaimedTags(ctx, r.hostId, r.tags ?? {}, caller.role === 'agent');
         if (Object.keys(admitted.ignored).length > 0) auditIgnoredTags(ctx, audit, call.getPeer(), r.hostId, admitted.ignored);
-        registerHost(ctx, {
+        await registerHost(ctx, {
           id: r.hostId, hostname: r.hostname || r.hostId, tags: admitted.tags, agentVersion: r.agentVersion,
           ...(r.zone && { zone: r.zone }),
           facts: {
@@ -111,8 +117,8 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         });
         write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs, ignoredTags: admitted.ignored } });
         ctx.upgrades?.registered(r.hostId, r.agentVersion);
-        sendAlarms(ctx, r.hostId);
-        reconcileRegisteredHost(ctx, r.hostId, r.runningDeploymentId || undefined);
+        await sendAlarms(ctx, r.hostId);
+        await reconcileRegisteredHost(ctx, r.hostId, r.runningDeploymentId || undefined);
         return;
       }
       if (!session) throw new FerryError('FAILED_PRECONDITION', 'the first message on Connect must be register');
@@ -135,30 +141,31 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         inbox.push(() => logBatch(ctx, hostId, l), fail);
       } else if (msg.result) {
         const r = msg.result;
-        inbox.push(() => {
-          if (!hostResult(ctx, hostId, r)) return;
+        inbox.push(async () => {
+          if (!await hostResult(ctx, hostId, r)) return;
           return () => void write({ ack: { deploymentId: r.deploymentId } });
-        }, fail);
+        }, fail, { alone: true });
       }
     } catch (err) {
       fail(err);
     }
-  });
-  const closed = () => {
+  };
+  call.on('data', (msg: AgentMessage__Output) => inOrder(() => handle(msg)));
+  const closed = async () => {
     try {
-      if (session && ctx.registry.remove(session)) hostDisconnected(ctx, session.hostId);
+      if (session && ctx.registry.remove(session)) await hostDisconnected(ctx, session.hostId);
     } catch (err) {
       // A stream's end must never take the coordinator down (a full disk here crashed it).
       ctx.log.error('recording an agent disconnect failed', { component: 'agents', host_id: session?.hostId, error: describeError(err) });
     }
   };
-  call.on('end', () => {
-    closed();
+  call.on('end', () => inOrder(async () => {
+    await closed();
     call.end();
-  });
-  call.on('error', closed);
-  call.on('close', closed);
-  call.on('cancelled', closed);
+  }));
+  call.on('error', () => inOrder(closed));
+  call.on('close', () => inOrder(closed));
+  call.on('cancelled', () => inOrder(closed));
 }
 
 /** A Register whose tags were not all granted: the extra ones were ignored, and that is audited. */
@@ -176,8 +183,8 @@ async function fetchRevision(ctx: Context, call: grpc.ServerWritableStream<Fetch
     const { digest } = call.request;
     const offset = Number(call.request.offset) || 0;
     const caller = callerOf(call.metadata);
-    if (caller.role === 'agent') authorizeRevisionDownload(ctx.store, caller.id.replace(/^host:/, ''), digest);
-    if (!ctx.store.findRevisionByDigest(digest)) throw new FerryError('NOT_FOUND', `revision ${digest} is not known to the coordinator`);
+    if (caller.role === 'agent') await authorizeRevisionDownload(ctx.store, caller.id.replace(/^host:/, ''), digest);
+    if (!await ctx.store.findRevisionByDigest(digest)) throw new FerryError('NOT_FOUND', `revision ${digest} is not known to the coordinator`);
     const total = await ctx.revisions.size(digest);
     if (offset > total) throw new FerryError('INVALID_ARGUMENT', `offset ${offset} is past the end of revision ${digest} (${total} bytes)`);
     // Each host its share of the send buffers (docs/security.md): with --insecure the host's own word.

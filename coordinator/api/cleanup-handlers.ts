@@ -8,8 +8,8 @@ import { unaryAs } from './errors.js';
 export function cleanupHandlers(ctx: Context): Pick<ControlServiceHandlers, 'DeleteApplication' | 'DeleteDeploymentGroup' | 'RemoveHost' | 'DeleteRevisions'> {
   return {
     DeleteApplication: unaryAs((req, caller) => deleteApplication(ctx, req.name, caller.id)),
-    DeleteDeploymentGroup: unaryAs((req, caller) => deleteGroup(ctx, req.application, req.name, caller.id)),
-    RemoveHost: unaryAs((req, caller) => removeHost(ctx, req.id, caller.id)),
+    DeleteDeploymentGroup: unaryAs(async (req, caller) => await deleteGroup(ctx, req.application, req.name, caller.id)),
+    RemoveHost: unaryAs(async (req, caller) => await removeHost(ctx, req.id, caller.id)),
     DeleteRevisions: unaryAs(async (req, caller) => {
       const r = await deleteRevisions(ctx, {
         application: req.application, revisions: req.revisions, ...(req.hasKeep && { keep: req.keep }), dryRun: req.dryRun, by: caller.id,

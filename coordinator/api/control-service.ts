@@ -39,6 +39,7 @@ import { revokeHost } from '../services/enroll.js';
 import { hostTagsView, setHostTags } from '../services/host-tags.js';
 import { tokenHandlers } from './token-handlers.js';
 import { cleanupHandlers } from './cleanup-handlers.js';
+import { mapSeq } from '../async.js';
 import { revisionHolds } from '../services/cleanup.js';
 
 const BUNDLE_TYPES: readonly BundleType[] = ['tar', 'tgz', 'zip'];
@@ -56,30 +57,30 @@ function hostsFilter(req: ListHostsRequest__Output): { limit: number; after: str
 
 /** ControlService: thin adapters from protobuf to the coordinator's services (docs/design/style.md §5). */
 export function controlService(ctx: Context): ControlServiceHandlers {
-  const groupView = (application: string, name: string) => {
-    const g = requireGroup(ctx, application, name);
-    const last = ctx.store.lastSuccessfulDeployment(g.id);
+  const groupView = async (application: string, name: string) => {
+    const g = await requireGroup(ctx, application, name);
+    const last = await ctx.store.lastSuccessfulDeployment(g.id);
     const window = groupWindowState(ctx, g);
-    return { ...groupToProto(g, { matchingHostIds: matchingHosts(ctx, g), ...(last && { lastSuccessful: last }), ...(window && { window }) }), triggers: ctx.store.listTriggers(g.id).map(triggerToProto) };
+    return { ...groupToProto(g, { matchingHostIds: await matchingHosts(ctx, g), ...(last && { lastSuccessful: last }), ...(window && { window }) }), triggers: (await ctx.store.listTriggers(g.id)).map(triggerToProto) };
   };
   /**
    * Each group's host revisions by host, read once per call (not once per host and group: ListHosts
    * of 10,000 hosts read every group's table 10,000 times).
    */
-  const revisionIndex = () => ctx.store.listGroups().map(g => ({ g, byHost: new Map(ctx.store.hostRevisions(g.id).map(r => [r.hostId, r])) }));
+  const revisionIndex = async () => mapSeq(await ctx.store.listGroups(), async g => ({ g, byHost: new Map((await ctx.store.hostRevisions(g.id)).map(r => [r.hostId, r])) }));
   /** A host's HostInfo; `host` is its id, or its row already read (ListHosts: no second read per host). */
-  const hostView = (host: string | Host, revoked: ReadonlySet<string> = ctx.store.revokedHostIds(), index = revisionIndex()) => {
+  const hostView = async (host: string | Host, revoked?: ReadonlySet<string>, index?: Awaited<ReturnType<typeof revisionIndex>>) => {
     const id = typeof host === 'string' ? host : host.id;
-    const h = typeof host === 'string' ? ctx.store.getHost(id) : host;
+    const h = typeof host === 'string' ? await ctx.store.getHost(id) : host;
     if (!h) throw new FerryError('NOT_FOUND', `host ${id} is not registered; see ferry hosts list`);
-    const revisions = index.flatMap(({ g, byHost }) => {
+    const revisions = (index ?? await revisionIndex()).flatMap(({ g, byHost }) => {
       const r = byHost.get(id);
       return r ? [{ groupId: g.id, groupName: g.name, application: g.application, revision: r.revisionDigest, lastStatus: r.lastStatus }] : [];
     });
     // A host whose certificates are all revoked cannot come back: say so, not "reconnecting".
-    const state = revoked.has(id) && !ctx.registry.isConnected(id) ? 'revoked' : hostStateOf(ctx, h);
+    const state = (revoked ?? await ctx.store.revokedHostIds()).has(id) && !ctx.registry.isConnected(id) ? 'revoked' : hostStateOf(ctx, h);
     const seen = ctx.registry.seenAt(id);
-    return { ...hostToProto(seen === undefined ? h : { ...h, lastSeenAt: iso(seen) }, revisions, state, ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...hostTagsView(ctx, h), alarms: ctx.alarmStates.get(id) ?? [] };
+    return { ...hostToProto(seen === undefined ? h : { ...h, lastSeenAt: iso(seen) }, revisions, state, ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...await hostTagsView(ctx, h), alarms: ctx.alarmStates.get(id) ?? [] };
   };
   const refreshReleases = async () => {
     await ctx.agentReleases?.refresh().catch(err => ctx.log.warn('cannot read the agent binaries served', { component: 'agent-downloads', reason: describeError(err) }));
@@ -88,82 +89,82 @@ export function controlService(ctx: Context): ControlServiceHandlers {
   return {
     ...tokenHandlers(ctx),
     ...cleanupHandlers(ctx),
-    RevokeHost: unaryAs((req, caller) => ({ hostId: req.id, revoked: revokeHost(ctx, req.id, caller.id) })),
-    SetHostTags: unaryAs((req, caller) => {
-      setHostTags(ctx, req.id, req.tags, caller.id);
+    RevokeHost: unaryAs(async (req, caller) => ({ hostId: req.id, revoked: await revokeHost(ctx, req.id, caller.id) })),
+    SetHostTags: unaryAs(async (req, caller) => {
+      await setHostTags(ctx, req.id, req.tags, caller.id);
       // A host enrolled but never registered has no view yet: its grant is all there is.
-      return ctx.store.getHost(req.id) ? hostView(req.id) : { id: req.id, ...hostTagsView(ctx, { id: req.id }) };
+      return await ctx.store.getHost(req.id) ? await hostView(req.id) : { id: req.id, ...await hostTagsView(ctx, { id: req.id }) };
     }),
-    CreateApplication: unary(req => createApplication(ctx, req.name)),
-    ListApplications: unary(() => ({ applications: ctx.store.listApplications() })),
-    CreateDeploymentConfig: unary(req =>
-      configToProto(createConfig(ctx, req.name, { type: req.minimumHealthy?.type ?? '', value: req.minimumHealthy?.value ?? 0 }, req.zonal ? {
+    CreateApplication: unary(async req => await createApplication(ctx, req.name)),
+    ListApplications: unary(async () => ({ applications: await ctx.store.listApplications() })),
+    CreateDeploymentConfig: unary(async req =>
+      configToProto(await createConfig(ctx, req.name, { type: req.minimumHealthy?.type ?? '', value: req.minimumHealthy?.value ?? 0 }, req.zonal ? {
         monitorMs: req.zonal.monitorMs, firstZoneMonitorMs: req.zonal.firstZoneMonitorMs,
         minimumHealthyPerZone: { type: req.zonal.minimumHealthyPerZone?.type ?? 'HOST_COUNT', value: req.zonal.minimumHealthyPerZone?.value ?? 0 },
       } : undefined))),
-    ListDeploymentConfigs: unary(() => ({ configs: ctx.store.listConfigs().map(configToProto) })),
-    CreateDeploymentGroup: unary(req => {
-      const g = createGroup(ctx, {
+    ListDeploymentConfigs: unary(async () => ({ configs: (await ctx.store.listConfigs()).map(configToProto) })),
+    CreateDeploymentGroup: unary(async req => {
+      const g = await createGroup(ctx, {
         application: req.application, name: req.name, tagSets: tagSetsFromProto(req.tagSets), configName: req.configName,
         autoRollback: parseAutoRollback(req.autoRollback), alarms: req.alarms, windows: checkWindows(windowsFromProto(req.windows)),
       });
-      return groupView(g.application, g.name);
+      return await groupView(g.application, g.name);
     }),
-    ListDeploymentGroups: unaryAs((req, caller) => ({
-      groups: ctx.store.listGroups(req.application || undefined).map(g => triggersFor(caller, groupView(g.application, g.name))),
+    ListDeploymentGroups: unaryAs(async (req, caller) => ({
+      groups: await mapSeq(await ctx.store.listGroups(req.application || undefined), async g => triggersFor(caller, await groupView(g.application, g.name))),
     })),
-    GetDeploymentGroup: unaryAs((req, caller) => triggersFor(caller, groupView(req.application, req.name))),
-    UpdateDeploymentGroup: unary(req => {
-      if (req.setAutoRollback) setGroupAutoRollback(ctx, req.application, req.name, parseAutoRollback(req.autoRollback));
-      if (req.setAlarms) setGroupAlarms(ctx, req.application, req.name, req.alarms);
-      if (req.setRollbackConfig) setGroupRollbackConfig(ctx, req.application, req.name, req.rollbackConfig);
-      if (req.setWindows) setGroupWindows(ctx, req.application, req.name, windowsFromProto(req.windows));
-      if (req.setTagSets) setGroupTagSets(ctx, req.application, req.name, tagSetsFromProto(req.tagSets));
-      if (req.configName) setGroupConfig(ctx, req.application, req.name, req.configName);
-      return groupView(req.application, req.name);
+    GetDeploymentGroup: unaryAs(async (req, caller) => triggersFor(caller, await groupView(req.application, req.name))),
+    UpdateDeploymentGroup: unary(async req => {
+      if (req.setAutoRollback) await setGroupAutoRollback(ctx, req.application, req.name, parseAutoRollback(req.autoRollback));
+      if (req.setAlarms) await setGroupAlarms(ctx, req.application, req.name, req.alarms);
+      if (req.setRollbackConfig) await setGroupRollbackConfig(ctx, req.application, req.name, req.rollbackConfig);
+      if (req.setWindows) await setGroupWindows(ctx, req.application, req.name, windowsFromProto(req.windows));
+      if (req.setTagSets) await setGroupTagSets(ctx, req.application, req.name, tagSetsFromProto(req.tagSets));
+      if (req.configName) await setGroupConfig(ctx, req.application, req.name, req.configName);
+      return await groupView(req.application, req.name);
     }),
     UploadRevision: (call, callback) => void uploadRevision(ctx, call).then(r => callback(null, r), err => callback(toServiceError(err))),
-    ListRevisions: unary(req => {
-      if (!ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist; see ferry app list, or create it with: ferry app create ${req.application}`);
-      const holds = revisionHolds(ctx, req.application);
-      return { revisions: ctx.store.listRevisions(req.application).map(r => ({ ...revisionToProto(r), heldBy: holds.get(r.digest) ?? [] })) };
+    ListRevisions: unary(async req => {
+      if (!await ctx.store.getApplication(req.application)) throw new FerryError('NOT_FOUND', `application ${req.application} does not exist; see ferry app list, or create it with: ferry app create ${req.application}`);
+      const holds = await revisionHolds(ctx, req.application);
+      return { revisions: (await ctx.store.listRevisions(req.application)).map(r => ({ ...revisionToProto(r), heldBy: holds.get(r.digest) ?? [] })) };
     }),
-    CreateDeployment: unaryAs((req, caller) => {
-      const createdBy = actorOf(ctx, caller);
-      if (req.planId) return detailToProto(getDeploymentView(ctx, createFromPlan(ctx, req, createdBy).id));
-      return detailToProto(getDeploymentView(ctx, createDeployment(ctx, { ...deploymentInput(req), createdBy }).id));
+    CreateDeployment: unaryAs(async (req, caller) => {
+      const createdBy = await actorOf(ctx, caller);
+      if (req.planId) return detailToProto(await getDeploymentView(ctx, (await createFromPlan(ctx, req, createdBy)).id));
+      return detailToProto(await getDeploymentView(ctx, (await createDeployment(ctx, { ...deploymentInput(req), createdBy })).id));
     }),
-    GetDeployment: unary(req => detailToProto(getDeploymentView(ctx, req.id, { limit: req.hostLimit ?? 0, after: req.hostAfter ?? '' }))),
-    ListDeployments: unary(req => {
-      const list = listDeployments(ctx, { application: req.application, group: req.group, host: req.host, limit: req.limit || 50 });
+    GetDeployment: unary(async req => detailToProto(await getDeploymentView(ctx, req.id, { limit: req.hostLimit ?? 0, after: req.hostAfter ?? '' }))),
+    ListDeployments: unary(async req => {
+      const list = await listDeployments(ctx, { application: req.application, group: req.group, host: req.host, limit: req.limit || 50 });
       return {
-        deployments: list.deployments.map(d => deploymentToProto(d, deploymentWait(ctx, d))),
+        deployments: await mapSeq(list.deployments, async d => deploymentToProto(d, await deploymentWait(ctx, d))),
         hostResults: (list.hostResults ?? []).map(h => hostDeploymentToProto(h, list.hostname ?? h.hostId)),
       };
     }),
-    RetryDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, retryDeployment(ctx, req.id, actorOf(ctx, caller)).id))),
+    RetryDeployment: unaryAs(async (req, caller) => detailToProto(await getDeploymentView(ctx, (await retryDeployment(ctx, req.id, await actorOf(ctx, caller))).id))),
     // Who did it comes from the credentials (actorOf), never from the client's requested_by.
-    StopDeployment: unaryAs((req, caller) => {
-      stopDeployment(ctx, req.id, { by: actorOf(ctx, caller), reason: req.reason, rollback: req.rollback });
-      return detailToProto(getDeploymentView(ctx, req.id));
+    StopDeployment: unaryAs(async (req, caller) => {
+      await stopDeployment(ctx, req.id, { by: await actorOf(ctx, caller), reason: req.reason, rollback: req.rollback });
+      return detailToProto(await getDeploymentView(ctx, req.id));
     }),
-    PauseDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, pauseDeployment(ctx, req.id, actorOf(ctx, caller)).id))),
-    ResumeDeployment: unary(req => detailToProto(getDeploymentView(ctx, resumeDeployment(ctx, req.id).id))),
-    ApproveDeployment: unary(req => detailToProto(getDeploymentView(ctx, approveDeployment(ctx, req.id).id))),
-    RejectDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, rejectDeployment(ctx, req.id, actorOf(ctx, caller), req.reason).id))),
-    RollbackDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, manualRollback(ctx, req.id, actorOf(ctx, caller)).id))),
-    RedeployDeployment: unaryAs((req, caller) => detailToProto(getDeploymentView(ctx, redeploy(ctx, req.id, actorOf(ctx, caller)).id))),
+    PauseDeployment: unaryAs(async (req, caller) => detailToProto(await getDeploymentView(ctx, (await pauseDeployment(ctx, req.id, await actorOf(ctx, caller))).id))),
+    ResumeDeployment: unary(async req => detailToProto(await getDeploymentView(ctx, (await resumeDeployment(ctx, req.id)).id))),
+    ApproveDeployment: unary(async req => detailToProto(await getDeploymentView(ctx, (await approveDeployment(ctx, req.id)).id))),
+    RejectDeployment: unaryAs(async (req, caller) => detailToProto(await getDeploymentView(ctx, (await rejectDeployment(ctx, req.id, await actorOf(ctx, caller), req.reason)).id))),
+    RollbackDeployment: unaryAs(async (req, caller) => detailToProto(await getDeploymentView(ctx, (await manualRollback(ctx, req.id, await actorOf(ctx, caller))).id))),
+    RedeployDeployment: unaryAs(async (req, caller) => detailToProto(await getDeploymentView(ctx, (await redeploy(ctx, req.id, await actorOf(ctx, caller))).id))),
     WatchDeployment: call => watchDeployment(ctx, call),
     StreamLogs: call => streamLogs(ctx, call),
     ListHosts: unary(async req => {
       const filter = hostsFilter(req);
       await refreshReleases();
-      const revoked = ctx.store.revokedHostIds();
+      const revoked = await ctx.store.revokedHostIds();
       // Every host is judged for the summary (in memory: liveness is the registry's); only the page
       // is built into HostInfo (revisions, tags, alarms).
       const summary = { total: 0, connected: 0, reconnecting: 0, lost: 0, revoked: 0, matched: 0 };
       const matched: Host[] = [];
-      for (const h of ctx.store.listHosts()) { // by id
+      for (const h of await ctx.store.listHosts()) { // by id
         const state = revoked.has(h.id) && !ctx.registry.isConnected(h.id) ? 'revoked' : hostStateOf(ctx, h);
         summary.total += 1;
         summary[state] += 1;
@@ -173,34 +174,34 @@ export function controlService(ctx: Context): ControlServiceHandlers {
         if (!filter.after || h.id > filter.after) matched.push(h);
       }
       const page = filter.limit > 0 ? matched.slice(0, filter.limit) : matched;
-      const index = revisionIndex();
+      const index = await revisionIndex();
       return {
-        hosts: page.map(h => hostView(h, revoked, index)), summary,
+        hosts: await mapSeq(page, h => hostView(h, revoked, index)), summary,
         nextAfter: page.length < matched.length ? page[page.length - 1]!.id : '',
       };
     }),
     GetHost: unary(async req => {
       await refreshReleases();
-      return hostView(req.id);
+      return await hostView(req.id);
     }),
     UpgradeHosts: unaryAs(async (req, caller) => upgradeHosts(ctx, {
       ...(req.all && { all: true }), ...(req.group && { group: req.group }), ...(req.application && { application: req.application }),
-      ...(req.host && { host: req.host }), batch: req.batch || 1, timeoutMs: req.timeoutMs || 300_000, by: actorOf(ctx, caller),
+      ...(req.host && { host: req.host }), batch: req.batch || 1, timeoutMs: req.timeoutMs || 300_000, by: await actorOf(ctx, caller),
     })),
     ...eventHandlers(ctx, groupView),
     ...auditHandlers(ctx),
     ...planHandlers(ctx),
-    PromoteDeployment: unary(req => {
-      const p = promote(ctx, { application: req.application, fromGroup: req.fromGroup, toGroup: req.toGroup, options: deploymentOptionsFromProto(req) });
-      return { detail: detailToProto(getDeploymentView(ctx, p.deployment.id)), source: deploymentToProto(p.source) };
+    PromoteDeployment: unary(async req => {
+      const p = await promote(ctx, { application: req.application, fromGroup: req.fromGroup, toGroup: req.toGroup, options: deploymentOptionsFromProto(req) });
+      return { detail: detailToProto(await getDeploymentView(ctx, p.deployment.id)), source: deploymentToProto(p.source) };
     }),
-    CreateSchedule: unaryAs((req, caller) => scheduleToProto(createSchedule(ctx, {
-      deployment: deploymentInput(req.deployment ?? emptyDeploymentRequest()), at: req.at, cron: req.cron, timezone: req.timezone, requestedBy: actorOf(ctx, caller),
+    CreateSchedule: unaryAs(async (req, caller) => scheduleToProto(await createSchedule(ctx, {
+      deployment: deploymentInput(req.deployment ?? emptyDeploymentRequest()), at: req.at, cron: req.cron, timezone: req.timezone, requestedBy: await actorOf(ctx, caller),
     }))),
-    ListSchedules: unary(req => ({
-      schedules: ctx.store.listSchedules({ ...(req.application && { application: req.application }), all: req.all }).map(scheduleToProto),
+    ListSchedules: unary(async req => ({
+      schedules: (await ctx.store.listSchedules({ ...(req.application && { application: req.application }), all: req.all })).map(scheduleToProto),
     })),
-    CancelSchedule: unaryAs((req, caller) => scheduleToProto(cancelSchedule(ctx, req.id, actorOf(ctx, caller)))),
+    CancelSchedule: unaryAs(async (req, caller) => scheduleToProto(await cancelSchedule(ctx, req.id, await actorOf(ctx, caller)))),
   };
 }
 
@@ -222,7 +223,7 @@ async function uploadRevision(
     for await (const msg of call as AsyncIterable<UploadRevisionRequest__Output>) {
       if (msg.header) {
         header = msg.header;
-        if (!ctx.store.getApplication(header.application)) {
+        if (!await ctx.store.getApplication(header.application)) {
           throw new FerryError('NOT_FOUND', `application ${header.application} does not exist; create it with: ferry app create ${header.application}`);
         }
         if (!(BUNDLE_TYPES as readonly string[]).includes(header.bundleType)) {
@@ -241,8 +242,8 @@ async function uploadRevision(
     // A cancelled call ends the message stream as if it were complete: never commit what it sent.
     if (call.cancelled) throw new FerryError('FAILED_PRECONDITION', 'UploadRevision: the upload was cancelled before its end; nothing was stored');
     const { digest, size } = await upload.commit(header.expectedDigest);
-    const existed = ctx.store.getRevision(header.application, digest) !== undefined;
-    const revision = ctx.store.addRevision({
+    const existed = await ctx.store.getRevision(header.application, digest) !== undefined;
+    const revision = await ctx.store.addRevision({
       digest, application: header.application, size, bundleType: header.bundleType as BundleType,
       description: header.description, ...(header.commit && { commit: header.commit }), createdAt: iso(ctx.clock.now()),
     });
@@ -256,8 +257,8 @@ async function uploadRevision(
 
 function watchDeployment(ctx: Context, call: grpc.ServerWritableStream<GetDeploymentRequest__Output, DeploymentDetail>): void {
   // One view queued at most: a client that does not read gets the latest state once it does.
-  serveStream(call, wake => ctx.changes.onDeployment(call.request.id, wake), send => {
-    const view = getDeploymentView(ctx, call.request.id);
+  serveStream(call, wake => ctx.changes.onDeployment(call.request.id, wake), async send => {
+    const view = await getDeploymentView(ctx, call.request.id);
     send(detailToProto(view));
     return isTerminal(view.deployment) && view.hosts.every(h => SETTLED_HOST_STATUSES.includes(h.status));
   }, { maxQueued: 1, ...(ctx.streams && { limit: ctx.streams }) });
@@ -274,14 +275,14 @@ function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequ
       offDeployment();
     };
   };
-  serveStream(call, subscribe, send => {
-    const d = ctx.store.getDeployment(deploymentId);
+  serveStream(call, subscribe, async send => {
+    const d = await ctx.store.getDeployment(deploymentId);
     if (!d) throw new FerryError('NOT_FOUND', `deployment ${deploymentId} does not exist; see ferry deploy list`);
     // Read after the terminal check: a line stored in between is still sent before the end.
-    const settled = isTerminal(d) && ctx.store.listHostDeployments(deploymentId).every(h => SETTLED_HOST_STATUSES.includes(h.status));
+    const settled = isTerminal(d) && (await ctx.store.listHostDeployments(deploymentId)).every(h => SETTLED_HOST_STATUSES.includes(h.status));
     for (;;) {
       // No more lines than the stream may queue: the client reads them before the next page is read.
-      const lines = ctx.store.listLogs(deploymentId, { ...(hostId && { hostId }), afterSeq: after, limit: QUEUED_MESSAGES });
+      const lines = await ctx.store.listLogs(deploymentId, { ...(hostId && { hostId }), afterSeq: after, limit: QUEUED_MESSAGES });
       let room = true;
       for (const l of lines) {
         room = send({ seq: l.seq, hostId: l.hostId, event: l.event, stream: l.stream, line: l.line, at: l.at });
@@ -299,8 +300,8 @@ function streamLogs(ctx: Context, call: grpc.ServerWritableStream<StreamLogsRequ
  * `insecure-local` without TLS. What the client claims (its OS user in requested_by) is not used:
  * anyone could claim anything.
  */
-export function actorOf(ctx: Context, caller: Caller): string {
+export async function actorOf(ctx: Context, caller: Caller): Promise<string> {
   if (!caller.id.startsWith('token:')) return caller.id;
-  const description = ctx.store.getToken(caller.id.slice('token:'.length))?.description.trim();
+  const description = (await ctx.store.getToken(caller.id.slice('token:'.length)))?.description.trim();
   return description ? `${caller.id} (${description})` : caller.id;
 }

@@ -20,19 +20,19 @@ const FOLLOW_POLL_MS = 1000;
 /** StreamEvents, SetTrigger, RemoveTrigger: thin adapters (docs/design/style.md §5). */
 export function eventHandlers(
   ctx: Context,
-  groupView: (application: string, name: string) => DeploymentGroup,
+  groupView: (application: string, name: string) => Promise<DeploymentGroup>,
 ): Pick<ControlServiceHandlers, 'StreamEvents' | 'SetTrigger' | 'RemoveTrigger'> {
   return {
     StreamEvents: call => streamEvents(ctx, call),
-    SetTrigger: unary(req => {
-      const r = setTrigger(ctx, {
+    SetTrigger: unary(async req => {
+      const r = await setTrigger(ctx, {
         application: req.application, group: req.group, name: req.name, url: req.url, events: req.events,
         ...(req.secret && { secret: req.secret }), ...(req.format && { format: req.format }),
       });
       return { trigger: triggerToProto(r.trigger), created: r.created, generatedSecret: r.generatedSecret ?? '', testEventSeq: r.testSeq };
     }),
-    RemoveTrigger: unary(req => {
-      removeTrigger(ctx, req.application, req.group, req.name);
+    RemoveTrigger: unary(async req => {
+      await removeTrigger(ctx, req.application, req.group, req.name);
       return groupView(req.application, req.group);
     }),
   };
@@ -40,8 +40,8 @@ export function eventHandlers(
 
 function streamEvents(ctx: Context, call: grpc.ServerWritableStream<StreamEventsRequest__Output, Event>): void {
   const { application, follow } = call.request;
-  streamLog(call, follow, Number(call.request.sinceSeq) || 0, wake => ctx.changes.onEvents(wake), (after, limit) => {
-    if (application && !ctx.store.getApplication(application)) {
+  streamLog(call, follow, Number(call.request.sinceSeq) || 0, wake => ctx.changes.onEvents(wake), async (after, limit) => {
+    if (application && !await ctx.store.getApplication(application)) {
       throw new FerryError('NOT_FOUND', `application ${application} does not exist; see ferry app list`);
     }
     return ctx.store.listEvents({ afterSeq: after, ...(application && { application }), limit });
@@ -58,9 +58,9 @@ export function auditHandlers(ctx: Context): Pick<ControlServiceHandlers, 'Strea
         ...(outcome && { outcome: parseOutcome(outcome) }),
       };
       let first = last > 0;
-      streamLog(call, follow, Number(call.request.sinceSeq) || 0, wake => ctx.changes.onAudit(wake), (after, limit) => {
+      streamLog(call, follow, Number(call.request.sinceSeq) || 0, wake => ctx.changes.onAudit(wake), async (after, limit) => {
         // `last`: the newest N once, then everything after them.
-        const page = ctx.store.listAudit({ ...filter, afterSeq: after, ...(first ? { last } : { limit }) });
+        const page = await ctx.store.listAudit({ ...filter, afterSeq: after, ...(first ? { last } : { limit }) });
         first = false;
         return page;
       }, auditToProto, ctx.streams);
@@ -86,14 +86,14 @@ function streamLog<T extends { seq: number }, P>(
   follow: boolean,
   after: number,
   subscribe: (wake: () => void) => () => void,
-  read: (after: number, limit: number) => T[],
+  read: (after: number, limit: number) => Promise<T[]>,
   toProto: (item: T) => P,
   limit: PerKeyLimit | undefined,
 ): void {
-  serveStream(call, subscribe, send => {
+  serveStream(call, subscribe, async send => {
     for (;;) {
       // No more than the stream may queue: the client reads them before the next page is read.
-      const items = read(after, QUEUED_MESSAGES);
+      const items = await read(after, QUEUED_MESSAGES);
       let room = true;
       for (const item of items) {
         room = send(toProto(item));

@@ -25,7 +25,7 @@ export function planHandlers(ctx: Context) {
       if (req.deployment.planId) throw new FerryError('INVALID_ARGUMENT', 'PlanDeployment: plan_id must be empty (a plan cannot be planned)');
       return planToProto(await planDeployment(ctx, trees, planInputFromProto(req.deployment)));
     }),
-    GetDeploymentPlan: unary<GetDeploymentPlanRequest__Output, DeploymentPlan>(req => planToProto(getPlan(ctx, req.id))),
+    GetDeploymentPlan: unary<GetDeploymentPlanRequest__Output, DeploymentPlan>(async req => planToProto(await getPlan(ctx, req.id))),
   };
 }
 
@@ -33,7 +33,7 @@ export function planHandlers(ctx: Context) {
  * CreateDeployment with `plan_id`: every other field that shapes the deployment must be empty
  * (the plan fixes them), else INVALID_ARGUMENT naming them.
  */
-export function createFromPlan(ctx: Context, req: CreateDeploymentRequest__Output, createdBy: string): Deployment {
+export async function createFromPlan(ctx: Context, req: CreateDeploymentRequest__Output, createdBy: string): Promise<Deployment> {
   const set = Object.entries({
     application: req.application, group: req.group, revision: req.revision, config_name: req.configName, description: req.description,
     file_exists_behavior: req.fileExistsBehavior, ignore_application_stop_failures: req.ignoreApplicationStopFailures,
@@ -43,7 +43,7 @@ export function createFromPlan(ctx: Context, req: CreateDeploymentRequest__Outpu
   if (set.length > 0) {
     throw new FerryError('INVALID_ARGUMENT', `with plan_id the plan fixes the deployment; leave ${set.join(', ')} empty`);
   }
-  return executePlan(ctx, req.planId, createdBy);
+  return await executePlan(ctx, req.planId, createdBy);
 }
 
 export function planInputFromProto(req: CreateDeploymentRequest__Output): PlanDeploymentInput {

@@ -27,7 +27,8 @@ export const QUEUED_MESSAGES = 128;
  * The one shape of our server streams (WatchDeployment, StreamLogs, StreamEvents, StreamAudit): subscribe
  * to change notifications, coalesce bursts into one `step` per tick, end when `step` says so, stop
  * listening when the client cancels, and end with the error's status when `step` throws.
- * `step` writes what is new through `send` and returns true when the stream is finished.
+ * `step` writes what is new through `send` and resolves true when the stream is finished. One step runs
+ * at a time: a wake-up during a step runs one more after it.
  *
  * Back-pressure (docs/security.md, "Streams and downloads"): a write completes once grpc-js has handed
  * the message to the HTTP/2 stream, which it does only as the client's flow-control window allows;
@@ -38,7 +39,7 @@ export const QUEUED_MESSAGES = 128;
 export function serveStream<Req, Res>(
   call: grpc.ServerWritableStream<Req, Res>,
   subscribe: (wake: () => void) => () => void,
-  step: (send: Send<Res>) => boolean,
+  step: (send: Send<Res>) => Promise<boolean>,
   options: StreamOptions = {},
 ): void {
   const maxQueued = options.maxQueued ?? QUEUED_MESSAGES;
@@ -59,6 +60,7 @@ export function serveStream<Req, Res>(
   }
   let done = false;
   let scheduled = false;
+  let running = false;
   let poll: NodeJS.Timeout | undefined;
   let queued = 0;
   let blocked = false;
@@ -87,24 +89,29 @@ export function serveStream<Req, Res>(
     if (queued >= maxQueued) blocked = true;
     return !blocked;
   };
-  const run = () => {
+  const run = async () => {
     scheduled = false;
     if (done || blocked) return;
+    running = true;
     try {
       // A step cut short by back-pressure is not the end: it runs again once the client has read.
-      if (step(send) && !blocked) {
+      if (await step(send) && !blocked) {
         stop();
         call.end();
       }
     } catch (err) {
       stop();
       failStream(call, err);
+    } finally {
+      running = false;
     }
+    // Woken while the step ran: once more.
+    if (scheduled && !done) setImmediate(() => void run());
   };
   const wake = () => {
     if (scheduled || done) return;
     scheduled = true;
-    setImmediate(run);
+    if (!running) setImmediate(() => void run());
   };
   const unsubscribe = subscribe(wake);
   // A safety net for changes that reach the store by a path that sends no notification.

@@ -16,11 +16,11 @@ export function tokenToProto(t: TokenRecord): TokenInfo {
 
 export function tokenHandlers(ctx: Context): Pick<ControlServiceHandlers, 'CreateToken' | 'ListTokens' | 'RevokeToken'> {
   return {
-    CreateToken: unaryAs((req, caller) => {
-      const { token, record } = createToken(ctx, { role: req.role, ttlMs: Number(req.ttlMs), uses: req.uses, description: req.description, hostId: req.hostId, tags: req.tags }, caller.id);
+    CreateToken: unaryAs(async (req, caller) => {
+      const { token, record } = await createToken(ctx, { role: req.role, ttlMs: Number(req.ttlMs), uses: req.uses, description: req.description, hostId: req.hostId, tags: req.tags }, caller.id);
       return { info: tokenToProto(record), token };
     }),
-    ListTokens: unaryAs(() => ({ tokens: ctx.store.listTokens().map(tokenToProto) })),
-    RevokeToken: unaryAs((req, caller) => tokenToProto(revokeToken(ctx, req.id, caller.id))),
+    ListTokens: unaryAs(async () => ({ tokens: (await ctx.store.listTokens()).map(tokenToProto) })),
+    RevokeToken: unaryAs(async (req, caller) => tokenToProto(await revokeToken(ctx, req.id, caller.id))),
   };
 }

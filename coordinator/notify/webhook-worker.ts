@@ -74,13 +74,13 @@ export class WebhookWorker {
     }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    this.running = this.pass().finally(() => {
+    this.running = this.pass().finally(async () => {
       this.running = undefined;
       if (this.again) {
         this.again = false;
         this.wakeNow();
       } else {
-        this.schedule();
+        await this.schedule();
       }
     });
   }
@@ -93,9 +93,15 @@ export class WebhookWorker {
     await this.running;
   }
 
-  private schedule(): void {
+  private async schedule(): Promise<void> {
     if (this.stopped) return;
-    const next = this.deps.store.nextDeliveryAt();
+    let next: number | undefined;
+    try {
+      next = await this.deps.store.nextDeliveryAt();
+    } catch (err) {
+      this.deps.log.error('webhook delivery pass failed', { component: 'notify', error: describeError(err) });
+    }
+    if (this.stopped) return;
     const wait = next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(0, next - this.deps.clock.now()));
     this.timer = setTimeout(() => this.wake(), wait);
     this.timer.unref();
@@ -103,10 +109,10 @@ export class WebhookWorker {
 
   private async pass(): Promise<void> {
     try {
-      this.prune();
+      await this.prune();
       for (;;) {
         if (this.stopped) return;
-        const jobs = this.deps.store.dueDeliveries(this.deps.clock.now(), BATCH);
+        const jobs = await this.deps.store.dueDeliveries(this.deps.clock.now(), BATCH);
         if (jobs.length === 0) return;
         await Promise.all(jobs.map(job => this.deliver(job)));
       }
@@ -115,11 +121,11 @@ export class WebhookWorker {
     }
   }
 
-  private prune(): void {
+  private async prune(): Promise<void> {
     const now = this.deps.clock.now();
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
-    const removed = this.deps.store.pruneEvents(this.deps.settings.eventsRetained);
+    const removed = await this.deps.store.pruneEvents(this.deps.settings.eventsRetained);
     if (removed > 0) this.deps.log.info('old events removed', { component: 'notify', removed, kept: this.deps.settings.eventsRetained });
   }
 
@@ -139,7 +145,7 @@ export class WebhookWorker {
       result = { error: timedOut ? `no answer within ${this.deps.settings.timeoutMs} ms` : describeFetchError(err).split(job.url).join(redactUrl(job.url, job.format)) };
     }
     const outcome = afterAttempt(job, result, this.deps.clock.now(), this.deps.settings, (this.deps.random ?? Math.random)());
-    this.deps.store.recordDelivery(job.id, outcome);
+    await this.deps.store.recordDelivery(job.id, outcome);
     const fields = {
       component: 'notify', trigger: job.triggerName, format: job.format, delivery_id: job.id, seq: job.event.seq, kind: job.event.kind,
       attempt: job.attempts + 1, ...(outcome.status !== undefined && { status: outcome.status }),

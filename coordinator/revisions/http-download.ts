@@ -65,7 +65,7 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
     const socket = req.socket as TLSSocket;
     const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
     try {
-      hostId = authorizeHostCertificate(ctx.store, cert?.fingerprint256 ? cert : undefined, ctx.clock.now()).id.replace(/^host:/, '');
+      hostId = (await authorizeHostCertificate(ctx.store, cert?.fingerprint256 ? cert : undefined, ctx.clock.now())).id.replace(/^host:/, '');
     } catch (err) {
       const refusal = err instanceof Refusal ? err : new Refusal(new FerryError('UNAUTHENTICATED', describeError(err)), 'anonymous', '');
       audit({
@@ -82,7 +82,7 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
   }
   if (mode === 'tls') {
     try {
-      authorizeRevisionDownload(ctx.store, hostId, digest);
+      await authorizeRevisionDownload(ctx.store, hostId, digest);
     } catch (err) {
       const message = describeError(err);
       audit({
@@ -93,7 +93,7 @@ async function serve(ctx: Context, mode: 'tls' | 'plaintext', audit: (entry: Aud
       return;
     }
   }
-  if (!ctx.store.findRevisionByDigest(digest)) {
+  if (!await ctx.store.findRevisionByDigest(digest)) {
     send(res, 404, `revision ${digest} is not known to the coordinator`);
     return;
   }

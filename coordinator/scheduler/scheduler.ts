@@ -29,6 +29,8 @@ export class Scheduler {
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The passes kicked last, until they end. */
+  private pass: Promise<void> | undefined;
   /** Deployments already logged as waiting for agents to reconnect after a restart (logged once each). */
   private readonly heldForReconnect = new Set<string>();
   /**
@@ -50,10 +52,12 @@ export class Scheduler {
     this.kick();
   }
 
-  stop(): void {
+  /** Stops kicking; resolves when the pass in progress (if any) has ended and heartbeat times are written, so the store can close. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    flushLastSeen(this.ctx);
+    await this.pass;
+    await flushLastSeen(this.ctx);
   }
 
   kick(): void {
@@ -63,49 +67,66 @@ export class Scheduler {
       return;
     }
     this.running = true;
-    const run = () => {
-      const t0 = performance.now();
-      try {
-        do {
-          this.again = false;
-          this.reconcile();
-        } while (this.again && !this.stopped);
-      } catch (err) {
-        this.ctx.log.error('scheduler pass failed', { component: 'scheduler', error: describeError(err) });
-      } finally {
-        this.running = false;
-        this.passEndedAt = performance.now();
-        this.passMs = this.passEndedAt - t0;
-      }
-    };
     // Paced: after a pass of p ms the next starts p ms later at the earliest, so passes take at
     // most half the loop and agents' reports and heartbeats are read in between (a burst of
     // results kicks once per tick, and at 10,000 hosts a pass is not free).
     const wait = this.passEndedAt + this.passMs - performance.now();
-    if (wait > 1) setTimeout(run, wait);
-    else setImmediate(run);
+    this.pass = new Promise<void>(resolve => {
+      const run = () => void this.passes().finally(resolve);
+      if (wait > 1) setTimeout(run, wait);
+      else setImmediate(run);
+    });
+  }
+
+  private async passes(): Promise<void> {
+    const t0 = performance.now();
+    try {
+      while (!this.stopped) {
+        this.again = false;
+        await this.reconcile();
+        if (!this.again) break;
+      }
+    } catch (err) {
+      this.ctx.log.error('scheduler pass failed', { component: 'scheduler', error: describeError(err) });
+    } finally {
+      this.running = false;
+      this.passEndedAt = performance.now();
+      this.passMs = this.passEndedAt - t0;
+    }
   }
   private passEndedAt = -Infinity;
   private passMs = 0;
 
-  /** One pass over every group. Synchronous: the store is synchronous and sends are queued. */
-  reconcile(): void {
+  /**
+   * One pass over every group. Each group's part holds that group's lock (ctx.groups): what it reads
+   * (active deployment, host deployments, hosts) is what it writes against, with no agent result,
+   * stop or approval of that group interleaved between the store calls.
+   */
+  async reconcile(): Promise<void> {
+    // A replica that is not (or no longer) the active one decides nothing (replicas/leadership.ts).
+    if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;
     // Liveness reads every host: at most every LIVENESS_EVERY_MS, not on every kick (a burst of a
     // hundred results kicks a hundred times; the timeout it judges is seconds long).
     const mono = this.ctx.monotonic();
     if (mono - this.livenessCheckedAt >= LIVENESS_EVERY_MS) {
       this.livenessCheckedAt = mono;
-      checkLiveness(this.ctx, mono, this.liveness());
-      checkCommandAcks(this.ctx, mono);
+      await checkLiveness(this.ctx, mono, this.liveness());
+      await checkCommandAcks(this.ctx, mono);
     }
     if (mono - this.seenFlushedAt >= this.ctx.limits.heartbeatIntervalMs) {
       this.seenFlushedAt = mono;
-      flushLastSeen(this.ctx);
+      await flushLastSeen(this.ctx);
     }
-    runDueSchedules(this.ctx);
-    for (const group of this.ctx.store.listGroups()) {
-      const active = this.ctx.store.activeDeployment(group.id) ?? this.startNext(group);
-      if (active) this.drive(active, group);
+    await runDueSchedules(this.ctx);
+    for (const listed of await this.ctx.store.listGroups()) {
+      if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;
+      await this.ctx.groups.run(listed.id, async () => {
+        // Read again under the lock: the group may have changed (or gone) since the list.
+        const group = await this.ctx.store.getGroupById(listed.id);
+        if (!group) return;
+        const active = await this.ctx.store.activeDeployment(group.id) ?? await this.startNext(group);
+        if (active) await this.drive(active, group);
+      });
     }
   }
 
@@ -123,16 +144,16 @@ export class Scheduler {
     this.ctx.log.info(message, { component: 'scheduler', ...fields });
   }
 
-  private startNext(group: DeploymentGroup): Deployment | undefined {
+  private async startNext(group: DeploymentGroup): Promise<Deployment | undefined> {
     // The next Queued deployment its group's windows let start now (domain/windows.ts).
-    const next = nextStartable(this.ctx, group);
+    const next = await nextStartable(this.ctx, group);
     if (!next) return undefined;
-    const config = this.ctx.store.getConfig(next.configName);
+    const config = await this.ctx.store.getConfig(next.configName);
     if (!config) {
-      this.finish(next, 'Failed', 'HEALTH_CONSTRAINTS_INVALID', `deployment config ${next.configName} no longer exists`);
+      await this.finish(next, 'Failed', 'HEALTH_CONSTRAINTS_INVALID', `deployment config ${next.configName} no longer exists`);
       return undefined;
     }
-    const reconnecting = awaitingReconnect(this.ctx, group, next);
+    const reconnecting = await awaitingReconnect(this.ctx, group, next);
     if (reconnecting) {
       if (!this.heldForReconnect.has(next.id)) {
         this.heldForReconnect.add(next.id);
@@ -144,27 +165,27 @@ export class Scheduler {
     let targetHostIds = next.targetHostIds;
     if (next.creator === 'autoscaling') {
       // The rule again, now: a host that went offline or busy, or a target that moved on, is left out.
-      targetHostIds = stillBehind(this.ctx, next, group);
+      targetHostIds = await stillBehind(this.ctx, next, group);
       const behind = new Set(targetHostIds);
       for (const hostId of next.targetHostIds ?? []) {
         if (behind.has(hostId)) continue;
         // Not deployed to it: its claim goes back, so a later evaluation may catch it up after all.
-        this.ctx.store.releaseAutoDeployment(group.id, hostId, next.revisionDigest);
+        await this.ctx.store.releaseAutoDeployment(group.id, hostId, next.revisionDigest);
         this.owedCatchUp.add(hostId);
       }
       if (targetHostIds.length === 0) {
-        if (this.ctx.store.transitionDeployment(next.id, 'Stopped', {
+        if (await this.ctx.store.transitionDeployment(next.id, 'Stopped', {
           completedAt: iso(this.ctx.clock.now()), errorCode: 'CATCH_UP_NOT_NEEDED',
           errorMessage: 'catch-up not needed any more: its hosts went offline or busy, already run the target, or the group\'s target changed',
         })) this.log('catch-up deployment dropped', { deployment_id: next.id, from: next.status, to: 'Stopped' });
         return undefined;
       }
     }
-    const health = new Map(this.ctx.store.hostRevisions(group.id).map(r => [r.hostId, r]));
+    const health = new Map((await this.ctx.store.hostRevisions(group.id)).map(r => [r.hostId, r]));
     // Every known host that matches, connected or not (an offline one is Skipped as AGENT_OFFLINE at
     // its turn and counts as not healthy), except hosts whose certificates are all revoked.
-    const revoked = this.ctx.store.revokedHostIds();
-    const candidates: PlanTarget[] = this.ctx.store.listHosts()
+    const revoked = await this.ctx.store.revokedHostIds();
+    const candidates: PlanTarget[] = (await this.ctx.store.listHosts())
       .filter(h => !revoked.has(h.id) && matchesTagSets(h.tags, group.tagSets))
       .filter(h => !targetHostIds || targetHostIds.includes(h.id))
       .map(h => {
@@ -174,27 +195,30 @@ export class Scheduler {
         return { hostId: h.id, status: 'Pending' as const, connected: this.ctx.registry.isConnected(h.id), revisionHealth, position: 0, ...(h.zone && { zone: h.zone }) };
       });
     if (candidates.length === 0) {
-      this.finish(next, 'Failed', 'NO_INSTANCES', noHostsReason(group, next));
+      await this.finish(next, 'Failed', 'NO_INSTANCES', noHostsReason(group, next));
       return undefined;
     }
     const targets: HostDeployment[] = orderTargets(candidates).map((t, i) => ({
       deploymentId: next.id, hostId: t.hostId, status: 'Pending', position: i,
     }));
     const min = minimumHealthyHosts(config.minimumHealthy, targets.length);
-    if (!this.ctx.store.startDeployment(next.id, targets, min, iso(this.ctx.clock.now()))) return undefined;
+    if (!await this.ctx.store.startDeployment(next.id, targets, min, iso(this.ctx.clock.now()))) return undefined;
     this.log('deployment started', { deployment_id: next.id, from: next.status, to: 'InProgress', hosts: targets.length, min_healthy: min });
     this.ctx.changes.deployment(next.id);
-    return this.ctx.store.getDeployment(next.id);
+    return await this.ctx.store.getDeployment(next.id);
   }
 
   /** Load → plan → apply for one active (InProgress or Paused) deployment; the gates are the planner's inputs. */
-  private drive(d: Deployment, group: DeploymentGroup): void {
-    const config = this.ctx.store.getConfig(d.configName);
+  private async drive(d: Deployment, group: DeploymentGroup): Promise<void> {
+    const config = await this.ctx.store.getConfig(d.configName);
     if (!config) return;
     const now = this.ctx.clock.now();
-    const hostDeployments = this.ctx.store.listHostDeployments(d.id);
+    const hostDeployments = await this.ctx.store.listHostDeployments(d.id);
+    // Zones only for a zonal config (one read of the hosts, a removed one read alone): none otherwise.
+    const zones = config.zonal ? new Map((await this.ctx.store.listHosts()).map(h => [h.id, h.zone])) : undefined;
+    if (zones) for (const hd of hostDeployments) if (!zones.has(hd.hostId)) zones.set(hd.hostId, (await this.ctx.store.getHost(hd.hostId))?.zone);
     const targets: PlanTarget[] = hostDeployments.map(hd => {
-      const zone = config.zonal ? this.ctx.store.getHost(hd.hostId)?.zone : undefined;
+      const zone = zones?.get(hd.hostId);
       return {
         hostId: hd.hostId, status: hd.status, connected: this.alive(hd.hostId), revisionHealth: 'old' as const, position: hd.position,
         ...(zone && { zone }),
@@ -211,7 +235,7 @@ export class Scheduler {
         },
       }),
       window: windowGate(d, group, now),
-      alarms: firingAlarms(this.ctx, d, group, targets.map(t => t.hostId)),
+      alarms: await firingAlarms(this.ctx, d, group, targets.map(t => t.hostId)),
       ...(d.status === 'Paused' && { paused: d.pauseKind ?? 'operator' }),
     };
     if (!gates.window) delete gates.window;
@@ -222,20 +246,20 @@ export class Scheduler {
     let current = d;
     for (const action of actions) {
       if (action.type === 'wait' && current.status === 'Paused') continue;
-      this.apply(current, action);
-      if (action.type === 'resume') current = this.ctx.store.getDeployment(d.id) ?? current;
+      await this.apply(current, action);
+      if (action.type === 'resume') current = await this.ctx.store.getDeployment(d.id) ?? current;
     }
   }
 
-  private apply(d: Deployment, a: PlanAction): void {
+  private async apply(d: Deployment, a: PlanAction): Promise<void> {
     const now = iso(this.ctx.clock.now());
     switch (a.type) {
       case 'start':
-        this.dispatch(d, a.hostIds, now);
+        await this.dispatch(d, a.hostIds, now);
         break;
       case 'skip-offline':
         for (const hostId of a.hostIds) {
-          if (this.ctx.store.transitionHostDeployment(d.id, hostId, 'Skipped', {
+          if (await this.ctx.store.transitionHostDeployment(d.id, hostId, 'Skipped', {
             completedAt: now, errorCode: 'AGENT_OFFLINE',
             errorMessage: `the agent was not connected when its turn came (${a.reason}); ${d.creator === 'rollback'
               ? 'the rollback is re-issued to it when it returns'
@@ -245,16 +269,16 @@ export class Scheduler {
         break;
       case 'skip':
         for (const hostId of a.hostIds) {
-          if (this.ctx.store.transitionHostDeployment(d.id, hostId, 'Skipped', { completedAt: now, errorMessage: a.reason })) {
+          if (await this.ctx.store.transitionHostDeployment(d.id, hostId, 'Skipped', { completedAt: now, errorMessage: a.reason })) {
             this.log('host deployment skipped', { deployment_id: d.id, host_id: hostId, from: 'Pending', to: 'Skipped', reason: a.reason });
           }
         }
         break;
       case 'succeed':
-        this.finish(d, 'Succeeded', undefined, a.reason);
+        await this.finish(d, 'Succeeded', undefined, a.reason);
         break;
       case 'fail':
-        this.finish(d, 'Failed', a.errorCode, a.reason);
+        await this.finish(d, 'Failed', a.errorCode, a.reason);
         break;
       case 'zone-complete':
         this.log('zone complete', { deployment_id: d.id, zone: a.zone, zones_done: a.zonesDone, reason: a.reason });
@@ -262,13 +286,13 @@ export class Scheduler {
       case 'wait':
         break;
       case 'stop':
-        stopDeployment(this.ctx, d.id, { by: 'alarm', errorCode: a.errorCode, trigger: a.trigger, reason: a.reason });
+        await stopDeployment(this.ctx, d.id, { by: 'alarm', errorCode: a.errorCode, trigger: a.trigger, reason: a.reason });
         break;
       case 'pause':
-        this.pause(d, a.kind, a.reason);
+        await this.pause(d, a.kind, a.reason);
         break;
       case 'resume':
-        if (this.ctx.store.transitionDeployment(d.id, 'InProgress', { pauseReason: null, pauseKind: null })) {
+        if (await this.ctx.store.transitionDeployment(d.id, 'InProgress', { pauseReason: null, pauseKind: null })) {
           this.log('deployment resumed', { deployment_id: d.id, from: 'Paused', to: 'InProgress', reason: a.reason });
         }
         break;
@@ -277,12 +301,14 @@ export class Scheduler {
   }
 
   /** At the approval gate, the DeploymentAwaitingApproval event (webhooks) goes with the pause. */
-  private pause(d: Deployment, kind: 'approval' | 'window', reason: string): void {
+  private async pause(d: Deployment, kind: 'approval' | 'window', reason: string): Promise<void> {
     const patch = { pauseReason: reason, pauseKind: kind };
     const at = iso(this.ctx.clock.now());
+    // The hosts as they are at the pause (the event's counts): read before, under the group's lock.
+    const hosts = kind === 'approval' ? await this.ctx.store.listHostDeployments(d.id) : [];
     const moved = kind === 'approval'
-      ? this.ctx.store.transitionDeploymentWithEvent(d.id, 'Paused', patch, p => awaitingApprovalEvent(p, this.ctx.store.listHostDeployments(d.id), reason, at))
-      : this.ctx.store.transitionDeployment(d.id, 'Paused', patch);
+      ? await this.ctx.store.transitionDeploymentWithEvent(d.id, 'Paused', patch, p => awaitingApprovalEvent(p, hosts, reason, at))
+      : await this.ctx.store.transitionDeployment(d.id, 'Paused', patch);
     if (moved) this.log('deployment paused', { deployment_id: d.id, from: 'InProgress', to: 'Paused', reason });
   }
 
@@ -290,12 +316,12 @@ export class Scheduler {
    * Starts hosts: their moves to InProgress in one transaction (an AllAtOnce start of 1,000 hosts was
    * 1,000 commits and 1,000 reads of the same revision), then a deploy command to each that moved.
    */
-  private dispatch(d: Deployment, hostIds: readonly string[], now: string): void {
-    const revision = this.ctx.store.findRevisionByDigest(d.revisionDigest);
+  private async dispatch(d: Deployment, hostIds: readonly string[], now: string): Promise<void> {
+    const revision = await this.ctx.store.findRevisionByDigest(d.revisionDigest);
     if (!revision) {
-      this.ctx.store.transaction(() => {
+      await this.ctx.store.transaction(async () => {
         for (const hostId of hostIds) {
-          this.ctx.store.transitionHostDeployment(d.id, hostId, 'Failed', {
+          await this.ctx.store.transitionHostDeployment(d.id, hostId, 'Failed', {
             completedAt: now, errorCode: 'REVISION_MISSING', errorMessage: `revision ${d.revisionDigest} is missing from the store`,
           });
         }
@@ -307,19 +333,23 @@ export class Scheduler {
       const session = this.ctx.registry.get(hostId);
       return session ? [session] : [];
     });
-    const started = this.ctx.store.transaction(() => sessions.filter(s => this.ctx.store.transitionHostDeployment(d.id, s.hostId, 'InProgress', { startedAt: now })));
+    const started = await this.ctx.store.transaction(async () => {
+      const moved: typeof sessions = [];
+      for (const s of sessions) if (await this.ctx.store.transitionHostDeployment(d.id, s.hostId, 'InProgress', { startedAt: now })) moved.push(s);
+      return moved;
+    });
     for (const session of started) {
       const sent = sendDeploy(this.ctx, session, d, revision);
       this.log('host deployment dispatched', { deployment_id: d.id, host_id: session.hostId, from: 'Pending', to: 'InProgress', sent });
     }
   }
 
-  private finish(d: Deployment, to: 'Succeeded' | 'Failed', errorCode: string | undefined, reason: string): void {
-    if (to === 'Failed' && d.creator !== 'rollback' && autoRollbackEvents(this.ctx, d).includes('failure')) {
+  private async finish(d: Deployment, to: 'Succeeded' | 'Failed', errorCode: string | undefined, reason: string): Promise<void> {
+    if (to === 'Failed' && d.creator !== 'rollback' && (await autoRollbackEvents(this.ctx, d)).includes('failure')) {
       // Queued behind this deployment (and ahead of anything else): it starts as soon as this one ends.
-      reason = `${reason}; ${rollBack(this.ctx, d, 'failure').note}`;
+      reason = `${reason}; ${(await rollBack(this.ctx, d, 'failure')).note}`;
     }
-    const ok = this.ctx.store.transitionDeployment(d.id, to, {
+    const ok = await this.ctx.store.transitionDeployment(d.id, to, {
       completedAt: iso(this.ctx.clock.now()),
       ...(to === 'Failed' && { errorCode: errorCode ?? 'HEALTH_CONSTRAINTS', errorMessage: reason }),
     });
@@ -327,13 +357,13 @@ export class Scheduler {
     this.log(`deployment ${to.toLowerCase()}`, { deployment_id: d.id, from: d.status, to, reason, ...(errorCode && { error_code: errorCode }) });
     this.ctx.changes.deployment(d.id);
     // This group only: hosts that joined it (or were offline) while it was busy get its target now.
-    const group = this.ctx.store.getGroupById(d.groupId);
-    if (group) catchUpGroup(this.ctx, group);
+    const group = await this.ctx.store.getGroupById(d.groupId);
+    if (group) await catchUpGroup(this.ctx, group);
     // Hosts a catch-up had to leave out: their groups again, once they are idle.
     for (const hostId of [...this.owedCatchUp]) {
-      if (this.ctx.store.hostDeploymentsOnHost(hostId, ['Pending', 'InProgress']).length > 0) continue;
+      if ((await this.ctx.store.hostDeploymentsOnHost(hostId, ['Pending', 'InProgress'])).length > 0) continue;
       this.owedCatchUp.delete(hostId);
-      catchUpRegisteredHost(this.ctx, hostId, undefined);
+      await catchUpRegisteredHost(this.ctx, hostId, undefined);
     }
     this.again = true;
   }

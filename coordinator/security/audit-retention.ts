@@ -63,7 +63,7 @@ export class AuditRetention {
     let removed = 0;
     try {
       for (;;) {
-        const n = this.deps.store.pruneAudit(before, batch);
+        const n = await this.deps.store.pruneAudit(before, batch);
         removed += n;
         if (n < batch) break;
         await new Promise<void>(resolve => setImmediate(resolve));

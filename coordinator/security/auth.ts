@@ -34,7 +34,7 @@ export class Refusal extends FerryError {
 }
 
 /** Checks one call's metadata against the store; returns the caller or throws a Refusal. Pure but for the store read. */
-export function authorizeControl(store: Store, method: string, metadata: grpc.Metadata, now: number): Caller {
+export async function authorizeControl(store: Store, method: string, metadata: grpc.Metadata, now: number): Promise<Caller> {
   const need = requiredRole(method);
   if (!need) throw new Refusal(new FerryError('PERMISSION_DENIED', `${method} is not open to any role`), 'anonymous', '');
   const header = String(metadata.get('authorization')[0] ?? '');
@@ -48,7 +48,7 @@ export function authorizeControl(store: Store, method: string, metadata: grpc.Me
   } catch (err) {
     throw new Refusal(err instanceof FerryError ? new FerryError('UNAUTHENTICATED', err.message) : new FerryError('UNAUTHENTICATED', describeError(err)), 'anonymous', '');
   }
-  const record = store.getToken(parsed.id);
+  const record = await store.getToken(parsed.id);
   const refusal = refuseToken(record, parsed.secret, now);
   // Whoever failed to prove the token is not its owner: anonymous, with the id they presented.
   if (refusal) throw new Refusal(new FerryError('UNAUTHENTICATED', refusalMessage(refusal, parsed.id)), 'anonymous', '', { token: redactSecret(presented) });
@@ -60,8 +60,8 @@ export function authorizeControl(store: Store, method: string, metadata: grpc.Me
  * with, by id (its secret was proven at sign-in), must still be usable and its role cover `method`.
  * A revoked or expired token refuses at once.
  */
-export function authorizeTokenId(store: Store, method: string, id: string, now: number): Caller {
-  const record = store.getToken(id);
+export async function authorizeTokenId(store: Store, method: string, id: string, now: number): Promise<Caller> {
+  const record = await store.getToken(id);
   const refusal = record ? refuseRecord(record, now) : 'unknown';
   if (refusal) throw new Refusal(new FerryError('UNAUTHENTICATED', `${refusalMessage(refusal, id)}; sign in again`), 'anonymous', '', { token: id });
   return callerWithRole(record!, method);
@@ -84,9 +84,9 @@ function callerWithRole(record: TokenRecord, method: string): Caller {
  * by this coordinator's enrollment, not revoked, not expired. Used for AgentService calls and for
  * revision downloads over HTTP/1.1 (revisions/http-download.ts).
  */
-export function authorizeHostCertificate(store: Store, cert: { fingerprint256: string } | undefined, now: number): Caller {
+export async function authorizeHostCertificate(store: Store, cert: { fingerprint256: string } | undefined, now: number): Promise<Caller> {
   if (!cert) throw new Refusal(new FerryError('UNAUTHENTICATED', 'agents connect with the client certificate they get by enrolling: ferry-agent enroll --coordinator … --token … --ca-fingerprint …'), 'anonymous', '');
-  const issued = store.getHostCertificate(cert.fingerprint256);
+  const issued = await store.getHostCertificate(cert.fingerprint256);
   if (!issued) {
     throw new Refusal(new FerryError('UNAUTHENTICATED', `certificate ${cert.fingerprint256} was not issued by this coordinator's enrollment: enroll the host again`), 'anonymous', '', { certificate: cert.fingerprint256 });
   }
@@ -196,7 +196,8 @@ export function authInterceptor(
     };
     return new grpc.ServerInterceptingCall(call, {
       start: next => next({
-        onReceiveMetadata: (metadata, pass) => {
+        // grpc-js holds the call's messages until the metadata is passed on (the store answers asynchronously).
+        onReceiveMetadata: (metadata, pass) => void (async () => {
           metadata.remove(CALLER_HEADER);
           try {
             if (refusals?.reached(call.getPeer(), now())) {
@@ -204,10 +205,10 @@ export function authInterceptor(
               throw new Refusal(tooManyRefusals(refusals.limit), 'anonymous', '');
             }
             if (mode === 'plaintext') caller = { id: 'insecure-local', role: 'admin' };
-            else if (path.startsWith(CONTROL)) caller = authorizeControl(store, path.slice(CONTROL.length), metadata, now());
+            else if (path.startsWith(CONTROL)) caller = await authorizeControl(store, path.slice(CONTROL.length), metadata, now());
             // Enroll is authenticated by the join token in the request (services/enroll.ts).
             else if (path === `${AGENT}Enroll`) caller = { id: 'enrolling', role: 'agent' };
-            else if (path.startsWith(AGENT)) caller = authorizeHostCertificate(store, call.getAuthContext().sslPeerCertificate, now());
+            else if (path.startsWith(AGENT)) caller = await authorizeHostCertificate(store, call.getAuthContext().sslPeerCertificate, now());
             else throw new Refusal(new FerryError('PERMISSION_DENIED', `${path} is not a Ferry call`), 'anonymous', '');
             metadata.set(CALLER_HEADER, JSON.stringify(caller));
             pass(metadata);
@@ -216,7 +217,7 @@ export function authInterceptor(
             record(REJECT_STATUS[e.code] ?? grpc.status.UNAUTHENTICATED, e.message, e);
             reject(call, e);
           }
-        },
+        })(),
         onReceiveMessage: (message, pass) => {
           // The first request message says what the call is about (a client stream's first one carries its metadata).
           if (!sawRequest) (sawRequest = true, target = summarizeRequest(message));

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FerryError } from '../../common/errors.js';
+import type { Store } from '../store/store.js';
 import { openStore } from '../store/sqlite-store.js';
 import { createAuthority } from './pki.js';
 import { defaultSans, subjectAltNames } from '../../common/certificates.js';
@@ -24,7 +25,8 @@ export interface InitResult {
   adminTokenId: string;
 }
 
-export async function initCoordinator(dataDir: string, sans: readonly string[], now: number, hostname = os.hostname()): Promise<InitResult> {
+/** `into`: the store the token goes to (the coordinator's own, e.g. PostgreSQL); by default DATA/ferry.db, opened and closed here. */
+export async function initCoordinator(dataDir: string, sans: readonly string[], now: number, hostname = os.hostname(), into?: Store): Promise<InitResult> {
   const names = subjectAltNames([...defaultSans(hostname), ...sans]);
   const tokenFile = path.join(dataDir, 'admin.token');
   await fs.mkdir(dataDir, { recursive: true });
@@ -33,17 +35,17 @@ export async function initCoordinator(dataDir: string, sans: readonly string[], 
     throw new FerryError('ALREADY_EXISTS', `${tokenFile} exists: this coordinator is already initialised; nothing was changed`);
   }
   const tls = await createAuthority(dataDir, names, `Ferry CA (${hostname})`);
-  const store = openStore(path.join(dataDir, 'ferry.db'));
+  const store = into ?? openStore(path.join(dataDir, 'ferry.db'));
   try {
     const { token, record } = newToken({ role: 'admin', description: 'first admin token (ferry-coordinator init)', createdBy: 'init', now });
-    store.createToken(record);
+    await store.createToken(record);
     await fs.writeFile(tokenFile, `${token}\n`, { mode: 0o600, flag: 'wx' });
     return {
       dataDir, caFingerprint: tls.fingerprint, caCert: tls.caCert, serverCert: tls.serverCert, serverKey: tls.serverKey,
       subjectAltNames: names, adminTokenFile: tokenFile, adminTokenId: record.id,
     };
   } finally {
-    store.close();
+    if (!into) await store.close();
   }
 }
 

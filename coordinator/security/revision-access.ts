@@ -8,8 +8,8 @@ import type { Store } from '../store/store.js';
  * digest, known or not, is refused alike, so a host cannot learn which revisions exist. With
  * --insecure there is no identity to check (loopback, every caller is admin): nothing is refused.
  */
-export function authorizeRevisionDownload(store: Store, hostId: string, digest: string): void {
-  if (store.isRevisionTarget(hostId, digest)) return;
+export async function authorizeRevisionDownload(store: Store, hostId: string, digest: string): Promise<void> {
+  if (await store.isRevisionTarget(hostId, digest)) return;
   throw new FerryError('PERMISSION_DENIED',
     `host ${hostId} is not a target of any deployment of revision ${digest}: a host downloads only the revisions deployed to it`);
 }

@@ -58,12 +58,12 @@ export function confirmTimeoutMs(timeoutMs: number): number {
   return Math.min(120_000, Math.max(10_000, Math.floor(timeoutMs / 3)));
 }
 
-function selectHosts(ctx: Context, s: UpgradeSelection): Host[] {
+async function selectHosts(ctx: Context, s: UpgradeSelection): Promise<Host[]> {
   const chosen = [s.all, s.group, s.host].filter(Boolean).length;
   if (chosen !== 1) throw new FerryError('INVALID_ARGUMENT', 'hosts: give exactly one of --all, --group G or --host H');
   if (s.application && !s.group) throw new FerryError('INVALID_ARGUMENT', '--app: only with --group');
   if (!Number.isInteger(s.batch) || s.batch < 1) throw new FerryError('INVALID_ARGUMENT', `--batch: ${s.batch} is not a positive whole number`);
-  const hosts = ctx.store.listHosts();
+  const hosts = await ctx.store.listHosts();
   if (s.all) return hosts;
   if (s.host) {
     const byId = hosts.filter(h => h.id === s.host);
@@ -72,7 +72,7 @@ function selectHosts(ctx: Context, s: UpgradeSelection): Host[] {
     if (found.length > 1) throw new FerryError('INVALID_ARGUMENT', `--host: hostname ${s.host} is shared by hosts ${found.map(h => h.id).join(', ')}; give the host id`);
     return found;
   }
-  const groups = ctx.store.listGroups(s.application || undefined).filter(g => g.name === s.group);
+  const groups = (await ctx.store.listGroups(s.application || undefined)).filter(g => g.name === s.group);
   if (groups.length === 0) throw new FerryError('NOT_FOUND', `--group: no deployment group ${s.group}${s.application ? ` in application ${s.application}` : ''}; see ferry group list`);
   if (groups.length > 1) throw new FerryError('INVALID_ARGUMENT', `--group: applications ${groups.map(g => g.application).join(', ')} each have a group ${s.group}; add --app`);
   return hosts.filter(h => matchesTagSets(h.tags, groups[0]!.tagSets));
@@ -152,7 +152,7 @@ async function upgradeOne(ctx: Context, listeners: UpgradeListeners, h: Host, re
 export async function upgradeHosts(ctx: Context, s: UpgradeSelection): Promise<UpgradeHostsResponse> {
   const listeners = ctx.upgrades instanceof UpgradeListeners ? ctx.upgrades : undefined;
   if (!listeners || !ctx.agentReleases) throw new FerryError('FAILED_PRECONDITION', 'this coordinator cannot upgrade agents (no agent downloads)');
-  const hosts = selectHosts(ctx, s);
+  const hosts = await selectHosts(ctx, s);
   if (hosts.length === 0) throw new FerryError('NOT_FOUND', 'no host matches: see ferry hosts list');
   const releases = await ctx.agentReleases.refresh();
   if (releases.length === 0) {

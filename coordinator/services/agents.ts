@@ -6,24 +6,25 @@ import type { HostResult__Output } from '../../proto/gen/ferry/v1/HostResult.js'
 import type { LogBatch__Output } from '../../proto/gen/ferry/v1/LogBatch.js';
 import { recordAlarmStates } from './alarms.js';
 import { reissueOwedRollbacks } from './catch-up.js';
+import { inGroupOf } from './group-lock.js';
 import type { AlarmState__Output } from '../../proto/gen/ferry/v1/AlarmState.js';
 
 /**
  * What the coordinator does with agents' reports. Only these functions write reported state
  * (docs/design/style.md §3): event records, log lines, host deployment outcomes, the revision each host runs.
  */
-export function registerHost(ctx: Context, host: Omit<Host, 'connected' | 'lastSeenAt' | 'registeredAt'>): void {
+export async function registerHost(ctx: Context, host: Omit<Host, 'connected' | 'lastSeenAt' | 'registeredAt'>): Promise<void> {
   const now = iso(ctx.clock.now());
-  const existing = ctx.store.getHost(host.id);
-  ctx.store.upsertHost({ ...host, connected: true, lastSeenAt: now, registeredAt: existing?.registeredAt ?? now });
+  const existing = await ctx.store.getHost(host.id);
+  await ctx.store.upsertHost({ ...host, connected: true, lastSeenAt: now, registeredAt: existing?.registeredAt ?? now });
   ctx.log.info('agent connected', {
     component: 'agents', host_id: host.id, hostname: host.hostname, zone: host.zone ?? '', agent_version: host.agentVersion,
   });
   ctx.kick();
 }
 
-export function hostDisconnected(ctx: Context, hostId: string): void {
-  ctx.store.setHostConnected(hostId, false, iso(ctx.clock.now()));
+export async function hostDisconnected(ctx: Context, hostId: string): Promise<void> {
+  await ctx.store.setHostConnected(hostId, false, iso(ctx.clock.now()));
   ctx.log.info('agent disconnected', { component: 'agents', host_id: hostId });
   ctx.kick();
 }
@@ -38,14 +39,14 @@ export function heartbeat(ctx: Context, hostId: string, alarms: readonly AlarmSt
 }
 
 /** Writes the heartbeat times kept in memory to the store's last_seen_at, in one transaction. */
-export function flushLastSeen(ctx: Context): void {
+export async function flushLastSeen(ctx: Context): Promise<void> {
   const seen = ctx.registry.takeSeen();
   if (seen.size === 0) return;
   try {
-    ctx.store.transaction(() => {
+    await ctx.store.transaction(async () => {
       for (const [hostId, at] of seen) {
         try {
-          ctx.store.touchHost(hostId, iso(at));
+          await ctx.store.touchHost(hostId, iso(at));
         } catch (err) {
           if (!isFerryError(err, 'NOT_FOUND')) throw err; // removed meanwhile
         }
@@ -72,22 +73,22 @@ function toRecord(deploymentId: string, hostId: string, e: EventUpdate__Output):
 }
 
 /** Stores an agent's event record and feeds the metrics (a finished event already recorded is not counted again). */
-function putEventRecord(ctx: Context, record: LifecycleEventRecord, before: readonly LifecycleEventRecord[]): void {
+async function putEventRecord(ctx: Context, record: LifecycleEventRecord, before: readonly LifecycleEventRecord[]): Promise<void> {
   const previous = before.find(r => r.event === record.event);
-  ctx.store.putEventRecord(record);
+  await ctx.store.putEventRecord(record);
   ctx.metrics.eventReported(record, ctx.clock.now(), previous?.status === 'Succeeded' || previous?.status === 'Failed');
 }
 
-export function eventUpdate(ctx: Context, hostId: string, e: EventUpdate__Output): void {
-  if (!ctx.store.getHostDeployment(e.deploymentId, hostId)) return;
-  putEventRecord(ctx, toRecord(e.deploymentId, hostId, e), ctx.store.listEventRecords(e.deploymentId, hostId));
-  if (e.status === 'InProgress') ctx.store.patchHostDeployment(e.deploymentId, hostId, { currentEvent: e.event });
+export async function eventUpdate(ctx: Context, hostId: string, e: EventUpdate__Output): Promise<void> {
+  if (!await ctx.store.getHostDeployment(e.deploymentId, hostId)) return;
+  await putEventRecord(ctx, toRecord(e.deploymentId, hostId, e), await ctx.store.listEventRecords(e.deploymentId, hostId));
+  if (e.status === 'InProgress') await ctx.store.patchHostDeployment(e.deploymentId, hostId, { currentEvent: e.event });
   ctx.changes.deployment(e.deploymentId);
 }
 
-export function logBatch(ctx: Context, hostId: string, batch: LogBatch__Output): void {
-  if (batch.lines.length === 0 || !ctx.store.getHostDeployment(batch.deploymentId, hostId)) return;
-  ctx.store.appendLogs(
+export async function logBatch(ctx: Context, hostId: string, batch: LogBatch__Output): Promise<void> {
+  if (batch.lines.length === 0 || !await ctx.store.getHostDeployment(batch.deploymentId, hostId)) return;
+  await ctx.store.appendLogs(
     batch.lines.map(l => ({
       deploymentId: batch.deploymentId, hostId, at: iso(Number(l.atMs) || ctx.clock.now()),
       event: l.event, stream: l.stream === 'stderr' ? 'stderr' : 'stdout', line: l.line,
@@ -101,22 +102,34 @@ export function logBatch(ctx: Context, hostId: string, batch: LogBatch__Output):
  * Records a host's result. Idempotent: an agent re-sends unacknowledged results after a
  * reconnect, and a second copy changes nothing. Returns true when the result may be acknowledged.
  */
-export function hostResult(ctx: Context, hostId: string, r: HostResult__Output): boolean {
-  const hd = ctx.store.getHostDeployment(r.deploymentId, hostId);
-  const deployment = ctx.store.getDeployment(r.deploymentId);
+export async function hostResult(ctx: Context, hostId: string, r: HostResult__Output): Promise<boolean> {
+  // Under the group's lock (the host's state read here is what its transition is decided on); the
+  // rollbacks owed to a host that came back are other groups', each taken with its own lock after.
+  const wasLost = await inGroupOf(ctx, r.deploymentId, () => recordResult(ctx, hostId, r));
+  // A host that was lost comes back and finishes a run of a failed deployment: a rollback it
+  // missed while offline is owed to it now (services/catch-up.ts).
+  if (wasLost) await reissueOwedRollbacks(ctx, hostId, undefined);
+  ctx.kick();
+  return true;
+}
+
+/** Records the result; true when the host had been declared lost (Unknown) before it. */
+async function recordResult(ctx: Context, hostId: string, r: HostResult__Output): Promise<boolean> {
+  const hd = await ctx.store.getHostDeployment(r.deploymentId, hostId);
+  const deployment = await ctx.store.getDeployment(r.deploymentId);
   if (!hd || !deployment) {
     ctx.log.warn('result for an unknown host deployment acknowledged and dropped', { component: 'agents', host_id: hostId, deployment_id: r.deploymentId });
-    return true;
+    return false;
   }
-  const before = ctx.store.listEventRecords(r.deploymentId, hostId);
-  for (const e of r.events) putEventRecord(ctx, toRecord(r.deploymentId, hostId, e), before);
+  const before = await ctx.store.listEventRecords(r.deploymentId, hostId);
+  for (const e of r.events) await putEventRecord(ctx, toRecord(r.deploymentId, hostId, e), before);
   ctx.metrics.hostFinished(r.deploymentId, hostId);
   const to = r.status === 'Succeeded' ? 'Succeeded' : 'Failed';
   const now = iso(ctx.clock.now());
   const failure = to === 'Failed' ? `${r.errorEvent ? `${r.errorEvent}: ` : ''}${r.errorMessage}` : '';
   // An agent declared lost that comes back reports what it reached: the record keeps both.
   const wasLost = hd.status === 'Unknown';
-  const changed = ctx.store.transitionHostDeployment(r.deploymentId, hostId, to, {
+  const changed = await ctx.store.transitionHostDeployment(r.deploymentId, hostId, to, {
     completedAt: now, currentEvent: null,
     errorCode: wasLost ? (hd.errorCode ?? 'AGENT_LOST') : to === 'Failed' ? (r.errorCode || 'UnknownError') : null,
     errorMessage: wasLost
@@ -128,16 +141,12 @@ export function hostResult(ctx: Context, hostId: string, r: HostResult__Output):
       component: 'agents', deployment_id: r.deploymentId, host_id: hostId, from: hd.status, to,
       ...(to === 'Failed' && { error_code: r.errorCode, event: r.errorEvent }),
     });
-    ctx.store.recordHostRevision({
+    await ctx.store.recordHostRevision({
       hostId, groupId: deployment.groupId, revisionDigest: deployment.revisionDigest,
       lastStatus: to, deploymentId: deployment.id, at: now,
     });
   }
   ctx.changes.deployment(r.deploymentId);
   ctx.changes.logs(r.deploymentId);
-  // A host that was lost comes back and finishes a run of a failed deployment: a rollback it
-  // missed while offline is owed to it now (services/catch-up.ts).
-  if (wasLost) reissueOwedRollbacks(ctx, hostId, undefined);
-  ctx.kick();
-  return true;
+  return wasLost;
 }

@@ -30,12 +30,12 @@ export function alarmNames(alarms: readonly string[]): Set<string> {
 }
 
 /** Sends one host the alarms of every group it belongs to (first definition of a name wins). */
-export function sendAlarms(ctx: Context, hostId: string): void {
-  const host = ctx.store.getHost(hostId);
+export async function sendAlarms(ctx: Context, hostId: string): Promise<void> {
+  const host = await ctx.store.getHost(hostId);
   const session = ctx.registry.get(hostId);
   if (!host || !session) return;
   const byName = new Map<string, ReturnType<typeof parseAlarm>>();
-  for (const g of ctx.store.listGroups()) {
+  for (const g of await ctx.store.listGroups()) {
     if (!matchesTagSets(host.tags, g.tagSets)) continue;
     for (const text of g.alarms) {
       const spec = parseAlarm(text);
@@ -51,8 +51,8 @@ export function sendAlarms(ctx: Context, hostId: string): void {
   session.send({ setAlarms: { alarms: [...byName.values()].map(specToWire), intervalMs: ctx.limits.heartbeatIntervalMs } });
 }
 
-export function sendAlarmsToAll(ctx: Context): void {
-  for (const id of ctx.registry.connectedHostIds()) sendAlarms(ctx, id);
+export async function sendAlarmsToAll(ctx: Context): Promise<void> {
+  for (const id of ctx.registry.connectedHostIds()) await sendAlarms(ctx, id);
 }
 
 export function recordAlarmStates(ctx: Context, hostId: string, states: readonly AlarmState__Output[]): void {
@@ -70,10 +70,15 @@ export function recordAlarmStates(ctx: Context, hostId: string, states: readonly
  * The group's alarms in ALARM on the deployment's targets, for the planner (which stops the
  * deployment when one is on a host it touched). None with `--ignore-alarms`.
  */
-export function firingAlarms(ctx: Context, d: Deployment, group: DeploymentGroup | undefined, hostIds: readonly string[]): FiringAlarm[] {
+export async function firingAlarms(ctx: Context, d: Deployment, group: DeploymentGroup | undefined, hostIds: readonly string[]): Promise<FiringAlarm[]> {
   if (d.ignoreAlarms || !group || group.alarms.length === 0) return [];
   const names = alarmNames(group.alarms);
-  return hostIds.flatMap(hostId => (ctx.alarmStates.get(hostId) ?? [])
-    .filter(s => s.state === 'ALARM' && names.has(s.name))
-    .map(s => ({ hostId, hostLabel: hostLabel(hostId, ctx.store.getHost(hostId)?.hostname), name: s.name, reason: s.reason })));
+  const firing: FiringAlarm[] = [];
+  for (const hostId of hostIds) {
+    const states = (ctx.alarmStates.get(hostId) ?? []).filter(s => s.state === 'ALARM' && names.has(s.name));
+    if (states.length === 0) continue; // the host is read only when it has an alarm firing
+    const label = hostLabel(hostId, (await ctx.store.getHost(hostId))?.hostname);
+    for (const s of states) firing.push({ hostId, hostLabel: label, name: s.name, reason: s.reason });
+  }
+  return firing;
 }

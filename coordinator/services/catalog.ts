@@ -13,10 +13,10 @@ function checkName(kind: string, name: string): void {
   }
 }
 
-export function createApplication(ctx: Context, name: string): Application {
+export async function createApplication(ctx: Context, name: string): Promise<Application> {
   checkName('application', name);
   const app = { name, createdAt: iso(ctx.clock.now()) };
-  ctx.store.createApplication(app);
+  await ctx.store.createApplication(app);
   ctx.log.info('application created', { component: 'catalog', application: name });
   return app;
 }
@@ -55,12 +55,12 @@ export function validateZonal(z: ZonalInput): ZonalConfig {
   return { monitorMs: z.monitorMs, firstZoneMonitorMs: z.firstZoneMonitorMs, minimumHealthyPerZone: validateMinimumHealthy(z.minimumHealthyPerZone) };
 }
 
-export function createConfig(ctx: Context, name: string, m: { type: string; value: number }, zonal?: ZonalInput): DeploymentConfig {
+export async function createConfig(ctx: Context, name: string, m: { type: string; value: number }, zonal?: ZonalInput): Promise<DeploymentConfig> {
   checkName('deployment config', name);
   const config: DeploymentConfig = {
     name, minimumHealthy: validateMinimumHealthy(m), ...(zonal && { zonal: validateZonal(zonal) }), builtIn: false, createdAt: iso(ctx.clock.now()),
   };
-  ctx.store.createConfig(config);
+  await ctx.store.createConfig(config);
   ctx.log.info('deployment config created', { component: 'catalog', config: name, zonal: config.zonal !== undefined });
   return config;
 }
@@ -76,45 +76,45 @@ export function parseAutoRollback(values: readonly string[]): AutoRollbackEvent[
   return [...new Set(list)] as AutoRollbackEvent[];
 }
 
-export function setGroupAutoRollback(ctx: Context, application: string, name: string, events: AutoRollbackEvent[]): void {
-  const g = ctx.store.getGroup(application, name);
+export async function setGroupAutoRollback(ctx: Context, application: string, name: string, events: AutoRollbackEvent[]): Promise<void> {
+  const g = await ctx.store.getGroup(application, name);
   if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
-  ctx.store.setGroupAutoRollback(g.id, events);
+  await ctx.store.setGroupAutoRollback(g.id, events);
   ctx.log.info('auto-rollback set', { component: 'catalog', application, group: name, events: events.join(',') || 'none' });
 }
 
-export function setGroupRollbackConfig(ctx: Context, application: string, name: string, configName: string): void {
-  const g = ctx.store.getGroup(application, name);
+export async function setGroupRollbackConfig(ctx: Context, application: string, name: string, configName: string): Promise<void> {
+  const g = await ctx.store.getGroup(application, name);
   if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
   const value = configName === '' || configName === 'none' ? null : configName;
-  if (value !== null && !ctx.store.getConfig(value)) throw new FerryError('NOT_FOUND', `deployment config ${value} does not exist; see ferry config list`);
-  ctx.store.setGroupRollbackConfig(g.id, value);
+  if (value !== null && !await ctx.store.getConfig(value)) throw new FerryError('NOT_FOUND', `deployment config ${value} does not exist; see ferry config list`);
+  await ctx.store.setGroupRollbackConfig(g.id, value);
   ctx.log.info('rollback config set', { component: 'catalog', application, group: name, config: value ?? 'none' });
 }
 
-export function setGroupAlarms(ctx: Context, application: string, name: string, alarms: readonly string[]): void {
-  const g = ctx.store.getGroup(application, name);
+export async function setGroupAlarms(ctx: Context, application: string, name: string, alarms: readonly string[]): Promise<void> {
+  const g = await ctx.store.getGroup(application, name);
   if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
-  ctx.store.setGroupAlarms(g.id, validateAlarms(alarms));
+  await ctx.store.setGroupAlarms(g.id, validateAlarms(alarms));
   ctx.log.info('alarms set', { component: 'catalog', application, group: name, alarms: alarms.length });
-  sendAlarmsToAll(ctx);
+  await sendAlarmsToAll(ctx);
 }
 
-export function createGroup(ctx: Context, input: { application: string; name: string; tagSets: TagSets; configName?: string; autoRollback?: AutoRollbackEvent[]; alarms?: string[]; windows?: DeploymentWindow[] }): DeploymentGroup {
+export async function createGroup(ctx: Context, input: { application: string; name: string; tagSets: TagSets; configName?: string; autoRollback?: AutoRollbackEvent[]; alarms?: string[]; windows?: DeploymentWindow[] }): Promise<DeploymentGroup> {
   checkName('deployment group', input.name);
-  if (!ctx.store.getApplication(input.application)) {
+  if (!await ctx.store.getApplication(input.application)) {
     throw new FerryError('NOT_FOUND', `application ${input.application} does not exist; create it with: ferry app create ${input.application}`);
   }
   const configName = input.configName || 'OneAtATime';
-  if (!ctx.store.getConfig(configName)) throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
+  if (!await ctx.store.getConfig(configName)) throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
   const sets = checkTagSets(input.tagSets);
   const group: DeploymentGroup = {
     id: ctx.ids.group(), application: input.application, name: input.name, tagSets: sets, configName,
     autoRollback: input.autoRollback ?? [], alarms: validateAlarms(input.alarms ?? []), createdAt: iso(ctx.clock.now()),
     ...(input.windows?.length && { windows: input.windows }),
   };
-  ctx.store.createGroup(group);
-  if (group.alarms.length > 0) sendAlarmsToAll(ctx);
+  await ctx.store.createGroup(group);
+  if (group.alarms.length > 0) await sendAlarmsToAll(ctx);
   ctx.log.info('deployment group created', { component: 'catalog', application: group.application, group: group.name, group_id: group.id, tag_sets: formatTagSets(sets) });
   return group;
 }
@@ -130,24 +130,24 @@ function checkTagSets(tagSets: TagSets): TagSets {
 }
 
 /** `ferry group update --tag-set …`: the hosts the group's next deployments target (started ones keep theirs). */
-export function setGroupTagSets(ctx: Context, application: string, name: string, tagSets: TagSets): void {
-  const g = ctx.store.getGroup(application, name);
+export async function setGroupTagSets(ctx: Context, application: string, name: string, tagSets: TagSets): Promise<void> {
+  const g = await ctx.store.getGroup(application, name);
   if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
   const sets = checkTagSets(tagSets);
-  ctx.store.setGroupTagSets(g.id, sets);
+  await ctx.store.setGroupTagSets(g.id, sets);
   ctx.log.info('tag sets set', { component: 'catalog', application, group: name, tag_sets: formatTagSets(sets) });
 }
 
 /** `ferry group update --config C`: the deployment config of the group's next deployments. */
-export function setGroupConfig(ctx: Context, application: string, name: string, configName: string): void {
-  const g = ctx.store.getGroup(application, name);
+export async function setGroupConfig(ctx: Context, application: string, name: string, configName: string): Promise<void> {
+  const g = await ctx.store.getGroup(application, name);
   if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
-  if (!ctx.store.getConfig(configName)) throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
-  ctx.store.setGroupConfig(g.id, configName);
+  if (!await ctx.store.getConfig(configName)) throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
+  await ctx.store.setGroupConfig(g.id, configName);
   ctx.log.info('config set', { component: 'catalog', application, group: name, config: configName });
 }
 
 /** Connected hosts the group's tag sets select now. */
-export function matchingHosts(ctx: Context, group: DeploymentGroup): string[] {
-  return ctx.store.listHosts().filter(h => h.connected && matchesTagSets(h.tags, group.tagSets)).map(h => h.id);
+export async function matchingHosts(ctx: Context, group: DeploymentGroup): Promise<string[]> {
+  return (await ctx.store.listHosts()).filter(h => h.connected && matchesTagSets(h.tags, group.tagSets)).map(h => h.id);
 }

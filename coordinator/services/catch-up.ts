@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, Host, HostDeployment } from '../domain/types.js';
 import type { HostRevisionState } from '../store/store.js';
+import { filterSeq } from '../async.js';
 import { createDeployment } from './deployments.js';
 
 /**
@@ -45,28 +46,28 @@ export function catchUpRefusal(group: Pick<DeploymentGroup, 'tagSets'>, target: 
 }
 
 /** A host deployment in flight anywhere: the host is not idle. */
-function inFlight(ctx: Context, hostId: string): boolean {
-  return ctx.store.hostDeploymentsOnHost(hostId, ['InProgress']).length > 0;
+async function inFlight(ctx: Context, hostId: string): Promise<boolean> {
+  return (await ctx.store.hostDeploymentsOnHost(hostId, ['InProgress'])).length > 0;
 }
 
-function busy(ctx: Context, group: DeploymentGroup): boolean {
-  return ctx.store.activeDeployment(group.id) !== undefined || ctx.store.nextQueued(group.id) !== undefined;
+async function busy(ctx: Context, group: DeploymentGroup): Promise<boolean> {
+  return await ctx.store.activeDeployment(group.id) !== undefined || await ctx.store.nextQueued(group.id) !== undefined;
 }
 
-function candidate(ctx: Context, target: Deployment, host: Host, groupId: string, running: string | undefined): CatchUpHost {
-  const inTarget = ctx.store.getHostDeployment(target.id, host.id);
-  const revision = ctx.store.hostRevision(groupId, host.id);
+async function candidate(ctx: Context, target: Deployment, host: Host, groupId: string, running: string | undefined): Promise<CatchUpHost> {
+  const inTarget = await ctx.store.getHostDeployment(target.id, host.id);
+  const revision = await ctx.store.hostRevision(groupId, host.id);
   return {
-    host, connected: ctx.registry.isConnected(host.id), idle: !running && !inFlight(ctx, host.id),
+    host, connected: ctx.registry.isConnected(host.id), idle: !running && !await inFlight(ctx, host.id),
     ...(inTarget && { inTarget }), ...(revision && { revision }),
   };
 }
 
 /** Creates one catch-up deployment of the group's target to `hostIds` (those never caught up to it before). */
-function catchUp(ctx: Context, group: DeploymentGroup, target: Deployment, hostIds: string[], why: string): Deployment | undefined {
-  const claimed = hostIds.filter(id => ctx.store.claimAutoDeployment(group.id, id, target.revisionDigest));
+async function catchUp(ctx: Context, group: DeploymentGroup, target: Deployment, hostIds: string[], why: string): Promise<Deployment | undefined> {
+  const claimed = await filterSeq(hostIds, id => ctx.store.claimAutoDeployment(group.id, id, target.revisionDigest));
   if (claimed.length === 0) return undefined;
-  const d = createDeployment(ctx, {
+  const d = await createDeployment(ctx, {
     application: group.application, group: group.name, revision: target.revisionDigest,
     // Hosts that do not serve the group yet: the group's minimum (e.g. 50% of 1) would forbid them.
     configName: 'AllAtOnce', creator: 'autoscaling', targetHostIds: claimed, fileExistsBehavior: target.fileExistsBehavior,
@@ -79,43 +80,49 @@ function catchUp(ctx: Context, group: DeploymentGroup, target: Deployment, hostI
 }
 
 /** After a host (re)registers: its groups' catch-up. `running` is the run its Register reported. */
-export function catchUpRegisteredHost(ctx: Context, hostId: string, running: string | undefined): void {
-  const host = ctx.store.getHost(hostId);
+export async function catchUpRegisteredHost(ctx: Context, hostId: string, running: string | undefined): Promise<void> {
+  const host = await ctx.store.getHost(hostId);
   if (!host) return;
-  for (const group of ctx.store.listGroups()) {
+  for (const group of await ctx.store.listGroups()) {
     if (!matchesTagSets(host.tags, group.tagSets)) continue;
-    const target = ctx.store.lastSuccessfulDeployment(group.id);
-    if (!target) continue;
-    const refusal = catchUpRefusal(group, target, busy(ctx, group), candidate(ctx, target, host, group.id, running));
-    if (refusal === undefined) catchUp(ctx, group, target, [hostId], 'the host registered');
+    // Under the group's lock: "not busy" still holds when its catch-up deployment is created.
+    await ctx.groups.run(group.id, async () => {
+      const target = await ctx.store.lastSuccessfulDeployment(group.id);
+      if (!target) return;
+      const refusal = catchUpRefusal(group, target, await busy(ctx, group), await candidate(ctx, target, host, group.id, running));
+      if (refusal === undefined) await catchUp(ctx, group, target, [hostId], 'the host registered');
+    });
   }
 }
 
 /** After a deployment of `group` ended: the hosts of that group that missed its target. */
-export function catchUpGroup(ctx: Context, group: DeploymentGroup): void {
+export async function catchUpGroup(ctx: Context, group: DeploymentGroup): Promise<void> {
+  await ctx.groups.run(group.id, () => catchUpGroupLocked(ctx, group));
+}
+
+async function catchUpGroupLocked(ctx: Context, group: DeploymentGroup): Promise<void> {
   // Rollbacks owed to hosts that came back while the group was busy go first (they make it busy).
-  if (!busy(ctx, group)) {
-    for (const host of ctx.store.listHosts()) if (reissueOwedRollback(ctx, group, host, undefined)) break;
+  if (!await busy(ctx, group)) {
+    for (const host of await ctx.store.listHosts()) if (await reissueOwedRollback(ctx, group, host, undefined)) break;
   }
-  const target = ctx.store.lastSuccessfulDeployment(group.id);
-  if (!target || busy(ctx, group)) return;
-  const hostIds = ctx.store.listHosts()
-    .filter(h => matchesTagSets(h.tags, group.tagSets))
-    .filter(h => catchUpRefusal(group, target, false, candidate(ctx, target, h, group.id, undefined)) === undefined)
+  const target = await ctx.store.lastSuccessfulDeployment(group.id);
+  if (!target || await busy(ctx, group)) return;
+  const members = (await ctx.store.listHosts()).filter(h => matchesTagSets(h.tags, group.tagSets));
+  const hostIds = (await filterSeq(members, async h => catchUpRefusal(group, target, false, await candidate(ctx, target, h, group.id, undefined)) === undefined))
     .map(h => h.id);
-  if (hostIds.length > 0) catchUp(ctx, group, target, hostIds, 'the group\'s last deployment ended');
+  if (hostIds.length > 0) await catchUp(ctx, group, target, hostIds, 'the group\'s last deployment ended');
 }
 
 /**
  * Just before a catch-up deployment starts: the hosts it may still go to. A host left out no
  * longer qualifies (it went offline or busy, or the target moved on).
  */
-export function stillBehind(ctx: Context, d: Deployment, group: DeploymentGroup): string[] {
-  const target = ctx.store.lastSuccessfulDeployment(group.id);
+export async function stillBehind(ctx: Context, d: Deployment, group: DeploymentGroup): Promise<string[]> {
+  const target = await ctx.store.lastSuccessfulDeployment(group.id);
   if (!target || target.revisionDigest !== d.revisionDigest) return [];
-  return (d.targetHostIds ?? []).filter(id => {
-    const host = ctx.store.getHost(id);
-    return !!host && catchUpRefusal(group, target, false, candidate(ctx, target, host, group.id, undefined)) === undefined;
+  return filterSeq(d.targetHostIds ?? [], async id => {
+    const host = await ctx.store.getHost(id);
+    return !!host && catchUpRefusal(group, target, false, await candidate(ctx, target, host, group.id, undefined)) === undefined;
   });
 }
 
@@ -128,19 +135,19 @@ export function stillBehind(ctx: Context, d: Deployment, group: DeploymentGroup)
  * instead), and only when the host is connected and idle and its group not busy (a running rollout
  * decides; when it ends, the group is evaluated again).
  */
-export function reissueOwedRollback(ctx: Context, group: DeploymentGroup, host: Host, running: string | undefined): Deployment | undefined {
-  if (!matchesTagSets(host.tags, group.tagSets) || running || inFlight(ctx, host.id) || !ctx.registry.isConnected(host.id) || busy(ctx, group)) {
+export async function reissueOwedRollback(ctx: Context, group: DeploymentGroup, host: Host, running: string | undefined): Promise<Deployment | undefined> {
+  if (!matchesTagSets(host.tags, group.tagSets) || running || await inFlight(ctx, host.id) || !ctx.registry.isConnected(host.id) || await busy(ctx, group)) {
     return undefined;
   }
-  const newest = ctx.store.listDeployments({ groupId: group.id, hostId: host.id, limit: 1 })[0];
+  const newest = (await ctx.store.listDeployments({ groupId: group.id, hostId: host.id, limit: 1 }))[0];
   if (!newest || newest.creator !== 'rollback' || !isEnded(newest)) return undefined;
-  const hd = ctx.store.getHostDeployment(newest.id, host.id);
+  const hd = await ctx.store.getHostDeployment(newest.id, host.id);
   if (hd?.status !== 'Skipped' || hd.errorCode !== 'AGENT_OFFLINE') return undefined;
-  const runs = ctx.store.hostRevision(group.id, host.id);
+  const runs = await ctx.store.hostRevision(group.id, host.id);
   if (runs?.revisionDigest === newest.revisionDigest && runs.lastStatus === 'Succeeded') return undefined;
   // Keyed by the rollback, not the revision: a host caught up to that revision once may still be owed a rollback to it.
-  if (!ctx.store.claimAutoDeployment(group.id, host.id, `rollback:${newest.id}`)) return undefined;
-  const d = createDeployment(ctx, {
+  if (!await ctx.store.claimAutoDeployment(group.id, host.id, `rollback:${newest.id}`)) return undefined;
+  const d = await createDeployment(ctx, {
     application: group.application, group: group.name, revision: newest.revisionDigest,
     configName: 'AllAtOnce', creator: 'rollback', targetHostIds: [host.id], fileExistsBehavior: newest.fileExistsBehavior,
     ignoreApplicationStopFailures: true, ignoreAlarms: true,
@@ -154,16 +161,16 @@ export function reissueOwedRollback(ctx: Context, group: DeploymentGroup, host: 
 }
 
 /** The rollbacks `hostId`'s groups owe it (after it registered idle, or reported its last run). */
-export function reissueOwedRollbacks(ctx: Context, hostId: string, running: string | undefined): void {
-  const host = ctx.store.getHost(hostId);
+export async function reissueOwedRollbacks(ctx: Context, hostId: string, running: string | undefined): Promise<void> {
+  const host = await ctx.store.getHost(hostId);
   if (!host) return;
-  for (const group of ctx.store.listGroups()) reissueOwedRollback(ctx, group, host, running);
+  for (const group of await ctx.store.listGroups()) await ctx.groups.run(group.id, () => reissueOwedRollback(ctx, group, host, running));
 }
 
 /** For each group of `hostId`: its owed rollback, else its catch-up. `running`: the run its Register reported, if any. */
-export function reconcileHostGroups(ctx: Context, hostId: string, running: string | undefined): void {
-  reissueOwedRollbacks(ctx, hostId, running);
-  catchUpRegisteredHost(ctx, hostId, running);
+export async function reconcileHostGroups(ctx: Context, hostId: string, running: string | undefined): Promise<void> {
+  await reissueOwedRollbacks(ctx, hostId, running);
+  await catchUpRegisteredHost(ctx, hostId, running);
 }
 
 function isEnded(d: Deployment): boolean {

@@ -3,6 +3,7 @@ import { FerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { TERMINAL_DEPLOYMENT_STATUSES } from '../domain/status.js';
 import { type WindowWait, deploymentWait } from './windows.js';
+import { mapSeq } from '../async.js';
 import type { AutoRollbackEvent, Deployment, DeploymentCreator, DeploymentGroup, HostDeployment, LifecycleEventRecord, Revision } from '../domain/types.js';
 
 export interface CreateDeploymentInput {
@@ -34,35 +35,35 @@ export interface CreateDeploymentInput {
   scheduleId?: string;
 }
 
-export function resolveRevision(ctx: Context, application: string, ref: string): Revision {
+export async function resolveRevision(ctx: Context, application: string, ref: string): Promise<Revision> {
   const wanted = ref.trim().toLowerCase();
   if (wanted === 'latest') {
-    const latest = ctx.store.latestRevision(application);
+    const latest = await ctx.store.latestRevision(application);
     if (!latest) throw new FerryError('FAILED_PRECONDITION', `application ${application} has no revisions yet; push one with: ferry revision push DIR --app ${application}`);
     return latest;
   }
   if (!/^[0-9a-f]{8,64}$/.test(wanted)) {
     throw new FerryError('INVALID_ARGUMENT', `revision '${ref}' is not a digest, a digest prefix of at least 8 hex digits, or 'latest'`);
   }
-  const matches = ctx.store.listRevisions(application).filter(r => r.digest.startsWith(wanted));
+  const matches = (await ctx.store.listRevisions(application)).filter(r => r.digest.startsWith(wanted));
   if (matches.length === 0) throw new FerryError('NOT_FOUND', `application ${application} has no revision ${ref}; see ferry revision list --app ${application}`);
   if (matches.length > 1) throw new FerryError('INVALID_ARGUMENT', `revision prefix ${ref} matches ${matches.length} revisions; give more digits (see ferry revision list --app ${application})`);
   return matches[0]!;
 }
 
-export function requireGroup(ctx: Context, application: string, name: string): DeploymentGroup {
-  if (!ctx.store.getApplication(application)) {
+export async function requireGroup(ctx: Context, application: string, name: string): Promise<DeploymentGroup> {
+  if (!await ctx.store.getApplication(application)) {
     throw new FerryError('NOT_FOUND', `application ${application} does not exist; create it with: ferry app create ${application}`);
   }
-  const group = ctx.store.getGroup(application, name);
+  const group = await ctx.store.getGroup(application, name);
   if (!group) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}; see ferry group list --app ${application}`);
   return group;
 }
 
 /** Validates and records a deployment; it waits Queued until the scheduler starts it. */
-export function createDeployment(ctx: Context, input: CreateDeploymentInput): Deployment {
-  const deployment = prepareDeployment(ctx, input);
-  ctx.store.createDeployment(deployment);
+export async function createDeployment(ctx: Context, input: CreateDeploymentInput): Promise<Deployment> {
+  const deployment = await prepareDeployment(ctx, input);
+  await ctx.store.createDeployment(deployment);
   ctx.log.info('deployment created', {
     component: 'deployments', deployment_id: deployment.id, application: deployment.application,
     group: deployment.groupName, revision: deployment.revisionDigest, creator: deployment.creator, to: 'Queued',
@@ -74,14 +75,14 @@ export function createDeployment(ctx: Context, input: CreateDeploymentInput): De
 }
 
 /** Every check of createDeployment, without recording anything (schedules check up front too). */
-export function prepareDeployment(ctx: Context, input: CreateDeploymentInput): Deployment {
-  const group = requireGroup(ctx, input.application, input.group);
-  const revision = resolveRevision(ctx, input.application, input.revision);
+export async function prepareDeployment(ctx: Context, input: CreateDeploymentInput): Promise<Deployment> {
+  const group = await requireGroup(ctx, input.application, input.group);
+  const revision = await resolveRevision(ctx, input.application, input.revision);
   const configName = input.configName || group.configName;
-  if (!ctx.store.getConfig(configName)) {
+  if (!await ctx.store.getConfig(configName)) {
     throw new FerryError('NOT_FOUND', `deployment config ${configName} does not exist; see ferry config list`);
   }
-  if (input.approveAfterZones !== undefined && !ctx.store.getConfig(configName)?.zonal) {
+  if (input.approveAfterZones !== undefined && !(await ctx.store.getConfig(configName))?.zonal) {
     throw new FerryError('INVALID_ARGUMENT', `--approve-after first-zone needs a zonal deployment config; ${configName} is not zonal (ferry config create NAME --zonal …)`);
   }
   const behavior = (input.fileExistsBehavior || 'DISALLOW').toUpperCase();
@@ -139,10 +140,10 @@ export interface DeploymentView {
  * `limit` hosts after the host `after`, in the deployment's order, with only their events read; the
  * overview counts every host either way.
  */
-export function getDeploymentView(ctx: Context, id: string, page?: { limit: number; after: string }): DeploymentView {
-  const deployment = ctx.store.getDeployment(id);
+export async function getDeploymentView(ctx: Context, id: string, page?: { limit: number; after: string }): Promise<DeploymentView> {
+  const deployment = await ctx.store.getDeployment(id);
   if (!deployment) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
-  const all = ctx.store.listHostDeployments(id);
+  const all = await ctx.store.listHostDeployments(id);
   let shown = all;
   let nextHostAfter: string | undefined;
   if (page && page.limit > 0) {
@@ -153,15 +154,15 @@ export function getDeploymentView(ctx: Context, id: string, page?: { limit: numb
   }
   // Grouped by host once: filtering every event for every host was quadratic (10,000 hosts × 110,000 events).
   const events = new Map<string, LifecycleEventRecord[]>();
-  const records = shown === all ? ctx.store.listEventRecords(id) : shown.flatMap(hd => ctx.store.listEventRecords(id, hd.hostId));
+  const records = shown === all ? await ctx.store.listEventRecords(id) : (await mapSeq(shown, hd => ctx.store.listEventRecords(id, hd.hostId))).flat();
   for (const e of records) {
     const list = events.get(e.hostId);
     if (list) list.push(e);
     else events.set(e.hostId, [e]);
   }
   const count = (s: string) => all.filter(h => h.status === s).length;
-  const hosts = shown.map(hd => {
-    const host = ctx.store.getHost(hd.hostId);
+  const hosts = await mapSeq(shown, async hd => {
+    const host = await ctx.store.getHost(hd.hostId);
     return {
       ...hd,
       hostname: host?.hostname ?? hd.hostId,
@@ -169,7 +170,7 @@ export function getDeploymentView(ctx: Context, id: string, page?: { limit: numb
       events: events.get(hd.hostId) ?? [],
     };
   });
-  const wait = deploymentWait(ctx, deployment);
+  const wait = await deploymentWait(ctx, deployment);
   return {
     deployment,
     ...(wait && { wait }),

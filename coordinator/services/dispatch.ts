@@ -1,7 +1,8 @@
-import type { AgentSession } from '../agents/registry.js';
+import type { AgentSession, UnackedCommand } from '../agents/registry.js';
 import { type Context, iso } from '../context.js';
 import type { Deployment, Revision } from '../domain/types.js';
 import type { DeployCommand } from '../../proto/gen/ferry/v1/DeployCommand.js';
+import { inGroupOf } from './group-lock.js';
 import { reconcileHostGroups } from './catch-up.js';
 
 /** The one command a host gets for a host deployment: the whole plan for that host. */
@@ -22,22 +23,26 @@ export function deployCommand(d: Deployment, revision: Revision): DeployCommand 
  * deployment was stopped): the cancel again, so a stop written to a dead stream still holds. Then
  * what its groups owe it: a rollback it missed while offline, else its catch-up (services/catch-up.ts). `running` is the run the agent's Register reported.
  */
-export function reconcileRegisteredHost(ctx: Context, hostId: string, running: string | undefined): void {
+export async function reconcileRegisteredHost(ctx: Context, hostId: string, running: string | undefined): Promise<void> {
   const session = ctx.registry.get(hostId);
   if (!session) return;
-  for (const hd of ctx.store.hostDeploymentsOnHost(hostId, ['InProgress'])) {
-    const d = ctx.store.getDeployment(hd.deploymentId);
-    const revision = d && ctx.store.findRevisionByDigest(d.revisionDigest);
-    if (!d || !revision) continue;
-    if (hd.desired === 'stop') {
-      const sent = session.send({ cancel: { deploymentId: d.id, reason: d.errorMessage ?? 'the deployment was stopped' } });
-      ctx.log.info('cancel re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
-      continue;
-    }
-    const sent = sendDeploy(ctx, session, d, revision);
-    ctx.log.info('in-flight command re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
+  for (const listed of await ctx.store.hostDeploymentsOnHost(hostId, ['InProgress'])) {
+    // Under the group's lock: a stop between reading the host deployment and sending is not missed.
+    await inGroupOf(ctx, listed.deploymentId, async () => {
+      const hd = await ctx.store.getHostDeployment(listed.deploymentId, hostId);
+      const d = await ctx.store.getDeployment(listed.deploymentId);
+      const revision = d && await ctx.store.findRevisionByDigest(d.revisionDigest);
+      if (hd?.status !== 'InProgress' || !d || !revision) return;
+      if (hd.desired === 'stop') {
+        const sent = session.send({ cancel: { deploymentId: d.id, reason: d.errorMessage ?? 'the deployment was stopped' } });
+        ctx.log.info('cancel re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
+        return;
+      }
+      const sent = sendDeploy(ctx, session, d, revision);
+      ctx.log.info('in-flight command re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
+    });
   }
-  reconcileHostGroups(ctx, hostId, running);
+  await reconcileHostGroups(ctx, hostId, running);
 }
 
 /**
@@ -66,34 +71,39 @@ export function commandAckDeadlineMs(ctx: Context): number {
  * a full disk, a crash between receiving and persisting it — cannot leave the host InProgress
  * with nothing behind it and the group blocked. `now` is monotonic.
  */
-export function checkCommandAcks(ctx: Context, now: number): void {
+export async function checkCommandAcks(ctx: Context, now: number): Promise<void> {
   const deadline = commandAckDeadlineMs(ctx);
   for (const c of ctx.registry.unackedCommands()) {
     if (now - c.sentAt < deadline) continue;
-    const hd = ctx.store.getHostDeployment(c.deploymentId, c.hostId);
-    const session = ctx.registry.get(c.hostId);
-    const d = ctx.store.getDeployment(c.deploymentId);
-    const revision = d && ctx.store.findRevisionByDigest(d.revisionDigest);
-    if (!hd || hd.status !== 'InProgress' || hd.desired === 'stop' || !session || !d || !revision) {
-      ctx.registry.commandAcked(c.hostId, c.deploymentId); // nothing to wait for any more
-      continue;
-    }
-    if (c.sends < COMMAND_SENDS) {
-      const sent = sendDeploy(ctx, session, d, revision);
-      ctx.log.warn('deploy command not acknowledged: sent again', {
-        component: 'agents', deployment_id: d.id, host_id: c.hostId, sends: c.sends + 1, deadline_ms: deadline, sent,
-      });
-      continue;
-    }
-    ctx.registry.commandAcked(c.hostId, c.deploymentId);
-    const message = `the agent did not acknowledge the deploy command: sent ${c.sends} times, ${Math.round(deadline / 1000)} s apart; ` +
-      'see the agent\'s log on the host';
-    if (ctx.store.transitionHostDeployment(d.id, c.hostId, 'Failed', { completedAt: iso(ctx.clock.now()), errorCode: 'COMMAND_NOT_ACKNOWLEDGED', errorMessage: message, currentEvent: null })) {
-      ctx.log.warn('host deployment failed: command not acknowledged', {
-        component: 'agents', deployment_id: d.id, host_id: c.hostId, from: 'InProgress', to: 'Failed', error_code: 'COMMAND_NOT_ACKNOWLEDGED',
-      });
-      ctx.changes.deployment(d.id);
-      ctx.kick();
-    }
+    // Under the group's lock: a stop or a result between the reads and the send or the failure is not missed.
+    await inGroupOf(ctx, c.deploymentId, () => checkCommandAck(ctx, c, deadline));
+  }
+}
+
+async function checkCommandAck(ctx: Context, c: UnackedCommand, deadline: number): Promise<void> {
+  const hd = await ctx.store.getHostDeployment(c.deploymentId, c.hostId);
+  const session = ctx.registry.get(c.hostId);
+  const d = await ctx.store.getDeployment(c.deploymentId);
+  const revision = d && await ctx.store.findRevisionByDigest(d.revisionDigest);
+  if (!hd || hd.status !== 'InProgress' || hd.desired === 'stop' || !session || !d || !revision) {
+    ctx.registry.commandAcked(c.hostId, c.deploymentId); // nothing to wait for any more
+    return;
+  }
+  if (c.sends < COMMAND_SENDS) {
+    const sent = sendDeploy(ctx, session, d, revision);
+    ctx.log.warn('deploy command not acknowledged: sent again', {
+      component: 'agents', deployment_id: d.id, host_id: c.hostId, sends: c.sends + 1, deadline_ms: deadline, sent,
+    });
+    return;
+  }
+  ctx.registry.commandAcked(c.hostId, c.deploymentId);
+  const message = `the agent did not acknowledge the deploy command: sent ${c.sends} times, ${Math.round(deadline / 1000)} s apart; ` +
+    'see the agent\'s log on the host';
+  if (await ctx.store.transitionHostDeployment(d.id, c.hostId, 'Failed', { completedAt: iso(ctx.clock.now()), errorCode: 'COMMAND_NOT_ACKNOWLEDGED', errorMessage: message, currentEvent: null })) {
+    ctx.log.warn('host deployment failed: command not acknowledged', {
+      component: 'agents', deployment_id: d.id, host_id: c.hostId, from: 'InProgress', to: 'Failed', error_code: 'COMMAND_NOT_ACKNOWLEDGED',
+    });
+    ctx.changes.deployment(d.id);
+    ctx.kick();
   }
 }

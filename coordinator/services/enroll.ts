@@ -37,7 +37,7 @@ export async function enroll(ctx: Context, input: EnrollInput, peer: string): Pr
     return refuse((err as Error).message);
   }
   const now = ctx.clock.now();
-  const record = ctx.store.getToken(parsed.id);
+  const record = await ctx.store.getToken(parsed.id);
   const refusal = refuseToken(record, parsed.secret, now);
   if (refusal) return refuse(refusalMessage(refusal, parsed.id));
   if (record!.role !== 'agent') {
@@ -51,23 +51,23 @@ export async function enroll(ctx: Context, input: EnrollInput, peer: string): Pr
   }
   // A host id is one machine's (docs/security.md): a second certificate for an enrolled id would let its
   // holder displace that host's stream. Only a token bound to the id (ferry hosts reenroll) replaces it.
-  const current = ctx.store.activeHostCertificate(input.hostId, iso(now));
+  const current = await ctx.store.activeHostCertificate(input.hostId, iso(now));
   if (current && bound === null) {
     return refuse(`host ${input.hostId} is enrolled already (certificate valid until ${current.expiresAt}): to enroll it again, an admin runs ferry hosts reenroll ${input.hostId} (a join token for that host only); to free the id, ferry hosts revoke ${input.hostId}`, 'PERMISSION_DENIED');
   }
   // Spent before signing: two agents racing for a one-use token cannot both win.
-  if (!ctx.store.consumeToken(parsed.id, iso(now))) return refuse(refusalMessage('used up', parsed.id));
+  if (!await ctx.store.consumeToken(parsed.id, iso(now))) return refuse(refusalMessage('used up', parsed.id));
   const issued = await issueCertificate(ctx, input.hostId, input.csrPem, parsed.id, peer, bound === null ? 'host enrolled' : 'host enrolled again');
   // The host's tags are the token's grant (docs/security.md, "Tags"); a re-enrollment token without tags keeps the host's grant.
-  if (record!.tags !== null || bound === null) ctx.store.grantHostTags(input.hostId, record!.tags ?? {}, `join-token:${parsed.id}`, iso(now));
+  if (record!.tags !== null || bound === null) await ctx.store.grantHostTags(input.hostId, record!.tags ?? {}, `join-token:${parsed.id}`, iso(now));
   if (bound !== null) {
     // Re-enrollment replaces the host's identity: its earlier certificates (and the stream one holds) end now.
-    const revoked = ctx.store.revokeHostCertificates(input.hostId, iso(now), issued.fingerprint);
+    const revoked = await ctx.store.revokeHostCertificates(input.hostId, iso(now), issued.fingerprint);
     if (revoked > 0) ctx.registry.get(input.hostId)?.close('the host enrolled again');
     ctx.log.info('earlier certificates of a re-enrolled host revoked', { component: 'security', host_id: input.hostId, revoked });
   }
   // A host removed with ferry hosts remove comes back by enrolling again.
-  if (ctx.store.restoreHost(input.hostId)) ctx.log.info('removed host enrolled again: listed again', { component: 'security', host_id: input.hostId });
+  if (await ctx.store.restoreHost(input.hostId)) ctx.log.info('removed host enrolled again: listed again', { component: 'security', host_id: input.hostId });
   return { certificatePem: issued.certificatePem, caPem: issued.caPem };
 }
 
@@ -97,7 +97,7 @@ async function issueCertificate(ctx: Context, hostId: string, csrPem: string, to
     throw new FerryError('INVALID_ARGUMENT', `csr_pem: cannot be signed: ${(err as Error).message}`, { cause: err });
   });
   const cert = new X509Certificate(certificatePem);
-  ctx.store.addHostCertificate({
+  await ctx.store.addHostCertificate({
     fingerprint: cert.fingerprint256, hostId, issuedAt: iso(now), expiresAt: new Date(cert.validTo).toISOString(), tokenId, revokedAt: null,
   });
   ctx.log.info(what, { component: 'security', host_id: hostId, token_id: tokenId, peer, certificate: cert.fingerprint256, expires_at: new Date(cert.validTo).toISOString() });
@@ -105,9 +105,9 @@ async function issueCertificate(ctx: Context, hostId: string, csrPem: string, to
 }
 
 /** Revokes every certificate of the host and drops its stream at once. */
-export function revokeHost(ctx: Context, hostId: string, by: string): number {
-  const n = ctx.store.revokeHostCertificates(hostId, iso(ctx.clock.now()));
-  if (n === 0 && !ctx.store.getHost(hostId)) throw new FerryError('NOT_FOUND', `host ${hostId} does not exist and has no certificate; see ferry hosts list`);
+export async function revokeHost(ctx: Context, hostId: string, by: string): Promise<number> {
+  const n = await ctx.store.revokeHostCertificates(hostId, iso(ctx.clock.now()));
+  if (n === 0 && !await ctx.store.getHost(hostId)) throw new FerryError('NOT_FOUND', `host ${hostId} does not exist and has no certificate; see ferry hosts list`);
   ctx.registry.get(hostId)?.close('certificate revoked');
   ctx.log.info('host certificates revoked', { component: 'security', host_id: hostId, revoked: n, by });
   return n;

@@ -1,13 +1,14 @@
 import { FerryError } from '../../common/errors.js';
 import type { Context } from '../context.js';
 import type { Deployment, Host, HostDeployment } from '../domain/types.js';
+import { mapSeq } from '../async.js';
 import { requireGroup } from './deployments.js';
 
 /** A host named by its id, or by its hostname when exactly one host has it. */
-export function resolveHost(ctx: Context, ref: string): Host {
-  const byId = ctx.store.getHost(ref);
+export async function resolveHost(ctx: Context, ref: string): Promise<Host> {
+  const byId = await ctx.store.getHost(ref);
   if (byId) return byId;
-  const named = ctx.store.listHosts().filter(h => h.hostname === ref);
+  const named = (await ctx.store.listHosts()).filter(h => h.hostname === ref);
   if (named.length === 1) return named[0]!;
   if (named.length > 1) {
     throw new FerryError('INVALID_ARGUMENT', `hostname ${ref} is shared by hosts ${named.map(h => h.id).join(', ')}: give the host id`);
@@ -31,16 +32,16 @@ export interface DeploymentList {
 }
 
 /** `ferry deploy list [--app A] [--group G] [--host H]`, newest first; with a host, its history. */
-export function listDeployments(ctx: Context, input: DeploymentListInput): DeploymentList {
-  const group = input.group && input.application ? requireGroup(ctx, input.application, input.group) : undefined;
-  const host = input.host ? resolveHost(ctx, input.host) : undefined;
-  const deployments = ctx.store.listDeployments({
+export async function listDeployments(ctx: Context, input: DeploymentListInput): Promise<DeploymentList> {
+  const group = input.group && input.application ? await requireGroup(ctx, input.application, input.group) : undefined;
+  const host = input.host ? await resolveHost(ctx, input.host) : undefined;
+  const deployments = await ctx.store.listDeployments({
     ...(input.application && { application: input.application }), ...(group && { groupId: group.id }),
     ...(host && { hostId: host.id }), limit: input.limit,
   });
   if (!host) return { deployments };
-  const hostResults = deployments.map(d => {
-    const target = ctx.store.getHostDeployment(d.id, host.id);
+  const hostResults = await mapSeq(deployments, async d => {
+    const target = await ctx.store.getHostDeployment(d.id, host.id);
     if (!target) throw new FerryError('INTERNAL', `deployment ${d.id} was listed for host ${host.id} but has no target there`);
     return target;
   });

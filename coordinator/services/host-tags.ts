@@ -48,10 +48,10 @@ export function checkGrantedTags(field: string, tags: Tags): void {
  * At Register: the tags the host gets from what its agent sent (`enrolled`: the caller proved the
  * host id with its certificate). Records the claim, so a later grant applies without a reconnect.
  */
-export function admitClaimedTags(ctx: Context, hostId: string, claimed: Tags, enrolled: boolean): { tags: Record<string, string>; ignored: Record<string, string> } {
+export async function admitClaimedTags(ctx: Context, hostId: string, claimed: Tags, enrolled: boolean): Promise<{ tags: Record<string, string>; ignored: Record<string, string> }> {
   if (!enrolled) return { tags: { ...claimed }, ignored: {} };
-  ctx.store.recordClaimedTags(hostId, claimed);
-  const split = splitClaimedTags(claimed, ctx.store.getHostTags(hostId)?.granted ?? {});
+  await ctx.store.recordClaimedTags(hostId, claimed);
+  const split = splitClaimedTags(claimed, (await ctx.store.getHostTags(hostId))?.granted ?? {});
   if (Object.keys(split.ignored).length > 0) {
     ctx.log.warn('tags not granted to the host ignored', { component: 'agents', host_id: hostId, ignored: formatTags(split.ignored) });
   }
@@ -64,28 +64,28 @@ export function notGrantedMessage(hostId: string, ignored: Tags): string {
 }
 
 /** `ferry hosts set-tags`: replaces the host's grant; a registered host's tags change at once. */
-export function setHostTags(ctx: Context, hostId: string, granted: Tags, by: string): void {
+export async function setHostTags(ctx: Context, hostId: string, granted: Tags, by: string): Promise<void> {
   if (!ctx.tls) throw new FerryError('FAILED_PRECONDITION', 'this coordinator runs --insecure: agents\' tags are taken as they send them, there is nothing to grant');
   checkGrantedTags('tags', granted);
   const now = ctx.clock.now();
-  const host = ctx.store.getHost(hostId);
-  if (!host && !ctx.store.activeHostCertificate(hostId, iso(now))) {
+  const host = await ctx.store.getHost(hostId);
+  if (!host && !await ctx.store.activeHostCertificate(hostId, iso(now))) {
     throw new FerryError('NOT_FOUND', `host ${hostId} is neither registered nor enrolled; see ferry hosts list`);
   }
-  ctx.store.grantHostTags(hostId, granted, by, iso(now));
+  await ctx.store.grantHostTags(hostId, granted, by, iso(now));
   ctx.log.info('host tags granted', { component: 'security', host_id: hostId, tags: formatTags(granted), by });
   if (!host) return;
-  const { tags } = splitClaimedTags(ctx.store.getHostTags(hostId)?.claimed ?? {}, granted);
-  ctx.store.upsertHost({ ...host, tags });
+  const { tags } = splitClaimedTags((await ctx.store.getHostTags(hostId))?.claimed ?? {}, granted);
+  await ctx.store.upsertHost({ ...host, tags });
   // A host that now matches a group gets the group's target revision, as if it had just registered.
-  if (ctx.registry.isConnected(hostId)) catchUpRegisteredHost(ctx, hostId, undefined);
+  if (ctx.registry.isConnected(hostId)) await catchUpRegisteredHost(ctx, hostId, undefined);
   ctx.kick();
 }
 
 /** What the host views add: the grant and the ignored claim (TLS only). */
-export function hostTagsView(ctx: Context, host: Pick<Host, 'id'>): { grantedTags: Record<string, string>; ignoredTags: Record<string, string>; tagsGranted: boolean } {
+export async function hostTagsView(ctx: Context, host: Pick<Host, 'id'>): Promise<{ grantedTags: Record<string, string>; ignoredTags: Record<string, string>; tagsGranted: boolean }> {
   if (!ctx.tls) return { grantedTags: {}, ignoredTags: {}, tagsGranted: false };
-  const record = ctx.store.getHostTags(host.id);
+  const record = await ctx.store.getHostTags(host.id);
   const granted = record?.granted ?? {};
   return { grantedTags: granted, ignoredTags: splitClaimedTags(record?.claimed ?? {}, granted).ignored, tagsGranted: true };
 }

@@ -45,22 +45,22 @@ export function hostStateOf(ctx: Context, host: { id: string; connected: boolean
  * becomes Unknown with AGENT_LOST (never a hook failure), which the planner counts as failed.
  * An agent that comes back later still reports what it reached (see hostResult).
  */
-export function checkLiveness(ctx: Context, now: number, l: Liveness): void {
-  for (const host of ctx.store.listHosts()) {
+export async function checkLiveness(ctx: Context, now: number, l: Liveness): Promise<void> {
+  for (const host of await ctx.store.listHosts()) {
     const heard = ctx.registry.lastHeard(host.id);
     if (hostState(host.connected, heard, now, l) !== 'lost') continue;
     const session = ctx.registry.get(host.id);
-    const inFlight = ctx.store.hostDeploymentsOnHost(host.id, ['InProgress']);
+    const inFlight = await ctx.store.hostDeploymentsOnHost(host.id, ['InProgress']);
     if (!session && !host.connected && inFlight.length === 0) continue;
     const silentFor = Math.round((now - (heard ?? l.startedMono)) / 1000);
     if (session) {
       ctx.registry.remove(session);
       session.close(`no heartbeat for ${silentFor} s`);
     }
-    if (host.connected) ctx.store.setHostConnected(host.id, false, host.lastSeenAt);
+    if (host.connected) await ctx.store.setHostConnected(host.id, false, host.lastSeenAt);
     ctx.log.warn('agent lost', { component: 'liveness', host_id: host.id, last_seen_at: host.lastSeenAt, silent_s: silentFor });
     for (const hd of inFlight) {
-      const ok = ctx.store.transitionHostDeployment(hd.deploymentId, host.id, 'Unknown', {
+      const ok = await ctx.store.transitionHostDeployment(hd.deploymentId, host.id, 'Unknown', {
         // `now` is monotonic (for the judgement); the record gets the wall-clock time.
         completedAt: iso(ctx.clock.now()), errorCode: 'AGENT_LOST',
         errorMessage: `agent lost: no heartbeat for ${silentFor} s (last seen ${host.lastSeenAt}) while ${hd.currentEvent ?? 'the deployment'} was running`,
@@ -81,11 +81,11 @@ export function checkLiveness(ctx: Context, now: number, l: Liveness): void {
  * is still within the restart grace; at the latest until the grace ends. Returns those hosts and
  * the time the wait ends, or undefined when nothing holds it.
  */
-export function awaitingReconnect(ctx: Context, group: DeploymentGroup, d: Deployment): { hostIds: string[]; until: number } | undefined {
+export async function awaitingReconnect(ctx: Context, group: DeploymentGroup, d: Deployment): Promise<{ hostIds: string[]; until: number } | undefined> {
   const l = livenessOf(ctx);
   const now = ctx.monotonic();
   if (now >= l.startedMono + l.restartGraceMs) return undefined;
-  const hostIds = ctx.store.listHosts()
+  const hostIds = (await ctx.store.listHosts())
     .filter(h => !ctx.registry.isConnected(h.id) && ctx.registry.lastHeard(h.id) === undefined)
     .filter(h => matchesTagSets(h.tags, group.tagSets) && (!d.targetHostIds || d.targetHostIds.includes(h.id)))
     .map(h => h.id);

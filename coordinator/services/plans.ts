@@ -9,6 +9,7 @@ import { buildPlan } from '../plan-preview/build.js';
 import { explainChanges, fingerprint, fingerprintInput } from '../plan-preview/fingerprint.js';
 import type { CurrentRevision, RevisionTree } from '../plan-preview/types.js';
 import type { RevisionTrees } from '../revisions/revision-tree.js';
+import { mapSeq } from '../async.js';
 import { type CreateDeploymentInput, createDeployment, requireGroup, resolveRevision } from './deployments.js';
 
 /** What `ferry deploy plan` asks: a deployment as it would be created. */
@@ -20,21 +21,21 @@ export type PlanDeploymentInput = Omit<CreateDeploymentInput, 'creator' | 'targe
  * fingerprint of everything it depends on; `executePlan` refuses it once that changed.
  */
 export async function planDeployment(ctx: Context, trees: RevisionTrees, input: PlanDeploymentInput): Promise<DeploymentPlanRecord> {
-  const group = requireGroup(ctx, input.application, input.group);
-  const revision = resolveRevision(ctx, input.application, input.revision);
-  const config = requireConfig(ctx, input.configName || group.configName);
+  const group = await requireGroup(ctx, input.application, input.group);
+  const revision = await resolveRevision(ctx, input.application, input.revision);
+  const config = await requireConfig(ctx, input.configName || group.configName);
   if (input.approveAfterZones !== undefined && !config.zonal) {
     throw new FerryError('INVALID_ARGUMENT', `--approve-after first-zone needs a zonal deployment config; ${config.name} is not zonal`);
   }
   const options = planOptions(input);
   // The snapshot the plan is about, taken before any await: the fingerprint describes exactly it.
-  const hosts = groupHosts(ctx, group);
+  const hosts = await groupHosts(ctx, group);
   const fpInput = fingerprintInput(group, config, hosts.map(h => ({ hostId: h.host.id, ...(h.current && { revision: h.current.digest, lastStatus: h.current.lastStatus }) })));
-  const busy = ctx.store.activeDeployment(group.id) ?? ctx.store.nextQueued(group.id);
+  const busy = await ctx.store.activeDeployment(group.id) ?? await ctx.store.nextQueued(group.id);
   const next = await trees.load(revision);
   const previous = new Map<string, RevisionTree>();
   for (const digest of new Set(hosts.flatMap(h => (h.current?.installed ? [h.current.digest] : [])))) {
-    const stored = ctx.store.findRevisionByDigest(digest);
+    const stored = await ctx.store.findRevisionByDigest(digest);
     if (stored) previous.set(digest, await trees.load(stored));
   }
   const body = buildPlan({
@@ -52,15 +53,15 @@ export async function planDeployment(ctx: Context, trees: RevisionTrees, input: 
     },
     createdAt: iso(now), expiresAt: iso(now + PLAN_TTL_MS),
   };
-  ctx.store.createPlan(plan);
+  await ctx.store.createPlan(plan);
   ctx.log.info('deployment plan created', {
     component: 'plans', plan_id: plan.id, application: plan.application, group: plan.groupName, revision: plan.revisionDigest, hosts: hosts.length,
   });
   return plan;
 }
 
-export function getPlan(ctx: Context, id: string): DeploymentPlanRecord {
-  const plan = ctx.store.getPlan(id.trim());
+export async function getPlan(ctx: Context, id: string): Promise<DeploymentPlanRecord> {
+  const plan = await ctx.store.getPlan(id.trim());
   if (!plan) throw new FerryError('NOT_FOUND', `plan ${id} does not exist; make one with: ferry deploy plan --app A --group G --revision R`);
   return plan;
 }
@@ -70,25 +71,25 @@ export function getPlan(ctx: Context, id: string): DeploymentPlanRecord {
  * hosts, once. Refused (FAILED_PRECONDITION, naming what changed) when the plan expired or was
  * used, the group is busy, or the group, its config, its hosts or their revisions changed.
  */
-export function executePlan(ctx: Context, id: string, createdBy?: string): Deployment {
-  const plan = getPlan(ctx, id);
+export async function executePlan(ctx: Context, id: string, createdBy?: string): Promise<Deployment> {
+  const plan = await getPlan(ctx, id);
   const again = `make a new plan: ferry deploy plan --app ${plan.application} --group ${plan.groupName} --revision ${plan.revisionDigest.slice(0, 12)}`;
   if (plan.usedBy) throw new FerryError('FAILED_PRECONDITION', `plan ${plan.id} was already executed by deployment ${plan.usedBy}; a plan runs once: ${again}`);
   if (ctx.clock.now() > Date.parse(plan.expiresAt)) throw new FerryError('FAILED_PRECONDITION', `plan ${plan.id} expired at ${plan.expiresAt} (plans last 24 hours): ${again}`);
-  const group = ctx.store.getGroupById(plan.groupId);
+  const group = await ctx.store.getGroupById(plan.groupId);
   if (!group) throw new FerryError('FAILED_PRECONDITION', `plan ${plan.id}: deployment group ${plan.groupName} no longer exists`);
-  const busy = ctx.store.activeDeployment(group.id) ?? ctx.store.nextQueued(group.id);
+  const busy = await ctx.store.activeDeployment(group.id) ?? await ctx.store.nextQueued(group.id);
   if (busy) {
     throw new FerryError('FAILED_PRECONDITION', `plan ${plan.id}: group ${group.name} has deployment ${busy.id} ${busy.status}, which changes its hosts' revisions; wait for it, then ${again}`);
   }
-  const config = requireConfig(ctx, plan.configName);
-  const current = fingerprintInput(group, config, groupHosts(ctx, group).map(h => ({ hostId: h.host.id, ...(h.current && { revision: h.current.digest, lastStatus: h.current.lastStatus }) })));
+  const config = await requireConfig(ctx, plan.configName);
+  const current = fingerprintInput(group, config, (await groupHosts(ctx, group)).map(h => ({ hostId: h.host.id, ...(h.current && { revision: h.current.digest, lastStatus: h.current.lastStatus }) })));
   if (fingerprint(current) !== plan.fingerprint) {
     const reasons = explainChanges(plan.document.fingerprintInput, current);
     throw new FerryError('FAILED_PRECONDITION', `plan ${plan.id} is out of date: the group changed since it was made:\n  - ${reasons.join('\n  - ')}\n${again}`);
   }
   const o = plan.options;
-  const deployment = createDeployment(ctx, {
+  const deployment = await createDeployment(ctx, {
     application: plan.application, group: plan.groupName, revision: plan.revisionDigest, configName: plan.configName,
     ...(createdBy && { createdBy }),
     description: o.description, fileExistsBehavior: o.fileExistsBehavior, ignoreApplicationStopFailures: o.ignoreApplicationStopFailures,
@@ -100,7 +101,7 @@ export function executePlan(ctx: Context, id: string, createdBy?: string): Deplo
     ...(o.minHealthyTimeMs && { minHealthyTimeMs: o.minHealthyTimeMs }),
     ...(o.requireAllHosts && { requireAllHosts: true }),
   });
-  if (!ctx.store.markPlanUsed(plan.id, deployment.id)) {
+  if (!await ctx.store.markPlanUsed(plan.id, deployment.id)) {
     // Not reachable while the store is synchronous (nothing runs between the check and here); said plainly if it ever is.
     ctx.log.warn('plan used twice', { component: 'plans', plan_id: plan.id, deployment_id: deployment.id });
   }
@@ -114,22 +115,21 @@ interface GroupHost {
 }
 
 /** Connected hosts the group selects now (as `ferry group show`), each with what it runs for the group. */
-function groupHosts(ctx: Context, group: DeploymentGroup): GroupHost[] {
-  const records = new Map(ctx.store.hostRevisions(group.id).map(r => [r.hostId, r]));
-  return ctx.store.listHosts()
-    .filter(h => h.connected && matchesTagSets(h.tags, group.tagSets))
-    .map(host => {
-      const r = records.get(host.id);
-      if (!r) return { host };
-      // The agent moves its "last installed" pointer when Install succeeds, even if a later hook fails.
-      const installed = r.lastStatus === 'Succeeded' ||
-        ctx.store.listEventRecords(r.deploymentId, host.id).some(e => e.event === 'Install' && e.status === 'Succeeded');
-      return { host, current: { digest: r.revisionDigest, lastStatus: r.lastStatus, installed } };
-    });
+async function groupHosts(ctx: Context, group: DeploymentGroup): Promise<GroupHost[]> {
+  const records = new Map((await ctx.store.hostRevisions(group.id)).map(r => [r.hostId, r]));
+  const selected = (await ctx.store.listHosts()).filter(h => h.connected && matchesTagSets(h.tags, group.tagSets));
+  return mapSeq(selected, async (host): Promise<GroupHost> => {
+    const r = records.get(host.id);
+    if (!r) return { host };
+    // The agent moves its "last installed" pointer when Install succeeds, even if a later hook fails.
+    const installed = r.lastStatus === 'Succeeded' ||
+      (await ctx.store.listEventRecords(r.deploymentId, host.id)).some(e => e.event === 'Install' && e.status === 'Succeeded');
+    return { host, current: { digest: r.revisionDigest, lastStatus: r.lastStatus, installed } };
+  });
 }
 
-function requireConfig(ctx: Context, name: string): DeploymentConfig {
-  const config = ctx.store.getConfig(name);
+async function requireConfig(ctx: Context, name: string): Promise<DeploymentConfig> {
+  const config = await ctx.store.getConfig(name);
   if (!config) throw new FerryError('NOT_FOUND', `deployment config ${name} does not exist; see ferry config list`);
   return config;
 }

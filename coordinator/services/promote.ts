@@ -18,9 +18,9 @@ export interface Promotion {
 }
 
 /** The revision a promotion takes: the one of `group`'s last successful deployment (rollbacks included, they are what runs there). */
-export function promotionSource(ctx: Context, application: string, group: string): Deployment {
-  const g = requireGroup(ctx, application, group);
-  const last = ctx.store.lastSuccessfulDeployment(g.id);
+export async function promotionSource(ctx: Context, application: string, group: string): Promise<Deployment> {
+  const g = await requireGroup(ctx, application, group);
+  const last = await ctx.store.lastSuccessfulDeployment(g.id);
   if (!last) {
     throw new FerryError('FAILED_PRECONDITION',
       `${group} has no successful deployment of app ${application}; deploy there first: ` +
@@ -33,7 +33,7 @@ export function promotionSource(ctx: Context, application: string, group: string
  * `ferry promote`: deploys to `toGroup` the revision whose last deployment succeeded on
  * `fromGroup` (the test → approve → production flow). The description names the source.
  */
-export function promote(ctx: Context, input: PromoteInput): Promotion {
+export async function promote(ctx: Context, input: PromoteInput): Promise<Promotion> {
   const { application, fromGroup, toGroup } = input;
   if (fromGroup.trim() === '' || toGroup.trim() === '') {
     throw new FerryError('INVALID_ARGUMENT', 'promote: give both groups (--from and --to)');
@@ -42,10 +42,10 @@ export function promote(ctx: Context, input: PromoteInput): Promotion {
     throw new FerryError('INVALID_ARGUMENT',
       `cannot promote group ${fromGroup} to itself; to deploy its revision again use ferry deploy redeploy ID (see ferry deploy list --app ${application} --group ${fromGroup})`);
   }
-  requireGroup(ctx, application, toGroup);
-  const source = promotionSource(ctx, application, fromGroup);
+  await requireGroup(ctx, application, toGroup);
+  const source = await promotionSource(ctx, application, fromGroup);
   const note = `promoted from ${fromGroup} (deployment ${source.id}, revision ${source.revisionDigest.slice(0, 12)})`;
-  const deployment = createDeployment(ctx, {
+  const deployment = await createDeployment(ctx, {
     ...input.options,
     application,
     group: toGroup,

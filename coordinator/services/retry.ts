@@ -3,6 +3,7 @@ import type { Context } from '../context.js';
 import type { HostDeploymentStatus } from '../domain/status.js';
 import type { Deployment } from '../domain/types.js';
 import { minimumHealthyHosts } from '../planner/rules.js';
+import { filterSeq } from '../async.js';
 import { createDeployment, isTerminal } from './deployments.js';
 
 /**
@@ -19,21 +20,20 @@ export const RETRIED_HOST_STATUSES: readonly HostDeploymentStatus[] = ['Failed',
  * on so few hosts (e.g. HOST_COUNT 2 for one host), OneAtATime: the hosts retried are not serving
  * the revision anyway.
  */
-export function retryDeployment(ctx: Context, id: string, requestedBy: string): Deployment {
-  const d = ctx.store.getDeployment(id);
+export async function retryDeployment(ctx: Context, id: string, requestedBy: string): Promise<Deployment> {
+  const d = await ctx.store.getDeployment(id);
   if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
   if (!isTerminal(d)) {
     throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status}: retry it once it ended (ferry deploy wait ${id}), or stop it (ferry deploy stop ${id})`);
   }
-  const hosts = ctx.store.listHostDeployments(id)
-    .filter(h => RETRIED_HOST_STATUSES.includes(h.status) && ctx.store.getHost(h.hostId) !== undefined)
-    .map(h => h.hostId);
+  const retried = (await ctx.store.listHostDeployments(id)).filter(h => RETRIED_HOST_STATUSES.includes(h.status));
+  const hosts = (await filterSeq(retried, async h => await ctx.store.getHost(h.hostId) !== undefined)).map(h => h.hostId);
   if (hosts.length === 0) {
     throw new FerryError('FAILED_PRECONDITION', `deployment ${id} has no host to retry: every host it targeted succeeded (or is no longer registered); to deploy the whole group again: ferry deploy redeploy ${id}`);
   }
-  const config = ctx.store.getConfig(d.configName);
+  const config = await ctx.store.getConfig(d.configName);
   const fits = config !== undefined && hosts.length > minimumHealthyHosts(config.minimumHealthy, hosts.length);
-  const retry = createDeployment(ctx, {
+  const retry = await createDeployment(ctx, {
     application: d.application, group: d.groupName, revision: d.revisionDigest, configName: fits ? d.configName : 'OneAtATime',
     fileExistsBehavior: d.fileExistsBehavior, ignoreApplicationStopFailures: d.ignoreApplicationStopFailures,
     ...(d.autoRollback && { autoRollback: d.autoRollback }),

@@ -5,13 +5,13 @@ import { minimumHealthyHosts } from '../planner/rules.js';
 import { createDeployment } from './deployments.js';
 
 /** The events that roll this deployment back: its own override, else its group's policy. */
-export function autoRollbackEvents(ctx: Context, d: Deployment): readonly AutoRollbackEvent[] {
-  return d.autoRollback ?? ctx.store.getGroupById(d.groupId)?.autoRollback ?? [];
+export async function autoRollbackEvents(ctx: Context, d: Deployment): Promise<readonly AutoRollbackEvent[]> {
+  return d.autoRollback ?? (await ctx.store.getGroupById(d.groupId))?.autoRollback ?? [];
 }
 
 /** The group's last deployment that succeeded before `d` was created (not `d` itself). */
-function lastGoodBefore(ctx: Context, d: Deployment): Deployment | undefined {
-  return ctx.store.listDeployments({ groupId: d.groupId, statuses: ['Succeeded'], limit: 1000 })
+async function lastGoodBefore(ctx: Context, d: Deployment): Promise<Deployment | undefined> {
+  return (await ctx.store.listDeployments({ groupId: d.groupId, statuses: ['Succeeded'], limit: 1000 }))
     .filter(x => x.id !== d.id && x.createdAt <= d.createdAt)
     .sort((a, b) => (b.completedAt ?? '').localeCompare(a.completedAt ?? ''))[0];
 }
@@ -24,24 +24,24 @@ export type RollbackOutcome = { rollback: Deployment; note: string } | { rollbac
  * bad revision ignored, linked both ways. Returns a note for the failed deployment's message; with
  * no earlier successful revision it says so plainly and creates nothing.
  */
-export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollbackEvent | 'manual', createdBy?: string): RollbackOutcome {
+export async function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollbackEvent | 'manual', createdBy?: string): Promise<RollbackOutcome> {
   if (failed.rolledBackBy) return { note: `already rolled back by ${failed.rolledBackBy}` };
-  const group = ctx.store.getGroupById(failed.groupId);
+  const group = await ctx.store.getGroupById(failed.groupId);
   if (!group) return { note: 'no rollback: the deployment group no longer exists' };
-  const good = lastGoodBefore(ctx, failed);
+  const good = await lastGoodBefore(ctx, failed);
   if (!good) {
     return { note: `no rollback: group ${group.name} has no earlier successful deployment, so there is no revision to go back to` };
   }
-  const touched = ctx.store.listHostDeployments(failed.id)
+  const touched = (await ctx.store.listHostDeployments(failed.id))
     .filter(h => h.status !== 'Pending' && h.status !== 'Skipped').map(h => h.hostId);
   if (touched.length === 0) return { note: 'no rollback needed: no host was changed' };
   // The same config — unless its minimum cannot be met on this subset of hosts (e.g. 50% of one
   // host): then all at once, since the way back must not fail on arithmetic.
   // The group's rollback config when it sets one (it is the operator's explicit choice).
   const configName = group.rollbackConfig ?? failed.configName;
-  const config = ctx.store.getConfig(configName);
+  const config = await ctx.store.getConfig(configName);
   const fits = group.rollbackConfig !== undefined || (config !== undefined && touched.length > minimumHealthyHosts(config.minimumHealthy, touched.length));
-  const rollback = createDeployment(ctx, {
+  const rollback = await createDeployment(ctx, {
     application: failed.application, group: group.name, revision: good.revisionDigest, configName: fits ? configName : 'AllAtOnce',
     creator: 'rollback', ...(createdBy && { createdBy }), targetHostIds: touched, fileExistsBehavior: good.fileExistsBehavior,
     // The bad revision's ApplicationStop runs first on each host; its failures must not block the way back.
@@ -51,7 +51,7 @@ export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollback
     rollbackOf: failed.id,
     description: `rollback of ${failed.id} (${trigger}) to the revision of ${good.id}`,
   });
-  ctx.store.linkRollback(failed.id, rollback.id);
+  await ctx.store.linkRollback(failed.id, rollback.id);
   ctx.log.info('rollback created', {
     component: 'rollback', deployment_id: rollback.id, rollback_of: failed.id, trigger, revision: good.revisionDigest, hosts: touched.length,
   });
@@ -59,22 +59,22 @@ export function rollBack(ctx: Context, failed: Deployment, trigger: AutoRollback
 }
 
 /** `ferry deploy rollback ID`: roll an ended deployment back to the revision before it. */
-export function manualRollback(ctx: Context, id: string, by?: string): Deployment {
-  const d = ctx.store.getDeployment(id);
+export async function manualRollback(ctx: Context, id: string, by?: string): Promise<Deployment> {
+  const d = await ctx.store.getDeployment(id);
   if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
   if (d.status !== 'Succeeded' && d.status !== 'Failed' && d.status !== 'Stopped') {
     throw new FerryError('FAILED_PRECONDITION', `deployment ${id} is ${d.status}: stop it first (ferry deploy stop ${id} --rollback)`);
   }
-  const out = rollBack(ctx, d, 'manual', by);
+  const out = await rollBack(ctx, d, 'manual', by);
   if (!out.rollback) throw new FerryError('FAILED_PRECONDITION', `deployment ${id}: ${out.note}`);
   return out.rollback;
 }
 
 /** `ferry deploy redeploy ID`: the same revision, config and options again, to the whole group. */
-export function redeploy(ctx: Context, id: string, by?: string): Deployment {
-  const d = ctx.store.getDeployment(id);
+export async function redeploy(ctx: Context, id: string, by?: string): Promise<Deployment> {
+  const d = await ctx.store.getDeployment(id);
   if (!d) throw new FerryError('NOT_FOUND', `deployment ${id} does not exist; see ferry deploy list`);
-  return createDeployment(ctx, {
+  return await createDeployment(ctx, {
     application: d.application, group: d.groupName, revision: d.revisionDigest, configName: d.configName,
     fileExistsBehavior: d.fileExistsBehavior, ignoreApplicationStopFailures: d.ignoreApplicationStopFailures,
     ...(d.autoRollback && { autoRollback: d.autoRollback }),

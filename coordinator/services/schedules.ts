@@ -25,7 +25,7 @@ export interface CreateScheduleInput {
   requestedBy?: string;
 }
 
-export function createSchedule(ctx: Context, input: CreateScheduleInput): Schedule {
+export async function createSchedule(ctx: Context, input: CreateScheduleInput): Promise<Schedule> {
   const now = ctx.clock.now();
   const at = input.at?.trim() || undefined;
   const cron = input.cron?.trim().replace(/\s+/g, ' ') || undefined;
@@ -48,8 +48,8 @@ export function createSchedule(ctx: Context, input: CreateScheduleInput): Schedu
   }
   // Every check a deployment gets, now: a schedule that could never run is refused up front.
   const d = input.deployment;
-  const prepared = prepareDeployment(ctx, d);
-  const group = requireGroup(ctx, d.application, d.group);
+  const prepared = await prepareDeployment(ctx, d);
+  const group = await requireGroup(ctx, d.application, d.group);
   const latest = d.revision.trim().toLowerCase() === 'latest';
   const schedule: Schedule = {
     id: ctx.ids.schedule(), application: d.application, groupId: group.id, groupName: group.name,
@@ -57,7 +57,7 @@ export function createSchedule(ctx: Context, input: CreateScheduleInput): Schedu
     ...(at !== undefined ? { at: iso(nextRunAt) } : { cron: cron! }), timezone: at !== undefined ? 'UTC' : timezone,
     state: 'Active', nextRunAt: iso(nextRunAt), createdBy: input.requestedBy ?? '', createdAt: iso(now),
   };
-  ctx.store.createSchedule(schedule);
+  await ctx.store.createSchedule(schedule);
   ctx.log.info('schedule created', {
     component: 'schedules', schedule_id: schedule.id, application: schedule.application, group: schedule.groupName,
     revision: schedule.revision, next_run_at: schedule.nextRunAt, ...(cron && { cron, timezone }),
@@ -77,48 +77,48 @@ function parseInstant(text: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-export function getSchedule(ctx: Context, id: string): Schedule {
-  const s = ctx.store.getSchedule(id);
+export async function getSchedule(ctx: Context, id: string): Promise<Schedule> {
+  const s = await ctx.store.getSchedule(id);
   if (!s) throw new FerryError('NOT_FOUND', `schedule ${id} does not exist; see ferry schedule list --all`);
   return s;
 }
 
-export function cancelSchedule(ctx: Context, id: string, by: string): Schedule {
-  const s = getSchedule(ctx, id);
-  if (!ctx.store.transitionSchedule(id, 'Cancelled')) {
+export async function cancelSchedule(ctx: Context, id: string, by: string): Promise<Schedule> {
+  const s = await getSchedule(ctx, id);
+  if (!await ctx.store.transitionSchedule(id, 'Cancelled')) {
     throw new FerryError('FAILED_PRECONDITION', `schedule ${id} is ${s.state}: only an Active schedule can be cancelled`);
   }
   ctx.log.info('schedule cancelled', { component: 'schedules', schedule_id: id, from: s.state, to: 'Cancelled', by });
-  return getSchedule(ctx, id);
+  return await getSchedule(ctx, id);
 }
 
-function reconnecting(ctx: Context, groupId: string): boolean {
-  const group = ctx.store.getGroupById(groupId);
+async function reconnecting(ctx: Context, groupId: string): Promise<boolean> {
+  const group = await ctx.store.getGroupById(groupId);
   if (!group) return false;
-  return ctx.store.listHosts().some(h => matchesTagSets(h.tags, group.tagSets) && !ctx.registry.isConnected(h.id)
+  return (await ctx.store.listHosts()).some(h => matchesTagSets(h.tags, group.tagSets) && !ctx.registry.isConnected(h.id)
     && hostStateOf(ctx, h) === 'reconnecting');
 }
 
 /** Runs every due schedule once (see the catch-up rule above). Called by the scheduler's pass. */
-export function runDueSchedules(ctx: Context): void {
+export async function runDueSchedules(ctx: Context): Promise<void> {
   const now = ctx.clock.now();
-  for (const s of ctx.store.dueSchedules(iso(now))) {
+  for (const s of await ctx.store.dueSchedules(iso(now))) {
     // Just after a restart agents are still reconnecting: a deployment started now would find no
     // host. The run waits (it stays due) until the group's agents are back or declared lost.
-    if (reconnecting(ctx, s.groupId)) continue;
+    if (await reconnecting(ctx, s.groupId)) continue;
     const next = s.cron === undefined ? null : nextMatch({ cron: s.cron, timezone: s.timezone }, now + 1);
     // Claim first: a crash after this loses at most this run, never runs it twice.
-    if (!ctx.store.claimScheduleRun(s.id, s.nextRunAt!, next === null || next === undefined ? null : iso(next), iso(now))) continue;
+    if (!await ctx.store.claimScheduleRun(s.id, s.nextRunAt!, next === null || next === undefined ? null : iso(next), iso(now))) continue;
     const late = now - Date.parse(s.nextRunAt!);
     try {
-      const d = createDeployment(ctx, {
+      const d = await createDeployment(ctx, {
         ...s.options, application: s.application, group: s.groupName, revision: s.revision, creator: 'schedule', scheduleId: s.id,
       });
-      ctx.store.recordScheduleResult(s.id, { deploymentId: d.id });
+      await ctx.store.recordScheduleResult(s.id, { deploymentId: d.id });
       ctx.log.info('schedule ran', { component: 'schedules', schedule_id: s.id, deployment_id: d.id, late_ms: late, next_run_at: next ? iso(next) : '' });
     } catch (err) {
       const error = describeError(err);
-      ctx.store.recordScheduleResult(s.id, { error });
+      await ctx.store.recordScheduleResult(s.id, { error });
       ctx.log.warn('schedule run failed', { component: 'schedules', schedule_id: s.id, error });
     }
   }

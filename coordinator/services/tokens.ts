@@ -17,7 +17,7 @@ export interface CreateTokenInput {
   tags?: Record<string, string>;
 }
 
-export function createToken(ctx: Context, input: CreateTokenInput, createdBy: string): { token: string; record: TokenRecord } {
+export async function createToken(ctx: Context, input: CreateTokenInput, createdBy: string): Promise<{ token: string; record: TokenRecord }> {
   if (!isRole(input.role)) {
     throw new FerryError('INVALID_ARGUMENT', `role '${input.role}' is not one of ${ROLES.join(', ')}`);
   }
@@ -36,17 +36,17 @@ export function createToken(ctx: Context, input: CreateTokenInput, createdBy: st
     ...(input.hostId && { hostId: input.hostId }),
     ...(tags && { tags }),
   });
-  ctx.store.createToken(made.record);
+  await ctx.store.createToken(made.record);
   ctx.log.info('token created', { component: 'tokens', token_id: made.record.id, role: made.record.role, created_by: createdBy, ...(input.hostId && { host_id: input.hostId }) });
   return made;
 }
 
-export function revokeToken(ctx: Context, id: string, by: string): TokenRecord {
-  const existing = ctx.store.getToken(id);
+export async function revokeToken(ctx: Context, id: string, by: string): Promise<TokenRecord> {
+  const existing = await ctx.store.getToken(id);
   if (!existing) throw new FerryError('NOT_FOUND', `token ${id} does not exist; see ferry token list`);
-  if (!ctx.store.revokeToken(id, new Date(ctx.clock.now()).toISOString())) {
+  if (!await ctx.store.revokeToken(id, new Date(ctx.clock.now()).toISOString())) {
     throw new FerryError('FAILED_PRECONDITION', `token ${id} was already revoked at ${existing.revokedAt}`);
   }
   ctx.log.info('token revoked', { component: 'tokens', token_id: id, by });
-  return ctx.store.getToken(id)!;
+  return (await ctx.store.getToken(id))!;
 }

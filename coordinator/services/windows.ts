@@ -20,11 +20,11 @@ export function checkWindows(windows: readonly DeploymentWindow[]): DeploymentWi
   return windows.map(w => ({ cron: w.cron.trim().replace(/\s+/g, ' '), durationMs: w.durationMs, timezone: w.timezone }));
 }
 
-export function setGroupWindows(ctx: Context, application: string, name: string, windows: readonly DeploymentWindow[]): void {
-  const g = ctx.store.getGroup(application, name);
+export async function setGroupWindows(ctx: Context, application: string, name: string, windows: readonly DeploymentWindow[]): Promise<void> {
+  const g = await ctx.store.getGroup(application, name);
   if (!g) throw new FerryError('NOT_FOUND', `application ${application} has no deployment group ${name}`);
   const valid = checkWindows(windows);
-  ctx.store.setGroupWindows(g.id, valid);
+  await ctx.store.setGroupWindows(g.id, valid);
   ctx.log.info('windows set', { component: 'catalog', application, group: name, windows: valid.length });
   ctx.kick();
 }
@@ -50,18 +50,18 @@ export interface WindowWait {
 }
 
 /** Why a Queued (or window-paused) deployment waits, for `deploy status`/`list` and `--wait`. */
-export function deploymentWait(ctx: Context, d: Deployment): WindowWait | undefined {
+export async function deploymentWait(ctx: Context, d: Deployment): Promise<WindowWait | undefined> {
   if (d.status !== 'Queued' && !(d.status === 'Paused' && d.pauseKind === 'window')) return undefined;
-  const group = ctx.store.getGroupById(d.groupId);
+  const group = await ctx.store.getGroupById(d.groupId);
   const now = ctx.clock.now();
   if (windowsApply(d, group) && !isOpen(group.windows, now)) {
     const opensAt = nextOpening(group.windows, now);
     return { reason: waitingForWindow(opensAt), ...(opensAt !== undefined && { opensAt }) };
   }
   if (d.status !== 'Queued') return undefined;
-  const active = ctx.store.activeDeployment(d.groupId);
+  const active = await ctx.store.activeDeployment(d.groupId);
   if (active && active.id !== d.id) return { reason: `waiting for deployment ${active.id} (${active.status}) of group ${d.groupName} to finish` };
-  const reconnecting = group && awaitingReconnect(ctx, group, d);
+  const reconnecting = group && await awaitingReconnect(ctx, group, d);
   return reconnecting ? { reason: reconnectWaitReason(reconnecting) } : undefined;
 }
 
@@ -78,11 +78,11 @@ export function groupWindowState(ctx: Context, group: DeploymentGroup): { open: 
 }
 
 /** The next Queued deployment of the group that its windows let start now (rollbacks first, then the oldest). */
-export function nextStartable(ctx: Context, group: DeploymentGroup): Deployment | undefined {
-  const next = ctx.store.nextQueued(group.id);
+export async function nextStartable(ctx: Context, group: DeploymentGroup): Promise<Deployment | undefined> {
+  const next = await ctx.store.nextQueued(group.id);
   if (!next || windowAllows(ctx, next, group)) return next;
   // Held by the window: an --ignore-window deployment (or a rollback) queued behind it may go first.
-  const queued = ctx.store.listDeployments({ groupId: group.id, statuses: ['Queued'], limit: 1000 }).reverse();
+  const queued = (await ctx.store.listDeployments({ groupId: group.id, statuses: ['Queued'], limit: 1000 })).reverse();
   return queued.find(d => windowAllows(ctx, d, group));
 }
 

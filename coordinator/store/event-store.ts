@@ -7,31 +7,31 @@ import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerVie
  */
 export interface EventLogStore {
   /** Events with seq > afterSeq (default 0), oldest first, optionally of one application; default limit 500. */
-  listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): FerryEvent[];
+  listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): Promise<FerryEvent[]>;
   /**
    * Appends an event the status triggers do not make (DeploymentAwaitingApproval) and queues its
    * deliveries to the group's triggers that subscribe to its kind; returns its seq.
    */
-  appendEvent(event: Omit<FerryEvent, 'seq'>): number;
+  appendEvent(event: Omit<FerryEvent, 'seq'>): Promise<number>;
   /** The highest seq ever appended (0: none). */
-  lastEventSeq(): number;
+  lastEventSeq(): Promise<number>;
   /** Keeps the newest `keep` (≥ 1) events and any with a delivery still pending; returns how many were removed. */
-  pruneEvents(keep: number): number;
+  pruneEvents(keep: number): Promise<number>;
 
   /**
    * Creates or replaces the trigger (group, name) and, in the same transaction, appends a
    * `TriggerTest` event with a delivery to this trigger only. ALREADY_EXISTS is never thrown:
    * an existing trigger is updated (its secret kept unless a new one is given).
    */
-  setTrigger(input: TriggerInput, at: string): { trigger: TriggerView; created: boolean; testSeq: number };
+  setTrigger(input: TriggerInput, at: string): Promise<{ trigger: TriggerView; created: boolean; testSeq: number }>;
   /** Removes the trigger and its pending deliveries; false when there was none. */
-  removeTrigger(groupId: string, name: string): boolean;
-  listTriggers(groupId: string): TriggerView[];
+  removeTrigger(groupId: string, name: string): Promise<boolean>;
+  listTriggers(groupId: string): Promise<TriggerView[]>;
 
   /** Deliveries due at `nowMs` (not delivered, not given up), oldest first. */
-  dueDeliveries(nowMs: number, limit: number): DeliveryJob[];
+  dueDeliveries(nowMs: number, limit: number): Promise<DeliveryJob[]>;
   /** When the next pending delivery is due (epoch ms; 0: now), undefined when none is pending. */
-  nextDeliveryAt(): number | undefined;
+  nextDeliveryAt(): Promise<number | undefined>;
   /** Records one attempt on the delivery and its trigger's counters, in one transaction. */
-  recordDelivery(id: number, outcome: DeliveryOutcome): void;
+  recordDelivery(id: number, outcome: DeliveryOutcome): Promise<void>;
 }

@@ -3,6 +3,7 @@
  * (`@name`, as the SQLite statements write them) turned into `$n`, transactions on one pooled client,
  * and constraint failures turned into FerryErrors as `sqlite-errors.ts` does for SQLite.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { FerryError } from '../../common/errors.js';
 import { sqlList } from './sqlite-statements.js';
@@ -20,7 +21,9 @@ const types = {
 };
 
 export function createPool(config: pg.PoolConfig): pg.Pool {
-  const pool = new pg.Pool({ max: 10, ...config, types });
+  // A database that does not answer (cut network, hung server) fails a new connection after 10 s instead of
+  // leaving the caller waiting forever (pg's default): leases and retries need an answer, even "no".
+  const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 10_000, ...config, types });
   // An idle client losing its server (a restart, a failover) must not crash the coordinator: the pool drops it.
   pool.on('error', () => undefined);
   return pool;
@@ -51,7 +54,38 @@ export async function run<R extends pg.QueryResultRow = Record<string, unknown>>
     if (!(n in params)) throw new FerryError('INTERNAL', `query parameter @${n} not given`);
     return params[n];
   });
-  return q.query<R>(text, values);
+  const client = q instanceof pg.Pool ? open.getStore() : undefined;
+  if (client === undefined) return q.query<R>(text, values);
+  // A statement of an open `withTransaction(fn)`: on its client, in a savepoint, so a failure the caller
+  // catches does not abort the rest of the transaction (as a failed statement does not on SQLite).
+  return inSavepoint(client, () => client.query<R>(text, values));
+}
+
+/** The client of the `withTransaction(fn)` the caller runs in, if any. */
+const open = new AsyncLocalStorage<pg.PoolClient>();
+let savepoints = 0;
+
+async function inSavepoint<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
+  const name = `ferry_${++savepoints}`;
+  await client.query(`SAVEPOINT ${name}`);
+  try {
+    const result = await body();
+    await client.query(`RELEASE SAVEPOINT ${name}`);
+    return result;
+  } catch (err) {
+    await client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    throw err;
+  }
+}
+
+/**
+ * Runs `fn` in one transaction on one pooled client: every query on the pool made from `fn`'s async
+ * context (`run` and friends, `transaction`) goes to that client, a `transaction` inside as a savepoint.
+ * COMMIT when `fn` resolves, ROLLBACK when it rejects. Inside one already, `fn` is part of it.
+ */
+export async function withTransaction<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<T> {
+  if (open.getStore() !== undefined) return fn();
+  return transaction(pool, client => open.run(client, fn));
 }
 
 export async function rows<R extends pg.QueryResultRow = Record<string, unknown>>(q: Queryable, sql: string, params?: Params): Promise<R[]> {
@@ -68,6 +102,8 @@ export async function changes(q: Queryable, sql: string, params?: Params): Promi
 
 /** Runs `body` in one transaction on a dedicated client: COMMIT when it returns, ROLLBACK when it throws. */
 export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => Promise<T>): Promise<T> {
+  const outer = open.getStore();
+  if (outer !== undefined) return inSavepoint(outer, () => body(outer));
   const client = await pool.connect();
   let broken = false;
   try {

@@ -23,9 +23,8 @@ import type {
 } from '../domain/types.js';
 import type { DeploymentWindow } from '../domain/windows.js';
 import type { TokenRecord } from '../security/tokens.js';
-import type { AsyncStore } from './async-store.js';
 import {
-  type PgParent, type Queryable, changes, createPool, guard, inList, insertSql, isActiveDeploymentConflict, one, rows, transaction,
+  type PgParent, type Queryable, changes, createPool, guard, inList, insertSql, isActiveDeploymentConflict, one, rows, transaction, withTransaction,
 } from './pg-db.js';
 import { PgEventLog, appendEventOn, refreshStartOverview } from './pg-events.js';
 import { migratePg } from './pg-migrations.js';
@@ -35,7 +34,7 @@ import {
   DEPLOYMENT_COLUMNS, DEPLOYMENT_PATCH_COLUMNS, EVENT_COLUMNS, HOST_DEPLOYMENT_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, STARTABLE_STATUSES, sqlList,
 } from './sqlite-statements.js';
 import type {
-  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount,
+  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 
 const DEFAULT_DEPLOYMENT_LIMIT = 50;
@@ -98,7 +97,7 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
   }
 }
 
-export class PgStore implements AsyncStore {
+export class PgStore implements Store {
   private readonly events: PgEventLog;
   private readonly tables: PgTables;
 
@@ -248,14 +247,13 @@ export class PgStore implements AsyncStore {
   }
 
   /**
-   * Runs `fn` and returns what it returns (its promise awaited). On PostgreSQL this is not one transaction
-   * yet: each store call inside runs in its own (as every PgStore method does), so a throw halfway keeps
-   * the writes made before it. The SQLite store batches them in one (the agent inbox's tick,
-   * api/agent-service.ts); once the coordinator's Store is asynchronous, this can open a real transaction
-   * and hand its client to the calls inside through AsyncLocalStorage (docs/high-availability.md).
+   * Runs `fn` in one PostgreSQL transaction: a client is checked out and carried through
+   * AsyncLocalStorage, so every store call inside runs on it (pg-db.ts `withTransaction`), each in a
+   * savepoint (a failure `fn` catches leaves the rest, as on SQLite); a throw out of `fn` rolls back.
+   * Calls from outside meanwhile run on other connections.
    */
-  async transaction<T>(fn: () => T): Promise<Awaited<T>> {
-    return await fn();
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
   }
 
   // Clean-up (SQLite: sqlite-cleanup.ts)

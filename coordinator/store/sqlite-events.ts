@@ -3,7 +3,6 @@ import type { Statement } from 'better-sqlite3';
 import { FerryError } from '../../common/errors.js';
 import type { TriggerFormat } from '../../common/triggers.js';
 import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerView } from '../domain/events.js';
-import type { EventLogStore } from './event-store.js';
 import { guard } from './sqlite-errors.js';
 
 export const DEFAULT_LIMIT = 500;
@@ -92,7 +91,7 @@ function prepare(db: Database.Database) {
 }
 
 /** The SQLite half of `EventLogStore`; `SqliteStore` delegates to it on the same connection. */
-export class SqliteEventLog implements EventLogStore {
+export class SqliteEventLog {
   private readonly st: ReturnType<typeof prepare>;
 
   constructor(private readonly db: Database.Database) {

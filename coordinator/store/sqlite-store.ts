@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
@@ -34,41 +35,135 @@ const DEFAULT_DEPLOYMENT_LIMIT = 50;
 /** SQLite's "no limit". */
 const NO_LIMIT = -1;
 
+/** The SQLite store's own diagnostics, synchronous (they are not part of `Store`): for data-dir checks and tests. */
+export interface SqliteDiagnostics {
+  /** The migration versions this open applied (empty when the schema was already current). */
+  readonly appliedMigrations: readonly number[];
+  quickCheck(): string[];
+  journalMode(): string;
+  schemaVersion(): number;
+}
+
+/** The asynchronous `Store` on one SQLite file, with its diagnostics. */
+export type SqliteStore = Store & SqliteDiagnostics;
+
+const DIAGNOSTICS: ReadonlySet<PropertyKey> = new Set<keyof SqliteDiagnostics>(['quickCheck', 'journalMode', 'schemaVersion']);
+
+/** Each method of T returning a Promise of what it returned. */
+type Promisified<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : T[K] };
+
 /** Opens (creating if needed) the coordinator's database file and brings its schema up to date. */
 export function openStore(file: string): SqliteStore {
-  return withStorageErrors(new SqliteStore(file), file);
+  return asyncStore(new SyncSqliteStore(file), file);
 }
 
 /** SQLite's codes for a write the disk could not take. */
 const NO_SPACE = new Set(['SQLITE_FULL', 'SQLITE_IOERR_WRITE', 'SQLITE_IOERR_FSYNC', 'SQLITE_IOERR_SHMSIZE']);
 
-/**
- * Every store call, with a full disk turned into DISK_FULL naming the file (gRPC
- * RESOURCE_EXHAUSTED): the caller fails clearly and the coordinator stays up; SQLite rolls the
- * statement back, so nothing half-written remains, and the next call works once space returns.
- */
-function withStorageErrors(store: SqliteStore, file: string): SqliteStore {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        try {
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        } catch (err) {
-          const code = (err as { code?: unknown }).code;
-          if (typeof code === 'string' && NO_SPACE.has(code)) {
-            throw new FerryError('DISK_FULL', `no space left for the coordinator's database ${path.resolve(file)} (${describeError(err)}): free space on that file system; the coordinator goes on once there is`, { cause: err });
-          }
-          throw err;
-        }
-      };
-    },
-  });
+/** What the synchronous store offers the asynchronous one for `transaction(fn)`: its own BEGIN, COMMIT, ROLLBACK. */
+interface TransactionControl {
+  begin(): void;
+  commit(): void;
+  rollback(): void;
 }
 
-/** The `Store` on one SQLite file: WAL, statements prepared once, numbered migrations. */
-export class SqliteStore implements Store {
+/** The store's methods that are not the Store's: the diagnostics and the transaction control. */
+type NotStore = keyof SqliteDiagnostics | keyof TransactionControl;
+
+/** An open `transaction(fn)`: its calls run while it is live; everyone else's wait for `ended`. */
+interface OpenTransaction {
+  live: boolean;
+  ended: Promise<void>;
+}
+
+/**
+ * The synchronous store behind the asynchronous `Store` interface. Each call runs its SQL at once,
+ * in the caller's turn (one `db.transaction` stays one transaction inside one call), and returns a
+ * settled Promise: its value, or its error as a rejection. A full disk becomes DISK_FULL naming the
+ * file (gRPC RESOURCE_EXHAUSTED): the caller fails clearly and the coordinator stays up; SQLite rolls
+ * the statement back, so nothing half-written remains, and the next call works once space returns.
+ * The diagnostics (SqliteDiagnostics) stay synchronous.
+ *
+ * `transaction(fn)` is one SQLite transaction (BEGIN … COMMIT on the one connection) around `fn`'s
+ * awaited calls: they are known by their async context (AsyncLocalStorage) and run at once; a call
+ * from anywhere else while it is open waits for its end, so it neither joins the transaction nor is
+ * rolled back with it. A transaction inside a transaction is part of the outer one.
+ */
+function asyncStore(store: SyncSqliteStore, file: string): SqliteStore {
+  const storageError = (err: unknown): unknown => {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && NO_SPACE.has(code)) {
+      return new FerryError('DISK_FULL', `no space left for the coordinator's database ${path.resolve(file)} (${describeError(err)}): free space on that file system; the coordinator goes on once there is`, { cause: err });
+    }
+    return err;
+  };
+  const inTransaction = new AsyncLocalStorage<OpenTransaction>();
+  let open: OpenTransaction | undefined;
+  const mine = (): boolean => open !== undefined && inTransaction.getStore() === open && open.live;
+  /** Resolves once no transaction but the caller's own is open (at once when none is). */
+  const turn = async (): Promise<void> => {
+    while (open !== undefined && !mine()) await open.ended;
+  };
+  const run = (method: (...a: unknown[]) => unknown, args: unknown[]): Promise<unknown> => {
+    try {
+      return Promise.resolve(method.apply(store, args));
+    } catch (err) {
+      return Promise.reject(storageError(err));
+    }
+  };
+  const transaction = async (fn: () => Promise<unknown>): Promise<unknown> => {
+    if (mine()) return fn();
+    await turn();
+    let end!: () => void;
+    const tx: OpenTransaction = { live: true, ended: new Promise<void>(resolve => (end = resolve)) };
+    try {
+      store.begin();
+    } catch (err) {
+      throw storageError(err);
+    }
+    open = tx;
+    try {
+      const result = await inTransaction.run(tx, fn);
+      store.commit();
+      return result;
+    } catch (err) {
+      store.rollback();
+      throw storageError(err);
+    } finally {
+      tx.live = false;
+      open = undefined;
+      end();
+    }
+  };
+  const proxy = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'transaction') return transaction;
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      const method = value as (...a: unknown[]) => unknown;
+      if (DIAGNOSTICS.has(prop)) {
+        return (...args: unknown[]) => {
+          try {
+            return method.apply(target, args);
+          } catch (err) {
+            throw storageError(err);
+          }
+        };
+      }
+      return (...args: unknown[]) => (open === undefined || mine() ? run(method, args) : turn().then(() => run(method, args)));
+    },
+  });
+  // Type-checked: every Store method of the synchronous class, promisified, is the Store's.
+  type Typed = Promisified<Omit<SyncSqliteStore, NotStore>> & SqliteDiagnostics & Pick<Store, 'transaction'>;
+  const typed: Typed = proxy as unknown as Typed;
+  return typed;
+}
+
+/**
+ * The store on one SQLite file, synchronous (better-sqlite3): WAL, statements prepared once, numbered
+ * migrations. Only `openStore` makes one, behind the asynchronous `Store` interface.
+ */
+class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
   /** The migration versions this open applied (empty when the schema was already current). */
   readonly appliedMigrations: readonly number[];
   private readonly db: Database.Database;
@@ -604,8 +699,17 @@ export class SqliteStore implements Store {
     return this.plans.markUsed(id, deploymentId, () => this.getDeployment(deploymentId));
   }
 
-  transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  begin(): void {
+    this.db.exec('BEGIN');
+  }
+
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+
+  /** Rolls back the open transaction, if SQLite has not already (it does on some errors). */
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
   }
 
   close(): void {

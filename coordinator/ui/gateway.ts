@@ -88,7 +88,7 @@ export class Gateway {
   }
 
   /** Checks a credential for `method` (throws a Refusal, audited); the caller otherwise. */
-  authorize(method: string, cred: Credential, peer: string, action = `ControlService/${method}`): Caller {
+  async authorize(method: string, cred: Credential, peer: string, action = `ControlService/${method}`): Promise<Caller> {
     const now = this.ctx.clock.now();
     let limited = false;
     try {
@@ -101,7 +101,7 @@ export class Gateway {
       if (!('token' in cred)) throw new Refusal(new FerryError('UNAUTHENTICATED', 'sign in with an API token'), 'anonymous', '');
       const md = new grpc.Metadata();
       md.set('authorization', `Bearer ${cred.token}`);
-      return authorizeControl(this.ctx.store, method, md, now);
+      return await authorizeControl(this.ctx.store, method, md, now);
     } catch (err) {
       const e = err instanceof Refusal ? err : new Refusal(new FerryError('UNAUTHENTICATED', describeError(err)), 'anonymous', '');
       const code = GRPC_STATUS[e.code];
@@ -130,7 +130,7 @@ export class Gateway {
     }
     let caller: Caller;
     try {
-      caller = this.authorize(method, cred, peer);
+      caller = await this.authorize(method, cred, peer);
     } catch (err) {
       const code = statusOfError(err);
       return { status: httpStatusOf(code), body: errorBody(code, describeError(err)) };

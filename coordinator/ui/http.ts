@@ -60,70 +60,79 @@ export function consoleRoutes(o: ConsoleOptions): (req: http.IncomingMessage, re
     }
     const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
-    const session = sessions.get(cookie, now());
     const api = url.pathname.startsWith('/ui/api/') ? url.pathname.slice('/ui/api/'.length) : undefined;
     if (api === undefined) return serveAsset(res, assets, url.pathname), true;
-    if (req.method === 'POST') {
-      const refused = refuseCrossSite(req, secure, api === 'session' ? undefined : session);
-      if (refused) {
-        o.audit({
-          at: new Date(now()).toISOString(), actor: session?.actor ?? 'anonymous', role: session?.role ?? '', action: api.startsWith('call/') ? `ControlService/${api.slice('call/'.length)}` : `Console/${api}`, peer,
-          outcome: 'refused', code: 'PERMISSION_DENIED', message: refused, target: { origin: String(req.headers.origin ?? ''), via: 'console' },
-        });
-        json(res, 403, errorBody(grpc.status.PERMISSION_DENIED, refused));
-        return true;
+    // An API request, once its session (if any) is read from the store.
+    void sessions.get(cookie, now())
+      .then(session => apiRoute(api, session), err => json(res, 500, errorBody(grpc.status.INTERNAL, describeError(err))));
+    return true;
+
+    function apiRoute(api: string, session: Session | undefined): boolean {
+      if (req.method === 'POST') {
+        const refused = refuseCrossSite(req, secure, api === 'session' ? undefined : session);
+        if (refused) {
+          o.audit({
+            at: new Date(now()).toISOString(), actor: session?.actor ?? 'anonymous', role: session?.role ?? '', action: api.startsWith('call/') ? `ControlService/${api.slice('call/'.length)}` : `Console/${api}`, peer,
+            outcome: 'refused', code: 'PERMISSION_DENIED', message: refused, target: { origin: String(req.headers.origin ?? ''), via: 'console' },
+          });
+          json(res, 403, errorBody(grpc.status.PERMISSION_DENIED, refused));
+          return true;
+        }
       }
-    }
-    const route = `${req.method} ${api.replace(/\/.*$/, '/')}`;
-    switch (route) {
-      case 'GET session':
-        json(res, 200, describeSession(gateway, session, secure, peer));
-        return true;
-      case 'POST session':
-        void readJson(req).then(body => {
-          const token = typeof (body as { token?: unknown })?.token === 'string' ? String((body as { token: string }).token).trim() : '';
-          const credential: Credential = secure ? { token } : { insecure: true };
-          try {
-            const caller = gateway.authorize('ListApplications', credential, peer, 'Console/SignIn');
-            sessions.delete(cookie);
-            // The session keeps the token's id, never its secret.
-            const kept: Credential = caller.id.startsWith('token:') ? { tokenId: caller.id.slice('token:'.length) } : { insecure: true };
-            const opened = sessions.create({ credential: kept, actor: caller.id, role: caller.role }, now());
-            o.audit({ at: new Date(now()).toISOString(), actor: caller.id, role: caller.role, action: 'Console/SignIn', peer, outcome: 'ok', code: '', message: '', target: { via: 'console' } });
-            res.setHeader('set-cookie', sessionCookie(opened.cookie, secure, SESSION_TTL_MS / 1000));
-            json(res, 200, describeSession(gateway, opened.session, secure, peer));
-          } catch (err) {
-            json(res, 401, errorBody(grpc.status.UNAUTHENTICATED, describeError(err)));
-          }
-        }, err => json(res, 400, errorBody(grpc.status.INVALID_ARGUMENT, describeError(err))));
-        return true;
-      case 'POST signout':
-        sessions.delete(cookie);
-        res.setHeader('set-cookie', sessionCookie('', secure, 0));
-        json(res, 200, { signedIn: false });
-        return true;
-      case 'POST call/':
-        if (!session) return json(res, 401, errorBody(grpc.status.UNAUTHENTICATED, 'not signed in: sign in at /ui/ with an API token')), true;
-        void readJson(req)
-          .then(body => gateway.unary(api.slice('call/'.length), body, session.credential, peer))
-          .then(r => json(res, r.status, r.body), err => json(res, 400, errorBody(grpc.status.INVALID_ARGUMENT, describeError(err))));
-        return true;
-      case 'GET stream/':
-        if (!session) return json(res, 401, errorBody(grpc.status.UNAUTHENTICATED, 'not signed in: sign in at /ui/ with an API token')), true;
-        serveStream(req, res, gateway, session, peer, api.slice('stream/'.length), url.searchParams.get('q'));
-        return true;
-      default:
-        json(res, 404, errorBody(grpc.status.NOT_FOUND, `no console route ${req.method} /ui/api/${api}`));
-        return true;
+      const route = `${req.method} ${api.replace(/\/.*$/, '/')}`;
+      switch (route) {
+        case 'GET session':
+          void describeSession(gateway, session, secure, peer)
+            .then(body => json(res, 200, body), err => json(res, 500, errorBody(grpc.status.INTERNAL, describeError(err))));
+          return true;
+        case 'POST session':
+          void readJson(req).then(async body => {
+            const token = typeof (body as { token?: unknown })?.token === 'string' ? String((body as { token: string }).token).trim() : '';
+            const credential: Credential = secure ? { token } : { insecure: true };
+            try {
+              const caller = await gateway.authorize('ListApplications', credential, peer, 'Console/SignIn');
+              await sessions.delete(cookie);
+              // The session keeps the token's id, never its secret.
+              const kept: Credential = caller.id.startsWith('token:') ? { tokenId: caller.id.slice('token:'.length) } : { insecure: true };
+              const opened = await sessions.create({ credential: kept, actor: caller.id, role: caller.role }, now());
+              o.audit({ at: new Date(now()).toISOString(), actor: caller.id, role: caller.role, action: 'Console/SignIn', peer, outcome: 'ok', code: '', message: '', target: { via: 'console' } });
+              res.setHeader('set-cookie', sessionCookie(opened.cookie, secure, SESSION_TTL_MS / 1000));
+              json(res, 200, await describeSession(gateway, opened.session, secure, peer));
+            } catch (err) {
+              json(res, 401, errorBody(grpc.status.UNAUTHENTICATED, describeError(err)));
+            }
+          }, err => json(res, 400, errorBody(grpc.status.INVALID_ARGUMENT, describeError(err))));
+          return true;
+        case 'POST signout':
+          void sessions.delete(cookie).then(() => {
+            res.setHeader('set-cookie', sessionCookie('', secure, 0));
+            json(res, 200, { signedIn: false });
+          }, err => json(res, 500, errorBody(grpc.status.INTERNAL, describeError(err))));
+          return true;
+        case 'POST call/':
+          if (!session) return json(res, 401, errorBody(grpc.status.UNAUTHENTICATED, 'not signed in: sign in at /ui/ with an API token')), true;
+          void readJson(req)
+            .then(body => gateway.unary(api.slice('call/'.length), body, session.credential, peer))
+            .then(r => json(res, r.status, r.body), err => json(res, 400, errorBody(grpc.status.INVALID_ARGUMENT, describeError(err))));
+          return true;
+        case 'GET stream/':
+          if (!session) return json(res, 401, errorBody(grpc.status.UNAUTHENTICATED, 'not signed in: sign in at /ui/ with an API token')), true;
+          void serveStream(req, res, gateway, session, peer, api.slice('stream/'.length), url.searchParams.get('q'))
+            .catch(err => json(res, 500, errorBody(grpc.status.INTERNAL, describeError(err))));
+          return true;
+        default:
+          json(res, 404, errorBody(grpc.status.NOT_FOUND, `no console route ${req.method} /ui/api/${api}`));
+          return true;
+      }
     }
   };
 }
 
-function describeSession(gateway: Gateway, session: Session | undefined, secure: boolean, peer: string) {
+async function describeSession(gateway: Gateway, session: Session | undefined, secure: boolean, peer: string) {
   if (!session) return { signedIn: false, insecure: !secure };
   try {
     // The token may have been revoked or have expired since sign-in.
-    gateway.authorize('ListApplications', session.credential, peer, 'Console/Session');
+    await gateway.authorize('ListApplications', session.credential, peer, 'Console/Session');
   } catch {
     return { signedIn: false, insecure: !secure };
   }
@@ -143,7 +152,7 @@ export function refuseCrossSite(req: http.IncomingMessage, secure: boolean, sess
   return undefined;
 }
 
-function serveStream(req: http.IncomingMessage, res: http.ServerResponse, gateway: Gateway, session: Session, peer: string, method: string, q: string | null): void {
+async function serveStream(req: http.IncomingMessage, res: http.ServerResponse, gateway: Gateway, session: Session, peer: string, method: string, q: string | null): Promise<void> {
   if (!(method in CONSOLE_STREAMS)) return void json(res, 404, errorBody(grpc.status.NOT_FOUND, `${method} is not a console stream; they are ${Object.keys(CONSOLE_STREAMS).join(', ')}`));
   let body: Record<string, unknown>;
   try {
@@ -154,7 +163,7 @@ function serveStream(req: http.IncomingMessage, res: http.ServerResponse, gatewa
   }
   let caller;
   try {
-    caller = gateway.authorize(method, session.credential, peer);
+    caller = await gateway.authorize(method, session.credential, peer);
   } catch (err) {
     const code = (err as { code?: string }).code === 'PERMISSION_DENIED' ? grpc.status.PERMISSION_DENIED : grpc.status.UNAUTHENTICATED;
     return void json(res, httpStatusOf(code), errorBody(code, describeError(err)));

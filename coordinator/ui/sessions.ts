@@ -35,18 +35,18 @@ export class Sessions {
   constructor(private readonly store: Store) {}
 
   /** Opens a session; returns the cookie value (never stored: only its hash is). */
-  create(s: { credential: Credential; actor: string; role: string }, now: number): { cookie: string; session: Session } {
+  async create(s: { credential: Credential; actor: string; role: string }, now: number): Promise<{ cookie: string; session: Session }> {
     const cookie = randomBytes(32).toString('base64url');
     const expiresAt = now + SESSION_TTL_MS;
     const tokenId = 'tokenId' in s.credential ? s.credential.tokenId : null;
-    this.store.createConsoleSession({ idHash: digest(cookie), tokenId, actor: s.actor, role: s.role, createdAt: iso(now), expiresAt: iso(expiresAt) }, MAX_SESSIONS_PER_TOKEN);
+    await this.store.createConsoleSession({ idHash: digest(cookie), tokenId, actor: s.actor, role: s.role, createdAt: iso(now), expiresAt: iso(expiresAt) }, MAX_SESSIONS_PER_TOKEN);
     return { cookie, session: { ...s, csrf: csrfOf(cookie), expiresAt } };
   }
 
   /** The cookie's session, unless unknown, signed out, expired or its token revoked. */
-  get(cookie: string | undefined, now: number): Session | undefined {
+  async get(cookie: string | undefined, now: number): Promise<Session | undefined> {
     if (!cookie) return undefined;
-    const r = this.store.getConsoleSession(digest(cookie), iso(now));
+    const r = await this.store.getConsoleSession(digest(cookie), iso(now));
     if (!r) return undefined;
     return {
       credential: r.tokenId === null ? { insecure: true } : { tokenId: r.tokenId },
@@ -54,8 +54,8 @@ export class Sessions {
     };
   }
 
-  delete(cookie: string | undefined): void {
-    if (cookie) this.store.deleteConsoleSession(digest(cookie));
+  async delete(cookie: string | undefined): Promise<void> {
+    if (cookie) await this.store.deleteConsoleSession(digest(cookie));
   }
 }
 

@@ -2,7 +2,7 @@
  * Test data for the Store contract: builders with defaults (override what the test is about) and
  * `given…` helpers that also store what they build, parents first.
  */
-import type { AsyncStore as Store } from '../../coordinator/store/async-store.js';
+import type { Store } from '../../coordinator/store/store.js';
 import type {
   Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision,

@@ -1,9 +1,9 @@
 /**
  * The Store contract, in domain terms: any implementation of `Store` must pass it
- * (`storeContract(t, makeStore)`), called asynchronously (an `AsyncStore`: SQLite through a promise adapter, PostgreSQL). Each subtest gets a fresh store from `makeStore` and closes it.
+ * (`storeContract(t, makeStore)`), the Store being asynchronous on both engines. Each subtest gets a fresh store from `makeStore` and closes it.
  */
 import type { Test } from 'tap';
-import type { AsyncStore as Store } from '../../coordinator/store/async-store.js';
+import type { Store } from '../../coordinator/store/store.js';
 import {
   aConfig, aGroup, aHost, aRevision, anApplication, at, deploymentOf, givenDeployment, givenWorld,
 } from './store-builders.js';
@@ -116,6 +116,39 @@ function catalogContract(test: StoreTest): void {
     await t.rejects(store.transaction(async () => {
       throw new Error('stop');
     }), /stop/);
+  });
+
+  test('transaction is one: a throw out of it rolls back every write inside, a caught failure inside keeps the others', async (t, store) => {
+    await t.rejects(store.transaction(async () => {
+      await store.createApplication(anApplication({ name: 'undone' }));
+      throw new Error('stop');
+    }), /stop/);
+    t.equal(await store.getApplication('undone'), undefined, 'rolled back');
+    await store.transaction(async () => {
+      await store.createApplication(anApplication({ name: 'kept-1' }));
+      await t.rejects(store.createApplication(anApplication({ name: 'kept-1' })), { code: 'ALREADY_EXISTS' });
+      await store.createApplication(anApplication({ name: 'kept-2' }));
+    });
+    t.same((await store.listApplications()).map(a => a.name), ['kept-1', 'kept-2'], 'the failed write did not undo the others');
+  });
+
+  test('a call from outside an open transaction is neither part of it nor rolled back with it', async (t, store) => {
+    let inside!: () => void;
+    const entered = new Promise<void>(resolve => (inside = resolve));
+    let release!: () => void;
+    const held = new Promise<void>(resolve => (release = resolve));
+    const tx = store.transaction(async () => {
+      await store.createApplication(anApplication({ name: 'inside' }));
+      inside();
+      await held;
+      throw new Error('undo');
+    });
+    await entered;
+    const outside = store.createApplication(anApplication({ name: 'outside' }));
+    release();
+    await t.rejects(tx, /undo/);
+    await outside;
+    t.same((await store.listApplications()).map(a => a.name), ['outside'], 'only the outside write stays');
   });
 
   test('a deployment keeps its zonal approval gate', async (t, store) => {

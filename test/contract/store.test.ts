@@ -5,7 +5,6 @@ import t from 'tap';
 import { MIGRATIONS, migrate } from '../../coordinator/store/migrations.js';
 import { openStore } from '../../coordinator/store/sqlite-store.js';
 import { tempDir } from '../helpers/temp.js';
-import { asyncSqlite } from '../helpers/async-sqlite.js';
 import { storeContract } from './store-contract.js';
 
 const dir = await tempDir(t, 'ferry-store-');
@@ -15,7 +14,7 @@ const nextFile = (): string => path.join(dir, `store-${++files}`, 'ferry.db');
 // The same contract on PostgreSQL: store-pg.test.ts.
 storeContract(t, async () => {
   const file = nextFile();
-  return { store: asyncSqlite(openStore(file)), reopen: async () => asyncSqlite(openStore(file)) };
+  return { store: openStore(file), reopen: async () => openStore(file) };
 });
 
 /** A database as the first coordinator made it (migration 1 only), then opened by this one. */
@@ -32,14 +31,14 @@ function fromOldestSchema(): string {
 t.test('the contract on a database migrated from the oldest schema', async t => {
   storeContract(t, async () => {
     const file = fromOldestSchema();
-    return { store: asyncSqlite(openStore(file)), reopen: async () => asyncSqlite(openStore(file)) };
+    return { store: openStore(file), reopen: async () => openStore(file) };
   });
 });
 
 t.test('the SQLite store', async t => {
   t.test('creates its directory and runs in WAL mode', async t => {
     const store = openStore(nextFile());
-    t.teardown(() => store.close());
+    t.teardown(async () => await store.close());
     t.equal(store.journalMode(), 'wal');
   });
 
@@ -49,16 +48,16 @@ t.test('the SQLite store', async t => {
     const first = openStore(file);
     t.same(first.appliedMigrations, MIGRATIONS.map(m => m.version));
     t.equal(first.schemaVersion(), latest);
-    first.close();
+    await first.close();
     const again = openStore(file);
-    t.teardown(() => again.close());
+    t.teardown(async () => await again.close());
     t.same(again.appliedMigrations, [], 'no migration re-ran');
     t.equal(again.schemaVersion(), latest, 'user_version unchanged');
   });
 
   t.test('refuses a database newer than its migrations', async t => {
     const file = nextFile();
-    openStore(file).close();
+    await openStore(file).close();
     const db = new Database(file);
     db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
     db.close();
@@ -85,9 +84,9 @@ t.test('the SQLite store', async t => {
       }
     };
     const old = fromOldestSchema();
-    openStore(old).close();
+    await openStore(old).close();
     const fresh = nextFile();
-    openStore(fresh).close();
+    await openStore(fresh).close();
     t.same(schema(old), schema(fresh));
   });
 

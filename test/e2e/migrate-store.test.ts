@@ -34,8 +34,8 @@ t.test('a coordinator that ran a deployment is copied whole into PostgreSQL, ver
     idHash: 'c0'.repeat(32), tokenId: null, actor: 'insecure-local', role: 'admin', createdAt: new Date().toISOString(),
     expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
   };
-  signedIn.createConsoleSession(consoleSession, 10);
-  signedIn.close();
+  await signedIn.createConsoleSession(consoleSession, 10);
+  await signedIn.close();
 
   const server = await startPostgres(t);
   const database = await server.createDatabase();
@@ -63,36 +63,36 @@ t.test('a coordinator that ran a deployment is copied whole into PostgreSQL, ver
   const before = openSqliteStore(path.join(data, 'ferry.db'));
   const after = await openPgStore({ connectionString: server.url(database) });
   t.teardown(async () => {
-    before.close();
+    await before.close();
     await after.close();
   });
-  t.same(await after.listApplications(), before.listApplications(), 'applications');
-  t.same(await after.listConfigs(), before.listConfigs(), 'deployment configs, the built-ins as the source had them');
-  t.same(await after.listGroups(), before.listGroups(), 'groups');
-  t.same(await after.listRevisions('shop'), before.listRevisions('shop'), 'revisions');
-  t.same(await after.listHosts(), before.listHosts(), 'hosts');
-  const deployments = before.listDeployments({ limit: 1000 });
+  t.same(await after.listApplications(), await before.listApplications(), 'applications');
+  t.same(await after.listConfigs(), await before.listConfigs(), 'deployment configs, the built-ins as the source had them');
+  t.same(await after.listGroups(), await before.listGroups(), 'groups');
+  t.same(await after.listRevisions('shop'), await before.listRevisions('shop'), 'revisions');
+  t.same(await after.listHosts(), await before.listHosts(), 'hosts');
+  const deployments = await before.listDeployments({ limit: 1000 });
   t.same(await after.listDeployments({ limit: 1000 }), deployments, 'deployments, newest first as before');
   for (const d of deployments) {
-    t.same(await after.listHostDeployments(d.id), before.listHostDeployments(d.id), `host deployments of ${d.id}`);
-    t.same(await after.listEventRecords(d.id), before.listEventRecords(d.id), `lifecycle events of ${d.id}`);
-    t.same(await after.listLogs(d.id), before.listLogs(d.id), `hook output of ${d.id}, with its seqs`);
+    t.same(await after.listHostDeployments(d.id), await before.listHostDeployments(d.id), `host deployments of ${d.id}`);
+    t.same(await after.listEventRecords(d.id), await before.listEventRecords(d.id), `lifecycle events of ${d.id}`);
+    t.same(await after.listLogs(d.id), await before.listLogs(d.id), `hook output of ${d.id}, with its seqs`);
   }
-  t.same(await after.listEvents({ limit: 100_000 }), before.listEvents({ limit: 100_000 }), 'the event log, with its seqs');
-  t.same(await after.listAudit(), before.listAudit(), 'the audit log');
-  t.same(await after.listTokens(), before.listTokens(), 'tokens');
+  t.same(await after.listEvents({ limit: 100_000 }), await before.listEvents({ limit: 100_000 }), 'the event log, with its seqs');
+  t.same(await after.listAudit(), await before.listAudit(), 'the audit log');
+  t.same(await after.listTokens(), await before.listTokens(), 'tokens');
   t.same(await after.getConsoleSession(consoleSession.idHash, consoleSession.createdAt), consoleSession, 'the console session');
   t.ok(deployments.length > 0 && deployments.every(d => d.createdBy === 'insecure-local'), 'who created each deployment');
-  const group = before.getGroup('shop', 'web')!;
-  t.same(await after.listTriggers(group.id), before.listTriggers(group.id), 'triggers');
+  const group = (await before.getGroup('shop', 'web'))!;
+  t.same(await after.listTriggers(group.id), await before.listTriggers(group.id), 'triggers');
   t.equal((await after.listTriggers(group.id))[0]?.format, 'slack', 'with their format');
   const later = Date.now() + 86_400_000;
-  t.same(await after.dueDeliveries(later, 100), before.dueDeliveries(later, 100), 'pending webhook deliveries');
-  t.equal(await after.nextDeliveryAt(), before.nextDeliveryAt(), 'when the next one is due');
-  t.same(await after.hostRevisions(group.id), before.hostRevisions(group.id), 'what each host runs');
-  t.equal((await after.lastSuccessfulDeployment(group.id))?.id, before.lastSuccessfulDeployment(group.id)?.id, 'the group\'s target');
+  t.same(await after.dueDeliveries(later, 100), await before.dueDeliveries(later, 100), 'pending webhook deliveries');
+  t.equal(await after.nextDeliveryAt(), await before.nextDeliveryAt(), 'when the next one is due');
+  t.same(await after.hostRevisions(group.id), await before.hostRevisions(group.id), 'what each host runs');
+  t.equal((await after.lastSuccessfulDeployment(group.id))?.id, (await before.lastSuccessfulDeployment(group.id))?.id, 'the group\'s target');
 
-  const lastSeq = before.lastEventSeq();
+  const lastSeq = await before.lastEventSeq();
   const next = await after.appendEvent({ at: new Date().toISOString(), kind: 'DeploymentAwaitingApproval', application: 'shop', groupId: group.id, groupName: 'web', status: 'Test', payload: {} });
   t.equal(next, lastSeq + 1, 'the event sequence continues after the copied events');
 

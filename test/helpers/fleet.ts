@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO, type CliResult, inNetns, runBin } from './agent-cli.js';
+import { ferryInProcess, ferryRunsInProcess } from './ferry-in-process.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -85,6 +86,9 @@ function launch(t: Teardown, bin: string, args: string[], env: NodeJS.ProcessEnv
   return proc;
 }
 
+/** Thrown by a waitFor check to stop waiting at once (e.g. the process it waits for exited). */
+export class GiveUp extends Error {}
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
   let last: unknown;
@@ -94,11 +98,13 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
       const v = await fn();
       if (v) return v;
     } catch (err) {
+      // Waiting cannot help (the process being waited for is gone): give up at once.
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
-    // A check that runs a `ferry` process costs ~0.2 s of CPU: pausing as long as it took keeps a
-    // waiting test from holding a whole core (2 jobs on 2 cores), cheap checks still run every 50 ms.
-    await new Promise(r => setTimeout(r, Math.min(Math.max(50, Date.now() - started), 500)));
+    // Pausing as long as the check took (a `ferry` call: a coordinator's answer, or a child process)
+    // keeps a waiting test from holding a core (4 jobs on 2 cores); cheap checks run every 100 ms.
+    await new Promise(r => setTimeout(r, Math.min(Math.max(100, Date.now() - started), 500)));
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
@@ -118,7 +124,7 @@ export async function startCoordinator(
 ): Promise<Coordinator> {
   const proc = launch(t, 'ferry-coordinator', ['--data', dataDir, '--listen', listen, '--log-level', 'debug', ...(opts.tls ? [] : ['--insecure']), ...args], opts.env, [], opts.netns, opts.nodeArgs);
   const address = await waitFor('the coordinator to listen', () => {
-    if (proc.child.exitCode !== null) throw new Error(`coordinator exited: ${proc.output()}`);
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) throw new GiveUp(`coordinator exited: ${proc.output()}`);
     return /listening on (\S+)/.exec(proc.output())?.[1];
   }, opts.listenTimeoutMs);
   return { ...proc, address, dataDir };
@@ -153,9 +159,11 @@ export async function startAgent(t: Teardown, o: AgentOptions): Promise<Proc> {
   return launch(t, o.program ?? 'ferry-agent', [...args, ...(o.args ?? [])], o.env, o.privateDirs, o.netns, o.nodeArgs);
 }
 
-/** Runs `bin/ferry` against a coordinator. */
+/** Runs `ferry` against a coordinator: in this process when a child would do the same (ferry-in-process.ts), else `bin/ferry`. */
 export function ferry(coordinator: string, args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv; netns?: string } = {}): Promise<CliResult> {
-  return runBin('ferry', args, { env: { FERRY_COORDINATOR: coordinator, ...opts.env }, ...(opts.timeoutMs && { timeoutMs: opts.timeoutMs }), ...(opts.netns && { netns: opts.netns }) });
+  const env = { FERRY_COORDINATOR: coordinator, ...opts.env };
+  if (ferryRunsInProcess(env, opts.netns)) return ferryInProcess(args, env, opts.timeoutMs);
+  return runBin('ferry', args, { env, ...(opts.timeoutMs && { timeoutMs: opts.timeoutMs }), ...(opts.netns && { netns: opts.netns }) });
 }
 
 /** Waits until `ferry hosts list` shows these hosts connected. */

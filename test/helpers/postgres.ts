@@ -21,6 +21,10 @@ export interface PostgresServer {
   url(database: string): string;
   /** Creates an empty database (a unique name when none is given) and returns its name. */
   createDatabase(name?: string): Promise<string>;
+  /** Stops the server as a crash would (`-m immediate`), keeping its data: connections drop, new ones are refused. */
+  halt(): void;
+  /** Starts it again on the same port after `halt()`. */
+  resume(): void;
   stop(): void;
 }
 
@@ -88,12 +92,15 @@ export async function startPostgres(t: Teardown): Promise<PostgresServer> {
   try {
     run('initdb', ['-D', data, '-U', user, `--pwfile=${path.join(dir, 'pwfile')}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
     let port = 0;
+    const start = (): void => {
+      const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+      run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
+      started = true;
+    };
     for (let attempt = 0; ; attempt++) {
       port = await freePort();
-      const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
       try {
-        run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
-        started = true;
+        start();
         break;
       } catch (err) {
         if (attempt >= 2) throw err; // the port was taken between the probe and the start: try another
@@ -111,6 +118,14 @@ export async function startPostgres(t: Teardown): Promise<PostgresServer> {
           await client.end();
         }
         return name;
+      },
+      halt() {
+        if (!started) return;
+        run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        started = false;
+      },
+      resume() {
+        if (!started) start();
       },
       stop,
     };

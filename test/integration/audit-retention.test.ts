@@ -14,7 +14,7 @@ const DAY = 86_400_000;
 /** A data dir whose audit log holds one record `daysOld` days old and one from a minute ago, written straight into ferry.db. */
 async function dataWithOldRecord(dir: string, daysOld: number): Promise<string> {
   const data = path.join(dir, 'data');
-  openStore(path.join(data, 'ferry.db')).close(); // the schema, as the coordinator makes it
+  await openStore(path.join(data, 'ferry.db')).close(); // the schema, as the coordinator makes it
   const db = new Database(path.join(data, 'ferry.db'));
   const insert = db.prepare(`INSERT INTO audit (at, actor, role, action, peer, outcome, code, message, target_json, last_at)
     VALUES (@at, 'token:abcdefghij01', 'deployer', @action, '10.0.0.7:40000', 'ok', '', '', '{}', @at)`);

@@ -29,9 +29,9 @@ async function setUp(t: Test) {
   }, createLogger({ level: 'error', console: false }), { clock });
   t.teardown(() => running.stop());
   const ctx = running.context;
-  createApplication(ctx, 'shop');
-  createGroup(ctx, { application: 'shop', name: 'web', tagSets: [[{ key: 'role', value: 'web' }]] });
-  ctx.store.upsertHost({
+  await createApplication(ctx, 'shop');
+  await createGroup(ctx, { application: 'shop', name: 'web', tagSets: [[{ key: 'role', value: 'web' }]] });
+  await ctx.store.upsertHost({
     id: 'h1', hostname: 'web-1', tags: { role: 'web' }, agentVersion: '0.1.0', facts: {}, connected: true,
     lastSeenAt: new Date(now).toISOString(), registeredAt: new Date(now).toISOString(),
   });
@@ -41,7 +41,7 @@ async function setUp(t: Test) {
     const upload = await ctx.revisions.begin(1 << 26);
     await upload.write(bytes);
     const { digest, size } = await upload.commit();
-    ctx.store.addRevision({ digest, application: 'shop', size, bundleType: 'tgz', description: name, createdAt: new Date(now).toISOString() });
+    await ctx.store.addRevision({ digest, application: 'shop', size, bundleType: 'tgz', description: name, createdAt: new Date(now).toISOString() });
     return digest;
   };
   const trees = new RevisionTrees(ctx.revisions, 1 << 30);
@@ -56,17 +56,17 @@ t.test('a plan expires after 24 hours', async t => {
   const p = await s.plan(await s.push('v1', GOOD));
   t.equal(Date.parse(p.expiresAt) - Date.parse(p.createdAt), 24 * HOUR);
   s.advance(24 * HOUR + 1);
-  t.throws(() => executePlan(s.ctx, p.id), { code: 'FAILED_PRECONDITION', message: new RegExp(`plan ${p.id} expired at ${p.expiresAt}`) });
-  t.throws(() => executePlan(s.ctx, 'p-NOSUCH000'), { code: 'NOT_FOUND', message: /plan p-NOSUCH000 does not exist; make one with: ferry deploy plan/ });
+  await t.rejects(async () => await executePlan(s.ctx, p.id), { code: 'FAILED_PRECONDITION', message: new RegExp(`plan ${p.id} expired at ${p.expiresAt}`) });
+  await t.rejects(async () => await executePlan(s.ctx, 'p-NOSUCH000'), { code: 'NOT_FOUND', message: /plan p-NOSUCH000 does not exist; make one with: ferry deploy plan/ });
 });
 
 t.test('a plan is refused while its group has a deployment queued or running', async t => {
   const s = await setUp(t);
   const digest = await s.push('v1', GOOD);
   const p = await s.plan(digest);
-  const other = createDeployment(s.ctx, { application: 'shop', group: 'web', revision: digest });
-  t.throws(() => executePlan(s.ctx, p.id), { code: 'FAILED_PRECONDITION', message: new RegExp(`group web has deployment ${other.id} Queued`) });
-  t.equal(s.ctx.store.getPlan(p.id)?.usedBy, undefined, 'the refused plan stays unused');
+  const other = await createDeployment(s.ctx, { application: 'shop', group: 'web', revision: digest });
+  await t.rejects(async () => await executePlan(s.ctx, p.id), { code: 'FAILED_PRECONDITION', message: new RegExp(`group web has deployment ${other.id} Queued`) });
+  t.equal((await s.ctx.store.getPlan(p.id))?.usedBy, undefined, 'the refused plan stays unused');
   const during = await s.plan(digest);
   t.match(during.document.notes.join('\n'), new RegExp(`group web has deployment ${other.id} (Queued|InProgress): --from-plan is refused until it ends`), 'a plan made meanwhile says so');
 });
@@ -82,16 +82,16 @@ t.test('a revision that would fail on every host is refused at plan time, naming
 t.test('a host whose last deployment failed before Install has an unknown current revision', async t => {
   const s = await setUp(t);
   const v1 = await s.push('v1', GOOD);
-  const d = createDeployment(s.ctx, { application: 'shop', group: 'web', revision: v1 });
-  t.ok(s.ctx.store.startDeployment(d.id, [{ deploymentId: d.id, hostId: 'h1', status: 'Pending', position: 0 }], 0, d.createdAt));
-  s.ctx.store.recordHostRevision({ hostId: 'h1', groupId: d.groupId, revisionDigest: v1, lastStatus: 'Failed', deploymentId: d.id, at: d.createdAt });
+  const d = await createDeployment(s.ctx, { application: 'shop', group: 'web', revision: v1 });
+  t.ok(await s.ctx.store.startDeployment(d.id, [{ deploymentId: d.id, hostId: 'h1', status: 'Pending', position: 0 }], 0, d.createdAt));
+  await s.ctx.store.recordHostRevision({ hostId: 'h1', groupId: d.groupId, revisionDigest: v1, lastStatus: 'Failed', deploymentId: d.id, at: d.createdAt });
   const p = await s.plan(await s.push('v2', GOOD));
   t.same(p.document.hosts.map(h => [h.hostId, h.changeKey, h.current?.installed]), [['h1', 'unknown', false]]);
   const change = p.document.changes[0]!;
   t.equal(change.diff, undefined, 'no file diff against an unknown revision');
   t.same(change.hooks[0], { event: 'ApplicationStop', source: 'previous', revision: '', scripts: [] });
   t.match(change.notes.join(' '), /failed before Install/);
-  s.ctx.store.putEventRecord({ deploymentId: d.id, hostId: 'h1', event: 'Install', status: 'Succeeded' });
+  await s.ctx.store.putEventRecord({ deploymentId: d.id, hostId: 'h1', event: 'Install', status: 'Succeeded' });
   const after = await s.plan(await s.push('v3', GOOD));
   t.same(after.document.hosts.map(h => h.changeKey), [v1], 'Install had succeeded: the host has that revision\'s files');
 });

@@ -25,11 +25,11 @@ function capturingLogger(): { log: winston.Logger; lines: Record<string, unknown
 
 async function aStore(t: Test): Promise<Store> {
   const store = openStore(path.join(await tempDir(t), 'ferry.db'));
-  t.teardown(() => store.close());
+  t.teardown(async () => await store.close());
   return store;
 }
 
-const ages = (store: Store) => store.listAudit().map(r => Math.round((NOW - Date.parse(r.lastAt)) / DAY));
+const ages = async (store: Store) => (await store.listAudit()).map(r => Math.round((NOW - Date.parse(r.lastAt)) / DAY));
 
 t.test('the cutoff: now minus the retention; none for 0 or a retention longer than the clock has run', async t => {
   t.equal(auditCutoff(NOW, DAY), iso(NOW - DAY));
@@ -40,14 +40,14 @@ t.test('the cutoff: now minus the retention; none for 0 or a retention longer th
 
 t.test('a pass deletes every record older than the retention, batch by batch, yielding between batches, and logs the count once', async t => {
   const store = await aStore(t);
-  for (const days of [400, 30, 3, 2, 2]) store.appendAudit(entry(NOW - days * DAY), 0);
-  store.appendAudit(entry(NOW - 3_600_000), 0);
+  for (const days of [400, 30, 3, 2, 2]) await store.appendAudit(entry(NOW - days * DAY), 0);
+  await store.appendAudit(entry(NOW - 3_600_000), 0);
   const { log, lines } = capturingLogger();
   const retention = new AuditRetention({ store, clock: { now: () => NOW }, log, retentionMs: DAY, batch: 2 });
   const pass = retention.prune();
-  t.equal(store.listAudit().length, 4, 'one batch ran, then the pass yielded to the event loop');
+  t.equal((await store.listAudit()).length, 4, 'one batch ran, then the pass yielded to the event loop');
   t.equal(await pass, 5);
-  t.same(ages(store), [0], 'only the record from an hour ago is left');
+  t.same(await ages(store), [0], 'only the record from an hour ago is left');
   t.same(lines, [{ level: 'info', message: 'old audit records removed', component: 'security', removed: 5, older_than: iso(NOW - DAY) }]);
   t.equal(await retention.prune(), 0);
   t.equal(lines.length, 1, 'nothing removed: nothing logged');
@@ -55,7 +55,7 @@ t.test('a pass deletes every record older than the retention, batch by batch, yi
 
 t.test('a failing pass is logged, never thrown', async t => {
   const store = openStore(path.join(await tempDir(t), 'ferry.db'));
-  store.close();
+  await store.close();
   const { log, lines } = capturingLogger();
   t.equal(await new AuditRetention({ store, clock: { now: () => NOW }, log, retentionMs: DAY }).prune(), 0);
   t.match(lines, [{ level: 'error', message: 'cannot prune the audit log', component: 'security', older_than: iso(NOW - DAY), error: /not open/ }]);
@@ -65,22 +65,22 @@ t.test('start prunes at once and then every period until stopped; retention 0 ne
   const store = await aStore(t);
   let now = NOW;
   const { log } = capturingLogger();
-  store.appendAudit(entry(NOW - 2 * DAY), 0);
+  await store.appendAudit(entry(NOW - 2 * DAY), 0);
   const retention = new AuditRetention({ store, clock: { now: () => now }, log, retentionMs: DAY, everyMs: 20 });
   retention.start();
-  t.same(ages(store), [], 'pruned at start');
-  store.appendAudit(entry(NOW), 0);
+  t.same(await ages(store), [], 'pruned at start');
+  await store.appendAudit(entry(NOW), 0);
   now += 2 * DAY;
   await new Promise(r => setTimeout(r, 100));
-  t.same(ages(store), [], 'pruned again a period later');
+  t.same(await ages(store), [], 'pruned again a period later');
   await retention.stop();
-  store.appendAudit(entry(NOW), 0);
+  await store.appendAudit(entry(NOW), 0);
   await new Promise(r => setTimeout(r, 100));
-  t.equal(store.listAudit().length, 1, 'stopped: no more passes');
+  t.equal((await store.listAudit()).length, 1, 'stopped: no more passes');
 
   const forever = new AuditRetention({ store, clock: { now: () => now }, log, retentionMs: 0, everyMs: 20 });
   forever.start();
   await new Promise(r => setTimeout(r, 60));
   await forever.stop();
-  t.equal(store.listAudit().length, 1, 'retention 0 keeps the two-day-old record');
+  t.equal((await store.listAudit()).length, 1, 'retention 0 keeps the two-day-old record');
 });

@@ -41,9 +41,9 @@ const record = (over: Partial<LifecycleEventRecord>): LifecycleEventRecord => ({
 
 function coordinatorWith(over: Partial<CoordinatorMetricsSource> = {}): CoordinatorMetrics {
   return new CoordinatorMetrics({
-    deploymentsByStatus: () => [],
-    hostDeploymentsByStatus: () => [],
-    agentsByState: () => ({ connected: 0, reconnecting: 0, lost: 0 }),
+    deploymentsByStatus: async () => [],
+    hostDeploymentsByStatus: async () => [],
+    agentsByState: async () => ({ connected: 0, reconnecting: 0, lost: 0 }),
     sendBuffers: () => ({ inUse: 3, capacity: 64 }),
     ...over,
   }, { defaultMetrics: false });
@@ -53,9 +53,9 @@ t.test('the coordinator gauges read the store when scraped; every status is pres
   let agents: Record<AgentState, number> = { connected: 2, reconnecting: 0, lost: 1 };
   let succeeded = 1;
   const m = coordinatorWith({
-    deploymentsByStatus: () => [{ status: 'Succeeded', count: succeeded }, { status: 'Failed', count: 2 }],
-    hostDeploymentsByStatus: () => [{ status: 'Failed', errorCode: 'SCRIPT_FAILED', count: 3 }, { status: 'Succeeded', errorCode: '', count: 4 }],
-    agentsByState: () => agents,
+    deploymentsByStatus: async () => [{ status: 'Succeeded', count: succeeded }, { status: 'Failed', count: 2 }],
+    hostDeploymentsByStatus: async () => [{ status: 'Failed', errorCode: 'SCRIPT_FAILED', count: 3 }, { status: 'Succeeded', errorCode: '', count: 4 }],
+    agentsByState: async () => agents,
   });
   const d = await values(m.registry, 'ferry_deployments');
   t.equal(d['ferry_deployments{status=Succeeded}'], 1);

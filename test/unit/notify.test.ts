@@ -104,10 +104,10 @@ t.test('trigger definitions: every problem at once, naming the flag; URLs redact
 t.test('the worker posts due deliveries, records failures with a retry time, and delivers on the retry', async t => {
   const dir = await tempDir(t, 'ferry-notify-');
   const store = openStore(path.join(dir, 'ferry.db'));
-  t.teardown(() => store.close());
-  store.createApplication({ name: 'shop', createdAt: T });
-  store.createGroup({ id: 'g-1', application: 'shop', name: 'web', tagSets: [], configName: 'OneAtATime', autoRollback: [], alarms: [], createdAt: T });
-  store.setTrigger({ groupId: 'g-1', name: 'ops', url: 'http://receiver.invalid/hook', events: ['DeploymentStart'], secret: 'secret-secret-secret' }, T);
+  t.teardown(async () => await store.close());
+  await store.createApplication({ name: 'shop', createdAt: T });
+  await store.createGroup({ id: 'g-1', application: 'shop', name: 'web', tagSets: [], configName: 'OneAtATime', autoRollback: [], alarms: [], createdAt: T });
+  await store.setTrigger({ groupId: 'g-1', name: 'ops', url: 'http://receiver.invalid/hook', events: ['DeploymentStart'], secret: 'secret-secret-secret' }, T);
   let now = Date.parse(T);
   const answers = [500, 200];
   const seen: { url: string; signature: string; body: string }[] = [];
@@ -123,17 +123,17 @@ t.test('the worker posts due deliveries, records failures with a retry time, and
   });
   worker.start();
   t.teardown(() => worker.stop());
-  const until = async (what: string, fn: () => boolean) => {
-    for (let i = 0; i < 200 && !fn(); i++) await new Promise(r => setTimeout(r, 10));
-    t.ok(fn(), what);
+  const until = async (what: string, fn: () => Promise<boolean>) => {
+    for (let i = 0; i < 200 && !await fn(); i++) await new Promise(r => setTimeout(r, 10));
+    t.ok(await fn(), what);
   };
-  await until('the first attempt was made and recorded', () => store.listTriggers('g-1')[0]?.failedAttempts === 1);
-  t.match(store.listTriggers('g-1')[0], { lastStatus: 500, lastError: 'HTTP 500', pending: 1 });
-  t.equal(store.nextDeliveryAt(), now + 500, 'retry after base/2 (random 0)');
+  await until('the first attempt was made and recorded', async () => (await store.listTriggers('g-1'))[0]?.failedAttempts === 1);
+  t.match((await store.listTriggers('g-1'))[0], { lastStatus: 500, lastError: 'HTTP 500', pending: 1 });
+  t.equal(await store.nextDeliveryAt(), now + 500, 'retry after base/2 (random 0)');
   t.ok(verifySignature('secret-secret-secret', seen[0]!.body, seen[0]!.signature));
   now += 500;
   changes.events();
-  await until('the retry delivered it', () => store.listTriggers('g-1')[0]?.delivered === 1);
+  await until('the retry delivered it', async () => (await store.listTriggers('g-1'))[0]?.delivered === 1);
   t.equal(seen.length, 2);
   t.equal(seen[1]!.body, seen[0]!.body, 'the same body again');
 });
