@@ -1,10 +1,24 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 
 /**
  * Helpers for the asynchronous store (coordinator/store/store.ts): array steps whose callback awaits
  * the store, run one item after another (in order, so the store sees the calls in the order a
  * synchronous loop made them), and the per-key lock that keeps a group's read-modify-write whole.
  */
+/** An async context made at start-up, outside every transaction and lock. */
+const ROOT = new AsyncResource('ferry.detached');
+
+/**
+ * Runs `fn` (synchronously) outside the caller's async context: timers, immediates and promises it
+ * starts carry no open store transaction (store/pg-db.ts, store/sqlite-store.ts) and no group lock.
+ * Work that only *happens to be triggered* inside a transaction (a change notification, a scheduler
+ * kick, a watcher's re-read) must not run as part of it: on PostgreSQL it would send its statements
+ * on the transaction's connection, interleaved with the transaction's own, or after it ended.
+ */
+export function detached<T>(fn: () => T): T {
+  return ROOT.runInAsyncScope(fn);
+}
+
 export async function filterSeq<T>(items: readonly T[], keep: (item: T) => Promise<boolean>): Promise<T[]> {
   const kept: T[] = [];
   for (const item of items) if (await keep(item)) kept.push(item);

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { detached } from './async.js';
 
 /**
  * What carries change names to the other coordinator replicas (coordinator/replicas/bus.ts, PostgreSQL
@@ -43,7 +44,8 @@ export class Changes {
   private readonly remote = new Set<string>();
 
   private later(name: string): void {
-    if (this.pending.size === 0) setImmediate(() => this.emitPending());
+    // Detached: watchers woken by a change made inside a store transaction do not run as part of it.
+    if (this.pending.size === 0) detached(() => setImmediate(() => this.emitPending()));
     this.pending.add(name);
   }
 
@@ -65,11 +67,11 @@ export class Changes {
     this.link = link;
     this.unlink.push(link.onNames(names => {
       if (this.remote.size === 0) {
-        setImmediate(() => {
+        detached(() => setImmediate(() => {
           const batch = [...this.remote];
           this.remote.clear();
           for (const name of batch) this.emit(name);
-        });
+        }));
       }
       for (const name of names) this.remote.add(name);
     }));
@@ -111,7 +113,7 @@ export class Changes {
   /** The audit log grew: wakes `ferry audit --follow` streams. */
   audit(): void {
     this.link?.publish(['audit']);
-    this.emitter.emit('audit');
+    detached(() => this.emitter.emit('audit'));
   }
 
   onAudit(fn: () => void): () => void {
@@ -120,7 +122,7 @@ export class Changes {
 
   logs(deploymentId: string): void {
     this.link?.publish([`logs:${deploymentId}`]);
-    this.emitter.emit(`logs:${deploymentId}`);
+    detached(() => this.emitter.emit(`logs:${deploymentId}`));
   }
 
   /** Subscribes; returns the unsubscribe function. */

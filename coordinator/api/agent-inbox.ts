@@ -1,3 +1,4 @@
+import { detached } from '../async.js';
 import { describeError } from '../../common/errors.js';
 import type { Context } from '../context.js';
 
@@ -34,7 +35,7 @@ export class AgentInbox {
     this.queue.push({ report, fail, alone: options.alone ?? false });
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => void this.flush());
+    detached(() => setImmediate(() => void this.flush()));
   }
 
   /** Writes everything queued now, after the writes already under way; resolves once written. */

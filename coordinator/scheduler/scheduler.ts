@@ -1,3 +1,4 @@
+import { detached } from '../async.js';
 import { describeError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
@@ -71,11 +72,13 @@ export class Scheduler {
     // most half the loop and agents' reports and heartbeats are read in between (a burst of
     // results kicks once per tick, and at 10,000 hosts a pass is not free).
     const wait = this.passEndedAt + this.passMs - performance.now();
-    this.pass = new Promise<void>(resolve => {
+    // Detached: a kick from inside a store transaction or a group's lock (an agent's result) starts a
+    // pass of its own, not one that inherits them.
+    this.pass = detached(() => new Promise<void>(resolve => {
       const run = () => void this.passes().finally(resolve);
       if (wait > 1) setTimeout(run, wait);
       else setImmediate(run);
-    });
+    }));
   }
 
   private async passes(): Promise<void> {

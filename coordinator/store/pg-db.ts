@@ -54,15 +54,20 @@ export async function run<R extends pg.QueryResultRow = Record<string, unknown>>
     if (!(n in params)) throw new FerryError('INTERNAL', `query parameter @${n} not given`);
     return params[n];
   });
-  const client = q instanceof pg.Pool ? open.getStore() : undefined;
+  const tx = q instanceof pg.Pool ? open.getStore() : undefined;
+  const client = tx?.live ? tx.client : undefined;
   if (client === undefined) return q.query<R>(text, values);
   // A statement of an open `withTransaction(fn)`: on its client, in a savepoint, so a failure the caller
   // catches does not abort the rest of the transaction (as a failed statement does not on SQLite).
   return inSavepoint(client, () => client.query<R>(text, values));
 }
 
-/** The client of the `withTransaction(fn)` the caller runs in, if any. */
-const open = new AsyncLocalStorage<pg.PoolClient>();
+/**
+ * The client of the `withTransaction(fn)` the caller runs in, if any, while it is open. Work started from
+ * inside and still running after it ended (a timer, a promise left running) sees `live` false and uses the
+ * pool: it was never part of the transaction (coordinator/async.ts `detached`).
+ */
+const open = new AsyncLocalStorage<{ client: pg.PoolClient; live: boolean }>();
 let savepoints = 0;
 
 async function inSavepoint<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
@@ -84,8 +89,15 @@ async function inSavepoint<T>(client: pg.PoolClient, body: () => Promise<T>): Pr
  * COMMIT when `fn` resolves, ROLLBACK when it rejects. Inside one already, `fn` is part of it.
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<T> {
-  if (open.getStore() !== undefined) return fn();
-  return transaction(pool, client => open.run(client, fn));
+  if (open.getStore()?.live === true) return fn();
+  return transaction(pool, async client => {
+    const tx = { client, live: true };
+    try {
+      return await open.run(tx, fn);
+    } finally {
+      tx.live = false;
+    }
+  });
 }
 
 export async function rows<R extends pg.QueryResultRow = Record<string, unknown>>(q: Queryable, sql: string, params?: Params): Promise<R[]> {
@@ -102,7 +114,8 @@ export async function changes(q: Queryable, sql: string, params?: Params): Promi
 
 /** Runs `body` in one transaction on a dedicated client: COMMIT when it returns, ROLLBACK when it throws. */
 export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => Promise<T>): Promise<T> {
-  const outer = open.getStore();
+  const tx = open.getStore();
+  const outer = tx?.live ? tx.client : undefined;
   if (outer !== undefined) return inSavepoint(outer, () => body(outer));
   const client = await pool.connect();
   let broken = false;
