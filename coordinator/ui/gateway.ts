@@ -97,7 +97,7 @@ export class Gateway {
         throw new Refusal(tooManyRefusals(this.refusals.limit), 'anonymous', '');
       }
       if (this.mode === 'plaintext') return { id: 'insecure-local', role: 'admin' };
-      if ('tokenId' in cred) return authorizeTokenId(this.ctx.store, method, cred.tokenId, now);
+      if ('tokenId' in cred) return await authorizeTokenId(this.ctx.store, method, cred.tokenId, now);
       if (!('token' in cred)) throw new Refusal(new FerryError('UNAUTHENTICATED', 'sign in with an API token'), 'anonymous', '');
       const md = new grpc.Metadata();
       md.set('authorization', `Bearer ${cred.token}`);
