@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { agentBinary, agentBinaryWithVersion, supervised } from '../helpers/agent-binary.js';
-import { pack, writeBundle } from '../helpers/bundle.js';
+import { gate, pack, writeBundle } from '../helpers/bundle.js';
 import { ferry, startCoordinator, waitFor, waitForHosts } from '../helpers/fleet.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -26,9 +26,11 @@ t.test('an upgrade asked for during a deployment waits for it to end, then repla
   });
 
   const started = path.join(dir, 'hook-started');
+  // The hook runs until the test has seen the agent answer busy (a fixed sleep raced the upgrade request on a loaded machine).
+  const release = path.join(dir, 'release-hook');
   const bundle = await writeBundle(path.join(dir, 'bundle'), {
     appspec: { version: 0.0, os: 'linux', hooks: { ValidateService: [{ location: 'hooks/slow.sh', timeout: 60 }] } },
-    files: { 'hooks/slow.sh': { content: `#!/bin/sh\necho started > ${started}\nsleep 8\necho done\n`, mode: 0o755 } },
+    files: { 'hooks/slow.sh': { content: `#!/bin/sh\necho started > ${started}\n${gate(release, 55)}\necho done\n`, mode: 0o755 } },
   });
   const archive = pack(bundle, path.join(dir, 'bundle.tgz'), 'tgz');
   for (const args of [['app', 'create', 'shop'], ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web']]) {
@@ -42,7 +44,10 @@ t.test('an upgrade asked for during a deployment waits for it to end, then repla
 
   await fs.mkdir(path.join(data, 'agent'), { recursive: true });
   await fs.link(next.file, path.join(data, 'agent', path.basename(bin.file)));
-  const up = await ferry(coordinator.address, ['hosts', 'upgrade', '--host', 'busy-1', '--timeout', '90s', '--json'], { timeoutMs: 120_000 });
+  const upgrade = ferry(coordinator.address, ['hosts', 'upgrade', '--host', 'busy-1', '--timeout', '90s', '--json'], { timeoutMs: 120_000 });
+  await waitFor('the agent to answer busy', () => agent.output().includes('agent upgrade must wait'), 60_000);
+  await fs.writeFile(release, '');
+  const up = await upgrade;
   const d = await deploy;
   t.equal(d.json?.deployment?.status, 'Succeeded', 'the deployment succeeded: the agent was not replaced under it');
   t.equal(up.code, 0, up.code === 0 ? 'the upgrade succeeded after it' : `${up.stdout}${up.stderr}\n${agent.output().slice(-2000)}`);
