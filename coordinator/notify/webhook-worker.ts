@@ -14,6 +14,8 @@ export interface WebhookSettings extends RetrySettings {
 }
 
 export interface WebhookWorkerDeps {
+  /** Several replicas: true while this one is the one that does this work (replicas/leadership.ts). Absent: always. */
+  active?: () => boolean;
   store: EventLogStore;
   changes: Changes;
   clock: Clock;
@@ -108,6 +110,7 @@ export class WebhookWorker {
   }
 
   private async pass(): Promise<void> {
+    if (this.deps.active?.() === false) return; // another replica delivers; this one looks again at its next wake
     try {
       await this.prune();
       for (;;) {

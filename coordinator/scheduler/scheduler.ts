@@ -106,8 +106,6 @@ export class Scheduler {
    * stop or approval of that group interleaved between the store calls.
    */
   async reconcile(): Promise<void> {
-    // A replica that is not (or no longer) the active one decides nothing (replicas/leadership.ts).
-    if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;
     // Liveness reads every host: at most every LIVENESS_EVERY_MS, not on every kick (a burst of a
     // hundred results kicks a hundred times; the timeout it judges is seconds long).
     const mono = this.ctx.monotonic();
@@ -120,6 +118,9 @@ export class Scheduler {
       this.seenFlushedAt = mono;
       await flushLastSeen(this.ctx);
     }
+    // The above is every replica's (its own agents' streams); what follows only the scheduling replica's:
+    // with several replicas, the one holding the coordinator lease (replicas/leadership.ts).
+    if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;
     await runDueSchedules(this.ctx);
     for (const listed of await this.ctx.store.listGroups()) {
       if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;

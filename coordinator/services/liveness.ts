@@ -46,10 +46,16 @@ export function hostStateOf(ctx: Context, host: { id: string; connected: boolean
  * An agent that comes back later still reports what it reached (see hostResult).
  */
 export async function checkLiveness(ctx: Context, now: number, l: Liveness): Promise<void> {
-  for (const host of await ctx.store.listHosts()) {
+  const hosts = await ctx.store.listHosts();
+  // Replicated: what the store says of hosts whose streams other replicas hold (agents/registry.ts).
+  ctx.registry.updateElsewhere(hosts);
+  // Replicated, hosts without a stream here are judged by the replica that schedules only (one verdict each).
+  const judgesElsewhere = !ctx.registry.replicated || (ctx.leader?.valid() ?? true);
+  for (const host of hosts) {
+    const session = ctx.registry.local(host.id);
+    if (!session && !judgesElsewhere) continue;
     const heard = ctx.registry.lastHeard(host.id);
     if (hostState(host.connected, heard, now, l) !== 'lost') continue;
-    const session = ctx.registry.get(host.id);
     const inFlight = await ctx.store.hostDeploymentsOnHost(host.id, ['InProgress']);
     if (!session && !host.connected && inFlight.length === 0) continue;
     const silentFor = Math.round((now - (heard ?? l.startedMono)) / 1000);
@@ -86,7 +92,7 @@ export async function awaitingReconnect(ctx: Context, group: DeploymentGroup, d:
   const now = ctx.monotonic();
   if (now >= l.startedMono + l.restartGraceMs) return undefined;
   const hostIds = (await ctx.store.listHosts())
-    .filter(h => !ctx.registry.isConnected(h.id) && ctx.registry.lastHeard(h.id) === undefined)
+    .filter(h => !ctx.registry.isConnected(h.id) && (ctx.registry.replicated ? !h.connected : ctx.registry.lastHeard(h.id) === undefined))
     .filter(h => matchesTagSets(h.tags, group.tagSets) && (!d.targetHostIds || d.targetHostIds.includes(h.id)))
     .map(h => h.id);
   // `until` is shown to people: the wall-clock time the grace ends.

@@ -67,7 +67,18 @@ export async function run<R extends pg.QueryResultRow = Record<string, unknown>>
  * inside and still running after it ended (a timer, a promise left running) sees `live` false and uses the
  * pool: it was never part of the transaction (coordinator/async.ts `detached`).
  */
-const open = new AsyncLocalStorage<{ client: pg.PoolClient; live: boolean }>();
+const open = new AsyncLocalStorage<{ client: pg.PoolClient; live: boolean; ended?: (() => void)[] }>();
+
+/**
+ * Runs `fn` once the `withTransaction` the caller runs in has ended (committed or rolled back), or now
+ * outside one: a change notification made inside a transaction must not wake a watcher (on this replica
+ * or, through the bus, another) before what changed is visible to its reads.
+ */
+export function afterTransaction(fn: () => void): void {
+  const tx = open.getStore();
+  if (tx?.live !== true) fn();
+  else (tx.ended ??= []).push(fn);
+}
 let savepoints = 0;
 
 async function inSavepoint<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
@@ -90,14 +101,19 @@ async function inSavepoint<T>(client: pg.PoolClient, body: () => Promise<T>): Pr
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<T> {
   if (open.getStore()?.live === true) return fn();
-  return transaction(pool, async client => {
-    const tx = { client, live: true };
-    try {
-      return await open.run(tx, fn);
-    } finally {
-      tx.live = false;
-    }
-  });
+  const ended: (() => void)[] = [];
+  try {
+    return await transaction(pool, async client => {
+      const tx = { client, live: true, ended };
+      try {
+        return await open.run(tx, fn);
+      } finally {
+        tx.live = false;
+      }
+    });
+  } finally {
+    for (const then of ended) then();
+  }
 }
 
 export async function rows<R extends pg.QueryResultRow = Record<string, unknown>>(q: Queryable, sql: string, params?: Params): Promise<R[]> {
@@ -119,6 +135,12 @@ export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => 
   if (outer !== undefined) return inSavepoint(outer, () => body(outer));
   const client = await pool.connect();
   let broken = false;
+  // The server may end the connection while it is ours (idle_in_transaction_session_timeout after this
+  // process was paused, a restart): the statement in flight fails with it; unheard, the event would crash us.
+  const lost = (): void => {
+    broken = true;
+  };
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     try {
@@ -134,6 +156,7 @@ export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => 
       throw err;
     }
   } finally {
+    client.off('error', lost);
     client.release(broken);
   }
 }
