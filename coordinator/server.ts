@@ -25,7 +25,8 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
 import type pg from 'pg';
 import { openPostgres } from './store/open.js';
-import { Leadership } from './replicas/leadership.js';
+import { Leadership, replicaId } from './replicas/leadership.js';
+import { ensureSharedAuthority } from './replicas/shared-ca.js';
 import { pgGroupLock } from './replicas/group-lock.js';
 import { PgBus } from './replicas/bus.js';
 import { afterTransaction } from './store/pg-db.js';
@@ -221,7 +222,15 @@ async function openConfiguredStore(config: CoordinatorConfig, log: Logger): Prom
 async function startWithStore(config: CoordinatorConfig, log: Logger, opts: StartOptions, dataLock: HostLock, store: Store, shared: SharedRevisions | undefined, replicas: Replicas | undefined): Promise<RunningCoordinator> {
   const transport = chooseTransport({ dataDir: config.dataDir, listen: config.listen, insecure: config.insecure, tlsPresent: await tlsPresent(config.dataDir) });
   let initialised: InitResult | undefined;
-  if (transport.kind === 'tls' && transport.init) {
+  const leaderId = replicas && replicaId();
+  if (transport.kind === 'tls' && replicas) {
+    // Several replicas: one CA for all of them, kept in the database (replicas/shared-ca.ts).
+    initialised = await ensureSharedAuthority(replicas.pool, {
+      dataDir: config.dataDir, replica: leaderId!, now: (opts.clock ?? systemClock).now(), log,
+      init: () => initCoordinator(config.dataDir, [], (opts.clock ?? systemClock).now(), undefined, store),
+    });
+    if (initialised) log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
+  } else if (transport.kind === 'tls' && transport.init) {
     // First start without `ferry-coordinator init`: make the CA and the first admin token now.
     initialised = await initCoordinator(config.dataDir, [], (opts.clock ?? systemClock).now(), undefined, store);
     log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
@@ -231,7 +240,7 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
   if (tightened.length > 0) log.warn('the data dir was readable by other users: made it 0700 and its files 0600', { component: 'security', paths: tightened.join(',') });
   let scheduler: Scheduler | undefined;
   // On PostgreSQL every replica serves; the one holding the coordinator lease schedules (replicas/leadership.ts).
-  const leadership = replicas && new Leadership(replicas.pool, log, { onChange: scheduling => { if (scheduling) scheduler?.kick(); } });
+  const leadership = replicas && new Leadership(replicas.pool, log, { id: leaderId!, onChange: scheduling => { if (scheduling) scheduler?.kick(); } });
   // Liveness and command-ack deadlines do not count time this event loop was behind (agents/lag-clock.ts).
   const lagClock = new LagClock().start();
   const ctx: Context = {
