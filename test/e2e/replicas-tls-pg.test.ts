@@ -13,7 +13,7 @@ import t from 'tap';
 import { runBin } from '../helpers/agent-cli.js';
 import { freePort } from '../helpers/fleet-fixture.js';
 import { startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';
-import { startPostgres } from '../helpers/postgres.js';
+import { startPostgres, storeFlags } from '../helpers/postgres.js';
 import { hostsOn } from '../helpers/replica-fleet.js';
 import { tempDir } from '../helpers/temp.js';
 import { asCaller, enrollHost, mintToken, readTrust } from '../helpers/trust.js';
@@ -22,11 +22,8 @@ const caOf = async (dataDir: string) => new X509Certificate(await fs.readFile(pa
 
 t.test('one CA for every replica: enrolled through one, an agent is trusted by the others; a replica with another CA is refused', async t => {
   const server = await startPostgres(t);
-  const database = await server.createDatabase();
   const dir = await tempDir(t, 'ferry-replicas-tls-');
-  const passwordFile = path.join(dir, 'pg-password');
-  await fs.writeFile(passwordFile, `${server.password}\n`, { mode: 0o600 });
-  const storeArgs = ['--store', `postgres://${server.user}@127.0.0.1:${server.port}/${database}`, '--store-password-file', passwordFile];
+  const storeArgs = await storeFlags(server, dir);
   const ports = [await freePort(), await freePort()];
   const data = ports.map((_, i) => path.join(dir, `replica-${i}`));
   const a = await startCoordinator(t, data[0]!, storeArgs, `127.0.0.1:${ports[0]}`, { tls: true });

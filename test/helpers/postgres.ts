@@ -136,3 +136,14 @@ export async function startPostgres(t: Teardown): Promise<PostgresServer> {
     throw err;
   }
 }
+
+/**
+ * A fresh database on `server` and the coordinator flags for it: `--store postgres://user@…/db
+ * --store-password-file FILE`, the password in a 0600 file under `dir` (never on a command line).
+ */
+export async function storeFlags(server: PostgresServer, dir: string): Promise<string[]> {
+  const database = await server.createDatabase();
+  const passwordFile = path.join(dir, 'pg-password');
+  writeFileSync(passwordFile, `${server.password}\n`, { mode: 0o600 });
+  return ['--store', `postgres://${server.user}@127.0.0.1:${server.port}/${database}`, '--store-password-file', passwordFile];
+}

@@ -11,7 +11,7 @@ import type { Test } from 'tap';
 import { hooksFor, pack, writeBundle } from './bundle.js';
 import { freePort } from './fleet-fixture.js';
 import { type Coordinator, ferry, startAgent, startCoordinator, waitFor } from './fleet.js';
-import { startPostgres } from './postgres.js';
+import { startPostgres, storeFlags } from './postgres.js';
 import { tempDir } from './temp.js';
 
 export const HOOKS = ['BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
@@ -27,11 +27,8 @@ export const listening = (port: number): Promise<boolean> => new Promise(resolve
 /** PostgreSQL, `replicas` coordinators on it (the first schedules), agents on `hosts` spread over them, app shop, group web (OneAtATime), a pushed revision. */
 export async function replicaFleet(t: Test, replicas: number, hosts: string[], afterInstallSleep: string) {
   const server = await startPostgres(t);
-  const database = await server.createDatabase();
   const dir = await tempDir(t, 'ferry-failover-');
-  const passwordFile = path.join(dir, 'pg-password');
-  await fs.writeFile(passwordFile, `${server.password}\n`, { mode: 0o600 });
-  const storeArgs = ['--store', `postgres://${server.user}@127.0.0.1:${server.port}/${database}`, '--store-password-file', passwordFile];
+  const storeArgs = await storeFlags(server, dir);
   const ports: number[] = [];
   for (let i = 0; i < replicas; i++) ports.push(await freePort());
   const all = ports.map(p => `127.0.0.1:${p}`).join(',');
