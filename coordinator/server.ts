@@ -366,10 +366,10 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
     : undefined;
   scheduler.start();
   await leadership?.start();
-  // Several replicas: only the scheduling one delivers webhooks and prunes the audit log (each runs once).
+  // Several replicas: each delivers the webhooks it claims (Store.claimDeliveries); only the scheduling one prunes the audit log.
   const active = leadership && (() => leadership.valid());
   const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook, fetch: guardedFetch(config.webhookAllow),
-    ...(config.publicUrl && { publicUrl: config.publicUrl }), ...(active && { active }) });
+    ...(config.publicUrl && { publicUrl: config.publicUrl }) });
   webhooks.start();
   const auditRetention = new AuditRetention({ store, clock: ctx.clock, log, retentionMs: config.auditRetentionMs, ...(active && { active }) });
   auditRetention.start();
