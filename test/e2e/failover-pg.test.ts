@@ -7,17 +7,11 @@
  * holds its files, and the verdict is Succeeded. The takeover time is printed. Then the same with the active
  * replica paused (SIGSTOP) instead of killed: once resumed it finds its lease lapsed and exits without acting.
  */
-import { promises as fs } from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import t, { type Test } from 'tap';
-import { hooksFor, pack, writeBundle } from '../helpers/bundle.js';
-import { freePort } from '../helpers/fleet-fixture.js';
-import { type Coordinator, ferry, startAgent, startCoordinator, waitFor } from '../helpers/fleet.js';
-import { startPostgres } from '../helpers/postgres.js';
-import { tempDir } from '../helpers/temp.js';
+import t from 'tap';
+import { type Coordinator, waitFor } from '../helpers/fleet.js';
+import { replicaFleet } from '../helpers/replica-fleet.js';
 
-const HOOKS = ['BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
 const HOSTS = ['h1', 'h2', 'h3', 'h4', 'h5'];
 
 /** True when something accepts connections on the port. */
@@ -27,70 +21,15 @@ const listening = (port: number): Promise<boolean> => new Promise(resolve => {
   s.once('error', () => resolve(false));
 });
 
-/** PostgreSQL, `replicas` coordinators on it (the first active, the others standbys), agents on `hosts`, app shop, group web (OneAtATime), a pushed revision. */
-async function replicaFleet(t: Test, replicas: number, hosts: string[], afterInstallSleep: string) {
-  const server = await startPostgres(t);
-  const database = await server.createDatabase();
-  const dir = await tempDir(t, 'ferry-failover-');
-  const passwordFile = path.join(dir, 'pg-password');
-  await fs.writeFile(passwordFile, `${server.password}\n`, { mode: 0o600 });
-  const storeArgs = ['--store', `postgres://${server.user}@127.0.0.1:${server.port}/${database}`, '--store-password-file', passwordFile];
-  const ports: number[] = [];
-  for (let i = 0; i < replicas; i++) ports.push(await freePort());
-  const all = ports.map(p => `127.0.0.1:${p}`).join(',');
-  const first = await startCoordinator(t, path.join(dir, 'replica-0'), storeArgs, `127.0.0.1:${ports[0]}`);
-  // The others wait for the lease: they resolve only once they listen, i.e. once one is active.
-  const standbys = ports.slice(1).map((port, i) => startCoordinator(t, path.join(dir, `replica-${i + 1}`), storeArgs, `127.0.0.1:${port}`, { listenTimeoutMs: 300_000 })
-    .then(c => ({ c, at: performance.now() })));
-  for (const s of standbys) s.catch(() => undefined);
-
-  const proofDir = path.join(dir, 'proof');
-  const appDir = path.join(dir, 'app');
-  await fs.mkdir(proofDir, { mode: 0o777 });
-  for (const h of hosts) {
-    await startAgent(t, { coordinator: all, rootDir: path.join(dir, 'agents', h), hostId: h, tags: { role: 'web' }, env: { HOST_LABEL: h }, privateDirs: [appDir] });
-  }
-  const cli = (args: string[], timeoutMs = 60_000) => ferry(all, args, { timeoutMs });
-  await waitFor('the agents connected', async () => {
-    const listed = (await cli(['hosts', 'list', '--json'])).json?.hosts as { state: string }[] | undefined;
-    return listed?.length === hosts.length && listed.every(h => h.state === 'connected');
-  }, 60_000);
-  for (const args of [['app', 'create', 'shop'], ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web', '--config', 'OneAtATime']]) {
-    const r = await cli(args);
-    t.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  }
-  const src = path.join(dir, 'bundle');
-  await writeBundle(src, {
-    appspec: { version: 0.0, os: 'linux', files: [{ source: 'www', destination: path.join(appDir, 'www') }], hooks: hooksFor(HOOKS) },
-    files: { 'www/version.txt': 'v1' },
-    scripts: Object.fromEntries(HOOKS.map(e => [`scripts/${e}.sh`,
-      `echo "v1:$LIFECYCLE_EVENT" >> ${proofDir}/$HOST_LABEL\n${e === 'AfterInstall' ? `sleep ${afterInstallSleep}\n` : ''}${e === 'ValidateService' ? `echo "v1:installed:$(cat ${appDir}/www/version.txt)" >> ${proofDir}/$HOST_LABEL\n` : ''}`])),
-  });
-  const pushed = await cli(['revision', 'push', pack(src, path.join(dir, 'v1.tgz'), 'tgz'), '--app', 'shop', '--json']);
-  t.equal(pushed.code, 0, pushed.stderr);
-  const proof = async (h: string) => (await fs.readFile(path.join(proofDir, h), 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
-  const deploy = () => cli(['deploy', 'create', '--app', 'shop', '--group', 'web', '--revision', pushed.json.revision.digest as string, '--wait', '--json'], 300_000);
-  /** Each host ran each hook exactly once. */
-  const ranOnce = async (): Promise<void> => {
-    for (const h of hosts) {
-      const lines = await proof(h);
-      for (const e of HOOKS) t.equal(lines.filter(l => l === `v1:${e}`).length, 1, `${h} ran ${e} exactly once`);
-      t.equal(lines.filter(l => l === 'v1:installed:v1').length, 1, `${h} installed v1 once`);
-    }
-  };
-  return { ports, first, standbys, cli, proof, deploy, ranOnce };
-}
-
 t.test('SIGKILL of the active replica mid-rollout: a standby takes over, every host runs the revision once, --wait follows', async t => {
-  const f = await replicaFleet(t, 3, HOSTS, '1.5');
+  const f = await replicaFleet(t, { replicas: 3, hosts: HOSTS, afterInstallSleep: '1.5' });
   t.match(f.first.output(), /active replica: holding the coordinator lease/);
   t.notOk(await listening(f.ports[1]!), 'standby 1 does not listen');
   t.notOk(await listening(f.ports[2]!), 'standby 2 does not listen');
 
-  const done = async () => (await Promise.all(HOSTS.map(f.proof))).filter(p => p.includes('v1:installed:v1')).length;
   const wait = f.deploy();
-  await waitFor('two hosts deployed', async () => (await done()) >= 2, 120_000);
-  t.ok((await done()) < 5, 'the rollout is still in progress');
+  await waitFor('two hosts deployed', async () => (await f.done()) >= 2, 120_000);
+  t.ok((await f.done()) < 5, 'the rollout is still in progress');
   const killedAt = performance.now();
   await f.first.kill('SIGKILL');
 
@@ -111,7 +50,7 @@ t.test('SIGKILL of the active replica mid-rollout: a standby takes over, every h
 });
 
 t.test('the active replica paused (SIGSTOP) mid-rollout: a standby takes over; resumed, the old one stops without acting and exits 75', async t => {
-  const f = await replicaFleet(t, 2, HOSTS.slice(0, 3), '2');
+  const f = await replicaFleet(t, { replicas: 2, hosts: HOSTS.slice(0, 3), afterInstallSleep: '2' });
   const wait = f.deploy();
   await waitFor('the first host deployed', async () => (await f.proof('h1')).includes('v1:installed:v1'), 120_000);
   f.first.child.kill('SIGSTOP');
