@@ -1,6 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { detached } from '../async.js';
 import { describeError } from '../../common/errors.js';
 import type { Context } from '../context.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
+
+/** Backoff between attempts to write reports while the store is unreachable (PostgreSQL down). */
+export const RETRY_FIRST_MS = 250;
+export const RETRY_MAX_MS = 5000;
 
 /** One agent report to write: resolves to what to do once it is committed (an ack), if anything. */
 export type Report = () => Promise<(() => void) | void>;
@@ -23,6 +29,11 @@ interface Queued {
  * wait on nothing but the store, or a scheduler pass holding that lock and waiting for the store would
  * wait for the transaction, which would wait for the lock (docs/design/style.md §4). One tick's writes
  * end before the next tick's begin.
+ *
+ * While the store cannot be reached (PostgreSQL stopped, restarting or cut off: store/unavailable.ts), a
+ * write is retried with a backoff (0.25 s doubling to 5 s) for as long as it takes, the reports after it
+ * waiting behind it in order, and the agents' streams are kept: nothing is lost, and an agent's ResultAck
+ * comes once its result is in the store. Any other failure goes to the report's `fail`, as before.
  */
 export class AgentInbox {
   private queue: Queued[] = [];
@@ -56,11 +67,7 @@ export class AgentInbox {
       }
       await this.together(run);
       run = [];
-      try {
-        (await item.report())?.();
-      } catch (err) {
-        item.fail(err);
-      }
+      await this.retrying(1, async () => (await item.report())?.(), err => item.fail(err));
     }
     await this.together(run);
   }
@@ -68,27 +75,52 @@ export class AgentInbox {
   /** Writes `run` in one transaction, then sends what its reports owe. Never rejects. */
   private async together(run: readonly Queued[]): Promise<void> {
     if (run.length === 0) return;
-    const after: (() => void)[] = [];
-    const failed: { fail: (err: unknown) => void; err: unknown }[] = [];
-    try {
+    let after: (() => void)[] = [];
+    let failed: { fail: (err: unknown) => void; err: unknown }[] = [];
+    await this.retrying(run.length, async () => {
+      after = [];
+      failed = [];
       await this.ctx.store.transaction(async () => {
         for (const { report, fail } of run) {
           try {
             const then = await report();
             if (then) after.push(then);
           } catch (err) {
+            // The store is gone: the whole run is written again once it is back.
+            if (isStoreUnavailable(err)) throw err;
             failed.push({ fail, err });
           }
         }
       });
-    } catch (err) {
+    }, err => {
       // The commit itself failed (a full disk): nothing was written; every sender hears of it and
       // re-sends (results are kept in the agents' outboxes until acknowledged).
       this.ctx.log.error('agent reports not recorded', { component: 'agents', reports: run.length, error: describeError(err) });
+      after = [];
+      failed = [];
       for (const { fail } of run) fail(err);
-      return;
-    }
+    });
     for (const { fail, err } of failed) fail(err);
     for (const then of after) then();
+  }
+
+  /** Runs `attempt` until it succeeds or fails for another reason than an unreachable store (then `otherwise`). */
+  private async retrying(reports: number, attempt: () => Promise<void>, otherwise: (err: unknown) => void): Promise<void> {
+    let waitedMs = 0;
+    for (let delay = RETRY_FIRST_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
+      try {
+        await attempt();
+        if (waitedMs > 0) this.ctx.log.info('agent reports recorded: the store answers again', { component: 'agents', reports, waited_ms: waitedMs });
+        return;
+      } catch (err) {
+        if (!isStoreUnavailable(err)) {
+          otherwise(err);
+          return;
+        }
+        if (waitedMs === 0) this.ctx.log.warn('agent reports wait for the store, which cannot be reached; retrying (agents keep their streams)', { component: 'agents', reports, error: describeError(err) });
+        await sleep(delay);
+        waitedMs += delay;
+      }
+    }
   }
 }

@@ -119,6 +119,10 @@ export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => 
   if (outer !== undefined) return inSavepoint(outer, () => body(outer));
   const client = await pool.connect();
   let broken = false;
+  // While checked out, a client whose server goes away (a restart, a failover, a cut network) emits
+  // 'error'; unheard, that event would take the whole coordinator down. Its next query rejects anyway.
+  const lost = (): void => { broken = true; };
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     try {
@@ -134,6 +138,7 @@ export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => 
       throw err;
     }
   } finally {
+    client.off('error', lost);
     client.release(broken);
   }
 }

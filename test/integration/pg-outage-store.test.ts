@@ -1,0 +1,83 @@
+/**
+ * The coordinator's side of a PostgreSQL outage (docs/high-availability.md "What happens on each failure"),
+ * found by test/e2e/pg-outage.test.ts (PostgreSQL stopped for 10 s mid-rollout): real PostgreSQL, stopped
+ * with `pg_ctl stop -m immediate` and started again.
+ * - A transaction whose connection drops rejects; before the fix the checked-out client's 'error' event had
+ *   no listener and took the whole coordinator down ("Unhandled 'error' event … Connection terminated
+ *   unexpectedly").
+ * - The errors of a stopped server are recognised as "the store cannot be reached" (store/unavailable.ts).
+ * - The agents' reports written during the outage are retried until the store is back, in order, none
+ *   lost, none failed (before the fix each failed its agent's stream and an event update was lost).
+ */
+import t from 'tap';
+import { AgentInbox } from '../../coordinator/api/agent-inbox.js';
+import type { Context } from '../../coordinator/context.js';
+import { createLogger } from '../../coordinator/log.js';
+import { createPool, rows, transaction, withTransaction } from '../../coordinator/store/pg-db.js';
+import { isStoreUnavailable } from '../../coordinator/store/unavailable.js';
+import { startPostgres } from '../helpers/postgres.js';
+
+// Durable commits: a crash-stop must not lose what the server said it committed (as in production).
+const server = await startPostgres(t, { durableCommits: true });
+const pool = createPool({ connectionString: server.url(await server.createDatabase()), max: 4, connectionTimeoutMillis: 2000 });
+t.teardown(() => pool.end());
+await pool.query('CREATE TABLE reports (n int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+
+t.test('a transaction whose server goes away rejects as unavailable, and the process survives', async t => {
+  let uncaught: unknown;
+  const onUncaught = (err: unknown) => { uncaught = err; };
+  process.on('uncaughtException', onUncaught);
+  t.teardown(() => { process.off('uncaughtException', onUncaught); });
+  const failed = await transaction(pool, async client => {
+    await client.query('SELECT 1');
+    server.halt();
+    // The server's end reaches the idle, checked-out client as an 'error' event before any query.
+    await new Promise(r => setTimeout(r, 300));
+    await client.query('SELECT 1');
+  }).then(() => undefined, (err: unknown) => err);
+  t.ok(failed instanceof Error, 'the transaction rejected');
+  t.ok(isStoreUnavailable(failed), `as unavailable: ${String(failed)}`);
+  const refused = await pool.query('SELECT 1').then(() => undefined, (err: unknown) => err);
+  t.ok(isStoreUnavailable(refused), `a new call while stopped is unavailable too: ${String(refused)}`);
+  server.resume();
+  t.equal(uncaught, undefined, 'no uncaught error (the dropped client\'s error event is handled)');
+  t.same((await pool.query<{ one: number }>('SELECT 1 AS one')).rows, [{ one: 1 }], 'the pool works again');
+});
+
+t.test('agent reports written while PostgreSQL is down are retried until it is back: in order, none lost, none failed', async t => {
+  const log = createLogger({ level: 'error', console: false });
+  const ctx = { store: { transaction: <T>(fn: () => Promise<T>) => withTransaction(pool, fn) }, log } as unknown as Context;
+  const inbox = new AgentInbox(ctx);
+  const failures: unknown[] = [];
+  const acked: number[] = [];
+  const report = (n: number) => async () => {
+    await rows(pool, 'INSERT INTO reports (n) VALUES (@n)', { n });
+    return () => { acked.push(n); };
+  };
+  inbox.push(report(1), err => failures.push(err));
+  await inbox.flush();
+  server.halt();
+  for (let n = 2; n <= 4; n++) inbox.push(report(n), err => failures.push(err));
+  inbox.push(report(5), err => failures.push(err), { alone: true });
+  inbox.push(report(6), err => failures.push(err));
+  const written = inbox.flush();
+  await new Promise(r => setTimeout(r, 2000));
+  t.same(acked, [1], 'nothing acknowledged while the store is down');
+  server.resume();
+  await written;
+  t.same(failures, [], 'no report failed (each would have failed its agent\'s stream)');
+  t.same(acked, [1, 2, 3, 4, 5, 6], 'every report acknowledged once written, in order');
+  const stored = await rows<{ n: number }>(pool, 'SELECT n FROM reports ORDER BY at, n');
+  t.same(stored.map(r => r.n), [1, 2, 3, 4, 5, 6], 'every report written, in arrival order');
+});
+
+t.test('a report refused for another reason still fails at once', async t => {
+  const log = createLogger({ level: 'error', console: false });
+  const ctx = { store: { transaction: <T>(fn: () => Promise<T>) => withTransaction(pool, fn) }, log } as unknown as Context;
+  const inbox = new AgentInbox(ctx);
+  const failures: unknown[] = [];
+  inbox.push(async () => { await rows(pool, 'INSERT INTO reports (n) VALUES (@n)', { n: 1 }); }, err => failures.push(err));
+  await inbox.flush();
+  t.equal(failures.length, 1, 'a duplicate key fails its sender');
+  t.notOk(isStoreUnavailable(failures[0]), 'and is not taken for an outage');
+});
