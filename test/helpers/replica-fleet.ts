@@ -26,10 +26,14 @@ export interface ReplicaFleetOptions {
   server?: PostgresServer;
   /** The address replica i reaches PostgreSQL at (default the server's, 127.0.0.1). */
   storeHost?: (i: number) => string;
-  /** The address replica i listens on, given its free port (default 127.0.0.1:port). */
-  listen?: (i: number, port: number) => string;
+  /** The replicas' ports (default free loopback ports). */
+  ports?: number[];
+  /** The address agents and the CLI reach replica i at, given its port (default 127.0.0.1:port, where it listens). */
+  address?: (i: number, port: number) => string;
   /** The network namespace replica i runs in (default none). */
   netns?: (i: number) => string | undefined;
+  /** More arguments for replica i (e.g. `--store-sslmode disable` for a non-loopback test server). */
+  args?: (i: number) => string[];
 }
 
 export interface StartedReplica {
@@ -65,14 +69,13 @@ export async function replicaFleet(t: Test, o: ReplicaFleetOptions): Promise<Rep
   const dir = await tempDir(t, 'ferry-replicas-');
   const passwordFile = path.join(dir, 'pg-password');
   await fs.writeFile(passwordFile, `${server.password}\n`, { mode: 0o600 });
-  const storeArgs = (i: number) => ['--store', `postgres://${server.user}@${o.storeHost?.(i) ?? server.host}:${server.port}/${database}`, '--store-password-file', passwordFile];
-  const ports: number[] = [];
-  for (let i = 0; i < o.replicas; i++) ports.push(await freePort());
-  const listenOf = (i: number) => o.listen?.(i, ports[i]!) ?? `127.0.0.1:${ports[i]}`;
-  const all = ports.map((_, i) => listenOf(i)).join(',');
+  const storeArgs = (i: number) => ['--store', `postgres://${server.user}@${o.storeHost?.(i) ?? server.host}:${server.port}/${database}`, '--store-password-file', passwordFile, ...(o.args?.(i) ?? [])];
+  const ports = o.ports ?? [];
+  for (let i = ports.length; i < o.replicas; i++) ports.push(await freePort());
+  const all = ports.map((port, i) => o.address?.(i, port) ?? `127.0.0.1:${port}`).join(',');
   const start = (i: number, listenTimeoutMs?: number) => {
     const netns = o.netns?.(i);
-    return startCoordinator(t, path.join(dir, `replica-${i}`), storeArgs(i), listenOf(i), { ...(netns && { netns }), ...(listenTimeoutMs && { listenTimeoutMs }) });
+    return startCoordinator(t, path.join(dir, `replica-${i}`), storeArgs(i), `127.0.0.1:${ports[i]}`, { ...(netns && { netns }), ...(listenTimeoutMs && { listenTimeoutMs }) });
   };
   const first = await start(0);
   const standbys = ports.slice(1).map((_, i) => start(i + 1, 300_000).then(c => ({ c, at: performance.now() })));

@@ -6,6 +6,10 @@
  *   no listener and took the whole coordinator down ("Unhandled 'error' event … Connection terminated
  *   unexpectedly").
  * - The errors of a stopped server are recognised as "the store cannot be reached" (store/unavailable.ts).
+ * - A replica cut off from the database in the middle of a transaction does not keep its row locks for
+ *   ever: the server ends its session after IDLE_IN_TRANSACTION_MS, and another replica's write to those
+ *   rows goes through (found by test/e2e/pg-partition.test.ts: the partitioned replica's transaction on a
+ *   host's rows kept the replica that took over from recording that host's result, and the rollout hung).
  * - The agents' reports written during the outage are retried until the store is back, in order, none
  *   lost, none failed (before the fix each failed its agent's stream and an event update was lost).
  */
@@ -13,13 +17,15 @@ import t from 'tap';
 import { AgentInbox } from '../../coordinator/api/agent-inbox.js';
 import type { Context } from '../../coordinator/context.js';
 import { createLogger } from '../../coordinator/log.js';
-import { createPool, rows, transaction, withTransaction } from '../../coordinator/store/pg-db.js';
+import { IDLE_IN_TRANSACTION_MS, createPool, rows, transaction, withTransaction } from '../../coordinator/store/pg-db.js';
 import { isStoreUnavailable } from '../../coordinator/store/unavailable.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { tcpRelay } from '../helpers/tcp-relay.js';
 
 // Durable commits: a crash-stop must not lose what the server said it committed (as in production).
 const server = await startPostgres(t, { durableCommits: true });
-const pool = createPool({ connectionString: server.url(await server.createDatabase()), max: 4, connectionTimeoutMillis: 2000 });
+const database = await server.createDatabase();
+const pool = createPool({ connectionString: server.url(database), max: 4, connectionTimeoutMillis: 2000 });
 t.teardown(() => pool.end());
 await pool.query('CREATE TABLE reports (n int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())');
 
@@ -80,4 +86,30 @@ t.test('a report refused for another reason still fails at once', async t => {
   await inbox.flush();
   t.equal(failures.length, 1, 'a duplicate key fails its sender');
   t.notOk(isStoreUnavailable(failures[0]), 'and is not taken for an outage');
+});
+
+t.test('a transaction cut off from the server loses its row locks after the idle-in-transaction timeout', async t => {
+  await pool.query('INSERT INTO reports (n) VALUES (100)');
+  const relay = await tcpRelay(server.url(database));
+  t.teardown(() => relay.close());
+  const cutOff = createPool({ connectionString: relay.url, max: 1 });
+  t.teardown(() => { void cutOff.end().catch(() => undefined); });
+  let locked!: () => void;
+  const holding = new Promise<void>(resolve => { locked = resolve; });
+  const stranded = transaction(cutOff, async client => {
+    await client.query('UPDATE reports SET at = clock_timestamp() WHERE n = 100');
+    relay.cut();
+    locked();
+    await client.query('SELECT 1'); // never answered: the link is cut
+  }).catch(() => undefined);
+  await holding;
+  const started = performance.now();
+  const other = await Promise.race([
+    pool.query('UPDATE reports SET at = clock_timestamp() WHERE n = 100').then(() => 'written'),
+    new Promise<string>(resolve => setTimeout(resolve, IDLE_IN_TRANSACTION_MS * 4, 'still waiting for the lock')),
+  ]);
+  t.equal(other, 'written', 'another session\'s write to the locked row went through');
+  t.comment(`it waited ${Math.round(performance.now() - started)} ms (idle-in-transaction timeout ${IDLE_IN_TRANSACTION_MS} ms)`);
+  relay.close();
+  await stranded;
 });
