@@ -1,12 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { detached } from '../async.js';
-import { describeError } from '../../common/errors.js';
+import { FerryError, describeError } from '../../common/errors.js';
 import type { Context } from '../context.js';
 import { isStoreUnavailable } from '../store/unavailable.js';
 
 /** Backoff between attempts to write reports while the store is unreachable (PostgreSQL down). */
 export const RETRY_FIRST_MS = 250;
 export const RETRY_MAX_MS = 5000;
+/** Reports that may wait for an unreachable store, at most; past this a new one fails its stream at once. */
+export const MAX_WAITING = 20_000;
 
 /** One agent report to write: resolves to what to do once it is committed (an ack), if anything. */
 export type Report = () => Promise<(() => void) | void>;
@@ -34,15 +36,27 @@ interface Queued {
  * write is retried with a backoff (0.25 s doubling to 5 s) for as long as it takes, the reports after it
  * waiting behind it in order, and the agents' streams are kept: nothing is lost, and an agent's ResultAck
  * comes once its result is in the store. Any other failure goes to the report's `fail`, as before.
+ * What waits is bounded (`maxWaiting` reports, hook output included): past it, while the store is still
+ * unreachable, a new report fails its stream at once (UNAVAILABLE), and the agent keeps its result in
+ * its outbox and sends it again after it reconnects.
  */
 export class AgentInbox {
   private queue: Queued[] = [];
   private scheduled = false;
   private writing: Promise<void> = Promise.resolve();
+  /** Reports pushed and not yet written or failed. */
+  private waiting = 0;
+  /** The last write found the store unreachable (and retries). */
+  private unreachable = false;
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: Context, private readonly maxWaiting = MAX_WAITING) {}
 
   push(report: Report, fail: (err: unknown) => void, options: { alone?: boolean } = {}): void {
+    if (this.unreachable && this.waiting >= this.maxWaiting) {
+      fail(new FerryError('UNAVAILABLE', `the coordinator's database cannot be reached and ${this.waiting} agent reports already wait for it; reconnect and send again later`));
+      return;
+    }
+    this.waiting++;
     this.queue.push({ report, fail, alone: options.alone ?? false });
     if (this.scheduled) return;
     this.scheduled = true;
@@ -68,6 +82,7 @@ export class AgentInbox {
       await this.together(run);
       run = [];
       await this.retrying(1, async () => (await item.report())?.(), err => item.fail(err));
+      this.waiting--;
     }
     await this.together(run);
   }
@@ -100,6 +115,7 @@ export class AgentInbox {
       failed = [];
       for (const { fail } of run) fail(err);
     });
+    this.waiting -= run.length;
     for (const { fail, err } of failed) fail(err);
     for (const then of after) then();
   }
@@ -110,6 +126,7 @@ export class AgentInbox {
     for (let delay = RETRY_FIRST_MS; ; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
       try {
         await attempt();
+        this.unreachable = false;
         if (waitedMs > 0) this.ctx.log.info('agent reports recorded: the store answers again', { component: 'agents', reports, waited_ms: waitedMs });
         return;
       } catch (err) {
@@ -117,6 +134,7 @@ export class AgentInbox {
           otherwise(err);
           return;
         }
+        this.unreachable = true;
         if (waitedMs === 0) this.ctx.log.warn('agent reports wait for the store, which cannot be reached; retrying (agents keep their streams)', { component: 'agents', reports, error: describeError(err) });
         await sleep(delay);
         waitedMs += delay;

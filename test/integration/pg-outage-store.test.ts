@@ -77,6 +77,30 @@ t.test('agent reports written while PostgreSQL is down are retried until it is b
   t.same(stored.map(r => r.n), [1, 2, 3, 4, 5, 6], 'every report written, in arrival order');
 });
 
+t.test('while the store is unreachable, reports past the bound fail at once (the agent re-sends its result later)', async t => {
+  await pool.query('DELETE FROM reports');
+  const log = createLogger({ level: 'error', console: false });
+  const ctx = { store: { transaction: <T>(fn: () => Promise<T>) => withTransaction(pool, fn) }, log } as unknown as Context;
+  const inbox = new AgentInbox(ctx, 2);
+  const failures: [number, unknown][] = [];
+  const report = (n: number) => async () => { await rows(pool, 'INSERT INTO reports (n) VALUES (@n)', { n }); };
+  server.halt();
+  inbox.push(report(1), err => failures.push([1, err]));
+  const written = inbox.flush();
+  await new Promise(r => setTimeout(r, 500)); // the first attempt found the store unreachable
+  inbox.push(report(2), err => failures.push([2, err]));
+  inbox.push(report(3), err => failures.push([3, err]));
+  t.same(failures.map(([n]) => n), [3], 'the report past the bound failed at once');
+  t.match(String(failures[0]?.[1]), /cannot be reached and 2 agent reports already wait/);
+  server.resume();
+  await written;
+  await inbox.flush();
+  t.same((await rows<{ n: number }>(pool, 'SELECT n FROM reports ORDER BY n')).map(r => r.n), [1, 2], 'the waiting ones were written');
+  inbox.push(report(4), err => failures.push([4, err]));
+  await inbox.flush();
+  t.same(failures.map(([n]) => n), [3], 'once the store answers, reports are taken again');
+});
+
 t.test('a report refused for another reason still fails at once', async t => {
   const log = createLogger({ level: 'error', console: false });
   const ctx = { store: { transaction: <T>(fn: () => Promise<T>) => withTransaction(pool, fn) }, log } as unknown as Context;
