@@ -20,10 +20,19 @@ const types = {
   getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * How long PostgreSQL lets one of the coordinator's sessions sit idle inside a transaction before it ends
+ * the session (`idle_in_transaction_session_timeout`). The coordinator's transactions wait on nothing but
+ * their own statements (milliseconds), so a transaction idle this long belongs to a replica that is paused
+ * or cut off from the database, and the server would otherwise keep its row locks until TCP noticed (hours):
+ * every other replica's write to those rows (an agent's result re-sent to another replica) would wait.
+ */
+export const IDLE_IN_TRANSACTION_MS = 5000;
+
 export function createPool(config: pg.PoolConfig): pg.Pool {
   // A database that does not answer (cut network, hung server) fails a new connection after 10 s instead of
   // leaving the caller waiting forever (pg's default): leases and retries need an answer, even "no".
-  const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 10_000, ...config, types });
+  const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS, ...config, types });
   // An idle client losing its server (a restart, a failover) must not crash the coordinator: the pool drops it.
   pool.on('error', () => undefined);
   return pool;
@@ -135,11 +144,10 @@ export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => 
   if (outer !== undefined) return inSavepoint(outer, () => body(outer));
   const client = await pool.connect();
   let broken = false;
-  // The server may end the connection while it is ours (idle_in_transaction_session_timeout after this
-  // process was paused, a restart): the statement in flight fails with it; unheard, the event would crash us.
-  const lost = (): void => {
-    broken = true;
-  };
+  // While checked out, a client whose server goes away (a restart, a failover, a cut network, the
+  // idle-in-transaction limit after this process was paused) emits
+  // 'error'; unheard, that event would take the whole coordinator down. Its next query rejects anyway.
+  const lost = (): void => { broken = true; };
   client.on('error', lost);
   try {
     await client.query('BEGIN');

@@ -12,7 +12,7 @@ import { waitFor } from '../helpers/fleet.js';
 import { HOSTS, hostsOn, listening, replicaFleet, scheduling } from '../helpers/replica-fleet.js';
 
 t.test('every replica serves; SIGKILL of the scheduling one mid-rollout: another takes over, every host runs the revision once, --wait follows', async t => {
-  const f = await replicaFleet(t, 3, HOSTS, '1.5');
+  const f = await replicaFleet(t, { replicas: 3, hosts: HOSTS, afterInstallSleep: '1.5' });
   t.match(f.first.output(), /scheduling replica: holding the coordinator lease/, 'the first replica schedules');
   for (const c of f.others) t.match(c.output(), /serving replica: another replica schedules/, 'the others serve and wait for the lease');
   for (const [i, port] of f.ports.entries()) {
@@ -47,7 +47,7 @@ t.test('every replica serves; SIGKILL of the scheduling one mid-rollout: another
 });
 
 t.test('the scheduling replica paused (SIGSTOP) mid-rollout: another takes over; resumed, the old one steps down without acting and keeps serving', async t => {
-  const f = await replicaFleet(t, 2, HOSTS.slice(0, 3), '2');
+  const f = await replicaFleet(t, { replicas: 2, hosts: HOSTS.slice(0, 3), afterInstallSleep: '2' });
   const wait = f.deploy();
   await waitFor('the first host deployed', async () => (await f.proof('h1')).includes('v1:installed:v1'), 120_000);
   f.first.child.kill('SIGSTOP');

@@ -8,7 +8,7 @@ import { waitFor } from '../helpers/fleet.js';
 import { HOSTS, replicaFleet } from '../helpers/replica-fleet.js';
 
 t.test('a stop given to one replica reaches agents whose streams are on others', async t => {
-  const f = await replicaFleet(t, 3, HOSTS.slice(0, 3), '30');
+  const f = await replicaFleet(t, { replicas: 3, hosts: HOSTS.slice(0, 3), afterInstallSleep: '30' });
   // AllAtOnce: every host is in its 30 s AfterInstall when the stop comes.
   const created = await f.cli(['deploy', 'create', '--app', 'shop', '--group', 'web', '--config', 'AllAtOnce', '--revision', f.digest, '--json']);
   t.equal(created.code, 0, created.stderr);
