@@ -28,6 +28,7 @@ import { openPostgres } from './store/open.js';
 import { Leadership, replicaId } from './replicas/leadership.js';
 import { ensureSharedAuthority } from './replicas/shared-ca.js';
 import { pgGroupLock } from './replicas/group-lock.js';
+import { type StoreWatch, watchStore } from './replicas/store-watch.js';
 import { PgBus } from './replicas/bus.js';
 import { afterTransaction } from './store/pg-db.js';
 import type { PgConnection } from './store/pg-config.js';
@@ -173,7 +174,7 @@ interface Replicas {
  * host's command relayed to the replica holding its stream (agents/registry.ts) and sent from the store
  * there, alarm states reported to any replica known to all.
  */
-async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leadership): Promise<PgBus> {
+async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leadership): Promise<{ bus: PgBus; storeWatch: StoreWatch }> {
   const c = replicas.connection;
   const bus = new PgBus(replicas.pool, {
     host: c.host, port: c.port, user: c.user, database: c.database, ssl: c.ssl, ...(c.password !== undefined && { password: c.password }),
@@ -185,7 +186,9 @@ async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leader
   ctx.changes.connect(bus);
   ctx.registry.spanReplicas({
     relay: hostId => ctx.changes.hostCommand(hostId), wall: () => ctx.clock.now(), monotonic: ctx.monotonic,
-    flushLagMs: ctx.limits.heartbeatIntervalMs, floor: ctx.startedMono + RESTART_GRACE_MS - ctx.limits.agentTimeoutMs,
+    // Two intervals: the holder writes every interval, and a cut-off holder closes its streams after the
+    // agent timeout (replicas/store-watch.ts): its agents reconnect elsewhere before they are judged lost here.
+    flushLagMs: 2 * ctx.limits.heartbeatIntervalMs, floor: ctx.startedMono + RESTART_GRACE_MS - ctx.limits.agentTimeoutMs,
   });
   // A host with a command waiting (or, after the bus reconnected, every host here): sent from the store if its stream is here.
   const refresh = (hostId: string): void => void detached(async () => {
@@ -205,7 +208,8 @@ async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leader
   bus.onNames(names => {
     if (leadership.valid() && names.some(n => n.startsWith('deployment:'))) ctx.kick();
   });
-  return bus;
+  // Cut off from the database for as long as an agent may be silent: its agents move to another replica.
+  return { bus, storeWatch: watchStore(ctx, replicas.pool, ctx.limits.agentTimeoutMs) };
 }
 
 /**
@@ -325,7 +329,7 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
   // Their last-seen time stays what it was: liveness gives hosts known before a restart a grace to reconnect (services/liveness.ts).
   // With several replicas a host marked connected may be on another one: liveness judges it by its last-seen time.
   if (!replicas) for (const h of await store.listHosts()) if (h.connected) await store.setHostConnected(h.id, false, h.lastSeenAt);
-  const bus = replicas && await joinReplicas(ctx, replicas, leadership!);
+  const joined = replicas && await joinReplicas(ctx, replicas, leadership!);
   let metricsServer: MetricsServer | undefined;
   if (config.metricsListen) {
     try {
@@ -407,7 +411,8 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
       await closed;
       // Given up before the store closes: another replica takes over at once instead of when the lease expires.
       await leadership?.stop();
-      await bus?.close();
+      joined?.storeWatch.stop();
+      await joined?.bus.close();
       await store.close();
       await dataLock.release();
       log.info('coordinator stopped', { component: 'server' });

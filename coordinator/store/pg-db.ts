@@ -29,10 +29,18 @@ const types = {
  */
 export const IDLE_IN_TRANSACTION_MS = 5000;
 
+/** How long one statement may go unanswered before it fails (createPool). */
+export const QUERY_TIMEOUT_MS = 30_000;
+
 export function createPool(config: pg.PoolConfig): pg.Pool {
   // A database that does not answer (cut network, hung server) fails a new connection after 10 s instead of
   // leaving the caller waiting forever (pg's default): leases and retries need an answer, even "no".
-  const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS, ...config, types });
+  // A statement with no answer for QUERY_TIMEOUT_MS (a partition: the connection's packets go nowhere, and TCP
+  // takes minutes to say so) fails, and its connection leaves the pool, instead of hanging its caller.
+  const pool = new pg.Pool({
+    max: 10, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS, query_timeout: QUERY_TIMEOUT_MS,
+    keepAlive: true, ...config, types,
+  });
   // An idle client losing its server (a restart, a failover) must not crash the coordinator: the pool drops it.
   pool.on('error', () => undefined);
   return pool;

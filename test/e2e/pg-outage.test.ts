@@ -80,8 +80,8 @@ t.test('PostgreSQL stopped for 10 s mid-rollout: replicas keep agent streams, re
     t.notMatch(r.output(), /agent stream rejected|agent reports not recorded/, `replica ${i} refused no agent report`);
   }
 
-  // The issue's promise: replicas keep their agents' streams through the outage. (An active/standby build
-  // fails here: its active replica, unable to renew its lease, exits and its agents' streams end with it.)
+  // The issue's promise: replicas keep their agents' streams through the outage (the lease holder steps
+  // down and keeps serving; an active/standby build, whose active replica exited, failed here).
   const running = replicas.map((r, i) => r === undefined || r.child.exitCode === null ? i : `replica ${i} exited ${r.child.exitCode}`);
   if (!t.same(running, replicas.map((_, i) => i), 'every replica still runs after the outage')) {
     for (const [i, r] of replicas.entries()) if (r && r.child.exitCode !== null) t.comment(`replica ${i}'s last lines:\n${r.output().split('\n').slice(-25).join('\n')}`);

@@ -23,11 +23,8 @@ import { replicaFleet } from '../helpers/replica-fleet.js';
 import { isRoot } from '../helpers/temp.js';
 
 const HOSTS = ['h1', 'h2', 'h3', 'h4', 'h5'];
-/**
- * What a replica logs when it stops scheduling because its lease is gone (replicas/leadership.ts: today
- * "no longer the active replica", exiting; a replica that steps down instead must keep one of these words).
- */
-const LOST = /no longer the scheduling replica|no longer the active replica|no longer the scheduler|stepp(?:ing|ed) down|lost the coordinator lease/;
+/** What a replica logs when it stops scheduling because its lease is gone (replicas/leadership.ts). */
+const LOST = /no longer the scheduling replica/;
 const TOOK = /holding the coordinator lease/;
 
 /** The HH:mm:ss.SSS console timestamp of the first line matching `re`, as ms since midnight. */
