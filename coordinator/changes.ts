@@ -1,10 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { detached } from './async.js';
 
-/** A host's alarm state, as agents report it and replicas tell each other (Context.alarmStates). */
-export interface AlarmStateView { name: string; state: string; reason: string; since: string }
-
-const ALARMS = 'alarms:';
+/** Names that carry data for the other replicas (Changes.share), not a hint. */
+const SHARE = 'share:';
 
 /**
  * What carries change names to the other coordinator replicas (coordinator/replicas/bus.ts, PostgreSQL
@@ -69,10 +67,10 @@ export class Changes {
 
   private emit(name: string): void {
     if (name.startsWith('host:')) this.emitter.emit('host', name.slice('host:'.length));
-    else if (name.startsWith(ALARMS)) {
+    else if (name.startsWith(SHARE)) {
       try {
-        const [hostId, states] = JSON.parse(name.slice(ALARMS.length)) as [unknown, unknown];
-        if (typeof hostId === 'string' && Array.isArray(states)) this.emitter.emit('alarms', hostId, states);
+        const [topic, data] = JSON.parse(name.slice(SHARE.length)) as [unknown, unknown];
+        if (typeof topic === 'string') this.emitter.emit(`${SHARE}${topic}`, data);
       } catch {
         // Not ours: ignored.
       }
@@ -80,16 +78,18 @@ export class Changes {
   }
 
   /**
-   * A host's alarm states, as its agent reported them to this replica: told to the other replicas (the
-   * scheduling one judges alarms). Only with several replicas; a name carrying the states, not a hint.
+   * Tells the other replicas something only this one knows, as data (not a hint; only with several
+   * replicas): a host's alarm states or an agent's upgrade answer (it reported them here), an upgrade
+   * command for an agent whose stream is elsewhere. Each other replica's `onShared(topic)` gets `data`.
    */
-  alarmStates(hostId: string, states: readonly AlarmStateView[]): void {
-    this.link?.publish([`${ALARMS}${JSON.stringify([hostId, states])}`]);
+  share(topic: string, data: unknown): void {
+    if (this.link === undefined) return;
+    this.whenVisible(() => this.link?.publish([`${SHARE}${JSON.stringify([topic, data])}`]));
   }
 
-  /** `fn(hostId, states)` for alarm states reported to another replica. */
-  onRemoteAlarmStates(fn: (hostId: string, states: AlarmStateView[]) => void): () => void {
-    return this.on('alarms', fn as (...a: unknown[]) => void);
+  /** `fn(data)` for what another replica shared under `topic` (data from the database's notifications: check its shape). */
+  onShared(topic: string, fn: (data: unknown) => void): () => void {
+    return this.on(`${SHARE}${topic}`, fn as (...a: unknown[]) => void);
   }
 
   /** Joins the other replicas: local changes are published on `link`, theirs are emitted here. */
@@ -117,7 +117,7 @@ export class Changes {
   /** Wakes every watcher once, and asks for every connected host's commands again (changes may have been missed). */
   resync(): void {
     for (const name of this.emitter.eventNames()) {
-      if (typeof name === 'string' && name !== 'host' && name !== 'alarms') this.emitter.emit(name);
+      if (typeof name === 'string' && name !== 'host' && !name.startsWith(SHARE)) this.emitter.emit(name);
     }
     this.emitter.emit('resync');
   }

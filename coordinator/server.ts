@@ -51,7 +51,7 @@ import { secureDataDir } from './security/data-dir.js';
 import { describeServerCert, keepServerCertificateFresh } from './security/server-cert.js';
 import { revisionDownloads } from './revisions/http-download.js';
 import { AgentReleases } from './agent-downloads/releases.js';
-import { UpgradeListeners } from './services/agent-upgrade.js';
+import { UpgradeListeners, relayUpgrade } from './services/agent-upgrade.js';
 import { agentDownloads } from './agent-downloads/http-agent.js';
 import { withEncodedChunks } from './revisions/chunk-frames.js';
 import { consoleRoutes } from './ui/http.js';
@@ -203,7 +203,21 @@ async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leader
   ctx.changes.onHostCommand(hostId => {
     for (const id of hostId === undefined ? ctx.registry.localHostIds() : [hostId]) refresh(id);
   });
-  ctx.changes.onRemoteAlarmStates((hostId, states) => recordRemoteAlarmStates(ctx, hostId, states));
+  ctx.changes.onShared('alarms', data => recordRemoteAlarmStates(ctx, data));
+  // `ferry hosts upgrade` through any replica (services/agent-upgrade.ts): its command to the replica holding
+  // the host's stream, the agent's answers and its registration back to the one that waits for them.
+  ctx.changes.onShared('upgrade', data => relayUpgrade(ctx, data));
+  ctx.changes.onShared('upgrade-answer', data => {
+    const d = data as { hostId?: unknown; answer?: { upgradeId?: unknown; status?: unknown; message?: unknown } } | null;
+    const a = d?.answer;
+    if (typeof d?.hostId === 'string' && typeof a?.upgradeId === 'string' && typeof a.status === 'string' && typeof a.message === 'string') {
+      ctx.upgrades?.answered(d.hostId, { upgradeId: a.upgradeId, status: a.status, message: a.message });
+    }
+  });
+  ctx.changes.onShared('registered', data => {
+    const d = data as { hostId?: unknown; version?: unknown } | null;
+    if (typeof d?.hostId === 'string' && typeof d.version === 'string') ctx.upgrades?.registered(d.hostId, d.version);
+  });
   // A deployment changed on another replica (created, stopped, a host's result): the scheduling one plans now, not at its next tick.
   bus.onNames(names => {
     if (leadership.valid() && names.some(n => n.startsWith('deployment:'))) ctx.kick();

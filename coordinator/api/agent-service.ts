@@ -117,6 +117,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         });
         write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs, ignoredTags: admitted.ignored } });
         ctx.upgrades?.registered(r.hostId, r.agentVersion);
+        ctx.changes.share('registered', { hostId: r.hostId, version: r.agentVersion }); // an upgrade may wait on another replica
         await sendAlarms(ctx, r.hostId);
         await reconcileRegisteredHost(ctx, r.hostId, r.runningDeploymentId || undefined);
         return;
@@ -131,6 +132,7 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
       else if (msg.upgrade) {
         ctx.log.info('agent upgrade answer', { component: 'agent-upgrade', host_id: hostId, status: msg.upgrade.status, reason: msg.upgrade.message });
         ctx.upgrades?.answered(hostId, msg.upgrade);
+        ctx.changes.share('upgrade-answer', { hostId, answer: { upgradeId: msg.upgrade.upgradeId, status: msg.upgrade.status, message: msg.upgrade.message } });
       }
       // Reports are written with the others of this tick, in one transaction (agent-inbox.ts).
       else if (msg.event) {

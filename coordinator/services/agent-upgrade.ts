@@ -111,9 +111,10 @@ async function upgradeOne(ctx: Context, listeners: UpgradeListeners, h: Host, re
       const session = ctx.registry.get(h.id);
       if (!session) return { status: 'Failed', message: `not connected: the agent must be running and connected to be upgraded` };
       const upgradeId = randomUUID();
-      const sent = session.send({
-        upgrade: { upgradeId, version: release.version, fileName: release.name, sha256: release.sha256, size: release.size, confirmTimeoutMs: confirmTimeoutMs(timeoutMs) },
-      });
+      const upgrade = { upgradeId, version: release.version, fileName: release.name, sha256: release.sha256, size: release.size, confirmTimeoutMs: confirmTimeoutMs(timeoutMs) };
+      // Its stream on another replica: that one sends it (relayUpgrade); the answers come back the same way.
+      if (session.elsewhere) ctx.changes.share('upgrade', { hostId: h.id, upgrade });
+      const sent = session.elsewhere === true || session.send({ upgrade });
       if (!sent) return { status: 'Failed', message: 'not connected: its stream closed' };
       log('upgrade command sent', { upgrade_id: upgradeId, file: release.name });
       let restarting = false;
@@ -193,4 +194,19 @@ export async function upgradeHosts(ctx: Context, s: UpgradeSelection): Promise<U
   } finally {
     listeners.running = false;
   }
+}
+
+/**
+ * Several replicas: an upgrade command another replica decided for a host whose stream is here (Changes.share
+ * 'upgrade'), sent on it. The agent's answers and its registration go back through the bus (api/agent-service.ts).
+ */
+export function relayUpgrade(ctx: Context, data: unknown): void {
+  const d = (data ?? {}) as { hostId?: unknown; upgrade?: Record<string, unknown> };
+  const u = d.upgrade;
+  if (typeof d.hostId !== 'string' || u === undefined || typeof u.upgradeId !== 'string' || typeof u.version !== 'string' || typeof u.fileName !== 'string' ||
+    typeof u.sha256 !== 'string' || typeof u.size !== 'number' || typeof u.confirmTimeoutMs !== 'number') return;
+  const session = ctx.registry.local(d.hostId);
+  if (!session) return;
+  const sent = session.send({ upgrade: { upgradeId: u.upgradeId, version: u.version, fileName: u.fileName, sha256: u.sha256, size: u.size, confirmTimeoutMs: u.confirmTimeoutMs } });
+  ctx.log.info('upgrade command relayed from another replica', { component: 'agent-upgrade', host_id: d.hostId, upgrade_id: u.upgradeId, sent });
 }

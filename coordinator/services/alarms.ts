@@ -55,11 +55,15 @@ export async function sendAlarmsToAll(ctx: Context): Promise<void> {
   for (const id of ctx.registry.connectedHostIds()) await sendAlarms(ctx, id);
 }
 
+const isAlarmState = (s: unknown): s is HostAlarmState => typeof s === 'object' && s !== null &&
+  ['name', 'state', 'reason', 'since'].every(k => typeof (s as Record<string, unknown>)[k] === 'string');
+
 export function recordAlarmStates(ctx: Context, hostId: string, states: readonly AlarmState__Output[]): void {
   const before = ctx.alarmStates.get(hostId);
   const now = states.map(s => ({ name: s.name, state: s.state, reason: s.reason, since: s.since }));
   ctx.alarmStates.set(hostId, now);
-  if (JSON.stringify(before ?? []) !== JSON.stringify(now)) ctx.changes.alarmStates(hostId, now);
+  // Several replicas: the scheduling one judges alarms, wherever the host's stream is.
+  if (JSON.stringify(before ?? []) !== JSON.stringify(now)) ctx.changes.share('alarms', { hostId, states: now });
   const alarming = (l?: HostAlarmState[]) => (l ?? []).filter(s => s.state === 'ALARM').map(s => s.name).sort().join(',');
   if (alarming(before) !== alarming(now)) {
     ctx.log.info('alarm states changed', { component: 'alarms', host_id: hostId, alarm: alarming(now) || 'none' });
@@ -67,8 +71,10 @@ export function recordAlarmStates(ctx: Context, hostId: string, states: readonly
   }
 }
 
-/** Alarm states a host's agent reported to another replica (several replicas): kept as if reported here. */
-export function recordRemoteAlarmStates(ctx: Context, hostId: string, states: HostAlarmState[]): void {
+/** Alarm states a host's agent reported to another replica (several replicas; Changes.share): kept as if reported here. */
+export function recordRemoteAlarmStates(ctx: Context, data: unknown): void {
+  const { hostId, states } = (data ?? {}) as { hostId?: unknown; states?: unknown };
+  if (typeof hostId !== 'string' || !Array.isArray(states) || !states.every(isAlarmState)) return;
   if (ctx.registry.local(hostId)) return; // its stream is here now: what it reports here counts
   const before = ctx.alarmStates.get(hostId);
   if (states.length === 0) ctx.alarmStates.delete(hostId);
