@@ -8,7 +8,9 @@
 // NODE_OPTIONS without it. The test process itself keeps it (tap's runner reads its output).
 //
 // If coverage is ever turned on (processinfo told to cover files), nothing is stripped.
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 const PROCESSINFO = /(^|\s)"?--(?:import|loader|experimental-loader)[= ]"?[^"\s]*@tapjs[\\/]processinfo[\\/][^"\s]*"?/g;
 
@@ -31,5 +33,30 @@ if (process.env._TAPJS_PROCESSINFO_COVERAGE_ !== '1') {
     if (stripped) env.NODE_OPTIONS = stripped;
     else delete env.NODE_OPTIONS;
     opts.env = env;
+  });
+}
+
+/**
+ * The test process itself (tap sets TAP_CHILD_KEY for each file it runs; processes a test starts
+ * inherit the key, and FERRY_TEST_OWNER below tells them apart).
+ */
+const isTestProcess = Boolean(process.env.TAP_CHILD_KEY) && process.env.FERRY_TEST_OWNER?.split(':')[0] !== process.env.TAP_CHILD_KEY;
+
+/** Opt-in timing (FERRY_TEST_TIMES=file, scripts/run-tests.mjs): one JSON line per test file at its exit. */
+if (isTestProcess && process.env.FERRY_TEST_TIMES) {
+  const timesFile = process.env.FERRY_TEST_TIMES;
+  process.on('exit', () => {
+    const self = process.resourceUsage();
+    // utime, stime, cutime, cstime (fields 14-17, in clock ticks of 1/100 s): the children counted
+    // are those waited for, and each of them counts its own waited children (agents' hooks).
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    const childCpuMs = (Number(fields[13]) + Number(fields[14])) * 10;
+    const line = {
+      file: path.relative(process.cwd(), process.argv[1] ?? ''),
+      wallMs: Math.round(performance.now()),
+      cpuMs: Math.round((self.userCPUTime + self.systemCPUTime) / 1000),
+      childCpuMs,
+    };
+    appendFileSync(timesFile, `${JSON.stringify(line)}\n`);
   });
 }
