@@ -68,7 +68,8 @@ let tail = '';
 child.stdout.on('data', chunk => {
   process.stdout.write(chunk);
   tail = (tail + chunk.toString('utf8')).slice(-4096);
-  const m = /# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/.exec(tail);
+  // tap's own summary is its last line of this form (a test's output may quote a nested run's).
+  const m = [...tail.matchAll(/^# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/gm)].at(-1);
   if (m) summary = { total: Number(m[1]), pass: Number(m[2]), fail: Number(m[3] ?? 0) };
 });
 child.on('close', code => {

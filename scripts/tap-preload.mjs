@@ -10,6 +10,7 @@
 // If coverage is ever turned on (processinfo told to cover files), nothing is stripped.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 const PROCESSINFO = /(^|\s)"?--(?:import|loader|experimental-loader)[= ]"?[^"\s]*@tapjs[\\/]processinfo[\\/][^"\s]*"?/g;
@@ -18,15 +19,16 @@ export function withoutProcessInfo(nodeOptions) {
   return (nodeOptions ?? '').replace(PROCESSINFO, '').trim();
 }
 
+let onSpawn;
+try {
+  // processinfo re-adds itself to each spawn through process-on-spawn (its dependency, a
+  // process-wide singleton); a listener added after its own runs after it.
+  onSpawn = createRequire(import.meta.resolve('@tapjs/processinfo'))('process-on-spawn');
+} catch {
+  onSpawn = undefined; // another tap layout: tests still pass, only slower (and leftovers stay)
+}
+
 if (process.env._TAPJS_PROCESSINFO_COVERAGE_ !== '1') {
-  let onSpawn;
-  try {
-    // processinfo re-adds itself to each spawn through process-on-spawn (its dependency, a
-    // process-wide singleton); a listener added after its own runs after it.
-    onSpawn = createRequire(import.meta.resolve('@tapjs/processinfo'))('process-on-spawn');
-  } catch {
-    onSpawn = undefined; // another tap layout: tests still pass, only slower
-  }
   onSpawn?.addListener(opts => {
     const stripped = withoutProcessInfo(opts.env.NODE_OPTIONS);
     const env = { ...opts.env };
@@ -58,5 +60,34 @@ if (isTestProcess && process.env.FERRY_TEST_TIMES) {
       childCpuMs,
     };
     appendFileSync(timesFile, `${JSON.stringify(line)}\n`);
+  });
+}
+
+/**
+ * No test leaves processes behind, even when tap kills it on its timeout (SIGKILL: no exit handler
+ * runs). Every process the test starts gets FERRY_TEST_OWNER=<token> in its environment (and
+ * passes it on); on the first start, scripts/test-reaper.mjs starts beside the test, detached, with
+ * a pipe from it: when the test process ends, however, the pipe closes and the reaper ends every
+ * process holding the token, and their descendants.
+ */
+if (isTestProcess && onSpawn) {
+  const token = `${process.env.TAP_CHILD_KEY}:${process.pid}`;
+  const file = path.relative(process.cwd(), process.argv[1] ?? '');
+  let reaper = null;
+  onSpawn.addListener(opts => {
+    if (reaper === 'starting') return; // the reaper itself: not marked, not watched
+    opts.env = { ...opts.env, FERRY_TEST_OWNER: token };
+    if (reaper) return;
+    reaper = 'starting';
+    const env = { ...process.env };
+    delete env.FERRY_TEST_OWNER;
+    delete env.NODE_OPTIONS;
+    const child = spawn(process.execPath, [new URL('./test-reaper.mjs', import.meta.url).pathname, token, file], {
+      detached: true, stdio: ['pipe', 'ignore', 'inherit'], env,
+    });
+    child.unref();
+    child.stdin.unref();
+    child.stdin.on('error', () => {}); // the reaper gone first: nothing to write anyway
+    reaper = child;
   });
 }
