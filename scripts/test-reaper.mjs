@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const [token, testFile = '?'] = process.argv.slice(2);
 const GRACE_MS = 3000;
+const SETTLE_MS = 500;
 
 /** pid → { ppid, state, environ-has-token, command line } of every process we may see. */
 function processes() {
@@ -67,6 +68,11 @@ const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
 
 async function reap() {
   let left = leftOver();
+  // A child that ends when its parent does (esbuild's service: at the end of its stdin) gets a moment.
+  for (let waited = 0; left.length > 0 && waited < SETTLE_MS; waited += 50) {
+    await sleep(50);
+    left = leftOver();
+  }
   if (left.length === 0) return;
   process.stderr.write(`test reaper: ${testFile} left ${left.length} process(es) running, ended now: ${left.map(p => `${p.pid} ${p.cmdline.slice(0, 120)}`).join('; ')}\n`);
   signal(left, 'SIGTERM');
