@@ -7,13 +7,18 @@
 // file given as test/**/*.ts runs as its dist/test/**/*.js twin (source maps point failures back at
 // the .ts lines); a directory under test/ runs its twin under dist/test/.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePrerequisites } from './test-prereqs.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tapBin = path.join(root, 'node_modules/tap/dist/esm/run.mjs');
+
+// FERRY_TEST_TIMES=file: each test file's wall time and CPU time (its own and that of the processes
+// it started and waited for) are written there, slowest CPU first (scripts/tap-preload.mjs records).
+const timesFile = process.env.FERRY_TEST_TIMES ? path.resolve(process.env.FERRY_TEST_TIMES) : null;
+if (timesFile) writeFileSync(timesFile, '');
 
 // The Debian packages the tests need: installed as root, named otherwise (scripts/test-prereqs.mjs).
 ensurePrerequisites();
@@ -55,14 +60,16 @@ if (!hasFiles) args.push(...compiledTests('test'));
 // With only compiled tests to run, tap's TypeScript plugin need not load ts-node into each test process.
 const onlyJs = !args.some(a => !a.startsWith('-') && /\.[cm]?tsx?$/.test(a));
 const tapArgs = [tapBin, '--reporter=tap', ...(onlyJs ? ['--test-env=TAP_TYPE_STRIP_ONLY=1'] : []), ...args];
-const child = spawn(process.execPath, tapArgs, { stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
+const env = timesFile ? { ...process.env, FERRY_TEST_TIMES: timesFile } : process.env;
+const child = spawn(process.execPath, tapArgs, { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env });
 
 let summary = null;
 let tail = '';
 child.stdout.on('data', chunk => {
   process.stdout.write(chunk);
   tail = (tail + chunk.toString('utf8')).slice(-4096);
-  const m = /# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/.exec(tail);
+  // tap's own summary is its last line of this form (a test's output may quote a nested run's).
+  const m = [...tail.matchAll(/^# \{ total: (\d+), pass: (\d+)(?:, fail: (\d+))?/gm)].at(-1);
   if (m) summary = { total: Number(m[1]), pass: Number(m[2]), fail: Number(m[3] ?? 0) };
 });
 child.on('close', code => {
@@ -70,6 +77,20 @@ child.on('close', code => {
   const passed = summary ? summary.pass : 0;
   // A non-zero tap exit with no counted failure (crash, timeout) still counts as one failure.
   const reportedFailed = code !== 0 && failed === 0 ? 1 : failed;
+  if (timesFile) writeTimes(timesFile, args.filter(a => a.startsWith('dist/')));
   process.stdout.write(`\n${passed} passed, ${reportedFailed} failed\n`);
   process.exit(code === 0 && reportedFailed === 0 ? 0 : 1);
 });
+
+/** Rewrites the preload's JSON lines as a table, most CPU first; files that wrote none (killed) are named. */
+function writeTimes(file, files) {
+  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line));
+  rows.sort((a, b) => b.cpuMs + b.childCpuMs - (a.cpuMs + a.childCpuMs));
+  const sum = key => rows.reduce((n, r) => n + r[key], 0);
+  const lines = ['cpu_ms\twall_ms\tself_cpu_ms\tchildren_cpu_ms\tfile'];
+  for (const r of rows) lines.push(`${r.cpuMs + r.childCpuMs}\t${r.wallMs}\t${r.cpuMs}\t${r.childCpuMs}\t${r.file}`);
+  lines.push(`${sum('cpuMs') + sum('childCpuMs')}\t${sum('wallMs')}\t${sum('cpuMs')}\t${sum('childCpuMs')}\ttotal (${rows.length} files)`);
+  const seen = new Set(rows.map(r => r.file));
+  for (const f of files.filter(f => !seen.has(f))) lines.push(`-\t-\t-\t-\t${f} (no record: killed, or not a test process)`);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
