@@ -24,6 +24,11 @@ import { autoRollbackEvents, rollBack } from '../services/rollback.js';
  */
 /** Liveness is judged at most this often (its timeout is seconds long). */
 const LIVENESS_EVERY_MS = 250;
+/**
+ * Every host is read for liveness this often; in between, only the hosts heard from this
+ * coordinator that fell silent past the timeout since the last judgement (an in-memory scan).
+ */
+const LIVENESS_ALL_EVERY_MS = 5000;
 
 export class Scheduler {
   private running = false;
@@ -42,6 +47,8 @@ export class Scheduler {
   private readonly owedCatchUp = new Set<string>();
   /** When liveness was last judged, on the monotonic clock. */
   private livenessCheckedAt = -Infinity;
+  /** When every host was last read for liveness, on the monotonic clock. */
+  private livenessAllCheckedAt = -Infinity;
   /** When heartbeat times were last written to the store, on the monotonic clock. */
   private seenFlushedAt = -Infinity;
 
@@ -112,8 +119,15 @@ export class Scheduler {
     // hundred results kicks a hundred times; the timeout it judges is seconds long).
     const mono = this.ctx.monotonic();
     if (mono - this.livenessCheckedAt >= LIVENESS_EVERY_MS) {
+      const l = this.liveness();
+      // Hosts heard from since the start are lost once silent past the timeout: those that crossed
+      // it since the last judgement are known from memory. Every host (the ones never heard from
+      // since the start, judged by the restart grace, and any left over) every few seconds.
+      const all = mono - this.livenessAllCheckedAt >= LIVENESS_ALL_EVERY_MS;
+      const fellSilent = all ? undefined : this.ctx.registry.heardBetween(this.livenessCheckedAt - l.timeoutMs, mono - l.timeoutMs);
+      if (all) this.livenessAllCheckedAt = mono;
       this.livenessCheckedAt = mono;
-      await checkLiveness(this.ctx, mono, this.liveness());
+      await checkLiveness(this.ctx, mono, l, fellSilent);
       await checkCommandAcks(this.ctx, mono);
     }
     if (mono - this.seenFlushedAt >= this.ctx.limits.heartbeatIntervalMs) {

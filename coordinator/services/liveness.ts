@@ -1,6 +1,6 @@
 import { type Context, iso } from '../context.js';
 import { matchesTagSets } from '../domain/tags.js';
-import type { Deployment, DeploymentGroup } from '../domain/types.js';
+import type { Deployment, DeploymentGroup, Host } from '../domain/types.js';
 
 export type HostState = 'connected' | 'reconnecting' | 'lost';
 
@@ -44,9 +44,12 @@ export function hostStateOf(ctx: Context, host: { id: string; connected: boolean
  * Declares silent agents lost: their stream is closed and every host deployment in flight on them
  * becomes Unknown with AGENT_LOST (never a hook failure), which the planner counts as failed.
  * An agent that comes back later still reports what it reached (see hostResult).
+ * `hostIds`: judge only these hosts (those that fell silent since the last check; the scheduler
+ * reads every host only every few seconds: at 10,000 hosts a read of them all every 250 ms was
+ * most of an idle coordinator's CPU); every listed host when absent.
  */
-export async function checkLiveness(ctx: Context, now: number, l: Liveness): Promise<void> {
-  for (const host of await ctx.store.listHosts()) {
+export async function checkLiveness(ctx: Context, now: number, l: Liveness, hostIds?: readonly string[]): Promise<void> {
+  for (const host of hostIds ? await knownHosts(ctx, hostIds) : await ctx.store.listHosts()) {
     const heard = ctx.registry.lastHeard(host.id);
     if (hostState(host.connected, heard, now, l) !== 'lost') continue;
     const session = ctx.registry.get(host.id);
@@ -72,6 +75,16 @@ export async function checkLiveness(ctx: Context, now: number, l: Liveness): Pro
     }
     ctx.kick();
   }
+}
+
+/** The hosts of `hostIds` that are still listed (neither unknown nor removed), as listHosts has them. */
+async function knownHosts(ctx: Context, hostIds: readonly string[]): Promise<Host[]> {
+  const hosts: Host[] = [];
+  for (const id of hostIds) {
+    const host = await ctx.store.getHost(id);
+    if (host && await ctx.store.hostRemovedAt(id) === undefined) hosts.push(host);
+  }
+  return hosts;
 }
 
 /**
