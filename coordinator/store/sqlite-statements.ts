@@ -159,6 +159,7 @@ export function prepareStatements(db: Database) {
       ON CONFLICT (deployment_id, host_id, event) DO UPDATE SET
         ${EVENT_COLUMNS.slice(3).map(c => `${c} = excluded.${c}`).join(', ')}
       WHERE lifecycle_events.status = excluded.status OR (lifecycle_events.status, excluded.status) IN (VALUES ${EVENT_TRANSITION_PAIRS})`),
+    eventRecordStatus: p('SELECT status FROM lifecycle_events WHERE deployment_id = ? AND host_id = ? AND event = ?'),
     listEventRecords: p('SELECT * FROM lifecycle_events WHERE deployment_id = ? ORDER BY host_id, rowid'),
     listHostEventRecords: p('SELECT * FROM lifecycle_events WHERE deployment_id = ? AND host_id = ? ORDER BY rowid'),
 

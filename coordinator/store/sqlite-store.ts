@@ -508,12 +508,15 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
     }
   }
 
-  putEventRecord(record: LifecycleEventRecord): void {
+  putEventRecord(record: LifecycleEventRecord): LifecycleEventRecord['status'] | undefined {
+    // One connection, synchronous: nothing comes between the read and the write.
+    const before = this.st.eventRecordStatus.get(record.deploymentId, record.hostId, record.event) as { status: LifecycleEventRecord['status'] } | undefined;
     guard(
       `event ${record.event} of deployment ${record.deploymentId} on host "${record.hostId}"`,
       () => this.st.putEventRecord.run(rows.eventRecordParams(record)),
       [[hostDeploymentName(record), () => this.getHostDeployment(record.deploymentId, record.hostId)]],
     );
+    return before?.status;
   }
 
   listEventRecords(deploymentId: string, hostId?: string): LifecycleEventRecord[] {

@@ -182,7 +182,12 @@ export interface Store extends EventLogStore {
   patchHostDeployment(deploymentId: string, hostId: string, patch: HostDeploymentPatch): Promise<void>;
 
   // Lifecycle events, as reported by agents: one row per (deployment, host, event), replaced
-  putEventRecord(record: LifecycleEventRecord): Promise<void>;
+  /**
+   * Stores the record (compare-and-set on its status: a late InProgress never overwrites Succeeded)
+   * and resolves to the status the stored record had before, undefined when there was none: whoever
+   * counts finished events knows a repeated report without reading the host's records again.
+   */
+  putEventRecord(record: LifecycleEventRecord): Promise<LifecycleEventRecord['status'] | undefined>;
   listEventRecords(deploymentId: string, hostId?: string): Promise<LifecycleEventRecord[]>;
 
   // Hook output, kept per (deployment, host) up to `maxBytesPerHost` (oldest lines dropped)
