@@ -230,7 +230,7 @@ export class Scheduler {
     const config = await this.ctx.store.getConfig(d.configName);
     if (!config) return;
     const now = this.ctx.clock.now();
-    const hostDeployments = await this.ctx.store.listHostDeployments(d.id);
+    const hostDeployments = await this.ctx.store.listHostDeploymentStates(d.id);
     // Zones only for a zonal config (one read of the hosts, a removed one read alone): none otherwise.
     const zones = config.zonal ? new Map((await this.ctx.store.listHosts()).map(h => [h.id, h.zone])) : undefined;
     if (zones) for (const hd of hostDeployments) if (!zones.has(hd.hostId)) zones.set(hd.hostId, (await this.ctx.store.getHost(hd.hostId))?.zone);

@@ -88,8 +88,13 @@ function sameRecord(a: LifecycleEventRecord, b: LifecycleEventRecord): boolean {
 }
 
 export async function eventUpdate(ctx: Context, hostId: string, e: EventUpdate__Output): Promise<void> {
-  if (!await ctx.store.getHostDeployment(e.deploymentId, hostId)) return;
-  await putEventRecord(ctx, toRecord(e.deploymentId, hostId, e));
+  try {
+    await putEventRecord(ctx, toRecord(e.deploymentId, hostId, e));
+  } catch (err) {
+    // A report for a host deployment that does not exist (the store refuses it; no read before each report) is dropped.
+    if (isFerryError(err, 'NOT_FOUND')) return;
+    throw err;
+  }
   if (e.status === 'InProgress') await ctx.store.patchHostDeployment(e.deploymentId, hostId, { currentEvent: e.event });
   ctx.changes.deployment(e.deploymentId);
 }

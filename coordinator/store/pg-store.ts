@@ -34,7 +34,7 @@ import {
   DEPLOYMENT_COLUMNS, DEPLOYMENT_PATCH_COLUMNS, EVENT_COLUMNS, HOST_DEPLOYMENT_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, STARTABLE_STATUSES, sqlList,
 } from './sqlite-statements.js';
 import type {
-  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
+  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostDeploymentState, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 
 const DEFAULT_DEPLOYMENT_LIMIT = 50;
@@ -435,6 +435,11 @@ export class PgStore implements Store {
   // Host deployments
   async listHostDeployments(deploymentId: string): Promise<HostDeployment[]> {
     return (await rows(this.pool, 'SELECT * FROM host_deployments WHERE deployment_id = @id ORDER BY position, host_id', { id: deploymentId })).map(map.toHostDeployment);
+  }
+
+  async listHostDeploymentStates(deploymentId: string): Promise<HostDeploymentState[]> {
+    return (await rows(this.pool, 'SELECT host_id, status, position, completed_at FROM host_deployments WHERE deployment_id = @id ORDER BY position, host_id', { id: deploymentId }))
+      .map(map.toHostDeploymentState);
   }
 
   async getHostDeployment(deploymentId: string, hostId: string): Promise<HostDeployment | undefined> {

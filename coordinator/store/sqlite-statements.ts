@@ -141,6 +141,8 @@ export function prepareStatements(db: Database) {
 
     insertHostDeployment: p(insert('host_deployments', HOST_DEPLOYMENT_COLUMNS)),
     listHostDeployments: p('SELECT * FROM host_deployments WHERE deployment_id = ? ORDER BY position, host_id'),
+    listHostDeploymentStates: p(`SELECT host_id, status, position, completed_at FROM host_deployments WHERE deployment_id = ?
+      ORDER BY position, host_id`),
     getHostDeployment: p('SELECT * FROM host_deployments WHERE deployment_id = ? AND host_id = ?'),
     hostDeploymentsOnHost: p(`SELECT * FROM host_deployments WHERE host_id = @host_id AND ${STATUS_FILTER}
       ORDER BY rowid`),

@@ -27,7 +27,7 @@ import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
+  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostDeploymentState, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -477,6 +477,10 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
 
   listHostDeployments(deploymentId: string): HostDeployment[] {
     return this.st.listHostDeployments.all(deploymentId).map(rows.toHostDeployment);
+  }
+
+  listHostDeploymentStates(deploymentId: string): HostDeploymentState[] {
+    return this.st.listHostDeploymentStates.all(deploymentId).map(rows.toHostDeploymentState);
   }
 
   getHostDeployment(deploymentId: string, hostId: string): HostDeployment | undefined {

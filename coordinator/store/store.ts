@@ -54,6 +54,9 @@ export interface DeploymentFilter {
   limit?: number;
 }
 
+/** A host deployment as the planner sees it (Store.listHostDeploymentStates). */
+export type HostDeploymentState = Pick<HostDeployment, 'hostId' | 'status' | 'position' | 'completedAt'>;
+
 export interface HostRevisionState {
   hostId: string;
   groupId: string;
@@ -168,6 +171,11 @@ export interface Store extends EventLogStore {
 
   // Host deployments
   listHostDeployments(deploymentId: string): Promise<HostDeployment[]>;
+  /**
+   * What the scheduler plans from, per host deployment of a deployment, in listHostDeployments'
+   * order: a few columns, not whole rows (a pass over a 10,000-host deployment read 10,000 rows).
+   */
+  listHostDeploymentStates(deploymentId: string): Promise<HostDeploymentState[]>;
   getHostDeployment(deploymentId: string, hostId: string): Promise<HostDeployment | undefined>;
   /** Host deployments on one host, optionally only in these statuses. */
   hostDeploymentsOnHost(hostId: string, statuses?: readonly HostDeploymentStatus[]): Promise<HostDeployment[]>;
