@@ -25,10 +25,12 @@ import { autoRollbackEvents, rollBack } from '../services/rollback.js';
 /** Liveness is judged at most this often (its timeout is seconds long). */
 const LIVENESS_EVERY_MS = 250;
 /**
- * Every host is read for liveness this often; in between, only the hosts heard from this
- * coordinator that fell silent past the timeout since the last judgement (an in-memory scan).
+ * Every host is read for liveness this often, and once when the restart grace ends (the hosts never
+ * heard from since the start are lost from then on); in between, only the hosts heard from that fell
+ * silent past the timeout since the last judgement (an in-memory scan). At 10,000 hosts a read of
+ * them all takes ~100 ms.
  */
-const LIVENESS_ALL_EVERY_MS = 5000;
+const LIVENESS_ALL_EVERY_MS = 15_000;
 
 export class Scheduler {
   private running = false;
@@ -122,8 +124,9 @@ export class Scheduler {
       const l = this.liveness();
       // Hosts heard from since the start are lost once silent past the timeout: those that crossed
       // it since the last judgement are known from memory. Every host (the ones never heard from
-      // since the start, judged by the restart grace, and any left over) every few seconds.
-      const all = mono - this.livenessAllCheckedAt >= LIVENESS_ALL_EVERY_MS;
+      // since the start, judged by the restart grace, and any left over) every 15 s.
+      const graceEnds = l.startedMono + Math.max(l.restartGraceMs, l.timeoutMs);
+      const all = mono - this.livenessAllCheckedAt >= LIVENESS_ALL_EVERY_MS || (this.livenessAllCheckedAt < graceEnds && mono >= graceEnds);
       const fellSilent = all ? undefined : this.ctx.registry.heardBetween(this.livenessCheckedAt - l.timeoutMs, mono - l.timeoutMs);
       if (all) this.livenessAllCheckedAt = mono;
       this.livenessCheckedAt = mono;

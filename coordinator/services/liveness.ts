@@ -45,8 +45,8 @@ export function hostStateOf(ctx: Context, host: { id: string; connected: boolean
  * becomes Unknown with AGENT_LOST (never a hook failure), which the planner counts as failed.
  * An agent that comes back later still reports what it reached (see hostResult).
  * `hostIds`: judge only these hosts (those that fell silent since the last check; the scheduler
- * reads every host only every few seconds: at 10,000 hosts a read of them all every 250 ms was
- * most of an idle coordinator's CPU); every listed host when absent.
+ * reads every host only every 15 s and when the restart grace ends: at 10,000 hosts a read of
+ * them all every 250 ms was most of an idle coordinator's CPU); every listed host when absent.
  */
 export async function checkLiveness(ctx: Context, now: number, l: Liveness, hostIds?: readonly string[]): Promise<void> {
   for (const host of hostIds ? await knownHosts(ctx, hostIds) : await ctx.store.listHosts()) {
