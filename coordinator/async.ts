@@ -48,6 +48,12 @@ export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
   private readonly held = new AsyncLocalStorage<ReadonlyMap<string, Hold>>();
 
+  /**
+   * `across(key, fn)`: runs `fn` also holding the key across every coordinator replica (replicas/group-lock.ts:
+   * on PostgreSQL a transaction holding an advisory lock); taken once this process' own lock is held.
+   */
+  constructor(private readonly across?: <T>(key: string, fn: () => Promise<T>) => Promise<T>) {}
+
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const holds = this.held.getStore();
     if (holds?.get(key)?.live) return fn();
@@ -58,7 +64,8 @@ export class KeyedMutex {
     await previous;
     const hold: Hold = { live: true };
     try {
-      return await this.held.run(new Map([...(holds ?? []), [key, hold]]), fn);
+      const across = this.across;
+      return await this.held.run(new Map([...(holds ?? []), [key, hold]]), across === undefined ? fn : () => across(key, fn));
     } finally {
       hold.live = false;
       if (this.tails.get(key) === tail) this.tails.delete(key);

@@ -1,6 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { detached } from './async.js';
 
+/** A host's alarm state, as agents report it and replicas tell each other (Context.alarmStates). */
+export interface AlarmStateView { name: string; state: string; reason: string; since: string }
+
+const ALARMS = 'alarms:';
+
 /**
  * What carries change names to the other coordinator replicas (coordinator/replicas/bus.ts, PostgreSQL
  * LISTEN/NOTIFY). Absent with one coordinator (SQLite).
@@ -22,7 +27,11 @@ export class Changes {
   private link: ChangeLink | undefined;
   private readonly unlink: (() => void)[] = [];
 
-  constructor() {
+  /**
+   * `whenVisible(fn)` runs `fn` once what the caller changed is visible to other connections: on PostgreSQL
+   * after the transaction it runs in has ended (store/pg-db.ts afterTransaction); SQLite has one connection.
+   */
+  constructor(private readonly whenVisible: (fn: () => void) => void = fn => fn()) {
     this.emitter.setMaxListeners(0);
   }
 
@@ -44,9 +53,11 @@ export class Changes {
   private readonly remote = new Set<string>();
 
   private later(name: string): void {
-    // Detached: watchers woken by a change made inside a store transaction do not run as part of it.
-    if (this.pending.size === 0) detached(() => setImmediate(() => this.emitPending()));
-    this.pending.add(name);
+    this.whenVisible(() => {
+      // Detached: watchers woken by a change made inside a store transaction do not run as part of it.
+      if (this.pending.size === 0) detached(() => setImmediate(() => this.emitPending()));
+      this.pending.add(name);
+    });
   }
 
   private emitPending(): void {
@@ -58,7 +69,27 @@ export class Changes {
 
   private emit(name: string): void {
     if (name.startsWith('host:')) this.emitter.emit('host', name.slice('host:'.length));
-    else this.emitter.emit(name);
+    else if (name.startsWith(ALARMS)) {
+      try {
+        const [hostId, states] = JSON.parse(name.slice(ALARMS.length)) as [unknown, unknown];
+        if (typeof hostId === 'string' && Array.isArray(states)) this.emitter.emit('alarms', hostId, states);
+      } catch {
+        // Not ours: ignored.
+      }
+    } else this.emitter.emit(name);
+  }
+
+  /**
+   * A host's alarm states, as its agent reported them to this replica: told to the other replicas (the
+   * scheduling one judges alarms). Only with several replicas; a name carrying the states, not a hint.
+   */
+  alarmStates(hostId: string, states: readonly AlarmStateView[]): void {
+    this.link?.publish([`${ALARMS}${JSON.stringify([hostId, states])}`]);
+  }
+
+  /** `fn(hostId, states)` for alarm states reported to another replica. */
+  onRemoteAlarmStates(fn: (hostId: string, states: AlarmStateView[]) => void): () => void {
+    return this.on('alarms', fn as (...a: unknown[]) => void);
   }
 
   /** Joins the other replicas: local changes are published on `link`, theirs are emitted here. */
@@ -86,7 +117,7 @@ export class Changes {
   /** Wakes every watcher once, and asks for every connected host's commands again (changes may have been missed). */
   resync(): void {
     for (const name of this.emitter.eventNames()) {
-      if (typeof name === 'string' && name !== 'host') this.emitter.emit(name);
+      if (typeof name === 'string' && name !== 'host' && name !== 'alarms') this.emitter.emit(name);
     }
     this.emitter.emit('resync');
   }
@@ -112,8 +143,10 @@ export class Changes {
 
   /** The audit log grew: wakes `ferry audit --follow` streams. */
   audit(): void {
-    this.link?.publish(['audit']);
-    detached(() => this.emitter.emit('audit'));
+    this.whenVisible(() => {
+      this.link?.publish(['audit']);
+      detached(() => this.emitter.emit('audit'));
+    });
   }
 
   onAudit(fn: () => void): () => void {
@@ -121,8 +154,10 @@ export class Changes {
   }
 
   logs(deploymentId: string): void {
-    this.link?.publish([`logs:${deploymentId}`]);
-    detached(() => this.emitter.emit(`logs:${deploymentId}`));
+    this.whenVisible(() => {
+      this.link?.publish([`logs:${deploymentId}`]);
+      detached(() => this.emitter.emit(`logs:${deploymentId}`));
+    });
   }
 
   /** Subscribes; returns the unsubscribe function. */

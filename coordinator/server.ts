@@ -12,7 +12,8 @@ import { Changes } from './changes.js';
 import { downloadLimit, streamLimit } from './security/stream-limits.js';
 import type { CoordinatorConfig } from './config.js';
 import { type Clock, type Context, type IdSource, randomIds, systemClock } from './context.js';
-import { KeyedMutex } from './async.js';
+import { KeyedMutex, detached } from './async.js';
+import { RESTART_GRACE_MS } from './services/liveness.js';
 import type { Logger } from './log.js';
 import { CoordinatorMetrics } from './metrics.js';
 import { metricsSource } from './metrics-source.js';
@@ -24,7 +25,15 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
 import type pg from 'pg';
 import { openPostgres } from './store/open.js';
-import { becomeActive, type Leadership } from './replicas/leadership.js';
+import { Leadership, replicaId } from './replicas/leadership.js';
+import { ensureSharedAuthority } from './replicas/shared-ca.js';
+import { pgGroupLock } from './replicas/group-lock.js';
+import { type StoreWatch, watchStore } from './replicas/store-watch.js';
+import { PgBus } from './replicas/bus.js';
+import { afterTransaction } from './store/pg-db.js';
+import type { PgConnection } from './store/pg-config.js';
+import { resendInFlight } from './services/dispatch.js';
+import { recordRemoteAlarmStates, sendAlarms } from './services/alarms.js';
 import { PgRevisions } from './store/pg-revisions.js';
 import type { Store } from './store/store.js';
 import type { SharedRevisions } from './revisions/shared-revisions.js';
@@ -126,8 +135,6 @@ function boundHttpConnections(server: http.Server, config: Pick<CoordinatorConfi
 export interface StartOptions {
   clock?: Clock;
   ids?: IdSource;
-  /** On PostgreSQL: what to do when this active replica loses the coordinator lease. Default: exit (code 75). */
-  onLeadershipLost?: () => void;
 }
 
 /** Assembles the coordinator: store, revision store, scheduler, gRPC services. */
@@ -147,16 +154,62 @@ export async function startCoordinator(config: CoordinatorConfig, log: Logger, o
 async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts: StartOptions, dataLock: HostLock): Promise<RunningCoordinator> {
   // Opened first: the first start's admin token is written to it (security/init.ts).
   const { store, shared, pool } = await openConfiguredStore(config, log);
-  let leadership: Leadership | undefined;
   try {
-    // On PostgreSQL one replica is active at a time; the others wait here, not listening (replicas/leadership.ts).
-    if (pool !== undefined) leadership = await becomeActive(pool, log, { ...(opts.onLeadershipLost && { onLost: opts.onLeadershipLost }) });
-    return await startWithStore(config, log, opts, dataLock, store, shared, leadership);
+    const replicas = pool !== undefined && config.store.engine === 'postgres' ? { pool, connection: config.store.connection } : undefined;
+    return await startWithStore(config, log, opts, dataLock, store, shared, replicas);
   } catch (err) {
-    await leadership?.release();
     await store.close();
     throw err;
   }
+}
+
+/** On PostgreSQL: the pool, and how to open the change bus' own listening connection. */
+interface Replicas {
+  pool: pg.Pool;
+  connection: PgConnection;
+}
+
+/**
+ * Joins the other replicas on the database: change names both ways over LISTEN/NOTIFY (replicas/bus.ts), a
+ * host's command relayed to the replica holding its stream (agents/registry.ts) and sent from the store
+ * there, alarm states reported to any replica known to all.
+ */
+async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leadership): Promise<{ bus: PgBus; storeWatch: StoreWatch }> {
+  const c = replicas.connection;
+  const bus = new PgBus(replicas.pool, {
+    host: c.host, port: c.port, user: c.user, database: c.database, ssl: c.ssl, ...(c.password !== undefined && { password: c.password }),
+  }, {
+    replicaId: leadership.holder,
+    onError: err => ctx.log.warn('change bus: PostgreSQL connection lost or unreachable; retrying', { component: 'replicas', error: describeError(err) }),
+  });
+  await bus.start();
+  ctx.changes.connect(bus);
+  ctx.registry.spanReplicas({
+    relay: hostId => ctx.changes.hostCommand(hostId), wall: () => ctx.clock.now(), monotonic: ctx.monotonic,
+    // Two intervals: the holder writes every interval, and a cut-off holder closes its streams after the
+    // agent timeout (replicas/store-watch.ts): its agents reconnect elsewhere before they are judged lost here.
+    flushLagMs: 2 * ctx.limits.heartbeatIntervalMs, floor: ctx.startedMono + RESTART_GRACE_MS - ctx.limits.agentTimeoutMs,
+  });
+  // A host with a command waiting (or, after the bus reconnected, every host here): sent from the store if its stream is here.
+  const refresh = (hostId: string): void => void detached(async () => {
+    try {
+      if (!ctx.registry.local(hostId)) return;
+      await sendAlarms(ctx, hostId);
+      await resendInFlight(ctx, hostId);
+    } catch (err) {
+      ctx.log.error('sending a host its commands failed', { component: 'replicas', host_id: hostId, error: describeError(err) });
+    }
+  });
+  ctx.changes.onHostCommand(hostId => {
+    for (const id of hostId === undefined ? ctx.registry.localHostIds() : [hostId]) refresh(id);
+  });
+  ctx.changes.onRemoteAlarmStates((hostId, states) => recordRemoteAlarmStates(ctx, hostId, states));
+  // A deployment changed on another replica (created, stopped, a host's result): the scheduling one plans now, not at its next tick.
+  bus.onNames(names => {
+    if (leadership.valid() && names.some(n => n.startsWith('deployment:'))) ctx.kick();
+  });
+  // Cut off from the database for as long as an agent may be silent: its agents move to another replica.
+  return { bus, storeWatch: watchStore(ctx, replicas.pool, ctx.limits.agentTimeoutMs) };
 }
 
 /**
@@ -170,10 +223,18 @@ async function openConfiguredStore(config: CoordinatorConfig, log: Logger): Prom
   return { store: pgStore, shared: new PgRevisions(pgStore.pool), pool: pgStore.pool };
 }
 
-async function startWithStore(config: CoordinatorConfig, log: Logger, opts: StartOptions, dataLock: HostLock, store: Store, shared: SharedRevisions | undefined, leadership: Leadership | undefined): Promise<RunningCoordinator> {
+async function startWithStore(config: CoordinatorConfig, log: Logger, opts: StartOptions, dataLock: HostLock, store: Store, shared: SharedRevisions | undefined, replicas: Replicas | undefined): Promise<RunningCoordinator> {
   const transport = chooseTransport({ dataDir: config.dataDir, listen: config.listen, insecure: config.insecure, tlsPresent: await tlsPresent(config.dataDir) });
   let initialised: InitResult | undefined;
-  if (transport.kind === 'tls' && transport.init) {
+  const leaderId = replicas && replicaId();
+  if (transport.kind === 'tls' && replicas) {
+    // Several replicas: one CA for all of them, kept in the database (replicas/shared-ca.ts).
+    initialised = await ensureSharedAuthority(replicas.pool, {
+      dataDir: config.dataDir, replica: leaderId!, now: (opts.clock ?? systemClock).now(), log,
+      init: () => initCoordinator(config.dataDir, [], (opts.clock ?? systemClock).now(), undefined, store),
+    });
+    if (initialised) log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
+  } else if (transport.kind === 'tls' && transport.init) {
     // First start without `ferry-coordinator init`: make the CA and the first admin token now.
     initialised = await initCoordinator(config.dataDir, [], (opts.clock ?? systemClock).now(), undefined, store);
     log.info('created the CA, server certificate and first admin token', { component: 'security', ca_fingerprint: initialised.caFingerprint, token_file: initialised.adminTokenFile });
@@ -182,14 +243,18 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
   const tightened = await secureDataDir(config.dataDir);
   if (tightened.length > 0) log.warn('the data dir was readable by other users: made it 0700 and its files 0600', { component: 'security', paths: tightened.join(',') });
   let scheduler: Scheduler | undefined;
+  // On PostgreSQL every replica serves; the one holding the coordinator lease schedules (replicas/leadership.ts).
+  const leadership = replicas && new Leadership(replicas.pool, log, { id: leaderId!, onChange: scheduling => { if (scheduling) scheduler?.kick(); } });
   // Liveness and command-ack deadlines do not count time this event loop was behind (agents/lag-clock.ts).
   const lagClock = new LagClock().start();
   const ctx: Context = {
     store,
     ...(leadership && { leader: leadership }),
-    groups: new KeyedMutex(),
+    // Several replicas: a group's lock is also a PostgreSQL transaction holding an advisory lock (replicas/group-lock.ts),
+    // and change notifications wait for the transaction they were made in to end.
+    groups: new KeyedMutex(replicas && pgGroupLock(replicas.pool)),
     registry: new AgentRegistry(),
-    changes: new Changes(),
+    changes: new Changes(replicas ? afterTransaction : undefined),
     revisions: new RevisionStore(config.dataDir, undefined, shared),
     log,
     clock: opts.clock ?? systemClock,
@@ -262,7 +327,9 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
   const address = `${host}:${port}`;
   // Hosts marked connected by an earlier run are not connected to this one.
   // Their last-seen time stays what it was: liveness gives hosts known before a restart a grace to reconnect (services/liveness.ts).
-  for (const h of await store.listHosts()) if (h.connected) await store.setHostConnected(h.id, false, h.lastSeenAt);
+  // With several replicas a host marked connected may be on another one: liveness judges it by its last-seen time.
+  if (!replicas) for (const h of await store.listHosts()) if (h.connected) await store.setHostConnected(h.id, false, h.lastSeenAt);
+  const joined = replicas && await joinReplicas(ctx, replicas, leadership!);
   let metricsServer: MetricsServer | undefined;
   if (config.metricsListen) {
     try {
@@ -302,10 +369,13 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
     })
     : undefined;
   scheduler.start();
+  await leadership?.start();
+  // Several replicas: each delivers the webhooks it claims (Store.claimDeliveries); only the scheduling one prunes the audit log.
+  const active = leadership && (() => leadership.valid());
   const webhooks = new WebhookWorker({ store, changes: ctx.changes, clock: ctx.clock, log, settings: config.webhook, fetch: guardedFetch(config.webhookAllow),
     ...(config.publicUrl && { publicUrl: config.publicUrl }) });
   webhooks.start();
-  const auditRetention = new AuditRetention({ store, clock: ctx.clock, log, retentionMs: config.auditRetentionMs });
+  const auditRetention = new AuditRetention({ store, clock: ctx.clock, log, retentionMs: config.auditRetentionMs, ...(active && { active }) });
   auditRetention.start();
   log.info('coordinator listening', { component: 'server', address, data_dir: config.dataDir, transport: transport.kind });
   if (transport.kind === 'plaintext') log.warn('--insecure: plaintext gRPC and no tokens; for development on this machine only', { component: 'security' });
@@ -339,8 +409,10 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
       downloads.closeAllConnections();
       listener.destroyAll();
       await closed;
-      // Given up before the store closes: a standby takes over at once instead of when the lease expires.
-      await leadership?.release();
+      // Given up before the store closes: another replica takes over at once instead of when the lease expires.
+      await leadership?.stop();
+      joined?.storeWatch.stop();
+      await joined?.bus.close();
       await store.close();
       await dataLock.release();
       log.info('coordinator stopped', { component: 'server' });

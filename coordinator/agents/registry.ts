@@ -9,6 +9,27 @@ export interface AgentSession {
   close(reason: string): void;
   /** The agent answers each deploy command with a CommandAck (its Register said so). */
   acksCommands?: boolean;
+  /**
+   * The stream is held by another coordinator replica (docs/high-availability.md): `send` asks that replica,
+   * over the change bus, to send the host what the store says it should run (its deploy commands in flight,
+   * a cancel, its alarms); the message itself is not carried. `close` does nothing.
+   */
+  elsewhere?: boolean;
+}
+
+/** How a replica sees hosts whose stream another replica holds: what the store last said of them. */
+interface Elsewhere {
+  /** Asks the replica holding `hostId`'s stream to send it what it should run (Changes.hostCommand). */
+  relay(hostId: string): void;
+  /** Wall-clock ms now, and monotonic ms now (to turn a stored last-seen time into a monotonic one). */
+  wall(): number;
+  monotonic(): number;
+  /** Added to a stored last-seen time: the holder writes heartbeat times this often (services/agents.ts flushLastSeen). */
+  flushLagMs: number;
+  /** No remote host is older than this (monotonic) when judged: the restart grace of this replica. */
+  floor: number;
+  /** By host id: connected per the store, and its last-seen time (wall ms). */
+  hosts: Map<string, { connected: boolean; lastSeen: number }>;
 }
 
 /** A deploy command written to an agent that acknowledges commands, not acknowledged yet. */
@@ -34,6 +55,30 @@ export class AgentRegistry {
    * (services/agents.ts flushLastSeen), not one UPDATE per beat.
    */
   private readonly seenWall = new Map<string, number>();
+  /** With several replicas: the hosts whose streams may be on another one (absent with one coordinator). */
+  private elsewhere: Elsewhere | undefined;
+
+  /**
+   * Several replicas serve agents (PostgreSQL): a host without a stream here may have one on another
+   * replica. `get` then answers with a stand-in session that relays, `isConnected` and `lastHeard` with
+   * what the store says (refreshed by `updateElsewhere`, liveness' read of every host).
+   */
+  spanReplicas(options: Omit<Elsewhere, 'hosts'>): void {
+    this.elsewhere = { ...options, hosts: new Map() };
+  }
+
+  /** Replicated: the hosts as the store has them now (connected flag and last-seen time). */
+  updateElsewhere(hosts: Iterable<{ id: string; connected: boolean; lastSeenAt: string }>): void {
+    if (this.elsewhere === undefined) return;
+    const next = new Map<string, { connected: boolean; lastSeen: number }>();
+    for (const h of hosts) if (!this.sessions.has(h.id)) next.set(h.id, { connected: h.connected, lastSeen: Date.parse(h.lastSeenAt) });
+    this.elsewhere.hosts = next;
+  }
+
+  /** True when hosts' streams may be held by other replicas. */
+  get replicated(): boolean {
+    return this.elsewhere !== undefined;
+  }
 
   /** The host's agent sent a heartbeat at this wall-clock time. */
   seen(hostId: string, wallMs: number): void {
@@ -57,9 +102,17 @@ export class AgentRegistry {
     this.heard.set(hostId, monotonicMs);
   }
 
-  /** When the host's agent was last heard from since this coordinator started (monotonic), if ever. */
+  /**
+   * When the host's agent was last heard from since this coordinator started (monotonic), if ever. Replicated,
+   * a host without a stream here: its stored last-seen time (written by the replica holding its stream)
+   * turned monotonic, plus that replica's write interval, and never before this replica's restart grace.
+   */
   lastHeard(hostId: string): number | undefined {
-    return this.heard.get(hostId);
+    const e = this.elsewhere;
+    const remote = e !== undefined && !this.sessions.has(hostId) ? e.hosts.get(hostId) : undefined;
+    if (e === undefined || remote === undefined) return this.heard.get(hostId);
+    const stored = e.monotonic() - (e.wall() - remote.lastSeen) + e.flushLagMs;
+    return Math.max(stored, e.floor, this.heard.get(hostId) ?? -Infinity);
   }
 
   /** Hosts last heard from in (after, upTo] (monotonic): those that fell silent past a deadline between two checks. */
@@ -101,15 +154,43 @@ export class AgentRegistry {
     return [...this.unacked.values()];
   }
 
+  /** The host's session: its stream here, or (replicated) a stand-in relaying to the replica that holds it. */
   get(hostId: string): AgentSession | undefined {
+    return this.sessions.get(hostId) ?? this.relayTo(hostId);
+  }
+
+  /** The host's stream on this replica, if it is here. */
+  local(hostId: string): AgentSession | undefined {
     return this.sessions.get(hostId);
   }
 
-  isConnected(hostId: string): boolean {
-    return this.sessions.has(hostId);
+  private relayTo(hostId: string): AgentSession | undefined {
+    const e = this.elsewhere;
+    if (e?.hosts.get(hostId)?.connected !== true) return undefined;
+    return {
+      hostId, connectedAt: 0, elsewhere: true,
+      send: () => {
+        e.relay(hostId);
+        return true;
+      },
+      close: () => undefined,
+    };
   }
 
+  /** Connected here, or (replicated) to another replica as the store says. */
+  isConnected(hostId: string): boolean {
+    return this.sessions.has(hostId) || this.elsewhere?.hosts.get(hostId)?.connected === true;
+  }
+
+  /** Hosts connected here, and (replicated) to other replicas. */
   connectedHostIds(): string[] {
+    const ids = [...this.sessions.keys()];
+    for (const [id, h] of this.elsewhere?.hosts ?? []) if (h.connected) ids.push(id);
+    return ids;
+  }
+
+  /** Hosts whose streams are on this replica. */
+  localHostIds(): string[] {
     return [...this.sessions.keys()];
   }
 

@@ -2,13 +2,20 @@ import * as grpc from '@grpc/grpc-js';
 import { FerryError, describeError } from '../../common/errors.js';
 import { GRPC_STATUS } from '../../common/grpc-status.js';
 import { type Caller, callerOf } from '../security/auth.js';
+import { isStoreUnavailable } from '../store/unavailable.js';
 
 
+/**
+ * A FerryError's status from the table; a store that cannot be reached (PostgreSQL down: store/unavailable.ts)
+ * is UNAVAILABLE, so that a client retries or follows on (the CLI's `--wait` reconnects), not INTERNAL.
+ */
 export function toServiceError(err: unknown): grpc.ServiceError {
-  const code = err instanceof FerryError ? GRPC_STATUS[err.code] : grpc.status.INTERNAL;
-  const e = new Error(describeError(err)) as grpc.ServiceError;
+  const unreachable = !(err instanceof FerryError) && isStoreUnavailable(err);
+  const code = err instanceof FerryError ? GRPC_STATUS[err.code] : unreachable ? grpc.status.UNAVAILABLE : grpc.status.INTERNAL;
+  const details = unreachable ? `the coordinator's database cannot be reached (retry): ${describeError(err)}` : describeError(err);
+  const e = new Error(details) as grpc.ServiceError;
   e.code = code;
-  e.details = describeError(err);
+  e.details = details;
   e.metadata = new grpc.Metadata();
   return e;
 }

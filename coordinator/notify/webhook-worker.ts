@@ -29,12 +29,16 @@ const BATCH = 20;
 /** Even with nothing due, look again this often (a wake-up may come from another path). */
 const IDLE_POLL_MS = 1000;
 const PRUNE_EVERY_MS = 60_000;
+/** A claimed delivery is another replica's to try once this long has passed beyond its request's time limit (its claimer died). */
+const CLAIM_MARGIN_MS = 30_000;
 
 /**
  * Delivers the outbox (`deliveries`): POSTs each due delivery, records the outcome, schedules the
  * retry. Woken by `Changes.events()` and by a timer for the next due retry. The outbox is in the
  * store, so a restart resumes where the last run stopped; a request cut short by `stop()` is not
- * counted and is sent again by the next run (receivers dedupe by X-Ferry-Delivery).
+ * counted and is sent again once its claim has expired (receivers dedupe by X-Ferry-Delivery).
+ * With several coordinator replicas every one runs a worker: each delivery is claimed by one
+ * (Store.claimDeliveries, FOR UPDATE SKIP LOCKED on PostgreSQL) and tried by that one only.
  */
 export class WebhookWorker {
   private timer: NodeJS.Timeout | undefined;
@@ -112,7 +116,7 @@ export class WebhookWorker {
       await this.prune();
       for (;;) {
         if (this.stopped) return;
-        const jobs = await this.deps.store.dueDeliveries(this.deps.clock.now(), BATCH);
+        const jobs = await this.deps.store.claimDeliveries(this.deps.clock.now(), BATCH, this.deps.settings.timeoutMs + CLAIM_MARGIN_MS);
         if (jobs.length === 0) return;
         await Promise.all(jobs.map(job => this.deliver(job)));
       }

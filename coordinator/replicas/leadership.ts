@@ -1,13 +1,15 @@
 /**
- * Active and standby replicas on one PostgreSQL database. The active replica holds the `coordinator` lease
- * (replicas/leases.ts) and is the only one that listens, schedules and talks to agents; the others wait for
- * the lease. When the active one dies (or is paused, or cut off from the database), its lease runs out and a
- * standby takes it, starts listening and carries every rollout on from the store: agents and the CLI, given
- * every replica's address, move to it on their own (docs/high-availability.md).
+ * Which replica schedules, when several coordinators share one PostgreSQL database. Every replica serves the
+ * API, the console and agents' streams (docs/high-availability.md, "Every replica serves"); the one holding
+ * the `coordinator` lease (replicas/leases.ts) also plans and drives rollouts, judges hosts whose streams
+ * are on other replicas, runs schedules, webhook deliveries and audit retention. The others try for the
+ * lease every `pollMs`, and one takes it within its TTL of the holder dying, pausing or losing the database.
  *
- * A replica that loses the lease while active stops at once (the process exits): it cannot know what it was
- * in the middle of, and the replica that took over owns every decision from then on. Its supervisor
- * (systemd) starts it again, as a standby.
+ * A holder whose lease lapses (it could not renew in time: paused, cut off from PostgreSQL) steps down at its
+ * deadline, which falls before the database lets another replica in: its scheduler stops at the next group,
+ * and a group's pass already under way holds that group's lock in a transaction (replicas/group-lock.ts), so
+ * the next holder reads what it wrote, or PostgreSQL ends it (and none of it lands). It keeps serving its
+ * agents and tries for the lease again.
  */
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -24,104 +26,111 @@ export function replicaId(): string {
 
 export interface LeadershipOptions {
   timing?: LeaseTiming;
-  /** How often a standby tries the lease. Default ttl / 4. */
+  /** How often the lease is renewed, or tried by a replica without it. Default ttl / 4. */
   pollMs?: number;
-  /** Called once when the active replica's lease lapsed or was lost. Default: log and exit the process (code 75). */
-  onLost?: () => void;
-  /** Stops waiting (a standby asked to shut down). */
-  signal?: AbortSignal;
+  /** This replica's id (logs, the lease's holder). Default replicaId(). */
+  id?: string;
+  /** Called when this replica starts or stops scheduling. */
+  onChange?: (scheduling: boolean) => void;
 }
 
 export class Leadership {
+  readonly #leases: PgLeases;
+  readonly #pollMs: number;
+  readonly #log: Logger;
+  readonly #onChange: (scheduling: boolean) => void;
+  #lease: HeldLease | undefined;
   #timer: NodeJS.Timeout | undefined;
   #watchdog: NodeJS.Timeout | undefined;
-  #lost = false;
+  #stopped = false;
+  #announcedStandby = false;
 
-  constructor(private readonly leases: PgLeases, private lease: HeldLease, private readonly log: Logger, private readonly onLost: () => void, private readonly pollMs: number) {}
+  constructor(pool: pg.Pool, log: Logger, opts: LeadershipOptions = {}) {
+    const timing = opts.timing ?? leaseTiming();
+    this.#leases = new PgLeases(pool, opts.id ?? replicaId(), timing);
+    this.#pollMs = opts.pollMs ?? Math.max(250, Math.floor(timing.ttlMs / 4));
+    this.#log = log;
+    this.#onChange = opts.onChange ?? (() => undefined);
+  }
 
   get holder(): string {
-    return this.leases.holder;
+    return this.#leases.holder;
   }
 
-  get epoch(): number {
-    return this.lease.epoch;
+  get epoch(): number | undefined {
+    return this.#lease?.epoch;
   }
 
+  /** True while this replica holds the lease: it schedules. */
   valid(): boolean {
-    return !this.#lost && this.lease.valid();
+    return this.#lease?.valid() ?? false;
   }
 
-  /** Renews every `pollMs`; a watchdog checks the deadline every 100 ms and calls onLost once it passed. */
-  keep(): void {
-    const renew = async (): Promise<void> => {
-      try {
-        const kept = await this.leases.renew([this.lease]);
-        if (kept.length === 0) this.#lose('the coordinator lease was not renewed (it lapsed or another replica holds it)');
-      } catch (err) {
-        this.log.warn('could not renew the coordinator lease; retrying', { component: 'replicas', error: err instanceof Error ? err.message : String(err), remaining_ms: Math.round(this.lease.remainingMs()) });
-      }
-      if (!this.#lost) this.#timer = setTimeout(() => void renew(), this.pollMs);
-    };
-    this.#timer = setTimeout(() => void renew(), this.pollMs);
+  /** Tries for the lease now (resolves after the first try), then renews or tries every pollMs; a watchdog steps down at the deadline. */
+  async start(): Promise<void> {
     this.#watchdog = setInterval(() => {
-      if (!this.lease.valid()) this.#lose('the coordinator lease ran out before it could be renewed (paused, or cut off from PostgreSQL)');
+      if (this.#lease !== undefined && !this.#lease.valid()) this.#stepDown('the coordinator lease ran out before it could be renewed (paused, or cut off from PostgreSQL)');
     }, 100);
+    this.#watchdog.unref();
+    await this.#tick();
   }
 
-  /** Gives the lease up (shutdown): a standby takes over without waiting for it to expire. */
-  async release(): Promise<void> {
-    this.#stopTimers();
-    this.#lost = true;
+  async #tick(): Promise<void> {
+    if (this.#stopped) return;
     try {
-      await this.leases.release(this.lease);
+      if (this.#lease === undefined) await this.#tryAcquire();
+      else if ((await this.#leases.renew([this.#lease])).length === 0) this.#stepDown('the coordinator lease was not renewed (it lapsed, or another replica holds it)');
     } catch (err) {
-      this.log.warn('could not release the coordinator lease; it expires on its own', { component: 'replicas', error: err instanceof Error ? err.message : String(err) });
+      this.#log.warn(this.#lease ? 'could not renew the coordinator lease; retrying' : 'could not reach PostgreSQL for the coordinator lease; retrying', {
+        component: 'replicas', error: err instanceof Error ? err.message : String(err), ...(this.#lease && { remaining_ms: Math.round(this.#lease.remainingMs()) }),
+      });
     }
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => void this.#tick(), this.#pollMs);
+    this.#timer.unref();
   }
 
-  #stopTimers(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
-  }
-
-  #lose(reason: string): void {
-    if (this.#lost) return;
-    this.#lost = true;
-    this.#stopTimers();
-    this.log.error(`no longer the active replica: ${reason}; stopping`, { component: 'replicas', replica: this.leases.holder, epoch: this.lease.epoch });
-    this.onLost();
-  }
-}
-
-/**
- * Waits until this replica holds the `coordinator` lease (logging once that it is a standby and who is
- * active), then returns its Leadership, already renewing.
- */
-export async function becomeActive(pool: pg.Pool, log: Logger, opts: LeadershipOptions = {}): Promise<Leadership> {
-  const timing = opts.timing ?? leaseTiming();
-  const leases = new PgLeases(pool, replicaId(), timing);
-  const pollMs = opts.pollMs ?? Math.max(250, Math.floor(timing.ttlMs / 4));
-  const onLost = opts.onLost ?? (() => process.exit(75));
-  let announced = false;
-  for (;;) {
-    opts.signal?.throwIfAborted();
-    let lease: HeldLease | undefined;
-    try {
-      lease = await leases.acquire(COORDINATOR_LEASE);
-    } catch (err) {
-      log.warn('could not reach PostgreSQL for the coordinator lease; retrying', { component: 'replicas', error: err instanceof Error ? err.message : String(err) });
+  async #tryAcquire(): Promise<void> {
+    const lease = await this.#leases.acquire(COORDINATOR_LEASE);
+    if (this.#stopped) {
+      if (lease !== undefined) await this.#leases.release(lease);
+      return;
     }
     if (lease !== undefined) {
-      log.info('active replica: holding the coordinator lease', { component: 'replicas', replica: leases.holder, epoch: lease.epoch, ttl_ms: timing.ttlMs });
-      const leadership = new Leadership(leases, lease, log, onLost, pollMs);
-      leadership.keep();
-      return leadership;
+      this.#lease = lease;
+      this.#announcedStandby = false;
+      this.#log.info('scheduling replica: holding the coordinator lease', { component: 'replicas', replica: this.holder, epoch: lease.epoch, ttl_ms: this.#leases.timing.ttlMs });
+      this.#onChange(true);
+      return;
     }
-    if (!announced) {
-      announced = true;
-      const { rows } = await pool.query<{ holder: string }>('SELECT holder FROM leases WHERE name = $1', [COORDINATOR_LEASE]).catch(() => ({ rows: [] as { holder: string }[] }));
-      log.info('standby replica: another replica is active; taking over when its lease runs out', { component: 'replicas', replica: leases.holder, active: rows[0]?.holder ?? 'unknown' });
+    if (!this.#announcedStandby) {
+      this.#announcedStandby = true;
+      const scheduling = await this.#leases.currentHolder(COORDINATOR_LEASE).catch(() => undefined);
+      this.#log.info('serving replica: another replica schedules; taking over when its lease runs out', { component: 'replicas', replica: this.holder, scheduling: scheduling ?? 'unknown' });
     }
-    await new Promise(resolve => setTimeout(resolve, pollMs));
+  }
+
+  #stepDown(reason: string): void {
+    const lease = this.#lease;
+    if (lease === undefined) return;
+    this.#lease = undefined;
+    lease.setDeadline(0);
+    this.#log.error(`no longer the scheduling replica: ${reason}; serving agents and the API, trying for the lease again`, { component: 'replicas', replica: this.holder, epoch: lease.epoch });
+    this.#onChange(false);
+  }
+
+  /** Stops trying and gives the lease up (shutdown): another replica takes over without waiting for it to expire. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
+    const lease = this.#lease;
+    this.#lease = undefined;
+    if (lease === undefined) return;
+    try {
+      await this.#leases.release(lease);
+    } catch (err) {
+      this.#log.warn('could not release the coordinator lease; it expires on its own', { component: 'replicas', error: err instanceof Error ? err.message : String(err) });
+    }
   }
 }

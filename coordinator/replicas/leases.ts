@@ -156,6 +156,12 @@ export class PgLeases {
     );
   }
 
+  /** Who holds `name` now in the database, if anyone (for logs). */
+  async currentHolder(name: string): Promise<string | undefined> {
+    const { rows } = await this.#query<{ holder: string }>('SELECT holder FROM leases WHERE name = $1 AND expires_at > clock_timestamp()', [name]);
+    return rows[0]?.holder;
+  }
+
   /** Every lease this replica holds in the database (for `ferry-coordinator` status and tests). */
   async held(): Promise<{ name: string; epoch: number }[]> {
     const { rows } = await this.#query<{ name: string; epoch: number | string }>(

@@ -115,8 +115,6 @@ export class Scheduler {
    * stop or approval of that group interleaved between the store calls.
    */
   async reconcile(): Promise<void> {
-    // A replica that is not (or no longer) the active one decides nothing (replicas/leadership.ts).
-    if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;
     // Liveness reads every host: at most every LIVENESS_EVERY_MS, not on every kick (a burst of a
     // hundred results kicks a hundred times; the timeout it judges is seconds long).
     const mono = this.ctx.monotonic();
@@ -126,7 +124,10 @@ export class Scheduler {
       // it since the last judgement are known from memory. Every host (the ones never heard from
       // since the start, judged by the restart grace, and any left over) every 15 s.
       const graceEnds = l.startedMono + Math.max(l.restartGraceMs, l.timeoutMs);
-      const all = mono - this.livenessAllCheckedAt >= LIVENESS_ALL_EVERY_MS || (this.livenessAllCheckedAt < graceEnds && mono >= graceEnds);
+      // Replicated, every check reads every host: it refreshes what this replica knows of the hosts
+      // whose streams other replicas hold (agents/registry.ts updateElsewhere).
+      const all = this.ctx.registry.replicated || mono - this.livenessAllCheckedAt >= LIVENESS_ALL_EVERY_MS ||
+        (this.livenessAllCheckedAt < graceEnds && mono >= graceEnds);
       const fellSilent = all ? undefined : this.ctx.registry.heardBetween(this.livenessCheckedAt - l.timeoutMs, mono - l.timeoutMs);
       if (all) this.livenessAllCheckedAt = mono;
       this.livenessCheckedAt = mono;
@@ -137,6 +138,9 @@ export class Scheduler {
       this.seenFlushedAt = mono;
       await flushLastSeen(this.ctx);
     }
+    // The above is every replica's (its own agents' streams); what follows only the scheduling replica's:
+    // with several replicas, the one holding the coordinator lease (replicas/leadership.ts).
+    if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;
     await runDueSchedules(this.ctx);
     for (const listed of await this.ctx.store.listGroups()) {
       if (this.ctx.leader !== undefined && !this.ctx.leader.valid()) return;

@@ -16,6 +16,8 @@ export const AUDIT_PRUNE_EVERY_MS = 3_600_000;
 const BATCH = 2000;
 
 export interface AuditRetentionDeps {
+  /** Several replicas: true while this one is the one that does this work (replicas/leadership.ts). Absent: always. */
+  active?: () => boolean;
   store: Pick<Store, 'pruneAudit'>;
   clock: Clock;
   log: Logger;
@@ -57,6 +59,7 @@ export class AuditRetention {
 
   /** One pass: deletes every record older than the cutoff, a batch at a time; returns how many. Never throws. */
   async prune(): Promise<number> {
+    if (this.deps.active?.() === false) return 0; // another replica prunes
     const before = auditCutoff(this.deps.clock.now(), this.deps.retentionMs);
     if (before === undefined) return 0;
     const batch = this.deps.batch ?? BATCH;

@@ -46,7 +46,10 @@ export async function flushLastSeen(ctx: Context): Promise<void> {
     await ctx.store.transaction(async () => {
       for (const [hostId, at] of seen) {
         try {
-          await ctx.store.touchHost(hostId, iso(at));
+          // Replicated: "connected" too, for a host whose stream is here (another replica that lost its
+          // stream may have written disconnected after this one's register).
+          if (ctx.registry.replicated && ctx.registry.local(hostId)) await ctx.store.setHostConnected(hostId, true, iso(at));
+          else await ctx.store.touchHost(hostId, iso(at));
         } catch (err) {
           if (!isFerryError(err, 'NOT_FOUND')) throw err; // removed meanwhile
         }

@@ -59,11 +59,22 @@ export function recordAlarmStates(ctx: Context, hostId: string, states: readonly
   const before = ctx.alarmStates.get(hostId);
   const now = states.map(s => ({ name: s.name, state: s.state, reason: s.reason, since: s.since }));
   ctx.alarmStates.set(hostId, now);
+  if (JSON.stringify(before ?? []) !== JSON.stringify(now)) ctx.changes.alarmStates(hostId, now);
   const alarming = (l?: HostAlarmState[]) => (l ?? []).filter(s => s.state === 'ALARM').map(s => s.name).sort().join(',');
   if (alarming(before) !== alarming(now)) {
     ctx.log.info('alarm states changed', { component: 'alarms', host_id: hostId, alarm: alarming(now) || 'none' });
     ctx.kick();
   }
+}
+
+/** Alarm states a host's agent reported to another replica (several replicas): kept as if reported here. */
+export function recordRemoteAlarmStates(ctx: Context, hostId: string, states: HostAlarmState[]): void {
+  if (ctx.registry.local(hostId)) return; // its stream is here now: what it reports here counts
+  const before = ctx.alarmStates.get(hostId);
+  if (states.length === 0) ctx.alarmStates.delete(hostId);
+  else ctx.alarmStates.set(hostId, states);
+  const alarming = (l?: HostAlarmState[]) => (l ?? []).filter(s => s.state === 'ALARM').map(s => s.name).sort().join(',');
+  if (alarming(before) !== alarming(states)) ctx.kick();
 }
 
 /**

@@ -24,8 +24,18 @@ export function deployCommand(d: Deployment, revision: Revision): DeployCommand 
  * what its groups owe it: a rollback it missed while offline, else its catch-up (services/catch-up.ts). `running` is the run the agent's Register reported.
  */
 export async function reconcileRegisteredHost(ctx: Context, hostId: string, running: string | undefined): Promise<void> {
-  const session = ctx.registry.get(hostId);
-  if (!session) return;
+  if (!await resendInFlight(ctx, hostId)) return;
+  await reconcileHostGroups(ctx, hostId, running);
+}
+
+/**
+ * Sends the host's agent, if its stream is on this replica, what each of its host deployments in flight
+ * says: the deploy command, or the cancel of a stopped one. After its registration, and (several replicas)
+ * when another replica asked for it over the change bus (Changes.hostCommand). False when its stream is not here.
+ */
+export async function resendInFlight(ctx: Context, hostId: string): Promise<boolean> {
+  const session = ctx.registry.local(hostId);
+  if (!session) return false;
   for (const listed of await ctx.store.hostDeploymentsOnHost(hostId, ['InProgress'])) {
     // Under the group's lock: a stop between reading the host deployment and sending is not missed.
     await inGroupOf(ctx, listed.deploymentId, async () => {
@@ -35,14 +45,14 @@ export async function reconcileRegisteredHost(ctx: Context, hostId: string, runn
       if (hd?.status !== 'InProgress' || !d || !revision) return;
       if (hd.desired === 'stop') {
         const sent = session.send({ cancel: { deploymentId: d.id, reason: d.errorMessage ?? 'the deployment was stopped' } });
-        ctx.log.info('cancel re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
+        ctx.log.info('cancel sent', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
         return;
       }
       const sent = sendDeploy(ctx, session, d, revision);
-      ctx.log.info('in-flight command re-sent after registration', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
+      ctx.log.info('in-flight command sent', { component: 'agents', deployment_id: d.id, host_id: hostId, sent });
     });
   }
-  await reconcileHostGroups(ctx, hostId, running);
+  return true;
 }
 
 /**

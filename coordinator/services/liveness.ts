@@ -44,15 +44,23 @@ export function hostStateOf(ctx: Context, host: { id: string; connected: boolean
  * Declares silent agents lost: their stream is closed and every host deployment in flight on them
  * becomes Unknown with AGENT_LOST (never a hook failure), which the planner counts as failed.
  * An agent that comes back later still reports what it reached (see hostResult).
- * `hostIds`: judge only these hosts (those that fell silent since the last check; the scheduler
- * reads every host only every 15 s and when the restart grace ends: at 10,000 hosts a read of
- * them all every 250 ms was most of an idle coordinator's CPU); every listed host when absent.
+ * `hostIds`: judge only these hosts (those that fell silent since the last check; with one
+ * coordinator the scheduler reads every host only every 15 s and when the restart grace ends: at
+ * 10,000 hosts a read of them all every 250 ms was most of an idle coordinator's CPU); every listed
+ * host when absent.
  */
 export async function checkLiveness(ctx: Context, now: number, l: Liveness, hostIds?: readonly string[]): Promise<void> {
-  for (const host of hostIds ? await knownHosts(ctx, hostIds) : await ctx.store.listHosts()) {
+  const hosts = hostIds ? await knownHosts(ctx, hostIds) : await ctx.store.listHosts();
+  // Replicated: what the store says of hosts whose streams other replicas hold (agents/registry.ts);
+  // the scheduler then always reads every host (no `hostIds`), so that view stays fresh.
+  if (!hostIds) ctx.registry.updateElsewhere(hosts);
+  // Replicated, hosts without a stream here are judged by the replica that schedules only (one verdict each).
+  const judgesElsewhere = !ctx.registry.replicated || (ctx.leader?.valid() ?? true);
+  for (const host of hosts) {
+    const session = ctx.registry.local(host.id);
+    if (!session && !judgesElsewhere) continue;
     const heard = ctx.registry.lastHeard(host.id);
     if (hostState(host.connected, heard, now, l) !== 'lost') continue;
-    const session = ctx.registry.get(host.id);
     const inFlight = await ctx.store.hostDeploymentsOnHost(host.id, ['InProgress']);
     if (!session && !host.connected && inFlight.length === 0) continue;
     const silentFor = Math.round((now - (heard ?? l.startedMono)) / 1000);
@@ -99,7 +107,7 @@ export async function awaitingReconnect(ctx: Context, group: DeploymentGroup, d:
   const now = ctx.monotonic();
   if (now >= l.startedMono + l.restartGraceMs) return undefined;
   const hostIds = (await ctx.store.listHosts())
-    .filter(h => !ctx.registry.isConnected(h.id) && ctx.registry.lastHeard(h.id) === undefined)
+    .filter(h => !ctx.registry.isConnected(h.id) && (ctx.registry.replicated ? !h.connected : ctx.registry.lastHeard(h.id) === undefined))
     .filter(h => matchesTagSets(h.tags, group.tagSets) && (!d.targetHostIds || d.targetHostIds.includes(h.id)))
     .map(h => h.id);
   // `until` is shown to people: the wall-clock time the grace ends.

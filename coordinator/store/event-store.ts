@@ -30,6 +30,13 @@ export interface EventLogStore {
 
   /** Deliveries due at `nowMs` (not delivered, not given up), oldest first. */
   dueDeliveries(nowMs: number, limit: number): Promise<DeliveryJob[]>;
+  /**
+   * Claims up to `limit` deliveries due at `nowMs` for `claimMs` and returns them, oldest first: their next
+   * attempt moves to `nowMs + claimMs`, so another coordinator replica asking meanwhile does not get them (on
+   * PostgreSQL rows another replica is claiming at this instant are skipped: FOR UPDATE SKIP LOCKED). The
+   * attempt's `recordDelivery` sets the real next attempt; a claimer that dies leaves its claims to expire.
+   */
+  claimDeliveries(nowMs: number, limit: number, claimMs: number): Promise<DeliveryJob[]>;
   /** When the next pending delivery is due (epoch ms; 0: now), undefined when none is pending. */
   nextDeliveryAt(): Promise<number | undefined>;
   /** Records one attempt on the delivery and its trigger's counters, in one transaction. */

@@ -20,10 +20,27 @@ const types = {
   getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * How long PostgreSQL lets one of the coordinator's sessions sit idle inside a transaction before it ends
+ * the session (`idle_in_transaction_session_timeout`). The coordinator's transactions wait on nothing but
+ * their own statements (milliseconds), so a transaction idle this long belongs to a replica that is paused
+ * or cut off from the database, and the server would otherwise keep its row locks until TCP noticed (hours):
+ * every other replica's write to those rows (an agent's result re-sent to another replica) would wait.
+ */
+export const IDLE_IN_TRANSACTION_MS = 5000;
+
+/** How long one statement may go unanswered before it fails (createPool). */
+export const QUERY_TIMEOUT_MS = 30_000;
+
 export function createPool(config: pg.PoolConfig): pg.Pool {
   // A database that does not answer (cut network, hung server) fails a new connection after 10 s instead of
   // leaving the caller waiting forever (pg's default): leases and retries need an answer, even "no".
-  const pool = new pg.Pool({ max: 10, connectionTimeoutMillis: 10_000, ...config, types });
+  // A statement with no answer for QUERY_TIMEOUT_MS (a partition: the connection's packets go nowhere, and TCP
+  // takes minutes to say so) fails, and its connection leaves the pool, instead of hanging its caller.
+  const pool = new pg.Pool({
+    max: 10, connectionTimeoutMillis: 10_000, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS, query_timeout: QUERY_TIMEOUT_MS,
+    keepAlive: true, ...config, types,
+  });
   // An idle client losing its server (a restart, a failover) must not crash the coordinator: the pool drops it.
   pool.on('error', () => undefined);
   return pool;
@@ -67,7 +84,18 @@ export async function run<R extends pg.QueryResultRow = Record<string, unknown>>
  * inside and still running after it ended (a timer, a promise left running) sees `live` false and uses the
  * pool: it was never part of the transaction (coordinator/async.ts `detached`).
  */
-const open = new AsyncLocalStorage<{ client: pg.PoolClient; live: boolean }>();
+const open = new AsyncLocalStorage<{ client: pg.PoolClient; live: boolean; ended?: (() => void)[] }>();
+
+/**
+ * Runs `fn` once the `withTransaction` the caller runs in has ended (committed or rolled back), or now
+ * outside one: a change notification made inside a transaction must not wake a watcher (on this replica
+ * or, through the bus, another) before what changed is visible to its reads.
+ */
+export function afterTransaction(fn: () => void): void {
+  const tx = open.getStore();
+  if (tx?.live !== true) fn();
+  else (tx.ended ??= []).push(fn);
+}
 let savepoints = 0;
 
 async function inSavepoint<T>(client: pg.PoolClient, body: () => Promise<T>): Promise<T> {
@@ -90,14 +118,19 @@ async function inSavepoint<T>(client: pg.PoolClient, body: () => Promise<T>): Pr
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<T> {
   if (open.getStore()?.live === true) return fn();
-  return transaction(pool, async client => {
-    const tx = { client, live: true };
-    try {
-      return await open.run(tx, fn);
-    } finally {
-      tx.live = false;
-    }
-  });
+  const ended: (() => void)[] = [];
+  try {
+    return await transaction(pool, async client => {
+      const tx = { client, live: true, ended };
+      try {
+        return await open.run(tx, fn);
+      } finally {
+        tx.live = false;
+      }
+    });
+  } finally {
+    for (const then of ended) then();
+  }
 }
 
 export async function rows<R extends pg.QueryResultRow = Record<string, unknown>>(q: Queryable, sql: string, params?: Params): Promise<R[]> {
@@ -119,6 +152,11 @@ export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => 
   if (outer !== undefined) return inSavepoint(outer, () => body(outer));
   const client = await pool.connect();
   let broken = false;
+  // While checked out, a client whose server goes away (a restart, a failover, a cut network, the
+  // idle-in-transaction limit after this process was paused) emits
+  // 'error'; unheard, that event would take the whole coordinator down. Its next query rejects anyway.
+  const lost = (): void => { broken = true; };
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     try {
@@ -134,6 +172,7 @@ export async function transaction<T>(pool: pg.Pool, body: (q: pg.PoolClient) => 
       throw err;
     }
   } finally {
+    client.off('error', lost);
     client.release(broken);
   }
 }

@@ -101,15 +101,33 @@ export class PgEventLog {
   }
 
   async dueDeliveries(nowMs: number, limit: number): Promise<DeliveryJob[]> {
+    return this.#jobs(`d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= @now ORDER BY d.next_attempt_at, d.id LIMIT @limit`, { now: nowMs, limit });
+  }
+
+  async #jobs(where: string, params: Record<string, unknown>): Promise<DeliveryJob[]> {
     const found = await rows<EventRow & { d_id: number; trigger_id: number; attempts: number; d_created_at: string; name: string; url: string; secret: string; format: TriggerFormat }>(this.pool,
       `SELECT d.id AS d_id, d.trigger_id, d.attempts, d.created_at AS d_created_at, t.name AS name, t.url, t.secret, t.format, e.*
       FROM deliveries d JOIN triggers t ON t.id = d.trigger_id JOIN events e ON e.seq = d.event_seq
-      WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= @now ORDER BY d.next_attempt_at, d.id LIMIT @limit`,
-      { now: nowMs, limit });
+      WHERE ${where}`,
+      params);
     return found.map(r => ({
       id: r.d_id, triggerId: r.trigger_id, triggerName: r.name, url: r.url, secret: r.secret, format: r.format, attempts: r.attempts,
       createdAt: r.d_created_at, event: toEvent(r),
     }));
+  }
+
+  async claimDeliveries(nowMs: number, limit: number, claimMs: number): Promise<DeliveryJob[]> {
+    // One statement: the due rows are locked as they are picked, and rows another replica's claim has locked
+    // at this instant are skipped rather than waited for (it takes them); then read back in due order.
+    const claimed = await rows<{ id: number; due: number }>(this.pool,
+      `UPDATE deliveries d SET next_attempt_at = @until FROM (SELECT id, next_attempt_at FROM deliveries
+        WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= @now ORDER BY next_attempt_at, id LIMIT @limit FOR UPDATE SKIP LOCKED) due
+      WHERE d.id = due.id RETURNING d.id, due.next_attempt_at AS due`,
+      { now: nowMs, limit, until: nowMs + claimMs });
+    if (claimed.length === 0) return [];
+    const order = new Map(claimed.map(c => [c.id, c.due]));
+    const jobs = await this.#jobs(`d.id IN (${claimed.map(c => Number(c.id)).join(', ')})`, {});
+    return jobs.sort((a, b) => order.get(a.id)! - order.get(b.id)! || a.id - b.id);
   }
 
   async nextDeliveryAt(): Promise<number | undefined> {

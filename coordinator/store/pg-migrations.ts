@@ -4,6 +4,7 @@ import { P1 } from './pg-schema/p01.js';
 import { P2 } from './pg-schema/p02.js';
 import { P3 } from './pg-schema/p03.js';
 import { P4 } from './pg-schema/p04.js';
+import { P5 } from './pg-schema/p05.js';
 
 /**
  * The PostgreSQL store's own numbered migrations (SQLite's are store/migrations.ts): frozen SQL text in
@@ -21,6 +22,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 2, up: P2 },
   { version: 3, up: P3 },
   { version: 4, up: P4 },
+  { version: 5, up: P5 },
 ];
 
 /** pg_advisory_lock key of the migrations: "ferry-mi" as a number, the same for every replica. */

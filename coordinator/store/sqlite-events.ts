@@ -78,6 +78,8 @@ function prepare(db: Database.Database) {
     due: p(`SELECT d.id, d.trigger_id, d.attempts, d.created_at, t.name, t.url, t.secret, t.format, e.*
       FROM deliveries d JOIN triggers t ON t.id = d.trigger_id JOIN events e ON e.seq = d.event_seq
       WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= @now ORDER BY d.next_attempt_at, d.id LIMIT @limit`),
+    claim: p(`UPDATE deliveries SET next_attempt_at = @until WHERE id IN (SELECT id FROM deliveries
+      WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= @now ORDER BY next_attempt_at, id LIMIT @limit)`),
     next: p(`SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE ${PENDING}`),
     recordDelivery: p(`UPDATE deliveries SET attempts = attempts + 1, last_status = @status, last_error = @error,
       next_attempt_at = COALESCE(@next, next_attempt_at),
@@ -175,6 +177,14 @@ export class SqliteEventLog {
       id: r.id, triggerId: r.trigger_id, triggerName: r.name, url: r.url, secret: r.secret, format: r.format, attempts: r.attempts,
       createdAt: r.created_at, event: toEvent(r),
     }));
+  }
+
+  claimDeliveries(nowMs: number, limit: number, claimMs: number): DeliveryJob[] {
+    return this.db.transaction(() => {
+      const due = this.dueDeliveries(nowMs, limit);
+      this.st.claim.run({ now: nowMs, limit, until: nowMs + claimMs });
+      return due;
+    })();
   }
 
   nextDeliveryAt(): number | undefined {

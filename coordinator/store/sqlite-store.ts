@@ -692,6 +692,7 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
   removeTrigger(groupId: string, name: string): boolean { return this.events.removeTrigger(groupId, name); }
   listTriggers(groupId: string): TriggerView[] { return this.events.listTriggers(groupId); }
   dueDeliveries(nowMs: number, limit: number): DeliveryJob[] { return this.events.dueDeliveries(nowMs, limit); }
+  claimDeliveries(nowMs: number, limit: number, claimMs: number): DeliveryJob[] { return this.events.claimDeliveries(nowMs, limit, claimMs); }
   nextDeliveryAt(): number | undefined { return this.events.nextDeliveryAt(); }
   recordDelivery(id: number, outcome: DeliveryOutcome): void { this.events.recordDelivery(id, outcome); }
   createPlan(plan: DeploymentPlanRecord): void {

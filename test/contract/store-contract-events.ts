@@ -184,6 +184,22 @@ export function eventsContract(test: StoreTest): void {
     t.same(await store.dueDeliveries(Date.parse(at(9)), 10), []);
   });
 
+  test('claimed deliveries are not handed out again until the claim expires or the attempt sets the next one', async (t, store) => {
+    const { group } = await givenWorld(store);
+    await store.setTrigger({ groupId: group.id, name: 'a', url: 'http://x/1', events: ['DeploymentStart'], secret: SECRET }, at(0));
+    await store.setTrigger({ groupId: group.id, name: 'b', url: 'http://x/2', events: ['DeploymentStart'], secret: SECRET }, at(0));
+    const due = await store.dueDeliveries(1000, 10);
+    t.equal(due.length, 2, 'two deliveries due (the triggers\' test events)');
+    const [first] = await store.claimDeliveries(1000, 1, 60_000);
+    t.equal(first?.id, due[0]!.id, 'a claim takes the oldest due first');
+    t.same((await store.claimDeliveries(1000, 10, 60_000)).map(j => j.id), [due[1]!.id], 'a second claim gets only what the first did not take');
+    t.same(await store.claimDeliveries(1000, 10, 60_000), [], 'nothing left to claim');
+    t.same(await store.dueDeliveries(60_999, 10), [], 'claimed deliveries are not due while claimed');
+    await store.recordDelivery(first!.id, { at: at(1), delivered: false, status: 500, error: 'HTTP 500', nextAttemptAt: 5000, gaveUp: false });
+    t.same((await store.claimDeliveries(5000, 10, 60_000)).map(j => j.id), [first!.id], 'a failed attempt\'s next attempt replaces the claim');
+    t.same((await store.claimDeliveries(61_000, 10, 60_000)).map(j => j.id), [due[1]!.id], 'an expired claim (its claimer died) is claimed again');
+  });
+
   test('pending deliveries survive a reopen (the outbox is persistent)', async (t, store, session) => {
     if (!session.reopen) return t.pass('memory-only store');
     const { group } = await givenWorld(store);

@@ -132,3 +132,42 @@ export async function makeNet<N extends string>(t: Teardown, hostNames: readonly
   }
   return net;
 }
+
+export interface NsLink {
+  /** The device in the machine's own namespace (`ip link set <dev> down` cuts the link, silently). */
+  outsideDev: string;
+  /** Its address, reachable from inside the namespace. */
+  outside: string;
+  /** The namespace's end's address, reachable from the machine. */
+  inside: string;
+}
+
+/**
+ * One namespace joined to the machine's own network by `links` veth pairs, each a /30 of its own
+ * (10.x.y.1 outside, .2 inside), so that each path in or out can be cut alone: e.g. a coordinator
+ * replica whose way to PostgreSQL is cut while its agents still reach it. The outside ends live in
+ * the machine's namespace (named `fx<pid><n>`) and go with the namespace at teardown.
+ */
+export async function linkedNamespace<L extends string>(t: Teardown, name: string, links: readonly L[]): Promise<{ ns: string; links: Record<L, NsLink> }> {
+  const ns = `ferry-${process.pid}-${name}`;
+  t.teardown(() => destroy(ns));
+  await ip('netns', 'add', ns);
+  await ip('-n', ns, 'link', 'set', 'lo', 'up');
+  const made = {} as Record<L, NsLink>;
+  for (const [i, link] of links.entries()) {
+    const prefix = `10.${randomInt(100, 250)}.${randomInt(1, 250)}`;
+    const outsideDev = `fx${process.pid}${i}`;
+    await ip('link', 'add', outsideDev, 'type', 'veth', 'peer', 'name', `l${i}`, 'netns', ns);
+    await ip('addr', 'add', `${prefix}.1/30`, 'dev', outsideDev);
+    await ip('link', 'set', outsideDev, 'up');
+    await ip('-n', ns, 'addr', 'add', `${prefix}.2/30`, 'dev', `l${i}`);
+    await ip('-n', ns, 'link', 'set', `l${i}`, 'up');
+    made[link] = { outsideDev, outside: `${prefix}.1`, inside: `${prefix}.2` };
+  }
+  return { ns, links: made };
+}
+
+/** Cuts (`up` false) or restores a link of linkedNamespace: packets are dropped, no error is sent back. */
+export async function setLink(link: NsLink, up: boolean): Promise<void> {
+  await ip('link', 'set', link.outsideDev, up ? 'up' : 'down');
+}

@@ -5,7 +5,7 @@
  * (`createDatabase`). Stopped and removed when the test ends, and on exit if it ends badly.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,8 +58,21 @@ async function freePort(): Promise<number> {
 
 let counter = 0;
 
+export interface PostgresOptions {
+  /**
+   * Commits wait for their WAL to be written (PostgreSQL's default). Off by default here, for speed; a
+   * test that crash-stops the server (`halt()`) and expects what it committed to be there after `resume()`
+   * needs it on, as a production server has it.
+   */
+  durableCommits?: boolean;
+  /** More addresses to listen on besides 127.0.0.1 (e.g. a veth's, for a replica in a network namespace). */
+  listen?: string[];
+  /** Client addresses (CIDR) allowed to log in with the password besides loopback's. */
+  allow?: string[];
+}
+
 /** Starts a server for this test file; it is stopped and its directory removed at teardown. */
-export async function startPostgres(t: Teardown): Promise<PostgresServer> {
+export async function startPostgres(t: Teardown, opts: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ferry-pg-'));
   const data = path.join(dir, 'data');
@@ -91,9 +104,11 @@ export async function startPostgres(t: Teardown): Promise<PostgresServer> {
   process.on('exit', stop);
   try {
     run('initdb', ['-D', data, '-U', user, `--pwfile=${path.join(dir, 'pwfile')}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+    if (opts.allow?.length) appendFileSync(path.join(data, 'pg_hba.conf'), opts.allow.map(a => `host all all ${a} scram-sha-256\n`).join(''));
     let port = 0;
     const start = (): void => {
-      const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+      const listen = ['127.0.0.1', ...(opts.listen ?? [])].join(',');
+      const options = `-p ${port} -k ${dir} -c listen_addresses=${listen} -c fsync=off${opts.durableCommits ? '' : ' -c synchronous_commit=off'} -c full_page_writes=off -c max_connections=200`;
       run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start']);
       started = true;
     };
@@ -135,4 +150,15 @@ export async function startPostgres(t: Teardown): Promise<PostgresServer> {
     stop();
     throw err;
   }
+}
+
+/**
+ * A fresh database on `server` and the coordinator flags for it: `--store postgres://user@…/db
+ * --store-password-file FILE`, the password in a 0600 file under `dir` (never on a command line).
+ */
+export async function storeFlags(server: PostgresServer, dir: string): Promise<string[]> {
+  const database = await server.createDatabase();
+  const passwordFile = path.join(dir, 'pg-password');
+  writeFileSync(passwordFile, `${server.password}\n`, { mode: 0o600 });
+  return ['--store', `postgres://${server.user}@127.0.0.1:${server.port}/${database}`, '--store-password-file', passwordFile];
 }

@@ -12,6 +12,7 @@ const FROZEN = [
   '5b5b605ca4bf19f9b727f85c0e3f2e47c020041e425e9e4a86b6dcea7c7da1a3',
   '57f57eb82519a29dc0af5635155280cce72ca6760326e634b7c9cfec3a805962',
   '65687eee31c72084e39c35f1a1ed9b2954ee86d9e6ca9b70401c9d9c8db50900',
+  'fdfcca97ff9b0e17dfda6ac494346d12628fdf8dd566ac00135555ce2f09bdf5',
 ];
 
 t.test('every PostgreSQL migration is numbered in order and unchanged since it was released', async t => {

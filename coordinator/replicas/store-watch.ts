@@ -1,0 +1,55 @@
+/**
+ * A replica cut off from PostgreSQL while other replicas are not (a partition) must not keep its agents: it
+ * can record none of their reports, send none of the commands the scheduling replica decides for them (its
+ * change bus is cut too), and the scheduling replica, seeing their last-seen times age, would soon declare them
+ * lost. So once this replica has not reached the database for `lostMs` (default: the agent timeout), it closes
+ * its agents' streams: they reconnect to another replica (agents are given every replica's address), and
+ * resend there whatever their results were. Its watchers (`--wait`, `--follow`, the console), which its cut
+ * change bus no longer wakes, are woken once: their re-read fails (UNAVAILABLE) and the clients move to another
+ * replica too. A shorter outage of the database itself (every replica cut off,
+ * e.g. a PostgreSQL restart or failover) keeps the streams: nothing would be gained by moving them.
+ */
+import type pg from 'pg';
+import { describeError } from '../../common/errors.js';
+import type { Context } from '../context.js';
+
+export interface StoreWatch {
+  stop(): void;
+}
+
+export function watchStore(ctx: Context, pool: pg.Pool, lostMs: number, everyMs = 1000): StoreWatch {
+  let lastOk = ctx.monotonic();
+  let checking = false;
+  let closedFor: number | undefined;
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    const check: pg.QueryConfig & { query_timeout: number } = { text: 'SELECT 1', query_timeout: Math.max(500, everyMs * 2) };
+    void pool.query(check).then(() => {
+      lastOk = ctx.monotonic();
+      if (closedFor !== undefined) ctx.log.info('PostgreSQL reachable again: agents may connect here again', { component: 'replicas', unreachable_s: Math.round(closedFor / 1000) });
+      closedFor = undefined;
+    }, (err: unknown) => {
+      const down = ctx.monotonic() - lastOk;
+      if (down < lostMs) return;
+      if (closedFor === undefined) {
+        ctx.log.error('cannot reach PostgreSQL: ending this replica\'s watches so their clients move to a replica that can', { component: 'replicas', unreachable_s: Math.round(down / 1000), error: describeError(err) });
+        ctx.changes.resync();
+      }
+      closedFor = down;
+      const here = ctx.registry.localHostIds();
+      if (here.length === 0) return;
+      ctx.log.error('cannot reach PostgreSQL: closing this replica\'s agent streams so they move to a replica that can', {
+        component: 'replicas', unreachable_s: Math.round(down / 1000), agents: here.length, error: describeError(err),
+      });
+      for (const hostId of here) {
+        const session = ctx.registry.local(hostId);
+        if (session && ctx.registry.remove(session)) session.close('this coordinator replica cannot reach its database');
+      }
+    }).finally(() => {
+      checking = false;
+    });
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
