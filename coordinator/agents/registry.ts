@@ -115,6 +115,13 @@ export class AgentRegistry {
     return Math.max(stored, e.floor, this.heard.get(hostId) ?? -Infinity);
   }
 
+  /** Hosts last heard from in (after, upTo] (monotonic): those that fell silent past a deadline between two checks. */
+  heardBetween(after: number, upTo: number): string[] {
+    const ids: string[] = [];
+    for (const [hostId, at] of this.heard) if (at > after && at <= upTo) ids.push(hostId);
+    return ids;
+  }
+
   /** Adds a session; an older session of the same host is closed (the agent reconnected). */
   add(session: AgentSession): void {
     const old = this.sessions.get(session.hostId);

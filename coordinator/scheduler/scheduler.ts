@@ -24,6 +24,13 @@ import { autoRollbackEvents, rollBack } from '../services/rollback.js';
  */
 /** Liveness is judged at most this often (its timeout is seconds long). */
 const LIVENESS_EVERY_MS = 250;
+/**
+ * Every host is read for liveness this often, and once when the restart grace ends (the hosts never
+ * heard from since the start are lost from then on); in between, only the hosts heard from that fell
+ * silent past the timeout since the last judgement (an in-memory scan). At 10,000 hosts a read of
+ * them all takes ~100 ms.
+ */
+const LIVENESS_ALL_EVERY_MS = 15_000;
 
 export class Scheduler {
   private running = false;
@@ -42,6 +49,8 @@ export class Scheduler {
   private readonly owedCatchUp = new Set<string>();
   /** When liveness was last judged, on the monotonic clock. */
   private livenessCheckedAt = -Infinity;
+  /** When every host was last read for liveness, on the monotonic clock. */
+  private livenessAllCheckedAt = -Infinity;
   /** When heartbeat times were last written to the store, on the monotonic clock. */
   private seenFlushedAt = -Infinity;
 
@@ -110,8 +119,19 @@ export class Scheduler {
     // hundred results kicks a hundred times; the timeout it judges is seconds long).
     const mono = this.ctx.monotonic();
     if (mono - this.livenessCheckedAt >= LIVENESS_EVERY_MS) {
+      const l = this.liveness();
+      // Hosts heard from since the start are lost once silent past the timeout: those that crossed
+      // it since the last judgement are known from memory. Every host (the ones never heard from
+      // since the start, judged by the restart grace, and any left over) every 15 s.
+      const graceEnds = l.startedMono + Math.max(l.restartGraceMs, l.timeoutMs);
+      // Replicated, every check reads every host: it refreshes what this replica knows of the hosts
+      // whose streams other replicas hold (agents/registry.ts updateElsewhere).
+      const all = this.ctx.registry.replicated || mono - this.livenessAllCheckedAt >= LIVENESS_ALL_EVERY_MS ||
+        (this.livenessAllCheckedAt < graceEnds && mono >= graceEnds);
+      const fellSilent = all ? undefined : this.ctx.registry.heardBetween(this.livenessCheckedAt - l.timeoutMs, mono - l.timeoutMs);
+      if (all) this.livenessAllCheckedAt = mono;
       this.livenessCheckedAt = mono;
-      await checkLiveness(this.ctx, mono, this.liveness());
+      await checkLiveness(this.ctx, mono, l, fellSilent);
       await checkCommandAcks(this.ctx, mono);
     }
     if (mono - this.seenFlushedAt >= this.ctx.limits.heartbeatIntervalMs) {
@@ -217,7 +237,7 @@ export class Scheduler {
     const config = await this.ctx.store.getConfig(d.configName);
     if (!config) return;
     const now = this.ctx.clock.now();
-    const hostDeployments = await this.ctx.store.listHostDeployments(d.id);
+    const hostDeployments = await this.ctx.store.listHostDeploymentStates(d.id);
     // Zones only for a zonal config (one read of the hosts, a removed one read alone): none otherwise.
     const zones = config.zonal ? new Map((await this.ctx.store.listHosts()).map(h => [h.id, h.zone])) : undefined;
     if (zones) for (const hd of hostDeployments) if (!zones.has(hd.hostId)) zones.set(hd.hostId, (await this.ctx.store.getHost(hd.hostId))?.zone);

@@ -75,16 +75,29 @@ function toRecord(deploymentId: string, hostId: string, e: EventUpdate__Output):
   };
 }
 
-/** Stores an agent's event record and feeds the metrics (a finished event already recorded is not counted again). */
-async function putEventRecord(ctx: Context, record: LifecycleEventRecord, before: readonly LifecycleEventRecord[]): Promise<void> {
-  const previous = before.find(r => r.event === record.event);
-  await ctx.store.putEventRecord(record);
-  ctx.metrics.eventReported(record, ctx.clock.now(), previous?.status === 'Succeeded' || previous?.status === 'Failed');
+/**
+ * Stores an agent's event record and feeds the metrics (a finished event already recorded is not
+ * counted again: the store says what the record was before, no read of the host's records per report).
+ */
+async function putEventRecord(ctx: Context, record: LifecycleEventRecord): Promise<void> {
+  const previous = await ctx.store.putEventRecord(record);
+  ctx.metrics.eventReported(record, ctx.clock.now(), previous === 'Succeeded' || previous === 'Failed');
+}
+
+/** The same report again (a result repeats every event its updates reported): nothing to write. */
+function sameRecord(a: LifecycleEventRecord, b: LifecycleEventRecord): boolean {
+  return a.status === b.status && a.errorCode === b.errorCode && a.exitCode === b.exitCode && a.message === b.message &&
+    a.startedAt === b.startedAt && a.endedAt === b.endedAt && a.durationMs === b.durationMs;
 }
 
 export async function eventUpdate(ctx: Context, hostId: string, e: EventUpdate__Output): Promise<void> {
-  if (!await ctx.store.getHostDeployment(e.deploymentId, hostId)) return;
-  await putEventRecord(ctx, toRecord(e.deploymentId, hostId, e), await ctx.store.listEventRecords(e.deploymentId, hostId));
+  try {
+    await putEventRecord(ctx, toRecord(e.deploymentId, hostId, e));
+  } catch (err) {
+    // A report for a host deployment that does not exist (the store refuses it; no read before each report) is dropped.
+    if (isFerryError(err, 'NOT_FOUND')) return;
+    throw err;
+  }
   if (e.status === 'InProgress') await ctx.store.patchHostDeployment(e.deploymentId, hostId, { currentEvent: e.event });
   ctx.changes.deployment(e.deploymentId);
 }
@@ -124,8 +137,13 @@ async function recordResult(ctx: Context, hostId: string, r: HostResult__Output)
     ctx.log.warn('result for an unknown host deployment acknowledged and dropped', { component: 'agents', host_id: hostId, deployment_id: r.deploymentId });
     return false;
   }
-  const before = await ctx.store.listEventRecords(r.deploymentId, hostId);
-  for (const e of r.events) await putEventRecord(ctx, toRecord(r.deploymentId, hostId, e), before);
+  // The events its updates already reported, as stored, are not written (nor counted) again.
+  const before = new Map((await ctx.store.listEventRecords(r.deploymentId, hostId)).map(b => [b.event, b]));
+  for (const e of r.events) {
+    const record = toRecord(r.deploymentId, hostId, e);
+    const stored = before.get(record.event);
+    if (!stored || !sameRecord(stored, record)) await putEventRecord(ctx, record);
+  }
   ctx.metrics.hostFinished(r.deploymentId, hostId);
   const to = r.status === 'Succeeded' ? 'Succeeded' : 'Failed';
   const now = iso(ctx.clock.now());

@@ -1,6 +1,6 @@
 import { type Context, iso } from '../context.js';
 import { matchesTagSets } from '../domain/tags.js';
-import type { Deployment, DeploymentGroup } from '../domain/types.js';
+import type { Deployment, DeploymentGroup, Host } from '../domain/types.js';
 
 export type HostState = 'connected' | 'reconnecting' | 'lost';
 
@@ -44,11 +44,16 @@ export function hostStateOf(ctx: Context, host: { id: string; connected: boolean
  * Declares silent agents lost: their stream is closed and every host deployment in flight on them
  * becomes Unknown with AGENT_LOST (never a hook failure), which the planner counts as failed.
  * An agent that comes back later still reports what it reached (see hostResult).
+ * `hostIds`: judge only these hosts (those that fell silent since the last check; with one
+ * coordinator the scheduler reads every host only every 15 s and when the restart grace ends: at
+ * 10,000 hosts a read of them all every 250 ms was most of an idle coordinator's CPU); every listed
+ * host when absent.
  */
-export async function checkLiveness(ctx: Context, now: number, l: Liveness): Promise<void> {
-  const hosts = await ctx.store.listHosts();
-  // Replicated: what the store says of hosts whose streams other replicas hold (agents/registry.ts).
-  ctx.registry.updateElsewhere(hosts);
+export async function checkLiveness(ctx: Context, now: number, l: Liveness, hostIds?: readonly string[]): Promise<void> {
+  const hosts = hostIds ? await knownHosts(ctx, hostIds) : await ctx.store.listHosts();
+  // Replicated: what the store says of hosts whose streams other replicas hold (agents/registry.ts);
+  // the scheduler then always reads every host (no `hostIds`), so that view stays fresh.
+  if (!hostIds) ctx.registry.updateElsewhere(hosts);
   // Replicated, hosts without a stream here are judged by the replica that schedules only (one verdict each).
   const judgesElsewhere = !ctx.registry.replicated || (ctx.leader?.valid() ?? true);
   for (const host of hosts) {
@@ -78,6 +83,16 @@ export async function checkLiveness(ctx: Context, now: number, l: Liveness): Pro
     }
     ctx.kick();
   }
+}
+
+/** The hosts of `hostIds` that are still listed (neither unknown nor removed), as listHosts has them. */
+async function knownHosts(ctx: Context, hostIds: readonly string[]): Promise<Host[]> {
+  const hosts: Host[] = [];
+  for (const id of hostIds) {
+    const host = await ctx.store.getHost(id);
+    if (host && await ctx.store.hostRemovedAt(id) === undefined) hosts.push(host);
+  }
+  return hosts;
 }
 
 /**

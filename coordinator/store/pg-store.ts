@@ -34,7 +34,7 @@ import {
   DEPLOYMENT_COLUMNS, DEPLOYMENT_PATCH_COLUMNS, EVENT_COLUMNS, HOST_DEPLOYMENT_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, STARTABLE_STATUSES, sqlList,
 } from './sqlite-statements.js';
 import type {
-  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
+  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostDeploymentState, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 
 const DEFAULT_DEPLOYMENT_LIMIT = 50;
@@ -59,9 +59,14 @@ const SQL = {
   transitionHostDeployment: Object.fromEntries(HOST_DEPLOYMENT_STATUSES.map(to => [to, `UPDATE host_deployments
     SET status = ${sqlList([to])}, ${patchSet(HOST_DEPLOYMENT_PATCH_COLUMNS)}
     WHERE deployment_id = @deployment_id AND host_id = @host_id AND ${inList('status', allowedFrom(HOST_DEPLOYMENT_TRANSITIONS, to))}`])) as Record<HostDeploymentStatus, string>,
-  putEventRecord: `${insertSql('lifecycle_events', EVENT_COLUMNS)}
+  // One statement: \`before\` reads the snapshot the statement started from, whatever \`put\` changes.
+  putEventRecord: `WITH before AS (
+      SELECT status FROM lifecycle_events WHERE deployment_id = @deployment_id AND host_id = @host_id AND event = @event
+    ), put AS (${insertSql('lifecycle_events', EVENT_COLUMNS)}
     ON CONFLICT (deployment_id, host_id, event) DO UPDATE SET ${EVENT_COLUMNS.slice(3).map(c => `${c} = excluded.${c}`).join(', ')}
-    WHERE lifecycle_events.status = excluded.status OR (lifecycle_events.status, excluded.status) IN (VALUES ${EVENT_TRANSITION_PAIRS})`,
+    WHERE lifecycle_events.status = excluded.status OR (lifecycle_events.status, excluded.status) IN (VALUES ${EVENT_TRANSITION_PAIRS})
+    RETURNING 1)
+    SELECT (SELECT status FROM before) AS before, (SELECT COUNT(*) FROM put) AS put`,
 };
 
 /** How to reach the database: pg's connection settings (or a connection string, in tests), the schema, the pool size. */
@@ -432,6 +437,11 @@ export class PgStore implements Store {
     return (await rows(this.pool, 'SELECT * FROM host_deployments WHERE deployment_id = @id ORDER BY position, host_id', { id: deploymentId })).map(map.toHostDeployment);
   }
 
+  async listHostDeploymentStates(deploymentId: string): Promise<HostDeploymentState[]> {
+    return (await rows(this.pool, 'SELECT host_id, status, position, completed_at FROM host_deployments WHERE deployment_id = @id ORDER BY position, host_id', { id: deploymentId }))
+      .map(map.toHostDeploymentState);
+  }
+
   async getHostDeployment(deploymentId: string, hostId: string): Promise<HostDeployment | undefined> {
     return maybe(await one(this.pool, 'SELECT * FROM host_deployments WHERE deployment_id = @deployment_id AND host_id = @host_id',
       { deployment_id: deploymentId, host_id: hostId }), map.toHostDeployment);
@@ -460,10 +470,11 @@ export class PgStore implements Store {
   }
 
   // Lifecycle events and logs
-  async putEventRecord(record: LifecycleEventRecord): Promise<void> {
-    await guard(`event ${record.event} of deployment ${record.deploymentId} on host "${record.hostId}"`,
-      () => changes(this.pool, SQL.putEventRecord, map.eventRecordParams(record)),
+  async putEventRecord(record: LifecycleEventRecord): Promise<LifecycleEventRecord['status'] | undefined> {
+    const found = await guard(`event ${record.event} of deployment ${record.deploymentId} on host "${record.hostId}"`,
+      () => one<{ before: LifecycleEventRecord['status'] | null }>(this.pool, SQL.putEventRecord, map.eventRecordParams(record)),
       [[hostDeploymentName(record), () => this.getHostDeployment(record.deploymentId, record.hostId)]]);
+    return found?.before ?? undefined;
   }
 
   async listEventRecords(deploymentId: string, hostId?: string): Promise<LifecycleEventRecord[]> {

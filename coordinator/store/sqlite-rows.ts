@@ -3,7 +3,7 @@
  * better-sqlite3 returns (`unknown`), writers return named parameters for a statement.
  * NULL columns become absent optional fields; `undefined` optional fields become NULL.
  */
-import type { HostRevisionState } from './store.js';
+import type { HostDeploymentState, HostRevisionState } from './store.js';
 import type {
   Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   PauseKind, Revision,
@@ -305,4 +305,10 @@ export function patchSql(columns: Readonly<Record<string, string>>): string {
   return Object.values(columns)
     .map(c => `${c} = CASE WHEN @set_${c} = 1 THEN @${c} ELSE ${c} END`)
     .join(', ');
+}
+
+/** A row of host_id, status, position, completed_at (listHostDeploymentStates). */
+export function toHostDeploymentState(raw: unknown): HostDeploymentState {
+  const r = raw as { host_id: string; status: HostDeployment['status']; position: number; completed_at: string | null };
+  return { hostId: r.host_id, status: r.status, position: r.position, ...present('completedAt', r.completed_at) };
 }

@@ -141,6 +141,8 @@ export function prepareStatements(db: Database) {
 
     insertHostDeployment: p(insert('host_deployments', HOST_DEPLOYMENT_COLUMNS)),
     listHostDeployments: p('SELECT * FROM host_deployments WHERE deployment_id = ? ORDER BY position, host_id'),
+    listHostDeploymentStates: p(`SELECT host_id, status, position, completed_at FROM host_deployments WHERE deployment_id = ?
+      ORDER BY position, host_id`),
     getHostDeployment: p('SELECT * FROM host_deployments WHERE deployment_id = ? AND host_id = ?'),
     hostDeploymentsOnHost: p(`SELECT * FROM host_deployments WHERE host_id = @host_id AND ${STATUS_FILTER}
       ORDER BY rowid`),
@@ -159,6 +161,7 @@ export function prepareStatements(db: Database) {
       ON CONFLICT (deployment_id, host_id, event) DO UPDATE SET
         ${EVENT_COLUMNS.slice(3).map(c => `${c} = excluded.${c}`).join(', ')}
       WHERE lifecycle_events.status = excluded.status OR (lifecycle_events.status, excluded.status) IN (VALUES ${EVENT_TRANSITION_PAIRS})`),
+    eventRecordStatus: p('SELECT status FROM lifecycle_events WHERE deployment_id = ? AND host_id = ? AND event = ?'),
     listEventRecords: p('SELECT * FROM lifecycle_events WHERE deployment_id = ? ORDER BY host_id, rowid'),
     listHostEventRecords: p('SELECT * FROM lifecycle_events WHERE deployment_id = ? AND host_id = ? ORDER BY rowid'),
 

@@ -27,7 +27,7 @@ import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
+  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostDeploymentState, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -479,6 +479,10 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
     return this.st.listHostDeployments.all(deploymentId).map(rows.toHostDeployment);
   }
 
+  listHostDeploymentStates(deploymentId: string): HostDeploymentState[] {
+    return this.st.listHostDeploymentStates.all(deploymentId).map(rows.toHostDeploymentState);
+  }
+
   getHostDeployment(deploymentId: string, hostId: string): HostDeployment | undefined {
     return maybe(this.st.getHostDeployment.get(deploymentId, hostId), rows.toHostDeployment);
   }
@@ -508,12 +512,15 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
     }
   }
 
-  putEventRecord(record: LifecycleEventRecord): void {
+  putEventRecord(record: LifecycleEventRecord): LifecycleEventRecord['status'] | undefined {
+    // One connection, synchronous: nothing comes between the read and the write.
+    const before = this.st.eventRecordStatus.get(record.deploymentId, record.hostId, record.event) as { status: LifecycleEventRecord['status'] } | undefined;
     guard(
       `event ${record.event} of deployment ${record.deploymentId} on host "${record.hostId}"`,
       () => this.st.putEventRecord.run(rows.eventRecordParams(record)),
       [[hostDeploymentName(record), () => this.getHostDeployment(record.deploymentId, record.hostId)]],
     );
+    return before?.status;
   }
 
   listEventRecords(deploymentId: string, hostId?: string): LifecycleEventRecord[] {

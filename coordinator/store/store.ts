@@ -54,6 +54,9 @@ export interface DeploymentFilter {
   limit?: number;
 }
 
+/** A host deployment as the planner sees it (Store.listHostDeploymentStates). */
+export type HostDeploymentState = Pick<HostDeployment, 'hostId' | 'status' | 'position' | 'completedAt'>;
+
 export interface HostRevisionState {
   hostId: string;
   groupId: string;
@@ -168,6 +171,11 @@ export interface Store extends EventLogStore {
 
   // Host deployments
   listHostDeployments(deploymentId: string): Promise<HostDeployment[]>;
+  /**
+   * What the scheduler plans from, per host deployment of a deployment, in listHostDeployments'
+   * order: a few columns, not whole rows (a pass over a 10,000-host deployment read 10,000 rows).
+   */
+  listHostDeploymentStates(deploymentId: string): Promise<HostDeploymentState[]>;
   getHostDeployment(deploymentId: string, hostId: string): Promise<HostDeployment | undefined>;
   /** Host deployments on one host, optionally only in these statuses. */
   hostDeploymentsOnHost(hostId: string, statuses?: readonly HostDeploymentStatus[]): Promise<HostDeployment[]>;
@@ -182,7 +190,12 @@ export interface Store extends EventLogStore {
   patchHostDeployment(deploymentId: string, hostId: string, patch: HostDeploymentPatch): Promise<void>;
 
   // Lifecycle events, as reported by agents: one row per (deployment, host, event), replaced
-  putEventRecord(record: LifecycleEventRecord): Promise<void>;
+  /**
+   * Stores the record (compare-and-set on its status: a late InProgress never overwrites Succeeded)
+   * and resolves to the status the stored record had before, undefined when there was none: whoever
+   * counts finished events knows a repeated report without reading the host's records again.
+   */
+  putEventRecord(record: LifecycleEventRecord): Promise<LifecycleEventRecord['status'] | undefined>;
   listEventRecords(deploymentId: string, hostId?: string): Promise<LifecycleEventRecord[]>;
 
   // Hook output, kept per (deployment, host) up to `maxBytesPerHost` (oldest lines dropped)

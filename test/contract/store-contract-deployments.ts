@@ -65,6 +65,9 @@ export function statusContract(test: StoreTest): void {
     t.notOk('currentEvent' in (await store.getHostDeployment(d1.id, h1.id) ?? {}), 'null clears the current event');
     await t.rejects(async () => await store.patchHostDeployment(d1.id, 'nope', { currentEvent: 'Install' }), { code: 'NOT_FOUND' });
     t.ok(await store.transitionHostDeployment(d1.id, h1.id, 'Succeeded', { completedAt: at(3) }));
+    t.strictSame(await store.listHostDeploymentStates(d1.id), [
+      { hostId: h1.id, status: 'Succeeded', position: 0, completedAt: at(3) }, { hostId: h2.id, status: 'Pending', position: 1 },
+    ], 'the planner\'s columns, in position order');
     t.ok(await store.transitionDeployment(d1.id, 'Succeeded'));
     const d2 = await givenStarted(store, world, [h1]);
     t.same((await store.hostDeploymentsOnHost(h1.id)).map(h => h.deploymentId), [d1.id, d2.id]);

@@ -20,6 +20,20 @@ export function eventsContract(test: StoreTest): void {
     t.match(await store.listEventRecords(d.id, h1!.id), [{ event: 'Install', status: 'Succeeded', endedAt: at(4), durationMs: 1000 }]);
   });
 
+  test('putting a lifecycle event record answers the status the stored record had before, refused or not', async (t, store) => {
+    const world = await givenWorld(store);
+    const [h1, h2] = await givenHosts(store, 2);
+    const d = await givenStarted(store, world, [h1!, h2!]);
+    const ref = { deploymentId: d.id, hostId: h1!.id, event: 'Install' };
+    t.equal(await store.putEventRecord(anEventRecord({ ...ref, status: 'InProgress', startedAt: at(3) })), undefined, 'new');
+    t.equal(await store.putEventRecord(anEventRecord({ ...ref, event: 'AfterInstall', status: 'Succeeded' })), undefined, 'another event is another record');
+    t.equal(await store.putEventRecord(anEventRecord({ ...ref, hostId: h2!.id, status: 'Succeeded' })), undefined, 'another host is another record');
+    t.equal(await store.putEventRecord(anEventRecord({ ...ref, status: 'Succeeded', startedAt: at(3), endedAt: at(4) })), 'InProgress');
+    t.equal(await store.putEventRecord(anEventRecord({ ...ref, status: 'Succeeded', startedAt: at(3), endedAt: at(4) })), 'Succeeded', 'repeated');
+    t.equal(await store.putEventRecord(anEventRecord({ ...ref, status: 'InProgress', startedAt: at(3) })), 'Succeeded', 'refused (a late InProgress)');
+    t.match(await store.listEventRecords(d.id, h1!.id), [{ event: 'Install', status: 'Succeeded' }, { event: 'AfterInstall', status: 'Succeeded' }]);
+  });
+
   test('every deployment, host and lifecycle status change appends one event, in order', async (t, store) => {
     const world = await givenWorld(store);
     const [h1] = await givenHosts(store, 1);
