@@ -62,9 +62,13 @@ const AGENT_MS = 30_000;
 
 const exists = (file: string) => fs.stat(file).then(() => true, () => false);
 
-/** Interface names in the machine's own network namespace. */
+/**
+ * Interface names in the machine's own network namespace, without the veth ends other test files running
+ * alongside make there (test/helpers/netns.ts linkedNamespace: `fx<their pid><n>`).
+ */
 function rootLinks(): string[] {
-  return execFileSync('ip', ['-o', 'link', 'show']).toString().split('\n').map(l => l.split(':')[1]?.trim() ?? '').filter(Boolean).sort();
+  const others = (name: string) => /^fx\d+/.test(name) && !name.startsWith(`fx${process.pid}`);
+  return execFileSync('ip', ['-o', 'link', 'show']).toString().split('\n').map(l => l.split(':')[1]?.trim() ?? '').filter(Boolean).filter(n => !others(n)).sort();
 }
 
 const pids: number[] = [];

@@ -118,7 +118,7 @@ export async function replicaFleet(t: Test, o: ReplicaFleetOptions): Promise<Rep
   await waitFor('the agents connected', async () => {
     const listed = (await cli(['hosts', 'list', '--json'])).json?.hosts as { state: string }[] | undefined;
     return listed?.length === o.hosts.length && listed.every(h => h.state === 'connected');
-  }, 60_000);
+  }, 120_000);
   for (const args of [['app', 'create', 'shop'], ['group', 'create', '--app', 'shop', '--name', 'web', '--tag-set', 'role=web', '--config', 'OneAtATime']]) {
     const r = await cli(args);
     t.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
