@@ -1,5 +1,5 @@
 /**
- * PostgreSQL stopped for 10 s in the middle of a rollout (issue 20, point 6, second test;
+ * PostgreSQL stopped for 10 s in the middle of a rollout (high availability:
  * docs/high-availability.md "What happens on each failure"): three coordinator replicas and five agents on
  * it, a OneAtATime rollout whose AfterInstall hook takes 3 s. While a host is inside its hooks, PostgreSQL
  * is stopped the way a crash or a restart stops it (`pg_ctl stop -m immediate`: every connection of every

@@ -1,5 +1,5 @@
 /**
- * One replica partitioned from PostgreSQL (issue 20, point 6, third test; docs/high-availability.md "What
+ * One replica partitioned from PostgreSQL (high availability: docs/high-availability.md "What
  * happens on each failure"). Three coordinator replicas and five agents. Replica 0, the one holding the
  * `coordinator` lease (it starts first), runs in a network namespace joined to the machine by two veth
  * pairs: one its only way to PostgreSQL (the server also listens on that link's outside address), the
