@@ -31,6 +31,8 @@ const LIVENESS_EVERY_MS = 250;
  * them all takes ~100 ms.
  */
 const LIVENESS_ALL_EVERY_MS = 15_000;
+/** With several replicas (PostgreSQL): every host is read this often (see reconcile). */
+const REPLICATED_ALL_EVERY_MS = 1000;
 
 export class Scheduler {
   private running = false;
@@ -124,9 +126,11 @@ export class Scheduler {
       // it since the last judgement are known from memory. Every host (the ones never heard from
       // since the start, judged by the restart grace, and any left over) every 15 s.
       const graceEnds = l.startedMono + Math.max(l.restartGraceMs, l.timeoutMs);
-      // Replicated, every check reads every host: it refreshes what this replica knows of the hosts
-      // whose streams other replicas hold (agents/registry.ts updateElsewhere).
-      const all = this.ctx.registry.replicated || mono - this.livenessAllCheckedAt >= LIVENESS_ALL_EVERY_MS ||
+      // Replicated, every host is read every second: it refreshes what this replica knows of the hosts
+      // whose streams other replicas hold (agents/registry.ts updateElsewhere; their replicas write
+      // last-seen times every heartbeat interval, so a fresher read would tell nothing new).
+      const every = this.ctx.registry.replicated ? REPLICATED_ALL_EVERY_MS : LIVENESS_ALL_EVERY_MS;
+      const all = mono - this.livenessAllCheckedAt >= every ||
         (this.livenessAllCheckedAt < graceEnds && mono >= graceEnds);
       const fellSilent = all ? undefined : this.ctx.registry.heardBetween(this.livenessCheckedAt - l.timeoutMs, mono - l.timeoutMs);
       if (all) this.livenessAllCheckedAt = mono;
