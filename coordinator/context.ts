@@ -53,6 +53,8 @@ export interface Context {
    * (replicas/leadership.ts). The scheduler does nothing while it is not valid. Absent on SQLite.
    */
   leader?: { valid(): boolean };
+  /** With several replicas: this replica's id (the holder name of its leases). */
+  replicaId?: string;
   /**
    * One lock per deployment group (keyed by its id): the scheduler's pass of a group and every
    * read-modify-write of a group's deployments (agent results, stop, pause, approve, retry, catch-up)

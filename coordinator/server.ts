@@ -163,6 +163,9 @@ async function startOnLockedDataDir(config: CoordinatorConfig, log: Logger, opts
   }
 }
 
+/** How long past the usual timeout a host whose replica is gone may stay silent: the agent's keepalive (30 s) and a reconnect. */
+const REPLICA_GONE_GRACE_MS = 35_000;
+
 /** On PostgreSQL: the pool, and how to open the change bus' own listening connection. */
 interface Replicas {
   pool: pg.Pool;
@@ -189,6 +192,8 @@ async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leader
     // Two intervals: the holder writes every interval, and a cut-off holder closes its streams after the
     // agent timeout (replicas/store-watch.ts): its agents reconnect elsewhere before they are judged lost here.
     flushLagMs: 2 * ctx.limits.heartbeatIntervalMs, floor: ctx.startedMono + RESTART_GRACE_MS - ctx.limits.agentTimeoutMs,
+    // An agent on a replica that is gone notices within its keepalive (10 s + 20 s) and reconnects elsewhere.
+    replicaGoneGraceMs: REPLICA_GONE_GRACE_MS,
   });
   // A host with a command waiting (or, after the bus reconnected, every host here): sent from the store if its stream is here.
   const refresh = (hostId: string): void => void detached(async () => {
@@ -215,15 +220,17 @@ async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leader
     }
   });
   ctx.changes.onShared('registered', data => {
-    const d = data as { hostId?: unknown; version?: unknown } | null;
-    if (typeof d?.hostId === 'string' && typeof d.version === 'string') ctx.upgrades?.registered(d.hostId, d.version);
+    const d = data as { hostId?: unknown; version?: unknown; replica?: unknown } | null;
+    if (typeof d?.hostId !== 'string') return;
+    if (typeof d.replica === 'string') ctx.registry.registeredOn(d.hostId, d.replica);
+    if (typeof d.version === 'string') ctx.upgrades?.registered(d.hostId, d.version);
   });
   // A deployment changed on another replica (created, stopped, a host's result): the scheduling one plans now, not at its next tick.
   bus.onNames(names => {
     if (leadership.valid() && names.some(n => n.startsWith('deployment:'))) ctx.kick();
   });
   // Cut off from the database for as long as an agent may be silent: its agents move to another replica.
-  return { bus, storeWatch: watchStore(ctx, replicas.pool, ctx.limits.agentTimeoutMs) };
+  return { bus, storeWatch: watchStore(ctx, replicas.pool, ctx.limits.agentTimeoutMs, leadership.holder) };
 }
 
 /**
@@ -263,7 +270,7 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
   const lagClock = new LagClock().start();
   const ctx: Context = {
     store,
-    ...(leadership && { leader: leadership }),
+    ...(leadership && { leader: leadership, replicaId: leadership.holder }),
     // Several replicas: a group's lock is also a PostgreSQL transaction holding an advisory lock (replicas/group-lock.ts),
     // and change notifications wait for the transaction they were made in to end.
     groups: new KeyedMutex(replicas && pgGroupLock(replicas.pool)),

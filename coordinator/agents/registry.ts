@@ -30,6 +30,11 @@ interface Elsewhere {
   floor: number;
   /** By host id: connected per the store, and its last-seen time (wall ms). */
   hosts: Map<string, { connected: boolean; lastSeen: number }>;
+  /**
+   * Added for a host whose stream is on a replica that is gone (its presence lapsed: dead, paused, cut
+   * off): its agent needs up to its keepalive timeout to notice and move, and is not silent meanwhile.
+   */
+  replicaGoneGraceMs: number;
 }
 
 /** A deploy command written to an agent that acknowledges commands, not acknowledged yet. */
@@ -57,14 +62,28 @@ export class AgentRegistry {
   private readonly seenWall = new Map<string, number>();
   /** With several replicas: the hosts whose streams may be on another one (absent with one coordinator). */
   private elsewhere: Elsewhere | undefined;
+  /** Replicated: the replica holding each host's stream, as the replicas announced it at registration. */
+  private readonly streamOn = new Map<string, string>();
+  /** Replicated: the replicas present now (their presence not lapsed); undefined until first known. */
+  private liveReplicas: ReadonlySet<string> | undefined;
+
+  /** Replicated: `hostId`'s agent registered on `replica`. */
+  registeredOn(hostId: string, replica: string): void {
+    this.streamOn.set(hostId, replica);
+  }
+
+  /** Replicated: the replicas whose presence holds now. */
+  setLiveReplicas(replicas: ReadonlySet<string>): void {
+    this.liveReplicas = replicas;
+  }
 
   /**
    * Several replicas serve agents (PostgreSQL): a host without a stream here may have one on another
    * replica. `get` then answers with a stand-in session that relays, `isConnected` and `lastHeard` with
    * what the store says (refreshed by `updateElsewhere`, liveness' read of every host).
    */
-  spanReplicas(options: Omit<Elsewhere, 'hosts'>): void {
-    this.elsewhere = { ...options, hosts: new Map() };
+  spanReplicas(options: Omit<Elsewhere, 'hosts' | 'replicaGoneGraceMs'> & { replicaGoneGraceMs?: number }): void {
+    this.elsewhere = { replicaGoneGraceMs: 0, ...options, hosts: new Map() };
   }
 
   /** Replicated: the hosts as the store has them now (connected flag and last-seen time). */
@@ -111,7 +130,9 @@ export class AgentRegistry {
     const e = this.elsewhere;
     const remote = e !== undefined && !this.sessions.has(hostId) ? e.hosts.get(hostId) : undefined;
     if (e === undefined || remote === undefined) return this.heard.get(hostId);
-    const stored = e.monotonic() - (e.wall() - remote.lastSeen) + e.flushLagMs;
+    const replica = this.streamOn.get(hostId);
+    const replicaGone = replica !== undefined && this.liveReplicas !== undefined && !this.liveReplicas.has(replica);
+    const stored = e.monotonic() - (e.wall() - remote.lastSeen) + e.flushLagMs + (replicaGone ? e.replicaGoneGraceMs : 0);
     return Math.max(stored, e.floor, this.heard.get(hostId) ?? -Infinity);
   }
 

@@ -117,7 +117,8 @@ function connect(ctx: Context, call: grpc.ServerDuplexStream<AgentMessage__Outpu
         });
         write({ registered: { hostId: r.hostId, heartbeatIntervalMs: ctx.limits.heartbeatIntervalMs, ignoredTags: admitted.ignored } });
         ctx.upgrades?.registered(r.hostId, r.agentVersion);
-        ctx.changes.share('registered', { hostId: r.hostId, version: r.agentVersion }); // an upgrade may wait on another replica
+        // For the other replicas: an upgrade may wait there, and the scheduling one judges this host by this replica's presence.
+        ctx.changes.share('registered', { hostId: r.hostId, version: r.agentVersion, replica: ctx.replicaId });
         await sendAlarms(ctx, r.hostId);
         await reconcileRegisteredHost(ctx, r.hostId, r.runningDeploymentId || undefined);
         return;

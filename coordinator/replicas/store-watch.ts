@@ -8,6 +8,11 @@
  * change bus no longer wakes, are woken once: their re-read fails (UNAVAILABLE) and the clients move to another
  * replica too. A shorter outage of the database itself (every replica cut off,
  * e.g. a PostgreSQL restart or failover) keeps the streams: nothing would be gained by moving them.
+ *
+ * The same check keeps this replica's **presence** (a lease `replica:<id>`, table `leases`, renewed each check,
+ * lapsing PRESENCE_TTL_MS after the last) and reads which replicas are present: the scheduling replica gives a
+ * host whose stream is on a replica that is gone (dead, paused, cut off) the time its agent needs to notice and
+ * move (agents/registry.ts), instead of declaring it lost while it is only talking to a replica that stopped.
  */
 import type pg from 'pg';
 import { describeError } from '../../common/errors.js';
@@ -17,15 +22,34 @@ export interface StoreWatch {
   stop(): void;
 }
 
-export function watchStore(ctx: Context, pool: pg.Pool, lostMs: number, everyMs = 1000): StoreWatch {
+/** A replica's presence lasts this long after its last check. */
+export const PRESENCE_TTL_MS = 10_000;
+
+export function watchStore(ctx: Context, pool: pg.Pool, lostMs: number, replica?: string, everyMs = 1000): StoreWatch {
   let lastOk = ctx.monotonic();
   let checking = false;
   let closedFor: number | undefined;
   const timer = setInterval(() => {
     if (checking) return;
     checking = true;
-    const check: pg.QueryConfig & { query_timeout: number } = { text: 'SELECT 1', query_timeout: Math.max(500, everyMs * 2) };
-    void pool.query(check).then(() => {
+    const timeout = Math.max(500, everyMs * 2);
+    const check = async (): Promise<void> => {
+      if (replica === undefined) {
+        await pool.query({ text: 'SELECT 1', query_timeout: timeout } as pg.QueryConfig);
+        return;
+      }
+      await pool.query({
+        text: `INSERT INTO leases (name, holder, epoch, expires_at, acquired_at)
+          VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 millisecond', clock_timestamp())
+          ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at`,
+        values: [`replica:${replica}`, replica, PRESENCE_TTL_MS], query_timeout: timeout,
+      } as pg.QueryConfig);
+      const { rows } = await pool.query<{ holder: string }>({
+        text: "SELECT holder FROM leases WHERE name LIKE 'replica:%' AND expires_at > clock_timestamp()", query_timeout: timeout,
+      } as pg.QueryConfig);
+      ctx.registry.setLiveReplicas(new Set(rows.map(r => r.holder)));
+    };
+    void check().then(() => {
       lastOk = ctx.monotonic();
       if (closedFor !== undefined) ctx.log.info('PostgreSQL reachable again: agents may connect here again', { component: 'replicas', unreachable_s: Math.round(closedFor / 1000) });
       closedFor = undefined;

@@ -34,7 +34,7 @@ function replica() {
 
 t.test('an outage shorter than the limit keeps the streams', async t => {
   const r = replica();
-  const watch = watchStore(r.ctx, pool, 4000, 200);
+  const watch = watchStore(r.ctx, pool, 4000, undefined, 200);
   t.teardown(() => watch.stop());
   server.halt();
   await new Promise(resolve => setTimeout(resolve, 1500));
@@ -47,7 +47,7 @@ t.test('an outage shorter than the limit keeps the streams', async t => {
 
 t.test('cut off past the limit: the agents\' streams are closed and watchers woken once', async t => {
   const r = replica();
-  const watch = watchStore(r.ctx, pool, 1500, 200);
+  const watch = watchStore(r.ctx, pool, 1500, undefined, 200);
   t.teardown(() => watch.stop());
   server.halt();
   t.teardown(() => server.resume());

@@ -8,7 +8,7 @@ import { AgentRegistry, type AgentSession } from '../../coordinator/agents/regis
 function replicated(now: { wall: number; mono: number }, floor = -Infinity) {
   const relayed: string[] = [];
   const registry = new AgentRegistry();
-  registry.spanReplicas({ relay: id => relayed.push(id), wall: () => now.wall, monotonic: () => now.mono, flushLagMs: 10_000, floor });
+  registry.spanReplicas({ relay: id => relayed.push(id), wall: () => now.wall, monotonic: () => now.mono, flushLagMs: 10_000, floor, replicaGoneGraceMs: 35_000 });
   return { registry, relayed };
 }
 
@@ -49,6 +49,21 @@ t.test('a host whose stream is here is its own session; the store\'s view of it 
   registry.get('h1')!.send({ cancel: { deploymentId: 'd', reason: 'x' } });
   t.equal(sent.length, 1, 'sent on its own stream');
   t.same(relayed, [], 'nothing relayed');
+});
+
+t.test('a host whose stream is on a replica that is gone gets the time its agent needs to move', async t => {
+  const now = { wall: 1_000_000, mono: 50_000 };
+  const { registry } = replicated(now);
+  const seen = new Date(now.wall - 20_000).toISOString();
+  registry.updateElsewhere([{ id: 'a', connected: true, lastSeenAt: seen }, { id: 'b', connected: true, lastSeenAt: seen }, { id: 'c', connected: true, lastSeenAt: seen }]);
+  registry.registeredOn('a', 'replica-1');
+  registry.registeredOn('b', 'replica-2');
+  const base = now.mono - 20_000 + 10_000;
+  t.equal(registry.lastHeard('a'), base, 'before any presence is known: no allowance');
+  registry.setLiveReplicas(new Set(['replica-2']));
+  t.equal(registry.lastHeard('a'), base + 35_000, 'its replica is gone: the allowance');
+  t.equal(registry.lastHeard('b'), base, 'its replica is present: none');
+  t.equal(registry.lastHeard('c'), base, 'its replica unknown: none');
 });
 
 t.test('no remote host is judged older than the restart grace floor', async t => {
