@@ -112,6 +112,8 @@ t.test('the deployment page: create, watch live to Succeeded, a failed host\'s l
   await screenshot(page, 'host');
   await page.goto('/ui/groups/shop/web');
   await page.waitForSelector('h1:text("Group shop / web")');
+  // The heading comes before the host rows (they load after it): wait for them, bounded, then count.
+  await page.waitForFunction(() => document.querySelectorAll('.vrow').length >= 3, undefined, { timeout: 30_000 }).catch(() => undefined);
   t.equal(await page.locator('.vrow').count(), 3, 'the group page lists its 3 hosts');
   await screenshot(page, 'group');
   await page.goto('/ui/events');
