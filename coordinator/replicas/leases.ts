@@ -162,6 +162,13 @@ export class PgLeases {
     return rows[0]?.holder;
   }
 
+  /** The holders of the unexpired leases whose names start with `prefix` (e.g. every replica's presence). */
+  async holdersOf(prefix: string): Promise<Set<string>> {
+    const { rows } = await this.#query<{ holder: string }>(
+      "SELECT holder FROM leases WHERE starts_with(name, $1) AND expires_at > clock_timestamp()", [prefix]);
+    return new Set(rows.map(r => r.holder));
+  }
+
   /** Every lease this replica holds in the database (for `ferry-coordinator` status and tests). */
   async held(): Promise<{ name: string; epoch: number }[]> {
     const { rows } = await this.#query<{ name: string; epoch: number | string }>(

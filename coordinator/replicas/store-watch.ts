@@ -17,6 +17,7 @@
 import type pg from 'pg';
 import { describeError } from '../../common/errors.js';
 import type { Context } from '../context.js';
+import { PgLeases, leaseTiming } from './leases.js';
 
 export interface StoreWatch {
   stop(): void;
@@ -25,29 +26,25 @@ export interface StoreWatch {
 /** A replica's presence lasts this long after its last check. */
 export const PRESENCE_TTL_MS = 10_000;
 
+/** Names of the presence leases: `replica:<replica id>`. */
+const PRESENCE = 'replica:';
+
 export function watchStore(ctx: Context, pool: pg.Pool, lostMs: number, replica?: string, everyMs = 1000): StoreWatch {
+  const presence = replica === undefined ? undefined : new PgLeases(pool, replica, leaseTiming(PRESENCE_TTL_MS));
   let lastOk = ctx.monotonic();
   let checking = false;
   let closedFor: number | undefined;
   const timer = setInterval(() => {
     if (checking) return;
     checking = true;
-    const timeout = Math.max(500, everyMs * 2);
     const check = async (): Promise<void> => {
-      if (replica === undefined) {
-        await pool.query({ text: 'SELECT 1', query_timeout: timeout } as pg.QueryConfig);
+      if (presence === undefined) {
+        await pool.query({ text: 'SELECT 1', query_timeout: Math.max(500, everyMs * 2) } as pg.QueryConfig);
         return;
       }
-      await pool.query({
-        text: `INSERT INTO leases (name, holder, epoch, expires_at, acquired_at)
-          VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 millisecond', clock_timestamp())
-          ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at`,
-        values: [`replica:${replica}`, replica, PRESENCE_TTL_MS], query_timeout: timeout,
-      } as pg.QueryConfig);
-      const { rows } = await pool.query<{ holder: string }>({
-        text: "SELECT holder FROM leases WHERE name LIKE 'replica:%' AND expires_at > clock_timestamp()", query_timeout: timeout,
-      } as pg.QueryConfig);
-      ctx.registry.setLiveReplicas(new Set(rows.map(r => r.holder)));
+      // The presence is a lease of its own (replicas/leases.ts): taken again each check, it lapses PRESENCE_TTL_MS after the last.
+      await presence.acquire(`${PRESENCE}${presence.holder}`);
+      ctx.registry.setLiveReplicas(await presence.holdersOf(PRESENCE));
     };
     void check().then(() => {
       lastOk = ctx.monotonic();
