@@ -43,9 +43,11 @@ export interface FleetSimStats {
   results: number;
   resultAcks: number;
   heartbeats: number;
-  /** The longest time between two heartbeats of one host while its stream was up (ms): the simulator's own lag. */
+  /** The longest time between two heartbeats of one host while its stream was up (ms), not across an interval change: the interval plus the simulator's own lag. */
   maxHeartbeatGapMs: number;
   fetches: number;
+  /** Pace messages received (the coordinator stretched the heartbeat interval). */
+  paced: number;
 }
 
 interface SimHost {
@@ -85,7 +87,7 @@ export class FleetSim {
     for (let i = 0; i < o.agents; i++) {
       this.hosts.push({ id: `${prefix}${i}`, channel: i % channels, registered: false, everRegistered: false, lastBeat: 0, unacked: new Map(), done: new Set(), installed: new Set() });
     }
-    this.stats = { agents: o.agents, registered: 0, drops: 0, reregistrations: 0, commands: 0, repeatedCommands: 0, results: 0, resultAcks: 0, heartbeats: 0, maxHeartbeatGapMs: 0, fetches: 0 };
+    this.stats = { agents: o.agents, registered: 0, drops: 0, reregistrations: 0, commands: 0, repeatedCommands: 0, results: 0, resultAcks: 0, heartbeats: 0, maxHeartbeatGapMs: 0, fetches: 0, paced: 0 };
   }
 
   hostIds(): string[] {
@@ -171,14 +173,8 @@ export class FleetSim {
         h.everRegistered = true;
       }
       this.intervalMs = m.registered.heartbeatIntervalMs || this.intervalMs;
-      if (h.timer) clearInterval(h.timer);
       h.lastBeat = performance.now();
-      // Spread over the interval, as independent hosts would be.
-      const first = setTimeout(() => {
-        this.beat(h, call);
-        h.timer = setInterval(() => this.beat(h, call), this.intervalMs);
-      }, Math.random() * this.intervalMs);
-      h.timer = first;
+      this.beatEvery(h, call, this.intervalMs);
       for (const r of h.unacked.values()) this.send(h, call, { result: r });
       this.changed();
     } else if (m.deploy) {
@@ -192,11 +188,27 @@ export class FleetSim {
         return;
       }
       void this.run(h, call, m.deploy);
+    } else if (m.pace) {
+      // The coordinator stretched the interval for the fleet (what agent/link/session.ts does): the gap
+      // across the change is not the simulator's lag, so it is not measured.
+      this.intervalMs = m.pace.heartbeatIntervalMs || this.intervalMs;
+      this.stats.paced += 1;
+      h.lastBeat = 0;
+      this.beatEvery(h, call, this.intervalMs);
     } else if (m.ack) {
       if (h.unacked.delete(m.ack.deploymentId)) this.stats.resultAcks += 1;
       this.changed();
     }
     // cancel: every deployment finishes at once here, so there is nothing to cancel; set_alarms: none are evaluated.
+  }
+
+  /** Beats every `intervalMs`, the first after a random part of it (spread, as independent hosts would be). */
+  private beatEvery(h: SimHost, call: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage__Output>, intervalMs: number): void {
+    if (h.timer) clearInterval(h.timer);
+    h.timer = setTimeout(() => {
+      this.beat(h, call);
+      h.timer = setInterval(() => this.beat(h, call), intervalMs);
+    }, Math.random() * intervalMs);
   }
 
   private beat(h: SimHost, call: grpc.ClientDuplexStream<AgentMessage, CoordinatorMessage__Output>): void {

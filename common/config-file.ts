@@ -25,7 +25,7 @@ export const AGENT_KINDS: Readonly<Record<string, ValueKind>> = {
 };
 
 export const COORDINATOR_KINDS: Readonly<Record<string, ValueKind>> = {
-  data: 'string', listen: 'listen', logLevel: 'level', heartbeatInterval: 'duration', agentTimeout: 'duration',
+  data: 'string', listen: 'listen', logLevel: 'level', heartbeatInterval: 'duration', agentTimeout: 'duration', maxHeartbeatRate: 'limit',
   logBytesPerHost: 'size', maxRevisionSize: 'size', metricsListen: 'metrics',
   webhookRetryBase: 'duration', webhookRetryMax: 'duration', webhookMaxAttempts: 'count', webhookMaxAge: 'duration',
   webhookTimeout: 'duration', eventsRetained: 'count', auditRetention: 'duration', insecure: 'boolean', serverCertRenewBefore: 'duration',

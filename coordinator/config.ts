@@ -23,6 +23,11 @@ export interface CoordinatorConfig {
   heartbeatIntervalMs: number;
   /** An agent silent this long is lost (default: 3 missed heartbeats). */
   agentTimeoutMs: number;
+  /**
+   * Heartbeats a second the whole fleet sends at most: past it the interval and the timeout grow in
+   * whole steps of the configured ones (agents/pace.ts). 0: never stretched.
+   */
+  maxHeartbeatRate: number;
   logBytesPerHost: number;
   maxRevisionBytes: number;
   /** Where GET /metrics (Prometheus) is served; absent: no metrics endpoint (the default). */
@@ -67,6 +72,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   listen: '127.0.0.1:7420',
   logLevel: 'info' as LogLevel,
   heartbeatInterval: '5s',
+  maxHeartbeatRate: '500',
   logBytesPerHost: '1M',
   maxRevisionBytes: '2G',
   webhookRetryBase: '1s',
@@ -89,7 +95,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   downloadStallTimeout: '60s',
 });
 
-const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
+const FILE_KEYS = ['data', 'listen', 'logLevel', 'heartbeatInterval', 'agentTimeout', 'maxHeartbeatRate', 'logBytesPerHost', 'maxRevisionSize', 'metricsListen',
   'webhookRetryBase', 'webhookRetryMax', 'webhookMaxAttempts', 'webhookMaxAge', 'webhookTimeout', 'eventsRetained', 'auditRetention', 'insecure', 'serverCertRenewBefore',
   'refusedCallLimit', 'connectTimeout', 'requestTimeout', 'idleTimeout', 'maxConnections', 'maxConnectionsPerAddress', 'webhookAllow',
   'maxStreamsPerCaller', 'maxDownloadsPerHost', 'downloadStallTimeout', 'publicUrl', ...STORE_FILE_KEYS] as const;
@@ -101,6 +107,7 @@ export interface CoordinatorFlags extends StoreFlags {
   logLevel?: string;
   heartbeatInterval?: string;
   agentTimeout?: string;
+  maxHeartbeatRate?: string;
   metricsListen?: string;
   webhookRetryBase?: string;
   auditRetention?: string;
@@ -181,6 +188,7 @@ export function resolveCoordinatorConfig(flags: CoordinatorFlags, env: NodeJS.Pr
     logLevel: level as LogLevel,
     heartbeatIntervalMs,
     agentTimeoutMs,
+    maxHeartbeatRate: parseLimit('--max-heartbeat-rate', pick(flags.maxHeartbeatRate, 'FERRY_MAX_HEARTBEAT_RATE', 'maxHeartbeatRate', COORDINATOR_DEFAULTS.maxHeartbeatRate)!),
     logBytesPerHost: parseSize('logBytesPerHost', String(file.logBytesPerHost ?? COORDINATOR_DEFAULTS.logBytesPerHost)),
     maxRevisionBytes: parseSize('maxRevisionSize', String(file.maxRevisionSize ?? COORDINATOR_DEFAULTS.maxRevisionBytes)),
     ...(metricsListen && { metricsListen: parseMetricsListen('--metrics-listen', metricsListen) }),

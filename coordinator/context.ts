@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { AgentRegistry } from './agents/registry.js';
+import type { HeartbeatPace } from './agents/pace.js';
 import type { Changes } from './changes.js';
 import type { Logger } from './log.js';
 import type { CoordinatorMetrics } from './metrics.js';
@@ -40,8 +41,9 @@ export interface Limits {
   logBytesPerHost: number;
   /** Largest revision accepted. */
   maxRevisionBytes: number;
+  /** The configured heartbeat interval: the alarms' sampling interval and the least the pace can be. */
   heartbeatIntervalMs: number;
-  /** Silence after which an agent is lost. */
+  /** The configured silence after which an agent is lost (the pace may stretch it: `Context.pace`). */
   agentTimeoutMs: number;
 }
 
@@ -62,6 +64,8 @@ export interface Context {
    */
   groups: KeyedMutex;
   registry: AgentRegistry;
+  /** The heartbeat interval agents are told and the timeout they are judged by now: stretched as the fleet grows (agents/pace.ts). */
+  pace: HeartbeatPace;
   changes: Changes;
   revisions: RevisionStore;
   log: Logger;

@@ -31,6 +31,7 @@ export function coordinatorCommand(): Command {
     .option('--audit-retention <duration>', 'audit records older than this are deleted, at start and hourly; 0 keeps them forever (default 365d) (env FERRY_AUDIT_RETENTION)')
     .option('--insecure', 'plaintext and no tokens, for development: only on a loopback --listen (env FERRY_INSECURE); without it TLS from ferry-coordinator init')
     .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
+    .option('--max-heartbeat-rate <n>', 'heartbeats a second the whole fleet sends at most: past it the heartbeat interval and --agent-timeout grow in whole steps (10,000 hosts: every 20 s, lost after 60 s); 0: never (default 500) (env FERRY_MAX_HEARTBEAT_RATE)')
     .option('--refused-call-limit <n>', 'refused calls per client address and minute before the address is refused at once; also the refused or failed calls an address adds to the audit log per minute before the rest fold into one record; 0: no limit (default 60) (env FERRY_REFUSED_CALL_LIMIT)')
     .option('--connect-timeout <duration>', 'drop a client that has not finished its TLS handshake this long after connecting (default 10s) (env FERRY_CONNECT_TIMEOUT)')
     .option('--request-timeout <duration>', 'an HTTP/1.1 request\'s headers must arrive within this long (default 30s) (env FERRY_REQUEST_TIMEOUT)')
@@ -90,7 +91,7 @@ export async function runCoordinator(argv: string[]): Promise<number> {
   } catch (err) {
     return err instanceof CommanderError && err.exitCode === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string; refusedCallLimit?: string;
+  const opts = program.opts<{ data?: string; listen?: string; config?: string; logLevel?: string; heartbeatInterval?: string; agentTimeout?: string; maxHeartbeatRate?: string; metricsListen?: string; webhookRetryBase?: string; auditRetention?: string; insecure?: boolean; serverCertRenewBefore?: string; refusedCallLimit?: string;
     connectTimeout?: string; requestTimeout?: string; idleTimeout?: string; maxConnections?: string; maxConnectionsPerAddress?: string; webhookAllow?: string;
     maxStreamsPerCaller?: string; maxDownloadsPerHost?: string; downloadStallTimeout?: string; publicUrl?: string;
     store?: string; storePasswordFile?: string; storeSslmode?: string; storeCaFile?: string }>();
@@ -108,6 +109,7 @@ export async function runCoordinator(argv: string[]): Promise<number> {
       ...(fromCli('logLevel') && { logLevel: opts.logLevel }),
       ...(fromCli('heartbeatInterval') && { heartbeatInterval: opts.heartbeatInterval }),
       ...(opts.agentTimeout && { agentTimeout: opts.agentTimeout }),
+      ...(opts.maxHeartbeatRate !== undefined && { maxHeartbeatRate: opts.maxHeartbeatRate }),
       ...(opts.metricsListen && { metricsListen: opts.metricsListen }),
       ...(opts.webhookRetryBase && { webhookRetryBase: opts.webhookRetryBase }),
       ...(opts.auditRetention !== undefined && { auditRetention: opts.auditRetention }),

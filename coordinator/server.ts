@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { loadFerryProto, SERVER_KEEPALIVE_OPTIONS } from '../proto/load.js';
 import { AgentRegistry } from './agents/registry.js';
+import { HeartbeatPace } from './agents/pace.js';
 import { agentService } from './api/agent-service.js';
 import { controlService } from './api/control-service.js';
 import { Changes } from './changes.js';
@@ -191,7 +192,7 @@ async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leader
     relay: hostId => ctx.changes.hostCommand(hostId), wall: () => ctx.clock.now(), monotonic: ctx.monotonic,
     // Two intervals: the holder writes every interval, and a cut-off holder closes its streams after the
     // agent timeout (replicas/store-watch.ts): its agents reconnect elsewhere before they are judged lost here.
-    flushLagMs: 2 * ctx.limits.heartbeatIntervalMs, floor: ctx.startedMono + RESTART_GRACE_MS - ctx.limits.agentTimeoutMs,
+    flushLagMs: () => 2 * ctx.pace.intervalMs, floor: ctx.startedMono + RESTART_GRACE_MS - ctx.limits.agentTimeoutMs,
     // An agent on a replica that is gone notices within its keepalive (10 s + 20 s) and reconnects elsewhere.
     replicaGoneGraceMs: REPLICA_GONE_GRACE_MS,
   });
@@ -275,6 +276,7 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
     // and change notifications wait for the transaction they were made in to end.
     groups: new KeyedMutex(replicas && pgGroupLock(replicas.pool)),
     registry: new AgentRegistry(),
+    pace: new HeartbeatPace({ intervalMs: config.heartbeatIntervalMs, timeoutMs: config.agentTimeoutMs, maxPerSecond: config.maxHeartbeatRate }),
     changes: new Changes(replicas ? afterTransaction : undefined),
     revisions: new RevisionStore(config.dataDir, undefined, shared),
     log,

@@ -196,6 +196,8 @@ export class Session {
           clearTimeout(timer);
           this.onRegistered(call, m.registered?.heartbeatIntervalMs ?? 0, m.registered?.hostId ?? '');
           this.warnIgnoredTags(m.registered?.ignoredTags ?? {});
+        } else if (m.msg === 'pace') {
+          this.paced(call, m.pace?.heartbeatIntervalMs ?? 0);
         } else {
           this.dispatch(m);
         }
@@ -215,10 +217,7 @@ export class Session {
     if (echoedHostId && echoedHostId !== sentId) {
       this.log.warn('the coordinator registered this host under another id', { registered_as: echoedHostId });
     }
-    this.heartbeat = setInterval(() => {
-      if (this.call !== call) return;
-      call.write({ heartbeat: this.heartbeatMessage() });
-    }, intervalMs);
+    this.beatEvery(call, intervalMs);
     const queued = this.queue;
     this.queue = [];
     if (this.dropped > 0) {
@@ -252,6 +251,30 @@ export class Session {
     } catch (err) {
       this.log.error(`handling a ${what} message failed`, { reason: describeError(err) });
     }
+  }
+
+  /** Beats every `intervalMs`, the first after `firstMs` (default: one interval). */
+  private beatEvery(call: Duplex, intervalMs: number, firstMs = intervalMs): void {
+    this.stopHeartbeat();
+    const beat = () => {
+      if (this.call === call) call.write({ heartbeat: this.heartbeatMessage() });
+    };
+    if (firstMs === intervalMs) {
+      this.heartbeat = setInterval(beat, intervalMs);
+      return;
+    }
+    this.heartbeat = setTimeout(() => {
+      beat();
+      this.heartbeat = setInterval(beat, intervalMs);
+    }, firstMs);
+  }
+
+  /** The coordinator stretched the heartbeat interval for its fleet (coordinator/agents/pace.ts). */
+  private paced(call: Duplex, intervalMs: number): void {
+    if (!this.registered || this.call !== call || intervalMs < 100) return;
+    this.log.info('heartbeat interval changed by the coordinator', { heartbeat_interval_ms: intervalMs });
+    // The coordinator tells every agent at once: a random first beat keeps them from beating in step.
+    this.beatEvery(call, intervalMs, Math.random() * intervalMs);
   }
 
   private stopHeartbeat(): void {

@@ -24,8 +24,8 @@ interface Elsewhere {
   /** Wall-clock ms now, and monotonic ms now (to turn a stored last-seen time into a monotonic one). */
   wall(): number;
   monotonic(): number;
-  /** Added to a stored last-seen time: the holder writes heartbeat times this often (services/agents.ts flushLastSeen). */
-  flushLagMs: number;
+  /** Added to a stored last-seen time now: the holder writes heartbeat times every interval (services/agents.ts flushLastSeen). */
+  flushLagMs(): number;
   /** No remote host is older than this (monotonic) when judged: the restart grace of this replica. */
   floor: number;
   /** By host id: connected per the store, and its last-seen time (wall ms). */
@@ -132,7 +132,7 @@ export class AgentRegistry {
     if (e === undefined || remote === undefined) return this.heard.get(hostId);
     const replica = this.streamOn.get(hostId);
     const replicaGone = replica !== undefined && this.liveReplicas !== undefined && !this.liveReplicas.has(replica);
-    const stored = e.monotonic() - (e.wall() - remote.lastSeen) + e.flushLagMs + (replicaGone ? e.replicaGoneGraceMs : 0);
+    const stored = e.monotonic() - (e.wall() - remote.lastSeen) + e.flushLagMs() + (replicaGone ? e.replicaGoneGraceMs : 0);
     return Math.max(stored, e.floor, this.heard.get(hostId) ?? -Infinity);
   }
 
@@ -208,6 +208,11 @@ export class AgentRegistry {
     const ids = [...this.sessions.keys()];
     for (const [id, h] of this.elsewhere?.hosts ?? []) if (h.connected) ids.push(id);
     return ids;
+  }
+
+  /** Hosts heard from since the start, here or (replicated) through the store: what the heartbeat pace is set for. */
+  fleetSize(): number {
+    return this.heard.size + (this.elsewhere?.hosts.size ?? 0);
   }
 
   /** Hosts whose streams are on this replica. */

@@ -138,7 +138,7 @@ export class Scheduler {
       await checkLiveness(this.ctx, mono, l, fellSilent);
       await checkCommandAcks(this.ctx, mono);
     }
-    if (mono - this.seenFlushedAt >= this.ctx.limits.heartbeatIntervalMs) {
+    if (mono - this.seenFlushedAt >= this.ctx.pace.intervalMs) {
       this.seenFlushedAt = mono;
       await flushLastSeen(this.ctx);
     }

@@ -1,4 +1,5 @@
 import { type Context, iso } from '../context.js';
+import { observeFleet } from './pace.js';
 import { matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, Host } from '../domain/types.js';
 
@@ -20,7 +21,7 @@ export interface Liveness {
 export const RESTART_GRACE_MS = 45_000;
 
 export function livenessOf(ctx: Context): Liveness {
-  return { timeoutMs: ctx.limits.agentTimeoutMs, startedMono: ctx.startedMono, restartGraceMs: RESTART_GRACE_MS };
+  return { timeoutMs: ctx.pace.timeoutMs, startedMono: ctx.startedMono, restartGraceMs: RESTART_GRACE_MS };
 }
 
 /**
@@ -53,7 +54,10 @@ export async function checkLiveness(ctx: Context, now: number, l: Liveness, host
   const hosts = hostIds ? await knownHosts(ctx, hostIds) : await ctx.store.listHosts();
   // Replicated: what the store says of hosts whose streams other replicas hold (agents/registry.ts);
   // the scheduler then always reads every host (no `hostIds`), so that view stays fresh.
-  if (!hostIds) ctx.registry.updateElsewhere(hosts);
+  if (!hostIds) {
+    ctx.registry.updateElsewhere(hosts);
+    observeFleet(ctx, hosts.length);
+  }
   // Replicated, hosts without a stream here are judged by the replica that schedules only (one verdict each).
   const judgesElsewhere = !ctx.registry.replicated || (ctx.leader?.valid() ?? true);
   for (const host of hosts) {

@@ -66,3 +66,31 @@ t.test(`${HOSTS} simulated hosts: AllAtOnce and HalfAtATime succeed on every hos
   t.ok(sim.stats.maxHeartbeatGapMs < TIMEOUT_MS, `the simulator itself kept beating (longest gap ${Math.round(sim.stats.maxHeartbeatGapMs)} ms)`);
   t.notMatch(coordinator.output(), /agent lost/, 'the coordinator logged no agent lost');
 });
+
+t.test(`${HOSTS} simulated hosts past --max-heartbeat-rate: told a longer interval, none lost, a deployment succeeds`, async t => {
+  const dir = await tempDir(t);
+  // 200 a second at most, 500 ms apart at the least: 300 hosts beat every 1.5 s, lost after 4.5 s.
+  const coordinator = await startCoordinator(t, path.join(dir, 'data'), ['--log-level', 'info', '--heartbeat-interval', '500ms', '--agent-timeout', '1500ms', '--max-heartbeat-rate', '200']);
+  const api = new ControlApi(coordinator.address, 60_000);
+  t.teardown(() => api.close());
+  const sim = new FleetSim({ address: coordinator.address, agents: HOSTS, channels: 3, tags: { role: 'sim' } });
+  t.teardown(() => sim.close());
+  await sim.start();
+  await waitFor('the pace stretched to 1.5 s', () => /heartbeat pace stretched.*hosts=201 .*heartbeat_interval_ms=1500 agent_timeout_ms=4500/.test(coordinator.output()));
+  await waitFor('the hosts connected when it stretched to be told', () => sim.stats.paced >= 201);
+  // Twice the stretched timeout, nine times the configured one.
+  const before = sim.stats.heartbeats;
+  await new Promise(r => setTimeout(r, 9000));
+  const sent = sim.stats.heartbeats - before;
+  t.ok(sent <= 1.5 * 200 * 9, `the fleet beat under the rate (${sent} heartbeats in 9 s; at 500 ms it would be ${HOSTS * 18})`);
+  t.notMatch(coordinator.output(), /agent lost/, 'no host declared lost');
+
+  await api.createApplication({ name: 'sim' });
+  const revision = await push(api, 'sim', await hookBundle(path.join(dir, 'bundle'), { ApplicationStart: 'exit 0' }));
+  await api.createDeploymentGroup({ application: 'sim', name: 'all', configName: 'AllAtOnce', tagSets: [{ filters: [{ key: 'role', value: 'sim', hasKey: true, hasValue: true }] }] });
+  const r = await ferry(coordinator.address, ['deploy', 'create', '--app', 'sim', '--group', 'all', '--revision', revision, '--wait', '--json'], { timeoutMs: 120_000 });
+  t.equal(r.code, 0, r.stderr.slice(-400));
+  t.equal(r.json.deployment.status, 'Succeeded', 'succeeded');
+  t.same(r.json.hosts.filter((h: { errorCode?: string }) => h.errorCode === 'AGENT_LOST'), [], 'no host lost');
+  t.equal(sim.stats.drops, 0, 'no stream dropped');
+});

@@ -53,7 +53,7 @@ t.test('the coordinator file: the same checks, through resolveCoordinatorConfig'
   await fs.writeFile(file, 'data: ./d\nlisen: 0.0.0.0:7420\nheartbeat-interval: 5x\nmax-revision-size: big\n');
   t.equal(messageOf(() => resolveCoordinatorConfig({ config: file }, {}, dir)), [
     `--config: ${file}: 3 problems:`,
-    `  ${file}:2: unknown key 'lisen' (did you mean 'listen'?); known: data, listen, log-level, heartbeat-interval, agent-timeout, log-bytes-per-host, max-revision-size, metrics-listen, webhook-retry-base, webhook-retry-max, webhook-max-attempts, webhook-max-age, webhook-timeout, events-retained, audit-retention, insecure, server-cert-renew-before, refused-call-limit, connect-timeout, request-timeout, idle-timeout, max-connections, max-connections-per-address, webhook-allow, max-streams-per-caller, max-downloads-per-host, download-stall-timeout, public-url, store, store-password-file, store-sslmode, store-ca-file`,
+    `  ${file}:2: unknown key 'lisen' (did you mean 'listen'?); known: data, listen, log-level, heartbeat-interval, agent-timeout, max-heartbeat-rate, log-bytes-per-host, max-revision-size, metrics-listen, webhook-retry-base, webhook-retry-max, webhook-max-attempts, webhook-max-age, webhook-timeout, events-retained, audit-retention, insecure, server-cert-renew-before, refused-call-limit, connect-timeout, request-timeout, idle-timeout, max-connections, max-connections-per-address, webhook-allow, max-streams-per-caller, max-downloads-per-host, download-stall-timeout, public-url, store, store-password-file, store-sslmode, store-ca-file`,
     `  ${file}:3: heartbeat-interval: '5x' is not a duration (e.g. 5, 500ms, 2m, 30d)`,
     `  ${file}:4: max-revision-size: 'big' is not a size (e.g. 512M, 2G)`,
   ].join('\n'));

@@ -8,7 +8,7 @@ import { AgentRegistry, type AgentSession } from '../../coordinator/agents/regis
 function replicated(now: { wall: number; mono: number }, floor = -Infinity) {
   const relayed: string[] = [];
   const registry = new AgentRegistry();
-  registry.spanReplicas({ relay: id => relayed.push(id), wall: () => now.wall, monotonic: () => now.mono, flushLagMs: 10_000, floor, replicaGoneGraceMs: 35_000 });
+  registry.spanReplicas({ relay: id => relayed.push(id), wall: () => now.wall, monotonic: () => now.mono, flushLagMs: () => 10_000, floor, replicaGoneGraceMs: 35_000 });
   return { registry, relayed };
 }
 
