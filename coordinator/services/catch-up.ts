@@ -107,13 +107,16 @@ export async function catchUpGroup(ctx: Context, group: DeploymentGroup): Promis
  */
 async function catchUpGroupLocked(ctx: Context, group: DeploymentGroup): Promise<void> {
   const members = (await ctx.store.listHosts()).filter(h => matchesTagSets(h.tags, group.tagSets) && ctx.registry.isConnected(h.id));
+  // The newest deployment is most often the target too (the one that just succeeded): its hosts read once.
+  const read = new Map<string, Promise<HostDeployment[]>>();
+  const hostDeployments = (id: string) => read.get(id) ?? read.set(id, ctx.store.listHostDeployments(id)).get(id)!;
   // Rollbacks owed to hosts that came back while the group was busy go first (they make it busy).
   if (!await busy(ctx, group)) {
-    for (const host of await mayBeOwedRollback(ctx, group, members)) if (await reissueOwedRollback(ctx, group, host, undefined)) break;
+    for (const host of await mayBeOwedRollback(ctx, group, members, hostDeployments)) if (await reissueOwedRollback(ctx, group, host, undefined)) break;
   }
   const target = await ctx.store.lastSuccessfulDeployment(group.id);
   if (!target || await busy(ctx, group)) return;
-  const inTarget = new Map((await ctx.store.listHostDeployments(target.id)).map(hd => [hd.hostId, hd]));
+  const inTarget = new Map((await hostDeployments(target.id)).map(hd => [hd.hostId, hd]));
   const runs = new Map((await ctx.store.hostRevisions(group.id)).map(r => [r.hostId, r]));
   const facts = (h: Host, idle: boolean): CatchUpHost => {
     const hd = inTarget.get(h.id);
@@ -131,10 +134,12 @@ async function catchUpGroupLocked(ctx: Context, group: DeploymentGroup): Promise
  * the group's newest deployment targeted, unless it is a rollback that skipped them as offline (for
  * them it is the newest deployment to have targeted them, the one the rule looks at).
  */
-async function mayBeOwedRollback(ctx: Context, group: DeploymentGroup, members: readonly Host[]): Promise<Host[]> {
+async function mayBeOwedRollback(
+  ctx: Context, group: DeploymentGroup, members: readonly Host[], hostDeployments: (deploymentId: string) => Promise<HostDeployment[]>,
+): Promise<Host[]> {
   const newest = (await ctx.store.listDeployments({ groupId: group.id, limit: 1 }))[0];
   if (!newest) return [];
-  const targeted = new Map((await ctx.store.listHostDeployments(newest.id)).map(hd => [hd.hostId, hd]));
+  const targeted = new Map((await hostDeployments(newest.id)).map(hd => [hd.hostId, hd]));
   return members.filter(h => {
     const hd = targeted.get(h.id);
     return !hd || (newest.creator === 'rollback' && hd.status === 'Skipped' && hd.errorCode === 'AGENT_OFFLINE');
