@@ -28,7 +28,8 @@ const LIVENESS_EVERY_MS = 250;
  * Every host is read for liveness this often, and once when the restart grace ends (the hosts never
  * heard from since the start are lost from then on); in between, only the hosts heard from that fell
  * silent past the timeout since the last judgement (an in-memory scan). At 10,000 hosts a read of
- * them all takes ~100 ms.
+ * them all takes ~100 ms. With a heartbeat pace stretched for a large fleet (agents/pace.ts), every
+ * half timeout if that is longer: a tenth of an idle coordinator's time at 10,000 hosts went to it.
  */
 const LIVENESS_ALL_EVERY_MS = 15_000;
 /** With several replicas (PostgreSQL): every host is read this often (see reconcile). */
@@ -129,7 +130,7 @@ export class Scheduler {
       // Replicated, every host is read every second: it refreshes what this replica knows of the hosts
       // whose streams other replicas hold (agents/registry.ts updateElsewhere; their replicas write
       // last-seen times every heartbeat interval, so a fresher read would tell nothing new).
-      const every = this.ctx.registry.replicated ? REPLICATED_ALL_EVERY_MS : LIVENESS_ALL_EVERY_MS;
+      const every = this.ctx.registry.replicated ? REPLICATED_ALL_EVERY_MS : Math.max(LIVENESS_ALL_EVERY_MS, this.ctx.pace.timeoutMs / 2);
       const all = mono - this.livenessAllCheckedAt >= every ||
         (this.livenessAllCheckedAt < graceEnds && mono >= graceEnds);
       const fellSilent = all ? undefined : this.ctx.registry.heardBetween(this.livenessCheckedAt - l.timeoutMs, mono - l.timeoutMs);
