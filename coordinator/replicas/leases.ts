@@ -169,6 +169,17 @@ export class PgLeases {
     return new Set(rows.map(r => r.holder));
   }
 
+  /**
+   * Deletes the leases named `prefix…` that lapsed more than `afterMs` ago, whoever held them: the
+   * presence of replica processes long gone (a new id each start) would otherwise stay forever.
+   * How many went.
+   */
+  async pruneLapsed(prefix: string, afterMs: number): Promise<number> {
+    const { rowCount } = await this.#query(
+      "DELETE FROM leases WHERE starts_with(name, $1) AND expires_at < clock_timestamp() - $2 * interval '1 millisecond'", [prefix, afterMs]);
+    return rowCount ?? 0;
+  }
+
   /** Every lease this replica holds in the database (for `ferry-coordinator` status and tests). */
   async held(): Promise<{ name: string; epoch: number }[]> {
     const { rows } = await this.#query<{ name: string; epoch: number | string }>(

@@ -28,12 +28,17 @@ export const PRESENCE_TTL_MS = 10_000;
 
 /** Names of the presence leases: `replica:<replica id>`. */
 const PRESENCE = 'replica:';
+/** Presence leases lapsed this long (replica processes gone: each start has a new id) are deleted, checked about this often. */
+export const PRESENCE_PRUNE_AFTER_MS = 3_600_000;
+const PRUNE_EVERY_CHECKS = 300;
 
 export function watchStore(ctx: Context, pool: pg.Pool, lostMs: number, replica?: string, everyMs = 1000): StoreWatch {
   const presence = replica === undefined ? undefined : new PgLeases(pool, replica, leaseTiming(PRESENCE_TTL_MS));
   let lastOk = ctx.monotonic();
   let checking = false;
   let closedFor: number | undefined;
+  // The first check prunes, then every PRUNE_EVERY_CHECKS (any replica may: the delete is the same for all).
+  let checks = 0;
   const timer = setInterval(() => {
     if (checking) return;
     checking = true;
@@ -45,6 +50,10 @@ export function watchStore(ctx: Context, pool: pg.Pool, lostMs: number, replica?
       // The presence is a lease of its own (replicas/leases.ts): taken again each check, it lapses PRESENCE_TTL_MS after the last.
       await presence.acquire(`${PRESENCE}${presence.holder}`);
       ctx.registry.setLiveReplicas(await presence.holdersOf(PRESENCE));
+      if (checks++ % PRUNE_EVERY_CHECKS === 0) {
+        const pruned = await presence.pruneLapsed(PRESENCE, PRESENCE_PRUNE_AFTER_MS);
+        if (pruned > 0) ctx.log.info('presence of replicas gone for over an hour deleted', { component: 'replicas', replicas: pruned });
+      }
     };
     void check().then(() => {
       lastOk = ctx.monotonic();
