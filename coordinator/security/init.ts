@@ -78,6 +78,15 @@ later with ferry-coordinator renew-cert --san). Needs openssl on PATH.
 Examples:
   ferry-coordinator init --data /var/lib/ferry --san ferry.internal --san 10.0.0.5
   ferry-coordinator init --data ./data --json`,
+  // The token would go to DATA/ferry.db, which a PostgreSQL coordinator never reads, and the CA would
+  // differ from the one the replicas share through the database (replicas/shared-ca.ts).
+  check: config => {
+    if (config.store.engine !== 'postgres') return;
+    throw new FerryError('INVALID_ARGUMENT', `the store is PostgreSQL (${config.store.connection.host}:${config.store.connection.port}/${config.store.connection.database}), `
+      + 'and init makes a CA and admin token for the SQLite store of the data dir only: skip init and start the first replica; '
+      + 'it makes the CA (shared with the other replicas through the database) and the first admin token (DATA/admin.token), '
+      + 'the same in the database (docs/high-availability.md); nothing was changed');
+  },
   run: async (dataDir, sans, json) => {
     const result = await initCoordinator(dataDir, sans, Date.now());
     return json ? `${JSON.stringify(result, null, 2)}\n` : renderInit(result);

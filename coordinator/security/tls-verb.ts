@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, isFerryError } from '../../common/errors.js';
-import { resolveCoordinatorConfig } from '../config.js';
+import { type CoordinatorConfig, resolveCoordinatorConfig } from '../config.js';
 
 /** A `ferry-coordinator` verb on DATA/tls/ (`init`, `renew-cert`): --data/--config, repeatable --san, --json. */
 export interface TlsVerb {
@@ -10,6 +10,8 @@ export interface TlsVerb {
   jsonHelp: string;
   /** After the options in --help: what it writes, examples. */
   help: string;
+  /** Refuses a configuration the verb cannot serve (throws), before anything is made. */
+  check?(config: CoordinatorConfig): void;
   /** Does the work; returns what to print (JSON when `json`). */
   run(dataDir: string, sans: readonly string[], json: boolean): Promise<string>;
 }
@@ -37,6 +39,7 @@ export async function runTlsVerb(verb: TlsVerb, argv: readonly string[], env: No
   const opts = program.opts<{ data?: string; config?: string; san: string[]; json?: boolean }>();
   try {
     const config = resolveCoordinatorConfig({ ...(opts.data && { data: opts.data }), ...(opts.config && { config: opts.config }) }, env, process.cwd());
+    verb.check?.(config);
     out(await verb.run(config.dataDir, opts.san, opts.json === true));
     return 0;
   } catch (e) {

@@ -48,3 +48,11 @@ t.test('init --json prints paths and the fingerprint, never the token; a bad --s
   t.match(bad.stderr, /--san 'no good'/);
   await t.rejects(fs.access(path.join(dir, 'b')), 'nothing was created');
 });
+
+t.test('init refuses a PostgreSQL store, and makes nothing: the first replica start makes the CA and token there', async t => {
+  const data = path.join(await tempDir(t), 'data');
+  const r = await runBin('ferry-coordinator', ['init', '--data', data], { env: { FERRY_STORE: 'postgres://ferry@127.0.0.1:5432/ferry' } });
+  t.equal(r.code, 2, 'a usage error');
+  t.match(r.stderr, /the store is PostgreSQL \(127\.0\.0\.1:5432\/ferry\).*skip init and start the first replica.*nothing was changed/);
+  t.equal(await fs.access(data).then(() => true, () => false), false, 'no data dir, CA or token made');
+});
