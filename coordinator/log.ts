@@ -42,3 +42,38 @@ export function createLogger(opts: { level: LogLevel; file?: string; console: bo
 export function logFileIn(dir: string, name: string): string {
   return path.join(dir, 'logs', name);
 }
+
+/**
+ * A periodic pass that may fail over and over (the database unreachable for a minute: the scheduler
+ * passes every second): the first failure is logged, then one line a minute with how many failed
+ * since, and one when a pass succeeds again. Different errors are each logged the first time.
+ */
+export class RepeatedFailure {
+  private failing: { error: string; since: number; count: number; loggedAt: number } | undefined;
+
+  constructor(
+    private readonly log: Logger, private readonly message: string, private readonly component: string,
+    private readonly now: () => number = () => performance.now(), private readonly everyMs = 60_000,
+  ) {}
+
+  failed(error: string): void {
+    const now = this.now();
+    const f = this.failing;
+    if (f && f.error === error) {
+      f.count++;
+      if (now - f.loggedAt < this.everyMs) return;
+      this.log.error(`${this.message} (still)`, { component: this.component, error, failures: f.count, failing_s: Math.round((now - f.since) / 1000) });
+      f.loggedAt = now;
+      return;
+    }
+    this.failing = { error, since: f?.since ?? now, count: (f?.count ?? 0) + 1, loggedAt: now };
+    this.log.error(this.message, { component: this.component, error });
+  }
+
+  succeeded(): void {
+    const f = this.failing;
+    if (!f) return;
+    this.failing = undefined;
+    this.log.info(`${this.message}: passing again`, { component: this.component, failures: f.count, failing_s: Math.round((this.now() - f.since) / 1000) });
+  }
+}

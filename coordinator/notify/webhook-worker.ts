@@ -2,7 +2,7 @@ import { describeError } from '../../common/errors.js';
 import type { Changes } from '../changes.js';
 import type { Clock } from '../context.js';
 import { type DeliveryJob, redactUrl } from '../domain/events.js';
-import type { Logger } from '../log.js';
+import { type Logger, RepeatedFailure } from '../log.js';
 import type { EventLogStore } from '../store/event-store.js';
 import { type RetrySettings, afterAttempt, deliveryRequest } from './payload.js';
 
@@ -48,9 +48,13 @@ export class WebhookWorker {
   private stopped = false;
   private lastPrune = 0;
   private readonly abort = new AbortController();
+  /** A database down for a minute fails every pass: logged once, then once a minute (log.ts). */
+  private readonly failures: RepeatedFailure;
   private unsubscribe: (() => void) | undefined;
 
-  constructor(private readonly deps: WebhookWorkerDeps) {}
+  constructor(private readonly deps: WebhookWorkerDeps) {
+    this.failures = new RepeatedFailure(deps.log, 'webhook delivery pass failed', 'notify');
+  }
 
   start(): void {
     this.unsubscribe = this.deps.changes.onEvents(() => this.wake());
@@ -103,7 +107,7 @@ export class WebhookWorker {
     try {
       next = await this.deps.store.nextDeliveryAt();
     } catch (err) {
-      this.deps.log.error('webhook delivery pass failed', { component: 'notify', error: describeError(err) });
+      this.failures.failed(describeError(err));
     }
     if (this.stopped) return;
     const wait = next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, Math.max(0, next - this.deps.clock.now()));
@@ -117,11 +121,12 @@ export class WebhookWorker {
       for (;;) {
         if (this.stopped) return;
         const jobs = await this.deps.store.claimDeliveries(this.deps.clock.now(), BATCH, this.deps.settings.timeoutMs + CLAIM_MARGIN_MS);
-        if (jobs.length === 0) return;
+        if (jobs.length === 0) break;
         await Promise.all(jobs.map(job => this.deliver(job)));
       }
+      this.failures.succeeded();
     } catch (err) {
-      this.deps.log.error('webhook delivery pass failed', { component: 'notify', error: describeError(err) });
+      this.failures.failed(describeError(err));
     }
   }
 

@@ -1,4 +1,5 @@
 import { detached } from '../async.js';
+import { RepeatedFailure } from '../log.js';
 import { describeError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
@@ -57,7 +58,9 @@ export class Scheduler {
   /** When heartbeat times were last written to the store, on the monotonic clock. */
   private seenFlushedAt = -Infinity;
 
-  constructor(private readonly ctx: Context, private readonly tickMs = 1000) {}
+  constructor(private readonly ctx: Context, private readonly tickMs = 1000) {
+    this.failures = new RepeatedFailure(ctx.log, 'scheduler pass failed', 'scheduler');
+  }
 
   start(): void {
     this.timer = setInterval(() => this.kick(), this.tickMs);
@@ -101,14 +104,17 @@ export class Scheduler {
         await this.reconcile();
         if (!this.again) break;
       }
+      this.failures.succeeded();
     } catch (err) {
-      this.ctx.log.error('scheduler pass failed', { component: 'scheduler', error: describeError(err) });
+      this.failures.failed(describeError(err));
     } finally {
       this.running = false;
       this.passEndedAt = performance.now();
       this.passMs = this.passEndedAt - t0;
     }
   }
+  /** A database down for a minute fails a pass a second: logged once, then once a minute (log.ts). */
+  private readonly failures: RepeatedFailure;
   private passEndedAt = -Infinity;
   private passMs = 0;
 
