@@ -108,15 +108,21 @@ export async function catchUpGroup(ctx: Context, group: DeploymentGroup): Promis
 async function catchUpGroupLocked(ctx: Context, group: DeploymentGroup): Promise<void> {
   const members = (await ctx.store.listHosts()).filter(h => matchesTagSets(h.tags, group.tagSets) && ctx.registry.isConnected(h.id));
   // The newest deployment is most often the target too (the one that just succeeded): its hosts read once.
-  const read = new Map<string, Promise<HostDeployment[]>>();
-  const hostDeployments = (id: string) => read.get(id) ?? read.set(id, ctx.store.listHostDeployments(id)).get(id)!;
+  const read = new Map<string, Promise<Map<string, TargetState>>>();
+  const hostDeployments = (id: string) => read.get(id) ?? read.set(id, targetStates(ctx, id)).get(id)!;
   // Rollbacks owed to hosts that came back while the group was busy go first (they make it busy).
   if (!await busy(ctx, group)) {
     for (const host of await mayBeOwedRollback(ctx, group, members, hostDeployments)) if (await reissueOwedRollback(ctx, group, host, undefined)) break;
   }
   const target = await ctx.store.lastSuccessfulDeployment(group.id);
   if (!target || await busy(ctx, group)) return;
-  const inTarget = new Map((await hostDeployments(target.id)).map(hd => [hd.hostId, hd]));
+  const inTarget = await hostDeployments(target.id);
+  // Most often every member was a target (the deployment that just ended reached them all): nothing more to read.
+  const behind = members.filter(h => {
+    const hd = inTarget.get(h.id);
+    return catchUpRefusal(group, target, false, { host: h, connected: true, idle: true, ...(hd && { inTarget: hd }) }) === undefined;
+  });
+  if (behind.length === 0) return;
   const runs = new Map((await ctx.store.hostRevisions(group.id)).map(r => [r.hostId, r]));
   const facts = (h: Host, idle: boolean): CatchUpHost => {
     const hd = inTarget.get(h.id);
@@ -124,9 +130,22 @@ async function catchUpGroupLocked(ctx: Context, group: DeploymentGroup): Promise
     return { host: h, connected: ctx.registry.isConnected(h.id), idle, ...(hd && { inTarget: hd }), ...(revision && { revision }) };
   };
   // Idle last: the one fact read per host, for the hosts nothing else refuses.
-  const hostIds = (await filterSeq(members, async h => catchUpRefusal(group, target, false, facts(h, true)) === undefined &&
+  const hostIds = (await filterSeq(behind, async h => catchUpRefusal(group, target, false, facts(h, true)) === undefined &&
     catchUpRefusal(group, target, false, facts(h, !await inFlight(ctx, h.id))) === undefined)).map(h => h.id);
   if (hostIds.length > 0) await catchUp(ctx, group, target, hostIds, 'the group\'s last deployment ended');
+}
+
+/** What the rules read of a deployment's host deployments. */
+type TargetState = Pick<HostDeployment, 'status' | 'errorCode'>;
+
+/**
+ * A deployment's host deployments by host: their states (a light read); whole rows only when some were
+ * Skipped, whose reason (AGENT_OFFLINE or not) the rules need.
+ */
+async function targetStates(ctx: Context, deploymentId: string): Promise<Map<string, TargetState>> {
+  const states = await ctx.store.listHostDeploymentStates(deploymentId);
+  if (!states.some(s => s.status === 'Skipped')) return new Map(states.map(s => [s.hostId, { status: s.status }]));
+  return new Map((await ctx.store.listHostDeployments(deploymentId)).map(hd => [hd.hostId, hd]));
 }
 
 /**
@@ -135,11 +154,11 @@ async function catchUpGroupLocked(ctx: Context, group: DeploymentGroup): Promise
  * them it is the newest deployment to have targeted them, the one the rule looks at).
  */
 async function mayBeOwedRollback(
-  ctx: Context, group: DeploymentGroup, members: readonly Host[], hostDeployments: (deploymentId: string) => Promise<HostDeployment[]>,
+  ctx: Context, group: DeploymentGroup, members: readonly Host[], hostDeployments: (deploymentId: string) => Promise<Map<string, TargetState>>,
 ): Promise<Host[]> {
   const newest = (await ctx.store.listDeployments({ groupId: group.id, limit: 1 }))[0];
   if (!newest) return [];
-  const targeted = new Map((await hostDeployments(newest.id)).map(hd => [hd.hostId, hd]));
+  const targeted = await hostDeployments(newest.id);
   return members.filter(h => {
     const hd = targeted.get(h.id);
     return !hd || (newest.creator === 'rollback' && hd.status === 'Skipped' && hd.errorCode === 'AGENT_OFFLINE');
