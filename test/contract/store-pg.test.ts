@@ -9,6 +9,7 @@ import { PG_MIGRATIONS } from '../../coordinator/store/pg-migrations.js';
 import { openPgStore } from '../../coordinator/store/pg-store.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { storeContract } from './store-contract.js';
+import { givenDeploymentsInEveryStatus, recount } from './store-contract-counts.js';
 
 const server = await startPostgres(t);
 const database = await server.createDatabase();
@@ -53,6 +54,24 @@ t.test('the PostgreSQL store', async t => {
     t.teardown(() => Promise.all(stores.map(s => s.close())));
     t.same(stores.map(s => s.appliedMigrations.length).sort(), [0, 0, 0, PG_MIGRATIONS.length], 'one applied them, the others found them applied');
     t.equal((await stores[0]!.listConfigs()).filter(c => c.builtIn).length, 3, 'the built-in configs were seeded once');
+  });
+
+  t.test('migration 6 backfills the host counts of an existing database from its rows', async t => {
+    const schema = await freshSchema();
+    const store = await openPgStore({ connectionString: url, schema });
+    const ids = await givenDeploymentsInEveryStatus(store);
+    await store.close();
+    // Back to the database migration 5 left (rows, no counts), as a coordinator before it would hold.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`SET search_path = ${schema}`);
+    await client.query('DROP TABLE deployment_host_counts; DROP FUNCTION host_counts_change() CASCADE; DELETE FROM schema_migrations WHERE version = 6');
+    await client.end();
+    const again = await openPgStore({ connectionString: url, schema });
+    t.teardown(() => again.close());
+    t.same(again.appliedMigrations, [6]);
+    for (const id of ids) t.strictSame(await again.hostDeploymentCounts(id), await recount(again, id), `deployment ${id}`);
+    t.same(await again.hostDeploymentCounts(ids[0]!), { Pending: 1, InProgress: 1, Succeeded: 1, Failed: 1, Skipped: 1, Unknown: 1 });
   });
 
   t.test('refuses a database newer than its migrations', async t => {
