@@ -3,7 +3,8 @@ import type { MinimumHealthy, ZonalConfig } from '../domain/types.js';
 import { type PlanGates, alarmStop, holdFor, windowHoldReason, withBake } from './gates.js';
 import { type ZonalInput, decideZonal } from './plan-zonal.js';
 import {
-  type PlanAction, type PlanTarget, type RevisionHealth, type Tally, compareIds, failWith, failedList, hostList, minimumHealthyHosts, plural, stuckReason,
+  type PlanAction, type PlanTarget, type RevisionHealth, type Tally, compareIds, failWith, failedList, healthNumbers, hostList, minimumHealthyHosts, plural,
+  stuckReason, waitNonePending,
 } from './rules.js';
 
 /**
@@ -128,7 +129,7 @@ function decide(tally: Tally, min: MinimumHealthy, zonal?: ZonalInput): PlanActi
   if (zonal) return decideZonal(tally, min, zonal);
   const healthy = pending.length + succeeded;
   const canStart = Math.min(pending.length, healthy - minimum);
-  const numbers = `${healthy} healthy (${pending.length} pending + ${succeeded} succeeded), ${inFlight} in flight, ${tally.failed.length} failed; minimum ${minimum} healthy`;
+  const numbers = healthNumbers(healthy, pending.length, succeeded, inFlight, tally.failed.length, minimum);
   if (canStart > 0) {
     const started = pending.slice(0, canStart);
     return [{ type: 'start', hostIds: started.map(t => t.hostId), reason: `start ${hostList(started)}: ${numbers}, so ${canStart} can leave service now` }];
@@ -136,9 +137,7 @@ function decide(tally: Tally, min: MinimumHealthy, zonal?: ZonalInput): PlanActi
   if (inFlight === 0) {
     return failWith(tally, stuckReason(tally, min, numbers));
   }
-  if (pending.length === 0) {
-    return [{ type: 'wait', reason: `${plural(inFlight, 'host')} in flight, none pending: ${numbers}` }];
-  }
+  if (pending.length === 0) return [waitNonePending(inFlight, numbers)];
   return [{ type: 'wait', reason: `${plural(inFlight, 'host')} in flight, 0 can start without going below ${minimum} healthy: ${numbers}` }];
 }
 
