@@ -179,7 +179,9 @@ export interface Store extends EventLogStore {
   /**
    * How many of the deployment's host deployments are in each status, without counting them: kept by
    * the store in the transaction that inserts, moves or deletes them (store/schema/v22.ts). Every
-   * status is present; all 0 for a deployment without targets (or unknown).
+   * status is present; all 0 for a deployment without targets (or unknown). Inside a `transaction`
+   * that changed host deployments, PostgreSQL's counts show those changes only after the commit
+   * (pg-schema/p06.ts); nothing reads them there.
    */
   hostDeploymentCounts(deploymentId: string): Promise<HostDeploymentCounts>;
   getHostDeployment(deploymentId: string, hostId: string): Promise<HostDeployment | undefined>;

@@ -3,8 +3,11 @@
  * Never edit it; add the next one. SQLite's migration 22 (store/schema/v22.ts) in PostgreSQL's terms:
  * deployment_host_counts, how many of a deployment's host deployments are in each status, kept by a row
  * trigger in the transaction that inserts, moves or deletes them, backfilled here from the rows. One row
- * per deployment (one row lock: two writers of one deployment's statuses queue on it until commit);
- * it goes with the deployment's last host deployment. CHECKs hold every count at ≥ 0.
+ * per deployment, so one row lock: the triggers are deferred to the commit (constraint triggers), when
+ * the transaction holds every host deployment row it changed and needs no other, so two transactions
+ * changing one deployment's hosts (two replicas' agent reports, a stop) queue on that lock only for
+ * their commits and cannot deadlock over it; a transaction's own counts show its changes once it
+ * commits. The row goes with the deployment's last host deployment. CHECKs hold every count at ≥ 0.
  */
 export const P6 = `
 CREATE TABLE deployment_host_counts (
@@ -55,7 +58,9 @@ CREATE FUNCTION host_counts_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGI
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER host_counts_insert_delete AFTER INSERT OR DELETE ON host_deployments FOR EACH ROW EXECUTE FUNCTION host_counts_change();
-CREATE TRIGGER host_counts_update AFTER UPDATE OF status, deployment_id ON host_deployments FOR EACH ROW
+CREATE CONSTRAINT TRIGGER host_counts_insert_delete AFTER INSERT OR DELETE ON host_deployments
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION host_counts_change();
+CREATE CONSTRAINT TRIGGER host_counts_update AFTER UPDATE OF status, deployment_id ON host_deployments
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
   WHEN (NEW.status IS DISTINCT FROM OLD.status OR NEW.deployment_id IS DISTINCT FROM OLD.deployment_id) EXECUTE FUNCTION host_counts_change();
 `;
