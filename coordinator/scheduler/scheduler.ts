@@ -240,8 +240,8 @@ export class Scheduler {
   /**
    * Load → plan → apply for one active (InProgress or Paused) deployment; the gates are the planner's
    * inputs. The deployment's host counts decide the pass when they provably give plan()'s decision
-   * (planner/plan-counts.ts: hosts in flight, none pending, the minimum in reach): its host rows,
-   * 10,000 at 10,000 hosts, are read only otherwise.
+   * (planner/plan-counts.ts: paused, or hosts in flight, none pending, the minimum in reach): its host
+   * rows, 10,000 at 10,000 hosts, are read only otherwise.
    */
   private async drive(d: Deployment, group: DeploymentGroup): Promise<void> {
     const config = await this.ctx.store.getConfig(d.configName);
@@ -256,12 +256,12 @@ export class Scheduler {
     }
   }
 
-  /** The plan from the counts alone, or undefined when only the rows can decide (zonal, paused, an alarm of the group firing anywhere, …). */
+  /** The plan from the counts alone, or undefined when only the rows can decide (an alarm of the group firing anywhere, zonal, …). */
   private async planFromCounts(d: Deployment, group: DeploymentGroup, config: DeploymentConfig, now: number): Promise<PlanAction[] | undefined> {
-    if (config.zonal || d.status !== 'InProgress' || !groupAlarmsQuiet(this.ctx, d, group)) return undefined;
+    if (!groupAlarmsQuiet(this.ctx, d, group)) return undefined;
     const counts = await this.ctx.store.hostDeploymentCounts(d.id);
     // No alarm of the group in ALARM on any host: none on a target either.
-    return planFromCounts({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, zonal: false, counts, gates: gatesOf(d, group, now, []) });
+    return planFromCounts({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, zonal: !!config.zonal, counts, gates: gatesOf(d, group, now, []) });
   }
 
   private async planFromRows(d: Deployment, group: DeploymentGroup, config: DeploymentConfig, now: number): Promise<PlanAction[]> {

@@ -110,7 +110,7 @@ t.test('the counts decide an AllAtOnce or HalfAtATime in flight with none pendin
   t.strictSame(planFromCounts({ deploymentId: 'd-1', minimumHealthy: { type: 'FLEET_PERCENT', value: 50 }, zonal: false, counts })?.map(a => a.type), ['wait']);
 });
 
-t.test('the counts leave every other case to plan(): pending hosts, none in flight, the minimum out of reach, zonal, paused, alarms, baking', async t => {
+t.test('the counts leave every other case to plan(): pending hosts, none in flight, the minimum out of reach, zonal, a window pause that resumes, alarms, baking', async t => {
   const base = { deploymentId: 'd-1', minimumHealthy: { type: 'HOST_COUNT', value: 0 } as MinimumHealthy, zonal: false };
   const counts = { Pending: 0, InProgress: 2, Succeeded: 3, Failed: 1, Skipped: 0, Unknown: 0 };
   t.ok(planFromCounts({ ...base, counts }), 'the case it decides');
@@ -119,8 +119,17 @@ t.test('the counts leave every other case to plan(): pending hosts, none in flig
   t.equal(planFromCounts({ ...base, minimumHealthy: { type: 'HOST_COUNT', value: 6 }, counts }), undefined, 'the minimum out of reach: a failure naming hosts');
   t.equal(planFromCounts({ ...base, minimumHealthy: { type: 'ONE_AT_A_TIME' }, counts: { ...counts, Failed: 2 } }), undefined, 'OneAtATime with two failures');
   t.equal(planFromCounts({ ...base, zonal: true, counts }), undefined, 'zonal');
-  t.equal(planFromCounts({ ...base, counts, gates: { paused: 'operator' } }), undefined, 'paused');
+  t.equal(planFromCounts({ ...base, counts, gates: { paused: 'window', window: { open: true } } }), undefined, 'paused for a window open again: it resumes');
+  t.equal(planFromCounts({ ...base, counts, gates: { paused: 'operator', alarms: [{ hostId: 'h1', hostLabel: 'h1', name: 'cpu', reason: 'high' }] } }), undefined, 'paused, an alarm firing');
   t.equal(planFromCounts({ ...base, counts, gates: { alarms: [{ hostId: 'h1', hostLabel: 'h1', name: 'cpu', reason: 'high' }] } }), undefined, 'an alarm firing');
   t.equal(planFromCounts({ ...base, counts, gates: { bakeMs: 60_000 } }), undefined, 'bake time with hosts succeeded');
   t.ok(planFromCounts({ ...base, counts: { ...counts, Succeeded: 0 }, gates: { bakeMs: 60_000 } }), 'bake time with none succeeded changes nothing');
+});
+
+t.test('a pause that holds is decided from the counts whatever they are, as plan() says', async t => {
+  const counts = { Pending: 5, InProgress: 0, Succeeded: 1, Failed: 2, Skipped: 0, Unknown: 0 };
+  const base = { deploymentId: 'd-1', minimumHealthy: { type: 'ONE_AT_A_TIME' } as MinimumHealthy, zonal: true, counts };
+  t.strictSame(planFromCounts({ ...base, gates: { paused: 'operator' } }), [{ type: 'wait', reason: 'paused by an operator: ferry deploy resume d-1' }]);
+  t.strictSame(planFromCounts({ ...base, gates: { paused: 'approval', approval: { approved: false, afterHosts: 1 } } })?.map(a => a.type), ['wait']);
+  t.strictSame(planFromCounts({ ...base, gates: { paused: 'window', window: { open: false } } })?.map(a => a.type), ['wait']);
 });
