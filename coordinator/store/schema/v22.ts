@@ -6,6 +6,7 @@
  * one row instead of counting a deployment's rows (10,000 at 10,000 hosts). A deployment with no host
  * deployments has no row (the row goes with its last host deployment); CHECKs hold every count at ≥ 0, and
  * a trigger refuses to move a host deployment to another deployment (nothing does; the counts assume it).
+ * A REPLACE into host_deployments would bypass the delete trigger (recursive_triggers is off): none exists; keep it so.
  */
 export const V22 = `
 CREATE TABLE deployment_host_counts (
