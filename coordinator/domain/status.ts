@@ -22,6 +22,9 @@ export const TERMINAL_DEPLOYMENT_STATUSES: readonly DeploymentStatus[] = ['Succe
 export const HOST_DEPLOYMENT_STATUSES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'Skipped', 'Unknown'] as const;
 export type HostDeploymentStatus = (typeof HOST_DEPLOYMENT_STATUSES)[number];
 
+/** How many of a deployment's host deployments are in each status (Store.hostDeploymentCounts). */
+export type HostDeploymentCounts = Record<HostDeploymentStatus, number>;
+
 export const HOST_DEPLOYMENT_TRANSITIONS: Readonly<Record<HostDeploymentStatus, readonly HostDeploymentStatus[]>> = {
   Pending: ['InProgress', 'Skipped', 'Unknown', 'Failed'],
   InProgress: ['Succeeded', 'Failed', 'Unknown'],

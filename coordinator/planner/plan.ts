@@ -3,7 +3,8 @@ import type { MinimumHealthy, ZonalConfig } from '../domain/types.js';
 import { type PlanGates, alarmStop, holdFor, windowHoldReason, withBake } from './gates.js';
 import { type ZonalInput, decideZonal } from './plan-zonal.js';
 import {
-  type PlanAction, type PlanTarget, type RevisionHealth, type Tally, compareIds, failWith, failedList, hostList, minimumHealthyHosts, plural, stuckReason,
+  type PlanAction, type PlanTarget, type RevisionHealth, type Tally, compareIds, failWith, failedList, healthNumbers, hostList, minimumHealthyHosts, plural,
+  stuckReason, waitNonePending,
 } from './rules.js';
 
 /**
@@ -49,23 +50,33 @@ export function plan(snapshot: PlanSnapshot, now: number): PlanAction[] {
   const gates = snapshot.gates ?? {};
   const stop = alarmStop(gates, snapshot.targets);
   if (stop) return [stop];
-  const resumed: PlanAction[] = [];
-  switch (gates.paused) {
-    case undefined:
-      break;
-    case 'window':
-      if (gates.window && !gates.window.open) return [{ type: 'wait', reason: windowHoldReason(gates.window.opensAt) }];
-      resumed.push({ type: 'resume', kind: 'window', reason: gates.window ? 'window open' : 'no window holds it any more' });
-      break;
-    case 'approval':
-      return [{ type: 'wait', reason: `awaiting approval: ferry deploy approve ${snapshot.deploymentId}, or ferry deploy reject ${snapshot.deploymentId}` }];
-    case 'operator':
-      return [{ type: 'wait', reason: `paused by an operator: ferry deploy resume ${snapshot.deploymentId}` }];
-  }
+  const held = pauseHold(gates, snapshot.deploymentId);
+  if (held) return [held];
+  const resumed: PlanAction[] = gates.paused === 'window'
+    ? [{ type: 'resume', kind: 'window', reason: gates.window ? 'window open' : 'no window holds it any more' }]
+    : [];
   const actions = rollout({ ...snapshot, targets: withBake(snapshot.targets, gates.bakeMs, now) }, now);
   const succeeded = snapshot.targets.filter(t => t.status === 'Succeeded').length;
   const hold = holdFor(gates, snapshot.deploymentId, actions, snapshot.targets.length, succeeded);
   return [...resumed, ...(hold ? [hold] : actions)];
+}
+
+/**
+ * The wait of a pause that holds whatever the targets are (after alarms): an operator's, the approval
+ * gate's, the window's while it is closed. Undefined when not paused, or paused for a window that is
+ * open again (or no longer applies): then the deployment resumes.
+ */
+export function pauseHold(gates: PlanGates, deploymentId: string): PlanAction | undefined {
+  switch (gates.paused) {
+    case undefined:
+      return undefined;
+    case 'window':
+      return gates.window && !gates.window.open ? { type: 'wait', reason: windowHoldReason(gates.window.opensAt) } : undefined;
+    case 'approval':
+      return { type: 'wait', reason: `awaiting approval: ferry deploy approve ${deploymentId}, or ferry deploy reject ${deploymentId}` };
+    case 'operator':
+      return { type: 'wait', reason: `paused by an operator: ferry deploy resume ${deploymentId}` };
+  }
 }
 
 /** The rollout rules alone (no gates). */
@@ -128,7 +139,7 @@ function decide(tally: Tally, min: MinimumHealthy, zonal?: ZonalInput): PlanActi
   if (zonal) return decideZonal(tally, min, zonal);
   const healthy = pending.length + succeeded;
   const canStart = Math.min(pending.length, healthy - minimum);
-  const numbers = `${healthy} healthy (${pending.length} pending + ${succeeded} succeeded), ${inFlight} in flight, ${tally.failed.length} failed; minimum ${minimum} healthy`;
+  const numbers = healthNumbers(healthy, pending.length, succeeded, inFlight, tally.failed.length, minimum);
   if (canStart > 0) {
     const started = pending.slice(0, canStart);
     return [{ type: 'start', hostIds: started.map(t => t.hostId), reason: `start ${hostList(started)}: ${numbers}, so ${canStart} can leave service now` }];
@@ -136,9 +147,7 @@ function decide(tally: Tally, min: MinimumHealthy, zonal?: ZonalInput): PlanActi
   if (inFlight === 0) {
     return failWith(tally, stuckReason(tally, min, numbers));
   }
-  if (pending.length === 0) {
-    return [{ type: 'wait', reason: `${plural(inFlight, 'host')} in flight, none pending: ${numbers}` }];
-  }
+  if (pending.length === 0) return [waitNonePending(inFlight, numbers)];
   return [{ type: 'wait', reason: `${plural(inFlight, 'host')} in flight, 0 can start without going below ${minimum} healthy: ${numbers}` }];
 }
 

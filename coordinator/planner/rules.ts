@@ -75,6 +75,16 @@ export function failWith(tally: Tally, reason: string): PlanAction[] {
   return actions;
 }
 
+/** The numbers every rollout reason states. */
+export function healthNumbers(healthy: number, pending: number, succeeded: number, inFlight: number, failed: number, minimum: number): string {
+  return `${healthy} healthy (${pending} pending + ${succeeded} succeeded), ${inFlight} in flight, ${failed} failed; minimum ${minimum} healthy`;
+}
+
+/** Hosts in flight and none left to start: wait for them. */
+export function waitNonePending(inFlight: number, numbers: string): PlanAction {
+  return { type: 'wait', reason: `${plural(inFlight, 'host')} in flight, none pending: ${numbers}` };
+}
+
 export function stuckReason(tally: Tally, min: MinimumHealthy, numbers: string): string {
   const { failed, pending } = tally;
   if (min.type === 'ONE_AT_A_TIME') {

@@ -3,14 +3,15 @@ import { RepeatedFailure } from '../log.js';
 import { describeError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import { formatTagSets, matchesTagSets } from '../domain/tags.js';
-import type { Deployment, DeploymentGroup, HostDeployment } from '../domain/types.js';
+import type { Deployment, DeploymentConfig, DeploymentGroup, HostDeployment } from '../domain/types.js';
 import { orderTargets, plan } from '../planner/plan.js';
-import type { PlanGates } from '../planner/gates.js';
+import type { FiringAlarm, PlanGates } from '../planner/gates.js';
+import { planFromCounts } from '../planner/plan-counts.js';
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts } from '../planner/rules.js';
 import { catchUpGroup, catchUpRegisteredHost, stillBehind } from '../services/catch-up.js';
 import { awaitingReconnect, checkLiveness, hostState, livenessOf } from '../services/liveness.js';
 import { awaitingApprovalEvent } from '../services/approval.js';
-import { firingAlarms } from '../services/alarms.js';
+import { firingAlarms, groupAlarmsQuiet } from '../services/alarms.js';
 import { checkCommandAcks, sendDeploy } from '../services/dispatch.js';
 import { flushLastSeen } from '../services/agents.js';
 import { stopDeployment } from '../services/stop.js';
@@ -243,11 +244,34 @@ export class Scheduler {
     return await this.ctx.store.getDeployment(next.id);
   }
 
-  /** Load → plan → apply for one active (InProgress or Paused) deployment; the gates are the planner's inputs. */
+  /**
+   * Load → plan → apply for one active (InProgress or Paused) deployment; the gates are the planner's
+   * inputs. The deployment's host counts decide the pass when they provably give plan()'s decision
+   * (planner/plan-counts.ts: paused, or hosts in flight, none pending, the minimum in reach): its host
+   * rows, 10,000 at 10,000 hosts, are read only otherwise.
+   */
   private async drive(d: Deployment, group: DeploymentGroup): Promise<void> {
     const config = await this.ctx.store.getConfig(d.configName);
     if (!config) return;
     const now = this.ctx.clock.now();
+    const actions = await this.planFromCounts(d, group, config, now) ?? await this.planFromRows(d, group, config, now);
+    let current = d;
+    for (const action of actions) {
+      if (action.type === 'wait' && current.status === 'Paused') continue;
+      await this.apply(current, action);
+      if (action.type === 'resume') current = await this.ctx.store.getDeployment(d.id) ?? current;
+    }
+  }
+
+  /** The plan from the counts alone, or undefined when only the rows can decide (an alarm of the group firing anywhere, zonal, …). */
+  private async planFromCounts(d: Deployment, group: DeploymentGroup, config: DeploymentConfig, now: number): Promise<PlanAction[] | undefined> {
+    if (!groupAlarmsQuiet(this.ctx, d, group)) return undefined;
+    const counts = await this.ctx.store.hostDeploymentCounts(d.id);
+    // No alarm of the group in ALARM on any host: none on a target either.
+    return planFromCounts({ deploymentId: d.id, minimumHealthy: config.minimumHealthy, zonal: !!config.zonal, counts, gates: gatesOf(d, group, now, []) });
+  }
+
+  private async planFromRows(d: Deployment, group: DeploymentGroup, config: DeploymentConfig, now: number): Promise<PlanAction[]> {
     const hostDeployments = await this.ctx.store.listHostDeploymentStates(d.id);
     // Zones only for a zonal config (one read of the hosts, a removed one read alone): none otherwise.
     const zones = config.zonal ? new Map((await this.ctx.store.listHosts()).map(h => [h.id, h.zone])) : undefined;
@@ -260,30 +284,11 @@ export class Scheduler {
         ...(hd.completedAt && { completedAt: Date.parse(hd.completedAt) }),
       };
     });
-    const gates: PlanGates = {
-      ...(d.minHealthyTimeMs && { bakeMs: d.minHealthyTimeMs }),
-      ...((d.approveAfter !== undefined || d.approveAfterZones !== undefined) && {
-        approval: {
-          approved: !!d.approved,
-          ...(d.approveAfter !== undefined && { afterHosts: d.approveAfter }),
-          ...(d.approveAfterZones !== undefined && { afterZones: d.approveAfterZones }),
-        },
-      }),
-      window: windowGate(d, group, now),
-      alarms: await firingAlarms(this.ctx, d, group, targets.map(t => t.hostId)),
-      ...(d.status === 'Paused' && { paused: d.pauseKind ?? 'operator' }),
-    };
-    if (!gates.window) delete gates.window;
-    const actions = plan({
+    const gates = gatesOf(d, group, now, await firingAlarms(this.ctx, d, group, targets.map(t => t.hostId)));
+    return plan({
       deploymentId: d.id, minimumHealthy: config.minimumHealthy, ...(config.zonal && { zonal: config.zonal }), targets,
       ...(d.requireAllHosts && { requireAllHosts: true }), gates,
     }, now);
-    let current = d;
-    for (const action of actions) {
-      if (action.type === 'wait' && current.status === 'Paused') continue;
-      await this.apply(current, action);
-      if (action.type === 'resume') current = await this.ctx.store.getDeployment(d.id) ?? current;
-    }
   }
 
   private async apply(d: Deployment, a: PlanAction): Promise<void> {
@@ -402,6 +407,24 @@ export class Scheduler {
     }
     this.again = true;
   }
+}
+
+/** The planner's gates of a deployment (planner/gates.ts), its group's alarms in ALARM on its targets given. */
+function gatesOf(d: Deployment, group: DeploymentGroup, now: number, alarms: FiringAlarm[]): PlanGates {
+  const window = windowGate(d, group, now);
+  return {
+    ...(d.minHealthyTimeMs && { bakeMs: d.minHealthyTimeMs }),
+    ...((d.approveAfter !== undefined || d.approveAfterZones !== undefined) && {
+      approval: {
+        approved: !!d.approved,
+        ...(d.approveAfter !== undefined && { afterHosts: d.approveAfter }),
+        ...(d.approveAfterZones !== undefined && { afterZones: d.approveAfterZones }),
+      },
+    }),
+    ...(window && { window }),
+    alarms,
+    ...(d.status === 'Paused' && { paused: d.pauseKind ?? 'operator' }),
+  };
 }
 
 /** Why a deployment has no host to start on, and what to do next. Pure. */

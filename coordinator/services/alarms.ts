@@ -99,3 +99,15 @@ export async function firingAlarms(ctx: Context, d: Deployment, group: Deploymen
   }
   return firing;
 }
+
+/**
+ * True when none of the group's alarms is in ALARM on any host (an in-memory scan of the reported
+ * states): firingAlarms is then empty whatever the deployment's targets, so the scheduler need not
+ * read them (scheduler.ts planFromCounts). True with `--ignore-alarms` or no alarms.
+ */
+export function groupAlarmsQuiet(ctx: Context, d: Deployment, group: DeploymentGroup | undefined): boolean {
+  if (d.ignoreAlarms || !group || group.alarms.length === 0) return true;
+  const names = alarmNames(group.alarms);
+  for (const states of ctx.alarmStates.values()) if (states.some(s => s.state === 'ALARM' && names.has(s.name))) return false;
+  return true;
+}

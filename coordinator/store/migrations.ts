@@ -21,6 +21,7 @@ import { V18 } from './schema/v18.js';
 import { V19 } from './schema/v19.js';
 import { V20 } from './schema/v20.js';
 import { V21 } from './schema/v21.js';
+import { V22 } from './schema/v22.js';
 /**
  * Numbered schema migrations, applied in order, one transaction each, tracked in
  * `PRAGMA user_version`. Each migration's SQL is literal text in schema/vNN.ts, frozen: a database
@@ -50,6 +51,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 19, up: V19 },
   { version: 20, up: V20 },
   { version: 21, up: V21 },
+  { version: 22, up: V22 },
 ];
 
 /**

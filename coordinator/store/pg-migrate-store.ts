@@ -21,6 +21,7 @@ import { PgRevisions } from './pg-revisions.js';
 export const STORE_TABLES: readonly { name: string; ord?: true }[] = [
   { name: 'applications' }, { name: 'deployment_configs' }, { name: 'deployment_groups' }, { name: 'revisions', ord: true },
   { name: 'hosts' }, { name: 'schedules', ord: true }, { name: 'deployments', ord: true }, { name: 'host_deployments', ord: true },
+  { name: 'deployment_host_counts' },
   { name: 'lifecycle_events', ord: true }, { name: 'log_lines' }, { name: 'host_revisions' }, { name: 'auto_deployments' },
   { name: 'tokens' }, { name: 'console_sessions', ord: true }, { name: 'host_certificates' }, { name: 'host_tags' }, { name: 'plans' }, { name: 'audit' },
   { name: 'events' }, { name: 'triggers' }, { name: 'deliveries' },
@@ -32,7 +33,7 @@ const IDENTITIES: readonly [table: string, column: string][] = [
   ['console_sessions', 'ord'], ['log_lines', 'seq'], ['audit', 'seq'], ['events', 'seq'], ['triggers', 'id'], ['deliveries', 'id'],
 ];
 
-/** Tables whose triggers append events: off while copying (the copied events are the history). */
+/** Tables whose triggers append events or keep counts: off while copying (the copied events and deployment_host_counts are the history). */
 const TRIGGERED = ['deployments', 'host_deployments', 'lifecycle_events', 'events'];
 
 const BATCH = 500;

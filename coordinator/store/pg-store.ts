@@ -15,7 +15,7 @@ import type { DeploymentPlanRecord } from '../domain/plan.js';
 import type { Schedule, ScheduleState } from '../domain/schedules.js';
 import {
   ACTIVE_DEPLOYMENT_STATUSES, DEPLOYMENT_STATUSES, DEPLOYMENT_TRANSITIONS, EVENT_RECORD_TRANSITIONS, HOST_DEPLOYMENT_STATUSES,
-  HOST_DEPLOYMENT_TRANSITIONS, allowedFrom, type DeploymentStatus, type HostDeploymentStatus,
+  HOST_DEPLOYMENT_TRANSITIONS, allowedFrom, type DeploymentStatus, type HostDeploymentCounts, type HostDeploymentStatus,
 } from '../domain/status.js';
 import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
@@ -440,6 +440,10 @@ export class PgStore implements Store {
   async listHostDeploymentStates(deploymentId: string): Promise<HostDeploymentState[]> {
     return (await rows(this.pool, 'SELECT host_id, status, position, completed_at FROM host_deployments WHERE deployment_id = @id ORDER BY position, host_id', { id: deploymentId }))
       .map(map.toHostDeploymentState);
+  }
+
+  async hostDeploymentCounts(deploymentId: string): Promise<HostDeploymentCounts> {
+    return map.toHostDeploymentCounts(await one(this.pool, 'SELECT * FROM deployment_host_counts WHERE deployment_id = @id', { id: deploymentId }));
   }
 
   async getHostDeployment(deploymentId: string, hostId: string): Promise<HostDeployment | undefined> {

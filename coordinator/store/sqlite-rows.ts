@@ -3,6 +3,7 @@
  * better-sqlite3 returns (`unknown`), writers return named parameters for a statement.
  * NULL columns become absent optional fields; `undefined` optional fields become NULL.
  */
+import type { HostDeploymentCounts } from '../domain/status.js';
 import type { HostDeploymentState, HostRevisionState } from './store.js';
 import type {
   Application, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
@@ -311,4 +312,13 @@ export function patchSql(columns: Readonly<Record<string, string>>): string {
 export function toHostDeploymentState(raw: unknown): HostDeploymentState {
   const r = raw as { host_id: string; status: HostDeployment['status']; position: number; completed_at: string | null };
   return { hostId: r.host_id, status: r.status, position: r.position, ...present('completedAt', r.completed_at) };
+}
+
+/** A deployment_host_counts row (or none: no targets) as counts per status. */
+export function toHostDeploymentCounts(raw: unknown): HostDeploymentCounts {
+  const r = raw as { pending: number; in_progress: number; succeeded: number; failed: number; skipped: number; unknown: number } | undefined;
+  return {
+    Pending: r?.pending ?? 0, InProgress: r?.in_progress ?? 0, Succeeded: r?.succeeded ?? 0,
+    Failed: r?.failed ?? 0, Skipped: r?.skipped ?? 0, Unknown: r?.unknown ?? 0,
+  };
 }

@@ -144,6 +144,7 @@ export function prepareStatements(db: Database) {
     listHostDeploymentStates: p(`SELECT host_id, status, position, completed_at FROM host_deployments WHERE deployment_id = ?
       ORDER BY position, host_id`),
     getHostDeployment: p('SELECT * FROM host_deployments WHERE deployment_id = ? AND host_id = ?'),
+    hostDeploymentCounts: p('SELECT * FROM deployment_host_counts WHERE deployment_id = ?'),
     hostDeploymentsOnHost: p(`SELECT * FROM host_deployments WHERE host_id = @host_id AND ${STATUS_FILTER}
       ORDER BY rowid`),
     isRevisionTarget: p(`SELECT 1 FROM host_deployments hd JOIN deployments d ON d.id = hd.deployment_id

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database, { type Statement } from 'better-sqlite3';
 import { FerryError, describeError, isFerryError } from '../../common/errors.js';
-import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
+import type { DeploymentStatus, HostDeploymentCounts, HostDeploymentStatus } from '../domain/status.js';
 import type {
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
   Revision, TagSets,
@@ -481,6 +481,10 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
 
   listHostDeploymentStates(deploymentId: string): HostDeploymentState[] {
     return this.st.listHostDeploymentStates.all(deploymentId).map(rows.toHostDeploymentState);
+  }
+
+  hostDeploymentCounts(deploymentId: string): HostDeploymentCounts {
+    return rows.toHostDeploymentCounts(this.st.hostDeploymentCounts.get(deploymentId));
   }
 
   getHostDeployment(deploymentId: string, hostId: string): HostDeployment | undefined {

@@ -1,7 +1,7 @@
 import type { EventLogStore } from './event-store.js';
 import type { FerryEvent } from '../domain/events.js';
 import type { DeploymentPlanRecord } from '../domain/plan.js';
-import type { DeploymentStatus, HostDeploymentStatus } from '../domain/status.js';
+import type { DeploymentStatus, HostDeploymentCounts, HostDeploymentStatus } from '../domain/status.js';
 import type {
   DesiredState,
   Application, AutoRollbackEvent, Deployment, DeploymentConfig, DeploymentGroup, Host, HostDeployment, LifecycleEventRecord, LogLine,
@@ -176,6 +176,14 @@ export interface Store extends EventLogStore {
    * order: a few columns, not whole rows (a pass over a 10,000-host deployment read 10,000 rows).
    */
   listHostDeploymentStates(deploymentId: string): Promise<HostDeploymentState[]>;
+  /**
+   * How many of the deployment's host deployments are in each status, without counting them: kept by
+   * the store in the transaction that inserts, moves or deletes them (store/schema/v22.ts). Every
+   * status is present; all 0 for a deployment without targets (or unknown). Inside a `transaction`
+   * that changed host deployments, PostgreSQL's counts show those changes only after the commit
+   * (pg-schema/p06.ts); nothing reads them there.
+   */
+  hostDeploymentCounts(deploymentId: string): Promise<HostDeploymentCounts>;
   getHostDeployment(deploymentId: string, hostId: string): Promise<HostDeployment | undefined>;
   /** Host deployments on one host, optionally only in these statuses. */
   hostDeploymentsOnHost(hostId: string, statuses?: readonly HostDeploymentStatus[]): Promise<HostDeployment[]>;

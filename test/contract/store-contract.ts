@@ -15,6 +15,7 @@ import { consoleSessionsContract, hostCertificatesContract, tokensContract } fro
 import { planContract } from './store-contract-plans.js';
 import { scheduleContract } from './store-contract-schedules.js';
 import { auditContract } from './store-contract-audit.js';
+import { countsContract } from './store-contract-counts.js';
 
 export * from './store-builders.js';
 
@@ -52,6 +53,7 @@ export function storeContract(t: Test, makeStore: () => Promise<StoreFixture>): 
   catalogContract(test);
   deploymentContract(test);
   statusContract(test);
+  countsContract(test);
   activeDeploymentContract(test);
   logAndRevisionContract(test);
   metricsContract(test);

@@ -9,6 +9,8 @@ import { PG_MIGRATIONS } from '../../coordinator/store/pg-migrations.js';
 import { openPgStore } from '../../coordinator/store/pg-store.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { storeContract } from './store-contract.js';
+import { givenDeploymentsInEveryStatus, recount } from './store-contract-counts.js';
+import { givenHosts, givenStarted, givenWorld } from './store-builders.js';
 
 const server = await startPostgres(t);
 const database = await server.createDatabase();
@@ -53,6 +55,63 @@ t.test('the PostgreSQL store', async t => {
     t.teardown(() => Promise.all(stores.map(s => s.close())));
     t.same(stores.map(s => s.appliedMigrations.length).sort(), [0, 0, 0, PG_MIGRATIONS.length], 'one applied them, the others found them applied');
     t.equal((await stores[0]!.listConfigs()).filter(c => c.builtIn).length, 3, 'the built-in configs were seeded once');
+  });
+
+  t.test('migration 6 backfills the host counts of an existing database from its rows', async t => {
+    const schema = await freshSchema();
+    const store = await openPgStore({ connectionString: url, schema });
+    const ids = await givenDeploymentsInEveryStatus(store);
+    await store.close();
+    // Back to the database migration 5 left (rows, no counts), as a coordinator before it would hold.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`SET search_path = ${schema}`);
+    await client.query('DROP TABLE deployment_host_counts; DROP FUNCTION host_counts_change() CASCADE; DELETE FROM schema_migrations WHERE version = 6');
+    await client.end();
+    const again = await openPgStore({ connectionString: url, schema });
+    t.teardown(() => again.close());
+    t.same(again.appliedMigrations, [6]);
+    for (const id of ids) t.strictSame(await again.hostDeploymentCounts(id), await recount(again, id), `deployment ${id}`);
+    t.same(await again.hostDeploymentCounts(ids[0]!), { Pending: 1, InProgress: 1, Succeeded: 1, Failed: 1, Skipped: 1, Unknown: 1 });
+  });
+
+  t.test('two transactions changing one deployment\'s hosts, one waiting for a row the other holds, do not deadlock over its counts', async t => {
+    const schema = await freshSchema();
+    const store = await openPgStore({ connectionString: url, schema, max: 4 });
+    t.teardown(() => store.close());
+    const hosts = await givenHosts(store, 3);
+    const [a, b, c] = hosts.map(h => h.id) as [string, string, string];
+    const d = await givenStarted(store, await givenWorld(store), hosts);
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    t.teardown(() => watcher.end());
+    /** Until some backend of this database waits for a row lock: the first transaction, on b. */
+    const someoneWaits = async () => {
+      for (;;) {
+        const { rows } = await watcher.query("SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        if (rows[0].n > 0) return;
+        await new Promise(resolve => setImmediate(resolve));
+      }
+    };
+    let holdsB!: () => void;
+    const bHeld = new Promise<void>(resolve => (holdsB = resolve));
+    // The first moves a's status (the counts change), then needs b, which the second holds; the second
+    // then moves c's status. Counts kept at each change would have the first hold the counts row while
+    // it waits for b, and the second wait for the counts row while it holds b: a deadlock.
+    const first = store.transaction(async () => {
+      await store.transitionHostDeployment(d.id, a, 'InProgress');
+      await bHeld;
+      await store.patchHostDeployment(d.id, b, { currentEvent: 'Install' });
+    });
+    const second = store.transaction(async () => {
+      await store.patchHostDeployment(d.id, b, { currentEvent: 'BeforeInstall' });
+      holdsB();
+      await someoneWaits();
+      await store.transitionHostDeployment(d.id, c, 'InProgress');
+    });
+    await Promise.all([first, second]);
+    t.strictSame(await store.hostDeploymentCounts(d.id), await recount(store, d.id));
+    t.equal((await store.hostDeploymentCounts(d.id)).InProgress, 2, 'both moves counted');
   });
 
   t.test('refuses a database newer than its migrations', async t => {

@@ -6,6 +6,7 @@ import { MIGRATIONS, migrate } from '../../coordinator/store/migrations.js';
 import { openStore } from '../../coordinator/store/sqlite-store.js';
 import { tempDir } from '../helpers/temp.js';
 import { storeContract } from './store-contract.js';
+import { givenDeploymentsInEveryStatus, recount } from './store-contract-counts.js';
 
 const dir = await tempDir(t, 'ferry-store-');
 let files = 0;
@@ -53,6 +54,24 @@ t.test('the SQLite store', async t => {
     t.teardown(async () => await again.close());
     t.same(again.appliedMigrations, [], 'no migration re-ran');
     t.equal(again.schemaVersion(), latest, 'user_version unchanged');
+  });
+
+  t.test('migration 22 backfills the host counts of an existing database from its rows', async t => {
+    const file = nextFile();
+    const store = openStore(file);
+    const ids = await givenDeploymentsInEveryStatus(store);
+    await store.close();
+    // Back to the database migration 21 left (rows, no counts), as a coordinator before it would hold.
+    const db = new Database(file);
+    db.exec('DROP TABLE deployment_host_counts');
+    for (const name of ['host_counts_insert', 'host_counts_status', 'host_counts_delete', 'host_deployments_stay']) db.exec(`DROP TRIGGER ${name}`);
+    db.pragma('user_version = 21');
+    db.close();
+    const again = openStore(file);
+    t.teardown(async () => await again.close());
+    t.same(again.appliedMigrations, [22]);
+    for (const id of ids) t.strictSame(await again.hostDeploymentCounts(id), await recount(again, id), `deployment ${id}`);
+    t.same(await again.hostDeploymentCounts(ids[0]!), { Pending: 1, InProgress: 1, Succeeded: 1, Failed: 1, Skipped: 1, Unknown: 1 });
   });
 
   t.test('refuses a database newer than its migrations', async t => {
