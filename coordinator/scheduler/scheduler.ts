@@ -337,7 +337,8 @@ export class Scheduler {
         }
         break;
     }
-    this.ctx.changes.deployment(d.id);
+    // A wait changes nothing: watchers (--wait, the console) are not woken every pass for it.
+    if (a.type !== 'wait') this.ctx.changes.deployment(d.id);
   }
 
   /** At the approval gate, the DeploymentAwaitingApproval event (webhooks) goes with the pause. */
