@@ -62,6 +62,18 @@ export default tseslint.config(
     },
   },
   { files: ['agent/**/*.ts', 'cli/**/*.ts', 'common/**/*.ts'], rules: { 'no-restricted-imports': ['error', serverOnly] } },
+  // The agent runs on every host for its whole life: its first collation (localeCompare,
+  // Intl.Collator) loads ICU's collation data, ~3 MiB of resident memory it then keeps
+  // (bench/README.md, "idle footprint"). Order text with common/text.ts compareText.
+  {
+    files: ['agent/**/*.ts', 'common/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error',
+        { selector: "CallExpression[callee.property.name='localeCompare']", message: 'localeCompare loads ICU collation data into the agent for good: use compareText (common/text.ts)' },
+        { selector: "MemberExpression[object.name='Intl'][property.name='Collator']", message: 'Intl.Collator loads ICU collation data into the agent for good: use compareText (common/text.ts)' },
+      ],
+    },
+  },
   // The coordinator's store is asynchronous (coordinator/store/store.ts): a store call not awaited
   // is a write that may land after what follows, or an error nobody sees. Type-aware, so only here.
   {

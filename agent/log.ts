@@ -1,5 +1,6 @@
 import path from 'node:path';
 import winston from 'winston';
+import { compareText } from '../common/text.js';
 
 /**
  * The agent's operator log (docs/design/style.md §12): winston, JSON lines in a rotating file
@@ -31,7 +32,7 @@ const readable = winston.format.printf(info => {
   const { timestamp, level, message, component, ...rest } = info as Record<string, unknown>;
   const fields = Object.entries(rest)
     .filter(([, v]) => v !== undefined && v !== '')
-    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .sort(([a], [b]) => rank(a) - rank(b) || compareText(a, b))
     .map(([k, v]) => `${k}=${typeof v === 'string' && !/\s/.test(v) ? v : JSON.stringify(v)}`);
   const where = component ? ` [${String(component)}]` : '';
   return `${String(timestamp)} ${String(level).padEnd(5)}${where} ${String(message)}${fields.length ? ' ' + fields.join(' ') : ''}`;

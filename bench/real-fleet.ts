@@ -15,7 +15,8 @@ import { fmt, push, startEnv, withCoordinatorOutput } from './lib.js';
  * are the bundle's, no host was declared lost. Timed: create → verdict, against a baseline from the
  * same run: bash running the same 4 hook scripts for N hosts, all N in parallel. Reported: the
  * coordinator's RSS and CPU idle with the fleet and over the deployment, the agents' mean idle RSS
- * and CPU, the load average.
+ * and CPU (RSS also as a ratio to an empty `node` measured at the same moment: the floor any Node
+ * program starts from here), their RSS again 20 s after the deployment, the load average.
  */
 const HOOKS = ['BeforeInstall', 'AfterInstall', 'ApplicationStart', 'ValidateService'];
 
@@ -67,6 +68,20 @@ async function appBundle(dir: string, destination: string): Promise<string> {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
+/** An empty `node` that stays up (the RSS baseline), stopped at `cleanup`. */
+function emptyNode(cleanup: { teardown(fn: () => unknown): void }): number {
+  const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 5000)'], { stdio: 'ignore' });
+  cleanup.teardown(() => c.kill('SIGKILL'));
+  return c.pid!;
+}
+
+/** `agents idle: RSS mean …` for the agents' processes, against the empty node's RSS read at the same moment. */
+function agentsRss(what: string, procs: Proc[], emptyPid: number): string {
+  const rss = procs.map(p => rssMiBOf(p.child.pid!));
+  const empty = rssMiBOf(emptyPid);
+  return `${what}: RSS mean ${mean(rss).toFixed(1)} MiB (min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}) = ${(mean(rss) / empty).toFixed(2)}× an empty node's ${empty.toFixed(1)} MiB`;
+}
+
 export async function realFleetBench(agents: number, report: (line: string) => void): Promise<void> {
   const unavailable = privateDirsUnavailable();
   if (unavailable) throw new Error(unavailable);
@@ -78,6 +93,7 @@ export async function realFleetBench(agents: number, report: (line: string) => v
     await fs.mkdir(proofDir, { mode: 0o777 });
     await fs.mkdir(appDir);
     const baseRss = rssMiBOf(pid);
+    const emptyPid = emptyNode(env.cleanup);
     // Started 10 at a time (each start costs ~0.5 s of CPU on a 2-core machine), the default 5 s heartbeat.
     const t0 = performance.now();
     const procs: Proc[] = [];
@@ -96,9 +112,8 @@ export async function realFleetBench(agents: number, report: (line: string) => v
     const idleCpuPct = await cpuPctOver(pid, 20_000);
     const agentCpuPct = mean(procs.map((p, i) => (100 * (cpuMsOf(p.child.pid!) - agentCpu0[i]!)) / 20_000));
     const idleRss = rssMiBOf(pid);
-    const agentRss = procs.map(p => rssMiBOf(p.child.pid!));
     report(`           coordinator idle with ${agents} agents: RSS ${idleRss.toFixed(0)} MiB (${(((idleRss - baseRss) * 1024) / agents).toFixed(0)} KiB per agent), CPU ${idleCpuPct.toFixed(1)} % of one core`);
-    report(`           agents idle: RSS mean ${mean(agentRss).toFixed(1)} MiB (min ${Math.min(...agentRss).toFixed(1)}, max ${Math.max(...agentRss).toFixed(1)}), CPU mean ${agentCpuPct.toFixed(2)} % of one core over 20 s`);
+    report(`           ${agentsRss('agents idle', procs, emptyPid)}; CPU mean ${agentCpuPct.toFixed(2)} % of one core over 20 s`);
 
     await env.api.createApplication({ name: 'real' });
     const bundleDir = path.join(env.dir, 'bundle');
@@ -128,6 +143,8 @@ export async function realFleetBench(agents: number, report: (line: string) => v
       if ((await fs.readFile(path.join(proofDir, `r${i}.files`), 'utf8').catch(() => '')).trim() === want) filesOk++;
     }
     const lost = lostHosts(env).size;
+    await new Promise(r => setTimeout(r, 20_000));
+    const afterRss = agentsRss('agents 20 s after the deployment', procs, emptyPid);
 
     const baseDir = path.join(env.dir, 'baseline');
     await fs.mkdir(path.join(baseDir, 'proof'), { recursive: true });
@@ -140,6 +157,7 @@ export async function realFleetBench(agents: number, report: (line: string) => v
     report(`           baseline bash running the same 4 hook scripts for ${agents} hosts in parallel: ${fmt(bashMs)} ms → Ferry ${(verdictMs / bashMs).toFixed(1)}× the baseline`);
     report(`           hosts Succeeded ${succeeded}/${agents}; hooks in order ${hooksOk}/${agents}; installed files as bundled ${filesOk}/${agents}; hosts falsely declared lost ${lost}`);
     report(`           coordinator over the deployment: CPU ${deployCpuPct.toFixed(1)} % of one core, RSS ${deployRss.toFixed(0)} MiB; load average ${load}`);
+    report(`           ${afterRss}`);
     if (status !== 'Succeeded' || succeeded !== agents || hooksOk !== agents || filesOk !== agents || lost > 0) {
       throw new Error(`real-fleet: not every host deployed correctly (status ${status}, ${succeeded} Succeeded, ${hooksOk} hooks, ${filesOk} files, ${lost} lost)`);
     }

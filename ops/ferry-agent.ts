@@ -2,6 +2,8 @@
  * The `ferry-agent` program: the agent's commands (agent/main.ts) plus `install` and `uninstall` as a
  * service (ops/install). Loads no coordinator module and no SQLite (a test reads its import graph).
  */
+// First: V8's settings for the agent (agent/v8-flags.ts), before any other module is loaded.
+import '../agent/v8-flags.js';
 import { describeError } from '../common/errors.js';
 import { runAgent } from '../agent/main.js';
 import { enrollHost } from '../agent/start/enroll.js';

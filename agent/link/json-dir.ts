@@ -3,6 +3,7 @@ import path from 'node:path';
 import { FerryError, isDiskFull } from '../../common/errors.js';
 import { writeFileAtomic } from '../state/files.js';
 import { isSafeId } from '../../common/parse.js';
+import { compareText } from '../../common/text.js';
 
 /**
  * A directory of small JSON documents named by id (`<dir>/<id>.json`), written atomically:
@@ -79,7 +80,7 @@ export class JsonDir<T> {
         unreadable.push(file);
       }
     }
-    found.sort((a, b) => a.mtimeMs - b.mtimeMs || a.id.localeCompare(b.id));
+    found.sort((a, b) => a.mtimeMs - b.mtimeMs || compareText(a.id, b.id));
     return { docs: found.map(({ id, doc }) => ({ id, doc })), unreadable };
   }
 }

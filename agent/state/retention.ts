@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { compareText } from '../../common/text.js';
 
 /**
  * Keeps the newest `keep` deployment directories of a group (the current one included) and
@@ -26,7 +27,7 @@ export async function pruneDeployments(
     const st = await fs.lstat(dir).catch(() => undefined);
     if (st?.isDirectory()) dirs.push({ dir, mtimeMs: st.mtimeMs });
   }
-  dirs.sort((a, b) => b.mtimeMs - a.mtimeMs || b.dir.localeCompare(a.dir));
+  dirs.sort((a, b) => b.mtimeMs - a.mtimeMs || compareText(b.dir, a.dir));
   const survivors = new Set([...keepSet].filter(d => dirs.some(x => x.dir === d)));
   for (const { dir } of dirs) {
     if (survivors.size >= keep) break;

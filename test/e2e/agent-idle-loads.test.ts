@@ -23,13 +23,21 @@ const NOT_AT_IDLE = [
 const AT_DEPLOY = ['/dist/agent/lifecycle/executor.js', '/dist/common/appspec/parse.js', '/dist/common/bundle/tar-bundle.js', '/node_modules/tar/'];
 
 const loaded = async (file: string) => (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean);
+/**
+ * What `node --trace-opt` prints when V8 optimizes a function. The agent keeps every function in the
+ * interpreter (agent/v8-flags.ts, `--max-opt=0`): one optimization touches megabytes of the node
+ * binary's compiler code that then stay resident (bench/README.md, "idle footprint"). V8 decides to
+ * optimize by how much a function has run, not by time, so this holds on a busy machine too.
+ */
+const OPTIMIZED = /\(target (TURBOFAN|MAGLEV)\)/g;
 const matching = (files: string[], part: string) => files.filter(f => f.split(path.sep).join('/').includes(part));
 
-t.test('a connected idle agent has not loaded the deployment path, metrics or systeminformation; its first deployment loads what it needs and succeeds (mount namespace)', async t => {
+t.test('a connected idle agent has not loaded the deployment path, metrics or systeminformation, nor optimized a function; its first deployment loads what it needs, succeeds, and optimizes nothing either (mount namespace)', async t => {
   const f = await startFleet(t, [], { config: 'AllAtOnce' });
   const loads = path.join(f.dir, 'agent-loads.txt');
-  await f.addAgent('h1', { role: 'web' }, undefined, [], { env: { FERRY_RECORD_LOADS: loads }, nodeArgs: ['--import', PRELOAD] });
+  const agent = await f.addAgent('h1', { role: 'web' }, undefined, [], { env: { FERRY_RECORD_LOADS: loads }, nodeArgs: ['--trace-opt', '--import', PRELOAD] });
   await waitForHosts(f.coordinator.address, ['h1']);
+  t.same(agent.output().match(OPTIMIZED), null, 'no function optimized by the time the agent is connected');
   const idle = await loaded(loads);
   t.ok(matching(idle, '/dist/agent/start/daemon.js').length === 1, 'the recorder saw the agent start (its daemon module)');
   t.ok(matching(idle, '/node_modules/@grpc/grpc-js/').length > 0, 'and the gRPC it connects with');
@@ -44,4 +52,5 @@ t.test('a connected idle agent has not loaded the deployment path, metrics or sy
   const after = await loaded(loads);
   for (const part of AT_DEPLOY) t.ok(matching(after, part).length > 0, `loaded by the deployment: ${part}`);
   for (const part of ['/node_modules/systeminformation/', '/node_modules/prom-client/']) t.same(matching(after, part), [], `still not loaded: ${part}`);
+  t.same(agent.output().match(OPTIMIZED), null, 'nor by the deployment');
 });

@@ -2,7 +2,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { Metafile } from 'esbuild';
 import t from 'tap';
 import { parse } from 'yaml';
-import { bundleProblems, protoJson } from '../../ops/agent-binary/bundle.js';
+import { bundleAgent, bundleProblems, latin1Source, protoJson } from '../../ops/agent-binary/bundle.js';
+import { compareText } from '../../common/text.js';
+import { REPO } from '../helpers/agent-cli.js';
 import { debScript, packageConfig, packageUnit, rpmScript } from '../../ops/agent-binary/package.js';
 import { PROTO_FILES, PROTO_OPTIONS, protoDir } from '../../proto/load.js';
 
@@ -21,6 +23,20 @@ t.test('the bundle check names each module that may not reach a host', async t =
     'node_modules/x/build/addon.node: a native module in the agent binary',
     'ferry-agent.js: requires leftpad at run time, which is not bundled and not a Node built-in',
   ]);
+});
+
+t.test('the bundle is Latin-1, so V8 keeps the binary\'s main script at one byte a character; the escapes mean the same characters', async t => {
+  t.equal(latin1Source('a – b ° c 😀'), 'a \\u2013 b ° c \\ud83d\\ude00', 'above U+00FF escaped, Latin-1 kept');
+  const same = new Function(`return [${latin1Source("'– 😀', /[–]/.test('x–y'), `${'😀'}`")}]`) as () => unknown[];
+  t.same(same(), ['– 😀', true, '😀']);
+  const { code } = await bundleAgent(REPO, '0.0.0-test');
+  t.same(code.match(/[^\u0000-\u00ff]/g), null, 'the real bundle: no character above U+00FF (one made V8 store 2.7 MB of source as 5.4 MiB)');
+  t.match(code, /\/\/ agent\/v8-flags\.ts\n[^]{0,300}?setFlagsFromString\)\(flag\)/, 'and it sets the agent\'s V8 flags (agent/v8-flags.ts)');
+});
+
+t.test('compareText orders by code unit, whatever the locale', async t => {
+  t.same(['b', 'B', 'a', 'é', 'e', 'Z'].sort(compareText), ['B', 'Z', 'a', 'b', 'e', 'é']);
+  t.equal(compareText('x', 'x'), 0);
 });
 
 t.test('the .proto files embedded as JSON load as the same services and messages as from disk', async t => {
