@@ -293,7 +293,9 @@ async function startWithStore(config: CoordinatorConfig, log: Logger, opts: Star
     monotonic: lagClock.now,
     startedMono: lagClock.now(),
     alarmStates: new Map(),
-    metrics: new CoordinatorMetrics(metricsSource(() => ctx)),
+    // Node's own metrics (prom-client's default collectors: an event-loop-delay monitor waking every
+    // 10 ms, a GC observer) only when they are served: an idle coordinator with no agents went 1.3 → 0.7 % CPU.
+    metrics: new CoordinatorMetrics(metricsSource(() => ctx), { defaultMetrics: config.metricsListen !== undefined }),
     ...(transport.kind === 'tls' && { tls: transport.files }),
     agentReleases: new AgentReleases(path.join(config.dataDir, 'agent')),
     upgrades: new UpgradeListeners(),
