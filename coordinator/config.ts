@@ -72,7 +72,7 @@ export const COORDINATOR_DEFAULTS = Object.freeze({
   listen: '127.0.0.1:7420',
   logLevel: 'info' as LogLevel,
   heartbeatInterval: '5s',
-  maxHeartbeatRate: '500',
+  maxHeartbeatRate: '250',
   logBytesPerHost: '1M',
   maxRevisionBytes: '2G',
   webhookRetryBase: '1s',

@@ -31,7 +31,7 @@ export function coordinatorCommand(): Command {
     .option('--audit-retention <duration>', 'audit records older than this are deleted, at start and hourly; 0 keeps them forever (default 365d) (env FERRY_AUDIT_RETENTION)')
     .option('--insecure', 'plaintext and no tokens, for development: only on a loopback --listen (env FERRY_INSECURE); without it TLS from ferry-coordinator init')
     .option('--agent-timeout <duration>', 'an agent silent this long is lost: its in-flight hosts become Unknown (AGENT_LOST) (default: 3 heartbeats)')
-    .option('--max-heartbeat-rate <n>', 'heartbeats a second the whole fleet sends at most: past it the heartbeat interval and --agent-timeout grow in whole steps (10,000 hosts: every 20 s, lost after 60 s); 0: never (default 500) (env FERRY_MAX_HEARTBEAT_RATE)')
+    .option('--max-heartbeat-rate <n>', 'heartbeats a second the whole fleet sends at most: past it the heartbeat interval and --agent-timeout grow in whole steps (10,000 hosts: every 40 s, lost after 120 s); 0: never (default 250) (env FERRY_MAX_HEARTBEAT_RATE)')
     .option('--refused-call-limit <n>', 'refused calls per client address and minute before the address is refused at once; also the refused or failed calls an address adds to the audit log per minute before the rest fold into one record; 0: no limit (default 60) (env FERRY_REFUSED_CALL_LIMIT)')
     .option('--connect-timeout <duration>', 'drop a client that has not finished its TLS handshake this long after connecting (default 10s) (env FERRY_CONNECT_TIMEOUT)')
     .option('--request-timeout <duration>', 'an HTTP/1.1 request\'s headers must arrive within this long (default 30s) (env FERRY_REQUEST_TIMEOUT)')

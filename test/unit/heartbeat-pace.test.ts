@@ -26,9 +26,9 @@ t.test('a custom timeout keeps its ratio; rate 0 never stretches', async t => {
   t.same([off.intervalMs, off.timeoutMs], [5000, 15_000]);
 });
 
-t.test('--max-heartbeat-rate: default 500, flag, environment, bad values named', async t => {
+t.test('--max-heartbeat-rate: default 250, flag, environment, bad values named', async t => {
   const resolve = (flags: object, env: NodeJS.ProcessEnv = {}) => resolveCoordinatorConfig({ data: '/tmp/x', ...flags }, { FERRY_COORDINATOR_CONFIG: '', ...env }, '/tmp');
-  t.equal(resolve({}).maxHeartbeatRate, 500);
+  t.equal(resolve({}).maxHeartbeatRate, 250);
   t.equal(resolve({ maxHeartbeatRate: '0' }).maxHeartbeatRate, 0);
   t.equal(resolve({}, { FERRY_MAX_HEARTBEAT_RATE: '2000' }).maxHeartbeatRate, 2000);
   t.throws(() => resolve({ maxHeartbeatRate: 'fast' }), /--max-heartbeat-rate/);
