@@ -20,6 +20,8 @@ export interface FleetOptions {
   configs: string[];
   rounds: number;
   json: boolean;
+  /** TCP connections the simulated hosts' streams are spread over (real agents: one each). */
+  connections?: number;
 }
 
 export interface FleetReport {
@@ -56,6 +58,13 @@ export function rssMiBOf(pid: number): number {
 }
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+/** CPU % of one core in each `step` ms slice of the next `ms` ms. */
+export async function cpuSeries(pid: number, ms: number, step = 1000): Promise<number[]> {
+  const out: number[] = [];
+  for (let t = 0; t < ms; t += step) out.push(await cpuPctOver(pid, step));
+  return out;
+}
 
 export async function cpuPctOver(pid: number, ms: number): Promise<number> {
   const c0 = cpuMsOf(pid);
@@ -108,21 +117,27 @@ export async function fleetBench(o: FleetOptions, report: (line: string) => void
   // FERRY_BENCH_CPU_PROF=<dir>: the coordinator (only) runs with --cpu-prof into that dir; it is
   // stopped with SIGTERM at the end so the profile is written.
   const profDir = process.env.FERRY_BENCH_CPU_PROF;
-  const env = await startEnv('fleet', [], profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : []);
+  const spawnedAt = performance.now();
+  const connections = Math.min(o.agents, o.connections ?? Math.max(4, Math.ceil(o.agents / 1000)));
+  // Past 4,096 connections from one address (the simulator's), the coordinator's default per-address limit refuses them.
+  const env = await startEnv('fleet', connections > 4096 ? ['--max-connections-per-address', '0'] : [], profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : []);
+  // With a profile: where the windows are in it (seconds from the coordinator's start, for cpuprofile --from/--to).
+  const at = () => (profDir ? ` [profile ${((performance.now() - spawnedAt) / 1000).toFixed(1)} s]` : '');
   const pid = env.coordinator.child.pid!;
-  const sim = new FleetSim({ address: env.coordinator.address, agents: o.agents, channels: Math.max(4, Math.ceil(o.agents / 1000)), tags: { role: 'fleet' } });
+  const sim = new FleetSim({ address: env.coordinator.address, agents: o.agents, channels: connections, tags: { role: 'fleet' } });
   try {
     await sleep(1000);
     const baseRss = rssMiBOf(pid);
     const t0 = performance.now();
     await sim.start();
     const registerMs = performance.now() - t0;
-    report(`fleet     ${o.agents} simulated hosts registered in ${fmt(registerMs)} ms`);
+    report(`fleet     ${o.agents} simulated hosts (over ${connections} connections) registered in ${fmt(registerMs)} ms`);
     await sleep(3000);
+    const idleAt = at();
     const idleCpuPct = await cpuPctOver(pid, 10_000);
     const idleRssMiB = rssMiBOf(pid);
     const rssPerAgentKiB = ((idleRssMiB - baseRss) * 1024) / o.agents;
-    report(`          idle with heartbeats: RSS ${idleRssMiB.toFixed(0)} MiB (${rssPerAgentKiB.toFixed(1)} KiB per agent), CPU ${idleCpuPct.toFixed(1)} % of one core`);
+    report(`          idle with heartbeats: RSS ${idleRssMiB.toFixed(0)} MiB (${rssPerAgentKiB.toFixed(1)} KiB per agent), CPU ${idleCpuPct.toFixed(1)} % of one core${idleAt}`);
     await env.api.createApplication({ name: 'fleet' });
     const archive = await hookBundle(path.join(env.dir, 'bundle'), { ApplicationStart: 'exit 0' });
     const revision = await push(env.api, 'fleet', archive);
@@ -144,8 +159,12 @@ export async function fleetBench(o: FleetOptions, report: (line: string) => void
       }
       verdictMs[config] = Math.round(times.sort((a, b) => a - b)[Math.floor((times.length - 1) / 2)]!);
     }
-    const quietCpuPct = await cpuPctOver(pid, 10_000);
-    report(`          the 10 s after the last verdict: coordinator CPU ${quietCpuPct.toFixed(1)} % of one core`);
+    const quietAt = at();
+    const c0 = cpuMsOf(pid);
+    const q0 = performance.now();
+    const perSecond = await cpuSeries(pid, 10_000);
+    const quietCpuPct = (100 * (cpuMsOf(pid) - c0)) / (performance.now() - q0);
+    report(`          the 10 s after the last verdict: coordinator CPU ${quietCpuPct.toFixed(1)} % of one core (each second: ${perSecond.map(x => x.toFixed(0)).join(' ')})${quietAt}`);
     const falseLost = lostHosts(env).size;
     const rejected = (env.coordinator.output().match(/agent stream rejected/g) ?? []).length;
     const hostsListMs = await timedCli(env.coordinator.address, ['hosts', 'list', '--json'], report);
@@ -185,6 +204,10 @@ export function parseFleetArgs(args: string[], rounds: number | undefined): Flee
       const v = value();
       o.agents = Number(v);
       if (!Number.isInteger(o.agents) || o.agents < 1) throw new Error(`--agents: '${v}' is not a positive whole number`);
+    } else if (a === '--connections' || a.startsWith('--connections=')) {
+      const v = value();
+      o.connections = Number(v);
+      if (!Number.isInteger(o.connections) || o.connections < 1) throw new Error(`--connections: '${v}' is not a positive whole number`);
     } else if (a === '--config' || a.startsWith('--config=')) {
       const v = value();
       if (!CONFIGS.includes(v)) throw new Error(`--config: '${v}' is not one of ${CONFIGS.join(', ')}`);

@@ -10,7 +10,7 @@ export function metricsSource(context: () => Context): CoordinatorMetricsSource 
     agentsByState: async () => {
       const ctx = context();
       const by: Record<AgentState, number> = { connected: 0, reconnecting: 0, lost: 0 };
-      for (const h of await ctx.store.listHosts()) by[hostStateOf(ctx, h)] += 1;
+      for (const h of await ctx.store.listHostPresence()) by[hostStateOf(ctx, h)] += 1;
       return by;
     },
     sendBuffers: () => context().revisions.sendBuffers(),

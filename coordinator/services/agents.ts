@@ -1,6 +1,7 @@
 import { describeError, isFerryError } from '../../common/errors.js';
 import { type Context, iso } from '../context.js';
 import type { Host, LifecycleEventRecord } from '../domain/types.js';
+import type { HostSeen } from '../store/store.js';
 import type { EventUpdate__Output } from '../../proto/gen/ferry/v1/EventUpdate.js';
 import type { HostResult__Output } from '../../proto/gen/ferry/v1/HostResult.js';
 import type { LogBatch__Output } from '../../proto/gen/ferry/v1/LogBatch.js';
@@ -42,19 +43,13 @@ export function heartbeat(ctx: Context, hostId: string, alarms: readonly AlarmSt
 export async function flushLastSeen(ctx: Context): Promise<void> {
   const seen = ctx.registry.takeSeen();
   if (seen.size === 0) return;
+  // Replicated: "connected" too, for a host whose stream is here (another replica that lost its
+  // stream may have written disconnected after this one's register). Hosts removed meanwhile are skipped.
+  const replicated = ctx.registry.replicated;
+  const hosts: HostSeen[] = [];
+  for (const [id, at] of seen) hosts.push(replicated && ctx.registry.local(id) ? { id, at: iso(at), connected: true } : { id, at: iso(at) });
   try {
-    await ctx.store.transaction(async () => {
-      for (const [hostId, at] of seen) {
-        try {
-          // Replicated: "connected" too, for a host whose stream is here (another replica that lost its
-          // stream may have written disconnected after this one's register).
-          if (ctx.registry.replicated && ctx.registry.local(hostId)) await ctx.store.setHostConnected(hostId, true, iso(at));
-          else await ctx.store.touchHost(hostId, iso(at));
-        } catch (err) {
-          if (!isFerryError(err, 'NOT_FOUND')) throw err; // removed meanwhile
-        }
-      }
-    });
+    await ctx.store.recordHostsSeen(hosts);
   } catch (err) {
     // Liveness is the registry's (monotonic, in memory): last-seen times the disk cannot take are only logged.
     if (!isFerryError(err, 'DISK_FULL')) throw err;

@@ -2,6 +2,7 @@ import { type Context, iso } from '../context.js';
 import { observeFleet } from './pace.js';
 import { matchesTagSets } from '../domain/tags.js';
 import type { Deployment, DeploymentGroup, Host } from '../domain/types.js';
+import type { HostPresence } from '../store/store.js';
 
 export type HostState = 'connected' | 'reconnecting' | 'lost';
 
@@ -51,7 +52,7 @@ export function hostStateOf(ctx: Context, host: { id: string; connected: boolean
  * host when absent.
  */
 export async function checkLiveness(ctx: Context, now: number, l: Liveness, hostIds?: readonly string[]): Promise<void> {
-  const hosts = hostIds ? await knownHosts(ctx, hostIds) : await ctx.store.listHosts();
+  const hosts: readonly HostPresence[] = hostIds ? await knownHosts(ctx, hostIds) : await ctx.store.listHostPresence();
   // Replicated: what the store says of hosts whose streams other replicas hold (agents/registry.ts);
   // the scheduler then always reads every host (no `hostIds`), so that view stays fresh.
   if (!hostIds) {

@@ -34,7 +34,7 @@ import {
   DEPLOYMENT_COLUMNS, DEPLOYMENT_PATCH_COLUMNS, EVENT_COLUMNS, HOST_DEPLOYMENT_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, STARTABLE_STATUSES, sqlList,
 } from './sqlite-statements.js';
 import type {
-  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostDeploymentState, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
+  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostDeploymentState, HostPresence, HostRevisionState, HostSeen, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 
 const DEFAULT_DEPLOYMENT_LIMIT = 50;
@@ -247,8 +247,18 @@ export class PgStore implements Store {
     }
   }
 
-  async touchHost(id: string, at: string): Promise<void> {
-    if ((await changes(this.pool, 'UPDATE hosts SET last_seen_at = @at WHERE id = @id', { id, at })) !== 1) throw new FerryError('NOT_FOUND', `host "${id}" not found`);
+  async listHostPresence(): Promise<HostPresence[]> {
+    return (await rows<{ id: string; connected: number; last_seen_at: string }>(this.pool, 'SELECT id, connected, last_seen_at FROM hosts WHERE removed_at IS NULL ORDER BY id'))
+      .map(r => ({ id: r.id, connected: r.connected === 1, lastSeenAt: r.last_seen_at }));
+  }
+
+  async recordHostsSeen(seen: readonly HostSeen[]): Promise<number> {
+    if (seen.length === 0) return 0;
+    return changes(this.pool, `
+      UPDATE hosts SET last_seen_at = s.at, connected = CASE WHEN s.connected THEN 1 ELSE hosts.connected END
+      FROM unnest(@ids::text[], @ats::text[], @connected::boolean[]) AS s(id, at, connected)
+      WHERE hosts.id = s.id`,
+    { ids: seen.map(h => h.id), ats: seen.map(h => h.at), connected: seen.map(h => h.connected === true) });
   }
 
   /**

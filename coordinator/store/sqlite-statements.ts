@@ -110,6 +110,7 @@ export function prepareStatements(db: Database) {
     getHost: p('SELECT * FROM hosts WHERE id = ?'),
     // Removed hosts (ferry hosts remove) keep their row for the history, but leave every list and group.
     listHosts: p('SELECT * FROM hosts WHERE removed_at IS NULL ORDER BY id'),
+    listHostPresence: p('SELECT id, connected, last_seen_at FROM hosts WHERE removed_at IS NULL ORDER BY id'),
     setHostConnected: p('UPDATE hosts SET connected = @connected, last_seen_at = @at WHERE id = @id'),
     touchHost: p('UPDATE hosts SET last_seen_at = @at WHERE id = @id'),
 

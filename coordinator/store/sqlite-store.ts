@@ -27,7 +27,7 @@ import {
   DEPLOYMENT_PATCH_COLUMNS, HOST_DEPLOYMENT_PATCH_COLUMNS, type Statements, prepareStatements,
 } from './sqlite-statements.js';
 import type {
-  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostDeploymentState, HostRevisionState, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
+  ConsoleSessionRecord, DeploymentFilter, DeploymentPatch, HostCertificate, HostDeploymentPatch, HostDeploymentState, HostPresence, HostRevisionState, HostSeen, HostTags, RemovedCounts, ScheduleFilter, StatusCount, Store,
 } from './store.js';
 import type { TokenRecord } from '../security/tokens.js';
 
@@ -313,8 +313,19 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
     if (changes !== 1) throw new FerryError('NOT_FOUND', `host "${id}" not found`);
   }
 
-  touchHost(id: string, at: string): void {
-    if (this.st.touchHost.run({ id, at }).changes !== 1) throw new FerryError('NOT_FOUND', `host "${id}" not found`);
+  listHostPresence(): HostPresence[] {
+    return (this.st.listHostPresence.all() as { id: string; connected: number; last_seen_at: string }[])
+      .map(r => ({ id: r.id, connected: r.connected === 1, lastSeenAt: r.last_seen_at }));
+  }
+
+  recordHostsSeen(seen: readonly HostSeen[]): number {
+    return this.db.transaction(() => {
+      let written = 0;
+      for (const h of seen) {
+        written += (h.connected ? this.st.setHostConnected.run({ id: h.id, connected: 1, at: h.at }) : this.st.touchHost.run({ id: h.id, at: h.at })).changes;
+      }
+      return written;
+    })();
   }
 
   createDeployment(deployment: Deployment): void {

@@ -214,6 +214,37 @@ function catalogContract(test: StoreTest): void {
     t.equal(await store.latestRevision('nothing'), undefined);
   });
 
+  test('last-seen times of many hosts are written at once; connected only where said; unknown hosts skipped', async (t, store) => {
+    for (const id of ['a', 'b', 'c']) await store.upsertHost(aHost({ id, lastSeenAt: at(1) }));
+    await store.setHostConnected('b', false, at(2));
+    await store.setHostConnected('c', false, at(2));
+    t.equal(await store.recordHostsSeen([]), 0);
+    t.equal(await store.recordHostsSeen([
+      { id: 'a', at: at(5) }, { id: 'b', at: at(6) }, { id: 'c', at: at(7), connected: true }, { id: 'gone', at: at(8), connected: true },
+    ]), 3);
+    t.match(await store.getHost('a'), { lastSeenAt: at(5), connected: true });
+    t.match(await store.getHost('b'), { lastSeenAt: at(6), connected: false }, 'a time alone leaves a disconnected host disconnected');
+    t.match(await store.getHost('c'), { lastSeenAt: at(7), connected: true });
+    t.equal(await store.getHost('gone'), undefined);
+    // Inside a transaction it is part of it: rolled back with it.
+    await t.rejects(store.transaction(async () => {
+      await store.recordHostsSeen([{ id: 'a', at: at(9) }]);
+      throw new Error('roll back');
+    }));
+    t.equal((await store.getHost('a'))?.lastSeenAt, at(5));
+  });
+
+  test('host presence is every listed host by id: connected flag and last-seen time only', async (t, store) => {
+    for (const id of ['z', 'a', 'm']) await store.upsertHost(aHost({ id, lastSeenAt: at(1), facts: { cpus: 4 } }));
+    await store.setHostConnected('m', false, at(3));
+    await store.removeHost('z', at(4));
+    t.strictSame(await store.listHostPresence(), [
+      { id: 'a', connected: true, lastSeenAt: at(1) },
+      { id: 'm', connected: false, lastSeenAt: at(3) },
+    ]);
+    t.strictSame(await store.listHostPresence(), (await store.listHosts()).map(h => ({ id: h.id, connected: h.connected, lastSeenAt: h.lastSeenAt })));
+  });
+
   test('upserting a host updates it, keeps registeredAt and marks it connected', async (t, store) => {
     const host = aHost({ id: 'h1', registeredAt: at(1), lastSeenAt: at(1) });
     await store.upsertHost(host);
@@ -226,12 +257,11 @@ function catalogContract(test: StoreTest): void {
     });
     await store.upsertHost(withoutZone);
     t.strictSame(await store.getHost('h1'), { ...withoutZone, connected: true, registeredAt: at(1) });
-    await store.touchHost('h1', at(9));
-    t.equal((await store.getHost('h1'))?.lastSeenAt, at(9));
+    t.equal(await store.recordHostsSeen([{ id: 'h1', at: at(9) }]), 1);
+    t.match(await store.getHost('h1'), { lastSeenAt: at(9), connected: true });
     await store.upsertHost(aHost({ id: 'h0' }));
     t.same((await store.listHosts()).map(h => h.id).sort(), ['h0', 'h1']);
     t.equal(await store.getHost('nope'), undefined);
-    await t.rejects(async () => await store.touchHost('nope', at(1)), { code: 'NOT_FOUND' });
     await t.rejects(async () => await store.setHostConnected('nope', true, at(1)), { code: 'NOT_FOUND' });
   });
 }
