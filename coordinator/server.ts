@@ -20,7 +20,7 @@ import { CoordinatorMetrics } from './metrics.js';
 import { metricsSource } from './metrics-source.js';
 import { type MetricsServer, startMetricsServer } from '../common/metrics-http.js';
 import { RevisionStore } from './revisions/revision-store.js';
-import { WebhookWorker } from './notify/webhook-worker.js';
+import { WebhookWorker, releaseClaimsOfDeadRun } from './notify/webhook-worker.js';
 import { guardedFetch } from './notify/destination.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { openStore } from './store/sqlite-store.js';
@@ -239,7 +239,18 @@ async function joinReplicas(ctx: Context, replicas: Replicas, leadership: Leader
  * whose revision bytes every replica shares (store/pg-revisions.ts, docs/high-availability.md).
  */
 async function openConfiguredStore(config: CoordinatorConfig, log: Logger): Promise<{ store: Store; shared?: SharedRevisions; pool?: pg.Pool }> {
-  if (config.store.engine === 'sqlite') return { store: openVerifiedStore(config.dataDir, openStore) };
+  if (config.store.engine === 'sqlite') {
+    const store = openVerifiedStore(config.dataDir, openStore);
+    try {
+      // The one coordinator on this store (the data-dir lock): every webhook delivery claim is a dead run's, so
+      // those deliveries are tried again at once. Not on PostgreSQL, where live replicas hold claims they are trying.
+      await releaseClaimsOfDeadRun(store, log);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return { store };
+  }
   const pgStore = await openPostgres(config.store.connection);
   log.info('store: PostgreSQL', { component: 'store', url: config.store.connection.display, migrations_applied: pgStore.appliedMigrations.join(',') });
   return { store: pgStore, shared: new PgRevisions(pgStore.pool), pool: pgStore.pool };

@@ -35,8 +35,9 @@ const CLAIM_MARGIN_MS = 30_000;
 /**
  * Delivers the outbox (`deliveries`): POSTs each due delivery, records the outcome, schedules the
  * retry. Woken by `Changes.events()` and by a timer for the next due retry. The outbox is in the
- * store, so a restart resumes where the last run stopped; a request cut short by `stop()` is not
- * counted and is sent again once its claim has expired (receivers dedupe by X-Ferry-Delivery).
+ * store, so a restart resumes where the last run stopped; a request cut short by `stop()` or a crash is
+ * not counted and is sent again (receivers dedupe by X-Ferry-Delivery): at once after a restart on SQLite
+ * (`releaseClaimsOfDeadRun`), once its claim has expired on PostgreSQL.
  * With several coordinator replicas every one runs a worker: each delivery is claimed by one
  * (Store.claimDeliveries, FOR UPDATE SKIP LOCKED on PostgreSQL) and tried by that one only.
  */
@@ -163,6 +164,19 @@ export class WebhookWorker {
     else if (outcome.gaveUp) this.deps.log.warn('webhook delivery given up', { ...fields, error: outcome.error });
     else this.deps.log.info('webhook delivery failed; will retry', { ...fields, error: outcome.error, next_attempt_at: new Date(outcome.nextAttemptAt ?? 0).toISOString() });
   }
+}
+
+/**
+ * Releases the claims a previous run of the only coordinator on this store left (Store.releaseDeliveryClaims),
+ * so the deliveries it was trying when it died or stopped are tried again now, not once their claims lapse
+ * (the request time limit + 30 s). Only where no other process can hold a live claim: SQLite, whose data-dir
+ * lock makes this the only coordinator. Never on PostgreSQL: other replicas' claims are deliveries they are
+ * trying right now.
+ */
+export async function releaseClaimsOfDeadRun(store: EventLogStore, log: Logger): Promise<number> {
+  const released = await store.releaseDeliveryClaims();
+  if (released > 0) log.info('webhook deliveries the previous run was trying are due again', { component: 'notify', released });
+  return released;
 }
 
 /** fetch's "fetch failed" hides the reason in `cause` (ECONNREFUSED, ENOTFOUND …). */

@@ -34,9 +34,17 @@ export interface EventLogStore {
    * Claims up to `limit` deliveries due at `nowMs` for `claimMs` and returns them, oldest first: their next
    * attempt moves to `nowMs + claimMs`, so another coordinator replica asking meanwhile does not get them (on
    * PostgreSQL rows another replica is claiming at this instant are skipped: FOR UPDATE SKIP LOCKED). The
-   * attempt's `recordDelivery` sets the real next attempt; a claimer that dies leaves its claims to expire.
+   * attempt's `recordDelivery` sets the real next attempt and ends the claim; a claimer that dies leaves its
+   * claims to expire (or, on SQLite, to the next coordinator's `releaseDeliveryClaims`).
    */
   claimDeliveries(nowMs: number, limit: number, claimMs: number): Promise<DeliveryJob[]>;
+  /**
+   * Ends every pending delivery's claim: each is due again from when it was claimed; a retry's backoff (no
+   * claim) and finished deliveries are untouched. Returns how many were released. For a coordinator starting
+   * as the only one on its store (SQLite: the data-dir lock), whose claims can only be a dead process's;
+   * never while another replica may be trying what it claimed.
+   */
+  releaseDeliveryClaims(): Promise<number>;
   /** When the next pending delivery is due (epoch ms; 0: now), undefined when none is pending. */
   nextDeliveryAt(): Promise<number | undefined>;
   /** Records one attempt on the delivery and its trigger's counters, in one transaction. */

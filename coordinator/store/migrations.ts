@@ -22,6 +22,7 @@ import { V19 } from './schema/v19.js';
 import { V20 } from './schema/v20.js';
 import { V21 } from './schema/v21.js';
 import { V22 } from './schema/v22.js';
+import { V23 } from './schema/v23.js';
 /**
  * Numbered schema migrations, applied in order, one transaction each, tracked in
  * `PRAGMA user_version`. Each migration's SQL is literal text in schema/vNN.ts, frozen: a database
@@ -52,6 +53,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 20, up: V20 },
   { version: 21, up: V21 },
   { version: 22, up: V22 },
+  { version: 23, up: V23 },
 ];
 
 /**

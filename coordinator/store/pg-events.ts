@@ -6,7 +6,7 @@ import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerVie
 import { type Queryable, changes, guard, one, rows, transaction } from './pg-db.js';
 
 // Row shapes, the trigger view and the row mappers are the SQLite store's: one meaning, two engines.
-import { DEFAULT_LIMIT, type EventRow, PENDING, TRIGGER_VIEW, type TriggerRow, toEvent, toTrigger } from './sqlite-events.js';
+import { DEFAULT_LIMIT, type EventRow, PENDING, RELEASE_CLAIMS, TRIGGER_VIEW, type TriggerRow, toEvent, toTrigger } from './sqlite-events.js';
 
 const INSERT_EVENT = `INSERT INTO events (at, kind, application, group_id, group_name, deployment_id, host_id, lifecycle_event, status, payload)
   VALUES (@at, @kind, @application, @group_id, @group_name, @deployment_id, @host_id, @lifecycle_event, @status, @payload) RETURNING seq`;
@@ -120,7 +120,7 @@ export class PgEventLog {
     // One statement: the due rows are locked as they are picked, and rows another replica's claim has locked
     // at this instant are skipped rather than waited for (it takes them); then read back in due order.
     const claimed = await rows<{ id: number; due: number }>(this.pool,
-      `UPDATE deliveries d SET next_attempt_at = @until FROM (SELECT id, next_attempt_at FROM deliveries
+      `UPDATE deliveries d SET next_attempt_at = @until, claimed_at = @now FROM (SELECT id, next_attempt_at FROM deliveries
         WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= @now ORDER BY next_attempt_at, id LIMIT @limit FOR UPDATE SKIP LOCKED) due
       WHERE d.id = due.id RETURNING d.id, due.next_attempt_at AS due`,
       { now: nowMs, limit, until: nowMs + claimMs });
@@ -128,6 +128,10 @@ export class PgEventLog {
     const order = new Map(claimed.map(c => [c.id, c.due]));
     const jobs = await this.#jobs(`d.id IN (${claimed.map(c => Number(c.id)).join(', ')})`, {});
     return jobs.sort((a, b) => order.get(a.id)! - order.get(b.id)! || a.id - b.id);
+  }
+
+  async releaseDeliveryClaims(): Promise<number> {
+    return changes(this.pool, RELEASE_CLAIMS);
   }
 
   async nextDeliveryAt(): Promise<number | undefined> {
@@ -142,7 +146,7 @@ export class PgEventLog {
     };
     await transaction(this.pool, async q => {
       const moved = await changes(q, `UPDATE deliveries SET attempts = attempts + 1, last_status = @status::integer, last_error = @error::text,
-        next_attempt_at = COALESCE(@next::bigint, next_attempt_at),
+        next_attempt_at = COALESCE(@next::bigint, next_attempt_at), claimed_at = NULL,
         delivered_at = CASE WHEN @delivered::integer = 1 THEN @at::text END, gave_up_at = CASE WHEN @gave_up::integer = 1 THEN @at::text END
         WHERE id = @id AND ${PENDING}`, params);
       if (moved === 1) {

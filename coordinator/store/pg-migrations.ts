@@ -6,6 +6,7 @@ import { P3 } from './pg-schema/p03.js';
 import { P4 } from './pg-schema/p04.js';
 import { P5 } from './pg-schema/p05.js';
 import { P6 } from './pg-schema/p06.js';
+import { P7 } from './pg-schema/p07.js';
 
 /**
  * The PostgreSQL store's own numbered migrations (SQLite's are store/migrations.ts): frozen SQL text in
@@ -25,6 +26,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   { version: 4, up: P4 },
   { version: 5, up: P5 },
   { version: 6, up: P6 },
+  { version: 7, up: P7 },
 ];
 
 /** pg_advisory_lock key of the migrations: "ferry-mi" as a number, the same for every replica. */

@@ -619,6 +619,7 @@ export class PgStore implements Store {
   listTriggers(groupId: string): Promise<TriggerView[]> { return this.events.listTriggers(groupId); }
   dueDeliveries(nowMs: number, limit: number): Promise<DeliveryJob[]> { return this.events.dueDeliveries(nowMs, limit); }
   claimDeliveries(nowMs: number, limit: number, claimMs: number): Promise<DeliveryJob[]> { return this.events.claimDeliveries(nowMs, limit, claimMs); }
+  releaseDeliveryClaims(): Promise<number> { return this.events.releaseDeliveryClaims(); }
   nextDeliveryAt(): Promise<number | undefined> { return this.events.nextDeliveryAt(); }
   recordDelivery(id: number, outcome: DeliveryOutcome): Promise<void> { return this.events.recordDelivery(id, outcome); }
 

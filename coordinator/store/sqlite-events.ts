@@ -23,6 +23,8 @@ export const TRIGGER_VIEW = `SELECT t.id, t.group_id, t.name, t.url, t.events, t
     (SELECT COUNT(*) FROM deliveries d WHERE d.trigger_id = t.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL) AS pending
   FROM triggers t`;
 export const PENDING = 'delivered_at IS NULL AND gave_up_at IS NULL';
+/** Gives a pending delivery's claim back: due again from when it was claimed (so before anything later), claim cleared. Both engines. */
+export const RELEASE_CLAIMS = `UPDATE deliveries SET next_attempt_at = claimed_at, claimed_at = NULL WHERE claimed_at IS NOT NULL AND ${PENDING}`;
 
 export function toEvent(r: EventRow): FerryEvent {
   return {
@@ -78,11 +80,12 @@ function prepare(db: Database.Database) {
     due: p(`SELECT d.id, d.trigger_id, d.attempts, d.created_at, t.name, t.url, t.secret, t.format, e.*
       FROM deliveries d JOIN triggers t ON t.id = d.trigger_id JOIN events e ON e.seq = d.event_seq
       WHERE d.delivered_at IS NULL AND d.gave_up_at IS NULL AND d.next_attempt_at <= @now ORDER BY d.next_attempt_at, d.id LIMIT @limit`),
-    claim: p(`UPDATE deliveries SET next_attempt_at = @until WHERE id IN (SELECT id FROM deliveries
+    claim: p(`UPDATE deliveries SET next_attempt_at = @until, claimed_at = @now WHERE id IN (SELECT id FROM deliveries
       WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= @now ORDER BY next_attempt_at, id LIMIT @limit)`),
+    releaseClaims: p(RELEASE_CLAIMS),
     next: p(`SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE ${PENDING}`),
     recordDelivery: p(`UPDATE deliveries SET attempts = attempts + 1, last_status = @status, last_error = @error,
-      next_attempt_at = COALESCE(@next, next_attempt_at),
+      next_attempt_at = COALESCE(@next, next_attempt_at), claimed_at = NULL,
       delivered_at = CASE WHEN @delivered THEN @at END, gave_up_at = CASE WHEN @gave_up THEN @at END
       WHERE id = @id AND ${PENDING}`),
     recordOnTrigger: p(`UPDATE triggers SET last_attempt_at = @at, last_status = @status, last_error = @error,
@@ -185,6 +188,10 @@ export class SqliteEventLog {
       this.st.claim.run({ now: nowMs, limit, until: nowMs + claimMs });
       return due;
     })();
+  }
+
+  releaseDeliveryClaims(): number {
+    return this.st.releaseClaims.run().changes;
   }
 
   nextDeliveryAt(): number | undefined {

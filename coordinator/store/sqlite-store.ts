@@ -708,6 +708,7 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
   listTriggers(groupId: string): TriggerView[] { return this.events.listTriggers(groupId); }
   dueDeliveries(nowMs: number, limit: number): DeliveryJob[] { return this.events.dueDeliveries(nowMs, limit); }
   claimDeliveries(nowMs: number, limit: number, claimMs: number): DeliveryJob[] { return this.events.claimDeliveries(nowMs, limit, claimMs); }
+  releaseDeliveryClaims(): number { return this.events.releaseDeliveryClaims(); }
   nextDeliveryAt(): number | undefined { return this.events.nextDeliveryAt(); }
   recordDelivery(id: number, outcome: DeliveryOutcome): void { this.events.recordDelivery(id, outcome); }
   createPlan(plan: DeploymentPlanRecord): void {

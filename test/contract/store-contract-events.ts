@@ -200,6 +200,38 @@ export function eventsContract(test: StoreTest): void {
     t.same((await store.claimDeliveries(61_000, 10, 60_000)).map(j => j.id), [due[1]!.id], 'an expired claim (its claimer died) is claimed again');
   });
 
+  test('releasing claims makes claimed, unfinished deliveries due from when they were claimed; backoffs and finished ones stay', async (t, store) => {
+    const { group } = await givenWorld(store);
+    for (const name of ['delivered', 'given-up', 'backing-off', 'in-flight', 'retry-in-flight']) {
+      await store.setTrigger({ groupId: group.id, name, url: `http://x/${name}`, events: ['DeploymentStart'], secret: SECRET }, at(0));
+    }
+    const claimed = await store.claimDeliveries(1000, 10, 60_000);
+    const [delivered, givenUp, backingOff, inFlight, retry] = claimed;
+    t.same(claimed.map(j => j.triggerName), ['delivered', 'given-up', 'backing-off', 'in-flight', 'retry-in-flight']);
+    await store.recordDelivery(delivered!.id, { at: at(1), delivered: true, status: 204, gaveUp: false });
+    await store.recordDelivery(givenUp!.id, { at: at(1), delivered: false, status: 500, error: 'HTTP 500; gave up after 1 attempt(s)', gaveUp: true });
+    await store.recordDelivery(backingOff!.id, { at: at(1), delivered: false, status: 500, error: 'HTTP 500', nextAttemptAt: 500_000, gaveUp: false });
+    await store.recordDelivery(retry!.id, { at: at(1), delivered: false, status: 503, error: 'HTTP 503', nextAttemptAt: 2000, gaveUp: false });
+    t.same((await store.claimDeliveries(2000, 10, 60_000)).map(j => j.id), [retry!.id], 'the retry is claimed for its second attempt');
+    const before = (await store.listTriggers(group.id)).map(({ name, delivered, failedAttempts, givenUp, pending }) => ({ name, delivered, failedAttempts, givenUp, pending }));
+
+    t.equal(await store.releaseDeliveryClaims(), 2, 'the two claimed deliveries whose attempts were never recorded');
+    t.same((await store.dueDeliveries(1000, 10)).map(j => j.id), [inFlight!.id], 'each is due from when it was claimed');
+    const due = await store.dueDeliveries(2000, 10);
+    t.same(due.map(j => [j.id, j.attempts]), [[inFlight!.id, 0], [retry!.id, 1]], 'attempts unchanged: a cut-short attempt is not one');
+    t.same((await store.dueDeliveries(499_999, 10)).map(j => j.id), [inFlight!.id, retry!.id], 'a backoff is not a claim: it keeps its time');
+    t.equal(await store.nextDeliveryAt(), 1000);
+    t.same((await store.listTriggers(group.id)).map(({ name, delivered, failedAttempts, givenUp, pending }) => ({ name, delivered, failedAttempts, givenUp, pending })),
+      before, 'delivered and given-up deliveries and every counter untouched');
+    t.equal(await store.releaseDeliveryClaims(), 0, 'nothing claimed any more');
+
+    t.same((await store.claimDeliveries(3000, 10, 60_000)).map(j => j.id), [inFlight!.id, retry!.id], 'released deliveries are claimed again');
+    await store.recordDelivery(inFlight!.id, { at: at(2), delivered: true, status: 200, gaveUp: false });
+    await store.recordDelivery(retry!.id, { at: at(2), delivered: false, status: 500, error: 'HTTP 500', nextAttemptAt: 400_000, gaveUp: false });
+    t.equal(await store.releaseDeliveryClaims(), 0, 'a recorded attempt ends its claim');
+    t.equal(await store.nextDeliveryAt(), 400_000, 'the recorded retry keeps its backoff');
+  });
+
   test('pending deliveries survive a reopen (the outbox is persistent)', async (t, store, session) => {
     if (!session.reopen) return t.pass('memory-only store');
     const { group } = await givenWorld(store);

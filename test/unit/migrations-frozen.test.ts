@@ -31,6 +31,7 @@ const FROZEN: readonly string[] = [
   'c2dba52196865b54179d73cd9221e081136406f482898915e08b891784215dab',
   '907c77fc5026cdc2cc770c91c6c26551ae52130309250642eb9b0f1418ec90ca',
   '0064a605fb414253237e78cd17c278dbba176f6a5daa62cd0205deea09558b16',
+  '535387d717a85fd7be0ddf8af24a2e2e0c1785f21c26701a8954698ed4a779ae',
 ];
 
 t.test('every migration is numbered in order and hashes to its frozen text', async t => {

@@ -14,6 +14,7 @@ const FROZEN = [
   '65687eee31c72084e39c35f1a1ed9b2954ee86d9e6ca9b70401c9d9c8db50900',
   'fdfcca97ff9b0e17dfda6ac494346d12628fdf8dd566ac00135555ce2f09bdf5',
   '9d9d6e673e109fb0a521b79d4dfabceb33a2659df2b636266cd1dae8bebe4702',
+  '5220bbb7c6909449de3c5159db2f12cf756cd01037f88598c48604d2b28efc14',
 ];
 
 t.test('every PostgreSQL migration is numbered in order and unchanged since it was released', async t => {
