@@ -80,16 +80,19 @@ export const KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
 };
 
 /**
- * Server-side keepalive: the same pings, the clients' pings accepted often, and a longer deadline:
- * the coordinator judges the ack on its own event loop, and one loop stalled past the deadline
- * (1,000 hosts registering at once on a machine at load 43) dropped whole connections — hundreds
- * of healthy agents' streams each, all reconnecting at once (`npm run bench -- fleet`). 30 s: a
- * frozen or partitioned agent's stream still goes within ~40 s (test/e2e/truth-stop.test.ts needs
- * it gone before the agent returns; 60 s made that take 70 s), and a dead agent is also found by
- * its missing heartbeats (services/liveness.ts, on a clock that does not count the coordinator's lag).
+ * Server-side keepalive: the clients' pings accepted often; the coordinator's own pings only every
+ * 60 s, with a long deadline. A frozen or partitioned agent's stream is dropped by its missing
+ * heartbeats (services/liveness.ts dropSilentStreams, after 3 intervals and at least 30 s, on a
+ * clock that does not count the coordinator's lag), so these pings only reap connections whose
+ * peer vanished: every 10 s they were 1,000 pings a second at 10,000 agents on their own
+ * connections, 2.5 points of a core idle (bench/README.md). 30 s deadline: the coordinator judges
+ * the ack on its own event loop, and one loop stalled past the deadline (1,000 hosts registering at
+ * once on a machine at load 43) dropped whole connections — hundreds of healthy agents' streams
+ * each, all reconnecting at once (`npm run bench -- fleet`).
  */
 export const SERVER_KEEPALIVE_OPTIONS: grpc.ChannelOptions = {
   ...KEEPALIVE_OPTIONS,
+  'grpc.keepalive_time_ms': 60_000,
   'grpc.keepalive_timeout_ms': 30_000,
   'grpc.http2.min_ping_interval_without_data_ms': 1000,
   'grpc.http2.max_ping_strikes': 0,

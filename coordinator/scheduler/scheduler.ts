@@ -9,7 +9,7 @@ import type { FiringAlarm, PlanGates } from '../planner/gates.js';
 import { planFromCounts } from '../planner/plan-counts.js';
 import { type PlanAction, type PlanTarget, type RevisionHealth, minimumHealthyHosts } from '../planner/rules.js';
 import { catchUpGroup, catchUpRegisteredHost, stillBehind } from '../services/catch-up.js';
-import { awaitingReconnect, checkLiveness, hostState, livenessOf } from '../services/liveness.js';
+import { awaitingReconnect, checkLiveness, dropSilentStreams, hostState, livenessOf, streamSilenceMs } from '../services/liveness.js';
 import { awaitingApprovalEvent } from '../services/approval.js';
 import { firingAlarms, groupAlarmsQuiet } from '../services/alarms.js';
 import { checkCommandAcks, sendDeploy } from '../services/dispatch.js';
@@ -141,9 +141,12 @@ export class Scheduler {
       const all = mono - this.livenessAllCheckedAt >= every ||
         (this.livenessAllCheckedAt < graceEnds && mono >= graceEnds);
       const fellSilent = all ? undefined : this.ctx.registry.heardBetween(this.livenessCheckedAt - l.timeoutMs, mono - l.timeoutMs);
+      const silence = streamSilenceMs(this.ctx.pace.intervalMs, l.timeoutMs);
+      const quiet = silence >= l.timeoutMs ? [] : all ? undefined : this.ctx.registry.heardBetween(this.livenessCheckedAt - silence, mono - silence);
       if (all) this.livenessAllCheckedAt = mono;
       this.livenessCheckedAt = mono;
       await checkLiveness(this.ctx, mono, l, fellSilent);
+      await dropSilentStreams(this.ctx, mono, silence, quiet);
       await checkCommandAcks(this.ctx, mono);
     }
     if (mono - this.seenFlushedAt >= this.ctx.pace.intervalMs) {

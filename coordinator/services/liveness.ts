@@ -90,6 +90,42 @@ export async function checkLiveness(ctx: Context, now: number, l: Liveness, host
   }
 }
 
+/** A stream silent this long at least is dropped (when that is short of the timeout): dropSilentStreams. */
+export const STREAM_SILENCE_MIN_MS = 30_000;
+
+/**
+ * How long a host's stream may stay silent before it is dropped: three heartbeat intervals, at
+ * least 30 s, at most the timeout (where the host is lost anyway). It grows with the heartbeat pace.
+ */
+export function streamSilenceMs(intervalMs: number, timeoutMs: number): number {
+  return Math.min(timeoutMs, Math.max(STREAM_SILENCE_MIN_MS, 3 * intervalMs));
+}
+
+/**
+ * Drops the streams here of agents silent for `silenceMs` and not lost yet (a frozen agent, a
+ * partition, a peer gone without closing its connection): the host shows disconnected and is
+ * judged as reconnecting, and what it is owed (a cancel written meanwhile) is sent again when it
+ * registers. The coordinator's own gRPC keepalive pings did this once, every 10 s on every
+ * connection: at 10,000 agents on their own connections 1,000 pings a second, 2.5 points of a core
+ * idle (bench/README.md); heartbeats come anyway and their interval grows with the fleet.
+ * `hostIds`: only these (those that crossed `silenceMs` since the last check); every stream here when absent.
+ */
+export async function dropSilentStreams(ctx: Context, now: number, silenceMs: number, hostIds?: readonly string[]): Promise<void> {
+  for (const hostId of hostIds ?? ctx.registry.localHostIds()) {
+    const session = ctx.registry.local(hostId);
+    const heard = ctx.registry.lastHeard(hostId);
+    if (!session || heard === undefined || now - heard < silenceMs) continue;
+    const silentFor = Math.round((now - heard) / 1000);
+    ctx.registry.remove(session);
+    session.close(`no heartbeat for ${silentFor} s`);
+    // Its last-seen time stays its last heartbeat's (written by flushLastSeen if not yet).
+    const host = await ctx.store.getHost(hostId);
+    if (host?.connected) await ctx.store.setHostConnected(hostId, false, host.lastSeenAt);
+    ctx.log.info('agent disconnected: silent', { component: 'liveness', host_id: hostId, silent_s: silentFor });
+    ctx.kick();
+  }
+}
+
 /** The hosts of `hostIds` that are still listed (neither unknown nor removed), as listHosts has them. */
 async function knownHosts(ctx: Context, hostIds: readonly string[]): Promise<Host[]> {
   const hosts: Host[] = [];

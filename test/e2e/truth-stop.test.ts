@@ -18,12 +18,15 @@ t.test('agent SIGSTOPped mid-hook, deployment stopped, SIGCONT: the host does no
   const agent = f.agents.get('h1')!;
   agent.child.kill('SIGSTOP');
   t.teardown(() => void agent.child.kill('SIGCONT'));
-  // The coordinator drops the frozen agent's stream (keepalive, within ~30 s) but does not declare it
-  // lost yet. The hook's sleep (not frozen: only the agent is) outlasts that wait.
+  // The coordinator drops the frozen agent's stream after 30 s without a heartbeat (3 intervals, at
+  // least 30 s: services/liveness.ts dropSilentStreams; its own keepalive pings, every 60 s, would
+  // take 60-90 s) but does not declare it lost yet. The hook's sleep (not frozen: only the agent is)
+  // outlasts that wait.
   await waitFor('the coordinator to see h1 disconnected', async () => {
     const hosts = (await ferry(f.coordinator.address, ['hosts', 'list', '--json'])).json?.hosts ?? [];
     return hosts.find((h: any) => h.id === 'h1')?.connected === false;
-  }, 60_000);
+  }, 45_000);
+  t.match(f.coordinator.output(), /agent disconnected: silent .*host_id=h1/, 'dropped for its silence, not by the transport');
   const stop = await ferry(f.coordinator.address, ['deploy', 'stop', id, '--json']);
   t.equal(stop.code, 0, stop.stderr);
   agent.child.kill('SIGCONT');

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { HeartbeatPace } from '../../coordinator/agents/pace.js';
 import { resolveCoordinatorConfig } from '../../coordinator/config.js';
+import { streamSilenceMs } from '../../coordinator/services/liveness.js';
 
 /** The heartbeat pace's arithmetic (coordinator/agents/pace.ts) and its setting. */
 t.test('the interval grows in whole steps to keep the fleet under the rate, the timeout with it', async t => {
@@ -33,4 +34,11 @@ t.test('--max-heartbeat-rate: default 250, flag, environment, bad values named',
   t.equal(resolve({}, { FERRY_MAX_HEARTBEAT_RATE: '2000' }).maxHeartbeatRate, 2000);
   t.throws(() => resolve({ maxHeartbeatRate: 'fast' }), /--max-heartbeat-rate/);
   t.throws(() => resolve({ maxHeartbeatRate: '-1' }), /--max-heartbeat-rate/);
+});
+
+t.test('a silent stream is dropped after 3 intervals, at least 30 s, never later than the timeout', async t => {
+  t.equal(streamSilenceMs(5000, 15_000), 15_000, 'defaults: the timeout comes first (the host is lost, its stream with it)');
+  t.equal(streamSilenceMs(5000, 120_000), 30_000, 'a long timeout: dropped after 30 s, judged reconnecting until 120 s');
+  t.equal(streamSilenceMs(20_000, 300_000), 60_000, 'paced to 20 s: 3 intervals');
+  t.equal(streamSilenceMs(40_000, 120_000), 120_000, '10,000 hosts at the default rate: the timeout');
 });
