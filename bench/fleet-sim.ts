@@ -23,6 +23,8 @@ export interface FleetSimOptions {
   agents: number;
   /** gRPC channels (TCP connections) the streams are spread over. */
   channels?: number;
+  /** Each channel's gRPC keepalive ping interval (default the agent's, proto/load.ts KEEPALIVE_OPTIONS). */
+  keepaliveMs?: number;
   tags?: Record<string, string>;
   /** Host ids are `<prefix><n>`. */
   prefix?: string;
@@ -80,7 +82,7 @@ export class FleetSim {
     const channels = Math.max(1, Math.min(o.channels ?? 8, o.agents));
     for (let i = 0; i < channels; i++) {
       this.clients.push(new proto.ferry.v1.AgentService(o.address, grpc.credentials.createInsecure(), {
-        ...KEEPALIVE_OPTIONS, ...(process.env.FERRY_SIM_KEEPALIVE_MS ? { 'grpc.keepalive_time_ms': Number(process.env.FERRY_SIM_KEEPALIVE_MS) } : {}), 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 8 * 1024 * 1024,
+        ...KEEPALIVE_OPTIONS, ...(o.keepaliveMs !== undefined && { 'grpc.keepalive_time_ms': o.keepaliveMs }), 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 8 * 1024 * 1024,
       }));
     }
     const prefix = o.prefix ?? 'sim-';

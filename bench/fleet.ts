@@ -7,7 +7,7 @@ import { FleetSim } from './fleet-sim.js';
 import { type Env, fmt, hookBundle, push, startEnv, withCoordinatorOutput } from './lib.js';
 
 /**
- * `npm run bench -- fleet --agents N [--config AllAtOnce|HalfAtATime|OneAtATime] [--rounds K] [--json]`:
+ * `npm run bench -- fleet --agents N [--config AllAtOnce|HalfAtATime|OneAtATime] [--rounds K] [--connections C] [--json]`:
  * a real coordinator (--insecure, loopback) and a simulated fleet of N hosts (bench/fleet-sim.ts).
  * Reports registration time, the coordinator's RSS and CPU idle with heartbeats (and per connected
  * agent), create-to-verdict time per config, hosts marked lost although their simulated agent was
@@ -26,6 +26,8 @@ export interface FleetOptions {
 
 export interface FleetReport {
   agents: number;
+  /** TCP connections the simulated hosts' streams were spread over. */
+  connections: number;
   registerMs: number;
   idleRssMiB: number;
   idleCpuPct: number;
@@ -118,13 +120,15 @@ export async function fleetBench(o: FleetOptions, report: (line: string) => void
   // stopped with SIGTERM at the end so the profile is written.
   const profDir = process.env.FERRY_BENCH_CPU_PROF;
   const spawnedAt = performance.now();
+  const keepaliveMs = process.env.FERRY_SIM_KEEPALIVE_MS ? Number(process.env.FERRY_SIM_KEEPALIVE_MS) : undefined;
+  if (keepaliveMs !== undefined && !(keepaliveMs >= 1000)) throw new Error(`FERRY_SIM_KEEPALIVE_MS: '${process.env.FERRY_SIM_KEEPALIVE_MS}' is not a number of milliseconds of at least 1000`);
   const connections = Math.min(o.agents, o.connections ?? Math.max(4, Math.ceil(o.agents / 1000)));
   // Past 4,096 connections from one address (the simulator's), the coordinator's default per-address limit refuses them.
   const env = await startEnv('fleet', connections > 4096 ? ['--max-connections-per-address', '0'] : [], profDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`] : []);
   // With a profile: where the windows are in it (seconds from the coordinator's start, for cpuprofile --from/--to).
   const at = () => (profDir ? ` [profile ${((performance.now() - spawnedAt) / 1000).toFixed(1)} s]` : '');
   const pid = env.coordinator.child.pid!;
-  const sim = new FleetSim({ address: env.coordinator.address, agents: o.agents, channels: connections, tags: { role: 'fleet' } });
+  const sim = new FleetSim({ address: env.coordinator.address, agents: o.agents, channels: connections, tags: { role: 'fleet' }, ...(keepaliveMs !== undefined && { keepaliveMs }) });
   try {
     await sleep(1000);
     const baseRss = rssMiBOf(pid);
@@ -173,7 +177,7 @@ export async function fleetBench(o: FleetOptions, report: (line: string) => void
     report(`          hosts falsely declared lost: ${falseLost}; streams rejected ${rejected}, dropped ${sim.stats.drops}, re-sent commands ${sim.stats.repeatedCommands}; simulator's longest heartbeat gap ${fmt(sim.stats.maxHeartbeatGapMs)} ms`);
     report(`          ferry hosts list --json: ${fmt(hostsListMs)} ms; ferry deploy status --json: ${fmt(statusMs)} ms; load average ${loadAverage.join(' ')}`);
     return {
-      agents: o.agents, registerMs: Math.round(registerMs), idleRssMiB: Math.round(idleRssMiB), idleCpuPct: Math.round(idleCpuPct * 10) / 10,
+      agents: o.agents, connections, registerMs: Math.round(registerMs), idleRssMiB: Math.round(idleRssMiB), idleCpuPct: Math.round(idleCpuPct * 10) / 10,
       verdictMs, verdict, falseLost, hostsListMs: Math.round(hostsListMs), statusMs: Math.round(statusMs),
       rssPerAgentKiB: Math.round(rssPerAgentKiB * 10) / 10, quietCpuPct: Math.round(quietCpuPct * 10) / 10,
       drops: sim.stats.drops, repeatedCommands: sim.stats.repeatedCommands, loadAverage,

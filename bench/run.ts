@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- dispatch|transfer|allatonce|oneatatime|agent-binary|pg-revisions] [--rounds N]` and
- * `npm run bench -- fleet --agents N [--config AllAtOnce|HalfAtATime|OneAtATime] [--rounds K] [--json]` and
+ * `npm run bench -- fleet --agents N [--config AllAtOnce|HalfAtATime|OneAtATime] [--rounds K] [--connections C] [--json]` and
  * `npm run bench -- real-fleet [--agents N]` (200 by default): Ferry's benchmarks, each reported as
  * a ratio against a baseline measured in the same run (these machines are noisy). Not part of
  * `npm test`. Real processes: a coordinator and agents started from bin/, gRPC on loopback.

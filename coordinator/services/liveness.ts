@@ -69,17 +69,20 @@ export async function checkLiveness(ctx: Context, now: number, l: Liveness, host
     const inFlight = await ctx.store.hostDeploymentsOnHost(host.id, ['InProgress']);
     if (!session && !host.connected && inFlight.length === 0) continue;
     const silentFor = Math.round((now - (heard ?? l.startedMono)) / 1000);
+    // Its last heartbeat's time: from memory when not written to the store yet (scheduler.ts LAST_SEEN_FLUSH_MS).
+    const seenWall = ctx.registry.seenAt(host.id);
+    const lastSeenAt = seenWall !== undefined ? iso(seenWall) : host.lastSeenAt;
     if (session) {
       ctx.registry.remove(session);
       session.close(`no heartbeat for ${silentFor} s`);
     }
-    if (host.connected) await ctx.store.setHostConnected(host.id, false, host.lastSeenAt);
-    ctx.log.warn('agent lost', { component: 'liveness', host_id: host.id, last_seen_at: host.lastSeenAt, silent_s: silentFor });
+    if (host.connected) await ctx.store.setHostConnected(host.id, false, lastSeenAt);
+    ctx.log.warn('agent lost', { component: 'liveness', host_id: host.id, last_seen_at: lastSeenAt, silent_s: silentFor });
     for (const hd of inFlight) {
       const ok = await ctx.store.transitionHostDeployment(hd.deploymentId, host.id, 'Unknown', {
         // `now` is monotonic (for the judgement); the record gets the wall-clock time.
         completedAt: iso(ctx.clock.now()), errorCode: 'AGENT_LOST',
-        errorMessage: `agent lost: no heartbeat for ${silentFor} s (last seen ${host.lastSeenAt}) while ${hd.currentEvent ?? 'the deployment'} was running`,
+        errorMessage: `agent lost: no heartbeat for ${silentFor} s (last seen ${lastSeenAt}) while ${hd.currentEvent ?? 'the deployment'} was running`,
       });
       if (ok) {
         ctx.log.info('host deployment unknown', { component: 'liveness', deployment_id: hd.deploymentId, host_id: host.id, from: 'InProgress', to: 'Unknown', reason: 'AGENT_LOST' });
@@ -118,9 +121,9 @@ export async function dropSilentStreams(ctx: Context, now: number, silenceMs: nu
     const silentFor = Math.round((now - heard) / 1000);
     ctx.registry.remove(session);
     session.close(`no heartbeat for ${silentFor} s`);
-    // Its last-seen time stays its last heartbeat's (written by flushLastSeen if not yet).
     const host = await ctx.store.getHost(hostId);
-    if (host?.connected) await ctx.store.setHostConnected(hostId, false, host.lastSeenAt);
+    const seenWall = ctx.registry.seenAt(hostId);
+    if (host?.connected) await ctx.store.setHostConnected(hostId, false, seenWall !== undefined ? iso(seenWall) : host.lastSeenAt);
     ctx.log.info('agent disconnected: silent', { component: 'liveness', host_id: hostId, silent_s: silentFor });
     ctx.kick();
   }
