@@ -15,8 +15,11 @@ export interface EventLogStore {
   appendEvent(event: Omit<FerryEvent, 'seq'>): Promise<number>;
   /** The highest seq ever appended (0: none). */
   lastEventSeq(): Promise<number>;
-  /** Keeps the newest `keep` (≥ 1) events and any with a delivery still pending; returns how many were removed. */
-  pruneEvents(keep: number): Promise<number>;
+  /**
+   * Keeps the newest `keep` (≥ 1) events and any with a delivery still pending; returns how many
+   * were removed: the oldest, at most `limit` (≥ 1) of them when given.
+   */
+  pruneEvents(keep: number, limit?: number): Promise<number>;
 
   /**
    * Creates or replaces the trigger (group, name) and, in the same transaction, appends a

@@ -6,7 +6,7 @@ import type { DeliveryJob, DeliveryOutcome, FerryEvent, TriggerInput, TriggerVie
 import { type Queryable, changes, guard, one, rows, transaction } from './pg-db.js';
 
 // Row shapes, the trigger view and the row mappers are the SQLite store's: one meaning, two engines.
-import { DEFAULT_LIMIT, type EventRow, PENDING, RELEASE_CLAIMS, TRIGGER_VIEW, type TriggerRow, toEvent, toTrigger } from './sqlite-events.js';
+import { DEFAULT_LIMIT, type EventRow, PENDING, RELEASE_CLAIMS, checkPrune, TRIGGER_VIEW, type TriggerRow, toEvent, toTrigger } from './sqlite-events.js';
 
 const INSERT_EVENT = `INSERT INTO events (at, kind, application, group_id, group_name, deployment_id, host_id, lifecycle_event, status, payload)
   VALUES (@at, @kind, @application, @group_id, @group_name, @deployment_id, @host_id, @lifecycle_event, @status, @payload) RETURNING seq`;
@@ -54,11 +54,11 @@ export class PgEventLog {
     return (await one<{ seq: number }>(this.pool, 'SELECT COALESCE(MAX(seq), 0) AS seq FROM events'))!.seq;
   }
 
-  async pruneEvents(keep: number): Promise<number> {
-    if (!Number.isInteger(keep) || keep < 1) throw new FerryError('INVALID_ARGUMENT', `keep must be a whole number ≥ 1, got ${keep}`);
+  async pruneEvents(keep: number, limit?: number): Promise<number> {
+    checkPrune(keep, limit);
     return transaction(this.pool, async q => {
-      const removed = await changes(q, `DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - @keep
-        AND seq NOT IN (SELECT event_seq FROM deliveries WHERE ${PENDING})`, { keep });
+      const removed = await changes(q, `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - @keep
+        AND seq NOT IN (SELECT event_seq FROM deliveries WHERE ${PENDING}) ORDER BY seq LIMIT @limit)`, { keep, limit: limit ?? null });
       if (removed > 0) await changes(q, 'DELETE FROM deliveries WHERE event_seq NOT IN (SELECT seq FROM events)');
       return removed;
     });

@@ -613,7 +613,7 @@ export class PgStore implements Store {
   listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): Promise<FerryEvent[]> { return this.events.listEvents(options); }
   lastEventSeq(): Promise<number> { return this.events.lastEventSeq(); }
   appendEvent(event: Omit<FerryEvent, 'seq'>): Promise<number> { return this.events.appendEvent(event); }
-  pruneEvents(keep: number): Promise<number> { return this.events.pruneEvents(keep); }
+  pruneEvents(keep: number, limit?: number): Promise<number> { return this.events.pruneEvents(keep, limit); }
   setTrigger(input: TriggerInput, at: string): Promise<{ trigger: TriggerView; created: boolean; testSeq: number }> { return this.events.setTrigger(input, at); }
   removeTrigger(groupId: string, name: string): Promise<boolean> { return this.events.removeTrigger(groupId, name); }
   listTriggers(groupId: string): Promise<TriggerView[]> { return this.events.listTriggers(groupId); }

@@ -23,6 +23,12 @@ export const TRIGGER_VIEW = `SELECT t.id, t.group_id, t.name, t.url, t.events, t
     (SELECT COUNT(*) FROM deliveries d WHERE d.trigger_id = t.id AND d.delivered_at IS NULL AND d.gave_up_at IS NULL) AS pending
   FROM triggers t`;
 export const PENDING = 'delivered_at IS NULL AND gave_up_at IS NULL';
+
+/** pruneEvents' arguments, on both engines. Never keep 0: the newest event stays, so a seq is never handed out twice (seq is the rowid). */
+export function checkPrune(keep: number, limit: number | undefined): void {
+  if (!Number.isInteger(keep) || keep < 1) throw new FerryError('INVALID_ARGUMENT', `keep must be a whole number ≥ 1, got ${keep}`);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new FerryError('INVALID_ARGUMENT', `limit must be a whole number ≥ 1, got ${limit}`);
+}
 /** Gives a pending delivery's claim back: due again from when it was claimed (so before anything later), claim cleared. Both engines. */
 export const RELEASE_CLAIMS = `UPDATE deliveries SET next_attempt_at = claimed_at, claimed_at = NULL WHERE claimed_at IS NOT NULL AND ${PENDING}`;
 
@@ -54,8 +60,8 @@ function prepare(db: Database.Database) {
     listEvents: p(`SELECT * FROM events WHERE seq > @after AND (@application IS NULL OR application = @application)
       ORDER BY seq LIMIT @limit`),
     lastSeq: p("SELECT COALESCE(MAX(seq), 0) AS seq FROM events"),
-    prune: p(`DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - @keep
-      AND seq NOT IN (SELECT event_seq FROM deliveries WHERE ${PENDING})`),
+    prune: p(`DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - @keep
+      AND seq NOT IN (SELECT event_seq FROM deliveries WHERE ${PENDING}) ORDER BY seq LIMIT @limit)`),
     pruneDeliveries: p('DELETE FROM deliveries WHERE event_seq NOT IN (SELECT seq FROM events)'),
     // The DeploymentStart event is appended before the targets exist: give it their counts.
     refreshStart: p(`UPDATE events SET payload = json_set(payload, '$.overview', json((SELECT json_group_object(status, n)
@@ -123,11 +129,10 @@ export class SqliteEventLog {
     return (this.st.lastSeq.get() as { seq: number }).seq;
   }
 
-  pruneEvents(keep: number): number {
-    // Never 0: the newest event stays, so a seq is never handed out twice (seq is the rowid).
-    if (!Number.isInteger(keep) || keep < 1) throw new FerryError('INVALID_ARGUMENT', `keep must be a whole number ≥ 1, got ${keep}`);
+  pruneEvents(keep: number, limit?: number): number {
+    checkPrune(keep, limit);
     return this.db.transaction(() => {
-      const removed = this.st.prune.run({ keep }).changes;
+      const removed = this.st.prune.run({ keep, limit: limit ?? -1 }).changes; // LIMIT -1: none
       if (removed > 0) this.st.pruneDeliveries.run();
       return removed;
     })();

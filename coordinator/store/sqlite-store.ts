@@ -705,7 +705,7 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
   listEvents(options?: { afterSeq?: number; application?: string; limit?: number }): FerryEvent[] { return this.events.listEvents(options); }
   lastEventSeq(): number { return this.events.lastEventSeq(); }
   appendEvent(event: Omit<FerryEvent, 'seq'>): number { return this.events.appendEvent(event); }
-  pruneEvents(keep: number): number { return this.events.pruneEvents(keep); }
+  pruneEvents(keep: number, limit?: number): number { return this.events.pruneEvents(keep, limit); }
   setTrigger(input: TriggerInput, at: string) { return this.events.setTrigger(input, at); }
   removeTrigger(groupId: string, name: string): boolean { return this.events.removeTrigger(groupId, name); }
   listTriggers(groupId: string): TriggerView[] { return this.events.listTriggers(groupId); }

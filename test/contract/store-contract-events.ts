@@ -246,13 +246,18 @@ export function eventsContract(test: StoreTest): void {
     const pendingSeq = (await store.dueDeliveries(Date.parse(at(0)), 10))[0]!.event.seq;
     for (let i = 0; i < 5; i++) await givenDeployment(store, world);
     const last = await store.lastEventSeq();
+    const oldest = (await store.listEvents()).map(e => e.seq).filter(seq => seq !== pendingSeq);
+    t.equal(await store.pruneEvents(2, 2), 2, 'a limit: at most that many');
+    t.same((await store.listEvents()).map(e => e.seq).filter(seq => seq !== pendingSeq), oldest.slice(2), 'the oldest went first');
     const removed = await store.pruneEvents(2);
     t.ok(removed > 0);
     const left = (await store.listEvents()).map(e => e.seq);
     t.same(left, [pendingSeq, last - 1, last], 'the newest two, and the one still to deliver');
+    t.equal(await store.pruneEvents(2, 5), 0, 'nothing past the retention: nothing removed');
     t.equal(await store.lastEventSeq(), last, 'seq never goes back');
     await givenDeployment(store, world);
     t.equal((await store.listEvents({ afterSeq: last }))[0]?.seq, last + 1);
     await t.rejects(async () => await store.pruneEvents(0), { code: 'INVALID_ARGUMENT' }, 'the newest event always stays');
+    await t.rejects(async () => await store.pruneEvents(2, 0), { code: 'INVALID_ARGUMENT' }, 'a limit of 0 is named');
   });
 }

@@ -137,3 +137,37 @@ t.test('the worker posts due deliveries, records failures with a retry time, and
   t.equal(seen.length, 2);
   t.equal(seen[1]!.body, seen[0]!.body, 'the same body again');
 });
+
+t.test('the worker removes old events on every pass, at most 20,000 at a time, the oldest first', async t => {
+  const dir = await tempDir(t, 'ferry-notify-prune-');
+  const store = openStore(path.join(dir, 'ferry.db'));
+  t.teardown(async () => await store.close());
+  await store.createApplication({ name: 'shop', createdAt: T });
+  await store.createGroup({ id: 'g-1', application: 'shop', name: 'web', tagSets: [], configName: 'OneAtATime', autoRollback: [], alarms: [], createdAt: T });
+  const append = async (n: number) => {
+    await store.transaction(async () => {
+      for (let i = 0; i < n; i++) await store.appendEvent({ at: T, kind: 'DeploymentAwaitingApproval', application: 'shop', groupId: 'g-1', groupName: 'web', status: 'Queued', payload: {} });
+    });
+  };
+  await append(25_010);
+  const now = Date.parse(T); // the clock never moves: no pass waits for a minute to prune
+  const changes = new Changes();
+  const worker = new WebhookWorker({
+    store, changes, clock: { now: () => now }, log: createLogger({ level: 'error', console: false }),
+    fetch: (async () => new Response(null, { status: 200 })) as typeof fetch, random: () => 0,
+    settings: { ...SETTINGS, timeoutMs: 1000, eventsRetained: 10 },
+  });
+  worker.start();
+  t.teardown(() => worker.stop());
+  const oldest = async () => (await store.listEvents({ limit: 1 }))[0]?.seq;
+  const until = async (what: string, fn: () => Promise<boolean>) => {
+    for (let i = 0; i < 500 && !await fn(); i++) await new Promise(r => setTimeout(r, 10));
+    t.ok(await fn(), what);
+  };
+  await until('a first pass removed the oldest 20,000', async () => await oldest() === 20_001);
+  await until('the next pass, the rest past the 10 kept', async () => await oldest() === 25_001);
+  await append(500);
+  changes.events();
+  await until('events appended later go on the next pass too', async () => await oldest() === 25_501);
+  t.equal(await store.lastEventSeq(), 25_510);
+});
