@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +45,20 @@ export interface FleetReport {
   drops: number;
   repeatedCommands: number;
   loadAverage: number[];
+  /**
+   * How long this machine took, at the start of the run, for a fixed single-threaded task (SHA-256
+   * of 64 MiB, 4 times): these shared machines run at different speeds from one hour to the next,
+   * and CPU percentages of runs are comparable only at similar figures here.
+   */
+  calibrationMs: number;
+}
+
+/** A fixed CPU-bound task's time (ms): the machine's speed now (FleetReport.calibrationMs). */
+export function calibrate(): number {
+  const data = Buffer.alloc(64 * 1024 * 1024, 7);
+  const t0 = performance.now();
+  for (let i = 0; i < 4; i++) createHash('sha256').update(data).digest();
+  return performance.now() - t0;
 }
 
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Stopped']);
@@ -131,6 +146,8 @@ export async function fleetBench(o: FleetOptions, report: (line: string) => void
   const sim = new FleetSim({ address: env.coordinator.address, agents: o.agents, channels: connections, tags: { role: 'fleet' }, ...(keepaliveMs !== undefined && { keepaliveMs }) });
   try {
     await sleep(1000);
+    const calibrationMs = calibrate();
+    report(`fleet     machine speed: SHA-256 of 4 × 64 MiB in ${fmt(calibrationMs)} ms (compare CPU figures only between runs where this is close)`);
     const baseRss = rssMiBOf(pid);
     const t0 = performance.now();
     await sim.start();
@@ -180,7 +197,7 @@ export async function fleetBench(o: FleetOptions, report: (line: string) => void
       agents: o.agents, connections, registerMs: Math.round(registerMs), idleRssMiB: Math.round(idleRssMiB), idleCpuPct: Math.round(idleCpuPct * 10) / 10,
       verdictMs, verdict, falseLost, hostsListMs: Math.round(hostsListMs), statusMs: Math.round(statusMs),
       rssPerAgentKiB: Math.round(rssPerAgentKiB * 10) / 10, quietCpuPct: Math.round(quietCpuPct * 10) / 10,
-      drops: sim.stats.drops, repeatedCommands: sim.stats.repeatedCommands, loadAverage,
+      drops: sim.stats.drops, repeatedCommands: sim.stats.repeatedCommands, loadAverage, calibrationMs: Math.round(calibrationMs),
     };
   } catch (err) {
     throw withCoordinatorOutput(env, err);
