@@ -79,7 +79,11 @@ function emptyNode(cleanup: { teardown(fn: () => unknown): void }): number {
 function agentsRss(what: string, procs: Proc[], emptyPid: number): string {
   const rss = procs.map(p => rssMiBOf(p.child.pid!));
   const empty = rssMiBOf(emptyPid);
-  return `${what}: RSS mean ${mean(rss).toFixed(1)} MiB (min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}) = ${(mean(rss) / empty).toFixed(2)}× an empty node's ${empty.toFixed(1)} MiB`;
+  const sorted = [...rss].sort((x, y) => x - y);
+  const p95 = sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)]!;
+  const maxAt = rss.indexOf(sorted[sorted.length - 1]!);
+  const over = rss.filter(x => x >= 60).length;
+  return `${what}: RSS mean ${mean(rss).toFixed(1)} MiB (min ${sorted[0]!.toFixed(1)}, 95th percentile ${p95.toFixed(1)}, max ${sorted[sorted.length - 1]!.toFixed(1)} (agent ${maxAt + 1} of ${rss.length}); ${over} at 60 MiB or more) = ${(mean(rss) / empty).toFixed(2)}× an empty node's ${empty.toFixed(1)} MiB`;
 }
 
 export async function realFleetBench(agents: number, report: (line: string) => void): Promise<void> {
