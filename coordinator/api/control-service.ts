@@ -79,8 +79,10 @@ export function controlService(ctx: Context): ControlServiceHandlers {
     });
     // A host whose certificates are all revoked cannot come back: say so, not "reconnecting".
     const state = (revoked ?? await ctx.store.revokedHostIds()).has(id) && !ctx.registry.isConnected(id) ? 'revoked' : hostStateOf(ctx, h);
+    // The newer of the stored time (a registration, a disconnect) and the last heartbeat's, kept in
+    // memory until written (scheduler.ts LAST_SEEN_FLUSH_MS).
     const seen = ctx.registry.seenAt(id);
-    return { ...hostToProto(seen === undefined ? h : { ...h, lastSeenAt: iso(seen) }, revisions, state, ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...await hostTagsView(ctx, h), alarms: ctx.alarmStates.get(id) ?? [] };
+    return { ...hostToProto(seen === undefined || seen <= Date.parse(h.lastSeenAt) ? h : { ...h, lastSeenAt: iso(seen) }, revisions, state, ctx.agentReleases?.forArch(h.facts.arch ?? '')?.version), ...await hostTagsView(ctx, h), alarms: ctx.alarmStates.get(id) ?? [] };
   };
   const refreshReleases = async () => {
     await ctx.agentReleases?.refresh().catch(err => ctx.log.warn('cannot read the agent binaries served', { component: 'agent-downloads', reason: describeError(err) }));

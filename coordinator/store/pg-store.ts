@@ -255,7 +255,7 @@ export class PgStore implements Store {
   async recordHostsSeen(seen: readonly HostSeen[]): Promise<number> {
     if (seen.length === 0) return 0;
     return changes(this.pool, `
-      UPDATE hosts SET last_seen_at = s.at, connected = CASE WHEN s.connected THEN 1 ELSE hosts.connected END
+      UPDATE hosts SET last_seen_at = GREATEST(hosts.last_seen_at, s.at), connected = CASE WHEN s.connected THEN 1 ELSE hosts.connected END
       FROM unnest(@ids::text[], @ats::text[], @connected::boolean[]) AS s(id, at, connected)
       WHERE hosts.id = s.id`,
     { ids: seen.map(h => h.id), ats: seen.map(h => h.at), connected: seen.map(h => h.connected === true) });

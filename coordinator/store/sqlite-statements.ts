@@ -112,7 +112,9 @@ export function prepareStatements(db: Database) {
     listHosts: p('SELECT * FROM hosts WHERE removed_at IS NULL ORDER BY id'),
     listHostPresence: p('SELECT id, connected, last_seen_at FROM hosts WHERE removed_at IS NULL ORDER BY id'),
     setHostConnected: p('UPDATE hosts SET connected = @connected, last_seen_at = @at WHERE id = @id'),
-    touchHost: p('UPDATE hosts SET last_seen_at = @at WHERE id = @id'),
+    // Heartbeat times written late (services/agents.ts flushLastSeen) never move a newer time (a registration's) back.
+    seenHost: p('UPDATE hosts SET last_seen_at = MAX(last_seen_at, @at) WHERE id = @id'),
+    seenHostConnected: p('UPDATE hosts SET connected = 1, last_seen_at = MAX(last_seen_at, @at) WHERE id = @id'),
 
     insertDeployment: p(insert('deployments', DEPLOYMENT_COLUMNS)),
     getDeployment: p('SELECT * FROM deployments WHERE id = ?'),

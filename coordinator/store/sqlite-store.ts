@@ -325,7 +325,7 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
     return this.db.transaction(() => {
       let written = 0;
       for (const h of ordered) {
-        written += (h.connected ? this.st.setHostConnected.run({ id: h.id, connected: 1, at: h.at }) : this.st.touchHost.run({ id: h.id, at: h.at })).changes;
+        written += (h.connected ? this.st.seenHostConnected : this.st.seenHost).run({ id: h.id, at: h.at }).changes;
       }
       return written;
     })();

@@ -138,8 +138,8 @@ export interface Store extends EventLogStore {
    * Writes the last-seen time of every host in `seen` at once (one statement on PostgreSQL, one
    * transaction on SQLite: at 10,000 hosts one UPDATE each was a 100-150 ms burst of the
    * coordinator's every heartbeat interval, and 10,000 round trips on PostgreSQL); `connected` also
-   * marks the host connected. Hosts not found (removed meanwhile) are skipped. Resolves to how many
-   * hosts were written.
+   * marks the host connected. A stored time newer than the one given (a registration since) stays.
+   * Hosts not found (removed meanwhile) are skipped. Resolves to how many hosts were written.
    */
   recordHostsSeen(seen: readonly HostSeen[]): Promise<number>;
   /**

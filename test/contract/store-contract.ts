@@ -226,6 +226,8 @@ function catalogContract(test: StoreTest): void {
     t.match(await store.getHost('b'), { lastSeenAt: at(6), connected: false }, 'a time alone leaves a disconnected host disconnected');
     t.match(await store.getHost('c'), { lastSeenAt: at(7), connected: true });
     t.equal(await store.getHost('gone'), undefined);
+    t.equal(await store.recordHostsSeen([{ id: 'a', at: at(4) }]), 1);
+    t.equal((await store.getHost('a'))?.lastSeenAt, at(5), 'a heartbeat time older than the stored one (a registration since) does not move it back');
     // Inside a transaction it is part of it: rolled back with it.
     await t.rejects(store.transaction(async () => {
       await store.recordHostsSeen([{ id: 'a', at: at(9) }]);
