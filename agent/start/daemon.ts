@@ -1,4 +1,5 @@
 import { keepRenewing } from '../link/renew.js';
+import { settleSoon } from '../settle.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -149,7 +150,10 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     },
     maxBundleBytes: cfg.maxBundleBytes,
     logger: base.child({ component: 'worker' }),
-    onReport: r => metrics?.deploymentReported(r),
+    onReport: r => {
+      metrics?.deploymentReported(r);
+      settleSoon();
+    },
     ackCommand: id => void session?.send({ commandAck: { deploymentId: id } }, { queue: false }),
   });
   // Health alarms: nothing is sampled until the coordinator sends SetAlarms with some.
@@ -185,6 +189,7 @@ async function serve(cfg: StartConfig, env: AgentEnvironment, hostId: string, ba
     alarmStates: () => monitor.states().map(stateToWire),
     handlers: {
       registered: () => {
+        settleSoon();
         confirmUpgrade?.();
         track(resendOutbox(), 're-sending the outbox');
       },
