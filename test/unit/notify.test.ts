@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import t from 'tap';
+import type * as Tap from 'tap';
 import { Changes } from '../../coordinator/changes.js';
 import { redactUrl, type FerryEvent } from '../../coordinator/domain/events.js';
 import { triggerProblems } from '../../common/triggers.js';
@@ -101,12 +102,17 @@ t.test('trigger definitions: every problem at once, naming the flag; URLs redact
   t.equal(redactUrl('https://user:pw@hooks.example.com/services/T0/B0?token=abc'), 'https://…@hooks.example.com/services/T0/B0?…');
 });
 
-t.test('the worker posts due deliveries, records failures with a retry time, and delivers on the retry', async t => {
-  const dir = await tempDir(t, 'ferry-notify-');
-  const store = openStore(path.join(dir, 'ferry.db'));
+/** A store in a temporary dir with application `shop` and its group `web` (id g-1), closed at the end. */
+async function storeWithGroup(t: Tap.Test): Promise<ReturnType<typeof openStore>> {
+  const store = openStore(path.join(await tempDir(t, 'ferry-notify-'), 'ferry.db'));
   t.teardown(async () => await store.close());
   await store.createApplication({ name: 'shop', createdAt: T });
   await store.createGroup({ id: 'g-1', application: 'shop', name: 'web', tagSets: [], configName: 'OneAtATime', autoRollback: [], alarms: [], createdAt: T });
+  return store;
+}
+
+t.test('the worker posts due deliveries, records failures with a retry time, and delivers on the retry', async t => {
+  const store = await storeWithGroup(t);
   await store.setTrigger({ groupId: 'g-1', name: 'ops', url: 'http://receiver.invalid/hook', events: ['DeploymentStart'], secret: 'secret-secret-secret' }, T);
   let now = Date.parse(T);
   const answers = [500, 200];
@@ -139,11 +145,7 @@ t.test('the worker posts due deliveries, records failures with a retry time, and
 });
 
 t.test('the worker removes old events on every pass, at most 20,000 at a time, the oldest first', async t => {
-  const dir = await tempDir(t, 'ferry-notify-prune-');
-  const store = openStore(path.join(dir, 'ferry.db'));
-  t.teardown(async () => await store.close());
-  await store.createApplication({ name: 'shop', createdAt: T });
-  await store.createGroup({ id: 'g-1', application: 'shop', name: 'web', tagSets: [], configName: 'OneAtATime', autoRollback: [], alarms: [], createdAt: T });
+  const store = await storeWithGroup(t);
   const append = async (n: number) => {
     await store.transaction(async () => {
       for (let i = 0; i < n; i++) await store.appendEvent({ at: T, kind: 'DeploymentAwaitingApproval', application: 'shop', groupId: 'g-1', groupName: 'web', status: 'Queued', payload: {} });
