@@ -248,8 +248,7 @@ export class PgStore implements Store {
   }
 
   async listHostPresence(): Promise<HostPresence[]> {
-    return (await rows<{ id: string; connected: number; last_seen_at: string }>(this.pool, 'SELECT id, connected, last_seen_at FROM hosts WHERE removed_at IS NULL ORDER BY id'))
-      .map(r => ({ id: r.id, connected: r.connected === 1, lastSeenAt: r.last_seen_at }));
+    return (await rows(this.pool, 'SELECT id, connected, last_seen_at FROM hosts WHERE removed_at IS NULL ORDER BY id')).map(map.toHostPresence);
   }
 
   async recordHostsSeen(seen: readonly HostSeen[]): Promise<number> {

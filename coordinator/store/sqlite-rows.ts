@@ -103,6 +103,11 @@ interface HostRow {
   connected: number; last_seen_at: string; registered_at: string;
 }
 
+/** A hosts row's id, connected flag and last-seen time (Store.listHostPresence), on both engines. */
+export function toHostPresence(raw: unknown): Pick<Host, 'id' | 'connected' | 'lastSeenAt'> {
+  const r = raw as Pick<HostRow, 'id' | 'connected' | 'last_seen_at'>;
+  return { id: r.id, connected: r.connected === 1, lastSeenAt: r.last_seen_at };
+}
 export function toHost(raw: unknown): Host {
   const r = raw as HostRow;
   return {

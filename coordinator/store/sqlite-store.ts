@@ -315,8 +315,7 @@ class SyncSqliteStore implements SqliteDiagnostics, TransactionControl {
   }
 
   listHostPresence(): HostPresence[] {
-    return (this.st.listHostPresence.all() as { id: string; connected: number; last_seen_at: string }[])
-      .map(r => ({ id: r.id, connected: r.connected === 1, lastSeenAt: r.last_seen_at }));
+    return this.st.listHostPresence.all().map(rows.toHostPresence);
   }
 
   recordHostsSeen(seen: readonly HostSeen[]): number {
